@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# One-step set-up for a fresh Debian 12 machine.
+#   scripts/setup.sh demo   install dependencies, build, run a short generation on the bundled model
+#   scripts/setup.sh test   install dependencies, build, run every test (ends with ctest's summary)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-demo}
+
+bash scripts/install-deps.sh
+
+jobs=$(nproc)
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake --build build -j"$jobs"
+
+case "$mode" in
+  demo)
+    ./build/turbine generate models/kjv-llama --prompt "In the beginning God created" --max-new-tokens 48
+    ;;
+  test)
+    export TURBINE_SHARED=${TURBINE_SHARED:-$(cd .. && pwd)/shared}
+    ctest --test-dir build --output-on-failure -j"$jobs"
+    ;;
+  *)
+    echo "usage: scripts/setup.sh demo|test" >&2
+    exit 2
+    ;;
+esac

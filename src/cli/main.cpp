@@ -1,0 +1,38 @@
+// `turbine`: the command-line entry point. Subcommands register themselves (commands.h);
+// every user error ends as one `error: ...` line on stderr and a non-zero exit.
+#include <cstdio>
+#include <exception>
+
+#include "cli/commands.h"
+#include "core/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"turbine: run large language models from Hugging Face folders"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "turbine 0.1.0");
+  turbine::cli::register_generate(app);
+  turbine::cli::register_tokenize(app);
+  turbine::cli::register_detokenize(app);
+  turbine::cli::register_perplexity(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  } catch (const turbine::Error& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
