@@ -1,0 +1,51 @@
+// The Llama-family decoder (Llama, Mistral, Qwen2, Qwen3, ...) as a straight list of backend op
+// calls over a BatchInput. Architecture differences are flags in ModelConfig plus weight names.
+#pragma once
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "backend/backend.h"
+#include "model/checkpoint.h"
+#include "model/model_config.h"
+
+namespace turbine {
+
+struct LayerWeights {
+  Tensor attn_norm, qkv, qkv_bias, o_proj, o_bias, q_norm, k_norm;  // qkv fused [(Hq+2Hkv)D, H]
+  Tensor mlp_norm, gate_up, gate_up_bias, down, down_bias;         // gate_up fused [2I, H]
+};
+
+struct ModelWeights {
+  Tensor embed_tokens;  // [V, H]
+  std::vector<LayerWeights> layers;
+  Tensor final_norm;
+  Tensor lm_head;       // [V, H]; the embedding itself when tied
+};
+
+// progress(done_bytes, total_bytes) is called while weights upload (for a progress bar).
+using LoadProgress = std::function<void(size_t, size_t)>;
+
+class LlamaModel {
+ public:
+  // Checks every tensor's presence and shape against the config (Error names the tensor).
+  LlamaModel(const ModelConfig& config, const Checkpoint& checkpoint, Backend& backend,
+             const LoadProgress& progress = {});
+
+  const ModelConfig& config() const { return config_; }
+  Backend& backend() const { return backend_; }
+  // KV cache geometry for this model with the given number of blocks.
+  KvCacheSpec kv_cache_spec(int num_blocks, int block_len) const;
+
+  // One step. Returns logits [rows, vocab] in fp32 on the backend's device, one row per
+  // entry of plan.logit_rows (the last new token of each sequence, or all of them where
+  // SequenceInput::all_logits is set).
+  Tensor forward(const BatchInput& input, KvCache& cache);
+
+ private:
+  ModelConfig config_;
+  Backend& backend_;
+  ModelWeights weights_;
+};
+
+}  // namespace turbine
