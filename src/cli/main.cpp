@@ -14,6 +14,12 @@ int main(int argc, char** argv) {
   turbine::cli::register_tokenize(app);
   turbine::cli::register_detokenize(app);
   turbine::cli::register_perplexity(app);
+  turbine::cli::register_template(app);
+  turbine::cli::register_chat(app);
+  auto* bench = app.add_subcommand("bench", "Benchmarks: generation and throughput");
+  bench->require_subcommand(1);
+  turbine::cli::register_bench_generate(*bench);
+  turbine::cli::register_bench_throughput(*bench);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

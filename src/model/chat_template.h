@@ -1,0 +1,42 @@
+// Chat templates: the Jinja subset that real models' tokenizer_config.json templates use,
+// rendered the way transformers does (trim_blocks, lstrip_blocks, loop controls,
+// raise_exception, its own tojson).
+#pragma once
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace turbine {
+
+struct ChatTemplateInput {
+  nlohmann::json messages = nlohmann::json::array();  // [{"role": ..., "content": ...}, ...]
+  nlohmann::json tools;                               // null or an array of tool definitions
+  bool add_generation_prompt = true;
+  nlohmann::json extra_vars = nlohmann::json::object();  // e.g. {"enable_thinking": false}
+  std::string bos_token, eos_token;
+};
+
+class ChatTemplate {
+ public:
+  // Parses the template; throws Error("<line>:<column>: ...") on a syntax error or unsupported construct.
+  explicit ChatTemplate(const std::string& source);
+  ~ChatTemplate();
+  ChatTemplate(ChatTemplate&&) noexcept;
+  ChatTemplate& operator=(ChatTemplate&&) noexcept;
+
+  // Renders; a template's raise_exception(msg) throws Error(msg) with exactly its message.
+  std::string render(const ChatTemplateInput& input) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The template of a model or tokenizer folder: tokenizer_config.json's chat_template (a string,
+// or a list of {name, template} where "default" is used), else chat_template.jinja.
+// Throws Error when the folder has none.
+ChatTemplate load_chat_template(const std::filesystem::path& dir);
+
+}  // namespace turbine
