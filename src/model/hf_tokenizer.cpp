@@ -43,7 +43,9 @@ class HfTokenizer final : public Tokenizer {
       : normalizer_(hf::make_normalizer(spec.value("normalizer", json()), file + ": normalizer")),
         pre_tokenizer_(hf::make_pre_tokenizer(spec.value("pre_tokenizer", json()), file + ": pre_tokenizer")),
         model_(model_spec(spec, file), file + ": model"),
-        added_(spec.value("added_tokens", json()), normalizer_.get(), file + ": added_tokens"),
+        added_(spec.value("added_tokens", json()), normalizer_.get(),
+               [this](std::string_view token) { return model_.token_to_id(token); }, model_.vocab_count(),
+               file + ": added_tokens"),
         decoder_(hf::make_token_decoder(spec.value("decoder", json()), file + ": decoder")) {
     vocab_size_ = std::max(model_.max_id(), added_.max_id()) + 1;
     const hf::SpecialTokensConfig special = hf::read_special_tokens_config(dir, spec);
@@ -65,7 +67,7 @@ class HfTokenizer final : public Tokenizer {
       text = repaired;
     }
     ids.reserve(text.size() / 3 + 4);
-    std::vector<hf::Word> words;
+    auto encode_word = [&](hf::WordView word) { model_.encode_word(word.text, ids); };
     for (const hf::TextSegment& segment : added_.raw_matcher().split(text)) {
       if (segment.token) {
         ids.push_back(*segment.token);
@@ -78,10 +80,13 @@ class HfTokenizer final : public Tokenizer {
           ids.push_back(*part.token);
           continue;
         }
-        words.clear();
-        words.push_back({normalized.substr(part.begin, part.end - part.begin), segment.begin == 0 && part.begin == 0});
-        if (pre_tokenizer_) pre_tokenizer_->split(words);
-        for (const hf::Word& word : words) model_.encode_word(word.text, ids);
+        const hf::WordView piece{std::string_view(normalized).substr(part.begin, part.end - part.begin),
+                                 segment.begin == 0 && part.begin == 0};
+        if (pre_tokenizer_) {
+          pre_tokenizer_->split(piece, encode_word);
+        } else {
+          encode_word(piece);
+        }
       }
     }
     return ids;

@@ -132,17 +132,19 @@ std::vector<TextSegment> AddedTokenMatcher::split(std::string_view text) const {
   return segments;
 }
 
-AddedVocabulary::AddedVocabulary(const json& list, const Normalizer* normalizer, const std::string& where) {
+AddedVocabulary::AddedVocabulary(const json& list, const Normalizer* normalizer,
+                                 FunctionRef<std::optional<int32_t>(std::string_view)> model_id,
+                                 int32_t model_vocab_count, const std::string& where) {
+  int32_t next_id = model_vocab_count;
+  StringMap<size_t> index_of;  // content -> position in tokens_
   if (!list.is_null() && !list.is_array()) fail("{}: expected an array", where);
   if (list.is_array()) {
     for (size_t i = 0; i < list.size(); ++i) {
       const std::string at = fmt::format("{}[{}]", where, i);
       const json& entry = list[i];
-      const json& id = require_field(entry, "id", at);
-      if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX)
+      if (const json& id = require_field(entry, "id", at); !id.is_number_integer() || id.get<int64_t>() < 0)
         fail("{}.id: expected a non-negative integer", at);
       AddedToken token;
-      token.id = static_cast<int32_t>(id.get<int64_t>());
       token.content = require_string(entry, "content", at);
       token.single_word = optional_bool(entry, "single_word", false, at);
       token.lstrip = optional_bool(entry, "lstrip", false, at);
@@ -151,6 +153,18 @@ AddedVocabulary::AddedVocabulary(const json& list, const Normalizer* normalizer,
       token.normalized = optional_bool(entry, "normalized", !token.special, at);
       if (token.content.empty()) continue;  // HF ignores empty added tokens
       if (!is_valid_utf8(token.content)) fail("{}.content: not valid UTF-8", at);
+      // A repeated content updates the earlier entry's flags and keeps its id.
+      if (auto same = index_of.find(token.content); same != index_of.end()) {
+        token.id = tokens_[same->second].id;
+        tokens_[same->second] = std::move(token);
+        continue;
+      }
+      index_of.emplace(token.content, tokens_.size());
+      if (const auto in_model = model_id(token.content)) {
+        token.id = *in_model;
+      } else {
+        token.id = next_id++;
+      }
       tokens_.push_back(std::move(token));
     }
   }

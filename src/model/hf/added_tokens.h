@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/hf/function_ref.h"
 #include "model/hf/string_map.h"
 
 namespace turbine::hf {
@@ -59,8 +60,12 @@ class AddedTokenMatcher {
 class AddedVocabulary {
  public:
   // Reads tokenizer.json's "added_tokens" array; `normalizer` (may be null) prepares the
-  // patterns of tokens with normalized=true.
-  AddedVocabulary(const nlohmann::json& list, const Normalizer* normalizer, const std::string& where);
+  // patterns of tokens with normalized=true. Ids are given as HF gives them, whatever "id" the
+  // file says: a content already in the model's vocabulary (`model_id`) keeps that id, the others
+  // are numbered from `model_vocab_count` on, in file order.
+  AddedVocabulary(const nlohmann::json& list, const Normalizer* normalizer,
+                  FunctionRef<std::optional<int32_t>(std::string_view)> model_id, int32_t model_vocab_count,
+                  const std::string& where);
 
   const AddedToken* find(int32_t id) const;
   std::optional<int32_t> find(std::string_view content) const;

@@ -31,6 +31,7 @@ BpeModel::BpeModel(const json& spec, const std::string& where) {
     const auto id = token_to_id(fmt::format("<0x{:02X}>", b));
     byte_fallback_ids_[b] = id ? *id : -1;
   }
+  detect_metaspace_boundaries();
 }
 
 void BpeModel::load_vocab(const json& vocab, const std::string& where) {
@@ -196,17 +197,52 @@ void BpeModel::merge_symbols(std::vector<int32_t>& symbols) const {
 
 void BpeModel::encode_word(std::string_view word, std::vector<int32_t>& out) const {
   if (word.empty()) return;
+  if (!metaspace_.empty() && word.size() > metaspace_.size()) {
+    // No merge crosses into a "▁" that follows another character (see detect_metaspace_boundaries),
+    // so each "▁word" can be merged, and cached, on its own with the same result.
+    size_t begin = 0;
+    for (size_t at = word.find(metaspace_, 1); at != std::string_view::npos; at = word.find(metaspace_, at + 1)) {
+      if (at >= metaspace_.size() && word.compare(at - metaspace_.size(), metaspace_.size(), metaspace_) == 0)
+        continue;  // inside a run of "▁"
+      encode_unit(word.substr(begin, at - begin), out);
+      begin = at;
+    }
+    encode_unit(word.substr(begin), out);
+    return;
+  }
+  encode_unit(word, out);
+}
+
+void BpeModel::encode_unit(std::string_view word, std::vector<int32_t>& out) const {
+  if (word.empty()) return;
+  // Cached results already include the ignore_merges shortcut, so one lookup serves both.
+  if (cache_.lookup(word, out)) return;
   if (ignore_merges_) {
     if (auto it = vocab_.find(word); it != vocab_.end()) {
+      cache_.insert(word, &it->second, 1);
       out.push_back(it->second);
       return;
     }
   }
-  if (cache_.lookup(word, out)) return;
   std::vector<int32_t> symbols = initial_symbols(word);
   merge_symbols(symbols);
   cache_.insert(word, symbols.data(), symbols.size());
   out.insert(out.end(), symbols.begin(), symbols.end());
+}
+
+void BpeModel::detect_metaspace_boundaries() {
+  // Applies to SentencePiece-style vocabularies without a pre-tokenizer, where a whole text is one
+  // word: if no token has "▁" right after another character, merges never cross such a point.
+  const std::string metaspace = "\xE2\x96\x81";
+  if (ignore_merges_ || !continuing_subword_prefix_.empty() || !end_of_word_suffix_.empty()) return;
+  if (!vocab_.contains(metaspace)) return;
+  for (const auto& [token, id] : vocab_) {
+    for (size_t at = token.find(metaspace, 1); at != std::string::npos; at = token.find(metaspace, at + 1)) {
+      if (at >= metaspace.size() && token.compare(at - metaspace.size(), metaspace.size(), metaspace) == 0) continue;
+      return;  // "x▁" inside a token: a merge may cross, keep words whole
+    }
+  }
+  metaspace_ = metaspace;
 }
 
 }  // namespace turbine::hf

@@ -28,6 +28,8 @@ class BpeModel {
   std::optional<int32_t> token_to_id(std::string_view token) const;
   // nullptr when the id has no vocabulary entry.
   const std::string* id_to_token(int32_t id) const;
+  // Number of vocabulary entries (HF numbers new added tokens from here).
+  int32_t vocab_count() const { return static_cast<int32_t>(vocab_.size()); }
   // Largest id in the vocabulary (-1 when empty).
   int32_t max_id() const { return static_cast<int32_t>(id_to_token_.size()) - 1; }
 
@@ -45,6 +47,9 @@ class BpeModel {
   // Initial symbols (characters, byte-fallback bytes, unk) of a word, before merging.
   std::vector<int32_t> initial_symbols(std::string_view word) const;
   void merge_symbols(std::vector<int32_t>& symbols) const;
+  // Encodes a word that needs no further cutting (cache, ignore_merges, merges).
+  void encode_unit(std::string_view word, std::vector<int32_t>& out) const;
+  void detect_metaspace_boundaries();
 
   StringMap<int32_t> vocab_;
   std::vector<std::string> id_to_token_;
@@ -57,6 +62,8 @@ class BpeModel {
   bool ignore_merges_ = false;
   std::string continuing_subword_prefix_;
   std::string end_of_word_suffix_;
+  // "▁" when words may be cut before each "▁" that follows another character (else empty).
+  std::string metaspace_;
   mutable BpeWordCache cache_;
 };
 

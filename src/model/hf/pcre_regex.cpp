@@ -47,8 +47,15 @@ PcreRegex& PcreRegex::operator=(PcreRegex&&) noexcept = default;
 
 std::vector<TextSpan> PcreRegex::find_all(std::string_view text) const {
   std::vector<TextSpan> spans;
+  for_each_match(text, [&](TextSpan span) { spans.push_back(span); });
+  return spans;
+}
+
+void PcreRegex::for_each_match(std::string_view text, FunctionRef<void(TextSpan)> visit) const {
   // Match data per call keeps find_all safe to call from several threads at once.
-  pcre2_match_data* data = pcre2_match_data_create_from_pattern(compiled_->code, nullptr);
+  std::unique_ptr<pcre2_match_data, void (*)(pcre2_match_data*)> owned(
+      pcre2_match_data_create_from_pattern(compiled_->code, nullptr), pcre2_match_data_free);
+  pcre2_match_data* data = owned.get();
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   size_t start = 0;
   while (start <= text.size()) {
@@ -56,7 +63,6 @@ std::vector<TextSpan> PcreRegex::find_all(std::string_view text) const {
                                nullptr);
     if (rc == PCRE2_ERROR_NOMATCH) break;
     if (rc < 0) {
-      pcre2_match_data_free(data);
       PCRE2_UCHAR message[256];
       pcre2_get_error_message(rc, message, sizeof(message));
       fail("{}: regex match failed: {}", compiled_->where, reinterpret_cast<char*>(message));
@@ -64,7 +70,7 @@ std::vector<TextSpan> PcreRegex::find_all(std::string_view text) const {
     const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(data);
     const TextSpan span{ovector[0], ovector[1]};
     if (span.end > span.begin) {
-      spans.push_back(span);
+      visit(span);
       start = span.end;
     } else {
       if (span.begin >= text.size()) break;
@@ -72,8 +78,6 @@ std::vector<TextSpan> PcreRegex::find_all(std::string_view text) const {
       start = span.begin + utf8_sequence_length(static_cast<unsigned char>(text[span.begin]));
     }
   }
-  pcre2_match_data_free(data);
-  return spans;
 }
 
 PcreRegex pattern_from_json(const nlohmann::json& pattern, const std::string& where) {

@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/hf/function_ref.h"
+
 namespace turbine::hf {
 
 struct TextSpan {
@@ -30,6 +32,8 @@ class PcreRegex {
   // Every non-overlapping match, left to right (empty matches advance by one character).
   // `text` must be valid UTF-8.
   std::vector<TextSpan> find_all(std::string_view text) const;
+  // The same matches, streamed to `visit`.
+  void for_each_match(std::string_view text, FunctionRef<void(TextSpan)> visit) const;
 
  private:
   struct Compiled;

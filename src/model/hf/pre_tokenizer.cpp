@@ -1,6 +1,7 @@
 #include "model/hf/pre_tokenizer.h"
 
 #include <optional>
+#include <vector>
 
 #include "model/hf/byte_level_alphabet.h"
 #include "model/hf/json_fields.h"
@@ -14,31 +15,28 @@ namespace {
 constexpr const char* kGpt2Pattern =
     R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 
-// Replaces every word by its pieces under `regex` + `behavior`; only a piece at offset 0 of a
-// word that began the input keeps `at_start`.
-void split_words(std::vector<Word>& words, const PcreRegex& regex, SplitBehavior behavior, bool invert) {
-  std::vector<Word> out;
-  out.reserve(words.size() * 2);
-  for (Word& word : words) {
-    const auto pieces = split_by_matches(regex.find_all(word.text), word.text.size(), behavior, invert);
-    if (pieces.size() == 1 && pieces[0].begin == 0 && pieces[0].end == word.text.size()) {
-      out.push_back(std::move(word));
-      continue;
-    }
-    for (const TextSpan& piece : pieces)
-      out.push_back({word.text.substr(piece.begin, piece.end - piece.begin), word.at_start && piece.begin == 0});
-  }
-  words = std::move(out);
+// Emits the pieces of `word` under `regex` + `behavior`; only a piece at offset 0 of a word that
+// began the input keeps `at_start`.
+void split_word(WordView word, const PcreRegex& regex, SplitBehavior behavior, bool invert, WordSink emit) {
+  split_text(regex, word.text, behavior, invert, [&](TextSpan piece) {
+    emit({word.text.substr(piece.begin, piece.end - piece.begin), word.at_start && piece.begin == 0});
+  });
 }
 
 class SequencePreTokenizer final : public PreTokenizer {
  public:
   explicit SequencePreTokenizer(std::vector<std::unique_ptr<PreTokenizer>> steps) : steps_(std::move(steps)) {}
-  void split(std::vector<Word>& words) const override {
-    for (const auto& step : steps_) step->split(words);
-  }
+  void split(WordView word, WordSink emit) const override { split_from(0, word, emit); }
 
  private:
+  // Depth first: each word of step i goes through steps i+1.. before the next word of step i.
+  void split_from(size_t step, WordView word, WordSink emit) const {
+    if (step == steps_.size()) {
+      emit(word);
+      return;
+    }
+    steps_[step]->split(word, [&](WordView piece) { split_from(step + 1, piece, emit); });
+  }
   std::vector<std::unique_ptr<PreTokenizer>> steps_;
 };
 
@@ -46,7 +44,7 @@ class RegexSplitPreTokenizer final : public PreTokenizer {
  public:
   RegexSplitPreTokenizer(PcreRegex regex, SplitBehavior behavior, bool invert)
       : regex_(std::move(regex)), behavior_(behavior), invert_(invert) {}
-  void split(std::vector<Word>& words) const override { split_words(words, regex_, behavior_, invert_); }
+  void split(WordView word, WordSink emit) const override { split_word(word, regex_, behavior_, invert_, emit); }
 
  private:
   PcreRegex regex_;
@@ -54,21 +52,30 @@ class RegexSplitPreTokenizer final : public PreTokenizer {
   bool invert_;
 };
 
+// Optionally prefixes a space, optionally splits with GPT-2's pattern, then rewrites every byte as
+// its printable stand-in character.
 class ByteLevelPreTokenizer final : public PreTokenizer {
  public:
   ByteLevelPreTokenizer(bool add_prefix_space, std::optional<PcreRegex> regex)
       : add_prefix_space_(add_prefix_space), regex_(std::move(regex)) {}
-  void split(std::vector<Word>& words) const override {
-    if (add_prefix_space_) {
-      for (Word& word : words)
-        if (!word.text.empty() && word.text[0] != ' ') word.text.insert(0, " ");
+  void split(WordView word, WordSink emit) const override {
+    std::string prefixed;
+    if (add_prefix_space_ && !word.text.empty() && word.text[0] != ' ') {
+      prefixed.reserve(word.text.size() + 1);
+      prefixed.push_back(' ');
+      prefixed += word.text;
+      word.text = prefixed;
     }
-    if (regex_) split_words(words, *regex_, SplitBehavior::Isolated, false);
-    for (Word& word : words) {
-      std::string mapped;
-      mapped.reserve(word.text.size() * 2);
-      for (char c : word.text) mapped += alphabet_.encode(static_cast<unsigned char>(c));
-      word.text = std::move(mapped);
+    std::string mapped;
+    auto map_and_emit = [&](WordView piece) {
+      mapped.clear();
+      for (char c : piece.text) mapped += alphabet_.encode(static_cast<unsigned char>(c));
+      emit({mapped, piece.at_start});
+    };
+    if (regex_) {
+      split_word(word, *regex_, SplitBehavior::Isolated, false, map_and_emit);
+    } else if (!word.text.empty()) {
+      map_and_emit(word);
     }
   }
 
@@ -80,6 +87,8 @@ class ByteLevelPreTokenizer final : public PreTokenizer {
 
 enum class PrependScheme { Always, First, Never };
 
+// Spaces become the replacement character ("▁"), which is prepended per the scheme; words then
+// start at each replacement character.
 class MetaspacePreTokenizer final : public PreTokenizer {
  public:
   MetaspacePreTokenizer(std::string replacement, PrependScheme scheme, bool split, const std::string& where)
@@ -87,23 +96,26 @@ class MetaspacePreTokenizer final : public PreTokenizer {
         scheme_(scheme),
         split_(split),
         separator_(PcreRegex::literal(replacement_, where)) {}
-  void split(std::vector<Word>& words) const override {
-    for (Word& word : words) {
-      std::string replaced;
-      replaced.reserve(word.text.size() + replacement_.size());
-      for (char c : word.text) {
-        if (c == ' ') {
-          replaced += replacement_;
-        } else {
-          replaced.push_back(c);
-        }
+  void split(WordView word, WordSink emit) const override {
+    std::string replaced;
+    replaced.reserve(word.text.size() + replacement_.size());
+    for (char c : word.text) {
+      if (c == ' ') {
+        replaced += replacement_;
+      } else {
+        replaced.push_back(c);
       }
-      const bool starts = replaced.compare(0, replacement_.size(), replacement_) == 0;
-      if (!starts && (scheme_ == PrependScheme::Always || (scheme_ == PrependScheme::First && word.at_start)))
-        replaced.insert(0, replacement_);
-      word.text = std::move(replaced);
     }
-    if (split_) split_words(words, separator_, SplitBehavior::MergedWithNext, false);
+    const bool starts = replaced.compare(0, replacement_.size(), replacement_) == 0;
+    if (!starts && !replaced.empty() &&
+        (scheme_ == PrependScheme::Always || (scheme_ == PrependScheme::First && word.at_start)))
+      replaced.insert(0, replacement_);
+    const WordView whole{replaced, word.at_start};
+    if (split_) {
+      split_word(whole, separator_, SplitBehavior::MergedWithNext, false, emit);
+    } else if (!replaced.empty()) {
+      emit(whole);
+    }
   }
 
  private:
@@ -119,7 +131,6 @@ std::unique_ptr<PreTokenizer> regex_splitter(const char* pattern, SplitBehavior 
 }
 
 }  // namespace
-
 std::unique_ptr<PreTokenizer> make_pre_tokenizer(const json& spec, const std::string& where) {
   if (spec.is_null()) return nullptr;
   const std::string type = require_string(spec, "type", where);

@@ -1,7 +1,5 @@
 #include "model/hf/split_behavior.h"
 
-#include <algorithm>
-
 #include "core/error.h"
 
 namespace turbine::hf {
@@ -15,74 +13,67 @@ SplitBehavior parse_split_behavior(const std::string& name, const std::string& w
   fail("{}: unknown split behavior \"{}\"", where, name);
 }
 
-std::vector<TextSpan> split_by_matches(const std::vector<TextSpan>& matches, size_t length,
-                                       SplitBehavior behavior, bool invert) {
-  // 1. Cover the whole text with alternating gap / match spans.
-  struct Marked {
-    TextSpan span;
-    bool is_match;
-  };
-  std::vector<Marked> marked;
-  marked.reserve(matches.size() * 2 + 1);
-  size_t previous = 0;
-  for (const TextSpan& m : matches) {
-    if (m.begin > previous) marked.push_back({{previous, m.begin}, invert});
-    marked.push_back({m, !invert});
-    previous = m.end;
-  }
-  if (previous < length) marked.push_back({{previous, length}, invert});
+void SpanGrouper::flush() {
+  if (pending_ && pending_->end > pending_->begin) emit_(*pending_);
+  pending_.reset();
+}
 
-  // 2. Group spans according to the behavior (mirrors HF NormalizedString::split).
-  std::vector<TextSpan> pieces;
-  pieces.reserve(marked.size());
-  switch (behavior) {
+void SpanGrouper::feed(TextSpan span, bool is_match) {
+  switch (behavior_) {
     case SplitBehavior::Isolated:
-      for (const Marked& m : marked) pieces.push_back(m.span);
-      break;
+      if (span.end > span.begin) emit_(span);
+      return;
     case SplitBehavior::Removed:
-      for (const Marked& m : marked)
-        if (!m.is_match) pieces.push_back(m.span);
-      break;
-    case SplitBehavior::Contiguous: {
-      bool previous_match = false;
-      for (const Marked& m : marked) {
-        if (m.is_match == previous_match && !pieces.empty()) {
-          pieces.back().end = m.span.end;
-        } else {
-          pieces.push_back(m.span);
-        }
-        previous_match = m.is_match;
+      if (!is_match && span.end > span.begin) emit_(span);
+      return;
+    case SplitBehavior::Contiguous:
+      // Runs of matches, and runs of non-matches, each become one piece.
+      if (pending_ && is_match == previous_match_) {
+        pending_->end = span.end;
+      } else {
+        flush();
+        pending_ = span;
       }
       break;
-    }
-    case SplitBehavior::MergedWithPrevious: {
-      bool previous_match = false;
-      for (const Marked& m : marked) {
-        if (m.is_match && !previous_match && !pieces.empty()) {
-          pieces.back().end = m.span.end;
-        } else {
-          pieces.push_back(m.span);
-        }
-        previous_match = m.is_match;
+    case SplitBehavior::MergedWithPrevious:
+      // A match joins the piece before it, unless that piece ended with a match.
+      if (pending_ && is_match && !previous_match_) {
+        pending_->end = span.end;
+      } else {
+        flush();
+        pending_ = span;
       }
       break;
-    }
-    case SplitBehavior::MergedWithNext: {
-      bool previous_match = false;
-      for (auto it = marked.rbegin(); it != marked.rend(); ++it) {
-        if (it->is_match && !previous_match && !pieces.empty()) {
-          pieces.back().begin = it->span.begin;
-        } else {
-          pieces.push_back(it->span);
-        }
-        previous_match = it->is_match;
+    case SplitBehavior::MergedWithNext:
+      // A match joins the piece after it when that one is not a match.
+      if (pending_ && pending_is_match_ && !is_match) {
+        pending_->end = span.end;
+        pending_is_match_ = false;
+        flush();
+        previous_match_ = is_match;
+        return;
       }
-      std::reverse(pieces.begin(), pieces.end());
+      flush();
+      pending_ = span;
+      pending_is_match_ = is_match;
       break;
-    }
   }
-  std::erase_if(pieces, [](const TextSpan& s) { return s.end <= s.begin; });
-  return pieces;
+  previous_match_ = is_match;
+}
+
+void SpanGrouper::finish() { flush(); }
+
+void split_text(const PcreRegex& regex, std::string_view text, SplitBehavior behavior, bool invert,
+                FunctionRef<void(TextSpan)> emit) {
+  SpanGrouper grouper(behavior, emit);
+  size_t previous = 0;
+  regex.for_each_match(text, [&](TextSpan match) {
+    if (match.begin > previous) grouper.feed({previous, match.begin}, invert);
+    grouper.feed(match, !invert);
+    previous = match.end;
+  });
+  if (previous < text.size()) grouper.feed({previous, text.size()}, invert);
+  grouper.finish();
 }
 
 }  // namespace turbine::hf
