@@ -17,11 +17,7 @@ Value param(const ValueList& args, const KeywordArgs& kw, size_t i, const char* 
   return dflt;
 }
 
-std::string lowered(const std::string& s) {
-  std::u32string u = utf8_decode(s);
-  for (auto& c : u) c = to_lower(c);
-  return utf8_encode(u);
-}
+std::string lowered(const std::string& s) { return lower_string(s); }
 
 // jinja2's ignore_case: strings compare lowercased unless case_sensitive.
 Value sort_key(const Value& v, bool case_sensitive) {
@@ -388,11 +384,7 @@ const FilterEntry kFilters[] = {
        }
        return Value::list(std::move(out));
      }},
-    {"upper", [](const Value& v, const ValueList&, const KeywordArgs&) {
-       std::u32string u = utf8_decode(v.str());
-       for (auto& c : u) c = to_upper(c);
-       return Value(utf8_encode(u));
-     }},
+    {"upper", [](const Value& v, const ValueList&, const KeywordArgs&) { return Value(upper_string(v.str())); }},
     {"wordcount", [](const Value& v, const ValueList&, const KeywordArgs&) {
        int64_t n = 0;
        bool in_word = false;

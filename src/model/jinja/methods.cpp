@@ -48,12 +48,6 @@ bool affix_match(const std::string& s, const Value& affix, bool prefix, const ch
   return one(affix);
 }
 
-std::string map_chars(const std::string& s, char32_t (*f)(char32_t)) {
-  std::u32string u = utf8_decode(s);
-  for (auto& c : u) c = f(c);
-  return utf8_encode(u);
-}
-
 std::string replace_all(const std::string& s, const std::string& old, const std::string& repl, int64_t count) {
   if (count < 0) count = INT64_MAX;
   std::string out;
@@ -130,8 +124,8 @@ Value string_method(const std::string& s, const std::string& name, const ValueLi
   if (name == "strip") return Value(python_strip(s, a0("chars"), true, true));
   if (name == "lstrip") return Value(python_strip(s, a0("chars"), true, false));
   if (name == "rstrip") return Value(python_strip(s, a0("chars"), false, true));
-  if (name == "upper") return Value(map_chars(s, to_upper));
-  if (name == "lower") return Value(map_chars(s, to_lower));
+  if (name == "upper") return Value(upper_string(s));
+  if (name == "lower") return Value(lower_string(s));
   if (name == "title") return Value(python_title(s));
   if (name == "capitalize") {
     std::u32string u = utf8_decode(s);

@@ -50,7 +50,7 @@ bool apply_test(const std::string& n, const Value& v, const ValueList& args) {
   if (n == "string") return v.is_string();
   if (n == "mapping") return v.is_dict();
   if (n == "iterable" || n == "sequence") return v.is_undefined() || v.is_string() || v.is_list() || v.is_dict();
-  if (n == "callable") return v.is_function();
+  if (n == "callable") return v.is_function() || v.is_undefined();
   if (n == "escaped") return false;
   if (n == "even" || n == "odd") {
     require_defined(v);

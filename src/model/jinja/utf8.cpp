@@ -90,6 +90,27 @@ char32_t to_lower(char32_t c) {
   return static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c)));
 }
 
+std::string upper_string(const std::string& s) {
+  std::string out;
+  for (char32_t c : utf8_decode(s)) {
+    if (c == 0xDF) out += "SS";
+    else if (c >= 0xFB00 && c <= 0xFB06) {
+      static const char* const kLigatures[] = {"FF", "FI", "FL", "FFI", "FFL", "ST", "ST"};
+      out += kLigatures[c - 0xFB00];
+    } else utf8_append(out, to_upper(c));
+  }
+  return out;
+}
+
+std::string lower_string(const std::string& s) {
+  std::string out;
+  for (char32_t c : utf8_decode(s)) {
+    if (c == 0x130) out += "i\xcc\x87";
+    else utf8_append(out, to_lower(c));
+  }
+  return out;
+}
+
 bool is_alpha(char32_t c) {
   if (c < 0x80) return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
   auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(c));

@@ -15,6 +15,9 @@ bool is_python_printable(char32_t c);
 char32_t to_upper(char32_t c);
 char32_t to_lower(char32_t c);
 bool is_alpha(char32_t c);
+// Python's str.upper()/lower(), including the full mappings that change length (ß -> SS).
+std::string upper_string(const std::string& s);
+std::string lower_string(const std::string& s);
 bool is_cased_upper(char32_t c);
 bool is_cased_lower(char32_t c);
 bool is_digit(char32_t c);
