@@ -365,3 +365,33 @@ def test_malformed_json_files_are_named():
         os.remove(os.path.join(tmp, "tokenizer_config.json"))
         r = subprocess.run([TURBINE, "template", tmp, "--messages", good], capture_output=True, text=True)
         assert r.returncode != 0 and "chat template" in r.stderr, r.stderr
+
+
+def random_whitespace_template(rng, depth=0):
+    """Text, output tags, comments and if/for blocks with every whitespace-control marker."""
+    texts = ["a", " ", "  ", "\n", " \n", "\n  ", "\t", "\n\n", "b \t\n  ", "\r\n"]
+    left = ["", "-", "+"]
+    right = ["", "-", "+"]
+    parts = []
+    for _ in range(rng.randint(1, 8)):
+        kind = rng.random()
+        if kind < 0.4:
+            parts.append(rng.choice(texts))
+        elif kind < 0.55:
+            parts.append("{{%s 'v' %s}}" % (rng.choice(["", "-"]), rng.choice(["", "-"])))
+        elif kind < 0.65:
+            parts.append("{#%s c %s#}" % (rng.choice(left), rng.choice(right)))
+        elif depth < 3:
+            head, tail = rng.choice([("if true", "endif"), ("for i in [1, 2]", "endfor"), ("if false", "endif")])
+            inner = random_whitespace_template(rng, depth + 1)
+            parts.append("{%%%s %s %s%%}%s{%%%s %s %s%%}" % (rng.choice(left), head, rng.choice(right), inner,
+                                                             rng.choice(left), tail, rng.choice(right)))
+    return "".join(parts)
+
+
+def test_random_whitespace_control():
+    import random
+    rng = random.Random(1234)
+    templates = [random_whitespace_template(rng) for _ in range(40)]
+    for template in templates:
+        check_same(template, MESSAGES[0])
