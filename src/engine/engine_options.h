@@ -1,7 +1,6 @@
 // The engine's knobs, with LMDeploy's names and defaults (see docs/CLI.md, "Engine options").
 #pragma once
 #include <cstddef>
-#include <string>
 
 namespace turbine {
 
@@ -11,11 +10,6 @@ struct CacheSize {
   double fraction = 0.8;
   size_t bytes = 0;  // non-zero: absolute size, fraction ignored
 };
-
-// Parses "0.8", "6GiB", "512MiB", "2GB", "100KiB", "4096B". Throws Error naming `flag`.
-CacheSize parse_cache_size(const std::string& text, const std::string& flag = "--cache-max-entry-count");
-// Parses a byte size with a unit (as above, no fraction). Throws Error naming `flag`.
-size_t parse_byte_size(const std::string& text, const std::string& flag);
 
 struct EngineOptions {
   int max_batch_size = 128;
