@@ -97,7 +97,7 @@ void run_concurrently_and_compare(Engine& engine, const std::vector<std::vector<
 TEST_F(EngineE2E, SixtyFourConcurrentGreedyRequestsMatchTheirRunsAlone) {
   const auto prompts = prompts64();
   ASSERT_EQ(prompts.size(), 64u);
-  const SamplingParams p = greedy(6);
+  const SamplingParams p = greedy(5);
   std::vector<RequestResult> alone;
   for (const auto& ids : prompts) alone.push_back(run_alone(ids, p, 4));
   // Golden prompts: the first tokens match the PyTorch fp32 reference (margin rule, 0.05).
@@ -136,7 +136,9 @@ TEST_F(EngineE2E, ChunkedPrefillGivesTheSameIds) {
 
 TEST_F(EngineE2E, ASharedPrefixPrefillsOnlyTheSuffix) {
   Engine engine(*model_->model, *tokenizer_, options(64));
-  const auto a = encode("In the beginning God created the heaven and the earth. And the earth was without form, and void");
+  const auto a = encode(
+      "In the beginning God created the heaven and the earth. And the earth was without form, and void; and "
+      "darkness was upon the face of the deep. And the Spirit of God moved upon the face of the waters.");
   ASSERT_GT(a.size(), 34u);
   const SamplingParams p = greedy(3);
   engine.submit({a, p, {}, {}}).wait();
