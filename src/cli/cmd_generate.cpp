@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/generate_batch.h"
 #include "cli/options.h"
 #include "core/error.h"
 #include "engine/generator.h"
@@ -16,6 +17,7 @@ struct GenerateArgs {
   std::string model;
   std::optional<std::string> prompt;
   std::optional<std::string> prompt_ids;
+  std::optional<std::string> prompts_file;
   bool ids = false;
   DeviceOptions device;
   EngineOptions engine;
@@ -41,6 +43,10 @@ std::vector<int32_t> parse_ids(const std::string& text, const char* flag) {
 }
 
 void run(const GenerateArgs& args) {
+  if (args.prompts_file) {
+    if (args.prompt || args.prompt_ids) fail("give --prompts-file or --prompt, not both");
+    return generate_prompts_file(args.model, *args.prompts_file, args.ids, args.device, args.engine, args.sampling);
+  }
   if (args.prompt && args.prompt_ids) fail("give --prompt or --prompt-ids, not both");
   if (!args.prompt && !args.prompt_ids) fail("give --prompt TEXT (or --prompt-ids \"1 2 3\")");
 
@@ -89,6 +95,8 @@ void register_generate(CLI::App& app) {
   cmd->add_option("MODEL", args->model, "model folder")->required();
   cmd->add_option("--prompt", args->prompt, "prompt text (BOS is added when the tokenizer says so)");
   cmd->add_option("--prompt-ids", args->prompt_ids, "prompt as token ids, e.g. \"1 512 278\" (used as given)");
+  cmd->add_option("--prompts-file", args->prompts_file,
+                  "one prompt per non-empty line, all run concurrently; one output line each, in order");
   cmd->add_flag("--ids", args->ids, "print the generated token ids instead of text");
   add_sampling_options(*cmd, args->sampling);
   add_device_options(*cmd, args->device);
