@@ -11,7 +11,7 @@ namespace turbine {
 namespace {
 
 // Tokens per forward call inside a window: bounds the logits to chunk x vocab floats.
-constexpr int kChunkTokens = 128;
+constexpr int kChunkTokens = 32;
 
 // -log softmax(logits)[target], in double.
 double negative_log_likelihood(const float* logits, int64_t vocab, int32_t target) {
@@ -52,12 +52,16 @@ PerplexityResult evaluate_perplexity(LlamaModel& model, KvCache& cache, std::spa
       seq.context_len = int32_t(done);
       seq.num_tokens = int32_t(n);
       input.sequences = {seq};
-      const std::vector<float> logits = backend.download_f32(model.forward(input, cache));
+      const Tensor out = model.forward(input, cache);
+      // Host tensors are read in place; device logits are copied down.
+      std::vector<float> host;
+      if (out.device != Device::Cpu || out.dtype != DType::F32) host = backend.download_f32(out);
+      const float* logits = host.empty() ? out.ptr<float>() : host.data();
       // Row i predicts token done + i + 1 (the window's last row predicts nothing).
       for (size_t i = 0; i < n && done + i + 1 < tokens.size(); ++i) {
         const int32_t target = tokens[done + i + 1];
         if (target < 0 || target >= vocab) fail("perplexity: token id {} is outside the vocabulary", target);
-        r.total_nll += negative_log_likelihood(logits.data() + i * vocab, vocab, target);
+        r.total_nll += negative_log_likelihood(logits + i * vocab, vocab, target);
         ++r.scored_tokens;
       }
     }
