@@ -80,8 +80,9 @@ void CpuBackend::linear(const Tensor& x, const Tensor& weight, const Tensor* bia
   }
   if (T == 0 || N == 0) return;
 
-  // About 16 KiB of weights per block (L1-resident while T rows pass), a multiple of 4 rows.
-  const int64_t block = std::clamp<int64_t>((16384 / std::max<int64_t>(K * 4, 1)) / 4 * 4, 4, 256);
+  // About 24 KiB of weights per block (L1-resident while the T rows pass), in whole micro-tiles:
+  // a multiple of 12 rows (the tile widths are 3 and 4).
+  const int64_t block = std::clamp<int64_t>((24576 / std::max<int64_t>(K * 4, 1)) / 12 * 12, 12, 240);
   const int64_t num_blocks = (N + block - 1) / block;
   const float* xp = x.ptr<float>();
   const float* wp = weight.ptr<float>();
