@@ -98,7 +98,7 @@ class HfTokenizer final : public Tokenizer {
     for (int32_t id : ids) {
       // Ids without a token are skipped, as HF's decode does.
       if (const hf::AddedToken* added = added_.find(id)) {
-        tokens.push_back(added->content);
+        tokens.push_back(added->decode_text);
       } else if (const std::string* token = model_.id_to_token(id)) {
         tokens.push_back(*token);
       }

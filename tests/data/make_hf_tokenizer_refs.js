@@ -103,7 +103,8 @@ VARIANTS.push(["spm-digits-punct", "spm-bpe-32k", { normalizer: null, pre_tokeni
       for (let k = 1; k <= ids.length; k++)
         decode.push({ ids: ids.slice(0, k), text: await tok.decode(ids.slice(0, k), false) });
     }
-    for (const e of encode.slice(0, 12)) decode.push({ ids: e.ids, text: await tok.decode(e.ids, false) });
+    for (const e of encode.filter((e, i) => i < 12 || ADDED_TEXTS.includes(e.text)))
+      decode.push({ ids: e.ids, text: await tok.decode(e.ids, false) });
     result.variants.push({ name, base, patch, encode, decode });
     console.log(name, encode.length, decode.length);
   }
