@@ -113,6 +113,9 @@ TEST(HfTokenizerBadInput, MegabyteOfOneCharacterIsNotQuadratic) {
   const auto ids = llama3().encode(a);
   ASSERT_FALSE(ids.empty());
   EXPECT_TRUE(llama3().decode(ids) == a);
+  std::string breaks;
+  while (breaks.size() < (1u << 20)) breaks += " \n\t";
+  EXPECT_TRUE(llama3().decode(llama3().encode(breaks)) == breaks);
   // SentencePiece style: no pre-tokenizer, so the whole text is one word.
   const std::string spaces(1 << 20, ' ');
   const auto spm_ids = spm().encode(spaces);
