@@ -54,6 +54,8 @@ class HfTokenizer final : public Tokenizer {
     eos_token = special.eos_token;
     if (!bos_token.empty()) bos_id = token_to_id(bos_token);
     if (!eos_token.empty()) eos_id = token_to_id(eos_token);
+    if (add_bos && bos_token.empty())
+      fail("{}: add_bos_token is true but no bos_token is set", (dir / "tokenizer_config.json").string());
     if (add_bos && !bos_id)
       fail("{}: prompts start with BOS but the BOS token \"{}\" is not in the vocabulary", file, bos_token);
   }

@@ -235,6 +235,15 @@ TEST(HfTokenizerBadInput, BadTokenizerConfigNamesIt) {
   }
   std::ofstream(dir.path() / "tokenizer_config.json") << R"({"bos_token": "a", "add_bos_token": true)";
   EXPECT_THROW(load_hf_tokenizer(dir.path()), Error);
+  std::ofstream(dir.path() / "tokenizer_config.json") << R"({"bos_token": null, "add_bos_token": true})";
+  try {
+    load_hf_tokenizer(dir.path());
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no bos_token"), std::string::npos) << e.what();
+  }
+  std::ofstream(dir.path() / "tokenizer_config.json") << R"({"bos_token": "<nope>", "add_bos_token": true})";
+  EXPECT_THROW(load_hf_tokenizer(dir.path()), Error);
   std::ofstream(dir.path() / "tokenizer_config.json") << R"({"bos_token": {"content": "b"}, "add_bos_token": true})";
   const auto tok = load_hf_tokenizer(dir.path());
   EXPECT_EQ(tok->bos_id, 1);
