@@ -2,6 +2,7 @@
 configures it (ImmutableSandboxedEnvironment, trim_blocks, lstrip_blocks, loopcontrols,
 raise_exception, strftime_now, its own tojson). Every template x message list must render
 byte-identically, or fail in both (raise_exception with the same message)."""
+import functools
 import json
 import os
 import subprocess
@@ -40,6 +41,11 @@ def reference_env():
 
 
 ENV = reference_env()
+
+
+@functools.lru_cache(maxsize=None)
+def compile_reference(template):
+    return ENV.from_string(template)
 
 TOOLS = [
     {"type": "function", "function": {"name": "get_weather", "description": "Météo d'une ville — 天气",
@@ -194,6 +200,12 @@ TEMPLATES = [
     "{% generation %}gen {{ 1 }}{% endgeneration %}{% filter upper %}shout {{ 'x' }}{% endfilter %}",
     "{{ ns.x if ns is defined }}{% set ns = namespace() %}{% set ns.x = 'attr' %}{{ ns.x }}"
     "{% set n2 = namespace({'a': 1}, b=2) %}{{ n2.a }}{{ n2.b }}",
+    "{{ '%s-%d %5.2f|%-4s|%04d %r %x %o %e %g %+d %% %c' % ('a', 3, 3.14159, 'ab', 42, 'q', 255, 8, 12345.678, 0.0001, 5, 65) }}"
+    " {{ '%(a)s=%(b)d' % {'a': 'k', 'b': 2} }} {{ '%s' % 'one' }} {{ '%s and %s'|format('x', 1) }} {{ '%.1s' % 'xyz' }}",
+    "{% for m in messages %}{% set outer = loop %}{% for c in m.role[:2] %}{{ outer.index }}{{ loop.index }}{{ c }} "
+    "{% endfor %}{% endfor %}{{ messages|selectattr('role', 'equalto', 'system')|first is defined }}",
+    "{% for m in messages %}{{ '<|' + m['role'] + '|>\n' + (m['content'] if m['content'] is string else '') + '<|end|>\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% else %}{{ eos_token }}{% endif %}",
     "{{ \"esc\\\\n\\x41\\u00e9\\t|\" }}{{ 'adjacent' \"strings\" }}{{ 1_000 }}{{ 0.5 }}{{ 'it\\'s' }}",
 ]
 
@@ -223,7 +235,7 @@ def render_reference(template, messages, tools=None, add_generation_prompt=True,
         kwargs["eos_token"] = eos
     kwargs.update(variables or {})
     try:
-        compiled = ENV.from_string(template)
+        compiled = compile_reference(template)
         return compiled.render(messages=messages, tools=tools, documents=None,
                                add_generation_prompt=add_generation_prompt, **kwargs)
     except jinja2.exceptions.TemplateError as e:
@@ -235,9 +247,9 @@ def render_reference(template, messages, tools=None, add_generation_prompt=True,
 
 
 def render_turbine(template, messages, tools=None, add_generation_prompt=True, variables=None,
-                   bos="<s>", eos="</s>"):
+                   bos="<s>", eos="</s>", config_extra=None):
     with tempfile.TemporaryDirectory() as tmp:
-        config = {"chat_template": template}
+        config = {"chat_template": template, **(config_extra or {})}
         if bos is not None:
             config["bos_token"] = bos
         if eos is not None:
@@ -305,12 +317,11 @@ def test_real_template(name):
         [{"role": "user", "content": "<tool_response>r</tool_response>"},
          {"role": "assistant", "content": "<think>\n\nhmm\n</think>\nanswer"}],
     ]
+    variants = [(None, True, {}), (TOOLS, True, {"enable_thinking": False}), (None, False, {"enable_thinking": True}),
+                (TOOLS, False, {})]
     for messages in cases:
-        for tools in (None, TOOLS):
-            for add in (True, False):
-                for variables in ({}, {"enable_thinking": False}, {"enable_thinking": True}):
-                    check_same(template, messages, tools=tools, add_generation_prompt=add, variables=variables,
-                               bos=bos, eos=eos)
+        for tools, add, variables in variants:
+            check_same(template, messages, tools=tools, add_generation_prompt=add, variables=variables, bos=bos, eos=eos)
 
 
 @pytest.mark.parametrize("index", range(len(BAD_TEMPLATES)))
@@ -395,3 +406,12 @@ def test_random_whitespace_control():
     templates = [random_whitespace_template(rng) for _ in range(40)]
     for template in templates:
         check_same(template, MESSAGES[0])
+
+
+def test_other_special_tokens_reach_the_template():
+    template = "{{ pad_token }}|{{ unk_token }}|{{ additional_special_tokens }}|{{ sep_token is defined }}"
+    config = {"pad_token": "<pad>", "unk_token": {"content": "<unk>", "lstrip": False}, "sep_token": None,
+              "additional_special_tokens": ["<a>", {"content": "<b>"}]}
+    expected = render_reference(template, MESSAGES[0], variables={
+        "pad_token": "<pad>", "unk_token": "<unk>", "additional_special_tokens": ["<a>", "<b>"]})
+    assert render_turbine(template, MESSAGES[0], config_extra=config) == expected

@@ -271,6 +271,15 @@ const FilterEntry kFilters[] = {
     {"float", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
        return to_float(v, param(a, k, 0, "default", Value(0.0)));
      }},
+    {"format", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
+       if (!a.empty() && !k.items.empty()) fail("can't handle positional and keyword arguments at the same time");
+       if (!k.items.empty()) {
+         ValueDict d;
+         for (const auto& [name, val] : k.items) d.set(name, val);
+         return Value(printf_format(v.str(), Value::dict(std::move(d))));
+       }
+       return Value(printf_format(v.str(), Value::list(a, true)));
+     }},
     {"indent", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
        return Value(indent(v.str(), param(a, k, 0, "width", Value(4)), param(a, k, 1, "first", Value(false)).truthy(),
                            param(a, k, 2, "blank", Value(false)).truthy()));
