@@ -242,10 +242,40 @@ const FilterEntry kFilters[] = {
     {"attr", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
        return get_attribute(v, param(a, k, 0, "name").str());
      }},
+    {"batch", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
+       Value count = param(a, k, 0, "linecount");
+       if (!count.is_int() || count.as_int() <= 0) fail("batch: linecount must be a positive integer");
+       Value fill = param(a, k, 1, "fill_with");
+       size_t n = static_cast<size_t>(count.as_int());
+       ValueList rows, row;
+       for (const auto& item : iterate(v)) {
+         row.push_back(item);
+         if (row.size() == n) {
+           rows.push_back(Value::list(std::move(row)));
+           row.clear();
+         }
+       }
+       if (!row.empty()) {
+         if (!fill.is_undefined() && !fill.is_none())
+           while (row.size() < n) row.push_back(fill);
+         rows.push_back(Value::list(std::move(row)));
+       }
+       return Value::list(std::move(rows));
+     }},
     {"capitalize", [](const Value& v, const ValueList&, const KeywordArgs&) {
        std::u32string u = utf8_decode(v.str());
        for (size_t i = 0; i < u.size(); ++i) u[i] = i == 0 ? to_upper(u[i]) : to_lower(u[i]);
        return Value(utf8_encode(u));
+     }},
+    {"center", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
+       // Python's str.center: the odd extra space goes left when the width is odd.
+       std::string text = v.str();
+       int64_t width = param(a, k, 0, "width", Value(80)).as_int();
+       int64_t len = static_cast<int64_t>(utf8_decode(text).size());
+       if (width <= len) return Value(text);
+       int64_t margin = width - len;
+       int64_t left = margin / 2 + (margin & width & 1);
+       return Value(std::string(static_cast<size_t>(left), ' ') + text + std::string(static_cast<size_t>(margin - left), ' '));
      }},
     {"count", [](const Value& v, const ValueList&, const KeywordArgs&) { return Value(length_of(v)); }},
     {"default", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
