@@ -120,11 +120,11 @@ def render_turbine(template, messages, tools=None, add_generation_prompt=True, v
             cmd += ["--var", f"{name}={json.dumps(value)}"]
         r = subprocess.run(cmd, capture_output=True, timeout=30)
     if r.returncode != 0:
-        stderr = r.stderr.decode("utf-8")
+        stderr = r.stderr.decode("utf-8", errors="replace")
         assert stderr.startswith("error: ") and stderr.endswith("\n") and stderr.count("\n") == 1, stderr
         assert r.stdout == b""
         return ("error", stderr[len("error: "):-1])
-    return r.stdout.decode("utf-8")
+    return r.stdout.decode("utf-8", errors="replace")
 
 
 def check_same(template, messages, **kw):

@@ -98,6 +98,8 @@ TEMPLATES = [
     "{{ [1, 2, 1, 3, 2]|unique|list }} {{ ['a', 'A', 'b']|unique|list }} {{ [1, 2, 3]|sum }} {{ [1.5, 2]|sum }} "
     "{{ [4, 9, 2]|max }} {{ [4, 9, 2]|min }} {{ ['b', 'A']|max }} {{ 'one two  three'|wordcount }} {{ 12|string }}"
     "{{ [1]|string }} {{ '<a & \"b\">'|escape }} {{ '<b>'|safe }} {{ '<b>'|e }}",
+    "{{ 'x'|trim(chars='x', extra=1) }}",
+    "{{ 'x'|upper(1) }}",
     "{{ 'abc'|center(9) }}|{{ 'ab'|center(7) }}|{{ 'abc'|center(2) }}|{{ [1, 2, 3]|batch(2)|list }}"
     "{{ [1, 2, 3]|batch(2, 'x')|list }}",
     "{{ 'a\nb\n\nc'|indent }}|{{ 'a\nb'|indent(2, true) }}|{{ 'a\n\nb'|indent('> ', blank=true) }}|{{ 'x'|indent }}",

@@ -443,6 +443,43 @@ const FilterEntry* find_filter(const std::string& name) {
   return nullptr;
 }
 
+// Each filter's parameters after the value, as jinja2 (and transformers' tojson) declare them;
+// "*" takes any arguments. Unknown keywords and surplus positionals are errors, as in Python.
+struct FilterSignature {
+  const char* name;
+  std::vector<std::string> params;
+};
+
+const std::vector<FilterSignature>& signatures() {
+  static const std::vector<FilterSignature> kSignatures = {
+      {"attr", {"name"}}, {"batch", {"linecount", "fill_with"}}, {"center", {"width"}},
+      {"default", {"default_value", "boolean"}}, {"dictsort", {"case_sensitive", "by", "reverse"}},
+      {"float", {"default"}}, {"indent", {"width", "first", "blank"}}, {"int", {"default"}},
+      {"join", {"d", "attribute"}}, {"max", {"case_sensitive", "attribute"}}, {"min", {"case_sensitive", "attribute"}},
+      {"replace", {"old", "new", "count"}}, {"round", {"precision", "method"}},
+      {"sort", {"reverse", "case_sensitive", "attribute"}}, {"sum", {"attribute", "start"}},
+      {"tojson", {"ensure_ascii", "indent", "separators", "sort_keys"}}, {"trim", {"chars"}},
+      {"unique", {"case_sensitive", "attribute"}}, {"map", {"*"}}, {"select", {"*"}}, {"reject", {"*"}},
+      {"selectattr", {"*"}}, {"rejectattr", {"*"}}, {"format", {"*"}}};
+  return kSignatures;
+}
+
+void check_arguments(const char* filter, const ValueList& args, const KeywordArgs& kwargs) {
+  static const std::vector<std::string> kNone;
+  const std::vector<std::string>* params = &kNone;
+  for (const auto& sig : signatures())
+    if (std::string(filter) == sig.name) params = &sig.params;
+  if (params->size() == 1 && (*params)[0] == "*") return;
+  if (args.size() > params->size())
+    fail("filter '{}' takes at most {} argument(s) ({} given)", filter, params->size(), args.size());
+  for (const auto& [name, value] : kwargs.items) {
+    auto it = std::find(params->begin(), params->end(), name);
+    if (it == params->end()) fail("filter '{}' got an unexpected keyword argument '{}'", filter, name);
+    if (static_cast<size_t>(it - params->begin()) < args.size())
+      fail("filter '{}' got multiple values for argument '{}'", filter, name);
+  }
+}
+
 }  // namespace
 
 bool has_filter(const std::string& name) { return find_filter(name) != nullptr; }
@@ -450,6 +487,7 @@ bool has_filter(const std::string& name) { return find_filter(name) != nullptr; 
 Value apply_filter(const std::string& name, const Value& input, const ValueList& args, const KeywordArgs& kwargs) {
   const FilterEntry* f = find_filter(name);
   if (!f) fail("No filter named '{}'", name);
+  check_arguments(f->name, args, kwargs);
   // Filters that treat their input as a string accept undefined as ""; the rest need a value.
   static const char* const kUndefinedOk[] = {"default", "length", "count", "string", "list", "join", "items",
                                               "trim", "upper", "lower", "title", "capitalize", "escape",

@@ -242,7 +242,7 @@ std::string Value::repr() const { return repr_at(0); }
 std::string Value::repr_at(int depth) const {
   if (depth > kMaxValueDepth) fail("value nested too deeply to print");
   switch (kind_) {
-    case Kind::Undefined: return "";
+    case Kind::Undefined: return "Undefined";
     case Kind::None: return "None";
     case Kind::Bool: return b_ ? "True" : "False";
     case Kind::Int: return std::to_string(i_);
