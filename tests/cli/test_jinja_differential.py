@@ -196,3 +196,17 @@ def test_random_whitespace_control():
     run_all([(random_whitespace_template(rng), MESSAGES[0], {}) for _ in range(40)])
 
 
+
+
+def test_mutated_templates_agree_or_fail_in_both():
+    """Templates with a random token spliced in: mostly syntax errors, sometimes odd but valid."""
+    pieces = ["{{", "}}", "{%", "%}", "{#", "#}", "-", "+", " ", "\n", "if", "for", "in", "endif", "set", "=", "[",
+              "]", "(", ")", "{", "}", ".", "|", "length", "'a'", "1", "2.5", ",", ":", "not", "and", "is", "else",
+              "~", "*", "**", "//", "%", "none", "\\", "'", "é"]
+    rng = random.Random(5)
+    checks = []
+    for _ in range(60):
+        t = rng.choice(TEMPLATES)
+        k = rng.randrange(len(t))
+        checks.append((t[:k] + rng.choice(pieces) + t[k + rng.randrange(3):], MESSAGES[1], {}))
+    run_all(checks)
