@@ -47,6 +47,7 @@ class Checkpoint {
   std::vector<std::shared_ptr<MappedFile>> files_;
   std::unordered_map<std::string, TensorView> tensors_;
   std::filesystem::path dir_;
+  std::vector<std::string> unsupported_;  // "name (DTYPE)" of tensors in dtypes turbine does not read
 };
 
 }  // namespace turbine
