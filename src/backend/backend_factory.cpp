@@ -1,6 +1,8 @@
+// Picks the backend named by BackendOptions::device.
 #include <charconv>
 
 #include "backend/backend.h"
+#include "backend/cpu/cpu_backend.h"
 
 #ifdef TURBINE_WITH_CUDA
 #include <cuda_runtime.h>
@@ -20,29 +22,29 @@ int cuda_index(const std::string& device) {
   int index = -1;
   auto [ptr, ec] = std::from_chars(begin, end, index);
   if (ec != std::errc() || ptr != end || begin == end || index < 0)
-    fail("--device: '{}' is not a device (expected cpu, cuda or cuda:N)", device);
+    fail("unknown device '{}' (expected cpu, cuda or cuda:N)", device);
   return index;
 }
 
 }  // namespace
 
 std::unique_ptr<Backend> make_backend(const BackendOptions& options) {
-  const int index = cuda_index(options.device);
-  if (index >= 0) {
+  const std::string& d = options.device;
+  if (d == "cpu") return std::make_unique<CpuBackend>(options);
+  const int index = cuda_index(d);
+  if (index < 0) fail("unknown device '{}' (expected cpu, cuda or cuda:N)", d);
 #ifdef TURBINE_WITH_CUDA
-    if (!cuda_available()) fail("--device: {} requested but no CUDA GPU is available", options.device);
-    return std::make_unique<cuda::CudaBackend>(index, options.dtype);
+  if (!cuda_available()) fail("--device {}: no CUDA GPU is available on this machine", d);
+  return std::make_unique<cuda::CudaBackend>(index, options.dtype);
 #else
-    fail("--device: {} requested but this build has no CUDA backend", options.device);
+  fail("this build has no CUDA backend (--device {})", d);
 #endif
-  }
-  fail("no backend for device '{}' yet", options.device);
 }
 
 bool cuda_available() {
 #ifdef TURBINE_WITH_CUDA
   int count = 0;
-  // Without a driver this returns an error code (no output); treat any error as "no GPU".
+  // Without a driver this returns an error code and prints nothing; any error means "no GPU".
   if (cudaGetDeviceCount(&count) != cudaSuccess) {
     cudaGetLastError();
     return false;

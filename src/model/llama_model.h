@@ -43,9 +43,18 @@ class LlamaModel {
   Tensor forward(const BatchInput& input, KvCache& cache);
 
  private:
+  // Scratch activations for up to act_capacity_ tokens, reused across steps (views of the first T rows).
+  struct Activations {
+    Tensor residual, normed, qkv, q, attn, proj, gate_up, mlp;
+  };
+  void reserve_activations(int64_t tokens);
+
   ModelConfig config_;
   Backend& backend_;
   ModelWeights weights_;
+  RopeTable fixed_rope_;  // every rope type but dynamic NTK (which depends on the step's length)
+  Activations act_;
+  int64_t act_capacity_ = 0;
 };
 
 }  // namespace turbine

@@ -1,0 +1,83 @@
+// attention(): each new token attends over its own sequence's cached keys at positions
+// lo..pos (lo = 0, or pos - window + 1 with a sliding window), read through the block table
+// from the paged cache [layer][block][k|v][kv_head][block_len][head_dim]. Softmax in two passes
+// (scores, then max-shifted exponentials); query heads share KV heads (GQA) by h / group.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/cpu_kernels.h"
+
+namespace turbine {
+
+void CpuBackend::attention(const Tensor& q, const KvCache& cache, int layer, const BatchMeta& meta,
+                           const AttentionShape& shape, Tensor& out) {
+  const char* op = "attention";
+  if (!meta.plan) fail("cpu attention: the batch has no plan");
+  const BatchPlan& plan = *meta.plan;
+  const int Hq = shape.num_heads, Hkv = shape.num_kv_heads, D = shape.head_dim;
+  if (Hq <= 0 || Hkv <= 0 || D <= 0 || Hq % Hkv) fail("cpu {}: bad head counts {}/{}", op, Hq, Hkv);
+  const KvCacheSpec& spec = cache.spec;
+  if (spec.num_kv_heads != Hkv || spec.head_dim != D) fail("cpu {}: cache geometry differs from the heads", op);
+  if (layer < 0 || layer >= spec.num_layers) fail("cpu {}: layer {} outside the cache", op, layer);
+  if (shape.sliding_window < 0) fail("cpu {}: negative sliding window", op);
+  check_f32(q, op, "q");
+  check_f32(out, op, "out");
+  check_f32(cache.data, op, "cache");
+  const int64_t T = plan.num_tokens;
+  check_shape(q, {T, int64_t(Hq) * D}, op, "q");
+  check_shape(out, {T, int64_t(Hq) * D}, op, "out");
+  for (int32_t b : plan.block_tables)
+    if (b < 0 || b >= spec.num_blocks) fail("cpu {}: block {} outside the cache", op, b);
+
+  // Which sequence each new-token row belongs to.
+  std::vector<int32_t> seq_of_row(static_cast<size_t>(T));
+  for (int32_t s = 0; s < plan.num_sequences; ++s)
+    for (int32_t r = plan.query_start[s]; r < plan.query_start[s + 1]; ++r) seq_of_row[r] = s;
+
+  const int group = Hq / Hkv;
+  const int64_t head_stride = int64_t(spec.block_len) * D;
+  const int64_t kv_stride = head_stride * Hkv;
+  const int64_t block_stride = 2 * kv_stride;
+  const float* layer_base = cache.data.ptr<float>() + int64_t(layer) * spec.num_blocks * block_stride;
+  const int block_len = spec.block_len;
+
+  // One work item per (row, query head).
+  pool_->parallel_for(T * Hq, [&](int64_t i0, int64_t i1) {
+    std::vector<float> scores(static_cast<size_t>(plan.max_context));
+    std::vector<float> acc(static_cast<size_t>(D));
+    for (int64_t item = i0; item < i1; ++item) {
+      const int64_t row = item / Hq;
+      const int h = int(item % Hq), kvh = h / group;
+      const int32_t s = seq_of_row[row];
+      const int32_t* table = plan.block_tables.data() + int64_t(s) * plan.max_blocks;
+      const int32_t pos = plan.positions[row];
+      const int32_t lo = shape.sliding_window > 0 ? std::max(0, pos - shape.sliding_window + 1) : 0;
+      const float* qh = q.ptr<float>() + row * int64_t(Hq) * D + int64_t(h) * D;
+
+      float max_score = -INFINITY;
+      for (int32_t j = lo; j <= pos; ++j) {
+        const float* k = layer_base + table[j / block_len] * block_stride + kvh * head_stride +
+                         int64_t(j % block_len) * D;
+        const float sc = cpu::dot(qh, k, D) * shape.scale;
+        scores[j - lo] = sc;
+        max_score = std::max(max_score, sc);
+      }
+      std::fill(acc.begin(), acc.end(), 0.0f);
+      double denom = 0.0;
+      for (int32_t j = lo; j <= pos; ++j) {
+        const float p = std::exp(scores[j - lo] - max_score);
+        denom += p;
+        const float* v = layer_base + table[j / block_len] * block_stride + kv_stride + kvh * head_stride +
+                         int64_t(j % block_len) * D;
+        cpu::axpy(p, v, acc.data(), D);
+      }
+      const float inv = float(1.0 / denom);
+      float* dst = out.ptr<float>() + row * int64_t(Hq) * D + int64_t(h) * D;
+      for (int d = 0; d < D; ++d) dst[d] = acc[d] * inv;
+    }
+  });
+}
+
+}  // namespace turbine

@@ -1,0 +1,188 @@
+// CpuBackend: host memory, conversions, and the simple row-wise ops (embedding, silu_mul, gather).
+// The heavier ops live in cpu_matmul.cpp, cpu_attention.cpp and cpu_norm_rope.cpp.
+#include "backend/cpu/cpu_backend.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/error.h"
+
+namespace turbine {
+
+namespace {
+
+std::string shape_string(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+Tensor allocate_host(DType dtype, std::vector<int64_t> shape, bool zeroed) {
+  Tensor t;
+  t.dtype = dtype;
+  t.shape = std::move(shape);
+  t.device = Device::Cpu;
+  for (int64_t d : t.shape)
+    if (d < 0) fail("cpu: negative dimension in shape {}", shape_string(t.shape));
+  const size_t bytes = std::max<size_t>(t.bytes(), 1);  // never a null pointer, even for 0 elements
+  void* p = zeroed ? std::calloc(bytes, 1) : std::malloc(bytes);
+  if (!p) fail("cpu: out of host memory allocating {} bytes", bytes);
+  t.storage = std::shared_ptr<void>(p, std::free);
+  t.data = p;
+  return t;
+}
+
+// A non-owning I32 view of a host vector (the plan outlives the step that uses it).
+Tensor wrap_i32(const std::vector<int32_t>& v) {
+  Tensor t;
+  static int32_t empty_sentinel = 0;  // a valid address for zero-length arrays; never written
+  t.data = v.empty() ? &empty_sentinel : const_cast<int32_t*>(v.data());
+  t.dtype = DType::I32;
+  t.shape = {int64_t(v.size())};
+  return t;
+}
+
+}  // namespace
+
+void check_f32(const Tensor& t, const char* op, const char* what) {
+  if (!t.defined()) fail("cpu {}: {} is undefined", op, what);
+  if (t.dtype != DType::F32) fail("cpu {}: {} must be float32, got {}", op, what, dtype_name(t.dtype));
+}
+
+void check_i32(const Tensor& t, const char* op, const char* what) {
+  if (!t.defined()) fail("cpu {}: {} is undefined", op, what);
+  if (t.dtype != DType::I32) fail("cpu {}: {} must be int32, got {}", op, what, dtype_name(t.dtype));
+}
+
+void check_shape(const Tensor& t, std::initializer_list<int64_t> shape, const char* op, const char* what) {
+  if (t.shape != std::vector<int64_t>(shape))
+    fail("cpu {}: {} has shape {}, expected {}", op, what, shape_string(t.shape), shape_string(shape));
+}
+
+CpuBackend::CpuBackend(const BackendOptions& options)
+    : pool_(std::make_unique<ThreadPool>(options.threads)),
+      memory_budget_(options.memory_budget),
+      kv_bytes_in_use_(std::make_shared<std::atomic<size_t>>(0)) {
+  if (options.threads < 0) fail("cpu: thread count must be >= 0 (0 = all cores), got {}", options.threads);
+}
+
+Tensor CpuBackend::empty(DType dtype, std::vector<int64_t> shape) {
+  return allocate_host(dtype, std::move(shape), false);
+}
+
+Tensor CpuBackend::upload(const void* src, DType src_dtype, std::vector<int64_t> shape, DType dtype) {
+  Tensor t = allocate_host(dtype, std::move(shape), false);
+  const size_t n = size_t(t.numel());
+  if (src_dtype == dtype) {
+    std::memcpy(t.data, src, t.bytes());
+  } else if (src_dtype == DType::I32 || dtype == DType::I32) {
+    fail("cpu upload: cannot convert {} to {}", dtype_name(src_dtype), dtype_name(dtype));
+  } else if (dtype == DType::F32) {
+    convert_to_f32(src, src_dtype, t.ptr<float>(), n);
+  } else {
+    std::vector<float> tmp(n);
+    convert_to_f32(src, src_dtype, tmp.data(), n);
+    convert_from_f32(tmp.data(), dtype, t.data, n);
+  }
+  return t;
+}
+
+std::vector<float> CpuBackend::download_f32(const Tensor& t) {
+  std::vector<float> out(size_t(t.numel()));
+  if (t.dtype == DType::I32) {
+    for (size_t i = 0; i < out.size(); ++i) out[i] = float(t.ptr<int32_t>()[i]);
+  } else {
+    convert_to_f32(t.data, t.dtype, out.data(), out.size());
+  }
+  return out;
+}
+
+KvCache CpuBackend::allocate_kv_cache(const KvCacheSpec& spec) {
+  if (spec.dtype != DType::F32) fail("cpu: the KV cache must be float32, got {}", dtype_name(spec.dtype));
+  if (spec.num_layers <= 0 || spec.num_blocks <= 0 || spec.block_len <= 0 || spec.num_kv_heads <= 0 ||
+      spec.head_dim <= 0)
+    fail("cpu: bad KV cache geometry ({} layers, {} blocks of {} tokens, {} kv heads, head_dim {})",
+         spec.num_layers, spec.num_blocks, spec.block_len, spec.num_kv_heads, spec.head_dim);
+  const size_t bytes = spec.bytes();
+  if (bytes > free_memory())
+    fail("cpu: a KV cache of {} MiB exceeds the free memory budget of {} MiB (--cpu-memory)", bytes >> 20,
+         free_memory() >> 20);
+  KvCache cache;
+  cache.spec = spec;
+  // calloc: large blocks come as lazily zeroed pages, so an unused budget costs nothing.
+  cache.data = allocate_host(DType::F32, {int64_t(bytes / 4)}, true);
+  *kv_bytes_in_use_ += bytes;
+  auto counter = kv_bytes_in_use_;
+  auto raw = cache.data.storage;
+  cache.data.storage = std::shared_ptr<void>(raw.get(), [raw, counter, bytes](void*) mutable {
+    *counter -= bytes;
+    raw.reset();
+  });
+  return cache;
+}
+
+BatchMeta CpuBackend::upload_batch(const BatchPlan& plan) {
+  BatchMeta m;
+  m.plan = &plan;
+  m.token_ids = wrap_i32(plan.token_ids);
+  m.positions = wrap_i32(plan.positions);
+  m.slot_mapping = wrap_i32(plan.slot_mapping);
+  m.query_start = wrap_i32(plan.query_start);
+  m.context_lens = wrap_i32(plan.context_lens);
+  m.block_tables = wrap_i32(plan.block_tables);
+  m.logit_rows = wrap_i32(plan.logit_rows);
+  return m;
+}
+
+size_t CpuBackend::free_memory() const {
+  const size_t used = kv_bytes_in_use_->load();
+  return used >= memory_budget_ ? 0 : memory_budget_ - used;
+}
+
+void CpuBackend::embedding(const Tensor& table, const Tensor& ids, Tensor& out) {
+  check_f32(table, "embedding", "table");
+  check_i32(ids, "embedding", "ids");
+  check_f32(out, "embedding", "out");
+  const int64_t V = table.dim(0), H = table.dim(1), T = ids.numel();
+  check_shape(out, {T, H}, "embedding", "out");
+  const int32_t* id = ids.ptr<int32_t>();
+  for (int64_t t = 0; t < T; ++t)
+    if (id[t] < 0 || id[t] >= V) fail("token id {} is outside the vocabulary (0..{})", id[t], V - 1);
+  const float* src = table.ptr<float>();
+  float* dst = out.ptr<float>();
+  for (int64_t t = 0; t < T; ++t) std::memcpy(dst + t * H, src + int64_t(id[t]) * H, size_t(H) * 4);
+}
+
+void CpuBackend::silu_mul(const Tensor& gate_up, Tensor& out) {
+  check_f32(gate_up, "silu_mul", "gate_up");
+  check_f32(out, "silu_mul", "out");
+  const int64_t T = gate_up.dim(0), I = gate_up.dim(1) / 2;
+  if (gate_up.dim(1) % 2) fail("cpu silu_mul: gate_up width {} is odd", gate_up.dim(1));
+  check_shape(out, {T, I}, "silu_mul", "out");
+  const float* g = gate_up.ptr<float>();
+  float* o = out.ptr<float>();
+  pool_->parallel_for(T, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const float* gate = g + t * 2 * I;
+      const float* up = gate + I;
+      float* dst = o + t * I;
+      for (int64_t i = 0; i < I; ++i) dst[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+    }
+  });
+}
+
+void CpuBackend::gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) {
+  check_f32(x, "gather_rows", "x");
+  check_i32(rows, "gather_rows", "rows");
+  check_f32(out, "gather_rows", "out");
+  const int64_t T = x.dim(0), C = x.dim(1), R = rows.numel();
+  check_shape(out, {R, C}, "gather_rows", "out");
+  const int32_t* r = rows.ptr<int32_t>();
+  for (int64_t i = 0; i < R; ++i) {
+    if (r[i] < 0 || r[i] >= T) fail("cpu gather_rows: row {} outside 0..{}", r[i], T - 1);
+    std::memcpy(out.ptr<float>() + i * C, x.ptr<float>() + int64_t(r[i]) * C, size_t(C) * 4);
+  }
+}
+
+}  // namespace turbine

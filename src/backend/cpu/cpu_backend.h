@@ -1,0 +1,53 @@
+// The reference backend: every op in plain fp32 on the host, multi-threaded over a ThreadPool.
+// It is the oracle the CUDA backend is tested against, so each op is written to be obviously
+// right first; the inner loops are kept simple and contiguous so the compiler vectorizes them.
+#pragma once
+#include <atomic>
+#include <memory>
+
+#include "backend/backend.h"
+#include "core/thread_pool.h"
+
+namespace turbine {
+
+class CpuBackend : public Backend {
+ public:
+  explicit CpuBackend(const BackendOptions& options);
+
+  Device device() const override { return Device::Cpu; }
+  std::string name() const override { return "cpu"; }
+  DType compute_dtype() const override { return DType::F32; }
+  int threads() const { return pool_->size(); }
+
+  Tensor empty(DType dtype, std::vector<int64_t> shape) override;
+  Tensor upload(const void* src, DType src_dtype, std::vector<int64_t> shape, DType dtype) override;
+  std::vector<float> download_f32(const Tensor& t) override;
+  KvCache allocate_kv_cache(const KvCacheSpec& spec) override;
+  BatchMeta upload_batch(const BatchPlan& plan) override;
+  size_t free_memory() const override;
+
+  void embedding(const Tensor& table, const Tensor& ids, Tensor& out) override;
+  void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) override;
+  void add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps, Tensor& out) override;
+  void linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) override;
+  void silu_mul(const Tensor& gate_up, Tensor& out) override;
+  void qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm, float norm_eps,
+                      const RopeTable& rope, const AttentionShape& shape, KvCache& cache, int layer,
+                      const BatchMeta& meta, Tensor& q_out) override;
+  void attention(const Tensor& q, const KvCache& cache, int layer, const BatchMeta& meta,
+                 const AttentionShape& shape, Tensor& out) override;
+  void gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) override;
+
+ private:
+  std::unique_ptr<ThreadPool> pool_;
+  size_t memory_budget_;
+  // Bytes held by live KV caches; shared with each cache's deleter so freeing one gives them back.
+  std::shared_ptr<std::atomic<size_t>> kv_bytes_in_use_;
+};
+
+// Shape/dtype checks shared by the op files (a mismatch is a caller bug, reported as an Error).
+void check_f32(const Tensor& t, const char* op, const char* what);
+void check_i32(const Tensor& t, const char* op, const char* what);
+void check_shape(const Tensor& t, std::initializer_list<int64_t> shape, const char* op, const char* what);
+
+}  // namespace turbine

@@ -1,0 +1,131 @@
+// RMSNorm (plain and fused with the residual add) and qkv_rope_store: the per-token work between
+// the projections. Norm statistics are accumulated in double (rows are short; it costs nothing).
+#include <cmath>
+#include <vector>
+
+#include "backend/cpu/cpu_backend.h"
+
+namespace turbine {
+
+namespace {
+
+// out = x / sqrt(mean(x^2) + eps) * weight over one row of length C.
+void rms_norm_row(const float* x, const float* weight, float eps, int64_t C, float* out) {
+  double sum_sq = 0.0;
+  for (int64_t c = 0; c < C; ++c) sum_sq += double(x[c]) * x[c];
+  const float inv_rms = float(1.0 / std::sqrt(sum_sq / double(C) + double(eps)));
+  for (int64_t c = 0; c < C; ++c) out[c] = weight[c] * (x[c] * inv_rms);
+}
+
+// Rotates the first 2*half dims of one head in place (rotate_half / NeoX pairing: i with i+half).
+void rope_head(float* x, const float* cos_v, const float* sin_v, int half) {
+  for (int i = 0; i < half; ++i) {
+    const float a = x[i], b = x[i + half];
+    x[i] = a * cos_v[i] - b * sin_v[i];
+    x[i + half] = b * cos_v[i] + a * sin_v[i];
+  }
+}
+
+void check_norm_args(const Tensor& x, const Tensor& weight, const Tensor& out, const char* op) {
+  check_f32(x, op, "x");
+  check_f32(weight, op, "weight");
+  check_f32(out, op, "out");
+  if (x.rank() != 2) fail("cpu {}: x must be 2-d", op);
+  check_shape(weight, {x.dim(1)}, op, "weight");
+  check_shape(out, {x.dim(0), x.dim(1)}, op, "out");
+}
+
+}  // namespace
+
+void CpuBackend::rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) {
+  check_norm_args(x, weight, out, "rms_norm");
+  const int64_t C = x.dim(1);
+  pool_->parallel_for(x.dim(0), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r)
+      rms_norm_row(x.ptr<float>() + r * C, weight.ptr<float>(), eps, C, out.ptr<float>() + r * C);
+  });
+}
+
+void CpuBackend::add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps, Tensor& out) {
+  check_norm_args(x, weight, out, "add_rms_norm");
+  check_f32(residual, "add_rms_norm", "residual");
+  check_shape(residual, {x.dim(0), x.dim(1)}, "add_rms_norm", "residual");
+  const int64_t C = x.dim(1);
+  pool_->parallel_for(x.dim(0), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      float* res = residual.ptr<float>() + r * C;
+      const float* add = x.ptr<float>() + r * C;
+      for (int64_t c = 0; c < C; ++c) res[c] += add[c];
+      rms_norm_row(res, weight.ptr<float>(), eps, C, out.ptr<float>() + r * C);
+    }
+  });
+}
+
+void CpuBackend::qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm, float norm_eps,
+                                const RopeTable& rope, const AttentionShape& shape, KvCache& cache, int layer,
+                                const BatchMeta& meta, Tensor& q_out) {
+  const char* op = "qkv_rope_store";
+  if (!meta.plan) fail("cpu {}: the batch has no plan", op);
+  const int Hq = shape.num_heads, Hkv = shape.num_kv_heads, D = shape.head_dim;
+  if (Hq <= 0 || Hkv <= 0 || D <= 0 || Hq % Hkv) fail("cpu {}: bad head counts {}/{}", op, Hq, Hkv);
+  const KvCacheSpec& spec = cache.spec;
+  if (spec.num_kv_heads != Hkv || spec.head_dim != D) fail("cpu {}: cache geometry differs from the heads", op);
+  if (layer < 0 || layer >= spec.num_layers) fail("cpu {}: layer {} outside the cache", op, layer);
+  const int half = rope.rotary_dim / 2;
+  if (rope.rotary_dim < 0 || rope.rotary_dim > D || rope.rotary_dim % 2 || int(rope.inv_freq.size()) != half)
+    fail("cpu {}: rope table of {} dims ({} frequencies) does not fit head_dim {}", op, rope.rotary_dim,
+         rope.inv_freq.size(), D);
+  check_f32(qkv, op, "qkv");
+  check_f32(q_out, op, "q_out");
+  check_f32(cache.data, op, "cache");
+  const int64_t T = meta.plan->num_tokens;
+  check_shape(qkv, {T, int64_t(Hq + 2 * Hkv) * D}, op, "qkv");
+  check_shape(q_out, {T, int64_t(Hq) * D}, op, "q_out");
+  const bool has_qn = q_norm && q_norm->defined(), has_kn = k_norm && k_norm->defined();
+  if (has_qn) check_shape(*q_norm, {D}, op, "q_norm");
+  if (has_kn) check_shape(*k_norm, {D}, op, "k_norm");
+
+  const int32_t* positions = meta.plan->positions.data();
+  const int32_t* slots = meta.plan->slot_mapping.data();
+  const int64_t slot_count = int64_t(spec.num_blocks) * spec.block_len;
+  const int64_t head_stride = int64_t(spec.block_len) * D;          // one kv head inside a block
+  const int64_t kv_stride = head_stride * Hkv;                      // k -> v inside a block
+  const int64_t block_stride = 2 * kv_stride;
+  float* layer_base = cache.data.ptr<float>() + int64_t(layer) * spec.num_blocks * block_stride;
+  const int64_t row_width = int64_t(Hq + 2 * Hkv) * D;
+
+  for (int64_t t = 0; t < T; ++t)  // checked here: workers must not throw
+    if (slots[t] < 0 || slots[t] >= slot_count) fail("cpu {}: slot {} outside the cache", op, slots[t]);
+
+  pool_->parallel_for(T, [&](int64_t t0, int64_t t1) {
+    std::vector<float> cos_v(half), sin_v(half);
+    for (int64_t t = t0; t < t1; ++t) {
+      // Like the fp32 reference: angle = float(pos) * inv_freq in fp32, then cos/sin of that angle.
+      for (int i = 0; i < half; ++i) {
+        const float angle = float(positions[t]) * rope.inv_freq[i];
+        cos_v[i] = float(std::cos(double(angle))) * rope.attention_factor;
+        sin_v[i] = float(std::sin(double(angle))) * rope.attention_factor;
+      }
+      const float* row = qkv.ptr<float>() + t * row_width;
+      for (int h = 0; h < Hq; ++h) {
+        float* dst = q_out.ptr<float>() + t * int64_t(Hq) * D + int64_t(h) * D;
+        if (has_qn) rms_norm_row(row + int64_t(h) * D, q_norm->ptr<float>(), norm_eps, D, dst);
+        else std::copy(row + int64_t(h) * D, row + int64_t(h + 1) * D, dst);
+        rope_head(dst, cos_v.data(), sin_v.data(), half);
+      }
+      const int64_t slot = slots[t];
+      float* block_base = layer_base + (slot / spec.block_len) * block_stride + (slot % spec.block_len) * D;
+      for (int h = 0; h < Hkv; ++h) {
+        const float* k_src = row + int64_t(Hq + h) * D;
+        const float* v_src = row + int64_t(Hq + Hkv + h) * D;
+        float* k_dst = block_base + h * head_stride;
+        if (has_kn) rms_norm_row(k_src, k_norm->ptr<float>(), norm_eps, D, k_dst);
+        else std::copy(k_src, k_src + D, k_dst);
+        rope_head(k_dst, cos_v.data(), sin_v.data(), half);
+        std::copy(v_src, v_src + D, k_dst + kv_stride);
+      }
+    }
+  });
+}
+
+}  // namespace turbine

@@ -1,0 +1,73 @@
+#include "engine/perplexity.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "core/error.h"
+
+namespace turbine {
+
+namespace {
+
+// Tokens per forward call inside a window: bounds the logits to chunk x vocab floats.
+constexpr int kChunkTokens = 128;
+
+// -log softmax(logits)[target], in double.
+double negative_log_likelihood(const float* logits, int64_t vocab, int32_t target) {
+  double max_logit = logits[0];
+  for (int64_t i = 1; i < vocab; ++i) max_logit = std::max(max_logit, double(logits[i]));
+  double sum = 0.0;
+  for (int64_t i = 0; i < vocab; ++i) sum += std::exp(double(logits[i]) - max_logit);
+  return -(double(logits[target]) - max_logit - std::log(sum));
+}
+
+}  // namespace
+
+PerplexityResult evaluate_perplexity(LlamaModel& model, KvCache& cache, std::span<const int32_t> stream,
+                                     int window) {
+  if (window < 2) fail("perplexity: the window must be at least 2 tokens, got {}", window);
+  if (stream.size() < 2) fail("perplexity: the evaluation text gives {} tokens; at least 2 are needed", stream.size());
+  const int block_len = cache.spec.block_len;
+  const int blocks_needed = (window + block_len - 1) / block_len;
+  if (cache.spec.num_blocks < blocks_needed)
+    fail("perplexity: the KV cache has {} blocks of {} tokens; a window of {} needs {}", cache.spec.num_blocks,
+         block_len, window, blocks_needed);
+  const int64_t vocab = model.config().vocab_size;
+  Backend& backend = model.backend();
+
+  SequenceInput seq;
+  seq.all_logits = true;
+  for (int b = 0; b < blocks_needed; ++b) seq.block_table.push_back(b);
+
+  PerplexityResult r;
+  for (size_t start = 0; start + 1 < stream.size(); start += size_t(window)) {
+    const auto tokens = stream.subspan(start, std::min(stream.size() - start, size_t(window)));
+    if (tokens.size() < 2) break;
+    ++r.windows;
+    for (size_t done = 0; done < tokens.size(); done += kChunkTokens) {
+      const size_t n = std::min(tokens.size() - done, size_t(kChunkTokens));
+      BatchInput input;
+      input.token_ids.assign(tokens.begin() + done, tokens.begin() + done + n);
+      seq.context_len = int32_t(done);
+      seq.num_tokens = int32_t(n);
+      input.sequences = {seq};
+      const std::vector<float> logits = backend.download_f32(model.forward(input, cache));
+      // Row i predicts token done + i + 1 (the window's last row predicts nothing).
+      for (size_t i = 0; i < n && done + i + 1 < tokens.size(); ++i) {
+        const int32_t target = tokens[done + i + 1];
+        if (target < 0 || target >= vocab) fail("perplexity: token id {} is outside the vocabulary", target);
+        r.total_nll += negative_log_likelihood(logits.data() + i * vocab, vocab, target);
+        ++r.scored_tokens;
+      }
+    }
+  }
+  r.perplexity = std::exp(r.total_nll / double(r.scored_tokens));
+  return r;
+}
+
+double perplexity(LlamaModel& model, KvCache& cache, std::span<const int32_t> stream, int window) {
+  return evaluate_perplexity(model, cache, stream, window).perplexity;
+}
+
+}  // namespace turbine

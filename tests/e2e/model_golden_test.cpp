@@ -1,0 +1,126 @@
+// The four tiny model families against golden.json (PyTorch fp32 references): first-step
+// logits, free greedy generation (margin rule) in one mixed batch, and teacher forcing fed in
+// prefill chunks on top of existing context.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "e2e/e2e_util.h"
+
+namespace turbine::test {
+namespace {
+
+constexpr double kLogitTol = 1e-3;
+constexpr double kMarginTol = 0.05;
+constexpr int kBlockLen = 16;
+
+class ModelGolden : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    const auto dir = model_dir(GetParam());
+    if (!std::filesystem::exists(dir / "model.safetensors")) GTEST_SKIP() << "no model at " << dir;
+    m_ = load_cpu_model(dir);
+    cases_ = golden().at(GetParam());
+  }
+  std::unique_ptr<LoadedModel> m_;
+  nlohmann::json cases_;
+};
+
+TEST_P(ModelGolden, FirstStepTopLogits) {
+  const int64_t V = m_->config.vocab_size;
+  for (const auto& c : cases_) {
+    const auto prompt = c.at("prompt_ids").get<std::vector<int32_t>>();
+    KvCache cache = m_->backend->allocate_kv_cache(m_->model->kv_cache_spec(4, kBlockLen));
+    BatchInput in;
+    in.token_ids = prompt;
+    in.sequences.push_back({0, int32_t(prompt.size()), block_range(0, 4), false});
+    const auto logits = m_->backend->download_f32(m_->model->forward(in, cache));
+    ASSERT_EQ(logits.size(), size_t(V));
+    for (const auto& entry : c.at("top10_first")) {
+      const int id = entry[0].get<int>();
+      EXPECT_NEAR(logits[id], entry[1].get<double>(), kLogitTol) << c.at("prompt") << " id " << id;
+    }
+    EXPECT_EQ(argmax(logits.data(), V), c.at("top10_first")[0][0].get<int>());
+  }
+}
+
+// All prompts prefilled together, then decoded together one token per step.
+TEST_P(ModelGolden, GreedyGenerationMarginRule) {
+  const int64_t V = m_->config.vocab_size;
+  const int S = int(cases_.size());
+  std::vector<std::vector<int32_t>> seqs, want;
+  size_t steps = 0;
+  for (const auto& c : cases_) {
+    seqs.push_back(c.at("prompt_ids").get<std::vector<int32_t>>());
+    want.push_back(c.at("greedy_ids").get<std::vector<int32_t>>());
+    steps = std::max(steps, want.back().size());
+  }
+  size_t longest = 0;
+  for (auto& s : seqs) longest = std::max(longest, s.size());
+  const int per_seq = int((longest + steps + kBlockLen - 1) / kBlockLen);
+  KvCache cache = m_->backend->allocate_kv_cache(m_->model->kv_cache_spec(S * per_seq, kBlockLen));
+  std::vector<std::vector<int32_t>> got(S);
+  for (size_t step = 0; step < steps; ++step) {
+    BatchInput in;
+    for (int s = 0; s < S; ++s) {
+      const int32_t context = step == 0 ? 0 : int32_t(seqs[s].size()) - 1;
+      in.token_ids.insert(in.token_ids.end(), seqs[s].begin() + context, seqs[s].end());
+      in.sequences.push_back({context, int32_t(seqs[s].size()) - context, block_range(s, per_seq), false});
+    }
+    const auto logits = m_->backend->download_f32(m_->model->forward(in, cache));
+    for (int s = 0; s < S; ++s) {
+      const int next = argmax(logits.data() + s * V, V);
+      got[s].push_back(next);
+      seqs[s].push_back(next);
+    }
+  }
+  for (int s = 0; s < S; ++s) {
+    const auto margins = cases_[s].at("margins").get<std::vector<double>>();
+    size_t n = 0;
+    while (n < margins.size() && margins[n] >= kMarginTol) ++n;
+    for (size_t i = 0; i < n; ++i)
+      ASSERT_EQ(got[s][i], want[s][i]) << cases_[s].at("prompt") << " step " << i << " of " << n;
+  }
+}
+
+// prompt + greedy ids fed in chunks of 7 tokens with all logits: every confident step's argmax.
+TEST_P(ModelGolden, TeacherForcedInChunks) {
+  const int64_t V = m_->config.vocab_size;
+  for (const auto& c : cases_) {
+    const auto prompt = c.at("prompt_ids").get<std::vector<int32_t>>();
+    const auto greedy = c.at("greedy_ids").get<std::vector<int32_t>>();
+    const auto margins = c.at("margins").get<std::vector<double>>();
+    std::vector<int32_t> ids = prompt;
+    ids.insert(ids.end(), greedy.begin(), greedy.end());
+    const int blocks = int((ids.size() + kBlockLen - 1) / kBlockLen);
+    KvCache cache = m_->backend->allocate_kv_cache(m_->model->kv_cache_spec(blocks, kBlockLen));
+    std::vector<int> argmaxes;
+    for (size_t done = 0; done < ids.size(); done += 7) {
+      const size_t n = std::min<size_t>(7, ids.size() - done);
+      BatchInput in;
+      in.token_ids.assign(ids.begin() + done, ids.begin() + done + n);
+      in.sequences.push_back({int32_t(done), int32_t(n), block_range(0, blocks), true});
+      const auto logits = m_->backend->download_f32(m_->model->forward(in, cache));
+      ASSERT_EQ(logits.size(), n * V);
+      for (size_t i = 0; i < n; ++i) argmaxes.push_back(argmax(logits.data() + i * V, V));
+    }
+    int checked = 0;
+    for (size_t i = 0; i < greedy.size(); ++i) {
+      if (margins[i] < kMarginTol) continue;
+      EXPECT_EQ(argmaxes[prompt.size() - 1 + i], greedy[i]) << c.at("prompt") << " step " << i;
+      ++checked;
+    }
+    EXPECT_GT(checked, int(greedy.size()) / 2);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, ModelGolden,
+                         ::testing::Values("kjv-llama", "qwen2-tiny", "qwen3-tiny", "mistral-tiny"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           std::replace(n.begin(), n.end(), '-', '_');
+                           return n;
+                         });
+
+}  // namespace
+}  // namespace turbine::test
