@@ -1,6 +1,7 @@
 // Paged attention and the qkv/RoPE/KV-store op against the CPU reference backend: GQA ratios
 // 1, 2 and 8, head dims 64, 128 and 96 (the generic path), short and long contexts over many
 // blocks, mixed prefill + decode batches, sliding window.
+#ifdef TURBINE_WITH_CUDA
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
@@ -162,3 +163,7 @@ INSTANTIATE_TEST_SUITE_P(Dtypes, CudaAttention, ::testing::Values(DType::BF16, D
 
 }  // namespace
 }  // namespace turbine::test
+#else
+#include <gtest/gtest.h>
+TEST(CudaAttentionBuild, Skipped) { GTEST_SKIP() << "built without the CUDA backend"; }
+#endif  // TURBINE_WITH_CUDA

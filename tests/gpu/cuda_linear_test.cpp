@@ -20,9 +20,11 @@ TEST_P(CudaLinear, MatchesCpu) {
   auto cpu = make_cpu();
   auto gpu = make_gpu(dtype);
   std::mt19937 rng(99);
+  // T <= 8 with K % 8 == 0 runs the skinny GEMM; the rest cuBLASLt.
   const LinearCase cases[] = {{1, 256, 768, false, dtype},  {3, 200, 131, true, dtype},
                               {17, 512, 1000, false, DType::F32}, {64, 264, 520, true, DType::F32},
-                              {129, 1024, 96, false, dtype}};
+                              {129, 1024, 96, false, dtype}, {8, 264, 77, true, DType::F32},
+                              {5, 4096, 1037, false, dtype},      {2, 8, 3, false, dtype}};
   for (const auto& c : cases) {
     SCOPED_TRACE(testing::Message() << "T=" << c.T << " K=" << c.K << " N=" << c.N << " bias=" << c.bias
                                     << " out=" << dtype_name(c.out));

@@ -1,5 +1,6 @@
 #include "backend/cuda/cuda_backend.h"
 
+#include <cstdlib>
 #include <cstring>
 
 #include "backend/cuda/cuda_check.h"
@@ -21,6 +22,9 @@ void expect_device(const Tensor& t, const char* op) {
 }  // namespace
 
 CudaBackend::CudaBackend(int device_index, DType dtype) : device_(device_index), dtype_(dtype) {
+  // TURBINE_CUDA_SKINNY_GEMM=0 sends decode-sized GEMMs to cuBLASLt too (for profiling comparisons).
+  if (const char* env = std::getenv("TURBINE_CUDA_SKINNY_GEMM"); env && std::string(env) == "0")
+    use_skinny_gemm_ = false;
   if (dtype != DType::F16 && dtype != DType::BF16)
     fail("--dtype: the cuda backend computes in float16 or bfloat16, not {}", dtype_name(dtype));
   int count = 0;
@@ -251,7 +255,9 @@ void CudaBackend::linear(const Tensor& x, const Tensor& weight, const Tensor* bi
              out.numel() / out.dim(-1) == x.numel() / x.dim(-1),
          "linear", "shape or dtype mismatch");
   const int tokens = int(x.numel() / x.dim(-1)), n = int(weight.dim(0)), k = int(weight.dim(1));
-  gemm_->matmul(x.data, weight.data, x.dtype, out.data, out.dtype, tokens, n, k, stream_);
+  if (!use_skinny_gemm_ ||
+      !launch_skinny_gemm(x.data, weight.data, x.dtype, out.data, out.dtype, tokens, n, k, stream_))
+    gemm_->matmul(x.data, weight.data, x.dtype, out.data, out.dtype, tokens, n, k, stream_);
   if (bias && bias->defined()) {
     expect(bias->numel() == n, "linear", "bias length differs from the output width");
     launch_bias_add(out.data, out.dtype, bias->data, bias->dtype, tokens, n, stream_);

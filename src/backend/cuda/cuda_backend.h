@@ -57,6 +57,7 @@ class CudaBackend : public Backend {
 
   int device_ = 0;
   DType dtype_;
+  bool use_skinny_gemm_ = true;
   cudaDeviceProp props_{};
   cudaStream_t stream_ = nullptr;
   std::unique_ptr<DeviceMemoryPool> pool_;
