@@ -78,35 +78,46 @@ __global__ void __launch_bounds__(kWarps * 32)
   const int* table = p.block_tables + size_t(seq) * p.max_blocks;
   const size_t head_stride = size_t(p.block_len) * D;
   const int chunks = D / 8;  // 16-byte loads of 8 elements
-  for (int tile = key_begin; tile < key_end; tile += kTile) {
-    __syncthreads();
-    for (int i = threadIdx.x; i < kTile * chunks; i += blockDim.x) {
+  // The next tile's K/V wait in registers while the current tile is computed on, so global
+  // latency overlaps the arithmetic.
+  constexpr int kLoads = kTile * (MaxD / 8) / (kWarps * 32);
+  uint4 kreg[kLoads], vreg[kLoads];
+  auto fetch = [&](int tile) {
+#pragma unroll
+    for (int u = 0; u < kLoads; ++u) {
+      const int i = threadIdx.x + u * kWarps * 32;
       const int j = i / chunks, d0 = (i % chunks) * 8, pos = tile + j;
-      float kf[8], vf[8];
-      if (pos < key_end) {
+      if (i < kTile * chunks && pos < key_end) {
         const int blk = table[pos / p.block_len], off = pos % p.block_len;
         const T* kp = cache + (size_t(blk) * 2 * p.num_kv_heads + kvh) * head_stride + size_t(off) * D + d0;
-        const T* vp = kp + size_t(p.num_kv_heads) * head_stride;
-        const uint4 kraw = *reinterpret_cast<const uint4*>(kp);
-        const uint4 vraw = *reinterpret_cast<const uint4*>(vp);
-        const T* kh = reinterpret_cast<const T*>(&kraw);
-        const T* vh = reinterpret_cast<const T*>(&vraw);
-#pragma unroll
-        for (int e = 0; e < 8; ++e) {
-          kf[e] = to_float(kh[e]);
-          vf[e] = to_float(vh[e]);
-        }
+        kreg[u] = *reinterpret_cast<const uint4*>(kp);
+        vreg[u] = *reinterpret_cast<const uint4*>(kp + size_t(p.num_kv_heads) * head_stride);
       } else {
-#pragma unroll
-        for (int e = 0; e < 8; ++e) kf[e] = vf[e] = 0.0f;
-      }
-#pragma unroll
-      for (int e = 0; e < 8; ++e) {
-        ks[j * (D + 1) + d0 + e] = kf[e];
-        vs[j * D + d0 + e] = vf[e];
+        kreg[u] = vreg[u] = make_uint4(0, 0, 0, 0);
       }
     }
+  };
+  auto stash = [&]() {
+#pragma unroll
+    for (int u = 0; u < kLoads; ++u) {
+      const int i = threadIdx.x + u * kWarps * 32;
+      if (i >= kTile * chunks) continue;
+      const int j = i / chunks, d0 = (i % chunks) * 8;
+      const T* kh = reinterpret_cast<const T*>(&kreg[u]);
+      const T* vh = reinterpret_cast<const T*>(&vreg[u]);
+#pragma unroll
+      for (int e = 0; e < 8; ++e) {
+        ks[j * (D + 1) + d0 + e] = to_float(kh[e]);
+        vs[j * D + d0 + e] = to_float(vh[e]);
+      }
+    }
+  };
+  if (key_begin < key_end) fetch(key_begin);
+  for (int tile = key_begin; tile < key_end; tile += kTile) {
+    __syncthreads();  // the previous tile is no longer read
+    stash();
     __syncthreads();
+    if (tile + kTile < key_end) fetch(tile + kTile);
     const int key = tile + lane;
 #pragma unroll
     for (int k = 0; k < kRowsPerWarp; ++k) {

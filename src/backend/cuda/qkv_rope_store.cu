@@ -11,7 +11,8 @@ namespace {
 constexpr int kWarps = 4;
 constexpr int kMaxHeadDim = 512;
 
-// One block per token; each warp takes whole heads (q heads, then k heads, then v heads).
+// Grid (token, head group): each warp of the block takes one head (q heads, then k, then v), so
+// a decode step's few tokens still spread over many blocks.
 template <typename T>
 __global__ void qkv_rope_store_kernel(QkvRopeParams p) {
   __shared__ float buf[kWarps][kMaxHeadDim];
@@ -22,7 +23,7 @@ __global__ void qkv_rope_store_kernel(QkvRopeParams p) {
   const int slot = p.slot_mapping[t];
   const int block = slot / p.block_len, offset = slot % p.block_len;
   float* b = buf[warp];
-  for (int h = warp; h < Hq + 2 * Hkv; h += kWarps) {
+  for (int h = blockIdx.y * kWarps + warp; h < Hq + 2 * Hkv; h += gridDim.y * kWarps) {
     const bool is_q = h < Hq, is_v = h >= Hq + Hkv;
     const T* src = row + size_t(h) * D;
     float sq = 0.0f;
@@ -68,7 +69,9 @@ __global__ void qkv_rope_store_kernel(QkvRopeParams p) {
 void launch_qkv_rope_store(const QkvRopeParams& p, cudaStream_t stream) {
   if (p.tokens == 0) return;
   if (p.head_dim > kMaxHeadDim) fail("cuda qkv_rope_store: head_dim {} over {}", p.head_dim, kMaxHeadDim);
-  TURBINE_DISPATCH_HALF(p.dtype, qkv_rope_store_kernel<T><<<p.tokens, kWarps * 32, 0, stream>>>(p));
+  const int heads = p.num_heads + 2 * p.num_kv_heads;
+  const dim3 grid(p.tokens, (heads + kWarps - 1) / kWarps);
+  TURBINE_DISPATCH_HALF(p.dtype, qkv_rope_store_kernel<T><<<grid, kWarps * 32, 0, stream>>>(p));
   TURBINE_CUDA_LAUNCH_CHECK();
 }
 
