@@ -1,11 +1,193 @@
+// `turbine bench throughput MODEL --requests N --input-len-range A:B --output-len-range C:D
+// [--rate R] [--seed S] [--json]` (LMDeploy's profile_throughput): random prompt ids, EOS
+// ignored, all requests at once or Poisson arrivals at R per second; reports requests/s, output
+// tokens/s, time to first token and inter-token latency percentiles.
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <thread>
+
 #include "cli/commands.h"
+#include "cli/engine_setup.h"
+#include "cli/options.h"
 #include "core/error.h"
+#include "core/progress_bar.h"
+#include "engine/engine.h"
+#include "model/model_folder.h"
 
 namespace turbine::cli {
 
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct ThroughputArgs {
+  std::string model;
+  int requests = 1000;
+  std::string input_range = "64:1024";
+  std::string output_range = "64:512";
+  double rate = 0;  // 0 = all at once
+  uint64_t seed = 0;
+  bool json = false;
+  DeviceOptions device;
+  EngineOptions engine;
+};
+
+struct Range {
+  int lo = 0, hi = 0;
+};
+
+Range parse_range(const std::string& text, const char* flag) {
+  Range r;
+  char extra = 0;
+  if (std::sscanf(text.c_str(), "%d:%d%c", &r.lo, &r.hi, &extra) != 2 || r.lo <= 0 || r.hi < r.lo)
+    fail("{}: expected MIN:MAX with 0 < MIN <= MAX, got '{}'", flag, text);
+  return r;
+}
+
+// Timestamps of one request, written by the engine thread, read after it finished.
+struct Timeline {
+  Clock::time_point submitted;
+  std::vector<Clock::time_point> tokens;
+  std::atomic<bool> done{false};
+};
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const double rank = p / 100.0 * double(v.size() - 1);
+  const size_t lo = size_t(std::floor(rank)), hi = size_t(std::ceil(rank));
+  return v[lo] + (v[hi] - v[lo]) * (rank - double(lo));
+}
+
+void run(const ThroughputArgs& args) {
+  if (args.requests <= 0) fail("--requests must be positive, got {}", args.requests);
+  if (args.rate < 0) fail("--rate must not be negative, got {}", args.rate);
+  const Range in_range = parse_range(args.input_range, "--input-len-range");
+  const Range out_range = parse_range(args.output_range, "--output-len-range");
+  LoadedModel m = open_model_folder(args.model);
+  const int context = resolve_session_len(args.engine, m.config);
+  if (in_range.hi + out_range.hi > context)
+    fail("--input-len-range/--output-len-range: {} + {} tokens exceed the context of {} (--session-len)", in_range.hi,
+         out_range.hi, context);
+
+  // The workload, drawn before anything runs.
+  std::mt19937_64 rng(args.seed);
+  const int vocab = m.config.vocab_size;
+  std::uniform_int_distribution<int32_t> token(std::min(vocab - 1, 3), vocab - 1);  // past the usual specials
+  std::vector<std::vector<int32_t>> prompts(args.requests);
+  std::vector<int> outputs(args.requests);
+  std::vector<double> gaps(args.requests, 0.0);
+  for (int i = 0; i < args.requests; ++i) {
+    const int n = std::uniform_int_distribution<int>(in_range.lo, in_range.hi)(rng);
+    for (int t = 0; t < n; ++t) prompts[i].push_back(token(rng));
+    outputs[i] = std::uniform_int_distribution<int>(out_range.lo, out_range.hi)(rng);
+    if (args.rate > 0) gaps[i] = std::exponential_distribution<double>(args.rate)(rng);
+  }
+
+  load_model_weights(m, resolve_backend(args.device, args.engine));
+  Engine engine(*m.model, *m.tokenizer, make_engine_options(args.engine));
+  std::vector<std::unique_ptr<Timeline>> timelines;
+  for (int i = 0; i < args.requests; ++i) timelines.push_back(std::make_unique<Timeline>());
+  std::vector<RequestHandle> handles;
+  std::atomic<int> finished{0};
+  ProgressBar progress("requests");
+  const auto start = Clock::now();
+  auto next_arrival = start;
+  for (int i = 0; i < args.requests; ++i) {
+    if (args.rate > 0) {
+      next_arrival += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(gaps[i]));
+      std::this_thread::sleep_until(next_arrival);
+    }
+    SamplingParams p;
+    p.max_new_tokens = outputs[i];
+    p.ignore_eos = true;
+    Timeline* tl = timelines[i].get();
+    tl->submitted = Clock::now();
+    handles.push_back(engine.submit({prompts[i], p, {}, [tl, &finished](const RequestOutput& out) {
+                                       if (out.token) tl->tokens.push_back(Clock::now());
+                                       if (out.finished) ++finished;
+                                     }}));
+    progress.update(size_t(finished.load()), size_t(args.requests));
+  }
+  while (finished.load() < args.requests) {
+    progress.update(size_t(finished.load()), size_t(args.requests));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  for (auto& h : handles)
+    if (const RequestResult r = h.wait(); !r.error.empty()) fail("{}", r.error);
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  progress.finish();
+
+  std::vector<double> ttft, itl;
+  size_t input_tokens = 0, output_tokens = 0;
+  for (int i = 0; i < args.requests; ++i) {
+    const Timeline& tl = *timelines[i];
+    input_tokens += prompts[i].size();
+    output_tokens += tl.tokens.size();
+    if (tl.tokens.empty()) continue;
+    ttft.push_back(std::chrono::duration<double, std::milli>(tl.tokens[0] - tl.submitted).count());
+    for (size_t t = 1; t < tl.tokens.size(); ++t)
+      itl.push_back(std::chrono::duration<double, std::milli>(tl.tokens[t] - tl.tokens[t - 1]).count());
+  }
+  const EngineCounters c = engine.counters();
+  nlohmann::ordered_json row;
+  row["requests"] = args.requests;
+  row["rate"] = args.rate;
+  row["elapsed_s"] = elapsed;
+  row["input_tokens"] = input_tokens;
+  row["output_tokens"] = output_tokens;
+  row["request_throughput"] = args.requests / elapsed;
+  row["output_throughput"] = double(output_tokens) / elapsed;
+  row["total_throughput"] = double(input_tokens + output_tokens) / elapsed;
+  for (double p : {50.0, 90.0, 99.0}) row[fmt::format("ttft_ms_p{:.0f}", p)] = percentile(ttft, p);
+  for (double p : {50.0, 90.0, 99.0}) row[fmt::format("itl_ms_p{:.0f}", p)] = percentile(itl, p);
+  row["steps"] = c.steps;
+  row["preemptions"] = c.preemptions;
+  row["kv_blocks"] = engine.num_blocks();
+  if (args.json) {
+    std::printf("%s\n", row.dump().c_str());
+    return;
+  }
+  std::printf("%-22s %d (%s)\n", "requests", args.requests,
+              args.rate > 0 ? fmt::format("Poisson, {} per second", args.rate).c_str() : "all at once");
+  std::printf("%-22s %.2f\n", "elapsed (s)", elapsed);
+  std::printf("%-22s %zu in, %zu out\n", "tokens", input_tokens, output_tokens);
+  std::printf("%-22s %.3f\n", "requests/s", args.requests / elapsed);
+  std::printf("%-22s %.1f\n", "output tokens/s", double(output_tokens) / elapsed);
+  std::printf("%-22s %.1f\n", "total tokens/s", double(input_tokens + output_tokens) / elapsed);
+  std::printf("%-22s %10s %10s %10s\n", "latency (ms)", "p50", "p90", "p99");
+  std::printf("%-22s %10.2f %10.2f %10.2f\n", "  first token (TTFT)", percentile(ttft, 50), percentile(ttft, 90),
+              percentile(ttft, 99));
+  std::printf("%-22s %10.2f %10.2f %10.2f\n", "  inter-token (ITL)", percentile(itl, 50), percentile(itl, 90),
+              percentile(itl, 99));
+  std::printf("%-22s %llu steps, %llu preemptions, %d KV blocks of %d tokens\n", "engine",
+              (unsigned long long)c.steps, (unsigned long long)c.preemptions, engine.num_blocks(),
+              engine.block_len());
+}
+
+}  // namespace
+
 void register_bench_throughput(CLI::App& bench) {
-  auto* cmd = bench.add_subcommand("throughput", "(not yet built)");
-  cmd->callback([] { fail("throughput: not built yet"); });
+  auto args = std::make_shared<ThroughputArgs>();
+  auto* cmd = bench.add_subcommand("throughput", "Serving throughput: many random requests through the engine");
+  cmd->add_option("MODEL", args->model, "model folder")->required();
+  cmd->add_option("--requests", args->requests, "number of requests")->capture_default_str();
+  cmd->add_option("--input-len-range", args->input_range, "prompt length range MIN:MAX")->capture_default_str();
+  cmd->add_option("--output-len-range", args->output_range, "output length range MIN:MAX")->capture_default_str();
+  cmd->add_option("--rate", args->rate, "requests per second (Poisson arrivals); 0 = all at once");
+  cmd->add_option("--seed", args->seed, "seed of the random workload");
+  cmd->add_flag("--json", args->json, "one JSON object instead of the table");
+  add_device_options(*cmd, args->device);
+  add_engine_options(*cmd, args->engine);
+  cmd->callback([args] { run(*args); });
 }
 
 }  // namespace turbine::cli

@@ -1,11 +1,143 @@
+// `turbine chat MODEL`: a conversation through the model's chat template and one engine session,
+// so each turn prefills only its new tokens. Over a pipe every input line is one user turn; the
+// reply is printed, then a blank line. `/reset` starts over, `/exit` (or end of input) quits.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+
 #include "cli/commands.h"
+#include "cli/engine_setup.h"
+#include "cli/options.h"
 #include "core/error.h"
+#include "engine/engine.h"
+#include "model/chat_template.h"
+#include "model/model_folder.h"
 
 namespace turbine::cli {
 
+namespace {
+
+struct ChatArgs {
+  std::string model;
+  std::string system;
+  DeviceOptions device;
+  EngineOptions engine;
+  SamplingOptions sampling;
+};
+
+// The special token the template writes right after an assistant message (e.g. <|eot_id|>,
+// <|im_end|>, </s>): found by rendering a probe reply and reading the first added-token after it.
+std::optional<int32_t> end_of_turn_token(const ChatTemplate& tmpl, const Tokenizer& tokenizer) {
+  const std::string probe = "turbineprobereply";
+  ChatTemplateInput in;
+  in.messages = nlohmann::json::array({{{"role", "user"}, {"content", "hi"}}, {{"role", "assistant"}, {"content", probe}}});
+  in.add_generation_prompt = false;
+  in.bos_token = tokenizer.bos_token;
+  in.eos_token = tokenizer.eos_token;
+  std::string rendered;
+  try {
+    rendered = tmpl.render(in);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  const size_t at = rendered.find(probe);
+  if (at == std::string::npos) return std::nullopt;
+  for (int32_t id : tokenizer.encode(rendered.substr(at + probe.size()))) {
+    const std::string piece = tokenizer.id_to_token(id);
+    if (piece.size() > 2 && piece.front() == '<' && piece.back() == '>') return id;
+  }
+  return std::nullopt;
+}
+
+// Prints a reply as it streams, without its leading and trailing white space (the blank line
+// after each reply is what separates turns over a pipe).
+class ReplyPrinter {
+ public:
+  void add(const std::string& text) {
+    for (char c : text) {
+      const bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r';
+      if (space) {
+        if (started_) pending_ += c;
+        continue;
+      }
+      started_ = true;
+      std::fwrite(pending_.data(), 1, pending_.size(), stdout);
+      pending_.clear();
+      std::fputc(c, stdout);
+    }
+    std::fflush(stdout);
+  }
+
+ private:
+  bool started_ = false;
+  std::string pending_;
+};
+
+void run(const ChatArgs& args) {
+  LoadedModel m = open_model_folder(args.model);
+  const ChatTemplate tmpl = load_chat_template(args.model);
+  SamplingParams params = resolve_sampling(args.sampling, m.generation, m.config, *m.tokenizer);
+  if (auto eot = end_of_turn_token(tmpl, *m.tokenizer)) params.stop_ids.push_back(*eot);
+  load_model_weights(m, resolve_backend(args.device, args.engine));
+  Engine engine(*m.model, *m.tokenizer, make_engine_options(args.engine));
+
+  const bool interactive = isatty(STDIN_FILENO);
+  uint64_t session = 1;
+  nlohmann::json messages = nlohmann::json::array();
+  auto reset = [&] {
+    engine.end_session(session++);
+    messages = nlohmann::json::array();
+    if (!args.system.empty()) messages.push_back({{"role", "system"}, {"content", args.system}});
+  };
+  reset();
+  std::string line;
+  for (;;) {
+    if (interactive) {
+      std::fputs("> ", stdout);
+      std::fflush(stdout);
+    }
+    if (!std::getline(std::cin, line)) break;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line == "/exit") break;
+    if (line == "/reset") {
+      reset();
+      continue;
+    }
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    messages.push_back({{"role", "user"}, {"content", line}});
+    ChatTemplateInput in;
+    in.messages = messages;
+    in.bos_token = m.tokenizer->bos_token;
+    in.eos_token = m.tokenizer->eos_token;
+    // The rendered conversation carries its own BOS where the template writes one.
+    const std::vector<int32_t> ids = m.tokenizer->encode(tmpl.render(in));
+    if (int64_t(ids.size()) >= engine.session_len())
+      fail("chat: the conversation has {} tokens, the context holds {} (--session-len); use /reset", ids.size(),
+           engine.session_len());
+    ReplyPrinter printer;
+    Request request{ids, params, session, [&](const RequestOutput& out) { printer.add(out.text); }};
+    const RequestResult r = engine.submit(std::move(request)).wait();
+    if (!r.error.empty()) fail("{}", r.error);
+    std::fputs("\n\n", stdout);
+    std::fflush(stdout);
+    messages.push_back({{"role", "assistant"}, {"content", r.text}});
+  }
+}
+
+}  // namespace
+
 void register_chat(CLI::App& app) {
-  auto* cmd = app.add_subcommand("chat", "(not yet built)");
-  cmd->callback([] { fail("chat: not built yet"); });
+  auto args = std::make_shared<ChatArgs>();
+  auto* cmd = app.add_subcommand("chat", "Chat with a model (stdin: one user turn per line; /reset, /exit)");
+  cmd->add_option("MODEL", args->model, "model folder")->required();
+  cmd->add_option("--system", args->system, "system message at the start of the conversation");
+  add_sampling_options(*cmd, args->sampling);
+  add_device_options(*cmd, args->device);
+  add_engine_options(*cmd, args->engine);
+  cmd->callback([args] { run(*args); });
 }
 
 }  // namespace turbine::cli

@@ -1,11 +1,58 @@
+// `turbine perplexity MODEL FILE`: held-out perplexity by the rule of golden.json
+// (kjv-llama-ppl.rule), printed as `ppl = X.XXXX`.
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "core/error.h"
+#include "engine/perplexity.h"
+#include "engine/perplexity_stream.h"
+#include "model/model_folder.h"
 
 namespace turbine::cli {
 
+namespace {
+
+constexpr int kWindow = 512;
+
+struct PerplexityArgs {
+  std::string model;
+  std::string file;
+  DeviceOptions device;
+};
+
+void run(const PerplexityArgs& args) {
+  if (std::filesystem::is_directory(args.file)) fail("{}: is a folder, not a text file", args.file);
+  std::ifstream in(args.file, std::ios::binary);
+  if (!in) fail("{}: cannot open", args.file);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+
+  LoadedModel m = open_model_folder(args.model);
+  const auto bos = m.tokenizer->bos_id ? *m.tokenizer->bos_id : m.config.bos_token_id;
+  if (bos < 0) fail("{}: the model has no BOS token (tokenizer_config.json bos_token, config.json bos_token_id)",
+                    args.model);
+  const auto stream = perplexity_stream(buffer.str(), *m.tokenizer, bos);
+  if (stream.size() < 2) fail("{}: too little text to score", args.file);
+
+  load_model_weights(m, resolve_backend(args.device, EngineOptions{}));
+  constexpr int kBlockLen = 64;
+  KvCache cache = m.backend->allocate_kv_cache(m.model->kv_cache_spec((kWindow + kBlockLen - 1) / kBlockLen, kBlockLen));
+  const double ppl = perplexity(*m.model, cache, stream, kWindow);
+  std::printf("ppl = %.4f\n", ppl);
+}
+
+}  // namespace
+
 void register_perplexity(CLI::App& app) {
-  auto* cmd = app.add_subcommand("perplexity", "(not yet built)");
-  cmd->callback([] { fail("perplexity: not built yet"); });
+  auto args = std::make_shared<PerplexityArgs>();
+  auto* cmd = app.add_subcommand("perplexity", "Perplexity of a text file (windows of 512 tokens)");
+  cmd->add_option("MODEL", args->model, "model folder")->required();
+  cmd->add_option("FILE", args->file, "text file")->required();
+  add_device_options(*cmd, args->device);
+  cmd->callback([args] { run(*args); });
 }
 
 }  // namespace turbine::cli

@@ -30,14 +30,24 @@ class TextStream {
   const std::vector<int32_t>& generated() const { return generated_; }
 
  private:
+  // Decodes what arrived since the last read into text_ (complete characters only).
+  void read_new_text(bool force);
+  // Text of text_ from emitted_ up to `end`; advances emitted_.
+  std::string take_text(size_t end);
+
   const Tokenizer& tokenizer_;
   SamplingParams params_;
   std::vector<int32_t> ids_;        // prompt + generated
-  std::vector<int32_t> generated_;
+  std::vector<int32_t> generated_;  // generated ids that count as output (a stop id is not one)
   size_t prompt_len_ = 0;
-  std::string decoded_prompt_;      // decode(prompt)
+  // Incremental decoding over a small window (as vLLM does): ids_[prefix_offset_, read_offset_)
+  // is already turned into text (its decode is prefix_text_); ids_ past read_offset_ are new.
+  size_t prefix_offset_ = 0;
+  size_t read_offset_ = 0;
+  std::string prefix_text_;
   std::string text_;                // decode(prompt+generated) minus decode(prompt), complete chars only
   size_t emitted_ = 0;              // bytes of text_ already returned
+  bool finished_ = false;
 };
 
 }  // namespace turbine

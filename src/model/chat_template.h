@@ -10,11 +10,12 @@
 
 namespace turbine {
 
+// ordered_json: templates see dict keys in the order the JSON has them (tojson of a tool keeps its order).
 struct ChatTemplateInput {
-  nlohmann::json messages = nlohmann::json::array();  // [{"role": ..., "content": ...}, ...]
-  nlohmann::json tools;                               // null or an array of tool definitions
+  nlohmann::ordered_json messages = nlohmann::ordered_json::array();  // [{"role": ..., "content": ...}, ...]
+  nlohmann::ordered_json tools;                                       // null or an array of tool definitions
   bool add_generation_prompt = true;
-  nlohmann::json extra_vars = nlohmann::json::object();  // e.g. {"enable_thinking": false}
+  nlohmann::ordered_json extra_vars = nlohmann::ordered_json::object();  // e.g. {"enable_thinking": false}
   std::string bos_token, eos_token;
 };
 

@@ -1,0 +1,105 @@
+#include "cli/options.h"
+
+#include <regex>
+
+#include "core/byte_size.h"
+#include "core/error.h"
+#include "engine/sampling_defaults.h"
+
+namespace turbine::cli {
+
+void add_device_options(CLI::App& cmd, DeviceOptions& o) {
+  cmd.add_option("--device", o.device, "cpu, cuda or cuda:N (default: cuda when a GPU is present, else cpu)")
+      ->check([](const std::string& v) -> std::string {
+        static const std::regex pattern("cpu|cuda|cuda:[0-9]+");
+        return std::regex_match(v, pattern) ? "" : "must be cpu, cuda or cuda:N, got '" + v + "'";
+      });
+  cmd.add_option("--threads", o.threads, "CPU worker threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+}
+
+void add_engine_options(CLI::App& cmd, EngineOptions& o) {
+  cmd.add_option("--max-batch-size", o.max_batch_size, "most sequences in one step")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd.add_option("--cache-max-entry-count", o.cache_max_entry_count,
+                 "KV cache: fraction of free memory, or a size such as 6GiB")
+      ->capture_default_str()->check([](const std::string& v) -> std::string {
+        try {
+          parse_cache_budget(v);
+          return "";
+        } catch (const Error& e) {
+          return e.what();
+        }
+      });
+  cmd.add_option("--cache-block-seq-len", o.cache_block_seq_len, "tokens per KV block")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd.add_option("--session-len", o.session_len, "most tokens per sequence (default: max_position_embeddings)")
+      ->check(CLI::PositiveNumber);
+  cmd.add_option("--max-prefill-token-num", o.max_prefill_token_num, "most prompt tokens in one step")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd.add_option("--cpu-memory", o.cpu_memory, "memory the CPU backend's KV cache may use")
+      ->capture_default_str()->check([](const std::string& v) -> std::string {
+        try {
+          parse_size(v, "--cpu-memory");
+          return "";
+        } catch (const Error& e) {
+          return e.what();
+        }
+      });
+}
+
+void add_sampling_options(CLI::App& cmd, SamplingOptions& o) {
+  cmd.add_option("--max-new-tokens", o.max_new_tokens, "most tokens to generate")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd.add_option("--temperature", o.temperature, "0 = greedy")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--top-k", o.top_k, "keep the k most likely tokens (0 = off)")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--top-p", o.top_p, "nucleus sampling (1 = off)")->check(CLI::Range(0.0, 1.0));
+  cmd.add_option("--min-p", o.min_p, "drop tokens below min-p times the top probability")->check(CLI::Range(0.0, 1.0));
+  cmd.add_option("--repetition-penalty", o.repetition_penalty, "HF repetition penalty (1 = off)")
+      ->check(CLI::PositiveNumber);
+  cmd.add_option("--seed", o.seed, "seed of the sampler");
+  cmd.add_option("--stop", o.stop, "stop string (repeatable; not printed)")->allow_extra_args(false);
+  cmd.add_flag("--ignore-eos", o.ignore_eos, "generate through end-of-sequence tokens");
+}
+
+size_t parse_size(const std::string& text, const std::string& flag) { return parse_byte_size(text, flag); }
+
+CacheBudget parse_cache_budget(const std::string& text) {
+  CacheBudget budget;
+  static const std::regex fraction(R"(\s*(0?\.[0-9]+|0|1(\.0*)?)\s*)");
+  if (std::regex_match(text, fraction)) {
+    budget.fraction = std::stod(text);
+    if (budget.fraction <= 0) fail("--cache-max-entry-count: must be above 0, got '{}'", text);
+    return budget;
+  }
+  budget.bytes = parse_size(text, "--cache-max-entry-count");
+  return budget;
+}
+
+BackendOptions resolve_backend(const DeviceOptions& device, const EngineOptions& engine) {
+  BackendOptions b;
+  b.device = device.device.empty() ? (cuda_available() ? "cuda" : "cpu") : device.device;
+  b.threads = device.threads;
+  b.memory_budget = parse_size(engine.cpu_memory, "--cpu-memory");
+  return b;
+}
+
+int resolve_session_len(const EngineOptions& engine, const ModelConfig& config) {
+  return engine.session_len > 0 ? engine.session_len : config.max_position_embeddings;
+}
+
+SamplingParams resolve_sampling(const SamplingOptions& o, const GenerationConfig& gen, const ModelConfig& config,
+                                const Tokenizer& tokenizer) {
+  SamplingParams p = default_sampling(gen, config, tokenizer);
+  if (o.temperature) p.temperature = *o.temperature;
+  if (o.top_k) p.top_k = *o.top_k;
+  if (o.top_p) p.top_p = *o.top_p;
+  if (o.min_p) p.min_p = *o.min_p;
+  if (o.repetition_penalty) p.repetition_penalty = *o.repetition_penalty;
+  p.seed = o.seed;
+  p.max_new_tokens = o.max_new_tokens;
+  p.stop = o.stop;
+  p.ignore_eos = o.ignore_eos;
+  return p;
+}
+
+}  // namespace turbine::cli

@@ -1,0 +1,65 @@
+// Command-line options shared by generate, chat, bench and serve: device, engine and sampling.
+// Each add_* registers flags on a subcommand; the resolve functions turn them into typed structs.
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "engine/sampling_params.h"
+#include "model/generation_config.h"
+#include "model/model_config.h"
+#include "model/tokenizer.h"
+
+namespace turbine::cli {
+
+struct DeviceOptions {
+  std::string device;  // "" = cuda when a GPU is present, else cpu
+  int threads = 0;     // cpu worker threads (0 = all cores)
+};
+
+// LMDeploy's engine flags and defaults.
+struct EngineOptions {
+  int max_batch_size = 128;
+  std::string cache_max_entry_count = "0.8";  // a fraction, or a size with a unit ("6GiB")
+  int cache_block_seq_len = 64;
+  int session_len = 0;                        // 0 = the model's max_position_embeddings
+  int max_prefill_token_num = 8192;
+  std::string cpu_memory = "4GiB";
+};
+
+// --cache-max-entry-count resolved: either a fraction of free memory or an absolute size.
+struct CacheBudget {
+  double fraction = 0.0;  // used when bytes == 0
+  size_t bytes = 0;
+};
+
+struct SamplingOptions {
+  int max_new_tokens = 256;
+  std::optional<float> temperature, top_p, min_p, repetition_penalty;
+  std::optional<int> top_k;
+  uint64_t seed = 0;
+  std::vector<std::string> stop;
+  bool ignore_eos = false;
+};
+
+void add_device_options(CLI::App& cmd, DeviceOptions& options);
+void add_engine_options(CLI::App& cmd, EngineOptions& options);
+void add_sampling_options(CLI::App& cmd, SamplingOptions& options);
+
+// "4GiB", "512MiB", "2GB", "1048576" -> bytes; throws Error naming `flag` on anything else.
+size_t parse_size(const std::string& text, const std::string& flag);
+CacheBudget parse_cache_budget(const std::string& text);
+
+BackendOptions resolve_backend(const DeviceOptions& device, const EngineOptions& engine);
+// The context one sequence may hold: --session-len, else max_position_embeddings.
+int resolve_session_len(const EngineOptions& engine, const ModelConfig& config);
+// Flags over generation_config.json defaults (used only where it sets do_sample: true); the stop
+// set is generation_config's eos ids (config.json's when it has none) plus the tokenizer's eos.
+SamplingParams resolve_sampling(const SamplingOptions& options, const GenerationConfig& generation,
+                                const ModelConfig& config, const Tokenizer& tokenizer);
+
+}  // namespace turbine::cli

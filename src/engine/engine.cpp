@@ -1,0 +1,263 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+
+namespace turbine {
+
+struct Engine::Live {
+  Live(uint64_t id, Request&& r, int max_tokens, const Tokenizer& tokenizer)
+      : seq(id, r.ids, max_tokens, r.session_id),
+        sampler(r.params),
+        stream(tokenizer, r.ids, r.params),
+        channel(std::make_shared<RequestChannel>(std::move(r.on_output))) {}
+  Sequence seq;
+  Sampler sampler;
+  TextStream stream;
+  std::shared_ptr<RequestChannel> channel;
+  bool cached_prefix_reported = false;
+};
+
+Engine::Engine(LlamaModel& model, const Tokenizer& tokenizer, const EngineOptions& options)
+    : model_(model), tokenizer_(tokenizer), options_(options) {
+  validate(options_);
+  session_len_ = options_.session_len > 0 ? options_.session_len : model.config().max_position_embeddings;
+  const int block_len = options_.cache_block_seq_len;
+  if (options_.num_blocks > 0) {
+    num_blocks_ = options_.num_blocks;
+  } else {
+    const size_t per_block = ModelRunner::block_bytes(model, block_len);
+    const CacheSize& size = options_.cache_max_entry_count;
+    const size_t budget = size.bytes ? size.bytes : size_t(double(model.backend().free_memory()) * size.fraction);
+    num_blocks_ = int(std::min<size_t>(budget / per_block, size_t(1) << 30));
+    if (num_blocks_ < 1)
+      fail("--cache-max-entry-count: {} bytes of KV cache is less than one block ({} bytes of {} tokens)", budget,
+           per_block, block_len);
+  }
+  SchedulerOptions so;
+  so.num_blocks = num_blocks_;
+  so.block_len = block_len;
+  so.max_batch_size = options_.max_batch_size;
+  so.max_prefill_token_num = options_.max_prefill_token_num;
+  scheduler_ = std::make_unique<Scheduler>(so);
+  runner_ = std::make_unique<ModelRunner>(model, num_blocks_, block_len);
+  thread_ = std::thread([this] { loop(); });
+}
+
+Engine::~Engine() {
+  {
+    std::lock_guard lock(inbox_mutex_);
+    stop_ = true;
+  }
+  inbox_cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+RequestHandle Engine::submit(Request request) {
+  if (request.ids.empty()) fail("request: the prompt has no tokens");
+  const int vocab = model_.config().vocab_size;
+  for (int32_t id : request.ids)
+    if (id < 0 || id >= vocab) fail("request: token id {} is outside the vocabulary (0..{})", id, vocab - 1);
+  const int prompt_len = int(request.ids.size());
+  if (prompt_len >= session_len_)
+    fail("request: the prompt has {} tokens; --session-len {} leaves no room to generate", prompt_len, session_len_);
+  if (request.params.max_new_tokens < 0) fail("--max-new-tokens must not be negative");
+  request.params.max_new_tokens = std::min(request.params.max_new_tokens, session_len_ - prompt_len);
+  const int max_tokens = prompt_len + request.params.max_new_tokens;
+  const int blocks_needed = (max_tokens + block_len() - 1) / block_len();
+  if (blocks_needed > num_blocks_)
+    fail("request: {} tokens need {} KV blocks but the cache holds {} (raise --cache-max-entry-count or lower "
+         "--max-new-tokens)",
+         max_tokens, blocks_needed, num_blocks_);
+  std::unique_lock lock(inbox_mutex_);
+  if (stop_) fail("engine: stopped");
+  const uint64_t id = next_id_++;
+  auto live = std::make_unique<Live>(id, std::move(request), max_tokens, tokenizer_);
+  RequestHandle handle(id, live->channel);
+  arrivals_.push_back(std::move(live));
+  busy_ = true;
+  lock.unlock();
+  inbox_cv_.notify_all();
+  return handle;
+}
+
+void Engine::end_session(uint64_t session_id) {
+  {
+    std::lock_guard lock(inbox_mutex_);
+    session_ends_.push_back(session_id);
+    busy_ = true;
+  }
+  inbox_cv_.notify_all();
+}
+
+EngineCounters Engine::counters() const {
+  std::lock_guard lock(state_mutex_);
+  return counters_;
+}
+
+BlockUsage Engine::block_usage() const {
+  std::lock_guard lock(state_mutex_);
+  const BlockManager& bm = scheduler_->block_manager();
+  return {bm.num_free(), bm.num_active(), bm.num_cached()};
+}
+
+void Engine::check_invariants() const {
+  std::lock_guard lock(state_mutex_);
+  scheduler_->check_invariants();
+}
+
+void Engine::wait_idle() {
+  std::unique_lock lock(inbox_mutex_);
+  idle_cv_.wait(lock, [&] { return !busy_ || stop_; });
+}
+
+void Engine::loop() {
+  for (;;) {
+    {
+      std::unique_lock lock(inbox_mutex_);
+      inbox_cv_.wait(lock, [&] { return stop_ || busy_; });
+      if (stop_) break;
+    }
+    std::lock_guard state(state_mutex_);
+    try {
+      take_inbox();
+      if (scheduler_->has_work()) step();
+    } catch (const std::exception& e) {
+      fail_everything(e.what());  // a bug: end every request with its message rather than hang
+    }
+    std::lock_guard lock(inbox_mutex_);
+    if (!scheduler_->has_work() && arrivals_.empty() && session_ends_.empty()) {
+      busy_ = false;
+      idle_cv_.notify_all();
+    }
+  }
+  // Stopping: everything still queued or running ends as cancelled.
+  std::lock_guard state(state_mutex_);
+  take_inbox();
+  while (!live_.empty()) {
+    RequestOutput out;
+    out.finished = true;
+    out.text = live_.begin()->second->stream.flush();
+    live_.begin()->second->channel->set_cancelled();
+    end_request(*live_.begin()->second, std::move(out));
+  }
+  std::lock_guard lock(inbox_mutex_);
+  busy_ = false;
+  idle_cv_.notify_all();
+}
+
+void Engine::take_inbox() {
+  std::vector<std::unique_ptr<Live>> arrivals;
+  std::vector<uint64_t> ends;
+  {
+    std::lock_guard lock(inbox_mutex_);
+    arrivals.swap(arrivals_);
+    ends.swap(session_ends_);
+  }
+  for (auto& live : arrivals) {
+    Live& l = *live;
+    live_.emplace(l.seq.id, std::move(live));
+    scheduler_->add(&l.seq);
+    if (l.seq.max_tokens == l.seq.prompt_len) {  // max_new_tokens 0: nothing to run
+      RequestOutput out;
+      out.finished = true;
+      out.reason = FinishReason::Length;
+      end_request(l, std::move(out));
+    }
+  }
+  for (uint64_t id : ends) scheduler_->end_session(id);
+  // Cancellations requested since the last step.
+  std::vector<Live*> cancelled;
+  for (auto& [id, live] : live_)
+    if (live->channel->cancel_requested) cancelled.push_back(live.get());
+  for (Live* l : cancelled) {
+    RequestOutput out;
+    out.finished = true;
+    out.text = l->stream.flush();
+    l->channel->set_cancelled();
+    end_request(*l, std::move(out));
+  }
+}
+
+void Engine::fail_everything(const std::string& message) {
+  while (!live_.empty()) {
+    Live& l = *live_.begin()->second;
+    RequestOutput out;
+    out.finished = true;
+    out.error = "engine: " + message;
+    try {
+      scheduler_->finish(l.seq);
+    } catch (const std::exception&) {
+    }
+    auto channel = l.channel;
+    live_.erase(live_.begin());
+    channel->deliver(std::move(out));
+  }
+}
+
+void Engine::end_request(Live& live, RequestOutput final_event) {
+  scheduler_->finish(live.seq);
+  ++counters_.finished_requests;
+  auto channel = live.channel;
+  live_.erase(live.seq.id);  // `live` is gone from here on
+  channel->deliver(std::move(final_event));
+}
+
+void Engine::step() {
+  const Schedule schedule = scheduler_->schedule();
+  if (schedule.chunks.empty()) throw std::logic_error("engine: work queued but nothing schedulable");
+  std::vector<Live*> lives;
+  std::vector<Sampler*> samplers;
+  for (const ScheduledChunk& c : schedule.chunks) {
+    Live* l = live_.at(c.seq->id).get();
+    lives.push_back(l);
+    samplers.push_back(&l->sampler);
+    if (!l->cached_prefix_reported) {
+      l->channel->set_cached_prefix(c.seq->num_cached_prefix);
+      l->cached_prefix_reported = true;
+    }
+  }
+  std::vector<int32_t> tokens;
+  try {
+    tokens = runner_->step(schedule, samplers);
+  } catch (const std::exception& e) {
+    // The step failed as a whole (e.g. the backend ran out of memory): fail its requests.
+    for (Live* l : lives) {
+      RequestOutput out;
+      out.finished = true;
+      out.error = e.what();
+      end_request(*l, std::move(out));
+    }
+    return;
+  }
+  for (const ScheduledChunk& c : schedule.chunks) scheduler_->commit(c);
+  ++counters_.steps;
+  counters_.prefilled_tokens += uint64_t(schedule.num_prefill_tokens);
+  counters_.decoded_tokens += uint64_t(schedule.num_decode_tokens);
+  for (size_t i = 0; i < schedule.chunks.size(); ++i) {
+    if (tokens[i] < 0) continue;
+    Live& l = *lives[i];
+    scheduler_->append_token(l.seq, tokens[i]);
+    const StreamStep st = l.stream.push(tokens[i]);
+    RequestOutput out;
+    out.token = tokens[i];
+    out.show_id = st.emit_id;
+    out.text = st.text;
+    if (st.finished || l.seq.num_tokens() >= l.seq.max_tokens) {
+      out.finished = true;
+      out.reason = st.finished ? st.reason : FinishReason::Length;
+      if (!st.finished) out.text += l.stream.flush();
+      end_request(l, std::move(out));
+    } else {
+      l.channel->deliver(std::move(out));
+    }
+  }
+  const SchedulerStats& ss = scheduler_->stats();
+  counters_.preemptions = ss.preemptions;
+  counters_.cached_prefix_tokens = ss.cached_prefix_tokens;
+  counters_.sessions_given_way = ss.sessions_given_way;
+  if (options_.check_invariants) scheduler_->check_invariants();
+}
+
+}  // namespace turbine

@@ -1,0 +1,100 @@
+// The serving engine: requests from any thread, one step loop on its own thread doing continuous
+// batching (scheduler), prefix caching and sessions (block manager, session table), one forward
+// per step (model runner), sampling and streaming text back (text stream -> request channels).
+//
+// Ownership: the loop thread alone touches the scheduler, sequences, samplers and streams; other
+// threads only reach the inbox (submit, end_session) and a request's channel (handles). The
+// state mutex lets tests read counters and check invariants between steps.
+#pragma once
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "engine/engine_options.h"
+#include "engine/model_runner.h"
+#include "engine/request.h"
+#include "engine/sampler.h"
+#include "engine/scheduler.h"
+#include "engine/text_stream.h"
+#include "model/llama_model.h"
+#include "model/tokenizer.h"
+
+namespace turbine {
+
+struct EngineCounters {
+  uint64_t steps = 0;
+  uint64_t prefilled_tokens = 0;      // tokens computed as prompt (including recomputation)
+  uint64_t decoded_tokens = 0;        // tokens computed one at a time while generating
+  uint64_t cached_prefix_tokens = 0;  // prompt tokens whose KV was reused (prefix cache, sessions)
+  uint64_t preemptions = 0;
+  uint64_t finished_requests = 0;
+  uint64_t sessions_given_way = 0;
+};
+
+struct BlockUsage {
+  int free = 0, active = 0, cached = 0;
+};
+
+class Engine {
+ public:
+  Engine(LlamaModel& model, const Tokenizer& tokenizer, const EngineOptions& options = {});
+  ~Engine();  // cancels what is still running and joins the loop
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Queues a request. Throws Error for one that could never run (empty, ids outside the
+  // vocabulary, longer than the session length or the whole cache).
+  RequestHandle submit(Request request);
+  // Ends a session after the turns already submitted for it; its KV is released or cached.
+  void end_session(uint64_t session_id);
+
+  EngineCounters counters() const;
+  BlockUsage block_usage() const;
+  // Runs the scheduler's invariant checks between steps (std::logic_error when broken).
+  void check_invariants() const;
+  // Blocks until nothing is queued or running.
+  void wait_idle();
+
+  int num_blocks() const { return num_blocks_; }
+  int block_len() const { return options_.cache_block_seq_len; }
+  int session_len() const { return session_len_; }
+
+ private:
+  struct Live;
+  void loop();
+  void take_inbox();
+  void step();
+  void end_request(Live& live, RequestOutput final_event);
+  void fail_everything(const std::string& message);
+
+  LlamaModel& model_;
+  const Tokenizer& tokenizer_;
+  EngineOptions options_;
+  int num_blocks_ = 0;
+  int session_len_ = 0;
+
+  // Loop-thread state (guarded by state_mutex_ for readers on other threads).
+  mutable std::mutex state_mutex_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<ModelRunner> runner_;
+  std::map<uint64_t, std::unique_ptr<Live>> live_;
+  EngineCounters counters_;
+
+  // Inbox (any thread).
+  std::mutex inbox_mutex_;
+  std::condition_variable inbox_cv_;
+  std::condition_variable idle_cv_;
+  std::vector<std::unique_ptr<Live>> arrivals_;
+  std::vector<uint64_t> session_ends_;
+  uint64_t next_id_ = 1;
+  bool busy_ = false;  // the loop has queued or running work
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace turbine

@@ -1,0 +1,33 @@
+// Runs one scheduled step on the model: builds the BatchInput (new tokens, context lengths,
+// block tables) from the scheduled chunks, calls LlamaModel::forward over the engine's KV cache,
+// and samples the next token of every chunk that reaches its sequence's end.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "backend/backend.h"
+#include "engine/sampler.h"
+#include "engine/scheduler.h"
+#include "model/llama_model.h"
+
+namespace turbine {
+
+class ModelRunner {
+ public:
+  // Allocates the KV cache: num_blocks blocks of block_len tokens.
+  ModelRunner(LlamaModel& model, int num_blocks, int block_len);
+
+  // Bytes one KV block takes for this model (to size the cache).
+  static size_t block_bytes(const LlamaModel& model, int block_len);
+
+  // samplers[i] belongs to schedule.chunks[i]. Returns, per chunk, the sampled token or -1 for a
+  // chunk that does not reach its sequence's end.
+  std::vector<int32_t> step(const Schedule& schedule, std::span<Sampler* const> samplers);
+
+ private:
+  LlamaModel& model_;
+  KvCache cache_;
+};
+
+}  // namespace turbine

@@ -1,0 +1,52 @@
+#include "engine/request.h"
+
+namespace turbine {
+
+void RequestChannel::deliver(RequestOutput out) {
+  {
+    std::lock_guard lock(mutex_);
+    if (done_) return;
+    if (out.token && out.show_id) result_.ids.push_back(*out.token);
+    result_.text += out.text;
+    if (out.finished) {
+      result_.reason = out.reason;
+      result_.error = out.error;
+      done_ = true;
+    }
+    if (!callback_) events_.push_back(out);
+  }
+  cv_.notify_all();
+  if (callback_) callback_(out);
+}
+
+std::optional<RequestOutput> RequestChannel::next() {
+  std::unique_lock lock(mutex_);
+  cv_.wait(lock, [&] { return !events_.empty() || done_; });
+  if (events_.empty()) return std::nullopt;
+  RequestOutput out = std::move(events_.front());
+  events_.pop_front();
+  return out;
+}
+
+RequestResult RequestChannel::wait() {
+  std::unique_lock lock(mutex_);
+  cv_.wait(lock, [&] { return done_; });
+  return result_;
+}
+
+bool RequestChannel::finished() const {
+  std::lock_guard lock(mutex_);
+  return done_;
+}
+
+void RequestChannel::set_cached_prefix(int tokens) {
+  std::lock_guard lock(mutex_);
+  result_.cached_prefix_tokens = tokens;
+}
+
+void RequestChannel::set_cancelled() {
+  std::lock_guard lock(mutex_);
+  result_.cancelled = true;
+}
+
+}  // namespace turbine

@@ -1,0 +1,26 @@
+// The distribution a Sampler draws from, step by step in Hugging Face's order: repetition
+// penalty, temperature, top-k, top-p, min-p. Kept apart from the draw so tests can check it.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "engine/sampling_params.h"
+
+namespace turbine {
+
+struct TokenProb {
+  int32_t id = 0;
+  double prob = 0.0;
+};
+
+// HF's RepetitionPenaltyLogitsProcessor: for every distinct id in `history`, a positive logit is
+// divided by `penalty`, a negative one multiplied. Modifies `logits` in place.
+void apply_repetition_penalty(std::span<float> logits, std::span<const int32_t> history, float penalty);
+
+// The candidates that survive temperature, top-k, top-p and min-p (penalty already applied),
+// with probabilities renormalised over them; sorted by descending probability (ties: lower id).
+// Needs params.temperature > 0.
+std::vector<TokenProb> sampling_distribution(std::span<const float> logits, const SamplingParams& params);
+
+}  // namespace turbine

@@ -1,0 +1,106 @@
+"""The engine through the command line: generate --prompts-file, chat over a pipe, bench throughput."""
+import json
+
+import pytest
+
+from turbine_cli import MODEL, assert_user_error, run
+
+PROMPTS = ["In the beginning God created", "And the LORD spake unto Moses, saying,", "Blessed are the",
+           "For God so loved the world,"]
+COMMON = ["--device", "cpu", "--threads", "2", "--max-new-tokens", "8"]
+
+
+@pytest.fixture(scope="module")
+def prompts_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("prompts") / "prompts.txt"
+    # Blank lines are not prompts.
+    path.write_text("\n".join([PROMPTS[0], "", PROMPTS[1], "   ", PROMPTS[2], PROMPTS[3]]) + "\n\n", encoding="utf-8")
+    return path
+
+
+def single(prompt, *extra):
+    r = run("generate", MODEL, "--prompt", prompt, *COMMON, *extra)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.decode("utf-8")
+
+
+def test_prompts_file_ids_in_input_order_equal_single_runs(prompts_file):
+    r = run("generate", MODEL, "--prompts-file", prompts_file, "--ids", *COMMON)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.decode().splitlines()
+    assert len(lines) == len(PROMPTS)
+    for prompt, line in zip(PROMPTS, lines):
+        assert line == single(prompt, "--ids").strip()
+
+
+def test_prompts_file_text_is_one_json_string_per_prompt(prompts_file):
+    r = run("generate", MODEL, "--prompts-file", prompts_file, *COMMON)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.decode("utf-8").splitlines()
+    assert len(lines) == len(PROMPTS)
+    for prompt, line in zip(PROMPTS, lines):
+        text = json.loads(line)
+        assert isinstance(text, str) and text
+        assert text == single(prompt)[:-1]  # single runs end with a newline
+
+
+def test_prompts_file_through_a_tiny_cache_gives_the_same_ids(prompts_file):
+    base = run("generate", MODEL, "--prompts-file", prompts_file, "--ids", *COMMON)
+    tiny = run("generate", MODEL, "--prompts-file", prompts_file, "--ids", *COMMON, "--cache-max-entry-count",
+               "300KiB", "--cache-block-seq-len", "4")
+    assert tiny.returncode == 0, tiny.stderr
+    assert tiny.stdout == base.stdout
+
+
+def test_empty_prompts_file_is_a_one_line_error(tmp_path):
+    path = tmp_path / "empty.txt"
+    path.write_text("\n  \n\n", encoding="utf-8")
+    assert_user_error(run("generate", MODEL, "--prompts-file", path, *COMMON), "--prompts-file", "no prompts")
+
+
+def test_missing_prompts_file_is_a_one_line_error(tmp_path):
+    path = tmp_path / "nope.txt"
+    assert_user_error(run("generate", MODEL, "--prompts-file", path, *COMMON), "--prompts-file", str(path))
+
+
+def test_prompts_file_and_prompt_together_is_an_error(prompts_file):
+    assert_user_error(run("generate", MODEL, "--prompts-file", prompts_file, "--prompt", "x", *COMMON),
+                      "--prompts-file")
+
+
+def test_chat_over_a_pipe_one_reply_per_line_and_reset():
+    question = "Who made the heaven and the earth?"
+    script = f"{question}\n/reset\n{question}\nAnd the sea?\n/exit\nnot read\n"
+    r = run("chat", MODEL, *COMMON, stdin=script.encode())
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode("utf-8")
+    assert out.endswith("\n\n")
+    replies = out[:-2].split("\n\n")
+    assert len(replies) == 3, out
+    assert all(reply.strip() == reply and reply for reply in replies)
+    assert replies[0] == replies[1]  # /reset: the same question in a fresh conversation, greedy
+
+
+def test_chat_with_empty_input_prints_nothing():
+    r = run("chat", MODEL, *COMMON, stdin=b"")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b""
+
+
+def test_bench_throughput_json_row():
+    r = run("bench", "throughput", MODEL, "--requests", "6", "--input-len-range", "4:12", "--output-len-range", "2:5",
+            "--seed", "3", "--json", "--device", "cpu", "--threads", "2")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.decode().splitlines()
+    assert len(lines) == 1
+    row = json.loads(lines[0])
+    assert row["requests"] == 6
+    assert 12 <= row["output_tokens"] <= 30
+    assert 24 <= row["input_tokens"] <= 72
+    for key in ["request_throughput", "output_throughput", "ttft_ms_p50", "ttft_ms_p99", "itl_ms_p90"]:
+        assert row[key] >= 0
+
+
+def test_bench_throughput_bad_range_is_a_one_line_error():
+    assert_user_error(run("bench", "throughput", MODEL, "--requests", "2", "--input-len-range", "9:3",
+                          "--device", "cpu"), "--input-len-range")

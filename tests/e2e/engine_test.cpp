@@ -1,0 +1,244 @@
+// The engine end to end on kjv-llama (CPU): continuous batching gives each request the ids it
+// gets alone (also under preemption), prefix caching and sessions prefill only what is new, and
+// after every test no KV block is left held. Block invariants are checked after every step.
+#include "engine/engine.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <random>
+#include <thread>
+
+#include "e2e/e2e_util.h"
+#include "model/tokenizer.h"
+
+namespace turbine::test {
+namespace {
+
+class EngineE2E : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    model_ = load_cpu_model(default_model_dir()).release();
+    tokenizer_ = load_tokenizer(default_model_dir()).release();
+  }
+  static void TearDownTestSuite() {
+    delete model_;
+    delete tokenizer_;
+  }
+
+  static EngineOptions options(int num_blocks, int block_len = 16) {
+    EngineOptions o;
+    o.num_blocks = num_blocks;
+    o.cache_block_seq_len = block_len;
+    o.check_invariants = true;
+    return o;
+  }
+  static SamplingParams greedy(int max_new) {
+    SamplingParams p;
+    p.max_new_tokens = max_new;
+    p.stop_ids = {2};
+    return p;
+  }
+  std::vector<int32_t> encode(const std::string& text) const {
+    std::vector<int32_t> ids{1};
+    auto body = tokenizer_->encode(text);
+    ids.insert(ids.end(), body.begin(), body.end());
+    return ids;
+  }
+  // After a test: nothing queued, nothing held but sessions (none here), invariants fine.
+  static void expect_clean(Engine& engine) {
+    engine.wait_idle();
+    EXPECT_NO_THROW(engine.check_invariants());
+    const BlockUsage u = engine.block_usage();
+    EXPECT_EQ(u.active, 0) << "leaked KV blocks";
+    EXPECT_EQ(u.free + u.cached, engine.num_blocks());
+  }
+  static RequestResult run_alone(const std::vector<int32_t>& ids, const SamplingParams& p, int block_len = 16) {
+    Engine engine(*model_->model, *tokenizer_, options(64, block_len));
+    RequestResult r = engine.submit({ids, p, {}, {}}).wait();
+    expect_clean(engine);
+    return r;
+  }
+  // 5 golden prompts + 59 lines of held-out text, each a few words: 64 different prompts.
+  std::vector<std::vector<int32_t>> prompts64() const {
+    std::vector<std::vector<int32_t>> out;
+    for (const auto& c : golden().at("kjv-llama")) out.push_back(c.at("prompt_ids").get<std::vector<int32_t>>());
+    std::ifstream in(default_model_dir() / "kjv_eval.txt");
+    std::string line;
+    while (out.size() < 64 && std::getline(in, line)) {
+      std::istringstream words(line);
+      std::string w, text;
+      for (int i = 0; i < 8 && words >> w; ++i) text += (i ? " " : "") + w;
+      if (text.size() < 10) continue;
+      out.push_back(encode(text));
+    }
+    return out;
+  }
+
+  static LoadedModel* model_;
+  static Tokenizer* tokenizer_;
+};
+LoadedModel* EngineE2E::model_ = nullptr;
+Tokenizer* EngineE2E::tokenizer_ = nullptr;
+
+void run_concurrently_and_compare(Engine& engine, const std::vector<std::vector<int32_t>>& prompts,
+                                  const std::vector<RequestResult>& alone, const SamplingParams& p) {
+  std::vector<RequestHandle> handles;
+  for (const auto& ids : prompts) handles.push_back(engine.submit({ids, p, {}, {}}));
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const RequestResult r = handles[i].wait();
+    EXPECT_EQ(r.error, "");
+    EXPECT_EQ(r.ids, alone[i].ids) << "prompt " << i;  // bit-exact: CPU rows are independent
+    EXPECT_EQ(r.text, alone[i].text) << "prompt " << i;
+  }
+}
+
+TEST_F(EngineE2E, SixtyFourConcurrentGreedyRequestsMatchTheirRunsAlone) {
+  const auto prompts = prompts64();
+  ASSERT_EQ(prompts.size(), 64u);
+  const SamplingParams p = greedy(5);
+  std::vector<RequestResult> alone;
+  for (const auto& ids : prompts) alone.push_back(run_alone(ids, p, 4));
+  // Golden prompts: the first tokens match the PyTorch fp32 reference (margin rule, 0.05).
+  const auto& gold = golden().at("kjv-llama");
+  for (size_t i = 0; i < gold.size(); ++i) {
+    const auto want = gold[i].at("greedy_ids").get<std::vector<int32_t>>();
+    const auto margins = gold[i].at("margins").get<std::vector<double>>();
+    for (size_t s = 0; s < alone[i].ids.size() && margins[s] >= 0.05; ++s)
+      EXPECT_EQ(alone[i].ids[s], want[s]) << "golden prompt " << i << " step " << s;
+  }
+  {  // plenty of cache
+    Engine engine(*model_->model, *tokenizer_, options(512, 4));
+    run_concurrently_and_compare(engine, prompts, alone, p);
+    EXPECT_EQ(engine.counters().preemptions, 0u);
+    expect_clean(engine);
+  }
+  {  // a cache far too small for 64 at once: preemption and recomputation
+    Engine engine(*model_->model, *tokenizer_, options(48, 4));
+    run_concurrently_and_compare(engine, prompts, alone, p);
+    EXPECT_GT(engine.counters().preemptions, 0u);
+    expect_clean(engine);
+  }
+}
+
+TEST_F(EngineE2E, ChunkedPrefillGivesTheSameIds) {
+  const auto ids = encode("And God said, Let there be light: and there was light. And God saw the light");
+  const SamplingParams p = greedy(5);
+  const RequestResult alone = run_alone(ids, p);
+  EngineOptions o = options(64);
+  o.max_prefill_token_num = 5;  // the prompt runs in several chunks
+  Engine engine(*model_->model, *tokenizer_, o);
+  EXPECT_EQ(engine.submit({ids, p, {}, {}}).wait().ids, alone.ids);
+  EXPECT_GT(engine.counters().steps, 5u);
+  expect_clean(engine);
+}
+
+TEST_F(EngineE2E, ASharedPrefixPrefillsOnlyTheSuffix) {
+  Engine engine(*model_->model, *tokenizer_, options(64));
+  const auto a = encode(
+      "In the beginning God created the heaven and the earth. And the earth was without form, and void; and "
+      "darkness was upon the face of the deep. And the Spirit of God moved upon the face of the waters.");
+  ASSERT_GT(a.size(), 34u);
+  const SamplingParams p = greedy(3);
+  engine.submit({a, p, {}, {}}).wait();
+  const EngineCounters before = engine.counters();
+  std::vector<int32_t> b(a.begin(), a.begin() + 34);
+  for (int32_t t : encode("and darkness was upon the face")) b.push_back(t);
+  const RequestResult r = engine.submit({b, p, {}, {}}).wait();
+  const EngineCounters after = engine.counters();
+  EXPECT_EQ(r.cached_prefix_tokens, 32);  // two full blocks of 16
+  EXPECT_EQ(after.cached_prefix_tokens - before.cached_prefix_tokens, 32u);
+  EXPECT_EQ(after.prefilled_tokens - before.prefilled_tokens, b.size() - 32);
+  EXPECT_EQ(r.ids, run_alone(b, p).ids);  // the reused KV is the right KV
+  expect_clean(engine);
+}
+
+TEST_F(EngineE2E, ASessionsSecondTurnPrefillsOnlyItsNewTokens) {
+  Engine engine(*model_->model, *tokenizer_, options(64));
+  SamplingParams p = greedy(5);
+  p.ignore_eos = true;
+  auto turn1 = encode("[INST] Who made the heaven? [/INST]");
+  const RequestResult r1 = engine.submit({turn1, p, 7, {}}).wait();
+  ASSERT_EQ(r1.ids.size(), 5u);
+  std::vector<int32_t> turn2 = turn1;
+  turn2.insert(turn2.end(), r1.ids.begin(), r1.ids.end());
+  const auto extra = encode("[INST] And the earth? [/INST]");
+  turn2.insert(turn2.end(), extra.begin(), extra.end());
+  const EngineCounters before = engine.counters();
+  const RequestResult r2 = engine.submit({turn2, p, 7, {}}).wait();
+  const EngineCounters after = engine.counters();
+  // The last generated token of turn 1 never ran, so it is prefilled with the new ones.
+  EXPECT_EQ(after.prefilled_tokens - before.prefilled_tokens, extra.size() + 1);
+  EXPECT_EQ(r2.cached_prefix_tokens, int(turn2.size() - extra.size() - 1));
+  EXPECT_EQ(r2.ids, run_alone(turn2, p).ids);
+  // A third turn that rewrites the history (re-prefill from the first differing token).
+  std::vector<int32_t> turn3 = turn2;
+  turn3[turn1.size() + 1] = 100;
+  const EngineCounters b3 = engine.counters();
+  const RequestResult r3 = engine.submit({turn3, p, 7, {}}).wait();
+  EXPECT_EQ(engine.counters().prefilled_tokens - b3.prefilled_tokens, turn3.size() - turn1.size() - 1);
+  EXPECT_EQ(r3.ids, run_alone(turn3, p).ids);
+  engine.wait_idle();
+  EXPECT_GT(engine.block_usage().active, 0);  // the session holds its conversation
+  engine.end_session(7);
+  expect_clean(engine);
+}
+
+TEST_F(EngineE2E, CancelStopsARequestAndStreamsEventsBeforeThat) {
+  Engine engine(*model_->model, *tokenizer_, options(64));
+  SamplingParams p = greedy(200);
+  p.ignore_eos = true;
+  RequestHandle h = engine.submit({encode("Blessed are the"), p, {}, {}});
+  int tokens = 0;
+  std::string streamed;
+  while (auto ev = h.next()) {
+    streamed += ev->text;
+    if (ev->token) ++tokens;
+    if (tokens == 3) h.cancel();
+    if (ev->finished) break;
+  }
+  const RequestResult r = h.wait();
+  EXPECT_TRUE(r.cancelled);
+  EXPECT_LT(r.ids.size(), 200u);
+  EXPECT_GE(r.ids.size(), 3u);
+  EXPECT_EQ(streamed, r.text);
+  expect_clean(engine);
+}
+
+TEST_F(EngineE2E, RandomTrafficFromSeveralThreadsKeepsTheBlocksConsistent) {
+  Engine engine(*model_->model, *tokenizer_, options(24, 4));  // 96 tokens of cache in all
+  const auto prompts = prompts64();
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 3; ++t)
+    clients.emplace_back([&, t] {
+      std::mt19937 rng(t);
+      std::vector<RequestHandle> mine;
+      for (int i = 0; i < 10; ++i) {
+        SamplingParams p = greedy(1 + int(rng() % 6));
+        p.temperature = (rng() % 2) ? 0.8f : 0.0f;
+        p.seed = rng();
+        std::optional<uint64_t> session;
+        if (rng() % 3 == 0) session = 100 + t;
+        mine.push_back(engine.submit({prompts[rng() % prompts.size()], p, session, {}}));
+        if (rng() % 4 == 0) mine.back().cancel();
+        if (rng() % 5 == 0) engine.end_session(100 + t);
+      }
+      for (auto& h : mine) EXPECT_EQ(h.wait().error, "");
+      engine.end_session(100 + t);
+    });
+  for (auto& c : clients) c.join();
+  expect_clean(engine);
+}
+
+TEST_F(EngineE2E, RequestsThatCanNeverRunAreRefused) {
+  Engine engine(*model_->model, *tokenizer_, options(4, 4));
+  EXPECT_THROW(engine.submit({{}, greedy(4), {}, {}}), Error);
+  EXPECT_THROW(engine.submit({{1, 32000}, greedy(4), {}, {}}), Error);
+  EXPECT_THROW(engine.submit({{1, 2, 3}, greedy(100), {}, {}}), Error);  // 103 tokens > 16 of cache
+  EXPECT_EQ(engine.submit({{1, 450}, greedy(0), {}, {}}).wait().ids.size(), 0u);
+  expect_clean(engine);
+}
+
+}  // namespace
+}  // namespace turbine::test
