@@ -33,7 +33,7 @@ struct ChatArgs {
 std::optional<int32_t> end_of_turn_token(const ChatTemplate& tmpl, const Tokenizer& tokenizer) {
   const std::string probe = "turbineprobereply";
   ChatTemplateInput in;
-  in.messages = nlohmann::json::array({{{"role", "user"}, {"content", "hi"}}, {{"role", "assistant"}, {"content", probe}}});
+  in.messages = nlohmann::ordered_json::array({{{"role", "user"}, {"content", "hi"}}, {{"role", "assistant"}, {"content", probe}}});
   in.add_generation_prompt = false;
   in.bos_token = tokenizer.bos_token;
   in.eos_token = tokenizer.eos_token;
@@ -86,10 +86,10 @@ void run(const ChatArgs& args) {
 
   const bool interactive = isatty(STDIN_FILENO);
   uint64_t session = 1;
-  nlohmann::json messages = nlohmann::json::array();
+  nlohmann::ordered_json messages = nlohmann::ordered_json::array();
   auto reset = [&] {
     engine.end_session(session++);
-    messages = nlohmann::json::array();
+    messages = nlohmann::ordered_json::array();
     if (!args.system.empty()) messages.push_back({{"role", "system"}, {"content", args.system}});
   };
   reset();

@@ -6,6 +6,11 @@ void RequestChannel::deliver(RequestOutput out) {
   {
     std::lock_guard lock(mutex_);
     if (done_) return;
+  }
+  // The callback sees every event before wait() can return (callers print after wait()).
+  if (callback_) callback_(out);
+  {
+    std::lock_guard lock(mutex_);
     if (out.token && out.show_id) result_.ids.push_back(*out.token);
     result_.text += out.text;
     if (out.finished) {
@@ -16,7 +21,6 @@ void RequestChannel::deliver(RequestOutput out) {
     if (!callback_) events_.push_back(out);
   }
   cv_.notify_all();
-  if (callback_) callback_(out);
 }
 
 std::optional<RequestOutput> RequestChannel::next() {
