@@ -13,6 +13,7 @@
 #include "cli/options.h"
 #include "core/error.h"
 #include "engine/engine.h"
+#include "model/chat_end_of_turn.h"
 #include "model/chat_template.h"
 #include "model/model_folder.h"
 
@@ -27,30 +28,6 @@ struct ChatArgs {
   EngineOptions engine;
   SamplingOptions sampling;
 };
-
-// The special token the template writes right after an assistant message (e.g. <|eot_id|>,
-// <|im_end|>, </s>): found by rendering a probe reply and reading the first added-token after it.
-std::optional<int32_t> end_of_turn_token(const ChatTemplate& tmpl, const Tokenizer& tokenizer) {
-  const std::string probe = "turbineprobereply";
-  ChatTemplateInput in;
-  in.messages = nlohmann::ordered_json::array({{{"role", "user"}, {"content", "hi"}}, {{"role", "assistant"}, {"content", probe}}});
-  in.add_generation_prompt = false;
-  in.bos_token = tokenizer.bos_token;
-  in.eos_token = tokenizer.eos_token;
-  std::string rendered;
-  try {
-    rendered = tmpl.render(in);
-  } catch (const Error&) {
-    return std::nullopt;
-  }
-  const size_t at = rendered.find(probe);
-  if (at == std::string::npos) return std::nullopt;
-  for (int32_t id : tokenizer.encode(rendered.substr(at + probe.size()))) {
-    const std::string piece = tokenizer.id_to_token(id);
-    if (piece.size() > 2 && piece.front() == '<' && piece.back() == '>') return id;
-  }
-  return std::nullopt;
-}
 
 // Prints a reply as it streams, without its leading and trailing white space (the blank line
 // after each reply is what separates turns over a pipe).
@@ -80,7 +57,7 @@ void run(const ChatArgs& args) {
   LoadedModel m = open_model_folder(args.model);
   const ChatTemplate tmpl = load_chat_template(args.model);
   SamplingParams params = resolve_sampling(args.sampling, m.generation, m.config, *m.tokenizer);
-  if (auto eot = end_of_turn_token(tmpl, *m.tokenizer)) params.stop_ids.push_back(*eot);
+  if (auto eot = chat_end_of_turn_token(tmpl, *m.tokenizer)) params.stop_ids.push_back(*eot);
   load_model_weights(m, resolve_backend(args.device, args.engine));
   Engine engine(*m.model, *m.tokenizer, make_engine_options(args.engine));
 
