@@ -7,12 +7,9 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "core/error.h"
+#include "engine/perplexity.h"
+#include "engine/perplexity_stream.h"
 #include "model/model_folder.h"
-
-namespace turbine {
-// Declared in engine/perplexity.h (another change); repeated here until that header lands.
-double perplexity(LlamaModel& model, KvCache& cache, std::span<const int32_t> stream, int window);
-}  // namespace turbine
 
 namespace turbine::cli {
 
@@ -26,29 +23,6 @@ struct PerplexityArgs {
   DeviceOptions device;
 };
 
-std::string strip(const std::string& s) {
-  const char* space = " \t\n\r\f\v";
-  const size_t begin = s.find_first_not_of(space);
-  if (begin == std::string::npos) return "";
-  return s.substr(begin, s.find_last_not_of(space) - begin + 1);
-}
-
-// BOS + ids of each chapter (text stripped, chapters split on "\n\n").
-std::vector<int32_t> build_stream(const std::string& raw, const Tokenizer& tok, int32_t bos) {
-  const std::string text = strip(raw);
-  std::vector<int32_t> stream;
-  size_t start = 0;
-  while (true) {
-    const size_t end = text.find("\n\n", start);
-    stream.push_back(bos);
-    const auto ids = tok.encode(std::string_view(text).substr(start, end == std::string::npos ? end : end - start));
-    stream.insert(stream.end(), ids.begin(), ids.end());
-    if (end == std::string::npos) break;
-    start = end + 2;
-  }
-  return stream;
-}
-
 void run(const PerplexityArgs& args) {
   if (std::filesystem::is_directory(args.file)) fail("{}: is a folder, not a text file", args.file);
   std::ifstream in(args.file, std::ios::binary);
@@ -60,7 +34,7 @@ void run(const PerplexityArgs& args) {
   const auto bos = m.tokenizer->bos_id ? *m.tokenizer->bos_id : m.config.bos_token_id;
   if (bos < 0) fail("{}: the model has no BOS token (tokenizer_config.json bos_token, config.json bos_token_id)",
                     args.model);
-  const auto stream = build_stream(buffer.str(), *m.tokenizer, bos);
+  const auto stream = perplexity_stream(buffer.str(), *m.tokenizer, bos);
   if (stream.size() < 2) fail("{}: too little text to score", args.file);
 
   load_model_weights(m, resolve_backend(args.device, EngineOptions{}));

@@ -1,10 +1,10 @@
 #include "cli/options.h"
 
-#include <algorithm>
-#include <cctype>
 #include <regex>
 
+#include "core/byte_size.h"
 #include "core/error.h"
+#include "engine/sampling_defaults.h"
 
 namespace turbine::cli {
 
@@ -61,25 +61,7 @@ void add_sampling_options(CLI::App& cmd, SamplingOptions& o) {
   cmd.add_flag("--ignore-eos", o.ignore_eos, "generate through end-of-sequence tokens");
 }
 
-size_t parse_size(const std::string& text, const std::string& flag) {
-  static const std::regex pattern(R"(\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]i?B|B)?\s*)", std::regex::icase);
-  std::smatch m;
-  if (!std::regex_match(text, m, pattern))
-    fail("{}: '{}' is not a size (examples: 4GiB, 512MiB, 2GB)", flag, text);
-  const double value = std::stod(m[1].str());
-  std::string unit = m[2].str();
-  std::transform(unit.begin(), unit.end(), unit.begin(), [](unsigned char c) { return std::toupper(c); });
-  double scale = 1;
-  if (!unit.empty() && unit != "B") {
-    const bool binary = unit.size() == 3;  // KIB, MIB, ...
-    const double base = binary ? 1024.0 : 1000.0;
-    const int power = std::string("KMGT").find(unit[0]) + 1;
-    for (int i = 0; i < power; ++i) scale *= base;
-  }
-  const double bytes = value * scale;
-  if (bytes < 1) fail("{}: '{}' is zero", flag, text);
-  return size_t(bytes);
-}
+size_t parse_size(const std::string& text, const std::string& flag) { return parse_byte_size(text, flag); }
 
 CacheBudget parse_cache_budget(const std::string& text) {
   CacheBudget budget;
@@ -107,15 +89,7 @@ int resolve_session_len(const EngineOptions& engine, const ModelConfig& config) 
 
 SamplingParams resolve_sampling(const SamplingOptions& o, const GenerationConfig& gen, const ModelConfig& config,
                                 const Tokenizer& tokenizer) {
-  SamplingParams p;
-  if (gen.do_sample) {
-    // transformers' GenerationConfig defaults where the file is silent.
-    p.temperature = float(gen.temperature.value_or(1.0));
-    p.top_k = gen.top_k.value_or(50);
-    p.top_p = float(gen.top_p.value_or(1.0));
-    p.min_p = float(gen.min_p.value_or(0.0));
-    p.repetition_penalty = float(gen.repetition_penalty.value_or(1.0));
-  }
+  SamplingParams p = default_sampling(gen, config, tokenizer);
   if (o.temperature) p.temperature = *o.temperature;
   if (o.top_k) p.top_k = *o.top_k;
   if (o.top_p) p.top_p = *o.top_p;
@@ -125,12 +99,6 @@ SamplingParams resolve_sampling(const SamplingOptions& o, const GenerationConfig
   p.max_new_tokens = o.max_new_tokens;
   p.stop = o.stop;
   p.ignore_eos = o.ignore_eos;
-
-  const auto& eos = gen.eos_token_ids.empty() ? config.eos_token_ids : gen.eos_token_ids;
-  for (int id : eos) p.stop_ids.push_back(id);
-  if (tokenizer.eos_id) p.stop_ids.push_back(*tokenizer.eos_id);
-  std::sort(p.stop_ids.begin(), p.stop_ids.end());
-  p.stop_ids.erase(std::unique(p.stop_ids.begin(), p.stop_ids.end()), p.stop_ids.end());
   return p;
 }
 

@@ -37,18 +37,4 @@ bool utf8_valid(std::string_view s) {
   return true;
 }
 
-size_t utf8_complete_prefix(std::string_view s) {
-  // Walk back over at most 3 continuation bytes to the last lead byte.
-  size_t i = s.size();
-  int continuation = 0;
-  while (i > 0 && continuation < 4 && (uint8_t(s[i - 1]) & 0xC0) == 0x80) {
-    --i;
-    ++continuation;
-  }
-  if (i == 0) return s.size();
-  const int n = sequence_length(uint8_t(s[i - 1]));
-  if (n > 1 && continuation < n - 1) return i - 1;  // the last character is cut short
-  return s.size();
-}
-
 }  // namespace turbine

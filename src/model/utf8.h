@@ -9,8 +9,4 @@ inline constexpr std::string_view kReplacementChar = "\xEF\xBF\xBD";  // U+FFFD
 // True when `s` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
 bool utf8_valid(std::string_view s);
 
-// Length of the longest prefix of `s` that ends on a character boundary, assuming `s` is
-// well-formed except possibly for an incomplete character at its end.
-size_t utf8_complete_prefix(std::string_view s);
-
 }  // namespace turbine

@@ -26,3 +26,17 @@ def assert_user_error(result, *must_mention):
     for word in must_mention:
         assert word in lines[0], f"{word!r} not in {lines[0]!r}"
     return lines[0]
+
+
+def generate(*args):
+    """stdout of `turbine generate MODEL --device cpu ARGS` without its final newline."""
+    result = run("generate", MODEL, "--device", "cpu", *args)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith(b"\n")
+    return result.stdout[:-1]
+
+
+def detokenize(ids):
+    result = run("detokenize", MODEL, *ids)
+    assert result.returncode == 0, result.stderr
+    return result.stdout[:-1]

@@ -42,12 +42,28 @@ void write_safetensors(const std::filesystem::path& path, const std::vector<Fake
   for (const auto& t : tensors) out.write(reinterpret_cast<const char*>(t.bytes.data()), t.bytes.size());
 }
 
+namespace {
+// Removes every folder temp_dir made when the test process ends.
+struct TempDirs {
+  std::vector<std::filesystem::path> dirs;
+  ~TempDirs() {
+    std::error_code ec;
+    for (const auto& d : dirs) std::filesystem::remove_all(d, ec);
+  }
+};
+TempDirs& temp_dirs() {
+  static TempDirs instance;
+  return instance;
+}
+}  // namespace
+
 std::filesystem::path temp_dir(const std::string& tag) {
   static thread_local std::mt19937_64 rng(std::random_device{}());
   auto dir = std::filesystem::temp_directory_path() /
              ("turbine-" + tag + "-" + std::to_string(getpid()) + "-" + std::to_string(rng() % 1000000));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
+  temp_dirs().dirs.push_back(dir);
   return dir;
 }
 

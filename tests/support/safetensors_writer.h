@@ -22,7 +22,7 @@ std::string safetensors_header(const std::vector<FakeTensor>& tensors);
 void write_safetensors(const std::filesystem::path& path, const std::vector<FakeTensor>& tensors,
                        const std::string& header = "");
 
-// A fresh empty directory under the system temp folder.
+// A fresh empty directory under the system temp folder, removed when the test process exits.
 std::filesystem::path temp_dir(const std::string& tag);
 
 }  // namespace turbine::test

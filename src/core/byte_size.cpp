@@ -1,0 +1,29 @@
+#include "core/byte_size.h"
+
+#include <algorithm>
+#include <cctype>
+#include <regex>
+
+#include "core/error.h"
+
+namespace turbine {
+
+size_t parse_byte_size(const std::string& text, const std::string& what) {
+  static const std::regex pattern(R"(\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]i?B|B)?\s*)", std::regex::icase);
+  std::smatch m;
+  if (!std::regex_match(text, m, pattern)) fail("{}: '{}' is not a size (examples: 4GiB, 512MiB, 2GB)", what, text);
+  const double value = std::stod(m[1].str());
+  std::string unit = m[2].str();
+  std::transform(unit.begin(), unit.end(), unit.begin(), [](unsigned char c) { return std::toupper(c); });
+  double scale = 1;
+  if (!unit.empty() && unit != "B") {
+    const double base = unit.size() == 3 ? 1024.0 : 1000.0;  // KiB.. binary, KB.. decimal
+    const size_t power = std::string("KMGT").find(unit[0]) + 1;
+    for (size_t i = 0; i < power; ++i) scale *= base;
+  }
+  const double bytes = value * scale;
+  if (bytes < 1) fail("{}: '{}' is zero", what, text);
+  return size_t(bytes);
+}
+
+}  // namespace turbine

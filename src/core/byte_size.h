@@ -1,0 +1,11 @@
+// Sizes written by people: "4GiB", "512MiB", "2GB", "1048576".
+#pragma once
+#include <cstddef>
+#include <string>
+
+namespace turbine {
+
+// Bytes in `text`; throws Error naming `what` (a flag or field) when it is not a positive size.
+size_t parse_byte_size(const std::string& text, const std::string& what);
+
+}  // namespace turbine

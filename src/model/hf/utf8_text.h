@@ -1,0 +1,29 @@
+// UTF-8 helpers for the tokenizer.json pipeline: validation, lossy repair and code-point walking.
+#pragma once
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace turbine::hf {
+
+// Byte length of the UTF-8 sequence that starts with `lead` (1 for stray bytes, so walks never stall).
+inline size_t utf8_sequence_length(unsigned char lead) {
+  if (lead < 0x80) return 1;
+  if ((lead >> 5) == 0x6) return 2;
+  if ((lead >> 4) == 0xE) return 3;
+  if ((lead >> 3) == 0x1E) return 4;
+  return 1;
+}
+
+// Decodes the code point at s[pos] (s must be valid UTF-8) and advances pos past it.
+char32_t next_code_point(std::string_view s, size_t& pos);
+void append_utf8(std::string& out, char32_t cp);
+
+// Length of the valid UTF-8 sequence starting at s[pos], or 0 when the bytes there are not one.
+size_t valid_sequence_length(std::string_view s, size_t pos);
+bool is_valid_utf8(std::string_view s);
+// Replaces each maximal invalid subpart with U+FFFD, as Python's errors="replace" and Rust's
+// String::from_utf8_lossy do.
+std::string to_valid_utf8(std::string_view s);
+
+}  // namespace turbine::hf
