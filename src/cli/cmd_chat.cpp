@@ -24,6 +24,7 @@ namespace {
 struct ChatArgs {
   std::string model;
   std::string system;
+  bool stats = false;
   DeviceOptions device;
   EngineOptions engine;
   SamplingOptions sampling;
@@ -102,6 +103,12 @@ void run(const ChatArgs& args) {
     std::fflush(stdout);
     messages.push_back({{"role", "assistant"}, {"content", r.text}});
   }
+  if (args.stats) {
+    const EngineCounters c = engine.counters();
+    std::fprintf(stderr, "stats: steps=%llu prefilled_tokens=%llu cached_prefix_tokens=%llu preemptions=%llu\n",
+                 (unsigned long long)c.steps, (unsigned long long)c.prefilled_tokens,
+                 (unsigned long long)c.cached_prefix_tokens, (unsigned long long)c.preemptions);
+  }
 }
 
 }  // namespace
@@ -111,6 +118,7 @@ void register_chat(CLI::App& app) {
   auto* cmd = app.add_subcommand("chat", "Chat with a model (stdin: one user turn per line; /reset, /exit)");
   cmd->add_option("MODEL", args->model, "model folder")->required();
   cmd->add_option("--system", args->system, "system message at the start of the conversation");
+  cmd->add_flag("--stats", args->stats, "print the engine's counters to stderr at the end");
   add_sampling_options(*cmd, args->sampling);
   add_device_options(*cmd, args->device);
   add_engine_options(*cmd, args->engine);

@@ -104,3 +104,18 @@ def test_bench_throughput_json_row():
 def test_bench_throughput_bad_range_is_a_one_line_error():
     assert_user_error(run("bench", "throughput", MODEL, "--requests", "2", "--input-len-range", "9:3",
                           "--device", "cpu"), "--input-len-range")
+
+
+def test_chat_second_turn_reuses_the_first_turns_kv(tmp_path):
+    question = "Who made the heaven and the earth?"
+    messages = tmp_path / "m.json"
+    messages.write_text(json.dumps([{"role": "user", "content": question}]), encoding="utf-8")
+    rendered = run("template", MODEL, "--messages", messages)
+    assert rendered.returncode == 0, rendered.stderr
+    first_turn = len(run("tokenize", MODEL, "--file", "-", stdin=rendered.stdout).stdout.split())
+    r = run("chat", MODEL, *COMMON, "--stats", stdin=f"{question}\nAnd the sea?\n".encode())
+    assert r.returncode == 0, r.stderr
+    stats = dict(kv.split("=") for kv in r.stderr.decode().strip().splitlines()[-1].split()[1:])
+    # The second turn starts with the first turn's prompt: its KV comes from the session.
+    assert int(stats["cached_prefix_tokens"]) >= first_turn
+    assert int(stats["prefilled_tokens"]) < 2 * first_turn + int(stats["cached_prefix_tokens"])
