@@ -7,7 +7,8 @@ void RequestChannel::deliver(RequestOutput out) {
     std::lock_guard lock(mutex_);
     if (done_) return;
   }
-  // The callback sees every event before wait() can return (callers print after wait()).
+  // The callback runs before the result is marked done, so a caller that prints from the callback
+  // and then returns from wait() has seen every piece of text (only the engine thread delivers).
   if (callback_) callback_(out);
   {
     std::lock_guard lock(mutex_);
@@ -18,7 +19,7 @@ void RequestChannel::deliver(RequestOutput out) {
       result_.error = out.error;
       done_ = true;
     }
-    if (!callback_) events_.push_back(out);
+    if (!callback_) events_.push_back(std::move(out));
   }
   cv_.notify_all();
 }
