@@ -12,6 +12,7 @@
 #include "cli/engine_setup.h"
 #include "cli/options.h"
 #include "core/error.h"
+#include "engine/chat_prompt.h"
 #include "engine/engine.h"
 #include "model/chat_end_of_turn.h"
 #include "model/chat_template.h"
@@ -65,9 +66,13 @@ void run(const ChatArgs& args) {
   const bool interactive = isatty(STDIN_FILENO);
   uint64_t session = 1;
   nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+  // The conversation's ids as the session's cache holds them: each turn's prompt + the ids the
+  // model generated (the stop id included), so the next turn prefills only its new tokens.
+  std::vector<int32_t> history;
   auto reset = [&] {
     engine.end_session(session++);
     messages = nlohmann::ordered_json::array();
+    history.clear();
     if (!args.system.empty()) messages.push_back({{"role", "system"}, {"content", args.system}});
   };
   reset();
@@ -91,13 +96,17 @@ void run(const ChatArgs& args) {
     in.bos_token = m.tokenizer->bos_token;
     in.eos_token = m.tokenizer->eos_token;
     // The rendered conversation carries its own BOS where the template writes one.
-    const std::vector<int32_t> ids = m.tokenizer->encode(tmpl.render(in));
+    const std::vector<int32_t> ids = chat_prompt_ids(*m.tokenizer, history, tmpl.render(in)).ids;
     if (int64_t(ids.size()) >= engine.session_len())
       fail("chat: the conversation has {} tokens, the context holds {} (--session-len); use /reset", ids.size(),
            engine.session_len());
     ReplyPrinter printer;
-    Request request{ids, params, session, [&](const RequestOutput& out) { printer.add(out.text); }};
-    const RequestResult r = engine.submit(std::move(request)).wait();
+    history = ids;
+    auto on_output = [&](const RequestOutput& out) {
+      printer.add(out.text);
+      if (out.token) history.push_back(*out.token);
+    };
+    const RequestResult r = engine.submit(Request{ids, params, session, on_output}).wait();
     if (!r.error.empty()) fail("{}", r.error);
     std::fputs("\n\n", stdout);
     std::fflush(stdout);
