@@ -12,7 +12,9 @@
 #include "cli/engine_setup.h"
 #include "cli/options.h"
 #include "core/error.h"
+#include "engine/chat_prompt.h"
 #include "engine/engine.h"
+#include "model/chat_end_of_turn.h"
 #include "model/chat_template.h"
 #include "model/model_folder.h"
 
@@ -23,34 +25,11 @@ namespace {
 struct ChatArgs {
   std::string model;
   std::string system;
+  bool stats = false;
   DeviceOptions device;
   EngineOptions engine;
   SamplingOptions sampling;
 };
-
-// The special token the template writes right after an assistant message (e.g. <|eot_id|>,
-// <|im_end|>, </s>): found by rendering a probe reply and reading the first added-token after it.
-std::optional<int32_t> end_of_turn_token(const ChatTemplate& tmpl, const Tokenizer& tokenizer) {
-  const std::string probe = "turbineprobereply";
-  ChatTemplateInput in;
-  in.messages = nlohmann::json::array({{{"role", "user"}, {"content", "hi"}}, {{"role", "assistant"}, {"content", probe}}});
-  in.add_generation_prompt = false;
-  in.bos_token = tokenizer.bos_token;
-  in.eos_token = tokenizer.eos_token;
-  std::string rendered;
-  try {
-    rendered = tmpl.render(in);
-  } catch (const Error&) {
-    return std::nullopt;
-  }
-  const size_t at = rendered.find(probe);
-  if (at == std::string::npos) return std::nullopt;
-  for (int32_t id : tokenizer.encode(rendered.substr(at + probe.size()))) {
-    const std::string piece = tokenizer.id_to_token(id);
-    if (piece.size() > 2 && piece.front() == '<' && piece.back() == '>') return id;
-  }
-  return std::nullopt;
-}
 
 // Prints a reply as it streams, without its leading and trailing white space (the blank line
 // after each reply is what separates turns over a pipe).
@@ -80,16 +59,20 @@ void run(const ChatArgs& args) {
   LoadedModel m = open_model_folder(args.model);
   const ChatTemplate tmpl = load_chat_template(args.model);
   SamplingParams params = resolve_sampling(args.sampling, m.generation, m.config, *m.tokenizer);
-  if (auto eot = end_of_turn_token(tmpl, *m.tokenizer)) params.stop_ids.push_back(*eot);
+  if (auto eot = chat_end_of_turn_token(tmpl, *m.tokenizer)) params.stop_ids.push_back(*eot);
   load_model_weights(m, resolve_backend(args.device, args.engine));
   Engine engine(*m.model, *m.tokenizer, make_engine_options(args.engine));
 
   const bool interactive = isatty(STDIN_FILENO);
   uint64_t session = 1;
-  nlohmann::json messages = nlohmann::json::array();
+  nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+  // The conversation's ids as the session's cache holds them: each turn's prompt + the ids the
+  // model generated (the stop id included), so the next turn prefills only its new tokens.
+  std::vector<int32_t> history;
   auto reset = [&] {
     engine.end_session(session++);
-    messages = nlohmann::json::array();
+    messages = nlohmann::ordered_json::array();
+    history.clear();
     if (!args.system.empty()) messages.push_back({{"role", "system"}, {"content", args.system}});
   };
   reset();
@@ -113,17 +96,27 @@ void run(const ChatArgs& args) {
     in.bos_token = m.tokenizer->bos_token;
     in.eos_token = m.tokenizer->eos_token;
     // The rendered conversation carries its own BOS where the template writes one.
-    const std::vector<int32_t> ids = m.tokenizer->encode(tmpl.render(in));
+    const std::vector<int32_t> ids = chat_prompt_ids(*m.tokenizer, history, tmpl.render(in)).ids;
     if (int64_t(ids.size()) >= engine.session_len())
       fail("chat: the conversation has {} tokens, the context holds {} (--session-len); use /reset", ids.size(),
            engine.session_len());
     ReplyPrinter printer;
-    Request request{ids, params, session, [&](const RequestOutput& out) { printer.add(out.text); }};
-    const RequestResult r = engine.submit(std::move(request)).wait();
+    history = ids;
+    auto on_output = [&](const RequestOutput& out) {
+      printer.add(out.text);
+      if (out.token) history.push_back(*out.token);
+    };
+    const RequestResult r = engine.submit(Request{ids, params, session, on_output}).wait();
     if (!r.error.empty()) fail("{}", r.error);
     std::fputs("\n\n", stdout);
     std::fflush(stdout);
     messages.push_back({{"role", "assistant"}, {"content", r.text}});
+  }
+  if (args.stats) {
+    const EngineCounters c = engine.counters();
+    std::fprintf(stderr, "stats: steps=%llu prefilled_tokens=%llu cached_prefix_tokens=%llu preemptions=%llu\n",
+                 (unsigned long long)c.steps, (unsigned long long)c.prefilled_tokens,
+                 (unsigned long long)c.cached_prefix_tokens, (unsigned long long)c.preemptions);
   }
 }
 
@@ -134,6 +127,7 @@ void register_chat(CLI::App& app) {
   auto* cmd = app.add_subcommand("chat", "Chat with a model (stdin: one user turn per line; /reset, /exit)");
   cmd->add_option("MODEL", args->model, "model folder")->required();
   cmd->add_option("--system", args->system, "system message at the start of the conversation");
+  cmd->add_flag("--stats", args->stats, "print the engine's counters to stderr at the end");
   add_sampling_options(*cmd, args->sampling);
   add_device_options(*cmd, args->device);
   add_engine_options(*cmd, args->engine);

@@ -104,3 +104,75 @@ def test_bench_throughput_json_row():
 def test_bench_throughput_bad_range_is_a_one_line_error():
     assert_user_error(run("bench", "throughput", MODEL, "--requests", "2", "--input-len-range", "9:3",
                           "--device", "cpu"), "--input-len-range")
+
+
+def test_chat_second_turn_reuses_the_first_turns_kv(tmp_path):
+    question = "Who made the heaven and the earth?"
+    messages = tmp_path / "m.json"
+    messages.write_text(json.dumps([{"role": "user", "content": question}]), encoding="utf-8")
+    rendered = run("template", MODEL, "--messages", messages)
+    assert rendered.returncode == 0, rendered.stderr
+    first_turn = len(run("tokenize", MODEL, "--file", "-", stdin=rendered.stdout).stdout.split())
+    r = run("chat", MODEL, *COMMON, "--stats", stdin=f"{question}\nAnd the sea?\n".encode())
+    assert r.returncode == 0, r.stderr
+    stats = dict(kv.split("=") for kv in r.stderr.decode().strip().splitlines()[-1].split()[1:])
+    # The second turn starts with the first turn's prompt: its KV comes from the session.
+    assert int(stats["cached_prefix_tokens"]) >= first_turn
+    assert int(stats["prefilled_tokens"]) < 2 * first_turn + int(stats["cached_prefix_tokens"])
+
+
+
+# kjv-llama's greedy reply to "What is love?" begins with a space-prefixed token (" of the LORD?..."),
+# so the kjv template (' ' + content.strip() + ' ' + eos) writes the reply back as generated. The
+# sampled reply (" ye your thanksg yourody song? ...") is one that re-tokenizing splits differently
+# than the model generated it, so only keeping the generated ids lets the second turn reuse it.
+@pytest.mark.parametrize("sampling", [[], ["--temperature", "1.5", "--seed", "1"]], ids=["greedy", "sampled"])
+def test_chat_second_turn_prefills_only_its_new_tokens(tmp_path, sampling):
+    question, follow_up = "What is love?", "And the sea?"
+    options = ["--device", "cpu", "--threads", "2", "--max-new-tokens", "12", *sampling]
+
+    def render(messages):
+        path = tmp_path / "m.json"
+        path.write_text(json.dumps(messages), encoding="utf-8")
+        r = run("template", MODEL, "--messages", path)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.decode("utf-8")
+
+    def tokenize(text):
+        r = run("tokenize", MODEL, "--file", "-", stdin=text.encode("utf-8"))
+        assert r.returncode == 0, r.stderr
+        return r.stdout.split()
+
+    def generate(prompt, *extra):
+        r = run("generate", MODEL, "--prompt", prompt, *options, *extra)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.decode("utf-8")[:-1]
+
+    r = run("chat", MODEL, *options, "--stats", stdin=f"{question}\n{follow_up}\n".encode())
+    assert r.returncode == 0, r.stderr
+    reply = r.stdout.decode("utf-8").split("\n\n")[0]
+    stats = dict(kv.split("=") for kv in r.stderr.decode().strip().splitlines()[-1].split()[1:])
+
+    # The reply as generated: the same run through `generate` (which adds the BOS itself).
+    first = render([{"role": "user", "content": question}])
+    assert first.startswith("<s>")
+    generated = generate(first[len("<s>"):])
+    assert generated == " " + reply, "the reply must begin with a space-prefixed token"
+    generated_ids = generate(first[len("<s>"):], "--ids").split()
+    if sampling:
+        assert tokenize(first + generated) != tokenize(first) + generated_ids
+
+    # What the second rendering adds after the conversation so far (prompt + reply as generated).
+    second = render([{"role": "user", "content": question}, {"role": "assistant", "content": reply},
+                     {"role": "user", "content": follow_up}])
+    so_far = first + generated
+    assert second.startswith(so_far)
+    assert tokenize(second)[:len(tokenize(so_far))] == tokenize(so_far)
+    added = len(tokenize(second)) - len(tokenize(so_far))
+    assert added > 5
+    # The session caches every token it computed: all but the last one sampled (with no stop id in
+    # the reply, its last generated token; a stop id would not be kept anyway, the template writing
+    # ' ' before eos).
+    uncomputed = 1 if len(generated_ids) == 12 else 0
+    second_turn_prefill = int(stats["prefilled_tokens"]) - len(tokenize(first))
+    assert second_turn_prefill == added + uncomputed
