@@ -4,7 +4,11 @@
 
 namespace turbine::test {
 
-std::filesystem::path source_dir() { return TURBINE_SOURCE_DIR; }
+// TURBINE_SOURCE_DIR overrides the compiled-in path (test binaries carried to another machine).
+std::filesystem::path source_dir() {
+  if (const char* env = std::getenv("TURBINE_SOURCE_DIR"); env && *env) return env;
+  return TURBINE_SOURCE_DIR;
+}
 
 std::filesystem::path shared_dir() {
   if (const char* env = std::getenv("TURBINE_SHARED"); env && *env) return env;

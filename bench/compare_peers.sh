@@ -1,0 +1,45 @@
+#!/bin/bash
+# Side-by-side generation speed on a GPU machine: turbine vs HF transformers (eager) vs llama.cpp
+# on one Llama-2-7B-shaped random fp16 checkpoint, all measured in the same session.
+# Usage: bench/compare_peers.sh OUT_DIR [phase...]   phases (default: all of them, in order):
+#   build-peer  start building llama.cpp in the background (../shared/bench/llamacpp_peer.sh builds it)
+#   model       write the 7B checkpoint to $MODEL_DIR (default /tmp/llama7b) with make_llama7b.py
+#   hf          HF transformers eager generate, batch 1,16,64 (input 128, output 256)
+#   turbine     turbine bench generate, batch 1,16,64 + prefill 2048 tokens
+#   llamacpp    llama.cpp llama-bench / llama-batched-bench (f16, LLAMACPP_QUANT=0)
+#   ratios      a table of turbine / llama.cpp from the files above
+# Env: TURBINE_BIN (default build/turbine), BENCH_DIR (default ../shared/bench), MODEL_DIR, TOKENIZER.
+set -u
+O=$1; shift; mkdir -p "$O"
+phases=${*:-build-peer model hf turbine llamacpp ratios}
+script_dir=$(cd "$(dirname "$0")" && pwd); here=$(cd "$script_dir/.." && pwd)
+TURBINE_BIN=${TURBINE_BIN:-$here/build/turbine}
+BENCH_DIR=${BENCH_DIR:-$here/../shared/bench}
+MODEL_DIR=${MODEL_DIR:-/tmp/llama7b}
+TOKENIZER=${TOKENIZER:-$here/models/kjv-llama/tokenizer.model}
+PY=python3; [ -x /opt/torch/.venv/bin/python3 ] && PY=/opt/torch/.venv/bin/python3
+for phase in $phases; do
+  echo "== $phase ($(date -u +%H:%M:%S))"
+  case $phase in
+    build-peer)  # the peer script builds on its first call; a dry call with no model only builds
+      setsid nohup bash -c "LLAMACPP_QUANT=0 '$BENCH_DIR/llamacpp_peer.sh' /nonexistent /tmp/lc-build-only" \
+        >"$O/llamacpp_build.log" 2>&1 < /dev/null & ;;
+    model)
+      [ -f "$MODEL_DIR/config.json" ] || $PY "$BENCH_DIR/make_llama7b.py" "$MODEL_DIR" "$TOKENIZER" \
+        > "$O/make_model.log" 2>&1 || { tail "$O/make_model.log"; exit 1; } ;;
+    hf)
+      $PY "$BENCH_DIR/hf_peer.py" "$MODEL_DIR" 1 16 64 2>"$O/hf.err" | tee "$O/hf.jsonl" ;;
+    turbine)
+      "$TURBINE_BIN" bench generate "$MODEL_DIR" --batch 1,16,64 --input-len 128 --output-len 256 --warmup 1 \
+        --dtype fp16 --json 2>"$O/turbine.err" | tee "$O/turbine.jsonl"
+      "$TURBINE_BIN" bench generate "$MODEL_DIR" --batch 1 --input-len 2048 --output-len 1 --warmup 2 --rounds 5 \
+        --dtype fp16 --json 2>>"$O/turbine.err" | tee "$O/turbine_prefill.jsonl" ;;
+    llamacpp)
+      while pgrep -f "llamacpp_peer.sh /nonexistent" > /dev/null; do sleep 5; done  # the background build
+      LLAMACPP_QUANT=0 "$BENCH_DIR/llamacpp_peer.sh" "$MODEL_DIR" "$O" > "$O/llamacpp.log" 2>&1
+      cat "$O/llamacpp_batched.md" "$O/llamacpp_bench.md" 2>/dev/null ;;
+    ratios)
+      $PY "$script_dir/peer_ratios.py" "$O" | tee "$O/ratios.md" ;;
+    *) echo "unknown phase $phase"; exit 2 ;;
+  esac
+done

@@ -1,0 +1,379 @@
+#include "backend/cuda/cuda_backend.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "backend/cuda/cuda_check.h"
+#include "backend/cuda/kernels.h"
+#include "backend/cuda/paged_attention.h"
+#include "backend/cuda/qkv_rope_store.h"
+
+namespace turbine::cuda {
+namespace {
+
+void expect(bool ok, const char* op, const char* what) {
+  if (!ok) fail("cuda {}: {}", op, what);
+}
+
+void expect_device(const Tensor& t, const char* op) {
+  expect(t.defined() && t.device == Device::Cuda, op, "a tensor is not on the GPU");
+}
+
+}  // namespace
+
+CudaBackend::CudaBackend(int device_index, DType dtype) : device_(device_index), dtype_(dtype) {
+  // TURBINE_CUDA_SKINNY_GEMM=0 sends decode-sized GEMMs to cuBLASLt too (for profiling comparisons).
+  if (const char* env = std::getenv("TURBINE_CUDA_SKINNY_GEMM"); env && std::string(env) == "0")
+    use_skinny_gemm_ = false;
+  if (dtype != DType::F16 && dtype != DType::BF16)
+    fail("--dtype: the cuda backend computes in float16 or bfloat16, not {}", dtype_name(dtype));
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    cudaGetLastError();
+    count = 0;
+  }
+  if (device_index < 0 || device_index >= count)
+    fail("--device: cuda:{} is not available ({} GPU(s) found)", device_index, count);
+  activate();
+  TURBINE_CUDA_CHECK(cudaGetDeviceProperties(&props_, device_));
+  TURBINE_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  pool_ = std::make_unique<DeviceMemoryPool>(device_);
+  gemm_ = std::make_unique<CublasLtGemm>();
+  for (int i = 0; i < 2; ++i) {
+    TURBINE_CUDA_CHECK(cudaMallocHost(&staging_[i], kStagingBytes));
+    TURBINE_CUDA_CHECK(cudaEventCreateWithFlags(&staging_done_[i], cudaEventDisableTiming));
+  }
+  TURBINE_CUDA_CHECK(cudaEventCreateWithFlags(&meta_done_, cudaEventDisableTiming));
+}
+
+CudaBackend::~CudaBackend() {
+  cudaSetDevice(device_);
+  cudaStreamSynchronize(stream_);
+  rope_device_ = Tensor{};
+  gemm_.reset();
+  pool_.reset();
+  for (int i = 0; i < 2; ++i) {
+    cudaFreeHost(staging_[i]);
+    cudaEventDestroy(staging_done_[i]);
+  }
+  if (meta_host_) cudaFreeHost(meta_host_);
+  cudaEventDestroy(meta_done_);
+  cudaStreamDestroy(stream_);
+}
+
+void CudaBackend::activate() const { TURBINE_CUDA_CHECK(cudaSetDevice(device_)); }
+
+std::string CudaBackend::name() const { return fmt::format("cuda:{} ({})", device_, props_.name); }
+
+Tensor CudaBackend::empty(DType dtype, std::vector<int64_t> shape) {
+  activate();
+  Tensor t;
+  t.dtype = dtype;
+  t.shape = std::move(shape);
+  t.device = Device::Cuda;
+  t.storage = pool_->allocate(t.bytes());
+  t.data = t.storage.get();
+  return t;
+}
+
+// Host -> device through the pinned staging buffers: memcpy into one while the other's DMA runs.
+void CudaBackend::copy_to_device(void* dst, const void* src, size_t bytes) {
+  const auto* in = static_cast<const char*>(src);
+  auto* out = static_cast<char*>(dst);
+  for (size_t done = 0, i = 0; done < bytes; ++i) {
+    const size_t n = std::min(kStagingBytes, bytes - done);
+    const int b = int(i % 2);
+    TURBINE_CUDA_CHECK(cudaEventSynchronize(staging_done_[b]));
+    std::memcpy(staging_[b], in + done, n);
+    TURBINE_CUDA_CHECK(cudaMemcpyAsync(out + done, staging_[b], n, cudaMemcpyHostToDevice, stream_));
+    TURBINE_CUDA_CHECK(cudaEventRecord(staging_done_[b], stream_));
+    done += n;
+  }
+}
+
+Tensor CudaBackend::upload(const void* src, DType src_dtype, std::vector<int64_t> shape, DType dtype) {
+  activate();
+  Tensor t = empty(dtype, std::move(shape));
+  const size_t n = size_t(t.numel());
+  if (n == 0) return t;
+  if (src_dtype == dtype) {
+    copy_to_device(t.data, src, t.bytes());
+  } else {
+    if (src_dtype == DType::I32 || dtype == DType::I32)
+      fail("cuda upload: cannot convert {} to {}", dtype_name(src_dtype), dtype_name(dtype));
+    // Raw copy in slices through a device scratch buffer, converted on the GPU into place.
+    const size_t in_size = dtype_size(src_dtype), out_size = dtype_size(dtype);
+    const size_t slice = kStagingBytes / in_size;
+    Tensor scratch = empty(src_dtype, {int64_t(std::min(n, slice))});
+    for (size_t done = 0; done < n; done += slice) {
+      const size_t m = std::min(slice, n - done);
+      copy_to_device(scratch.data, static_cast<const char*>(src) + done * in_size, m * in_size);
+      launch_convert(scratch.data, src_dtype, static_cast<char*>(t.data) + done * out_size, dtype, m, stream_);
+    }
+  }
+  // The caller may free `src` and reuse staging as soon as we return.
+  TURBINE_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  return t;
+}
+
+std::vector<float> CudaBackend::download_f32(const Tensor& t) {
+  activate();
+  expect_device(t, "download");
+  std::vector<float> host(size_t(t.numel()));
+  if (host.empty()) return host;
+  if (t.dtype == DType::F32) {
+    TURBINE_CUDA_CHECK(cudaMemcpyAsync(host.data(), t.data, t.bytes(), cudaMemcpyDeviceToHost, stream_));
+  } else if (t.dtype == DType::I32) {
+    std::vector<int32_t> ints(host.size());
+    TURBINE_CUDA_CHECK(cudaMemcpyAsync(ints.data(), t.data, t.bytes(), cudaMemcpyDeviceToHost, stream_));
+    TURBINE_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    for (size_t i = 0; i < ints.size(); ++i) host[i] = float(ints[i]);
+    return host;
+  } else {
+    Tensor f = empty(DType::F32, t.shape);
+    launch_convert(t.data, t.dtype, f.data, DType::F32, host.size(), stream_);
+    TURBINE_CUDA_CHECK(cudaMemcpyAsync(host.data(), f.data, f.bytes(), cudaMemcpyDeviceToHost, stream_));
+  }
+  TURBINE_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  return host;
+}
+
+KvCache CudaBackend::allocate_kv_cache(const KvCacheSpec& spec) {
+  activate();
+  if (spec.dtype != dtype_)
+    fail("cuda kv cache: dtype {} differs from the compute dtype {}", dtype_name(spec.dtype), dtype_name(dtype_));
+  KvCache cache;
+  cache.spec = spec;
+  cache.data.dtype = spec.dtype;
+  cache.data.device = Device::Cuda;
+  cache.data.shape = {spec.num_layers, spec.num_blocks, 2, spec.num_kv_heads, spec.block_len, spec.head_dim};
+  void* ptr = nullptr;
+  const cudaError_t status = cudaMalloc(&ptr, spec.bytes());
+  if (status != cudaSuccess) {
+    cudaGetLastError();
+    fail("cuda kv cache: cannot allocate {:.2f} GiB: {}", spec.bytes() / double(1 << 30),
+         cudaGetErrorString(status));
+  }
+  cache.data.storage = std::shared_ptr<void>(ptr, [](void* p) { cudaFree(p); });
+  cache.data.data = ptr;
+  TURBINE_CUDA_CHECK(cudaMemsetAsync(ptr, 0, spec.bytes(), stream_));
+  return cache;
+}
+
+// All index arrays travel in one pinned buffer and one copy; the tensors are views into it.
+BatchMeta CudaBackend::upload_batch(const BatchPlan& plan) {
+  activate();
+  const std::vector<int32_t>* arrays[] = {&plan.token_ids,    &plan.positions,    &plan.slot_mapping,
+                                          &plan.query_start,  &plan.context_lens, &plan.block_tables,
+                                          &plan.logit_rows};
+  size_t offsets[7], total = 0;
+  for (int i = 0; i < 7; ++i) {
+    offsets[i] = total;
+    total += (arrays[i]->size() + 31) / 32 * 32;  // 128-byte aligned views
+  }
+  const size_t bytes = std::max<size_t>(total, 1) * sizeof(int32_t);
+  TURBINE_CUDA_CHECK(cudaEventSynchronize(meta_done_));
+  if (bytes > meta_host_bytes_) {
+    if (meta_host_) TURBINE_CUDA_CHECK(cudaFreeHost(meta_host_));
+    meta_host_bytes_ = std::max(bytes, meta_host_bytes_ * 2);
+    TURBINE_CUDA_CHECK(cudaMallocHost(&meta_host_, meta_host_bytes_));
+  }
+  auto* host = static_cast<int32_t*>(meta_host_);
+  for (int i = 0; i < 7; ++i) std::copy(arrays[i]->begin(), arrays[i]->end(), host + offsets[i]);
+  Tensor all = empty(DType::I32, {int64_t(bytes / sizeof(int32_t))});
+  TURBINE_CUDA_CHECK(cudaMemcpyAsync(all.data, host, bytes, cudaMemcpyHostToDevice, stream_));
+  TURBINE_CUDA_CHECK(cudaEventRecord(meta_done_, stream_));
+  auto view = [&](int i, std::vector<int64_t> shape) {
+    Tensor t = all;
+    t.data = all.ptr<int32_t>() + offsets[i];
+    t.shape = std::move(shape);
+    return t;
+  };
+  BatchMeta meta;
+  meta.plan = &plan;
+  meta.token_ids = view(0, {plan.num_tokens});
+  meta.positions = view(1, {plan.num_tokens});
+  meta.slot_mapping = view(2, {plan.num_tokens});
+  meta.query_start = view(3, {plan.num_sequences + 1});
+  meta.context_lens = view(4, {plan.num_sequences});
+  meta.block_tables = view(5, {plan.num_sequences, plan.max_blocks});
+  meta.logit_rows = view(6, {int64_t(plan.logit_rows.size())});
+  return meta;
+}
+
+size_t CudaBackend::free_memory() const {
+  activate();
+  size_t free = 0, total = 0;
+  TURBINE_CUDA_CHECK(cudaMemGetInfo(&free, &total));
+  return free + pool_->cached_bytes();
+}
+
+size_t CudaBackend::used_memory() const {
+  activate();
+  size_t free = 0, total = 0;
+  TURBINE_CUDA_CHECK(cudaMemGetInfo(&free, &total));
+  return total - free;
+}
+
+void CudaBackend::synchronize() {
+  activate();
+  TURBINE_CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
+
+void CudaBackend::embedding(const Tensor& table, const Tensor& ids, Tensor& out) {
+  activate();
+  expect_device(table, "embedding");
+  expect(ids.dtype == DType::I32 && out.dtype == table.dtype && out.dim(-1) == table.dim(1) &&
+             out.numel() == ids.numel() * table.dim(1),
+         "embedding", "shape or dtype mismatch");
+  launch_gather_rows(table.data, ids.ptr<int32_t>(), out.data, int(ids.numel()), size_t(table.dim(1)) *
+                     dtype_size(table.dtype), int(table.dim(0)), stream_);
+}
+
+void CudaBackend::rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) {
+  activate();
+  expect(x.dtype == dtype_ && weight.dtype == dtype_ && out.dtype == dtype_ && x.numel() == out.numel() &&
+             x.dim(-1) == weight.numel(),
+         "rms_norm", "shape or dtype mismatch");
+  const int cols = int(x.dim(-1));
+  launch_rms_norm(x.data, weight.data, out.data, int(x.numel() / cols), cols, eps, dtype_, stream_);
+}
+
+void CudaBackend::add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps, Tensor& out) {
+  activate();
+  expect(residual.dtype == dtype_ && x.dtype == dtype_ && weight.dtype == dtype_ && out.dtype == dtype_ &&
+             x.numel() == residual.numel() && out.numel() == x.numel() && x.dim(-1) == weight.numel(),
+         "add_rms_norm", "shape or dtype mismatch");
+  const int cols = int(x.dim(-1));
+  launch_add_rms_norm(residual.data, x.data, weight.data, out.data, int(x.numel() / cols), cols, eps, dtype_,
+                      stream_);
+}
+
+void CudaBackend::linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) {
+  activate();
+  expect(weight.rank() == 2 && x.dim(-1) == weight.dim(1) && x.dtype == weight.dtype && out.dim(-1) == weight.dim(0) &&
+             out.numel() / out.dim(-1) == x.numel() / x.dim(-1),
+         "linear", "shape or dtype mismatch");
+  const int tokens = int(x.numel() / x.dim(-1)), n = int(weight.dim(0)), k = int(weight.dim(1));
+  if (!use_skinny_gemm_ ||
+      !launch_skinny_gemm(x.data, weight.data, x.dtype, out.data, out.dtype, tokens, n, k, stream_))
+    gemm_->matmul(x.data, weight.data, x.dtype, out.data, out.dtype, tokens, n, k, stream_);
+  if (bias && bias->defined()) {
+    expect(bias->numel() == n, "linear", "bias length differs from the output width");
+    launch_bias_add(out.data, out.dtype, bias->data, bias->dtype, tokens, n, stream_);
+  }
+}
+
+void CudaBackend::silu_mul(const Tensor& gate_up, Tensor& out) {
+  activate();
+  const int inter = int(out.dim(-1));
+  expect(gate_up.dtype == dtype_ && out.dtype == dtype_ && gate_up.dim(-1) == 2 * inter &&
+             gate_up.numel() == 2 * out.numel(),
+         "silu_mul", "shape or dtype mismatch");
+  launch_silu_mul(gate_up.data, out.data, int(out.numel() / inter), inter, dtype_, stream_);
+}
+
+const float* CudaBackend::rope_table(const RopeTable& rope) {
+  if (!rope_device_.defined() || rope.inv_freq != rope_host_) {
+    rope_host_ = rope.inv_freq;
+    rope_device_ = upload(rope_host_.data(), DType::F32, {int64_t(std::max<size_t>(rope_host_.size(), 1))},
+                          DType::F32);
+  }
+  return rope_device_.ptr<float>();
+}
+
+void CudaBackend::qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm, float norm_eps,
+                                 const RopeTable& rope, const AttentionShape& shape, KvCache& cache, int layer,
+                                 const BatchMeta& meta, Tensor& q_out) {
+  activate();
+  const int T = meta.plan->num_tokens, D = shape.head_dim;
+  expect(qkv.dtype == dtype_ && q_out.dtype == dtype_ && cache.spec.dtype == dtype_, "qkv_rope_store",
+         "dtype mismatch");
+  expect(qkv.numel() == int64_t(T) * (shape.num_heads + 2 * shape.num_kv_heads) * D &&
+             q_out.numel() == int64_t(T) * shape.num_heads * D && cache.spec.head_dim == D &&
+             cache.spec.num_kv_heads == shape.num_kv_heads && layer >= 0 && layer < cache.spec.num_layers,
+         "qkv_rope_store", "shape mismatch");
+  expect(rope.rotary_dim % 2 == 0 && rope.rotary_dim <= D && int(rope.inv_freq.size()) >= rope.rotary_dim / 2,
+         "qkv_rope_store", "rotary_dim must be even, at most head_dim, with rotary_dim/2 frequencies");
+  QkvRopeParams p;
+  p.qkv = qkv.data;
+  p.q_norm = q_norm && q_norm->defined() ? q_norm->data : nullptr;
+  p.k_norm = k_norm && k_norm->defined() ? k_norm->data : nullptr;
+  p.norm_eps = norm_eps;
+  p.inv_freq = rope_table(rope);
+  p.attention_factor = rope.attention_factor;
+  p.rotary_dim = rope.rotary_dim;
+  p.positions = meta.positions.ptr<int32_t>();
+  p.slot_mapping = meta.slot_mapping.ptr<int32_t>();
+  const size_t layer_elems = cache.spec.bytes() / cache.spec.num_layers / dtype_size(dtype_);
+  p.cache_layer = static_cast<char*>(cache.data.data) + layer * layer_elems * dtype_size(dtype_);
+  p.q_out = q_out.data;
+  p.tokens = T;
+  p.num_heads = shape.num_heads;
+  p.num_kv_heads = shape.num_kv_heads;
+  p.head_dim = D;
+  p.block_len = cache.spec.block_len;
+  p.dtype = dtype_;
+  launch_qkv_rope_store(p, stream_);
+}
+
+void CudaBackend::attention(const Tensor& q, const KvCache& cache, int layer, const BatchMeta& meta,
+                            const AttentionShape& shape, Tensor& out) {
+  activate();
+  const BatchPlan& plan = *meta.plan;
+  expect(q.dtype == dtype_ && out.dtype == dtype_ && cache.spec.dtype == dtype_, "attention", "dtype mismatch");
+  expect(q.numel() == int64_t(plan.num_tokens) * shape.num_heads * shape.head_dim && out.numel() == q.numel() &&
+             cache.spec.head_dim == shape.head_dim && cache.spec.num_kv_heads == shape.num_kv_heads &&
+             layer >= 0 && layer < cache.spec.num_layers,
+         "attention", "shape mismatch");
+  PagedAttentionParams p;
+  p.q = q.data;
+  p.out = out.data;
+  const size_t layer_bytes = cache.spec.bytes() / cache.spec.num_layers;
+  p.cache_layer = static_cast<const char*>(cache.data.data) + layer * layer_bytes;
+  p.query_start = meta.query_start.ptr<int32_t>();
+  p.context_lens = meta.context_lens.ptr<int32_t>();
+  p.block_tables = meta.block_tables.ptr<int32_t>();
+  p.max_blocks = plan.max_blocks;
+  p.num_sequences = plan.num_sequences;
+  p.num_tokens = plan.num_tokens;
+  p.max_new_tokens = plan.max_new_tokens;
+  p.max_context = plan.max_context;
+  p.num_heads = shape.num_heads;
+  p.num_kv_heads = shape.num_kv_heads;
+  p.head_dim = shape.head_dim;
+  p.block_len = cache.spec.block_len;
+  p.scale = shape.scale;
+  p.sliding_window = shape.sliding_window;
+  p.dtype = dtype_;
+  const int splits = paged_attention_splits(p, props_.multiProcessorCount);
+  const size_t ws_bytes = paged_attention_workspace_bytes(p, splits);
+  Tensor workspace;
+  if (ws_bytes) workspace = empty(DType::F32, {int64_t(ws_bytes / sizeof(float))});
+  launch_paged_attention(p, splits, workspace.defined() ? workspace.ptr<float>() : nullptr, stream_);
+}
+
+void CudaBackend::gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) {
+  activate();
+  expect(rows.dtype == DType::I32 && out.dtype == x.dtype && out.dim(-1) == x.dim(-1) &&
+             out.numel() == rows.numel() * x.dim(-1),
+         "gather_rows", "shape or dtype mismatch");
+  const int64_t cols = x.dim(-1);
+  launch_gather_rows(x.data, rows.ptr<int32_t>(), out.data, int(rows.numel()), size_t(cols) * dtype_size(x.dtype),
+                     int(x.numel() / cols), stream_);
+}
+
+std::vector<int32_t> CudaBackend::argmax_rows(const Tensor& logits) {
+  activate();
+  expect(logits.dtype == DType::F32 && logits.rank() == 2, "argmax", "expects fp32 logits [rows, vocab]");
+  const int rows = int(logits.dim(0));
+  std::vector<int32_t> ids(rows);
+  if (rows == 0) return ids;
+  Tensor out = empty(DType::I32, {rows});
+  launch_argmax_rows(logits.ptr<float>(), rows, int(logits.dim(1)), out.ptr<int32_t>(), stream_);
+  TURBINE_CUDA_CHECK(cudaMemcpyAsync(ids.data(), out.data, rows * sizeof(int32_t), cudaMemcpyDeviceToHost, stream_));
+  TURBINE_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  return ids;
+}
+
+}  // namespace turbine::cuda

@@ -1,0 +1,78 @@
+// The CUDA backend: fp16/bf16 weights and activations, fp32 accumulation, paged KV cache in the
+// compute dtype, one stream for all work. Each op is a kernel in its own .cu (see kernels.h,
+// qkv_rope_store.h, paged_attention.h) or a cuBLASLt GEMM.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <memory>
+#include <vector>
+
+#include "backend/backend.h"
+#include "backend/cuda/cublaslt_gemm.h"
+#include "backend/cuda/device_memory_pool.h"
+
+namespace turbine::cuda {
+
+class CudaBackend : public Backend {
+ public:
+  // dtype: F16 or BF16. Throws Error when the device is missing or the dtype unsupported.
+  CudaBackend(int device_index, DType dtype);
+  ~CudaBackend() override;
+
+  Device device() const override { return Device::Cuda; }
+  std::string name() const override;
+  DType compute_dtype() const override { return dtype_; }
+
+  Tensor empty(DType dtype, std::vector<int64_t> shape) override;
+  Tensor upload(const void* src, DType src_dtype, std::vector<int64_t> shape, DType dtype) override;
+  std::vector<float> download_f32(const Tensor& t) override;
+  KvCache allocate_kv_cache(const KvCacheSpec& spec) override;
+  BatchMeta upload_batch(const BatchPlan& plan) override;
+  size_t free_memory() const override;
+  void synchronize() override;
+
+  void embedding(const Tensor& table, const Tensor& ids, Tensor& out) override;
+  void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) override;
+  void add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps, Tensor& out) override;
+  void linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) override;
+  void silu_mul(const Tensor& gate_up, Tensor& out) override;
+  void qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm, float norm_eps,
+                      const RopeTable& rope, const AttentionShape& shape, KvCache& cache, int layer,
+                      const BatchMeta& meta, Tensor& q_out) override;
+  void attention(const Tensor& q, const KvCache& cache, int layer, const BatchMeta& meta,
+                 const AttentionShape& shape, Tensor& out) override;
+  void gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) override;
+
+  // Greedy pick per row of fp32 logits [R, V], on the GPU; only R ids cross to the host.
+  std::vector<int32_t> argmax_rows(const Tensor& logits);
+  // Device memory in use now (the whole device, as nvidia-smi counts it). The pool keeps freed
+  // blocks, so after a run this is that run's high-water mark.
+  size_t used_memory() const;
+  cudaStream_t stream() const { return stream_; }
+
+ private:
+  void activate() const;
+  void copy_to_device(void* dst, const void* src, size_t bytes);
+  const float* rope_table(const RopeTable& rope);
+
+  int device_ = 0;
+  DType dtype_;
+  bool use_skinny_gemm_ = true;
+  cudaDeviceProp props_{};
+  cudaStream_t stream_ = nullptr;
+  std::unique_ptr<DeviceMemoryPool> pool_;
+  std::unique_ptr<CublasLtGemm> gemm_;
+  // Pinned host staging for uploads, two buffers so a copy overlaps the next fill.
+  static constexpr size_t kStagingBytes = size_t(32) << 20;
+  void* staging_[2] = {nullptr, nullptr};
+  cudaEvent_t staging_done_[2] = {nullptr, nullptr};
+  // Pinned host copy of the batch's index arrays; reused once the previous copy finished.
+  void* meta_host_ = nullptr;
+  size_t meta_host_bytes_ = 0;
+  cudaEvent_t meta_done_ = nullptr;
+  // The RoPE inverse frequencies last uploaded (they change only with the model).
+  std::vector<float> rope_host_;
+  Tensor rope_device_;
+};
+
+}  // namespace turbine::cuda

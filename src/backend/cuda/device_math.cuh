@@ -1,0 +1,61 @@
+// Element conversions shared by the kernels: every kernel loads fp16/bf16, computes in fp32 and
+// stores back in the tensor's type.
+#pragma once
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include "core/dtype.h"
+
+namespace turbine::cuda {
+
+__device__ __forceinline__ float to_float(float v) { return v; }
+__device__ __forceinline__ float to_float(__half v) { return __half2float(v); }
+__device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162float(v); }
+
+template <typename T>
+__device__ __forceinline__ T from_float(float v);
+template <>
+__device__ __forceinline__ float from_float<float>(float v) { return v; }
+template <>
+__device__ __forceinline__ __half from_float<__half>(float v) { return __float2half_rn(v); }
+template <>
+__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+
+__device__ __forceinline__ float warp_sum(float v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+__device__ __forceinline__ float warp_max(float v) {
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+
+// Sum over a block of up to 1024 threads; `scratch` holds 32 floats. Every thread gets the sum.
+__device__ __forceinline__ float block_sum(float v, float* scratch) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  v = warp_sum(v);
+  __syncthreads();
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  const int warps = (blockDim.x + 31) >> 5;
+  float total = lane < warps ? scratch[lane] : 0.0f;
+  return warp_sum(total);
+}
+
+}  // namespace turbine::cuda
+
+// Instantiates a launcher body for the two compute dtypes: F(T) is called with T = __half or
+// __nv_bfloat16 according to `dtype`.
+#define TURBINE_DISPATCH_HALF(dtype, ...)                                            \
+  do {                                                                               \
+    if ((dtype) == ::turbine::DType::F16) {                                          \
+      using T = __half;                                                              \
+      __VA_ARGS__;                                                                   \
+    } else if ((dtype) == ::turbine::DType::BF16) {                                  \
+      using T = __nv_bfloat16;                                                       \
+      __VA_ARGS__;                                                                   \
+    } else {                                                                         \
+      ::turbine::fail("cuda kernels take float16 or bfloat16, got {}",               \
+                      ::turbine::dtype_name(dtype));                                 \
+    }                                                                                \
+  } while (0)

@@ -1,0 +1,45 @@
+// Launchers of the CUDA kernels, one per op (each defined in its own <op>.cu). They take raw
+// device pointers and a stream so the .cu files stay free of Tensor/Backend plumbing.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace turbine::cuda {
+
+// convert.cu: dst[i] = (to) src[i] for F32/F16/BF16 in either direction.
+void launch_convert(const void* src, DType from, void* dst, DType to, size_t n, cudaStream_t stream);
+
+// gather_rows.cu: dst[r] = src[rows[r]] for byte rows; rows outside [0, src_rows) give zeros.
+// Serves both embedding lookup and the logits-row gather.
+void launch_gather_rows(const void* src, const int32_t* rows, void* dst, int num_rows, size_t row_bytes,
+                        int src_rows, cudaStream_t stream);
+
+// rms_norm.cu: out = x / rms(x) * w per row. With `residual`: residual += x first, and the
+// normalised value is the updated residual.
+void launch_rms_norm(const void* x, const void* weight, void* out, int rows, int cols, float eps, DType dtype,
+                     cudaStream_t stream);
+void launch_add_rms_norm(void* residual, const void* x, const void* weight, void* out, int rows, int cols,
+                         float eps, DType dtype, cudaStream_t stream);
+
+// silu_mul.cu: out[t, i] = silu(gate_up[t, i]) * gate_up[t, I + i].
+void launch_silu_mul(const void* gate_up, void* out, int tokens, int inter, DType dtype, cudaStream_t stream);
+
+// bias_add.cu: out[t, n] += bias[n] (out in `out_dtype`, bias in `bias_dtype`).
+void launch_bias_add(void* out, DType out_dtype, const void* bias, DType bias_dtype, int rows, int cols,
+                     cudaStream_t stream);
+
+// skinny_gemm.cu: out[T, N] = x[T, K] @ w[N, K]^T for 1 <= T <= kSkinnyGemmMaxTokens (decode steps).
+// Returns false (nothing launched) for shapes it does not take: K not a multiple of 8, unaligned
+// pointers, an output dtype other than fp32 or the input's.
+constexpr int kSkinnyGemmMaxTokens = 8;
+bool launch_skinny_gemm(const void* x, const void* w, DType in_dtype, void* out, DType out_dtype, int tokens, int n,
+                        int k, cudaStream_t stream);
+
+// argmax.cu: out[r] = index of the largest of logits[r, 0..cols) (fp32), lowest index on ties.
+void launch_argmax_rows(const float* logits, int rows, int cols, int32_t* out, cudaStream_t stream);
+
+}  // namespace turbine::cuda

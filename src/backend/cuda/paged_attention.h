@@ -1,0 +1,34 @@
+// Launcher of paged causal attention over the KV cache (paged_attention.cu): any mix of prefill
+// chunks and decode tokens, GQA, sliding window. The context is split across thread blocks
+// (split-K) when the batch alone would not fill the GPU, then a reduce kernel merges the parts.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace turbine::cuda {
+
+struct PagedAttentionParams {
+  const void* q = nullptr;     // [T, Hq D], already rotated
+  void* out = nullptr;         // [T, Hq D]
+  const void* cache_layer = nullptr;  // this layer's [block][k|v][kv_head][block_len][D]
+  const int32_t* query_start = nullptr;   // [S + 1]
+  const int32_t* context_lens = nullptr;  // [S], context + new tokens
+  const int32_t* block_tables = nullptr;  // [S, max_blocks]
+  int max_blocks = 0;
+  int num_sequences = 0, num_tokens = 0, max_new_tokens = 0, max_context = 0;
+  int num_heads = 0, num_kv_heads = 0, head_dim = 0, block_len = 0;
+  float scale = 0.0f;
+  int sliding_window = 0;
+  DType dtype = DType::BF16;
+};
+
+// Bytes of float scratch the launch needs when asked for `splits` parts (0 when it needs none).
+size_t paged_attention_workspace_bytes(const PagedAttentionParams& p, int splits);
+// How many parts to split each context into on a GPU with `sm_count` multiprocessors.
+int paged_attention_splits(const PagedAttentionParams& p, int sm_count);
+void launch_paged_attention(const PagedAttentionParams& p, int splits, float* workspace, cudaStream_t stream);
+
+}  // namespace turbine::cuda

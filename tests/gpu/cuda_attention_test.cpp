@@ -1,0 +1,169 @@
+// Paged attention and the qkv/RoPE/KV-store op against the CPU reference backend: GQA ratios
+// 1, 2 and 8, head dims 64, 128 and 96 (the generic path), short and long contexts over many
+// blocks, mixed prefill + decode batches, sliding window.
+#ifdef TURBINE_WITH_CUDA
+#include <cuda_runtime.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "backend/batch_input.h"
+#include "gpu_test_util.h"
+
+namespace turbine::test {
+namespace {
+
+struct SeqSpec {
+  int context, tokens;
+};
+
+struct AttnCase {
+  const char* name;
+  int heads, kv_heads, head_dim, block_len, window;
+  std::vector<SeqSpec> seqs;
+};
+
+// A batch whose sequences own shuffled, disjoint blocks of a cache with `num_blocks` blocks.
+BatchInput make_batch(const std::vector<SeqSpec>& seqs, int block_len, int num_blocks, std::mt19937& rng) {
+  std::vector<int32_t> free_blocks(num_blocks);
+  std::iota(free_blocks.begin(), free_blocks.end(), 0);
+  std::shuffle(free_blocks.begin(), free_blocks.end(), rng);
+  BatchInput in;
+  size_t next = 0;
+  for (const auto& s : seqs) {
+    SequenceInput seq;
+    seq.context_len = s.context;
+    seq.num_tokens = s.tokens;
+    const int blocks = (s.context + s.tokens + block_len - 1) / block_len;
+    for (int b = 0; b < blocks; ++b) seq.block_table.push_back(free_blocks.at(next++));
+    in.sequences.push_back(seq);
+    for (int t = 0; t < s.tokens; ++t) in.token_ids.push_back(t);
+  }
+  return in;
+}
+
+int blocks_needed(const std::vector<SeqSpec>& seqs, int block_len) {
+  int n = 0;
+  for (const auto& s : seqs) n += (s.context + s.tokens + block_len - 1) / block_len;
+  return n + 3;  // a few never used
+}
+
+class CudaAttention : public ::testing::TestWithParam<DType> {
+ protected:
+  void SetUp() override {
+    TURBINE_REQUIRE_GPU();
+    dtype = GetParam();
+    cpu = make_cpu();
+    gpu = make_gpu(dtype);
+  }
+  DType dtype{};
+  std::unique_ptr<Backend> cpu, gpu;
+  std::mt19937 rng{2024};
+};
+
+TEST_P(CudaAttention, MatchesCpu) {
+  const std::vector<AttnCase> cases = {
+      {"mha_mixed_prefill_decode", 4, 4, 64, 16, 0, {{0, 37}, {300, 1}, {45, 20}}},
+      {"gqa2_long_decode_split", 4, 2, 128, 64, 0, {{1500, 1}}},
+      {"gqa8_decode_batch", 16, 2, 128, 16, 0, {{4, 1}, {128, 1}, {700, 1}}},
+      {"gqa2_sliding_window", 4, 2, 64, 16, 64, {{0, 150}, {500, 1}, {90, 7}}},
+      {"gqa4_head_dim_96", 8, 2, 96, 32, 0, {{0, 45}, {77, 1}, {33, 3}}},
+      {"gqa8_long_prefill", 8, 1, 64, 64, 0, {{0, 300}}},
+      {"many_decodes", 4, 2, 64, 16, 0, std::vector<SeqSpec>(40, SeqSpec{63, 1})},
+      {"one_token_prefill", 2, 1, 128, 16, 0, {{0, 1}}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const int num_blocks = blocks_needed(c.seqs, c.block_len);
+    KvCacheSpec spec{1, num_blocks, c.block_len, c.kv_heads, c.head_dim, DType::F32};
+    KvCache ccache = cpu->allocate_kv_cache(spec);
+    spec.dtype = dtype;
+    KvCache gcache = gpu->allocate_kv_cache(spec);
+    const size_t elems = size_t(ccache.data.numel());
+    const auto kv = random_values(rng, elems, dtype);
+    std::copy(kv.begin(), kv.end(), ccache.data.ptr<float>());
+    Tensor staged = put(*gpu, kv, {int64_t(elems)}, dtype);
+    ASSERT_EQ(cudaMemcpy(gcache.data.data, staged.data, staged.bytes(), cudaMemcpyDeviceToDevice), cudaSuccess);
+
+    const BatchInput input = make_batch(c.seqs, c.block_len, num_blocks, rng);
+    const BatchPlan plan = plan_batch(input, c.block_len, num_blocks);
+    const int T = plan.num_tokens, QD = c.heads * c.head_dim;
+    const auto q = random_values(rng, size_t(T) * QD, dtype, -2, 2);
+    AttentionShape shape{c.heads, c.kv_heads, c.head_dim, 1.0f / std::sqrt(float(c.head_dim)), c.window};
+
+    Tensor gout = gpu->empty(dtype, {T, QD});
+    gpu->attention(put(*gpu, q, {T, QD}, dtype), gcache, 0, gpu->upload_batch(plan), shape, gout);
+    Tensor cout = cpu->empty(DType::F32, {T, QD});
+    cpu->attention(put(*cpu, q, {T, QD}, DType::F32), ccache, 0, cpu->upload_batch(plan), shape, cout);
+    TURBINE_EXPECT_CLOSE(gpu->download_f32(gout), cpu->download_f32(cout), relative_tolerance(dtype));
+  }
+}
+
+struct RopeCase {
+  const char* name;
+  int heads, kv_heads, head_dim, rotary_dim;
+  bool qk_norm;
+  float attention_factor;
+};
+
+TEST_P(CudaAttention, QkvRopeStoreMatchesCpu) {
+  const RopeCase cases[] = {{"llama_gqa2", 4, 2, 64, 64, false, 1.0f},
+                            {"qwen3_qk_norm_d128", 8, 2, 128, 128, true, 1.0f},
+                            {"partial_rotary_factor", 4, 4, 96, 48, false, 0.9f},
+                            {"gqa8", 8, 1, 64, 64, true, 1.0f}};
+  const std::vector<SeqSpec> seqs = {{0, 13}, {200, 1}, {70, 5}};
+  const int block_len = 16;
+  const int num_blocks = blocks_needed(seqs, block_len);
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const int D = c.head_dim, Hq = c.heads, Hkv = c.kv_heads, layers = 2, layer = 1;
+    KvCacheSpec spec{layers, num_blocks, block_len, Hkv, D, DType::F32};
+    KvCache ccache = cpu->allocate_kv_cache(spec);
+    std::fill(ccache.data.ptr<float>(), ccache.data.ptr<float>() + ccache.data.numel(), 0.0f);
+    spec.dtype = dtype;
+    KvCache gcache = gpu->allocate_kv_cache(spec);
+
+    const BatchInput input = make_batch(seqs, block_len, num_blocks, rng);
+    const BatchPlan plan = plan_batch(input, block_len, num_blocks);
+    const int T = plan.num_tokens, W = (Hq + 2 * Hkv) * D;
+    const auto qkv = random_values(rng, size_t(T) * W, dtype, -2, 2);
+    const auto qn = random_values(rng, D, dtype, 0.5, 1.5);
+    const auto kn = random_values(rng, D, dtype, 0.5, 1.5);
+    RopeTable rope;
+    rope.rotary_dim = c.rotary_dim;
+    rope.attention_factor = c.attention_factor;
+    for (int i = 0; i < c.rotary_dim / 2; ++i)
+      rope.inv_freq.push_back(float(std::pow(10000.0, -2.0 * i / c.rotary_dim)));
+    AttentionShape shape{Hq, Hkv, D, 1.0f / std::sqrt(float(D)), 0};
+
+    Tensor gqn = put(*gpu, qn, {D}, dtype), gkn = put(*gpu, kn, {D}, dtype);
+    Tensor gq = gpu->empty(dtype, {T, Hq * D});
+    gpu->qkv_rope_store(put(*gpu, qkv, {T, W}, dtype), c.qk_norm ? &gqn : nullptr, c.qk_norm ? &gkn : nullptr, 1e-6f,
+                        rope, shape, gcache, layer, gpu->upload_batch(plan), gq);
+    Tensor cqn = put(*cpu, qn, {D}, DType::F32), ckn = put(*cpu, kn, {D}, DType::F32);
+    Tensor cq = cpu->empty(DType::F32, {T, Hq * D});
+    cpu->qkv_rope_store(put(*cpu, qkv, {T, W}, DType::F32), c.qk_norm ? &cqn : nullptr, c.qk_norm ? &ckn : nullptr,
+                        1e-6f, rope, shape, ccache, layer, cpu->upload_batch(plan), cq);
+    const double tol = relative_tolerance(dtype);
+    TURBINE_EXPECT_CLOSE(gpu->download_f32(gq), cpu->download_f32(cq), tol);
+    // The whole cache: written slots must agree, and nothing else may be written (both start at 0).
+    const auto gc = gpu->download_f32(gcache.data);
+    const auto cc = cpu->download_f32(ccache.data);
+    TURBINE_EXPECT_CLOSE(gc, cc, tol);
+    size_t written = 0;
+    for (float v : gc) written += v != 0.0f;
+    EXPECT_EQ(written, size_t(T) * 2 * Hkv * D);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Dtypes, CudaAttention, ::testing::Values(DType::BF16, DType::F16),
+                         [](const auto& info) { return std::string(info.param == DType::BF16 ? "bf16" : "fp16"); });
+
+}  // namespace
+}  // namespace turbine::test
+#else
+#include <gtest/gtest.h>
+TEST(CudaAttentionBuild, Skipped) { GTEST_SKIP() << "built without the CUDA backend"; }
+#endif  // TURBINE_WITH_CUDA

@@ -1,0 +1,145 @@
+// kjv-llama end to end on the GPU in bf16 against golden.json (PyTorch fp32 references): free
+// greedy generation under the margin rule and teacher forcing at tolerance 0.5, and held-out
+// perplexity within 0.5% of the bf16 reference.
+#ifdef TURBINE_WITH_CUDA
+#include "backend/cuda/cuda_backend.h"
+#include <gtest/gtest.h>
+#include <sentencepiece_processor.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "e2e/e2e_util.h"
+#include "engine/perplexity.h"
+#include "gpu_test_util.h"
+
+namespace turbine::test {
+namespace {
+
+constexpr double kMarginTol = 0.5;  // golden.json's tolerance for bf16/fp16 on the GPU
+constexpr int kBlockLen = 16;
+
+class CudaKjvLlama : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    TURBINE_REQUIRE_GPU();
+    const auto dir = default_model_dir();
+    if (!std::filesystem::exists(dir / "model.safetensors")) GTEST_SKIP() << "no model at " << dir;
+    m_ = std::make_unique<LoadedModel>(LoadedModel{load_model_config(dir), Checkpoint::open(dir), nullptr, nullptr});
+    ASSERT_EQ(m_->config.dtype, DType::BF16);
+    m_->backend = make_gpu(m_->config.dtype);
+    m_->model = std::make_unique<LlamaModel>(m_->config, m_->checkpoint, *m_->backend);
+    cases_ = golden().at("kjv-llama");
+  }
+  std::unique_ptr<LoadedModel> m_;
+  nlohmann::json cases_;
+};
+
+// All prompts prefilled in one batch, then decoded together; the next ids come from the GPU argmax.
+TEST_F(CudaKjvLlama, GreedyGenerationMarginRule) {
+  auto& gpu = dynamic_cast<cuda::CudaBackend&>(*m_->backend);
+  const int64_t V = m_->config.vocab_size;
+  const int S = int(cases_.size());
+  std::vector<std::vector<int32_t>> seqs, want;
+  size_t steps = 0, longest = 0;
+  for (const auto& c : cases_) {
+    seqs.push_back(c.at("prompt_ids").get<std::vector<int32_t>>());
+    want.push_back(c.at("greedy_ids").get<std::vector<int32_t>>());
+    steps = std::max(steps, want.back().size());
+    longest = std::max(longest, seqs.back().size());
+  }
+  const int per_seq = int((longest + steps + kBlockLen - 1) / kBlockLen);
+  KvCache cache = m_->backend->allocate_kv_cache(m_->model->kv_cache_spec(S * per_seq, kBlockLen));
+  std::vector<std::vector<int32_t>> got(S);
+  for (size_t step = 0; step < steps; ++step) {
+    BatchInput in;
+    for (int s = 0; s < S; ++s) {
+      const int32_t context = step == 0 ? 0 : int32_t(seqs[s].size()) - 1;
+      in.token_ids.insert(in.token_ids.end(), seqs[s].begin() + context, seqs[s].end());
+      in.sequences.push_back({context, int32_t(seqs[s].size()) - context, block_range(s, per_seq), false});
+    }
+    const Tensor logits = m_->model->forward(in, cache);
+    const auto next = gpu.argmax_rows(logits);
+    if (step == 0) {  // the GPU argmax agrees with the host's on the downloaded logits
+      const auto host = m_->backend->download_f32(logits);
+      for (int s = 0; s < S; ++s) EXPECT_EQ(next[s], argmax(host.data() + s * V, V));
+    }
+    for (int s = 0; s < S; ++s) {
+      got[s].push_back(next[s]);
+      seqs[s].push_back(next[s]);
+    }
+  }
+  int compared = 0;
+  for (int s = 0; s < S; ++s) {
+    const auto margins = cases_[s].at("margins").get<std::vector<double>>();
+    size_t n = 0;
+    while (n < margins.size() && margins[n] >= kMarginTol) ++n;
+    for (size_t i = 0; i < n; ++i, ++compared)
+      ASSERT_EQ(got[s][i], want[s][i]) << cases_[s].at("prompt") << " step " << i << " of " << n;
+  }
+  EXPECT_GT(compared, 0);
+}
+
+// prompt + greedy ids as one input with all logits: the argmax at every confident step.
+TEST_F(CudaKjvLlama, TeacherForced) {
+  const int64_t V = m_->config.vocab_size;
+  for (const auto& c : cases_) {
+    const auto prompt = c.at("prompt_ids").get<std::vector<int32_t>>();
+    const auto greedy = c.at("greedy_ids").get<std::vector<int32_t>>();
+    const auto margins = c.at("margins").get<std::vector<double>>();
+    std::vector<int32_t> ids = prompt;
+    ids.insert(ids.end(), greedy.begin(), greedy.end());
+    const int blocks = int((ids.size() + kBlockLen - 1) / kBlockLen);
+    KvCache cache = m_->backend->allocate_kv_cache(m_->model->kv_cache_spec(blocks, kBlockLen));
+    BatchInput in;
+    in.token_ids = ids;
+    in.sequences.push_back({0, int32_t(ids.size()), block_range(0, blocks), true});
+    const auto logits = m_->backend->download_f32(m_->model->forward(in, cache));
+    ASSERT_EQ(logits.size(), ids.size() * V);
+    int checked = 0;
+    for (size_t i = 0; i < greedy.size(); ++i) {
+      if (margins[i] < kMarginTol) continue;
+      EXPECT_EQ(argmax(logits.data() + (prompt.size() - 1 + i) * V, V), greedy[i]) << c.at("prompt") << " step " << i;
+      ++checked;
+    }
+    EXPECT_GT(checked, int(greedy.size()) / 2);
+  }
+}
+
+TEST_F(CudaKjvLlama, PerplexityNearBf16Reference) {
+  const auto& ref = golden().at("kjv-llama-ppl");
+  const auto dir = default_model_dir();
+  sentencepiece::SentencePieceProcessor sp;
+  ASSERT_TRUE(sp.Load((dir / "tokenizer.model").string()).ok());
+  std::ifstream file(dir / "kjv_eval.txt");
+  std::stringstream buffer;
+  buffer << file.rdbuf();
+  std::string text = buffer.str();
+  const auto first = text.find_first_not_of(" \t\r\n"), last = text.find_last_not_of(" \t\r\n");
+  text = text.substr(first, last - first + 1);
+  std::vector<int32_t> stream;
+  for (size_t at = 0; at <= text.size();) {
+    size_t end = text.find("\n\n", at);
+    if (end == std::string::npos) end = text.size();
+    std::vector<int> ids;
+    ASSERT_TRUE(sp.Encode(text.substr(at, end - at), &ids).ok());
+    stream.push_back(1);
+    stream.insert(stream.end(), ids.begin(), ids.end());
+    at = end + 2;
+  }
+  ASSERT_EQ(int(stream.size()), ref.at("eval_tokens").get<int>());
+  const int window = ref.at("window").get<int>();
+  KvCache cache = m_->backend->allocate_kv_cache(m_->model->kv_cache_spec(window / kBlockLen, kBlockLen));
+  const double ppl = perplexity(*m_->model, cache, stream, window);
+  const double want = ref.at("bf16").get<double>();
+  EXPECT_NEAR(ppl, want, 0.005 * want) << "bf16 reference " << want;
+  std::printf("kjv-llama bf16 perplexity on the GPU: %.4f (reference %.4f)\n", ppl, want);
+}
+
+}  // namespace
+}  // namespace turbine::test
+#else
+#include <gtest/gtest.h>
+TEST(CudaModelBuild, Skipped) { GTEST_SKIP() << "built without the CUDA backend"; }
+#endif  // TURBINE_WITH_CUDA

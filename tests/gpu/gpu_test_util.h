@@ -1,0 +1,91 @@
+// Shared helpers of the GPU tests: each CUDA op runs beside the CPU reference backend on the same
+// inputs (rounded to the GPU's compute dtype first, so both see identical values) and the outputs
+// are compared by relative L2 error and by the largest element error.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "backend/backend.h"
+#include "core/dtype.h"
+
+namespace turbine::test {
+
+// Every GPU test starts with this: CI has no GPU and must show the tests as skipped.
+#define TURBINE_REQUIRE_GPU()                                                         \
+  do {                                                                                \
+    if (!::turbine::cuda_available()) GTEST_SKIP() << "no CUDA GPU on this machine"; \
+  } while (0)
+
+inline std::unique_ptr<Backend> make_cpu() {
+  BackendOptions o;
+  o.device = "cpu";
+  o.threads = 2;
+  return make_backend(o);
+}
+
+inline std::unique_ptr<Backend> make_gpu(DType dtype) {
+  BackendOptions o;
+  o.device = "cuda";
+  o.dtype = dtype;
+  return make_backend(o);
+}
+
+// Uniform values in [lo, hi), already rounded to `dtype` (so fp32 references see the same inputs).
+inline std::vector<float> random_values(std::mt19937& rng, size_t n, DType dtype, float lo = -1.0f,
+                                        float hi = 1.0f) {
+  std::uniform_real_distribution<float> dist(lo, hi);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  std::vector<uint16_t> half(n);
+  convert_from_f32(v.data(), dtype, half.data(), n);
+  convert_to_f32(half.data(), dtype, v.data(), n);
+  return v;
+}
+
+inline Tensor put(Backend& b, const std::vector<float>& v, std::vector<int64_t> shape, DType dtype) {
+  return b.upload(v.data(), DType::F32, std::move(shape), dtype);
+}
+
+inline Tensor put_ids(Backend& b, const std::vector<int32_t>& v) {
+  return b.upload(v.data(), DType::I32, {int64_t(v.size())}, DType::I32);
+}
+
+// Per-element budget for results of fp16/bf16 kernels with fp32 accumulation: one or two
+// roundings of the output plus accumulated input rounding.
+inline double relative_tolerance(DType dtype) { return dtype == DType::BF16 ? 1.2e-2 : 2e-3; }
+
+struct Comparison {
+  double rel_l2 = 0, max_abs = 0, ref_max = 0;
+  bool finite = true;
+};
+
+inline Comparison compare(const std::vector<float>& got, const std::vector<float>& want) {
+  Comparison c;
+  double num = 0, den = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (!std::isfinite(got[i])) c.finite = false;
+    const double d = double(got[i]) - want[i];
+    num += d * d;
+    den += double(want[i]) * want[i];
+    c.max_abs = std::max(c.max_abs, std::abs(d));
+    c.ref_max = std::max(c.ref_max, std::abs(double(want[i])));
+  }
+  c.rel_l2 = std::sqrt(num / std::max(den, 1e-30));
+  return c;
+}
+
+// Relative L2 within `tol`, and no element off by more than 8 * tol of the largest reference value.
+#define TURBINE_EXPECT_CLOSE(got, want, tol)                                                          \
+  do {                                                                                               \
+    ASSERT_EQ((got).size(), (want).size());                                                          \
+    const auto cmp_ = ::turbine::test::compare((got), (want));                                      \
+    EXPECT_TRUE(cmp_.finite) << "non-finite output";                                                 \
+    EXPECT_LT(cmp_.rel_l2, (tol)) << "relative L2 error";                                            \
+    EXPECT_LT(cmp_.max_abs, 8 * (tol) * std::max(cmp_.ref_max, 1e-6)) << "largest element error";  \
+  } while (0)
+
+}  // namespace turbine::test
