@@ -31,8 +31,8 @@ Tensor make_tensor(DType dtype, std::vector<int64_t> shape) {
 // A non-owning I32 view of a host vector (the plan outlives the step that uses it).
 Tensor wrap_i32(const std::vector<int32_t>& v) {
   Tensor t;
-  static int32_t empty_sentinel = 0;  // a valid address for zero-length arrays; never written
-  t.data = v.empty() ? &empty_sentinel : const_cast<int32_t*>(v.data());
+  static constexpr int32_t kEmpty = 0;  // a valid address for zero-length arrays; never written
+  t.data = const_cast<int32_t*>(v.empty() ? &kEmpty : v.data());
   t.dtype = DType::I32;
   t.shape = {int64_t(v.size())};
   return t;
