@@ -23,7 +23,7 @@ nlohmann::ordered_json read_json_file(const std::string& path, const char* flag)
 }
 
 // A special token in tokenizer_config.json: a string, an AddedToken dict {"content": ...}, or null.
-std::string special_token(const nlohmann::json& config, const char* key) {
+std::string special_token(const nlohmann::ordered_json& config, const char* key) {
   auto it = config.find(key);
   if (it == config.end() || it->is_null()) return {};
   if (it->is_string()) return it->get<std::string>();
@@ -63,14 +63,29 @@ void run_template(const TemplateOptions& opt) {
   auto config_path = dir / "tokenizer_config.json";
   if (std::filesystem::exists(config_path)) {
     std::ifstream in(config_path, std::ios::binary);
-    nlohmann::json config;
+    nlohmann::ordered_json config;
     try {
-      config = nlohmann::json::parse(in);
+      config = nlohmann::ordered_json::parse(in);
     } catch (const nlohmann::json::exception& e) {
       fail("{}: invalid JSON: {}", config_path.string(), e.what());
     }
     input.bos_token = special_token(config, "bos_token");
     input.eos_token = special_token(config, "eos_token");
+    // transformers also hands the template its other special tokens (those that are set).
+    for (const char* key : {"unk_token", "pad_token", "sep_token", "cls_token", "mask_token"}) {
+      std::string token = special_token(config, key);
+      if (!token.empty() && !input.extra_vars.contains(key)) input.extra_vars[key] = token;
+    }
+    auto extra = config.find("additional_special_tokens");
+    if (extra != config.end() && extra->is_array() && !extra->empty() &&
+        !input.extra_vars.contains("additional_special_tokens")) {
+      nlohmann::ordered_json list = nlohmann::ordered_json::array();
+      for (const auto& t : *extra) {
+        if (t.is_string()) list.push_back(t);
+        else if (t.is_object() && t.contains("content")) list.push_back(t["content"]);
+      }
+      input.extra_vars["additional_special_tokens"] = list;
+    }
   }
   ChatTemplate tmpl = load_chat_template(dir);
   std::string text = tmpl.render(input);

@@ -10,8 +10,8 @@ namespace turbine {
 
 namespace {
 
-// Tokens per forward call inside a window: bounds the logits to chunk x vocab floats.
-constexpr int kChunkTokens = 128;
+// Logits of one forward call stay under this many bytes (256 tokens at a 32k vocabulary).
+constexpr size_t kMaxLogitBytes = size_t(32) << 20;
 
 // -log softmax(logits)[target], in double.
 double negative_log_likelihood(const float* logits, int64_t vocab, int32_t target) {
@@ -34,6 +34,7 @@ PerplexityResult evaluate_perplexity(LlamaModel& model, KvCache& cache, std::spa
     fail("perplexity: the KV cache has {} blocks of {} tokens; a window of {} needs {}", cache.spec.num_blocks,
          block_len, window, blocks_needed);
   const int64_t vocab = model.config().vocab_size;
+  const size_t chunk_tokens = std::max<size_t>(1, kMaxLogitBytes / (size_t(vocab) * sizeof(float)));
   Backend& backend = model.backend();
 
   SequenceInput seq;
@@ -45,19 +46,23 @@ PerplexityResult evaluate_perplexity(LlamaModel& model, KvCache& cache, std::spa
     const auto tokens = stream.subspan(start, std::min(stream.size() - start, size_t(window)));
     if (tokens.size() < 2) break;
     ++r.windows;
-    for (size_t done = 0; done < tokens.size(); done += kChunkTokens) {
-      const size_t n = std::min(tokens.size() - done, size_t(kChunkTokens));
+    for (size_t done = 0; done < tokens.size(); done += chunk_tokens) {
+      const size_t n = std::min(tokens.size() - done, chunk_tokens);
       BatchInput input;
       input.token_ids.assign(tokens.begin() + done, tokens.begin() + done + n);
       seq.context_len = int32_t(done);
       seq.num_tokens = int32_t(n);
       input.sequences = {seq};
-      const std::vector<float> logits = backend.download_f32(model.forward(input, cache));
+      const Tensor out = model.forward(input, cache);
+      // Host tensors are read in place; device logits are copied down.
+      std::vector<float> host;
+      if (out.device != Device::Cpu || out.dtype != DType::F32) host = backend.download_f32(out);
+      const float* logits = host.empty() ? out.ptr<float>() : host.data();
       // Row i predicts token done + i + 1 (the window's last row predicts nothing).
       for (size_t i = 0; i < n && done + i + 1 < tokens.size(); ++i) {
         const int32_t target = tokens[done + i + 1];
         if (target < 0 || target >= vocab) fail("perplexity: token id {} is outside the vocabulary", target);
-        r.total_nll += negative_log_likelihood(logits.data() + i * vocab, vocab, target);
+        r.total_nll += negative_log_likelihood(logits + i * vocab, vocab, target);
         ++r.scored_tokens;
       }
     }

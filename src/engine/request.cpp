@@ -6,6 +6,12 @@ void RequestChannel::deliver(RequestOutput out) {
   {
     std::lock_guard lock(mutex_);
     if (done_) return;
+  }
+  // The callback runs before the result is marked done, so a caller that prints from the callback
+  // and then returns from wait() has seen every piece of text (only the engine thread delivers).
+  if (callback_) callback_(out);
+  {
+    std::lock_guard lock(mutex_);
     if (out.token && out.show_id) result_.ids.push_back(*out.token);
     result_.text += out.text;
     if (out.finished) {
@@ -13,10 +19,9 @@ void RequestChannel::deliver(RequestOutput out) {
       result_.error = out.error;
       done_ = true;
     }
-    if (!callback_) events_.push_back(out);
+    if (!callback_) events_.push_back(std::move(out));
   }
   cv_.notify_all();
-  if (callback_) callback_(out);
 }
 
 std::optional<RequestOutput> RequestChannel::next() {

@@ -21,7 +21,8 @@ struct ChatTemplateInput {
 
 class ChatTemplate {
  public:
-  // Parses the template; throws Error("<line>:<column>: ...") on a syntax error or unsupported construct.
+  // Parses the template; throws Error("chat template line L, column C: ...") on a syntax error or
+  // an unsupported construct.
   explicit ChatTemplate(const std::string& source);
   ~ChatTemplate();
   ChatTemplate(ChatTemplate&&) noexcept;

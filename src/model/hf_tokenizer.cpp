@@ -54,6 +54,8 @@ class HfTokenizer final : public Tokenizer {
     eos_token = special.eos_token;
     if (!bos_token.empty()) bos_id = token_to_id(bos_token);
     if (!eos_token.empty()) eos_id = token_to_id(eos_token);
+    if (add_bos && bos_token.empty())
+      fail("{}: add_bos_token is true but no bos_token is set", (dir / "tokenizer_config.json").string());
     if (add_bos && !bos_id)
       fail("{}: prompts start with BOS but the BOS token \"{}\" is not in the vocabulary", file, bos_token);
   }
@@ -98,7 +100,7 @@ class HfTokenizer final : public Tokenizer {
     for (int32_t id : ids) {
       // Ids without a token are skipped, as HF's decode does.
       if (const hf::AddedToken* added = added_.find(id)) {
-        tokens.push_back(added->content);
+        tokens.push_back(added->decode_text);
       } else if (const std::string* token = model_.id_to_token(id)) {
         tokens.push_back(*token);
       }

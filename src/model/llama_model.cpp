@@ -147,6 +147,7 @@ Tensor LlamaModel::forward(const BatchInput& input, KvCache& cache) {
          spec.num_layers, spec.num_kv_heads, spec.head_dim, c.num_layers, c.num_kv_heads, c.head_dim);
   for (int32_t id : input.token_ids)
     if (id < 0 || id >= c.vocab_size) fail("token id {} is outside the vocabulary (0..{})", id, c.vocab_size - 1);
+  if (input.sequences.empty()) fail("forward: the batch has no sequences");
   const BatchPlan plan = plan_batch(input, spec.block_len, spec.num_blocks);
   const BatchMeta meta = backend_.upload_batch(plan);
   const int64_t T = plan.num_tokens;

@@ -1,5 +1,19 @@
-"""turbine perplexity: the output form on a short text (the full golden run takes minutes on 2 cores)."""
+"""turbine perplexity: the golden held-out figure (fp32, within 0.1%) and the output form."""
+import json
+import os
+from pathlib import Path
+
 from turbine_cli import MODEL, run
+
+GOLDEN = Path(os.environ.get("TURBINE_SHARED", "../shared")) / "golden" / "golden.json"
+
+
+def test_perplexity_of_kjv_llama_matches_the_fp32_reference():
+    reference = json.loads(GOLDEN.read_text(encoding="utf-8"))["kjv-llama-ppl"]["fp32"]
+    result = run("perplexity", MODEL, MODEL / "kjv_eval.txt", "--device", "cpu", timeout=600)
+    assert result.returncode == 0, result.stderr
+    value = float(result.stdout.decode().removeprefix("ppl = "))
+    assert abs(value - reference) <= 0.001 * reference, (value, reference)
 
 
 def test_perplexity_prints_four_decimals(tmp_path):

@@ -66,6 +66,15 @@ const splitVariant = (behavior, invert, pattern) => ({
   decoder: metaspace("always", false),
 });
 
+// Top-level keys replace the file's; "model.<field>" keys replace one field of the model.
+function applyPatch(spec, patch) {
+  for (const [key, value] of Object.entries(patch)) {
+    if (key.startsWith("model.")) spec.model[key.slice(6)] = value;
+    else spec[key] = value;
+  }
+  return spec;
+}
+
 const VARIANTS = [
   ["llama3", "llama3", {}], ["qwen3", "qwen3", {}], ["spm-bpe-32k", "spm-bpe-32k", {}],
   ["llama3-gpt2-prefix", "llama3", { pre_tokenizer: { type: "ByteLevel", add_prefix_space: true, trim_offsets: true, use_regex: true } }],
@@ -78,6 +87,10 @@ const VARIANTS = [
 ];
 for (const behavior of ["Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous"])
   VARIANTS.push([`spm-split-${behavior}`, "spm-bpe-32k", splitVariant(behavior, false, { Regex: "[,.!?]| +" })]);
+VARIANTS.push(["spm-unk-fused", "spm-bpe-32k", { "model.byte_fallback": false, "model.fuse_unk": true }]);
+VARIANTS.push(["spm-unk-unfused", "spm-bpe-32k", { "model.byte_fallback": false, "model.fuse_unk": false }]);
+VARIANTS.push(["spm-no-unk", "spm-bpe-32k", { "model.byte_fallback": false, "model.unk_token": null }]);
+VARIANTS.push(["llama3-merges-only", "llama3", { "model.ignore_merges": false }]);
 VARIANTS.push(["spm-split-invert", "spm-bpe-32k", splitVariant("MergedWithPrevious", true, { String: "e" })]);
 VARIANTS.push(["spm-digits-punct", "spm-bpe-32k", { normalizer: null, pre_tokenizer: { type: "Sequence", pretokenizers: [
   { type: "WhitespaceSplit" }, { type: "Digits", individual_digits: true }, { type: "Punctuation", behavior: "Isolated" },
@@ -86,7 +99,7 @@ VARIANTS.push(["spm-digits-punct", "spm-bpe-32k", { normalizer: null, pre_tokeni
 (async () => {
   const result = { made_with: "tokenizers 0.23.2 (Node binding)", variants: [] };
   for (const [name, base, patch] of VARIANTS) {
-    const spec = Object.assign(readSpec(base), patch);
+    const spec = applyPatch(readSpec(base), patch);
     const tok = Tokenizer.fromString(JSON.stringify(spec));
     const full = ["llama3", "qwen3", "spm-bpe-32k"].includes(name);
     let texts = full ? TRICKY.concat(LINES, [kjv.slice(0, 12000)], randomTexts(7, 300))
@@ -103,7 +116,8 @@ VARIANTS.push(["spm-digits-punct", "spm-bpe-32k", { normalizer: null, pre_tokeni
       for (let k = 1; k <= ids.length; k++)
         decode.push({ ids: ids.slice(0, k), text: await tok.decode(ids.slice(0, k), false) });
     }
-    for (const e of encode.slice(0, 12)) decode.push({ ids: e.ids, text: await tok.decode(e.ids, false) });
+    for (const e of encode.filter((e, i) => i < 12 || ADDED_TEXTS.includes(e.text)))
+      decode.push({ ids: e.ids, text: await tok.decode(e.ids, false) });
     result.variants.push({ name, base, patch, encode, decode });
     console.log(name, encode.length, decode.length);
   }

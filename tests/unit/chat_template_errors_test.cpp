@@ -76,3 +76,20 @@ TEST(ChatTemplateRender, BasicsAndWhitespace) {
             "6");
   EXPECT_EQ(render("{{ 'abc'[::-1] }}{{ ' x '.strip() }}{{ 'a,b'.split(',') }}"), "cbax['a', 'b']");
 }
+
+TEST(ChatTemplateErrors, DeepDataIsRefusedNotCrashed) {
+  ChatTemplateInput in;
+  nlohmann::ordered_json deep = nlohmann::ordered_json::array();
+  for (int i = 0; i < 3000; ++i) deep = nlohmann::ordered_json::array({deep});
+  in.messages = nlohmann::ordered_json::array({{{"role", "user"}, {"content", deep}}});
+  try {
+    ChatTemplate("{{ messages }}").render(in);
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("nested"), std::string::npos) << e.what();
+  }
+  EXPECT_NE(error_of("{% set ns = namespace(x=[]) %}{% for i in range(5000) %}{% set ns.x = [ns.x] %}{% endfor %}"
+                     "{{ ns.x }}")
+                .find("nested"),
+            std::string::npos);
+}

@@ -1,11 +1,13 @@
 // Every llama3-chat, qwen3-chat and kjv-llama-chat case of golden.json (rendered by transformers)
-// renders byte-exactly with the folder's own chat template; the raising case fails with its message.
+// renders byte-exactly with the folder's own chat template and tokenizes to the golden ids (special-token
+// strings become their ids); the raising case fails with its message.
 #include <gtest/gtest.h>
 
 #include <fstream>
 
 #include "core/error.h"
 #include "model/chat_template.h"
+#include "model/tokenizer.h"
 #include "support/test_paths.h"
 
 using namespace turbine;
@@ -28,6 +30,7 @@ void check_golden(const std::string& key, const std::filesystem::path& folder) {
   auto golden = read_json(test::shared_dir() / "golden" / "golden.json");
   auto config = read_json(folder / "tokenizer_config.json");
   ChatTemplate tmpl = load_chat_template(folder);
+  const auto tokenizer = load_tokenizer(folder);
   ASSERT_TRUE(golden.contains(key));
   int checked = 0;
   for (const auto& c : golden[key]) {
@@ -50,7 +53,9 @@ void check_golden(const std::string& key, const std::filesystem::path& folder) {
         EXPECT_EQ(std::string(e.what()), expected.substr(prefix.size()));
       }
     } else {
-      EXPECT_EQ(tmpl.render(input), c["rendered"].get<std::string>());
+      const std::string rendered = tmpl.render(input);
+      EXPECT_EQ(rendered, c["rendered"].get<std::string>());
+      EXPECT_EQ(tokenizer->encode(rendered), c["ids"].get<std::vector<int32_t>>());
     }
     ++checked;
   }

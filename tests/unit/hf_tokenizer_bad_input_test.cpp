@@ -113,6 +113,9 @@ TEST(HfTokenizerBadInput, MegabyteOfOneCharacterIsNotQuadratic) {
   const auto ids = llama3().encode(a);
   ASSERT_FALSE(ids.empty());
   EXPECT_TRUE(llama3().decode(ids) == a);
+  std::string breaks;
+  while (breaks.size() < (1u << 20)) breaks += " \n\t";
+  EXPECT_TRUE(llama3().decode(llama3().encode(breaks)) == breaks);
   // SentencePiece style: no pre-tokenizer, so the whole text is one word.
   const std::string spaces(1 << 20, ' ');
   const auto spm_ids = spm().encode(spaces);
@@ -231,6 +234,15 @@ TEST(HfTokenizerBadInput, BadTokenizerConfigNamesIt) {
     EXPECT_NE(std::string(e.what()).find("tokenizer_config.json.bos_token"), std::string::npos) << e.what();
   }
   std::ofstream(dir.path() / "tokenizer_config.json") << R"({"bos_token": "a", "add_bos_token": true)";
+  EXPECT_THROW(load_hf_tokenizer(dir.path()), Error);
+  std::ofstream(dir.path() / "tokenizer_config.json") << R"({"bos_token": null, "add_bos_token": true})";
+  try {
+    load_hf_tokenizer(dir.path());
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("no bos_token"), std::string::npos) << e.what();
+  }
+  std::ofstream(dir.path() / "tokenizer_config.json") << R"({"bos_token": "<nope>", "add_bos_token": true})";
   EXPECT_THROW(load_hf_tokenizer(dir.path()), Error);
   std::ofstream(dir.path() / "tokenizer_config.json") << R"({"bos_token": {"content": "b"}, "add_bos_token": true})";
   const auto tok = load_hf_tokenizer(dir.path());

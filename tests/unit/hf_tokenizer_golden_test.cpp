@@ -5,6 +5,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -119,4 +120,25 @@ TEST(HfTokenizerGolden, SpecialTokenStringsBecomeTheirIds) {
   ASSERT_FALSE(with_bos.empty());
   EXPECT_EQ(with_bos[0], 1);
   EXPECT_EQ(std::vector<int32_t>(with_bos.begin() + 1, with_bos.end()), hello_world);
+}
+
+TEST(HfTokenizerGolden, ConcurrentEncodesAgreeWithSequentialOnes) {
+  // encode() is const and shares the word cache between threads: results must not depend on it.
+  const Tokenizer& tok = tokenizer_at(test::shared_dir() / "tokenizers" / "qwen3");
+  std::ifstream in(test::shared_dir() / "models" / "kjv-llama" / "kjv_eval.txt");
+  const std::string kjv((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(kjv.size(), 40000u);
+  std::vector<std::string> chunks;
+  for (size_t i = 0; i < 4; ++i) chunks.push_back(kjv.substr(i * 10000, 10000));
+  std::vector<std::vector<int32_t>> results(chunks.size());
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < chunks.size(); ++i)
+    threads.emplace_back([&, i] {
+      for (int round = 0; round < 5; ++round) results[i] = tok.encode(chunks[i]);
+    });
+  for (auto& t : threads) t.join();
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    EXPECT_EQ(results[i], tok.encode(chunks[i]));
+    EXPECT_EQ(tok.decode(results[i]), chunks[i]);
+  }
 }

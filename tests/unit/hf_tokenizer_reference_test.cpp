@@ -28,7 +28,14 @@ std::unique_ptr<Tokenizer> load_variant(const json& variant, const std::filesyst
   const auto base_dir = test::shared_dir() / "tokenizers" / variant.at("base").get<std::string>();
   if (variant.at("patch").empty()) return load_hf_tokenizer(base_dir);
   json spec = read_json(base_dir / "tokenizer.json");
-  for (auto it = variant.at("patch").begin(); it != variant.at("patch").end(); ++it) spec[it.key()] = it.value();
+  // Top-level keys replace the file's; "model.<field>" keys replace one field of the model.
+  for (auto it = variant.at("patch").begin(); it != variant.at("patch").end(); ++it) {
+    if (it.key().starts_with("model.")) {
+      spec["model"][it.key().substr(6)] = it.value();
+    } else {
+      spec[it.key()] = it.value();
+    }
+  }
   std::filesystem::create_directories(scratch);
   std::ofstream(scratch / "tokenizer.json") << spec.dump();
   return load_hf_tokenizer(scratch);

@@ -18,18 +18,13 @@ std::string shape_string(const std::vector<int64_t>& shape) {
   return s + "]";
 }
 
-Tensor allocate_host(DType dtype, std::vector<int64_t> shape, bool zeroed) {
+Tensor make_tensor(DType dtype, std::vector<int64_t> shape) {
   Tensor t;
   t.dtype = dtype;
   t.shape = std::move(shape);
   t.device = Device::Cpu;
   for (int64_t d : t.shape)
     if (d < 0) fail("cpu: negative dimension in shape {}", shape_string(t.shape));
-  const size_t bytes = std::max<size_t>(t.bytes(), 1);  // never a null pointer, even for 0 elements
-  void* p = zeroed ? std::calloc(bytes, 1) : std::malloc(bytes);
-  if (!p) fail("cpu: out of host memory allocating {} bytes", bytes);
-  t.storage = std::shared_ptr<void>(p, std::free);
-  t.data = p;
   return t;
 }
 
@@ -63,16 +58,20 @@ void check_shape(const Tensor& t, std::initializer_list<int64_t> shape, const ch
 CpuBackend::CpuBackend(const BackendOptions& options)
     : pool_(std::make_unique<ThreadPool>(options.threads)),
       memory_budget_(options.memory_budget),
-      kv_bytes_in_use_(std::make_shared<std::atomic<size_t>>(0)) {
+      kv_bytes_in_use_(std::make_shared<std::atomic<size_t>>(0)),
+      buffers_(std::make_shared<HostBufferPool>()) {
   if (options.threads < 0) fail("cpu: thread count must be >= 0 (0 = all cores), got {}", options.threads);
 }
 
 Tensor CpuBackend::empty(DType dtype, std::vector<int64_t> shape) {
-  return allocate_host(dtype, std::move(shape), false);
+  Tensor t = make_tensor(dtype, std::move(shape));
+  t.storage = buffers_->allocate(t.bytes());
+  t.data = t.storage.get();
+  return t;
 }
 
 Tensor CpuBackend::upload(const void* src, DType src_dtype, std::vector<int64_t> shape, DType dtype) {
-  Tensor t = allocate_host(dtype, std::move(shape), false);
+  Tensor t = empty(dtype, std::move(shape));
   const size_t n = size_t(t.numel());
   if (src_dtype == dtype) {
     std::memcpy(t.data, src, t.bytes());
@@ -111,14 +110,15 @@ KvCache CpuBackend::allocate_kv_cache(const KvCacheSpec& spec) {
   KvCache cache;
   cache.spec = spec;
   // calloc: large blocks come as lazily zeroed pages, so an unused budget costs nothing.
-  cache.data = allocate_host(DType::F32, {int64_t(bytes / 4)}, true);
+  cache.data = make_tensor(DType::F32, {int64_t(bytes / 4)});
+  void* p = std::calloc(bytes, 1);
+  if (!p) fail("cpu: out of host memory allocating a KV cache of {} MiB", bytes >> 20);
   *kv_bytes_in_use_ += bytes;
-  auto counter = kv_bytes_in_use_;
-  auto raw = cache.data.storage;
-  cache.data.storage = std::shared_ptr<void>(raw.get(), [raw, counter, bytes](void*) mutable {
+  cache.data.storage = std::shared_ptr<void>(p, [counter = kv_bytes_in_use_, bytes](void* q) {
     *counter -= bytes;
-    raw.reset();
+    std::free(q);
   });
+  cache.data.data = p;
   return cache;
 }
 

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "backend/backend.h"
+#include "backend/cpu/host_buffer_pool.h"
 #include "core/thread_pool.h"
 
 namespace turbine {
@@ -43,6 +44,7 @@ class CpuBackend : public Backend {
   size_t memory_budget_;
   // Bytes held by live KV caches; shared with each cache's deleter so freeing one gives them back.
   std::shared_ptr<std::atomic<size_t>> kv_bytes_in_use_;
+  std::shared_ptr<HostBufferPool> buffers_;
 };
 
 // Shape/dtype checks shared by the op files (a mismatch is a caller bug, reported as an Error).

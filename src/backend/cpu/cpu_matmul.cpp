@@ -14,21 +14,26 @@ namespace turbine {
 
 namespace {
 
+using cpu::f32x8;
 using cpu::kLanes;
+using cpu::load8;
+using cpu::sum_lanes;
 
 // out[t * ldo + n] = dot(x[t], w[n]) for t < RT, n < RN (rows of length K).
 template <int RT, int RN>
 void dot_tile(const float* x, const float* w, int64_t K, float* out, int64_t ldo) {
-  float acc[RT][RN][kLanes] = {};
+  f32x8 acc[RT][RN] = {};
   int64_t k = 0;
-  for (; k + kLanes <= K; k += kLanes)
+  for (; k + kLanes <= K; k += kLanes) {
+    f32x8 xv[RT], wv[RN];
+    for (int t = 0; t < RT; ++t) xv[t] = load8(x + t * K + k);
+    for (int n = 0; n < RN; ++n) wv[n] = load8(w + n * K + k);
     for (int t = 0; t < RT; ++t)
-      for (int n = 0; n < RN; ++n)
-        for (int j = 0; j < kLanes; ++j) acc[t][n][j] += x[t * K + k + j] * w[n * K + k + j];
+      for (int n = 0; n < RN; ++n) acc[t][n] += xv[t] * wv[n];
+  }
   for (int t = 0; t < RT; ++t)
     for (int n = 0; n < RN; ++n) {
-      float sum = 0.0f;
-      for (int j = 0; j < kLanes; ++j) sum += acc[t][n][j];
+      float sum = sum_lanes(acc[t][n]);
       for (int64_t r = k; r < K; ++r) sum += x[t * K + r] * w[n * K + r];
       out[t * ldo + n] = sum;
     }
@@ -38,7 +43,7 @@ void dot_tile(const float* x, const float* w, int64_t K, float* out, int64_t ldo
 template <int RT>
 void rows_times_block(const float* x, int64_t t0, const float* w, int64_t n0, int64_t n1, int64_t K,
                       float* out, int64_t N) {
-  constexpr int RN = RT >= 3 ? 2 : 4;  // keeps RT * RN <= 8 accumulators (16 vector registers on AVX2)
+  constexpr int RN = RT == 4 ? 3 : 4;  // RT * RN <= 12 accumulators of the 16 AVX2 vector registers
   const float* xt = x + t0 * K;
   float* ot = out + t0 * N;
   int64_t n = n0;
@@ -75,8 +80,9 @@ void CpuBackend::linear(const Tensor& x, const Tensor& weight, const Tensor* bia
   }
   if (T == 0 || N == 0) return;
 
-  // About 16 KiB of weights per block (L1-resident while T rows pass), a multiple of 4 rows.
-  const int64_t block = std::clamp<int64_t>((16384 / std::max<int64_t>(K * 4, 1)) / 4 * 4, 4, 256);
+  // About 24 KiB of weights per block (L1-resident while the T rows pass), in whole micro-tiles:
+  // a multiple of 12 rows (the tile widths are 3 and 4).
+  const int64_t block = std::clamp<int64_t>((24576 / std::max<int64_t>(K * 4, 1)) / 12 * 12, 12, 240);
   const int64_t num_blocks = (N + block - 1) / block;
   const float* xp = x.ptr<float>();
   const float* wp = weight.ptr<float>();

@@ -179,9 +179,11 @@ AddedVocabulary::AddedVocabulary(const json& list, const Normalizer* normalizer,
     if (token.normalized) {
       std::string pattern = token.content;
       if (normalizer) normalizer->normalize(pattern);
+      tokens_[i].decode_text = pattern;
       normalized.push_back(&token);
       normalized_patterns.push_back(std::move(pattern));
     } else {
+      tokens_[i].decode_text = token.content;
       raw.push_back(&token);
       raw_patterns.push_back(token.content);
     }

@@ -27,6 +27,9 @@ struct AddedToken {
   bool rstrip = false;
   bool normalized = true;
   bool special = false;
+  // What decode() feeds the decoder: the normalized content for normalized tokens (so a
+  // Prepend("▁") normalizer's "▁" turns back into a space), else the content (HF >= 0.23).
+  std::string decode_text;
 };
 
 // One piece of text after added-token extraction: either an added token's id or plain text.

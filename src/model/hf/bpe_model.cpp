@@ -1,5 +1,6 @@
 #include "model/hf/bpe_model.h"
 
+#include <algorithm>
 #include <queue>
 
 #include "model/hf/json_fields.h"
@@ -235,6 +236,11 @@ void BpeModel::detect_metaspace_boundaries() {
   // word: if no token has "▁" right after another character, merges never cross such a point.
   const std::string metaspace = "\xE2\x96\x81";
   if (ignore_merges_ || !continuing_subword_prefix_.empty() || !end_of_word_suffix_.empty()) return;
+  // A character with no symbol at all (no unk, no byte fallback) vanishes, and merges may then
+  // join the symbols around it across a "▁": only cut when every character yields a symbol.
+  const bool all_bytes = byte_fallback_ && std::all_of(byte_fallback_ids_.begin(), byte_fallback_ids_.end(),
+                                                       [](int32_t id) { return id >= 0; });
+  if (!unk_id_ && !all_bytes) return;
   if (!vocab_.contains(metaspace)) return;
   for (const auto& [token, id] : vocab_) {
     for (size_t at = token.find(metaspace, 1); at != std::string::npos; at = token.find(metaspace, at + 1)) {

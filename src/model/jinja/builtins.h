@@ -35,6 +35,9 @@ void require_defined(const Value& v);
 // json.dumps(x, ensure_ascii=False, indent, separators, sort_keys) as transformers' tojson calls it.
 std::string to_json(const Value& v, bool ensure_ascii, const Value& indent, const Value& separators, bool sort_keys);
 
+// Python's `fmt % args` (args: a tuple, a dict for %(name)s, or one value).
+std::string printf_format(const std::string& fmt, const Value& args);
+
 // Python's str.title() and str.split(), also used by filters.
 std::string python_title(const std::string& s);
 ValueList python_split(const std::string& s, const Value& sep, int64_t maxsplit);

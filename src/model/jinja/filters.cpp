@@ -242,10 +242,40 @@ const FilterEntry kFilters[] = {
     {"attr", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
        return get_attribute(v, param(a, k, 0, "name").str());
      }},
+    {"batch", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
+       Value count = param(a, k, 0, "linecount");
+       if (!count.is_int() || count.as_int() <= 0) fail("batch: linecount must be a positive integer");
+       Value fill = param(a, k, 1, "fill_with");
+       size_t n = static_cast<size_t>(count.as_int());
+       ValueList rows, row;
+       for (const auto& item : iterate(v)) {
+         row.push_back(item);
+         if (row.size() == n) {
+           rows.push_back(Value::list(std::move(row)));
+           row.clear();
+         }
+       }
+       if (!row.empty()) {
+         if (!fill.is_undefined() && !fill.is_none())
+           while (row.size() < n) row.push_back(fill);
+         rows.push_back(Value::list(std::move(row)));
+       }
+       return Value::list(std::move(rows));
+     }},
     {"capitalize", [](const Value& v, const ValueList&, const KeywordArgs&) {
        std::u32string u = utf8_decode(v.str());
        for (size_t i = 0; i < u.size(); ++i) u[i] = i == 0 ? to_upper(u[i]) : to_lower(u[i]);
        return Value(utf8_encode(u));
+     }},
+    {"center", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
+       // Python's str.center: the odd extra space goes left when the width is odd.
+       std::string text = v.str();
+       int64_t width = param(a, k, 0, "width", Value(80)).as_int();
+       int64_t len = static_cast<int64_t>(utf8_decode(text).size());
+       if (width <= len) return Value(text);
+       int64_t margin = width - len;
+       int64_t left = margin / 2 + (margin & width & 1);
+       return Value(std::string(static_cast<size_t>(left), ' ') + text + std::string(static_cast<size_t>(margin - left), ' '));
      }},
     {"count", [](const Value& v, const ValueList&, const KeywordArgs&) { return Value(length_of(v)); }},
     {"default", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
@@ -270,6 +300,15 @@ const FilterEntry kFilters[] = {
      }},
     {"float", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
        return to_float(v, param(a, k, 0, "default", Value(0.0)));
+     }},
+    {"format", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
+       if (!a.empty() && !k.items.empty()) fail("can't handle positional and keyword arguments at the same time");
+       if (!k.items.empty()) {
+         ValueDict d;
+         for (const auto& [name, val] : k.items) d.set(name, val);
+         return Value(printf_format(v.str(), Value::dict(std::move(d))));
+       }
+       return Value(printf_format(v.str(), Value::list(a, true)));
      }},
     {"indent", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
        return Value(indent(v.str(), param(a, k, 0, "width", Value(4)), param(a, k, 1, "first", Value(false)).truthy(),
@@ -404,6 +443,43 @@ const FilterEntry* find_filter(const std::string& name) {
   return nullptr;
 }
 
+// Each filter's parameters after the value, as jinja2 (and transformers' tojson) declare them;
+// "*" takes any arguments. Unknown keywords and surplus positionals are errors, as in Python.
+struct FilterSignature {
+  const char* name;
+  std::vector<std::string> params;
+};
+
+const std::vector<FilterSignature>& signatures() {
+  static const std::vector<FilterSignature> kSignatures = {
+      {"attr", {"name"}}, {"batch", {"linecount", "fill_with"}}, {"center", {"width"}},
+      {"default", {"default_value", "boolean"}}, {"dictsort", {"case_sensitive", "by", "reverse"}},
+      {"float", {"default"}}, {"indent", {"width", "first", "blank"}}, {"int", {"default"}},
+      {"join", {"d", "attribute"}}, {"max", {"case_sensitive", "attribute"}}, {"min", {"case_sensitive", "attribute"}},
+      {"replace", {"old", "new", "count"}}, {"round", {"precision", "method"}},
+      {"sort", {"reverse", "case_sensitive", "attribute"}}, {"sum", {"attribute", "start"}},
+      {"tojson", {"ensure_ascii", "indent", "separators", "sort_keys"}}, {"trim", {"chars"}},
+      {"unique", {"case_sensitive", "attribute"}}, {"map", {"*"}}, {"select", {"*"}}, {"reject", {"*"}},
+      {"selectattr", {"*"}}, {"rejectattr", {"*"}}, {"format", {"*"}}};
+  return kSignatures;
+}
+
+void check_arguments(const char* filter, const ValueList& args, const KeywordArgs& kwargs) {
+  static const std::vector<std::string> kNone;
+  const std::vector<std::string>* params = &kNone;
+  for (const auto& sig : signatures())
+    if (std::string(filter) == sig.name) params = &sig.params;
+  if (params->size() == 1 && (*params)[0] == "*") return;
+  if (args.size() > params->size())
+    fail("filter '{}' takes at most {} argument(s) ({} given)", filter, params->size(), args.size());
+  for (const auto& [name, value] : kwargs.items) {
+    auto it = std::find(params->begin(), params->end(), name);
+    if (it == params->end()) fail("filter '{}' got an unexpected keyword argument '{}'", filter, name);
+    if (static_cast<size_t>(it - params->begin()) < args.size())
+      fail("filter '{}' got multiple values for argument '{}'", filter, name);
+  }
+}
+
 }  // namespace
 
 bool has_filter(const std::string& name) { return find_filter(name) != nullptr; }
@@ -411,6 +487,7 @@ bool has_filter(const std::string& name) { return find_filter(name) != nullptr; 
 Value apply_filter(const std::string& name, const Value& input, const ValueList& args, const KeywordArgs& kwargs) {
   const FilterEntry* f = find_filter(name);
   if (!f) fail("No filter named '{}'", name);
+  check_arguments(f->name, args, kwargs);
   // Filters that treat their input as a string accept undefined as ""; the rest need a value.
   static const char* const kUndefinedOk[] = {"default", "length", "count", "string", "list", "join", "items",
                                               "trim", "upper", "lower", "title", "capitalize", "escape",

@@ -140,6 +140,8 @@ class Lexer {
 
   size_t end_comment(size_t tag, size_t body) {
     size_t end = src_.find("#}", body);
+    // jinja2 quietly drops a `{#` that ends the template; anything after it must be closed.
+    if (end == std::string::npos && body >= src_.size()) return src_.size();
     if (end == std::string::npos) fail_at(map_, tag, "Missing end of comment tag");
     char sign = end > body && (src_[end - 1] == '-' || src_[end - 1] == '+') ? src_[end - 1] : 0;
     return after_end(end + 2, sign, true);
@@ -229,7 +231,11 @@ class Lexer {
       for (const char* o : two_char_ops)
         if (src_.compare(i, 2, o) == 0) op = o;
       if (op.empty()) {
-        if (!std::strchr("+-/*%~[](){}<>=.:|,;", c)) fail_at(map_, i, fmt::format("unexpected char '{}'", c));
+        if (c == '\0' || !std::strchr("+-/*%~[](){}<>=.:|,;", c)) {
+          size_t len = 1;  // name the whole UTF-8 character
+          while (i + len < src_.size() && (static_cast<unsigned char>(src_[i + len]) & 0xC0) == 0x80) ++len;
+          fail_at(map_, i, fmt::format("unexpected char '{}'", src_.substr(i, len)));
+        }
         op = std::string(1, c);
       }
       if (op == "(" || op == "[" || op == "{") {

@@ -124,7 +124,7 @@ Value binary_operation(const std::string& op, const Value& a, const Value& b) {
     return Value(std::floor(a.as_float() / b.as_float()));
   }
   if (op == "%") {
-    if (a.is_string()) fail("printf-style string formatting ('%') is not supported in chat templates");
+    if (a.is_string()) return Value(printf_format(a.as_string(), b));
     if (!numbers) unsupported("%", a, b);
     if (b.as_float() == 0) fail("integer division or modulo by zero");
     if (ints) return Value(floor_mod(a.as_int(), b.as_int()));

@@ -1,5 +1,6 @@
 #include "model/jinja/value.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -7,6 +8,10 @@
 #include "model/jinja/utf8.h"
 
 namespace turbine::jinja {
+namespace {
+// Deeply nested data ends in an error, not a stack overflow.
+constexpr uint16_t kMaxValueDepth = 500;
+}  // namespace
 
 const Value* ValueDict::find(const std::string& key) const {
   for (const auto& [k, v] : items)
@@ -46,8 +51,18 @@ Value::Value(int64_t i) : kind_(Kind::Int), i_(i) {}
 Value::Value(double f) : kind_(Kind::Float), f_(f) {}
 Value::Value(std::string s) : kind_(Kind::String), s_(std::make_shared<const std::string>(std::move(s))) {}
 
+namespace {
+uint16_t nested_depth(const ValueList& items) {
+  uint16_t d = 0;
+  for (const auto& item : items) d = std::max(d, item.depth_for_nesting());
+  if (d >= kMaxValueDepth) fail("value nested deeper than {} levels", kMaxValueDepth);
+  return static_cast<uint16_t>(d + 1);
+}
+}  // namespace
+
 Value Value::list(ValueList items, bool is_tuple) {
   Value v;
+  v.depth_ = nested_depth(items);
   v.kind_ = Kind::List;
   v.tuple_ = is_tuple;
   v.list_ = std::make_shared<const ValueList>(std::move(items));
@@ -56,6 +71,10 @@ Value Value::list(ValueList items, bool is_tuple) {
 
 Value Value::dict(ValueDict dict) {
   Value v;
+  uint16_t d = 0;
+  for (const auto& item : dict.items) d = std::max(d, item.second.depth_for_nesting());
+  if (d >= kMaxValueDepth) fail("value nested deeper than {} levels", kMaxValueDepth);
+  v.depth_ = static_cast<uint16_t>(d + 1);
   v.kind_ = Kind::Dict;
   v.dict_ = std::make_shared<ValueDict>(std::move(dict));
   return v;
@@ -75,9 +94,18 @@ Value Value::function(std::string name, NativeFunction fn) {
   return v;
 }
 
-Value Value::from_json(const nlohmann::ordered_json& j) {
+namespace {
+Value from_json_at(const nlohmann::ordered_json& j, int depth);
+}  // namespace
+
+Value Value::from_json(const nlohmann::ordered_json& j) { return from_json_at(j, 0); }
+
+namespace {
+Value from_json_at(const nlohmann::ordered_json& j, int depth) {
+  if (depth > kMaxValueDepth) fail("JSON input nested deeper than {} levels", kMaxValueDepth);
+  using V = Value;
   switch (j.type()) {
-    case nlohmann::json::value_t::null: return none();
+    case nlohmann::json::value_t::null: return V::none();
     case nlohmann::json::value_t::boolean: return Value(j.get<bool>());
     case nlohmann::json::value_t::number_integer: return Value(j.get<int64_t>());
     case nlohmann::json::value_t::number_unsigned: return Value(static_cast<int64_t>(j.get<uint64_t>()));
@@ -85,17 +113,18 @@ Value Value::from_json(const nlohmann::ordered_json& j) {
     case nlohmann::json::value_t::string: return Value(j.get<std::string>());
     case nlohmann::json::value_t::array: {
       ValueList items;
-      for (const auto& e : j) items.push_back(from_json(e));
-      return list(std::move(items));
+      for (const auto& e : j) items.push_back(from_json_at(e, depth + 1));
+      return V::list(std::move(items));
     }
     case nlohmann::json::value_t::object: {
       ValueDict d;
-      for (auto it = j.begin(); it != j.end(); ++it) d.items.emplace_back(it.key(), from_json(it.value()));
-      return dict(std::move(d));
+      for (auto it = j.begin(); it != j.end(); ++it) d.items.emplace_back(it.key(), from_json_at(it.value(), depth + 1));
+      return V::dict(std::move(d));
     }
-    default: return none();
+    default: return V::none();
   }
 }
+}  // namespace
 
 double Value::as_float() const {
   if (kind_ == Kind::Float) return f_;
@@ -208,9 +237,12 @@ std::string Value::str() const {
   }
 }
 
-std::string Value::repr() const {
+std::string Value::repr() const { return repr_at(0); }
+
+std::string Value::repr_at(int depth) const {
+  if (depth > kMaxValueDepth) fail("value nested too deeply to print");
   switch (kind_) {
-    case Kind::Undefined: return "";
+    case Kind::Undefined: return "Undefined";
     case Kind::None: return "None";
     case Kind::Bool: return b_ ? "True" : "False";
     case Kind::Int: return std::to_string(i_);
@@ -220,7 +252,7 @@ std::string Value::repr() const {
       std::string out = tuple_ ? "(" : "[";
       for (size_t i = 0; i < list_->size(); ++i) {
         if (i) out += ", ";
-        out += (*list_)[i].repr();
+        out += (*list_)[i].repr_at(depth + 1);
       }
       if (tuple_ && list_->size() == 1) out += ",";
       out += tuple_ ? ")" : "]";
@@ -233,7 +265,7 @@ std::string Value::repr() const {
       for (const auto& [k, v] : dict_->items) {
         if (!first) out += ", ";
         first = false;
-        out += python_string_repr(k) + ": " + v.repr();
+        out += python_string_repr(k) + ": " + v.repr_at(depth + 1);
       }
       out += kind_ == Kind::Namespace ? "}>" : "}";
       return out;

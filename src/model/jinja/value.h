@@ -70,6 +70,7 @@ class Value {
   const std::string& undefined_hint() const { return *s_; }
   Value call(const ValueList& args, const KeywordArgs& kwargs) const;
 
+  uint16_t depth_for_nesting() const { return depth_; }
   bool truthy() const;
   // Python str(): what `{{ value }}` prints.
   std::string str() const;
@@ -78,7 +79,10 @@ class Value {
   const char* type_name() const;  // Python's name for the type, for error messages
 
  private:
+  std::string repr_at(int depth) const;
+
   Kind kind_ = Kind::Undefined;
+  uint16_t depth_ = 0;  // nesting of lists/dicts, bounded so printing and freeing never overflow the stack
   bool b_ = false;
   bool tuple_ = false;
   int64_t i_ = 0;
