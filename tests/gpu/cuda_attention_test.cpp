@@ -73,6 +73,10 @@ TEST_P(CudaAttention, MatchesCpu) {
       {"gqa8_long_prefill", 8, 1, 64, 64, 0, {{0, 300}}},
       {"many_decodes", 4, 2, 64, 16, 0, std::vector<SeqSpec>(40, SeqSpec{63, 1})},
       {"one_token_prefill", 2, 1, 128, 16, 0, {{0, 1}}},
+      // Pure decode batches take the decode kernel (head_dim 64/128, up to 8 heads per KV head).
+      {"mha_decode_d128", 4, 4, 128, 16, 0, {{500, 1}, {31, 1}, {2, 1}}},
+      {"gqa4_window_decode", 8, 2, 64, 16, 40, {{300, 1}, {20, 1}}},
+      {"gqa3_decode", 6, 2, 64, 16, 0, {{100, 1}, {1000, 1}}},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);

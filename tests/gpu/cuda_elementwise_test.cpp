@@ -19,6 +19,20 @@ class CudaElementwise : public ::testing::TestWithParam<DType> {
   std::mt19937 rng{1234};
 };
 
+// Runs where CI runs (no GPU): asking for cuda is a clear error, not a crash.
+TEST(CudaFactory, WithoutGpuCudaIsAClearError) {
+  if (cuda_available()) GTEST_SKIP() << "a GPU is present";
+  BackendOptions o;
+  o.device = "cuda";
+  o.dtype = DType::BF16;
+  try {
+    make_backend(o);
+    FAIL() << "make_backend(cuda) succeeded without a GPU";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cuda"), std::string::npos) << e.what();
+  }
+}
+
 TEST(CudaFactory, RejectsBadDevicesAndDtypes) {
   TURBINE_REQUIRE_GPU();
   BackendOptions o;

@@ -23,6 +23,7 @@ struct PagedAttentionParams {
   float scale = 0.0f;
   int sliding_window = 0;
   DType dtype = DType::BF16;
+  bool force_general = false;  // skip the decode kernel (tests compare both paths)
 };
 
 // Bytes of float scratch the launch needs when asked for `splits` parts (0 when it needs none).
