@@ -32,7 +32,8 @@ LoadedModel open_model_folder(const std::filesystem::path& dir) {
 
 void load_model_weights(LoadedModel& m, const BackendOptions& backend_options) {
   BackendOptions options = backend_options;
-  if (options.device != "cpu") options.dtype = m.config.dtype;
+  // The GPU computes in the checkpoint's half type; fp32 checkpoints run in bf16 there.
+  if (options.device != "cpu") options.dtype = m.config.dtype == DType::F32 ? DType::BF16 : m.config.dtype;
   m.backend = make_backend(options);
   ProgressBar bar("loading weights");
   m.model = std::make_unique<LlamaModel>(m.config, *m.checkpoint, *m.backend,
