@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
-#include "model/utf8.h"
+#include "core/utf8.h"
 
 namespace turbine {
 

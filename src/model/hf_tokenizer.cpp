@@ -13,7 +13,7 @@
 #include "model/hf/pre_tokenizer.h"
 #include "model/hf/special_tokens_config.h"
 #include "model/hf/token_decoder.h"
-#include "model/hf/utf8_text.h"
+#include "core/utf8.h"
 
 namespace turbine {
 namespace {
@@ -64,8 +64,8 @@ class HfTokenizer final : public Tokenizer {
     std::vector<int32_t> ids;
     // Invalid UTF-8 is repaired first (U+FFFD per maximal invalid subpart), see docs/tokenizers.md.
     std::string repaired;
-    if (!hf::is_valid_utf8(text)) {
-      repaired = hf::to_valid_utf8(text);
+    if (!is_valid_utf8(text)) {
+      repaired = to_valid_utf8(text);
       text = repaired;
     }
     ids.reserve(text.size() / 3 + 4);

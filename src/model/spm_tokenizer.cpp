@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "model/utf8.h"
+#include "core/utf8.h"
 
 namespace turbine {
 
@@ -129,7 +129,7 @@ std::string SpmTokenizer::decode_run(std::span<const int32_t> ids) const {
   size_t byte_tokens = 0;  // how many tokens made them
   auto flush_bytes = [&] {
     if (byte_tokens == 0) return;
-    if (utf8_valid(bytes)) {
+    if (is_valid_utf8(bytes)) {
       out += bytes;
     } else {
       for (size_t i = 0; i < byte_tokens; ++i) out += kReplacementChar;

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "model/hf/utf8_text.h"
+#include "core/utf8.h"
 #include "model/hf_tokenizer.h"
 #include "support/test_paths.h"
 
@@ -81,15 +81,15 @@ TEST(HfTokenizerBadInput, InvalidUtf8IsRepairedLikePythonReplace) {
       {"\xF0\x9F\x98\x80\xF0\x9F", "\xF0\x9F\x98\x80" + fffd},
   };
   for (const auto& [bad, repaired] : cases) {
-    EXPECT_FALSE(hf::is_valid_utf8(bad));
-    EXPECT_EQ(hf::to_valid_utf8(bad), repaired);
+    EXPECT_FALSE(is_valid_utf8(bad));
+    EXPECT_EQ(to_valid_utf8(bad), repaired);
     for (const Tokenizer* tok : {&llama3(), &spm()}) {
       const auto ids = tok->encode(bad);
       EXPECT_EQ(ids, tok->encode(repaired));
       EXPECT_EQ(tok->decode(ids), repaired);
     }
   }
-  EXPECT_TRUE(hf::is_valid_utf8("plain \xE4\xB8\xAD \xF0\x9F\x98\x80"));
+  EXPECT_TRUE(is_valid_utf8("plain \xE4\xB8\xAD \xF0\x9F\x98\x80"));
 }
 
 TEST(HfTokenizerBadInput, DecodeRepairsPartialCharactersAndSkipsUnknownIds) {

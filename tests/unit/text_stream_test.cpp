@@ -8,7 +8,7 @@
 #include "core/error.h"
 #include "engine/text_stream.h"
 #include "model/tokenizer.h"
-#include "model/utf8.h"
+#include "core/utf8.h"
 #include "support/test_paths.h"
 
 using namespace turbine;
@@ -51,7 +51,7 @@ Streamed stream(const Tokenizer& tok, const std::vector<int32_t>& prompt, const 
   Streamed out;
   for (int32_t id : ids) {
     auto step = ts.push(id);
-    EXPECT_TRUE(utf8_valid(step.text)) << "a piece split a UTF-8 character";
+    EXPECT_TRUE(is_valid_utf8(step.text)) << "a piece split a UTF-8 character";
     out.pieces.push_back(step.text);
     out.text += step.text;
     if (step.emit_id) out.emitted_ids.push_back(id);

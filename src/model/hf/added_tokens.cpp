@@ -5,7 +5,7 @@
 #include "model/hf/json_fields.h"
 #include "model/hf/normalizer.h"
 #include "model/hf/unicode_props.h"
-#include "model/hf/utf8_text.h"
+#include "core/utf8.h"
 
 #include <utf8proc.h>
 

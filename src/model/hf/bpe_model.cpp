@@ -4,7 +4,7 @@
 #include <queue>
 
 #include "model/hf/json_fields.h"
-#include "model/hf/utf8_text.h"
+#include "core/utf8.h"
 
 namespace turbine::hf {
 

@@ -1,6 +1,6 @@
 #include "model/hf/byte_level_alphabet.h"
 
-#include "model/hf/utf8_text.h"
+#include "core/utf8.h"
 
 namespace turbine::hf {
 

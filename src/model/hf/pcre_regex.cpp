@@ -4,7 +4,7 @@
 #include <pcre2.h>
 
 #include "core/error.h"
-#include "model/hf/utf8_text.h"
+#include "core/utf8.h"
 
 namespace turbine::hf {
 

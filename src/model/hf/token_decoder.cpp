@@ -5,7 +5,7 @@
 #include "model/hf/byte_level_alphabet.h"
 #include "model/hf/json_fields.h"
 #include "model/hf/pcre_regex.h"
-#include "model/hf/utf8_text.h"
+#include "core/utf8.h"
 
 namespace turbine::hf {
 namespace {

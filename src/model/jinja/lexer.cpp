@@ -48,7 +48,7 @@ std::string unescape_literal(const SourceMap& map, size_t offset, const std::str
         char h = body[++i];
         v = v * 16 + (is_digit_char(h) ? h - '0' : (std::tolower(h) - 'a' + 10));
       }
-      utf8_append(out, v);
+      append_utf8(out, v);
     };
     switch (e) {
       case '\n': break;
@@ -70,7 +70,7 @@ std::string unescape_literal(const SourceMap& map, size_t offset, const std::str
           uint32_t v = e - '0';
           for (int k = 0; k < 2 && i + 1 < body.size() && body[i + 1] >= '0' && body[i + 1] <= '7'; ++k)
             v = v * 8 + (body[++i] - '0');
-          utf8_append(out, v);
+          append_utf8(out, v);
         } else {
           out.push_back('\\');
           out.push_back(e);

@@ -59,7 +59,7 @@ std::string replace_all(const std::string& s, const std::string& old, const std:
         out += repl;
         ++done;
       }
-      utf8_append(out, c);
+      append_utf8(out, c);
     }
     if (done < count) out += repl;
     return out;

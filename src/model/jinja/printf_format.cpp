@@ -111,7 +111,7 @@ std::string printf_format(const std::string& fmt_str, const Value& args) {
         if (value->is_string()) body = value->as_string();
         else if (value->is_int()) {
           body.clear();
-          utf8_append(body, static_cast<char32_t>(value->as_int()));
+          append_utf8(body, static_cast<char32_t>(value->as_int()));
         } else fail("%c requires int or char");
         break;
       }

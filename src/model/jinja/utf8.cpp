@@ -34,28 +34,10 @@ std::u32string utf8_decode(const std::string& s) {
   return out;
 }
 
-void utf8_append(std::string& out, char32_t c) {
-  if (c < 0x80) {
-    out.push_back(static_cast<char>(c));
-  } else if (c < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (c >> 6)));
-    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else if (c < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (c >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (c >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
-  }
-}
-
 std::string utf8_encode(const std::u32string& s) {
   std::string out;
   out.reserve(s.size());
-  for (char32_t c : s) utf8_append(out, c);
+  for (char32_t c : s) append_utf8(out, c);
   return out;
 }
 
@@ -97,7 +79,7 @@ std::string upper_string(const std::string& s) {
     else if (c >= 0xFB00 && c <= 0xFB06) {
       static const char* const kLigatures[] = {"FF", "FI", "FL", "FFI", "FFL", "ST", "ST"};
       out += kLigatures[c - 0xFB00];
-    } else utf8_append(out, to_upper(c));
+    } else append_utf8(out, to_upper(c));
   }
   return out;
 }
@@ -106,7 +88,7 @@ std::string lower_string(const std::string& s) {
   std::string out;
   for (char32_t c : utf8_decode(s)) {
     if (c == 0x130) out += "i\xcc\x87";
-    else utf8_append(out, to_lower(c));
+    else append_utf8(out, to_lower(c));
   }
   return out;
 }

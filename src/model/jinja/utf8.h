@@ -2,12 +2,13 @@
 #pragma once
 #include <string>
 
+#include "core/utf8.h"  // append_utf8
+
 namespace turbine::jinja {
 
 // Invalid bytes decode as themselves (U+0080..U+00FF) so nothing is lost or thrown.
 std::u32string utf8_decode(const std::string& s);
 std::string utf8_encode(const std::u32string& s);
-void utf8_append(std::string& out, char32_t c);
 
 // Python's str.isspace / isprintable / upper / lower for one code point.
 bool is_python_space(char32_t c);

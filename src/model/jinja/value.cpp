@@ -222,7 +222,7 @@ std::string python_string_repr(const std::string& s) {
       else std::snprintf(buf, sizeof buf, "\\U%08x", static_cast<unsigned>(c));
       out += buf;
     } else {
-      utf8_append(out, c);
+      append_utf8(out, c);
     }
   }
   out.push_back(quote);

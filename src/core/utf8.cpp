@@ -1,6 +1,6 @@
-#include "model/hf/utf8_text.h"
+#include "core/utf8.h"
 
-namespace turbine::hf {
+namespace turbine {
 
 char32_t next_code_point(std::string_view s, size_t& pos) {
   const auto b0 = static_cast<unsigned char>(s[pos]);
@@ -109,4 +109,4 @@ std::string to_valid_utf8(std::string_view s) {
   return out;
 }
 
-}  // namespace turbine::hf
+}  // namespace turbine

@@ -1,10 +1,13 @@
-// UTF-8 helpers for the tokenizer.json pipeline: validation, lossy repair and code-point walking.
+// UTF-8 helpers shared by the tokenizers, the streaming detokenizer and the chat templates:
+// validation, lossy repair and code-point walking.
 #pragma once
 #include <cstddef>
 #include <string>
 #include <string_view>
 
-namespace turbine::hf {
+namespace turbine {
+
+inline constexpr std::string_view kReplacementChar = "\xEF\xBF\xBD";  // U+FFFD
 
 // Byte length of the UTF-8 sequence that starts with `lead` (1 for stray bytes, so walks never stall).
 inline size_t utf8_sequence_length(unsigned char lead) {
@@ -26,4 +29,4 @@ bool is_valid_utf8(std::string_view s);
 // String::from_utf8_lossy do.
 std::string to_valid_utf8(std::string_view s);
 
-}  // namespace turbine::hf
+}  // namespace turbine
