@@ -4,6 +4,7 @@
 //
 // Shapes use T = new tokens in the batch, H = hidden size, D = head_dim.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -51,6 +52,15 @@ struct KvCache {
 struct BatchMeta {
   const BatchPlan* plan = nullptr;  // host copy, always valid during the step
   Tensor token_ids, positions, slot_mapping, query_start, context_lens, block_tables, logit_rows;
+  Tensor packed;  // cuda: the one device buffer the arrays above are views of
+};
+
+// A recorded sequence of backend ops replayed as one unit with the same buffers and shapes (a CUDA
+// graph): a decode step's ~300 kernel launches cost one launch.
+class StepGraph {
+ public:
+  virtual ~StepGraph() = default;
+  virtual void replay() = 0;
 };
 
 class Backend {
@@ -70,9 +80,24 @@ class Backend {
   virtual std::vector<float> download_f32(const Tensor& t) = 0;
   virtual KvCache allocate_kv_cache(const KvCacheSpec& spec) = 0;
   virtual BatchMeta upload_batch(const BatchPlan& plan) = 0;
+  // Copies the plan's arrays into the device buffers of `meta` (made by upload_batch for a plan with
+  // the same array sizes), so that recorded graphs see the new step's values at the same addresses.
+  // meta.plan keeps pointing at the plan it was made for. Only backends that can_capture() have it.
+  virtual void upload_batch_into(const BatchPlan& plan, BatchMeta& meta) {
+    (void)plan, (void)meta;
+    fail("{}: no recorded graphs on this backend", name());
+  }
   // Bytes the backend can still allocate (device memory for cuda, a budget for cpu).
   virtual size_t free_memory() const = 0;
   virtual void synchronize() {}
+  // Whether capture() records graphs here.
+  virtual bool can_capture() const { return false; }
+  // Records the ops `body` issues, without running them, into a graph; tensors allocated inside
+  // `body` live as long as the graph. Null when the backend has no graphs (cpu, or disabled).
+  virtual std::unique_ptr<StepGraph> capture(const std::function<void()>& body) {
+    (void)body;
+    return nullptr;
+  }
 
   // ---- ops ----
   // out[t] = table[ids[t]]  (table [V, H], out [T, H])

@@ -2,11 +2,14 @@
 // calls over a BatchInput. Architecture differences are flags in ModelConfig plus weight names.
 #pragma once
 #include <functional>
+#include <map>
 #include <memory>
+#include <tuple>
 #include <vector>
 
 #include "backend/backend.h"
 #include "model/checkpoint.h"
+#include "model/decode_graph_batch.h"
 #include "model/model_config.h"
 
 namespace turbine {
@@ -40,7 +43,13 @@ class LlamaModel {
   // One step. Returns logits [rows, vocab] in fp32 on the backend's device, one row per
   // entry of plan.logit_rows (the last new token of each sequence, or all of them where
   // SequenceInput::all_logits is set).
+  // Pure decode steps run as recorded graphs where the backend has them (one per bucket of batch
+  // size and block-table width; the first step of a bucket runs op by op and records it).
   Tensor forward(const BatchInput& input, KvCache& cache);
+
+  // Decode steps served by replaying a recorded graph, and graphs recorded (for tests and stats).
+  uint64_t graph_replays() const { return graph_replays_; }
+  size_t graphs_recorded() const { return graphs_.size(); }
 
  private:
   // Scratch activations for up to act_capacity_ tokens, reused across steps (views of the first T rows).
@@ -48,6 +57,19 @@ class LlamaModel {
     Tensor residual, normed, qkv, q, attn, proj, gate_up, mlp;
   };
   void reserve_activations(int64_t tokens);
+  // Every op of one step over the uploaded plan; writes logits into `logits` when given (graphs
+  // keep one output buffer), else into a new tensor.
+  Tensor run_layers(const BatchPlan& plan, const BatchMeta& meta, KvCache& cache, const Tensor* logits);
+  // forward() for a step that decode_graph_key accepted.
+  Tensor forward_decode_graph(const BatchInput& input, const DecodeGraphKey& key, KvCache& cache);
+
+  struct DecodeGraph {
+    BatchPlan plan;  // the recorded step's plan (meta.plan points here until the next upload)
+    BatchMeta meta;  // device arrays the graph reads; each replay refills them
+    std::unique_ptr<StepGraph> graph;
+  };
+  // Graphs bake in buffer addresses and the cache geometry: keyed by both.
+  using GraphKey = std::tuple<DecodeGraphKey, const void*, int, int>;  // bucket, cache data, blocks, block_len
 
   ModelConfig config_;
   Backend& backend_;
@@ -55,6 +77,10 @@ class LlamaModel {
   RopeTable fixed_rope_;  // every rope type but dynamic NTK (which depends on the step's length)
   Activations act_;
   int64_t act_capacity_ = 0;
+  std::map<GraphKey, std::unique_ptr<DecodeGraph>> graphs_;
+  Tensor graph_logits_;  // [rows, vocab] fp32, shared by all graphs (one runs at a time)
+  bool graphs_unsupported_ = false;  // the backend recorded nothing once: stop asking
+  uint64_t graph_replays_ = 0;
 };
 
 }  // namespace turbine

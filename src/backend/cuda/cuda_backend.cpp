@@ -25,6 +25,8 @@ CudaBackend::CudaBackend(int device_index, DType dtype) : device_(device_index),
   // TURBINE_CUDA_SKINNY_GEMM=0 sends decode-sized GEMMs to cuBLASLt too (for profiling comparisons).
   if (const char* env = std::getenv("TURBINE_CUDA_SKINNY_GEMM"); env && std::string(env) == "0")
     use_skinny_gemm_ = false;
+  // TURBINE_CUDA_GRAPHS=0 runs decode steps op by op (for comparisons and debugging).
+  if (const char* env = std::getenv("TURBINE_CUDA_GRAPHS"); env && std::string(env) == "0") use_graphs_ = false;
   if (dtype != DType::F16 && dtype != DType::BF16)
     fail("--dtype: the cuda backend computes in float16 or bfloat16, not {}", dtype_name(dtype));
   int count = 0;
@@ -73,6 +75,7 @@ Tensor CudaBackend::empty(DType dtype, std::vector<int64_t> shape) {
   t.device = Device::Cuda;
   t.storage = pool_->allocate(t.bytes());
   t.data = t.storage.get();
+  if (capturing_) capture_keep_.push_back(t.storage);
   return t;
 }
 
@@ -160,18 +163,36 @@ KvCache CudaBackend::allocate_kv_cache(const KvCacheSpec& spec) {
   return cache;
 }
 
-// All index arrays travel in one pinned buffer and one copy; the tensors are views into it.
-BatchMeta CudaBackend::upload_batch(const BatchPlan& plan) {
-  activate();
-  const std::vector<int32_t>* arrays[] = {&plan.token_ids,    &plan.positions,    &plan.slot_mapping,
-                                          &plan.query_start,  &plan.context_lens, &plan.block_tables,
-                                          &plan.logit_rows};
-  size_t offsets[7], total = 0;
-  for (int i = 0; i < 7; ++i) {
-    offsets[i] = total;
-    total += (arrays[i]->size() + 31) / 32 * 32;  // 128-byte aligned views
+namespace {
+
+// The plan's index arrays in the order BatchMeta views them, each at a 128-byte aligned offset of
+// one buffer.
+struct MetaLayout {
+  std::vector<const std::vector<int32_t>*> arrays;
+  std::vector<size_t> offsets;  // in int32 elements
+  size_t total = 0;
+};
+
+MetaLayout meta_layout(const BatchPlan& plan) {
+  MetaLayout m;
+  m.arrays = {&plan.token_ids,    &plan.positions,    &plan.slot_mapping, &plan.query_start,
+              &plan.context_lens, &plan.block_tables, &plan.logit_rows};
+  for (const auto* a : m.arrays) {
+    m.offsets.push_back(m.total);
+    m.total += (a->size() + 31) / 32 * 32;
   }
-  const size_t bytes = std::max<size_t>(total, 1) * sizeof(int32_t);
+  m.total = std::max<size_t>(m.total, 1);
+  return m;
+}
+
+}  // namespace
+
+// Fills the pinned staging copy of the plan's arrays and sends it to `device` in one copy.
+void CudaBackend::send_meta(const BatchPlan& plan, void* device, size_t expect_total) {
+  const MetaLayout layout = meta_layout(plan);
+  if (expect_total && layout.total != expect_total)
+    fail("cuda upload_batch_into: the plan's arrays differ in size from the recorded ones");
+  const size_t bytes = layout.total * sizeof(int32_t);
   TURBINE_CUDA_CHECK(cudaEventSynchronize(meta_done_));
   if (bytes > meta_host_bytes_) {
     if (meta_host_) TURBINE_CUDA_CHECK(cudaFreeHost(meta_host_));
@@ -179,13 +200,21 @@ BatchMeta CudaBackend::upload_batch(const BatchPlan& plan) {
     TURBINE_CUDA_CHECK(cudaMallocHost(&meta_host_, meta_host_bytes_));
   }
   auto* host = static_cast<int32_t*>(meta_host_);
-  for (int i = 0; i < 7; ++i) std::copy(arrays[i]->begin(), arrays[i]->end(), host + offsets[i]);
-  Tensor all = empty(DType::I32, {int64_t(bytes / sizeof(int32_t))});
-  TURBINE_CUDA_CHECK(cudaMemcpyAsync(all.data, host, bytes, cudaMemcpyHostToDevice, stream_));
+  for (size_t i = 0; i < layout.arrays.size(); ++i)
+    std::copy(layout.arrays[i]->begin(), layout.arrays[i]->end(), host + layout.offsets[i]);
+  TURBINE_CUDA_CHECK(cudaMemcpyAsync(device, host, bytes, cudaMemcpyHostToDevice, stream_));
   TURBINE_CUDA_CHECK(cudaEventRecord(meta_done_, stream_));
+}
+
+// All index arrays travel in one pinned buffer and one copy; the tensors are views into it.
+BatchMeta CudaBackend::upload_batch(const BatchPlan& plan) {
+  activate();
+  const MetaLayout layout = meta_layout(plan);
+  Tensor all = empty(DType::I32, {int64_t(layout.total)});
+  send_meta(plan, all.data, 0);
   auto view = [&](int i, std::vector<int64_t> shape) {
     Tensor t = all;
-    t.data = all.ptr<int32_t>() + offsets[i];
+    t.data = all.ptr<int32_t>() + layout.offsets[i];
     t.shape = std::move(shape);
     return t;
   };
@@ -198,7 +227,57 @@ BatchMeta CudaBackend::upload_batch(const BatchPlan& plan) {
   meta.context_lens = view(4, {plan.num_sequences});
   meta.block_tables = view(5, {plan.num_sequences, plan.max_blocks});
   meta.logit_rows = view(6, {int64_t(plan.logit_rows.size())});
+  meta.packed = all;
   return meta;
+}
+
+void CudaBackend::upload_batch_into(const BatchPlan& plan, BatchMeta& meta) {
+  activate();
+  expect(meta.packed.defined(), "upload_batch_into", "the meta was not made by upload_batch");
+  send_meta(plan, meta.packed.data, size_t(meta.packed.numel()));
+}
+
+namespace {
+
+class CudaStepGraph : public StepGraph {
+ public:
+  CudaStepGraph(cudaGraphExec_t exec, cudaStream_t stream, std::vector<std::shared_ptr<void>> keep)
+      : exec_(exec), stream_(stream), keep_(std::move(keep)) {}
+  ~CudaStepGraph() override { cudaGraphExecDestroy(exec_); }
+  void replay() override { TURBINE_CUDA_CHECK(cudaGraphLaunch(exec_, stream_)); }
+
+ private:
+  cudaGraphExec_t exec_;
+  cudaStream_t stream_;
+  std::vector<std::shared_ptr<void>> keep_;  // buffers the recorded kernels use
+};
+
+}  // namespace
+
+std::unique_ptr<StepGraph> CudaBackend::capture(const std::function<void()>& body) {
+  if (!use_graphs_) return nullptr;
+  activate();
+  capture_keep_.clear();
+  capturing_ = true;
+  // Relaxed: the pool may still cudaMalloc while recording.
+  TURBINE_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeRelaxed));
+  cudaGraph_t graph = nullptr;
+  try {
+    body();
+  } catch (...) {
+    capturing_ = false;
+    cudaStreamEndCapture(stream_, &graph);
+    if (graph) cudaGraphDestroy(graph);
+    cudaGetLastError();
+    throw;
+  }
+  capturing_ = false;
+  TURBINE_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
+  cudaGraphExec_t exec = nullptr;
+  const cudaError_t status = cudaGraphInstantiate(&exec, graph, 0);
+  cudaGraphDestroy(graph);
+  TURBINE_CUDA_CHECK(status);
+  return std::make_unique<CudaStepGraph>(exec, stream_, std::move(capture_keep_));
 }
 
 size_t CudaBackend::free_memory() const {

@@ -28,8 +28,11 @@ class CudaBackend : public Backend {
   std::vector<float> download_f32(const Tensor& t) override;
   KvCache allocate_kv_cache(const KvCacheSpec& spec) override;
   BatchMeta upload_batch(const BatchPlan& plan) override;
+  void upload_batch_into(const BatchPlan& plan, BatchMeta& meta) override;
   size_t free_memory() const override;
   void synchronize() override;
+  bool can_capture() const override { return use_graphs_; }
+  std::unique_ptr<StepGraph> capture(const std::function<void()>& body) override;
 
   void embedding(const Tensor& table, const Tensor& ids, Tensor& out) override;
   void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) override;
@@ -53,11 +56,18 @@ class CudaBackend : public Backend {
  private:
   void activate() const;
   void copy_to_device(void* dst, const void* src, size_t bytes);
+  // Packs the plan's index arrays into pinned memory and copies them to `device`; expect_total
+  // (int32 elements, 0 = any) guards a reused buffer.
+  void send_meta(const BatchPlan& plan, void* device, size_t expect_total);
   const float* rope_table(const RopeTable& rope);
 
   int device_ = 0;
   DType dtype_;
   bool use_skinny_gemm_ = true;
+  bool use_graphs_ = true;
+  // While capture() records, every allocation is kept alive for the graph.
+  bool capturing_ = false;
+  std::vector<std::shared_ptr<void>> capture_keep_;
   cudaDeviceProp props_{};
   cudaStream_t stream_ = nullptr;
   std::unique_ptr<DeviceMemoryPool> pool_;

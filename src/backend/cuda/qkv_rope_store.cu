@@ -25,6 +25,7 @@ __global__ void qkv_rope_store_kernel(QkvRopeParams p) {
   float* b = buf[warp];
   for (int h = blockIdx.y * kWarps + warp; h < Hq + 2 * Hkv; h += gridDim.y * kWarps) {
     const bool is_q = h < Hq, is_v = h >= Hq + Hkv;
+    if (!is_q && slot < 0) break;  // a padding row of a recorded decode step: its K/V go nowhere
     const T* src = row + size_t(h) * D;
     float sq = 0.0f;
     for (int d = lane; d < D; d += 32) {
