@@ -8,6 +8,8 @@
 #   turbine     turbine bench generate, batch 1,16,64 + prefill 2048 tokens
 #   llamacpp    llama.cpp llama-bench / llama-batched-bench (f16, LLAMACPP_QUANT=0)
 #   ratios      a table of turbine / llama.cpp from the files above
+#   throughput  turbine bench throughput, 1000 requests at once (issue: engine throughput)
+#   graphs-off  the turbine phase again with TURBINE_CUDA_GRAPHS=0 (what the decode graphs give)
 # Env: TURBINE_BIN (default build/turbine), BENCH_DIR (default ../shared/bench), MODEL_DIR, TOKENIZER.
 set -u
 O=$1; shift; mkdir -p "$O"
@@ -38,6 +40,12 @@ for phase in $phases; do
       while pgrep -f "llamacpp_peer.sh /nonexistent" > /dev/null; do sleep 5; done  # the background build
       LLAMACPP_QUANT=0 "$BENCH_DIR/llamacpp_peer.sh" "$MODEL_DIR" "$O" > "$O/llamacpp.log" 2>&1
       cat "$O/llamacpp_batched.md" "$O/llamacpp_bench.md" 2>/dev/null ;;
+    throughput)
+      "$TURBINE_BIN" bench throughput "$MODEL_DIR" --requests 1000 --device cuda --seed 1 --json \
+        2>"$O/throughput.err" | tee "$O/throughput.json" ;;
+    graphs-off)
+      TURBINE_CUDA_GRAPHS=0 "$TURBINE_BIN" bench generate "$MODEL_DIR" --batch 1,16,64 --input-len 128 \
+        --output-len 256 --warmup 1 --dtype fp16 --json 2>>"$O/turbine.err" | tee "$O/turbine_nographs.jsonl" ;;
     ratios)
       $PY "$script_dir/peer_ratios.py" "$O" | tee "$O/ratios.md" ;;
     *) echo "unknown phase $phase"; exit 2 ;;
