@@ -123,6 +123,10 @@ class Backend {
   // (1 <= k <= kMaxTopCandidates; k > V gives V) and the row's normaliser, see TopCandidates.
   virtual TopCandidates top_candidates(const Tensor& logits, std::span<const int32_t> rows,
                                        std::span<const float> temperatures, int k) = 0;
+  // HF's repetition penalty in place, for each i: x = logits[rows[i], ids[i]] becomes
+  // x / penalties[i] when x > 0, else x * penalties[i]. Each (row, id) pair at most once.
+  virtual void repetition_penalty(Tensor& logits, std::span<const int32_t> rows, std::span<const int32_t> ids,
+                                  std::span<const float> penalties) = 0;
 };
 
 struct BackendOptions {

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "engine/sampling_distribution.h"
+
 namespace turbine {
 
 std::vector<int32_t> sample_on_device(Backend& backend, const Tensor& logits, std::span<Sampler* const> samplers,
@@ -14,6 +16,22 @@ std::vector<int32_t> sample_on_device(Backend& backend, const Tensor& logits, st
   const int64_t V = logits.dim(1);
   DeviceSamplingCounts local;
   std::vector<int32_t> out(R, -1);
+  // The repetition penalty goes onto the device logits first, so penalised rows sample like others.
+  std::vector<int32_t> pen_rows, pen_ids;
+  std::vector<float> penalties;
+  for (int64_t r = 0; r < R; ++r) {
+    const float p = samplers[r]->params().repetition_penalty;
+    if (p == 1.0f) continue;
+    for (int32_t id : penalty_ids(histories[r], V)) {
+      pen_rows.push_back(int32_t(r));
+      pen_ids.push_back(id);
+      penalties.push_back(p);
+    }
+  }
+  if (!pen_rows.empty()) {
+    Tensor penalised = logits;  // the same storage: the step's logits are the runner's to change
+    backend.repetition_penalty(penalised, pen_rows, pen_ids, penalties);
+  }
   std::vector<int32_t> greedy, cand_rows, full_rows;
   std::vector<float> temperatures;
   int k = 0;
@@ -63,7 +81,7 @@ std::vector<int32_t> sample_on_device(Backend& backend, const Tensor& logits, st
     }
     for (size_t i = 0; i < full_rows.size(); ++i) {
       const int32_t r = full_rows[i];
-      out[r] = samplers[r]->sample(std::span<float>(host).subspan(i * V, V), histories[r]);
+      out[r] = samplers[r]->sample_penalized(std::span<float>(host).subspan(i * V, V));
     }
     local.full_rows = int(full_rows.size());
   }

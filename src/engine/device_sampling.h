@@ -1,7 +1,8 @@
-// Samples one token per logits row with the logits left on the device: greedy rows through
-// Backend::argmax_rows, top-k/top-p/min-p rows from Backend::top_candidates, and only the rows
-// those cannot serve (repetition penalty, plain temperature sampling, candidates that may not
-// cover the distribution) downloaded whole. Shared by ModelRunner and Generator.
+// Samples one token per logits row with the logits left on the device: the repetition penalty
+// applied there (Backend::repetition_penalty), greedy rows through Backend::argmax_rows,
+// top-k/top-p/min-p rows from Backend::top_candidates, and only the rows those cannot serve
+// (plain temperature sampling, candidates that may not cover the distribution) downloaded whole.
+// Shared by ModelRunner and Generator.
 #pragma once
 #include <cstdint>
 #include <span>
@@ -19,8 +20,8 @@ struct DeviceSamplingCounts {
   int full_rows = 0;  // downloaded rows, fallbacks from candidates included
 };
 
-// logits [R, V] fp32 on the backend; samplers[r] and histories[r] (prompt + generated ids, for
-// the penalty) belong to row r. Returns the R sampled ids.
+// logits [R, V] fp32 on the backend (changed in place where a penalty applies); samplers[r] and
+// histories[r] (prompt + generated ids, for the penalty) belong to row r. Returns the R ids.
 std::vector<int32_t> sample_on_device(Backend& backend, const Tensor& logits, std::span<Sampler* const> samplers,
                                       std::span<const std::span<const int32_t>> histories,
                                       DeviceSamplingCounts* counts = nullptr);

@@ -16,13 +16,17 @@ Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.se
 }
 
 SampleSource Sampler::source() const {
-  if (params_.temperature == 0.0f && params_.repetition_penalty == 1.0f) return SampleSource::Argmax;
+  if (params_.temperature == 0.0f) return SampleSource::Argmax;
   return candidates() > 0 ? SampleSource::Candidates : SampleSource::FullRow;
 }
 
 int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> history) {
-  if (logits.empty()) fail("no logits to sample from");
   apply_repetition_penalty(logits, history, params_.repetition_penalty);
+  return sample_penalized(logits);
+}
+
+int32_t Sampler::sample_penalized(std::span<float> logits) {
+  if (logits.empty()) fail("no logits to sample from");
   if (params_.temperature == 0.0f) {
     // Greedy: the first maximum, like torch.argmax, NaN skipped (as Backend::argmax_rows does).
     size_t best = 0;

@@ -15,10 +15,12 @@ namespace turbine {
 
 // What a Sampler needs from the device for its next token.
 enum class SampleSource : uint8_t {
-  Argmax,      // greedy without penalty: the row's argmax id is the token
+  Argmax,      // greedy: the row's argmax id is the token
   Candidates,  // the row's top candidates (Sampler::candidates() of them) usually suffice
-  FullRow,     // the whole row (repetition penalty, plain temperature sampling, huge top-k)
+  FullRow,     // the whole row (plain temperature sampling, huge top-k)
 };
+// With a repetition penalty the caller applies it to the device logits first (penalty_ids),
+// whatever the source.
 
 class Sampler {
  public:
@@ -30,8 +32,10 @@ class Sampler {
 
   // logits [vocab] may be modified in place; history = prompt + generated ids (for the penalty).
   int32_t sample(std::span<float> logits, std::span<const int32_t> history);
-  // From the row's candidates (source() == Candidates); nullopt, with the RNG untouched, when
-  // they may not cover the distribution: then call sample() with the whole row.
+  // The same for logits that already carry the repetition penalty.
+  int32_t sample_penalized(std::span<float> logits);
+  // From the candidates of the penalised row (source() == Candidates); nullopt, with the RNG
+  // untouched, when they may not cover the distribution: then use sample_penalized on the row.
   std::optional<int32_t> sample(const CandidateRow& row);
 
  private:

@@ -19,7 +19,7 @@ constexpr double kMinPMargin = 1e-9;
 }  // namespace
 
 int candidates_needed(const SamplingParams& params) {
-  if (params.temperature == 0.0f || params.repetition_penalty != 1.0f) return 0;
+  if (params.temperature == 0.0f) return 0;
   // One more than top_k shows whether ties at the k-th value continue past the fetched ones.
   if (params.top_k > 0) return params.top_k < kMaxTopCandidates ? params.top_k + 1 : 0;
   if (params.top_p < 1.0f || params.min_p > 0.0f) return kDefaultCandidates;
@@ -28,7 +28,6 @@ int candidates_needed(const SamplingParams& params) {
 
 std::optional<std::vector<TokenProb>> candidate_distribution(const CandidateRow& row, const SamplingParams& params) {
   if (!(params.temperature > 0)) fail("candidate_distribution needs a positive temperature");
-  if (params.repetition_penalty != 1.0f) fail("candidate_distribution: the repetition penalty must be applied first");
   if (row.ids.size() != row.values.size()) fail("candidate_distribution: ids and values differ in length");
   // The full path skips NaN and -inf; they sort after every other value, so the rest is a prefix.
   const size_t fetched = row.ids.size();

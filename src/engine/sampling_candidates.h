@@ -26,13 +26,14 @@ struct CandidateRow {
 constexpr int kDefaultCandidates = 256;
 
 // How many candidates a row sampled with `params` needs; 0 when candidates cannot serve
-// (greedy, repetition penalty, plain temperature sampling, a top-k too large to fetch).
+// (greedy, plain temperature sampling, a top-k too large to fetch). The repetition penalty
+// does not matter: it is applied to the logits before the candidates are taken.
 int candidates_needed(const SamplingParams& params);
 
 // sampling_distribution over the full row, computed from its candidates; nullopt when they may
 // not cover it (ties at the top-k edge past the last candidate, a top-p mass or min-p cut beyond
 // them, or a top-p/min-p decision too close to call with the device's fp32 normaliser).
-// The repetition penalty must be off (1).
+// The row's values already carry the repetition penalty; params.repetition_penalty is ignored.
 std::optional<std::vector<TokenProb>> candidate_distribution(const CandidateRow& row, const SamplingParams& params);
 
 }  // namespace turbine

@@ -18,6 +18,15 @@ void apply_repetition_penalty(std::span<float> logits, std::span<const int32_t> 
   }
 }
 
+std::vector<int32_t> penalty_ids(std::span<const int32_t> history, int64_t vocab) {
+  std::vector<int32_t> ids;
+  for (int32_t id : history)
+    if (id >= 0 && id < vocab) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
 std::vector<TokenProb> sampling_distribution(std::span<const float> logits, const SamplingParams& params) {
   if (!(params.temperature > 0)) fail("sampling_distribution needs a positive temperature");
   using Candidate = ScaledLogit;

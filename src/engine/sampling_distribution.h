@@ -23,6 +23,8 @@ struct ScaledLogit {
 // HF's RepetitionPenaltyLogitsProcessor: for every distinct id in `history`, a positive logit is
 // divided by `penalty`, a negative one multiplied. Modifies `logits` in place.
 void apply_repetition_penalty(std::span<float> logits, std::span<const int32_t> history, float penalty);
+// The ids that penalty touches: the distinct ids of `history` in [0, vocab), ascending.
+std::vector<int32_t> penalty_ids(std::span<const int32_t> history, int64_t vocab);
 
 // The candidates that survive temperature, top-k, top-p and min-p (penalty already applied),
 // with probabilities renormalised over them; sorted by descending probability (ties: lower id).

@@ -83,6 +83,34 @@ TEST_F(CudaSampling, TopCandidatesMatchCpu) {
     }
 }
 
+TEST_F(CudaSampling, RepetitionPenaltyMatchesCpuExactly) {
+  const int64_t rows = 4, v = 32000;
+  const auto x = planted_logits(rng, rows, v, 7);
+  Tensor c = cpu->upload(x.data(), DType::F32, {rows, v}, DType::F32);
+  Tensor g = gpu->upload(x.data(), DType::F32, {rows, v}, DType::F32);
+  // Distinct (row, id) pairs, as the op requires: rows 1..3, ids spread and random.
+  std::uniform_int_distribution<int64_t> col(0, v - 1);
+  std::vector<int64_t> keys;
+  for (int64_t r : {1, 2, 3})
+    for (int i = 0; i < 300; ++i) keys.push_back(r * v + (i < 100 ? i * 17 : col(rng)));
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+  std::vector<int32_t> pr, pi;
+  std::vector<float> pp;
+  for (int64_t key : keys)
+    pr.push_back(int32_t(key / v)), pi.push_back(int32_t(key % v)), pp.push_back(key / v == 3 ? 0.7f : 1.3f);
+  cpu->repetition_penalty(c, pr, pi, pp);
+  gpu->repetition_penalty(g, pr, pi, pp);
+  const auto want = cpu->download_f32(c), got = gpu->download_f32(g);
+  ASSERT_EQ(got.size(), want.size());
+  size_t changed = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    ASSERT_TRUE(got[i] == want[i] || (std::isnan(got[i]) && std::isnan(want[i]))) << i;
+    changed += !(want[i] == x[i]) && !std::isnan(x[i]);
+  }
+  EXPECT_GT(changed, 500u);
+}
+
 // Whole sampling steps: the GPU backend's sample_on_device picks what the CPU backend's does.
 TEST_F(CudaSampling, SampleOnDeviceMatchesCpu) {
   std::vector<SamplingParams> params;
@@ -92,6 +120,8 @@ TEST_F(CudaSampling, SampleOnDeviceMatchesCpu) {
         SamplingParams p;
         p.temperature = t, p.top_k = top_k, p.top_p = top_p, p.min_p = top_k ? 0.0f : 0.05f;
         params.push_back(p);
+        p.repetition_penalty = 1.3f;
+        params.push_back(p);
       }
   const int64_t R = int64_t(params.size()), v = 32000;
   std::vector<Sampler> on_gpu, on_cpu;
@@ -100,7 +130,8 @@ TEST_F(CudaSampling, SampleOnDeviceMatchesCpu) {
     on_gpu.emplace_back(params[r]);
     on_cpu.emplace_back(params[r]);
   }
-  const std::vector<int32_t> history = {1, 2, 3};
+  std::vector<int32_t> history;  // many ids, so the penalty moves the top of the rows
+  for (int32_t i = 0; i < 4000; i += 3) history.push_back(i);
   std::vector<std::span<const int32_t>> histories(R, history);
   std::vector<Sampler*> sg, sc;
   for (int64_t r = 0; r < R; ++r) sg.push_back(&on_gpu[r]), sc.push_back(&on_cpu[r]);

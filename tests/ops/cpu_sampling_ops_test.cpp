@@ -8,6 +8,7 @@
 #include <random>
 
 #include "core/error.h"
+#include "engine/sampling_distribution.h"
 #include "ops/cpu_test_util.h"
 
 using namespace turbine;
@@ -120,4 +121,29 @@ TEST(CpuSamplingOps, TopCandidatesRejectBadArguments) {
   EXPECT_THROW(be->top_candidates(t, std::vector<int32_t>{2}, temps, 3), Error);
   EXPECT_THROW(be->top_candidates(t, rows, std::vector<float>{}, 3), Error);
   EXPECT_EQ(be->top_candidates(t, rows, temps, 3).ids, (std::vector<int32_t>{0, 1, 2}));  // all tied: by id
+}
+
+TEST(CpuSamplingOps, RepetitionPenaltyMatchesTheSamplersRule) {
+  auto be = test::make_cpu();
+  std::mt19937 rng(8);
+  const int64_t rows = 3, v = 50;
+  auto x = nasty_logits(rng, rows, v);
+  x[2 * v + 17] = 2.0f, x[2 * v + 23] = -3.0f;
+  Tensor t = be->upload(x.data(), DType::F32, {rows, v}, DType::F32);
+  const std::vector<int32_t> history = {4, 4, 17, 0, 49, 23, 1000, -1};
+  const auto ids = penalty_ids(history, v);
+  EXPECT_EQ(ids, (std::vector<int32_t>{0, 4, 17, 23, 49}));
+  std::vector<int32_t> pr, pi;
+  std::vector<float> pp;
+  for (int32_t id : ids) pr.push_back(2), pi.push_back(id), pp.push_back(1.7f);  // row 2 only
+  be->repetition_penalty(t, pr, pi, pp);
+  const auto got = be->download_f32(t);
+  std::vector<float> want = x;
+  apply_repetition_penalty(std::span<float>(want).subspan(2 * v, v), history, 1.7f);
+  for (size_t i = 0; i < want.size(); ++i)
+    EXPECT_TRUE(got[i] == want[i] || (std::isnan(got[i]) && std::isnan(want[i]))) << i;
+  EXPECT_EQ(got[2 * v + 17], 2.0f / 1.7f);
+  EXPECT_EQ(got[2 * v + 23], -3.0f * 1.7f);
+  EXPECT_THROW(be->repetition_penalty(t, std::vector<int32_t>{3}, std::vector<int32_t>{0}, std::vector<float>{2.0f}),
+               Error);
 }

@@ -94,9 +94,13 @@ TEST(SamplerCandidates, SameTokensAsTheFullRowOverManySteps) {
   auto be = make_cpu();
   std::mt19937 rng(5);
   auto params_list = settings();
-  for (float pen : {1.3f, 0.8f}) {  // penalty rows go whole; greedy with and without penalty
+  for (float pen : {1.3f, 0.8f}) {  // the penalty on the "device" (the CPU backend's op), then as usual
     SamplingParams p;
     p.temperature = 0.9f, p.top_k = 20, p.repetition_penalty = pen;
+    params_list.push_back(p);
+    p.top_k = 0, p.top_p = 0.8f, p.min_p = 0.05f;
+    params_list.push_back(p);
+    p.top_p = 1.0f, p.min_p = 0.0f;  // plain temperature: a whole row, penalised once
     params_list.push_back(p);
     p = {};
     p.repetition_penalty = pen;
@@ -106,7 +110,8 @@ TEST(SamplerCandidates, SameTokensAsTheFullRowOverManySteps) {
   const int64_t v = 1500;
   const int64_t R = int64_t(params_list.size());
   std::vector<Sampler> device, host;
-  std::vector<std::vector<int32_t>> history(R, std::vector<int32_t>{1, 2, 3, 1});
+  // Histories that hit each row's top tokens often enough for the penalty to change draws.
+  std::vector<std::vector<int32_t>> history(R, std::vector<int32_t>{1, 2, 3, 1, -5, int32_t(v) + 3});
   for (int64_t r = 0; r < R; ++r) {
     params_list[r].seed = 1000 + r;
     device.emplace_back(params_list[r]);
@@ -179,12 +184,14 @@ TEST(SamplerCandidates, TopPNeedsTheMassWithinTheCandidates) {
 TEST(SamplerCandidates, SourceFollowsTheParameters) {
   SamplingParams p;
   EXPECT_EQ(Sampler(p).source(), SampleSource::Argmax);
-  p.repetition_penalty = 1.1f;
-  EXPECT_EQ(Sampler(p).source(), SampleSource::FullRow);
+  p.repetition_penalty = 1.1f;  // applied to the device logits first
+  EXPECT_EQ(Sampler(p).source(), SampleSource::Argmax);
   p = {};
   p.temperature = 1.0f;
   EXPECT_EQ(Sampler(p).source(), SampleSource::FullRow);  // all tokens may be drawn
   p.top_p = 0.9f;
+  EXPECT_EQ(Sampler(p).source(), SampleSource::Candidates);
+  p.repetition_penalty = 1.2f;
   EXPECT_EQ(Sampler(p).source(), SampleSource::Candidates);
   EXPECT_EQ(Sampler(p).candidates(), kDefaultCandidates);
   p.top_k = kMaxTopCandidates;  // k + 1 candidates do not fit

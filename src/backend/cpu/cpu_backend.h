@@ -41,6 +41,8 @@ class CpuBackend : public Backend {
   std::vector<int32_t> argmax_rows(const Tensor& logits) override;
   TopCandidates top_candidates(const Tensor& logits, std::span<const int32_t> rows,
                                std::span<const float> temperatures, int k) override;
+  void repetition_penalty(Tensor& logits, std::span<const int32_t> rows, std::span<const int32_t> ids,
+                          std::span<const float> penalties) override;
 
  private:
   std::unique_ptr<ThreadPool> pool_;

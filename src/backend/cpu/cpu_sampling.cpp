@@ -76,4 +76,19 @@ TopCandidates CpuBackend::top_candidates(const Tensor& logits, std::span<const i
   return out;
 }
 
+void CpuBackend::repetition_penalty(Tensor& logits, std::span<const int32_t> rows, std::span<const int32_t> ids,
+                                    std::span<const float> penalties) {
+  check_f32(logits, "repetition_penalty", "logits");
+  if (logits.rank() != 2) fail("cpu repetition_penalty: logits must be [rows, vocab]");
+  if (rows.size() != ids.size() || rows.size() != penalties.size())
+    fail("cpu repetition_penalty: rows, ids and penalties differ in length");
+  const int64_t R = logits.dim(0), V = logits.dim(1);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i] < 0 || rows[i] >= R || ids[i] < 0 || ids[i] >= V)
+      fail("cpu repetition_penalty: ({}, {}) outside [{}, {}]", rows[i], ids[i], R, V);
+    float& x = logits.ptr<float>()[int64_t(rows[i]) * V + ids[i]];
+    x = x > 0 ? x / penalties[i] : x * penalties[i];
+  }
+}
+
 }  // namespace turbine

@@ -377,6 +377,28 @@ std::vector<int32_t> CudaBackend::argmax_rows(const Tensor& logits) {
   return ids;
 }
 
+void CudaBackend::repetition_penalty(Tensor& logits, std::span<const int32_t> rows, std::span<const int32_t> ids,
+                                     std::span<const float> penalties) {
+  activate();
+  expect_device(logits, "repetition_penalty");
+  expect(logits.dtype == DType::F32 && logits.rank() == 2, "repetition_penalty", "expects fp32 logits [rows, vocab]");
+  expect(rows.size() == ids.size() && rows.size() == penalties.size(), "repetition_penalty",
+         "rows, ids and penalties differ in length");
+  const size_t n = rows.size();
+  if (n == 0) return;
+  // One upload: rows, ids, penalties as bits.
+  std::vector<int32_t> pairs(3 * n);
+  for (size_t i = 0; i < n; ++i) {
+    expect(rows[i] >= 0 && rows[i] < logits.dim(0) && ids[i] >= 0 && ids[i] < logits.dim(1), "repetition_penalty",
+           "a (row, id) pair lies outside the logits");
+    pairs[i] = rows[i];
+    pairs[n + i] = ids[i];
+    std::memcpy(&pairs[2 * n + i], &penalties[i], sizeof(float));
+  }
+  const Tensor dev = upload(pairs.data(), DType::I32, {int64_t(3 * n)}, DType::I32);
+  launch_repetition_penalty(logits.ptr<float>(), logits.dim(1), dev.ptr<int32_t>(), int(n), stream_);
+}
+
 TopCandidates CudaBackend::top_candidates(const Tensor& logits, std::span<const int32_t> rows,
                                           std::span<const float> temperatures, int k) {
   activate();

@@ -45,6 +45,8 @@ class CudaBackend : public Backend {
   std::vector<int32_t> argmax_rows(const Tensor& logits) override;
   TopCandidates top_candidates(const Tensor& logits, std::span<const int32_t> rows,
                                std::span<const float> temperatures, int k) override;
+  void repetition_penalty(Tensor& logits, std::span<const int32_t> rows, std::span<const int32_t> ids,
+                          std::span<const float> penalties) override;
 
   // Device memory in use now (the whole device, as nvidia-smi counts it). The pool keeps freed
   // blocks, so after a run this is that run's high-water mark.
