@@ -7,7 +7,7 @@
 
 namespace turbine {
 
-std::vector<int32_t> sample_on_device(Backend& backend, const Tensor& logits, std::span<Sampler* const> samplers,
+std::vector<int32_t> sample_on_device(Backend& backend, Tensor& logits, std::span<Sampler* const> samplers,
                                       std::span<const std::span<const int32_t>> histories,
                                       DeviceSamplingCounts* counts) {
   const int64_t R = logits.rank() == 2 ? logits.dim(0) : -1;
@@ -28,10 +28,7 @@ std::vector<int32_t> sample_on_device(Backend& backend, const Tensor& logits, st
       penalties.push_back(p);
     }
   }
-  if (!pen_rows.empty()) {
-    Tensor penalised = logits;  // the same storage: the step's logits are the runner's to change
-    backend.repetition_penalty(penalised, pen_rows, pen_ids, penalties);
-  }
+  if (!pen_rows.empty()) backend.repetition_penalty(logits, pen_rows, pen_ids, penalties);
   std::vector<int32_t> greedy, cand_rows, full_rows;
   std::vector<float> temperatures;
   int k = 0;

@@ -22,7 +22,7 @@ struct DeviceSamplingCounts {
 
 // logits [R, V] fp32 on the backend (changed in place where a penalty applies); samplers[r] and
 // histories[r] (prompt + generated ids, for the penalty) belong to row r. Returns the R ids.
-std::vector<int32_t> sample_on_device(Backend& backend, const Tensor& logits, std::span<Sampler* const> samplers,
+std::vector<int32_t> sample_on_device(Backend& backend, Tensor& logits, std::span<Sampler* const> samplers,
                                       std::span<const std::span<const int32_t>> histories,
                                       DeviceSamplingCounts* counts = nullptr);
 

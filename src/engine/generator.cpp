@@ -52,7 +52,7 @@ GenerationResult Generator::generate(std::span<const int32_t> prompt, const Samp
   };
   // The next token, sampled with the logits left on the device (see device_sampling.h).
   Sampler* const samplers[] = {&sampler};
-  auto next = [&](const Tensor& logits) {
+  auto next = [&](Tensor& logits) {
     const std::span<const int32_t> histories[] = {history};
     return sample_on_device(model_.backend(), logits, samplers, histories)[0];
   };

@@ -13,7 +13,8 @@ size_t ModelRunner::block_bytes(const LlamaModel& model, int block_len) {
   return model.kv_cache_spec(1, block_len).bytes();
 }
 
-std::vector<int32_t> ModelRunner::step(const Schedule& schedule, std::span<Sampler* const> samplers) {
+std::vector<int32_t> ModelRunner::step(const Schedule& schedule, std::span<Sampler* const> samplers,
+                                       DeviceSamplingCounts* counts) {
   if (samplers.size() != schedule.chunks.size()) throw std::logic_error("runner: one sampler per chunk");
   BatchInput input;
   input.sequences.reserve(schedule.chunks.size());
@@ -38,12 +39,13 @@ std::vector<int32_t> ModelRunner::step(const Schedule& schedule, std::span<Sampl
       histories.emplace_back(seq.tokens);
     }
   }
-  const Tensor logits = model_.forward(input, cache_);
+  Tensor logits = model_.forward(input, cache_);
   if (logits.rank() != 2 || size_t(logits.dim(0)) != sampling_chunks.size())
     throw std::logic_error("runner: one logits row per sampling chunk");
   std::vector<int32_t> tokens(schedule.chunks.size(), -1);
+  if (counts) *counts = {};
   if (sampling_chunks.empty()) return tokens;
-  const std::vector<int32_t> ids = sample_on_device(model_.backend(), logits, row_samplers, histories);
+  const std::vector<int32_t> ids = sample_on_device(model_.backend(), logits, row_samplers, histories, counts);
   for (size_t j = 0; j < sampling_chunks.size(); ++j) tokens[sampling_chunks[j]] = ids[j];
   return tokens;
 }

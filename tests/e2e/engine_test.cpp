@@ -112,6 +112,8 @@ TEST_F(EngineE2E, SixtyFourConcurrentGreedyRequestsMatchTheirRunsAlone) {
     Engine engine(*model_->model, *tokenizer_, options(512, 4));
     run_concurrently_and_compare(engine, prompts, alone, p);
     EXPECT_EQ(engine.counters().preemptions, 0u);
+    EXPECT_EQ(engine.counters().sampled_full_rows, 0u);  // greedy: only argmax ids leave the device
+    EXPECT_EQ(engine.counters().sampled_on_device, 64u * 5);
     expect_clean(engine);
   }
   {  // a cache far too small for 64 at once: preemption and recomputation
@@ -162,6 +164,9 @@ TEST_F(EngineE2E, ConcurrentSampledRequestsMatchTheirRunsAlone) {
     EXPECT_EQ(r.error, "");
     EXPECT_EQ(r.ids, alone[i].ids) << "prompt " << i;
   }
+  // Plain temperature rows (prompts 6 and 9) need whole rows; the rest come from the device.
+  EXPECT_GT(engine.counters().sampled_full_rows, 0u);
+  EXPECT_GT(engine.counters().sampled_on_device, engine.counters().sampled_full_rows);
   expect_clean(engine);
 }
 

@@ -142,7 +142,8 @@ TEST_F(CudaSampling, SampleOnDeviceMatchesCpu) {
     const Tensor c = cpu->upload(x.data(), DType::F32, {R, v}, DType::F32);
     const Tensor g = gpu->upload(x.data(), DType::F32, {R, v}, DType::F32);
     DeviceSamplingCounts counts;
-    EXPECT_EQ(sample_on_device(*gpu, g, sg, histories, &counts), sample_on_device(*cpu, c, sc, histories))
+    Tensor gl = g, cl = c;
+    EXPECT_EQ(sample_on_device(*gpu, gl, sg, histories, &counts), sample_on_device(*cpu, cl, sc, histories))
         << "step " << step;
     EXPECT_GT(counts.candidates, 0);
   }

@@ -124,7 +124,7 @@ TEST(SamplerCandidates, SameTokensAsTheFullRowOverManySteps) {
       const auto row = lm_logits(rng, v, (step + r) % 4 == 0);
       x.insert(x.end(), row.begin(), row.end());
     }
-    const Tensor t = be->upload(x.data(), DType::F32, {R, v}, DType::F32);
+    Tensor t = be->upload(x.data(), DType::F32, {R, v}, DType::F32);
     std::vector<Sampler*> samplers;
     std::vector<std::span<const int32_t>> histories;
     for (int64_t r = 0; r < R; ++r) {
