@@ -51,28 +51,34 @@ TopCandidates CpuBackend::top_candidates(const Tensor& logits, std::span<const i
   out.values.resize(out.rows * out.k);
   out.row_max.resize(out.rows);
   out.sum_exp.resize(out.rows);
-  std::vector<int32_t> order(V);
   for (int64_t r = 0; r < out.rows; ++r) {
     if (rows[r] < 0 || rows[r] >= logits.dim(0)) fail("cpu top_candidates: row {} outside 0..{}", rows[r], logits.dim(0) - 1);
     if (!(temperatures[r] > 0)) fail("cpu top_candidates: temperature must be > 0");
-    const float* row = logits.ptr<float>() + int64_t(rows[r]) * V;
-    std::iota(order.begin(), order.end(), 0);
-    std::partial_sort(order.begin(), order.begin() + out.k, order.end(),
-                      [&](int32_t a, int32_t b) { return comes_before(row, a, b); });
-    for (int64_t i = 0; i < out.k; ++i) {
-      out.ids[r * out.k + i] = order[i];
-      out.values[r * out.k + i] = row[order[i]];
-    }
-    float mx = -INFINITY;
-    for (int64_t i = 0; i < V; ++i)
-      if (!std::isnan(row[i])) mx = std::max(mx, row[i]);
-    double sum = 0;
-    if (mx != -INFINITY)
-      for (int64_t i = 0; i < V; ++i)
-        if (!std::isnan(row[i])) sum += std::exp((double(row[i]) - mx) / temperatures[r]);
-    out.row_max[r] = mx;
-    out.sum_exp[r] = float(sum);
   }
+  // Rows in parallel: each selects its k (nth_element, then a sort of those k only).
+  pool_->parallel_for(out.rows, [&](int64_t r0, int64_t r1) {
+    std::vector<int32_t> order(V);
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* row = logits.ptr<float>() + int64_t(rows[r]) * V;
+      auto before = [&](int32_t a, int32_t b) { return comes_before(row, a, b); };
+      std::iota(order.begin(), order.end(), 0);
+      std::nth_element(order.begin(), order.begin() + (out.k - 1), order.end(), before);
+      std::sort(order.begin(), order.begin() + out.k, before);
+      for (int64_t i = 0; i < out.k; ++i) {
+        out.ids[r * out.k + i] = order[i];
+        out.values[r * out.k + i] = row[order[i]];
+      }
+      float mx = -INFINITY;
+      for (int64_t i = 0; i < V; ++i)
+        if (!std::isnan(row[i])) mx = std::max(mx, row[i]);
+      double sum = 0;
+      if (mx != -INFINITY)
+        for (int64_t i = 0; i < V; ++i)
+          if (!std::isnan(row[i])) sum += std::exp((double(row[i]) - mx) / temperatures[r]);
+      out.row_max[r] = mx;
+      out.sum_exp[r] = float(sum);
+    }
+  });
   return out;
 }
 
