@@ -6,6 +6,7 @@
 #pragma once
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,22 @@ struct KvCache {
   KvCacheSpec spec;
   Tensor data;
 };
+
+// The largest logits of some rows plus each row's softmax normaliser: enough for the host to
+// sample with top-k / top-p / min-p without downloading whole rows.
+struct TopCandidates {
+  int64_t rows = 0;
+  int64_t k = 0;               // candidates per row: min(requested k, vocab)
+  std::vector<int32_t> ids;    // [rows * k] by value descending (NaN below -inf), ties: lower id first
+  std::vector<float> values;   // [rows * k] the logits at those ids, unscaled
+  std::vector<float> row_max;  // [rows] largest non-NaN logit of the row (-inf when there is none)
+  // [rows] sum over the row's non-NaN logits x of exp((x - row_max) / temperature); 0 when row_max
+  // is -inf, not finite when row_max is +inf.
+  std::vector<float> sum_exp;
+};
+
+// Most candidates top_candidates hands out per row.
+constexpr int kMaxTopCandidates = 1024;
 
 // Device-resident copy of a BatchPlan's index arrays (for cpu, views of the host vectors).
 struct BatchMeta {
@@ -123,6 +140,18 @@ class Backend {
                          const AttentionShape& shape, Tensor& out) = 0;
   // out[r] = x[rows[r]]   (x [T, C], rows [R] int32, out [R, C])
   virtual void gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) = 0;
+
+  // ---- sampling: only ids and candidates cross to the host ----
+  // Per row of fp32 logits [R, V]: the index of the first maximum (NaN skipped; 0 for a row of NaN).
+  virtual std::vector<int32_t> argmax_rows(const Tensor& logits) = 0;
+  // For logits rows `rows` (fp32 [R, V]) with per-row temperatures (> 0): the k largest logits
+  // (1 <= k <= kMaxTopCandidates; k > V gives V) and the row's normaliser, see TopCandidates.
+  virtual TopCandidates top_candidates(const Tensor& logits, std::span<const int32_t> rows,
+                                       std::span<const float> temperatures, int k) = 0;
+  // HF's repetition penalty in place, for each i: x = logits[rows[i], ids[i]] becomes
+  // x / penalties[i] when x > 0, else x * penalties[i]. Each (row, id) pair at most once.
+  virtual void repetition_penalty(Tensor& logits, std::span<const int32_t> rows, std::span<const int32_t> ids,
+                                  std::span<const float> penalties) = 0;
 };
 
 struct BackendOptions {

@@ -29,7 +29,7 @@ BatchPlan plan_batch(const BatchInput& input, int32_t block_len, int32_t num_blo
       const int32_t pos = s.context_len + i;
       p.positions.push_back(pos);
       p.slot_mapping.push_back(s.block_table[pos / block_len] * block_len + pos % block_len);
-      if (s.all_logits || i == s.num_tokens - 1) p.logit_rows.push_back(row0 + i);
+      if (s.all_logits || (s.logits && i == s.num_tokens - 1)) p.logit_rows.push_back(row0 + i);
     }
     p.num_tokens += s.num_tokens;
     p.query_start.push_back(p.num_tokens);

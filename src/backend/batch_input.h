@@ -12,6 +12,7 @@ struct SequenceInput {
   int32_t num_tokens = 0;    // new tokens this step, at positions context_len .. context_len+num_tokens-1
   std::vector<int32_t> block_table;  // physical KV blocks covering positions 0 .. context_len+num_tokens-1
   bool all_logits = false;   // logits for every new token (perplexity, teacher forcing); else only the last
+  bool logits = true;        // false: no logits at all (a prefill chunk short of the prompt's end)
 };
 
 struct BatchInput {
@@ -32,7 +33,7 @@ struct BatchPlan {
   std::vector<int32_t> query_start;       // [num_sequences+1] first new-token row of each sequence
   std::vector<int32_t> context_lens;      // [num_sequences] context_len + num_tokens
   std::vector<int32_t> block_tables;      // [num_sequences * max_blocks], padded with 0
-  std::vector<int32_t> logit_rows;        // rows of the new tokens whose logits are wanted
+  std::vector<int32_t> logit_rows;        // rows of the new tokens whose logits are wanted (may be none)
   std::vector<int32_t> logit_row_start;   // [num_sequences+1] where each sequence's logit rows begin
 };
 

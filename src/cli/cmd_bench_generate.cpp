@@ -73,20 +73,8 @@ double percentile(std::vector<double> v, double p) {
   return v[lo] + (v[hi] - v[lo]) * (pos - double(lo));
 }
 
-// Greedy next ids for each logits row; on the GPU only the ids cross to the host.
-std::vector<int32_t> pick_greedy(Backend& backend, const Tensor& logits) {
-#ifdef TURBINE_WITH_CUDA
-  if (auto* gpu = dynamic_cast<cuda::CudaBackend*>(&backend)) return gpu->argmax_rows(logits);
-#endif
-  const auto host = backend.download_f32(logits);
-  const int64_t rows = logits.dim(0), vocab = logits.dim(1);
-  std::vector<int32_t> ids(rows);
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* row = host.data() + r * vocab;
-    ids[r] = int32_t(std::max_element(row, row + vocab) - row);
-  }
-  return ids;
-}
+// Greedy next ids for each logits row; only the ids cross to the host.
+std::vector<int32_t> pick_greedy(Backend& backend, const Tensor& logits) { return backend.argmax_rows(logits); }
 
 double used_gib(Backend& backend) {
 #ifdef TURBINE_WITH_CUDA

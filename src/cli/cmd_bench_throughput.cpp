@@ -151,6 +151,7 @@ void run(const ThroughputArgs& args) {
   for (double p : {50.0, 90.0, 99.0}) row[fmt::format("itl_ms_p{:.0f}", p)] = percentile(itl, p);
   row["steps"] = c.steps;
   row["preemptions"] = c.preemptions;
+  row["sampled_full_rows"] = c.sampled_full_rows;  // tokens whose logits row came to the host
   row["kv_blocks"] = engine.num_blocks();
   if (args.json) {
     std::printf("%s\n", row.dump().c_str());

@@ -219,8 +219,9 @@ void Engine::step() {
     }
   }
   std::vector<int32_t> tokens;
+  DeviceSamplingCounts sampling;
   try {
-    tokens = runner_->step(schedule, samplers);
+    tokens = runner_->step(schedule, samplers, &sampling);
   } catch (const std::exception& e) {
     // The step failed as a whole (e.g. the backend ran out of memory): fail its requests.
     for (Live* l : lives) {
@@ -235,6 +236,8 @@ void Engine::step() {
   ++counters_.steps;
   counters_.prefilled_tokens += uint64_t(schedule.num_prefill_tokens);
   counters_.decoded_tokens += uint64_t(schedule.num_decode_tokens);
+  counters_.sampled_on_device += uint64_t(sampling.argmax + sampling.candidates);
+  counters_.sampled_full_rows += uint64_t(sampling.full_rows);
   for (size_t i = 0; i < schedule.chunks.size(); ++i) {
     if (tokens[i] < 0) continue;
     Live& l = *lives[i];

@@ -3,6 +3,7 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "engine/device_sampling.h"
 #include "engine/sampler.h"
 
 namespace turbine {
@@ -47,13 +48,18 @@ GenerationResult Generator::generate(std::span<const int32_t> prompt, const Samp
     const int32_t needed = (context_len + seq.num_tokens + block_len_ - 1) / block_len_;
     seq.block_table.assign(block_table.begin(), block_table.begin() + needed);
     input.sequences.push_back(std::move(seq));
-    Tensor logits = model_.forward(input, cache);
-    return model_.backend().download_f32(logits);
+    return model_.forward(input, cache);
+  };
+  // The next token, sampled with the logits left on the device (see device_sampling.h).
+  Sampler* const samplers[] = {&sampler};
+  auto next = [&](Tensor& logits) {
+    const std::span<const int32_t> histories[] = {history};
+    return sample_on_device(model_.backend(), logits, samplers, histories)[0];
   };
 
-  std::vector<float> logits = step(prompt, 0);
+  Tensor logits = step(prompt, 0);
   while (true) {
-    const int32_t id = sampler.sample(logits, history);
+    const int32_t id = next(logits);
     StreamStep s = stream.push(id);
     history.push_back(id);
     // The context is full: this token is the last one it can hold.

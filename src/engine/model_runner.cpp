@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "engine/device_sampling.h"
+
 namespace turbine {
 
 ModelRunner::ModelRunner(LlamaModel& model, int num_blocks, int block_len)
@@ -11,30 +13,40 @@ size_t ModelRunner::block_bytes(const LlamaModel& model, int block_len) {
   return model.kv_cache_spec(1, block_len).bytes();
 }
 
-std::vector<int32_t> ModelRunner::step(const Schedule& schedule, std::span<Sampler* const> samplers) {
+std::vector<int32_t> ModelRunner::step(const Schedule& schedule, std::span<Sampler* const> samplers,
+                                       DeviceSamplingCounts* counts) {
   if (samplers.size() != schedule.chunks.size()) throw std::logic_error("runner: one sampler per chunk");
   BatchInput input;
   input.sequences.reserve(schedule.chunks.size());
-  for (const ScheduledChunk& c : schedule.chunks) {
+  // Only chunks that reach their sequence's end get a logits row, in chunk order.
+  std::vector<size_t> sampling_chunks;
+  std::vector<Sampler*> row_samplers;
+  std::vector<std::span<const int32_t>> histories;
+  for (size_t i = 0; i < schedule.chunks.size(); ++i) {
+    const ScheduledChunk& c = schedule.chunks[i];
     const Sequence& seq = *c.seq;
     SequenceInput s;
     s.context_len = seq.num_computed;
     s.num_tokens = c.num_tokens;
     s.block_table = seq.block_table;
+    s.logits = c.samples;
     input.sequences.push_back(std::move(s));
     input.token_ids.insert(input.token_ids.end(), seq.tokens.begin() + seq.num_computed,
                            seq.tokens.begin() + seq.num_computed + c.num_tokens);
+    if (c.samples) {
+      sampling_chunks.push_back(i);
+      row_samplers.push_back(samplers[i]);
+      histories.emplace_back(seq.tokens);
+    }
   }
-  Tensor logits_dev = model_.forward(input, cache_);
-  const std::vector<float> logits = model_.backend().download_f32(logits_dev);
-  const size_t vocab = size_t(logits_dev.dim(-1));
-  if (logits.size() != vocab * schedule.chunks.size()) throw std::logic_error("runner: one logits row per sequence");
+  Tensor logits = model_.forward(input, cache_);
+  if (logits.rank() != 2 || size_t(logits.dim(0)) != sampling_chunks.size())
+    throw std::logic_error("runner: one logits row per sampling chunk");
   std::vector<int32_t> tokens(schedule.chunks.size(), -1);
-  for (size_t i = 0; i < schedule.chunks.size(); ++i) {
-    if (!schedule.chunks[i].samples) continue;
-    std::vector<float> row(logits.begin() + i * vocab, logits.begin() + (i + 1) * vocab);
-    tokens[i] = samplers[i]->sample(row, schedule.chunks[i].seq->tokens);
-  }
+  if (counts) *counts = {};
+  if (sampling_chunks.empty()) return tokens;
+  const std::vector<int32_t> ids = sample_on_device(model_.backend(), logits, row_samplers, histories, counts);
+  for (size_t j = 0; j < sampling_chunks.size(); ++j) tokens[sampling_chunks[j]] = ids[j];
   return tokens;
 }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "engine/device_sampling.h"
 #include "engine/sampler.h"
 #include "engine/scheduler.h"
 #include "model/llama_model.h"
@@ -22,8 +23,9 @@ class ModelRunner {
   static size_t block_bytes(const LlamaModel& model, int block_len);
 
   // samplers[i] belongs to schedule.chunks[i]. Returns, per chunk, the sampled token or -1 for a
-  // chunk that does not reach its sequence's end.
-  std::vector<int32_t> step(const Schedule& schedule, std::span<Sampler* const> samplers);
+  // chunk that does not reach its sequence's end; `counts` (optional) says how rows were sampled.
+  std::vector<int32_t> step(const Schedule& schedule, std::span<Sampler* const> samplers,
+                            DeviceSamplingCounts* counts = nullptr);
 
  private:
   LlamaModel& model_;

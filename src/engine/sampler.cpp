@@ -1,7 +1,8 @@
 #include "engine/sampler.h"
 
+#include <cmath>
+
 #include "core/error.h"
-#include "engine/sampling_distribution.h"
 
 namespace turbine {
 
@@ -14,17 +15,37 @@ Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.se
     fail("--repetition-penalty must be > 0 (got {})", params.repetition_penalty);
 }
 
+SampleSource Sampler::source() const {
+  if (params_.temperature == 0.0f) return SampleSource::Argmax;
+  return candidates() > 0 ? SampleSource::Candidates : SampleSource::FullRow;
+}
+
 int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> history) {
-  if (logits.empty()) fail("no logits to sample from");
   apply_repetition_penalty(logits, history, params_.repetition_penalty);
+  return sample_penalized(logits);
+}
+
+int32_t Sampler::sample_penalized(std::span<float> logits) {
+  if (logits.empty()) fail("no logits to sample from");
   if (params_.temperature == 0.0f) {
-    // Greedy: the first maximum, like torch.argmax.
+    // Greedy: the first maximum, like torch.argmax, NaN skipped (as Backend::argmax_rows does).
     size_t best = 0;
-    for (size_t i = 1; i < logits.size(); ++i)
-      if (logits[i] > logits[best]) best = i;
+    bool found = false;
+    for (size_t i = 0; i < logits.size(); ++i)
+      if (!std::isnan(logits[i]) && (!found || logits[i] > logits[best])) best = i, found = true;
     return int32_t(best);
   }
-  const auto dist = sampling_distribution(logits, params_);
+  return draw(sampling_distribution(logits, params_));
+}
+
+std::optional<int32_t> Sampler::sample(const CandidateRow& row) {
+  if (source() != SampleSource::Candidates) fail("this sampler does not sample from candidates");
+  const auto dist = candidate_distribution(row, params_);
+  if (!dist) return std::nullopt;
+  return draw(*dist);
+}
+
+int32_t Sampler::draw(const std::vector<TokenProb>& dist) {
   // A uniform draw in [0, 1) walked over the cumulative distribution.
   const double u = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
   double cumulative = 0;

@@ -1,21 +1,46 @@
 // Picks the next token from one sequence's logits: repetition penalty, temperature, top-k,
-// top-p, min-p, then a seeded draw (or argmax when temperature is 0).
+// top-p, min-p, then a seeded draw (or argmax when temperature is 0). The logits may come whole
+// (a downloaded row) or as the row's top candidates (Backend::top_candidates); both give the
+// same token for the same state whenever the candidates cover the distribution.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <span>
 
+#include "engine/sampling_candidates.h"
 #include "engine/sampling_params.h"
 
 namespace turbine {
 
+// What a Sampler needs from the device for its next token.
+enum class SampleSource : uint8_t {
+  Argmax,      // greedy: the row's argmax id is the token
+  Candidates,  // the row's top candidates (Sampler::candidates() of them) usually suffice
+  FullRow,     // the whole row (plain temperature sampling, huge top-k)
+};
+// With a repetition penalty the caller applies it to the device logits first (penalty_ids),
+// whatever the source.
+
 class Sampler {
  public:
   explicit Sampler(const SamplingParams& params);
+
+  const SamplingParams& params() const { return params_; }
+  SampleSource source() const;
+  int candidates() const { return candidates_needed(params_); }
+
   // logits [vocab] may be modified in place; history = prompt + generated ids (for the penalty).
   int32_t sample(std::span<float> logits, std::span<const int32_t> history);
+  // The same for logits that already carry the repetition penalty.
+  int32_t sample_penalized(std::span<float> logits);
+  // From the candidates of the penalised row (source() == Candidates); nullopt, with the RNG
+  // untouched, when they may not cover the distribution: then use sample_penalized on the row.
+  std::optional<int32_t> sample(const CandidateRow& row);
 
  private:
+  int32_t draw(const std::vector<TokenProb>& dist);
+
   SamplingParams params_;
   std::mt19937_64 rng_;
 };

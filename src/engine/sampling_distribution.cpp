@@ -18,12 +18,18 @@ void apply_repetition_penalty(std::span<float> logits, std::span<const int32_t> 
   }
 }
 
+std::vector<int32_t> penalty_ids(std::span<const int32_t> history, int64_t vocab) {
+  std::vector<int32_t> ids;
+  for (int32_t id : history)
+    if (id >= 0 && id < vocab) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
 std::vector<TokenProb> sampling_distribution(std::span<const float> logits, const SamplingParams& params) {
   if (!(params.temperature > 0)) fail("sampling_distribution needs a positive temperature");
-  struct Candidate {
-    int32_t id;
-    double logit;
-  };
+  using Candidate = ScaledLogit;
   std::vector<Candidate> cand;
   cand.reserve(logits.size());
   for (size_t i = 0; i < logits.size(); ++i) {
@@ -42,7 +48,11 @@ std::vector<TokenProb> sampling_distribution(std::span<const float> logits, cons
     std::erase_if(cand, [&](const Candidate& c) { return c.logit < kth; });
   }
   std::sort(cand.begin(), cand.end(), by_logit);
+  return finish_distribution(std::move(cand), params);
+}
 
+std::vector<TokenProb> finish_distribution(std::vector<ScaledLogit> cand, const SamplingParams& params) {
+  if (cand.empty()) fail("finish_distribution: no candidates");
   auto softmax = [&] {
     std::vector<double> p(cand.size());
     double sum = 0;

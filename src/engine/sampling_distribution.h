@@ -14,13 +14,26 @@ struct TokenProb {
   double prob = 0.0;
 };
 
+// A candidate token with its logit divided by the temperature.
+struct ScaledLogit {
+  int32_t id = 0;
+  double logit = 0.0;
+};
+
 // HF's RepetitionPenaltyLogitsProcessor: for every distinct id in `history`, a positive logit is
 // divided by `penalty`, a negative one multiplied. Modifies `logits` in place.
 void apply_repetition_penalty(std::span<float> logits, std::span<const int32_t> history, float penalty);
+// The ids that penalty touches: the distinct ids of `history` in [0, vocab), ascending.
+std::vector<int32_t> penalty_ids(std::span<const int32_t> history, int64_t vocab);
 
 // The candidates that survive temperature, top-k, top-p and min-p (penalty already applied),
 // with probabilities renormalised over them; sorted by descending probability (ties: lower id).
 // Needs params.temperature > 0.
 std::vector<TokenProb> sampling_distribution(std::span<const float> logits, const SamplingParams& params);
+
+// The steps after top-k: top-p, min-p (each off when params say so), renormalisation. `cand`
+// holds the tokens that survived top-k, sorted by descending logit (ties: lower id), not empty.
+// Shared by the full-row and the candidate paths so both compute the very same numbers.
+std::vector<TokenProb> finish_distribution(std::vector<ScaledLogit> cand, const SamplingParams& params);
 
 }  // namespace turbine

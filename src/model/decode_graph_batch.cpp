@@ -21,7 +21,7 @@ std::optional<DecodeGraphKey> decode_graph_key(const BatchInput& input) {
   if (n == 0 || n > kMaxGraphBatch) return std::nullopt;
   size_t widest = 1;
   for (const SequenceInput& s : input.sequences) {
-    if (s.num_tokens != 1 || s.all_logits) return std::nullopt;
+    if (s.num_tokens != 1 || s.all_logits || !s.logits) return std::nullopt;
     widest = std::max(widest, s.block_table.size());
   }
   return DecodeGraphKey{bucket_for(n), int32_t(std::bit_ceil(widest))};

@@ -19,7 +19,7 @@ struct DecodeGraphKey {
 constexpr int32_t kMaxGraphBatch = 256;
 
 // The bucket for a decode step of `input`, or nothing when the step is not a plain decode step
-// (a sequence with several new tokens or all_logits) or the batch is too large.
+// (a sequence with several new tokens, all_logits or no logits) or the batch is too large.
 std::optional<DecodeGraphKey> decode_graph_key(const BatchInput& input);
 
 // plan_batch of the padded batch, with padding rows writing no KV and max_context fixed at the

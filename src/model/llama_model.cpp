@@ -217,6 +217,7 @@ Tensor LlamaModel::run_layers(const BatchPlan& plan, const BatchMeta& meta, KvCa
   backend_.add_rms_norm(residual, proj, weights_.final_norm, eps, normed);
 
   const int64_t R = int64_t(plan.logit_rows.size());
+  if (R == 0) return backend_.empty(DType::F32, {0, int64_t(c.vocab_size)});  // no sequence wants logits
   Tensor last = backend_.empty(backend_.compute_dtype(), {R, int64_t(c.hidden_size)});
   backend_.gather_rows(normed, meta.logit_rows, last);
   Tensor logits = logits_out ? *logits_out : backend_.empty(DType::F32, {R, int64_t(c.vocab_size)});

@@ -41,8 +41,8 @@ class LlamaModel {
   KvCacheSpec kv_cache_spec(int num_blocks, int block_len) const;
 
   // One step. Returns logits [rows, vocab] in fp32 on the backend's device, one row per
-  // entry of plan.logit_rows (the last new token of each sequence, or all of them where
-  // SequenceInput::all_logits is set).
+  // entry of plan.logit_rows (the last new token of each sequence that wants logits, or all
+  // of them where SequenceInput::all_logits is set); rows may be 0.
   // Pure decode steps run as recorded graphs where the backend has them (one per bucket of batch
   // size and block-table width; the first step of a bucket runs op by op and records it).
   Tensor forward(const BatchInput& input, KvCache& cache);

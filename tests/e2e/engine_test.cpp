@@ -112,6 +112,8 @@ TEST_F(EngineE2E, SixtyFourConcurrentGreedyRequestsMatchTheirRunsAlone) {
     Engine engine(*model_->model, *tokenizer_, options(512, 4));
     run_concurrently_and_compare(engine, prompts, alone, p);
     EXPECT_EQ(engine.counters().preemptions, 0u);
+    EXPECT_EQ(engine.counters().sampled_full_rows, 0u);  // greedy: only argmax ids leave the device
+    EXPECT_EQ(engine.counters().sampled_on_device, 64u * 5);
     expect_clean(engine);
   }
   {  // a cache far too small for 64 at once: preemption and recomputation
@@ -131,6 +133,40 @@ TEST_F(EngineE2E, ChunkedPrefillGivesTheSameIds) {
   Engine engine(*model_->model, *tokenizer_, o);
   EXPECT_EQ(engine.submit({ids, p, {}, {}}).wait().ids, alone.ids);
   EXPECT_GT(engine.counters().steps, 5u);
+  expect_clean(engine);
+}
+
+// Mixed sampling in one batch (argmax rows, candidate rows, whole rows for the penalty) beside
+// prefill chunks that want no logits: every request still draws what it draws alone.
+TEST_F(EngineE2E, ConcurrentSampledRequestsMatchTheirRunsAlone) {
+  auto prompts = prompts64();
+  prompts.resize(12);
+  std::vector<SamplingParams> params;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    SamplingParams p = greedy(6);
+    p.seed = 100 + i;
+    p.temperature = i % 4 == 0 ? 0.0f : 0.6f + 0.2f * float(i % 3);
+    p.top_k = i % 3 == 1 ? 40 : 0;
+    p.top_p = i % 3 == 2 ? 0.9f : 1.0f;
+    p.min_p = i % 5 == 3 ? 0.05f : 0.0f;
+    p.repetition_penalty = i % 6 == 5 ? 1.2f : 1.0f;
+    params.push_back(p);
+  }
+  std::vector<RequestResult> alone;
+  for (size_t i = 0; i < prompts.size(); ++i) alone.push_back(run_alone(prompts[i], params[i]));
+  EngineOptions o = options(256, 4);
+  o.max_prefill_token_num = 7;  // prompts prefill in chunks that sample nothing
+  Engine engine(*model_->model, *tokenizer_, o);
+  std::vector<RequestHandle> handles;
+  for (size_t i = 0; i < prompts.size(); ++i) handles.push_back(engine.submit({prompts[i], params[i], {}, {}}));
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const RequestResult r = handles[i].wait();
+    EXPECT_EQ(r.error, "");
+    EXPECT_EQ(r.ids, alone[i].ids) << "prompt " << i;
+  }
+  // Plain temperature rows (prompts 6 and 9) need whole rows; the rest come from the device.
+  EXPECT_GT(engine.counters().sampled_full_rows, 0u);
+  EXPECT_GT(engine.counters().sampled_on_device, engine.counters().sampled_full_rows);
   expect_clean(engine);
 }
 

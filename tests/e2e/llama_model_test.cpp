@@ -169,5 +169,27 @@ TEST(LlamaModel, IncrementalDecodeMatchesFullPrefill) {
   }
 }
 
+// A sequence with logits off gets no row: the rows that remain are the same numbers.
+TEST(LlamaModel, LogitsOnlyForSequencesThatWantThem) {
+  Tiny t = open_tiny(write_model(tiny_llama_tensors()));
+  LlamaModel model(t.config, t.checkpoint, *t.backend);
+  const int block_len = 4;
+  auto run = [&](bool a_logits, bool b_logits) {
+    KvCache cache = t.backend->allocate_kv_cache(model.kv_cache_spec(6, block_len));
+    BatchInput in;
+    in.token_ids = {3, 9, 4, 1, 7, 2, 8};
+    in.sequences.push_back({0, 4, {0}, false, a_logits});
+    in.sequences.push_back({0, 3, {1}, false, b_logits});
+    const Tensor logits = model.forward(in, cache);
+    EXPECT_EQ(logits.dim(1), kVocab);
+    return t.backend->download_f32(logits);
+  };
+  const auto both = run(true, true), only_b = run(false, true), none = run(false, false);
+  ASSERT_EQ(both.size(), size_t(2 * kVocab));
+  ASSERT_EQ(only_b.size(), size_t(kVocab));
+  EXPECT_TRUE(none.empty());
+  for (int v = 0; v < kVocab; ++v) EXPECT_EQ(only_b[v], both[kVocab + v]) << v;
+}
+
 }  // namespace
 }  // namespace turbine::test

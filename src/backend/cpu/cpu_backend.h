@@ -38,6 +38,11 @@ class CpuBackend : public Backend {
   void attention(const Tensor& q, const KvCache& cache, int layer, const BatchMeta& meta,
                  const AttentionShape& shape, Tensor& out) override;
   void gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) override;
+  std::vector<int32_t> argmax_rows(const Tensor& logits) override;
+  TopCandidates top_candidates(const Tensor& logits, std::span<const int32_t> rows,
+                               std::span<const float> temperatures, int k) override;
+  void repetition_penalty(Tensor& logits, std::span<const int32_t> rows, std::span<const int32_t> ids,
+                          std::span<const float> penalties) override;
 
  private:
   std::unique_ptr<ThreadPool> pool_;

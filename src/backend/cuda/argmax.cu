@@ -1,5 +1,5 @@
 // Greedy sampling on the GPU: one block per logits row, so only the chosen ids come back.
-#include <cfloat>
+#include <cmath>
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/kernels.h"
@@ -18,7 +18,7 @@ __global__ void argmax_kernel(const float* logits, int cols, int32_t* out) {
   __shared__ float sv[32];
   __shared__ int si[32];
   const float* row = logits + size_t(blockIdx.x) * cols;
-  float v = -FLT_MAX;
+  float v = -INFINITY;  // with idx INT_MAX: any non-NaN value wins, so NaN is skipped
   int idx = 0x7fffffff;
   for (int c = threadIdx.x; c < cols; c += blockDim.x) better(v, idx, row[c], c);
   for (int o = 16; o > 0; o >>= 1)
@@ -31,7 +31,7 @@ __global__ void argmax_kernel(const float* logits, int cols, int32_t* out) {
   __syncthreads();
   if (warp == 0) {
     const int warps = blockDim.x >> 5;
-    v = lane < warps ? sv[lane] : -FLT_MAX;
+    v = lane < warps ? sv[lane] : -INFINITY;
     idx = lane < warps ? si[lane] : 0x7fffffff;
     for (int o = 16; o > 0; o >>= 1)
       better(v, idx, __shfl_xor_sync(0xffffffffu, v, o), __shfl_xor_sync(0xffffffffu, idx, o));

@@ -1,5 +1,6 @@
 #include "backend/cuda/cuda_backend.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -453,6 +454,68 @@ std::vector<int32_t> CudaBackend::argmax_rows(const Tensor& logits) {
   TURBINE_CUDA_CHECK(cudaMemcpyAsync(ids.data(), out.data, rows * sizeof(int32_t), cudaMemcpyDeviceToHost, stream_));
   TURBINE_CUDA_CHECK(cudaStreamSynchronize(stream_));
   return ids;
+}
+
+void CudaBackend::repetition_penalty(Tensor& logits, std::span<const int32_t> rows, std::span<const int32_t> ids,
+                                     std::span<const float> penalties) {
+  activate();
+  expect_device(logits, "repetition_penalty");
+  expect(logits.dtype == DType::F32 && logits.rank() == 2, "repetition_penalty", "expects fp32 logits [rows, vocab]");
+  expect(rows.size() == ids.size() && rows.size() == penalties.size(), "repetition_penalty",
+         "rows, ids and penalties differ in length");
+  const size_t n = rows.size();
+  if (n == 0) return;
+  // One upload: rows, ids, penalties as bits.
+  std::vector<int32_t> pairs(3 * n);
+  for (size_t i = 0; i < n; ++i) {
+    expect(rows[i] >= 0 && rows[i] < logits.dim(0) && ids[i] >= 0 && ids[i] < logits.dim(1), "repetition_penalty",
+           "a (row, id) pair lies outside the logits");
+    pairs[i] = rows[i];
+    pairs[n + i] = ids[i];
+    std::memcpy(&pairs[2 * n + i], &penalties[i], sizeof(float));
+  }
+  const Tensor dev = upload(pairs.data(), DType::I32, {int64_t(3 * n)}, DType::I32);
+  launch_repetition_penalty(logits.ptr<float>(), logits.dim(1), dev.ptr<int32_t>(), int(n), stream_);
+}
+
+TopCandidates CudaBackend::top_candidates(const Tensor& logits, std::span<const int32_t> rows,
+                                          std::span<const float> temperatures, int k) {
+  activate();
+  expect(logits.dtype == DType::F32 && logits.rank() == 2, "top_candidates", "expects fp32 logits [rows, vocab]");
+  expect(rows.size() == temperatures.size(), "top_candidates", "needs one temperature per row");
+  expect(k >= 1 && k <= kMaxTopCandidates && kMaxTopCandidates <= kMaxCandidatesPow2, "top_candidates",
+         "k outside 1..kMaxTopCandidates");
+  const int64_t R = int64_t(rows.size()), V = logits.dim(1);
+  TopCandidates out;
+  out.rows = R;
+  out.k = std::min<int64_t>(k, V);
+  if (R == 0 || V == 0) return out;
+  // One upload (row ids, then temperatures as bits) and one download (ids, values, max, sum).
+  std::vector<int32_t> params(2 * R);
+  for (int64_t r = 0; r < R; ++r) {
+    expect(rows[r] >= 0 && rows[r] < logits.dim(0), "top_candidates", "row outside the logits");
+    expect(temperatures[r] > 0, "top_candidates", "temperature must be > 0");
+    params[r] = rows[r];
+    std::memcpy(&params[R + r], &temperatures[r], sizeof(float));
+  }
+  const Tensor dev_params = upload(params.data(), DType::I32, {2 * R}, DType::I32);
+  const int64_t n = R * out.k;
+  Tensor result = empty(DType::I32, {2 * n + 2 * R});
+  int32_t* res = result.ptr<int32_t>();
+  launch_top_candidates(logits.ptr<float>(), int(V), dev_params.ptr<int32_t>(), dev_params.ptr<float>() + R, int(R),
+                        int(out.k), res, reinterpret_cast<float*>(res + n), reinterpret_cast<float*>(res + 2 * n),
+                        reinterpret_cast<float*>(res + 2 * n + R), stream_);
+  std::vector<int32_t> host(size_t(2 * n + 2 * R));
+  TURBINE_CUDA_CHECK(cudaMemcpyAsync(host.data(), res, host.size() * sizeof(int32_t), cudaMemcpyDeviceToHost, stream_));
+  TURBINE_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  out.ids.assign(host.begin(), host.begin() + n);
+  out.values.resize(n);
+  std::memcpy(out.values.data(), host.data() + n, n * sizeof(float));
+  out.row_max.resize(R);
+  std::memcpy(out.row_max.data(), host.data() + 2 * n, R * sizeof(float));
+  out.sum_exp.resize(R);
+  std::memcpy(out.sum_exp.data(), host.data() + 2 * n + R, R * sizeof(float));
+  return out;
 }
 
 }  // namespace turbine::cuda

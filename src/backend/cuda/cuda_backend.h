@@ -45,9 +45,12 @@ class CudaBackend : public Backend {
   void attention(const Tensor& q, const KvCache& cache, int layer, const BatchMeta& meta,
                  const AttentionShape& shape, Tensor& out) override;
   void gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) override;
+  std::vector<int32_t> argmax_rows(const Tensor& logits) override;
+  TopCandidates top_candidates(const Tensor& logits, std::span<const int32_t> rows,
+                               std::span<const float> temperatures, int k) override;
+  void repetition_penalty(Tensor& logits, std::span<const int32_t> rows, std::span<const int32_t> ids,
+                          std::span<const float> penalties) override;
 
-  // Greedy pick per row of fp32 logits [R, V], on the GPU; only R ids cross to the host.
-  std::vector<int32_t> argmax_rows(const Tensor& logits);
   // Device memory in use now (the whole device, as nvidia-smi counts it). The pool keeps freed
   // blocks, so after a run this is that run's high-water mark.
   size_t used_memory() const;
