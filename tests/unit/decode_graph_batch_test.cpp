@@ -43,6 +43,9 @@ TEST(DecodeGraphBatch, OnlyPlainDecodeSteps) {
   BatchInput scoring = decodes(2, 2);
   scoring.sequences[0].all_logits = true;
   EXPECT_FALSE(decode_graph_key(scoring).has_value());
+  BatchInput silent = decodes(2, 2);
+  silent.sequences[1].logits = false;
+  EXPECT_FALSE(decode_graph_key(silent).has_value());
 }
 
 TEST(DecodeGraphBatch, PaddedPlan) {
