@@ -51,6 +51,7 @@ struct KvCache {
 struct BatchMeta {
   const BatchPlan* plan = nullptr;  // host copy, always valid during the step
   Tensor token_ids, positions, slot_mapping, query_start, context_lens, block_tables, logit_rows;
+  Tensor decode_seqs, prefill_tiles;  // attention work lists (the cpu backend does not need them)
 };
 
 class Backend {

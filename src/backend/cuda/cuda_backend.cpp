@@ -165,9 +165,10 @@ BatchMeta CudaBackend::upload_batch(const BatchPlan& plan) {
   activate();
   const std::vector<int32_t>* arrays[] = {&plan.token_ids,    &plan.positions,    &plan.slot_mapping,
                                           &plan.query_start,  &plan.context_lens, &plan.block_tables,
-                                          &plan.logit_rows};
-  size_t offsets[7], total = 0;
-  for (int i = 0; i < 7; ++i) {
+                                          &plan.logit_rows,   &plan.decode_seqs,  &plan.prefill_tiles};
+  constexpr int kArrays = sizeof(arrays) / sizeof(arrays[0]);
+  size_t offsets[kArrays], total = 0;
+  for (int i = 0; i < kArrays; ++i) {
     offsets[i] = total;
     total += (arrays[i]->size() + 31) / 32 * 32;  // 128-byte aligned views
   }
@@ -179,7 +180,7 @@ BatchMeta CudaBackend::upload_batch(const BatchPlan& plan) {
     TURBINE_CUDA_CHECK(cudaMallocHost(&meta_host_, meta_host_bytes_));
   }
   auto* host = static_cast<int32_t*>(meta_host_);
-  for (int i = 0; i < 7; ++i) std::copy(arrays[i]->begin(), arrays[i]->end(), host + offsets[i]);
+  for (int i = 0; i < kArrays; ++i) std::copy(arrays[i]->begin(), arrays[i]->end(), host + offsets[i]);
   Tensor all = empty(DType::I32, {int64_t(bytes / sizeof(int32_t))});
   TURBINE_CUDA_CHECK(cudaMemcpyAsync(all.data, host, bytes, cudaMemcpyHostToDevice, stream_));
   TURBINE_CUDA_CHECK(cudaEventRecord(meta_done_, stream_));
@@ -198,6 +199,8 @@ BatchMeta CudaBackend::upload_batch(const BatchPlan& plan) {
   meta.context_lens = view(4, {plan.num_sequences});
   meta.block_tables = view(5, {plan.num_sequences, plan.max_blocks});
   meta.logit_rows = view(6, {int64_t(plan.logit_rows.size())});
+  meta.decode_seqs = view(7, {int64_t(plan.decode_seqs.size())});
+  meta.prefill_tiles = view(8, {plan.num_prefill_tiles(), 2});
   return meta;
 }
 
@@ -334,6 +337,10 @@ void CudaBackend::attention(const Tensor& q, const KvCache& cache, int layer, co
   p.query_start = meta.query_start.ptr<int32_t>();
   p.context_lens = meta.context_lens.ptr<int32_t>();
   p.block_tables = meta.block_tables.ptr<int32_t>();
+  p.decode_seqs = meta.decode_seqs.ptr<int32_t>();
+  p.num_decode = int(plan.decode_seqs.size());
+  p.prefill_tiles = meta.prefill_tiles.ptr<int32_t>();
+  p.num_prefill_tiles = plan.num_prefill_tiles();
   p.max_blocks = plan.max_blocks;
   p.num_sequences = plan.num_sequences;
   p.num_tokens = plan.num_tokens;
