@@ -20,8 +20,8 @@ struct BatchInput {
 };
 
 // New tokens per prefill work tile: the flash prefill kernel gives each tile (x one query head) a
-// thread block.
-constexpr int32_t kPrefillTileTokens = 64;
+// thread block. 128 rows (8 warps) measured 10% faster than 64 on a 2048-token 7B prefill (H200).
+constexpr int32_t kPrefillTileTokens = 128;
 
 // Host-side index arrays derived from a BatchInput; backends upload them as they need.
 struct BatchPlan {

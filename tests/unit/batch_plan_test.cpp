@@ -30,16 +30,17 @@ BatchInput batch_of(const std::vector<std::pair<int, int>>& seqs, int block_len)
 }  // namespace
 
 TEST(BatchPlan, MixedBatchSplitsDecodesFromPrefillTiles) {
-  // seq 0: prefill 130 new tokens (3 tiles); 1: decode; 2: chunk of 64 after 500 (1 tile); 3: decode;
-  // 4: two new tokens (a prefill, not a decode).
-  const BatchInput in = batch_of({{0, 130}, {40, 1}, {500, 64}, {7, 1}, {3, 2}}, 16);
+  const int T = kPrefillTileTokens;
+  // seq 0: prefill of 2T + 2 new tokens (3 tiles); 1: decode; 2: a chunk of T after 500 (1 tile);
+  // 3: decode; 4: two new tokens (a prefill, not a decode).
+  const BatchInput in = batch_of({{0, 2 * T + 2}, {40, 1}, {500, T}, {7, 1}, {3, 2}}, 16);
   const BatchPlan p = plan_batch(in, 16, 1000);
   EXPECT_EQ(p.decode_seqs, (std::vector<int32_t>{1, 3}));
   ASSERT_EQ(p.num_prefill_tiles(), 5);
   ASSERT_EQ(p.prefill_tiles.size(), 10u);
-  // Sorted by the last key position a tile visits: seq 2 (563), seq 0 tile 2 (129), tile 1 (127),
-  // tile 0 (63), seq 4 (4).
-  const std::vector<int32_t> want = {2, 0, 0, 128, 0, 64, 0, 0, 4, 0};
+  // By the last key position a tile visits: seq 2 (499 + T), seq 0's tiles 2 (2T + 1), 1 (2T - 1)
+  // and 0 (T - 1), seq 4 (4).
+  const std::vector<int32_t> want = {2, 0, 0, 2 * T, 0, T, 0, 0, 4, 0};
   EXPECT_EQ(p.prefill_tiles, want);
 }
 
@@ -47,7 +48,7 @@ TEST(BatchPlan, PureDecodeHasNoTilesAndPurePrefillNoDecodes) {
   const BatchPlan d = plan_batch(batch_of({{10, 1}, {0, 1}, {99, 1}}, 64), 64, 100);
   EXPECT_EQ(d.decode_seqs, (std::vector<int32_t>{0, 1, 2}));
   EXPECT_TRUE(d.prefill_tiles.empty());
-  const BatchPlan f = plan_batch(batch_of({{0, 64}}, 64), 64, 100);
+  const BatchPlan f = plan_batch(batch_of({{0, kPrefillTileTokens}}, 64), 64, 100);
   EXPECT_TRUE(f.decode_seqs.empty());
   EXPECT_EQ(f.prefill_tiles, (std::vector<int32_t>{0, 0}));
 }

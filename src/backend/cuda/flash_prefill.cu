@@ -1,5 +1,5 @@
-// Flash attention (FlashAttention-2 scheme) for prefill chunks on tensor cores. A block of 4 warps
-// takes 64 new tokens of one sequence for one query head, each warp 16 of them. Key tiles of 64
+// Flash attention (FlashAttention-2 scheme) for prefill chunks on tensor cores. A block of 8 warps
+// takes 128 new tokens of one sequence for one query head, each warp 16 of them. Key tiles of 64
 // keys stream from the paged cache into shared memory with cp.async (the next tile loads while
 // the current one is computed on); S = Q K^T and O += P V run as m16n8k16 mma.sync with fp32
 // accumulators, and the softmax stays online in registers (base 2, scale * log2(e) folded in).
@@ -17,12 +17,13 @@
 namespace turbine::cuda {
 namespace {
 
-constexpr int kWarps = 4;
-constexpr int kThreads = kWarps * 32;
 constexpr int kRows = kPrefillTileTokens;  // query rows per block, 16 per warp
+constexpr int kWarps = kRows / 16;
+constexpr int kThreads = kWarps * 32;
 constexpr int kKeys = 64;                  // keys per tile
+constexpr int kMinBlocks = 12 / kWarps;     // blocks per SM the registers must allow
 constexpr float kLog2e = 1.4426950408889634f;
-static_assert(kRows == kWarps * 16, "one m16 row block per warp");
+static_assert(kRows % 16 == 0 && kRows <= 2 * kKeys, "m16 row blocks; Q fits in the second K/V buffer");
 
 // Shared tiles are [64][D + 8] elements: the 16-byte pad moves consecutive rows to different banks,
 // so ldmatrix's eight row reads never collide.
@@ -91,14 +92,14 @@ __device__ __forceinline__ float fast_exp2(float x) {  // exp2(-inf) = 0
 }
 
 template <typename T, int D>
-__global__ void __launch_bounds__(kThreads) flash_prefill_kernel(PagedAttentionParams p) {
+__global__ void __launch_bounds__(kThreads, kMinBlocks) flash_prefill_kernel(PagedAttentionParams p) {
   constexpr int S = row_stride<D>();
   constexpr int kChunks = D / 8;  // 16-byte chunks per row
   constexpr int kDSteps = D / 16;
   extern __shared__ __align__(16) unsigned char flash_smem[];
-  T* kbuf = reinterpret_cast<T*>(flash_smem);  // [2][kKeys][S]
-  T* vbuf = kbuf + 2 * kKeys * S;              // [2][kKeys][S]
-  T* qs = kbuf + kKeys * S;                    // Q borrows K buffer 1 until its fragments are in registers
+  // Buffers [2][K|V][kKeys][S]; Q borrows buffer 1 until its fragments are in registers.
+  T* const kv = reinterpret_cast<T*>(flash_smem);
+  T* const qs = kv + 2 * kKeys * S;
 
   const int head = blockIdx.x;
   const int seq = p.prefill_tiles[2 * blockIdx.y], tok0 = p.prefill_tiles[2 * blockIdx.y + 1];
@@ -129,10 +130,10 @@ __global__ void __launch_bounds__(kThreads) flash_prefill_kernel(PagedAttentionP
   // Each key row is found through the block table on its own, so a tile may span cache blocks of
   // any length. Keys at or past key_end are zero-filled: their P is 0 and 0 * V must stay finite.
   auto load_kv = [&](int k0, int buf) {
-    T* kd = kbuf + buf * kKeys * S;
-    T* vd = vbuf + buf * kKeys * S;
+    T* kd = kv + buf * 2 * kKeys * S;
+    T* vd = kd + kKeys * S;
 #pragma unroll
-    for (int u = 0; u < kKeys * kChunks / kThreads; ++u) {
+    for (int u = 0; u < kKeys * kChunks / kThreads; ++u) {  // kThreads divides kKeys * kChunks
       const int i = tid + u * kThreads, r = i / kChunks, c = i % kChunks;
       const int pos = k0 + r;
       const bool valid = pos < key_end;
@@ -175,8 +176,8 @@ __global__ void __launch_bounds__(kThreads) flash_prefill_kernel(PagedAttentionP
     cp_async_commit();
     cp_async_wait<1>();
     __syncthreads();
-    const T* kt = kbuf + (tile & 1) * kKeys * S;
-    const T* vt = vbuf + (tile & 1) * kKeys * S;
+    const T* kt = kv + (tile & 1) * 2 * kKeys * S;
+    const T* vt = kt + kKeys * S;
 
     float s[kKeys / 8][4];
 #pragma unroll
