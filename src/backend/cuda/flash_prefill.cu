@@ -1,8 +1,10 @@
 // Flash attention (FlashAttention-2 scheme) for prefill chunks on tensor cores. A block of 8 warps
 // takes 128 new tokens of one sequence for one query head, each warp 16 of them. Key tiles of 64
-// keys stream from the paged cache into shared memory with cp.async (the next tile loads while
-// the current one is computed on); S = Q K^T and O += P V run as m16n8k16 mma.sync with fp32
-// accumulators, and the softmax stays online in registers (base 2, scale * log2(e) folded in).
+// keys stream from the paged cache into shared memory with cp.async, three stages deep (two tiles
+// load while one is computed on, one barrier per tile); S = Q K^T and O += P V run as m16n8k16
+// mma.sync with fp32 accumulators, and the softmax stays online in registers (base 2, scale *
+// log2(e) folded into the exponent). GQA heads read their KV head's tiles separately (L2 serves
+// the repeats).
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -21,7 +23,8 @@ constexpr int kRows = kPrefillTileTokens;  // query rows per block, 16 per warp
 constexpr int kWarps = kRows / 16;
 constexpr int kThreads = kWarps * 32;
 constexpr int kKeys = 64;                  // keys per tile
-constexpr int kMinBlocks = 12 / kWarps;     // blocks per SM the registers must allow
+constexpr int kMinBlocks = 8 / kWarps;      // blocks per SM the registers must allow
+constexpr int kStages = 3;                 // K/V tiles in shared memory: one computed on, two loading
 constexpr float kLog2e = 1.4426950408889634f;
 static_assert(kRows % 16 == 0 && kRows <= 2 * kKeys, "m16 row blocks; Q fits in the second K/V buffer");
 
@@ -30,7 +33,7 @@ static_assert(kRows % 16 == 0 && kRows <= 2 * kKeys, "m16 row blocks; Q fits in 
 template <int D>
 __host__ __device__ constexpr int row_stride() { return D + 8; }
 template <int D>
-constexpr size_t smem_bytes() { return size_t(4) * kKeys * row_stride<D>() * sizeof(uint16_t); }  // K, V x2
+constexpr size_t smem_bytes() { return size_t(kStages) * 2 * kKeys * row_stride<D>() * sizeof(uint16_t); }
 
 __device__ __forceinline__ uint32_t smem_addr(const void* p) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(p));
@@ -97,9 +100,9 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) flash_prefill_kernel(Pag
   constexpr int kChunks = D / 8;  // 16-byte chunks per row
   constexpr int kDSteps = D / 16;
   extern __shared__ __align__(16) unsigned char flash_smem[];
-  // Buffers [2][K|V][kKeys][S]; Q borrows buffer 1 until its fragments are in registers.
+  // Stages [kStages][K|V][kKeys][S]; Q borrows the last stage until its fragments are in registers.
   T* const kv = reinterpret_cast<T*>(flash_smem);
-  T* const qs = kv + 2 * kKeys * S;
+  T* const qs = kv + (kStages - 1) * 2 * kKeys * S;
 
   const int head = blockIdx.x;
   const int seq = p.prefill_tiles[2 * blockIdx.y], tok0 = p.prefill_tiles[2 * blockIdx.y + 1];
@@ -128,36 +131,56 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) flash_prefill_kernel(Pag
   const size_t head_stride = size_t(p.block_len) * D;
   const size_t v_offset = size_t(p.num_kv_heads) * head_stride;
   // Each key row is found through the block table on its own, so a tile may span cache blocks of
-  // any length. Keys at or past key_end are zero-filled: their P is 0 and 0 * V must stay finite.
-  auto load_kv = [&](int k0, int buf) {
-    T* kd = kv + buf * 2 * kKeys * S;
-    T* vd = kd + kKeys * S;
+  // any length. A thread copies chunk `chunk` of rows row0 + u * kRowStep. The block ids of a
+  // tile are read one tile before its copy is issued, so the table's latency hides behind compute.
+  constexpr int kLoads = kKeys * kChunks / kThreads;
+  constexpr int kRowStep = kThreads / kChunks;
+  static_assert(kLoads * kThreads == kKeys * kChunks, "whole tiles per pass");
+  const int row0 = tid / kChunks, chunk = tid % kChunks;
+  auto find_rows = [&](int k0, int (&blk)[kLoads], int (&off)[kLoads]) {
 #pragma unroll
-    for (int u = 0; u < kKeys * kChunks / kThreads; ++u) {  // kThreads divides kKeys * kChunks
-      const int i = tid + u * kThreads, r = i / kChunks, c = i % kChunks;
-      const int pos = k0 + r;
-      const bool valid = pos < key_end;
-      const T* src = cache;
-      if (valid) {
+    for (int u = 0; u < kLoads; ++u) {
+      const int pos = k0 + row0 + u * kRowStep;
+      blk[u] = off[u] = 0;
+      if (pos < key_end) {
         const int b = pos / p.block_len;
-        src = cache + (size_t(table[b]) * 2 * p.num_kv_heads + kvh) * head_stride +
-              size_t(pos - b * p.block_len) * D + c * 8;
+        blk[u] = table[b];
+        off[u] = pos - b * p.block_len;
       }
-      cp_async16(kd + r * S + c * 8, src, valid);
-      cp_async16(vd + r * S + c * 8, valid ? src + v_offset : cache, valid);
     }
   };
-  load_kv(key_begin, 0);
+  // Keys at or past key_end are zero-filled: their P is 0 and 0 * V must stay finite.
+  auto load_kv = [&](int k0, int stage, const int (&blk)[kLoads], const int (&off)[kLoads]) {
+    T* kd = kv + stage * 2 * kKeys * S;
+    T* vd = kd + kKeys * S;
+#pragma unroll
+    for (int u = 0; u < kLoads; ++u) {
+      const int r = row0 + u * kRowStep;
+      const bool valid = k0 + r < key_end;
+      const T* src = cache + (size_t(blk[u]) * 2 * p.num_kv_heads + kvh) * head_stride + size_t(off[u]) * D + chunk * 8;
+      cp_async16(kd + r * S + chunk * 8, valid ? src : cache, valid);
+      cp_async16(vd + r * S + chunk * 8, valid ? src + v_offset : cache, valid);
+    }
+  };
+  // Stages 0 and 1 start loading now; Q waits in stage 2 until its fragments are in registers.
+  int blk[kLoads], off[kLoads];
+  find_rows(key_begin, blk, off);
+  load_kv(key_begin, 0, blk, off);
   cp_async_commit();
+  if (tiles > 1) {
+    find_rows(key_begin + kKeys, blk, off);
+    load_kv(key_begin + kKeys, 1, blk, off);
+  }
+  cp_async_commit();
+  find_rows(key_begin + 2 * kKeys, blk, off);
 
   // Q fragments (A operand) for the warp's 16 rows, kept in registers for the whole key loop.
-  cp_async_wait<1>();
+  cp_async_wait<2>();
   __syncthreads();
   uint32_t qf[kDSteps][4];
 #pragma unroll
   for (int kk = 0; kk < kDSteps; ++kk)
     ldmatrix_x4(qf[kk], qs + (warp * 16 + (lane & 15)) * S + kk * 16 + (lane >> 4) * 8);
-  __syncthreads();  // K buffer 1 is free for tile 1
 
   // This thread's accumulator rows are g and g + 8 of the warp's 16; columns 2t, 2t + 1 of each n8 block.
   const int g = lane >> 2, t4 = lane & 3;
@@ -168,16 +191,23 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) flash_prefill_kernel(Pag
   float o[D / 8][4];
 #pragma unroll
   for (int n = 0; n < D / 8; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
-  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};
+  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};  // m in scaled (log2) units
 
+  int stage = 0;
   for (int tile = 0; tile < tiles; ++tile) {
     const int k0 = key_begin + tile * kKeys;
-    if (tile + 1 < tiles) load_kv(k0 + kKeys, (tile + 1) & 1);
-    cp_async_commit();
-    cp_async_wait<1>();
+    cp_async_wait<1>();  // this tile's copy is done (the next one may still be in flight)
+    // One barrier per tile: the tile is visible to all, and every warp has left the tile before,
+    // whose stage (or Q, on the first pass) the copy below overwrites.
     __syncthreads();
-    const T* kt = kv + (tile & 1) * 2 * kKeys * S;
+    if (tile + 2 < tiles) {
+      load_kv(k0 + 2 * kKeys, stage == 0 ? 2 : stage - 1, blk, off);
+      find_rows(k0 + 3 * kKeys, blk, off);
+    }
+    cp_async_commit();
+    const T* kt = kv + stage * 2 * kKeys * S;
     const T* vt = kt + kKeys * S;
+    stage = stage == kStages - 1 ? 0 : stage + 1;
 
     float s[kKeys / 8][4];
 #pragma unroll
@@ -195,18 +225,16 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) flash_prefill_kernel(Pag
 
     // Masks only where some (row, key) pair of the tile is invisible: the diagonal, the end, the window.
     const bool masked = k0 + kKeys - 1 > first_pos || k0 + kKeys > key_end || (window > 0 && k0 <= last_pos - window);
-    float mx[2] = {m[0], m[1]};
+    float mx[2] = {-INFINITY, -INFINITY};  // raw scores; the scale is positive, so it commutes with max
 #pragma unroll
     for (int n = 0; n < kKeys / 8; ++n) {
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
-        float v = s[n][e] * scale_log2;
         if (masked) {
           const int key = k0 + n * 8 + 2 * t4 + (e & 1), pos = row_pos[e >> 1];
-          if (key > pos || (window > 0 && key <= pos - window)) v = -INFINITY;
+          if (key > pos || (window > 0 && key <= pos - window)) s[n][e] = -INFINITY;
         }
-        s[n][e] = v;
-        mx[e >> 1] = fmaxf(mx[e >> 1], v);
+        mx[e >> 1] = fmaxf(mx[e >> 1], s[n][e]);
       }
     }
     float base[2];
@@ -214,6 +242,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) flash_prefill_kernel(Pag
     for (int h = 0; h < 2; ++h) {
       mx[h] = fmaxf(mx[h], __shfl_xor_sync(0xffffffffu, mx[h], 1));
       mx[h] = fmaxf(mx[h], __shfl_xor_sync(0xffffffffu, mx[h], 2));
+      mx[h] = fmaxf(m[h], mx[h] * scale_log2);
       base[h] = mx[h] == -INFINITY ? 0.0f : mx[h];  // a row that sees nothing yet keeps p = 0
       const float correction = fast_exp2(m[h] - base[h]);
       m[h] = mx[h];
@@ -228,8 +257,10 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) flash_prefill_kernel(Pag
     uint32_t pa[kKeys / 16][4];
 #pragma unroll
     for (int n = 0; n < kKeys / 8; ++n) {
-      const float p0 = fast_exp2(s[n][0] - base[0]), p1 = fast_exp2(s[n][1] - base[0]);
-      const float p2 = fast_exp2(s[n][2] - base[1]), p3 = fast_exp2(s[n][3] - base[1]);
+      const float p0 = fast_exp2(fmaf(s[n][0], scale_log2, -base[0]));
+      const float p1 = fast_exp2(fmaf(s[n][1], scale_log2, -base[0]));
+      const float p2 = fast_exp2(fmaf(s[n][2], scale_log2, -base[1]));
+      const float p3 = fast_exp2(fmaf(s[n][3], scale_log2, -base[1]));
       l[0] += p0 + p1;
       l[1] += p2 + p3;
       pa[n >> 1][(n & 1) * 2] = pack2<T>(p0, p1);
@@ -245,7 +276,6 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) flash_prefill_kernel(Pag
         mma<T>(o[2 * n2 + 1], pa[kk], b[2], b[3]);
       }
     }
-    __syncthreads();  // the next iteration's loads overwrite this buffer
   }
   cp_async_wait<0>();
 
