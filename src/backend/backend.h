@@ -69,6 +69,7 @@ constexpr int kMaxTopCandidates = 1024;
 struct BatchMeta {
   const BatchPlan* plan = nullptr;  // host copy, always valid during the step
   Tensor token_ids, positions, slot_mapping, query_start, context_lens, block_tables, logit_rows;
+  Tensor decode_seqs, prefill_tiles;  // attention work lists (the cpu backend does not need them)
   Tensor packed;  // cuda: the one device buffer the arrays above are views of
 };
 

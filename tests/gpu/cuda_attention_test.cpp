@@ -1,6 +1,7 @@
 // Paged attention and the qkv/RoPE/KV-store op against the CPU reference backend: GQA ratios
-// 1, 2 and 8, head dims 64, 128 and 96 (the generic path), short and long contexts over many
-// blocks, mixed prefill + decode batches, sliding window.
+// 1 to 16, head dims 64 and 128 (decode and flash prefill kernels) and 96 (the general kernel),
+// short and long contexts over many blocks, chunked prefill, mixed prefill + decode batches,
+// sliding window.
 #ifdef TURBINE_WITH_CUDA
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <string>
 
 #include "backend/batch_input.h"
 #include "gpu_test_util.h"
@@ -77,6 +79,19 @@ TEST_P(CudaAttention, MatchesCpu) {
       {"mha_decode_d128", 4, 4, 128, 16, 0, {{500, 1}, {31, 1}, {2, 1}}},
       {"gqa4_window_decode", 8, 2, 64, 16, 40, {{300, 1}, {20, 1}}},
       {"gqa3_decode", 6, 2, 64, 16, 0, {{100, 1}, {1000, 1}}},
+      // Prefill sequences of head_dim 64/128 take the tensor-core flash kernel, in 64-token tiles
+      // whose key tiles may span several cache blocks (block_len 24 does not divide 64).
+      {"flash_mha_d128_lengths", 2, 2, 128, 16, 0, {{0, 37}, {0, 63}, {0, 64}, {0, 65}, {0, 300}, {0, 1}}},
+      {"flash_gqa2_d64_1000", 4, 2, 64, 64, 0, {{0, 1000}}},
+      {"flash_gqa8_d128_block24", 8, 1, 128, 24, 0, {{0, 1000}, {0, 65}}},
+      {"flash_chunked_prefill", 4, 2, 128, 64, 0, {{500, 77}}},
+      {"flash_mixed_block24", 8, 2, 64, 24, 0, {{500, 77}, {30, 1}, {0, 63}, {900, 1}, {7, 2}}},
+      {"flash_mixed_many_decodes_d128", 4, 4, 128, 16, 0, {{1, 129}, {60, 1}, {61, 1}, {62, 1}, {200, 1}, {0, 3}}},
+      {"flash_window", 4, 2, 128, 16, 100, {{0, 300}, {200, 65}, {700, 1}}},
+      {"flash_window_shorter_than_tile", 2, 2, 64, 24, 10, {{0, 150}, {40, 37}, {5, 1}}},
+      {"flash_gqa16_prefill_only", 16, 1, 64, 16, 0, {{0, 100}, {33, 40}}},
+      // 16 query heads per KV head is beyond the decode kernel: a mixed batch takes the general kernel.
+      {"gqa16_mixed_general", 16, 1, 64, 16, 0, {{0, 70}, {50, 1}}},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -97,11 +112,19 @@ TEST_P(CudaAttention, MatchesCpu) {
     const auto q = random_values(rng, size_t(T) * QD, dtype, -2, 2);
     AttentionShape shape{c.heads, c.kv_heads, c.head_dim, 1.0f / std::sqrt(float(c.head_dim)), c.window};
 
-    Tensor gout = gpu->empty(dtype, {T, QD});
+    // NaN everywhere first: a row that no kernel writes fails the finiteness check.
+    Tensor gout = put(*gpu, std::vector<float>(size_t(T) * QD, NAN), {T, QD}, dtype);
     gpu->attention(put(*gpu, q, {T, QD}, dtype), gcache, 0, gpu->upload_batch(plan), shape, gout);
     Tensor cout = cpu->empty(DType::F32, {T, QD});
     cpu->attention(put(*cpu, q, {T, QD}, DType::F32), ccache, 0, cpu->upload_batch(plan), shape, cout);
-    TURBINE_EXPECT_CLOSE(gpu->download_f32(gout), cpu->download_f32(cout), relative_tolerance(dtype));
+    const auto got = gpu->download_f32(gout), want = cpu->download_f32(cout);
+    // Sequence by sequence, so a short one is not hidden by a long one's many good rows.
+    for (int s = 0; s < plan.num_sequences; ++s) {
+      SCOPED_TRACE("sequence " + std::to_string(s));
+      const size_t b = size_t(plan.query_start[s]) * QD, e = size_t(plan.query_start[s + 1]) * QD;
+      TURBINE_EXPECT_CLOSE(std::vector<float>(got.begin() + b, got.begin() + e),
+                           std::vector<float>(want.begin() + b, want.begin() + e), relative_tolerance(dtype));
+    }
   }
 }
 

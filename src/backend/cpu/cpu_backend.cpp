@@ -132,6 +132,8 @@ BatchMeta CpuBackend::upload_batch(const BatchPlan& plan) {
   m.context_lens = wrap_i32(plan.context_lens);
   m.block_tables = wrap_i32(plan.block_tables);
   m.logit_rows = wrap_i32(plan.logit_rows);
+  m.decode_seqs = wrap_i32(plan.decode_seqs);
+  m.prefill_tiles = wrap_i32(plan.prefill_tiles);
   return m;
 }
 

@@ -177,7 +177,8 @@ struct MetaLayout {
 MetaLayout meta_layout(const BatchPlan& plan) {
   MetaLayout m;
   m.arrays = {&plan.token_ids,    &plan.positions,    &plan.slot_mapping, &plan.query_start,
-              &plan.context_lens, &plan.block_tables, &plan.logit_rows};
+              &plan.context_lens, &plan.block_tables, &plan.logit_rows,  &plan.decode_seqs,
+              &plan.prefill_tiles};
   for (const auto* a : m.arrays) {
     m.offsets.push_back(m.total);
     m.total += (a->size() + 31) / 32 * 32;
@@ -228,6 +229,8 @@ BatchMeta CudaBackend::upload_batch(const BatchPlan& plan) {
   meta.context_lens = view(4, {plan.num_sequences});
   meta.block_tables = view(5, {plan.num_sequences, plan.max_blocks});
   meta.logit_rows = view(6, {int64_t(plan.logit_rows.size())});
+  meta.decode_seqs = view(7, {int64_t(plan.decode_seqs.size())});
+  meta.prefill_tiles = view(8, {plan.num_prefill_tiles(), 2});
   meta.packed = all;
   return meta;
 }
@@ -414,6 +417,10 @@ void CudaBackend::attention(const Tensor& q, const KvCache& cache, int layer, co
   p.query_start = meta.query_start.ptr<int32_t>();
   p.context_lens = meta.context_lens.ptr<int32_t>();
   p.block_tables = meta.block_tables.ptr<int32_t>();
+  p.decode_seqs = meta.decode_seqs.ptr<int32_t>();
+  p.num_decode = int(plan.decode_seqs.size());
+  p.prefill_tiles = meta.prefill_tiles.ptr<int32_t>();
+  p.num_prefill_tiles = plan.num_prefill_tiles();
   p.max_blocks = plan.max_blocks;
   p.num_sequences = plan.num_sequences;
   p.num_tokens = plan.num_tokens;

@@ -7,6 +7,7 @@
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/device_math.cuh"
+#include "backend/cuda/flash_prefill.h"
 #include "backend/cuda/paged_attention.h"
 
 namespace turbine::cuda {
@@ -181,7 +182,10 @@ __global__ void __launch_bounds__(kWarps * 32)
 template <typename T>
 __global__ void paged_attention_reduce_kernel(PagedAttentionParams p, int splits, const float* part_acc,
                                               const float* part_ml) {
-  const size_t row = blockIdx.x;  // token * Hq + head
+  // token * Hq + head; with a decode list (mixed batches) only the decode tokens' rows.
+  const size_t row = p.decode_seqs ? size_t(p.query_start[p.decode_seqs[blockIdx.x / p.num_heads]]) * p.num_heads +
+                                         blockIdx.x % p.num_heads
+                                   : blockIdx.x;
   const size_t stride = size_t(p.num_tokens) * p.num_heads;
   float mx = -FLT_MAX;
   for (int s = 0; s < splits; ++s) mx = fmaxf(mx, part_ml[(s * stride + row) * 2]);
@@ -215,7 +219,7 @@ __global__ void __launch_bounds__(kDecodeWarps * 32)
   __shared__ float qs[MaxGroup][D];
   __shared__ float wacc[kDecodeWarps][MaxGroup][D];
   __shared__ float wm[kDecodeWarps][MaxGroup], wl[kDecodeWarps][MaxGroup];
-  const int seq = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
+  const int seq = p.decode_seqs ? p.decode_seqs[blockIdx.x] : blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int group = p.num_heads / p.num_kv_heads;
   const int tok = p.query_start[seq];
@@ -375,17 +379,24 @@ template <typename T, int D>
 void launch_decode(const PagedAttentionParams& p, const Split& sp, float* workspace, cudaStream_t stream) {
   float* part_acc = workspace;
   float* part_ml = workspace ? workspace + size_t(sp.splits) * p.num_tokens * p.num_heads * p.head_dim : nullptr;
-  const dim3 grid(p.num_sequences, p.num_kv_heads, sp.splits);
+  const dim3 grid(p.num_decode, p.num_kv_heads, sp.splits);
   if (p.num_heads == p.num_kv_heads)
     paged_decode_kernel<T, D, 1><<<grid, kDecodeWarps * 32, 0, stream>>>(p, sp, part_acc, part_ml);
   else
     paged_decode_kernel<T, D, kDecodeMaxGroup><<<grid, kDecodeWarps * 32, 0, stream>>>(p, sp, part_acc, part_ml);
   TURBINE_CUDA_LAUNCH_CHECK();
   if (sp.splits > 1) {
-    paged_attention_reduce_kernel<T><<<p.num_tokens * p.num_heads, std::min(p.head_dim, 128), 0, stream>>>(
+    paged_attention_reduce_kernel<T><<<p.num_decode * p.num_heads, std::min(p.head_dim, 128), 0, stream>>>(
         p, sp.splits, part_acc, part_ml);
     TURBINE_CUDA_LAUNCH_CHECK();
   }
+}
+
+// Head dims 64 and 128 send decode tokens (BatchPlan::decode_seqs) to the decode kernel and
+// prefill tiles to the flash kernel; everything else takes the general kernel for all sequences.
+bool split_paths(const PagedAttentionParams& p) {
+  return !p.force_general && flash_prefill_supports(p.head_dim) &&
+         (p.num_decode == 0 || p.num_heads / p.num_kv_heads <= kDecodeMaxGroup);
 }
 
 }  // namespace
@@ -393,7 +404,10 @@ void launch_decode(const PagedAttentionParams& p, const Split& sp, float* worksp
 int paged_attention_splits(const PagedAttentionParams& p, int sm_count) {
   const int group = p.num_heads / p.num_kv_heads;
   const int row_blocks = (p.max_new_tokens * group + kRows - 1) / kRows;
-  const long blocks = long(p.num_sequences) * row_blocks * p.num_kv_heads;
+  // Only decode sequences split on the fast paths (a prefill chunk fills the GPU with its tiles).
+  if (split_paths(p) && p.num_decode == 0) return 1;
+  const long blocks = split_paths(p) ? long(p.num_decode) * p.num_kv_heads
+                                     : long(p.num_sequences) * row_blocks * p.num_kv_heads;
   const long want = 2L * sm_count;
   if (blocks >= want || p.max_context <= 2 * kTile) return 1;
   const int by_work = int((want + blocks - 1) / blocks);
@@ -415,25 +429,30 @@ void launch_paged_attention(const PagedAttentionParams& p, int splits, float* wo
     fail("cuda attention: {} heads not a multiple of {} kv heads", p.num_heads, p.num_kv_heads);
   const Split sp = split_for(p, splits);
   if (sp.splits > 1 && workspace == nullptr) fail("cuda attention: split-K needs a workspace");
-  // Pure decode batches with the usual head sizes take the decode kernel.
-  const bool decode = p.max_new_tokens == 1 && (p.head_dim == 64 || p.head_dim == 128) &&
-                      p.num_heads / p.num_kv_heads <= kDecodeMaxGroup && !p.force_general;
-  if (decode) {
-    TURBINE_DISPATCH_HALF(p.dtype, {
-      if (p.head_dim == 64)
-        launch_decode<T, 64>(p, sp, workspace, stream);
-      else
-        launch_decode<T, 128>(p, sp, workspace, stream);
-    });
+  if (split_paths(p)) {
+    if ((p.num_decode > 0 && !p.decode_seqs) || (p.num_prefill_tiles > 0 && !p.prefill_tiles) ||
+        p.num_decode + p.num_prefill_tiles == 0)
+      fail("cuda attention: the batch's decode and prefill work lists are missing");
+    launch_flash_prefill(p, stream);
+    if (p.num_decode > 0) {
+      TURBINE_DISPATCH_HALF(p.dtype, {
+        if (p.head_dim == 64)
+          launch_decode<T, 64>(p, sp, workspace, stream);
+        else
+          launch_decode<T, 128>(p, sp, workspace, stream);
+      });
+    }
     return;
   }
+  PagedAttentionParams all = p;  // every sequence, in batch order
+  all.decode_seqs = nullptr;
   TURBINE_DISPATCH_HALF(p.dtype, {
     if (p.head_dim == 64)
-      launch_typed<T, 64>(p, sp, workspace, stream);
+      launch_typed<T, 64>(all, sp, workspace, stream);
     else if (p.head_dim == 128)
-      launch_typed<T, 128>(p, sp, workspace, stream);
+      launch_typed<T, 128>(all, sp, workspace, stream);
     else
-      launch_typed<T, 256>(p, sp, workspace, stream);
+      launch_typed<T, 256>(all, sp, workspace, stream);
   });
 }
 

@@ -1,6 +1,9 @@
 // Launcher of paged causal attention over the KV cache (paged_attention.cu): any mix of prefill
-// chunks and decode tokens, GQA, sliding window. The context is split across thread blocks
-// (split-K) when the batch alone would not fill the GPU, then a reduce kernel merges the parts.
+// chunks and decode tokens, GQA, sliding window. For head dims 64 and 128, decode tokens take the
+// decode kernel and prefill chunks the tensor-core flash kernel (flash_prefill.cu), two launches
+// on one stream; other head dims take the general kernel. A decode context is split across
+// thread blocks (split-K) when the batch alone would not fill the GPU, then a reduce kernel
+// merges the parts.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -17,13 +20,16 @@ struct PagedAttentionParams {
   const int32_t* query_start = nullptr;   // [S + 1]
   const int32_t* context_lens = nullptr;  // [S], context + new tokens
   const int32_t* block_tables = nullptr;  // [S, max_blocks]
+  const int32_t* decode_seqs = nullptr;   // [num_decode] sequences with one new token (BatchPlan)
+  const int32_t* prefill_tiles = nullptr; // [num_prefill_tiles, 2] (sequence, first new token)
+  int num_decode = 0, num_prefill_tiles = 0;
   int max_blocks = 0;
   int num_sequences = 0, num_tokens = 0, max_new_tokens = 0, max_context = 0;
   int num_heads = 0, num_kv_heads = 0, head_dim = 0, block_len = 0;
   float scale = 0.0f;
   int sliding_window = 0;
   DType dtype = DType::BF16;
-  bool force_general = false;  // skip the decode kernel (tests compare both paths)
+  bool force_general = false;  // skip the decode and flash kernels (tests compare the paths)
 };
 
 // Bytes of float scratch the launch needs when asked for `splits` parts (0 when it needs none).
