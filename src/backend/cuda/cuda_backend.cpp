@@ -6,6 +6,7 @@
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/kernels.h"
 #include "backend/cuda/paged_attention.h"
+#include "backend/cuda/paged_decode.h"
 #include "backend/cuda/qkv_rope_store.h"
 
 namespace turbine::cuda {
@@ -50,6 +51,7 @@ CudaBackend::~CudaBackend() {
   cudaSetDevice(device_);
   cudaStreamSynchronize(stream_);
   rope_device_ = Tensor{};
+  split_counters_ = Tensor{};
   gemm_.reset();
   pool_.reset();
   for (int i = 0; i < 2; ++i) {
@@ -346,11 +348,29 @@ void CudaBackend::attention(const Tensor& q, const KvCache& cache, int layer, co
   p.scale = shape.scale;
   p.sliding_window = shape.sliding_window;
   p.dtype = dtype_;
+  if (paged_decode_applies(p)) {
+    const int splits = paged_decode_splits(p, props_.multiProcessorCount);
+    const size_t ws_bytes = paged_decode_workspace_bytes(p, splits);
+    Tensor workspace;
+    if (ws_bytes) workspace = empty(DType::F32, {int64_t(ws_bytes / sizeof(float))});
+    launch_paged_decode(p, splits, workspace.defined() ? workspace.ptr<float>() : nullptr,
+                        split_counters(paged_decode_counter_count(p, splits)), stream_);
+    return;
+  }
   const int splits = paged_attention_splits(p, props_.multiProcessorCount);
   const size_t ws_bytes = paged_attention_workspace_bytes(p, splits);
   Tensor workspace;
   if (ws_bytes) workspace = empty(DType::F32, {int64_t(ws_bytes / sizeof(float))});
   launch_paged_attention(p, splits, workspace.defined() ? workspace.ptr<float>() : nullptr, stream_);
+}
+
+unsigned* CudaBackend::split_counters(size_t count) {
+  if (count == 0) return nullptr;
+  if (size_t(split_counters_.numel()) < count) {
+    split_counters_ = empty(DType::I32, {int64_t(count)});
+    TURBINE_CUDA_CHECK(cudaMemsetAsync(split_counters_.data, 0, count * sizeof(int32_t), stream_));
+  }
+  return static_cast<unsigned*>(split_counters_.data);
 }
 
 void CudaBackend::gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) {

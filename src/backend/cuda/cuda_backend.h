@@ -54,6 +54,8 @@ class CudaBackend : public Backend {
   void activate() const;
   void copy_to_device(void* dst, const void* src, size_t bytes);
   const float* rope_table(const RopeTable& rope);
+  // `count` zeroed counters for split-K decode attention; the kernel leaves them zero.
+  unsigned* split_counters(size_t count);
 
   int device_ = 0;
   DType dtype_;
@@ -73,6 +75,7 @@ class CudaBackend : public Backend {
   // The RoPE inverse frequencies last uploaded (they change only with the model).
   std::vector<float> rope_host_;
   Tensor rope_device_;
+  Tensor split_counters_;
 };
 
 }  // namespace turbine::cuda
