@@ -1,5 +1,6 @@
 #include "backend/cuda/cuda_backend.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -23,9 +24,10 @@ void expect_device(const Tensor& t, const char* op) {
 }  // namespace
 
 CudaBackend::CudaBackend(int device_index, DType dtype) : device_(device_index), dtype_(dtype) {
-  // TURBINE_CUDA_SKINNY_GEMM=0 sends decode-sized GEMMs to cuBLASLt too (for profiling comparisons).
-  if (const char* env = std::getenv("TURBINE_CUDA_SKINNY_GEMM"); env && std::string(env) == "0")
-    use_skinny_gemm_ = false;
+  // TURBINE_CUDA_SKINNY_GEMM=n sends GEMMs of more than n tokens to cuBLASLt (0: all of them), for
+  // profiling comparisons.
+  if (const char* env = std::getenv("TURBINE_CUDA_SKINNY_GEMM"); env && *env)
+    skinny_gemm_max_tokens_ = std::clamp(std::atoi(env), 0, kSkinnyGemmMaxTokens);
   if (dtype != DType::F16 && dtype != DType::BF16)
     fail("--dtype: the cuda backend computes in float16 or bfloat16, not {}", dtype_name(dtype));
   int count = 0;
@@ -257,7 +259,7 @@ void CudaBackend::linear(const Tensor& x, const Tensor& weight, const Tensor* bi
              out.numel() / out.dim(-1) == x.numel() / x.dim(-1),
          "linear", "shape or dtype mismatch");
   const int tokens = int(x.numel() / x.dim(-1)), n = int(weight.dim(0)), k = int(weight.dim(1));
-  if (!use_skinny_gemm_ ||
+  if (tokens > skinny_gemm_max_tokens_ ||
       !launch_skinny_gemm(x.data, weight.data, x.dtype, out.data, out.dtype, tokens, n, k, stream_))
     gemm_->matmul(x.data, weight.data, x.dtype, out.data, out.dtype, tokens, n, k, stream_);
   if (bias && bias->defined()) {

@@ -10,6 +10,7 @@
 #include "backend/backend.h"
 #include "backend/cuda/cublaslt_gemm.h"
 #include "backend/cuda/device_memory_pool.h"
+#include "backend/cuda/kernels.h"
 
 namespace turbine::cuda {
 
@@ -59,7 +60,8 @@ class CudaBackend : public Backend {
 
   int device_ = 0;
   DType dtype_;
-  bool use_skinny_gemm_ = true;
+  // Decode GEMMs up to this many tokens run the skinny GEMM (it beats cuBLASLt there), the rest cuBLASLt.
+  int skinny_gemm_max_tokens_ = 16;
   cudaDeviceProp props_{};
   cudaStream_t stream_ = nullptr;
   std::unique_ptr<DeviceMemoryPool> pool_;
