@@ -77,6 +77,15 @@ TEST_P(CudaAttention, MatchesCpu) {
       {"mha_decode_d128", 4, 4, 128, 16, 0, {{500, 1}, {31, 1}, {2, 1}}},
       {"gqa4_window_decode", 8, 2, 64, 16, 40, {{300, 1}, {20, 1}}},
       {"gqa3_decode", 6, 2, 64, 16, 0, {{100, 1}, {1000, 1}}},
+      // Batch-1 decodes split the context over many blocks (up to 64 parts), merged by the last one.
+      {"mha_decode_ctx1", 4, 4, 128, 16, 0, {{0, 1}}},
+      {"gqa2_decode_ctx31_bl24", 4, 2, 64, 24, 0, {{30, 1}}},
+      {"gqa8_decode_ctx1500_bl64", 8, 1, 128, 64, 0, {{1499, 1}}},
+      {"mha_decode_ctx5000_bl24", 2, 2, 128, 24, 0, {{4999, 1}}},
+      {"gqa8_decode_ctx5000_d64", 16, 2, 64, 16, 0, {{4999, 1}}},
+      {"gqa2_decode_window_split", 4, 2, 128, 16, 100, {{2000, 1}}},
+      {"mha_decode_batch16_d128", 4, 4, 128, 64, 0, std::vector<SeqSpec>(16, SeqSpec{257, 1})},
+      {"gqa8_decode_mixed_lengths", 8, 1, 64, 24, 0, {{0, 1}, {31, 1}, {1500, 1}, {4000, 1}, {63, 1}}},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -102,6 +111,10 @@ TEST_P(CudaAttention, MatchesCpu) {
     Tensor cout = cpu->empty(DType::F32, {T, QD});
     cpu->attention(put(*cpu, q, {T, QD}, DType::F32), ccache, 0, cpu->upload_batch(plan), shape, cout);
     TURBINE_EXPECT_CLOSE(gpu->download_f32(gout), cpu->download_f32(cout), relative_tolerance(dtype));
+    // Again into a zeroed output: split-K decode must have left its merge counters at zero.
+    Tensor again = put(*gpu, std::vector<float>(size_t(T) * QD, 0.0f), {T, QD}, dtype);
+    gpu->attention(put(*gpu, q, {T, QD}, dtype), gcache, 0, gpu->upload_batch(plan), shape, again);
+    EXPECT_EQ(gpu->download_f32(again), gpu->download_f32(gout));
   }
 }
 
