@@ -368,7 +368,7 @@ void CudaBackend::attention(const Tensor& q, const KvCache& cache, int layer, co
 
 unsigned* CudaBackend::split_counters(size_t count) {
   if (count == 0) return nullptr;
-  if (size_t(split_counters_.numel()) < count) {
+  if (!split_counters_.defined() || size_t(split_counters_.numel()) < count) {
     split_counters_ = empty(DType::I32, {int64_t(count)});
     TURBINE_CUDA_CHECK(cudaMemsetAsync(split_counters_.data, 0, count * sizeof(int32_t), stream_));
   }

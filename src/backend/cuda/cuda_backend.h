@@ -60,8 +60,8 @@ class CudaBackend : public Backend {
 
   int device_ = 0;
   DType dtype_;
-  // Decode GEMMs up to this many tokens run the skinny GEMM (it beats cuBLASLt there), the rest cuBLASLt.
-  int skinny_gemm_max_tokens_ = 16;
+  // GEMMs of up to this many tokens run the skinny GEMM, the rest cuBLASLt.
+  int skinny_gemm_max_tokens_ = kSkinnyGemmMaxTokens;
   cudaDeviceProp props_{};
   cudaStream_t stream_ = nullptr;
   std::unique_ptr<DeviceMemoryPool> pool_;

@@ -9,6 +9,7 @@
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/device_math.cuh"
+#include "backend/cuda/pdl.cuh"
 #include "backend/cuda/paged_decode.h"
 
 namespace turbine::cuda {
@@ -49,6 +50,8 @@ __global__ void __launch_bounds__(kWarps * 32)
   __shared__ float wacc[kWarps][MaxGroup][D];
   __shared__ float split_scale[MaxGroup][kMaxSplits];
   __shared__ bool merge_here;
+  pdl_launch_dependents();
+  pdl_wait();  // the cache slot of this step's token comes from the previous kernel
   const int seq = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int chunk = lane % kLanesPerKey, slot = lane / kLanesPerKey;
@@ -255,11 +258,11 @@ void launch_typed(const PagedAttentionParams& p, int splits, int split_len, floa
   float* part_ml = workspace ? workspace + size_t(splits) * p.num_tokens * p.num_heads * D : nullptr;
   const dim3 grid(p.num_sequences, p.num_kv_heads, splits);
   if (p.num_heads == p.num_kv_heads)
-    paged_decode_kernel<T, D, 1><<<grid, kWarps * 32, 0, stream>>>(p, splits, split_len, part_acc, part_ml, counters);
+    launch_pdl(paged_decode_kernel<T, D, 1>, grid, kWarps * 32, 0, stream, p, splits, split_len, part_acc, part_ml,
+               counters);
   else
-    paged_decode_kernel<T, D, kMaxGroup>
-        <<<grid, kWarps * 32, 0, stream>>>(p, splits, split_len, part_acc, part_ml, counters);
-  TURBINE_CUDA_LAUNCH_CHECK();
+    launch_pdl(paged_decode_kernel<T, D, kMaxGroup>, grid, kWarps * 32, 0, stream, p, splits, split_len, part_acc,
+               part_ml, counters);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/device_math.cuh"
+#include "backend/cuda/pdl.cuh"
 #include "backend/cuda/kernels.h"
 
 namespace turbine::cuda {
@@ -15,6 +16,8 @@ namespace {
 template <typename T, bool Residual>
 __global__ void rms_norm_kernel(T* residual, const T* x, const T* weight, T* out, int cols, float eps) {
   __shared__ float scratch[32];
+  pdl_launch_dependents();
+  pdl_wait();
   const size_t row = blockIdx.x;
   const T* xr = x + row * cols;
   T* rr = Residual ? residual + row * cols : nullptr;
@@ -63,6 +66,16 @@ __global__ void rms_norm_vec_kernel(T* residual, const T* x, const T* weight, T*
   __shared__ float scratch[32];
   const size_t row = blockIdx.x;
   const int chunks = cols / 8;
+  // The norm weights are constant: fetched before waiting for the previous kernel.
+  const uint4* wr = reinterpret_cast<const uint4*>(weight);
+  uint4 wraw[kChunks];
+#pragma unroll
+  for (int j = 0; j < kChunks; ++j) {
+    const int c = threadIdx.x + j * blockDim.x;
+    wraw[j] = c < chunks ? __ldg(wr + c) : make_uint4(0, 0, 0, 0);
+  }
+  pdl_launch_dependents();
+  pdl_wait();
   const uint4* xr = reinterpret_cast<const uint4*>(x + row * cols);
   uint4* rr = Residual ? reinterpret_cast<uint4*>(residual + row * cols) : nullptr;
   float v[kChunks][8];
@@ -91,14 +104,13 @@ __global__ void rms_norm_vec_kernel(T* residual, const T* x, const T* weight, T*
   sum = 0.0f;
   for (int w = 0; w < warps; ++w) sum += scratch[w];
   const float inv = rsqrtf(sum / float(cols) + eps);
-  const uint4* wr = reinterpret_cast<const uint4*>(weight);
   uint4* o = reinterpret_cast<uint4*>(out + row * cols);
 #pragma unroll
   for (int j = 0; j < kChunks; ++j) {
     const int c = threadIdx.x + j * blockDim.x;
     if (c >= chunks) break;
     float wf[8];
-    unpack8<T>(__ldg(wr + c), wf);
+    unpack8<T>(wraw[j], wf);
 #pragma unroll
     for (int e = 0; e < 8; ++e) v[j][e] = v[j][e] * inv * wf[e];
     o[c] = pack8<T>(v[j]);
@@ -124,13 +136,13 @@ void launch_rms_norm(const void* x, const void* weight, void* out, int rows, int
                      cudaStream_t stream) {
   if (rows == 0) return;
   if (vector_ok(cols, {x, weight, out})) {
-    TURBINE_DISPATCH_HALF(dtype, rms_norm_vec_kernel<T, false><<<rows, vector_threads(cols), 0, stream>>>(
+    TURBINE_DISPATCH_HALF(dtype, launch_pdl(rms_norm_vec_kernel<T, false>, rows, vector_threads(cols), 0, stream, 
                                      nullptr, static_cast<const T*>(x), static_cast<const T*>(weight),
                                      static_cast<T*>(out), cols, eps));
     TURBINE_CUDA_LAUNCH_CHECK();
     return;
   }
-  TURBINE_DISPATCH_HALF(dtype, rms_norm_kernel<T, false><<<rows, threads_for(cols), 0, stream>>>(
+  TURBINE_DISPATCH_HALF(dtype, launch_pdl(rms_norm_kernel<T, false>, rows, threads_for(cols), 0, stream, 
                                    nullptr, static_cast<const T*>(x), static_cast<const T*>(weight),
                                    static_cast<T*>(out), cols, eps));
   TURBINE_CUDA_LAUNCH_CHECK();
@@ -140,13 +152,13 @@ void launch_add_rms_norm(void* residual, const void* x, const void* weight, void
                          float eps, DType dtype, cudaStream_t stream) {
   if (rows == 0) return;
   if (vector_ok(cols, {residual, x, weight, out})) {
-    TURBINE_DISPATCH_HALF(dtype, rms_norm_vec_kernel<T, true><<<rows, vector_threads(cols), 0, stream>>>(
+    TURBINE_DISPATCH_HALF(dtype, launch_pdl(rms_norm_vec_kernel<T, true>, rows, vector_threads(cols), 0, stream, 
                                      static_cast<T*>(residual), static_cast<const T*>(x),
                                      static_cast<const T*>(weight), static_cast<T*>(out), cols, eps));
     TURBINE_CUDA_LAUNCH_CHECK();
     return;
   }
-  TURBINE_DISPATCH_HALF(dtype, rms_norm_kernel<T, true><<<rows, threads_for(cols), 0, stream>>>(
+  TURBINE_DISPATCH_HALF(dtype, launch_pdl(rms_norm_kernel<T, true>, rows, threads_for(cols), 0, stream, 
                                    static_cast<T*>(residual), static_cast<const T*>(x),
                                    static_cast<const T*>(weight), static_cast<T*>(out), cols, eps));
   TURBINE_CUDA_LAUNCH_CHECK();
