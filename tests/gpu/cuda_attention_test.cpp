@@ -92,6 +92,15 @@ TEST_P(CudaAttention, MatchesCpu) {
       {"flash_gqa16_prefill_only", 16, 1, 64, 16, 0, {{0, 100}, {33, 40}}},
       // 16 query heads per KV head is beyond the decode kernel: a mixed batch takes the general kernel.
       {"gqa16_mixed_general", 16, 1, 64, 16, 0, {{0, 70}, {50, 1}}},
+      // Batch-1 decodes split the context over many blocks (up to 64 parts), merged by the last one.
+      {"mha_decode_ctx1", 4, 4, 128, 16, 0, {{0, 1}}},
+      {"gqa2_decode_ctx31_bl24", 4, 2, 64, 24, 0, {{30, 1}}},
+      {"gqa8_decode_ctx1500_bl64", 8, 1, 128, 64, 0, {{1499, 1}}},
+      {"mha_decode_ctx5000_bl24", 2, 2, 128, 24, 0, {{4999, 1}}},
+      {"gqa8_decode_ctx5000_d64", 16, 2, 64, 16, 0, {{4999, 1}}},
+      {"gqa2_decode_window_split", 4, 2, 128, 16, 100, {{2000, 1}}},
+      {"mha_decode_batch16_d128", 4, 4, 128, 64, 0, std::vector<SeqSpec>(16, SeqSpec{257, 1})},
+      {"gqa8_decode_mixed_lengths", 8, 1, 64, 24, 0, {{0, 1}, {31, 1}, {1500, 1}, {4000, 1}, {63, 1}}},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -125,6 +134,10 @@ TEST_P(CudaAttention, MatchesCpu) {
       TURBINE_EXPECT_CLOSE(std::vector<float>(got.begin() + b, got.begin() + e),
                            std::vector<float>(want.begin() + b, want.begin() + e), relative_tolerance(dtype));
     }
+    // Again into a zeroed output: split-K decode must have left its merge counters at zero.
+    Tensor again = put(*gpu, std::vector<float>(size_t(T) * QD, 0.0f), {T, QD}, dtype);
+    gpu->attention(put(*gpu, q, {T, QD}, dtype), gcache, 0, gpu->upload_batch(plan), shape, again);
+    EXPECT_EQ(gpu->download_f32(again), got);
   }
 }
 

@@ -82,7 +82,9 @@ TEST_P(CudaElementwise, EmbeddingMatchesCpu) {
 }
 
 TEST_P(CudaElementwise, RmsNormMatchesCpu) {
-  for (int cols : {13, 256, 4099}) {
+  // 256, 4096, 5128: 16-byte path (5128 leaves threads with fewer chunks); 13, 4099: scalar path;
+  // 40000: too wide for the registers, scalar path.
+  for (int cols : {13, 256, 4099, 4096, 5128, 40000}) {
     const int rows = 11;
     const auto x = random_values(rng, size_t(rows) * cols, dtype, -3, 3);
     const auto w = random_values(rng, cols, dtype, 0.5, 1.5);
@@ -95,27 +97,34 @@ TEST_P(CudaElementwise, RmsNormMatchesCpu) {
 }
 
 TEST_P(CudaElementwise, AddRmsNormMatchesCpu) {
-  const int rows = 9, cols = 333;
-  const auto r = random_values(rng, size_t(rows) * cols, dtype, -2, 2);
-  const auto x = random_values(rng, size_t(rows) * cols, dtype, -2, 2);
-  const auto w = random_values(rng, cols, dtype, 0.5, 1.5);
-  Tensor gres = put(*gpu, r, {rows, cols}, dtype), gout = gpu->empty(dtype, {rows, cols});
-  gpu->add_rms_norm(gres, put(*gpu, x, {rows, cols}, dtype), put(*gpu, w, {cols}, dtype), 1e-6f, gout);
-  Tensor cres = put(*cpu, r, {rows, cols}, DType::F32), cout = cpu->empty(DType::F32, {rows, cols});
-  cpu->add_rms_norm(cres, put(*cpu, x, {rows, cols}, DType::F32), put(*cpu, w, {cols}, DType::F32), 1e-6f, cout);
-  const double tol = relative_tolerance(dtype);
-  TURBINE_EXPECT_CLOSE(gpu->download_f32(gres), cpu->download_f32(cres), tol);
-  TURBINE_EXPECT_CLOSE(gpu->download_f32(gout), cpu->download_f32(cout), tol);
+  for (int cols : {333, 8, 4096, 1000}) {
+    SCOPED_TRACE(cols);
+    const int rows = 9;
+    const auto r = random_values(rng, size_t(rows) * cols, dtype, -2, 2);
+    const auto x = random_values(rng, size_t(rows) * cols, dtype, -2, 2);
+    const auto w = random_values(rng, cols, dtype, 0.5, 1.5);
+    Tensor gres = put(*gpu, r, {rows, cols}, dtype), gout = gpu->empty(dtype, {rows, cols});
+    gpu->add_rms_norm(gres, put(*gpu, x, {rows, cols}, dtype), put(*gpu, w, {cols}, dtype), 1e-6f, gout);
+    Tensor cres = put(*cpu, r, {rows, cols}, DType::F32), cout = cpu->empty(DType::F32, {rows, cols});
+    cpu->add_rms_norm(cres, put(*cpu, x, {rows, cols}, DType::F32), put(*cpu, w, {cols}, DType::F32), 1e-6f, cout);
+    const double tol = relative_tolerance(dtype);
+    TURBINE_EXPECT_CLOSE(gpu->download_f32(gres), cpu->download_f32(cres), tol);
+    TURBINE_EXPECT_CLOSE(gpu->download_f32(gout), cpu->download_f32(cout), tol);
+  }
 }
 
 TEST_P(CudaElementwise, SiluMulMatchesCpu) {
-  const int T = 7, I = 1000 + 3;
-  const auto gu = random_values(rng, size_t(T) * 2 * I, dtype, -6, 6);
-  Tensor gout = gpu->empty(dtype, {T, I});
-  gpu->silu_mul(put(*gpu, gu, {T, 2 * I}, dtype), gout);
-  Tensor cout = cpu->empty(DType::F32, {T, I});
-  cpu->silu_mul(put(*cpu, gu, {T, 2 * I}, DType::F32), cout);
-  TURBINE_EXPECT_CLOSE(gpu->download_f32(gout), cpu->download_f32(cout), relative_tolerance(dtype));
+  // 1003: scalar path; 1000 and 11008: eight per thread.
+  for (int I : {1003, 1000, 11008}) {
+    SCOPED_TRACE(I);
+    const int T = 7;
+    const auto gu = random_values(rng, size_t(T) * 2 * I, dtype, -6, 6);
+    Tensor gout = gpu->empty(dtype, {T, I});
+    gpu->silu_mul(put(*gpu, gu, {T, 2 * I}, dtype), gout);
+    Tensor cout = cpu->empty(DType::F32, {T, I});
+    cpu->silu_mul(put(*cpu, gu, {T, 2 * I}, DType::F32), cout);
+    TURBINE_EXPECT_CLOSE(gpu->download_f32(gout), cpu->download_f32(cout), relative_tolerance(dtype));
+  }
 }
 
 TEST_P(CudaElementwise, GatherRowsMatchesCpuInEveryDtype) {

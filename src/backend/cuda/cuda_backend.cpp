@@ -7,6 +7,7 @@
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/kernels.h"
 #include "backend/cuda/paged_attention.h"
+#include "backend/cuda/paged_decode.h"
 #include "backend/cuda/qkv_rope_store.h"
 
 namespace turbine::cuda {
@@ -23,9 +24,10 @@ void expect_device(const Tensor& t, const char* op) {
 }  // namespace
 
 CudaBackend::CudaBackend(int device_index, DType dtype) : device_(device_index), dtype_(dtype) {
-  // TURBINE_CUDA_SKINNY_GEMM=0 sends decode-sized GEMMs to cuBLASLt too (for profiling comparisons).
-  if (const char* env = std::getenv("TURBINE_CUDA_SKINNY_GEMM"); env && std::string(env) == "0")
-    use_skinny_gemm_ = false;
+  // TURBINE_CUDA_SKINNY_GEMM=n sends GEMMs of more than n tokens to cuBLASLt (0: all of them), for
+  // profiling comparisons.
+  if (const char* env = std::getenv("TURBINE_CUDA_SKINNY_GEMM"); env && *env)
+    skinny_gemm_max_tokens_ = std::clamp(std::atoi(env), 0, kSkinnyGemmMaxTokens);
   // TURBINE_CUDA_GRAPHS=0 runs decode steps op by op (for comparisons and debugging).
   if (const char* env = std::getenv("TURBINE_CUDA_GRAPHS"); env && std::string(env) == "0") use_graphs_ = false;
   if (dtype != DType::F16 && dtype != DType::BF16)
@@ -53,6 +55,7 @@ CudaBackend::~CudaBackend() {
   cudaSetDevice(device_);
   cudaStreamSynchronize(stream_);
   rope_device_ = Tensor{};
+  split_counters_ = Tensor{};
   gemm_.reset();
   pool_.reset();
   for (int i = 0; i < 2; ++i) {
@@ -338,7 +341,7 @@ void CudaBackend::linear(const Tensor& x, const Tensor& weight, const Tensor* bi
              out.numel() / out.dim(-1) == x.numel() / x.dim(-1),
          "linear", "shape or dtype mismatch");
   const int tokens = int(x.numel() / x.dim(-1)), n = int(weight.dim(0)), k = int(weight.dim(1));
-  if (!use_skinny_gemm_ ||
+  if (tokens > skinny_gemm_max_tokens_ ||
       !launch_skinny_gemm(x.data, weight.data, x.dtype, out.data, out.dtype, tokens, n, k, stream_))
     gemm_->matmul(x.data, weight.data, x.dtype, out.data, out.dtype, tokens, n, k, stream_);
   if (bias && bias->defined()) {
@@ -433,11 +436,31 @@ void CudaBackend::attention(const Tensor& q, const KvCache& cache, int layer, co
   p.scale = shape.scale;
   p.sliding_window = shape.sliding_window;
   p.dtype = dtype_;
+  if (paged_decode_applies(p)) {
+    const int splits = paged_decode_splits(p, props_.multiProcessorCount);
+    const size_t ws_bytes = paged_decode_workspace_bytes(p, splits);
+    Tensor workspace;
+    if (ws_bytes) workspace = empty(DType::F32, {int64_t(ws_bytes / sizeof(float))});
+    launch_paged_decode(p, splits, workspace.defined() ? workspace.ptr<float>() : nullptr,
+                        split_counters(paged_decode_counter_count(p, splits)), stream_);
+    return;
+  }
   const int splits = paged_attention_splits(p, props_.multiProcessorCount);
   const size_t ws_bytes = paged_attention_workspace_bytes(p, splits);
   Tensor workspace;
   if (ws_bytes) workspace = empty(DType::F32, {int64_t(ws_bytes / sizeof(float))});
   launch_paged_attention(p, splits, workspace.defined() ? workspace.ptr<float>() : nullptr, stream_);
+}
+
+unsigned* CudaBackend::split_counters(size_t count) {
+  if (count == 0) return nullptr;
+  if (!split_counters_.defined() || size_t(split_counters_.numel()) < count) {
+    // Recorded graphs may still point at the smaller buffer: it stays allocated.
+    if (split_counters_.defined()) retired_counters_.push_back(split_counters_);
+    split_counters_ = empty(DType::I32, {int64_t(count)});
+    TURBINE_CUDA_CHECK(cudaMemsetAsync(split_counters_.data, 0, count * sizeof(int32_t), stream_));
+  }
+  return static_cast<unsigned*>(split_counters_.data);
 }
 
 void CudaBackend::gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) {

@@ -10,6 +10,7 @@
 #include "backend/backend.h"
 #include "backend/cuda/cublaslt_gemm.h"
 #include "backend/cuda/device_memory_pool.h"
+#include "backend/cuda/kernels.h"
 
 namespace turbine::cuda {
 
@@ -63,10 +64,13 @@ class CudaBackend : public Backend {
   // (int32 elements, 0 = any) guards a reused buffer.
   void send_meta(const BatchPlan& plan, void* device, size_t expect_total);
   const float* rope_table(const RopeTable& rope);
+  // `count` zeroed counters for split-K decode attention; the kernel leaves them zero.
+  unsigned* split_counters(size_t count);
 
   int device_ = 0;
   DType dtype_;
-  bool use_skinny_gemm_ = true;
+  // GEMMs of up to this many tokens run the skinny GEMM, the rest cuBLASLt.
+  int skinny_gemm_max_tokens_ = kSkinnyGemmMaxTokens;
   bool use_graphs_ = true;
   // While capture() records, every allocation is kept alive for the graph.
   bool capturing_ = false;
@@ -86,6 +90,8 @@ class CudaBackend : public Backend {
   // The RoPE inverse frequencies last uploaded (they change only with the model).
   std::vector<float> rope_host_;
   Tensor rope_device_;
+  Tensor split_counters_;
+  std::vector<Tensor> retired_counters_;  // earlier, smaller counter buffers (graphs may use them)
 };
 
 }  // namespace turbine::cuda

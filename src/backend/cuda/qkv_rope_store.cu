@@ -3,6 +3,7 @@
 // paged cache at each token's slot.
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/device_math.cuh"
+#include "backend/cuda/pdl.cuh"
 #include "backend/cuda/qkv_rope_store.h"
 
 namespace turbine::cuda {
@@ -16,6 +17,8 @@ constexpr int kMaxHeadDim = 512;
 template <typename T>
 __global__ void qkv_rope_store_kernel(QkvRopeParams p) {
   __shared__ float buf[kWarps][kMaxHeadDim];
+  pdl_launch_dependents();
+  pdl_wait();
   const int t = blockIdx.x, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int D = p.head_dim, Hq = p.num_heads, Hkv = p.num_kv_heads;
   const T* row = static_cast<const T*>(p.qkv) + size_t(t) * (Hq + 2 * Hkv) * D;
@@ -72,7 +75,7 @@ void launch_qkv_rope_store(const QkvRopeParams& p, cudaStream_t stream) {
   if (p.head_dim > kMaxHeadDim) fail("cuda qkv_rope_store: head_dim {} over {}", p.head_dim, kMaxHeadDim);
   const int heads = p.num_heads + 2 * p.num_kv_heads;
   const dim3 grid(p.tokens, (heads + kWarps - 1) / kWarps);
-  TURBINE_DISPATCH_HALF(p.dtype, qkv_rope_store_kernel<T><<<grid, kWarps * 32, 0, stream>>>(p));
+  TURBINE_DISPATCH_HALF(p.dtype, launch_pdl(qkv_rope_store_kernel<T>, grid, kWarps * 32, 0, stream, p));
   TURBINE_CUDA_LAUNCH_CHECK();
 }
 

@@ -1,0 +1,29 @@
+// Decode attention (paged_decode.cu): batches where every sequence adds exactly one token. Kept
+// apart from the general paged attention kernel because its work split differs: one block per
+// (sequence, KV head, context split), lanes reading 16-byte chunks of K and V straight from the
+// cache. With several splits, the last block of a (sequence, KV head) to finish merges the parts,
+// so no second kernel runs.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstddef>
+
+#include "backend/cuda/paged_attention.h"
+
+namespace turbine::cuda {
+
+// Whether the decode kernel serves this batch (one new token per sequence, head_dim 64 or 128,
+// at most 8 query heads per KV head, not forced onto the general path).
+bool paged_decode_applies(const PagedAttentionParams& p);
+// Context splits for a GPU with `sm_count` multiprocessors: enough blocks to fill it, each split
+// still a few warps' worth of keys.
+int paged_decode_splits(const PagedAttentionParams& p, int sm_count);
+// Float scratch bytes for the per-split partial results (0 for one split).
+size_t paged_decode_workspace_bytes(const PagedAttentionParams& p, int splits);
+// Split counters needed: one per (sequence, KV head) when splits > 1, else 0.
+size_t paged_decode_counter_count(const PagedAttentionParams& p, int splits);
+// `counters` must hold paged_decode_counter_count zeros; the kernel leaves them zero again.
+void launch_paged_decode(const PagedAttentionParams& p, int splits, float* workspace, unsigned* counters,
+                         cudaStream_t stream);
+
+}  // namespace turbine::cuda
