@@ -43,6 +43,11 @@ CudaBackend::CudaBackend(int device_index, DType dtype) : device_(device_index),
   TURBINE_CUDA_CHECK(cudaGetDeviceProperties(&props_, device_));
   TURBINE_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   pool_ = std::make_unique<DeviceMemoryPool>(device_);
+  // Split-K decode attention runs only while sequences x KV heads < 2 x SMs (paged_decode_splits),
+  // so this many counters always suffice. Zeroed once, outside any graph capture (a recorded memset
+  // would not run before an op-by-op step); the kernels leave them zero.
+  split_counters_ = empty(DType::I32, {int64_t(2) * props_.multiProcessorCount});
+  TURBINE_CUDA_CHECK(cudaMemsetAsync(split_counters_.data, 0, split_counters_.bytes(), stream_));
   gemm_ = std::make_unique<CublasLtGemm>();
   for (int i = 0; i < 2; ++i) {
     TURBINE_CUDA_CHECK(cudaMallocHost(&staging_[i], kStagingBytes));
@@ -436,6 +441,7 @@ void CudaBackend::attention(const Tensor& q, const KvCache& cache, int layer, co
   p.scale = shape.scale;
   p.sliding_window = shape.sliding_window;
   p.dtype = dtype_;
+  p.max_smem_per_block = props_.sharedMemPerBlockOptin;
   if (paged_decode_applies(p)) {
     const int splits = paged_decode_splits(p, props_.multiProcessorCount);
     const size_t ws_bytes = paged_decode_workspace_bytes(p, splits);
@@ -454,12 +460,7 @@ void CudaBackend::attention(const Tensor& q, const KvCache& cache, int layer, co
 
 unsigned* CudaBackend::split_counters(size_t count) {
   if (count == 0) return nullptr;
-  if (!split_counters_.defined() || size_t(split_counters_.numel()) < count) {
-    // Recorded graphs may still point at the smaller buffer: it stays allocated.
-    if (split_counters_.defined()) retired_counters_.push_back(split_counters_);
-    split_counters_ = empty(DType::I32, {int64_t(count)});
-    TURBINE_CUDA_CHECK(cudaMemsetAsync(split_counters_.data, 0, count * sizeof(int32_t), stream_));
-  }
+  expect(count <= size_t(split_counters_.numel()), "attention", "more split-K counters needed than allocated");
   return static_cast<unsigned*>(split_counters_.data);
 }
 

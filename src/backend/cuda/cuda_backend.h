@@ -64,7 +64,7 @@ class CudaBackend : public Backend {
   // (int32 elements, 0 = any) guards a reused buffer.
   void send_meta(const BatchPlan& plan, void* device, size_t expect_total);
   const float* rope_table(const RopeTable& rope);
-  // `count` zeroed counters for split-K decode attention; the kernel leaves them zero.
+  // `count` zeroed counters for split-K decode attention (allocated once; the kernel leaves them zero).
   unsigned* split_counters(size_t count);
 
   int device_ = 0;
@@ -91,7 +91,6 @@ class CudaBackend : public Backend {
   std::vector<float> rope_host_;
   Tensor rope_device_;
   Tensor split_counters_;
-  std::vector<Tensor> retired_counters_;  // earlier, smaller counter buffers (graphs may use them)
 };
 
 }  // namespace turbine::cuda

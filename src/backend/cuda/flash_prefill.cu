@@ -307,9 +307,15 @@ void launch_typed(const PagedAttentionParams& p, cudaStream_t stream) {
 
 }  // namespace
 
+size_t flash_prefill_smem_bytes(int head_dim) {
+  return head_dim == 64 ? smem_bytes<64>() : head_dim == 128 ? smem_bytes<128>() : 0;
+}
+
 void launch_flash_prefill(const PagedAttentionParams& p, cudaStream_t stream) {
   if (p.num_prefill_tiles == 0) return;
-  if (!flash_prefill_supports(p.head_dim)) fail("cuda flash prefill: head_dim {} unsupported", p.head_dim);
+  if (!flash_prefill_supports(p))
+    fail("cuda flash prefill: head_dim {} unsupported or {} bytes of shared memory too few", p.head_dim,
+         p.max_smem_per_block);
   if (p.num_prefill_tiles > 65535) fail("cuda flash prefill: {} tiles exceed the grid", p.num_prefill_tiles);
   TURBINE_DISPATCH_HALF(p.dtype, {
     if (p.head_dim == 64)

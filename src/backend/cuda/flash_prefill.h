@@ -4,11 +4,19 @@
 #pragma once
 #include <cuda_runtime.h>
 
+#include <cstddef>
+
 #include "backend/cuda/paged_attention.h"
 
 namespace turbine::cuda {
 
-inline bool flash_prefill_supports(int head_dim) { return head_dim == 64 || head_dim == 128; }
+// Shared memory one block needs (0: head_dim not supported). Consumer Ampere/Ada GPUs (99 KB per
+// block) cannot hold head_dim 128's tiles; the general kernel serves them.
+size_t flash_prefill_smem_bytes(int head_dim);
+inline bool flash_prefill_supports(const PagedAttentionParams& p) {
+  const size_t need = flash_prefill_smem_bytes(p.head_dim);
+  return need > 0 && need <= p.max_smem_per_block;
+}
 // Attention of every prefill tile in p.prefill_tiles; writes only those tokens' rows of p.out.
 void launch_flash_prefill(const PagedAttentionParams& p, cudaStream_t stream);
 

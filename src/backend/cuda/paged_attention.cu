@@ -395,8 +395,9 @@ void launch_decode(const PagedAttentionParams& p, const Split& sp, float* worksp
 // Head dims 64 and 128 send decode tokens (BatchPlan::decode_seqs) to the decode kernel and
 // prefill tiles to the flash kernel; everything else takes the general kernel for all sequences.
 bool split_paths(const PagedAttentionParams& p) {
-  return !p.force_general && flash_prefill_supports(p.head_dim) &&
-         (p.num_decode == 0 || p.num_heads / p.num_kv_heads <= kDecodeMaxGroup);
+  if (p.force_general || (p.head_dim != 64 && p.head_dim != 128)) return false;
+  if (p.num_decode > 0 && p.num_heads / p.num_kv_heads > kDecodeMaxGroup) return false;
+  return p.num_prefill_tiles == 0 || flash_prefill_supports(p);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #pragma once
 #include <cuda_runtime.h>
 
+#include <cstddef>
 #include <cstdint>
 
 #include "core/dtype.h"
@@ -29,6 +30,7 @@ struct PagedAttentionParams {
   float scale = 0.0f;
   int sliding_window = 0;
   DType dtype = DType::BF16;
+  size_t max_smem_per_block = 0;  // the device's opt-in limit; the flash kernel runs only where its tiles fit
   bool force_general = false;  // skip the decode and flash kernels (tests compare the paths)
 };
 

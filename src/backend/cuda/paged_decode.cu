@@ -275,7 +275,7 @@ bool paged_decode_applies(const PagedAttentionParams& p) {
 
 int paged_decode_splits(const PagedAttentionParams& p, int sm_count) {
   const long blocks = long(p.num_sequences) * p.num_kv_heads;
-  if (blocks >= 2L * sm_count) return 1;
+  if (blocks >= 2L * sm_count) return 1;  // the backend sizes its split counters on this bound
   // Aim at four blocks per SM, but give every split at least one full step of the block's warps.
   const long by_work = (4L * sm_count + blocks - 1) / blocks;
   const int unit = block_keys(p.head_dim);
