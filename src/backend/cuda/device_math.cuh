@@ -42,6 +42,34 @@ __device__ __forceinline__ float block_sum(float v, float* scratch) {
   return warp_sum(total);
 }
 
+// A 16-byte load of data read once (weights in a GEMV, the KV cache in decode attention): it
+// bypasses L1 so the reused operands stay there.
+__device__ __forceinline__ uint4 load_stream(const void* ptr) {
+  uint4 r;
+  asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
+               : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+               : "l"(ptr));
+  return r;
+}
+
+// Eight fp16/bf16 values of a 16-byte chunk, widened to fp32.
+template <typename T>
+__device__ __forceinline__ void unpack8(const uint4& raw, float* f) {
+  const T* h = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+  for (int e = 0; e < 8; ++e) f[e] = to_float(h[e]);
+}
+
+// Eight fp32 values rounded to fp16/bf16 in one 16-byte chunk.
+template <typename T>
+__device__ __forceinline__ uint4 pack8(const float* f) {
+  uint4 raw;
+  T* h = reinterpret_cast<T*>(&raw);
+#pragma unroll
+  for (int e = 0; e < 8; ++e) h[e] = from_float<T>(f[e]);
+  return raw;
+}
+
 }  // namespace turbine::cuda
 
 // Instantiates a launcher body for the two compute dtypes: F(T) is called with T = __half or

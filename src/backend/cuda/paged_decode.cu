@@ -24,22 +24,6 @@ constexpr float kLog2e = 1.4426950408889634f;
 // Keys one block covers per step: D/8 lanes per key, kUnroll keys per lane, kWarps warps.
 int block_keys(int head_dim) { return kWarps * kUnroll * (32 / (head_dim / 8)); }
 
-// The cache is read once per step: keep it out of L1.
-__device__ __forceinline__ uint4 load_stream(const void* ptr) {
-  uint4 r;
-  asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
-               : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-               : "l"(ptr));
-  return r;
-}
-
-template <typename T>
-__device__ __forceinline__ void unpack8(const uint4& raw, float* f) {
-  const T* h = reinterpret_cast<const T*>(&raw);
-#pragma unroll
-  for (int e = 0; e < 8; ++e) f[e] = to_float(h[e]);
-}
-
 template <typename T, int D, int MaxGroup>
 __global__ void __launch_bounds__(kWarps * 32)
     paged_decode_kernel(PagedAttentionParams p, int splits, int split_len, float* part_acc, float* part_ml,

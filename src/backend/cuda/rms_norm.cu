@@ -45,22 +45,6 @@ int threads_for(int cols) { return std::min(1024, std::max(32, (cols / 4 + 31) /
 // aligned rows and cols <= 8 * kChunks * 1024.
 constexpr int kChunks = 4;  // 16-byte chunks per thread
 
-template <typename T>
-__device__ __forceinline__ void unpack8(const uint4& raw, float* f) {
-  const T* h = reinterpret_cast<const T*>(&raw);
-#pragma unroll
-  for (int e = 0; e < 8; ++e) f[e] = to_float(h[e]);
-}
-
-template <typename T>
-__device__ __forceinline__ uint4 pack8(const float* f) {
-  uint4 raw;
-  T* h = reinterpret_cast<T*>(&raw);
-#pragma unroll
-  for (int e = 0; e < 8; ++e) h[e] = from_float<T>(f[e]);
-  return raw;
-}
-
 template <typename T, bool Residual>
 __global__ void rms_norm_vec_kernel(T* residual, const T* x, const T* weight, T* out, int cols, float eps) {
   __shared__ float scratch[32];

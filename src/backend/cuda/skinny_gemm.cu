@@ -20,22 +20,6 @@ constexpr int kWarps = kThreads / 32;
 constexpr int kRows = 4;    // output rows per block: x is read from L1 once per kRows weight rows
 constexpr int kUnroll = 2;  // 16-byte chunks per row per thread and step
 
-// Weights are read exactly once: don't let them evict x from L1.
-__device__ __forceinline__ uint4 load_stream(const void* ptr) {
-  uint4 r;
-  asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
-               : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-               : "l"(ptr));
-  return r;
-}
-
-template <typename T>
-__device__ __forceinline__ void unpack8(const uint4& raw, float* f) {
-  const T* h = reinterpret_cast<const T*>(&raw);
-#pragma unroll
-  for (int e = 0; e < 8; ++e) f[e] = to_float(h[e]);
-}
-
 template <typename T, typename O, int Tokens>
 __global__ void __launch_bounds__(kThreads)
     skinny_gemm_kernel(const T* __restrict__ x, const T* __restrict__ w, O* __restrict__ out, int tokens, int n,
