@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/flash_prefill.h"
 #include "backend/cuda/kernels.h"
 #include "backend/cuda/paged_attention.h"
 #include "backend/cuda/paged_decode.h"
@@ -442,13 +443,18 @@ void CudaBackend::attention(const Tensor& q, const KvCache& cache, int layer, co
   p.sliding_window = shape.sliding_window;
   p.dtype = dtype_;
   p.max_smem_per_block = props_.sharedMemPerBlockOptin;
-  if (paged_decode_applies(p)) {
-    const int splits = paged_decode_splits(p, props_.multiProcessorCount);
-    const size_t ws_bytes = paged_decode_workspace_bytes(p, splits);
-    Tensor workspace;
-    if (ws_bytes) workspace = empty(DType::F32, {int64_t(ws_bytes / sizeof(float))});
-    launch_paged_decode(p, splits, workspace.defined() ? workspace.ptr<float>() : nullptr,
-                        split_counters(paged_decode_counter_count(p, splits)), stream_);
+  // Head dims 64/128: prefill tiles on the flash kernel and decode tokens on the decode kernel,
+  // two launches for a mixed step; otherwise the general kernel for every sequence.
+  if (attention_fast_paths(p)) {
+    if (p.num_prefill_tiles > 0) launch_flash_prefill(p, stream_);
+    if (p.num_decode > 0) {
+      const int splits = paged_decode_splits(p, props_.multiProcessorCount);
+      const size_t ws_bytes = paged_decode_workspace_bytes(p, splits);
+      Tensor workspace;
+      if (ws_bytes) workspace = empty(DType::F32, {int64_t(ws_bytes / sizeof(float))});
+      launch_paged_decode(p, splits, workspace.defined() ? workspace.ptr<float>() : nullptr,
+                          split_counters(paged_decode_counter_count(p, splits)), stream_);
+    }
     return;
   }
   const int splits = paged_attention_splits(p, props_.multiProcessorCount);

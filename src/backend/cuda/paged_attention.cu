@@ -9,6 +9,7 @@
 #include "backend/cuda/device_math.cuh"
 #include "backend/cuda/flash_prefill.h"
 #include "backend/cuda/paged_attention.h"
+#include "backend/cuda/paged_decode.h"
 
 namespace turbine::cuda {
 namespace {
@@ -182,10 +183,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 template <typename T>
 __global__ void paged_attention_reduce_kernel(PagedAttentionParams p, int splits, const float* part_acc,
                                               const float* part_ml) {
-  // token * Hq + head; with a decode list (mixed batches) only the decode tokens' rows.
-  const size_t row = p.decode_seqs ? size_t(p.query_start[p.decode_seqs[blockIdx.x / p.num_heads]]) * p.num_heads +
-                                         blockIdx.x % p.num_heads
-                                   : blockIdx.x;
+  const size_t row = blockIdx.x;  // token * Hq + head
   const size_t stride = size_t(p.num_tokens) * p.num_heads;
   float mx = -FLT_MAX;
   for (int s = 0; s < splits; ++s) mx = fmaxf(mx, part_ml[(s * stride + row) * 2]);
@@ -202,146 +200,6 @@ __global__ void paged_attention_reduce_kernel(PagedAttentionParams p, int splits
       if (ms != -FLT_MAX) v += part_acc[(s * stride + row) * p.head_dim + d] * exp2f(ms - mx);
     }
     static_cast<T*>(p.out)[row * p.head_dim + d] = from_float<T>(v * inv);
-  }
-}
-
-// Decode steps (one new token per sequence): a block serves all query heads of one KV head of one
-// sequence; its warps take interleaved 32-key chunks, each lane one key, reading K and V straight
-// from the cache (no shared-memory staging, so many blocks fit per SM and many loads are in flight).
-// The warps' partial softmax states are merged through shared memory at the end.
-constexpr int kDecodeWarps = 4;
-constexpr int kDecodeMaxGroup = 8;
-
-template <typename T, int D, int MaxGroup>
-__global__ void __launch_bounds__(kDecodeWarps * 32)
-    paged_decode_kernel(PagedAttentionParams p, Split sp, float* part_acc, float* part_ml) {
-  constexpr int kDims = D / 32;  // dims per lane in the value sum: lane * kDims ...
-  __shared__ float qs[MaxGroup][D];
-  __shared__ float wacc[kDecodeWarps][MaxGroup][D];
-  __shared__ float wm[kDecodeWarps][MaxGroup], wl[kDecodeWarps][MaxGroup];
-  const int seq = p.decode_seqs ? p.decode_seqs[blockIdx.x] : blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
-  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  const int group = p.num_heads / p.num_kv_heads;
-  const int tok = p.query_start[seq];
-  const int ctx = p.context_lens[seq], qpos = ctx - 1;
-  int key_begin = p.sliding_window > 0 ? max(0, qpos - p.sliding_window + 1) : 0;
-  key_begin = max(key_begin, split * sp.split_len);
-  const int key_end = min(ctx, (split + 1) * sp.split_len);
-  for (int i = threadIdx.x; i < MaxGroup * D; i += blockDim.x) {
-    const int h = i / D, d = i % D;
-    qs[h][d] = h < group ? to_float(static_cast<const T*>(p.q)[(size_t(tok) * p.num_heads + kvh * group + h) * D + d]) *
-                               p.scale * kLog2e
-                         : 0.0f;
-  }
-  __syncthreads();
-  float m[MaxGroup], l[MaxGroup], acc[MaxGroup][kDims];
-#pragma unroll
-  for (int h = 0; h < MaxGroup; ++h) {
-    m[h] = -FLT_MAX;
-    l[h] = 0.0f;
-#pragma unroll
-    for (int e = 0; e < kDims; ++e) acc[h][e] = 0.0f;
-  }
-  const T* cache = static_cast<const T*>(p.cache_layer);
-  const int* table = p.block_tables + size_t(seq) * p.max_blocks;
-  const size_t head_stride = size_t(p.block_len) * D;
-  const size_t v_offset = size_t(p.num_kv_heads) * head_stride;
-  for (int chunk = key_begin + warp * kTile; chunk < key_end; chunk += kDecodeWarps * kTile) {
-    const int key = chunk + lane;
-    const bool valid = key < key_end;
-    const T* kp = cache;
-    if (valid) {
-      const int blk = table[key / p.block_len], off = key % p.block_len;
-      kp = cache + (size_t(blk) * 2 * p.num_kv_heads + kvh) * head_stride + size_t(off) * D;
-    }
-    float s[MaxGroup];
-#pragma unroll
-    for (int h = 0; h < MaxGroup; ++h) s[h] = 0.0f;
-    if (valid) {
-#pragma unroll
-      for (int c = 0; c < D / 8; ++c) {
-        const uint4 raw = *reinterpret_cast<const uint4*>(kp + c * 8);
-        const T* kh = reinterpret_cast<const T*>(&raw);
-#pragma unroll
-        for (int e = 0; e < 8; ++e) {
-          const float kf = to_float(kh[e]);
-#pragma unroll
-          for (int h = 0; h < MaxGroup; ++h) s[h] += qs[h][c * 8 + e] * kf;
-        }
-      }
-    }
-    float pr[MaxGroup];
-#pragma unroll
-    for (int h = 0; h < MaxGroup; ++h) {
-      if (h >= group) break;
-      const float sv = valid ? s[h] : -FLT_MAX;
-      const float m_new = fmaxf(m[h], warp_max(sv));
-      pr[h] = valid ? exp2f(sv - m_new) : 0.0f;
-      const float correction = exp2f(m[h] - m_new);
-      l[h] = l[h] * correction + warp_sum(pr[h]);
-      m[h] = m_new;
-#pragma unroll
-      for (int e = 0; e < kDims; ++e) acc[h][e] *= correction;
-    }
-    // Values: lane owns dims [lane * kDims, lane * kDims + kDims); key j's row comes from lane j's address.
-    const int count = min(kTile, key_end - chunk);
-    for (int j = 0; j < count; ++j) {
-      const T* vp = reinterpret_cast<const T*>(__shfl_sync(0xffffffffu, reinterpret_cast<uintptr_t>(kp), j)) + v_offset;
-      float vf[kDims];
-      if constexpr (kDims == 4) {
-        const uint2 raw = *reinterpret_cast<const uint2*>(vp + lane * 4);
-        const T* vh = reinterpret_cast<const T*>(&raw);
-#pragma unroll
-        for (int e = 0; e < 4; ++e) vf[e] = to_float(vh[e]);
-      } else {
-        const uint32_t raw = *reinterpret_cast<const uint32_t*>(vp + lane * 2);
-        const T* vh = reinterpret_cast<const T*>(&raw);
-#pragma unroll
-        for (int e = 0; e < kDims; ++e) vf[e] = to_float(vh[e]);
-      }
-#pragma unroll
-      for (int h = 0; h < MaxGroup; ++h) {
-        if (h >= group) break;
-        const float pj = __shfl_sync(0xffffffffu, pr[h], j);
-#pragma unroll
-        for (int e = 0; e < kDims; ++e) acc[h][e] += pj * vf[e];
-      }
-    }
-  }
-#pragma unroll
-  for (int h = 0; h < MaxGroup; ++h) {
-#pragma unroll
-    for (int e = 0; e < kDims; ++e) wacc[warp][h][lane * kDims + e] = acc[h][e];
-    if (lane == 0) {
-      wm[warp][h] = l[h] > 0.0f ? m[h] : -FLT_MAX;
-      wl[warp][h] = l[h];
-    }
-  }
-  __syncthreads();
-  for (int i = threadIdx.x; i < group * D; i += blockDim.x) {
-    const int h = i / D, d = i % D;
-    float mx = -FLT_MAX;
-#pragma unroll
-    for (int w = 0; w < kDecodeWarps; ++w) mx = fmaxf(mx, wm[w][h]);
-    float sum = 0.0f, v = 0.0f;
-#pragma unroll
-    for (int w = 0; w < kDecodeWarps; ++w) {
-      if (wm[w][h] == -FLT_MAX) continue;
-      const float f = exp2f(wm[w][h] - mx);
-      sum += wl[w][h] * f;
-      v += wacc[w][h][d] * f;
-    }
-    const size_t row_index = size_t(tok) * p.num_heads + kvh * group + h;
-    if (sp.splits == 1) {
-      static_cast<T*>(p.out)[row_index * D + d] = from_float<T>(sum > 0.0f ? v / sum : 0.0f);
-    } else {
-      const size_t part = size_t(split) * p.num_tokens * p.num_heads + row_index;
-      part_acc[part * D + d] = v;
-      if (d == 0) {
-        part_ml[part * 2] = sum > 0.0f ? mx : -FLT_MAX;
-        part_ml[part * 2 + 1] = sum;
-      }
-    }
   }
 }
 
@@ -375,40 +233,18 @@ void launch_typed(const PagedAttentionParams& p, const Split& sp, float* workspa
   }
 }
 
-template <typename T, int D>
-void launch_decode(const PagedAttentionParams& p, const Split& sp, float* workspace, cudaStream_t stream) {
-  float* part_acc = workspace;
-  float* part_ml = workspace ? workspace + size_t(sp.splits) * p.num_tokens * p.num_heads * p.head_dim : nullptr;
-  const dim3 grid(p.num_decode, p.num_kv_heads, sp.splits);
-  if (p.num_heads == p.num_kv_heads)
-    paged_decode_kernel<T, D, 1><<<grid, kDecodeWarps * 32, 0, stream>>>(p, sp, part_acc, part_ml);
-  else
-    paged_decode_kernel<T, D, kDecodeMaxGroup><<<grid, kDecodeWarps * 32, 0, stream>>>(p, sp, part_acc, part_ml);
-  TURBINE_CUDA_LAUNCH_CHECK();
-  if (sp.splits > 1) {
-    paged_attention_reduce_kernel<T><<<p.num_decode * p.num_heads, std::min(p.head_dim, 128), 0, stream>>>(
-        p, sp.splits, part_acc, part_ml);
-    TURBINE_CUDA_LAUNCH_CHECK();
-  }
-}
+}  // namespace
 
-// Head dims 64 and 128 send decode tokens (BatchPlan::decode_seqs) to the decode kernel and
-// prefill tiles to the flash kernel; everything else takes the general kernel for all sequences.
-bool split_paths(const PagedAttentionParams& p) {
+bool attention_fast_paths(const PagedAttentionParams& p) {
   if (p.force_general || (p.head_dim != 64 && p.head_dim != 128)) return false;
-  if (p.num_decode > 0 && p.num_heads / p.num_kv_heads > kDecodeMaxGroup) return false;
+  if (p.num_decode > 0 && !paged_decode_serves(p)) return false;
   return p.num_prefill_tiles == 0 || flash_prefill_supports(p);
 }
-
-}  // namespace
 
 int paged_attention_splits(const PagedAttentionParams& p, int sm_count) {
   const int group = p.num_heads / p.num_kv_heads;
   const int row_blocks = (p.max_new_tokens * group + kRows - 1) / kRows;
-  // Only decode sequences split on the fast paths (a prefill chunk fills the GPU with its tiles).
-  if (split_paths(p) && p.num_decode == 0) return 1;
-  const long blocks = split_paths(p) ? long(p.num_decode) * p.num_kv_heads
-                                     : long(p.num_sequences) * row_blocks * p.num_kv_heads;
+  const long blocks = long(p.num_sequences) * row_blocks * p.num_kv_heads;
   const long want = 2L * sm_count;
   if (blocks >= want || p.max_context <= 2 * kTile) return 1;
   const int by_work = int((want + blocks - 1) / blocks);
@@ -430,30 +266,13 @@ void launch_paged_attention(const PagedAttentionParams& p, int splits, float* wo
     fail("cuda attention: {} heads not a multiple of {} kv heads", p.num_heads, p.num_kv_heads);
   const Split sp = split_for(p, splits);
   if (sp.splits > 1 && workspace == nullptr) fail("cuda attention: split-K needs a workspace");
-  if (split_paths(p)) {
-    if ((p.num_decode > 0 && !p.decode_seqs) || (p.num_prefill_tiles > 0 && !p.prefill_tiles) ||
-        p.num_decode + p.num_prefill_tiles == 0)
-      fail("cuda attention: the batch's decode and prefill work lists are missing");
-    launch_flash_prefill(p, stream);
-    if (p.num_decode > 0) {
-      TURBINE_DISPATCH_HALF(p.dtype, {
-        if (p.head_dim == 64)
-          launch_decode<T, 64>(p, sp, workspace, stream);
-        else
-          launch_decode<T, 128>(p, sp, workspace, stream);
-      });
-    }
-    return;
-  }
-  PagedAttentionParams all = p;  // every sequence, in batch order
-  all.decode_seqs = nullptr;
   TURBINE_DISPATCH_HALF(p.dtype, {
     if (p.head_dim == 64)
-      launch_typed<T, 64>(all, sp, workspace, stream);
+      launch_typed<T, 64>(p, sp, workspace, stream);
     else if (p.head_dim == 128)
-      launch_typed<T, 128>(all, sp, workspace, stream);
+      launch_typed<T, 128>(p, sp, workspace, stream);
     else
-      launch_typed<T, 256>(all, sp, workspace, stream);
+      launch_typed<T, 256>(p, sp, workspace, stream);
   });
 }
 

@@ -34,6 +34,11 @@ struct PagedAttentionParams {
   bool force_general = false;  // skip the decode and flash kernels (tests compare the paths)
 };
 
+// Whether the batch's prefill tiles go to the flash kernel (flash_prefill.h) and its decode tokens to
+// the decode kernel (paged_decode.h), instead of the general kernel below for every sequence.
+bool attention_fast_paths(const PagedAttentionParams& p);
+
+// The general kernel (any head_dim multiple of 8 up to 256, any GQA ratio):
 // Bytes of float scratch the launch needs when asked for `splits` parts (0 when it needs none).
 size_t paged_attention_workspace_bytes(const PagedAttentionParams& p, int splits);
 // How many parts to split each context into on a GPU with `sm_count` multiprocessors.

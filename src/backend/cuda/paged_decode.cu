@@ -36,7 +36,8 @@ __global__ void __launch_bounds__(kWarps * 32)
   __shared__ bool merge_here;
   pdl_launch_dependents();
   pdl_wait();  // the cache slot of this step's token comes from the previous kernel
-  const int seq = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
+  // Blocks walk the batch's decode list, so a mixed step's prefill sequences are skipped.
+  const int seq = p.decode_seqs[blockIdx.x], kvh = blockIdx.y, split = blockIdx.z;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int chunk = lane % kLanesPerKey, slot = lane / kLanesPerKey;
   const int group = MaxGroup == 1 ? 1 : p.num_heads / p.num_kv_heads;
@@ -190,7 +191,7 @@ __global__ void __launch_bounds__(kWarps * 32)
   __threadfence();
   __syncthreads();
   if (threadIdx.x == 0) {
-    unsigned* counter = counters + size_t(seq) * p.num_kv_heads + kvh;
+    unsigned* counter = counters + size_t(blockIdx.x) * p.num_kv_heads + kvh;
     merge_here = atomicAdd(counter, 1u) == unsigned(splits - 1);
     if (merge_here) *counter = 0;  // zero again for the next launch
   }
@@ -240,7 +241,7 @@ void launch_typed(const PagedAttentionParams& p, int splits, int split_len, floa
                   cudaStream_t stream) {
   float* part_acc = workspace;
   float* part_ml = workspace ? workspace + size_t(splits) * p.num_tokens * p.num_heads * D : nullptr;
-  const dim3 grid(p.num_sequences, p.num_kv_heads, splits);
+  const dim3 grid(p.num_decode, p.num_kv_heads, splits);
   if (p.num_heads == p.num_kv_heads)
     launch_pdl(paged_decode_kernel<T, D, 1>, grid, kWarps * 32, 0, stream, p, splits, split_len, part_acc, part_ml,
                counters);
@@ -251,14 +252,13 @@ void launch_typed(const PagedAttentionParams& p, int splits, int split_len, floa
 
 }  // namespace
 
-bool paged_decode_applies(const PagedAttentionParams& p) {
-  return p.max_new_tokens == 1 && p.num_tokens == p.num_sequences && (p.head_dim == 64 || p.head_dim == 128) &&
-         p.num_kv_heads > 0 && p.num_heads % p.num_kv_heads == 0 && p.num_heads / p.num_kv_heads <= kMaxGroup &&
-         !p.force_general;
+bool paged_decode_serves(const PagedAttentionParams& p) {
+  return (p.head_dim == 64 || p.head_dim == 128) && p.num_kv_heads > 0 && p.num_heads % p.num_kv_heads == 0 &&
+         p.num_heads / p.num_kv_heads <= kMaxGroup && !p.force_general;
 }
 
 int paged_decode_splits(const PagedAttentionParams& p, int sm_count) {
-  const long blocks = long(p.num_sequences) * p.num_kv_heads;
+  const long blocks = long(p.num_decode) * p.num_kv_heads;
   if (blocks >= 2L * sm_count) return 1;  // the backend sizes its split counters on this bound
   // Aim at four blocks per SM, but give every split at least one full step of the block's warps.
   const long by_work = (4L * sm_count + blocks - 1) / blocks;
@@ -273,13 +273,14 @@ size_t paged_decode_workspace_bytes(const PagedAttentionParams& p, int splits) {
 }
 
 size_t paged_decode_counter_count(const PagedAttentionParams& p, int splits) {
-  return splits > 1 ? size_t(p.num_sequences) * p.num_kv_heads : 0;
+  return splits > 1 ? size_t(p.num_decode) * p.num_kv_heads : 0;
 }
 
 void launch_paged_decode(const PagedAttentionParams& p, int splits, float* workspace, unsigned* counters,
                          cudaStream_t stream) {
-  if (p.num_tokens == 0) return;
-  if (!paged_decode_applies(p)) fail("cuda decode attention: batch not served by the decode kernel");
+  if (p.num_decode == 0) return;
+  if (!paged_decode_serves(p) || p.decode_seqs == nullptr)
+    fail("cuda decode attention: batch not served by the decode kernel (or no decode list)");
   splits = std::clamp(splits, 1, kMaxSplits);
   const int split_len = split_len_for(p, splits);
   splits = std::max(1, (p.max_context + split_len - 1) / split_len);  // rounding may leave fewer parts

@@ -1,4 +1,4 @@
-// Decode attention (paged_decode.cu): batches where every sequence adds exactly one token. Kept
+// Decode attention (paged_decode.cu): the sequences of a step that add exactly one token. Kept
 // apart from the general paged attention kernel because its work split differs: one block per
 // (sequence, KV head, context split), lanes reading 16-byte chunks of K and V straight from the
 // cache. With several splits, the last block of a (sequence, KV head) to finish merges the parts,
@@ -12,9 +12,10 @@
 
 namespace turbine::cuda {
 
-// Whether the decode kernel serves this batch (one new token per sequence, head_dim 64 or 128,
-// at most 8 query heads per KV head, not forced onto the general path).
-bool paged_decode_applies(const PagedAttentionParams& p);
+// Whether the decode kernel serves this model shape (head_dim 64 or 128, at most 8 query heads per
+// KV head, not forced onto the general path). It runs the sequences of p.decode_seqs (those with
+// one new token), so a mixed step's prefill sequences are left to the flash kernel.
+bool paged_decode_serves(const PagedAttentionParams& p);
 // Context splits for a GPU with `sm_count` multiprocessors: enough blocks to fill it, each split
 // still a few warps' worth of keys.
 int paged_decode_splits(const PagedAttentionParams& p, int sm_count);
