@@ -1,0 +1,26 @@
+#!/bin/bash
+# Everything a GPU session checks, in as few device calls as the 10-minute limit allows.
+# Build here first (docs/gpu.md), then carry .carry (bin/, lib/, shared/golden) and .carry-peer
+# (../shared/bench copied: make_llama7b.py, hf_peer.py, llamacpp_peer.sh, llama.cpp-src.tar.gz).
+#   call 1: bench/device_session.sh OUT tests     GPU tests + memcheck on the op tests, starts the llama.cpp build
+#   call 2: bench/device_session.sh OUT bench     turbine (graphs on and off) + throughput + llama.cpp + ratios
+# Both calls must land on the same warm machine (less than 30 s apart) for the llama.cpp build to be reused.
+set -u
+O=$1; part=$2; mkdir -p "$O"
+export LD_LIBRARY_PATH=$PWD/.carry/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+export TURBINE_SHARED=$PWD/.carry/shared TURBINE_SOURCE_DIR=$PWD
+export TURBINE_BIN=$PWD/.carry/bin/turbine BENCH_DIR=$PWD/.carry-peer
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$O/gpu.txt"
+case $part in
+  tests)
+    bench/compare_peers.sh "$O" build-peer model > "$O/setup.log" 2>&1 &
+    .carry/bin/turbine_gpu_tests > "$O/gpu_tests.log" 2>&1; echo "gpu tests rc=$?"
+    grep -E "^\[  (PASSED|FAILED)|FAILED  \]|SKIPPED \] [0-9]" "$O/gpu_tests.log"
+    compute-sanitizer --tool memcheck --print-limit 20 .carry/bin/turbine_gpu_tests \
+      --gtest_filter='*Attention*:*Linear*:*Elementwise*:*Sampling*' > "$O/memcheck.log" 2>&1
+    echo "memcheck rc=$?"; grep -E "ERROR SUMMARY|PASSED|FAILED" "$O/memcheck.log" | tail -4
+    wait ;;
+  bench)
+    bench/compare_peers.sh "$O" model turbine graphs-off throughput llamacpp ratios ;;
+  *) echo "usage: $0 OUT tests|bench"; exit 2 ;;
+esac
