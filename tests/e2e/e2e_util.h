@@ -1,6 +1,7 @@
 // Shared set-up for the end-to-end model tests: load a model folder on the CPU backend, read
 // golden.json, and run greedy steps over simple per-sequence block tables.
 #pragma once
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -55,6 +56,23 @@ inline int argmax(const float* row, int64_t n) {
   for (int64_t i = 1; i < n; ++i)
     if (row[i] > row[best]) best = int(i);
   return best;
+}
+
+// Teacher forcing under golden.json's margin rule: argmaxes[i] is the argmax after token i of
+// prompt + greedy ids; every step whose margin is at least `tol` must pick the golden id, and more
+// than half of the steps must be checked.
+inline void expect_teacher_forced(const nlohmann::json& c, const std::vector<int>& argmaxes, double tol) {
+  const auto prompt = c.at("prompt_ids").get<std::vector<int32_t>>();
+  const auto greedy = c.at("greedy_ids").get<std::vector<int32_t>>();
+  const auto margins = c.at("margins").get<std::vector<double>>();
+  ASSERT_EQ(argmaxes.size(), prompt.size() + greedy.size());
+  int checked = 0;
+  for (size_t i = 0; i < greedy.size(); ++i) {
+    if (margins[i] < tol) continue;
+    EXPECT_EQ(argmaxes[prompt.size() - 1 + i], greedy[i]) << c.at("prompt") << " step " << i;
+    ++checked;
+  }
+  EXPECT_GT(checked, int(greedy.size()) / 2);
 }
 
 }  // namespace turbine::test
