@@ -52,17 +52,9 @@ int blocks_needed(const std::vector<SeqSpec>& seqs, int block_len) {
   return n + 3;  // a few never used
 }
 
-class CudaAttention : public ::testing::TestWithParam<DType> {
+class CudaAttention : public CpuVsGpu {
  protected:
-  void SetUp() override {
-    TURBINE_REQUIRE_GPU();
-    dtype = GetParam();
-    cpu = make_cpu();
-    gpu = make_gpu(dtype);
-  }
-  DType dtype{};
-  std::unique_ptr<Backend> cpu, gpu;
-  std::mt19937 rng{2024};
+  CudaAttention() : CpuVsGpu(2024) {}
 };
 
 TEST_P(CudaAttention, MatchesCpu) {

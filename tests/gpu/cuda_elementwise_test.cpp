@@ -6,17 +6,9 @@
 namespace turbine::test {
 namespace {
 
-class CudaElementwise : public ::testing::TestWithParam<DType> {
+class CudaElementwise : public CpuVsGpu {
  protected:
-  void SetUp() override {
-    TURBINE_REQUIRE_GPU();
-    dtype = GetParam();
-    cpu = make_cpu();
-    gpu = make_gpu(dtype);
-  }
-  DType dtype{};
-  std::unique_ptr<Backend> cpu, gpu;
-  std::mt19937 rng{1234};
+  CudaElementwise() : CpuVsGpu(1234) {}
 };
 
 // Runs where CI runs (no GPU): asking for cuda is a clear error, not a crash.

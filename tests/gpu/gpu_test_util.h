@@ -46,6 +46,22 @@ inline std::vector<float> random_values(std::mt19937& rng, size_t n, DType dtype
   return v;
 }
 
+// Fixture of the op tests: the CPU reference and the GPU backend in the test's dtype, and a
+// seeded generator for the random inputs.
+class CpuVsGpu : public ::testing::TestWithParam<DType> {
+ protected:
+  explicit CpuVsGpu(unsigned seed) : rng(seed) {}
+  void SetUp() override {
+    TURBINE_REQUIRE_GPU();
+    dtype = GetParam();
+    cpu = make_cpu();
+    gpu = make_gpu(dtype);
+  }
+  DType dtype{};
+  std::unique_ptr<Backend> cpu, gpu;
+  std::mt19937 rng;
+};
+
 inline Tensor put(Backend& b, const std::vector<float>& v, std::vector<int64_t> shape, DType dtype) {
   return b.upload(v.data(), DType::F32, std::move(shape), dtype);
 }
