@@ -70,7 +70,7 @@ ChatPromptIds chat_prompt_ids(const Tokenizer& tok, std::span<const int32_t> his
   // anchor's ids, so no word-start mark is prepended to it.
   if (kept > 0) {
     const std::vector<int32_t> anchor = tok.encode("\n");
-    std::vector<int32_t> anchored = tok.encode("\n" + std::string(rest));
+    std::vector<int32_t> anchored = tok.encode(std::string("\n").append(rest));
     if (anchored.size() >= anchor.size() && std::equal(anchor.begin(), anchor.end(), anchored.begin())) {
       anchored.erase(anchored.begin(), anchored.begin() + ptrdiff_t(anchor.size()));
       if (auto ids = concat(head, anchored); spells(ids)) return {std::move(ids), kept};

@@ -414,7 +414,7 @@ class ExpressionParser {
       std::string name = expect_name();
       while (is_op(".")) {
         ++pos_;
-        name += "." + expect_name();
+        name.append(".").append(expect_name());
       }
       if (!has_filter(name)) error(offset, "No filter named '" + name + "'");
       auto e = make(ExprKind::Filter, offset);

@@ -80,7 +80,10 @@ std::string indent(const std::string& text, const Value& width, bool first, bool
     for (size_t i = 0; i < lines.size(); ++i) out += (i ? "\n" + pad : "") + lines[i];
   } else if (!lines.empty()) {
     out = lines[0];
-    for (size_t i = 1; i < lines.size(); ++i) out += "\n" + (lines[i].empty() ? "" : pad + lines[i]);
+    for (size_t i = 1; i < lines.size(); ++i) {
+      out += '\n';
+      if (!lines[i].empty()) out.append(pad).append(lines[i]);
+    }
   }
   return first ? pad + out : out;
 }

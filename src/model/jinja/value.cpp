@@ -192,7 +192,7 @@ std::string python_float_repr(double f) {
     return out;
   }
   out += digits.substr(0, 1);
-  if (digits.size() > 1) out += "." + digits.substr(1);
+  if (digits.size() > 1) out.append(".").append(digits, 1);
   out += exponent < 0 ? "e-" : "e+";
   int a = std::abs(exponent);
   if (a < 10) out += "0";
