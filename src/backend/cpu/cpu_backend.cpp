@@ -55,6 +55,22 @@ void check_shape(const Tensor& t, std::initializer_list<int64_t> shape, const ch
     fail("cpu {}: {} has shape {}, expected {}", op, what, shape_string(t.shape), shape_string(shape));
 }
 
+// out[i] = x[rows[i]] over fp32 rows (the embedding lookup and gather_rows); `index` names an
+// entry of rows in the error for one outside x ("token id", "row").
+static void copy_rows(const Tensor& x, const Tensor& rows, Tensor& out, const char* op, const char* index,
+                      const char* of) {
+  check_f32(x, op, "the source");
+  check_i32(rows, op, "the indices");
+  check_f32(out, op, "out");
+  const int64_t T = x.dim(0), C = x.dim(1), R = rows.numel();
+  check_shape(out, {R, C}, op, "out");
+  const int32_t* r = rows.ptr<int32_t>();
+  for (int64_t i = 0; i < R; ++i)
+    if (r[i] < 0 || r[i] >= T) fail("cpu {}: {} {} is outside {} (0..{})", op, index, r[i], of, T - 1);
+  for (int64_t i = 0; i < R; ++i)
+    std::memcpy(out.ptr<float>() + i * C, x.ptr<float>() + int64_t(r[i]) * C, size_t(C) * sizeof(float));
+}
+
 CpuBackend::CpuBackend(const BackendOptions& options)
     : pool_(std::make_unique<ThreadPool>(options.threads)),
       memory_budget_(options.memory_budget),
@@ -143,17 +159,7 @@ size_t CpuBackend::free_memory() const {
 }
 
 void CpuBackend::embedding(const Tensor& table, const Tensor& ids, Tensor& out) {
-  check_f32(table, "embedding", "table");
-  check_i32(ids, "embedding", "ids");
-  check_f32(out, "embedding", "out");
-  const int64_t V = table.dim(0), H = table.dim(1), T = ids.numel();
-  check_shape(out, {T, H}, "embedding", "out");
-  const int32_t* id = ids.ptr<int32_t>();
-  for (int64_t t = 0; t < T; ++t)
-    if (id[t] < 0 || id[t] >= V) fail("token id {} is outside the vocabulary (0..{})", id[t], V - 1);
-  const float* src = table.ptr<float>();
-  float* dst = out.ptr<float>();
-  for (int64_t t = 0; t < T; ++t) std::memcpy(dst + t * H, src + int64_t(id[t]) * H, size_t(H) * 4);
+  copy_rows(table, ids, out, "embedding", "token id", "the vocabulary");
 }
 
 void CpuBackend::silu_mul(const Tensor& gate_up, Tensor& out) {
@@ -175,16 +181,7 @@ void CpuBackend::silu_mul(const Tensor& gate_up, Tensor& out) {
 }
 
 void CpuBackend::gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) {
-  check_f32(x, "gather_rows", "x");
-  check_i32(rows, "gather_rows", "rows");
-  check_f32(out, "gather_rows", "out");
-  const int64_t T = x.dim(0), C = x.dim(1), R = rows.numel();
-  check_shape(out, {R, C}, "gather_rows", "out");
-  const int32_t* r = rows.ptr<int32_t>();
-  for (int64_t i = 0; i < R; ++i) {
-    if (r[i] < 0 || r[i] >= T) fail("cpu gather_rows: row {} outside 0..{}", r[i], T - 1);
-    std::memcpy(out.ptr<float>() + i * C, x.ptr<float>() + int64_t(r[i]) * C, size_t(C) * 4);
-  }
+  copy_rows(x, rows, out, "gather_rows", "row", "the rows");
 }
 
 }  // namespace turbine
