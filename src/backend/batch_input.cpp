@@ -31,7 +31,7 @@ void plan_attention_work(const BatchInput& input, BatchPlan& p) {
 
 }  // namespace
 
-BatchPlan plan_batch(const BatchInput& input, int32_t block_len, int32_t num_blocks) {
+BatchPlan plan_batch(const BatchInput& input, int32_t block_len, int32_t num_blocks, int32_t sliding_window) {
   BatchPlan p;
   p.num_sequences = int32_t(input.sequences.size());
   p.token_ids = input.token_ids;
@@ -44,8 +44,15 @@ BatchPlan plan_batch(const BatchInput& input, int32_t block_len, int32_t num_blo
     const int32_t needed = (total + block_len - 1) / block_len;
     if (int32_t(s.block_table.size()) < needed)
       fail("batch: block table covers {} blocks, {} tokens need {}", s.block_table.size(), total, needed);
-    for (int32_t b : s.block_table)
+    // Released entries may only hold keys before the window of the sequence's first new token.
+    const int32_t first_key = sliding_window > 0 ? s.context_len - sliding_window + 1 : 0;
+    for (size_t i = 0; i < s.block_table.size(); ++i) {
+      const int32_t b = s.block_table[i];
+      if (b == kReleasedBlock && int64_t(i + 1) * block_len <= first_key) continue;
+      if (b == kReleasedBlock)
+        fail("batch: block {} of a sequence was released but its keys are still in a query's window", i);
       if (b < 0 || b >= num_blocks) fail("batch: block id {} outside the cache (0..{})", b, num_blocks - 1);
+    }
     p.max_blocks = std::max(p.max_blocks, int32_t(s.block_table.size()));
     p.max_context = std::max(p.max_context, total);
     p.max_new_tokens = std::max(p.max_new_tokens, s.num_tokens);

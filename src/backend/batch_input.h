@@ -7,6 +7,10 @@
 
 namespace turbine {
 
+// A block-table entry with no block: its keys lie before the sliding window of every query that
+// could still read them, so the engine released it. Only a leading run of entries may be so.
+constexpr int32_t kReleasedBlock = -1;
+
 struct SequenceInput {
   int32_t context_len = 0;   // tokens of this sequence already in the KV cache (positions 0..context_len-1)
   int32_t num_tokens = 0;    // new tokens this step, at positions context_len .. context_len+num_tokens-1
@@ -50,6 +54,7 @@ struct BatchPlan {
 };
 
 // Validates the input against the cache geometry (throws Error) and derives the index arrays.
-BatchPlan plan_batch(const BatchInput& input, int32_t block_len, int32_t num_blocks);
+// With a sliding window, kReleasedBlock entries are accepted where no new token's window reaches.
+BatchPlan plan_batch(const BatchInput& input, int32_t block_len, int32_t num_blocks, int32_t sliding_window = 0);
 
 }  // namespace turbine

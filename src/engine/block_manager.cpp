@@ -104,7 +104,8 @@ void BlockManager::release(int32_t id) {
 
 void BlockManager::release_all(std::span<const int32_t> blocks) {
   // Release the tail first so a prefix's earlier blocks stay in the cache longer than its later ones.
-  for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) release(*it);
+  for (auto it = blocks.rbegin(); it != blocks.rend(); ++it)
+    if (*it != kReleasedBlock) release(*it);
 }
 
 bool BlockManager::publish(int32_t id, uint64_t hash, std::span<const int32_t> tokens) {
@@ -133,6 +134,7 @@ void BlockManager::check_invariants(std::span<const std::vector<int32_t>* const>
   std::vector<int> holds(n, 0);
   for (const auto* table : holders)
     for (int32_t b : *table) {
+      if (b == kReleasedBlock) continue;
       if (b < 0 || b >= n) broken(fmt::format("a holder names block {} outside 0..{}", b, n - 1));
       ++holds[b];
     }

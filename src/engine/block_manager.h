@@ -10,6 +10,7 @@
 // Prefix hashes chain: hash(block i) = chain_hash(hash(block i-1), tokens of block i), so a hit
 // means the whole prefix up to and including that block matches.
 #pragma once
+#include "backend/batch_input.h"
 #include <cstdint>
 #include <optional>
 #include <set>
@@ -63,6 +64,7 @@ class BlockManager {
   int32_t allocate();
   // Drops one holder; the last one leaves the block Cached if published, else Free.
   void release(int32_t block);
+  // Skips kReleasedBlock entries (batch_input.h: blocks released out of a sliding window).
   void release_all(std::span<const int32_t> blocks);
 
   // Publishes a full, computed Active block under `hash`. Returns false (and leaves the block

@@ -40,6 +40,7 @@ Engine::Engine(LlamaModel& model, const Tokenizer& tokenizer, const EngineOption
   so.block_len = block_len;
   so.max_batch_size = options_.max_batch_size;
   so.max_prefill_token_num = options_.max_prefill_token_num;
+  so.sliding_window = model.config().sliding_window;
   scheduler_ = std::make_unique<Scheduler>(so);
   runner_ = std::make_unique<ModelRunner>(model, num_blocks_, block_len);
   thread_ = std::thread([this] { loop(); });
@@ -260,6 +261,7 @@ void Engine::step() {
   counters_.preemptions = ss.preemptions;
   counters_.cached_prefix_tokens = ss.cached_prefix_tokens;
   counters_.sessions_given_way = ss.sessions_given_way;
+  counters_.window_released_blocks = ss.window_released_blocks;
   if (options_.check_invariants) scheduler_->check_invariants();
 }
 

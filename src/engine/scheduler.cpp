@@ -77,7 +77,9 @@ Scheduler::Admission Scheduler::admit(Sequence& seq) {
   }
   bool admitted = false;
   if (session && !session->blocks.empty()) {
-    const SessionReuse reuse = sessions_.plan_reuse(*session, seq, blocks_);
+    SessionReuse reuse = sessions_.plan_reuse(*session, seq, blocks_);
+    // A turn that diverges from the session inside a released window recomputes from the start.
+    if (!window_intact(session->blocks, reuse.reused_tokens)) reuse = SessionReuse{};
     const int fresh = blocks_.blocks_for(seq.num_tokens()) - reuse.kept_blocks;
     if (make_room(fresh)) {
       sessions_.begin_turn(*session, seq, reuse, blocks_);
@@ -154,6 +156,26 @@ void Scheduler::commit(const ScheduledChunk& chunk) {
     seq.block_hashes.push_back(h);
   }
   if (chunk.samples) seq.prefilling = false;
+  if (options_.sliding_window > 0) release_out_of_window(seq);
+}
+
+void Scheduler::release_out_of_window(Sequence& seq) {
+  // The next query sits at position num_computed and reads keys from num_computed - window + 1 on;
+  // every block that ends before that is dead for this sequence (a prefix of its table).
+  const int first_key = seq.num_computed - options_.sliding_window + 1;
+  const int dead = std::min<int>(std::max(first_key, 0) / blocks_.block_len(), int(seq.block_table.size()));
+  for (int b = dead - 1; b >= 0 && seq.block_table[b] != kReleasedBlock; --b) {
+    blocks_.release(seq.block_table[b]);
+    seq.block_table[b] = kReleasedBlock;
+    ++stats_.window_released_blocks;
+  }
+}
+
+bool Scheduler::window_intact(const std::vector<int32_t>& table, int tokens) const {
+  int released = 0;
+  while (released < int(table.size()) && table[released] == kReleasedBlock) ++released;
+  if (released == 0 || tokens == 0) return true;
+  return released * blocks_.block_len() <= tokens - options_.sliding_window + 1;
 }
 
 void Scheduler::append_token(Sequence& seq, int32_t token) {

@@ -25,6 +25,7 @@ struct SchedulerOptions {
   int block_len = 64;
   int max_batch_size = 128;
   int max_prefill_token_num = 8192;
+  int sliding_window = 0;  // the model's attention window (0: none); older blocks are released
 };
 
 struct ScheduledChunk {
@@ -43,6 +44,7 @@ struct SchedulerStats {
   uint64_t preemptions = 0;
   uint64_t cached_prefix_tokens = 0;  // prompt tokens whose KV was reused at admission
   uint64_t sessions_given_way = 0;
+  uint64_t window_released_blocks = 0;  // blocks released because they fell out of the sliding window
 };
 
 class Scheduler {
@@ -85,6 +87,11 @@ class Scheduler {
   bool grow(Sequence& seq, int num_tokens);
   void preempt(Sequence& victim);
   bool has_turn_of(uint64_t session_id) const;
+  // With a sliding window: releases seq's blocks that end before the window of its next token.
+  void release_out_of_window(Sequence& seq);
+  // Whether a table's KV can serve a sequence that recomputes from position `tokens` on: no
+  // released block may hold a key that position's window reads.
+  bool window_intact(const std::vector<int32_t>& table, int tokens) const;
 
   SchedulerOptions options_;
   BlockManager blocks_;

@@ -34,7 +34,8 @@ SessionReuse SessionTable::plan_reuse(const Session& s, const Sequence& seq, con
   r.kept_blocks = full;
   r.reused_tokens = full * len;
   const bool partial = common % len != 0;
-  if (partial && full < int(s.blocks.size()) && bm.ref_count(s.blocks[full]) == 1) {
+  if (partial && full < int(s.blocks.size()) && s.blocks[full] != kReleasedBlock &&
+      bm.ref_count(s.blocks[full]) == 1) {
     r.kept_blocks = full + 1;
     r.reused_tokens = int(common);
     r.unpublish_last = bm.is_published(s.blocks[full]);

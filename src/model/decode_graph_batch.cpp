@@ -28,7 +28,7 @@ std::optional<DecodeGraphKey> decode_graph_key(const BatchInput& input) {
 }
 
 BatchPlan plan_decode_graph_batch(const BatchInput& input, const DecodeGraphKey& key, int32_t block_len,
-                                  int32_t num_blocks) {
+                                  int32_t num_blocks, int32_t sliding_window) {
   const int32_t real = int32_t(input.sequences.size());
   BatchInput padded = input;
   padded.sequences.resize(size_t(key.sequences));
@@ -39,7 +39,7 @@ BatchPlan plan_decode_graph_batch(const BatchInput& input, const DecodeGraphKey&
   }
   // One row at the full width makes plan_batch lay the tables out at that width.
   padded.sequences[0].block_table.resize(size_t(key.table_width), 0);
-  BatchPlan plan = plan_batch(padded, block_len, num_blocks);
+  BatchPlan plan = plan_batch(padded, block_len, num_blocks, sliding_window);
   for (int32_t i = real; i < key.sequences; ++i) plan.slot_mapping[i] = -1;
   plan.max_context = key.table_width * block_len;
   return plan;

@@ -25,6 +25,6 @@ std::optional<DecodeGraphKey> decode_graph_key(const BatchInput& input);
 // plan_batch of the padded batch, with padding rows writing no KV and max_context fixed at the
 // table's capacity (kernels that size work by it then do the same on every replay).
 BatchPlan plan_decode_graph_batch(const BatchInput& input, const DecodeGraphKey& key, int32_t block_len,
-                                  int32_t num_blocks);
+                                  int32_t num_blocks, int32_t sliding_window = 0);
 
 }  // namespace turbine

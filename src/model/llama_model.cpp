@@ -152,7 +152,7 @@ Tensor LlamaModel::forward(const BatchInput& input, KvCache& cache) {
   // Dynamic NTK changes the rotary table with the context: such steps cannot be replayed.
   if (backend_.can_capture() && !graphs_unsupported_ && c.rope.type != RopeType::DynamicNtk)
     if (const auto key = decode_graph_key(input)) return forward_decode_graph(input, *key, cache);
-  const BatchPlan plan = plan_batch(input, spec.block_len, spec.num_blocks);
+  const BatchPlan plan = plan_batch(input, spec.block_len, spec.num_blocks, c.sliding_window);
   reserve_activations(plan.num_tokens);
   const BatchMeta meta = backend_.upload_batch(plan);
   return run_layers(plan, meta, cache, nullptr);
@@ -161,7 +161,7 @@ Tensor LlamaModel::forward(const BatchInput& input, KvCache& cache) {
 Tensor LlamaModel::forward_decode_graph(const BatchInput& input, const DecodeGraphKey& key, KvCache& cache) {
   const KvCacheSpec& spec = cache.spec;
   const int64_t real = int64_t(input.sequences.size());
-  BatchPlan plan = plan_decode_graph_batch(input, key, spec.block_len, spec.num_blocks);
+  BatchPlan plan = plan_decode_graph_batch(input, key, spec.block_len, spec.num_blocks, config_.sliding_window);
   const GraphKey gkey{key, cache.data.data, spec.num_blocks, spec.block_len};
   if (auto it = graphs_.find(gkey); it != graphs_.end()) {
     backend_.upload_batch_into(plan, it->second->meta);

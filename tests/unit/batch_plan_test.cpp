@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "backend/batch_input.h"
+#include "core/error.h"
 
 using namespace turbine;
 
@@ -75,4 +76,22 @@ TEST(BatchPlan, TilesCoverEveryPrefillTokenOnce) {
   for (size_t s = 0; s < seqs.size(); ++s)
     EXPECT_EQ(covered[int(s)].size(), seqs[s].second > 1 ? size_t(seqs[s].second) : 0u) << "sequence " << s;
   EXPECT_EQ(p.decode_seqs, (std::vector<int32_t>{3}));
+}
+
+// Blocks released out of a sliding window: accepted only where no new token's window reaches.
+TEST(BatchPlan, ReleasedBlocksOnlyBehindTheWindow) {
+  auto input = [](int context, int tokens, std::vector<int32_t> table) {
+    BatchInput in;
+    in.sequences.push_back({.context_len = context, .num_tokens = tokens, .block_table = std::move(table)});
+    in.token_ids.assign(size_t(tokens), 7);
+    return in;
+  };
+  // block_len 4, window 6: a token at position 13 reads keys 8..13, so blocks 0 and 1 are dead.
+  const BatchPlan ok = plan_batch(input(13, 1, {kReleasedBlock, kReleasedBlock, 5, 6}), 4, 8, 6);
+  EXPECT_EQ(ok.slot_mapping, std::vector<int32_t>{6 * 4 + 1});
+  EXPECT_EQ(ok.block_tables[0], kReleasedBlock);
+  // Two new tokens from position 12: the first reads keys 7..12, in block 1.
+  EXPECT_THROW(plan_batch(input(12, 2, {kReleasedBlock, kReleasedBlock, 5, 6}), 4, 8, 6), Error);
+  // Without a window nothing may be released.
+  EXPECT_THROW(plan_batch(input(13, 1, {kReleasedBlock, 4, 5, 6}), 4, 8), Error);
 }

@@ -5,6 +5,7 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <optional>
@@ -78,9 +79,16 @@ class SchedulerDriver {
     ASSERT_FALSE(scheduler.has_work()) << "did not drain";
   }
 
+  // Every position the next query can read (all computed ones, or those in its sliding window)
+  // holds that sequence's "KV"; older blocks may have been released.
   void verify_kv(const Sequence& seq) {
-    for (int p = 0; p < seq.num_computed; ++p)
+    const int window = options.sliding_window;
+    const int first = window > 0 ? std::max(0, seq.num_computed - window + 1) : 0;
+    for (int p = first; p < seq.num_computed; ++p) {
+      ASSERT_NE(seq.block_table.at(p / options.block_len), kReleasedBlock)
+          << "seq " << seq.id << " lost the block of position " << p << " inside its window";
       ASSERT_EQ(slot(seq, p), prefix_hash(seq.tokens, p)) << "seq " << seq.id << " has wrong KV at position " << p;
+    }
   }
 
   uint64_t& slot(const Sequence& seq, int p) {

@@ -12,8 +12,9 @@ using turbine::test::SchedulerDriver;
 
 namespace {
 
-void run_random(uint64_t seed, int block_len, int num_blocks, int budget) {
+void run_random(uint64_t seed, int block_len, int num_blocks, int budget, int window = 0) {
   SchedulerOptions o;
+  o.sliding_window = window;
   o.num_blocks = num_blocks;
   o.block_len = block_len;
   o.max_batch_size = 6;
@@ -84,6 +85,7 @@ void run_random(uint64_t seed, int block_len, int num_blocks, int budget) {
   EXPECT_EQ(d.scheduler.sessions().size(), 0u);
   EXPECT_GT(d.scheduler.stats().preemptions, 0u) << "the cache was meant to be too small";
   EXPECT_GT(d.scheduler.stats().cached_prefix_tokens, 0u);
+  if (window > 0) EXPECT_GT(d.scheduler.stats().window_released_blocks, 0u);
 }
 
 }  // namespace
@@ -91,3 +93,6 @@ void run_random(uint64_t seed, int block_len, int num_blocks, int budget) {
 TEST(SchedulerRandom, TinyCacheBlockLen2) { run_random(1, 2, 12, 8); }
 TEST(SchedulerRandom, TinyCacheBlockLen4) { run_random(2, 4, 8, 16); }
 TEST(SchedulerRandom, TinyBudgetBlockLen3) { run_random(3, 3, 10, 3); }
+// A sliding window of a few tokens: blocks behind it are released while sequences run.
+TEST(SchedulerRandom, SlidingWindowBlockLen2) { run_random(4, 2, 11, 8, 5); }
+TEST(SchedulerRandom, SlidingWindowBlockLen3) { run_random(5, 3, 10, 4, 7); }

@@ -28,8 +28,9 @@ void CpuBackend::attention(const Tensor& q, const KvCache& cache, int layer, con
   const int64_t T = plan.num_tokens;
   check_shape(q, {T, int64_t(Hq) * D}, op, "q");
   check_shape(out, {T, int64_t(Hq) * D}, op, "out");
+  // Released entries lie before every query's window (plan_batch checked): never read.
   for (int32_t b : plan.block_tables)
-    if (b < 0 || b >= spec.num_blocks) fail("cpu {}: block {} outside the cache", op, b);
+    if (b != kReleasedBlock && (b < 0 || b >= spec.num_blocks)) fail("cpu {}: block {} outside the cache", op, b);
 
   // Which sequence each new-token row belongs to.
   std::vector<int32_t> seq_of_row(static_cast<size_t>(T));
