@@ -16,7 +16,7 @@ case $part in
     bench/compare_peers.sh "$O" build-peer model > "$O/setup.log" 2>&1 &
     .carry/bin/turbine_gpu_tests > "$O/gpu_tests.log" 2>&1; echo "gpu tests rc=$?"
     grep -E "^\[  (PASSED|FAILED)|FAILED  \]|SKIPPED \] [0-9]" "$O/gpu_tests.log"
-    compute-sanitizer --tool memcheck --print-limit 20 .carry/bin/turbine_gpu_tests \
+    timeout 300 compute-sanitizer --tool memcheck --print-limit 20 .carry/bin/turbine_gpu_tests \
       --gtest_filter='*Attention*:*Linear*:*Elementwise*:*Sampling*' > "$O/memcheck.log" 2>&1
     echo "memcheck rc=$?"; grep -E "ERROR SUMMARY|PASSED|FAILED" "$O/memcheck.log" | tail -4
     wait ;;
