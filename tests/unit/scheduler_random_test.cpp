@@ -85,7 +85,9 @@ void run_random(uint64_t seed, int block_len, int num_blocks, int budget, int wi
   EXPECT_EQ(d.scheduler.sessions().size(), 0u);
   EXPECT_GT(d.scheduler.stats().preemptions, 0u) << "the cache was meant to be too small";
   EXPECT_GT(d.scheduler.stats().cached_prefix_tokens, 0u);
-  if (window > 0) EXPECT_GT(d.scheduler.stats().window_released_blocks, 0u);
+  if (window > 0) {
+    EXPECT_GT(d.scheduler.stats().window_released_blocks, 0u);
+  }
 }
 
 }  // namespace
