@@ -4,6 +4,7 @@
 # (../shared/bench copied: make_llama7b.py, hf_peer.py, llamacpp_peer.sh, llama.cpp-src.tar.gz).
 #   call 1: bench/device_session.sh OUT tests     GPU tests + memcheck on the op tests, starts the llama.cpp build
 #   call 2: bench/device_session.sh OUT bench     turbine (graphs on and off) + throughput + llama.cpp + ratios
+#   call 3: bench/device_session.sh OUT hf        HF transformers eager beside them, then the ratios again
 # Both calls must land on the same warm machine (less than 30 s apart) for the llama.cpp build to be reused.
 set -u
 O=$1; part=$2; mkdir -p "$O"
@@ -22,5 +23,7 @@ case $part in
     wait ;;
   bench)
     bench/compare_peers.sh "$O" model turbine graphs-off throughput llamacpp ratios ;;
-  *) echo "usage: $0 OUT tests|bench"; exit 2 ;;
+  hf)
+    bench/compare_peers.sh "$O" model hf ratios ;;
+  *) echo "usage: $0 OUT tests|bench|hf"; exit 2 ;;
 esac
