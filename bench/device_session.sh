@@ -5,7 +5,9 @@
 #   call 1: bench/device_session.sh OUT tests     GPU tests + memcheck on the op tests, starts the llama.cpp build
 #   call 2: bench/device_session.sh OUT bench     turbine (graphs on and off) + throughput + llama.cpp + ratios
 #   call 3: bench/device_session.sh OUT hf        HF transformers eager beside them, then the ratios again
-# Both calls must land on the same warm machine (less than 30 s apart) for the llama.cpp build to be reused.
+# The calls must land on the same warm machine (less than 30 s apart) for the llama.cpp build and
+# the outputs to be reused: give OUT a folder there (/tmp/session), not $OUT (emptied every call),
+# and end each call with `tar czf $OUT/session.tgz -C /tmp/session .` ($OUT returns at most 8 files).
 set -u
 O=$1; part=$2; mkdir -p "$O"
 export LD_LIBRARY_PATH=$PWD/.carry/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
