@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "e2e/e2e_util.h"
+#include "e2e/engine_test_util.h"
 #include "engine/engine.h"
 #include "engine/generator.h"
 #include "model/tokenizer.h"
@@ -31,37 +32,20 @@ class SlidingWindowEngine : public ::testing::Test {
     ASSERT_EQ(model_->config.sliding_window, 64);
   }
 
-  static EngineOptions options(int num_blocks) {
-    EngineOptions o;
-    o.num_blocks = num_blocks;
-    o.cache_block_seq_len = kBlockLen;
-    o.check_invariants = true;
-    return o;
-  }
+  static EngineOptions options(int num_blocks) { return checked_engine_options(num_blocks, kBlockLen); }
   static SamplingParams greedy(int max_new) {
     SamplingParams p;
     p.max_new_tokens = max_new;
     p.ignore_eos = true;
     return p;
   }
-  std::vector<int32_t> prompt(const std::string& text) const {
-    std::vector<int32_t> ids{1};
-    const auto body = tokenizer_->encode(text);
-    ids.insert(ids.end(), body.begin(), body.end());
-    return ids;
-  }
+  std::vector<int32_t> prompt(const std::string& text) const { return encode_with_bos(*tokenizer_, text); }
   // The reference: one sequence that keeps all its blocks.
   std::vector<int32_t> generator_ids(const std::vector<int32_t>& ids, const SamplingParams& p) const {
     Generator g(*model_->model, *tokenizer_, 2048, kBlockLen);
     return g.generate(ids, p).ids;
   }
-  static void expect_clean(Engine& engine) {
-    engine.wait_idle();
-    EXPECT_NO_THROW(engine.check_invariants());
-    const BlockUsage u = engine.block_usage();
-    EXPECT_EQ(u.active, 0) << "leaked KV blocks";
-    EXPECT_EQ(u.free + u.cached, engine.num_blocks());
-  }
+  static void expect_clean(Engine& engine) { expect_engine_clean(engine); }
 
   static LoadedModel* model_;
   static Tokenizer* tokenizer_;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "e2e/e2e_util.h"
+#include "e2e/engine_test_util.h"
 #include "model/tokenizer.h"
 
 namespace turbine::test {
@@ -28,11 +29,7 @@ class EngineE2E : public ::testing::Test {
   }
 
   static EngineOptions options(int num_blocks, int block_len = 16) {
-    EngineOptions o;
-    o.num_blocks = num_blocks;
-    o.cache_block_seq_len = block_len;
-    o.check_invariants = true;
-    return o;
+    return checked_engine_options(num_blocks, block_len);
   }
   static SamplingParams greedy(int max_new) {
     SamplingParams p;
@@ -40,20 +37,8 @@ class EngineE2E : public ::testing::Test {
     p.stop_ids = {2};
     return p;
   }
-  std::vector<int32_t> encode(const std::string& text) const {
-    std::vector<int32_t> ids{1};
-    auto body = tokenizer_->encode(text);
-    ids.insert(ids.end(), body.begin(), body.end());
-    return ids;
-  }
-  // After a test: nothing queued, nothing held but sessions (none here), invariants fine.
-  static void expect_clean(Engine& engine) {
-    engine.wait_idle();
-    EXPECT_NO_THROW(engine.check_invariants());
-    const BlockUsage u = engine.block_usage();
-    EXPECT_EQ(u.active, 0) << "leaked KV blocks";
-    EXPECT_EQ(u.free + u.cached, engine.num_blocks());
-  }
+  std::vector<int32_t> encode(const std::string& text) const { return encode_with_bos(*tokenizer_, text); }
+  static void expect_clean(Engine& engine) { expect_engine_clean(engine); }
   static RequestResult run_alone(const std::vector<int32_t>& ids, const SamplingParams& p, int block_len = 16) {
     Engine engine(*model_->model, *tokenizer_, options(64, block_len));
     RequestResult r = engine.submit({ids, p, {}, {}}).wait();

@@ -1,0 +1,39 @@
+// Shared by the engine end-to-end tests: engine options with the block invariants checked after
+// every step, a prompt with BOS, and the after-test check that no KV block is left held.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+#include "model/tokenizer.h"
+
+namespace turbine::test {
+
+inline EngineOptions checked_engine_options(int num_blocks, int block_len) {
+  EngineOptions o;
+  o.num_blocks = num_blocks;
+  o.cache_block_seq_len = block_len;
+  o.check_invariants = true;
+  return o;
+}
+
+// BOS (id 1) followed by the text's ids.
+inline std::vector<int32_t> encode_with_bos(const Tokenizer& tokenizer, const std::string& text) {
+  std::vector<int32_t> ids{1};
+  const auto body = tokenizer.encode(text);
+  ids.insert(ids.end(), body.begin(), body.end());
+  return ids;
+}
+
+// After a test: nothing queued, nothing held but sessions (none by then), invariants fine.
+inline void expect_engine_clean(Engine& engine) {
+  engine.wait_idle();
+  EXPECT_NO_THROW(engine.check_invariants());
+  const BlockUsage u = engine.block_usage();
+  EXPECT_EQ(u.active, 0) << "leaked KV blocks";
+  EXPECT_EQ(u.free + u.cached, engine.num_blocks());
+}
+
+}  // namespace turbine::test
