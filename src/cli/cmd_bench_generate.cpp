@@ -73,9 +73,6 @@ double percentile(std::vector<double> v, double p) {
   return v[lo] + (v[hi] - v[lo]) * (pos - double(lo));
 }
 
-// Greedy next ids for each logits row; only the ids cross to the host.
-std::vector<int32_t> pick_greedy(Backend& backend, const Tensor& logits) { return backend.argmax_rows(logits); }
-
 double used_gib(Backend& backend) {
 #ifdef TURBINE_WITH_CUDA
   if (auto* gpu = dynamic_cast<cuda::CudaBackend*>(&backend)) return double(gpu->used_memory()) / double(1 << 30);
@@ -99,7 +96,8 @@ void run_round(LlamaModel& model, KvCache& cache, const std::vector<std::vector<
     in.sequences.push_back(std::move(seq));
     in.token_ids.insert(in.token_ids.end(), prompts[s].begin(), prompts[s].end());
   }
-  std::vector<int32_t> next = pick_greedy(backend, model.forward(in, cache));
+  // Greedy next ids on the backend: only the ids cross to the host.
+  std::vector<int32_t> next = backend.argmax_rows(model.forward(in, cache));
   const auto first = Clock::now();
   std::vector<double> steps;
   for (int step = 1; step < o.output_len; ++step) {
@@ -109,7 +107,7 @@ void run_round(LlamaModel& model, KvCache& cache, const std::vector<std::vector<
       in.sequences[s].num_tokens = 1;
     }
     in.token_ids = next;
-    next = pick_greedy(backend, model.forward(in, cache));
+    next = backend.argmax_rows(model.forward(in, cache));
     steps.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
   }
   const auto end = Clock::now();
