@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <cstdio>
 #include <random>
 #include <sstream>
@@ -38,6 +39,7 @@ struct BenchOptions {
   bool json = false;
   std::string device;
   std::string dtype;
+  std::string step_log;  // CSV of every timed decode step (where the percentiles come from)
 };
 
 struct BenchRow {
@@ -158,6 +160,13 @@ void print_json(const std::vector<BenchRow>& rows, const BenchOptions& o, const 
   }
 }
 
+// One line per timed decode step: the batch, the context the step's token attends to, and its time.
+void append_step_log(std::FILE* f, const BenchRow& row, const BenchOptions& o) {
+  const size_t per_round = size_t(std::max(o.output_len - 1, 1));
+  for (size_t i = 0; i < row.step_ms.size(); ++i)
+    std::fprintf(f, "%d,%zu,%zu,%.4f\n", row.batch, i / per_round, o.input_len + i % per_round + 1, row.step_ms[i]);
+}
+
 void run_bench(const BenchOptions& o) {
   if (o.input_len < 1) fail("--input-len must be at least 1, got {}", o.input_len);
   if (o.output_len < 1) fail("--output-len must be at least 1, got {}", o.output_len);
@@ -165,6 +174,13 @@ void run_bench(const BenchOptions& o) {
   if (o.rounds < 1) fail("--rounds must be at least 1, got {}", o.rounds);
   if (o.block_len < 1) fail("--cache-block-seq-len must be at least 1, got {}", o.block_len);
   const std::vector<int> batches = parse_batches(o.batches);
+  // Opened before the (long) model load, so a bad path fails at once.
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> step_log(nullptr, &std::fclose);
+  if (!o.step_log.empty()) {
+    step_log.reset(std::fopen(o.step_log.c_str(), "w"));
+    if (!step_log) fail("--step-log: cannot write {}", o.step_log);
+    std::fprintf(step_log.get(), "batch,round,context,ms\n");
+  }
   const ModelConfig config = load_model_config(o.model);
   const Checkpoint checkpoint = Checkpoint::open(o.model);
 
@@ -192,6 +208,7 @@ void run_bench(const BenchOptions& o) {
     row.batch = B;
     for (int r = 0; r < o.rounds; ++r) run_round(model, cache, prompts, o, &row);
     row.peak_gib = used_gib(*backend);
+    if (step_log) append_step_log(step_log.get(), row, o);
     rows.push_back(row);
     std::fprintf(stderr, "batch %d: decode %.1f tok/s\n", B, row.decode_tps);
   }
@@ -213,6 +230,7 @@ void register_bench_generate(CLI::App& bench) {
   cmd->add_option("--cache-block-seq-len", opts->block_len, "Tokens per KV block")->capture_default_str();
   cmd->add_option("--seed", opts->seed, "Seed of the random prompt ids")->capture_default_str();
   cmd->add_flag("--json", opts->json, "One JSON object per batch size");
+  cmd->add_option("--step-log", opts->step_log, "Write every timed decode step's time to this CSV file");
   cmd->add_option("--device", opts->device, "cpu, cuda or cuda:N (default: cuda when present)");
   cmd->add_option("--dtype", opts->dtype, "Compute dtype (default: the checkpoint's on the GPU, fp32 on the CPU)");
   cmd->callback([opts] { run_bench(*opts); });
