@@ -128,10 +128,14 @@ void run(const ThroughputArgs& args) {
 
   std::vector<double> ttft, itl;
   size_t input_tokens = 0, output_tokens = 0;
+  double decode_kv_tokens = 0;  // cached tokens the decode steps attend to: what bounds their KV reads
   for (int i = 0; i < args.requests; ++i) {
     const Timeline& tl = *timelines[i];
     input_tokens += prompts[i].size();
     output_tokens += tl.tokens.size();
+    // The first token comes from the prefill; decode token t (1-based) attends to prompt + t tokens.
+    const double in = double(prompts[i].size()), decodes = tl.tokens.empty() ? 0.0 : double(tl.tokens.size() - 1);
+    decode_kv_tokens += in * decodes + decodes * (decodes + 1) / 2;
     if (tl.tokens.empty()) continue;
     ttft.push_back(std::chrono::duration<double, std::milli>(tl.tokens[0] - tl.submitted).count());
     for (size_t t = 1; t < tl.tokens.size(); ++t)
@@ -153,6 +157,11 @@ void run(const ThroughputArgs& args) {
   row["preemptions"] = c.preemptions;
   row["sampled_full_rows"] = c.sampled_full_rows;  // tokens whose logits row came to the host
   row["kv_blocks"] = engine.num_blocks();
+  row["decode_kv_tokens"] = decode_kv_tokens;
+  // Where the engine loop's time went (the GPU idles during scheduling and committing).
+  row["schedule_s"] = c.schedule_seconds;
+  row["model_s"] = c.model_seconds;
+  row["commit_s"] = c.commit_seconds;
   if (args.json) {
     std::printf("%s\n", row.dump().c_str());
     return;
@@ -172,6 +181,8 @@ void run(const ThroughputArgs& args) {
   std::printf("%-22s %llu steps, %llu preemptions, %d KV blocks of %d tokens\n", "engine",
               (unsigned long long)c.steps, (unsigned long long)c.preemptions, engine.num_blocks(),
               engine.block_len());
+  std::printf("%-22s %.2f s schedule, %.2f s model step, %.2f s commit\n", "engine loop", c.schedule_seconds,
+              c.model_seconds, c.commit_seconds);
 }
 
 }  // namespace

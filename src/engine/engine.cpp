@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "core/error.h"
 
@@ -206,6 +207,9 @@ void Engine::end_request(Live& live, RequestOutput final_event) {
 }
 
 void Engine::step() {
+  using Clock = std::chrono::steady_clock;
+  const auto seconds = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
+  const auto t0 = Clock::now();
   const Schedule schedule = scheduler_->schedule();
   if (schedule.chunks.empty()) throw std::logic_error("engine: work queued but nothing schedulable");
   std::vector<Live*> lives;
@@ -221,6 +225,8 @@ void Engine::step() {
   }
   std::vector<int32_t> tokens;
   DeviceSamplingCounts sampling;
+  const auto t1 = Clock::now();
+  counters_.schedule_seconds += seconds(t0, t1);
   try {
     tokens = runner_->step(schedule, samplers, &sampling);
   } catch (const std::exception& e) {
@@ -233,6 +239,8 @@ void Engine::step() {
     }
     return;
   }
+  const auto t2 = Clock::now();
+  counters_.model_seconds += seconds(t1, t2);
   for (const ScheduledChunk& c : schedule.chunks) scheduler_->commit(c);
   ++counters_.steps;
   counters_.prefilled_tokens += uint64_t(schedule.num_prefill_tokens);
@@ -263,6 +271,7 @@ void Engine::step() {
   counters_.sessions_given_way = ss.sessions_given_way;
   counters_.window_released_blocks = ss.window_released_blocks;
   if (options_.check_invariants) scheduler_->check_invariants();
+  counters_.commit_seconds += seconds(t2, Clock::now());
 }
 
 }  // namespace turbine

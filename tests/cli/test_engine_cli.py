@@ -101,6 +101,18 @@ def test_bench_throughput_json_row():
         assert row[key] >= 0
 
 
+def test_bench_throughput_counts_the_kv_its_decode_steps_read():
+    r = run("bench", "throughput", MODEL, "--requests", "3", "--input-len-range", "8:8", "--output-len-range", "4:4",
+            "--json", "--device", "cpu", "--threads", "2")
+    assert r.returncode == 0, r.stderr
+    row = json.loads(r.stdout.decode())
+    assert row["input_tokens"] == 24 and row["output_tokens"] == 12
+    # Tokens 2..4 of each request are decoded and attend to 9, 10 and 11 cached tokens.
+    assert row["decode_kv_tokens"] == 3 * (9 + 10 + 11)
+    assert row["model_s"] > 0 and row["schedule_s"] >= 0 and row["commit_s"] >= 0
+    assert row["model_s"] + row["schedule_s"] + row["commit_s"] <= row["elapsed_s"]
+
+
 def test_bench_throughput_bad_range_is_a_one_line_error():
     assert_user_error(run("bench", "throughput", MODEL, "--requests", "2", "--input-len-range", "9:3",
                           "--device", "cpu"), "--input-len-range")
