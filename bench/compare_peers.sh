@@ -10,6 +10,9 @@
 #   ratios      a table of turbine / llama.cpp from the files above
 #   throughput  turbine bench throughput, 1000 requests at once (issue: engine throughput)
 #   graphs-off  the turbine phase again with TURBINE_CUDA_GRAPHS=0 (what the decode graphs give)
+#   bandwidth   the device-to-device copy bandwidth the ceilings use (copy_bandwidth.py)
+# Timed phases first wait for a llama.cpp build still running in the background: its 16 compile
+# jobs slow the host side of every step (batch 16 decode lost 13% that way once).
 # Env: TURBINE_BIN (default build/turbine), BENCH_DIR (default ../shared/bench), MODEL_DIR, TOKENIZER.
 set -u
 O=$1; shift; mkdir -p "$O"
@@ -20,8 +23,10 @@ BENCH_DIR=${BENCH_DIR:-$here/../shared/bench}
 MODEL_DIR=${MODEL_DIR:-/tmp/llama7b}
 TOKENIZER=${TOKENIZER:-$here/models/kjv-llama/tokenizer.model}
 PY=python3; [ -x /opt/torch/.venv/bin/python3 ] && PY=/opt/torch/.venv/bin/python3
+wait_peer_build() { while pgrep -f "llamacpp_peer.sh /nonexistent" > /dev/null; do sleep 5; done; }
 for phase in $phases; do
   echo "== $phase ($(date -u +%H:%M:%S))"
+  case $phase in hf|turbine|llamacpp|throughput|graphs-off|bandwidth) wait_peer_build ;; esac
   case $phase in
     build-peer)  # the peer script builds on its first call; a dry call with no model only builds
       setsid nohup bash -c "LLAMACPP_QUANT=0 '$BENCH_DIR/llamacpp_peer.sh' /nonexistent /tmp/lc-build-only" \
@@ -37,7 +42,6 @@ for phase in $phases; do
       "$TURBINE_BIN" bench generate "$MODEL_DIR" --batch 1 --input-len 2048 --output-len 1 --warmup 2 --rounds 5 \
         --dtype fp16 --json 2>>"$O/turbine.err" | tee "$O/turbine_prefill.jsonl" ;;
     llamacpp)
-      while pgrep -f "llamacpp_peer.sh /nonexistent" > /dev/null; do sleep 5; done  # the background build
       LLAMACPP_QUANT=0 "$BENCH_DIR/llamacpp_peer.sh" "$MODEL_DIR" "$O" > "$O/llamacpp.log" 2>&1
       cat "$O/llamacpp_batched.md" "$O/llamacpp_bench.md" 2>/dev/null ;;
     throughput)
@@ -46,6 +50,8 @@ for phase in $phases; do
     graphs-off)
       TURBINE_CUDA_GRAPHS=0 "$TURBINE_BIN" bench generate "$MODEL_DIR" --batch 1,16,64 --input-len 128 \
         --output-len 256 --warmup 1 --dtype fp16 --json 2>>"$O/turbine.err" | tee "$O/turbine_nographs.jsonl" ;;
+    bandwidth)
+      $PY "$script_dir/copy_bandwidth.py" | tee "$O/bandwidth.txt" ;;
     ratios)
       $PY "$script_dir/peer_ratios.py" "$O" | tee "$O/ratios.md" ;;
     *) echo "unknown phase $phase"; exit 2 ;;

@@ -1,9 +1,11 @@
 #!/bin/bash
 # Everything a GPU session checks, in as few device calls as the 10-minute limit allows.
 # Build here first (docs/gpu.md), then carry .carry (bin/, lib/, shared/golden) and .carry-peer
-# (../shared/bench copied: make_llama7b.py, hf_peer.py, llamacpp_peer.sh, llama.cpp-src.tar.gz).
+# (../shared/bench copied: make_llama7b.py, hf_peer.py, llamacpp_peer.sh, and llama.cpp-src.tar.gz
+# repacked by bench/slim_llamacpp_tarball.sh so that everything carried stays under 64 MiB).
 #   call 1: bench/device_session.sh OUT tests     GPU tests + memcheck on the op tests, starts the llama.cpp build
 #   call 2: bench/device_session.sh OUT bench     turbine (graphs on and off) + throughput + llama.cpp + ratios
+#                                                 + the copy bandwidth
 #   call 3: bench/device_session.sh OUT hf        HF transformers eager beside them, then the ratios again
 # The calls must land on the same warm machine (less than 30 s apart) for the llama.cpp build and
 # the outputs to be reused: give OUT a folder there (/tmp/session), not $OUT (emptied every call),
@@ -24,7 +26,7 @@ case $part in
     echo "memcheck rc=$?"; grep -E "ERROR SUMMARY|PASSED|FAILED" "$O/memcheck.log" | tail -4
     wait ;;
   bench)
-    bench/compare_peers.sh "$O" model turbine graphs-off throughput llamacpp ratios ;;
+    bench/compare_peers.sh "$O" model turbine graphs-off throughput llamacpp bandwidth ratios ;;
   hf)
     bench/compare_peers.sh "$O" model hf ratios ;;
   *) echo "usage: $0 OUT tests|bench|hf"; exit 2 ;;
