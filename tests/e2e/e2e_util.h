@@ -1,11 +1,14 @@
 // Shared set-up for the end-to-end model tests: load a model folder on the CPU backend, read
-// golden.json, and run greedy steps over simple per-sequence block tables.
+// golden.json, run greedy steps over simple per-sequence block tables, and check golden.json's
+// margin rules.
 #pragma once
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 
 #include "backend/backend.h"
@@ -73,6 +76,59 @@ inline void expect_teacher_forced(const nlohmann::json& c, const std::vector<int
     ++checked;
   }
   EXPECT_GT(checked, int(greedy.size()) / 2);
+}
+
+// Free greedy generation of every golden case in one batch: the prompts are prefilled together, then
+// each sequence decodes one token per step, for as many steps as the longest greedy reference.
+// `pick` turns a step's logits (one row per sequence, on the model's backend) into the next ids.
+using PickNext = std::function<std::vector<int32_t>(const Tensor& logits)>;
+inline std::vector<std::vector<int32_t>> batched_greedy(LoadedModel& m, const nlohmann::json& cases, int block_len,
+                                                        const PickNext& pick) {
+  const int S = int(cases.size());
+  std::vector<std::vector<int32_t>> seqs;
+  size_t steps = 0, longest = 0;
+  for (const auto& c : cases) {
+    seqs.push_back(c.at("prompt_ids").get<std::vector<int32_t>>());
+    steps = std::max(steps, c.at("greedy_ids").size());
+    longest = std::max(longest, seqs.back().size());
+  }
+  const int per_seq = int((longest + steps + block_len - 1) / block_len);
+  KvCache cache = m.backend->allocate_kv_cache(m.model->kv_cache_spec(S * per_seq, block_len));
+  std::vector<std::vector<int32_t>> got(S);
+  for (size_t step = 0; step < steps; ++step) {
+    BatchInput in;
+    for (int s = 0; s < S; ++s) {
+      const int32_t context = step == 0 ? 0 : int32_t(seqs[s].size()) - 1;
+      in.token_ids.insert(in.token_ids.end(), seqs[s].begin() + context, seqs[s].end());
+      in.sequences.push_back({context, int32_t(seqs[s].size()) - context, block_range(s, per_seq), false});
+    }
+    const std::vector<int32_t> next = pick(m.model->forward(in, cache));
+    EXPECT_EQ(next.size(), size_t(S));
+    if (next.size() != size_t(S)) break;
+    for (int s = 0; s < S; ++s) {
+      got[s].push_back(next[s]);
+      seqs[s].push_back(next[s]);
+    }
+  }
+  return got;
+}
+
+// golden.json's margin rule for free generation: each case's ids must equal the reference up to its
+// first step whose margin is below `tol`; at least one step must be compared.
+inline void expect_greedy_margin_rule(const nlohmann::json& cases, const std::vector<std::vector<int32_t>>& got,
+                                      double tol) {
+  ASSERT_EQ(got.size(), cases.size());
+  int compared = 0;
+  for (size_t s = 0; s < cases.size(); ++s) {
+    const auto want = cases[s].at("greedy_ids").get<std::vector<int32_t>>();
+    const auto margins = cases[s].at("margins").get<std::vector<double>>();
+    size_t n = 0;
+    while (n < margins.size() && margins[n] >= tol) ++n;
+    ASSERT_GE(got[s].size(), n);
+    for (size_t i = 0; i < n; ++i, ++compared)
+      ASSERT_EQ(got[s][i], want[i]) << cases[s].at("prompt") << " step " << i << " of " << n;
+  }
+  EXPECT_GT(compared, 0);
 }
 
 }  // namespace turbine::test

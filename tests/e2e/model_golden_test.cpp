@@ -47,40 +47,13 @@ TEST_P(ModelGolden, FirstStepTopLogits) {
 // All prompts prefilled together, then decoded together one token per step.
 TEST_P(ModelGolden, GreedyGenerationMarginRule) {
   const int64_t V = m_->config.vocab_size;
-  const int S = int(cases_.size());
-  std::vector<std::vector<int32_t>> seqs, want;
-  size_t steps = 0;
-  for (const auto& c : cases_) {
-    seqs.push_back(c.at("prompt_ids").get<std::vector<int32_t>>());
-    want.push_back(c.at("greedy_ids").get<std::vector<int32_t>>());
-    steps = std::max(steps, want.back().size());
-  }
-  size_t longest = 0;
-  for (auto& s : seqs) longest = std::max(longest, s.size());
-  const int per_seq = int((longest + steps + kBlockLen - 1) / kBlockLen);
-  KvCache cache = m_->backend->allocate_kv_cache(m_->model->kv_cache_spec(S * per_seq, kBlockLen));
-  std::vector<std::vector<int32_t>> got(S);
-  for (size_t step = 0; step < steps; ++step) {
-    BatchInput in;
-    for (int s = 0; s < S; ++s) {
-      const int32_t context = step == 0 ? 0 : int32_t(seqs[s].size()) - 1;
-      in.token_ids.insert(in.token_ids.end(), seqs[s].begin() + context, seqs[s].end());
-      in.sequences.push_back({context, int32_t(seqs[s].size()) - context, block_range(s, per_seq), false});
-    }
-    const auto logits = m_->backend->download_f32(m_->model->forward(in, cache));
-    for (int s = 0; s < S; ++s) {
-      const int next = argmax(logits.data() + s * V, V);
-      got[s].push_back(next);
-      seqs[s].push_back(next);
-    }
-  }
-  for (int s = 0; s < S; ++s) {
-    const auto margins = cases_[s].at("margins").get<std::vector<double>>();
-    size_t n = 0;
-    while (n < margins.size() && margins[n] >= kMarginTol) ++n;
-    for (size_t i = 0; i < n; ++i)
-      ASSERT_EQ(got[s][i], want[s][i]) << cases_[s].at("prompt") << " step " << i << " of " << n;
-  }
+  const auto got = batched_greedy(*m_, cases_, kBlockLen, [&](const Tensor& logits) {
+    const auto host = m_->backend->download_f32(logits);
+    std::vector<int32_t> next;
+    for (size_t row = 0; row < host.size() / size_t(V); ++row) next.push_back(argmax(host.data() + row * V, V));
+    return next;
+  });
+  expect_greedy_margin_rule(cases_, got, kMarginTol);
 }
 
 // prompt + greedy ids fed in chunks of 7 tokens with all logits: every confident step's argmax.

@@ -40,45 +40,17 @@ class CudaKjvLlama : public ::testing::Test {
 TEST_F(CudaKjvLlama, GreedyGenerationMarginRule) {
   auto& gpu = dynamic_cast<cuda::CudaBackend&>(*m_->backend);
   const int64_t V = m_->config.vocab_size;
-  const int S = int(cases_.size());
-  std::vector<std::vector<int32_t>> seqs, want;
-  size_t steps = 0, longest = 0;
-  for (const auto& c : cases_) {
-    seqs.push_back(c.at("prompt_ids").get<std::vector<int32_t>>());
-    want.push_back(c.at("greedy_ids").get<std::vector<int32_t>>());
-    steps = std::max(steps, want.back().size());
-    longest = std::max(longest, seqs.back().size());
-  }
-  const int per_seq = int((longest + steps + kBlockLen - 1) / kBlockLen);
-  KvCache cache = m_->backend->allocate_kv_cache(m_->model->kv_cache_spec(S * per_seq, kBlockLen));
-  std::vector<std::vector<int32_t>> got(S);
-  for (size_t step = 0; step < steps; ++step) {
-    BatchInput in;
-    for (int s = 0; s < S; ++s) {
-      const int32_t context = step == 0 ? 0 : int32_t(seqs[s].size()) - 1;
-      in.token_ids.insert(in.token_ids.end(), seqs[s].begin() + context, seqs[s].end());
-      in.sequences.push_back({context, int32_t(seqs[s].size()) - context, block_range(s, per_seq), false});
-    }
-    const Tensor logits = m_->model->forward(in, cache);
-    const auto next = gpu.argmax_rows(logits);
-    if (step == 0) {  // the GPU argmax agrees with the host's on the downloaded logits
+  bool first = true;
+  const auto got = batched_greedy(*m_, cases_, kBlockLen, [&](const Tensor& logits) {
+    const std::vector<int32_t> next = gpu.argmax_rows(logits);
+    if (first) {  // the GPU argmax agrees with the host's on the downloaded logits
       const auto host = m_->backend->download_f32(logits);
-      for (int s = 0; s < S; ++s) EXPECT_EQ(next[s], argmax(host.data() + s * V, V));
+      for (size_t s = 0; s < next.size(); ++s) EXPECT_EQ(next[s], argmax(host.data() + s * V, V));
+      first = false;
     }
-    for (int s = 0; s < S; ++s) {
-      got[s].push_back(next[s]);
-      seqs[s].push_back(next[s]);
-    }
-  }
-  int compared = 0;
-  for (int s = 0; s < S; ++s) {
-    const auto margins = cases_[s].at("margins").get<std::vector<double>>();
-    size_t n = 0;
-    while (n < margins.size() && margins[n] >= kMarginTol) ++n;
-    for (size_t i = 0; i < n; ++i, ++compared)
-      ASSERT_EQ(got[s][i], want[s][i]) << cases_[s].at("prompt") << " step " << i << " of " << n;
-  }
-  EXPECT_GT(compared, 0);
+    return next;
+  });
+  expect_greedy_margin_rule(cases_, got, kMarginTol);
 }
 
 // prompt + greedy ids as one input with all logits: the argmax at every confident step.
