@@ -144,7 +144,8 @@ TEST_P(CudaAttention, QkvRopeStoreMatchesCpu) {
   const RopeCase cases[] = {{"llama_gqa2", 4, 2, 64, 64, false, 1.0f},
                             {"qwen3_qk_norm_d128", 8, 2, 128, 128, true, 1.0f},
                             {"partial_rotary_factor", 4, 4, 96, 48, false, 0.9f},
-                            {"gqa8", 8, 1, 64, 64, true, 1.0f}};
+                            {"gqa8", 8, 1, 64, 64, true, 1.0f},
+                            {"head_dim_36_scalar_path", 2, 1, 36, 20, true, 1.0f}};
   const std::vector<SeqSpec> seqs = {{0, 13}, {200, 1}, {70, 5}};
   const int block_len = 16;
   const int num_blocks = blocks_needed(seqs, block_len);

@@ -13,8 +13,10 @@ constexpr int kWarps = 4;
 constexpr int kMaxHeadDim = 512;
 
 // Grid (token, head group): each warp of the block takes one head (q heads, then k, then v), so
-// a decode step's few tokens still spread over many blocks.
-template <typename T>
+// a decode step's few tokens still spread over many blocks. With Vec (head_dim % 8 == 0, aligned
+// rows) a head row moves in 16-byte chunks; each rotated pair (d, d + rotary_dim / 2) computes its
+// angle once.
+template <typename T, bool Vec>
 __global__ void qkv_rope_store_kernel(QkvRopeParams p) {
   __shared__ float buf[kWarps][kMaxHeadDim];
   pdl_launch_dependents();
@@ -31,18 +33,27 @@ __global__ void qkv_rope_store_kernel(QkvRopeParams p) {
     if (!is_q && slot < 0) break;  // a padding row of a recorded decode step: its K/V go nowhere
     const T* src = row + size_t(h) * D;
     float sq = 0.0f;
-    for (int d = lane; d < D; d += 32) {
-      const float v = to_float(src[d]);
-      b[d] = v;
-      sq += v * v;
+    if constexpr (Vec) {
+      for (int c = lane; c < D / 8; c += 32) {
+        unpack8<T>(*reinterpret_cast<const uint4*>(src + 8 * c), b + 8 * c);
+#pragma unroll
+        for (int e = 0; e < 8; ++e) sq += b[8 * c + e] * b[8 * c + e];
+      }
+    } else {
+      for (int d = lane; d < D; d += 32) {
+        const float v = to_float(src[d]);
+        b[d] = v;
+        sq += v * v;
+      }
     }
+    __syncwarp();
     const T* norm_w = is_v ? nullptr : static_cast<const T*>(is_q ? p.q_norm : p.k_norm);
     if (norm_w) {
       const float inv = rsqrtf(warp_sum(sq) / float(D) + p.norm_eps);
       // Rounded to T as the model does before rotating.
       for (int d = lane; d < D; d += 32) b[d] = to_float(from_float<T>(b[d] * inv * to_float(norm_w[d])));
+      __syncwarp();
     }
-    __syncwarp();
     T* dst;
     if (is_q) {
       dst = static_cast<T*>(p.q_out) + (size_t(t) * Hq + h) * D;
@@ -52,21 +63,25 @@ __global__ void qkv_rope_store_kernel(QkvRopeParams p) {
             ((size_t(block) * 2 + kv) * Hkv + kvh) * size_t(p.block_len) * D + size_t(offset) * D;
     }
     const int half = is_v ? 0 : p.rotary_dim / 2;
-    for (int d = lane; d < D; d += 32) {
-      float v = b[d];
-      if (d < 2 * half) {
-        const int i = d < half ? d : d - half;
-        float s, c;
-        sincosf(pos * p.inv_freq[i], &s, &c);
-        c *= p.attention_factor;
-        s *= p.attention_factor;
-        v = d < half ? b[d] * c - b[d + half] * s : b[d] * c + b[d - half] * s;
-      }
-      dst[d] = from_float<T>(v);
+    for (int i = lane; i < half; i += 32) {
+      float s, c;
+      sincosf(pos * p.inv_freq[i], &s, &c);
+      c *= p.attention_factor;
+      s *= p.attention_factor;
+      const float x = b[i], y = b[i + half];
+      dst[i] = from_float<T>(x * c - y * s);
+      dst[i + half] = from_float<T>(y * c + x * s);
+    }
+    if (Vec && half == 0) {
+      for (int c = lane; c < D / 8; c += 32) *reinterpret_cast<uint4*>(dst + 8 * c) = pack8<T>(b + 8 * c);
+    } else {
+      for (int d = 2 * half + lane; d < D; d += 32) dst[d] = from_float<T>(b[d]);
     }
     __syncwarp();
   }
 }
+
+bool aligned16(const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; }
 
 }  // namespace
 
@@ -75,7 +90,11 @@ void launch_qkv_rope_store(const QkvRopeParams& p, cudaStream_t stream) {
   if (p.head_dim > kMaxHeadDim) fail("cuda qkv_rope_store: head_dim {} over {}", p.head_dim, kMaxHeadDim);
   const int heads = p.num_heads + 2 * p.num_kv_heads;
   const dim3 grid(p.tokens, (heads + kWarps - 1) / kWarps);
-  TURBINE_DISPATCH_HALF(p.dtype, launch_pdl(qkv_rope_store_kernel<T>, grid, kWarps * 32, 0, stream, p));
+  const bool vec = p.head_dim % 8 == 0 && aligned16(p.qkv) && aligned16(p.q_out) && aligned16(p.cache_layer);
+  if (vec)
+    TURBINE_DISPATCH_HALF(p.dtype, launch_pdl(qkv_rope_store_kernel<T, true>, grid, kWarps * 32, 0, stream, p));
+  else
+    TURBINE_DISPATCH_HALF(p.dtype, launch_pdl(qkv_rope_store_kernel<T, false>, grid, kWarps * 32, 0, stream, p));
   TURBINE_CUDA_LAUNCH_CHECK();
 }
 
