@@ -7,8 +7,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <memory>
 #include <cstdio>
+#include <memory>
 #include <random>
 #include <sstream>
 

@@ -208,7 +208,9 @@ void Engine::end_request(Live& live, RequestOutput final_event) {
 
 void Engine::step() {
   using Clock = std::chrono::steady_clock;
-  const auto seconds = [](Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
+  const auto seconds = [](Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+  };
   const auto t0 = Clock::now();
   const Schedule schedule = scheduler_->schedule();
   if (schedule.chunks.empty()) throw std::logic_error("engine: work queued but nothing schedulable");
