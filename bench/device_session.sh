@@ -1,6 +1,6 @@
 #!/bin/bash
 # Everything a GPU session checks, in as few device calls as the 10-minute limit allows.
-# Build here first (docs/gpu.md), then carry .carry (bin/, lib/, shared/golden) and .carry-peer
+# Build here first (bench/prepare_carry.sh, docs/gpu.md), then carry .carry (bin/, lib/, shared/golden) and .carry-peer
 # (../shared/bench copied: make_llama7b.py, hf_peer.py, llamacpp_peer.sh, and llama.cpp-src.tar.gz
 # repacked by bench/slim_llamacpp_tarball.sh so that everything carried stays under 64 MiB).
 #   call 1: bench/device_session.sh OUT tests     GPU tests + memcheck on the op tests, starts the llama.cpp build
