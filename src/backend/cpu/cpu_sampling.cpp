@@ -52,7 +52,8 @@ TopCandidates CpuBackend::top_candidates(const Tensor& logits, std::span<const i
   out.row_max.resize(out.rows);
   out.sum_exp.resize(out.rows);
   for (int64_t r = 0; r < out.rows; ++r) {
-    if (rows[r] < 0 || rows[r] >= logits.dim(0)) fail("cpu top_candidates: row {} outside 0..{}", rows[r], logits.dim(0) - 1);
+    if (rows[r] < 0 || rows[r] >= logits.dim(0))
+      fail("cpu top_candidates: row {} outside 0..{}", rows[r], logits.dim(0) - 1);
     if (!(temperatures[r] > 0)) fail("cpu top_candidates: temperature must be > 0");
   }
   // Rows in parallel: each selects its k (nth_element, then a sort of those k only).

@@ -445,23 +445,24 @@ void CudaBackend::attention(const Tensor& q, const KvCache& cache, int layer, co
   p.max_smem_per_block = props_.sharedMemPerBlockOptin;
   // Head dims 64/128: prefill tiles on the flash kernel and decode tokens on the decode kernel,
   // two launches for a mixed step; otherwise the general kernel for every sequence.
+  // Split-K scratch; the pool hands it out again only in stream order, after the kernel.
+  Tensor workspace;
+  auto scratch = [&](size_t bytes) -> float* {
+    if (bytes == 0) return nullptr;
+    workspace = empty(DType::F32, {int64_t(bytes / sizeof(float))});
+    return workspace.ptr<float>();
+  };
   if (attention_fast_paths(p)) {
     if (p.num_prefill_tiles > 0) launch_flash_prefill(p, stream_);
     if (p.num_decode > 0) {
       const int splits = paged_decode_splits(p, props_.multiProcessorCount);
-      const size_t ws_bytes = paged_decode_workspace_bytes(p, splits);
-      Tensor workspace;
-      if (ws_bytes) workspace = empty(DType::F32, {int64_t(ws_bytes / sizeof(float))});
-      launch_paged_decode(p, splits, workspace.defined() ? workspace.ptr<float>() : nullptr,
+      launch_paged_decode(p, splits, scratch(paged_decode_workspace_bytes(p, splits)),
                           split_counters(paged_decode_counter_count(p, splits)), stream_);
     }
     return;
   }
   const int splits = paged_attention_splits(p, props_.multiProcessorCount);
-  const size_t ws_bytes = paged_attention_workspace_bytes(p, splits);
-  Tensor workspace;
-  if (ws_bytes) workspace = empty(DType::F32, {int64_t(ws_bytes / sizeof(float))});
-  launch_paged_attention(p, splits, workspace.defined() ? workspace.ptr<float>() : nullptr, stream_);
+  launch_paged_attention(p, splits, scratch(paged_attention_workspace_bytes(p, splits)), stream_);
 }
 
 unsigned* CudaBackend::split_counters(size_t count) {
@@ -520,8 +521,8 @@ TopCandidates CudaBackend::top_candidates(const Tensor& logits, std::span<const 
   activate();
   expect(logits.dtype == DType::F32 && logits.rank() == 2, "top_candidates", "expects fp32 logits [rows, vocab]");
   expect(rows.size() == temperatures.size(), "top_candidates", "needs one temperature per row");
-  expect(k >= 1 && k <= kMaxTopCandidates && kMaxTopCandidates <= kMaxCandidatesPow2, "top_candidates",
-         "k outside 1..kMaxTopCandidates");
+  static_assert(kMaxTopCandidates <= kMaxCandidatesPow2, "the kernel sorts at most kMaxCandidatesPow2");
+  expect(k >= 1 && k <= kMaxTopCandidates, "top_candidates", "k outside 1..kMaxTopCandidates");
   const int64_t R = int64_t(rows.size()), V = logits.dim(1);
   TopCandidates out;
   out.rows = R;

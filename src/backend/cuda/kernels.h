@@ -48,12 +48,12 @@ void launch_argmax_rows(const float* logits, int rows, int cols, int32_t* out, c
 // descending (NaN lowest, ties by lower id), the largest non-NaN value out_max[i] and
 // out_sum[i] = sum over non-NaN x of exp((x - out_max[i]) / temperatures[i]).
 constexpr int kMaxCandidatesPow2 = 1024;
-
-// repetition_penalty.cu: for i < n, x = logits[pairs[i] * vocab + pairs[n + i]] (row, id) becomes
-// x / p or x * p (x > 0 or not), p = the float whose bits are pairs[2n + i]. Pairs are distinct.
 void launch_top_candidates(const float* logits, int vocab, const int32_t* rows, const float* temperatures,
                            int num_rows, int k, int32_t* out_ids, float* out_values, float* out_max,
                            float* out_sum, cudaStream_t stream);
+
+// repetition_penalty.cu: for i < n, x = logits[pairs[i] * vocab + pairs[n + i]] (row, id) becomes
+// x / p or x * p (x > 0 or not), p = the float whose bits are pairs[2n + i]. Pairs are distinct.
 void launch_repetition_penalty(float* logits, int64_t vocab, const int32_t* pairs, int n, cudaStream_t stream);
 
 }  // namespace turbine::cuda

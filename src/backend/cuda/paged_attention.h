@@ -1,9 +1,9 @@
 // Launcher of paged causal attention over the KV cache (paged_attention.cu): any mix of prefill
 // chunks and decode tokens, GQA, sliding window. For head dims 64 and 128, decode tokens take the
 // decode kernel and prefill chunks the tensor-core flash kernel (flash_prefill.cu), two launches
-// on one stream; other head dims take the general kernel. A decode context is split across
-// thread blocks (split-K) when the batch alone would not fill the GPU, then a reduce kernel
-// merges the parts.
+// on one stream; other head dims take the general kernel. In the general kernel a context is
+// split across thread blocks (split-K) when the batch alone would not fill the GPU, then a reduce
+// kernel merges the parts.
 #pragma once
 #include <cuda_runtime.h>
 

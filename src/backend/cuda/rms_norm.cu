@@ -5,8 +5,8 @@
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/device_math.cuh"
-#include "backend/cuda/pdl.cuh"
 #include "backend/cuda/kernels.h"
+#include "backend/cuda/pdl.cuh"
 
 namespace turbine::cuda {
 namespace {
@@ -120,13 +120,13 @@ void launch_rms_norm(const void* x, const void* weight, void* out, int rows, int
                      cudaStream_t stream) {
   if (rows == 0) return;
   if (vector_ok(cols, {x, weight, out})) {
-    TURBINE_DISPATCH_HALF(dtype, launch_pdl(rms_norm_vec_kernel<T, false>, rows, vector_threads(cols), 0, stream, 
+    TURBINE_DISPATCH_HALF(dtype, launch_pdl(rms_norm_vec_kernel<T, false>, rows, vector_threads(cols), 0, stream,
                                      nullptr, static_cast<const T*>(x), static_cast<const T*>(weight),
                                      static_cast<T*>(out), cols, eps));
     TURBINE_CUDA_LAUNCH_CHECK();
     return;
   }
-  TURBINE_DISPATCH_HALF(dtype, launch_pdl(rms_norm_kernel<T, false>, rows, threads_for(cols), 0, stream, 
+  TURBINE_DISPATCH_HALF(dtype, launch_pdl(rms_norm_kernel<T, false>, rows, threads_for(cols), 0, stream,
                                    nullptr, static_cast<const T*>(x), static_cast<const T*>(weight),
                                    static_cast<T*>(out), cols, eps));
   TURBINE_CUDA_LAUNCH_CHECK();
@@ -136,13 +136,13 @@ void launch_add_rms_norm(void* residual, const void* x, const void* weight, void
                          float eps, DType dtype, cudaStream_t stream) {
   if (rows == 0) return;
   if (vector_ok(cols, {residual, x, weight, out})) {
-    TURBINE_DISPATCH_HALF(dtype, launch_pdl(rms_norm_vec_kernel<T, true>, rows, vector_threads(cols), 0, stream, 
+    TURBINE_DISPATCH_HALF(dtype, launch_pdl(rms_norm_vec_kernel<T, true>, rows, vector_threads(cols), 0, stream,
                                      static_cast<T*>(residual), static_cast<const T*>(x),
                                      static_cast<const T*>(weight), static_cast<T*>(out), cols, eps));
     TURBINE_CUDA_LAUNCH_CHECK();
     return;
   }
-  TURBINE_DISPATCH_HALF(dtype, launch_pdl(rms_norm_kernel<T, true>, rows, threads_for(cols), 0, stream, 
+  TURBINE_DISPATCH_HALF(dtype, launch_pdl(rms_norm_kernel<T, true>, rows, threads_for(cols), 0, stream,
                                    static_cast<T*>(residual), static_cast<const T*>(x),
                                    static_cast<const T*>(weight), static_cast<T*>(out), cols, eps));
   TURBINE_CUDA_LAUNCH_CHECK();
