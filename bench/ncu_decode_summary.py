@@ -4,24 +4,25 @@
 # (steps = decode-attention launches / layers, so the launch window need not hold whole steps), plus the
 # skinny GEMM's effective bandwidth per 7B shape (told apart by grid size and order within the layer).
 # Usage: ncu_decode_summary.py NCU_CSV [LAYERS=32]
-import collections, csv, re, sys
+import collections, sys
+
+from ncu_summary import US_PER_UNIT, read_rows, short_name
+
 path, layers = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 32
-rows = [r for r in csv.reader(open(path, newline="")) if len(r) > 5]
+rows = read_rows(path)
 h = rows[0]
 ic, nc, mc, vc, uc = (h.index(c) for c in ("ID", "Kernel Name", "Metric Name", "Metric Value", "Metric Unit"))
-scale = {"nsecond": 1e-3, "ns": 1e-3, "usecond": 1.0, "us": 1.0, "msecond": 1e3, "ms": 1e3}
 launches = {}
 for r in rows[1:]:
     d = launches.setdefault(r[ic], {"name": r[nc]})
     v = float(r[vc].replace(",", "")) if r[vc].replace(",", "").replace(".", "").isdigit() else 0.0
-    if r[mc] == "gpu__time_duration.sum": d["us"] = v * scale.get(r[uc], 1.0)
+    if r[mc] == "gpu__time_duration.sum": d["us"] = v * US_PER_UNIT.get(r[uc], 1.0)
     if r[mc] == "launch__grid_size": d["grid"] = int(v)
 tot, cnt = collections.defaultdict(float), collections.Counter()
 gemm = collections.defaultdict(list)
 prev = None
 for d in launches.values():  # launch order
-    name = d["name"].replace("(anonymous namespace)::", "").replace("<unnamed>::", "")
-    name = re.sub(r"^void ", "", name).split("(")[0].split("<")[0].split("::")[-1][:50]
+    name = short_name(d["name"], 50)
     us = d.get("us", 0.0)
     tot[name] += us; cnt[name] += 1
     if name == "skinny_gemm_kernel" and "grid" in d:
