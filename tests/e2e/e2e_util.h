@@ -61,6 +61,14 @@ inline int argmax(const float* row, int64_t n) {
   return best;
 }
 
+// prompt + greedy ids of a golden case: what the teacher-forcing checks feed the model.
+inline std::vector<int32_t> teacher_forcing_ids(const nlohmann::json& c) {
+  auto ids = c.at("prompt_ids").get<std::vector<int32_t>>();
+  const auto greedy = c.at("greedy_ids").get<std::vector<int32_t>>();
+  ids.insert(ids.end(), greedy.begin(), greedy.end());
+  return ids;
+}
+
 // Teacher forcing under golden.json's margin rule: argmaxes[i] is the argmax after token i of
 // prompt + greedy ids; every step whose margin is at least `tol` must pick the golden id, and more
 // than half of the steps must be checked.

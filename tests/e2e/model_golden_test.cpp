@@ -46,13 +46,8 @@ TEST_P(ModelGolden, FirstStepTopLogits) {
 
 // All prompts prefilled together, then decoded together one token per step.
 TEST_P(ModelGolden, GreedyGenerationMarginRule) {
-  const int64_t V = m_->config.vocab_size;
-  const auto got = batched_greedy(*m_, cases_, kBlockLen, [&](const Tensor& logits) {
-    const auto host = m_->backend->download_f32(logits);
-    std::vector<int32_t> next;
-    for (size_t row = 0; row < host.size() / size_t(V); ++row) next.push_back(argmax(host.data() + row * V, V));
-    return next;
-  });
+  const auto got = batched_greedy(*m_, cases_, kBlockLen,
+                                  [&](const Tensor& logits) { return m_->backend->argmax_rows(logits); });
   expect_greedy_margin_rule(cases_, got, kMarginTol);
 }
 
@@ -60,10 +55,7 @@ TEST_P(ModelGolden, GreedyGenerationMarginRule) {
 TEST_P(ModelGolden, TeacherForcedInChunks) {
   const int64_t V = m_->config.vocab_size;
   for (const auto& c : cases_) {
-    const auto prompt = c.at("prompt_ids").get<std::vector<int32_t>>();
-    const auto greedy = c.at("greedy_ids").get<std::vector<int32_t>>();
-    std::vector<int32_t> ids = prompt;
-    ids.insert(ids.end(), greedy.begin(), greedy.end());
+    const std::vector<int32_t> ids = teacher_forcing_ids(c);
     const int blocks = int((ids.size() + kBlockLen - 1) / kBlockLen);
     KvCache cache = m_->backend->allocate_kv_cache(m_->model->kv_cache_spec(blocks, kBlockLen));
     std::vector<int> argmaxes;

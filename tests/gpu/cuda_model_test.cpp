@@ -2,7 +2,6 @@
 // greedy generation under the margin rule and teacher forcing at tolerance 0.5, and held-out
 // perplexity within 0.5% of the bf16 reference.
 #ifdef TURBINE_WITH_CUDA
-#include "backend/cuda/cuda_backend.h"
 #include <gtest/gtest.h>
 #include <sentencepiece_processor.h>
 
@@ -38,11 +37,10 @@ class CudaKjvLlama : public ::testing::Test {
 
 // All prompts prefilled in one batch, then decoded together; the next ids come from the GPU argmax.
 TEST_F(CudaKjvLlama, GreedyGenerationMarginRule) {
-  auto& gpu = dynamic_cast<cuda::CudaBackend&>(*m_->backend);
   const int64_t V = m_->config.vocab_size;
   bool first = true;
   const auto got = batched_greedy(*m_, cases_, kBlockLen, [&](const Tensor& logits) {
-    const std::vector<int32_t> next = gpu.argmax_rows(logits);
+    const std::vector<int32_t> next = m_->backend->argmax_rows(logits);
     if (first) {  // the GPU argmax agrees with the host's on the downloaded logits
       const auto host = m_->backend->download_f32(logits);
       for (size_t s = 0; s < next.size(); ++s) EXPECT_EQ(next[s], argmax(host.data() + s * V, V));
@@ -57,10 +55,7 @@ TEST_F(CudaKjvLlama, GreedyGenerationMarginRule) {
 TEST_F(CudaKjvLlama, TeacherForced) {
   const int64_t V = m_->config.vocab_size;
   for (const auto& c : cases_) {
-    const auto prompt = c.at("prompt_ids").get<std::vector<int32_t>>();
-    const auto greedy = c.at("greedy_ids").get<std::vector<int32_t>>();
-    std::vector<int32_t> ids = prompt;
-    ids.insert(ids.end(), greedy.begin(), greedy.end());
+    const std::vector<int32_t> ids = teacher_forcing_ids(c);
     const int blocks = int((ids.size() + kBlockLen - 1) / kBlockLen);
     KvCache cache = m_->backend->allocate_kv_cache(m_->model->kv_cache_spec(blocks, kBlockLen));
     BatchInput in;
