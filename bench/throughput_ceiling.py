@@ -8,7 +8,12 @@
 #   CONFIG_JSON: the model's config.json (default: the Llama-2-7B shape of make_llama7b.py)
 import json, sys
 
+if len(sys.argv) < 3:
+    sys.exit(__doc__ or "usage: throughput_ceiling.py THROUGHPUT_JSON TB_PER_S [TFLOP_PER_S] [CONFIG_JSON]")
 run = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+missing = [k for k in ("requests", "input_tokens", "output_tokens", "decode_kv_tokens", "request_throughput") if k not in run]
+if missing:
+    sys.exit(f"{sys.argv[1]}: no {', '.join(missing)} (a `turbine bench throughput --json` row of this version?)")
 tb_s = float(sys.argv[2]) * 1e12
 flop_s = float(sys.argv[3] if len(sys.argv) > 3 else 790) * 1e12
 cfg = {"hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32, "num_attention_heads": 32,
