@@ -1,6 +1,7 @@
 #!/bin/bash
 # Everything a GPU session checks, in as few device calls as the 10-minute limit allows.
-# Build here first (bench/prepare_carry.sh, docs/gpu.md), then carry .carry (bin/, lib/, shared/golden) and .carry-peer
+# Build here first (bench/prepare_carry.sh, docs/gpu.md), then carry .carry/pack (bin/ and lib/ packed),
+# .carry/shared (golden) and .carry-peer
 # (../shared/bench copied: make_llama7b.py, hf_peer.py, llamacpp_peer.sh, and llama.cpp-src.tar.gz
 # repacked by bench/slim_llamacpp_tarball.sh so that everything carried stays under 64 MiB).
 #   call 1: bench/device_session.sh OUT tests     GPU tests + memcheck on the op tests, starts the llama.cpp build
@@ -12,6 +13,11 @@
 # and end each call with `tar czf $OUT/session.tgz -C /tmp/session .` ($OUT returns at most 8 files).
 set -u
 O=$1; part=$2; mkdir -p "$O"
+# The packed binaries unpack outside the checkout (once per machine) and are linked in.
+if [ ! -e .carry/bin ] && [ -f .carry/pack/bin.tar.xz ]; then
+  mkdir -p /tmp/turbine-carry && tar xJf .carry/pack/bin.tar.xz -C /tmp/turbine-carry
+  ln -sfn /tmp/turbine-carry/bin .carry/bin && ln -sfn /tmp/turbine-carry/lib .carry/lib
+fi
 export LD_LIBRARY_PATH=$PWD/.carry/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export TURBINE_SHARED=$PWD/.carry/shared TURBINE_SOURCE_DIR=$PWD
 export TURBINE_BIN=$PWD/.carry/bin/turbine BENCH_DIR=$PWD/.carry-peer

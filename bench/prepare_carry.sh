@@ -1,26 +1,30 @@
 #!/bin/bash
 # Fills the git-ignored folders a device call carries (docs/gpu.md): .carry/bin (the sm_90a build
-# of turbine and turbine_gpu_tests, stripped), .carry/lib (the shared libraries they need that the
-# device machine lacks: everything but glibc, libstdc++ and CUDA's own), .carry/shared/golden and
-# .carry-peer (../shared/bench with llama.cpp's source repacked small). Ends with the size a call
-# carrying them sends, against the 64 MiB limit.
-# Usage: bench/prepare_carry.sh   (then run(carry=[".carry/bin", ".carry/lib", ".carry/shared", ".carry-peer"]))
+# of turbine, turbine_gpu_tests and gpu_linear_bench, stripped), .carry/lib (the shared libraries
+# they need that the device machine lacks: everything but glibc, libstdc++ and CUDA's own), both
+# packed as .carry/pack/bin.tar.xz (a sixth of their size; bench/device_session.sh unpacks it),
+# .carry/shared/golden and .carry-peer (../shared/bench with llama.cpp's source repacked small).
+# Ends with the size a call carrying them sends, against the 64 MiB limit.
+# Usage: bench/prepare_carry.sh   (then run(carry=[".carry/pack", ".carry/shared", ".carry-peer"]))
 set -eu
 cd "$(dirname "$0")/.."
 shared=${TURBINE_SHARED:-$PWD/../shared}
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90a-real > /dev/null
-cmake --build build-gpu --target turbine turbine_gpu_tests
-mkdir -p .carry/bin .carry/lib .carry/shared/golden .carry-peer
+cmake --build build-gpu --target turbine turbine_gpu_tests gpu_linear_bench
+rm -rf .carry/bin .carry/lib
+mkdir -p .carry/bin .carry/lib .carry/pack .carry/shared/golden .carry-peer
 strip -o .carry/bin/turbine build-gpu/turbine
 strip -o .carry/bin/turbine_gpu_tests build-gpu/tests/turbine_gpu_tests
+strip -o .carry/bin/gpu_linear_bench build-gpu/bench/gpu_linear_bench
 for bin in .carry/bin/*; do
   ldd "$bin" | awk '/=> \// {print $3}'
 done | sort -u | grep -vE '/(libc|libm|libstdc\+\+|libgcc_s|ld-linux[^/]*|libpthread|libdl|librt|libcuda[^/]*|libcublas[^/]*)\.so' |
   while read -r lib; do cp -L "$lib" .carry/lib/; done
+tar cJf .carry/pack/bin.tar.xz -C .carry bin lib
 cp "$shared/golden/golden.json" .carry/shared/golden/
 for f in make_llama7b.py hf_peer.py llamacpp_peer.sh LICENSE-llama.cpp; do install -m 0644 "$shared/bench/$f" .carry-peer/; done
 chmod +x .carry-peer/llamacpp_peer.sh
 [ -f .carry-peer/llama.cpp-src.tar.gz ] || bench/slim_llamacpp_tarball.sh "$shared/bench/llama.cpp-src.tar.gz" .carry-peer/llama.cpp-src.tar.gz
 tree=$(git ls-files -co --exclude-standard -z | du -cb --files0-from=- | tail -1 | cut -f1)
-carried=$(du -cb .carry/bin .carry/lib .carry/shared .carry-peer | tail -1 | cut -f1)
+carried=$(du -cb .carry/pack .carry/shared .carry-peer | tail -1 | cut -f1)
 echo "carried: $(( (tree + carried) / 1048576 )) MiB of 64 (working tree $(( tree / 1048576 )) MiB)"

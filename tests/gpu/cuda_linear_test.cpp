@@ -20,9 +20,9 @@ TEST_P(CudaLinear, MatchesCpu) {
   auto cpu = make_cpu();
   auto gpu = make_gpu(dtype);
   std::mt19937 rng(99);
-  // T <= 8 with K % 8 == 0 runs the skinny GEMM; the rest cuBLASLt. The skinny cases cover every
-  // token instance (1, 2, 3-4, 5-8), N not a multiple of the block's 4 rows, K shorter than one step
-  // of the block's threads (72) and several steps with a ragged end (11008, 5000).
+  // T <= 2 with K % 8 == 0 runs the skinny GEMM; the rest cuBLASLt. The skinny cases cover both
+  // token instances (1, 2), N not a multiple of the block's 4 rows, K shorter than one step of the
+  // block's threads (72) and several steps with a ragged end (11008, 5000).
   const LinearCase cases[] = {{1, 256, 768, false, dtype},  {3, 200, 131, true, dtype},
                               {17, 512, 1000, false, DType::F32}, {64, 264, 520, true, DType::F32},
                               {129, 1024, 96, false, dtype}, {8, 264, 77, true, DType::F32},
@@ -31,7 +31,8 @@ TEST_P(CudaLinear, MatchesCpu) {
                               {4, 11008, 130, false, dtype},      {7, 5000, 33, true, dtype},
                               {9, 72, 1001, false, dtype},        {12, 4096, 257, false, DType::F32},
                               {16, 11008, 61, true, dtype},       {16, 5000, 1002, false, DType::F32},
-                              {1, 4096, 2, false, DType::F32}};
+                              {1, 4096, 2, false, DType::F32},   {2, 11008, 130, false, dtype},
+                              {1, 5000, 33, true, dtype}};
   for (const auto& c : cases) {
     SCOPED_TRACE(testing::Message() << "T=" << c.T << " K=" << c.K << " N=" << c.N << " bias=" << c.bias
                                     << " out=" << dtype_name(c.out));

@@ -32,10 +32,11 @@ void launch_silu_mul(const void* gate_up, void* out, int tokens, int inter, DTyp
 void launch_bias_add(void* out, DType out_dtype, const void* bias, DType bias_dtype, int rows, int cols,
                      cudaStream_t stream);
 
-// skinny_gemm.cu: out[T, N] = x[T, K] @ w[N, K]^T for 1 <= T <= kSkinnyGemmMaxTokens (decode steps).
+// skinny_gemm.cu: out[T, N] = x[T, K] @ w[N, K]^T for 1 <= T <= kSkinnyGemmMaxTokens (decode steps of
+// one or two sequences).
 // Returns false (nothing launched) for shapes it does not take: K not a multiple of 8, unaligned
 // pointers, an output dtype other than fp32 or the input's.
-constexpr int kSkinnyGemmMaxTokens = 8;
+constexpr int kSkinnyGemmMaxTokens = 2;
 bool launch_skinny_gemm(const void* x, const void* w, DType in_dtype, void* out, DType out_dtype, int tokens, int n,
                         int k, cudaStream_t stream);
 

@@ -1,10 +1,10 @@
-// out[T, N] = x[T, K] @ w[N, K]^T for decode-sized T (1..8): a memory-bound pass over the weights.
+// out[T, N] = x[T, K] @ w[N, K]^T for T of 1 or 2: a memory-bound pass over the weights.
 // A block owns kRows output rows for all T tokens and splits K over its 256 threads; each thread
 // keeps kRows * kUnroll independent 16-byte weight loads in flight (streamed past L1), reads x
 // through L1 (it is small and shared by every block), and the per-thread sums meet in one
 // shuffle + shared-memory reduction at the end. cuBLASLt's kernels for such thin shapes leave
-// bandwidth unused. At 16 tokens this kernel is bound by its fp32 FMAs and cuBLASLt is faster
-// (H200, batch 16: 888 vs 3007 tok/s), so it stops at 8.
+// bandwidth unused. From 3 tokens on cuBLASLt is faster (H100, gpu_linear_bench: at 4 tokens this
+// kernel reads 2.2-2.4 TB/s against cuBLASLt's 2.5-2.7, at 8 tokens 1.2-1.6), so it stops at 2.
 #include <algorithm>
 
 #include "backend/cuda/cuda_check.h"
@@ -98,14 +98,11 @@ void launch_typed(const void* x, const void* w, void* out, int tokens, int n, in
   const auto* xt = static_cast<const T*>(x);
   const auto* wt = static_cast<const T*>(w);
   auto* o = static_cast<O*>(out);
+  static_assert(kSkinnyGemmMaxTokens == 2, "one instance per token count");
   if (tokens <= 1)
     launch_pdl(skinny_gemm_kernel<T, O, 1>, blocks, kThreads, 0, stream, xt, wt, o, tokens, n, k);
-  else if (tokens <= 2)
-    launch_pdl(skinny_gemm_kernel<T, O, 2>, blocks, kThreads, 0, stream, xt, wt, o, tokens, n, k);
-  else if (tokens <= 4)
-    launch_pdl(skinny_gemm_kernel<T, O, 4>, blocks, kThreads, 0, stream, xt, wt, o, tokens, n, k);
   else
-    launch_pdl(skinny_gemm_kernel<T, O, 8>, blocks, kThreads, 0, stream, xt, wt, o, tokens, n, k);
+    launch_pdl(skinny_gemm_kernel<T, O, 2>, blocks, kThreads, 0, stream, xt, wt, o, tokens, n, k);
 }
 
 }  // namespace
