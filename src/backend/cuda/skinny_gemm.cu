@@ -4,7 +4,7 @@
 // through L1 (it is small and shared by every block), and the per-thread sums meet in one
 // shuffle + shared-memory reduction at the end. cuBLASLt's kernels for such thin shapes leave
 // bandwidth unused. From 3 tokens on cuBLASLt is faster (H100, gpu_linear_bench: at 4 tokens this
-// kernel reads 2.2-2.4 TB/s against cuBLASLt's 2.5-2.7, at 8 tokens 1.2-1.6), so it stops at 2.
+// kernel reads 1.8-2.4 TB/s against cuBLASLt's 2.0-2.6, at 8 tokens 1.2-1.6), so it stops at 2.
 #include <algorithm>
 
 #include "backend/cuda/cuda_check.h"
