@@ -4,6 +4,8 @@
 // shared-memory staging. Each lane group keeps its own online softmax over the keys it saw; the
 // states are merged by shuffles within the warp and through shared memory across warps. With
 // several splits each block writes a partial (max, sum, acc) and the last one to finish merges.
+// Under programmatic dependent launch, the first keys' K and V (all but this step's token) load
+// before the wait for the previous kernel (MHA).
 #include <algorithm>
 #include <cfloat>
 
@@ -35,8 +37,8 @@ __global__ void __launch_bounds__(kWarps * 32)
   __shared__ float split_scale[MaxGroup][kMaxSplits];
   __shared__ bool merge_here;
   pdl_launch_dependents();
-  pdl_wait();  // the cache slot of this step's token comes from the previous kernel
-  // Blocks walk the batch's decode list, so a mixed step's prefill sequences are skipped.
+  // Blocks walk the batch's decode list, so a mixed step's prefill sequences are skipped. The index
+  // arrays were copied before the step's first kernel, so they are read before pdl_wait().
   const int seq = p.decode_seqs[blockIdx.x], kvh = blockIdx.y, split = blockIdx.z;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int chunk = lane % kLanesPerKey, slot = lane / kLanesPerKey;
@@ -47,6 +49,45 @@ __global__ void __launch_bounds__(kWarps * 32)
   key_begin = max(key_begin, split * split_len);
   const int key_end = min(ctx, (split + 1) * split_len);
   const size_t head0 = size_t(tok) * p.num_heads + size_t(kvh) * group;  // first query row of this block
+
+  const T* cache = static_cast<const T*>(p.cache_layer);
+  const int* table = p.block_tables + size_t(seq) * p.max_blocks;
+  const size_t head_stride = size_t(p.block_len) * D;
+  const size_t v_offset = size_t(p.num_kv_heads) * head_stride;
+  uint4 kraw[kUnroll], vraw[kUnroll];
+  bool valid[kUnroll];
+  auto load_key = [&](int u, int key) {
+    const int blk = table[key / p.block_len], off = key % p.block_len;
+    const T* kp = cache + (size_t(blk) * 2 * p.num_kv_heads + kvh) * head_stride + size_t(off) * D + chunk * 8;
+    kraw[u] = load_stream(kp);
+    vraw[u] = load_stream(kp + v_offset);
+  };
+  // K and V of the keys base + u * kKeysPerStep + slot. Only the key of this step's token (qpos) is
+  // written by the previous kernel; with `skip_new` it is left for fetch_new() after pdl_wait().
+  auto fetch = [&](int base, bool skip_new) {
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const int key = base + u * kKeysPerStep + slot;
+      valid[u] = key < key_end;
+      kraw[u] = vraw[u] = make_uint4(0, 0, 0, 0);
+      if (valid[u] && !(skip_new && key == qpos)) load_key(u, key);
+    }
+  };
+  auto fetch_new = [&](int base) {
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const int key = base + u * kKeysPerStep + slot;
+      if (key == qpos && key < key_end) load_key(u, key);
+    }
+  };
+  // Earlier tokens' K and V are not written in this step: the first batch of them loads while the
+  // previous kernel finishes. Not with grouped heads, whose 8 query rows per lane already fill the
+  // registers (the early loads would spill).
+  constexpr bool kEarlyFetch = MaxGroup == 1;
+  const int first_base = key_begin + warp * kWarpKeys;
+  if (kEarlyFetch && first_base < key_end) fetch(first_base, true);
+  pdl_wait();  // q and the cache slot of this step's token come from the previous kernel
+  if (kEarlyFetch && first_base < key_end) fetch_new(first_base);
 
   // This lane's 8 dims of each query head, pre-scaled so scores are in log2 units.
   float q[MaxGroup][8];
@@ -71,26 +112,8 @@ __global__ void __launch_bounds__(kWarps * 32)
     for (int e = 0; e < 8; ++e) acc[h][e] = 0.0f;
   }
 
-  const T* cache = static_cast<const T*>(p.cache_layer);
-  const int* table = p.block_tables + size_t(seq) * p.max_blocks;
-  const size_t head_stride = size_t(p.block_len) * D;
-  const size_t v_offset = size_t(p.num_kv_heads) * head_stride;
-  for (int base = key_begin + warp * kWarpKeys; base < key_end; base += kWarps * kWarpKeys) {  // warp-uniform
-    uint4 kraw[kUnroll], vraw[kUnroll];
-    bool valid[kUnroll];
-#pragma unroll
-    for (int u = 0; u < kUnroll; ++u) {
-      const int key = base + u * kKeysPerStep + slot;
-      valid[u] = key < key_end;
-      if (valid[u]) {
-        const int blk = table[key / p.block_len], off = key % p.block_len;
-        const T* kp = cache + (size_t(blk) * 2 * p.num_kv_heads + kvh) * head_stride + size_t(off) * D + chunk * 8;
-        kraw[u] = load_stream(kp);
-        vraw[u] = load_stream(kp + v_offset);
-      } else {
-        kraw[u] = vraw[u] = make_uint4(0, 0, 0, 0);
-      }
-    }
+  for (int base = first_base; base < key_end; base += kWarps * kWarpKeys) {  // warp-uniform
+    if (!kEarlyFetch || base != first_base) fetch(base, false);
     float s[kUnroll][MaxGroup];
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
