@@ -21,8 +21,8 @@ TEST_P(CudaLinear, MatchesCpu) {
   auto gpu = make_gpu(dtype);
   std::mt19937 rng(99);
   // T <= 2 with K % 8 == 0 runs the skinny GEMM; the rest cuBLASLt. The skinny cases cover both
-  // token instances (1, 2), N not a multiple of the block's 4 or 2 rows, K shorter than one step of the
-  // block's threads (72) and several steps with a ragged end (11008, 5000).
+  // token instances (1, 2), N not a multiple of the block's 4 or 2 rows, K shorter than one step of
+  // the block's threads (72) and several steps with a ragged end (11008, 5000).
   const LinearCase cases[] = {{1, 256, 768, false, dtype},  {3, 200, 131, true, dtype},
                               {17, 512, 1000, false, DType::F32}, {64, 264, 520, true, DType::F32},
                               {129, 1024, 96, false, dtype}, {8, 264, 77, true, DType::F32},
