@@ -1,8 +1,9 @@
 // GPU linear (GEMM) speed on the Llama-2-7B projection shapes, for decode-sized token counts: the
-// path the backend dispatches to (the skinny GEMM for the fewest tokens, as TURBINE_CUDA_SKINNY_GEMM
-// sets it) against cuBLASLt alone, as time and as weight bytes read per second. Each shape cycles
-// through 4 copies of its weights so that none of them is served from L2 (the 4096 x 4096 one alone
-// would fit).
+// path the backend dispatches to (the skinny GEMM for the fewest tokens, then the wgmma GEMM on
+// Hopper, as TURBINE_CUDA_SKINNY_GEMM and TURBINE_CUDA_WGMMA_GEMM set them) against cuBLASLt alone,
+// as time and as weight bytes read per second. Each shape cycles through 4 copies of its weights so
+// that none of them is served from L2 (the 4096 x 4096 one alone would fit). Calls run back to
+// back, so a kernel that overlaps its neighbours (PDL) gains here as in a decode step.
 // Usage: gpu_linear_bench [tokens,... = 1,2,4,8,16,32,64] [iterations = 100]
 #include <fmt/format.h>
 
@@ -54,22 +55,36 @@ std::vector<int> parse_list(const char* text, int max) {
 }
 
 #ifdef TURBINE_WITH_CUDA
+// Sets an environment variable for the scope, restoring the old value (or its absence) after.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    const char* old = std::getenv(name);
+    had_ = old != nullptr;
+    if (had_) old_ = old;
+    setenv(name, value, 1);
+  }
+  ~ScopedEnv() {
+    if (had_)
+      setenv(name_, old_.c_str(), 1);
+    else
+      unsetenv(name_);
+  }
+
+ private:
+  const char* name_;
+  bool had_ = false;
+  std::string old_;
+};
+
 std::unique_ptr<Backend> make_cuda(bool cublaslt_only) {
-  // The backend reads its GEMM switch when it is made.
-  const char* env = std::getenv("TURBINE_CUDA_SKINNY_GEMM");
-  const std::string saved = env ? env : "";
-  if (cublaslt_only) setenv("TURBINE_CUDA_SKINNY_GEMM", "0", 1);
   BackendOptions o;
   o.device = "cuda";
   o.dtype = DType::F16;
-  auto backend = make_backend(o);
-  if (cublaslt_only) {
-    if (env)
-      setenv("TURBINE_CUDA_SKINNY_GEMM", saved.c_str(), 1);
-    else
-      unsetenv("TURBINE_CUDA_SKINNY_GEMM");
-  }
-  return backend;
+  if (!cublaslt_only) return make_backend(o);
+  // The backend reads its GEMM switches when it is made.
+  const ScopedEnv no_skinny("TURBINE_CUDA_SKINNY_GEMM", "0"), no_wgmma("TURBINE_CUDA_WGMMA_GEMM", "0");
+  return make_backend(o);
 }
 
 // Microseconds per call, averaged over `iterations` calls cycling through the weight copies.

@@ -1,5 +1,10 @@
-// cuBLASLt GEMM (linear) against the CPU reference: awkward shapes, bias, fp32 output for logits.
+// GEMM (linear) against the CPU reference: the skinny, Hopper (wgmma) and cuBLASLt paths on awkward
+// shapes, bias, fp32 output for logits.
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
 
 #include "gpu_test_util.h"
 
@@ -20,9 +25,13 @@ TEST_P(CudaLinear, MatchesCpu) {
   auto cpu = make_cpu();
   auto gpu = make_gpu(dtype);
   std::mt19937 rng(99);
-  // T <= 2 with K % 8 == 0 runs the skinny GEMM; the rest cuBLASLt. The skinny cases cover both
-  // token instances (1, 2), N not a multiple of the block's 4 or 2 rows, K shorter than one step of
-  // the block's threads (72) and several steps with a ragged end (11008, 5000).
+  // T <= 2 with K % 8 == 0 runs the skinny GEMM; on compute capability 9.0, 3..48 tokens run the
+  // wgmma GEMM; the rest cuBLASLt. The skinny cases cover both token instances (1, 2), N not a
+  // multiple of the block's 4 or 2 rows, K shorter than one step of the block's threads (72) and
+  // several steps with a ragged end (11008, 5000). The wgmma cases cover every token instance (8,
+  // 16, 32, 48, padded from 3, 5, 9, 17, 33, 40), K not a multiple of its 64-wide boxes or of its
+  // 256/384-wide steps, N not a multiple of its 128-row tiles, and splits where many pieces share
+  // one tile (4096 x 4096: 32 tiles) or one piece spans several (K 72, N 40000).
   const LinearCase cases[] = {{1, 256, 768, false, dtype},  {3, 200, 131, true, dtype},
                               {17, 512, 1000, false, DType::F32}, {64, 264, 520, true, DType::F32},
                               {129, 1024, 96, false, dtype}, {8, 264, 77, true, DType::F32},
@@ -32,7 +41,10 @@ TEST_P(CudaLinear, MatchesCpu) {
                               {9, 72, 1001, false, dtype},        {12, 4096, 257, false, DType::F32},
                               {16, 11008, 61, true, dtype},       {16, 5000, 1002, false, DType::F32},
                               {1, 4096, 2, false, DType::F32},   {2, 11008, 130, false, dtype},
-                              {1, 5000, 33, true, dtype}};
+                              {1, 5000, 33, true, dtype},        {33, 4096, 4096, false, dtype},
+                              {40, 1000, 3000, true, dtype},     {64, 11008, 520, false, dtype},
+                              {20, 72, 40000, false, DType::F32}, {48, 2048, 130, false, DType::F32},
+                              {8, 4096, 12288, false, dtype},    {32, 1024, 4096, false, dtype}};
   for (const auto& c : cases) {
     SCOPED_TRACE(testing::Message() << "T=" << c.T << " K=" << c.K << " N=" << c.N << " bias=" << c.bias
                                     << " out=" << dtype_name(c.out));
@@ -49,6 +61,30 @@ TEST_P(CudaLinear, MatchesCpu) {
     // fp32 output keeps the fp32 accumulation: far tighter than a rounded output.
     const double tol = c.out == DType::F32 ? 1e-4 : relative_tolerance(dtype);
     TURBINE_EXPECT_CLOSE(gpu->download_f32(gout), cpu->download_f32(cout), tol);
+  }
+}
+
+// The wgmma GEMM sums a cut tile's pieces in a fixed order and resets its tile counters: repeated
+// launches into a poisoned output give the same bits.
+TEST_P(CudaLinear, RepeatsBitIdentically) {
+  TURBINE_REQUIRE_GPU();
+  const DType dtype = GetParam();
+  auto gpu = make_gpu(dtype);
+  std::mt19937 rng(7);
+  const int T = 24, K = 4096, N = 1500;
+  Tensor x = put(*gpu, random_values(rng, size_t(T) * K, dtype), {T, K}, dtype);
+  Tensor w = put(*gpu, random_values(rng, size_t(N) * K, dtype, -0.1f, 0.1f), {N, K}, dtype);
+  const std::vector<float> poison(size_t(T) * N, std::nanf(""));
+  std::vector<float> first;
+  for (int run = 0; run < 3; ++run) {
+    Tensor out = put(*gpu, poison, {T, N}, DType::F32);
+    gpu->linear(x, w, nullptr, out);
+    const auto got = gpu->download_f32(out);
+    ASSERT_FALSE(std::any_of(got.begin(), got.end(), [](float v) { return std::isnan(v); })) << "run " << run;
+    if (run == 0)
+      first = got;
+    else
+      ASSERT_EQ(std::memcmp(got.data(), first.data(), got.size() * sizeof(float)), 0) << "run " << run;
   }
 }
 

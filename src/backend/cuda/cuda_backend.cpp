@@ -29,6 +29,9 @@ CudaBackend::CudaBackend(int device_index, DType dtype) : device_(device_index),
   // profiling comparisons.
   if (const char* env = std::getenv("TURBINE_CUDA_SKINNY_GEMM"); env && *env)
     skinny_gemm_max_tokens_ = std::clamp(std::atoi(env), 0, kSkinnyGemmMaxTokens);
+  // TURBINE_CUDA_WGMMA_GEMM=n: the same for the Hopper GEMM (0: cuBLASLt from the skinny limit on).
+  if (const char* env = std::getenv("TURBINE_CUDA_WGMMA_GEMM"); env && *env)
+    wgmma_gemm_max_tokens_ = std::clamp(std::atoi(env), 0, kWgmmaGemmMaxTokens);
   // TURBINE_CUDA_GRAPHS=0 runs decode steps op by op (for comparisons and debugging).
   if (const char* env = std::getenv("TURBINE_CUDA_GRAPHS"); env && std::string(env) == "0") use_graphs_ = false;
   if (dtype != DType::F16 && dtype != DType::BF16)
@@ -49,6 +52,13 @@ CudaBackend::CudaBackend(int device_index, DType dtype) : device_(device_index),
   // would not run before an op-by-op step); the kernels leave them zero.
   split_counters_ = empty(DType::I32, {int64_t(2) * props_.multiProcessorCount});
   TURBINE_CUDA_CHECK(cudaMemsetAsync(split_counters_.data, 0, split_counters_.bytes(), stream_));
+  if (!init_wgmma_gemm(device_)) wgmma_gemm_max_tokens_ = 0;
+  if (wgmma_gemm_max_tokens_ > 0) {
+    // One workspace for every launch (they run in stream order), sized for the most tokens.
+    gemm_workspace_ = empty(DType::F32, {int64_t(wgmma_gemm_max_workspace_bytes(sms()) / sizeof(float))});
+    gemm_tile_counters_ = empty(DType::I32, {kGemmTileCounters});
+    TURBINE_CUDA_CHECK(cudaMemsetAsync(gemm_tile_counters_.data, 0, gemm_tile_counters_.bytes(), stream_));
+  }
   gemm_ = std::make_unique<CublasLtGemm>();
   for (int i = 0; i < 2; ++i) {
     TURBINE_CUDA_CHECK(cudaMallocHost(&staging_[i], kStagingBytes));
@@ -62,6 +72,8 @@ CudaBackend::~CudaBackend() {
   cudaStreamSynchronize(stream_);
   rope_device_ = Tensor{};
   split_counters_ = Tensor{};
+  gemm_tile_counters_ = Tensor{};
+  gemm_workspace_ = Tensor{};
   gemm_.reset();
   pool_.reset();
   for (int i = 0; i < 2; ++i) {
@@ -347,13 +359,23 @@ void CudaBackend::linear(const Tensor& x, const Tensor& weight, const Tensor* bi
              out.numel() / out.dim(-1) == x.numel() / x.dim(-1),
          "linear", "shape or dtype mismatch");
   const int tokens = int(x.numel() / x.dim(-1)), n = int(weight.dim(0)), k = int(weight.dim(1));
-  if (tokens > skinny_gemm_max_tokens_ ||
-      !launch_skinny_gemm(x.data, weight.data, x.dtype, out.data, out.dtype, tokens, n, k, stream_))
+  const bool skinny = tokens <= skinny_gemm_max_tokens_ &&
+                      launch_skinny_gemm(x.data, weight.data, x.dtype, out.data, out.dtype, tokens, n, k, stream_);
+  if (!skinny && !wgmma_linear(x, weight, out, tokens, n, k))
     gemm_->matmul(x.data, weight.data, x.dtype, out.data, out.dtype, tokens, n, k, stream_);
   if (bias && bias->defined()) {
     expect(bias->numel() == n, "linear", "bias length differs from the output width");
     launch_bias_add(out.data, out.dtype, bias->data, bias->dtype, tokens, n, stream_);
   }
+}
+
+bool CudaBackend::wgmma_linear(const Tensor& x, const Tensor& weight, Tensor& out, int tokens, int n, int k) {
+  if (tokens > wgmma_gemm_max_tokens_) return false;
+  const WgmmaGemmPlan plan = plan_wgmma_gemm(tokens, n, k, sms());
+  if (plan.grid == 0 || plan.tiles > gemm_tile_counters_.numel() || plan.workspace_bytes > gemm_workspace_.bytes())
+    return false;
+  return launch_wgmma_gemm(x.data, weight.data, x.dtype, out.data, out.dtype, tokens, n, k, plan,
+                           gemm_workspace_.ptr<float>(), static_cast<unsigned*>(gemm_tile_counters_.data), stream_);
 }
 
 void CudaBackend::silu_mul(const Tensor& gate_up, Tensor& out) {

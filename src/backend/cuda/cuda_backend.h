@@ -66,11 +66,16 @@ class CudaBackend : public Backend {
   const float* rope_table(const RopeTable& rope);
   // `count` zeroed counters for split-K decode attention (allocated once; the kernel leaves them zero).
   unsigned* split_counters(size_t count);
+  // The Hopper GEMM when it takes the shape; false leaves the GEMM to the caller.
+  bool wgmma_linear(const Tensor& x, const Tensor& weight, Tensor& out, int tokens, int n, int k);
+  int sms() const { return props_.multiProcessorCount; }
 
   int device_ = 0;
   DType dtype_;
-  // GEMMs of up to this many tokens run the skinny GEMM, the rest cuBLASLt.
+  // GEMMs of up to this many tokens run the skinny GEMM, then up to wgmma_gemm_max_tokens_ the
+  // Hopper GEMM (0 where the device cannot), the rest cuBLASLt.
   int skinny_gemm_max_tokens_ = kSkinnyGemmMaxTokens;
+  int wgmma_gemm_max_tokens_ = kWgmmaGemmMaxTokens;
   bool use_graphs_ = true;
   // While capture() records, every allocation is kept alive for the graph.
   bool capturing_ = false;
@@ -91,6 +96,10 @@ class CudaBackend : public Backend {
   std::vector<float> rope_host_;
   Tensor rope_device_;
   Tensor split_counters_;
+  // One per 128-row output tile of the Hopper GEMM (outputs up to 1M wide), zero between launches.
+  static constexpr int64_t kGemmTileCounters = 8192;
+  Tensor gemm_tile_counters_;
+  Tensor gemm_workspace_;  // its partial sums
 };
 
 }  // namespace turbine::cuda
