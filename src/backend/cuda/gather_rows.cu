@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/device_math.cuh"
 #include "backend/cuda/kernels.h"
 
 namespace turbine::cuda {
@@ -27,8 +28,7 @@ __global__ void gather_rows_kernel(const Word* src, const int32_t* rows, Word* d
 void launch_gather_rows(const void* src, const int32_t* rows, void* dst, int num_rows, size_t row_bytes,
                         int src_rows, cudaStream_t stream) {
   if (num_rows == 0 || row_bytes == 0) return;
-  const bool wide = row_bytes % 16 == 0 && reinterpret_cast<uintptr_t>(src) % 16 == 0 &&
-                    reinterpret_cast<uintptr_t>(dst) % 16 == 0;
+  const bool wide = row_bytes % 16 == 0 && aligned16({src, dst});
   if (wide) {
     const size_t words = row_bytes / 16;
     const int threads = int(std::min<size_t>(256, (words + 31) / 32 * 32));

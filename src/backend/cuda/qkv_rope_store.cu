@@ -81,8 +81,6 @@ __global__ void qkv_rope_store_kernel(QkvRopeParams p) {
   }
 }
 
-bool aligned16(const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; }
-
 }  // namespace
 
 void launch_qkv_rope_store(const QkvRopeParams& p, cudaStream_t stream) {
@@ -90,7 +88,7 @@ void launch_qkv_rope_store(const QkvRopeParams& p, cudaStream_t stream) {
   if (p.head_dim > kMaxHeadDim) fail("cuda qkv_rope_store: head_dim {} over {}", p.head_dim, kMaxHeadDim);
   const int heads = p.num_heads + 2 * p.num_kv_heads;
   const dim3 grid(p.tokens, (heads + kWarps - 1) / kWarps);
-  const bool vec = p.head_dim % 8 == 0 && aligned16(p.qkv) && aligned16(p.q_out) && aligned16(p.cache_layer);
+  const bool vec = p.head_dim % 8 == 0 && aligned16({p.qkv, p.q_out, p.cache_layer});
   if (vec)
     TURBINE_DISPATCH_HALF(p.dtype, launch_pdl(qkv_rope_store_kernel<T, true>, grid, kWarps * 32, 0, stream, p));
   else

@@ -102,10 +102,7 @@ __global__ void rms_norm_vec_kernel(T* residual, const T* x, const T* weight, T*
 }
 
 bool vector_ok(int cols, std::initializer_list<const void*> ptrs) {
-  if (cols % 8 != 0 || cols > 8 * kChunks * 1024) return false;
-  for (const void* p : ptrs)
-    if (p && reinterpret_cast<uintptr_t>(p) % 16 != 0) return false;
-  return true;
+  return cols % 8 == 0 && cols <= 8 * kChunks * 1024 && aligned16(ptrs);
 }
 
 // Enough threads that each holds at most kChunks chunks, in whole warps.

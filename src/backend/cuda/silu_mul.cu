@@ -52,7 +52,7 @@ __global__ void silu_mul_vec_kernel(const T* gate_up, T* out, int tokens, int in
 void launch_silu_mul(const void* gate_up, void* out, int tokens, int inter, DType dtype, cudaStream_t stream) {
   const size_t n = size_t(tokens) * inter;
   if (n == 0) return;
-  if (inter % 8 == 0 && reinterpret_cast<uintptr_t>(gate_up) % 16 == 0 && reinterpret_cast<uintptr_t>(out) % 16 == 0) {
+  if (inter % 8 == 0 && aligned16({gate_up, out})) {
     const unsigned vblocks = unsigned(std::min<size_t>((n / 8 + 255) / 256, 65535));
     TURBINE_DISPATCH_HALF(dtype, launch_pdl(silu_mul_vec_kernel<T>, vblocks, 256, 0, stream,
                                                 static_cast<const T*>(gate_up), static_cast<T*>(out), tokens, inter));

@@ -122,8 +122,7 @@ void launch_typed(const void* x, const void* w, void* out, int tokens, int n, in
 
 bool launch_skinny_gemm(const void* x, const void* w, DType in_dtype, void* out, DType out_dtype, int tokens, int n,
                         int k, cudaStream_t stream) {
-  const bool aligned = k % 8 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 &&
-                       reinterpret_cast<uintptr_t>(w) % 16 == 0;
+  const bool aligned = k % 8 == 0 && aligned16({x, w});
   if (tokens < 1 || tokens > kSkinnyGemmMaxTokens || n < 1 || !aligned || in_dtype == DType::F32) return false;
   if (out_dtype == DType::F32)
     TURBINE_DISPATCH_HALF(in_dtype, launch_typed<T, float>(x, w, out, tokens, n, k, stream));

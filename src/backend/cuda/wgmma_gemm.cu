@@ -349,7 +349,7 @@ size_t wgmma_gemm_max_workspace_bytes(int sms) { return workspace_bytes(sms, kWg
 bool launch_wgmma_gemm(const void* x, const void* w, DType in_dtype, void* out, DType out_dtype, int tokens, int n,
                        int k, const WgmmaGemmPlan& plan, float* workspace, unsigned* tile_counters,
                        cudaStream_t stream) {
-  const bool aligned = reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(w) % 16 == 0;
+  const bool aligned = aligned16({x, w});
   if (plan.grid < 1 || !aligned || (in_dtype != DType::F16 && in_dtype != DType::BF16) ||
       (out_dtype != DType::F32 && out_dtype != in_dtype))
     return false;
