@@ -188,7 +188,7 @@ __global__ void __launch_bounds__(kThreads, 1)
         else
           tma_load_2d(stage + L::kWBytes + b * L::kXBox, &x_map, kx + b * kBoxK, 0, &full[slot], reused);
     };
-    // Weights are never written by an earlier kernel: the first stages' go out before the wait.
+    // Weights are never written by an earlier kernel: the first stages' loads go out before the wait.
     const int first = min(count, kStages);
     for (int i = 0; i < first; ++i) {
       mbar_expect_bytes(&full[i], L::kStageBytes);
