@@ -354,12 +354,14 @@ bool launch_wgmma_gemm(const void* x, const void* w, DType in_dtype, void* out, 
       (out_dtype != DType::F32 && out_dtype != in_dtype))
     return false;
   CUtensorMap w_map, x_map;
-  if (!make_map(&w_map, w, in_dtype, n, k, kTileRows) || !make_map(&x_map, x, in_dtype, tokens, k, padded_tokens(tokens)))
+  if (!make_map(&w_map, w, in_dtype, n, k, kTileRows) ||
+      !make_map(&x_map, x, in_dtype, tokens, k, padded_tokens(tokens)))
     return false;
   const int iters = (k + step_k(tokens) - 1) / step_k(tokens);
   const Shape s{tokens, n, k, iters, (long long)plan.tiles * iters};
   if (out_dtype == DType::F32)
-    TURBINE_DISPATCH_HALF(in_dtype, launch_typed<T, float>(w_map, x_map, out, s, plan, workspace, tile_counters, stream));
+    TURBINE_DISPATCH_HALF(in_dtype,
+                          launch_typed<T, float>(w_map, x_map, out, s, plan, workspace, tile_counters, stream));
   else
     TURBINE_DISPATCH_HALF(in_dtype, launch_typed<T, T>(w_map, x_map, out, s, plan, workspace, tile_counters, stream));
   return true;
