@@ -31,7 +31,8 @@ TEST_P(CudaLinear, MatchesCpu) {
   // several steps with a ragged end (11008, 5000). The wgmma cases cover every token instance (8,
   // 16, 32, 48, padded from 3, 5, 9, 17, 33, 40), K not a multiple of its 64-wide boxes or of its
   // 256/384-wide steps, N not a multiple of its 128-row tiles, and splits where many pieces share
-  // one tile (4096 x 4096: 32 tiles) or one piece spans several (K 72, N 40000).
+  // one tile (4096 x 4096: 32 tiles) or one piece spans several (K 72, N 40000). K not a multiple of
+  // 8 (1001, 36) leaves 3..48 tokens to cuBLASLt.
   const LinearCase cases[] = {{1, 256, 768, false, dtype},  {3, 200, 131, true, dtype},
                               {17, 512, 1000, false, DType::F32}, {64, 264, 520, true, DType::F32},
                               {129, 1024, 96, false, dtype}, {8, 264, 77, true, DType::F32},
@@ -44,7 +45,8 @@ TEST_P(CudaLinear, MatchesCpu) {
                               {1, 5000, 33, true, dtype},        {33, 4096, 4096, false, dtype},
                               {40, 1000, 3000, true, dtype},     {64, 11008, 520, false, dtype},
                               {20, 72, 40000, false, DType::F32}, {48, 2048, 130, false, DType::F32},
-                              {8, 4096, 12288, false, dtype},    {32, 1024, 4096, false, dtype}};
+                              {8, 4096, 12288, false, dtype},    {32, 1024, 4096, false, dtype},
+                              {5, 1001, 300, false, dtype},      {24, 36, 200, true, DType::F32}};
   for (const auto& c : cases) {
     SCOPED_TRACE(testing::Message() << "T=" << c.T << " K=" << c.K << " N=" << c.N << " bias=" << c.bias
                                     << " out=" << dtype_name(c.out));
