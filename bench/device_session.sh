@@ -8,6 +8,7 @@
 #   call 2: bench/device_session.sh OUT bench     turbine (graphs on and off) + throughput + llama.cpp + ratios
 #                                                 + the copy bandwidth
 #   call 3: bench/device_session.sh OUT hf        HF transformers eager beside them, then the ratios again
+#   (any time) bench/device_session.sh OUT timeline   kernel timelines of decode (bench/device_timeline.sh)
 # The calls must land on the same warm machine (less than 30 s apart) for the llama.cpp build and
 # the outputs to be reused: give OUT a folder there (/tmp/session), not $OUT (emptied every call),
 # and end each call with `tar czf $OUT/session.tgz -C /tmp/session .` ($OUT returns at most 8 files).
@@ -35,5 +36,7 @@ case $part in
     bench/compare_peers.sh "$O" model turbine graphs-off throughput llamacpp bandwidth ratios ;;
   hf)
     bench/compare_peers.sh "$O" model hf ratios ;;
-  *) echo "usage: $0 OUT tests|bench|hf"; exit 2 ;;
+  timeline)
+    bench/device_timeline.sh "$O/timeline" ;;
+  *) echo "usage: $0 OUT tests|bench|hf|timeline"; exit 2 ;;
 esac

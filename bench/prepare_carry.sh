@@ -1,7 +1,8 @@
 #!/bin/bash
 # Fills the git-ignored folders a device call carries (docs/gpu.md): .carry/bin (the sm_90a build
-# of turbine, turbine_gpu_tests and gpu_linear_bench, stripped), .carry/lib (the shared libraries
-# they need that the device machine lacks: everything but glibc, libstdc++ and CUDA's own), both
+# of turbine, turbine_gpu_tests and gpu_linear_bench, stripped), .carry/lib (the kernel timeline
+# library and the shared libraries they need that the device machine lacks: everything but glibc,
+# libstdc++ and CUDA's own, CUPTI included), both
 # packed as .carry/pack/bin.tar.xz (a sixth of their size; bench/device_session.sh unpacks it),
 # .carry/shared/golden and .carry-peer (../shared/bench with llama.cpp's source repacked small).
 # Ends with the size a call carrying them sends, against the 64 MiB limit.
@@ -10,15 +11,16 @@ set -eu
 cd "$(dirname "$0")/.."
 shared=${TURBINE_SHARED:-$PWD/../shared}
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90a-real > /dev/null
-cmake --build build-gpu --target turbine turbine_gpu_tests gpu_linear_bench
+cmake --build build-gpu --target turbine turbine_gpu_tests gpu_linear_bench kernel_timeline
 rm -rf .carry/bin .carry/lib
 mkdir -p .carry/bin .carry/lib .carry/pack .carry/shared/golden .carry-peer
 strip -o .carry/bin/turbine build-gpu/turbine
 strip -o .carry/bin/turbine_gpu_tests build-gpu/tests/turbine_gpu_tests
 strip -o .carry/bin/gpu_linear_bench build-gpu/bench/gpu_linear_bench
-for bin in .carry/bin/*; do
+strip -o .carry/lib/libkernel_timeline.so build-gpu/bench/libkernel_timeline.so
+for bin in .carry/bin/* .carry/lib/libkernel_timeline.so; do
   ldd "$bin" | awk '/=> \// {print $3}'
-done | sort -u | grep -vE '/(libc|libm|libstdc\+\+|libgcc_s|ld-linux[^/]*|libpthread|libdl|librt|libcuda[^/]*|libcublas[^/]*)\.so' |
+done | sort -u | grep -vE '/(libc|libm|libstdc\+\+|libgcc_s|ld-linux[^/]*|libpthread|libdl|librt|libutil|libcuda[^/]*|libcublas[^/]*)\.so' |
   while read -r lib; do cp -L "$lib" .carry/lib/; done
 tar cJf .carry/pack/bin.tar.xz -C .carry bin lib
 cp "$shared/golden/golden.json" .carry/shared/golden/
