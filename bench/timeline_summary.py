@@ -65,13 +65,39 @@ def label_step(kernels):
     return labels
 
 
+COLUMNS = ("start_ns", "end_ns", "graph_node", "name")
+
+
+def read_timeline(path):
+    """The kernel rows of a kernel_timeline CSV, with integer start/end; exits with a message on bad input."""
+    try:
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+            if missing:
+                sys.exit(f"{path}: not a kernel timeline (no column {', '.join(missing)})")
+            rows = list(reader)
+    except OSError as e:
+        sys.exit(f"{path}: cannot read: {e.strerror}")
+    for line, r in enumerate(rows, start=2):
+        try:
+            r["start"], r["end"] = int(r["start_ns"]), int(r["end_ns"])
+        except (TypeError, ValueError):
+            sys.exit(f"{path}:{line}: start_ns and end_ns must be integers")
+    return rows
+
+
 def main():
+    if len(sys.argv) not in (2, 3):
+        sys.exit(f"usage: {sys.argv[0]} kernels.csv [steps]")
     path = sys.argv[1]
-    want = int(sys.argv[2]) if len(sys.argv) > 2 else 100
-    with open(path, newline="") as f:
-        rows = [r for r in csv.DictReader(f)]
-    for r in rows:
-        r["start"], r["end"] = int(r["start_ns"]), int(r["end_ns"])
+    try:
+        want = int(sys.argv[2]) if len(sys.argv) > 2 else 100
+    except ValueError:
+        want = 0
+    if want < 1:
+        sys.exit(f"steps: expected a positive integer, got '{sys.argv[2]}'")
+    rows = read_timeline(path)
     rows.sort(key=lambda r: r["start"])
     # Steps: the recorded-graph kernels between two argmax kernels.
     ends = [i for i, r in enumerate(rows) if "argmax" in r["name"]]

@@ -42,8 +42,12 @@ def write_timeline(path, steps, layers, gap_us):
     path.write_text("\n".join(lines) + "\n")
 
 
+def run_script(*args):
+    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True)
+
+
 def summarise(path, steps):
-    out = subprocess.run([sys.executable, str(SCRIPT), str(path), str(steps)], capture_output=True, text=True)
+    out = run_script(path, steps)
     assert out.returncode == 0, out.stderr
     head, _, *rows = out.stdout.splitlines()
     table = {}
@@ -73,9 +77,31 @@ def test_advances_name_each_projection_and_add_up_to_the_step(tmp_path):
     assert head.startswith(f"3 steps: span {span:.1f} us (median), host gap 20.0 us")
 
 
+def test_bad_input_is_a_clear_error(tmp_path):
+    good = tmp_path / "kernels.csv"
+    write_timeline(good, steps=2, layers=1, gap_us=5)
+    not_csv = tmp_path / "other.csv"
+    not_csv.write_text("a,b\n1,2\n")
+    bad_time = tmp_path / "bad_time.csv"
+    bad_time.write_text("start_ns,end_ns,graph_node,grid,block,registers,name\n0,soon,0,1x1x1,1x1x1,8,argmax_kernel\n")
+    cases = [
+        ((), "usage:"),
+        ((good, 0), "steps: expected a positive integer, got '0'"),
+        ((good, "many"), "steps: expected a positive integer, got 'many'"),
+        ((tmp_path / "missing.csv",), "cannot read"),
+        ((not_csv,), "not a kernel timeline (no column start_ns, end_ns, graph_node, name)"),
+        ((bad_time,), "bad_time.csv:2: start_ns and end_ns must be integers"),
+    ]
+    for args, message in cases:
+        out = run_script(*args)
+        assert out.returncode != 0, args
+        assert message in out.stderr, (args, out.stderr)
+        assert "Traceback" not in out.stderr, args
+
+
 def test_a_run_without_decode_steps_is_an_error(tmp_path):
     csv_path = tmp_path / "kernels.csv"
     csv_path.write_text("start_ns,end_ns,graph_node,grid,block,registers,name\n0,10,0,1x1x1,1x1x1,8,other_kernel\n")
-    out = subprocess.run([sys.executable, str(SCRIPT), str(csv_path)], capture_output=True, text=True)
+    out = run_script(csv_path)
     assert out.returncode != 0
     assert "no decode steps" in out.stderr
