@@ -6,6 +6,7 @@
 #   model       write the 7B checkpoint to $MODEL_DIR (default /tmp/llama7b) with make_llama7b.py
 #   hf          HF transformers eager generate, batch 1,16,64 (input 128, output 256)
 #   turbine     turbine bench generate, batch 1,16,64 + prefill 2048 tokens
+#   fused-ab    batch 1 and 2 with TURBINE_CUDA_FUSED=0 and 1, alternated twice (fused_ab.jsonl)
 #   llamacpp    llama.cpp llama-bench / llama-batched-bench (f16, LLAMACPP_QUANT=0)
 #   ratios      a table of turbine / llama.cpp from the files above
 #   throughput  turbine bench throughput, 1000 requests at once (issue: engine throughput)
@@ -26,7 +27,7 @@ PY=python3; [ -x /opt/torch/.venv/bin/python3 ] && PY=/opt/torch/.venv/bin/pytho
 wait_peer_build() { while pgrep -f "llamacpp_peer.sh /nonexistent" > /dev/null; do sleep 5; done; }
 for phase in $phases; do
   echo "== $phase ($(date -u +%H:%M:%S))"
-  case $phase in hf|turbine|llamacpp|throughput|graphs-off|bandwidth) wait_peer_build ;; esac
+  case $phase in hf|turbine|llamacpp|throughput|graphs-off|bandwidth|fused-ab) wait_peer_build ;; esac
   case $phase in
     build-peer)  # the peer script builds on its first call; a dry call with no model only builds
       setsid nohup bash -c "LLAMACPP_QUANT=0 '$BENCH_DIR/llamacpp_peer.sh' /nonexistent /tmp/lc-build-only" \
@@ -50,6 +51,14 @@ for phase in $phases; do
     graphs-off)
       TURBINE_CUDA_GRAPHS=0 "$TURBINE_BIN" bench generate "$MODEL_DIR" --batch 1,16,64 --input-len 128 \
         --output-len 256 --warmup 1 --dtype fp16 --json 2>>"$O/turbine.err" | tee "$O/turbine_nographs.jsonl" ;;
+    fused-ab)  # batch 1 and 2 with the fused skinny GEMMs off and on, alternated twice
+      for round in 1 2; do
+        for fused in 0 1; do
+          TURBINE_CUDA_FUSED=$fused "$TURBINE_BIN" bench generate "$MODEL_DIR" --batch 1,2 --input-len 128 \
+            --output-len 256 --warmup 1 --dtype fp16 --json 2>>"$O/turbine.err" |
+            sed "s/^{/{\"fused\": $fused, \"round\": $round, /" | tee -a "$O/fused_ab.jsonl"
+        done
+      done ;;
     bandwidth)
       $PY "$script_dir/copy_bandwidth.py" | tee "$O/bandwidth.txt" ;;
     ratios)

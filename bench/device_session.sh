@@ -6,7 +6,8 @@
 # repacked by bench/slim_llamacpp_tarball.sh so that everything carried stays under 64 MiB).
 #   call 1: bench/device_session.sh OUT tests     GPU tests + memcheck on the op tests, starts the llama.cpp build
 #   call 2: bench/device_session.sh OUT bench     turbine (graphs on and off) + throughput + llama.cpp + ratios
-#                                                 + the copy bandwidth
+#                                                 + the copy bandwidth (PHASES="..." picks other phases
+#                                                 of bench/compare_peers.sh, e.g. fused-ab)
 #   call 3: bench/device_session.sh OUT hf        HF transformers eager beside them, then the ratios again
 #   (any time) bench/device_session.sh OUT timeline   kernel timelines of decode (bench/device_timeline.sh)
 # The calls must land on the same warm machine (less than 30 s apart) for the llama.cpp build and
@@ -29,11 +30,11 @@ case $part in
     .carry/bin/turbine_gpu_tests > "$O/gpu_tests.log" 2>&1; echo "gpu tests rc=$?"
     grep -E "^\[  (PASSED|FAILED)|FAILED  \]|SKIPPED \] [0-9]" "$O/gpu_tests.log"
     timeout 300 compute-sanitizer --tool memcheck --print-limit 20 .carry/bin/turbine_gpu_tests \
-      --gtest_filter='*Attention*:*Linear*:*Elementwise*:*Sampling*' > "$O/memcheck.log" 2>&1
+      --gtest_filter='*Attention*:*Linear*:*Fused*:*Elementwise*:*Sampling*' > "$O/memcheck.log" 2>&1
     echo "memcheck rc=$?"; grep -E "ERROR SUMMARY|PASSED|FAILED" "$O/memcheck.log" | tail -4
     wait ;;
   bench)
-    bench/compare_peers.sh "$O" model turbine graphs-off throughput llamacpp bandwidth ratios ;;
+    bench/compare_peers.sh "$O" ${PHASES:-model turbine graphs-off throughput llamacpp bandwidth ratios} ;;
   hf)
     bench/compare_peers.sh "$O" model hf ratios ;;
   timeline)

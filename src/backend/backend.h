@@ -73,6 +73,36 @@ struct BatchMeta {
   Tensor packed;  // cuda: the one device buffer the arrays above are views of
 };
 
+// The decoder's residual stream in two buffers of one shape ([T, H]). A fused op that reads the
+// stream in many blocks writes the updated stream into `spare` and swaps the two, so no block reads
+// a value another block already updated.
+struct ResidualStream {
+  Tensor current, spare;
+};
+
+// The pre-norm in front of a projection: residual += delta (none in the first layer), then RMSNorm
+// of the updated residual with `weight`. `normed` [T, H] is scratch for backends that run the steps
+// apart (the fused ones leave it untouched).
+struct PreNorm {
+  ResidualStream& residual;
+  const Tensor* delta;
+  const Tensor& weight;
+  float eps;
+  Tensor& normed;
+};
+
+// What qkv_rope_store needs besides the projection (see there).
+struct QkvRopeStore {
+  const Tensor* q_norm;
+  const Tensor* k_norm;
+  float norm_eps;
+  const RopeTable& rope;
+  const AttentionShape& shape;
+  KvCache& cache;
+  int layer;
+  const BatchMeta& meta;
+};
+
 // A recorded sequence of backend ops replayed as one unit with the same buffers and shapes (a CUDA
 // graph): a decode step's ~300 kernel launches cost one launch.
 class StepGraph {
@@ -139,6 +169,19 @@ class Backend {
   // 0..its own, sliding window applied). q, out [T, Hq D].
   virtual void attention(const Tensor& q, const KvCache& cache, int layer, const BatchMeta& meta,
                          const AttentionShape& shape, Tensor& out) = 0;
+
+  // ---- fused ops: each is defined as the ops named in its comment, run in order, and that is what
+  // the base class does (backend/fused_ops.cpp); a backend overrides one where fusing pays ----
+  // PreNorm, then linear(normed, weight, bias, out).
+  virtual void norm_linear(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& out);
+  // PreNorm, linear(normed, weight, bias, qkv) and qkv_rope_store(qkv, ..., q_out): the attention
+  // input of a decoder layer. `qkv` [T, (Hq + 2 Hkv) D] is scratch for backends that run it apart.
+  virtual void norm_qkv_rope_store(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& qkv,
+                                   const QkvRopeStore& rope, Tensor& q_out);
+  // silu_mul(gate_up, mlp), then linear(mlp, weight, bias, out); `mlp` [T, I] is scratch likewise.
+  virtual void silu_mul_linear(const Tensor& gate_up, const Tensor& weight, const Tensor* bias, Tensor& mlp,
+                               Tensor& out);
+
   // out[r] = x[rows[r]]   (x [T, C], rows [R] int32, out [R, C])
   virtual void gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) = 0;
 

@@ -130,6 +130,7 @@ void LlamaModel::reserve_activations(int64_t tokens) {
   const int64_t H = c.hidden_size, I = c.intermediate_size, D = c.head_dim;
   const DType dt = backend_.compute_dtype();
   act_.residual = backend_.empty(dt, {tokens, H});
+  act_.residual_spare = backend_.empty(dt, {tokens, H});
   act_.normed = backend_.empty(dt, {tokens, H});
   act_.qkv = backend_.empty(dt, {tokens, int64_t(c.num_heads + 2 * c.num_kv_heads) * D});
   act_.q = backend_.empty(dt, {tokens, int64_t(c.num_heads) * D});
@@ -189,9 +190,10 @@ Tensor LlamaModel::forward_decode_graph(const BatchInput& input, const DecodeGra
 Tensor LlamaModel::run_layers(const BatchPlan& plan, const BatchMeta& meta, KvCache& cache, const Tensor* logits_out) {
   const ModelConfig& c = config_;
   const int64_t T = plan.num_tokens;
-  Tensor residual = act_.residual.rows(0, T), normed = act_.normed.rows(0, T), qkv = act_.qkv.rows(0, T),
-         q = act_.q.rows(0, T), attn = act_.attn.rows(0, T), proj = act_.proj.rows(0, T),
-         gate_up = act_.gate_up.rows(0, T), mlp = act_.mlp.rows(0, T);
+  ResidualStream residual{act_.residual.rows(0, T), act_.residual_spare.rows(0, T)};
+  Tensor normed = act_.normed.rows(0, T), qkv = act_.qkv.rows(0, T), q = act_.q.rows(0, T),
+         attn = act_.attn.rows(0, T), proj = act_.proj.rows(0, T), gate_up = act_.gate_up.rows(0, T),
+         mlp = act_.mlp.rows(0, T);
 
   const RopeTable rope = c.rope.type == RopeType::DynamicNtk ? make_rope_table(c, plan.max_context) : fixed_rope_;
   const AttentionShape shape{c.num_heads, c.num_kv_heads, c.head_dim, float(1.0 / std::sqrt(double(c.head_dim))),
@@ -199,22 +201,19 @@ Tensor LlamaModel::run_layers(const BatchPlan& plan, const BatchMeta& meta, KvCa
   const float eps = float(c.rms_norm_eps);
   auto opt = [](const Tensor& t) { return t.defined() ? &t : nullptr; };
 
-  backend_.embedding(weights_.embed_tokens, meta.token_ids, residual);
+  backend_.embedding(weights_.embed_tokens, meta.token_ids, residual.current);
   for (int l = 0; l < c.num_layers; ++l) {
     const LayerWeights& w = weights_.layers[l];
     // Pre-attention norm; from layer 1 on it also adds the previous MLP output to the residual.
-    if (l == 0) backend_.rms_norm(residual, w.attn_norm, eps, normed);
-    else backend_.add_rms_norm(residual, proj, w.attn_norm, eps, normed);
-    backend_.linear(normed, w.qkv, opt(w.qkv_bias), qkv);
-    backend_.qkv_rope_store(qkv, opt(w.q_norm), opt(w.k_norm), eps, rope, shape, cache, l, meta, q);
+    const PreNorm attn_norm{residual, l == 0 ? nullptr : &proj, w.attn_norm, eps, normed};
+    const QkvRopeStore store{opt(w.q_norm), opt(w.k_norm), eps, rope, shape, cache, l, meta};
+    backend_.norm_qkv_rope_store(attn_norm, w.qkv, opt(w.qkv_bias), qkv, store, q);
     backend_.attention(q, cache, l, meta, shape, attn);
     backend_.linear(attn, w.o_proj, opt(w.o_bias), proj);
-    backend_.add_rms_norm(residual, proj, w.mlp_norm, eps, normed);
-    backend_.linear(normed, w.gate_up, opt(w.gate_up_bias), gate_up);
-    backend_.silu_mul(gate_up, mlp);
-    backend_.linear(mlp, w.down, opt(w.down_bias), proj);
+    backend_.norm_linear(PreNorm{residual, &proj, w.mlp_norm, eps, normed}, w.gate_up, opt(w.gate_up_bias), gate_up);
+    backend_.silu_mul_linear(gate_up, w.down, opt(w.down_bias), mlp, proj);
   }
-  backend_.add_rms_norm(residual, proj, weights_.final_norm, eps, normed);
+  backend_.add_rms_norm(residual.current, proj, weights_.final_norm, eps, normed);
 
   const int64_t R = int64_t(plan.logit_rows.size());
   if (R == 0) return backend_.empty(DType::F32, {0, int64_t(c.vocab_size)});  // no sequence wants logits

@@ -54,7 +54,7 @@ class LlamaModel {
  private:
   // Scratch activations for up to act_capacity_ tokens, reused across steps (views of the first T rows).
   struct Activations {
-    Tensor residual, normed, qkv, q, attn, proj, gate_up, mlp;
+    Tensor residual, residual_spare, normed, qkv, q, attn, proj, gate_up, mlp;  // residual_spare: see ResidualStream
   };
   void reserve_activations(int64_t tokens);
   // Every op of one step over the uploaded plan; writes logits into `logits` when given (graphs

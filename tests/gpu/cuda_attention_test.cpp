@@ -17,40 +17,11 @@
 namespace turbine::test {
 namespace {
 
-struct SeqSpec {
-  int context, tokens;
-};
-
 struct AttnCase {
   const char* name;
   int heads, kv_heads, head_dim, block_len, window;
   std::vector<SeqSpec> seqs;
 };
-
-// A batch whose sequences own shuffled, disjoint blocks of a cache with `num_blocks` blocks.
-BatchInput make_batch(const std::vector<SeqSpec>& seqs, int block_len, int num_blocks, std::mt19937& rng) {
-  std::vector<int32_t> free_blocks(num_blocks);
-  std::iota(free_blocks.begin(), free_blocks.end(), 0);
-  std::shuffle(free_blocks.begin(), free_blocks.end(), rng);
-  BatchInput in;
-  size_t next = 0;
-  for (const auto& s : seqs) {
-    SequenceInput seq;
-    seq.context_len = s.context;
-    seq.num_tokens = s.tokens;
-    const int blocks = (s.context + s.tokens + block_len - 1) / block_len;
-    for (int b = 0; b < blocks; ++b) seq.block_table.push_back(free_blocks.at(next++));
-    in.sequences.push_back(seq);
-    for (int t = 0; t < s.tokens; ++t) in.token_ids.push_back(t);
-  }
-  return in;
-}
-
-int blocks_needed(const std::vector<SeqSpec>& seqs, int block_len) {
-  int n = 0;
-  for (const auto& s : seqs) n += (s.context + s.tokens + block_len - 1) / block_len;
-  return n + 3;  // a few never used
-}
 
 class CudaAttention : public CpuVsGpu {
  protected:

@@ -51,6 +51,18 @@ TEST_F(CudaKjvLlama, GreedyGenerationMarginRule) {
   expect_greedy_margin_rule(cases_, got, kMarginTol);
 }
 
+// One sequence at a time: its decode steps take the fused skinny GEMMs (norm, SwiGLU and RoPE
+// inside the GEMM), which the five-prompt batch above does not.
+TEST_F(CudaKjvLlama, GreedyOneAtATime) {
+  for (size_t i = 0; i < cases_.size(); ++i) {
+    SCOPED_TRACE(testing::Message() << "prompt " << i);
+    const nlohmann::json one = nlohmann::json::array({cases_[i]});
+    const auto got =
+        batched_greedy(*m_, one, kBlockLen, [&](const Tensor& logits) { return m_->backend->argmax_rows(logits); });
+    expect_greedy_margin_rule(one, got, kMarginTol);
+  }
+}
+
 // prompt + greedy ids as one input with all logits: the argmax at every confident step.
 TEST_F(CudaKjvLlama, TeacherForced) {
   const int64_t V = m_->config.vocab_size;

@@ -4,12 +4,15 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
+#include <numeric>
 #include <random>
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend/batch_input.h"
 #include "core/dtype.h"
 
 namespace turbine::test {
@@ -103,5 +106,35 @@ inline Comparison compare(const std::vector<float>& got, const std::vector<float
     EXPECT_LT(cmp_.rel_l2, (tol)) << "relative L2 error";                                            \
     EXPECT_LT(cmp_.max_abs, 8 * (tol) * std::max(cmp_.ref_max, 1e-6)) << "largest element error";  \
   } while (0)
+
+// A batch of sequences (context already cached, new tokens) for the attention-side ops.
+struct SeqSpec {
+  int context, tokens;
+};
+
+// A batch whose sequences own shuffled, disjoint blocks of a cache with `num_blocks` blocks.
+inline BatchInput make_batch(const std::vector<SeqSpec>& seqs, int block_len, int num_blocks, std::mt19937& rng) {
+  std::vector<int32_t> free_blocks(num_blocks);
+  std::iota(free_blocks.begin(), free_blocks.end(), 0);
+  std::shuffle(free_blocks.begin(), free_blocks.end(), rng);
+  BatchInput in;
+  size_t next = 0;
+  for (const auto& s : seqs) {
+    SequenceInput seq;
+    seq.context_len = s.context;
+    seq.num_tokens = s.tokens;
+    const int blocks = (s.context + s.tokens + block_len - 1) / block_len;
+    for (int b = 0; b < blocks; ++b) seq.block_table.push_back(free_blocks.at(next++));
+    in.sequences.push_back(seq);
+    for (int t = 0; t < s.tokens; ++t) in.token_ids.push_back(t);
+  }
+  return in;
+}
+
+inline int blocks_needed(const std::vector<SeqSpec>& seqs, int block_len) {
+  int n = 0;
+  for (const auto& s : seqs) n += (s.context + s.tokens + block_len - 1) / block_len;
+  return n + 3;  // a few never used
+}
 
 }  // namespace turbine::test

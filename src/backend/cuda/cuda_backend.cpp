@@ -32,6 +32,8 @@ CudaBackend::CudaBackend(int device_index, DType dtype) : device_(device_index),
   // TURBINE_CUDA_WGMMA_GEMM=n: the same for the Hopper GEMM (0: cuBLASLt from the skinny limit on).
   if (const char* env = std::getenv("TURBINE_CUDA_WGMMA_GEMM"); env && *env)
     wgmma_gemm_max_tokens_ = std::clamp(std::atoi(env), 0, kWgmmaGemmMaxTokens);
+  // TURBINE_CUDA_FUSED=0 runs the fused ops' parts apart at one token too (comparisons, debugging).
+  if (const char* env = std::getenv("TURBINE_CUDA_FUSED"); env && std::string(env) == "0") fuse_skinny_ = false;
   // TURBINE_CUDA_GRAPHS=0 runs decode steps op by op (for comparisons and debugging).
   if (const char* env = std::getenv("TURBINE_CUDA_GRAPHS"); env && std::string(env) == "0") use_graphs_ = false;
   if (dtype != DType::F16 && dtype != DType::BF16)
@@ -359,8 +361,16 @@ void CudaBackend::linear(const Tensor& x, const Tensor& weight, const Tensor* bi
              out.numel() / out.dim(-1) == x.numel() / x.dim(-1),
          "linear", "shape or dtype mismatch");
   const int tokens = int(x.numel() / x.dim(-1)), n = int(weight.dim(0)), k = int(weight.dim(1));
-  const bool skinny = tokens <= skinny_gemm_max_tokens_ &&
-                      launch_skinny_gemm(x.data, weight.data, x.dtype, out.data, out.dtype, tokens, n, k, stream_);
+  SkinnyGemmArgs a;
+  a.x = x.data;
+  a.w = weight.data;
+  a.out = out.data;
+  a.in_dtype = x.dtype;
+  a.out_dtype = out.dtype;
+  a.tokens = tokens;
+  a.n = n;
+  a.k = k;
+  const bool skinny = tokens <= skinny_gemm_max_tokens_ && launch_skinny_gemm(a, nullptr, stream_);
   if (!skinny && !wgmma_linear(x, weight, out, tokens, n, k))
     gemm_->matmul(x.data, weight.data, x.dtype, out.data, out.dtype, tokens, n, k, stream_);
   if (bias && bias->defined()) {
@@ -396,10 +406,9 @@ const float* CudaBackend::rope_table(const RopeTable& rope) {
   return rope_device_.ptr<float>();
 }
 
-void CudaBackend::qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm, float norm_eps,
-                                 const RopeTable& rope, const AttentionShape& shape, KvCache& cache, int layer,
-                                 const BatchMeta& meta, Tensor& q_out) {
-  activate();
+QkvRopeParams CudaBackend::qkv_rope_params(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm,
+                                           float norm_eps, const RopeTable& rope, const AttentionShape& shape,
+                                           KvCache& cache, int layer, const BatchMeta& meta, Tensor& q_out) {
   const int T = meta.plan->num_tokens, D = shape.head_dim;
   expect(qkv.dtype == dtype_ && q_out.dtype == dtype_ && cache.spec.dtype == dtype_, "qkv_rope_store",
          "dtype mismatch");
@@ -428,7 +437,15 @@ void CudaBackend::qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, const 
   p.head_dim = D;
   p.block_len = cache.spec.block_len;
   p.dtype = dtype_;
-  launch_qkv_rope_store(p, stream_);
+  return p;
+}
+
+void CudaBackend::qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm, float norm_eps,
+                                 const RopeTable& rope, const AttentionShape& shape, KvCache& cache, int layer,
+                                 const BatchMeta& meta, Tensor& q_out) {
+  activate();
+  launch_qkv_rope_store(qkv_rope_params(qkv, q_norm, k_norm, norm_eps, rope, shape, cache, layer, meta, q_out),
+                        stream_);
 }
 
 void CudaBackend::attention(const Tensor& q, const KvCache& cache, int layer, const BatchMeta& meta,

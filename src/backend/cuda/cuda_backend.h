@@ -11,6 +11,7 @@
 #include "backend/cuda/cublaslt_gemm.h"
 #include "backend/cuda/device_memory_pool.h"
 #include "backend/cuda/kernels.h"
+#include "backend/cuda/qkv_rope_store.h"
 
 namespace turbine::cuda {
 
@@ -45,6 +46,12 @@ class CudaBackend : public Backend {
                       const BatchMeta& meta, Tensor& q_out) override;
   void attention(const Tensor& q, const KvCache& cache, int layer, const BatchMeta& meta,
                  const AttentionShape& shape, Tensor& out) override;
+  // At one token: one skinny GEMM each (cuda_fused_ops.cpp); else the parts apart.
+  void norm_linear(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& out) override;
+  void norm_qkv_rope_store(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& qkv,
+                           const QkvRopeStore& rope, Tensor& q_out) override;
+  void silu_mul_linear(const Tensor& gate_up, const Tensor& weight, const Tensor* bias, Tensor& mlp,
+                       Tensor& out) override;
   void gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) override;
   std::vector<int32_t> argmax_rows(const Tensor& logits) override;
   TopCandidates top_candidates(const Tensor& logits, std::span<const int32_t> rows,
@@ -64,6 +71,14 @@ class CudaBackend : public Backend {
   // (int32 elements, 0 = any) guards a reused buffer.
   void send_meta(const BatchPlan& plan, void* device, size_t expect_total);
   const float* rope_table(const RopeTable& rope);
+  // qkv_rope_store's arguments checked and in kernel form.
+  QkvRopeParams qkv_rope_params(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm, float norm_eps,
+                                const RopeTable& rope, const AttentionShape& shape, KvCache& cache, int layer,
+                                const BatchMeta& meta, Tensor& q_out);
+  // The skinny GEMM with `input` fused in front of it (and RoPE behind it): false when fusion is off
+  // or the shape is not taken, and nothing ran.
+  bool fused_skinny(const Tensor& x, SkinnyInput input, const PreNorm* pre, const Tensor& weight,
+                    const Tensor* bias, Tensor& out, const QkvRopeParams* rope);
   // `count` zeroed counters for split-K decode attention (allocated once; the kernel leaves them zero).
   unsigned* split_counters(size_t count);
   // The Hopper GEMM when it takes the shape; false leaves the GEMM to the caller.
@@ -76,6 +91,7 @@ class CudaBackend : public Backend {
   // Hopper GEMM (0 where the device cannot), the rest cuBLASLt.
   int skinny_gemm_max_tokens_ = kSkinnyGemmMaxTokens;
   int wgmma_gemm_max_tokens_ = kWgmmaGemmMaxTokens;
+  bool fuse_skinny_ = true;
   bool use_graphs_ = true;
   // While capture() records, every allocation is kept alive for the graph.
   bool capturing_ = false;

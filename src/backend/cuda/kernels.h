@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "backend/cuda/qkv_rope_store.h"
 #include "core/dtype.h"
 
 namespace turbine::cuda {
@@ -32,13 +33,32 @@ void launch_silu_mul(const void* gate_up, void* out, int tokens, int inter, DTyp
 void launch_bias_add(void* out, DType out_dtype, const void* bias, DType bias_dtype, int rows, int cols,
                      cudaStream_t stream);
 
-// skinny_gemm.cu: out[T, N] = x[T, K] @ w[N, K]^T for 1 <= T <= kSkinnyGemmMaxTokens (decode steps of
-// one or two sequences).
-// Returns false (nothing launched) for shapes it does not take: K not a multiple of 8, unaligned
-// pointers, an output dtype other than fp32 or the input's.
+// skinny_gemm.cu: out[T, N] = x[T, K] @ w[N, K]^T (+ bias) for 1 <= T <= kSkinnyGemmMaxTokens (decode
+// steps of one or two sequences). At one token it can also compute x from the op before
+// (SkinnyInput) and, for the qkv projection, end with qkv_rope_store's work instead of writing
+// `out` (`rope` non-null, without per-head q/k norms; its `qkv` is unused).
+// Returns false (nothing launched) for what it does not take: K not a multiple of 8, unaligned
+// pointers, an output dtype other than fp32 or the input's (the input's only when fused).
 constexpr int kSkinnyGemmMaxTokens = 2;
-bool launch_skinny_gemm(const void* x, const void* w, DType in_dtype, void* out, DType out_dtype, int tokens, int n,
-                        int k, cudaStream_t stream);
+enum class SkinnyInput {
+  Plain,       // x
+  AddRmsNorm,  // rms_norm(x + delta) with norm_weight; x + delta also written to residual_out
+  SiluMul,     // silu(gate) * up from x = gate|up [T, 2K]
+};
+struct SkinnyGemmArgs {
+  const void* x = nullptr;
+  const void* w = nullptr;
+  const void* bias = nullptr;  // [N] in the input dtype, or null
+  void* out = nullptr;
+  DType in_dtype = DType::BF16, out_dtype = DType::BF16;
+  int tokens = 0, n = 0, k = 0;
+  SkinnyInput input = SkinnyInput::Plain;
+  const void* delta = nullptr;        // AddRmsNorm: [T, K] or null (then x is normalised as it is)
+  const void* norm_weight = nullptr;  // AddRmsNorm: [K]
+  void* residual_out = nullptr;       // AddRmsNorm with delta: [T, K], not x's buffer
+  float eps = 0.0f;
+};
+bool launch_skinny_gemm(const SkinnyGemmArgs& args, const QkvRopeParams* rope, cudaStream_t stream);
 
 // wgmma_gemm.cu: out[T, N] = x[T, K] @ w[N, K]^T for T up to kWgmmaGemmMaxTokens on Hopper (TMA
 // + wgmma, K split evenly over one block per SM). init_wgmma_gemm() prepares a device and says

@@ -1,0 +1,32 @@
+// The fused ops of the Backend interface as their parts run one after another: the definition
+// every backend's fused kernels are tested against, and what backends without them run.
+#include "backend/backend.h"
+
+namespace turbine {
+namespace {
+
+void apply_pre_norm(Backend& b, const PreNorm& pre) {
+  if (pre.delta) b.add_rms_norm(pre.residual.current, *pre.delta, pre.weight, pre.eps, pre.normed);
+  else b.rms_norm(pre.residual.current, pre.weight, pre.eps, pre.normed);
+}
+
+}  // namespace
+
+void Backend::norm_linear(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& out) {
+  apply_pre_norm(*this, pre);
+  linear(pre.normed, weight, bias, out);
+}
+
+void Backend::norm_qkv_rope_store(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& qkv,
+                                  const QkvRopeStore& r, Tensor& q_out) {
+  norm_linear(pre, weight, bias, qkv);
+  qkv_rope_store(qkv, r.q_norm, r.k_norm, r.norm_eps, r.rope, r.shape, r.cache, r.layer, r.meta, q_out);
+}
+
+void Backend::silu_mul_linear(const Tensor& gate_up, const Tensor& weight, const Tensor* bias, Tensor& mlp,
+                              Tensor& out) {
+  silu_mul(gate_up, mlp);
+  linear(mlp, weight, bias, out);
+}
+
+}  // namespace turbine
