@@ -44,11 +44,20 @@ def is_gemm(name):
     return "gemm" in name or name in ("cublasLt", "splitKreduce")
 
 
+# The one-token skinny GEMM with its neighbours fused in (skinny_gemm.cu), by the template arguments
+# SkinnyInput (1 AddRmsNorm, 2 SiluMul) and Rope in its mangled name: the projection it computes.
+FUSED_SKINNY = {("1", "1"): "qkv+norm+rope", ("1", "0"): "gate_up+norm", ("2", "0"): "down+silu"}
+
+
 def label_step(kernels):
     """Names each kernel by its op; GEMMs by the projection they compute (from the op before them)."""
     labels, norms, role = [], 0, "gemm"
     for k in kernels:
         name = short_name(k["name"])
+        fused = re.search(r"SkinnyInputE(\d)ELb(\d)E", k["name"])
+        if fused and fused.groups() in FUSED_SKINNY:
+            labels.append(FUSED_SKINNY[fused.groups()])
+            continue
         if is_gemm(name):
             labels.append(role + (" (reduce)" if name == "splitKreduce" else ""))
             continue

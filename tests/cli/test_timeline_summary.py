@@ -17,12 +17,21 @@ REDUCE = "_ZN8cublasLt19splitKreduce_kernelILi32ELi16EiffffLb0ELb0ELb1EEEvNS_18c
 ARGMAX = "_ZN7turbine4cuda12_GLOBAL__N_117argmax_vec_kernelEPKfiPi"
 GATHER = "_ZN7turbine4cuda12_GLOBAL__N_117gather_rows_kernelEPKvPKiPvim"
 
+# The one-token fused instances (SkinnyInput 1 with RoPE, 1, 2) and the plain one (0).
+def skinny(inp, rope):
+    return ("_ZN7turbine4cuda12_GLOBAL__N_118skinny_gemm_kernelI6__halfS3_Li1ELNS0_11SkinnyInputE"
+            f"{inp}ELb{rope}EEEvNS0_14SkinnyGemmArgsENS0_13QkvRopeParamsE")
+
+
+FUSED_LAYER = [(skinny(1, 1), 1, 33), (ATTN, 2, 6), (skinny(0, 0), 3, 12), (skinny(1, 0), 1, 60),
+               (skinny(2, 0), 1, 32)]
+
 # One layer: (kernel, starts this many us before the previous kernel ends, duration in us).
 LAYER = [(NORM, 0, 2), (SKINNY, 1, 30), (ROPE, 1, 3), (ATTN, 2, 6), (SKINNY, 3, 12), (NORM, 0, 2),
          (CUBLAS, 0, 50), (REDUCE, 0, 3), (SILU, 1, 2), (SKINNY, 1, 31)]
 
 
-def write_timeline(path, steps, layers, gap_us):
+def write_timeline(path, steps, layers, gap_us, layer=LAYER):
     lines = ["start_ns,end_ns,graph_node,grid,block,registers,name"]
     t = 0
     lines.append(f"0,1000,0,1x1x1,512x1x1,20,{ARGMAX}")  # the prefill's argmax
@@ -30,7 +39,7 @@ def write_timeline(path, steps, layers, gap_us):
     for _ in range(steps):
         t += gap_us * 1000
         node = 1
-        kernels = [(GATHER, 0, 1)] + LAYER * layers + [(NORM, 0, 2), (GATHER, 0, 1), (SKINNY, 0, 80)]
+        kernels = [(GATHER, 0, 1)] + layer * layers + [(NORM, 0, 2), (GATHER, 0, 1), (SKINNY, 0, 80)]
         for name, early, dur in kernels:
             start = t - early * 1000
             end = start + dur * 1000 if early == 0 else t + (dur - early) * 1000
@@ -75,6 +84,19 @@ def test_advances_name_each_projection_and_add_up_to_the_step(tmp_path):
     assert table["argmax_vec"] == (1, 4.0)
     span = sum(advance for _, advance in table.values())
     assert head.startswith(f"3 steps: span {span:.1f} us (median), host gap 20.0 us")
+
+
+def test_fused_one_token_gemms_are_named_by_what_they_fuse(tmp_path):
+    csv_path = tmp_path / "kernels.csv"
+    write_timeline(csv_path, steps=4, layers=2, gap_us=10, layer=FUSED_LAYER)
+    _, table = summarise(csv_path, 2)
+    assert table["qkv+norm+rope"] == (2, 2 * 32.0)
+    assert table["paged_decode"] == (2, 2 * 4.0)
+    assert table["o"] == (2, 2 * 9.0)
+    assert table["gate_up+norm"] == (2, 2 * 59.0)
+    assert table["down+silu"] == (2, 2 * 31.0)
+    assert table["rms_norm_vec"] == (1, 2.0)  # only the final norm runs apart
+    assert table["lm_head"] == (1, 80.0)
 
 
 def test_bad_input_is_a_clear_error(tmp_path):
