@@ -45,8 +45,8 @@ def is_gemm(name):
 
 
 # The one-token skinny GEMM with its neighbours fused in (skinny_gemm.cu), by the template arguments
-# SkinnyInput (1 AddRmsNorm, 2 SiluMul) and Rope in its mangled name: the projection it computes.
-FUSED_SKINNY = {("1", "1"): "qkv+norm+rope", ("1", "0"): "gate_up+norm", ("2", "0"): "down+silu"}
+# SkinnyInput (1: AddRmsNorm) and Rope in its mangled name: the projection it computes.
+FUSED_SKINNY = {("1", "1"): "qkv+norm+rope", ("1", "0"): "gate_up+norm"}
 
 
 def label_step(kernels):

@@ -178,9 +178,6 @@ class Backend {
   // input of a decoder layer. `qkv` [T, (Hq + 2 Hkv) D] is scratch for backends that run it apart.
   virtual void norm_qkv_rope_store(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& qkv,
                                    const QkvRopeStore& rope, Tensor& q_out);
-  // silu_mul(gate_up, mlp), then linear(mlp, weight, bias, out); `mlp` [T, I] is scratch likewise.
-  virtual void silu_mul_linear(const Tensor& gate_up, const Tensor& weight, const Tensor* bias, Tensor& mlp,
-                               Tensor& out);
 
   // out[r] = x[rows[r]]   (x [T, C], rows [R] int32, out [R, C])
   virtual void gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) = 0;

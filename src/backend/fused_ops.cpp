@@ -23,10 +23,4 @@ void Backend::norm_qkv_rope_store(const PreNorm& pre, const Tensor& weight, cons
   qkv_rope_store(qkv, r.q_norm, r.k_norm, r.norm_eps, r.rope, r.shape, r.cache, r.layer, r.meta, q_out);
 }
 
-void Backend::silu_mul_linear(const Tensor& gate_up, const Tensor& weight, const Tensor* bias, Tensor& mlp,
-                              Tensor& out) {
-  silu_mul(gate_up, mlp);
-  linear(mlp, weight, bias, out);
-}
-
 }  // namespace turbine

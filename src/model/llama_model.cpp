@@ -211,7 +211,8 @@ Tensor LlamaModel::run_layers(const BatchPlan& plan, const BatchMeta& meta, KvCa
     backend_.attention(q, cache, l, meta, shape, attn);
     backend_.linear(attn, w.o_proj, opt(w.o_bias), proj);
     backend_.norm_linear(PreNorm{residual, &proj, w.mlp_norm, eps, normed}, w.gate_up, opt(w.gate_up_bias), gate_up);
-    backend_.silu_mul_linear(gate_up, w.down, opt(w.down_bias), mlp, proj);
+    backend_.silu_mul(gate_up, mlp);
+    backend_.linear(mlp, w.down, opt(w.down_bias), proj);
   }
   backend_.add_rms_norm(residual.current, proj, weights_.final_norm, eps, normed);
 

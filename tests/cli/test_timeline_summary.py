@@ -17,14 +17,14 @@ REDUCE = "_ZN8cublasLt19splitKreduce_kernelILi32ELi16EiffffLb0ELb0ELb1EEEvNS_18c
 ARGMAX = "_ZN7turbine4cuda12_GLOBAL__N_117argmax_vec_kernelEPKfiPi"
 GATHER = "_ZN7turbine4cuda12_GLOBAL__N_117gather_rows_kernelEPKvPKiPvim"
 
-# The one-token fused instances (SkinnyInput 1 with RoPE, 1, 2) and the plain one (0).
+# The one-token fused instances (SkinnyInput 1 with and without RoPE) and the plain one (0).
 def skinny(inp, rope):
     return ("_ZN7turbine4cuda12_GLOBAL__N_118skinny_gemm_kernelI6__halfS3_Li1ELNS0_11SkinnyInputE"
             f"{inp}ELb{rope}EEEvNS0_14SkinnyGemmArgsENS0_13QkvRopeParamsE")
 
 
 FUSED_LAYER = [(skinny(1, 1), 1, 33), (ATTN, 2, 6), (skinny(0, 0), 3, 12), (skinny(1, 0), 1, 60),
-               (skinny(2, 0), 1, 32)]
+               (SILU, 1, 2), (skinny(0, 0), 1, 32)]
 
 # One layer: (kernel, starts this many us before the previous kernel ends, duration in us).
 LAYER = [(NORM, 0, 2), (SKINNY, 1, 30), (ROPE, 1, 3), (ATTN, 2, 6), (SKINNY, 3, 12), (NORM, 0, 2),
@@ -94,7 +94,8 @@ def test_fused_one_token_gemms_are_named_by_what_they_fuse(tmp_path):
     assert table["paged_decode"] == (2, 2 * 4.0)
     assert table["o"] == (2, 2 * 9.0)
     assert table["gate_up+norm"] == (2, 2 * 59.0)
-    assert table["down+silu"] == (2, 2 * 31.0)
+    assert table["down"] == (2, 2 * 31.0)
+    assert table["silu_mul_vec"] == (2, 2 * 1.0)
     assert table["rms_norm_vec"] == (1, 2.0)  # only the final norm runs apart
     assert table["lm_head"] == (1, 80.0)
 

@@ -1,4 +1,4 @@
-// The fused ops (norm_linear, norm_qkv_rope_store, silu_mul_linear) against the CPU backend, which
+// The fused ops (norm_linear, norm_qkv_rope_store) against the CPU backend, which
 // runs their parts one after another. One token takes the fused skinny GEMM on the GPU; two and
 // three tokens, K not a multiple of 8 and per-head q/k norms take the parts apart. Awkward sizes:
 // N not a multiple of the block's rows, K shorter than one step of the block's threads and with a
@@ -55,29 +55,6 @@ TEST_P(CudaFused, NormLinearMatchesCpu) {
     const double tol = relative_tolerance(dtype);
     TURBINE_EXPECT_CLOSE(gout, cout, tol);
     TURBINE_EXPECT_CLOSE(gres, cres, tol);  // the updated residual, wherever the stream keeps it
-  }
-}
-
-struct SiluCase {
-  int T, I, N;
-  bool bias;
-};
-
-TEST_P(CudaFused, SiluMulLinearMatchesCpu) {
-  const SiluCase cases[] = {{1, 11008, 130, false}, {2, 11008, 61, true}, {1, 72, 1001, true},
-                            {1, 5000, 33, true},    {3, 264, 130, true},  {1, 36, 200, false}};
-  for (const auto& c : cases) {
-    SCOPED_TRACE(testing::Message() << "T=" << c.T << " I=" << c.I << " N=" << c.N << " bias=" << c.bias);
-    const auto gu = random_values(rng, size_t(c.T) * 2 * c.I, dtype, -3, 3);
-    const auto w = random_values(rng, size_t(c.N) * c.I, dtype, -0.1f, 0.1f);
-    const auto b = random_values(rng, c.N, dtype);
-    auto run = [&](Backend& be, DType dt) {
-      Tensor bias = put(be, b, {c.N}, dt), mlp = be.empty(dt, {c.T, c.I}), out = be.empty(dt, {c.T, c.N});
-      be.silu_mul_linear(put(be, gu, {c.T, 2 * c.I}, dt), put(be, w, {c.N, c.I}, dt), c.bias ? &bias : nullptr, mlp,
-                         out);
-      return be.download_f32(out);
-    };
-    TURBINE_EXPECT_CLOSE(run(*gpu, dtype), run(*cpu, DType::F32), relative_tolerance(dtype));
   }
 }
 

@@ -50,8 +50,6 @@ class CudaBackend : public Backend {
   void norm_linear(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& out) override;
   void norm_qkv_rope_store(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& qkv,
                            const QkvRopeStore& rope, Tensor& q_out) override;
-  void silu_mul_linear(const Tensor& gate_up, const Tensor& weight, const Tensor* bias, Tensor& mlp,
-                       Tensor& out) override;
   void gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) override;
   std::vector<int32_t> argmax_rows(const Tensor& logits) override;
   TopCandidates top_candidates(const Tensor& logits, std::span<const int32_t> rows,

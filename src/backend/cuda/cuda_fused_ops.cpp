@@ -1,6 +1,6 @@
-// The CUDA backend's fused ops: at one token (decode of one sequence) the norm, SwiGLU and RoPE
-// around a GEMM run inside the skinny GEMM (skinny_gemm.cu says how, and why not at two tokens),
-// which takes four short kernels off each layer's chain. Other shapes, and anything the fused kernel does not
+// The CUDA backend's fused ops: at one token (decode of one sequence) the norms and RoPE around the
+// GEMMs run inside the skinny GEMM (skinny_gemm.cu says how, and why not at two tokens), which
+// takes three short kernels off each layer's chain. Other shapes, and anything the fused kernel does not
 // take, run the parts apart through the base class, which also gives every error message.
 #include <utility>
 
@@ -25,8 +25,7 @@ bool CudaBackend::fused_skinny(const Tensor& x, SkinnyInput input, const PreNorm
   a.n = int(n);
   a.k = int(k);
   a.input = input;
-  if (input == SkinnyInput::SiluMul && x.dim(-1) != 2 * k) return false;
-  if (input != SkinnyInput::SiluMul && x.dim(-1) != k) return false;
+  if (x.dim(-1) != k) return false;
   if (input == SkinnyInput::AddRmsNorm) {
     const ResidualStream& res = pre->residual;
     if (pre->weight.dtype != dtype_ || pre->weight.numel() != k || res.spare.dtype != dtype_ ||
@@ -59,13 +58,6 @@ void CudaBackend::norm_qkv_rope_store(const PreNorm& pre, const Tensor& weight, 
   const bool fused = !p.q_norm && !p.k_norm &&
                      fused_skinny(pre.residual.current, SkinnyInput::AddRmsNorm, &pre, weight, bias, qkv, &p);
   if (!fused) Backend::norm_qkv_rope_store(pre, weight, bias, qkv, r, q_out);
-}
-
-void CudaBackend::silu_mul_linear(const Tensor& gate_up, const Tensor& weight, const Tensor* bias, Tensor& mlp,
-                                  Tensor& out) {
-  activate();
-  if (!fused_skinny(gate_up, SkinnyInput::SiluMul, nullptr, weight, bias, out, nullptr))
-    Backend::silu_mul_linear(gate_up, weight, bias, mlp, out);
 }
 
 }  // namespace turbine::cuda

@@ -43,7 +43,6 @@ constexpr int kSkinnyGemmMaxTokens = 2;
 enum class SkinnyInput {
   Plain,       // x
   AddRmsNorm,  // rms_norm(x + delta) with norm_weight; x + delta also written to residual_out
-  SiluMul,     // silu(gate) * up from x = gate|up [T, 2K]
 };
 struct SkinnyGemmArgs {
   const void* x = nullptr;

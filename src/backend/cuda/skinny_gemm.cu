@@ -8,13 +8,15 @@
 //
 // At one token the small ops around a GEMM are latency, not bandwidth: each is a kernel the chain
 // waits for. So the kernel can also compute its input from the op before it and finish with the op
-// after it, with nothing added to the critical path (H100, 7B shape: batch-1 decode 211.4 -> 215.6
-// tok/s). Not at two tokens: there each block owns half as many rows, recomputes the inputs twice
+// after it, with nothing added to the critical path (H100, 7B shape, with SwiGLU also fused then:
+// batch-1 decode 211.4 -> 216.4 tok/s). Not at two tokens: there each block owns half as many rows, recomputes the inputs twice
 // as often per weight byte, and decode lost 17% (399 -> 332 tok/s).
 // - AddRmsNorm: x = rms_norm(residual + delta). The norm's scale is one number per token, so it
 //   factors out of the dot product: the sum of squares accumulates beside the dots and scales them
 //   at the end. Block 0 writes the updated residual to residual_out (other blocks still read the old).
-// - SiluMul: x = silu(gate) * up, computed per chunk from the gate|up projection.
+// SwiGLU fused the same way into the down projection (x = silu(gate) * up per chunk) was measured
+// and dropped: in a batch-1 timeline the fused down GEMM took 9 us a step more than SwiGLU's kernel
+// and the plain GEMM together (each block recomputes 11,008 activations).
 // - RoPE epilogue (qkv projection): a block's rows are taken in rotation pairs (d, d + rotary/2) of
 //   one head, so it rotates them itself and writes q and the cache as qkv_rope_store does.
 #include <algorithm>
@@ -122,14 +124,6 @@ __global__ void __launch_bounds__(kThreads, Blocking<Tokens>::kMinBlocks) skinny
   auto input = [&](int t, int c, float* xf) {
     if constexpr (In == SkinnyInput::Plain) {
       unpack8<T>(__ldg(xr + size_t(t) * chunks + c), xf);
-    } else if constexpr (In == SkinnyInput::SiluMul) {
-      const uint4* row = xr + size_t(t) * 2 * chunks;
-      float g[8], u[8];
-      unpack8<T>(__ldg(row + c), g);
-      unpack8<T>(__ldg(row + chunks + c), u);
-#pragma unroll
-      for (int e = 0; e < 8; ++e) g[e] = g[e] / (1.0f + __expf(-g[e])) * u[e];
-      unpack8<T>(pack8<T>(g), xf);  // rounded to T as silu_mul's output is
     } else {
       uint4 h = __ldg(xr + size_t(t) * chunks + c);
       if (dr) {
@@ -265,8 +259,6 @@ bool launch_typed(const SkinnyGemmArgs& a, const QkvRopeParams* rope, cudaStream
     launch_instance<1, T, T, SkinnyInput::AddRmsNorm, true>(a, *rope, stream);
   else if (!rope && a.input == SkinnyInput::AddRmsNorm)
     launch_instance<1, T, T, SkinnyInput::AddRmsNorm, false>(a, QkvRopeParams{}, stream);
-  else if (!rope && a.input == SkinnyInput::SiluMul)
-    launch_instance<1, T, T, SkinnyInput::SiluMul, false>(a, QkvRopeParams{}, stream);
   else
     return false;
   return true;
