@@ -135,11 +135,7 @@ TEST_P(CudaAttention, QkvRopeStoreMatchesCpu) {
     const auto qkv = random_values(rng, size_t(T) * W, dtype, -2, 2);
     const auto qn = random_values(rng, D, dtype, 0.5, 1.5);
     const auto kn = random_values(rng, D, dtype, 0.5, 1.5);
-    RopeTable rope;
-    rope.rotary_dim = c.rotary_dim;
-    rope.attention_factor = c.attention_factor;
-    for (int i = 0; i < c.rotary_dim / 2; ++i)
-      rope.inv_freq.push_back(float(std::pow(10000.0, -2.0 * i / c.rotary_dim)));
+    const RopeTable rope = test_rope(c.rotary_dim, c.attention_factor);
     AttentionShape shape{Hq, Hkv, D, 1.0f / std::sqrt(float(D)), 0};
 
     Tensor gqn = put(*gpu, qn, {D}, dtype), gkn = put(*gpu, kn, {D}, dtype);

@@ -94,11 +94,7 @@ TEST_P(CudaFused, NormQkvRopeStoreMatchesCpu) {
     const auto b = random_values(rng, W, dtype);
     const auto qn = random_values(rng, D, dtype, 0.5, 1.5);
     const auto kn = random_values(rng, D, dtype, 0.5, 1.5);
-    RopeTable rope;
-    rope.rotary_dim = c.rotary_dim;
-    rope.attention_factor = c.attention_factor;
-    for (int i = 0; i < c.rotary_dim / 2; ++i)
-      rope.inv_freq.push_back(float(std::pow(10000.0, -2.0 * i / c.rotary_dim)));
+    const RopeTable rope = test_rope(c.rotary_dim, c.attention_factor);
     const AttentionShape shape{Hq, Hkv, D, 1.0f / std::sqrt(float(D)), 0};
 
     struct Result {
@@ -142,9 +138,7 @@ TEST_P(CudaFused, PaddingRowWritesNoCache) {
   const auto h = random_values(rng, size_t(H), dtype, -2, 2);
   const auto g = random_values(rng, H, dtype, 0.5, 1.5);
   const auto w = random_values(rng, size_t(W) * H, dtype, -0.2f, 0.2f);
-  RopeTable rope;
-  rope.rotary_dim = D;
-  for (int i = 0; i < D / 2; ++i) rope.inv_freq.push_back(float(std::pow(10000.0, -2.0 * i / D)));
+  const RopeTable rope = test_rope(D);
   const AttentionShape shape{Hq, Hkv, D, 0.125f, 0};
   auto run = [&](Backend& be) {
     KvCache cache = be.allocate_kv_cache(KvCacheSpec{layers, num_blocks, block_len, Hkv, D, dtype});

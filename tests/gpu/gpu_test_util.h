@@ -131,6 +131,15 @@ inline BatchInput make_batch(const std::vector<SeqSpec>& seqs, int block_len, in
   return in;
 }
 
+// The usual RoPE table (base 10000) over the first rotary_dim dims.
+inline RopeTable test_rope(int rotary_dim, float attention_factor = 1.0f) {
+  RopeTable rope;
+  rope.rotary_dim = rotary_dim;
+  rope.attention_factor = attention_factor;
+  for (int i = 0; i < rotary_dim / 2; ++i) rope.inv_freq.push_back(float(std::pow(10000.0, -2.0 * i / rotary_dim)));
+  return rope;
+}
+
 inline int blocks_needed(const std::vector<SeqSpec>& seqs, int block_len) {
   int n = 0;
   for (const auto& s : seqs) n += (s.context + s.tokens + block_len - 1) / block_len;
