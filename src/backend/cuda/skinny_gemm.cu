@@ -8,17 +8,17 @@
 //
 // At one token the small ops around a GEMM are latency, not bandwidth: each is a kernel the chain
 // waits for. So the kernel can also compute its input from the op before it and finish with the op
-// after it, with nothing added to the critical path (H100, 7B shape, with SwiGLU also fused then:
-// batch-1 decode 211.4 -> 216.4 tok/s). Not at two tokens: there each block owns half as many rows, recomputes the inputs twice
-// as often per weight byte, and decode lost 17% (399 -> 332 tok/s).
+// after it, adding nothing to the critical path (H100, 7B shape: batch-1 decode +2.9%, 210.5 -> 216.6
+// tok/s):
 // - AddRmsNorm: x = rms_norm(residual + delta). The norm's scale is one number per token, so it
 //   factors out of the dot product: the sum of squares accumulates beside the dots and scales them
 //   at the end. Block 0 writes the updated residual to residual_out (other blocks still read the old).
-// SwiGLU fused the same way into the down projection (x = silu(gate) * up per chunk) was measured
-// and dropped: in a batch-1 timeline the fused down GEMM took 9 us a step more than SwiGLU's kernel
-// and the plain GEMM together (each block recomputes 11,008 activations).
 // - RoPE epilogue (qkv projection): a block's rows are taken in rotation pairs (d, d + rotary/2) of
 //   one head, so it rotates them itself and writes q and the cache as qkv_rope_store does.
+// Measured and dropped: the same at two tokens (each block owns half as many rows and recomputes its
+// inputs twice as often per weight byte: decode 399 -> 332 tok/s), and SwiGLU computed per chunk in
+// the down projection (in a batch-1 timeline 9 us a step slower than its own kernel: each block
+// recomputes all 11,008 activations).
 #include <algorithm>
 
 #include "backend/cuda/cuda_check.h"
@@ -45,7 +45,7 @@ template <>
 struct Blocking<2> {
   static constexpr int kRows = 2, kUnroll = 2, kMinBlocks = 4;
 };
-static_assert(Blocking<1>::kRows % 2 == 0 && Blocking<2>::kRows % 2 == 0, "rotation pairs stay in one block");
+static_assert(Blocking<1>::kRows % 2 == 0, "rotation pairs stay in one block");
 
 // The weight row computed as the block's i-th output under the RoPE epilogue: within the rotated
 // dims of a q or k head, outputs 2f and 2f + 1 are dims f and f + rotary/2; the rest keep their place.
@@ -91,7 +91,8 @@ __device__ void rope_store_pair(const QkvRopeParams& p, int i, int t, float x, f
 }
 
 template <typename T, typename O, int Tokens, SkinnyInput In, bool Rope>
-__global__ void __launch_bounds__(kThreads, Blocking<Tokens>::kMinBlocks) skinny_gemm_kernel(SkinnyGemmArgs a, QkvRopeParams rp) {
+__global__ void __launch_bounds__(kThreads, Blocking<Tokens>::kMinBlocks)
+    skinny_gemm_kernel(SkinnyGemmArgs a, QkvRopeParams rp) {
   constexpr int kRows = Blocking<Tokens>::kRows, kUnroll = Blocking<Tokens>::kUnroll;
   constexpr bool kNorm = In == SkinnyInput::AddRmsNorm;
   constexpr int kDots = kRows * Tokens, kSlots = kDots + (kNorm ? Tokens : 0);
