@@ -140,6 +140,19 @@ inline RopeTable test_rope(int rotary_dim, float attention_factor = 1.0f) {
   return rope;
 }
 
+// What a cache holds before a test writes it: exact in fp16 and bf16, and far above any value the
+// tests write (a written value may round to exactly 0, so 0 cannot mark the untouched slots).
+constexpr float kUnwritten = 1000.0f;
+
+inline void mark_unwritten(Backend& b, KvCache& cache) {
+  const int64_t n = cache.data.numel();
+  cache.data = put(b, std::vector<float>(size_t(n), kUnwritten), {n}, cache.spec.dtype);
+}
+
+inline size_t count_written(const std::vector<float>& cache) {
+  return size_t(std::count_if(cache.begin(), cache.end(), [](float v) { return v != kUnwritten; }));
+}
+
 inline int blocks_needed(const std::vector<SeqSpec>& seqs, int block_len) {
   int n = 0;
   for (const auto& s : seqs) n += (s.context + s.tokens + block_len - 1) / block_len;
