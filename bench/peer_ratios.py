@@ -1,5 +1,7 @@
 """Reads compare_peers.sh's outputs in OUT_DIR and prints turbine's figures beside the peers' as a
-markdown table (decode tok/s at batch 1/16/64 = llama-batched-bench S_TG; prefill 2048 in ms)."""
+markdown table (decode tok/s at batch 1/16/64 = llama-batched-bench S_TG; prefill 2048 in ms), with
+the ratio to llama.cpp (three decimals, so a near miss is not rounded up to its target) against
+issue 5's target ratio."""
 import json, re, sys
 from pathlib import Path
 
@@ -26,17 +28,29 @@ if p.exists():  # llama-bench: ... | test | t/s |; pp2048 row -> ms for 2048 tok
         if m and lc_pp is None:
             lc_pp = 2048 / float(m.group(1)) * 1000
 
-def ratio(a, b):
-    return f"{a / b:.2f}" if a and b else "-"
+# Issue 5's targets: turbine / llama.cpp decode tok/s at batch 1, 16, 64, and prefill speed.
+TARGETS = {1: 1.18, 16: 1.4, 64: 1.6, "prefill": 3.0}
 
-print("| metric | turbine | llama.cpp | HF eager | turbine / llama.cpp |")
-print("|---|---|---|---|---|")
+
+def ratio(a, b):
+    return a / b if a and b else None
+
+
+def verdict(r, target):
+    if r is None:
+        return f"- | {target}"
+    return f"{r:.3f} | {target} {'pass' if r >= target else 'miss'}"
+
+
+fmt = lambda v: f"{v:.1f}" if v else "-"
+print("| metric | turbine | llama.cpp | HF eager | turbine / llama.cpp | target |")
+print("|---|---|---|---|---|---|")
 for b in (1, 16, 64):
     t = turbine.get(b, {}).get("decode_throughput")
     l = lc_tg.get(b)
     h = hf.get(b, {}).get("out_tok_s")
-    fmt = lambda v: f"{v:.1f}" if v else "-"
-    print(f"| decode tok/s, batch {b} | {fmt(t)} | {fmt(l)} | {fmt(h)} (end to end) | {ratio(t, l)} |")
+    row = f"| decode tok/s, batch {b} | {fmt(t)} | {fmt(l)} | {fmt(h)} (end to end) |"
+    print(f"{row} {verdict(ratio(t, l), TARGETS[b])} |")
 tp = prefill[0]["first_token_latency_ms"]["p50"] if prefill else None
-print(f"| prefill 2048 tokens, ms | {tp:.1f} | {lc_pp:.1f} | - | {ratio(lc_pp, tp)} (speed) |" if tp and lc_pp
-      else f"| prefill 2048 tokens, ms | {tp} | {lc_pp} | - | - |")
+print(f"| prefill 2048 tokens, ms | {fmt(tp)} | {fmt(lc_pp)} | - | "
+      f"{verdict(ratio(lc_pp, tp), TARGETS['prefill'])} (speed) |")
