@@ -1,6 +1,6 @@
 // The CUDA backend's fused ops: at one token (decode of one sequence) the norms and RoPE around the
-// GEMMs run inside the skinny GEMM (skinny_gemm.cu says how, and why not at two tokens), which
-// takes three short kernels off each layer's chain. Other shapes, and anything the fused kernel does not
+// GEMMs run inside the skinny GEMM (skinny_gemm.cu says how, and why not at two tokens), which takes
+// three short kernels off each layer's chain. Other shapes, and anything the fused kernel does not
 // take, run the parts apart through the base class, which also gives every error message.
 #include <utility>
 
@@ -13,7 +13,8 @@ bool CudaBackend::fused_skinny(const Tensor& x, SkinnyInput input, const PreNorm
   if (!fuse_skinny_ || weight.rank() != 2 || x.rank() < 1 || x.dim(-1) == 0) return false;
   const int64_t tokens = x.numel() / x.dim(-1), n = weight.dim(0), k = weight.dim(1);
   if (tokens != 1 || skinny_gemm_max_tokens_ < 1) return false;
-  if (x.dtype != dtype_ || weight.dtype != dtype_ || out.dtype != dtype_ || out.numel() != tokens * n) return false;
+  if (x.dim(-1) != k || x.dtype != dtype_ || weight.dtype != dtype_ || out.dtype != dtype_ || out.numel() != tokens * n)
+    return false;
   if (bias && bias->defined() && (bias->dtype != dtype_ || bias->numel() != n)) return false;
   SkinnyGemmArgs a;
   a.x = x.data;
@@ -25,7 +26,6 @@ bool CudaBackend::fused_skinny(const Tensor& x, SkinnyInput input, const PreNorm
   a.n = int(n);
   a.k = int(k);
   a.input = input;
-  if (x.dim(-1) != k) return false;
   if (input == SkinnyInput::AddRmsNorm) {
     const ResidualStream& res = pre->residual;
     if (pre->weight.dtype != dtype_ || pre->weight.numel() != k || res.spare.dtype != dtype_ ||
