@@ -52,12 +52,15 @@ void CudaBackend::norm_linear(const PreNorm& pre, const Tensor& weight, const Te
 void CudaBackend::norm_qkv_rope_store(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& qkv,
                                       const QkvRopeStore& r, Tensor& q_out) {
   activate();
-  const QkvRopeParams p =
-      qkv_rope_params(qkv, r.q_norm, r.k_norm, r.norm_eps, r.rope, r.shape, r.cache, r.layer, r.meta, q_out);
-  // Per-head q/k norms (Qwen3) need a whole head per block: those run apart.
-  const bool fused = !p.q_norm && !p.k_norm &&
-                     fused_skinny(pre.residual.current, SkinnyInput::AddRmsNorm, &pre, weight, bias, qkv, &p);
-  if (!fused) Backend::norm_qkv_rope_store(pre, weight, bias, qkv, r, q_out);
+  // Per-head q/k norms (Qwen3) need a whole head per block: those run apart, as do steps of more
+  // than one token (checked here so that their parts check the arguments only once).
+  auto defined = [](const Tensor* t) { return t && t->defined(); };
+  if (fuse_skinny_ && !defined(r.q_norm) && !defined(r.k_norm) && r.meta.plan->num_tokens == 1) {
+    const QkvRopeParams p =
+        qkv_rope_params(qkv, r.q_norm, r.k_norm, r.norm_eps, r.rope, r.shape, r.cache, r.layer, r.meta, q_out);
+    if (fused_skinny(pre.residual.current, SkinnyInput::AddRmsNorm, &pre, weight, bias, qkv, &p)) return;
+  }
+  Backend::norm_qkv_rope_store(pre, weight, bias, qkv, r, q_out);
 }
 
 }  // namespace turbine::cuda
