@@ -6,7 +6,7 @@
 #   model       write the 7B checkpoint to $MODEL_DIR (default /tmp/llama7b) with make_llama7b.py
 #   hf          HF transformers eager generate, batch 1,16,64 (input 128, output 256)
 #   turbine     turbine bench generate, batch 1,16,64 + prefill 2048 tokens
-#   fused-ab    batch 1 and 2 with TURBINE_CUDA_FUSED=0 and 1, alternated twice (fused_ab.jsonl)
+#   fused-ab    batch 1 with TURBINE_CUDA_FUSED=0 and 1, alternated twice (fused_ab.jsonl)
 #   llamacpp    llama.cpp llama-bench / llama-batched-bench (f16, LLAMACPP_QUANT=0)
 #   ratios      a table of turbine / llama.cpp from the files above
 #   throughput  turbine bench throughput, 1000 requests at once (issue: engine throughput)
@@ -51,10 +51,10 @@ for phase in $phases; do
     graphs-off)
       TURBINE_CUDA_GRAPHS=0 "$TURBINE_BIN" bench generate "$MODEL_DIR" --batch 1,16,64 --input-len 128 \
         --output-len 256 --warmup 1 --dtype fp16 --json 2>>"$O/turbine.err" | tee "$O/turbine_nographs.jsonl" ;;
-    fused-ab)  # batch 1 and 2 with the fused skinny GEMMs off and on, alternated twice
+    fused-ab)  # batch 1 (the fused ops run at one token only) with fusion off and on, alternated twice
       for round in 1 2; do
         for fused in 0 1; do
-          TURBINE_CUDA_FUSED=$fused "$TURBINE_BIN" bench generate "$MODEL_DIR" --batch 1,2 --input-len 128 \
+          TURBINE_CUDA_FUSED=$fused "$TURBINE_BIN" bench generate "$MODEL_DIR" --batch 1 --input-len 128 \
             --output-len 256 --warmup 1 --dtype fp16 --json 2>>"$O/turbine.err" |
             sed "s/^{/{\"fused\": $fused, \"round\": $round, /" | tee -a "$O/fused_ab.jsonl"
         done
