@@ -120,6 +120,24 @@ TEST_P(CudaFused, NormQkvRopeStoreMatchesCpu) {
   }
 }
 
+// Bad shapes at one token fall to the parts' checks and give an Error: a norm weight of the wrong
+// length before anything is written (the residual stream keeps its values), an output of the wrong
+// width by linear's check.
+TEST_P(CudaFused, MismatchedShapesThrowAndLeaveTheResidual) {
+  const int H = 64, N = 24;
+  const auto h = random_values(rng, H, dtype, -2, 2);
+  ResidualStream res = stream(*gpu, h, 1, H, dtype);
+  Tensor delta = put(*gpu, random_values(rng, H, dtype), {1, H}, dtype);
+  Tensor short_norm = put(*gpu, random_values(rng, H - 8, dtype), {H - 8}, dtype);
+  Tensor norm = put(*gpu, random_values(rng, H, dtype), {H}, dtype);
+  Tensor w = put(*gpu, random_values(rng, size_t(N) * H, dtype), {N, H}, dtype);
+  Tensor normed = gpu->empty(dtype, {1, H}), out = gpu->empty(dtype, {1, N});
+  Tensor wide_out = gpu->empty(dtype, {1, N + 8});
+  EXPECT_THROW(gpu->norm_linear(PreNorm{res, &delta, short_norm, 1e-5f, normed}, w, nullptr, out), Error);
+  EXPECT_EQ(gpu->download_f32(res.current), h);
+  EXPECT_THROW(gpu->norm_linear(PreNorm{res, &delta, norm, 1e-5f, normed}, w, nullptr, wide_out), Error);
+}
+
 // A recorded decode step pads its batch with rows whose slot is -1: the fused kernel must write
 // their q like the rest and leave the cache alone, as the parts apart do (the CPU backend refuses
 // such slots, so the reference here is the GPU with fusion off).
