@@ -61,7 +61,9 @@ CudaBackend::CudaBackend(int device_index, DType dtype) : device_(device_index),
     gemm_tile_counters_ = empty(DType::I32, {kGemmTileCounters});
     TURBINE_CUDA_CHECK(cudaMemsetAsync(gemm_tile_counters_.data, 0, gemm_tile_counters_.bytes(), stream_));
   }
-  gemm_ = std::make_unique<CublasLtGemm>();
+  // TURBINE_CUBLASLT_TUNE=0 keeps cuBLASLt's first choice for every shape (comparisons).
+  const char* tune = std::getenv("TURBINE_CUBLASLT_TUNE");
+  gemm_ = std::make_unique<CublasLtGemm>(tune && std::string(tune) == "0" ? 0 : CublasLtGemm::kDefaultTuneMaxTokens);
   for (int i = 0; i < 2; ++i) {
     TURBINE_CUDA_CHECK(cudaMallocHost(&staging_[i], kStagingBytes));
     TURBINE_CUDA_CHECK(cudaEventCreateWithFlags(&staging_done_[i], cudaEventDisableTiming));
