@@ -7,6 +7,7 @@
 #   hf          HF transformers eager generate, batch 1,16,64 (input 128, output 256)
 #   turbine     turbine bench generate, batch 1,16,64 + prefill 2048 tokens
 #   fused-ab    batch 1 with TURBINE_CUDA_FUSED=0 and 1, alternated twice (fused_ab.jsonl)
+#   tune-ab     batch 64 with TURBINE_CUBLASLT_TUNE=0 and 1, alternated twice (tune_ab.jsonl)
 #   llamacpp    llama.cpp llama-bench / llama-batched-bench (f16, LLAMACPP_QUANT=0)
 #   ratios      a table of turbine / llama.cpp from the files above
 #   throughput  turbine bench throughput, 1000 requests at once (issue: engine throughput)
@@ -25,9 +26,19 @@ MODEL_DIR=${MODEL_DIR:-/tmp/llama7b}
 TOKENIZER=${TOKENIZER:-$here/models/kjv-llama/tokenizer.model}
 PY=python3; [ -x /opt/torch/.venv/bin/python3 ] && PY=/opt/torch/.venv/bin/python3
 wait_peer_build() { while pgrep -f "llamacpp_peer.sh /nonexistent" > /dev/null; do sleep 5; done; }
+# A/B of one switch: ab VARIABLE LABEL BATCH runs VARIABLE=0 then 1, twice, into LABEL_ab.jsonl.
+ab() {
+  for round in 1 2; do
+    for value in 0 1; do
+      env "$1=$value" "$TURBINE_BIN" bench generate "$MODEL_DIR" --batch "$3" --input-len 128 --output-len 256 \
+        --warmup 1 --dtype fp16 --json 2>>"$O/turbine.err" |
+        sed "s/^{/{\"$2\": $value, \"round\": $round, /" | tee -a "$O/$2_ab.jsonl"
+    done
+  done
+}
 for phase in $phases; do
   echo "== $phase ($(date -u +%H:%M:%S))"
-  case $phase in hf|turbine|llamacpp|throughput|graphs-off|bandwidth|fused-ab) wait_peer_build ;; esac
+  case $phase in hf|turbine|llamacpp|throughput|graphs-off|bandwidth|fused-ab|tune-ab) wait_peer_build ;; esac
   case $phase in
     build-peer)  # the peer script builds on its first call; a dry call with no model only builds
       setsid nohup bash -c "LLAMACPP_QUANT=0 '$BENCH_DIR/llamacpp_peer.sh' /nonexistent /tmp/lc-build-only" \
@@ -51,14 +62,10 @@ for phase in $phases; do
     graphs-off)
       TURBINE_CUDA_GRAPHS=0 "$TURBINE_BIN" bench generate "$MODEL_DIR" --batch 1,16,64 --input-len 128 \
         --output-len 256 --warmup 1 --dtype fp16 --json 2>>"$O/turbine.err" | tee "$O/turbine_nographs.jsonl" ;;
-    fused-ab)  # batch 1 (the fused ops run at one token only) with fusion off and on, alternated twice
-      for round in 1 2; do
-        for fused in 0 1; do
-          TURBINE_CUDA_FUSED=$fused "$TURBINE_BIN" bench generate "$MODEL_DIR" --batch 1 --input-len 128 \
-            --output-len 256 --warmup 1 --dtype fp16 --json 2>>"$O/turbine.err" |
-            sed "s/^{/{\"fused\": $fused, \"round\": $round, /" | tee -a "$O/fused_ab.jsonl"
-        done
-      done ;;
+    fused-ab)  # batch 1 (the fused ops run at one token only) with fusion off and on
+      ab TURBINE_CUDA_FUSED fused 1 ;;
+    tune-ab)  # batch 64 (cuBLASLt's tuned shapes) with the heuristic's first choice and the tuned one
+      ab TURBINE_CUBLASLT_TUNE tune 64 ;;
     bandwidth)
       $PY "$script_dir/copy_bandwidth.py" | tee "$O/bandwidth.txt" ;;
     ratios)
