@@ -4,6 +4,7 @@
 #include <limits>
 #include <vector>
 
+#include "backend/cuda/candidate_choice.h"
 #include "backend/cuda/cuda_check.h"
 
 namespace turbine::cuda {
@@ -13,6 +14,8 @@ constexpr int kMaxCandidates = 8;
 // Rounds over all candidates, each timing every candidate once; a candidate's median counts. Rounds
 // rather than runs back to back, so that a drift of the clock or of the memory affects all alike.
 constexpr int kTuneRounds = 5;
+// Candidates within this much of the fastest count as tied; the heuristic's order breaks the tie.
+constexpr float kTuneTolerance = 0.02f;
 
 cudaDataType_t cuda_type(DType t) {
   switch (t) {
@@ -127,15 +130,12 @@ void CublasLtGemm::tune(Plan& plan, const void* x, const void* w, void* out, cud
       if (status == CUBLAS_STATUS_SUCCESS) TURBINE_CUDA_CHECK(cudaEventElapsedTime(&ms, s.start, s.stop));
       times[size_t(c)].push_back(ms);
     }
-  float best = std::numeric_limits<float>::infinity();
-  for (int c = 0; c < count; ++c) {
-    auto& t = times[size_t(c)];
+  std::vector<float> medians;
+  for (auto& t : times) {
     std::nth_element(t.begin(), t.begin() + kTuneRounds / 2, t.end());
-    if (t[kTuneRounds / 2] < best) {
-      best = t[kTuneRounds / 2];
-      plan.chosen = c;
-    }
+    medians.push_back(t[kTuneRounds / 2]);
   }
+  plan.chosen = choose_candidate(medians, kTuneTolerance);
 }
 
 void CublasLtGemm::matmul(const void* x, const void* w, DType in_dtype, void* out, DType out_dtype, int tokens,

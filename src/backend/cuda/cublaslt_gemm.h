@@ -6,7 +6,8 @@
 // weight 9% faster, and another the lm_head 7% faster.
 //
 // So such a shape's first call outside a graph capture times each candidate on its own operands
-// and keeps the fastest. L2 is flushed before each run, as in a decode step, where the weights
+// and keeps the fastest; of candidates within 2% of each other, the heuristic's earlier one
+// (candidate_choice.h). L2 is flushed before each run, as in a decode step, where the weights
 // stream from HBM. This costs a few milliseconds once per shape.
 //
 // Decode steps have a bounded set of shapes. The engine runs each graph bucket once op by op
