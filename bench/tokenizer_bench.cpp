@@ -9,7 +9,7 @@
 #include <sstream>
 #include <string>
 
-#include "model/hf_tokenizer.h"
+#include "text/hf_tokenizer.h"
 
 using namespace turbine;
 using Clock = std::chrono::steady_clock;

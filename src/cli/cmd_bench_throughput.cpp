@@ -20,7 +20,7 @@
 #include "core/error.h"
 #include "core/progress_bar.h"
 #include "engine/engine.h"
-#include "model/model_folder.h"
+#include "pipeline/model_folder.h"
 
 namespace turbine::cli {
 

@@ -12,11 +12,11 @@
 #include "cli/engine_setup.h"
 #include "cli/options.h"
 #include "core/error.h"
-#include "engine/chat_prompt.h"
+#include "chat/chat_prompt.h"
 #include "engine/engine.h"
-#include "model/chat_end_of_turn.h"
-#include "model/chat_template.h"
-#include "model/model_folder.h"
+#include "chat/chat_end_of_turn.h"
+#include "chat/chat_template.h"
+#include "pipeline/model_folder.h"
 
 namespace turbine::cli {
 

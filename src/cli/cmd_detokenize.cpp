@@ -3,7 +3,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
-#include "model/model_folder.h"
+#include "pipeline/model_folder.h"
 
 namespace turbine::cli {
 

@@ -7,7 +7,7 @@
 #include "cli/options.h"
 #include "core/error.h"
 #include "engine/generator.h"
-#include "model/model_folder.h"
+#include "pipeline/model_folder.h"
 
 namespace turbine::cli {
 

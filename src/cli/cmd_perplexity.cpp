@@ -9,7 +9,7 @@
 #include "core/error.h"
 #include "engine/perplexity.h"
 #include "engine/perplexity_stream.h"
-#include "model/model_folder.h"
+#include "pipeline/model_folder.h"
 
 namespace turbine::cli {
 

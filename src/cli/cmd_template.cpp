@@ -7,7 +7,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
-#include "model/chat_template.h"
+#include "chat/chat_template.h"
 
 namespace turbine::cli {
 namespace {

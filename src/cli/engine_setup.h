@@ -7,7 +7,7 @@
 
 #include "cli/options.h"
 #include "engine/engine_options.h"
-#include "model/tokenizer.h"
+#include "text/tokenizer.h"
 
 namespace turbine::cli {
 

@@ -8,7 +8,7 @@
 #include "cli/engine_setup.h"
 #include "core/error.h"
 #include "engine/engine.h"
-#include "model/model_folder.h"
+#include "pipeline/model_folder.h"
 
 namespace turbine::cli {
 

@@ -22,7 +22,7 @@
 #include "engine/scheduler.h"
 #include "engine/text_stream.h"
 #include "model/llama_model.h"
-#include "model/tokenizer.h"
+#include "text/tokenizer.h"
 
 namespace turbine {
 

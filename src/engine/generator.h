@@ -11,7 +11,7 @@
 #include "engine/sampling_params.h"
 #include "engine/text_stream.h"
 #include "model/llama_model.h"
-#include "model/tokenizer.h"
+#include "text/tokenizer.h"
 
 namespace turbine {
 

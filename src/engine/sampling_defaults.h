@@ -5,7 +5,7 @@
 #include "engine/sampling_params.h"
 #include "model/generation_config.h"
 #include "model/model_config.h"
-#include "model/tokenizer.h"
+#include "text/tokenizer.h"
 
 namespace turbine {
 

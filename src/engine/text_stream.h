@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "engine/sampling_params.h"
-#include "model/tokenizer.h"
+#include "text/tokenizer.h"
 
 namespace turbine {
 

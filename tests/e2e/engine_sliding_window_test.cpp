@@ -8,7 +8,7 @@
 #include "e2e/engine_test_util.h"
 #include "engine/engine.h"
 #include "engine/generator.h"
-#include "model/tokenizer.h"
+#include "text/tokenizer.h"
 
 namespace turbine::test {
 namespace {

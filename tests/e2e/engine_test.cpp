@@ -12,7 +12,7 @@
 
 #include "e2e/e2e_util.h"
 #include "e2e/engine_test_util.h"
-#include "model/tokenizer.h"
+#include "text/tokenizer.h"
 
 namespace turbine::test {
 namespace {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "engine/engine.h"
-#include "model/tokenizer.h"
+#include "text/tokenizer.h"
 
 namespace turbine::test {
 

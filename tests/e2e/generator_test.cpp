@@ -7,7 +7,7 @@
 
 #include "core/error.h"
 #include "engine/generator.h"
-#include "model/model_folder.h"
+#include "pipeline/model_folder.h"
 #include "support/test_paths.h"
 
 using namespace turbine;

@@ -8,7 +8,7 @@
 #include "e2e/e2e_util.h"
 #include "engine/perplexity.h"
 #include "engine/perplexity_stream.h"
-#include "model/tokenizer.h"
+#include "text/tokenizer.h"
 
 namespace turbine::test {
 namespace {

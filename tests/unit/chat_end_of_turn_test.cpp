@@ -1,4 +1,4 @@
-#include "model/chat_end_of_turn.h"
+#include "chat/chat_end_of_turn.h"
 
 #include <gtest/gtest.h>
 

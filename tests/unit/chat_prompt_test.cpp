@@ -2,8 +2,8 @@
 // rendering, and encodes only the rest.
 #include <gtest/gtest.h>
 
-#include "engine/chat_prompt.h"
-#include "model/tokenizer.h"
+#include "chat/chat_prompt.h"
+#include "text/tokenizer.h"
 #include "support/test_paths.h"
 
 using namespace turbine;

@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "model/chat_template.h"
+#include "chat/chat_template.h"
 
 using namespace turbine;
 

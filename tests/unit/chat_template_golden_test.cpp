@@ -6,8 +6,8 @@
 #include <fstream>
 
 #include "core/error.h"
-#include "model/chat_template.h"
-#include "model/tokenizer.h"
+#include "chat/chat_template.h"
+#include "text/tokenizer.h"
 #include "support/test_paths.h"
 
 using namespace turbine;

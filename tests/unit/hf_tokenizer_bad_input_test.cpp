@@ -9,7 +9,7 @@
 
 #include "core/error.h"
 #include "core/utf8.h"
-#include "model/hf_tokenizer.h"
+#include "text/hf_tokenizer.h"
 #include "support/test_paths.h"
 
 using namespace turbine;

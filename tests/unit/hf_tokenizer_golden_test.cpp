@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "model/hf_tokenizer.h"
+#include "text/hf_tokenizer.h"
 #include "support/test_paths.h"
 
 using namespace turbine;

@@ -3,7 +3,7 @@
 #include "core/byte_size.h"
 #include "core/error.h"
 #include "engine/sampling_defaults.h"
-#include "model/tokenizer.h"
+#include "text/tokenizer.h"
 #include "support/test_paths.h"
 
 using namespace turbine;

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "model/tokenizer.h"
+#include "text/tokenizer.h"
 #include "support/test_paths.h"
 
 using namespace turbine;

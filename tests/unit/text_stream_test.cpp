@@ -7,7 +7,7 @@
 
 #include "core/error.h"
 #include "engine/text_stream.h"
-#include "model/tokenizer.h"
+#include "text/tokenizer.h"
 #include "core/utf8.h"
 #include "support/test_paths.h"
 

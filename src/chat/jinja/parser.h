@@ -1,0 +1,14 @@
+// Builds the statement tree from tokens, following jinja2's grammar and operator precedence.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "chat/jinja/ast.h"
+#include "chat/jinja/lexer.h"
+
+namespace turbine::jinja {
+
+// Throws Error("chat template line L, column C: ...") on a syntax error or an unsupported tag.
+Body parse_template(const std::vector<Token>& tokens, const SourceMap& map);
+
+}  // namespace turbine::jinja

@@ -1,0 +1,203 @@
+#include "text/spm_tokenizer.h"
+
+#include <sentencepiece_processor.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/utf8.h"
+
+namespace turbine {
+
+namespace {
+
+constexpr std::string_view kSpaceMark = "\xE2\x96\x81";  // U+2581, SentencePiece's word boundary
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+// "<0xAB>" -> 0xAB (SentencePiece byte-fallback pieces).
+int byte_piece_value(const std::string& piece) {
+  if (piece.size() != 6 || piece.compare(0, 3, "<0x") != 0 || piece[5] != '>') return -1;
+  return std::stoi(piece.substr(3, 2), nullptr, 16);
+}
+
+}  // namespace
+
+SpmTokenizer::SpmTokenizer() : sp_(std::make_unique<sentencepiece::SentencePieceProcessor>()) {}
+SpmTokenizer::~SpmTokenizer() = default;
+
+std::unique_ptr<SpmTokenizer> SpmTokenizer::load(const std::filesystem::path& dir) {
+  const auto model_path = dir / "tokenizer.model";
+  std::unique_ptr<SpmTokenizer> tok(new SpmTokenizer());
+  auto status = tok->sp_->Load(model_path.string());
+  if (!status.ok()) fail("{}: cannot load SentencePiece model: {}", model_path.string(), status.ToString());
+
+  tok->vocab_size_ = tok->sp_->GetPieceSize();
+  // SentencePiece's own control (<s>, </s>) and unknown (<unk>) pieces are written out verbatim.
+  for (int id = 0; id < tok->vocab_size_; ++id) {
+    if (tok->sp_->IsControl(id) || tok->sp_->IsUnknown(id)) tok->add_token({id, tok->sp_->IdToPiece(id), false, false});
+  }
+
+  // Added tokens of tokenizer_config.json (e.g. "<pad>" at 32000, or chat markers).
+  const auto config_path = dir / "tokenizer_config.json";
+  if (std::filesystem::exists(config_path)) {
+    std::ifstream in(config_path);
+    nlohmann::json config = nlohmann::json::parse(in, nullptr, false);
+    if (config.is_discarded() || !config.is_object()) fail("{}: not valid JSON", config_path.string());
+    if (auto it = config.find("added_tokens_decoder"); it != config.end() && it->is_object()) {
+      for (const auto& [key, value] : it->items()) {
+        AddedToken token;
+        try {
+          token.id = std::stoi(key);
+        } catch (const std::exception&) {
+          fail("{}: added_tokens_decoder key \"{}\" is not a token id", config_path.string(), key);
+        }
+        if (!value.is_object() || !value.contains("content") || !value["content"].is_string())
+          fail("{}: added_tokens_decoder[\"{}\"] has no string \"content\"", config_path.string(), key);
+        if (token.id < 0) fail("{}: added_tokens_decoder id {} is negative", config_path.string(), token.id);
+        token.content = value["content"].get<std::string>();
+        token.lstrip = value.value("lstrip", false);
+        token.rstrip = value.value("rstrip", false);
+        tok->add_token(std::move(token));
+      }
+    }
+  }
+
+  // Whether the model prepends a dummy "▁" (Llama's does): then a run's first space is not text.
+  std::vector<int> probe;
+  tok->sp_->Encode("a", &probe);
+  tok->strip_leading_space_ = !probe.empty() && tok->sp_->IdToPiece(probe[0]).starts_with(kSpaceMark);
+  return tok;
+}
+
+void SpmTokenizer::add_token(AddedToken token) {
+  if (token.content.empty()) return;
+  if (auto it = added_by_id_.find(token.id); it != added_by_id_.end()) {
+    added_[it->second] = std::move(token);
+    return;
+  }
+  vocab_size_ = std::max(vocab_size_, token.id + 1);
+  added_by_id_[token.id] = added_.size();
+  added_.push_back(std::move(token));
+}
+
+const AddedToken* SpmTokenizer::match_added(std::string_view text, size_t pos) const {
+  const AddedToken* best = nullptr;
+  for (const auto& token : added_) {
+    if (text.substr(pos).starts_with(token.content) && (!best || token.content.size() > best->content.size()))
+      best = &token;
+  }
+  return best;
+}
+
+std::vector<int32_t> SpmTokenizer::encode(std::string_view text) const {
+  std::vector<int32_t> ids;
+  auto encode_piece = [&](std::string_view piece) {
+    if (piece.empty()) return;
+    std::vector<int> piece_ids;
+    auto status = sp_->Encode(piece, &piece_ids);
+    if (!status.ok()) fail("SentencePiece could not encode the text: {}", status.ToString());
+    ids.insert(ids.end(), piece_ids.begin(), piece_ids.end());
+  };
+  size_t piece_start = 0, pos = 0;
+  while (pos < text.size()) {
+    const AddedToken* token = match_added(text, pos);
+    if (!token) {
+      ++pos;
+      continue;
+    }
+    size_t piece_end = pos;
+    if (token->lstrip)
+      while (piece_end > piece_start && is_space(text[piece_end - 1])) --piece_end;
+    encode_piece(text.substr(piece_start, piece_end - piece_start));
+    ids.push_back(token->id);
+    pos += token->content.size();
+    if (token->rstrip)
+      while (pos < text.size() && is_space(text[pos])) ++pos;
+    piece_start = pos;
+  }
+  encode_piece(text.substr(piece_start));
+  return ids;
+}
+
+std::string SpmTokenizer::decode_run(std::span<const int32_t> ids) const {
+  std::string out;
+  std::string bytes;       // pending byte-fallback bytes
+  size_t byte_tokens = 0;  // how many tokens made them
+  auto flush_bytes = [&] {
+    if (byte_tokens == 0) return;
+    if (is_valid_utf8(bytes)) {
+      out += bytes;
+    } else {
+      for (size_t i = 0; i < byte_tokens; ++i) out += kReplacementChar;
+    }
+    bytes.clear();
+    byte_tokens = 0;
+  };
+  for (int32_t id : ids) {
+    const std::string& piece = sp_->IdToPiece(id);
+    if (sp_->IsByte(id)) {
+      int value = byte_piece_value(piece);
+      if (value >= 0) {
+        bytes.push_back(char(value));
+        ++byte_tokens;
+        continue;
+      }
+    }
+    flush_bytes();
+    for (size_t i = 0; i < piece.size();) {
+      if (std::string_view(piece).substr(i).starts_with(kSpaceMark)) {
+        out.push_back(' ');
+        i += kSpaceMark.size();
+      } else {
+        out.push_back(piece[i++]);
+      }
+    }
+  }
+  flush_bytes();
+  if (strip_leading_space_ && !out.empty() && out[0] == ' ') out.erase(0, 1);
+  return out;
+}
+
+std::string SpmTokenizer::decode(std::span<const int32_t> ids) const {
+  std::string out;
+  size_t run_start = 0;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const int32_t id = ids[i];
+    if (id < 0 || id >= vocab_size_) fail("token id {} is out of range (vocabulary size {})", id, vocab_size_);
+    auto it = added_by_id_.find(id);
+    if (it == added_by_id_.end()) {
+      if (id >= sp_->GetPieceSize()) fail("token id {} has no piece in tokenizer.model", id);
+      continue;
+    }
+    // Added tokens bypass the decoder; the runs around them are decoded on their own.
+    out += decode_run(ids.subspan(run_start, i - run_start));
+    out += added_[it->second].content;
+    run_start = i + 1;
+  }
+  out += decode_run(ids.subspan(run_start));
+  return out;
+}
+
+int32_t SpmTokenizer::vocab_size() const { return vocab_size_; }
+
+std::optional<int32_t> SpmTokenizer::token_to_id(std::string_view token) const {
+  for (const auto& added : added_)
+    if (added.content == token) return added.id;
+  int id = sp_->PieceToId(token);
+  // PieceToId answers unk for unknown strings; only the real "<unk>" string maps to it.
+  if (id < 0 || (sp_->IsUnknown(id) && sp_->IdToPiece(id) != token)) return std::nullopt;
+  return id;
+}
+
+std::string SpmTokenizer::id_to_token(int32_t id) const {
+  if (id < 0 || id >= vocab_size_) fail("token id {} is out of range (vocabulary size {})", id, vocab_size_);
+  if (auto it = added_by_id_.find(id); it != added_by_id_.end()) return added_[it->second].content;
+  if (id >= sp_->GetPieceSize()) fail("token id {} has no piece in tokenizer.model", id);
+  return sp_->IdToPiece(id);
+}
+
+}  // namespace turbine

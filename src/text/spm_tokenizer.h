@@ -1,0 +1,58 @@
+// Tokenizer over a SentencePiece tokenizer.model (Llama 2 style), with Hugging Face's legacy
+// LlamaTokenizer behaviour: special/added-token strings in the text become their single ids,
+// and each text piece between them is encoded on its own (dummy prefix included).
+#pragma once
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "text/tokenizer.h"
+
+namespace sentencepiece {
+class SentencePieceProcessor;
+}
+
+namespace turbine {
+
+// A token matched verbatim in text and written verbatim when decoding (tokenizer_config.json
+// added_tokens_decoder, plus SentencePiece's own control and unknown pieces).
+struct AddedToken {
+  int32_t id = 0;
+  std::string content;
+  bool lstrip = false;  // absorbs whitespace on its left when matching
+  bool rstrip = false;  // absorbs whitespace on its right when matching
+};
+
+class SpmTokenizer : public Tokenizer {
+ public:
+  // Loads <dir>/tokenizer.model; added tokens come from tokenizer_config.json when present.
+  // Throws Error naming the file when it cannot be read.
+  static std::unique_ptr<SpmTokenizer> load(const std::filesystem::path& dir);
+  ~SpmTokenizer() override;
+
+  std::vector<int32_t> encode(std::string_view text) const override;
+  std::string decode(std::span<const int32_t> ids) const override;
+  int32_t vocab_size() const override;
+  std::optional<int32_t> token_to_id(std::string_view token) const override;
+  std::string id_to_token(int32_t id) const override;
+
+ private:
+  SpmTokenizer();
+  void add_token(AddedToken token);
+  // The added token (if any) that starts at text[pos]; the longest wins.
+  const AddedToken* match_added(std::string_view text, size_t pos) const;
+  // Text of a run of ordinary pieces, as HF's decoder chain does it for one chunk between added
+  // tokens: '▁' -> ' ', byte pieces fused (invalid UTF-8 runs -> U+FFFD per byte), one
+  // leading space stripped.
+  std::string decode_run(std::span<const int32_t> ids) const;
+
+  std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
+  std::vector<AddedToken> added_;                      // sorted by id
+  std::unordered_map<int32_t, size_t> added_by_id_;    // id -> index in added_
+  int32_t vocab_size_ = 0;
+  bool strip_leading_space_ = true;                    // the model adds a dummy prefix
+};
+
+}  // namespace turbine
