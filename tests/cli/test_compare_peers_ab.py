@@ -1,11 +1,12 @@
-"""bench/compare_peers.sh's A/B phases with a stand-in for turbine: each switch value in turn, twice, labelled rows."""
+"""gpu-sessions/compare_peers.sh's A/B phases with a stand-in for turbine: each switch value in turn, twice,
+labelled rows."""
 import json
 import os
 import pathlib
 import subprocess
 
 SOURCE = pathlib.Path(os.environ.get("TURBINE_SOURCE_DIR", pathlib.Path(__file__).parents[2]))
-SCRIPT = SOURCE / "bench" / "compare_peers.sh"
+SCRIPT = SOURCE / "gpu-sessions" / "compare_peers.sh"
 
 # Prints one bench row naming the batch it was asked for and the two switches it saw.
 FAKE = """#!/bin/sh

@@ -1,4 +1,4 @@
-"""bench/peer_ratios.py on hand-made peer outputs: ratios against issue 5's targets, near misses kept."""
+"""gpu-sessions/peer_ratios.py on hand-made peer outputs: ratios against issue 5's targets, near misses kept."""
 import json
 import os
 import pathlib
@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 SOURCE = pathlib.Path(os.environ.get("TURBINE_SOURCE_DIR", pathlib.Path(__file__).parents[2]))
-SCRIPT = SOURCE / "bench" / "peer_ratios.py"
+SCRIPT = SOURCE / "gpu-sessions" / "peer_ratios.py"
 
 
 def run(out_dir):

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Side-by-side generation speed on a GPU machine: turbine vs HF transformers (eager) vs llama.cpp
 # on one Llama-2-7B-shaped random fp16 checkpoint, all measured in the same session.
-# Usage: bench/compare_peers.sh OUT_DIR [phase...]   phases (default: all of them, in order):
+# Usage: gpu-sessions/compare_peers.sh OUT_DIR [phase...]   phases (default: all of them, in order):
 #   build-peer  start building llama.cpp in the background (../shared/bench/llamacpp_peer.sh builds it)
 #   model       write the 7B checkpoint to $MODEL_DIR (default /tmp/llama7b) with make_llama7b.py
 #   hf          HF transformers eager generate, batch 1,16,64 (input 128, output 256)
@@ -67,7 +67,7 @@ for phase in $phases; do
     tune-ab)  # batch 64 (cuBLASLt's tuned shapes) with the heuristic's first choice and the tuned one
       ab TURBINE_CUBLASLT_TUNE tune 64 ;;
     bandwidth)
-      $PY "$script_dir/copy_bandwidth.py" | tee "$O/bandwidth.txt" ;;
+      $PY "$here/bench/copy_bandwidth.py" | tee "$O/bandwidth.txt" ;;
     ratios)
       $PY "$script_dir/peer_ratios.py" "$O" | tee "$O/ratios.md" ;;
     *) echo "unknown phase $phase"; exit 2 ;;

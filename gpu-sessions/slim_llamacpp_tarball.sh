@@ -2,7 +2,7 @@
 # Repacks ../shared/bench/llama.cpp-src.tar.gz without what a CUDA build of llama-bench never reads
 # (other GPU backends, web-UI assets, test media), so the device call's carried files stay under
 # 64 MiB beside the bundled model and the stripped binaries (9.3 MB -> about 6 MB).
-# Usage: bench/slim_llamacpp_tarball.sh SRC.tar.gz DST.tar.gz
+# Usage: gpu-sessions/slim_llamacpp_tarball.sh SRC.tar.gz DST.tar.gz
 set -eu
 src=$(realpath "$1"); dst=$(realpath -m "$2"); tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 tar xzf "$src" -C "$tmp"

@@ -1,13 +1,13 @@
 #!/bin/bash
 # One device call: where a decode step's GPU time goes (ncu per-kernel sums) beside the wall-clock
 # bench, for the 7B-shaped checkpoint. Usage (device machine, from the checkout):
-#   bench/device_profile.sh TURBINE_BIN OUT_DIR [batches]
+#   gpu-sessions/device_profile.sh TURBINE_BIN OUT_DIR [batches]
 set -u
 BIN=$1; O=$2; BATCHES=${3:-"1 64"}
 PY=python3; [ -x /opt/torch/.venv/bin/python3 ] && PY=/opt/torch/.venv/bin/python3
 MODEL=${MODEL_DIR:-/tmp/llama7b}
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
-[ -f "$MODEL/config.json" ] || $PY .carry/bench/make_llama7b.py "$MODEL" models/kjv-llama/tokenizer.model > "$O/make_model.log" 2>&1
+[ -f "$MODEL/config.json" ] || $PY .carry-peer/make_llama7b.py "$MODEL" models/kjv-llama/tokenizer.model > "$O/make_model.log" 2>&1
 "$BIN" bench generate "$MODEL" --batch 1,16,64 --input-len 128 --output-len 256 --warmup 1 --dtype fp16 2>&1 | tee "$O/gen.txt"
 "$BIN" bench generate "$MODEL" --batch 1 --input-len 2048 --output-len 1 --warmup 2 --rounds 5 --dtype fp16 2>&1 | tee "$O/prefill.txt"
 for b in $BATCHES; do

@@ -1,15 +1,17 @@
 #!/bin/bash
 # Everything a GPU session checks, in as few device calls as the 10-minute limit allows.
-# Build here first (bench/prepare_carry.sh, docs/gpu.md), then carry .carry/pack (bin/ and lib/ packed),
+# Build here first (gpu-sessions/prepare_carry.sh, docs/gpu.md), then carry .carry/pack (bin/ and lib/ packed),
 # .carry/shared (golden) and .carry-peer
 # (../shared/bench copied: make_llama7b.py, hf_peer.py, llamacpp_peer.sh, and llama.cpp-src.tar.gz
-# repacked by bench/slim_llamacpp_tarball.sh so that everything carried stays under 64 MiB).
-#   call 1: bench/device_session.sh OUT tests     GPU tests + memcheck on the op tests, starts the llama.cpp build
-#   call 2: bench/device_session.sh OUT bench     turbine (graphs on and off) + throughput + llama.cpp + ratios
-#                                                 + the copy bandwidth (PHASES="..." picks other phases
-#                                                 of bench/compare_peers.sh, e.g. fused-ab)
-#   call 3: bench/device_session.sh OUT hf        HF transformers eager beside them, then the ratios again
-#   (any time) bench/device_session.sh OUT timeline   kernel timelines of decode (bench/device_timeline.sh)
+# repacked by gpu-sessions/slim_llamacpp_tarball.sh so that everything carried stays under 64 MiB).
+#   call 1: gpu-sessions/device_session.sh OUT tests     GPU tests + memcheck on the op tests, starts the
+#                                                        llama.cpp build
+#   call 2: gpu-sessions/device_session.sh OUT bench     turbine (graphs on and off) + throughput + llama.cpp + ratios
+#                                                        + the copy bandwidth (PHASES="..." picks other phases
+#                                                        of gpu-sessions/compare_peers.sh, e.g. fused-ab)
+#   call 3: gpu-sessions/device_session.sh OUT hf        HF transformers eager beside them, then the ratios again
+#   (any time) gpu-sessions/device_session.sh OUT timeline   kernel timelines of decode
+#                                                        (gpu-sessions/device_timeline.sh)
 # The calls must land on the same warm machine (less than 30 s apart) for the llama.cpp build and
 # the outputs to be reused: give OUT a folder there (/tmp/session), not $OUT (emptied every call),
 # and end each call with `tar czf $OUT/session.tgz -C /tmp/session .` ($OUT returns at most 8 files).
@@ -26,7 +28,7 @@ export TURBINE_BIN=$PWD/.carry/bin/turbine BENCH_DIR=$PWD/.carry-peer
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$O/gpu.txt"
 case $part in
   tests)
-    bench/compare_peers.sh "$O" build-peer model > "$O/setup.log" 2>&1 &
+    gpu-sessions/compare_peers.sh "$O" build-peer model > "$O/setup.log" 2>&1 &
     .carry/bin/turbine_gpu_tests > "$O/gpu_tests.log" 2>&1; echo "gpu tests rc=$?"
     grep -E "^\[  (PASSED|FAILED)|FAILED  \]|SKIPPED \] [0-9]" "$O/gpu_tests.log"
     timeout 300 compute-sanitizer --tool memcheck --print-limit 20 .carry/bin/turbine_gpu_tests \
@@ -34,10 +36,10 @@ case $part in
     echo "memcheck rc=$?"; grep -E "ERROR SUMMARY|PASSED|FAILED" "$O/memcheck.log" | tail -4
     wait ;;
   bench)
-    bench/compare_peers.sh "$O" ${PHASES:-model turbine graphs-off throughput llamacpp bandwidth ratios} ;;
+    gpu-sessions/compare_peers.sh "$O" ${PHASES:-model turbine graphs-off throughput llamacpp bandwidth ratios} ;;
   hf)
-    bench/compare_peers.sh "$O" model hf ratios ;;
+    gpu-sessions/compare_peers.sh "$O" model hf ratios ;;
   timeline)
-    bench/device_timeline.sh "$O/timeline" ;;
+    gpu-sessions/device_timeline.sh "$O/timeline" ;;
   *) echo "usage: $0 OUT tests|bench|hf|timeline"; exit 2 ;;
 esac

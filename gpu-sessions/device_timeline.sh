@@ -1,8 +1,8 @@
 #!/bin/bash
 # One device call: a kernel timeline of decode (bench/kernel_timeline.cpp through the CUDA driver's
 # injection hook) summarised per op by bench/timeline_summary.py, for the 7B-shaped checkpoint.
-# Usage (device machine, from the checkout): bench/device_session.sh OUT timeline, which unpacks
-# .carry and sets the library path, then calls bench/device_timeline.sh OUT_DIR [batches].
+# Usage (device machine, from the checkout): gpu-sessions/device_session.sh OUT timeline, which unpacks
+# .carry and sets the library path, then calls gpu-sessions/device_timeline.sh OUT_DIR [batches].
 # Tracing adds host time between steps (the "host gap" it reports is not the untraced one); the
 # span of a step's kernels was within 0.5% of an untraced step at batch 1 and 16, 4% less at 64.
 set -u

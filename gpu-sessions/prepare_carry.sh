@@ -3,10 +3,10 @@
 # of turbine, turbine_gpu_tests and gpu_linear_bench, stripped), .carry/lib (the kernel timeline
 # library and the shared libraries they need that the device machine lacks: everything but glibc,
 # libstdc++ and CUDA's own, CUPTI included), both
-# packed as .carry/pack/bin.tar.xz (a sixth of their size; bench/device_session.sh unpacks it),
+# packed as .carry/pack/bin.tar.xz (a sixth of their size; gpu-sessions/device_session.sh unpacks it),
 # .carry/shared/golden and .carry-peer (../shared/bench with llama.cpp's source repacked small).
 # Ends with the size a call carrying them sends, against the 64 MiB limit.
-# Usage: bench/prepare_carry.sh   (then run(carry=[".carry/pack", ".carry/shared", ".carry-peer"]))
+# Usage: gpu-sessions/prepare_carry.sh   (then run(carry=[".carry/pack", ".carry/shared", ".carry-peer"]))
 set -eu
 cd "$(dirname "$0")/.."
 shared=${TURBINE_SHARED:-$PWD/../shared}
@@ -26,7 +26,7 @@ tar cJf .carry/pack/bin.tar.xz -C .carry bin lib
 cp "$shared/golden/golden.json" .carry/shared/golden/
 for f in make_llama7b.py hf_peer.py llamacpp_peer.sh LICENSE-llama.cpp; do install -m 0644 "$shared/bench/$f" .carry-peer/; done
 chmod +x .carry-peer/llamacpp_peer.sh
-[ -f .carry-peer/llama.cpp-src.tar.gz ] || bench/slim_llamacpp_tarball.sh "$shared/bench/llama.cpp-src.tar.gz" .carry-peer/llama.cpp-src.tar.gz
+[ -f .carry-peer/llama.cpp-src.tar.gz ] || gpu-sessions/slim_llamacpp_tarball.sh "$shared/bench/llama.cpp-src.tar.gz" .carry-peer/llama.cpp-src.tar.gz
 tree=$(git ls-files -co --exclude-standard -z | du -cb --files0-from=- | tail -1 | cut -f1)
 carried=$(du -cb .carry/pack .carry/shared .carry-peer | tail -1 | cut -f1)
 echo "carried: $(( (tree + carried) / 1048576 )) MiB of 64 (working tree $(( tree / 1048576 )) MiB)"
