@@ -118,35 +118,38 @@ std::string ChatTemplate::render(const ChatTemplateInput& input) const {
   }
 }
 
-ChatTemplate load_chat_template(const std::filesystem::path& dir) {
-  auto config_path = dir / "tokenizer_config.json";
-  if (std::filesystem::exists(config_path)) {
-    std::ifstream in(config_path);
-    nlohmann::json config;
-    try {
-      config = nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception& e) {
-      fail("{}: invalid JSON: {}", config_path.string(), e.what());
-    }
-    auto it = config.find("chat_template");
-    if (it != config.end() && it->is_string()) return ChatTemplate(it->get<std::string>());
-    if (it != config.end() && it->is_array()) {
-      for (const auto& entry : *it)
-        if (entry.is_object() && entry.value("name", "") == "default" && entry.contains("template") &&
-            entry["template"].is_string())
-          return ChatTemplate(entry["template"].get<std::string>());
-      fail("{}: chat_template has no template named \"default\"", config_path.string());
-    }
-  }
-  auto jinja_path = dir / "chat_template.jinja";
-  if (std::filesystem::exists(jinja_path)) {
+ChatTemplate load_chat_template(const std::filesystem::path& dir, const TokenizerConfig& config) {
+  if (config.chat_template) return ChatTemplate(*config.chat_template);
+  const auto jinja_path = dir / "chat_template.jinja";
+  std::error_code ec;
+  if (std::filesystem::exists(jinja_path, ec)) {
+    if (std::filesystem::is_directory(jinja_path, ec)) fail("{}: is a folder, not a file", jinja_path.string());
     std::ifstream in(jinja_path, std::ios::binary);
+    if (!in) fail("{}: cannot open", jinja_path.string());
     std::stringstream ss;
     ss << in.rdbuf();
     return ChatTemplate(ss.str());
   }
   fail("{}: no chat template (tokenizer_config.json has no chat_template and there is no chat_template.jinja)",
        dir.string());
+}
+
+ChatTemplate load_chat_template(const std::filesystem::path& dir) {
+  return load_chat_template(dir, read_tokenizer_config(dir));
+}
+
+ChatTemplateInput chat_template_input(const TokenizerConfig& config) {
+  ChatTemplateInput input;
+  input.bos_token = config.bos_token.value_or("");
+  input.eos_token = config.eos_token.value_or("");
+  const std::pair<const char*, const std::optional<std::string>*> others[] = {
+      {"unk_token", &config.unk_token}, {"pad_token", &config.pad_token}, {"sep_token", &config.sep_token},
+      {"cls_token", &config.cls_token}, {"mask_token", &config.mask_token}};
+  for (const auto& [name, value] : others)
+    if (*value && !(*value)->empty()) input.extra_vars[name] = **value;
+  if (!config.additional_special_tokens.empty())
+    input.extra_vars["additional_special_tokens"] = config.additional_special_tokens;
+  return input;
 }
 
 }  // namespace turbine

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "text/tokenizer_config.h"
+
 namespace turbine {
 
 // ordered_json: templates see dict keys in the order the JSON has them (tojson of a tool keeps its order).
@@ -39,6 +41,14 @@ class ChatTemplate {
 // The template of a model or tokenizer folder: tokenizer_config.json's chat_template (a string,
 // or a list of {name, template} where "default" is used), else chat_template.jinja.
 // Throws Error when the folder has none.
+ChatTemplate load_chat_template(const std::filesystem::path& dir, const TokenizerConfig& config);
+// The same, reading the folder's tokenizer_config.json itself.
 ChatTemplate load_chat_template(const std::filesystem::path& dir);
+
+// The template's input with the tokenizer's special tokens filled in, as transformers hands them to
+// every template: bos_token and eos_token, and unk/pad/sep/cls/mask_token and
+// additional_special_tokens where the config sets them. Every caller (template, chat, the server)
+// starts from this, so one template always sees the same variables.
+ChatTemplateInput chat_template_input(const TokenizerConfig& config);
 
 }  // namespace turbine

@@ -57,7 +57,7 @@ class ReplyPrinter {
 
 void run(const ChatArgs& args) {
   LoadedModel m = open_model_folder(args.model);
-  const ChatTemplate tmpl = load_chat_template(args.model);
+  const ChatTemplate tmpl = load_chat_template(args.model, m.tokenizer->config);
   SamplingParams params = resolve_sampling(args.sampling, m.generation, m.config, *m.tokenizer);
   if (auto eot = chat_end_of_turn_token(tmpl, *m.tokenizer)) params.stop_ids.push_back(*eot);
   load_model_weights(m, resolve_backend(args.device, args.engine));
@@ -91,10 +91,8 @@ void run(const ChatArgs& args) {
     }
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     messages.push_back({{"role", "user"}, {"content", line}});
-    ChatTemplateInput in;
+    ChatTemplateInput in = chat_template_input(m.tokenizer->config);
     in.messages = messages;
-    in.bos_token = m.tokenizer->bos_token;
-    in.eos_token = m.tokenizer->eos_token;
     // The rendered conversation carries its own BOS where the template writes one.
     const std::vector<int32_t> ids = chat_prompt_ids(*m.tokenizer, history, tmpl.render(in)).ids;
     if (int64_t(ids.size()) >= engine.session_len())

@@ -1,12 +1,18 @@
-// `turbine generate MODEL --prompt TEXT [opts]`: streams the generated text (or ids with --ids).
+// `turbine generate MODEL --prompt TEXT | --prompt-ids IDS | --prompts-file FILE [opts]`: every
+// prompt runs through the engine (one request, or one per line of the file, all at once). One
+// prompt streams its text (or ids with --ids); a file prints one line per prompt, in order.
 #include <cstdio>
+#include <fstream>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/commands.h"
-#include "cli/generate_batch.h"
+#include "cli/engine_setup.h"
 #include "cli/options.h"
 #include "core/error.h"
-#include "engine/generator.h"
+#include "engine/engine.h"
+#include "engine/request_validation.h"
 #include "pipeline/model_folder.h"
 
 namespace turbine::cli {
@@ -19,9 +25,17 @@ struct GenerateArgs {
   std::optional<std::string> prompt_ids;
   std::optional<std::string> prompts_file;
   bool ids = false;
+  bool echo = false;
   DeviceOptions device;
   EngineOptions engine;
   SamplingOptions sampling;
+};
+
+// One prompt and where it came from (named in errors).
+struct Prompt {
+  std::string source;  // "--prompt", "--prompt-ids" or "--prompts-file line N"
+  std::string text;    // as given (for --echo); empty for --prompt-ids
+  std::vector<int32_t> ids;
 };
 
 std::vector<int32_t> parse_ids(const std::string& text, const char* flag) {
@@ -42,49 +56,103 @@ std::vector<int32_t> parse_ids(const std::string& text, const char* flag) {
   return ids;
 }
 
-void run(const GenerateArgs& args) {
-  if (args.prompts_file) {
-    if (args.prompt || args.prompt_ids) fail("give --prompts-file or --prompt, not both");
-    return generate_prompts_file(args.model, *args.prompts_file, args.ids, args.device, args.engine, args.sampling);
+// Every non-blank line of the file, numbered as an editor numbers lines (blank ones count).
+std::vector<Prompt> read_prompts_file(const std::string& path, const Tokenizer& tokenizer) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) fail("--prompts-file: '{}' is a folder, not a file", path);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("--prompts-file: cannot open '{}'", path);
+  std::vector<Prompt> prompts;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    prompts.push_back({"--prompts-file line " + std::to_string(number), line, tokenizer.encode_prompt(line)});
   }
-  if (args.prompt && args.prompt_ids) fail("give --prompt or --prompt-ids, not both");
-  if (!args.prompt && !args.prompt_ids) fail("give --prompt TEXT (or --prompt-ids \"1 2 3\")");
+  if (prompts.empty()) fail("--prompts-file: '{}' has no prompts (every line is blank)", path);
+  return prompts;
+}
+
+std::vector<Prompt> read_prompts(const GenerateArgs& args, const Tokenizer& tokenizer) {
+  if (args.prompts_file) return read_prompts_file(*args.prompts_file, tokenizer);
+  if (args.prompt_ids) return {{"--prompt-ids", "", parse_ids(*args.prompt_ids, "--prompt-ids")}};
+  return {{"--prompt", *args.prompt, tokenizer.encode_prompt(*args.prompt)}};
+}
+
+void write_out(const std::string& text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
+std::string join_ids(const std::vector<int32_t>& ids) {
+  std::string out;
+  for (size_t i = 0; i < ids.size(); ++i) out += (i ? " " : "") + std::to_string(ids[i]);
+  return out;
+}
+
+// One prompt: the text (or ids) streamed as the engine produces it.
+void stream_one(Engine& engine, const Prompt& prompt, const SamplingParams& params, const GenerateArgs& args) {
+  if (args.echo) write_out(args.ids ? join_ids(prompt.ids) : prompt.text);
+  bool first_id = !args.echo || prompt.ids.empty();
+  RequestHandle handle = engine.submit({prompt.ids, params, {}, {}});
+  while (auto out = handle.next()) {
+    if (!out->error.empty()) fail("{}", out->error);
+    if (!args.ids) {
+      write_out(out->text);
+    } else if (out->token && out->show_id) {
+      write_out((first_id ? "" : " ") + std::to_string(*out->token));
+      first_id = false;
+    }
+  }
+  write_out("\n");
+}
+
+// Many prompts at once; each line is printed when it and every line before it are done.
+void run_all(Engine& engine, const std::vector<Prompt>& prompts, const SamplingParams& params,
+             const GenerateArgs& args) {
+  std::vector<RequestHandle> handles;
+  for (const Prompt& p : prompts) handles.push_back(engine.submit({p.ids, params, {}, {}}));
+  for (size_t i = 0; i < handles.size(); ++i) {
+    const RequestResult r = handles[i].wait();
+    if (!r.error.empty()) fail("{}: {}", prompts[i].source, r.error);
+    std::string line;
+    if (args.ids) {
+      std::vector<int32_t> ids = args.echo ? prompts[i].ids : std::vector<int32_t>{};
+      ids.insert(ids.end(), r.ids.begin(), r.ids.end());
+      line = join_ids(ids);
+    } else {
+      const std::string text = (args.echo ? prompts[i].text : "") + r.text;
+      line = nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+    write_out(line + "\n");
+  }
+}
+
+void run(const GenerateArgs& args) {
+  const int sources = int(bool(args.prompt)) + int(bool(args.prompt_ids)) + int(bool(args.prompts_file));
+  if (sources > 1) fail("give one of --prompt, --prompt-ids and --prompts-file");
+  if (sources == 0) fail("give --prompt TEXT (or --prompt-ids \"1 2 3\", or --prompts-file FILE)");
 
   LoadedModel m = open_model_folder(args.model);
-  std::vector<int32_t> prompt;
-  if (args.prompt_ids) {
-    prompt = parse_ids(*args.prompt_ids, "--prompt-ids");
-  } else {
-    if (m.tokenizer->add_bos && m.tokenizer->bos_id) prompt.push_back(*m.tokenizer->bos_id);
-    const auto ids = m.tokenizer->encode(*args.prompt);
-    prompt.insert(prompt.end(), ids.begin(), ids.end());
-  }
-  // Check the request before the (slow) weight upload.
-  const int context = resolve_session_len(args.engine, m.config);
-  if (prompt.empty()) fail("the prompt is empty");
-  if (int64_t(prompt.size()) > context)
-    fail("the prompt has {} tokens, longer than the context of {} tokens (max_position_embeddings or --session-len)",
-         prompt.size(), context);
-  for (int32_t id : prompt)
-    if (id >= m.config.vocab_size)
-      fail("--prompt-ids: token id {} is outside the vocabulary (0..{})", id, m.config.vocab_size - 1);
+  const std::vector<Prompt> prompts = read_prompts(args, *m.tokenizer);
   const SamplingParams params = resolve_sampling(args.sampling, m.generation, m.config, *m.tokenizer);
-
-  load_model_weights(m, resolve_backend(args.device, args.engine));
-  Generator generator(*m.model, *m.tokenizer, context, args.engine.cache_block_seq_len);
-  bool first_id = true;
-  generator.generate(prompt, params, [&](int32_t id, const StreamStep& step) {
-    if (args.ids) {
-      if (!step.emit_id) return;
-      std::fprintf(stdout, first_id ? "%d" : " %d", id);
-      first_id = false;
-    } else {
-      std::fwrite(step.text.data(), 1, step.text.size(), stdout);
+  // Every request is checked before the (slow) weight upload, by the rule the engine applies.
+  RequestLimits limits{m.config.vocab_size, resolve_session_len(args.engine, m.config)};
+  for (const Prompt& p : prompts) {
+    try {
+      validate_request(p.ids, params, limits);
+    } catch (const Error& e) {
+      fail("{}: {}", p.source, e.what());
     }
-    std::fflush(stdout);
-  });
-  std::fputc('\n', stdout);
-  std::fflush(stdout);
+  }
+  load_model_weights(m, resolve_backend(args.device, args.engine));
+  Engine engine(*m.model, *m.tokenizer, make_engine_options(args.engine));
+  if (args.prompts_file) return run_all(engine, prompts, params, args);
+  try {
+    stream_one(engine, prompts[0], params, args);
+  } catch (const Error& e) {
+    fail("{}: {}", prompts[0].source, e.what());
+  }
 }
 
 }  // namespace
@@ -96,8 +164,9 @@ void register_generate(CLI::App& app) {
   cmd->add_option("--prompt", args->prompt, "prompt text (BOS is added when the tokenizer says so)");
   cmd->add_option("--prompt-ids", args->prompt_ids, "prompt as token ids, e.g. \"1 512 278\" (used as given)");
   cmd->add_option("--prompts-file", args->prompts_file,
-                  "one prompt per non-empty line, all run concurrently; one output line each, in order");
+                  "one prompt per non-blank line, all run concurrently; one output line each, in order");
   cmd->add_flag("--ids", args->ids, "print the generated token ids instead of text");
+  cmd->add_flag("--echo", args->echo, "print the prompt (text, or ids with --ids) before what is generated");
   add_sampling_options(*cmd, args->sampling);
   add_device_options(*cmd, args->device);
   add_engine_options(*cmd, args->engine);

@@ -22,16 +22,6 @@ nlohmann::ordered_json read_json_file(const std::string& path, const char* flag)
   }
 }
 
-// A special token in tokenizer_config.json: a string, an AddedToken dict {"content": ...}, or null.
-std::string special_token(const nlohmann::ordered_json& config, const char* key) {
-  auto it = config.find(key);
-  if (it == config.end() || it->is_null()) return {};
-  if (it->is_string()) return it->get<std::string>();
-  if (it->is_object() && it->contains("content") && (*it)["content"].is_string())
-    return (*it)["content"].get<std::string>();
-  return {};
-}
-
 struct TemplateOptions {
   std::string model;
   std::string messages_file;
@@ -43,7 +33,8 @@ struct TemplateOptions {
 void run_template(const TemplateOptions& opt) {
   std::filesystem::path dir(opt.model);
   if (!std::filesystem::is_directory(dir)) fail("{}: not a model or tokenizer folder", opt.model);
-  ChatTemplateInput input;
+  const TokenizerConfig config = read_tokenizer_config(dir);
+  ChatTemplateInput input = chat_template_input(config);
   input.messages = read_json_file(opt.messages_file, "--messages");
   if (!input.messages.is_array()) fail("--messages {}: expected a JSON array of messages", opt.messages_file);
   if (!opt.tools_file.empty()) {
@@ -60,34 +51,7 @@ void run_template(const TemplateOptions& opt) {
       fail("--var {}: the value is not valid JSON (quote strings: NAME='\"text\"')", var);
     }
   }
-  auto config_path = dir / "tokenizer_config.json";
-  if (std::filesystem::exists(config_path)) {
-    std::ifstream in(config_path, std::ios::binary);
-    nlohmann::ordered_json config;
-    try {
-      config = nlohmann::ordered_json::parse(in);
-    } catch (const nlohmann::json::exception& e) {
-      fail("{}: invalid JSON: {}", config_path.string(), e.what());
-    }
-    input.bos_token = special_token(config, "bos_token");
-    input.eos_token = special_token(config, "eos_token");
-    // transformers also hands the template its other special tokens (those that are set).
-    for (const char* key : {"unk_token", "pad_token", "sep_token", "cls_token", "mask_token"}) {
-      std::string token = special_token(config, key);
-      if (!token.empty() && !input.extra_vars.contains(key)) input.extra_vars[key] = token;
-    }
-    auto extra = config.find("additional_special_tokens");
-    if (extra != config.end() && extra->is_array() && !extra->empty() &&
-        !input.extra_vars.contains("additional_special_tokens")) {
-      nlohmann::ordered_json list = nlohmann::ordered_json::array();
-      for (const auto& t : *extra) {
-        if (t.is_string()) list.push_back(t);
-        else if (t.is_object() && t.contains("content")) list.push_back(t["content"]);
-      }
-      input.extra_vars["additional_special_tokens"] = list;
-    }
-  }
-  ChatTemplate tmpl = load_chat_template(dir);
+  ChatTemplate tmpl = load_chat_template(dir, config);
   std::string text = tmpl.render(input);
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fflush(stdout);

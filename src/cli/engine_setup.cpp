@@ -14,12 +14,5 @@ turbine::EngineOptions make_engine_options(const EngineOptions& flags) {
   return o;
 }
 
-std::vector<int32_t> encode_prompt(const Tokenizer& tokenizer, const std::string& text) {
-  std::vector<int32_t> ids;
-  if (tokenizer.add_bos && tokenizer.bos_id) ids.push_back(*tokenizer.bos_id);
-  const auto body = tokenizer.encode(text);
-  ids.insert(ids.end(), body.begin(), body.end());
-  return ids;
-}
 
 }  // namespace turbine::cli

@@ -2,14 +2,26 @@
 // every user error ends as one `error: ...` line on stderr and a non-zero exit.
 #include <cstdio>
 #include <exception>
+#include <new>
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/log.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"turbine: run large language models from Hugging Face folders"};
   app.require_subcommand(1);
+  app.fallthrough();  // app-wide options such as --log-level may also follow the subcommand
   app.set_version_flag("--version", "turbine 0.1.0");
+  // Set before the subcommand runs (CLI11 runs option callbacks during parsing, in order).
+  app.add_option_function<std::string>(
+         "--log-level",
+         [](const std::string& name) {
+           if (auto level = turbine::parse_log_level(name)) return turbine::set_log_level(*level);
+           throw CLI::ValidationError("--log-level", "must be error, warning, info or debug, got '" + name + "'");
+         },
+         "messages on stderr: error, warning (default), info or debug")
+      ->trigger_on_parse();
   turbine::cli::register_generate(app);
   turbine::cli::register_tokenize(app);
   turbine::cli::register_detokenize(app);
@@ -31,6 +43,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 2;
+  } catch (const std::bad_alloc&) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "error: out of memory (lower --cache-max-entry-count, --max-batch-size or --session-len)\n");
+    return 1;
   } catch (const turbine::Error& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "error: %s\n", e.what());

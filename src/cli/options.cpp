@@ -48,8 +48,10 @@ void add_engine_options(CLI::App& cmd, EngineOptions& o) {
 }
 
 void add_sampling_options(CLI::App& cmd, SamplingOptions& o) {
-  cmd.add_option("--max-new-tokens", o.max_new_tokens, "most tokens to generate")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd.add_option("--max-new-tokens", o.max_new_tokens,
+                 "most tokens to generate (default 256, clamped to the session; 0 = none; an explicit value "
+                 "beyond the session is an error)")
+      ->check(CLI::NonNegativeNumber);
   cmd.add_option("--temperature", o.temperature, "0 = greedy")->check(CLI::NonNegativeNumber);
   cmd.add_option("--top-k", o.top_k, "keep the k most likely tokens (0 = off)")->check(CLI::NonNegativeNumber);
   cmd.add_option("--top-p", o.top_p, "nucleus sampling (1 = off)")->check(CLI::Range(0.0, 1.0));

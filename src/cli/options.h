@@ -38,7 +38,7 @@ struct CacheBudget {
 };
 
 struct SamplingOptions {
-  int max_new_tokens = 256;
+  std::optional<int> max_new_tokens;  // absent: 256, clamped to the session (engine/request_validation.h)
   std::optional<float> temperature, top_p, min_p, repetition_penalty;
   std::optional<int> top_k;
   uint64_t seed = 0;

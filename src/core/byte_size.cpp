@@ -4,6 +4,10 @@
 #include <cctype>
 #include <regex>
 
+#include <unistd.h>
+
+#include <fmt/format.h>
+
 #include "core/error.h"
 
 namespace turbine {
@@ -24,6 +28,20 @@ size_t parse_byte_size(const std::string& text, const std::string& what) {
   const double bytes = value * scale;
   if (bytes < 1) fail("{}: '{}' is zero", what, text);
   return size_t(bytes);
+}
+
+std::string format_byte_size(size_t bytes) {
+  static const char* const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double value = double(bytes);
+  int unit = 0;
+  while (value >= 1024 && unit < 6) value /= 1024, ++unit;
+  if (unit == 0) return fmt::format("{} B", bytes);
+  return fmt::format("{:.{}f} {}", value, value < 10 ? 1 : 0, units[unit]);
+}
+
+size_t physical_memory_bytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? size_t(pages) * size_t(page) : 0;
 }
 
 }  // namespace turbine

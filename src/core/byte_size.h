@@ -7,5 +7,9 @@ namespace turbine {
 
 // Bytes in `text`; throws Error naming `what` (a flag or field) when it is not a positive size.
 size_t parse_byte_size(const std::string& text, const std::string& what);
+// A size for people: "812 B", "3.2 MiB", "1.5 GiB", "100 TiB".
+std::string format_byte_size(size_t bytes);
+// Bytes of physical memory on this machine (0 when unknown).
+size_t physical_memory_bytes();
 
 }  // namespace turbine

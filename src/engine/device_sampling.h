@@ -2,7 +2,6 @@
 // applied there (Backend::repetition_penalty), greedy rows through Backend::argmax_rows,
 // top-k/top-p/min-p rows from Backend::top_candidates, and only the rows those cannot serve
 // (plain temperature sampling, candidates that may not cover the distribution) downloaded whole.
-// Shared by ModelRunner and Generator.
 #pragma once
 #include <cstdint>
 #include <span>

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <chrono>
 
+#include "core/byte_size.h"
 #include "core/error.h"
+#include "engine/request_validation.h"
 
 namespace turbine {
 
@@ -30,11 +32,17 @@ Engine::Engine(LlamaModel& model, const Tokenizer& tokenizer, const EngineOption
   } else {
     const size_t per_block = ModelRunner::block_bytes(model, block_len);
     const CacheSize& size = options_.cache_max_entry_count;
-    const size_t budget = size.bytes ? size.bytes : size_t(double(model.backend().free_memory()) * size.fraction);
+    const size_t available = model.backend().free_memory();
+    // Checked before any per-block bookkeeping exists, so a huge size fails at once and costs nothing.
+    if (size.bytes > available)
+      fail("--cache-max-entry-count: a KV cache of {} is more than the {} the {} backend can give{}",
+           format_byte_size(size.bytes), format_byte_size(available), model.backend().name(),
+           model.backend().device() == Device::Cpu ? " (--cpu-memory, capped at the machine's memory)" : "");
+    const size_t budget = size.bytes ? size.bytes : size_t(double(available) * size.fraction);
     num_blocks_ = int(std::min<size_t>(budget / per_block, size_t(1) << 30));
     if (num_blocks_ < 1)
-      fail("--cache-max-entry-count: {} bytes of KV cache is less than one block ({} bytes of {} tokens)", budget,
-           per_block, block_len);
+      fail("--cache-max-entry-count: a KV cache of {} is less than one block ({} for {} tokens)",
+           format_byte_size(budget), format_byte_size(per_block), block_len);
   }
   SchedulerOptions so;
   so.num_blocks = num_blocks_;
@@ -56,22 +64,13 @@ Engine::~Engine() {
   if (thread_.joinable()) thread_.join();
 }
 
+RequestLimits Engine::limits() const {
+  return {model_.config().vocab_size, session_len_, block_len(), num_blocks_};
+}
+
 RequestHandle Engine::submit(Request request) {
-  if (request.ids.empty()) fail("request: the prompt has no tokens");
-  const int vocab = model_.config().vocab_size;
-  for (int32_t id : request.ids)
-    if (id < 0 || id >= vocab) fail("request: token id {} is outside the vocabulary (0..{})", id, vocab - 1);
-  const int prompt_len = int(request.ids.size());
-  if (prompt_len >= session_len_)
-    fail("request: the prompt has {} tokens; --session-len {} leaves no room to generate", prompt_len, session_len_);
-  if (request.params.max_new_tokens < 0) fail("--max-new-tokens must not be negative");
-  request.params.max_new_tokens = std::min(request.params.max_new_tokens, session_len_ - prompt_len);
-  const int max_tokens = prompt_len + request.params.max_new_tokens;
-  const int blocks_needed = (max_tokens + block_len() - 1) / block_len();
-  if (blocks_needed > num_blocks_)
-    fail("request: {} tokens need {} KV blocks but the cache holds {} (raise --cache-max-entry-count or lower "
-         "--max-new-tokens)",
-         max_tokens, blocks_needed, num_blocks_);
+  request.params.max_new_tokens = validate_request(request.ids, request.params, limits());
+  const int max_tokens = int(request.ids.size()) + *request.params.max_new_tokens;
   std::unique_lock lock(inbox_mutex_);
   if (stop_) fail("engine: stopped");
   const uint64_t id = next_id_++;
@@ -161,7 +160,7 @@ void Engine::take_inbox() {
     Live& l = *live;
     live_.emplace(l.seq.id, std::move(live));
     scheduler_->add(&l.seq);
-    if (l.seq.max_tokens == l.seq.prompt_len) {  // max_new_tokens 0: nothing to run
+    if (l.seq.max_tokens == l.seq.prompt_len) {  // max_new_tokens 0: generates nothing
       RequestOutput out;
       out.finished = true;
       out.reason = FinishReason::Length;

@@ -18,6 +18,7 @@
 #include "engine/engine_options.h"
 #include "engine/model_runner.h"
 #include "engine/request.h"
+#include "engine/request_validation.h"
 #include "engine/sampler.h"
 #include "engine/scheduler.h"
 #include "engine/text_stream.h"
@@ -54,8 +55,8 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Queues a request. Throws Error for one that could never run (empty, ids outside the
-  // vocabulary, longer than the session length or the whole cache).
+  // Queues a request. Throws Error for one that could never run (validate_request: empty, ids
+  // outside the vocabulary, max_new_tokens beyond the session, more tokens than the whole cache).
   RequestHandle submit(Request request);
   // Ends a session after the turns already submitted for it; its KV is released or cached.
   void end_session(uint64_t session_id);
@@ -70,6 +71,8 @@ class Engine {
   int num_blocks() const { return num_blocks_; }
   int block_len() const { return options_.cache_block_seq_len; }
   int session_len() const { return session_len_; }
+  // What validate_request checks a request against on this engine.
+  RequestLimits limits() const;
 
  private:
   struct Live;

@@ -88,7 +88,7 @@ StreamStep TextStream::push(int32_t id) {
     step.reason = FinishReason::Stop;
     return step;
   }
-  if (params_.max_new_tokens > 0 && generated_.size() >= size_t(params_.max_new_tokens)) {
+  if (params_.max_new_tokens && generated_.size() >= size_t(*params_.max_new_tokens)) {
     step.text = flush();
     step.finished = true;
     step.reason = FinishReason::Length;

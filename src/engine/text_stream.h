@@ -1,6 +1,7 @@
 // Turns generated ids into text as they arrive: never splits a UTF-8 character, never loses the
 // space that SentencePiece attaches to a word, holds back text that may begin a stop string,
-// and says when generation must end (stop id, stop string, max tokens).
+// and says when generation must end (stop id, stop string, and max_new_tokens when it is set: the
+// engine always sets it, resolved by validate_request).
 #pragma once
 #include <cstdint>
 #include <span>

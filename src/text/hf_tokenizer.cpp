@@ -39,7 +39,7 @@ const json& model_spec(const json& spec, const std::string& file) {
 
 class HfTokenizer final : public Tokenizer {
  public:
-  HfTokenizer(const std::filesystem::path& dir, const json& spec, const std::string& file)
+  HfTokenizer(const TokenizerConfig& config, const json& spec, const std::string& file)
       : normalizer_(hf::make_normalizer(spec.value("normalizer", json()), file + ": normalizer")),
         pre_tokenizer_(hf::make_pre_tokenizer(spec.value("pre_tokenizer", json()), file + ": pre_tokenizer")),
         model_(model_spec(spec, file), file + ": model"),
@@ -48,14 +48,14 @@ class HfTokenizer final : public Tokenizer {
                file + ": added_tokens"),
         decoder_(hf::make_token_decoder(spec.value("decoder", json()), file + ": decoder")) {
     vocab_size_ = std::max(model_.max_id(), added_.max_id()) + 1;
-    const hf::SpecialTokensConfig special = hf::read_special_tokens_config(dir, spec);
+    const hf::SpecialTokensConfig special = hf::special_tokens_config(config, spec);
     add_bos = special.add_bos;
     bos_token = special.bos_token;
     eos_token = special.eos_token;
     if (!bos_token.empty()) bos_id = token_to_id(bos_token);
     if (!eos_token.empty()) eos_id = token_to_id(eos_token);
     if (add_bos && bos_token.empty())
-      fail("{}: add_bos_token is true but no bos_token is set", (dir / "tokenizer_config.json").string());
+      fail("{}: add_bos_token is true but no bos_token is set", config.path.string());
     if (add_bos && !bos_id)
       fail("{}: prompts start with BOS but the BOS token \"{}\" is not in the vocabulary", file, bos_token);
   }
@@ -142,11 +142,15 @@ class HfTokenizer final : public Tokenizer {
 
 }  // namespace
 
-std::unique_ptr<Tokenizer> load_hf_tokenizer(const std::filesystem::path& dir) {
+std::unique_ptr<Tokenizer> load_hf_tokenizer(const std::filesystem::path& dir, const TokenizerConfig& config) {
   const auto path = dir / "tokenizer.json";
   if (!std::filesystem::exists(path)) fail("{}: no such file", path.string());
   const json spec = parse_tokenizer_json(path);
-  return std::make_unique<HfTokenizer>(dir, spec, path.string());
+  return std::make_unique<HfTokenizer>(config, spec, path.string());
+}
+
+std::unique_ptr<Tokenizer> load_hf_tokenizer(const std::filesystem::path& dir) {
+  return load_hf_tokenizer(dir, read_tokenizer_config(dir));
 }
 
 }  // namespace turbine

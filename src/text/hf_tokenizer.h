@@ -8,7 +8,10 @@
 
 namespace turbine {
 
-// Loads <dir>/tokenizer.json (and special-token settings from tokenizer_config.json when present).
+// Loads <dir>/tokenizer.json; BOS/EOS settings from `config` (the folder's tokenizer_config.json), with
+// tokenizer.json's post_processor as the fallback for whether prompts start with BOS.
+std::unique_ptr<Tokenizer> load_hf_tokenizer(const std::filesystem::path& dir, const TokenizerConfig& config);
+// The same, reading the folder's tokenizer_config.json itself.
 std::unique_ptr<Tokenizer> load_hf_tokenizer(const std::filesystem::path& dir);
 
 }  // namespace turbine

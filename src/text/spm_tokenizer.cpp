@@ -5,8 +5,6 @@
 #include <algorithm>
 #include <fstream>
 
-#include <nlohmann/json.hpp>
-
 #include "core/error.h"
 #include "core/utf8.h"
 
@@ -29,7 +27,7 @@ int byte_piece_value(const std::string& piece) {
 SpmTokenizer::SpmTokenizer() : sp_(std::make_unique<sentencepiece::SentencePieceProcessor>()) {}
 SpmTokenizer::~SpmTokenizer() = default;
 
-std::unique_ptr<SpmTokenizer> SpmTokenizer::load(const std::filesystem::path& dir) {
+std::unique_ptr<SpmTokenizer> SpmTokenizer::load(const std::filesystem::path& dir, const TokenizerConfig& config) {
   const auto model_path = dir / "tokenizer.model";
   std::unique_ptr<SpmTokenizer> tok(new SpmTokenizer());
   auto status = tok->sp_->Load(model_path.string());
@@ -42,29 +40,7 @@ std::unique_ptr<SpmTokenizer> SpmTokenizer::load(const std::filesystem::path& di
   }
 
   // Added tokens of tokenizer_config.json (e.g. "<pad>" at 32000, or chat markers).
-  const auto config_path = dir / "tokenizer_config.json";
-  if (std::filesystem::exists(config_path)) {
-    std::ifstream in(config_path);
-    nlohmann::json config = nlohmann::json::parse(in, nullptr, false);
-    if (config.is_discarded() || !config.is_object()) fail("{}: not valid JSON", config_path.string());
-    if (auto it = config.find("added_tokens_decoder"); it != config.end() && it->is_object()) {
-      for (const auto& [key, value] : it->items()) {
-        AddedToken token;
-        try {
-          token.id = std::stoi(key);
-        } catch (const std::exception&) {
-          fail("{}: added_tokens_decoder key \"{}\" is not a token id", config_path.string(), key);
-        }
-        if (!value.is_object() || !value.contains("content") || !value["content"].is_string())
-          fail("{}: added_tokens_decoder[\"{}\"] has no string \"content\"", config_path.string(), key);
-        if (token.id < 0) fail("{}: added_tokens_decoder id {} is negative", config_path.string(), token.id);
-        token.content = value["content"].get<std::string>();
-        token.lstrip = value.value("lstrip", false);
-        token.rstrip = value.value("rstrip", false);
-        tok->add_token(std::move(token));
-      }
-    }
-  }
+  for (const ConfigAddedToken& t : config.added_tokens_decoder) tok->add_token({t.id, t.content, t.lstrip, t.rstrip});
 
   // Whether the model prepends a dummy "▁" (Llama's does): then a run's first space is not text.
   std::vector<int> probe;

@@ -29,7 +29,8 @@ class SpmTokenizer : public Tokenizer {
  public:
   // Loads <dir>/tokenizer.model; added tokens come from tokenizer_config.json when present.
   // Throws Error naming the file when it cannot be read.
-  static std::unique_ptr<SpmTokenizer> load(const std::filesystem::path& dir);
+  // <dir>/tokenizer.model plus the added tokens that tokenizer_config.json declares.
+  static std::unique_ptr<SpmTokenizer> load(const std::filesystem::path& dir, const TokenizerConfig& config);
   ~SpmTokenizer() override;
 
   std::vector<int32_t> encode(std::string_view text) const override;

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "text/tokenizer_config.h"
+
 namespace turbine {
 
 class Tokenizer {
@@ -27,11 +29,16 @@ class Tokenizer {
   // The vocabulary string of an id (throws Error when out of range).
   virtual std::string id_to_token(int32_t id) const = 0;
 
+  // Ids of a prompt: BOS first when the tokenizer's config adds it, then encode(text).
+  std::vector<int32_t> encode_prompt(std::string_view text) const;
+
   // From the model's own files (tokenizer_config.json, tokenizer.json / tokenizer.model).
   std::optional<int32_t> bos_id;
   std::optional<int32_t> eos_id;
   bool add_bos = false;           // whether prompts start with BOS (tokenizer_config add_bos_token)
   std::string bos_token, eos_token;
+  // The folder's tokenizer_config.json as read once (the chat template's special tokens come from it).
+  TokenizerConfig config;
 };
 
 // Loads the tokenizer of a model (or tokenizer-only) folder. tokenizer.json is preferred over

@@ -45,7 +45,7 @@ def test_prompt_longer_than_context():
     (["--device", "tpu"], "--device"),
     (["--temperature", "hot"], "--temperature"),
     (["--top-p", "1.5"], "--top-p"),
-    (["--max-new-tokens", "0"], "--max-new-tokens"),
+    (["--max-new-tokens", "-1"], "--max-new-tokens"),
     (["--cache-max-entry-count", "lots"], "--cache-max-entry-count"),
     (["--cpu-memory", "4 parsecs"], "--cpu-memory"),
     (["--prompt-ids", "1 x 3"], "--prompt-ids"),

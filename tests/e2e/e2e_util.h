@@ -121,6 +121,26 @@ inline std::vector<std::vector<int32_t>> batched_greedy(LoadedModel& m, const nl
   return got;
 }
 
+// The reference for engine tests: greedy decoding of one sequence straight through the forward,
+// every KV block kept (block table 0, 1, 2, ...), `n` tokens, EOS ignored.
+inline std::vector<int32_t> forward_greedy(LlamaModel& model, std::vector<int32_t> ids, int n, int block_len = 16) {
+  const int blocks = int((ids.size() + size_t(n) + size_t(block_len) - 1) / size_t(block_len));
+  KvCache cache = model.backend().allocate_kv_cache(model.kv_cache_spec(blocks, block_len));
+  std::vector<int32_t> got;
+  int32_t context = 0;
+  while (int(got.size()) < n) {
+    BatchInput in;
+    in.token_ids.assign(ids.begin() + context, ids.end());
+    const int32_t total = int32_t(ids.size());
+    in.sequences.push_back({context, total - context, block_range(0, (total + block_len - 1) / block_len), false});
+    const int32_t next = model.backend().argmax_rows(model.forward(in, cache))[0];
+    got.push_back(next);
+    ids.push_back(next);
+    context = total;
+  }
+  return got;
+}
+
 // golden.json's margin rule for free generation: each case's ids must equal the reference up to its
 // first step whose margin is below `tol`; at least one step must be compared.
 inline void expect_greedy_margin_rule(const nlohmann::json& cases, const std::vector<std::vector<int32_t>>& got,

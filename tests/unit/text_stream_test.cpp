@@ -79,7 +79,7 @@ TEST(TextStream, ConcatenationEqualsDecodeRuleOnEveryGoldenText) {
   const auto golden = nlohmann::json::parse(in);
   const std::vector<std::vector<int32_t>> prompts = {{}, {1}, kjv().encode("In the beginning"), {1, 13}};
   SamplingParams params;
-  params.max_new_tokens = 0;
+  params.max_new_tokens = std::nullopt;  // no limit
   for (const auto& c : golden["llama2-spm"]) {
     const auto ids = c["ids"].get<std::vector<int32_t>>();
     for (const auto& prompt : prompts) {
@@ -165,7 +165,7 @@ TEST(TextStream, DecodesOnlyASmallWindowPerToken) {
   const auto prompt = kjv().encode("In the beginning God created the heaven");
   SamplingParams params;
   params.stop = {"never appears"};
-  params.max_new_tokens = 0;  // no limit
+  params.max_new_tokens = std::nullopt;  // no limit
   const auto got = stream(counting, prompt, ids, params);
   EXPECT_TRUE(got.text == decode_rule(kjv(), prompt, ids));
   EXPECT_LT(counting.decoded_ids, 40 * ids.size()) << "streaming should not re-decode the whole text";

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/byte_size.h"
 #include "core/error.h"
 
 namespace turbine {
@@ -121,14 +122,15 @@ KvCache CpuBackend::allocate_kv_cache(const KvCacheSpec& spec) {
          spec.num_layers, spec.num_blocks, spec.block_len, spec.num_kv_heads, spec.head_dim);
   const size_t bytes = spec.bytes();
   if (bytes > free_memory())
-    fail("cpu: a KV cache of {} MiB exceeds the free memory budget of {} MiB (--cpu-memory)", bytes >> 20,
-         free_memory() >> 20);
+    fail("cpu: a KV cache of {} exceeds the {} left of the memory budget (--cpu-memory, capped at the machine's "
+         "memory)",
+         format_byte_size(bytes), format_byte_size(free_memory()));
   KvCache cache;
   cache.spec = spec;
   // calloc: large blocks come as lazily zeroed pages, so an unused budget costs nothing.
   cache.data = make_tensor(DType::F32, {int64_t(bytes / 4)});
   void* p = std::calloc(bytes, 1);
-  if (!p) fail("cpu: out of host memory allocating a KV cache of {} MiB", bytes >> 20);
+  if (!p) fail("cpu: out of host memory allocating a KV cache of {}", format_byte_size(bytes));
   *kv_bytes_in_use_ += bytes;
   cache.data.storage = std::shared_ptr<void>(p, [counter = kv_bytes_in_use_, bytes](void* q) {
     *counter -= bytes;
@@ -154,8 +156,11 @@ BatchMeta CpuBackend::upload_batch(const BatchPlan& plan) {
 }
 
 size_t CpuBackend::free_memory() const {
+  // A budget above the machine's memory could never be met: the machine's memory caps it.
+  const size_t physical = physical_memory_bytes();
+  const size_t budget = physical ? std::min(memory_budget_, physical) : memory_budget_;
   const size_t used = kv_bytes_in_use_->load();
-  return used >= memory_budget_ ? 0 : memory_budget_ - used;
+  return used >= budget ? 0 : budget - used;
 }
 
 void CpuBackend::embedding(const Tensor& table, const Tensor& ids, Tensor& out) {

@@ -1,20 +1,9 @@
 #include "text/hf/special_tokens_config.h"
 
-#include <fstream>
-
 #include "text/hf/json_fields.h"
 
 namespace turbine::hf {
 namespace {
-
-// bos_token / eos_token: "<s>", {"content": "<s>", ...} or null.
-std::string token_text(const json& config, const char* key, const std::string& where) {
-  auto it = config.find(key);
-  if (it == config.end() || it->is_null()) return {};
-  if (it->is_string()) return it->get<std::string>();
-  if (it->is_object()) return require_string(*it, "content", fmt::format("{}.{}", where, key));
-  fail("{}.{}: expected a string or an object with \"content\"", where, key);
-}
 
 // The first special token of a TemplateProcessing "single" template, when it starts with one.
 std::optional<std::string> template_leading_special(const json& processor) {
@@ -45,28 +34,14 @@ std::optional<std::string> template_leading_special(const json& processor) {
 
 }  // namespace
 
-SpecialTokensConfig read_special_tokens_config(const std::filesystem::path& dir, const json& tokenizer_json) {
+SpecialTokensConfig special_tokens_config(const TokenizerConfig& config, const json& tokenizer_json) {
   SpecialTokensConfig result;
-  std::optional<bool> add_bos;
-  const auto config_path = dir / "tokenizer_config.json";
-  if (std::filesystem::exists(config_path)) {
-    const std::string where = config_path.string();
-    std::ifstream in(config_path);
-    json config = json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (config.is_discarded()) fail("{}: not valid JSON", where);
-    if (!config.is_object()) fail("{}: expected a JSON object", where);
-    result.bos_token = token_text(config, "bos_token", where);
-    result.eos_token = token_text(config, "eos_token", where);
-    if (auto it = config.find("add_bos_token"); it != config.end() && !it->is_null()) {
-      if (!it->is_boolean()) fail("{}.add_bos_token: expected true or false", where);
-      add_bos = it->get<bool>();
-    }
-  }
+  result.bos_token = config.bos_token.value_or("");
+  result.eos_token = config.eos_token.value_or("");
   const json processor = tokenizer_json.value("post_processor", json());
   const auto leading = template_leading_special(processor);
-  if (!add_bos) add_bos = leading.has_value();
+  result.add_bos = config.add_bos_token.value_or(leading.has_value());
   if (result.bos_token.empty() && leading) result.bos_token = *leading;
-  result.add_bos = *add_bos;
   return result;
 }
 

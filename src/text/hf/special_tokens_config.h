@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "text/tokenizer_config.h"
+
 namespace turbine::hf {
 
 struct SpecialTokensConfig {
@@ -15,8 +17,8 @@ struct SpecialTokensConfig {
   bool add_bos = false;
 };
 
-// `tokenizer_json` is the parsed tokenizer.json (for its post_processor); `dir` holds the optional
-// tokenizer_config.json. Throws Error naming the file and field when a value has the wrong type.
-SpecialTokensConfig read_special_tokens_config(const std::filesystem::path& dir, const nlohmann::json& tokenizer_json);
+// `config` is the folder's tokenizer_config.json; `tokenizer_json` the parsed tokenizer.json (for its
+// post_processor).
+SpecialTokensConfig special_tokens_config(const TokenizerConfig& config, const nlohmann::json& tokenizer_json);
 
 }  // namespace turbine::hf
