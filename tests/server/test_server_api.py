@@ -1,6 +1,7 @@
 """turbine serve on kjv-llama (CPU): OpenAI endpoints against the goldens, streaming, n, stop,
 usage, /generate sessions, /v1/encode, metrics and client disconnects."""
 import json
+import resource
 import socket
 import threading
 import time
@@ -250,4 +251,42 @@ def test_256_concurrent_streaming_clients(server):
     assert not errors, errors[:3]
     for prompt, text in results:
         assert text == expected[prompt]
+    server.wait_no_active_blocks()
+
+
+def test_keep_alive_connection_serves_several_requests(server):
+    conn = server.connection()
+    try:
+        for _ in range(3):
+            conn.request("POST", "/v1/completions", body=json.dumps({"prompt": CASES[0]["prompt"], "max_tokens": 3}),
+                         headers={"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            assert resp.status == 200 and json.loads(resp.read())["usage"]["completion_tokens"] == 3
+    finally:
+        conn.close()
+
+
+def test_1000_streaming_requests_open_at_once(server):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
+    expected = complete(server, CASES[3]["prompt"], 4, ignore_eos=True)["choices"][0]["text"]
+    texts, errors = [], []
+    barrier = threading.Barrier(1000)
+
+    def client():
+        try:
+            barrier.wait(timeout=120)
+            events = server.stream("/v1/completions", {"prompt": CASES[3]["prompt"], "max_tokens": 4,
+                                                       "temperature": 0, "ignore_eos": True, "stream": True})
+            texts.append("".join(e["choices"][0]["text"] for e in events[:-1]))
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=client) for _ in range(1000)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=600)
+    assert not errors, (len(errors), errors[:3])
+    assert texts == [expected] * 1000
     server.wait_no_active_blocks()

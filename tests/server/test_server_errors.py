@@ -3,11 +3,12 @@ API keys, the queue bound (429), a model without a chat template, and draining o
 import json
 import shutil
 import socket
+import subprocess
 import threading
 
 import pytest
 
-from server_harness import MODEL, Server
+from server_harness import BIN, MODEL, Server
 
 PROMPT = "In the beginning"
 
@@ -178,3 +179,30 @@ def test_full_queue_is_429_then_sigterm_drains(guarded):
     sock.close()
     assert done.is_set()
     assert b"data: [DONE]" in received and b'"finish_reason":"length"' in received
+
+
+def test_chat_template_flag_serves_chat(tmp_path):
+    """The same template-less folder with --chat-template FILE answers chat requests."""
+    folder = tmp_path / "kjv"
+    folder.mkdir()
+    for f in MODEL.iterdir():
+        if f.name != "tokenizer_config.json":
+            (folder / f.name).symlink_to(f)
+    config = json.loads((MODEL / "tokenizer_config.json").read_text())
+    template = tmp_path / "template.jinja"
+    template.write_text(config.pop("chat_template"))
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    s = Server("--chat-template", template, model=folder)
+    try:
+        messages = [{"role": "user", "content": "Who made the light?"}]
+        status, _, body = s.post("/v1/chat/completions", {"messages": messages, "max_tokens": 6, "temperature": 0})
+        assert status == 200, body
+        assert body["choices"][0]["message"]["content"]
+    finally:
+        assert s.stop() == 0
+    bad = tmp_path / "bad.jinja"
+    bad.write_text("{% if %}")
+    result = subprocess.run([BIN, "serve", str(folder), "--device", "cpu", "--chat-template", str(bad)],
+                            capture_output=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.decode().startswith("error: --chat-template")
