@@ -7,6 +7,11 @@ cd "$(dirname "$0")/.."
 mode=${1:-demo}
 
 bash scripts/install-deps.sh
+# The official openai npm client for the server tests, pinned by tests/server/package-lock.json
+# (its test is skipped where npm is missing).
+if command -v npm >/dev/null; then
+  npm ci --prefix tests/server --no-audit --no-fund --loglevel=error
+fi
 
 jobs=$(nproc)
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release

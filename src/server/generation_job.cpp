@@ -56,6 +56,7 @@ void GenerationJob::submit_all() {
       choices_[i].handle = handle;
     } catch (const std::exception& e) {
       choices_[i].error = e.what();
+      choices_[i].refused = true;
       end_choice(i, "error");
     }
   }
@@ -139,9 +140,10 @@ void GenerationJob::finish() {
     for (const ChoiceState& c : choices_)
       if (!c.error.empty()) failed = &c;
     if (failed) {
-      const ApiError error(400, "invalid_request_error", "", "", failed->error);
-      context_.metrics.record_http_error(400);
-      sink_->respond(400, "application/json", error_body(error));
+      const ApiError error = failed->refused ? ApiError(400, "invalid_request_error", "", "", failed->error)
+                                             : ApiError(500, "server_error", "", "", failed->error);
+      context_.metrics.record_http_error(error.status);
+      sink_->respond(error.status, "application/json", error_body(error));
     } else {
       std::vector<ChoiceResult> results;
       for (size_t i = 0; i < choices_.size(); ++i)

@@ -35,6 +35,7 @@ struct ChoiceState {
   double ttft_seconds = -1;  // from the job's arrival to the first generated id
   std::string finish_reason;
   std::string error;
+  bool refused = false;  // the engine refused the request at submit (a 400, not a server failure)
 };
 
 struct JobSpec {
