@@ -50,6 +50,21 @@ BAD_REQUESTS = [
      "response_format"),
     ("chat unknown model", "/v1/chat/completions", {"model": "x", "messages": [{"role": "user", "content": "a"}]},
      404, "model_not_found"),
+    ("stream_options without stream", "/v1/completions",
+     {"prompt": PROMPT, "stream_options": {"include_usage": True}}, 400, "stream_options"),
+    ("echo", "/v1/completions", {"prompt": PROMPT, "echo": True}, 400, "echo"),
+    ("best_of", "/v1/completions", {"prompt": PROMPT, "best_of": 2}, 400, "best_of"),
+    ("empty stop string", "/v1/completions", {"prompt": PROMPT, "stop": [""]}, 400, "stop"),
+    ("image content", "/v1/chat/completions",
+     {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}, 400,
+     "unsupported_parameter"),
+    ("tool_choice required", "/v1/chat/completions",
+     {"messages": [{"role": "user", "content": "a"}], "tool_choice": "required"}, 400, "tool_choice"),
+    ("template kwargs wrong type", "/v1/chat/completions",
+     {"messages": [{"role": "user", "content": "a"}], "chat_template_kwargs": [1]}, 400, "chat_template_kwargs"),
+    ("session_id wrong type", "/generate", {"prompt": PROMPT, "session_id": "x"}, 400, "session_id"),
+    ("abort without target", "/abort_request", {}, 400, "session_id"),
+    ("abort unknown request", "/abort_request", {"request_id": "cmpl-none"}, 404, "request_id"),
     ("unknown session", "/generate", {"session_id": 424242, "end_session": True}, 404, "session_not_found"),
     ("generate without prompt", "/generate", {"max_tokens": 3}, 400, "prompt"),
     ("encode wrong type", "/v1/encode", {"input": 3}, 400, "input"),
@@ -119,7 +134,7 @@ def guarded(tmp_path_factory):
     config.pop("chat_template")
     (folder / "tokenizer_config.json").write_text(json.dumps(config))
     s = Server("--api-keys", "secret", "other", "--max-batch-size", "1", "--max-queue", "0",
-               "--drain-timeout", "30", model=folder)
+               "--drain-timeout", "30", "--allow-origins", "http://a.example", model=folder)
     yield s
     s.stop()
     shutil.rmtree(folder, ignore_errors=True)
@@ -137,6 +152,17 @@ def test_api_keys(guarded):
     assert guarded.request("GET", "/v1/models", headers={"Authorization": "Bearer other"})[0] == 200
     assert guarded.post("/v1/completions", body, headers=KEY)[0] == 200
     assert guarded.request("GET", "/health")[0] == 200  # health needs no key
+
+
+def test_cors_allows_only_the_given_origins(guarded):
+    status, headers, _ = guarded.request("OPTIONS", "/v1/completions", headers={"Origin": "http://a.example"})
+    assert status == 204
+    assert headers["access-control-allow-origin"] == "http://a.example"
+    assert "Authorization" in headers["access-control-allow-headers"]
+    status, headers, _ = guarded.request("GET", "/v1/models", headers={**KEY, "Origin": "http://a.example"})
+    assert status == 200 and headers["access-control-allow-origin"] == "http://a.example"
+    status, headers, _ = guarded.request("GET", "/v1/models", headers={**KEY, "Origin": "http://b.example"})
+    assert status == 200 and "access-control-allow-origin" not in headers
 
 
 def test_chat_without_template_is_400(guarded):
@@ -206,3 +232,22 @@ def test_chat_template_flag_serves_chat(tmp_path):
                             capture_output=True, timeout=60)
     assert result.returncode == 1
     assert result.stderr.decode().startswith("error: --chat-template")
+
+
+def test_drain_timeout_cancels_what_is_left():
+    s = Server("--drain-timeout", "0.5")
+    data = json.dumps({"prompt": PROMPT, "max_tokens": 2000, "ignore_eos": True, "stream": True}).encode()
+    sock = socket.create_connection(("127.0.0.1", s.port))
+    sock.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 + f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
+    received = b""
+    while b"data: " not in received:
+        received += sock.recv(4096)
+    assert s.stop() == 0
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        received += chunk
+    sock.close()
+    assert b'"finish_reason":"abort"' in received and b"data: [DONE]" in received
