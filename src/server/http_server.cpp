@@ -148,6 +148,11 @@ class Connection : public ResponseSink, public std::enable_shared_from_this<Conn
     watching_ = true;
     stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, size_t n) {
       self->watching_ = false;
+      if (ec == net::error::operation_aborted && !self->closed_) {
+        // Cancelled by on_written: a pipelined request is already buffered and waits for its turn.
+        if (!self->in_exchange_) self->read_request();
+        return;
+      }
       if (ec) {
         self->close();
         return;
@@ -191,7 +196,12 @@ class Connection : public ResponseSink, public std::enable_shared_from_this<Conn
       close();
       return;
     }
-    if (!watching_) read_request();  // else the pending read continues into the next request
+    if (!watching_) {
+      read_request();
+    } else if (buffer_.size() > 0) {
+      beast::error_code ignored;  // nothing else is pending: the write queue is empty
+      stream_.socket().cancel(ignored);
+    }  // else the pending read continues into the next request
   }
 
   void close() {

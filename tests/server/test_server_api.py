@@ -290,3 +290,25 @@ def test_1000_streaming_requests_open_at_once(server):
     assert not errors, (len(errors), errors[:3])
     assert texts == [expected] * 1000
     server.wait_no_active_blocks()
+
+
+def test_pipelined_requests_are_answered_in_order(server):
+    def raw(prompt):
+        data = json.dumps({"prompt": prompt, "max_tokens": 3, "temperature": 0}).encode()
+        return (b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
+
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    try:
+        sock.sendall(raw(CASES[0]["prompt"]) + raw(CASES[1]["prompt"]) + raw(CASES[2]["prompt"]))
+        received = b""
+        while received.count(b'"finish_reason"') < 3:
+            chunk = sock.recv(65536)
+            assert chunk, received
+            received += chunk
+    finally:
+        sock.close()
+    assert received.count(b"HTTP/1.1 200 OK") == 3
+    texts = [json.loads(part[part.index(b"{"):])["choices"][0]["text"]
+             for part in received.split(b"HTTP/1.1 200 OK")[1:]]
+    assert texts == [complete(server, c["prompt"], 3)["choices"][0]["text"] for c in CASES[:3]]
