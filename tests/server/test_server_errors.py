@@ -251,3 +251,40 @@ def test_drain_timeout_cancels_what_is_left():
         received += chunk
     sock.close()
     assert b'"finish_reason":"abort"' in received and b"data: [DONE]" in received
+
+
+def raw_exchange(server, data):
+    """Sends bytes and returns everything the server answers before it closes the connection."""
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    try:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return answer
+            answer += chunk
+    finally:
+        sock.close()
+
+
+@pytest.mark.parametrize("data,status", [
+    (b"\x00\x01garbage\r\n\r\n", b"400"),
+    (b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n", b"431"),
+    (b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"prompt\"", None),
+], ids=["not http", "header too large", "cut short"])
+def test_malformed_http_keeps_the_server_up(server, data, status):
+    answer = raw_exchange(server, data)
+    if status:
+        assert answer.startswith(b"HTTP/1.1 " + status), answer[:100]
+        assert b'"error"' in answer
+    assert server.request("GET", "/health")[0] == 200
+
+
+def test_port_in_use_is_a_clean_error(server):
+    result = subprocess.run([BIN, "serve", str(MODEL), "--device", "cpu", "--port", str(server.port)],
+                            capture_output=True, timeout=60)
+    assert result.returncode == 1
+    lines = result.stderr.decode().strip().splitlines()
+    assert lines[-1].startswith("error: --host/--port: cannot listen"), lines
