@@ -98,6 +98,10 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--io-threads", s.io_threads, "threads serving HTTP connections")
       ->capture_default_str()
       ->check(CLI::Range(1, 64));
+  cmd->add_option("--idle-timeout", s.idle_timeout_seconds,
+                  "seconds a connection may stay quiet between requests (or while sending one) before it is closed")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 86400.0));
   add_sampling_options(*cmd, args->sampling);
   add_device_options(*cmd, args->device);
   add_engine_options(*cmd, args->engine);

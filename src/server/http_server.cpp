@@ -32,7 +32,11 @@ constexpr size_t kMaxReadAhead = 1 << 20;
 class Connection : public ResponseSink, public std::enable_shared_from_this<Connection> {
  public:
   Connection(tcp::socket socket, const ServerOptions& options, const Handler& handler, const std::atomic<bool>& closing)
-      : stream_(std::move(socket)), options_(options), handler_(handler), closing_(closing) {}
+      : stream_(std::move(socket)),
+        idle_timer_(stream_.get_executor()),
+        options_(options),
+        handler_(handler),
+        closing_(closing) {}
 
   void start() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_request(); });
@@ -96,8 +100,19 @@ class Connection : public ResponseSink, public std::enable_shared_from_this<Conn
     return h;
   }
 
+  // Between requests (and while one is being received) a connection may stay quiet only so long:
+  // idle keep-alive connections and clients that never finish a request are closed.
+  void arm_idle_timer() {
+    idle_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(options_.idle_timeout_seconds)));
+    idle_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec && !self->in_exchange_) self->close();
+    });
+  }
+
   void read_request() {
     if (closed_) return;
+    arm_idle_timer();
     parser_.emplace();
     parser_->body_limit(options_.max_body_bytes);
     parser_->header_limit(64 * 1024);
@@ -112,6 +127,7 @@ class Connection : public ResponseSink, public std::enable_shared_from_this<Conn
       close();
       return;
     }
+    idle_timer_.cancel();
     in_exchange_ = true;
     streaming_ = false;
     response_complete_ = false;
@@ -198,7 +214,10 @@ class Connection : public ResponseSink, public std::enable_shared_from_this<Conn
     }
     if (!watching_) {
       read_request();
-    } else if (buffer_.size() > 0) {
+      return;
+    }
+    arm_idle_timer();
+    if (buffer_.size() > 0) {
       beast::error_code ignored;  // nothing else is pending: the write queue is empty
       stream_.socket().cancel(ignored);
     }  // else the pending read continues into the next request
@@ -213,11 +232,13 @@ class Connection : public ResponseSink, public std::enable_shared_from_this<Conn
       cancel();
     }
     on_disconnect_ = nullptr;
+    idle_timer_.cancel();
     beast::error_code ignored;
     stream_.socket().close(ignored);
   }
 
   beast::tcp_stream stream_;
+  net::steady_timer idle_timer_;
   const ServerOptions& options_;
   const Handler& handler_;
   const std::atomic<bool>& closing_;

@@ -18,6 +18,7 @@ struct ServerOptions {
   std::vector<std::string> allow_origins; // CORS: origins answered with Access-Control-Allow-Origin ("*" = any)
   size_t max_body_bytes = 10 << 20;       // larger request bodies -> 413
   int io_threads = 2;                     // threads running the HTTP side
+  double idle_timeout_seconds = 60;       // a connection quiet this long between requests is closed
 };
 
 }  // namespace turbine::server

@@ -5,6 +5,7 @@ import shutil
 import socket
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -288,3 +289,31 @@ def test_port_in_use_is_a_clean_error(server):
     assert result.returncode == 1
     lines = result.stderr.decode().strip().splitlines()
     assert lines[-1].startswith("error: --host/--port: cannot listen"), lines
+
+
+def test_quiet_connections_are_closed_after_the_idle_timeout():
+    s = Server("--idle-timeout", "0.5")
+    try:
+        silent = socket.create_connection(("127.0.0.1", s.port))
+        silent.settimeout(10)
+        start = time.time()
+        assert silent.recv(100) == b""  # never sent a request: closed
+        assert time.time() - start < 5
+        silent.close()
+        partial = socket.create_connection(("127.0.0.1", s.port))
+        partial.settimeout(10)
+        partial.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{")
+        assert partial.recv(100) == b""  # a request that never ends: closed
+        partial.close()
+        conn = s.connection()
+        conn.request("GET", "/health")
+        assert conn.getresponse().read()
+        time.sleep(1.5)
+        assert conn.sock.recv(100) == b""  # an idle keep-alive connection: closed
+        conn.close()
+        # A stream that runs longer than the idle timeout is not cut.
+        events = s.stream("/v1/completions", {"prompt": PROMPT, "max_tokens": 200, "ignore_eos": True,
+                                              "stream": True})
+        assert events[-1] == "[DONE]" and events[-2]["choices"][0]["finish_reason"] == "length"
+    finally:
+        assert s.stop() == 0
