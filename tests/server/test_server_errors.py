@@ -18,6 +18,7 @@ BAD_REQUESTS = [
     ("malformed json", "/v1/completions", b'{"prompt": "x",', 400, "invalid_json"),
     ("not an object", "/v1/completions", b'[1, 2]', 400, None),
     ("invalid utf-8", "/v1/completions", b'{"prompt": "\xff\xfe"}', 400, "invalid_json"),
+    ("lone surrogate escape", "/v1/completions", b'{"prompt": "\\ud800"}', 400, "invalid_json"),
     ("prompt wrong type", "/v1/completions", {"prompt": 5}, 400, "prompt"),
     ("prompt missing", "/v1/completions", {"max_tokens": 5}, 400, "prompt"),
     ("max_tokens zero", "/v1/completions", {"prompt": PROMPT, "max_tokens": 0}, 400, "max_tokens"),
