@@ -145,9 +145,13 @@ def test_generate_session_keeps_the_conversation(server):
                                       "temperature": 0, "ignore_eos": True})
     assert first[0] == 200, first
     assert first[2]["history_tokens"] == 0 and len(first[2]["output_ids"]) == 6
+    hits = server.metrics()["turbine_prefix_cache_hit_tokens_total"]
     second = server.post("/generate", {"prompt": " and", "session_id": 7, "max_tokens": 4, "temperature": 0,
                                        "ignore_eos": True})
     assert second[0] == 200 and second[2]["history_tokens"] == first[2]["input_tokens"] + 6
+    # The session's KV was kept: all of it but the last generated id (never fed back) is reused.
+    reused = server.metrics()["turbine_prefix_cache_hit_tokens_total"] - hits
+    assert reused >= second[2]["history_tokens"] - 1
     # The same conversation in one stateless call gives the same continuation.
     _, _, ids = server.post("/v1/encode", {"input": "In the beginning"})
     _, _, more = server.post("/v1/encode", {"input": " and", "add_bos": False})
