@@ -122,6 +122,7 @@ class Connection : public ResponseSink, public std::enable_shared_from_this<Conn
   }
 
   void on_request(beast::error_code ec) {
+    if (closed_) return;  // the idle timer closed it while the request was still arriving
     if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset ||
         ec == net::error::operation_aborted) {
       close();
