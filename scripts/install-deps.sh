@@ -6,6 +6,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libfmt-dev
   libsentencepiece-dev libpcre2-dev libutf8proc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libboost-dev
   python3 python3-pytest python3-jinja2 python3-sentencepiece python3-numpy
 )
 missing=()

@@ -1,0 +1,82 @@
+// /v1/completions and /v1/chat/completions: requests become engine choices (prompts x n) run by a
+// GenerationJob. A chat's session_id only names the request; the prefix cache reuses the KV of
+// the conversation so far.
+#include <algorithm>
+
+#include "core/error.h"
+#include "server/api_error.h"
+#include "server/endpoint_common.h"
+#include "server/endpoints.h"
+#include "server/generation_job.h"
+
+namespace turbine::server {
+
+namespace {
+
+std::vector<std::string> tags_of(const std::string& response_id, const std::string& session_id) {
+  std::vector<std::string> tags{response_id};
+  if (!session_id.empty()) tags.push_back(session_id);
+  return tags;
+}
+
+}  // namespace
+
+void handle_completions(ServingContext& context, const nlohmann::json& body, std::shared_ptr<ResponseSink> sink) {
+  const ServedModel& model = *context.model();
+  const CompletionRequest r = parse_completion_request(body);
+  check_model(model, r.model);
+  JobSpec spec;
+  spec.header.kind = ApiKind::Completion;
+  spec.header.id = make_response_id("cmpl");
+  spec.header.created = unix_time_now();
+  spec.header.model = model.name;
+  spec.header.return_token_ids = r.return_token_ids;
+  spec.header.include_usage = r.include_usage;
+  spec.stream = r.stream;
+  spec.tags = tags_of(spec.header.id, r.session_id);
+  for (size_t p = 0; p < r.prompts.size(); ++p) {
+    const std::vector<int32_t> ids = prompt_ids(model, r.prompts[p], true, "prompt");
+    // OpenAI's default of 16 tokens for completions.
+    const SamplingParams params = plan_sampling(model, r.sampling, ids, 16);
+    for (int j = 0; j < r.n; ++j) spec.choices.push_back({ids, for_choice(params, j), int(p), std::nullopt});
+  }
+  GenerationJob::start(context, std::move(sink), std::move(spec));
+}
+
+void handle_chat(ServingContext& context, const nlohmann::json& body, std::shared_ptr<ResponseSink> sink) {
+  const ServedModel& model = *context.model();
+  const ChatRequest r = parse_chat_request(body);
+  check_model(model, r.model);
+  if (!model.chat_template)
+    reject("messages", "the model '{}' has no chat template; start the server with --chat-template FILE", model.name);
+  ChatTemplateInput in;
+  in.messages = r.messages;
+  in.extra_vars = r.template_vars;
+  in.bos_token = model.tokenizer->bos_token;
+  in.eos_token = model.tokenizer->eos_token;
+  std::string rendered;
+  try {
+    rendered = context.render_chat(in);
+  } catch (const Error& e) {
+    reject("messages", "the chat template refused the messages: {}", e.what());
+  }
+  // The rendering writes its own BOS where the template has one (its special-token strings become ids).
+  const std::vector<int32_t> ids = prompt_ids(model, rendered, false, "messages");
+  SamplingParams params = plan_sampling(model, r.sampling, ids, 0);
+  for (int32_t id : model.chat_stop_ids)
+    if (std::find(params.stop_ids.begin(), params.stop_ids.end(), id) == params.stop_ids.end())
+      params.stop_ids.push_back(id);
+  JobSpec spec;
+  spec.header.kind = ApiKind::Chat;
+  spec.header.id = make_response_id("chatcmpl");
+  spec.header.created = unix_time_now();
+  spec.header.model = model.name;
+  spec.header.return_token_ids = r.return_token_ids;
+  spec.header.include_usage = r.include_usage;
+  spec.stream = r.stream;
+  spec.tags = tags_of(spec.header.id, r.session_id);
+  for (int j = 0; j < r.n; ++j) spec.choices.push_back({ids, for_choice(params, j), 0, std::nullopt});
+  GenerationJob::start(context, std::move(sink), std::move(spec));
+}
+
+}  // namespace turbine::server

@@ -1,0 +1,310 @@
+#include "server/openai_request.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "server/api_error.h"
+
+namespace turbine::server {
+
+using nlohmann::json;
+
+namespace {
+
+// The field when present and not null.
+const json* field(const json& body, const char* name) {
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+std::optional<int64_t> get_int(const json& body, const char* name, int64_t lo, int64_t hi) {
+  const json* v = field(body, name);
+  if (!v) return std::nullopt;
+  if (!v->is_number_integer()) reject(name, "'{}' must be an integer", name);
+  if (v->is_number_unsigned() && v->get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max()))
+    reject(name, "'{}' is out of range", name);
+  const int64_t x = v->get<int64_t>();
+  if (x < lo || x > hi) {
+    if (hi == std::numeric_limits<int64_t>::max()) reject(name, "'{}' must be at least {} (got {})", name, lo, x);
+    reject(name, "'{}' must be between {} and {} (got {})", name, lo, hi, x);
+  }
+  return x;
+}
+
+std::optional<float> get_number(const json& body, const char* name, double lo, double hi) {
+  const json* v = field(body, name);
+  if (!v) return std::nullopt;
+  if (!v->is_number()) reject(name, "'{}' must be a number", name);
+  const double x = v->get<double>();
+  if (!std::isfinite(x) || x < lo || x > hi) reject(name, "'{}' must be between {} and {} (got {})", name, lo, hi, x);
+  return float(x);
+}
+
+std::optional<bool> get_bool(const json& body, const char* name) {
+  const json* v = field(body, name);
+  if (!v) return std::nullopt;
+  if (!v->is_boolean()) reject(name, "'{}' must be a boolean", name);
+  return v->get<bool>();
+}
+
+std::optional<std::string> get_string(const json& body, const char* name) {
+  const json* v = field(body, name);
+  if (!v) return std::nullopt;
+  if (!v->is_string()) reject(name, "'{}' must be a string", name);
+  return v->get<std::string>();
+}
+
+// A session id given as an integer or a string (it only names the request).
+std::string get_name(const json& body, const char* name) {
+  const json* v = field(body, name);
+  if (!v) return "";
+  if (v->is_number_integer()) return v->dump();
+  if (v->is_string()) return v->get<std::string>();
+  reject(name, "'{}' must be an integer or a string", name);
+}
+
+std::vector<int32_t> token_ids(const json& list, const char* name) {
+  std::vector<int32_t> ids;
+  if (list.empty()) reject(name, "'{}' has no tokens", name);
+  for (const json& x : list) {
+    if (!x.is_number_integer()) reject(name, "'{}' must hold integer token ids", name);
+    const int64_t id = x.get<int64_t>();
+    if (id < 0 || id > std::numeric_limits<int32_t>::max()) reject(name, "'{}': token id {} is out of range", name, id);
+    ids.push_back(int32_t(id));
+  }
+  return ids;
+}
+
+// A string, a list of strings, a list of token ids or a list of such lists.
+std::vector<PromptInput> parse_prompts(const json& v, const char* name) {
+  if (v.is_string()) return {v.get<std::string>()};
+  if (!v.is_array() || v.empty()) reject(name, "'{}' must be a string, a list of strings or a list of token ids", name);
+  std::vector<PromptInput> prompts;
+  if (v.front().is_number_integer()) return {token_ids(v, name)};
+  for (const json& p : v) {
+    if (p.is_string())
+      prompts.emplace_back(p.get<std::string>());
+    else if (p.is_array())
+      prompts.emplace_back(token_ids(p, name));
+    else
+      reject(name, "'{}' must be a string, a list of strings or a list of token ids", name);
+  }
+  return prompts;
+}
+
+void reject_if(bool unsupported, const char* name) {
+  if (unsupported) reject_unsupported(name);
+}
+
+// Fields of the OpenAI API that are not implemented yet: a clear 400 instead of a silent no-op.
+void check_unsupported(const json& body) {
+  if (const json* v = field(body, "logprobs")) reject_if(!(v->is_boolean() && !v->get<bool>()), "logprobs");
+  reject_if(field(body, "top_logprobs") != nullptr, "top_logprobs");
+  for (const char* penalty : {"presence_penalty", "frequency_penalty"})
+    if (auto x = get_number(body, penalty, -2.0, 2.0)) reject_if(*x != 0.0f, penalty);
+  if (const json* v = field(body, "tools")) reject_if(!(v->is_array() && v->empty()), "tools");
+  if (const json* v = field(body, "tool_choice")) reject_if(!(v->is_string() && (*v == "none" || *v == "auto")), "tool_choice");
+  reject_if(field(body, "functions") != nullptr, "functions");
+  reject_if(field(body, "function_call") != nullptr, "function_call");
+  if (const json* v = field(body, "response_format"))
+    reject_if(!(v->is_object() && v->value("type", json()) == "text"), "response_format");
+  reject_if(get_bool(body, "echo").value_or(false), "echo");
+  reject_if(get_int(body, "best_of", 1, 128).value_or(1) > 1, "best_of");
+  reject_if(field(body, "suffix") != nullptr, "suffix");
+  if (const json* v = field(body, "logit_bias")) reject_if(!(v->is_object() && v->empty()), "logit_bias");
+  reject_if(get_bool(body, "include_stop_str_in_output").value_or(false), "include_stop_str_in_output");
+}
+
+SamplingFields parse_sampling(const json& body) {
+  SamplingFields s;
+  constexpr int64_t kMaxInt = std::numeric_limits<int32_t>::max();
+  for (const char* name : {"max_tokens", "max_completion_tokens", "request_output_len"})
+    if (auto x = get_int(body, name, 1, kMaxInt)) s.max_tokens = int(*x);
+  s.temperature = get_number(body, "temperature", 0.0, 2.0);
+  s.top_p = get_number(body, "top_p", 0.0, 1.0);
+  if (s.top_p && *s.top_p <= 0.0f) reject("top_p", "'top_p' must be greater than 0");
+  if (auto k = get_int(body, "top_k", -1, kMaxInt)) s.top_k = int(std::max<int64_t>(*k, 0));  // -1 = off (vLLM)
+  s.min_p = get_number(body, "min_p", 0.0, 1.0);
+  s.repetition_penalty = get_number(body, "repetition_penalty", 0.0, 100.0);
+  if (s.repetition_penalty && *s.repetition_penalty <= 0.0f)
+    reject("repetition_penalty", "'repetition_penalty' must be greater than 0");
+  if (const json* v = field(body, "seed")) {
+    if (!v->is_number_integer()) reject("seed", "'seed' must be an integer");
+    s.seed = v->is_number_unsigned() ? v->get<uint64_t>() : uint64_t(v->get<int64_t>());
+  }
+  if (const json* v = field(body, "stop")) {
+    if (v->is_string()) {
+      s.stop.push_back(v->get<std::string>());
+    } else if (v->is_array()) {
+      for (const json& x : *v) {
+        if (!x.is_string()) reject("stop", "'stop' must be a string or a list of strings");
+        s.stop.push_back(x.get<std::string>());
+      }
+    } else {
+      reject("stop", "'stop' must be a string or a list of strings");
+    }
+    for (const auto& stop : s.stop)
+      if (stop.empty()) reject("stop", "'stop' strings must not be empty");
+  }
+  s.ignore_eos = get_bool(body, "ignore_eos").value_or(false);
+  s.skip_special_tokens = get_bool(body, "skip_special_tokens").value_or(true);
+  get_string(body, "user");  // accepted for the API's sake; only its type is checked
+  return s;
+}
+
+void parse_stream_options(const json& body, bool& stream, bool& include_usage) {
+  stream = get_bool(body, "stream").value_or(false);
+  if (const json* opts = field(body, "stream_options")) {
+    if (!opts->is_object()) reject("stream_options", "'stream_options' must be an object");
+    if (!stream) reject("stream_options", "'stream_options' is only allowed with stream: true");
+    include_usage = get_bool(*opts, "include_usage").value_or(false);
+  }
+}
+
+// A message's content: a string or a list of text parts (joined), null for an assistant turn.
+std::string message_content(const json& message, size_t index, const std::string& role) {
+  const std::string param = "messages[" + std::to_string(index) + "].content";
+  auto it = message.find("content");
+  if (it == message.end() || it->is_null()) {
+    if (role == "assistant") return "";
+    reject(param, "'{}' is missing", param);
+  }
+  if (it->is_string()) return it->get<std::string>();
+  if (!it->is_array()) reject(param, "'{}' must be a string or a list of content parts", param);
+  std::string text;
+  for (const json& part : *it) {
+    if (!part.is_object() || !part.contains("type")) reject(param, "'{}' holds a part without a type", param);
+    if (part["type"] != "text") reject_unsupported(param + " of type " + part["type"].dump());
+    if (!part.contains("text") || !part["text"].is_string()) reject(param, "'{}': a text part needs 'text'", param);
+    text += part["text"].get<std::string>();
+  }
+  return text;
+}
+
+void check_object(const json& body) {
+  if (!body.is_object()) reject("", "the request body must be a JSON object");
+}
+
+}  // namespace
+
+json parse_json_body(const std::string& body) {
+  try {
+    return json::parse(body);
+  } catch (const json::parse_error& e) {
+    // nlohmann names invalid UTF-8 in its message ("ill-formed UTF-8 byte"), which is kept.
+    throw ApiError(400, "invalid_request_error", "", "invalid_json", std::string("malformed JSON: ") + e.what());
+  }
+}
+
+CompletionRequest parse_completion_request(const json& body) {
+  check_object(body);
+  check_unsupported(body);
+  CompletionRequest r;
+  r.model = get_string(body, "model");
+  const json* prompt = field(body, "prompt");
+  if (!prompt) reject("prompt", "'prompt' is required");
+  r.prompts = parse_prompts(*prompt, "prompt");
+  r.sampling = parse_sampling(body);
+  r.n = int(get_int(body, "n", 1, 128).value_or(1));
+  parse_stream_options(body, r.stream, r.include_usage);
+  r.return_token_ids = get_bool(body, "return_token_ids").value_or(false);
+  r.session_id = get_name(body, "session_id");
+  return r;
+}
+
+ChatRequest parse_chat_request(const json& body) {
+  check_object(body);
+  check_unsupported(body);
+  ChatRequest r;
+  r.model = get_string(body, "model");
+  const json* messages = field(body, "messages");
+  if (!messages) reject("messages", "'messages' is required");
+  if (!messages->is_array()) reject("messages", "'messages' must be a list");
+  if (messages->empty()) reject("messages", "'messages' must not be empty");
+  r.messages = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < messages->size(); ++i) {
+    const json& m = (*messages)[i];
+    const std::string param = "messages[" + std::to_string(i) + "]";
+    if (!m.is_object()) reject(param, "'{}' must be an object", param);
+    auto role = m.find("role");
+    if (role == m.end() || !role->is_string()) reject(param + ".role", "'{}.role' must be a string", param);
+    const std::string role_name = role->get<std::string>();
+    r.messages.push_back({{"role", role_name}, {"content", message_content(m, i, role_name)}});
+  }
+  if (const json* kwargs = field(body, "chat_template_kwargs")) {
+    if (!kwargs->is_object()) reject("chat_template_kwargs", "'chat_template_kwargs' must be an object");
+    r.template_vars = nlohmann::ordered_json::parse(kwargs->dump());
+  } else {
+    r.template_vars = nlohmann::ordered_json::object();
+  }
+  r.sampling = parse_sampling(body);
+  r.n = int(get_int(body, "n", 1, 128).value_or(1));
+  parse_stream_options(body, r.stream, r.include_usage);
+  r.return_token_ids = get_bool(body, "return_token_ids").value_or(false);
+  r.session_id = get_name(body, "session_id");
+  return r;
+}
+
+GenerateRequest parse_generate_request(const json& body) {
+  check_object(body);
+  check_unsupported(body);
+  GenerateRequest r;
+  const json* prompt = field(body, "prompt");
+  const json* input_ids = field(body, "input_ids");
+  if (prompt && input_ids) reject("input_ids", "give either 'prompt' or 'input_ids', not both");
+  if (prompt) {
+    if (prompt->is_string())
+      r.prompt = prompt->get<std::string>();
+    else if (prompt->is_array())
+      r.prompt = token_ids(*prompt, "prompt");
+    else
+      reject("prompt", "'prompt' must be a string or a list of token ids");
+  } else if (input_ids) {
+    if (!input_ids->is_array()) reject("input_ids", "'input_ids' must be a list of token ids");
+    r.prompt = token_ids(*input_ids, "input_ids");
+  }
+  if (auto id = get_int(body, "session_id", -1, std::numeric_limits<int64_t>::max()); id && *id >= 0)
+    r.session_id = uint64_t(*id);
+  r.end_session = get_bool(body, "end_session").value_or(false);
+  if (!r.prompt && !r.end_session) reject("prompt", "'prompt' or 'input_ids' is required");
+  if (!r.prompt && !r.session_id) reject("session_id", "'end_session' without a prompt needs a 'session_id'");
+  r.sampling = parse_sampling(body);
+  r.stream = get_bool(body, "stream").value_or(false);
+  return r;
+}
+
+EncodeRequest parse_encode_request(const json& body) {
+  check_object(body);
+  EncodeRequest r;
+  const json* input = field(body, "input");
+  if (!input) reject("input", "'input' is required");
+  if (input->is_string()) {
+    r.inputs.push_back(input->get<std::string>());
+  } else if (input->is_array()) {
+    for (const json& x : *input) {
+      if (!x.is_string()) reject("input", "'input' must be a string or a list of strings");
+      r.inputs.push_back(x.get<std::string>());
+    }
+  } else {
+    reject("input", "'input' must be a string or a list of strings");
+  }
+  r.add_bos = get_bool(body, "add_bos").value_or(true);
+  return r;
+}
+
+SamplingParams apply_sampling(const SamplingFields& f, SamplingParams p) {
+  if (f.max_tokens) p.max_new_tokens = *f.max_tokens;
+  if (f.temperature) p.temperature = *f.temperature;
+  if (f.top_p) p.top_p = *f.top_p;
+  if (f.top_k) p.top_k = *f.top_k;
+  if (f.min_p) p.min_p = *f.min_p;
+  if (f.repetition_penalty) p.repetition_penalty = *f.repetition_penalty;
+  if (f.seed) p.seed = *f.seed;
+  p.stop.insert(p.stop.end(), f.stop.begin(), f.stop.end());  // the server's --stop strings apply to every request
+  p.ignore_eos = p.ignore_eos || f.ignore_eos;
+  return p;
+}
+
+}  // namespace turbine::server

@@ -1,0 +1,79 @@
+// The bodies of the generation endpoints (/v1/completions, /v1/chat/completions, /generate) parsed
+// and checked into typed structs. Every wrong field is an ApiError naming it; fields that the
+// server does not implement yet are a 400 "not supported yet" rather than silently ignored.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/sampling_params.h"
+
+namespace turbine::server {
+
+// Sampling fields a request set (absent ones keep the model's defaults).
+struct SamplingFields {
+  std::optional<int> max_tokens;  // max_tokens / max_completion_tokens / request_output_len
+  std::optional<float> temperature, top_p, min_p, repetition_penalty;
+  std::optional<int> top_k;
+  std::optional<uint64_t> seed;
+  std::vector<std::string> stop;
+  bool ignore_eos = false;
+  bool skip_special_tokens = true;
+};
+
+// A prompt as text or as token ids (taken as given: no BOS is added to ids).
+using PromptInput = std::variant<std::string, std::vector<int32_t>>;
+
+struct CompletionRequest {
+  std::optional<std::string> model;
+  std::vector<PromptInput> prompts;  // one or more; each yields n choices
+  SamplingFields sampling;
+  int n = 1;
+  bool stream = false;
+  bool include_usage = false;     // stream_options.include_usage
+  bool return_token_ids = false;  // extension: token ids of prompt and output in each choice
+  std::string session_id;         // names the request for /abort_request ("" when none)
+};
+
+struct ChatRequest {
+  std::optional<std::string> model;
+  nlohmann::ordered_json messages;       // [{"role", "content": string}, ...], content parts joined
+  nlohmann::ordered_json template_vars;  // chat_template_kwargs
+  SamplingFields sampling;
+  int n = 1;
+  bool stream = false;
+  bool include_usage = false;
+  bool return_token_ids = false;
+  std::string session_id;
+};
+
+// LMDeploy's /generate: one prompt, optionally appended to a stateful session.
+struct GenerateRequest {
+  std::optional<PromptInput> prompt;  // absent only with end_session
+  std::optional<uint64_t> session_id;
+  bool end_session = false;           // release the session after this call (or now, without a prompt)
+  SamplingFields sampling;
+  bool stream = false;
+};
+
+struct EncodeRequest {
+  std::vector<std::string> inputs;
+  bool add_bos = true;
+};
+
+// Parse the raw body; a non-object or malformed JSON (including invalid UTF-8) is an ApiError.
+nlohmann::json parse_json_body(const std::string& body);
+
+CompletionRequest parse_completion_request(const nlohmann::json& body);
+ChatRequest parse_chat_request(const nlohmann::json& body);
+GenerateRequest parse_generate_request(const nlohmann::json& body);
+EncodeRequest parse_encode_request(const nlohmann::json& body);
+
+// `defaults` (the model's generation config) with the request's fields applied.
+SamplingParams apply_sampling(const SamplingFields& fields, SamplingParams defaults);
+
+}  // namespace turbine::server

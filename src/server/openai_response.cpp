@@ -1,0 +1,99 @@
+#include "server/openai_response.h"
+
+#include <nlohmann/json.hpp>
+
+namespace turbine::server {
+
+using Json = nlohmann::ordered_json;
+
+namespace {
+
+std::string dump(const Json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+std::string sse(const Json& j) { return "data: " + dump(j) + "\n\n"; }
+
+Json usage_json(const Usage& u) {
+  return {{"prompt_tokens", u.prompt_tokens},
+          {"completion_tokens", u.completion_tokens},
+          {"total_tokens", u.prompt_tokens + u.completion_tokens}};
+}
+
+const char* object_name(ApiKind kind, bool chunk) {
+  if (kind == ApiKind::Chat) return chunk ? "chat.completion.chunk" : "chat.completion";
+  return "text_completion";
+}
+
+Json envelope(const ResponseHeader& h, bool chunk) {
+  return {{"id", h.id}, {"object", object_name(h.kind, chunk)}, {"created", h.created}, {"model", h.model}};
+}
+
+Json reason_json(const std::string* reason) { return reason ? Json(*reason) : Json(); }
+
+}  // namespace
+
+std::string full_response(const ResponseHeader& h, const std::vector<ChoiceResult>& choices, const Usage& usage) {
+  if (h.kind == ApiKind::Generate) {
+    const ChoiceResult& c = choices.at(0);
+    Json j = {{"text", c.text},
+              {"output_ids", c.output_ids},
+              {"finish_reason", c.finish_reason},
+              {"input_tokens", usage.prompt_tokens - h.history_tokens},
+              {"history_tokens", h.history_tokens},
+              {"completion_tokens", usage.completion_tokens}};
+    if (h.session_id) j["session_id"] = *h.session_id;
+    return dump(j);
+  }
+  Json j = envelope(h, false);
+  Json list = Json::array();
+  for (const ChoiceResult& c : choices) {
+    Json choice = {{"index", c.index}};
+    if (h.kind == ApiKind::Chat)
+      choice["message"] = {{"role", "assistant"}, {"content", c.text}};
+    else
+      choice["text"] = c.text;
+    choice["logprobs"] = nullptr;
+    choice["finish_reason"] = c.finish_reason;
+    if (h.return_token_ids) {
+      choice["prompt_token_ids"] = c.prompt_ids;
+      choice["token_ids"] = c.output_ids;
+    }
+    list.push_back(std::move(choice));
+  }
+  j["choices"] = std::move(list);
+  j["usage"] = usage_json(usage);
+  return dump(j);
+}
+
+std::string stream_event(const ResponseHeader& h, int index, const std::string& text, const std::vector<int32_t>& ids,
+                         bool first, const std::string* finish_reason) {
+  if (h.kind == ApiKind::Generate) {
+    Json j = {{"text", text}, {"output_ids", ids}, {"finish_reason", reason_json(finish_reason)}};
+    if (h.session_id) j["session_id"] = *h.session_id;
+    return sse(j);
+  }
+  Json j = envelope(h, true);
+  Json choice = {{"index", index}};
+  if (h.kind == ApiKind::Chat) {
+    Json delta = Json::object();
+    if (first) delta["role"] = "assistant";
+    if (!text.empty() || (first && !finish_reason)) delta["content"] = text;
+    choice["delta"] = std::move(delta);
+  } else {
+    choice["text"] = text;
+  }
+  choice["logprobs"] = nullptr;
+  choice["finish_reason"] = reason_json(finish_reason);
+  if (h.return_token_ids) choice["token_ids"] = ids;
+  j["choices"] = Json::array({std::move(choice)});
+  if (h.include_usage) j["usage"] = nullptr;
+  return sse(j);
+}
+
+std::string usage_event(const ResponseHeader& h, const Usage& usage) {
+  if (h.kind == ApiKind::Generate) return sse({{"usage", usage_json(usage)}});
+  Json j = envelope(h, true);
+  j["choices"] = Json::array();
+  j["usage"] = usage_json(usage);
+  return sse(j);
+}
+
+}  // namespace turbine::server

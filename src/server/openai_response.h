@@ -1,0 +1,46 @@
+// JSON bodies and server-sent events of the generation endpoints: OpenAI's completion and chat
+// completion objects (whole and as chunks) and LMDeploy's /generate answer.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace turbine::server {
+
+enum class ApiKind { Completion, Chat, Generate };
+
+// What every body of one response repeats.
+struct ResponseHeader {
+  ApiKind kind = ApiKind::Completion;
+  std::string id;        // "cmpl-...", "chatcmpl-...", "gen-..."
+  int64_t created = 0;   // unix seconds
+  std::string model;
+  bool return_token_ids = false;
+  bool include_usage = false;        // streaming: "usage": null on each chunk and a final usage chunk
+  std::optional<uint64_t> session_id;  // /generate
+  int history_tokens = 0;              // /generate: session tokens before this call
+};
+
+struct Usage {
+  int prompt_tokens = 0;
+  int completion_tokens = 0;
+};
+
+struct ChoiceResult {
+  int index = 0;
+  std::string text;
+  std::string finish_reason;  // stop, length, abort
+  std::vector<int32_t> prompt_ids, output_ids;
+};
+
+// The non-streaming body.
+std::string full_response(const ResponseHeader& header, const std::vector<ChoiceResult>& choices, const Usage& usage);
+// One streamed event for choice `index`: `first` adds the chat role, `finish_reason` ends the choice.
+std::string stream_event(const ResponseHeader& header, int index, const std::string& text,
+                         const std::vector<int32_t>& ids, bool first, const std::string* finish_reason);
+// The usage chunk sent before [DONE] when stream_options.include_usage is set.
+std::string usage_event(const ResponseHeader& header, const Usage& usage);
+inline std::string done_event() { return "data: [DONE]\n\n"; }
+
+}  // namespace turbine::server

@@ -1,0 +1,86 @@
+// The official `openai` npm client against a running `turbine serve` (TURBINE_URL, TURBINE_SHARED):
+// completions and chat, streaming and not, n, stop, usage, errors. Exits non-zero on the first
+// failed check. Run by test_openai_node.py, which starts and stops the server.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import OpenAI from "openai";
+
+const golden = JSON.parse(readFileSync(`${process.env.TURBINE_SHARED}/golden/golden.json`, "utf8"))["kjv-llama"];
+const client = new OpenAI({ baseURL: `${process.env.TURBINE_URL}/v1`, apiKey: "unused", maxRetries: 0 });
+const model = "kjv";
+const TOLERANCE = 0.05;
+
+async function check(name, fn) {
+  await fn();
+  console.log(`ok - ${name}`);
+}
+
+await check("models.list names the served model", async () => {
+  const ids = [];
+  for await (const m of client.models.list()) ids.push(m.id);
+  assert.deepEqual(ids, [model]);
+});
+
+await check("greedy completions equal the goldens", async () => {
+  for (const c of golden) {
+    const n = c.greedy_ids.length;
+    const r = await client.completions.create({ model, prompt: c.prompt, max_tokens: n, temperature: 0,
+                                                ignore_eos: true, return_token_ids: true });
+    const trusted = c.margins.findIndex((m) => m < TOLERANCE);
+    const k = trusted < 0 ? n : trusted;
+    assert.deepEqual(r.choices[0].token_ids.slice(0, k), c.greedy_ids.slice(0, k));
+    assert.equal(r.choices[0].finish_reason, "length");
+    assert.equal(r.usage.completion_tokens, n);
+    assert.equal(r.usage.prompt_tokens, c.prompt_ids.length);
+  }
+});
+
+await check("streamed completion concatenates to the whole, with usage", async () => {
+  const body = { model, prompt: golden[1].prompt, max_tokens: 24, temperature: 0, ignore_eos: true };
+  const whole = await client.completions.create(body);
+  const stream = await client.completions.create({ ...body, stream: true, stream_options: { include_usage: true } });
+  let text = "";
+  let usage = null;
+  let finish = null;
+  for await (const chunk of stream) {
+    if (chunk.usage) usage = chunk.usage;
+    for (const choice of chunk.choices) {
+      text += choice.text;
+      if (choice.finish_reason) finish = choice.finish_reason;
+    }
+  }
+  assert.equal(text, whole.choices[0].text);
+  assert.equal(finish, "length");
+  assert.equal(usage.completion_tokens, 24);
+});
+
+await check("chat, streamed and not, n=2, stop", async () => {
+  const messages = [{ role: "system", content: "Answer as the scripture does." },
+                    { role: "user", content: "Who created the heaven and the earth?" }];
+  const whole = await client.chat.completions.create({ model, messages, max_tokens: 20, temperature: 0, n: 2 });
+  assert.equal(whole.choices.length, 2);
+  assert.equal(whole.choices[0].message.role, "assistant");
+  assert.equal(whole.choices[0].message.content, whole.choices[1].message.content);
+  const stream = await client.chat.completions.create({ model, messages, max_tokens: 20, temperature: 0,
+                                                        stream: true });
+  let text = "";
+  for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? "";
+  assert.equal(text, whole.choices[0].message.content);
+  const word = text.trim().split(/\s+/)[1];
+  const stopped = await client.chat.completions.create({ model, messages, max_tokens: 20, temperature: 0,
+                                                         stop: [word] });
+  assert.equal(stopped.choices[0].finish_reason, "stop");
+  assert.equal(stopped.choices[0].message.content, text.slice(0, text.indexOf(word)));
+});
+
+await check("errors arrive as APIError with the OpenAI shape", async () => {
+  await assert.rejects(client.chat.completions.create({ model: "gpt-4", messages: [{ role: "user", content: "x" }] }),
+                       (e) => e instanceof OpenAI.APIError && e.status === 404 && e.code === "model_not_found");
+  await assert.rejects(client.completions.create({ model, prompt: "x", max_tokens: 0 }),
+                       (e) => e.status === 400 && e.param === "max_tokens");
+  await assert.rejects(client.chat.completions.create({ model, messages: [] }),
+                       (e) => e.status === 400 && e.param === "messages");
+  await assert.rejects(client.chat.completions.create({ model, messages: [{ role: "user", content: "x" }],
+                                                        logprobs: true }),
+                       (e) => e.status === 400 && e.code === "unsupported_parameter");
+});

@@ -1,0 +1,320 @@
+"""Bad input to turbine serve: each a 4xx with an OpenAI-style JSON error while the server stays up;
+API keys, the queue bound (429), a model without a chat template, and draining on SIGTERM."""
+import json
+import shutil
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from server_harness import BIN, MODEL, Server
+
+PROMPT = "In the beginning"
+
+BAD_REQUESTS = [
+    # (name, path, raw body, status, param or code that must be named)
+    ("malformed json", "/v1/completions", b'{"prompt": "x",', 400, "invalid_json"),
+    ("not an object", "/v1/completions", b'[1, 2]', 400, None),
+    ("invalid utf-8", "/v1/completions", b'{"prompt": "\xff\xfe"}', 400, "invalid_json"),
+    ("lone surrogate escape", "/v1/completions", b'{"prompt": "\\ud800"}', 400, "invalid_json"),
+    ("prompt wrong type", "/v1/completions", {"prompt": 5}, 400, "prompt"),
+    ("prompt missing", "/v1/completions", {"max_tokens": 5}, 400, "prompt"),
+    ("max_tokens zero", "/v1/completions", {"prompt": PROMPT, "max_tokens": 0}, 400, "max_tokens"),
+    ("max_tokens negative", "/v1/completions", {"prompt": PROMPT, "max_tokens": -3}, 400, "max_tokens"),
+    ("max_tokens string", "/v1/completions", {"prompt": PROMPT, "max_tokens": "5"}, 400, "max_tokens"),
+    ("beyond session", "/v1/completions", {"prompt": PROMPT, "max_tokens": 2046}, 400, "context_length_exceeded"),
+    ("prompt too long", "/v1/completions", {"prompt": [1] + [278] * 2100, "max_tokens": 1}, 400,
+     "context_length_exceeded"),
+    ("token outside vocabulary", "/v1/completions", {"prompt": [1, 32000]}, 400, "prompt"),
+    ("temperature string", "/v1/completions", {"prompt": PROMPT, "temperature": "hot"}, 400, "temperature"),
+    ("temperature range", "/v1/completions", {"prompt": PROMPT, "temperature": 7}, 400, "temperature"),
+    ("top_p zero", "/v1/completions", {"prompt": PROMPT, "top_p": 0}, 400, "top_p"),
+    ("stop wrong type", "/v1/completions", {"prompt": PROMPT, "stop": 3}, 400, "stop"),
+    ("n zero", "/v1/completions", {"prompt": PROMPT, "n": 0}, 400, "n"),
+    ("stream wrong type", "/v1/completions", {"prompt": PROMPT, "stream": "yes"}, 400, "stream"),
+    ("unknown model", "/v1/completions", {"model": "gpt-4", "prompt": PROMPT}, 404, "model_not_found"),
+    ("logprobs", "/v1/completions", {"prompt": PROMPT, "logprobs": 2}, 400, "logprobs"),
+    ("presence penalty", "/v1/completions", {"prompt": PROMPT, "presence_penalty": 0.5}, 400, "presence_penalty"),
+    ("include stop str", "/v1/completions", {"prompt": PROMPT, "include_stop_str_in_output": True}, 400,
+     "include_stop_str_in_output"),
+    ("empty messages", "/v1/chat/completions", {"messages": []}, 400, "messages"),
+    ("messages wrong type", "/v1/chat/completions", {"messages": "hi"}, 400, "messages"),
+    ("message without role", "/v1/chat/completions", {"messages": [{"content": "hi"}]}, 400, "messages[0].role"),
+    ("roles not alternating", "/v1/chat/completions",
+     {"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]}, 400, "messages"),
+    ("tools", "/v1/chat/completions",
+     {"messages": [{"role": "user", "content": "a"}], "tools": [{"type": "function", "function": {"name": "f"}}]},
+     400, "tools"),
+    ("response_format", "/v1/chat/completions",
+     {"messages": [{"role": "user", "content": "a"}], "response_format": {"type": "json_object"}}, 400,
+     "response_format"),
+    ("chat unknown model", "/v1/chat/completions", {"model": "x", "messages": [{"role": "user", "content": "a"}]},
+     404, "model_not_found"),
+    ("stream_options without stream", "/v1/completions",
+     {"prompt": PROMPT, "stream_options": {"include_usage": True}}, 400, "stream_options"),
+    ("echo", "/v1/completions", {"prompt": PROMPT, "echo": True}, 400, "echo"),
+    ("best_of", "/v1/completions", {"prompt": PROMPT, "best_of": 2}, 400, "best_of"),
+    ("empty stop string", "/v1/completions", {"prompt": PROMPT, "stop": [""]}, 400, "stop"),
+    ("image content", "/v1/chat/completions",
+     {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}, 400,
+     "unsupported_parameter"),
+    ("tool_choice required", "/v1/chat/completions",
+     {"messages": [{"role": "user", "content": "a"}], "tool_choice": "required"}, 400, "tool_choice"),
+    ("template kwargs wrong type", "/v1/chat/completions",
+     {"messages": [{"role": "user", "content": "a"}], "chat_template_kwargs": [1]}, 400, "chat_template_kwargs"),
+    ("session_id wrong type", "/generate", {"prompt": PROMPT, "session_id": "x"}, 400, "session_id"),
+    ("abort without target", "/abort_request", {}, 400, "session_id"),
+    ("abort unknown request", "/abort_request", {"request_id": "cmpl-none"}, 404, "request_id"),
+    ("unknown session", "/generate", {"session_id": 424242, "end_session": True}, 404, "session_not_found"),
+    ("generate without prompt", "/generate", {"max_tokens": 3}, 400, "prompt"),
+    ("encode wrong type", "/v1/encode", {"input": 3}, 400, "input"),
+    ("unknown route", "/v1/nothing", {}, 404, "not_found"),
+]
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Server()
+    yield s
+    assert s.stop() == 0
+
+
+def check_error(status, body, expected_status, named):
+    assert status == expected_status, body
+    error = body["error"]
+    assert set(error) == {"message", "type", "param", "code"} and error["message"]
+    if named:
+        assert named in (error["param"], error["code"]), error
+
+
+@pytest.mark.parametrize("name,path,body,status,named", BAD_REQUESTS, ids=[b[0] for b in BAD_REQUESTS])
+def test_bad_request_is_a_json_4xx(server, name, path, body, status, named):
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    got, _, answer = server.request("POST", path, raw=raw)
+    check_error(got, answer, status, named)
+    assert server.request("GET", "/health")[0] == 200
+
+
+def test_wrong_method(server):
+    status, _, body = server.request("GET", "/v1/completions")
+    check_error(status, body, 405, "method_not_allowed")
+
+
+def test_body_over_the_limit_is_413(server):
+    big = b'{"prompt": "' + b"a" * (11 << 20) + b'"}'
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    try:
+        sock.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     + f"Content-Length: {len(big)}\r\n\r\n".encode())
+        try:
+            sock.sendall(big)
+        except OSError:
+            pass  # the server may answer and close before reading it all
+        answer = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    finally:
+        sock.close()
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert b'"code":"request_too_large"' in answer
+    assert server.request("GET", "/health")[0] == 200
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory):
+    """kjv-llama without its chat template, with an API key and room for one request at a time."""
+    folder = tmp_path_factory.mktemp("kjv-no-template")
+    for f in MODEL.iterdir():
+        if f.name != "tokenizer_config.json":
+            (folder / f.name).symlink_to(f)
+    config = json.loads((MODEL / "tokenizer_config.json").read_text())
+    config.pop("chat_template")
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    s = Server("--api-keys", "secret", "other", "--max-batch-size", "1", "--max-queue", "0",
+               "--drain-timeout", "30", "--allow-origins", "http://a.example", model=folder)
+    yield s
+    s.stop()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+KEY = {"Authorization": "Bearer secret"}
+
+
+def test_api_keys(guarded):
+    body = {"prompt": PROMPT, "max_tokens": 2}
+    status, headers, answer = guarded.post("/v1/completions", body)
+    check_error(status, answer, 401, "invalid_api_key")
+    status, _, answer = guarded.post("/v1/completions", body, headers={"Authorization": "Bearer nope"})
+    check_error(status, answer, 401, "invalid_api_key")
+    assert guarded.request("GET", "/v1/models", headers={"Authorization": "Bearer other"})[0] == 200
+    assert guarded.post("/v1/completions", body, headers=KEY)[0] == 200
+    assert guarded.request("GET", "/health")[0] == 200  # health needs no key
+
+
+def test_cors_allows_only_the_given_origins(guarded):
+    status, headers, _ = guarded.request("OPTIONS", "/v1/completions", headers={"Origin": "http://a.example"})
+    assert status == 204
+    assert headers["access-control-allow-origin"] == "http://a.example"
+    assert "Authorization" in headers["access-control-allow-headers"]
+    status, headers, _ = guarded.request("GET", "/v1/models", headers={**KEY, "Origin": "http://a.example"})
+    assert status == 200 and headers["access-control-allow-origin"] == "http://a.example"
+    status, headers, _ = guarded.request("GET", "/v1/models", headers={**KEY, "Origin": "http://b.example"})
+    assert status == 200 and "access-control-allow-origin" not in headers
+
+
+def test_chat_without_template_is_400(guarded):
+    status, _, answer = guarded.post("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}]},
+                                     headers=KEY)
+    check_error(status, answer, 400, "messages")
+    assert "--chat-template" in answer["error"]["message"]
+
+
+def test_full_queue_is_429_then_sigterm_drains(guarded):
+    long = {"prompt": PROMPT, "max_tokens": 300, "ignore_eos": True, "stream": True}
+    data = json.dumps(long).encode()
+    sock = socket.create_connection(("127.0.0.1", guarded.port))
+    sock.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer secret\r\n"
+                 + f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n".encode() + data)
+    received = b""
+    while b"data: " not in received:
+        received += sock.recv(4096)
+    status, headers, answer = guarded.post("/v1/completions", {"prompt": PROMPT, "max_tokens": 2}, headers=KEY)
+    check_error(status, answer, 429, "queue_full")
+    assert headers["retry-after"] == "1"
+    # SIGTERM while the long request runs: it finishes, then the server exits 0.
+    done = threading.Event()
+
+    def read_rest():
+        nonlocal received
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+            if received.endswith(b"0\r\n\r\n"):
+                break
+        done.set()
+
+    reader = threading.Thread(target=read_rest)
+    reader.start()
+    assert guarded.stop() == 0
+    reader.join(timeout=60)
+    sock.close()
+    assert done.is_set()
+    assert b"data: [DONE]" in received and b'"finish_reason":"length"' in received
+
+
+def test_chat_template_flag_serves_chat(tmp_path):
+    """The same template-less folder with --chat-template FILE answers chat requests."""
+    folder = tmp_path / "kjv"
+    folder.mkdir()
+    for f in MODEL.iterdir():
+        if f.name != "tokenizer_config.json":
+            (folder / f.name).symlink_to(f)
+    config = json.loads((MODEL / "tokenizer_config.json").read_text())
+    template = tmp_path / "template.jinja"
+    template.write_text(config.pop("chat_template"))
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    s = Server("--chat-template", template, model=folder)
+    try:
+        messages = [{"role": "user", "content": "Who made the light?"}]
+        status, _, body = s.post("/v1/chat/completions", {"messages": messages, "max_tokens": 6, "temperature": 0})
+        assert status == 200, body
+        assert body["choices"][0]["message"]["content"]
+    finally:
+        assert s.stop() == 0
+    bad = tmp_path / "bad.jinja"
+    bad.write_text("{% if %}")
+    result = subprocess.run([BIN, "serve", str(folder), "--device", "cpu", "--chat-template", str(bad)],
+                            capture_output=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.decode().startswith("error: --chat-template")
+
+
+def test_drain_timeout_cancels_what_is_left():
+    s = Server("--drain-timeout", "0.5")
+    data = json.dumps({"prompt": PROMPT, "max_tokens": 2000, "ignore_eos": True, "stream": True}).encode()
+    sock = socket.create_connection(("127.0.0.1", s.port))
+    sock.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 + f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
+    received = b""
+    while b"data: " not in received:
+        received += sock.recv(4096)
+    assert s.stop() == 0
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        received += chunk
+    sock.close()
+    assert b'"finish_reason":"abort"' in received and b"data: [DONE]" in received
+
+
+def raw_exchange(server, data):
+    """Sends bytes and returns everything the server answers before it closes the connection."""
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    try:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return answer
+            answer += chunk
+    finally:
+        sock.close()
+
+
+@pytest.mark.parametrize("data,status", [
+    (b"\x00\x01garbage\r\n\r\n", b"400"),
+    (b"GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n", b"431"),
+    (b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"prompt\"", None),
+], ids=["not http", "header too large", "cut short"])
+def test_malformed_http_keeps_the_server_up(server, data, status):
+    answer = raw_exchange(server, data)
+    if status:
+        assert answer.startswith(b"HTTP/1.1 " + status), answer[:100]
+        assert b'"error"' in answer
+    assert server.request("GET", "/health")[0] == 200
+
+
+def test_port_in_use_is_a_clean_error(server):
+    result = subprocess.run([BIN, "serve", str(MODEL), "--device", "cpu", "--port", str(server.port)],
+                            capture_output=True, timeout=60)
+    assert result.returncode == 1
+    lines = result.stderr.decode().strip().splitlines()
+    assert lines[-1].startswith("error: --host/--port: cannot listen"), lines
+
+
+def test_quiet_connections_are_closed_after_the_idle_timeout():
+    s = Server("--idle-timeout", "0.5")
+    try:
+        silent = socket.create_connection(("127.0.0.1", s.port))
+        silent.settimeout(10)
+        start = time.time()
+        assert silent.recv(100) == b""  # never sent a request: closed
+        assert time.time() - start < 5
+        silent.close()
+        partial = socket.create_connection(("127.0.0.1", s.port))
+        partial.settimeout(10)
+        partial.sendall(b"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 50\r\n\r\n{")
+        assert partial.recv(100) == b""  # a request that never ends: closed
+        partial.close()
+        conn = s.connection()
+        conn.request("GET", "/health")
+        assert conn.getresponse().read()
+        time.sleep(1.5)
+        assert conn.sock.recv(100) == b""  # an idle keep-alive connection: closed
+        conn.close()
+        # A stream that runs longer than the idle timeout is not cut.
+        events = s.stream("/v1/completions", {"prompt": PROMPT, "max_tokens": 200, "ignore_eos": True,
+                                              "stream": True})
+        assert events[-1] == "[DONE]" and events[-2]["choices"][0]["finish_reason"] == "length"
+    finally:
+        assert s.stop() == 0
