@@ -110,7 +110,7 @@ ChatTemplate::ChatTemplate(ChatTemplate&&) noexcept = default;
 ChatTemplate& ChatTemplate::operator=(ChatTemplate&&) noexcept = default;
 
 std::string ChatTemplate::render(const ChatTemplateInput& input) const {
-  jinja::Evaluator evaluator(impl_->map);
+  jinja::Evaluator evaluator(impl_->map, input.limits);
   try {
     return evaluator.render(impl_->body, make_globals(input));
   } catch (const jinja::RaisedError& e) {

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "chat/jinja/builtins.h"
+#include "chat/jinja/render_limits.h"
 #include "chat/jinja/utf8.h"
 
 namespace turbine::jinja {
@@ -73,8 +74,10 @@ std::vector<std::string> split_lines(const std::string& s) {
 }
 
 std::string indent(const std::string& text, const Value& width, bool first, bool blank) {
+  if (!width.is_string()) check_value_bytes(static_cast<size_t>(std::max<int64_t>(0, width.as_int())), "indent");
   std::string pad = width.is_string() ? width.as_string() : std::string(static_cast<size_t>(std::max<int64_t>(0, width.as_int())), ' ');
   std::vector<std::string> lines = split_lines(text + "\n");
+  check_value_bytes(text.size() + pad.size() * lines.size(), "indent");
   std::string out;
   if (blank) {
     for (size_t i = 0; i < lines.size(); ++i) out += (i ? "\n" + pad : "") + lines[i];
@@ -259,8 +262,10 @@ const FilterEntry kFilters[] = {
          }
        }
        if (!row.empty()) {
-         if (!fill.is_undefined() && !fill.is_none())
+         if (!fill.is_undefined() && !fill.is_none()) {
+           check_sequence_items(n, "batch");
            while (row.size() < n) row.push_back(fill);
+         }
          rows.push_back(Value::list(std::move(row)));
        }
        return Value::list(std::move(rows));
@@ -276,6 +281,7 @@ const FilterEntry kFilters[] = {
        int64_t width = param(a, k, 0, "width", Value(80)).as_int();
        int64_t len = static_cast<int64_t>(utf8_decode(text).size());
        if (width <= len) return Value(text);
+       check_value_bytes(text.size() + static_cast<size_t>(width - len), "center");
        int64_t margin = width - len;
        int64_t left = margin / 2 + (margin & width & 1);
        return Value(std::string(static_cast<size_t>(left), ' ') + text + std::string(static_cast<size_t>(margin - left), ' '));
@@ -336,6 +342,7 @@ const FilterEntry kFilters[] = {
          if (!first) out += sep;
          first = false;
          out += (attribute.is_undefined() || attribute.is_none() ? item : get_path(item, attribute)).str();
+         check_value_bytes(out.size(), "join");
        }
        return Value(out);
      }},
