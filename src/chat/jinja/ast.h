@@ -76,6 +76,7 @@ struct Stmt {
   std::vector<std::string> names;  // For/Set targets; Set on ns.attr: {ns, attr} with attribute_target
   bool attribute_target = false;
   bool recursive = false;
+  bool uses_loop = true;  // For: the body reads `loop`, so each iteration builds it
   std::vector<ExprPtr> conditions;  // If: one per branch (else branch has none)
   std::vector<Body> bodies;         // If branches (+ else), For body (+ else), Macro/CallBlock/SetBlock/Scope body
   std::vector<MacroParam> params;   // Macro, CallBlock (the caller's parameters)

@@ -188,6 +188,10 @@ Evaluator::Flow Evaluator::render_for(const Stmt& stmt, const std::shared_ptr<Sc
     count_step(stmt.offset);
     auto s = child_scope(scope);
     bind(s, items[i]);
+    if (!stmt.uses_loop) {
+      if (render_body(stmt.bodies[0], s, out) == Flow::Break) break;
+      continue;
+    }
     ValueDict loop;
     loop.items.reserve(12);
     loop.items.emplace_back("index", Value(i + 1));

@@ -1,6 +1,7 @@
-// jinja2 decides at compile time which special names a macro receives: it walks the body in node-field
-// order, and a name counts when it is read before anything assigns or declares it. A store of the name
-// first (a {% set %}, a loop target, a nested macro's parameter) takes it out of the search.
+// jinja2 decides at compile time which special names a macro receives (and whether a for loop needs its
+// `loop` object): it walks the body in node-field order, and a name counts when it is read before anything
+// assigns or declares it. A store of the name first (a {% set %}, a loop target, a nested macro's
+// parameter) takes it out of the search.
 #include <set>
 #include <string>
 
@@ -11,7 +12,8 @@ namespace {
 
 class SpecialNameFinder {
  public:
-  std::set<std::string> searched{"caller", "kwargs", "varargs"};
+  explicit SpecialNameFinder(std::set<std::string> names) : searched(std::move(names)) {}
+  std::set<std::string> searched;
   std::set<std::string> found;
 
   bool done() const { return found == searched; }
@@ -96,7 +98,7 @@ class SpecialNameFinder {
 }  // namespace
 
 MacroSignature analyze_macro_signature(const Stmt& macro) {
-  SpecialNameFinder finder;
+  SpecialNameFinder finder({"caller", "kwargs", "varargs"});
   finder.body(macro.bodies[0]);
   MacroSignature sig;
   bool param_kwargs = false, param_varargs = false;
@@ -109,6 +111,12 @@ MacroSignature analyze_macro_signature(const Stmt& macro) {
   sig.takes_kwargs = finder.found.count("kwargs") > 0 && !param_kwargs;
   sig.takes_varargs = finder.found.count("varargs") > 0 && !param_varargs;
   return sig;
+}
+
+bool body_reads_name(const Body& body, const std::string& name) {
+  SpecialNameFinder finder({name});
+  finder.body(body);
+  return !finder.found.empty();
 }
 
 }  // namespace turbine::jinja

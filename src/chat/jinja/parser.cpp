@@ -106,6 +106,7 @@ class Parser : public ExpressionParser {
       ++loop_depth_;
       s->bodies.push_back(parse_body({"endfor", "else"}, end));
       --loop_depth_;
+      s->uses_loop = body_reads_name(s->bodies[0], "loop");
       ++pos_;
       expect_block_end();
       if (end == "else") {
