@@ -90,6 +90,18 @@ TEST(ChatTemplateLimits, StringAndListBombsAreRefusedBeforeAllocating) {
   expect_refused("{{ ('x' * 60000000)|list|length }}", "would exceed the limit of 1048576 items");
 }
 
+TEST(ChatTemplateLimits, RepeatingOneExpensiveStepIsCharged) {
+  // Each iteration walks a million items or 60 MB: charged by size, the loop ends within the step limit.
+  expect_refused("{% set l = [0] * 1000000 %}{% for i in range(100000) %}{{ l|sum }}{% endfor %}",
+                 "render exceeded 10000000 steps");
+  expect_refused("{% set s = 'x' * 60000000 %}{% for i in range(100000) %}{% if 'y' in s %}{% endif %}{% endfor %}",
+                 "render exceeded 10000000 steps");
+  expect_refused("{% set s = 'x' * 60000000 %}{% for i in range(100000) %}{{ s.count('y') }}{% endfor %}",
+                 "render exceeded 10000000 steps");
+  expect_refused("{% set a = [[0] * 1000] * 1000 %}{% for i in range(100000) %}{{ a == a }}{% endfor %}",
+                 "render exceeded 10000000 steps");
+}
+
 TEST(ChatTemplateLimits, RecursionAndRangesAreBounded) {
   expect_refused("{% macro m(n) %}{{ m(n + 1) }}{% endmacro %}{{ m(0) }}", "maximum recursion depth exceeded in macro 'm'");
   ChatTemplateInput input;
@@ -114,6 +126,8 @@ TEST(ChatTemplateLimits, RealTemplateOverALongConversationRenders) {
         {{"role", "assistant"}, {"content", "<think>\nreasoning\n</think>\n\nAnswer " + std::to_string(i)}});
   }
   input.messages.push_back({{"role", "user"}, {"content", "last"}});
+  // A tenth of the default step limit is enough: real templates are far from it.
+  input.limits.max_steps = 1'000'000;
   std::string out = tmpl.render(input);
   EXPECT_GT(out.size(), size_t{2000} * 200);
   EXPECT_NE(out.find("Question 1999: "), std::string::npos);

@@ -43,13 +43,22 @@ Evaluator::Flow Evaluator::render_body(const Body& body, const std::shared_ptr<S
   return Flow::Normal;
 }
 
-void Evaluator::count_step(size_t offset) {
-  if (++steps_ > limits_.max_steps) {
+void Evaluator::count_step(size_t offset, uint64_t n) {
+  steps_ += n;
+  if (steps_ > limits_.max_steps) {
     SourcePos p = map_.at(offset);
     throw PositionedError(fmt::format(
         "chat template line {}, column {}: render exceeded {} steps (the template loops or recurses too much)", p.line,
         p.column, limits_.max_steps));
   }
+}
+
+void Evaluator::charge_for_size(const Value& v, size_t offset) {
+  uint64_t n = 0;
+  if (v.is_list()) n = v.as_list().size();
+  else if (v.is_dict() || v.is_namespace()) n = v.as_dict().items.size();
+  else if (v.is_string()) n = v.as_string().size() / 256;
+  if (n > 0) count_step(offset, n);
 }
 
 void Evaluator::check_output(const std::string& out, size_t offset) const {
@@ -291,8 +300,12 @@ Value Evaluator::eval_inner(const Expr& e, const std::shared_ptr<Scope>& scope) 
       }
       return Value::dict(std::move(d));
     }
-    case ExprKind::GetAttr:
-      return get_attribute(eval(*e.children[0], scope), e.name);
+    case ExprKind::GetAttr: {
+      Value obj = eval(*e.children[0], scope);
+      Value attr = get_attribute(obj, e.name);
+      if (attr.is_function()) charge_for_size(obj, e.offset);  // a method walks its object
+      return attr;
+    }
     case ExprKind::GetItem:
       return get_item(eval(*e.children[0], scope), eval(*e.children[1], scope));
     case ExprKind::Slice: {
@@ -308,7 +321,10 @@ Value Evaluator::eval_inner(const Expr& e, const std::shared_ptr<Scope>& scope) 
       KeywordArgs kwargs;
       eval_args(e, scope, args, kwargs);
       require_defined(callee);
-      return callee.call(args, kwargs);
+      for (const auto& a : args) charge_for_size(a, e.offset);
+      Value result = callee.call(args, kwargs);
+      charge_for_size(result, e.offset);
+      return result;
     }
     case ExprKind::Filter: {
       if (!has_filter(e.name)) fail_at(map_, e.offset, "No filter named '" + e.name + "'");
@@ -316,7 +332,12 @@ Value Evaluator::eval_inner(const Expr& e, const std::shared_ptr<Scope>& scope) 
       ValueList args;
       KeywordArgs kwargs;
       eval_args(e, scope, args, kwargs);
-      return apply_filter(e.name, input, args, kwargs);
+      // length and default do not walk their input (messages|length runs once per message in real templates).
+      bool walks = e.name != "length" && e.name != "count" && e.name != "default" && e.name != "d";
+      if (walks) charge_for_size(input, e.offset);
+      Value result = apply_filter(e.name, input, args, kwargs);
+      if (walks) charge_for_size(result, e.offset);
+      return result;
     }
     case ExprKind::Test: {
       if (!has_test(e.name)) fail_at(map_, e.offset, "No test named '" + e.name + "'");
@@ -332,8 +353,15 @@ Value Evaluator::eval_inner(const Expr& e, const std::shared_ptr<Scope>& scope) 
     case ExprKind::Negate:
     case ExprKind::Plus:
       return unary_operation(e.kind == ExprKind::Negate ? '-' : '+', eval(*e.children[0], scope));
-    case ExprKind::Binary:
-      return binary_operation(e.name, eval(*e.children[0], scope), eval(*e.children[1], scope));
+    case ExprKind::Binary: {
+      Value l = eval(*e.children[0], scope);
+      Value r = eval(*e.children[1], scope);
+      charge_for_size(l, e.offset);
+      charge_for_size(r, e.offset);
+      Value result = binary_operation(e.name, l, r);
+      charge_for_size(result, e.offset);
+      return result;
+    }
     case ExprKind::And: {
       Value l = eval(*e.children[0], scope);
       return l.truthy() ? eval(*e.children[1], scope) : l;

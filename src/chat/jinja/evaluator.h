@@ -36,8 +36,12 @@ class Evaluator {
   void eval_args(const Expr& e, const std::shared_ptr<Scope>& scope, ValueList& args, KeywordArgs& kwargs,
                  const Value* caller = nullptr);
   Value apply_filter_chain(const Expr& e, const std::shared_ptr<Scope>& scope, const Value& body_value);
-  // One evaluation step; past limits_.max_steps the render ends with an error naming the limit.
-  void count_step(size_t offset);
+  // `n` evaluation steps; past limits_.max_steps the render ends with an error naming the limit.
+  void count_step(size_t offset, uint64_t n = 1);
+  // Charges an operation for the data it walks: a filter, call, method or operator over a long list or
+  // string costs as many steps as it has items (or 256-byte pieces), so a loop cannot repeat one
+  // expensive step millions of times within the limit.
+  void charge_for_size(const Value& v, size_t offset);
   void check_output(const std::string& out, size_t offset) const;
 
   // Macros and call blocks (macro_call.cpp).

@@ -300,6 +300,9 @@ bool values_equal(const Value& a, const Value& b) {
       if (a.is_tuple() != b.is_tuple()) return false;
       const auto& x = a.as_list();
       const auto& y = b.as_list();
+      // One shared list is equal to itself, as Python compares identical items: a list holding the same
+      // big list many times then compares in one step, not in a walk over every copy.
+      if (&x == &y) return true;
       if (x.size() != y.size()) return false;
       for (size_t i = 0; i < x.size(); ++i)
         if (!values_equal(x[i], y[i])) return false;
@@ -308,6 +311,7 @@ bool values_equal(const Value& a, const Value& b) {
     case Value::Kind::Dict: {
       const auto& x = a.as_dict().items;
       const auto& y = b.as_dict();
+      if (&x == &y.items) return true;
       if (x.size() != y.items.size()) return false;
       for (const auto& [k, v] : x) {
         const Value* other = y.find(k);
