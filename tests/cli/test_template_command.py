@@ -254,6 +254,8 @@ BAD_TEMPLATES = [
     "{% macro m(a) %}{{ a }}{% endmacro %}{{ m(1, 2) }}",
     "{% call m() %}{% endcall %}",
     "{{ dict(**{'a': 1}, b=2) }}",
+    "{% call range(3) %}x{% endcall %}",
+    "{{ range(stop=3) }}",
 ]
 
 
