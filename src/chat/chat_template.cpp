@@ -31,7 +31,8 @@ namespace {
 // jinja2's sandboxed range(): at most 100000 items.
 constexpr int64_t kMaxRange = 100000;
 
-Value range_function(const ValueList& args, const KeywordArgs&) {
+Value range_function(const ValueList& args, const KeywordArgs& kwargs) {
+  if (!kwargs.items.empty()) fail("range() got an unexpected keyword argument '{}'", kwargs.items.front().first);
   if (args.empty() || args.size() > 3) fail("range expected 1 to 3 arguments, got {}", args.size());
   for (const auto& a : args)
     if (!a.is_int() && !a.is_bool()) fail("'{}' object cannot be interpreted as an integer", a.type_name());
@@ -110,7 +111,7 @@ ChatTemplate::ChatTemplate(ChatTemplate&&) noexcept = default;
 ChatTemplate& ChatTemplate::operator=(ChatTemplate&&) noexcept = default;
 
 std::string ChatTemplate::render(const ChatTemplateInput& input) const {
-  jinja::Evaluator evaluator(impl_->map);
+  jinja::Evaluator evaluator(impl_->map, input.limits);
   try {
     return evaluator.render(impl_->body, make_globals(input));
   } catch (const jinja::RaisedError& e) {

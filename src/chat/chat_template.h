@@ -8,9 +8,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "chat/jinja/render_limits.h"
 #include "text/tokenizer_config.h"
 
 namespace turbine {
+
+// Steps, output bytes and call depth one render may take (a template is untrusted input).
+using ChatTemplateLimits = jinja::RenderLimits;
 
 // ordered_json: templates see dict keys in the order the JSON has them (tojson of a tool keeps its order).
 struct ChatTemplateInput {
@@ -19,6 +23,7 @@ struct ChatTemplateInput {
   bool add_generation_prompt = true;
   nlohmann::ordered_json extra_vars = nlohmann::ordered_json::object();  // e.g. {"enable_thinking": false}
   std::string bos_token, eos_token;
+  ChatTemplateLimits limits;
 };
 
 class ChatTemplate {
@@ -30,7 +35,8 @@ class ChatTemplate {
   ChatTemplate(ChatTemplate&&) noexcept;
   ChatTemplate& operator=(ChatTemplate&&) noexcept;
 
-  // Renders; a template's raise_exception(msg) throws Error(msg) with exactly its message.
+  // Renders; a template's raise_exception(msg) throws Error(msg) with exactly its message. A render that
+  // goes past input.limits (or builds one value past jinja::kMaxValueBytes) throws Error naming the limit.
   std::string render(const ChatTemplateInput& input) const;
 
  private:

@@ -47,6 +47,46 @@ TEMPLATES = [
     "{% for m in messages %}{{ fmt(m) }}{{ fmt(m, '* ') }}{{ fmt(m, suffix='!') }}\n{% endfor %}",
     "{% set g = 1 %}{% macro show() %}{{ g }}{% endmacro %}{% set g = 2 %}{{ show() }}"
     "{% macro rec(n) %}{% if n > 0 %}{{ n }}{{ rec(n - 1) }}{% endif %}{% endmacro %}{{ rec(5) }}",
+    # call blocks: caller(), caller arguments, nesting, scope, and caller where no call block gives one
+    "{% macro box(title) %}[{{ title }}: {{ caller() }}]{% endmacro %}{% for m in messages %}{% call box(m.role) %}"
+    "{{ loop.index }} {{ m.content|length }}{% endcall %}\n{% endfor %}",
+    "{% macro each(items) %}{% for x in items %}{{ caller(x, loop.index) }}{% endfor %}{% endmacro %}"
+    "{% call(m, i) each(messages) %}{{ i }}={{ m.role }};{% endcall %}{% call(a, b='dflt') each([1]) %}{{ a }}{{ b }}"
+    "{% endcall %}",
+    "{% macro outer() %}<{{ caller() }}>{% endmacro %}{% macro inner(t) %}({{ t }}{{ caller()|upper }}){% endmacro %}"
+    "{% call outer() %}{% call inner(messages|length) %}x{% endcall %}|{% call inner('y') %}z{% endcall %}{% endcall %}",
+    "{% macro m() %}{{ caller is defined }}|{{ caller is callable }}|{% endmacro %}{{ m() }}{% call m() %}b{% endcall %}"
+    "{% macro n() %}[{{ caller }}]{% endmacro %}{{ n() }}",
+    "{% macro m() %}{{ caller() }}{% endmacro %}{{ m() }}",
+    "{% macro m(a) %}{{ a }}{% endmacro %}{% call m(1) %}unused body{% endcall %}",
+    "{% macro m() %}{{ caller(1, 2, 3) }}{% endmacro %}{% call(x, y) m() %}{{ x }}{{ y }}{% endcall %}",
+    "{% macro m() %}{{ caller(1, 2, k=3) }}{% endmacro %}{% call m() %}{{ varargs }}{{ kwargs }}{% endcall %}"
+    "{% call(x, y=7) m() %}{{ x }}{{ y }}{{ kwargs }}{% endcall %}",
+    "{% call(x) messages %}{% endcall %}",
+    "{% macro m(caller) %}{{ caller() }}{% endmacro %}",
+    "{% macro m(caller=none) %}{{ caller() if caller else 'none' }}{% endmacro %}{{ m() }}{% call m() %}b{% endcall %}",
+    # *args / **kwargs: varargs and kwargs in macros, spreading in calls, filters and globals
+    "{% macro m(a, b='B') %}{{ a }}{{ b }}{{ varargs }}{{ kwargs }}{% endmacro %}{{ m(1) }} {{ m(1, 2, 3, 4) }} "
+    "{{ m(1, x=5, b=2) }} {{ m(*['p', 'q', 'r']) }} {{ m(**{'a': 'k', 'z': 0}) }} {{ m(1, *[2], **{'y': 3}) }}",
+    "{% macro m(a) %}{{ varargs|length }}:{% for v in varargs %}{{ v }}{% endfor %}{% endmacro %}{{ m(0, *messages"
+    "|map(attribute='role')) }}",
+    "{% macro m() %}{{ kwargs|dictsort }}{% endmacro %}{{ m(b=1, a=2, **{'c': 3}) }}",
+    "{% macro m(a) %}{{ a }}{% endmacro %}{{ m(1, 2) }}",
+    "{% macro m() %}x{% endmacro %}{{ m(1) }}",
+    "{% macro m(a) %}x{% endmacro %}{{ m(b=1) }}",
+    "{% macro m(a) %}{{ a }}{% endmacro %}{{ m(1, a=2) }}",
+    "{% macro m(a, b) %}{{ a }}{{ b }}{% endmacro %}{{ m(*[1, 2]) }}{{ m(**{'b': 4, 'a': 3}) }}{{ m(b=6, *[5]) }}"
+    "{{ m(*'xy') }}{{ m(*none_given, **{'a': 7, 'b': 8}) }}",
+    "{% macro m(a) %}{{ a }}{% endmacro %}{{ m(*1) }}",
+    "{% macro m(a) %}{{ a }}{% endmacro %}{{ m(**[1]) }}",
+    "{% macro m(a) %}{{ a }}{% endmacro %}{{ m(*[1], *[2]) }}",
+    "{% macro m(a) %}{{ a }}{% endmacro %}{{ m(**{'a': 1}, a=2) }}",
+    "{% macro m(a=0) %}{{ a }}{% endmacro %}{{ m(a=1, **{'a': 2}) }}",
+    "{{ [3, 1, 2]|sort(*[true]) }} {{ ['a', 'b']|join(*['-']) }} {{ 'x'|replace(**{'old': 'x', 'new': 'y'}) }} "
+    "{{ dict(j=2, **{'k': 1}) }} {{ namespace(**{'n': 1}).n }} {{ 'a{}{}'.format(*[1, 2]) }} "
+    "{{ range(*[1, 7, 2])|list }} {{ 4 is divisibleby(*[2]) }}",
+    "{% macro m(a) %}{{ a }}{{ varargs }}{% endmacro %}{% set varargs = 'outer' %}{{ m(1, 2) }}",
+    "{% macro m() %}{% set varargs = 'mine' %}{{ varargs }}{% endmacro %}{{ m() }}",
     # expressions and Python value printing
     "{{ 1 + 2 * 3 - 4 / 2 }} {{ 7 // 2 }} {{ -7 // 2 }} {{ -7 % 3 }} {{ 7 % -3 }} {{ 2 ** 10 }} {{ 2 ** 3 ** 2 }}"
     " {{ 10 / 4 }} {{ 1e16 }} {{ 1.5e-5 }} {{ 0.1 + 0.2 }} {{ 3.0 }} {{ -0.0 }} {{ 1 / 3 }} {{ 2.5e300 * 10 }}",

@@ -175,6 +175,66 @@ REALISTIC_TEMPLATES = [
 <start_of_turn>model
 {% endif -%}
 """,
+    # MiniCPM3 style: each turn is a section macro whose body comes from a call block (caller with an argument),
+    # tools rendered as Python signatures by a macro.
+    """{%- macro section(name) -%}
+<|im_start|>{{ name }}
+{{ caller(name|upper) }}<|im_end|>
+{% endmacro -%}
+{%- macro describe_tool(tool) -%}
+{%- set f = tool.function if tool.function is defined else tool -%}
+def {{ f.name }}({% for pname, p in (f.parameters.properties or {}).items() %}{{ pname }}: {{ p.type|default('Any') }}
+{%- if not loop.last %}, {% endif %}{% endfor %}):
+    \"\"\"{{ f.description }}\"\"\"
+{% endmacro -%}
+{%- if tools -%}
+    {%- call(tag) section('system') -%}
+        {%- if messages and messages[0].role == 'system' %}{{ messages[0].content }}
+
+{% endif -%}
+# Functions
+{% for tool in tools %}{{ describe_tool(tool) }}{% endfor -%}
+    {%- endcall -%}
+{%- elif messages and messages[0].role == 'system' -%}
+    {%- call(tag) section('system') %}{{ messages[0].content }}{% endcall -%}
+{%- endif -%}
+{%- for message in messages if message.role != 'system' -%}
+    {%- call(tag) section(message.role) -%}
+        {%- if message.role == 'tool' %}<tool_response tag="{{ tag }}">{{ message.content }}</tool_response>
+        {%- else %}{{ message.content }}{% endif -%}
+        {%- for c in message.tool_calls or [] %}
+<tool_call>{{ c.function.name }}({{ c.function.arguments|tojson if c.function.arguments is mapping else c.function.arguments }})</tool_call>
+        {%- endfor -%}
+    {%- endcall -%}
+{%- endfor -%}
+{%- if add_generation_prompt %}<|im_start|>assistant
+{% endif -%}
+""",
+    # Jamba style: one turn macro taking extra positional lines (varargs) and attributes (kwargs), called with
+    # spread lists and dicts.
+    """{%- macro turn(role, content) -%}
+<|{{ role }}|>{% for k, v in kwargs|dictsort %} {{ k }}="{{ v }}"{% endfor +%}
+{{ content }}{% if varargs %}
+{{ varargs|join('\n') }}{% endif %}
+</|{{ role }}|>
+{% endmacro -%}
+{%- macro call_line(c) -%}
+{{ c.function.name }}({{ c.function.arguments|tojson if c.function.arguments is mapping else c.function.arguments }})
+{%- endmacro -%}
+{{- bos_token -}}
+{%- if tools -%}
+    {{- turn('tools', tools|length ~ ' tools', *tools|map(attribute='function')|map(attribute='name')|list, kind='functions') -}}
+{%- endif -%}
+{%- for message in messages -%}
+    {%- set ns = namespace(lines=[]) -%}
+    {%- for c in message.tool_calls or [] -%}
+        {%- set ns.lines = ns.lines + [call_line(c)] -%}
+    {%- endfor -%}
+    {%- set attrs = {'n': loop.index} if loop.last else {} -%}
+    {{- turn(message.role, message.content, *ns.lines, first=loop.first, **attrs) -}}
+{%- endfor -%}
+{%- if add_generation_prompt %}{{ '<|assistant|>\n' }}{% endif -%}
+""",
 ]
 
 BAD_TEMPLATES = [
@@ -190,6 +250,12 @@ BAD_TEMPLATES = [
     "{% break %}",
     "{# open comment",
     "{% macro m() %}{{ m() }}{% endmacro %}{{ m() }}",
+    "{% macro m() %}{{ caller() }}{% endmacro %}{% call m() %}{{ caller() }}{% endcall %}",
+    "{% macro m(a) %}{{ a }}{% endmacro %}{{ m(1, 2) }}",
+    "{% call m() %}{% endcall %}",
+    "{{ dict(**{'a': 1}, b=2) }}",
+    "{% call range(3) %}x{% endcall %}",
+    "{{ range(stop=3) }}",
 ]
 
 

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "chat/jinja/builtins.h"
+#include "chat/jinja/render_limits.h"
 #include "chat/jinja/methods.h"
 #include "chat/jinja/utf8.h"
 
@@ -146,6 +147,8 @@ ValueList iterate(const Value& v) {
       return keys;
     }
     case Value::Kind::String: {
+      // Each character becomes a value of its own: bounded like any list before the memory is taken.
+      if (v.as_string().size() > kMaxSequenceItems) check_sequence_items(utf8_decode(v.as_string()).size(), "a string's characters");
       ValueList chars;
       for (char32_t c : utf8_decode(v.as_string())) chars.emplace_back(utf8_encode(std::u32string(1, c)));
       return chars;

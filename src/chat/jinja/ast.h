@@ -18,9 +18,10 @@ enum class ExprKind {
   GetAttr,    // children[0] . name
   GetItem,    // children[0] [ children[1] ]
   Slice,      // children[0] [ children[1] : children[2] : children[3] ] (null = omitted)
-  Call,       // children[0] ( children[1..] ); the last kw_names.size() children are keyword arguments
-  Filter,     // children[0] | name ( children[1..] ), kw_names as for Call
-  Test,       // children[0] is [not] name ( children[1..] ); negated
+  Call,       // children[0] ( children[1..] ); the last kw_names.size() children are keyword arguments;
+              // star_args / star_kwargs hold `*x` / `**y` when given
+  Filter,     // children[0] | name ( children[1..] ), arguments as for Call
+  Test,       // children[0] is [not] name ( children[1..] ), arguments as for Call; negated
   Not,        // not children[0]
   Negate,     // - children[0]
   Plus,       // + children[0]
@@ -40,10 +41,13 @@ struct Expr {
   std::string name;  // Name, GetAttr attribute, Filter/Test name, Binary operator
   std::vector<ExprPtr> children;
   std::vector<std::string> kw_names;
+  ExprPtr star_args, star_kwargs;  // f(*star_args, **star_kwargs); null when absent
   bool negated = false;
 };
 
-enum class StmtKind { Text, Output, If, For, Set, SetBlock, Macro, Break, Continue, FilterBlock, Scope };
+enum class StmtKind {
+  Text, Output, If, For, Set, SetBlock, Macro, CallBlock, Break, Continue, FilterBlock, Scope
+};
 
 struct Stmt;
 using StmtPtr = std::unique_ptr<Stmt>;
@@ -52,6 +56,15 @@ using Body = std::vector<StmtPtr>;
 struct MacroParam {
   std::string name;
   ExprPtr default_value;  // null when required
+};
+
+// What a macro's (or a call block's) body refers to without defining it, as jinja2 decides at compile
+// time: only then does the macro take `caller`, extra keywords (`kwargs`) or extra positionals (`varargs`).
+struct MacroSignature {
+  bool takes_caller = false;
+  bool takes_kwargs = false;
+  bool takes_varargs = false;
+  bool explicit_caller = false;  // `caller` is one of the declared parameters
 };
 
 struct Stmt {
@@ -63,9 +76,12 @@ struct Stmt {
   std::vector<std::string> names;  // For/Set targets; Set on ns.attr: {ns, attr} with attribute_target
   bool attribute_target = false;
   bool recursive = false;
+  bool uses_loop = true;  // For: the body reads `loop`, so each iteration builds it
   std::vector<ExprPtr> conditions;  // If: one per branch (else branch has none)
-  std::vector<Body> bodies;         // If branches (+ else), For body (+ else), Macro/SetBlock/Scope body
-  std::vector<MacroParam> params;   // Macro
+  std::vector<Body> bodies;         // If branches (+ else), For body (+ else), Macro/CallBlock/SetBlock/Scope body
+  std::vector<MacroParam> params;   // Macro, CallBlock (the caller's parameters)
+  MacroSignature signature;         // Macro, CallBlock
+  // CallBlock: `expr` is the call; the body becomes the `caller` macro passed to it.
 };
 
 }  // namespace turbine::jinja

@@ -38,6 +38,12 @@ std::string to_json(const Value& v, bool ensure_ascii, const Value& indent, cons
 // Python's `fmt % args` (args: a tuple, a dict for %(name)s, or one value).
 std::string printf_format(const std::string& fmt, const Value& args);
 
+// The int, float and round filters: Python's int(x) / float(x) (`dflt` when x does not convert) and
+// round(x, precision) with jinja2's methods 'common', 'ceil' and 'floor'.
+Value to_int(const Value& v, const Value& dflt);
+Value to_float(const Value& v, const Value& dflt);
+Value round_value(const Value& v, int64_t precision, const std::string& method);
+
 // Python's str.title() and str.split(), also used by filters.
 std::string python_title(const std::string& s);
 ValueList python_split(const std::string& s, const Value& sep, int64_t maxsplit);

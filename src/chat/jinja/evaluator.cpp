@@ -7,10 +7,6 @@
 namespace turbine::jinja {
 namespace {
 
-// Recursion (macros calling macros) ends in an error long before the C++ stack is at risk.
-constexpr int kMaxCallDepth = 100;
-constexpr size_t kMaxOutputBytes = size_t{256} << 20;
-
 // An error that already names its template position.
 class PositionedError : public Error {
  public:
@@ -47,14 +43,47 @@ Evaluator::Flow Evaluator::render_body(const Body& body, const std::shared_ptr<S
   return Flow::Normal;
 }
 
+void Evaluator::count_step(size_t offset, uint64_t n) {
+  steps_ += n;
+  if (steps_ > limits_.max_steps) {
+    SourcePos p = map_.at(offset);
+    throw PositionedError(fmt::format(
+        "chat template line {}, column {}: render exceeded {} steps (the template loops or recurses too much)", p.line,
+        p.column, limits_.max_steps));
+  }
+}
+
+void Evaluator::charge_for_size(const Value& v, size_t offset) {
+  uint64_t n = 0;
+  if (v.is_list()) n = v.as_list().size();
+  else if (v.is_dict() || v.is_namespace()) n = v.as_dict().items.size();
+  else if (v.is_string()) n = v.as_string().size() / 256;
+  if (n > 0) count_step(offset, n);
+}
+
+void Evaluator::check_output(const std::string& out, size_t offset) const {
+  if (out.size() > limits_.max_output_bytes) {
+    SourcePos p = map_.at(offset);
+    throw PositionedError(fmt::format("chat template line {}, column {}: rendered output exceeds {} bytes", p.line,
+                                      p.column, limits_.max_output_bytes));
+  }
+}
+
 Evaluator::Flow Evaluator::render_stmt(const Stmt& stmt, const std::shared_ptr<Scope>& scope, std::string& out) {
+  count_step(stmt.offset);
   switch (stmt.kind) {
     case StmtKind::Text:
       out += stmt.text;
       break;
-    case StmtKind::Output:
-      out += eval(*stmt.expr, scope).str();
+    case StmtKind::Output: {
+      Value v = eval(*stmt.expr, scope);
+      try {
+        out += v.str();
+      } catch (const Error& e) {
+        fail_at(map_, stmt.expr->offset, e.what());
+      }
       break;
+    }
     case StmtKind::If:
       for (size_t i = 0; i < stmt.bodies.size(); ++i) {
         if (i >= stmt.conditions.size() || eval(*stmt.conditions[i], scope).truthy())
@@ -77,6 +106,29 @@ Evaluator::Flow Evaluator::render_stmt(const Stmt& stmt, const std::shared_ptr<S
     case StmtKind::Macro:
       scope->vars[stmt.names[0]] = make_macro(stmt, scope);
       break;
+    case StmtKind::CallBlock: {
+      // jinja2 passes the body as the keyword argument `caller` of the call.
+      const Expr& call = *stmt.expr;
+      Value caller = make_caller(stmt, scope);
+      Value result;
+      try {
+        Value callee = eval(*call.children[0], scope);
+        ValueList args;
+        KeywordArgs kwargs;
+        eval_args(call, scope, args, kwargs, &caller);
+        require_defined(callee);
+        result = callee.call(args, kwargs);
+      } catch (const RaisedError&) {
+        throw;
+      } catch (const PositionedError&) {
+        throw;
+      } catch (const std::exception& ex) {
+        SourcePos p = map_.at(call.offset);
+        throw PositionedError(fmt::format("chat template line {}, column {}: {}", p.line, p.column, ex.what()));
+      }
+      out += result.str();
+      break;
+    }
     case StmtKind::Break:
       return Flow::Break;
     case StmtKind::Continue:
@@ -90,7 +142,7 @@ Evaluator::Flow Evaluator::render_stmt(const Stmt& stmt, const std::shared_ptr<S
     case StmtKind::Scope:
       return render_body(stmt.bodies[0], scope, out);
   }
-  if (out.size() > kMaxOutputBytes) fail_at(map_, stmt.offset, "rendered output is too large");
+  check_output(out, stmt.offset);
   return Flow::Normal;
 }
 
@@ -132,6 +184,7 @@ Evaluator::Flow Evaluator::render_for(const Stmt& stmt, const std::shared_ptr<Sc
   ValueList items;
   if (stmt.condition) {
     for (const auto& item : all) {
+      count_step(stmt.offset);
       auto s = child_scope(scope);
       bind(s, item);
       if (eval(*stmt.condition, s).truthy()) items.push_back(item);
@@ -141,8 +194,13 @@ Evaluator::Flow Evaluator::render_for(const Stmt& stmt, const std::shared_ptr<Sc
   }
   const int64_t n = static_cast<int64_t>(items.size());
   for (int64_t i = 0; i < n; ++i) {
+    count_step(stmt.offset);
     auto s = child_scope(scope);
     bind(s, items[i]);
+    if (!stmt.uses_loop) {
+      if (render_body(stmt.bodies[0], s, out) == Flow::Break) break;
+      continue;
+    }
     ValueDict loop;
     loop.items.reserve(12);
     loop.items.emplace_back("index", Value(i + 1));
@@ -168,52 +226,28 @@ Evaluator::Flow Evaluator::render_for(const Stmt& stmt, const std::shared_ptr<Sc
   return Flow::Normal;
 }
 
-Value Evaluator::make_macro(const Stmt& stmt, const std::shared_ptr<Scope>& scope) {
-  const Stmt* def = &stmt;
-  std::weak_ptr<Scope> weak = scope;  // the macro lives in this scope: no ownership cycle
-  return Value::function(stmt.names[0], [this, def, weak](const ValueList& args, const KeywordArgs& kwargs) {
-    auto closure = weak.lock();
-    if (!closure) fail("macro '{}' called outside of its scope", def->names[0]);
-    if (call_depth_ >= kMaxCallDepth) fail("maximum recursion depth exceeded in macro '{}'", def->names[0]);
-    if (args.size() > def->params.size())
-      fail("macro '{}' takes not more than {} argument(s)", def->names[0], def->params.size());
-    auto s = child_scope(closure);
-    for (size_t i = 0; i < def->params.size(); ++i) {
-      const MacroParam& p = def->params[i];
-      if (i < args.size()) {
-        if (kwargs.find(p.name)) fail("macro '{}' got multiple values for argument '{}'", def->names[0], p.name);
-        s->vars[p.name] = args[i];
-      } else if (const Value* kw = kwargs.find(p.name)) {
-        s->vars[p.name] = *kw;
-      } else if (p.default_value) {
-        s->vars[p.name] = eval(*p.default_value, s);
-      } else {
-        s->vars[p.name] = Value::undefined("parameter '" + p.name + "' was not provided");
-      }
-    }
-    for (const auto& [k, v] : kwargs.items) {
-      bool known = false;
-      for (const auto& p : def->params) known = known || p.name == k;
-      if (!known) fail("macro '{}' takes no keyword argument '{}'", def->names[0], k);
-    }
-    ++call_depth_;
-    std::string out;
-    try {
-      render_body(def->bodies[0], s, out);
-    } catch (...) {
-      --call_depth_;
-      throw;
-    }
-    --call_depth_;
-    return Value(std::move(out));
-  });
-}
-
-void Evaluator::eval_args(const Expr& e, const std::shared_ptr<Scope>& scope, ValueList& args, KeywordArgs& kwargs) {
+void Evaluator::eval_args(const Expr& e, const std::shared_ptr<Scope>& scope, ValueList& args, KeywordArgs& kwargs,
+                          const Value* caller) {
   size_t n_kw = e.kw_names.size();
   size_t n_pos = e.children.size() - 1 - n_kw;
   for (size_t i = 0; i < n_pos; ++i) args.push_back(eval(*e.children[1 + i], scope));
   for (size_t i = 0; i < n_kw; ++i) kwargs.items.emplace_back(e.kw_names[i], eval(*e.children[1 + n_pos + i], scope));
+  if (caller) kwargs.items.emplace_back("caller", *caller);
+  if (e.star_args) {
+    Value spread = eval(*e.star_args, scope);
+    if (!spread.is_undefined() && !spread.is_list() && !spread.is_dict() && !spread.is_string())
+      fail("Value after * must be an iterable, not {}", spread.type_name());
+    for (auto& v : iterate(spread)) args.push_back(std::move(v));
+  }
+  if (e.star_kwargs) {
+    Value spread = eval(*e.star_kwargs, scope);
+    if (!spread.is_dict())
+      fail("argument after ** must be a mapping, not {}", spread.type_name());
+    for (const auto& [k, v] : spread.as_dict().items) {
+      if (kwargs.find(k)) fail("got multiple values for keyword argument '{}'", k);
+      kwargs.items.emplace_back(k, v);
+    }
+  }
 }
 
 Value Evaluator::apply_filter_chain(const Expr& e, const std::shared_ptr<Scope>& scope, const Value& body_value) {
@@ -227,8 +261,12 @@ Value Evaluator::apply_filter_chain(const Expr& e, const std::shared_ptr<Scope>&
 }
 
 Value Evaluator::eval(const Expr& e, const std::shared_ptr<Scope>& scope) {
+  count_step(e.offset);
   try {
-    return eval_inner(e, scope);
+    Value v = eval_inner(e, scope);
+    if (v.is_string()) check_value_bytes(v.as_string().size(), "a string");
+    if (v.is_list()) check_sequence_items(v.as_list().size(), "a list");
+    return v;
   } catch (const RaisedError&) {
     throw;
   } catch (const PositionedError&) {
@@ -262,8 +300,12 @@ Value Evaluator::eval_inner(const Expr& e, const std::shared_ptr<Scope>& scope) 
       }
       return Value::dict(std::move(d));
     }
-    case ExprKind::GetAttr:
-      return get_attribute(eval(*e.children[0], scope), e.name);
+    case ExprKind::GetAttr: {
+      Value obj = eval(*e.children[0], scope);
+      Value attr = get_attribute(obj, e.name);
+      if (attr.is_function()) charge_for_size(obj, e.offset);  // a method walks its object
+      return attr;
+    }
     case ExprKind::GetItem:
       return get_item(eval(*e.children[0], scope), eval(*e.children[1], scope));
     case ExprKind::Slice: {
@@ -279,7 +321,10 @@ Value Evaluator::eval_inner(const Expr& e, const std::shared_ptr<Scope>& scope) 
       KeywordArgs kwargs;
       eval_args(e, scope, args, kwargs);
       require_defined(callee);
-      return callee.call(args, kwargs);
+      for (const auto& a : args) charge_for_size(a, e.offset);
+      Value result = callee.call(args, kwargs);
+      charge_for_size(result, e.offset);
+      return result;
     }
     case ExprKind::Filter: {
       if (!has_filter(e.name)) fail_at(map_, e.offset, "No filter named '" + e.name + "'");
@@ -287,7 +332,12 @@ Value Evaluator::eval_inner(const Expr& e, const std::shared_ptr<Scope>& scope) 
       ValueList args;
       KeywordArgs kwargs;
       eval_args(e, scope, args, kwargs);
-      return apply_filter(e.name, input, args, kwargs);
+      // length and default do not walk their input (messages|length runs once per message in real templates).
+      bool walks = e.name != "length" && e.name != "count" && e.name != "default" && e.name != "d";
+      if (walks) charge_for_size(input, e.offset);
+      Value result = apply_filter(e.name, input, args, kwargs);
+      if (walks) charge_for_size(result, e.offset);
+      return result;
     }
     case ExprKind::Test: {
       if (!has_test(e.name)) fail_at(map_, e.offset, "No test named '" + e.name + "'");
@@ -303,8 +353,15 @@ Value Evaluator::eval_inner(const Expr& e, const std::shared_ptr<Scope>& scope) 
     case ExprKind::Negate:
     case ExprKind::Plus:
       return unary_operation(e.kind == ExprKind::Negate ? '-' : '+', eval(*e.children[0], scope));
-    case ExprKind::Binary:
-      return binary_operation(e.name, eval(*e.children[0], scope), eval(*e.children[1], scope));
+    case ExprKind::Binary: {
+      Value l = eval(*e.children[0], scope);
+      Value r = eval(*e.children[1], scope);
+      charge_for_size(l, e.offset);
+      charge_for_size(r, e.offset);
+      Value result = binary_operation(e.name, l, r);
+      charge_for_size(result, e.offset);
+      return result;
+    }
     case ExprKind::And: {
       Value l = eval(*e.children[0], scope);
       return l.truthy() ? eval(*e.children[1], scope) : l;

@@ -78,6 +78,11 @@ class ExpressionParser {
   void expect_op(const char* op) {
     if (!skip_op(op)) unexpected(std::string("'") + op + "'");
   }
+  size_t expect_op_offset(const char* op) {
+    size_t offset = cur().offset;
+    expect_op(op);
+    return offset;
+  }
   std::string expect_name() {
     if (cur().type != TokenType::Name) unexpected("a name");
     return advance().text;
@@ -188,6 +193,8 @@ class ExpressionParser {
     c->name = e.name;
     c->kw_names = e.kw_names;
     c->negated = e.negated;
+    if (e.star_args) c->star_args = clone(*e.star_args);
+    if (e.star_kwargs) c->star_kwargs = clone(*e.star_kwargs);
     for (const auto& ch : e.children) c->children.push_back(ch ? clone(*ch) : nullptr);
     return c;
   }
@@ -378,21 +385,31 @@ class ExpressionParser {
     return e;
   }
 
-  // Arguments `(a, b, name=c)` appended to `call`'s children.
+  // Arguments `(a, b, name=c, *list, **dict)` appended to `call`'s children, in the orders jinja2 allows:
+  // positionals, then `*x`, keywords, `**y` (keywords may also come before `*x`).
   void parse_args(Expr& call) {
-    expect_op("(");
+    size_t open = expect_op_offset("(");
+    auto ensure = [&](bool ok) {
+      if (!ok) error(open, "invalid syntax for function call expression");
+    };
     bool first = true;
     while (!skip_op(")")) {
       if (!first) expect_op(",");
       first = false;
       if (skip_op(")")) break;
-      if (is_op("*") || is_op("**")) error(cur().offset, "*args and **kwargs calls are not supported");
-      if (cur().type == TokenType::Name && peek().type == TokenType::Operator && peek().text == "=") {
+      if (skip_op("*")) {
+        ensure(!call.star_args && !call.star_kwargs);
+        call.star_args = parse_expression();
+      } else if (skip_op("**")) {
+        ensure(!call.star_kwargs);
+        call.star_kwargs = parse_expression();
+      } else if (cur().type == TokenType::Name && peek().type == TokenType::Operator && peek().text == "=") {
+        ensure(!call.star_kwargs);
         call.kw_names.push_back(advance().text);
         ++pos_;
         call.children.push_back(parse_expression());
       } else {
-        if (!call.kw_names.empty()) error(cur().offset, "positional argument follows keyword argument");
+        ensure(!call.star_args && !call.star_kwargs && call.kw_names.empty());
         call.children.push_back(parse_expression());
       }
     }

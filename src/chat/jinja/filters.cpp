@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "chat/jinja/builtins.h"
+#include "chat/jinja/render_limits.h"
 #include "chat/jinja/utf8.h"
 
 namespace turbine::jinja {
@@ -73,8 +74,10 @@ std::vector<std::string> split_lines(const std::string& s) {
 }
 
 std::string indent(const std::string& text, const Value& width, bool first, bool blank) {
+  if (!width.is_string()) check_value_bytes(static_cast<size_t>(std::max<int64_t>(0, width.as_int())), "indent");
   std::string pad = width.is_string() ? width.as_string() : std::string(static_cast<size_t>(std::max<int64_t>(0, width.as_int())), ' ');
   std::vector<std::string> lines = split_lines(text + "\n");
+  check_value_bytes(text.size() + pad.size() * lines.size(), "indent");
   std::string out;
   if (blank) {
     for (size_t i = 0; i < lines.size(); ++i) out += (i ? "\n" + pad : "") + lines[i];
@@ -86,86 +89,6 @@ std::string indent(const std::string& text, const Value& width, bool first, bool
     }
   }
   return first ? pad + out : out;
-}
-
-// Python int(str): optional sign, digits with single underscores, surrounding whitespace.
-bool parse_python_int(const std::string& text, int64_t& out) {
-  std::string s = python_strip(text, Value::none(), true, true);
-  std::string digits;
-  size_t i = 0;
-  if (i < s.size() && (s[i] == '+' || s[i] == '-')) digits.push_back(s[i++]);
-  if (i >= s.size()) return false;
-  for (; i < s.size(); ++i) {
-    if (std::isdigit(static_cast<unsigned char>(s[i]))) digits.push_back(s[i]);
-    else if (s[i] == '_' && i > 0 && std::isdigit(static_cast<unsigned char>(s[i - 1])) && i + 1 < s.size() &&
-             std::isdigit(static_cast<unsigned char>(s[i + 1])))
-      continue;
-    else return false;
-  }
-  try {
-    out = std::stoll(digits);
-  } catch (const std::exception&) {
-    return false;
-  }
-  return true;
-}
-
-bool parse_python_float(const std::string& text, double& out) {
-  std::string s = python_strip(text, Value::none(), true, true);
-  if (s.empty()) return false;
-  std::string low = lowered(s);
-  std::string body = (low[0] == '+' || low[0] == '-') ? low.substr(1) : low;
-  if (body == "inf" || body == "infinity" || body == "nan") {
-    out = body == "nan" ? NAN : INFINITY;
-    if (low[0] == '-') out = -out;
-    return true;
-  }
-  if (body.find_first_not_of("0123456789.e+-_") != std::string::npos) return false;
-  char* end = nullptr;
-  std::string clean = s;
-  clean.erase(std::remove(clean.begin(), clean.end(), '_'), clean.end());
-  out = std::strtod(clean.c_str(), &end);
-  return end && *end == '\0' && end != clean.c_str();
-}
-
-Value to_int(const Value& v, const Value& dflt) {
-  require_defined(v);
-  if (v.is_int() || v.is_bool()) return Value(v.as_int());
-  if (v.is_float()) {
-    if (!std::isfinite(v.as_float())) return dflt;
-    return Value(static_cast<int64_t>(std::trunc(v.as_float())));
-  }
-  if (v.is_string()) {
-    int64_t i;
-    if (parse_python_int(v.as_string(), i)) return Value(i);
-    double f;
-    if (parse_python_float(v.as_string(), f) && std::isfinite(f)) return Value(static_cast<int64_t>(std::trunc(f)));
-  }
-  return dflt;
-}
-
-Value to_float(const Value& v, const Value& dflt) {
-  require_defined(v);
-  if (v.is_number()) return Value(v.as_float());
-  double f;
-  if (v.is_string() && parse_python_float(v.as_string(), f)) return Value(f);
-  return dflt;
-}
-
-Value round_value(const Value& v, int64_t precision, const std::string& method) {
-  if (!v.is_number()) fail("type {} doesn't define __round__ method", v.type_name());
-  if (method == "common") {
-    if (!v.is_float()) return Value(v.as_int());
-    double x = v.as_float();
-    if (precision == 0) return Value(std::nearbyint(x));
-    char buf[512];
-    std::snprintf(buf, sizeof buf, "%.*f", static_cast<int>(std::clamp<int64_t>(precision, 0, 300)), x);
-    return Value(std::strtod(buf, nullptr));
-  }
-  if (method != "ceil" && method != "floor") fail("method must be 'common', 'ceil' or 'floor'");
-  double scale = std::pow(10.0, static_cast<double>(precision));
-  double scaled = v.as_float() * scale;
-  return Value((method == "ceil" ? std::ceil(scaled) : std::floor(scaled)) / scale);
 }
 
 ValueList sorted_values(ValueList items, bool reverse, bool case_sensitive, const Value& attribute) {
@@ -259,8 +182,10 @@ const FilterEntry kFilters[] = {
          }
        }
        if (!row.empty()) {
-         if (!fill.is_undefined() && !fill.is_none())
+         if (!fill.is_undefined() && !fill.is_none()) {
+           check_sequence_items(n, "batch");
            while (row.size() < n) row.push_back(fill);
+         }
          rows.push_back(Value::list(std::move(row)));
        }
        return Value::list(std::move(rows));
@@ -276,6 +201,7 @@ const FilterEntry kFilters[] = {
        int64_t width = param(a, k, 0, "width", Value(80)).as_int();
        int64_t len = static_cast<int64_t>(utf8_decode(text).size());
        if (width <= len) return Value(text);
+       check_value_bytes(text.size() + static_cast<size_t>(width - len), "center");
        int64_t margin = width - len;
        int64_t left = margin / 2 + (margin & width & 1);
        return Value(std::string(static_cast<size_t>(left), ' ') + text + std::string(static_cast<size_t>(margin - left), ' '));
@@ -336,6 +262,7 @@ const FilterEntry kFilters[] = {
          if (!first) out += sep;
          first = false;
          out += (attribute.is_undefined() || attribute.is_none() ? item : get_path(item, attribute)).str();
+         check_value_bytes(out.size(), "join");
        }
        return Value(out);
      }},

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "chat/jinja/builtins.h"
+#include "chat/jinja/render_limits.h"
 #include "chat/jinja/utf8.h"
 
 namespace turbine::jinja {
@@ -69,7 +70,10 @@ void dump_string(std::string& out, const std::string& s, bool ensure_ascii) {
 void newline(std::string& out, const JsonStyle& style, int level) {
   if (!style.pretty) return;
   out.push_back('\n');
-  for (int i = 0; i < level; ++i) out += style.indent_unit;
+  for (int i = 0; i < level; ++i) {
+    out += style.indent_unit;
+    check_value_bytes(out.size(), "tojson");
+  }
 }
 
 void dump(std::string& out, const Value& v, const JsonStyle& style, int level) {
@@ -97,6 +101,7 @@ void dump(std::string& out, const Value& v, const JsonStyle& style, int level) {
         if (i) out += style.item_sep;
         newline(out, style, level + 1);
         dump(out, items[i], style, level + 1);
+        check_value_bytes(out.size(), "tojson");
       }
       newline(out, style, level);
       out.push_back(']');
@@ -118,6 +123,7 @@ void dump(std::string& out, const Value& v, const JsonStyle& style, int level) {
         dump_string(out, items[i]->first, style.ensure_ascii);
         out += style.key_sep;
         dump(out, items[i]->second, style, level + 1);
+        check_value_bytes(out.size(), "tojson");
       }
       newline(out, style, level);
       out.push_back('}');
@@ -137,6 +143,7 @@ std::string to_json(const Value& v, bool ensure_ascii, const Value& indent, cons
   if (!indent.is_none() && !indent.is_undefined()) {
     style.pretty = true;
     style.item_sep = ",";
+    if (indent.is_int()) check_value_bytes(static_cast<size_t>(std::max<int64_t>(0, indent.as_int())), "tojson indent");
     if (indent.is_string()) style.indent_unit = indent.as_string();
     else if (indent.is_int()) style.indent_unit = std::string(static_cast<size_t>(std::max<int64_t>(0, indent.as_int())), ' ');
     else fail("tojson: indent must be an integer or a string");

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "chat/jinja/builtins.h"
+#include "chat/jinja/render_limits.h"
 #include "chat/jinja/utf8.h"
 
 namespace turbine::jinja {
@@ -57,6 +58,7 @@ std::string replace_all(const std::string& s, const std::string& old, const std:
     for (char32_t c : u) {
       if (done < count) {
         out += repl;
+        check_value_bytes(out.size(), "str.replace");
         ++done;
       }
       append_utf8(out, c);
@@ -71,6 +73,7 @@ std::string replace_all(const std::string& s, const std::string& old, const std:
     if (hit == std::string::npos) break;
     out.append(s, pos, hit - pos);
     out += repl;
+    check_value_bytes(out.size(), "str.replace");
     pos = hit + old.size();
     ++done;
   }
@@ -108,6 +111,7 @@ std::string python_format(const std::string& fmt_str, const ValueList& args, con
         if (!v) fail("'{}'", field);
       }
       out += v->str();
+      check_value_bytes(out.size(), "str.format");
       i = end;
     } else if (c == '}') {
       fail("{}", "Single '}' encountered in format string");
@@ -212,6 +216,7 @@ Value string_method(const std::string& s, const std::string& name, const ValueLi
       if (!first) out += s;
       first = false;
       out += item.as_string();
+      check_value_bytes(out.size(), "str.join");
     }
     return Value(out);
   }

@@ -4,11 +4,10 @@
 
 #include "core/error.h"
 #include "chat/jinja/builtins.h"
+#include "chat/jinja/render_limits.h"
 
 namespace turbine::jinja {
 namespace {
-
-constexpr int64_t kMaxRepeatBytes = int64_t{64} << 20;
 
 [[noreturn]] void unsupported(const std::string& op, const Value& a, const Value& b) {
   fail("unsupported operand type(s) for {}: '{}' and '{}'", op, a.type_name(), b.type_name());
@@ -28,13 +27,16 @@ int64_t floor_mod(int64_t a, int64_t b) {
 
 Value repeat(const Value& seq, int64_t times) {
   if (times < 0) times = 0;
+  // Checked by division: size * times can overflow.
   if (seq.is_string()) {
-    if (static_cast<int64_t>(seq.as_string().size()) * times > kMaxRepeatBytes) fail("string repetition too large");
+    if (!seq.as_string().empty() && static_cast<uint64_t>(times) > kMaxValueBytes / seq.as_string().size())
+      check_value_bytes(kMaxValueBytes + 1, "string repetition");
     std::string out;
     for (int64_t i = 0; i < times; ++i) out += seq.as_string();
     return Value(std::move(out));
   }
-  if (static_cast<int64_t>(seq.as_list().size()) * times > kMaxRepeatBytes / 16) fail("list repetition too large");
+  if (!seq.as_list().empty() && static_cast<uint64_t>(times) > kMaxSequenceItems / seq.as_list().size())
+    check_sequence_items(kMaxSequenceItems + 1, "list repetition");
   ValueList out;
   for (int64_t i = 0; i < times; ++i) out.insert(out.end(), seq.as_list().begin(), seq.as_list().end());
   return Value::list(std::move(out), seq.is_tuple());
@@ -77,7 +79,11 @@ Value binary_operation(const std::string& op, const Value& a, const Value& b) {
   if (op == "!=") return Value(!values_equal(a, b));
   if (op == "in") return Value(contains(b, a));
   if (op == "notin") return Value(!contains(b, a));
-  if (op == "~") return Value(a.str() + b.str());
+  if (op == "~") {
+    std::string left = a.str(), right = b.str();
+    check_value_bytes(left.size() + right.size(), "a ~ concatenation");
+    return Value(left + right);
+  }
   require_defined(a);
   require_defined(b);
   if (op == "<") return Value(compare_values(a, b) < 0);
@@ -90,8 +96,12 @@ Value binary_operation(const std::string& op, const Value& a, const Value& b) {
   if (op == "+") {
     if (ints) return Value(a.as_int() + b.as_int());
     if (numbers) return Value(a.as_float() + b.as_float());
-    if (a.is_string() && b.is_string()) return Value(a.as_string() + b.as_string());
+    if (a.is_string() && b.is_string()) {
+      check_value_bytes(a.as_string().size() + b.as_string().size(), "a + concatenation");
+      return Value(a.as_string() + b.as_string());
+    }
     if (a.is_list() && b.is_list() && a.is_tuple() == b.is_tuple()) {
+      check_sequence_items(a.as_list().size() + b.as_list().size(), "a + concatenation");
       ValueList out = a.as_list();
       out.insert(out.end(), b.as_list().begin(), b.as_list().end());
       return Value::list(std::move(out), a.is_tuple());
@@ -136,12 +146,13 @@ Value binary_operation(const std::string& op, const Value& a, const Value& b) {
   if (op == "**") {
     if (!numbers) unsupported("** or pow()", a, b);
     if (ints && b.as_int() >= 0) {
-      int64_t result = 1, base = a.as_int();
-      for (int64_t e = b.as_int(); e > 0; --e) {
-        result *= base;
-        if (e > 64 && (base == 0 || base == 1)) break;
+      // Square-and-multiply: a huge exponent takes 64 steps, not billions (64-bit wraparound on overflow).
+      uint64_t result = 1, base = static_cast<uint64_t>(a.as_int());
+      for (uint64_t e = static_cast<uint64_t>(b.as_int()); e > 0; e >>= 1) {
+        if (e & 1) result *= base;
+        base *= base;
       }
-      return Value(result);
+      return Value(static_cast<int64_t>(result));
     }
     return Value(std::pow(a.as_float(), b.as_float()));
   }

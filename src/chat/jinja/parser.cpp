@@ -106,6 +106,7 @@ class Parser : public ExpressionParser {
       ++loop_depth_;
       s->bodies.push_back(parse_body({"endfor", "else"}, end));
       --loop_depth_;
+      s->uses_loop = body_reads_name(s->bodies[0], "loop");
       ++pos_;
       expect_block_end();
       if (end == "else") {
@@ -138,25 +139,18 @@ class Parser : public ExpressionParser {
     } else if (name == "macro") {
       s->kind = StmtKind::Macro;
       s->names.push_back(expect_name());
-      expect_op("(");
-      while (!skip_op(")")) {
-        if (!s->params.empty()) expect_op(",");
-        if (skip_op(")")) break;
-        MacroParam p;
-        p.name = expect_name();
-        if (skip_op("=")) p.default_value = parse_expression();
-        else if (!s->params.empty() && s->params.back().default_value)
-          error(cur().offset, "non-default argument follows default argument");
-        s->params.push_back(std::move(p));
-      }
+      parse_macro_params(*s);
       expect_block_end();
-      int saved_loop_depth = loop_depth_;
-      loop_depth_ = 0;
-      s->bodies.push_back(parse_body({"endmacro"}, end));
-      loop_depth_ = saved_loop_depth;
-      ++pos_;
-      if (cur().type == TokenType::Name) ++pos_;  // `{% endmacro name %}`
+      parse_macro_body(*s, "endmacro");
+    } else if (name == "call") {
+      // `{% call(params) callee(args) %}body{% endcall %}`: the body becomes `caller`.
+      s->kind = StmtKind::CallBlock;
+      if (is_op("(")) parse_macro_params(*s);
+      size_t call_offset = cur().offset;
+      s->expr = parse_expression();
+      if (s->expr->kind != ExprKind::Call) error(call_offset, "expected call");
       expect_block_end();
+      parse_macro_body(*s, "endcall");
     } else if (name == "break" || name == "continue") {
       if (loop_depth_ == 0) error(tag.offset, "'" + name + "' outside of a loop");
       s->kind = name == "break" ? StmtKind::Break : StmtKind::Continue;
@@ -179,6 +173,41 @@ class Parser : public ExpressionParser {
       error(tag.offset, "unsupported or unknown tag '" + name + "'");
     }
     return s;
+  }
+
+  // `(a, b=default, ...)` of a macro or a call block.
+  void parse_macro_params(Stmt& s) {
+    expect_op("(");
+    while (!skip_op(")")) {
+      if (!s.params.empty()) expect_op(",");
+      if (skip_op(")")) break;
+      MacroParam p;
+      p.name = expect_name();
+      if (skip_op("=")) p.default_value = parse_expression();
+      else if (!s.params.empty() && s.params.back().default_value)
+        error(cur().offset, "non-default argument follows default argument");
+      s.params.push_back(std::move(p));
+    }
+  }
+
+  // The body up to `{% end_tag %}` (a loop outside does not reach into it), then what it refers to.
+  void parse_macro_body(Stmt& s, const char* end_tag) {
+    std::string end;
+    int saved_loop_depth = loop_depth_;
+    loop_depth_ = 0;
+    s.bodies.push_back(parse_body({end_tag}, end));
+    loop_depth_ = saved_loop_depth;
+    ++pos_;
+    if (s.kind == StmtKind::Macro && cur().type == TokenType::Name) ++pos_;  // `{% endmacro name %}`
+    expect_block_end();
+    s.signature = analyze_macro_signature(s);
+    if (s.signature.takes_caller && s.signature.explicit_caller) {
+      for (const auto& p : s.params)
+        if (p.name == "caller" && !p.default_value)
+          error(s.offset,
+                "When defining macros or call blocks the special \"caller\" argument must be omitted or be given a "
+                "default.");
+    }
   }
 
   std::vector<std::string> parse_assign_names() {

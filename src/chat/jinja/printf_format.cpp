@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "chat/jinja/builtins.h"
+#include "chat/jinja/render_limits.h"
 #include "chat/jinja/utf8.h"
 
 namespace turbine::jinja {
@@ -58,12 +59,19 @@ std::string printf_format(const std::string& fmt_str, const Value& args) {
       space |= fmt_str[i] == ' ';
       alt |= fmt_str[i] == '#';
     }
+    // Widths and precisions beyond one value's size limit are refused before they can overflow an int.
+    auto read_number = [&](int& n) {
+      for (; i < fmt_str.size() && std::isdigit(static_cast<unsigned char>(fmt_str[i])); ++i) {
+        n = n * 10 + (fmt_str[i] - '0');
+        check_value_bytes(static_cast<size_t>(n), "a % format width");
+      }
+    };
     int width = 0, precision = -1;
-    for (; i < fmt_str.size() && std::isdigit(static_cast<unsigned char>(fmt_str[i])); ++i) width = width * 10 + (fmt_str[i] - '0');
+    read_number(width);
     if (i < fmt_str.size() && fmt_str[i] == '.') {
       precision = 0;
-      for (++i; i < fmt_str.size() && std::isdigit(static_cast<unsigned char>(fmt_str[i])); ++i)
-        precision = precision * 10 + (fmt_str[i] - '0');
+      ++i;
+      read_number(precision);
     }
     if (i >= fmt_str.size()) fail("incomplete format");
     char type = fmt_str[i];
@@ -119,6 +127,7 @@ std::string printf_format(const std::string& fmt_str, const Value& args) {
         fail("unsupported format character '{}'", type);
     }
     out += pad(body, width, left, zero);
+    check_value_bytes(out.size(), "a % format");
   }
   if (!mapping && next < positional.size()) fail("not all arguments converted during string formatting");
   return out;

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "chat/jinja/render_limits.h"
 #include "chat/jinja/utf8.h"
 
 namespace turbine::jinja {
@@ -237,42 +238,53 @@ std::string Value::str() const {
   }
 }
 
-std::string Value::repr() const { return repr_at(0); }
+std::string Value::repr() const {
+  std::string out;
+  repr_into(out, 0);
+  return out;
+}
 
-std::string Value::repr_at(int depth) const {
+// One buffer for the whole value, its size checked as it grows: a list can hold the same long string
+// many times, so the printed size is not bounded by the memory the value takes.
+void Value::repr_into(std::string& out, int depth) const {
   if (depth > kMaxValueDepth) fail("value nested too deeply to print");
   switch (kind_) {
-    case Kind::Undefined: return "Undefined";
-    case Kind::None: return "None";
-    case Kind::Bool: return b_ ? "True" : "False";
-    case Kind::Int: return std::to_string(i_);
-    case Kind::Float: return python_float_repr(f_);
-    case Kind::String: return python_string_repr(*s_);
+    case Kind::Undefined: out += "Undefined"; break;
+    case Kind::None: out += "None"; break;
+    case Kind::Bool: out += b_ ? "True" : "False"; break;
+    case Kind::Int: out += std::to_string(i_); break;
+    case Kind::Float: out += python_float_repr(f_); break;
+    case Kind::String:
+      check_value_bytes(out.size() + s_->size() + 2, "printing a value");  // before the quoting work
+      out += python_string_repr(*s_);
+      break;
     case Kind::List: {
-      std::string out = tuple_ ? "(" : "[";
+      out += tuple_ ? "(" : "[";
       for (size_t i = 0; i < list_->size(); ++i) {
         if (i) out += ", ";
-        out += (*list_)[i].repr_at(depth + 1);
+        (*list_)[i].repr_into(out, depth + 1);
       }
       if (tuple_ && list_->size() == 1) out += ",";
       out += tuple_ ? ")" : "]";
-      return out;
+      break;
     }
     case Kind::Dict:
     case Kind::Namespace: {
-      std::string out = kind_ == Kind::Namespace ? "<Namespace {" : "{";
+      out += kind_ == Kind::Namespace ? "<Namespace {" : "{";
       bool first = true;
       for (const auto& [k, v] : dict_->items) {
         if (!first) out += ", ";
         first = false;
-        out += python_string_repr(k) + ": " + v.repr_at(depth + 1);
+        out += python_string_repr(k);
+        out += ": ";
+        v.repr_into(out, depth + 1);
       }
       out += kind_ == Kind::Namespace ? "}>" : "}";
-      return out;
+      break;
     }
-    case Kind::Function: return "<function " + *s_ + ">";
+    case Kind::Function: out += "<function " + *s_ + ">"; break;
   }
-  return "";
+  check_value_bytes(out.size(), "printing a value");
 }
 
 bool values_equal(const Value& a, const Value& b) {
@@ -288,6 +300,9 @@ bool values_equal(const Value& a, const Value& b) {
       if (a.is_tuple() != b.is_tuple()) return false;
       const auto& x = a.as_list();
       const auto& y = b.as_list();
+      // One shared list is equal to itself, as Python compares identical items: a list holding the same
+      // big list many times then compares in one step, not in a walk over every copy.
+      if (&x == &y) return true;
       if (x.size() != y.size()) return false;
       for (size_t i = 0; i < x.size(); ++i)
         if (!values_equal(x[i], y[i])) return false;
@@ -296,6 +311,7 @@ bool values_equal(const Value& a, const Value& b) {
     case Value::Kind::Dict: {
       const auto& x = a.as_dict().items;
       const auto& y = b.as_dict();
+      if (&x == &y.items) return true;
       if (x.size() != y.items.size()) return false;
       for (const auto& [k, v] : x) {
         const Value* other = y.find(k);

@@ -79,7 +79,7 @@ class Value {
   const char* type_name() const;  // Python's name for the type, for error messages
 
  private:
-  std::string repr_at(int depth) const;
+  void repr_into(std::string& out, int depth) const;
 
   Kind kind_ = Kind::Undefined;
   uint16_t depth_ = 0;  // nesting of lists/dicts, bounded so printing and freeing never overflow the stack
