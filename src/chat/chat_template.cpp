@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/regular_file.h"
 #include "chat/jinja/builtins.h"
 #include "chat/jinja/evaluator.h"
 #include "chat/jinja/lexer.h"
@@ -121,6 +122,7 @@ std::string ChatTemplate::render(const ChatTemplateInput& input) const {
 ChatTemplate load_chat_template(const std::filesystem::path& dir) {
   auto config_path = dir / "tokenizer_config.json";
   if (std::filesystem::exists(config_path)) {
+    require_regular_file(config_path);
     std::ifstream in(config_path);
     nlohmann::json config;
     try {
@@ -140,6 +142,7 @@ ChatTemplate load_chat_template(const std::filesystem::path& dir) {
   }
   auto jinja_path = dir / "chat_template.jinja";
   if (std::filesystem::exists(jinja_path)) {
+    require_regular_file(jinja_path);
     std::ifstream in(jinja_path, std::ios::binary);
     std::stringstream ss;
     ss << in.rdbuf();

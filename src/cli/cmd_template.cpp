@@ -6,7 +6,9 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/output.h"
 #include "core/error.h"
+#include "core/regular_file.h"
 #include "chat/chat_template.h"
 
 namespace turbine::cli {
@@ -62,6 +64,7 @@ void run_template(const TemplateOptions& opt) {
   }
   auto config_path = dir / "tokenizer_config.json";
   if (std::filesystem::exists(config_path)) {
+    require_regular_file(config_path);
     std::ifstream in(config_path, std::ios::binary);
     nlohmann::ordered_json config;
     try {
@@ -88,9 +91,7 @@ void run_template(const TemplateOptions& opt) {
     }
   }
   ChatTemplate tmpl = load_chat_template(dir);
-  std::string text = tmpl.render(input);
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  std::fflush(stdout);
+  write_stdout(tmpl.render(input));
 }
 
 }  // namespace

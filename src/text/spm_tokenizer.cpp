@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/regular_file.h"
 #include "core/utf8.h"
 
 namespace turbine {
@@ -31,6 +32,7 @@ SpmTokenizer::~SpmTokenizer() = default;
 
 std::unique_ptr<SpmTokenizer> SpmTokenizer::load(const std::filesystem::path& dir) {
   const auto model_path = dir / "tokenizer.model";
+  require_regular_file(model_path);
   std::unique_ptr<SpmTokenizer> tok(new SpmTokenizer());
   auto status = tok->sp_->Load(model_path.string());
   if (!status.ok()) fail("{}: cannot load SentencePiece model: {}", model_path.string(), status.ToString());
@@ -44,6 +46,7 @@ std::unique_ptr<SpmTokenizer> SpmTokenizer::load(const std::filesystem::path& di
   // Added tokens of tokenizer_config.json (e.g. "<pad>" at 32000, or chat markers).
   const auto config_path = dir / "tokenizer_config.json";
   if (std::filesystem::exists(config_path)) {
+    require_regular_file(config_path);
     std::ifstream in(config_path);
     nlohmann::json config = nlohmann::json::parse(in, nullptr, false);
     if (config.is_discarded() || !config.is_object()) fail("{}: not valid JSON", config_path.string());

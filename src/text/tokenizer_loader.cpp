@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/regular_file.h"
 #include "text/hf_tokenizer.h"
 #include "text/spm_tokenizer.h"
 #include "text/tokenizer.h"
@@ -39,6 +40,7 @@ void apply_token(const Tokenizer& tok, const std::optional<std::string>& text, s
 void apply_tokenizer_config(Tokenizer& tok, const std::filesystem::path& dir) {
   const auto path = dir / "tokenizer_config.json";
   if (!std::filesystem::exists(path)) return;
+  require_regular_file(path);
   std::ifstream in(path);
   if (!in) fail("{}: cannot open", path.string());
   nlohmann::json config = nlohmann::json::parse(in, nullptr, false);

@@ -2,6 +2,7 @@
 
 #include <fstream>
 
+#include "core/regular_file.h"
 #include "text/hf/json_fields.h"
 
 namespace turbine::hf {
@@ -51,6 +52,7 @@ SpecialTokensConfig read_special_tokens_config(const std::filesystem::path& dir,
   const auto config_path = dir / "tokenizer_config.json";
   if (std::filesystem::exists(config_path)) {
     const std::string where = config_path.string();
+    require_regular_file(config_path);
     std::ifstream in(config_path);
     json config = json::parse(in, nullptr, /*allow_exceptions=*/false);
     if (config.is_discarded()) fail("{}: not valid JSON", where);
