@@ -20,7 +20,9 @@ cmake --build build -j"$jobs"
 
 case "$mode" in
   demo)
-    ./build/turbine generate models/kjv-llama --prompt "In the beginning God created" --max-new-tokens 48
+    # The prompt, then a sampled continuation (greedy decoding of this small model repeats itself).
+    ./build/turbine generate models/kjv-llama --echo --prompt "In the beginning God created the heaven and the earth." \
+      --max-new-tokens 48 --temperature 0.6 --top-p 0.9 --repetition-penalty 1.15 --seed 1
     ;;
   test)
     export TURBINE_SHARED=${TURBINE_SHARED:-$(cd .. && pwd)/shared}

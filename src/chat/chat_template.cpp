@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/regular_file.h"
 #include "chat/jinja/builtins.h"
 #include "chat/jinja/evaluator.h"
 #include "chat/jinja/lexer.h"
@@ -124,7 +125,7 @@ ChatTemplate load_chat_template(const std::filesystem::path& dir, const Tokenize
   const auto jinja_path = dir / "chat_template.jinja";
   std::error_code ec;
   if (std::filesystem::exists(jinja_path, ec)) {
-    if (std::filesystem::is_directory(jinja_path, ec)) fail("{}: is a folder, not a file", jinja_path.string());
+    require_regular_file(jinja_path);
     std::ifstream in(jinja_path, std::ios::binary);
     if (!in) fail("{}: cannot open", jinja_path.string());
     std::stringstream ss;

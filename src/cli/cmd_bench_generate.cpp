@@ -14,6 +14,8 @@
 
 #include "backend/backend.h"
 #include "cli/commands.h"
+#include "cli/option_checks.h"
+#include "cli/output.h"
 #include "core/error.h"
 #include "model/checkpoint.h"
 #include "model/llama_model.h"
@@ -156,7 +158,7 @@ void print_json(const std::vector<BenchRow>& rows, const BenchOptions& o, const 
          {{"p50", percentile(r.step_ms, 50)}, {"p90", percentile(r.step_ms, 90)}, {"p99", percentile(r.step_ms, 99)}}},
         {"peak_memory_gib", r.peak_gib},
     };
-    std::printf("%s\n", j.dump().c_str());
+    write_stdout(j.dump() + "\n");
   }
 }
 
@@ -182,11 +184,17 @@ void run_bench(const BenchOptions& o) {
     std::fprintf(step_log.get(), "batch,round,context,ms\n");
   }
   const ModelConfig config = load_model_config(o.model);
-  const Checkpoint checkpoint = Checkpoint::open(o.model);
-
+  if (int64_t(o.input_len) + o.output_len > config.max_position_embeddings)
+    fail("--input-len {} + --output-len {} = {} tokens, longer than the model's context of {} tokens "
+         "(max_position_embeddings)", o.input_len, o.output_len, int64_t(o.input_len) + o.output_len,
+         config.max_position_embeddings);
   BackendOptions bo;
   bo.device = o.device.empty() ? (cuda_available() ? "cuda" : "cpu") : o.device;
   const bool gpu = bo.device != "cpu";
+  if (!gpu && !o.dtype.empty() && parse_dtype(o.dtype) != DType::F32)
+    fail("--dtype {}: the cpu backend computes in float32 (leave the flag out, or give fp32)", o.dtype);
+  const Checkpoint checkpoint = Checkpoint::open(o.model);
+
   bo.dtype = !o.dtype.empty() ? parse_dtype(o.dtype) : gpu ? config.dtype : DType::F32;
   if (gpu && bo.dtype == DType::F32) bo.dtype = DType::BF16;  // fp32 checkpoints: bf16 on the GPU
   auto backend = make_backend(bo);
@@ -214,6 +222,7 @@ void run_bench(const BenchOptions& o) {
   }
   if (o.json) print_json(rows, o, backend->name(), std::string(dtype_name(backend->compute_dtype())));
   else print_table(rows, o, backend->name());
+  finish_stdout();
 }
 
 }  // namespace
@@ -223,12 +232,18 @@ void register_bench_generate(CLI::App& bench) {
   auto* cmd = bench.add_subcommand("generate", "Static-batch generation speed (LMDeploy's profile_generation)");
   cmd->add_option("model", opts->model, "Model folder (Hugging Face layout)")->required();
   cmd->add_option("--batch", opts->batches, "Comma-separated batch sizes")->capture_default_str();
-  cmd->add_option("--input-len", opts->input_len, "Prompt tokens per sequence")->capture_default_str();
-  cmd->add_option("--output-len", opts->output_len, "Generated tokens per sequence")->capture_default_str();
-  cmd->add_option("--warmup", opts->warmup, "Untimed rounds before measuring")->capture_default_str();
-  cmd->add_option("--rounds", opts->rounds, "Timed rounds per batch size")->capture_default_str();
-  cmd->add_option("--cache-block-seq-len", opts->block_len, "Tokens per KV block")->capture_default_str();
-  cmd->add_option("--seed", opts->seed, "Seed of the random prompt ids")->capture_default_str();
+  cmd->add_option("--input-len", opts->input_len, "Prompt tokens per sequence")
+      ->capture_default_str()->check(int_at_least(1));
+  cmd->add_option("--output-len", opts->output_len, "Generated tokens per sequence")
+      ->capture_default_str()->check(int_at_least(1));
+  cmd->add_option("--warmup", opts->warmup, "Untimed rounds before measuring")
+      ->capture_default_str()->check(int_at_least(0));
+  cmd->add_option("--rounds", opts->rounds, "Timed rounds per batch size")
+      ->capture_default_str()->check(int_at_least(1));
+  cmd->add_option("--cache-block-seq-len", opts->block_len, "Tokens per KV block")
+      ->capture_default_str()->check(int_at_least(1));
+  cmd->add_option("--seed", opts->seed, "Seed of the random prompt ids")
+      ->capture_default_str()->check(int_at_least(0));
   cmd->add_flag("--json", opts->json, "One JSON object per batch size");
   cmd->add_option("--step-log", opts->step_log, "Write every timed decode step's time to this CSV file");
   cmd->add_option("--device", opts->device, "cpu, cuda or cuda:N (default: cuda when present)");

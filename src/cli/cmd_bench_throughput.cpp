@@ -16,7 +16,9 @@
 
 #include "cli/commands.h"
 #include "cli/engine_setup.h"
+#include "cli/option_checks.h"
 #include "cli/options.h"
+#include "cli/output.h"
 #include "core/error.h"
 #include "core/progress_bar.h"
 #include "engine/engine.h"
@@ -163,7 +165,7 @@ void run(const ThroughputArgs& args) {
   row["model_s"] = c.model_seconds;
   row["commit_s"] = c.commit_seconds;
   if (args.json) {
-    std::printf("%s\n", row.dump().c_str());
+    write_stdout(row.dump() + "\n");
     return;
   }
   std::printf("%-22s %d (%s)\n", "requests", args.requests,
@@ -183,6 +185,7 @@ void run(const ThroughputArgs& args) {
               engine.block_len());
   std::printf("%-22s %.2f s schedule, %.2f s model step, %.2f s commit\n", "engine loop", c.schedule_seconds,
               c.model_seconds, c.commit_seconds);
+  finish_stdout();
 }
 
 }  // namespace
@@ -191,11 +194,12 @@ void register_bench_throughput(CLI::App& bench) {
   auto args = std::make_shared<ThroughputArgs>();
   auto* cmd = bench.add_subcommand("throughput", "Serving throughput: many random requests through the engine");
   cmd->add_option("MODEL", args->model, "model folder")->required();
-  cmd->add_option("--requests", args->requests, "number of requests")->capture_default_str();
+  cmd->add_option("--requests", args->requests, "number of requests")->capture_default_str()->check(int_at_least(1));
   cmd->add_option("--input-len-range", args->input_range, "prompt length range MIN:MAX")->capture_default_str();
   cmd->add_option("--output-len-range", args->output_range, "output length range MIN:MAX")->capture_default_str();
-  cmd->add_option("--rate", args->rate, "requests per second (Poisson arrivals); 0 = all at once");
-  cmd->add_option("--seed", args->seed, "seed of the random workload");
+  cmd->add_option("--rate", args->rate, "requests per second (Poisson arrivals); 0 = all at once")
+      ->check(real_at_least(0));
+  cmd->add_option("--seed", args->seed, "seed of the random workload (0 to 2^64-1)")->check(seed_value());
   cmd->add_flag("--json", args->json, "one JSON object instead of the table");
   add_device_options(*cmd, args->device);
   add_engine_options(*cmd, args->engine);

@@ -1,16 +1,25 @@
 // `turbine chat MODEL`: a conversation through the model's chat template and one engine session,
 // so each turn prefills only its new tokens. Over a pipe every input line is one user turn; the
 // reply is printed, then a blank line. `/reset` starts over, `/exit` (or end of input) quits.
+// A conversation longer than the context loses its oldest turns (docs/cli.md); at a terminal,
+// Ctrl-C stops a reply and Ctrl-C at the prompt quits.
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdio>
-#include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 
 #include "cli/commands.h"
 #include "cli/engine_setup.h"
+#include "cli/interrupt.h"
+#include "cli/line_reader.h"
 #include "cli/options.h"
+#include "cli/output.h"
 #include "core/error.h"
 #include "chat/chat_prompt.h"
 #include "engine/engine.h"
@@ -32,10 +41,13 @@ struct ChatArgs {
 };
 
 // Prints a reply as it streams, without its leading and trailing white space (the blank line
-// after each reply is what separates turns over a pipe).
+// after each reply is what separates turns over a pipe). It runs on the engine thread, so a failed
+// write is kept for the main thread (which stops the reply) instead of thrown into the engine.
 class ReplyPrinter {
  public:
   void add(const std::string& text) {
+    if (failed_) return;
+    std::string out;
     for (char c : text) {
       const bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r';
       if (space) {
@@ -43,17 +55,103 @@ class ReplyPrinter {
         continue;
       }
       started_ = true;
-      std::fwrite(pending_.data(), 1, pending_.size(), stdout);
+      out += pending_;
       pending_.clear();
-      std::fputc(c, stdout);
+      out += c;
     }
-    std::fflush(stdout);
+    if (out.empty()) return;
+    try {
+      write_stdout(out);
+    } catch (const Error& e) {
+      error_ = e.what();
+      failed_ = true;
+    }
+  }
+
+  bool failed() const { return failed_; }
+  // Rethrows a failed write on the calling thread (after the reply ended).
+  void check() const {
+    if (failed_) throw Error(error_);
   }
 
  private:
   bool started_ = false;
   std::string pending_;
+  std::string error_;
+  std::atomic<bool> failed_{false};
 };
+
+// The conversation and the ids its session's cache holds.
+class Conversation {
+ public:
+  Conversation(const LoadedModel& m, const ChatTemplate& tmpl, std::string system)
+      : m_(m), tmpl_(tmpl), system_(std::move(system)) {
+    reset();
+  }
+
+  void reset() {
+    messages_ = nlohmann::ordered_json::array();
+    history_.clear();
+    if (!system_.empty()) messages_.push_back({{"role", "system"}, {"content", system_}});
+  }
+
+  // The prompt ids of the conversation with `line` as the next user turn, dropping the oldest
+  // turns (user + assistant pairs; the system message stays) until the prompt leaves `room` tokens
+  // of `context` for the reply. Returns nothing, and leaves the conversation as it was, when even
+  // `line` alone does not fit. `dropped`: how many turns went.
+  std::optional<std::vector<int32_t>> add_user(const std::string& line, int context, int room, int* dropped) {
+    *dropped = 0;
+    const size_t first_turn = system_.empty() ? 0 : 1;
+    nlohmann::ordered_json alone = nlohmann::ordered_json::array();
+    if (first_turn) alone.push_back(messages_[0]);
+    alone.push_back({{"role", "user"}, {"content", line}});
+    if (!fits(render_ids(alone), context, room)) return std::nullopt;
+    messages_.push_back({{"role", "user"}, {"content", line}});
+    std::vector<int32_t> ids = render_ids(messages_);
+    while (!fits(ids, context, room)) {
+      messages_.erase(messages_.begin() + first_turn, messages_.begin() + first_turn + 2);
+      ++*dropped;
+      ids = render_ids(messages_);
+    }
+    history_ = ids;
+    return ids;
+  }
+
+  // A generated id (the stop id that ended the reply included) and, at the end, the reply's text.
+  void add_reply_id(int32_t id) { history_.push_back(id); }
+  void add_reply(const std::string& text) { messages_.push_back({{"role", "assistant"}, {"content", text}}); }
+
+ private:
+  static bool fits(const std::vector<int32_t>& ids, int context, int room) {
+    return int64_t(ids.size()) + room <= context;
+  }
+
+  std::vector<int32_t> render_ids(const nlohmann::ordered_json& messages) const {
+    ChatTemplateInput in = chat_template_input(m_.tokenizer->config);
+    in.messages = messages;
+    // The rendered conversation carries its own BOS where the template writes one.
+    return chat_prompt_ids(*m_.tokenizer, history_, tmpl_.render(in)).ids;
+  }
+
+  const LoadedModel& m_;
+  const ChatTemplate& tmpl_;
+  std::string system_;
+  nlohmann::ordered_json messages_;
+  // The conversation's ids as the session's cache holds them: each turn's prompt + the ids the
+  // model generated (the stop id included), so the next turn prefills only its new tokens.
+  std::vector<int32_t> history_;
+};
+
+// Streams one reply, cancelled when Ctrl-C is pressed (`interrupt`, at a terminal) or a write of it
+// failed. Returns the result.
+RequestResult reply(Engine& engine, Request request, const Interrupt* interrupt, const ReplyPrinter& printer) {
+  RequestHandle handle = engine.submit(std::move(request));
+  while (!handle.finished()) {
+    if ((interrupt && interrupt->pending()) || printer.failed()) handle.cancel();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return handle.wait();
+}
 
 void run(const ChatArgs& args) {
   LoadedModel m = open_model_folder(args.model);
@@ -62,53 +160,61 @@ void run(const ChatArgs& args) {
   if (auto eot = chat_end_of_turn_token(tmpl, *m.tokenizer)) params.stop_ids.push_back(*eot);
   load_model_weights(m, resolve_backend(args.device, args.engine));
   Engine engine(*m.model, *m.tokenizer, make_engine_options(args.engine));
+  const int context = engine.session_len();
+  // A prompt must leave room to answer: a quarter of the context, or --max-new-tokens if less.
+  const int max_reply = params.max_new_tokens.value_or(kDefaultMaxNewTokens);
+  const int room = std::max(1, std::min(max_reply, context / 4));
 
   const bool interactive = isatty(STDIN_FILENO);
+  std::optional<Interrupt> interrupt;
+  if (interactive) interrupt.emplace();
+  const Interrupt* ctrl_c = interrupt ? &*interrupt : nullptr;
+  LineReader input(STDIN_FILENO);
   uint64_t session = 1;
-  nlohmann::ordered_json messages = nlohmann::ordered_json::array();
-  // The conversation's ids as the session's cache holds them: each turn's prompt + the ids the
-  // model generated (the stop id included), so the next turn prefills only its new tokens.
-  std::vector<int32_t> history;
-  auto reset = [&] {
-    engine.end_session(session++);
-    messages = nlohmann::ordered_json::array();
-    history.clear();
-    if (!args.system.empty()) messages.push_back({{"role", "system"}, {"content", args.system}});
-  };
-  reset();
+  Conversation conversation(m, tmpl, args.system);
   std::string line;
   for (;;) {
-    if (interactive) {
-      std::fputs("> ", stdout);
-      std::fflush(stdout);
+    if (interactive) write_stdout("> ");
+    const LineReader::Status status = input.next(line, ctrl_c);
+    if (status != LineReader::Status::Line) {
+      if (interactive) write_stdout("\n");  // the shell's prompt on a line of its own
+      break;
     }
-    if (!std::getline(std::cin, line)) break;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line == "/exit") break;
     if (line == "/reset") {
-      reset();
+      engine.end_session(session++);
+      conversation.reset();
       continue;
     }
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    messages.push_back({{"role", "user"}, {"content", line}});
-    ChatTemplateInput in = chat_template_input(m.tokenizer->config);
-    in.messages = messages;
-    // The rendered conversation carries its own BOS where the template writes one.
-    const std::vector<int32_t> ids = chat_prompt_ids(*m.tokenizer, history, tmpl.render(in)).ids;
-    if (int64_t(ids.size()) >= engine.session_len())
-      fail("chat: the conversation has {} tokens, the context holds {} (--session-len); use /reset", ids.size(),
-           engine.session_len());
+    int dropped = 0;
+    const auto ids = conversation.add_user(line, context, room, &dropped);
+    if (!ids) {
+      std::fprintf(stderr, "note: that message is too long: with room for a reply it does not fit "
+                   "--session-len %d; it was not sent\n", context);
+      continue;
+    }
+    if (dropped > 0)
+      std::fprintf(stderr, "note: dropped the %d oldest turn%s to fit --session-len %d\n", dropped,
+                   dropped == 1 ? "" : "s", context);
     ReplyPrinter printer;
-    history = ids;
     auto on_output = [&](const RequestOutput& out) {
       printer.add(out.text);
-      if (out.token) history.push_back(*out.token);
+      if (out.token) conversation.add_reply_id(*out.token);
     };
-    const RequestResult r = engine.submit(Request{ids, params, session, on_output}).wait();
+    if (interrupt) interrupt->take();
+    // Each reply may take up to --max-new-tokens, cut to what the session leaves after this turn's prompt
+    // (the conversation grows, so a fixed number could not fit every turn).
+    SamplingParams turn = params;
+    turn.max_new_tokens = std::min<int64_t>(max_reply, int64_t(context) - int64_t(ids->size()));
+    const RequestResult r = reply(engine, Request{*ids, turn, session, on_output}, ctrl_c, printer);
+    printer.check();
     if (!r.error.empty()) fail("{}", r.error);
-    std::fputs("\n\n", stdout);
-    std::fflush(stdout);
-    messages.push_back({{"role", "assistant"}, {"content", r.text}});
+    write_stdout("\n\n");
+    // A Ctrl-C during the reply ends only the reply, even one that finished at the same moment.
+    if (interrupt) interrupt->take();
+    if (r.cancelled) std::fputs("note: reply stopped (Ctrl-C); Ctrl-C again at the prompt, or Ctrl-D, quits\n", stderr);
+    conversation.add_reply(r.text);
   }
   if (args.stats) {
     const EngineCounters c = engine.counters();

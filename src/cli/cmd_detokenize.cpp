@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/output.h"
 #include "core/error.h"
 #include "pipeline/model_folder.h"
 
@@ -22,9 +23,7 @@ void run(const DetokenizeArgs& args) {
       fail("token id {} is outside the vocabulary (0..{})", id, tok->vocab_size() - 1);
     ids.push_back(int32_t(id));
   }
-  const std::string text = tok->decode(ids);
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  std::fputc('\n', stdout);
+  write_stdout(tok->decode(ids) + '\n');
 }
 
 }  // namespace

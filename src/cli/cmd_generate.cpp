@@ -10,7 +10,9 @@
 #include "cli/commands.h"
 #include "cli/engine_setup.h"
 #include "cli/options.h"
+#include "cli/output.h"
 #include "core/error.h"
+#include "core/regular_file.h"
 #include "engine/engine.h"
 #include "engine/request_validation.h"
 #include "pipeline/model_folder.h"
@@ -58,8 +60,7 @@ std::vector<int32_t> parse_ids(const std::string& text, const char* flag) {
 
 // Every non-blank line of the file, numbered as an editor numbers lines (blank ones count).
 std::vector<Prompt> read_prompts_file(const std::string& path, const Tokenizer& tokenizer) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) fail("--prompts-file: '{}' is a folder, not a file", path);
+  require_regular_file(path, "--prompts-file");
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("--prompts-file: cannot open '{}'", path);
   std::vector<Prompt> prompts;
@@ -79,32 +80,28 @@ std::vector<Prompt> read_prompts(const GenerateArgs& args, const Tokenizer& toke
   return {{"--prompt", *args.prompt, tokenizer.encode_prompt(*args.prompt)}};
 }
 
-void write_out(const std::string& text) {
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  std::fflush(stdout);
-}
-
 std::string join_ids(const std::vector<int32_t>& ids) {
   std::string out;
   for (size_t i = 0; i < ids.size(); ++i) out += (i ? " " : "") + std::to_string(ids[i]);
   return out;
 }
 
-// One prompt: the text (or ids) streamed as the engine produces it.
+// One prompt: the text (or ids) streamed as the engine produces it. A failed write (a closed pipe,
+// a full disk) throws, and the engine's destructor cancels the request: generation stops there.
 void stream_one(Engine& engine, const Prompt& prompt, const SamplingParams& params, const GenerateArgs& args) {
-  if (args.echo) write_out(args.ids ? join_ids(prompt.ids) : prompt.text);
+  if (args.echo) write_stdout(args.ids ? join_ids(prompt.ids) : prompt.text);
   bool first_id = !args.echo || prompt.ids.empty();
   RequestHandle handle = engine.submit({prompt.ids, params, {}, {}});
   while (auto out = handle.next()) {
     if (!out->error.empty()) fail("{}", out->error);
     if (!args.ids) {
-      write_out(out->text);
+      write_stdout(out->text);
     } else if (out->token && out->show_id) {
-      write_out((first_id ? "" : " ") + std::to_string(*out->token));
+      write_stdout((first_id ? "" : " ") + std::to_string(*out->token));
       first_id = false;
     }
   }
-  write_out("\n");
+  write_stdout("\n");
 }
 
 // Many prompts at once; each line is printed when it and every line before it are done.
@@ -124,7 +121,7 @@ void run_all(Engine& engine, const std::vector<Prompt>& prompts, const SamplingP
       const std::string text = (args.echo ? prompts[i].text : "") + r.text;
       line = nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
-    write_out(line + "\n");
+    write_stdout(line + "\n");
   }
 }
 
@@ -148,11 +145,7 @@ void run(const GenerateArgs& args) {
   load_model_weights(m, resolve_backend(args.device, args.engine));
   Engine engine(*m.model, *m.tokenizer, make_engine_options(args.engine));
   if (args.prompts_file) return run_all(engine, prompts, params, args);
-  try {
-    stream_one(engine, prompts[0], params, args);
-  } catch (const Error& e) {
-    fail("{}: {}", prompts[0].source, e.what());
-  }
+  stream_one(engine, prompts[0], params, args);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "cli/output.h"
 #include "core/error.h"
 #include "engine/perplexity.h"
 #include "engine/perplexity_stream.h"
@@ -41,7 +42,7 @@ void run(const PerplexityArgs& args) {
   constexpr int kBlockLen = 64;
   KvCache cache = m.backend->allocate_kv_cache(m.model->kv_cache_spec((kWindow + kBlockLen - 1) / kBlockLen, kBlockLen));
   const double ppl = perplexity(*m.model, cache, stream, kWindow);
-  std::printf("ppl = %.4f\n", ppl);
+  print_stdout("ppl = {:.4f}\n", ppl);
 }
 
 }  // namespace

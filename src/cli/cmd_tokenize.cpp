@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/output.h"
 #include "core/error.h"
 #include "pipeline/model_folder.h"
 
@@ -41,8 +42,8 @@ void run(const TokenizeArgs& args) {
     if (!out.empty()) out += ' ';
     out += std::to_string(id);
   }
-  std::fputs(out.c_str(), stdout);
-  std::fputc('\n', stdout);
+  out += '\n';
+  write_stdout(out);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <new>
 
 #include "cli/commands.h"
+#include "cli/output.h"
 #include "core/error.h"
 #include "core/log.h"
 
@@ -35,6 +36,8 @@ int main(int argc, char** argv) {
   turbine::cli::register_bench_throughput(*bench);
   try {
     app.parse(argc, argv);
+    // Output printed with printf (bench tables) is checked here; the rest is checked as written.
+    turbine::cli::finish_stdout();
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

@@ -2,6 +2,7 @@
 
 #include <regex>
 
+#include "cli/option_checks.h"
 #include "core/byte_size.h"
 #include "core/error.h"
 #include "engine/sampling_defaults.h"
@@ -14,32 +15,32 @@ void add_device_options(CLI::App& cmd, DeviceOptions& o) {
         static const std::regex pattern("cpu|cuda|cuda:[0-9]+");
         return std::regex_match(v, pattern) ? "" : "must be cpu, cuda or cuda:N, got '" + v + "'";
       });
-  cmd.add_option("--threads", o.threads, "CPU worker threads (0 = all cores)")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--threads", o.threads, "CPU worker threads (0 = all cores)")->check(int_at_least(0));
 }
 
 void add_engine_options(CLI::App& cmd, EngineOptions& o) {
   cmd.add_option("--max-batch-size", o.max_batch_size, "most sequences in one step")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(int_at_least(1));
   cmd.add_option("--cache-max-entry-count", o.cache_max_entry_count,
                  "KV cache: fraction of free memory, or a size such as 6GiB")
       ->capture_default_str()->check([](const std::string& v) -> std::string {
         try {
-          parse_cache_budget(v);
+          parse_cache_budget(v, "");
           return "";
         } catch (const Error& e) {
           return e.what();
         }
       });
   cmd.add_option("--cache-block-seq-len", o.cache_block_seq_len, "tokens per KV block")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(int_at_least(1));
   cmd.add_option("--session-len", o.session_len, "most tokens per sequence (default: max_position_embeddings)")
-      ->check(CLI::PositiveNumber);
+      ->check(int_at_least(1));
   cmd.add_option("--max-prefill-token-num", o.max_prefill_token_num, "most prompt tokens in one step")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()->check(int_at_least(1));
   cmd.add_option("--cpu-memory", o.cpu_memory, "memory the CPU backend's KV cache may use")
       ->capture_default_str()->check([](const std::string& v) -> std::string {
         try {
-          parse_size(v, "--cpu-memory");
+          parse_size(v, "");
           return "";
         } catch (const Error& e) {
           return e.what();
@@ -51,29 +52,32 @@ void add_sampling_options(CLI::App& cmd, SamplingOptions& o) {
   cmd.add_option("--max-new-tokens", o.max_new_tokens,
                  "most tokens to generate (default 256, clamped to the session; 0 = none; an explicit value "
                  "beyond the session is an error)")
-      ->check(CLI::NonNegativeNumber);
-  cmd.add_option("--temperature", o.temperature, "0 = greedy")->check(CLI::NonNegativeNumber);
-  cmd.add_option("--top-k", o.top_k, "keep the k most likely tokens (0 = off)")->check(CLI::NonNegativeNumber);
-  cmd.add_option("--top-p", o.top_p, "nucleus sampling (1 = off)")->check(CLI::Range(0.0, 1.0));
-  cmd.add_option("--min-p", o.min_p, "drop tokens below min-p times the top probability")->check(CLI::Range(0.0, 1.0));
+      ->check(int_at_least(0));
+  cmd.add_option("--temperature", o.temperature, "0 = greedy")->check(real_at_least(0));
+  cmd.add_option("--top-k", o.top_k, "keep the k most likely tokens (0 = off)")->check(int_at_least(0));
+  cmd.add_option("--top-p", o.top_p, "nucleus sampling (1 = off)")->check(real_in(0, 1));
+  cmd.add_option("--min-p", o.min_p, "drop tokens below min-p times the top probability")->check(real_in(0, 1));
   cmd.add_option("--repetition-penalty", o.repetition_penalty, "HF repetition penalty (1 = off)")
-      ->check(CLI::PositiveNumber);
-  cmd.add_option("--seed", o.seed, "seed of the sampler");
+      ->check(real_positive());
+  cmd.add_option("--seed", o.seed, "seed of the sampler (0 to 2^64-1)")->check(seed_value());
   cmd.add_option("--stop", o.stop, "stop string (repeatable; not printed)")->allow_extra_args(false);
   cmd.add_flag("--ignore-eos", o.ignore_eos, "generate through end-of-sequence tokens");
 }
 
 size_t parse_size(const std::string& text, const std::string& flag) { return parse_byte_size(text, flag); }
 
-CacheBudget parse_cache_budget(const std::string& text) {
+CacheBudget parse_cache_budget(const std::string& text, const std::string& flag) {
   CacheBudget budget;
-  static const std::regex fraction(R"(\s*(0?\.[0-9]+|0|1(\.0*)?)\s*)");
-  if (std::regex_match(text, fraction)) {
+  // A number without a unit is LMDeploy's fraction of free memory; sizes need their unit.
+  static const std::regex bare_number(R"(\s*([0-9]+\.?[0-9]*|\.[0-9]+)\s*)");
+  if (std::regex_match(text, bare_number)) {
     budget.fraction = std::stod(text);
-    if (budget.fraction <= 0) fail("--cache-max-entry-count: must be above 0, got '{}'", text);
+    if (budget.fraction <= 0 || budget.fraction > 1)
+      fail("{}a fraction must be in (0, 1]; give a size with a unit such as 6GiB, got '{}'",
+           flag.empty() ? "" : flag + ": ", text);
     return budget;
   }
-  budget.bytes = parse_size(text, "--cache-max-entry-count");
+  budget.bytes = parse_size(text, flag);
   return budget;
 }
 

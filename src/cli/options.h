@@ -50,9 +50,11 @@ void add_device_options(CLI::App& cmd, DeviceOptions& options);
 void add_engine_options(CLI::App& cmd, EngineOptions& options);
 void add_sampling_options(CLI::App& cmd, SamplingOptions& options);
 
-// "4GiB", "512MiB", "2GB", "1048576" -> bytes; throws Error naming `flag` on anything else.
+// "4GiB", "512MiB", "2GB", "1048576" -> bytes; throws Error naming `flag` (when not empty) on
+// anything else.
 size_t parse_size(const std::string& text, const std::string& flag);
-CacheBudget parse_cache_budget(const std::string& text);
+// A fraction in (0, 1] or a size with a unit; throws Error naming `flag` (when not empty).
+CacheBudget parse_cache_budget(const std::string& text, const std::string& flag = "--cache-max-entry-count");
 
 BackendOptions resolve_backend(const DeviceOptions& device, const EngineOptions& engine);
 // The context one sequence may hold: --session-len, else max_position_embeddings.

@@ -14,8 +14,9 @@ namespace turbine {
 
 size_t parse_byte_size(const std::string& text, const std::string& what) {
   static const std::regex pattern(R"(\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]i?B|B)?\s*)", std::regex::icase);
+  const std::string prefix = what.empty() ? "" : what + ": ";
   std::smatch m;
-  if (!std::regex_match(text, m, pattern)) fail("{}: '{}' is not a size (examples: 4GiB, 512MiB, 2GB)", what, text);
+  if (!std::regex_match(text, m, pattern)) fail("{}'{}' is not a size (examples: 4GiB, 512MiB, 2GB)", prefix, text);
   const double value = std::stod(m[1].str());
   std::string unit = m[2].str();
   std::transform(unit.begin(), unit.end(), unit.begin(), [](unsigned char c) { return std::toupper(c); });
@@ -26,7 +27,9 @@ size_t parse_byte_size(const std::string& text, const std::string& what) {
     for (size_t i = 0; i < power; ++i) scale *= base;
   }
   const double bytes = value * scale;
-  if (bytes < 1) fail("{}: '{}' is zero", what, text);
+  if (bytes < 1) fail("{}'{}' is zero", prefix, text);
+  // 2^64 as a double: a size_t cannot hold it (the conversion would be undefined).
+  if (bytes >= 18446744073709551616.0) fail("{}'{}' is too large", prefix, text);
   return size_t(bytes);
 }
 

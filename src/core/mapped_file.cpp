@@ -11,10 +11,12 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/regular_file.h"
 
 namespace turbine {
 
 MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
+  require_regular_file(path);
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail("{}: cannot open: {}", path.string(), std::strerror(errno));
   struct stat st{};
@@ -40,6 +42,7 @@ MappedFile::~MappedFile() {
 }
 
 std::string read_text_file(const std::filesystem::path& path) {
+  require_regular_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("{}: cannot open", path.string());
   std::ostringstream out;

@@ -27,8 +27,9 @@ struct ConfigReader {
     return has(key) ? positive_int_value(j[key], key) : fallback;
   }
   int positive_int_value(const json& v, const std::string& key) const {
+    // 2^30 bounds every size so that products of two of them stay within int64.
     if (!v.is_number_integer() || v.get<int64_t>() <= 0 || v.get<int64_t>() > (int64_t(1) << 30))
-      fail("{}: field '{}' must be a positive integer, got {}", file, key, v.dump());
+      fail("{}: field '{}' must be a whole number from 1 to 1073741824 (2^30), got {}", file, key, v.dump());
     return int(v.get<int64_t>());
   }
   double number_or(const json& obj, const char* key, double fallback, const std::string& where) const {

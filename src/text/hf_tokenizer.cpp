@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/regular_file.h"
 #include "text/hf/added_tokens.h"
 #include "text/hf/bpe_model.h"
 #include "text/hf/json_fields.h"
@@ -21,6 +22,7 @@ namespace {
 using hf::json;
 
 json parse_tokenizer_json(const std::filesystem::path& path) {
+  require_regular_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("{}: cannot open", path.string());
   std::stringstream buffer;

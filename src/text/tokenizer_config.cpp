@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/regular_file.h"
 
 namespace turbine {
 namespace {
@@ -57,7 +58,7 @@ TokenizerConfig read_tokenizer_config(const std::filesystem::path& dir) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) return config;
   const std::string where = path.string();
-  if (std::filesystem::is_directory(path, ec)) fail("{}: is a folder, not a file", where);
+  require_regular_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("{}: cannot open", where);
   std::stringstream buffer;
