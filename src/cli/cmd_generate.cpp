@@ -12,7 +12,6 @@
 #include "cli/options.h"
 #include "cli/output.h"
 #include "core/error.h"
-#include "core/regular_file.h"
 #include "engine/engine.h"
 #include "engine/request_validation.h"
 #include "pipeline/model_folder.h"
@@ -60,7 +59,9 @@ std::vector<int32_t> parse_ids(const std::string& text, const char* flag) {
 
 // Every non-blank line of the file, numbered as an editor numbers lines (blank ones count).
 std::vector<Prompt> read_prompts_file(const std::string& path, const Tokenizer& tokenizer) {
-  require_regular_file(path, "--prompts-file");
+  // Not require_regular_file: a FIFO is fine here (process substitution, <(...)), a folder is not.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) fail("--prompts-file {}: is a folder, not a file", path);
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("--prompts-file: cannot open '{}'", path);
   std::vector<Prompt> prompts;

@@ -52,10 +52,7 @@ def test_full_disk_is_an_error(tmp_path, name):
         assert line.startswith("error: cannot write to standard output: "), line
     else:
         line = assert_user_error(result, "cannot write to standard output")
-    # generate's own loop does not write through cli/output.h yet (the lead wires it), so only the final
-    # check in main() sees its failed writes, after the reason is gone; drop this exception then.
-    if not name.startswith("generate"):
-        assert "No space left on device" in line
+    assert "No space left on device" in line
 
 
 def restore_sigpipe_ignored():
@@ -63,9 +60,6 @@ def restore_sigpipe_ignored():
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
 
 
-# generate's streaming loop (src/cli/cmd_generate.cpp) writes through cli/output.h once the lead wires
-# it in; strict, so this marker fails the suite as soon as it passes and must then be removed.
-@pytest.mark.xfail(strict=True, reason="generate does not yet write through write_stdout (cli/output.h)")
 def test_closed_pipe_stops_generation():
     # Without the check, this runs all 2000 tokens (~20x longer than its first bytes take).
     args = [BIN, "generate", MODEL, "--prompt", "In the beginning", "--max-new-tokens", "2000",
