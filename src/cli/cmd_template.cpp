@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/output.h"
 #include "core/error.h"
 #include "chat/chat_template.h"
 
@@ -52,9 +53,7 @@ void run_template(const TemplateOptions& opt) {
     }
   }
   ChatTemplate tmpl = load_chat_template(dir, config);
-  std::string text = tmpl.render(input);
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  std::fflush(stdout);
+  write_stdout(tmpl.render(input));
 }
 
 }  // namespace

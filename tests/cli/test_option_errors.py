@@ -32,10 +32,13 @@ CASES = [
     (GENERATE, ["--temperature", "hot"], "--temperature", "must be a number >= 0, got 'hot'"),
     (GENERATE, ["--repetition-penalty", "0"], "--repetition-penalty", "must be a number above 0, got '0'"),
     (GENERATE, ["--repetition-penalty", "-inf"], "--repetition-penalty", "must be a number above 0"),
-    (GENERATE, ["--max-new-tokens", "0"], "--max-new-tokens", f"must be a whole number from 1 to {INT_MAX}, got 0"),
+    (GENERATE, ["--max-new-tokens", "-1"], "--max-new-tokens", f"must be a whole number from 0 to {INT_MAX}, got -1"),
     (GENERATE, ["--max-new-tokens", "3000000000"], "--max-new-tokens",
-     f"must be a whole number from 1 to {INT_MAX}, got 3000000000"),
+     f"must be a whole number from 0 to {INT_MAX}, got 3000000000"),
     (GENERATE, ["--max-new-tokens", "1.5"], "--max-new-tokens", "must be a whole number"),
+    # Between 2^30 and 2^31: a valid number, beyond the session (an explicit value must fit it).
+    (GENERATE, ["--max-new-tokens", "1073741825", "--session-len", "16"], "--session-len",
+     "max_new_tokens 1073741825 does not fit"),
     (GENERATE, ["--top-k", "-1"], "--top-k", f"must be a whole number from 0 to {INT_MAX}, got -1"),
     (GENERATE, ["--session-len", "0"], "--session-len", f"from 1 to {INT_MAX}, got 0"),
     (GENERATE, ["--session-len", "9999999999"], "--session-len", f"from 1 to {INT_MAX}, got 9999999999"),
@@ -74,7 +77,7 @@ def test_bad_value(command, flags, flag, fragment):
 
 
 @pytest.mark.parametrize("flags", [
-    ["--max-new-tokens", "1073741825", "--session-len", "16"],  # between 2^30 and 2^31: capped by the context
+    ["--max-new-tokens", "0"],  # generates nothing
     ["--seed", "18446744073709551615"],
     ["--cache-max-entry-count", "1"],
     ["--cache-max-entry-count", ".5"],
