@@ -1,6 +1,8 @@
 // The public ops of Backend: each checks its arguments against the contract in backend.h, once for
 // every backend, and then hands them to the backend's do_* implementation. An Error names the
 // backend's device and the op ("cuda linear: out has shape [2, 5], expected [2, 4]").
+#include <algorithm>
+#include <initializer_list>
 #include <string>
 
 #include "backend/backend.h"
@@ -45,7 +47,12 @@ class OpCheck {
     if (t.rank() != want) fail("{} must have {} dimension(s), has shape {}", what, want, shape_string(t.shape));
     return t;
   }
-  void shape(const Tensor& t, std::vector<int64_t> want, const char* what) const {
+  // Compared in place: the checks run before every op, so they allocate nothing unless they fail.
+  void shape(const Tensor& t, std::initializer_list<int64_t> want, const char* what) const {
+    if (!std::equal(t.shape.begin(), t.shape.end(), want.begin(), want.end()))
+      fail("{} has shape {}, expected {}", what, shape_string(t.shape), shape_string(std::vector<int64_t>(want)));
+  }
+  void shape(const Tensor& t, const std::vector<int64_t>& want, const char* what) const {
     if (t.shape != want) fail("{} has shape {}, expected {}", what, shape_string(t.shape), shape_string(want));
   }
   DType compute_dtype() const { return compute_; }
@@ -197,9 +204,9 @@ void Backend::attention(const Tensor& q, const KvCache& cache, int layer, const 
   if (planned > 0 && (shape.sliding_window == 0 || shape.sliding_window > planned))
     c.fail("the batch was planned for a sliding window of {} tokens, the attention has {}", planned,
            shape.sliding_window);
-  const std::vector<int64_t> rows = {meta.plan->num_tokens, int64_t(shape.num_heads) * shape.head_dim};
-  c.shape(c.compute(q, "q"), rows, "q");
-  c.shape(c.compute(out, "out"), rows, "out");
+  const int64_t T = meta.plan->num_tokens, width = int64_t(shape.num_heads) * shape.head_dim;
+  c.shape(c.compute(q, "q"), {T, width}, "q");
+  c.shape(c.compute(out, "out"), {T, width}, "out");
   do_attention(q, cache, layer, meta, shape, out);
 }
 

@@ -39,11 +39,11 @@ void add_cuda_options(CLI::App& cmd, CudaFlags& f) {
   cmd.add_option("--skinny-gemm-max-tokens", f.skinny_gemm_max_tokens,
                  fmt::format("GEMMs of up to N tokens take the skinny kernel (0..{}, default {})", kSkinnyGemmMaxTokens,
                              kSkinnyGemmMaxTokens))
-      ->check(CLI::Range(0, kSkinnyGemmMaxTokens));
+      ->type_name("N")->check(CLI::Range(0, kSkinnyGemmMaxTokens));
   cmd.add_option("--wgmma-gemm-max-tokens", f.wgmma_gemm_max_tokens,
                  fmt::format("then up to N tokens the Hopper wgmma kernel, beyond cuBLASLt (0..{}, default {})",
                              kWgmmaGemmMaxTokens, kWgmmaGemmMaxTokens))
-      ->check(CLI::Range(0, kWgmmaGemmMaxTokens));
+      ->type_name("N")->check(CLI::Range(0, kWgmmaGemmMaxTokens));
   for (const char* name : {"--cuda-graphs", "--cuda-fused", "--cuda-pdl", "--cublaslt-tune", "--skinny-gemm-max-tokens",
                            "--wgmma-gemm-max-tokens"})
     cmd.get_option(name)->group(group);
