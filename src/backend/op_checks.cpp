@@ -101,6 +101,9 @@ void check_pre_norm(const OpCheck& c, const PreNorm& pre) {
 void check_cache(const OpCheck& c, const AttentionShape& shape, const KvCache& cache, int layer,
                  const BatchMeta& meta) {
   if (!meta.plan) c.fail("the batch has no plan");
+  // The batch was uploaded by this backend (its index arrays are in this backend's memory).
+  c.present(meta.positions, "the batch's position array");
+  c.present(meta.slot_mapping, "the batch's slot array");
   const int Hq = shape.num_heads, Hkv = shape.num_kv_heads, D = shape.head_dim;
   if (Hq <= 0 || Hkv <= 0 || D <= 0 || Hq % Hkv)
     c.fail("bad head counts: {} query heads, {} kv heads, head_dim {}", Hq, Hkv, D);

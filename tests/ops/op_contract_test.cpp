@@ -96,6 +96,11 @@ TEST(OpContract, TheCacheMustMatchTheHeadsAndThePlan) {
   EXPECT_EQ(error_of([&] { be->attention(q, cache, 0, windowed_meta, AttentionShape{Hq, Hkv, D, 0.35f, 4}, out); }),
             "");
 
+  BatchMeta foreign = meta;  // as if another backend had uploaded the batch
+  foreign.positions.device = Device::Cuda;
+  EXPECT_EQ(error_of([&] { be->attention(q, cache, 0, foreign, shape, out); }),
+            "cpu attention: the batch's position array is in cuda memory, not cpu");
+
   Tensor short_q = zeros(*be, {2, Hq * D});
   EXPECT_EQ(error_of([&] { be->attention(short_q, cache, 0, meta, shape, out); }),
             "cpu attention: q has shape [2, 16], expected [3, 16]");

@@ -1,5 +1,5 @@
 // Tensor-core flash attention for prefill chunks over the paged KV cache (flash_prefill.cu):
-// one block per (tile of BatchPlan::prefill_tiles, query head), mma.sync in fp16/bf16
+// one block per (tile of AttentionWork::prefill_tiles, query head), mma.sync in fp16/bf16
 // with an fp32 online softmax. Head dims 64 and 128 only.
 #pragma once
 #include <cuda_runtime.h>

@@ -20,7 +20,7 @@ struct PagedAttentionParams {
   const int32_t* query_start = nullptr;   // [S + 1]
   const int32_t* context_lens = nullptr;  // [S], context + new tokens
   const int32_t* block_tables = nullptr;  // [S, max_blocks]
-  const int32_t* decode_seqs = nullptr;   // [num_decode] sequences with one new token (BatchPlan)
+  const int32_t* decode_seqs = nullptr;   // [num_decode] sequences with one new token (AttentionWork)
   const int32_t* prefill_tiles = nullptr; // [num_prefill_tiles, 2] (sequence, first new token)
   int num_decode = 0, num_prefill_tiles = 0;
   int max_blocks = 0;
