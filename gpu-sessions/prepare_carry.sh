@@ -1,6 +1,6 @@
 #!/bin/bash
 # Fills the git-ignored folders a device call carries (docs/gpu.md): .carry/bin (the sm_90a build
-# of turbine, turbine_gpu_tests and gpu_linear_bench, stripped), .carry/lib (the kernel timeline
+# of turbine, turbine_gpu_tests and backend_ops_bench, stripped), .carry/lib (the kernel timeline
 # library and the shared libraries they need that the device machine lacks: everything but glibc,
 # libstdc++ and CUDA's own, CUPTI included), both
 # packed as .carry/pack/bin.tar.xz (a sixth of their size; gpu-sessions/device_session.sh unpacks it),
@@ -11,12 +11,12 @@ set -eu
 cd "$(dirname "$0")/.."
 shared=${TURBINE_SHARED:-$PWD/../shared}
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90a-real > /dev/null
-cmake --build build-gpu --target turbine turbine_gpu_tests gpu_linear_bench kernel_timeline
+cmake --build build-gpu --target turbine turbine_gpu_tests backend_ops_bench kernel_timeline
 rm -rf .carry/bin .carry/lib
 mkdir -p .carry/bin .carry/lib .carry/pack .carry/shared/golden .carry-peer
 strip -o .carry/bin/turbine build-gpu/turbine
 strip -o .carry/bin/turbine_gpu_tests build-gpu/tests/turbine_gpu_tests
-strip -o .carry/bin/gpu_linear_bench build-gpu/bench/gpu_linear_bench
+strip -o .carry/bin/backend_ops_bench build-gpu/bench/backend_ops_bench
 strip -o .carry/lib/libkernel_timeline.so build-gpu/bench/libkernel_timeline.so
 for bin in .carry/bin/* .carry/lib/libkernel_timeline.so; do
   ldd "$bin" | awk '/=> \// {print $3}'

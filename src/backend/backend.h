@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backend/batch_input.h"
+#include "backend/cuda_options.h"
 #include "backend/tensor.h"
 
 namespace turbine {
@@ -65,12 +66,18 @@ struct TopCandidates {
 // Most candidates top_candidates hands out per row.
 constexpr int kMaxTopCandidates = 1024;
 
+// What a backend derives from a BatchPlan for its own kernels and keeps with the uploaded batch
+// (cuda: the attention work lists). Backends that need nothing leave BatchMeta::backend_data null.
+struct BackendBatchData {
+  virtual ~BackendBatchData() = default;
+};
+
 // Device-resident copy of a BatchPlan's index arrays (for cpu, views of the host vectors).
 struct BatchMeta {
   const BatchPlan* plan = nullptr;  // host copy, always valid during the step
   Tensor token_ids, positions, slot_mapping, query_start, context_lens, block_tables, logit_rows;
-  Tensor decode_seqs, prefill_tiles;  // attention work lists (the cpu backend does not need them)
   Tensor packed;  // cuda: the one device buffer the arrays above are views of
+  std::shared_ptr<BackendBatchData> backend_data;
 };
 
 // The decoder's residual stream in two buffers of one shape ([T, H]). A fused op that reads the
@@ -111,6 +118,11 @@ class StepGraph {
   virtual void replay() = 0;
 };
 
+// The op contract. Each public op checks its arguments once, here in the base class
+// (backend/op_checks.cpp: defined tensors on this backend's device, dtypes, ranks and shapes, the
+// KV cache geometry against the heads and the batch plan), naming the op in the Error it throws,
+// and then calls the backend's implementation (the protected do_* of the same name), which may
+// take the arguments as valid. Memory and graph functions are plain virtuals.
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -126,7 +138,8 @@ class Backend {
   virtual Tensor upload(const void* src, DType src_dtype, std::vector<int64_t> shape, DType dtype) = 0;
   // Copies a tensor to host memory as fp32.
   virtual std::vector<float> download_f32(const Tensor& t) = 0;
-  virtual KvCache allocate_kv_cache(const KvCacheSpec& spec) = 0;
+  // A zeroed cache of this geometry; its dtype must be the compute dtype.
+  KvCache allocate_kv_cache(const KvCacheSpec& spec);
   virtual BatchMeta upload_batch(const BatchPlan& plan) = 0;
   // Copies the plan's arrays into the device buffers of `meta` (made by upload_batch for a plan with
   // the same array sizes), so that recorded graphs see the new step's values at the same addresses.
@@ -137,6 +150,9 @@ class Backend {
   }
   // Bytes the backend can still allocate (device memory for cuda, a budget for cpu).
   virtual size_t free_memory() const = 0;
+  // Bytes in use now: for cuda the whole device as nvidia-smi counts it (the pool keeps freed
+  // blocks, so after a run this is that run's high-water mark); for cpu the KV caches it holds.
+  virtual size_t used_memory() const = 0;
   virtual void synchronize() {}
   // Whether capture() records graphs here.
   virtual bool can_capture() const { return false; }
@@ -148,51 +164,74 @@ class Backend {
   }
 
   // ---- ops ----
-  // out[t] = table[ids[t]]  (table [V, H], out [T, H])
-  virtual void embedding(const Tensor& table, const Tensor& ids, Tensor& out) = 0;
+  // out[t] = table[ids[t]]  (table [V, H], ids [T] int32, out [T, H])
+  void embedding(const Tensor& table, const Tensor& ids, Tensor& out);
   // out = x / rms(x) * weight, row-wise over the last dim (x, out [R, C]; weight [C])
-  virtual void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) = 0;
+  void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out);
   // residual += x; out = rms_norm(residual)   (the fused pre-norm of the next sub-layer)
-  virtual void add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps, Tensor& out) = 0;
+  void add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps, Tensor& out);
   // out = x @ weight^T (+ bias); x [T, K], weight [N, K], bias [N] or undefined, out [T, N].
   // out may be fp32 while x/weight are fp16/bf16 (logits).
-  virtual void linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) = 0;
+  void linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out);
   // gate_up [T, 2I] = [gate | up] per row; out [T, I] = silu(gate) * up
-  virtual void silu_mul(const Tensor& gate_up, Tensor& out) = 0;
+  void silu_mul(const Tensor& gate_up, Tensor& out);
   // From the fused projection qkv [T, (Hq + 2 Hkv) D]: optional per-head RMSNorm of q and k
   // (q_norm/k_norm weights [D], undefined when the model has none), RoPE at each token's
   // position, K and V written into the cache at the plan's slots, rotated q written to q_out [T, Hq D].
-  virtual void qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm, float norm_eps,
-                              const RopeTable& rope, const AttentionShape& shape, KvCache& cache, int layer,
-                              const BatchMeta& meta, Tensor& q_out) = 0;
+  void qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm, float norm_eps,
+                      const RopeTable& rope, const AttentionShape& shape, KvCache& cache, int layer,
+                      const BatchMeta& meta, Tensor& q_out);
   // Causal attention of each new token over its sequence's cached keys/values (positions
   // 0..its own, sliding window applied). q, out [T, Hq D].
-  virtual void attention(const Tensor& q, const KvCache& cache, int layer, const BatchMeta& meta,
-                         const AttentionShape& shape, Tensor& out) = 0;
+  void attention(const Tensor& q, const KvCache& cache, int layer, const BatchMeta& meta, const AttentionShape& shape,
+                 Tensor& out);
 
   // ---- fused ops: each is defined as the ops named in its comment, run in order, and that is what
-  // the base class does (backend/fused_ops.cpp); a backend overrides one where fusing pays ----
+  // the base class's do_* does (backend/fused_ops.cpp); a backend overrides one where fusing pays ----
   // PreNorm, then linear(normed, weight, bias, out).
-  virtual void norm_linear(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& out);
+  void norm_linear(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& out);
   // PreNorm, linear(normed, weight, bias, qkv) and qkv_rope_store(qkv, ..., q_out): the attention
   // input of a decoder layer. `qkv` [T, (Hq + 2 Hkv) D] is scratch for backends that run it apart.
-  virtual void norm_qkv_rope_store(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& qkv,
-                                   const QkvRopeStore& rope, Tensor& q_out);
+  void norm_qkv_rope_store(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& qkv,
+                           const QkvRopeStore& rope, Tensor& q_out);
 
   // out[r] = x[rows[r]]   (x [T, C], rows [R] int32, out [R, C])
-  virtual void gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) = 0;
+  void gather_rows(const Tensor& x, const Tensor& rows, Tensor& out);
 
   // ---- sampling: only ids and candidates cross to the host ----
   // Per row of fp32 logits [R, V]: the index of the first maximum (NaN skipped; 0 for a row of NaN).
-  virtual std::vector<int32_t> argmax_rows(const Tensor& logits) = 0;
+  std::vector<int32_t> argmax_rows(const Tensor& logits);
   // For logits rows `rows` (fp32 [R, V]) with per-row temperatures (> 0): the k largest logits
   // (1 <= k <= kMaxTopCandidates; k > V gives V) and the row's normaliser, see TopCandidates.
-  virtual TopCandidates top_candidates(const Tensor& logits, std::span<const int32_t> rows,
-                                       std::span<const float> temperatures, int k) = 0;
+  TopCandidates top_candidates(const Tensor& logits, std::span<const int32_t> rows,
+                               std::span<const float> temperatures, int k);
   // HF's repetition penalty in place, for each i: x = logits[rows[i], ids[i]] becomes
   // x / penalties[i] when x > 0, else x * penalties[i]. Each (row, id) pair at most once.
-  virtual void repetition_penalty(Tensor& logits, std::span<const int32_t> rows, std::span<const int32_t> ids,
-                                  std::span<const float> penalties) = 0;
+  void repetition_penalty(Tensor& logits, std::span<const int32_t> rows, std::span<const int32_t> ids,
+                          std::span<const float> penalties);
+
+ protected:
+  // The implementations, called with arguments the public op of the same name has checked.
+  virtual KvCache do_allocate_kv_cache(const KvCacheSpec& spec) = 0;
+  virtual void do_embedding(const Tensor& table, const Tensor& ids, Tensor& out) = 0;
+  virtual void do_rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) = 0;
+  virtual void do_add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps, Tensor& out) = 0;
+  virtual void do_linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) = 0;
+  virtual void do_silu_mul(const Tensor& gate_up, Tensor& out) = 0;
+  virtual void do_qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm, float norm_eps,
+                                 const RopeTable& rope, const AttentionShape& shape, KvCache& cache, int layer,
+                                 const BatchMeta& meta, Tensor& q_out) = 0;
+  virtual void do_attention(const Tensor& q, const KvCache& cache, int layer, const BatchMeta& meta,
+                            const AttentionShape& shape, Tensor& out) = 0;
+  virtual void do_norm_linear(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& out);
+  virtual void do_norm_qkv_rope_store(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& qkv,
+                                      const QkvRopeStore& rope, Tensor& q_out);
+  virtual void do_gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) = 0;
+  virtual std::vector<int32_t> do_argmax_rows(const Tensor& logits) = 0;
+  virtual TopCandidates do_top_candidates(const Tensor& logits, std::span<const int32_t> rows,
+                                          std::span<const float> temperatures, int k) = 0;
+  virtual void do_repetition_penalty(Tensor& logits, std::span<const int32_t> rows, std::span<const int32_t> ids,
+                                     std::span<const float> penalties) = 0;
 };
 
 struct BackendOptions {
@@ -200,6 +239,7 @@ struct BackendOptions {
   int threads = 0;             // cpu worker threads (0 = all cores)
   DType dtype = DType::F32;    // compute dtype on cuda
   size_t memory_budget = size_t(4) << 30;  // cpu: bytes the KV cache may take in total (--cpu-memory)
+  CudaOptions cuda;                        // cuda only (the cpu backend has none of these switches)
 };
 
 // Creates the backend named by options.device; throws Error for an unknown or unavailable device.

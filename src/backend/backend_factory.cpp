@@ -35,7 +35,7 @@ std::unique_ptr<Backend> make_backend(const BackendOptions& options) {
   if (index < 0) fail("unknown device '{}' (expected cpu, cuda or cuda:N)", d);
 #ifdef TURBINE_WITH_CUDA
   if (!cuda_available()) fail("--device {}: no CUDA GPU is available on this machine", d);
-  return std::make_unique<cuda::CudaBackend>(index, options.dtype);
+  return std::make_unique<cuda::CudaBackend>(index, options.dtype, options.cuda);
 #else
   fail("this build has no CUDA backend (--device {})", d);
 #endif

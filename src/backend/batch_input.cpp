@@ -5,34 +5,12 @@
 #include "core/error.h"
 
 namespace turbine {
-namespace {
-
-void plan_attention_work(const BatchInput& input, BatchPlan& p) {
-  struct Tile {
-    int32_t seq, first, last_pos;  // last_pos + 1 keys to visit (fewer with a sliding window)
-  };
-  std::vector<Tile> tiles;
-  for (int32_t i = 0; i < p.num_sequences; ++i) {
-    const auto& s = input.sequences[i];
-    if (s.num_tokens == 1) {
-      p.decode_seqs.push_back(i);
-      continue;
-    }
-    for (int32_t t = 0; t < s.num_tokens; t += kPrefillTileTokens)
-      tiles.push_back({i, t, s.context_len + std::min(t + kPrefillTileTokens, s.num_tokens) - 1});
-  }
-  std::stable_sort(tiles.begin(), tiles.end(), [](const Tile& a, const Tile& b) { return a.last_pos > b.last_pos; });
-  p.prefill_tiles.reserve(tiles.size() * 2);
-  for (const auto& t : tiles) {
-    p.prefill_tiles.push_back(t.seq);
-    p.prefill_tiles.push_back(t.first);
-  }
-}
-
-}  // namespace
 
 BatchPlan plan_batch(const BatchInput& input, int32_t block_len, int32_t num_blocks, int32_t sliding_window) {
   BatchPlan p;
+  p.block_len = block_len;
+  p.num_blocks = num_blocks;
+  p.sliding_window = sliding_window;
   p.num_sequences = int32_t(input.sequences.size());
   p.token_ids = input.token_ids;
   p.query_start.push_back(0);
@@ -68,7 +46,6 @@ BatchPlan plan_batch(const BatchInput& input, int32_t block_len, int32_t num_blo
     p.context_lens.push_back(total);
     p.logit_row_start.push_back(int32_t(p.logit_rows.size()));
   }
-  plan_attention_work(input, p);
   if (int32_t(input.token_ids.size()) != p.num_tokens)
     fail("batch: {} token ids for {} new tokens", input.token_ids.size(), p.num_tokens);
   p.block_tables.assign(size_t(p.num_sequences) * p.max_blocks, 0);

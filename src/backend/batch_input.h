@@ -24,11 +24,6 @@ struct BatchInput {
   std::vector<SequenceInput> sequences;
 };
 
-// New tokens per prefill work tile: the flash prefill kernel gives each tile (x one query head) a
-// thread block. 128 rows (8 warps) took 7.6 ms against 8.2 ms for 64 rows (4 warps) over the 32
-// layers of a 2048-token Llama-2-7B prefill on an H200 (half the K/V tile traffic from L2).
-constexpr int32_t kPrefillTileTokens = 128;
-
 // Host-side index arrays derived from a BatchInput; backends upload them as they need.
 struct BatchPlan {
   int32_t num_tokens = 0;
@@ -36,6 +31,11 @@ struct BatchPlan {
   int32_t max_blocks = 0;                 // block_tables row width
   int32_t max_context = 0;                // longest context_len + num_tokens
   int32_t max_new_tokens = 0;             // longest num_tokens
+  // The cache geometry plan_batch checked the block tables against: every block id is below
+  // num_blocks, and released entries lie before every query's window of this many tokens.
+  int32_t block_len = 0;
+  int32_t num_blocks = 0;
+  int32_t sliding_window = 0;
   std::vector<int32_t> token_ids;         // [num_tokens]
   std::vector<int32_t> positions;         // [num_tokens]
   std::vector<int32_t> slot_mapping;      // [num_tokens] block*block_len + offset of each new token's KV
@@ -44,13 +44,6 @@ struct BatchPlan {
   std::vector<int32_t> block_tables;      // [num_sequences * max_blocks], padded with 0
   std::vector<int32_t> logit_rows;        // rows of the new tokens whose logits are wanted (may be none)
   std::vector<int32_t> logit_row_start;   // [num_sequences+1] where each sequence's logit rows begin
-  // Attention work lists, so decode tokens and prefill chunks of one batch take different kernels.
-  std::vector<int32_t> decode_seqs;       // sequences with exactly one new token, in batch order
-  // [tiles * 2]: (sequence, first new token of the tile) of every kPrefillTileTokens-token tile of
-  // the sequences with more than one new token; tiles with more keys to visit come first so the
-  // longest blocks start early and the GPU does not idle on a tail of them.
-  std::vector<int32_t> prefill_tiles;
-  int32_t num_prefill_tiles() const { return int32_t(prefill_tiles.size() / 2); }
 };
 
 // Validates the input against the cache geometry (throws Error) and derives the index arrays.

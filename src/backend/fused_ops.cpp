@@ -1,5 +1,6 @@
 // The fused ops of the Backend interface as their parts run one after another: the definition
-// every backend's fused kernels are tested against, and what backends without them run.
+// every backend's fused kernels are tested against, and what backends without them run. The parts
+// are the public ops, so each checks its own arguments as well.
 #include "backend/backend.h"
 
 namespace turbine {
@@ -12,13 +13,13 @@ void apply_pre_norm(Backend& b, const PreNorm& pre) {
 
 }  // namespace
 
-void Backend::norm_linear(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& out) {
+void Backend::do_norm_linear(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& out) {
   apply_pre_norm(*this, pre);
   linear(pre.normed, weight, bias, out);
 }
 
-void Backend::norm_qkv_rope_store(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& qkv,
-                                  const QkvRopeStore& r, Tensor& q_out) {
+void Backend::do_norm_qkv_rope_store(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& qkv,
+                                     const QkvRopeStore& r, Tensor& q_out) {
   norm_linear(pre, weight, bias, qkv);
   qkv_rope_store(qkv, r.q_norm, r.k_norm, r.norm_eps, r.rope, r.shape, r.cache, r.layer, r.meta, q_out);
 }

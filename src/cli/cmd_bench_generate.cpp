@@ -15,14 +15,12 @@
 #include "backend/backend.h"
 #include "cli/commands.h"
 #include "cli/option_checks.h"
+#include "cli/options.h"
 #include "cli/output.h"
 #include "core/error.h"
 #include "model/checkpoint.h"
 #include "model/llama_model.h"
 #include "model/model_config.h"
-#ifdef TURBINE_WITH_CUDA
-#include "backend/cuda/cuda_backend.h"
-#endif
 
 namespace turbine::cli {
 namespace {
@@ -42,6 +40,7 @@ struct BenchOptions {
   std::string device;
   std::string dtype;
   std::string step_log;  // CSV of every timed decode step (where the percentiles come from)
+  CudaFlags cuda;
 };
 
 struct BenchRow {
@@ -77,12 +76,7 @@ double percentile(std::vector<double> v, double p) {
   return v[lo] + (v[hi] - v[lo]) * (pos - double(lo));
 }
 
-double used_gib(Backend& backend) {
-#ifdef TURBINE_WITH_CUDA
-  if (auto* gpu = dynamic_cast<cuda::CudaBackend*>(&backend)) return double(gpu->used_memory()) / double(1 << 30);
-#endif
-  return 0.0;
-}
+double used_gib(const Backend& backend) { return double(backend.used_memory()) / double(1 << 30); }
 
 // One round: prefill all prompts together, then output_len - 1 decode steps of one token each.
 void run_round(LlamaModel& model, KvCache& cache, const std::vector<std::vector<int32_t>>& prompts,
@@ -197,6 +191,7 @@ void run_bench(const BenchOptions& o) {
 
   bo.dtype = !o.dtype.empty() ? parse_dtype(o.dtype) : gpu ? config.dtype : DType::F32;
   if (gpu && bo.dtype == DType::F32) bo.dtype = DType::BF16;  // fp32 checkpoints: bf16 on the GPU
+  bo.cuda = resolve_cuda(o.cuda, bo.device);
   auto backend = make_backend(bo);
   std::fprintf(stderr, "loading %s on %s (%s)...\n", o.model.c_str(), backend->name().c_str(),
                std::string(dtype_name(backend->compute_dtype())).c_str());
@@ -248,6 +243,7 @@ void register_bench_generate(CLI::App& bench) {
   cmd->add_option("--step-log", opts->step_log, "Write every timed decode step's time to this CSV file");
   cmd->add_option("--device", opts->device, "cpu, cuda or cuda:N (default: cuda when present)");
   cmd->add_option("--dtype", opts->dtype, "Compute dtype (default: the checkpoint's on the GPU, fp32 on the CPU)");
+  add_cuda_options(*cmd, opts->cuda);
   cmd->callback([opts] { run_bench(*opts); });
 }
 

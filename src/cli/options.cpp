@@ -1,10 +1,13 @@
 #include "cli/options.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <regex>
 
 #include "cli/option_checks.h"
 #include "core/byte_size.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "engine/sampling_defaults.h"
 
 namespace turbine::cli {
@@ -16,6 +19,36 @@ void add_device_options(CLI::App& cmd, DeviceOptions& o) {
         return std::regex_match(v, pattern) ? "" : "must be cpu, cuda or cuda:N, got '" + v + "'";
       });
   cmd.add_option("--threads", o.threads, "CPU worker threads (0 = all cores)")->check(int_at_least(0));
+  add_cuda_options(cmd, o.cuda);
+}
+
+void add_cuda_options(CLI::App& cmd, CudaFlags& f) {
+  auto on_off = [&cmd](const char* name, std::optional<std::string>& value, const char* help) {
+    cmd.add_option(name, value, help)->type_name("on|off")->check([](const std::string& v) -> std::string {
+      try {
+        parse_on_off(v, "");
+        return "";
+      } catch (const Error&) {
+        return "expected on or off, got '" + v + "'";
+      }
+    });
+  };
+  const std::string group = "CUDA backend (ignored on cpu)";
+  on_off("--cuda-graphs", f.graphs, "record decode steps as CUDA graphs and replay them (default on)");
+  on_off("--cuda-fused", f.fused, "run the pre-norm and RoPE inside the one-token GEMM (default on)");
+  on_off("--cuda-pdl", f.pdl, "programmatic dependent launch on compute capability 9.0+ (default on)");
+  on_off("--cublaslt-tune", f.cublaslt_tune, "time cuBLASLt's candidates for decode-sized GEMMs (default on)");
+  cmd.add_option("--skinny-gemm-max-tokens", f.skinny_gemm_max_tokens,
+                 fmt::format("GEMMs of up to N tokens take the skinny kernel (0..{}, default {})", kSkinnyGemmMaxTokens,
+                             kSkinnyGemmMaxTokens))
+      ->type_name("N")->check(CLI::Range(0, kSkinnyGemmMaxTokens));
+  cmd.add_option("--wgmma-gemm-max-tokens", f.wgmma_gemm_max_tokens,
+                 fmt::format("then up to N tokens the Hopper wgmma kernel, beyond cuBLASLt (0..{}, default {})",
+                             kWgmmaGemmMaxTokens, kWgmmaGemmMaxTokens))
+      ->type_name("N")->check(CLI::Range(0, kWgmmaGemmMaxTokens));
+  for (const char* name : {"--cuda-graphs", "--cuda-fused", "--cuda-pdl", "--cublaslt-tune", "--skinny-gemm-max-tokens",
+                           "--wgmma-gemm-max-tokens"})
+    cmd.get_option(name)->group(group);
 }
 
 void add_engine_options(CLI::App& cmd, EngineOptions& o) {
@@ -86,7 +119,28 @@ BackendOptions resolve_backend(const DeviceOptions& device, const EngineOptions&
   b.device = device.device.empty() ? (cuda_available() ? "cuda" : "cpu") : device.device;
   b.threads = device.threads;
   b.memory_budget = parse_size(engine.cpu_memory, "--cpu-memory");
+  b.cuda = resolve_cuda(device.cuda, b.device);
   return b;
+}
+
+CudaOptions resolve_cuda(const CudaFlags& f, const std::string& device) {
+  CudaOptionFlags flags;
+  auto on_off = [](const std::optional<std::string>& v, const char* name) -> std::optional<bool> {
+    if (!v) return std::nullopt;
+    return parse_on_off(*v, name);
+  };
+  flags.graphs = on_off(f.graphs, "--cuda-graphs");
+  flags.fused = on_off(f.fused, "--cuda-fused");
+  flags.pdl = on_off(f.pdl, "--cuda-pdl");
+  flags.cublaslt_tune = on_off(f.cublaslt_tune, "--cublaslt-tune");
+  flags.skinny_gemm_max_tokens = f.skinny_gemm_max_tokens;
+  flags.wgmma_gemm_max_tokens = f.wgmma_gemm_max_tokens;
+  if (device == "cpu") return resolve_cuda_options(flags, [](const char*) -> const char* { return nullptr; }, nullptr);
+  std::vector<std::string> applied;
+  const CudaOptions options =
+      resolve_cuda_options(flags, [](const char* name) -> const char* { return std::getenv(name); }, &applied);
+  for (const auto& a : applied) log(LogLevel::Warning, "using {} from the environment (a CUDA option's fallback)", a);
+  return options;
 }
 
 int resolve_session_len(const EngineOptions& engine, const ModelConfig& config) {

@@ -16,9 +16,17 @@
 
 namespace turbine::cli {
 
+// The CUDA backend's switches as given on the command line (unset: the environment fallback, then
+// the defaults; see resolve_cuda). Accepted on every device; the cpu backend has no use for them.
+struct CudaFlags {
+  std::optional<std::string> graphs, fused, pdl, cublaslt_tune;  // "on" / "off"
+  std::optional<int> skinny_gemm_max_tokens, wgmma_gemm_max_tokens;
+};
+
 struct DeviceOptions {
   std::string device;  // "" = cuda when a GPU is present, else cpu
   int threads = 0;     // cpu worker threads (0 = all cores)
+  CudaFlags cuda;
 };
 
 // LMDeploy's engine flags and defaults.
@@ -46,7 +54,11 @@ struct SamplingOptions {
   bool ignore_eos = false;
 };
 
+// --device, --threads and the CUDA switches (add_cuda_options).
 void add_device_options(CLI::App& cmd, DeviceOptions& options);
+// --cuda-graphs, --cuda-fused, --cuda-pdl, --cublaslt-tune (on|off), --skinny-gemm-max-tokens N,
+// --wgmma-gemm-max-tokens N.
+void add_cuda_options(CLI::App& cmd, CudaFlags& flags);
 void add_engine_options(CLI::App& cmd, EngineOptions& options);
 void add_sampling_options(CLI::App& cmd, SamplingOptions& options);
 
@@ -57,6 +69,10 @@ size_t parse_size(const std::string& text, const std::string& flag);
 CacheBudget parse_cache_budget(const std::string& text, const std::string& flag = "--cache-max-entry-count");
 
 BackendOptions resolve_backend(const DeviceOptions& device, const EngineOptions& engine);
+// The CUDA options for `device` (resolved): the flags given, the TURBINE_CUDA_* / TURBINE_CUBLASLT_TUNE
+// environment variables for flags not given (each one used is named on stderr), then the defaults.
+// On cpu the environment is not read and the defaults stand in for what was not given.
+CudaOptions resolve_cuda(const CudaFlags& flags, const std::string& device);
 // The context one sequence may hold: --session-len, else max_position_embeddings.
 int resolve_session_len(const EngineOptions& engine, const ModelConfig& config);
 // Flags over generation_config.json defaults (used only where it sets do_sample: true); the stop

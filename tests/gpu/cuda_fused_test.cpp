@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <string>
 
 #include "gpu_test_util.h"
@@ -163,9 +162,9 @@ TEST_P(CudaFused, PaddingRowWritesNoCache) {
                            QkvRopeStore{nullptr, nullptr, 1e-6f, rope, shape, cache, 0, meta}, q);
     return std::make_pair(be.download_f32(q), be.download_f32(cache.data));
   };
-  ::setenv("TURBINE_CUDA_FUSED", "0", 1);
-  auto apart = make_gpu(dtype);
-  ::unsetenv("TURBINE_CUDA_FUSED");
+  CudaOptions unfused;
+  unfused.fused = false;
+  auto apart = make_gpu(dtype, unfused);
   const auto [fq, fcache] = run(*gpu);
   const auto [aq, acache] = run(*apart);
   const double tol = relative_tolerance(dtype);

@@ -1,10 +1,9 @@
 // Decode steps replayed from recorded CUDA graphs against the same steps run op by op
-// (TURBINE_CUDA_GRAPHS=0): batches that shrink and grow across buckets (padding rows), block tables
+// (CudaOptions::graphs off): batches that shrink and grow across buckets (padding rows), block tables
 // that widen, and a replay of a step bit-identical to the op-by-op run that recorded it.
 #ifdef TURBINE_WITH_CUDA
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 
 #include "e2e/e2e_util.h"
 #include "gpu_test_util.h"
@@ -21,12 +20,12 @@ struct GpuModel {
 };
 
 GpuModel load(bool graphs, int sequences) {
-  if (!graphs) setenv("TURBINE_CUDA_GRAPHS", "0", 1);
   const auto dir = default_model_dir();
   GpuModel g;
   g.m = std::make_unique<LoadedModel>(LoadedModel{load_model_config(dir), Checkpoint::open(dir), nullptr, nullptr});
-  g.m->backend = make_gpu(DType::BF16);
-  unsetenv("TURBINE_CUDA_GRAPHS");
+  CudaOptions cuda;
+  cuda.graphs = graphs;
+  g.m->backend = make_gpu(DType::BF16, cuda);
   g.m->model = std::make_unique<LlamaModel>(g.m->config, g.m->checkpoint, *g.m->backend);
   g.cache = g.m->backend->allocate_kv_cache(g.m->model->kv_cache_spec(sequences * kPerSeq, kBlockLen));
   return g;

@@ -30,10 +30,11 @@ inline std::unique_ptr<Backend> make_cpu() {
   return make_backend(o);
 }
 
-inline std::unique_ptr<Backend> make_gpu(DType dtype) {
+inline std::unique_ptr<Backend> make_gpu(DType dtype, const CudaOptions& cuda = {}) {
   BackendOptions o;
   o.device = "cuda";
   o.dtype = dtype;
+  o.cuda = cuda;
   return make_backend(o);
 }
 

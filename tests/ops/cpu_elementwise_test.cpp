@@ -103,14 +103,17 @@ TEST(CpuBackendMemory, UploadConvertsHalfTypesToF32) {
 TEST(CpuBackendMemory, KvCacheCountsAgainstTheBudget) {
   auto be = make_cpu(1, size_t(1) << 20);
   EXPECT_EQ(be->free_memory(), size_t(1) << 20);
+  EXPECT_EQ(be->used_memory(), 0u);
   KvCacheSpec spec{2, 4, 16, 2, 8, DType::F32};  // 2*4*2*2*16*8*4 = 16 KiB
   {
     KvCache cache = be->allocate_kv_cache(spec);
     EXPECT_EQ(be->free_memory(), (size_t(1) << 20) - spec.bytes());
+    EXPECT_EQ(be->used_memory(), spec.bytes());
     spec.num_blocks = 1000;  // 4 MiB: over budget
     EXPECT_THROW(be->allocate_kv_cache(spec), Error);
   }
   EXPECT_EQ(be->free_memory(), size_t(1) << 20);
+  EXPECT_EQ(be->used_memory(), 0u);
   KvCacheSpec half = {1, 1, 16, 1, 8, DType::F16};
   EXPECT_THROW(be->allocate_kv_cache(half), Error);
 }

@@ -1,5 +1,5 @@
 // The rule by which a tuned cuBLASLt shape keeps a candidate (backend/cuda/candidate_choice.h).
-#include "backend/cuda/candidate_choice.h"
+#include "backend/cuda/gemm/candidate_choice.h"
 
 #include <gtest/gtest.h>
 

@@ -11,26 +11,12 @@
 
 namespace turbine {
 
-void CpuBackend::attention(const Tensor& q, const KvCache& cache, int layer, const BatchMeta& meta,
-                           const AttentionShape& shape, Tensor& out) {
-  const char* op = "attention";
-  if (!meta.plan) fail("cpu attention: the batch has no plan");
+void CpuBackend::do_attention(const Tensor& q, const KvCache& cache, int layer, const BatchMeta& meta,
+                              const AttentionShape& shape, Tensor& out) {
   const BatchPlan& plan = *meta.plan;
   const int Hq = shape.num_heads, Hkv = shape.num_kv_heads, D = shape.head_dim;
-  if (Hq <= 0 || Hkv <= 0 || D <= 0 || Hq % Hkv) fail("cpu {}: bad head counts {}/{}", op, Hq, Hkv);
   const KvCacheSpec& spec = cache.spec;
-  if (spec.num_kv_heads != Hkv || spec.head_dim != D) fail("cpu {}: cache geometry differs from the heads", op);
-  if (layer < 0 || layer >= spec.num_layers) fail("cpu {}: layer {} outside the cache", op, layer);
-  if (shape.sliding_window < 0) fail("cpu {}: negative sliding window", op);
-  check_f32(q, op, "q");
-  check_f32(out, op, "out");
-  check_f32(cache.data, op, "cache");
   const int64_t T = plan.num_tokens;
-  check_shape(q, {T, int64_t(Hq) * D}, op, "q");
-  check_shape(out, {T, int64_t(Hq) * D}, op, "out");
-  // Released entries lie before every query's window (plan_batch checked): never read.
-  for (int32_t b : plan.block_tables)
-    if (b != kReleasedBlock && (b < 0 || b >= spec.num_blocks)) fail("cpu {}: block {} outside the cache", op, b);
 
   // Which sequence each new-token row belongs to.
   std::vector<int32_t> seq_of_row(static_cast<size_t>(T));

@@ -41,30 +41,12 @@ Tensor wrap_i32(const std::vector<int32_t>& v) {
 
 }  // namespace
 
-void check_f32(const Tensor& t, const char* op, const char* what) {
-  if (!t.defined()) fail("cpu {}: {} is undefined", op, what);
-  if (t.dtype != DType::F32) fail("cpu {}: {} must be float32, got {}", op, what, dtype_name(t.dtype));
-}
-
-void check_i32(const Tensor& t, const char* op, const char* what) {
-  if (!t.defined()) fail("cpu {}: {} is undefined", op, what);
-  if (t.dtype != DType::I32) fail("cpu {}: {} must be int32, got {}", op, what, dtype_name(t.dtype));
-}
-
-void check_shape(const Tensor& t, std::initializer_list<int64_t> shape, const char* op, const char* what) {
-  if (t.shape != std::vector<int64_t>(shape))
-    fail("cpu {}: {} has shape {}, expected {}", op, what, shape_string(t.shape), shape_string(shape));
-}
-
 // out[i] = x[rows[i]] over fp32 rows (the embedding lookup and gather_rows); `index` names an
-// entry of rows in the error for one outside x ("token id", "row").
+// entry of rows in the error for one outside x ("token id", "row"). The indices are checked here
+// because this backend reads host memory with them directly (the CUDA kernel writes zero rows).
 static void copy_rows(const Tensor& x, const Tensor& rows, Tensor& out, const char* op, const char* index,
                       const char* of) {
-  check_f32(x, op, "the source");
-  check_i32(rows, op, "the indices");
-  check_f32(out, op, "out");
   const int64_t T = x.dim(0), C = x.dim(1), R = rows.numel();
-  check_shape(out, {R, C}, op, "out");
   const int32_t* r = rows.ptr<int32_t>();
   for (int64_t i = 0; i < R; ++i)
     if (r[i] < 0 || r[i] >= T) fail("cpu {}: {} {} is outside {} (0..{})", op, index, r[i], of, T - 1);
@@ -114,12 +96,7 @@ std::vector<float> CpuBackend::download_f32(const Tensor& t) {
   return out;
 }
 
-KvCache CpuBackend::allocate_kv_cache(const KvCacheSpec& spec) {
-  if (spec.dtype != DType::F32) fail("cpu: the KV cache must be float32, got {}", dtype_name(spec.dtype));
-  if (spec.num_layers <= 0 || spec.num_blocks <= 0 || spec.block_len <= 0 || spec.num_kv_heads <= 0 ||
-      spec.head_dim <= 0)
-    fail("cpu: bad KV cache geometry ({} layers, {} blocks of {} tokens, {} kv heads, head_dim {})",
-         spec.num_layers, spec.num_blocks, spec.block_len, spec.num_kv_heads, spec.head_dim);
+KvCache CpuBackend::do_allocate_kv_cache(const KvCacheSpec& spec) {
   const size_t bytes = spec.bytes();
   if (bytes > free_memory())
     fail("cpu: a KV cache of {} exceeds the {} left of the memory budget (--cpu-memory, capped at the machine's "
@@ -150,8 +127,6 @@ BatchMeta CpuBackend::upload_batch(const BatchPlan& plan) {
   m.context_lens = wrap_i32(plan.context_lens);
   m.block_tables = wrap_i32(plan.block_tables);
   m.logit_rows = wrap_i32(plan.logit_rows);
-  m.decode_seqs = wrap_i32(plan.decode_seqs);
-  m.prefill_tiles = wrap_i32(plan.prefill_tiles);
   return m;
 }
 
@@ -163,16 +138,14 @@ size_t CpuBackend::free_memory() const {
   return used >= budget ? 0 : budget - used;
 }
 
-void CpuBackend::embedding(const Tensor& table, const Tensor& ids, Tensor& out) {
+size_t CpuBackend::used_memory() const { return kv_bytes_in_use_->load(); }
+
+void CpuBackend::do_embedding(const Tensor& table, const Tensor& ids, Tensor& out) {
   copy_rows(table, ids, out, "embedding", "token id", "the vocabulary");
 }
 
-void CpuBackend::silu_mul(const Tensor& gate_up, Tensor& out) {
-  check_f32(gate_up, "silu_mul", "gate_up");
-  check_f32(out, "silu_mul", "out");
+void CpuBackend::do_silu_mul(const Tensor& gate_up, Tensor& out) {
   const int64_t T = gate_up.dim(0), I = gate_up.dim(1) / 2;
-  if (gate_up.dim(1) % 2) fail("cpu silu_mul: gate_up width {} is odd", gate_up.dim(1));
-  check_shape(out, {T, I}, "silu_mul", "out");
   const float* g = gate_up.ptr<float>();
   float* o = out.ptr<float>();
   pool_->parallel_for(T, [&](int64_t t0, int64_t t1) {
@@ -185,7 +158,7 @@ void CpuBackend::silu_mul(const Tensor& gate_up, Tensor& out) {
   });
 }
 
-void CpuBackend::gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) {
+void CpuBackend::do_gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) {
   copy_rows(x, rows, out, "gather_rows", "row", "the rows");
 }
 

@@ -23,26 +23,29 @@ class CpuBackend : public Backend {
   Tensor empty(DType dtype, std::vector<int64_t> shape) override;
   Tensor upload(const void* src, DType src_dtype, std::vector<int64_t> shape, DType dtype) override;
   std::vector<float> download_f32(const Tensor& t) override;
-  KvCache allocate_kv_cache(const KvCacheSpec& spec) override;
   BatchMeta upload_batch(const BatchPlan& plan) override;
   size_t free_memory() const override;
+  // The bytes of the KV caches it holds (other buffers come and go with the step).
+  size_t used_memory() const override;
 
-  void embedding(const Tensor& table, const Tensor& ids, Tensor& out) override;
-  void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) override;
-  void add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps, Tensor& out) override;
-  void linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) override;
-  void silu_mul(const Tensor& gate_up, Tensor& out) override;
-  void qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm, float norm_eps,
-                      const RopeTable& rope, const AttentionShape& shape, KvCache& cache, int layer,
-                      const BatchMeta& meta, Tensor& q_out) override;
-  void attention(const Tensor& q, const KvCache& cache, int layer, const BatchMeta& meta,
-                 const AttentionShape& shape, Tensor& out) override;
-  void gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) override;
-  std::vector<int32_t> argmax_rows(const Tensor& logits) override;
-  TopCandidates top_candidates(const Tensor& logits, std::span<const int32_t> rows,
-                               std::span<const float> temperatures, int k) override;
-  void repetition_penalty(Tensor& logits, std::span<const int32_t> rows, std::span<const int32_t> ids,
-                          std::span<const float> penalties) override;
+ protected:
+  KvCache do_allocate_kv_cache(const KvCacheSpec& spec) override;
+  void do_embedding(const Tensor& table, const Tensor& ids, Tensor& out) override;
+  void do_rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) override;
+  void do_add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps, Tensor& out) override;
+  void do_linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) override;
+  void do_silu_mul(const Tensor& gate_up, Tensor& out) override;
+  void do_qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm, float norm_eps,
+                         const RopeTable& rope, const AttentionShape& shape, KvCache& cache, int layer,
+                         const BatchMeta& meta, Tensor& q_out) override;
+  void do_attention(const Tensor& q, const KvCache& cache, int layer, const BatchMeta& meta,
+                    const AttentionShape& shape, Tensor& out) override;
+  void do_gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) override;
+  std::vector<int32_t> do_argmax_rows(const Tensor& logits) override;
+  TopCandidates do_top_candidates(const Tensor& logits, std::span<const int32_t> rows,
+                                  std::span<const float> temperatures, int k) override;
+  void do_repetition_penalty(Tensor& logits, std::span<const int32_t> rows, std::span<const int32_t> ids,
+                             std::span<const float> penalties) override;
 
  private:
   std::unique_ptr<ThreadPool> pool_;
@@ -51,10 +54,5 @@ class CpuBackend : public Backend {
   std::shared_ptr<std::atomic<size_t>> kv_bytes_in_use_;
   std::shared_ptr<HostBufferPool> buffers_;
 };
-
-// Shape/dtype checks shared by the op files (a mismatch is a caller bug, reported as an Error).
-void check_f32(const Tensor& t, const char* op, const char* what);
-void check_i32(const Tensor& t, const char* op, const char* what);
-void check_shape(const Tensor& t, std::initializer_list<int64_t> shape, const char* op, const char* what);
 
 }  // namespace turbine

@@ -65,19 +65,9 @@ void linear_block(const float* x, int64_t T, const float* w, int64_t n0, int64_t
 
 }  // namespace
 
-void CpuBackend::linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) {
-  check_f32(x, "linear", "x");
-  check_f32(weight, "linear", "weight");
-  check_f32(out, "linear", "out");
-  if (x.rank() != 2 || weight.rank() != 2) fail("cpu linear: x and weight must be 2-d");
+void CpuBackend::do_linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) {
   const int64_t T = x.dim(0), K = x.dim(1), N = weight.dim(0);
-  if (weight.dim(1) != K) fail("cpu linear: x has {} columns, weight {}", K, weight.dim(1));
-  check_shape(out, {T, N}, "linear", "out");
   const bool has_bias = bias && bias->defined();
-  if (has_bias) {
-    check_f32(*bias, "linear", "bias");
-    check_shape(*bias, {N}, "linear", "bias");
-  }
   if (T == 0 || N == 0) return;
 
   // About 24 KiB of weights per block (L1-resident while the T rows pass), in whole micro-tiles:

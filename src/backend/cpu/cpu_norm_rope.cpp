@@ -26,19 +26,9 @@ void rope_head(float* x, const float* cos_v, const float* sin_v, int half) {
   }
 }
 
-void check_norm_args(const Tensor& x, const Tensor& weight, const Tensor& out, const char* op) {
-  check_f32(x, op, "x");
-  check_f32(weight, op, "weight");
-  check_f32(out, op, "out");
-  if (x.rank() != 2) fail("cpu {}: x must be 2-d", op);
-  check_shape(weight, {x.dim(1)}, op, "weight");
-  check_shape(out, {x.dim(0), x.dim(1)}, op, "out");
-}
-
 }  // namespace
 
-void CpuBackend::rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) {
-  check_norm_args(x, weight, out, "rms_norm");
+void CpuBackend::do_rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) {
   const int64_t C = x.dim(1);
   pool_->parallel_for(x.dim(0), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r)
@@ -46,10 +36,7 @@ void CpuBackend::rms_norm(const Tensor& x, const Tensor& weight, float eps, Tens
   });
 }
 
-void CpuBackend::add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps, Tensor& out) {
-  check_norm_args(x, weight, out, "add_rms_norm");
-  check_f32(residual, "add_rms_norm", "residual");
-  check_shape(residual, {x.dim(0), x.dim(1)}, "add_rms_norm", "residual");
+void CpuBackend::do_add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps, Tensor& out) {
   const int64_t C = x.dim(1);
   pool_->parallel_for(x.dim(0), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
@@ -61,29 +48,14 @@ void CpuBackend::add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& w
   });
 }
 
-void CpuBackend::qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm, float norm_eps,
-                                const RopeTable& rope, const AttentionShape& shape, KvCache& cache, int layer,
-                                const BatchMeta& meta, Tensor& q_out) {
-  const char* op = "qkv_rope_store";
-  if (!meta.plan) fail("cpu {}: the batch has no plan", op);
+void CpuBackend::do_qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm, float norm_eps,
+                                   const RopeTable& rope, const AttentionShape& shape, KvCache& cache, int layer,
+                                   const BatchMeta& meta, Tensor& q_out) {
   const int Hq = shape.num_heads, Hkv = shape.num_kv_heads, D = shape.head_dim;
-  if (Hq <= 0 || Hkv <= 0 || D <= 0 || Hq % Hkv) fail("cpu {}: bad head counts {}/{}", op, Hq, Hkv);
   const KvCacheSpec& spec = cache.spec;
-  if (spec.num_kv_heads != Hkv || spec.head_dim != D) fail("cpu {}: cache geometry differs from the heads", op);
-  if (layer < 0 || layer >= spec.num_layers) fail("cpu {}: layer {} outside the cache", op, layer);
   const int half = rope.rotary_dim / 2;
-  if (rope.rotary_dim < 0 || rope.rotary_dim > D || rope.rotary_dim % 2 || int(rope.inv_freq.size()) != half)
-    fail("cpu {}: rope table of {} dims ({} frequencies) does not fit head_dim {}", op, rope.rotary_dim,
-         rope.inv_freq.size(), D);
-  check_f32(qkv, op, "qkv");
-  check_f32(q_out, op, "q_out");
-  check_f32(cache.data, op, "cache");
   const int64_t T = meta.plan->num_tokens;
-  check_shape(qkv, {T, int64_t(Hq + 2 * Hkv) * D}, op, "qkv");
-  check_shape(q_out, {T, int64_t(Hq) * D}, op, "q_out");
   const bool has_qn = q_norm && q_norm->defined(), has_kn = k_norm && k_norm->defined();
-  if (has_qn) check_shape(*q_norm, {D}, op, "q_norm");
-  if (has_kn) check_shape(*k_norm, {D}, op, "k_norm");
 
   const int32_t* positions = meta.plan->positions.data();
   const int32_t* slots = meta.plan->slot_mapping.data();
@@ -94,8 +66,11 @@ void CpuBackend::qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, const T
   float* layer_base = cache.data.ptr<float>() + int64_t(layer) * spec.num_blocks * block_stride;
   const int64_t row_width = int64_t(Hq + 2 * Hkv) * D;
 
-  for (int64_t t = 0; t < T; ++t)  // checked here: workers must not throw
-    if (slots[t] < 0 || slots[t] >= slot_count) fail("cpu {}: slot {} outside the cache", op, slots[t]);
+  // This backend writes host memory at each slot: the -1 slot of a padded row of a recorded decode
+  // graph (which only backends with graphs run) would write outside the cache. Checked before the
+  // workers start, which must not throw.
+  for (int64_t t = 0; t < T; ++t)
+    if (slots[t] < 0 || slots[t] >= slot_count) fail("cpu qkv_rope_store: slot {} outside the cache", slots[t]);
 
   pool_->parallel_for(T, [&](int64_t t0, int64_t t1) {
     std::vector<float> cos_v(half), sin_v(half);

@@ -22,9 +22,7 @@ bool comes_before(const float* row, int32_t a, int32_t b) {
 
 }  // namespace
 
-std::vector<int32_t> CpuBackend::argmax_rows(const Tensor& logits) {
-  check_f32(logits, "argmax_rows", "logits");
-  if (logits.rank() != 2) fail("cpu argmax_rows: logits must be [rows, vocab]");
+std::vector<int32_t> CpuBackend::do_argmax_rows(const Tensor& logits) {
   const int64_t R = logits.dim(0), V = logits.dim(1);
   std::vector<int32_t> ids(R, 0);
   for (int64_t r = 0; r < R; ++r) {
@@ -37,12 +35,8 @@ std::vector<int32_t> CpuBackend::argmax_rows(const Tensor& logits) {
   return ids;
 }
 
-TopCandidates CpuBackend::top_candidates(const Tensor& logits, std::span<const int32_t> rows,
-                                         std::span<const float> temperatures, int k) {
-  check_f32(logits, "top_candidates", "logits");
-  if (logits.rank() != 2) fail("cpu top_candidates: logits must be [rows, vocab]");
-  if (rows.size() != temperatures.size()) fail("cpu top_candidates: one temperature per row");
-  if (k < 1 || k > kMaxTopCandidates) fail("cpu top_candidates: k {} outside 1..{}", k, kMaxTopCandidates);
+TopCandidates CpuBackend::do_top_candidates(const Tensor& logits, std::span<const int32_t> rows,
+                                            std::span<const float> temperatures, int k) {
   const int64_t V = logits.dim(1);
   TopCandidates out;
   out.rows = int64_t(rows.size());
@@ -51,11 +45,6 @@ TopCandidates CpuBackend::top_candidates(const Tensor& logits, std::span<const i
   out.values.resize(out.rows * out.k);
   out.row_max.resize(out.rows);
   out.sum_exp.resize(out.rows);
-  for (int64_t r = 0; r < out.rows; ++r) {
-    if (rows[r] < 0 || rows[r] >= logits.dim(0))
-      fail("cpu top_candidates: row {} outside 0..{}", rows[r], logits.dim(0) - 1);
-    if (!(temperatures[r] > 0)) fail("cpu top_candidates: temperature must be > 0");
-  }
   // Rows in parallel: each selects its k (nth_element, then a sort of those k only).
   pool_->parallel_for(out.rows, [&](int64_t r0, int64_t r1) {
     std::vector<int32_t> order(V);
@@ -83,16 +72,10 @@ TopCandidates CpuBackend::top_candidates(const Tensor& logits, std::span<const i
   return out;
 }
 
-void CpuBackend::repetition_penalty(Tensor& logits, std::span<const int32_t> rows, std::span<const int32_t> ids,
-                                    std::span<const float> penalties) {
-  check_f32(logits, "repetition_penalty", "logits");
-  if (logits.rank() != 2) fail("cpu repetition_penalty: logits must be [rows, vocab]");
-  if (rows.size() != ids.size() || rows.size() != penalties.size())
-    fail("cpu repetition_penalty: rows, ids and penalties differ in length");
-  const int64_t R = logits.dim(0), V = logits.dim(1);
+void CpuBackend::do_repetition_penalty(Tensor& logits, std::span<const int32_t> rows, std::span<const int32_t> ids,
+                                       std::span<const float> penalties) {
+  const int64_t V = logits.dim(1);
   for (size_t i = 0; i < rows.size(); ++i) {
-    if (rows[i] < 0 || rows[i] >= R || ids[i] < 0 || ids[i] >= V)
-      fail("cpu repetition_penalty: ({}, {}) outside [{}, {}]", rows[i], ids[i], R, V);
     float& x = logits.ptr<float>()[int64_t(rows[i]) * V + ids[i]];
     x = x > 0 ? x / penalties[i] : x * penalties[i];
   }

@@ -1,6 +1,8 @@
 // The CUDA backend: fp16/bf16 weights and activations, fp32 accumulation, paged KV cache in the
-// compute dtype, one stream for all work. Each op is a kernel in its own .cu (see kernels.h,
-// qkv_rope_store.h, paged_attention.h) or a cuBLASLt GEMM.
+// compute dtype, one stream for all work. Each op is a kernel in its own .cu with its own launcher
+// header, in families (attention/, gemm/, elementwise/, sampling/, common/); which kernel takes
+// which shape is decided in one file per family (gemm/gemm_dispatch.cpp,
+// attention/attention_dispatch.cpp). This file's .cpp holds memory, batches and graphs.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -8,17 +10,26 @@
 #include <vector>
 
 #include "backend/backend.h"
-#include "backend/cuda/cublaslt_gemm.h"
-#include "backend/cuda/device_memory_pool.h"
-#include "backend/cuda/kernels.h"
-#include "backend/cuda/qkv_rope_store.h"
+#include "backend/cuda/attention/attention_work.h"
+#include "backend/cuda/attention/qkv_rope_store.h"
+#include "backend/cuda/common/device_memory_pool.h"
+#include "backend/cuda/common/kernel_launch.h"
+#include "backend/cuda/gemm/cublaslt_gemm.h"
+#include "backend/cuda/gemm/skinny_gemm.h"
 
 namespace turbine::cuda {
+
+// What upload_batch keeps with a batch (BatchMeta::backend_data) for the attention kernels: the
+// work lists on the host (their sizes shape the launches) and as views of the batch's device buffer.
+struct CudaBatchData : BackendBatchData {
+  AttentionWork work;
+  Tensor decode_seqs, prefill_tiles;
+};
 
 class CudaBackend : public Backend {
  public:
   // dtype: F16 or BF16. Throws Error when the device is missing or the dtype unsupported.
-  CudaBackend(int device_index, DType dtype);
+  CudaBackend(int device_index, DType dtype, const CudaOptions& options);
   ~CudaBackend() override;
 
   Device device() const override { return Device::Cuda; }
@@ -28,48 +39,48 @@ class CudaBackend : public Backend {
   Tensor empty(DType dtype, std::vector<int64_t> shape) override;
   Tensor upload(const void* src, DType src_dtype, std::vector<int64_t> shape, DType dtype) override;
   std::vector<float> download_f32(const Tensor& t) override;
-  KvCache allocate_kv_cache(const KvCacheSpec& spec) override;
+  // Also derives the attention work lists (attention/attention_work.h) and sends them along.
   BatchMeta upload_batch(const BatchPlan& plan) override;
   void upload_batch_into(const BatchPlan& plan, BatchMeta& meta) override;
   size_t free_memory() const override;
+  size_t used_memory() const override;
   void synchronize() override;
-  bool can_capture() const override { return use_graphs_; }
+  bool can_capture() const override { return options_.graphs; }
   std::unique_ptr<StepGraph> capture(const std::function<void()>& body) override;
 
-  void embedding(const Tensor& table, const Tensor& ids, Tensor& out) override;
-  void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) override;
-  void add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps, Tensor& out) override;
-  void linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) override;
-  void silu_mul(const Tensor& gate_up, Tensor& out) override;
-  void qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm, float norm_eps,
-                      const RopeTable& rope, const AttentionShape& shape, KvCache& cache, int layer,
-                      const BatchMeta& meta, Tensor& q_out) override;
-  void attention(const Tensor& q, const KvCache& cache, int layer, const BatchMeta& meta,
-                 const AttentionShape& shape, Tensor& out) override;
-  // At one token: one skinny GEMM each (cuda_fused_ops.cpp); else the parts apart.
-  void norm_linear(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& out) override;
-  void norm_qkv_rope_store(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& qkv,
-                           const QkvRopeStore& rope, Tensor& q_out) override;
-  void gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) override;
-  std::vector<int32_t> argmax_rows(const Tensor& logits) override;
-  TopCandidates top_candidates(const Tensor& logits, std::span<const int32_t> rows,
-                               std::span<const float> temperatures, int k) override;
-  void repetition_penalty(Tensor& logits, std::span<const int32_t> rows, std::span<const int32_t> ids,
-                          std::span<const float> penalties) override;
-
-  // Device memory in use now (the whole device, as nvidia-smi counts it). The pool keeps freed
-  // blocks, so after a run this is that run's high-water mark.
-  size_t used_memory() const;
   cudaStream_t stream() const { return stream_; }
+
+ protected:
+  KvCache do_allocate_kv_cache(const KvCacheSpec& spec) override;
+  void do_embedding(const Tensor& table, const Tensor& ids, Tensor& out) override;
+  void do_rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) override;
+  void do_add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps, Tensor& out) override;
+  void do_linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) override;
+  void do_silu_mul(const Tensor& gate_up, Tensor& out) override;
+  void do_qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm, float norm_eps,
+                         const RopeTable& rope, const AttentionShape& shape, KvCache& cache, int layer,
+                         const BatchMeta& meta, Tensor& q_out) override;
+  void do_attention(const Tensor& q, const KvCache& cache, int layer, const BatchMeta& meta,
+                    const AttentionShape& shape, Tensor& out) override;
+  // At one token: one skinny GEMM each (gemm/gemm_dispatch.cpp); else the parts apart.
+  void do_norm_linear(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& out) override;
+  void do_norm_qkv_rope_store(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& qkv,
+                              const QkvRopeStore& rope, Tensor& q_out) override;
+  void do_gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) override;
+  std::vector<int32_t> do_argmax_rows(const Tensor& logits) override;
+  TopCandidates do_top_candidates(const Tensor& logits, std::span<const int32_t> rows,
+                                  std::span<const float> temperatures, int k) override;
+  void do_repetition_penalty(Tensor& logits, std::span<const int32_t> rows, std::span<const int32_t> ids,
+                             std::span<const float> penalties) override;
 
  private:
   void activate() const;
   void copy_to_device(void* dst, const void* src, size_t bytes);
-  // Packs the plan's index arrays into pinned memory and copies them to `device`; expect_total
-  // (int32 elements, 0 = any) guards a reused buffer.
-  void send_meta(const BatchPlan& plan, void* device, size_t expect_total);
+  // Packs the plan's index arrays and the work lists into pinned memory and copies them to
+  // `device`; expect_total (int32 elements, 0 = any) guards a reused buffer.
+  void send_meta(const BatchPlan& plan, const AttentionWork& work, void* device, size_t expect_total);
   const float* rope_table(const RopeTable& rope);
-  // qkv_rope_store's arguments checked and in kernel form.
+  // qkv_rope_store's arguments (checked by the base class) in kernel form.
   QkvRopeParams qkv_rope_params(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm, float norm_eps,
                                 const RopeTable& rope, const AttentionShape& shape, KvCache& cache, int layer,
                                 const BatchMeta& meta, Tensor& q_out);
@@ -85,12 +96,12 @@ class CudaBackend : public Backend {
 
   int device_ = 0;
   DType dtype_;
-  // GEMMs of up to this many tokens run the skinny GEMM, then up to wgmma_gemm_max_tokens_ the
-  // Hopper GEMM (0 where the device cannot), the rest cuBLASLt.
-  int skinny_gemm_max_tokens_ = kSkinnyGemmMaxTokens;
-  int wgmma_gemm_max_tokens_ = kWgmmaGemmMaxTokens;
-  bool fuse_skinny_ = true;
-  bool use_graphs_ = true;
+  // As given, except wgmma_gemm_max_tokens: 0 where the device cannot run the Hopper GEMM. GEMMs
+  // of up to skinny_gemm_max_tokens tokens run the skinny GEMM, then up to wgmma_gemm_max_tokens
+  // the Hopper GEMM, the rest cuBLASLt.
+  CudaOptions options_;
+  // stream_, and PDL where options_.pdl and the device has compute capability 9.0+.
+  KernelLaunch launch_;
   // While capture() records, every allocation is kept alive for the graph.
   bool capturing_ = false;
   std::vector<std::shared_ptr<void>> capture_keep_;

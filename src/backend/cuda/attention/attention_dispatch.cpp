@@ -1,0 +1,127 @@
+// Which attention kernel takes which batch, in one place, and the KV store in front of it.
+// Head dims 64 and 128: prefill tiles on the tensor-core flash kernel (flash_prefill.cu, where its
+// tiles fit the device's shared memory) and decode tokens on the decode kernel (paged_decode.cu, up
+// to 8 query heads per KV head), two launches for a mixed step. Otherwise the general kernel
+// (paged_attention.cu) serves every sequence.
+#include <algorithm>
+
+#include "backend/cuda/attention/flash_prefill.h"
+#include "backend/cuda/attention/paged_attention.h"
+#include "backend/cuda/attention/paged_decode.h"
+#include "backend/cuda/attention/qkv_rope_store.h"
+#include "backend/cuda/cuda_backend.h"
+
+namespace turbine::cuda {
+namespace {
+
+// Whether the batch's prefill tiles go to the flash kernel and its decode tokens to the decode
+// kernel, instead of the general kernel for every sequence.
+bool attention_fast_paths(const PagedAttentionParams& p) {
+  if (p.force_general || (p.head_dim != 64 && p.head_dim != 128)) return false;
+  if (p.num_decode > 0 && !paged_decode_serves(p)) return false;
+  return p.num_prefill_tiles == 0 || flash_prefill_supports(p);
+}
+
+}  // namespace
+
+const float* CudaBackend::rope_table(const RopeTable& rope) {
+  if (!rope_device_.defined() || rope.inv_freq != rope_host_) {
+    rope_host_ = rope.inv_freq;
+    rope_device_ = upload(rope_host_.data(), DType::F32, {int64_t(std::max<size_t>(rope_host_.size(), 1))},
+                          DType::F32);
+  }
+  return rope_device_.ptr<float>();
+}
+
+QkvRopeParams CudaBackend::qkv_rope_params(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm,
+                                           float norm_eps, const RopeTable& rope, const AttentionShape& shape,
+                                           KvCache& cache, int layer, const BatchMeta& meta, Tensor& q_out) {
+  const int T = meta.plan->num_tokens, D = shape.head_dim;
+  QkvRopeParams p;
+  p.qkv = qkv.data;
+  p.q_norm = q_norm && q_norm->defined() ? q_norm->data : nullptr;
+  p.k_norm = k_norm && k_norm->defined() ? k_norm->data : nullptr;
+  p.norm_eps = norm_eps;
+  p.inv_freq = rope_table(rope);
+  p.attention_factor = rope.attention_factor;
+  p.rotary_dim = rope.rotary_dim;
+  p.positions = meta.positions.ptr<int32_t>();
+  p.slot_mapping = meta.slot_mapping.ptr<int32_t>();
+  const size_t layer_elems = cache.spec.bytes() / cache.spec.num_layers / dtype_size(dtype_);
+  p.cache_layer = static_cast<char*>(cache.data.data) + layer * layer_elems * dtype_size(dtype_);
+  p.q_out = q_out.data;
+  p.tokens = T;
+  p.num_heads = shape.num_heads;
+  p.num_kv_heads = shape.num_kv_heads;
+  p.head_dim = D;
+  p.block_len = cache.spec.block_len;
+  p.dtype = dtype_;
+  return p;
+}
+
+void CudaBackend::do_qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm, float norm_eps,
+                                    const RopeTable& rope, const AttentionShape& shape, KvCache& cache, int layer,
+                                    const BatchMeta& meta, Tensor& q_out) {
+  activate();
+  launch_qkv_rope_store(qkv_rope_params(qkv, q_norm, k_norm, norm_eps, rope, shape, cache, layer, meta, q_out),
+                        launch_);
+}
+
+void CudaBackend::do_attention(const Tensor& q, const KvCache& cache, int layer, const BatchMeta& meta,
+                               const AttentionShape& shape, Tensor& out) {
+  activate();
+  const BatchPlan& plan = *meta.plan;
+  if (!meta.backend_data) fail("cuda attention: the batch was not uploaded by this backend");
+  const auto& batch = static_cast<const CudaBatchData&>(*meta.backend_data);
+  PagedAttentionParams p;
+  p.q = q.data;
+  p.out = out.data;
+  const size_t layer_bytes = cache.spec.bytes() / cache.spec.num_layers;
+  p.cache_layer = static_cast<const char*>(cache.data.data) + layer * layer_bytes;
+  p.query_start = meta.query_start.ptr<int32_t>();
+  p.context_lens = meta.context_lens.ptr<int32_t>();
+  p.block_tables = meta.block_tables.ptr<int32_t>();
+  p.decode_seqs = batch.decode_seqs.ptr<int32_t>();
+  p.num_decode = int(batch.work.decode_seqs.size());
+  p.prefill_tiles = batch.prefill_tiles.ptr<int32_t>();
+  p.num_prefill_tiles = batch.work.num_prefill_tiles();
+  p.max_blocks = plan.max_blocks;
+  p.num_sequences = plan.num_sequences;
+  p.num_tokens = plan.num_tokens;
+  p.max_new_tokens = plan.max_new_tokens;
+  p.max_context = plan.max_context;
+  p.num_heads = shape.num_heads;
+  p.num_kv_heads = shape.num_kv_heads;
+  p.head_dim = shape.head_dim;
+  p.block_len = cache.spec.block_len;
+  p.scale = shape.scale;
+  p.sliding_window = shape.sliding_window;
+  p.dtype = dtype_;
+  p.max_smem_per_block = props_.sharedMemPerBlockOptin;
+  // Split-K scratch; the pool hands it out again only in stream order, after the kernel.
+  Tensor workspace;
+  auto scratch = [&](size_t bytes) -> float* {
+    if (bytes == 0) return nullptr;
+    workspace = empty(DType::F32, {int64_t(bytes / sizeof(float))});
+    return workspace.ptr<float>();
+  };
+  if (attention_fast_paths(p)) {
+    if (p.num_prefill_tiles > 0) launch_flash_prefill(p, stream_);
+    if (p.num_decode > 0) {
+      const int splits = paged_decode_splits(p, props_.multiProcessorCount);
+      launch_paged_decode(p, splits, scratch(paged_decode_workspace_bytes(p, splits)),
+                          split_counters(paged_decode_counter_count(p, splits)), launch_);
+    }
+    return;
+  }
+  const int splits = paged_attention_splits(p, props_.multiProcessorCount);
+  launch_paged_attention(p, splits, scratch(paged_attention_workspace_bytes(p, splits)), stream_);
+}
+
+unsigned* CudaBackend::split_counters(size_t count) {
+  if (count == 0) return nullptr;
+  if (count > size_t(split_counters_.numel())) fail("cuda attention: more split-K counters needed than allocated");
+  return static_cast<unsigned*>(split_counters_.data);
+}
+
+}  // namespace turbine::cuda

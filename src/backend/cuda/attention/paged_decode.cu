@@ -1,0 +1,320 @@
+// Decode attention: one block per (sequence, KV head, context split) serving all query heads of
+// that KV head. Each key's K and V rows are read by D/8 lanes as 16-byte chunks (a half or a
+// quarter warp per key), several keys per lane in flight, straight from the cache with no
+// shared-memory staging. Each lane group keeps its own online softmax over the keys it saw; the
+// states are merged by shuffles within the warp and through shared memory across warps. With
+// several splits each block writes a partial (max, sum, acc) and the last one to finish merges.
+// Under programmatic dependent launch, the first keys' K and V (all but this step's token) load
+// before the wait for the previous kernel (MHA).
+#include <algorithm>
+#include <cfloat>
+
+#include "backend/cuda/attention/paged_decode.h"
+#include "backend/cuda/common/cuda_check.h"
+#include "backend/cuda/common/device_math.cuh"
+#include "backend/cuda/common/pdl.cuh"
+
+namespace turbine::cuda {
+namespace {
+
+constexpr int kWarps = 4;
+constexpr int kUnroll = 4;  // keys per lane per step, loaded together
+constexpr int kMaxSplits = 64;
+constexpr int kMaxGroup = 8;
+constexpr float kLog2e = 1.4426950408889634f;
+
+// Keys one block covers per step: D/8 lanes per key, kUnroll keys per lane, kWarps warps.
+int block_keys(int head_dim) { return kWarps * kUnroll * (32 / (head_dim / 8)); }
+
+template <typename T, int D, int MaxGroup>
+__global__ void __launch_bounds__(kWarps * 32)
+    paged_decode_kernel(PagedAttentionParams p, int splits, int split_len, float* part_acc, float* part_ml,
+                        unsigned* counters) {
+  constexpr int kLanesPerKey = D / 8, kKeysPerStep = 32 / kLanesPerKey;
+  constexpr int kWarpKeys = kKeysPerStep * kUnroll;
+  __shared__ float wm[kWarps][MaxGroup], wl[kWarps][MaxGroup];
+  __shared__ float wacc[kWarps][MaxGroup][D];
+  __shared__ float split_scale[MaxGroup][kMaxSplits];
+  __shared__ bool merge_here;
+  pdl_launch_dependents();
+  // Blocks walk the batch's decode list, so a mixed step's prefill sequences are skipped. The index
+  // arrays were copied before the step's first kernel, so they are read before pdl_wait().
+  const int seq = p.decode_seqs[blockIdx.x], kvh = blockIdx.y, split = blockIdx.z;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  const int chunk = lane % kLanesPerKey, slot = lane / kLanesPerKey;
+  const int group = MaxGroup == 1 ? 1 : p.num_heads / p.num_kv_heads;
+  const int tok = p.query_start[seq];
+  const int ctx = p.context_lens[seq], qpos = ctx - 1;
+  int key_begin = p.sliding_window > 0 ? max(0, qpos - p.sliding_window + 1) : 0;
+  key_begin = max(key_begin, split * split_len);
+  const int key_end = min(ctx, (split + 1) * split_len);
+  const size_t head0 = size_t(tok) * p.num_heads + size_t(kvh) * group;  // first query row of this block
+
+  const T* cache = static_cast<const T*>(p.cache_layer);
+  const int* table = p.block_tables + size_t(seq) * p.max_blocks;
+  const size_t head_stride = size_t(p.block_len) * D;
+  const size_t v_offset = size_t(p.num_kv_heads) * head_stride;
+  uint4 kraw[kUnroll], vraw[kUnroll];
+  bool valid[kUnroll];
+  auto load_key = [&](int u, int key) {
+    const int blk = table[key / p.block_len], off = key % p.block_len;
+    const T* kp = cache + (size_t(blk) * 2 * p.num_kv_heads + kvh) * head_stride + size_t(off) * D + chunk * 8;
+    kraw[u] = load_stream(kp);
+    vraw[u] = load_stream(kp + v_offset);
+  };
+  // K and V of the keys base + u * kKeysPerStep + slot. Only the key of this step's token (qpos) is
+  // written by the previous kernel; with `skip_new` it is left for fetch_new() after pdl_wait().
+  auto fetch = [&](int base, bool skip_new) {
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const int key = base + u * kKeysPerStep + slot;
+      valid[u] = key < key_end;
+      kraw[u] = vraw[u] = make_uint4(0, 0, 0, 0);
+      if (valid[u] && !(skip_new && key == qpos)) load_key(u, key);
+    }
+  };
+  auto fetch_new = [&](int base) {
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const int key = base + u * kKeysPerStep + slot;
+      if (key == qpos && key < key_end) load_key(u, key);
+    }
+  };
+  // Earlier tokens' K and V are not written in this step: the first batch of them loads while the
+  // previous kernel finishes. Not with grouped heads, whose 8 query rows per lane already fill the
+  // registers (the early loads would spill).
+  constexpr bool kEarlyFetch = MaxGroup == 1;
+  const int first_base = key_begin + warp * kWarpKeys;
+  if (kEarlyFetch && first_base < key_end) fetch(first_base, true);
+  pdl_wait();  // q and the cache slot of this step's token come from the previous kernel
+  if (kEarlyFetch && first_base < key_end) fetch_new(first_base);
+
+  // This lane's 8 dims of each query head, pre-scaled so scores are in log2 units.
+  float q[MaxGroup][8];
+  const float qscale = p.scale * kLog2e;
+#pragma unroll
+  for (int h = 0; h < MaxGroup; ++h) {
+    if (h < group) {
+      unpack8<T>(*reinterpret_cast<const uint4*>(static_cast<const T*>(p.q) + (head0 + h) * D + chunk * 8), q[h]);
+#pragma unroll
+      for (int e = 0; e < 8; ++e) q[h][e] *= qscale;
+    } else {
+#pragma unroll
+      for (int e = 0; e < 8; ++e) q[h][e] = 0.0f;
+    }
+  }
+  float m[MaxGroup], l[MaxGroup], acc[MaxGroup][8];
+#pragma unroll
+  for (int h = 0; h < MaxGroup; ++h) {
+    m[h] = -FLT_MAX;
+    l[h] = 0.0f;
+#pragma unroll
+    for (int e = 0; e < 8; ++e) acc[h][e] = 0.0f;
+  }
+
+  for (int base = first_base; base < key_end; base += kWarps * kWarpKeys) {  // warp-uniform
+    if (!kEarlyFetch || base != first_base) fetch(base, false);
+    float s[kUnroll][MaxGroup];
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      float kf[8];
+      unpack8<T>(kraw[u], kf);
+#pragma unroll
+      for (int h = 0; h < MaxGroup; ++h) {
+        float dot = 0.0f;
+#pragma unroll
+        for (int e = 0; e < 8; ++e) dot += q[h][e] * kf[e];
+        s[u][h] = dot;
+      }
+    }
+    // Sum the partial dots over the lanes sharing a key.
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u)
+#pragma unroll
+      for (int h = 0; h < MaxGroup; ++h) {
+        if (h >= group) break;
+#pragma unroll
+        for (int o = kLanesPerKey / 2; o > 0; o >>= 1) s[u][h] += __shfl_xor_sync(0xffffffffu, s[u][h], o);
+      }
+    float vf[kUnroll][8];
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) unpack8<T>(vraw[u], vf[u]);
+#pragma unroll
+    for (int h = 0; h < MaxGroup; ++h) {
+      if (h >= group) break;
+      float mx = m[h];
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u)
+        if (valid[u]) mx = fmaxf(mx, s[u][h]);
+      const float correction = exp2f(m[h] - mx);
+      m[h] = mx;
+      l[h] *= correction;
+#pragma unroll
+      for (int e = 0; e < 8; ++e) acc[h][e] *= correction;
+#pragma unroll
+      for (int u = 0; u < kUnroll; ++u) {
+        const float pr = valid[u] ? exp2f(s[u][h] - mx) : 0.0f;
+        l[h] += pr;
+#pragma unroll
+        for (int e = 0; e < 8; ++e) acc[h][e] += pr * vf[u][e];
+      }
+    }
+  }
+
+  // Merge the lane groups of the warp (lanes with the same chunk), then the warps.
+#pragma unroll
+  for (int h = 0; h < MaxGroup; ++h) {
+    if (h >= group) break;
+#pragma unroll
+    for (int o = kLanesPerKey; o < 32; o <<= 1) {
+      const float mo = __shfl_xor_sync(0xffffffffu, m[h], o), lo = __shfl_xor_sync(0xffffffffu, l[h], o);
+      const float mx = fmaxf(m[h], mo), f = exp2f(m[h] - mx), fo = exp2f(mo - mx);
+      l[h] = l[h] * f + lo * fo;
+      m[h] = mx;
+#pragma unroll
+      for (int e = 0; e < 8; ++e) acc[h][e] = acc[h][e] * f + __shfl_xor_sync(0xffffffffu, acc[h][e], o) * fo;
+    }
+    if (slot == 0) {
+#pragma unroll
+      for (int e = 0; e < 8; ++e) wacc[warp][h][chunk * 8 + e] = acc[h][e];
+      if (lane == 0) {
+        wm[warp][h] = l[h] > 0.0f ? m[h] : -FLT_MAX;
+        wl[warp][h] = l[h];
+      }
+    }
+  }
+  __syncthreads();
+  const size_t stride = size_t(p.num_tokens) * p.num_heads;  // rows per split in the workspace
+  for (int i = threadIdx.x; i < group * D; i += blockDim.x) {
+    const int h = i / D, d = i % D;
+    float mx = -FLT_MAX;
+#pragma unroll
+    for (int w = 0; w < kWarps; ++w) mx = fmaxf(mx, wm[w][h]);
+    float sum = 0.0f, v = 0.0f;
+#pragma unroll
+    for (int w = 0; w < kWarps; ++w) {
+      const float f = wm[w][h] == -FLT_MAX ? 0.0f : exp2f(wm[w][h] - mx);
+      sum += wl[w][h] * f;
+      v += wacc[w][h][d] * f;
+    }
+    if (splits == 1) {
+      static_cast<T*>(p.out)[(head0 + h) * D + d] = from_float<T>(sum > 0.0f ? v / sum : 0.0f);
+    } else {
+      const size_t part = size_t(split) * stride + head0 + h;
+      part_acc[part * D + d] = v;
+      if (d == 0) {
+        part_ml[part * 2] = sum > 0.0f ? mx : -FLT_MAX;
+        part_ml[part * 2 + 1] = sum;
+      }
+    }
+  }
+  if (splits == 1) return;
+
+  // The last split block of this (sequence, KV head) to arrive merges all parts.
+  __threadfence();
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    unsigned* counter = counters + size_t(blockIdx.x) * p.num_kv_heads + kvh;
+    merge_here = atomicAdd(counter, 1u) == unsigned(splits - 1);
+    if (merge_here) *counter = 0;  // zero again for the next launch
+  }
+  __syncthreads();
+  if (!merge_here) return;
+  __threadfence();
+  for (int h = warp; h < group; h += kWarps) {
+    const size_t row = head0 + h;
+    float ms[kMaxSplits / 32], ls[kMaxSplits / 32], mx = -FLT_MAX;
+#pragma unroll
+    for (int j = 0; j < kMaxSplits / 32; ++j) {
+      const int s = lane + 32 * j;
+      ms[j] = s < splits ? __ldcg(part_ml + (s * stride + row) * 2) : -FLT_MAX;
+      ls[j] = s < splits ? __ldcg(part_ml + (s * stride + row) * 2 + 1) : 0.0f;
+      mx = fmaxf(mx, ms[j]);
+    }
+    mx = warp_max(mx);
+    float total = 0.0f;
+#pragma unroll
+    for (int j = 0; j < kMaxSplits / 32; ++j) {
+      ms[j] = ms[j] == -FLT_MAX ? 0.0f : exp2f(ms[j] - mx);
+      total += ls[j] * ms[j];
+    }
+    total = warp_sum(total);
+    const float inv = total > 0.0f ? 1.0f / total : 0.0f;
+#pragma unroll
+    for (int j = 0; j < kMaxSplits / 32; ++j)
+      if (lane + 32 * j < splits) split_scale[h][lane + 32 * j] = ms[j] * inv;
+  }
+  __syncthreads();
+  for (int i = threadIdx.x; i < group * D; i += blockDim.x) {
+    const int h = i / D, d = i % D;
+    float v = 0.0f;
+    for (int s = 0; s < splits; ++s) v += split_scale[h][s] * __ldcg(part_acc + (s * stride + head0 + h) * D + d);
+    static_cast<T*>(p.out)[(head0 + h) * D + d] = from_float<T>(v);
+  }
+}
+
+int split_len_for(const PagedAttentionParams& p, int splits) {
+  const int unit = block_keys(p.head_dim);
+  const int per = (p.max_context + splits - 1) / std::max(splits, 1);
+  return std::max(unit, (per + unit - 1) / unit * unit);
+}
+
+template <typename T, int D>
+void launch_typed(const PagedAttentionParams& p, int splits, int split_len, float* workspace, unsigned* counters,
+                  const KernelLaunch& launch) {
+  float* part_acc = workspace;
+  float* part_ml = workspace ? workspace + size_t(splits) * p.num_tokens * p.num_heads * D : nullptr;
+  const dim3 grid(p.num_decode, p.num_kv_heads, splits);
+  if (p.num_heads == p.num_kv_heads)
+    launch_pdl(paged_decode_kernel<T, D, 1>, grid, kWarps * 32, 0, launch, p, splits, split_len, part_acc, part_ml,
+               counters);
+  else
+    launch_pdl(paged_decode_kernel<T, D, kMaxGroup>, grid, kWarps * 32, 0, launch, p, splits, split_len, part_acc,
+               part_ml, counters);
+}
+
+}  // namespace
+
+bool paged_decode_serves(const PagedAttentionParams& p) {
+  return (p.head_dim == 64 || p.head_dim == 128) && p.num_kv_heads > 0 && p.num_heads % p.num_kv_heads == 0 &&
+         p.num_heads / p.num_kv_heads <= kMaxGroup && !p.force_general;
+}
+
+int paged_decode_splits(const PagedAttentionParams& p, int sm_count) {
+  const long blocks = long(p.num_decode) * p.num_kv_heads;
+  if (blocks >= 2L * sm_count) return 1;  // the backend sizes its split counters on this bound
+  // Aim at four blocks per SM, but give every split at least one full step of the block's warps.
+  const long by_work = (4L * sm_count + blocks - 1) / blocks;
+  const int unit = block_keys(p.head_dim);
+  const int by_len = (p.max_context + unit - 1) / unit;
+  return int(std::max(1L, std::min({by_work, long(by_len), long(kMaxSplits)})));
+}
+
+size_t paged_decode_workspace_bytes(const PagedAttentionParams& p, int splits) {
+  if (splits <= 1) return 0;
+  return sizeof(float) * size_t(splits) * p.num_tokens * p.num_heads * (p.head_dim + 2);
+}
+
+size_t paged_decode_counter_count(const PagedAttentionParams& p, int splits) {
+  return splits > 1 ? size_t(p.num_decode) * p.num_kv_heads : 0;
+}
+
+void launch_paged_decode(const PagedAttentionParams& p, int splits, float* workspace, unsigned* counters,
+                         const KernelLaunch& launch) {
+  if (p.num_decode == 0) return;
+  if (!paged_decode_serves(p) || p.decode_seqs == nullptr)
+    fail("cuda decode attention: batch not served by the decode kernel (or no decode list)");
+  splits = std::clamp(splits, 1, kMaxSplits);
+  const int split_len = split_len_for(p, splits);
+  splits = std::max(1, (p.max_context + split_len - 1) / split_len);  // rounding may leave fewer parts
+  if (splits > 1 && (workspace == nullptr || counters == nullptr))
+    fail("cuda decode attention: split-K needs a workspace and zeroed counters");
+  TURBINE_DISPATCH_HALF(p.dtype, {
+    if (p.head_dim == 64)
+      launch_typed<T, 64>(p, splits, split_len, workspace, counters, launch);
+    else
+      launch_typed<T, 128>(p, splits, split_len, workspace, counters, launch);
+  });
+}
+
+}  // namespace turbine::cuda

@@ -1,0 +1,97 @@
+// Which GEMM kernel takes which shape, in one place. linear: up to options_.skinny_gemm_max_tokens
+// tokens the skinny GEMM (decode of one or two sequences), then up to
+// options_.wgmma_gemm_max_tokens the Hopper wgmma GEMM where the device has it, the rest cuBLASLt;
+// a bias is added by its own kernel after any of them.
+//
+// The fused ops: at one token (decode of one sequence) the norms and RoPE around the GEMMs run
+// inside the skinny GEMM (skinny_gemm.cu says how, and why not at two tokens), which takes three
+// short kernels off each layer's chain. Other shapes, and anything the fused kernel does not take,
+// run the parts apart through the base class.
+#include <utility>
+
+#include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/elementwise/bias_add.h"
+#include "backend/cuda/gemm/skinny_gemm.h"
+#include "backend/cuda/gemm/wgmma_gemm.h"
+
+namespace turbine::cuda {
+
+void CudaBackend::do_linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) {
+  activate();
+  const int tokens = int(x.numel() / x.dim(-1)), n = int(weight.dim(0)), k = int(weight.dim(1));
+  SkinnyGemmArgs a;
+  a.x = x.data;
+  a.w = weight.data;
+  a.out = out.data;
+  a.in_dtype = x.dtype;
+  a.out_dtype = out.dtype;
+  a.tokens = tokens;
+  a.n = n;
+  a.k = k;
+  const bool skinny = tokens <= options_.skinny_gemm_max_tokens && launch_skinny_gemm(a, nullptr, launch_);
+  if (!skinny && !wgmma_linear(x, weight, out, tokens, n, k))
+    gemm_->matmul(x.data, weight.data, x.dtype, out.data, out.dtype, tokens, n, k, stream_);
+  if (bias && bias->defined()) launch_bias_add(out.data, out.dtype, bias->data, bias->dtype, tokens, n, stream_);
+}
+
+bool CudaBackend::wgmma_linear(const Tensor& x, const Tensor& weight, Tensor& out, int tokens, int n, int k) {
+  if (tokens > options_.wgmma_gemm_max_tokens) return false;
+  const WgmmaGemmPlan plan = plan_wgmma_gemm(tokens, n, k, sms());
+  if (plan.grid == 0 || plan.tiles > gemm_tile_counters_.numel() || plan.workspace_bytes > gemm_workspace_.bytes())
+    return false;
+  return launch_wgmma_gemm(x.data, weight.data, x.dtype, out.data, out.dtype, tokens, n, k, plan,
+                           gemm_workspace_.ptr<float>(), static_cast<unsigned*>(gemm_tile_counters_.data), launch_);
+}
+
+bool CudaBackend::fused_skinny(const Tensor& x, SkinnyInput input, const PreNorm* pre, const Tensor& weight,
+                               const Tensor* bias, Tensor& out, const QkvRopeParams* rope) {
+  if (!options_.fused || options_.skinny_gemm_max_tokens < 1) return false;
+  const int64_t tokens = x.dim(0), n = weight.dim(0), k = weight.dim(1);
+  // Beyond the op contract the fused kernel takes one token of a non-empty row, an output in the
+  // compute dtype (not fp32), and a spare residual buffer apart from the current one.
+  if (tokens != 1 || k == 0 || out.dtype != dtype_) return false;
+  SkinnyGemmArgs a;
+  a.x = x.data;
+  a.w = weight.data;
+  a.bias = bias && bias->defined() ? bias->data : nullptr;
+  a.out = out.data;
+  a.in_dtype = a.out_dtype = dtype_;
+  a.tokens = int(tokens);
+  a.n = int(n);
+  a.k = int(k);
+  a.input = input;
+  if (input == SkinnyInput::AddRmsNorm) {
+    const ResidualStream& res = pre->residual;
+    if (!res.spare.defined() || res.spare.data == x.data) return false;
+    a.delta = pre->delta ? pre->delta->data : nullptr;
+    a.norm_weight = pre->weight.data;
+    a.residual_out = res.spare.data;
+    a.eps = pre->eps;
+  }
+  if (!launch_skinny_gemm(a, rope, launch_)) return false;
+  // The updated residual is in the spare buffer now.
+  if (input == SkinnyInput::AddRmsNorm && pre->delta) std::swap(pre->residual.current, pre->residual.spare);
+  return true;
+}
+
+void CudaBackend::do_norm_linear(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& out) {
+  activate();
+  if (!fused_skinny(pre.residual.current, SkinnyInput::AddRmsNorm, &pre, weight, bias, out, nullptr))
+    Backend::do_norm_linear(pre, weight, bias, out);
+}
+
+void CudaBackend::do_norm_qkv_rope_store(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& qkv,
+                                         const QkvRopeStore& r, Tensor& q_out) {
+  activate();
+  // Per-head q/k norms (Qwen3) need a whole head per block: those run apart, as do steps of more
+  // than one token.
+  auto defined = [](const Tensor* t) { return t && t->defined(); };
+  if (options_.fused && !defined(r.q_norm) && !defined(r.k_norm) && r.meta.plan->num_tokens == 1) {
+    const QkvRopeParams p =
+        qkv_rope_params(qkv, r.q_norm, r.k_norm, r.norm_eps, r.rope, r.shape, r.cache, r.layer, r.meta, q_out);
+    if (fused_skinny(pre.residual.current, SkinnyInput::AddRmsNorm, &pre, weight, bias, qkv, &p)) return;
+  }
+  Backend::do_norm_qkv_rope_store(pre, weight, bias, qkv, r, q_out);
+}
+
+}  // namespace turbine::cuda

@@ -1,0 +1,60 @@
+#include "backend/cuda_options.h"
+
+#include <charconv>
+
+#include "core/error.h"
+
+namespace turbine {
+namespace {
+
+int parse_tokens(const std::string& text, const std::string& name, int max) {
+  int value = -1;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || value < 0 || value > max)
+    fail("{}: expected a token count in 0..{}, got '{}'", name, max, text);
+  return value;
+}
+
+}  // namespace
+
+bool parse_on_off(const std::string& text, const std::string& name) {
+  if (text == "on" || text == "1") return true;
+  if (text == "off" || text == "0") return false;
+  fail("{}: expected on or off, got '{}'", name, text);
+}
+
+CudaOptions resolve_cuda_options(const CudaOptionFlags& flags, const std::function<const char*(const char*)>& getenv,
+                                 std::vector<std::string>* applied) {
+  CudaOptions o;
+  // The value of variable `name` where the flag is unset and the variable set (and not empty).
+  auto from_env = [&](const char* name) -> std::optional<std::string> {
+    const char* value = getenv(name);
+    if (!value || !*value) return std::nullopt;
+    if (applied) applied->push_back(std::string(name) + "=" + value);
+    return std::string(value);
+  };
+  auto on_off = [&](const std::optional<bool>& flag, const char* variable, bool& out) {
+    if (flag) out = *flag;
+    else if (auto v = from_env(variable)) out = parse_on_off(*v, variable);
+  };
+  auto tokens = [&](const std::optional<int>& flag, const char* flag_name, const char* variable, int max, int& out) {
+    if (flag) {
+      if (*flag < 0 || *flag > max) fail("{}: expected a token count in 0..{}, got {}", flag_name, max, *flag);
+      out = *flag;
+    } else if (auto v = from_env(variable)) {
+      out = parse_tokens(*v, variable, max);
+    }
+  };
+  on_off(flags.graphs, "TURBINE_CUDA_GRAPHS", o.graphs);
+  on_off(flags.fused, "TURBINE_CUDA_FUSED", o.fused);
+  on_off(flags.pdl, "TURBINE_CUDA_PDL", o.pdl);
+  on_off(flags.cublaslt_tune, "TURBINE_CUBLASLT_TUNE", o.cublaslt_tune);
+  tokens(flags.skinny_gemm_max_tokens, "--skinny-gemm-max-tokens", "TURBINE_CUDA_SKINNY_GEMM", kSkinnyGemmMaxTokens,
+         o.skinny_gemm_max_tokens);
+  tokens(flags.wgmma_gemm_max_tokens, "--wgmma-gemm-max-tokens", "TURBINE_CUDA_WGMMA_GEMM", kWgmmaGemmMaxTokens,
+         o.wgmma_gemm_max_tokens);
+  return o;
+}
+
+}  // namespace turbine

@@ -1,0 +1,45 @@
+// The CUDA backend's switches as one typed struct, visible to every layer (and to builds without
+// CUDA, where they are accepted and unused). The CLI fills it from flags (--cuda-graphs, ...);
+// environment variables are a documented fallback for flags not given (cuda_options_from_env).
+#pragma once
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace turbine {
+
+// Most tokens the decode GEMM kernels take: skinny_gemm.cu (1 or 2 tokens) and, on Hopper,
+// wgmma_gemm.cu (up to 48). Declared here so that flags are checked without the CUDA headers.
+constexpr int kSkinnyGemmMaxTokens = 2;
+constexpr int kWgmmaGemmMaxTokens = 48;
+
+struct CudaOptions {
+  bool graphs = true;         // decode steps recorded and replayed as CUDA graphs
+  bool fused = true;          // at one token, norms and RoPE run inside the skinny GEMM
+  bool pdl = true;            // programmatic dependent launch (compute capability 9.0+ only)
+  bool cublaslt_tune = true;  // time cuBLASLt's candidates for decode-sized shapes
+  // GEMMs of up to this many tokens take the skinny kernel (0: none); 0..kSkinnyGemmMaxTokens.
+  int skinny_gemm_max_tokens = kSkinnyGemmMaxTokens;
+  // Then up to this many the Hopper kernel (0: none; cuBLASLt from there); 0..kWgmmaGemmMaxTokens.
+  int wgmma_gemm_max_tokens = kWgmmaGemmMaxTokens;
+};
+
+// The options given on the command line; unset ones come from the environment, then the defaults.
+struct CudaOptionFlags {
+  std::optional<bool> graphs, fused, pdl, cublaslt_tune;
+  std::optional<int> skinny_gemm_max_tokens, wgmma_gemm_max_tokens;
+};
+
+// "on"/"off" (also "1"/"0") -> bool; throws Error naming `name` otherwise.
+bool parse_on_off(const std::string& text, const std::string& name);
+
+// Resolves `flags` over the environment fallback, read through `getenv` (std::getenv in the CLI):
+// TURBINE_CUDA_GRAPHS, TURBINE_CUDA_FUSED, TURBINE_CUDA_PDL, TURBINE_CUBLASLT_TUNE (on/off/1/0),
+// TURBINE_CUDA_SKINNY_GEMM, TURBINE_CUDA_WGMMA_GEMM (a token count). A variable is used only where
+// its flag was not given; each one used is appended to `applied` as "NAME=value". A bad value or a
+// count outside its range throws Error naming the flag or variable.
+CudaOptions resolve_cuda_options(const CudaOptionFlags& flags, const std::function<const char*(const char*)>& getenv,
+                                 std::vector<std::string>* applied);
+
+}  // namespace turbine

@@ -1,0 +1,110 @@
+// CudaOptions from flags over the environment fallback (resolve_cuda_options): flags win, a
+// variable fills only what no flag set and is reported, bad values name the flag or variable.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+
+#include "backend/cuda_options.h"
+#include "core/error.h"
+
+using namespace turbine;
+
+namespace {
+
+struct FakeEnv {
+  std::map<std::string, std::string> vars;
+  const char* operator()(const char* name) const {
+    auto it = vars.find(name);
+    return it == vars.end() ? nullptr : it->second.c_str();
+  }
+};
+
+CudaOptions resolve(const CudaOptionFlags& flags, const FakeEnv& env, std::vector<std::string>* applied = nullptr) {
+  return resolve_cuda_options(flags, env, applied);
+}
+
+}  // namespace
+
+TEST(CudaOptions, DefaultsWithNeitherFlagsNorEnvironment) {
+  std::vector<std::string> applied;
+  const CudaOptions o = resolve({}, FakeEnv{}, &applied);
+  EXPECT_TRUE(o.graphs && o.fused && o.pdl && o.cublaslt_tune);
+  EXPECT_EQ(o.skinny_gemm_max_tokens, kSkinnyGemmMaxTokens);
+  EXPECT_EQ(o.wgmma_gemm_max_tokens, kWgmmaGemmMaxTokens);
+  EXPECT_TRUE(applied.empty());
+}
+
+TEST(CudaOptions, FlagsSetEveryField) {
+  CudaOptionFlags f;
+  f.graphs = false;
+  f.fused = false;
+  f.pdl = false;
+  f.cublaslt_tune = false;
+  f.skinny_gemm_max_tokens = 1;
+  f.wgmma_gemm_max_tokens = 0;
+  const CudaOptions o = resolve(f, FakeEnv{});
+  EXPECT_FALSE(o.graphs || o.fused || o.pdl || o.cublaslt_tune);
+  EXPECT_EQ(o.skinny_gemm_max_tokens, 1);
+  EXPECT_EQ(o.wgmma_gemm_max_tokens, 0);
+}
+
+TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
+  const FakeEnv env{{{"TURBINE_CUDA_GRAPHS", "0"},
+                     {"TURBINE_CUDA_FUSED", "0"},
+                     {"TURBINE_CUDA_PDL", "off"},
+                     {"TURBINE_CUBLASLT_TUNE", "0"},
+                     {"TURBINE_CUDA_SKINNY_GEMM", "0"},
+                     {"TURBINE_CUDA_WGMMA_GEMM", "16"}}};
+  CudaOptionFlags f;
+  f.graphs = true;                // the flag wins over TURBINE_CUDA_GRAPHS=0
+  f.wgmma_gemm_max_tokens = 32;  // and over TURBINE_CUDA_WGMMA_GEMM=16
+  std::vector<std::string> applied;
+  const CudaOptions o = resolve(f, env, &applied);
+  EXPECT_TRUE(o.graphs);
+  EXPECT_FALSE(o.fused);
+  EXPECT_FALSE(o.pdl);
+  EXPECT_FALSE(o.cublaslt_tune);
+  EXPECT_EQ(o.skinny_gemm_max_tokens, 0);
+  EXPECT_EQ(o.wgmma_gemm_max_tokens, 32);
+  EXPECT_EQ(applied, (std::vector<std::string>{"TURBINE_CUDA_FUSED=0", "TURBINE_CUDA_PDL=off",
+                                                "TURBINE_CUBLASLT_TUNE=0", "TURBINE_CUDA_SKINNY_GEMM=0"}));
+}
+
+TEST(CudaOptions, EmptyVariablesAreUnset) {
+  std::vector<std::string> applied;
+  const CudaOptions o = resolve({}, FakeEnv{{{"TURBINE_CUDA_GRAPHS", ""}}}, &applied);
+  EXPECT_TRUE(o.graphs);
+  EXPECT_TRUE(applied.empty());
+}
+
+TEST(CudaOptions, BadValuesNameTheirSource) {
+  auto message = [](const CudaOptionFlags& f, const FakeEnv& env) -> std::string {
+    try {
+      resolve(f, env);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_NE(message({}, FakeEnv{{{"TURBINE_CUDA_GRAPHS", "maybe"}}}).find("TURBINE_CUDA_GRAPHS"), std::string::npos);
+  EXPECT_NE(message({}, FakeEnv{{{"TURBINE_CUDA_SKINNY_GEMM", "3"}}}).find("TURBINE_CUDA_SKINNY_GEMM"),
+            std::string::npos);
+  EXPECT_NE(message({}, FakeEnv{{{"TURBINE_CUDA_WGMMA_GEMM", "12x"}}}).find("TURBINE_CUDA_WGMMA_GEMM"),
+            std::string::npos);
+  CudaOptionFlags f;
+  f.skinny_gemm_max_tokens = kSkinnyGemmMaxTokens + 1;
+  EXPECT_NE(message(f, FakeEnv{}).find("--skinny-gemm-max-tokens"), std::string::npos);
+  f = {};
+  f.wgmma_gemm_max_tokens = -1;
+  EXPECT_NE(message(f, FakeEnv{}).find("--wgmma-gemm-max-tokens"), std::string::npos);
+}
+
+TEST(CudaOptions, OnOffSpellings) {
+  EXPECT_TRUE(parse_on_off("on", "--x"));
+  EXPECT_TRUE(parse_on_off("1", "--x"));
+  EXPECT_FALSE(parse_on_off("off", "--x"));
+  EXPECT_FALSE(parse_on_off("0", "--x"));
+  EXPECT_THROW(parse_on_off("yes", "--x"), Error);
+  EXPECT_THROW(parse_on_off("", "--x"), Error);
+}
