@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "core/regular_file.h"
 #include "core/utf8.h"
 
 namespace turbine {
@@ -29,6 +30,7 @@ SpmTokenizer::~SpmTokenizer() = default;
 
 std::unique_ptr<SpmTokenizer> SpmTokenizer::load(const std::filesystem::path& dir, const TokenizerConfig& config) {
   const auto model_path = dir / "tokenizer.model";
+  require_regular_file(model_path);
   std::unique_ptr<SpmTokenizer> tok(new SpmTokenizer());
   auto status = tok->sp_->Load(model_path.string());
   if (!status.ok()) fail("{}: cannot load SentencePiece model: {}", model_path.string(), status.ToString());
