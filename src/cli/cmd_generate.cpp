@@ -35,7 +35,7 @@ struct GenerateArgs {
 // One prompt and where it came from (named in errors).
 struct Prompt {
   std::string source;  // "--prompt", "--prompt-ids" or "--prompts-file line N"
-  std::string text;    // as given (for --echo); empty for --prompt-ids
+  std::string text;    // as given (for --echo); for --prompt-ids, their decoding (made when echoed)
   std::vector<int32_t> ids;
 };
 
@@ -81,6 +81,11 @@ std::vector<Prompt> read_prompts(const GenerateArgs& args, const Tokenizer& toke
   return {{"--prompt", *args.prompt, tokenizer.encode_prompt(*args.prompt)}};
 }
 
+// What --echo prints of a prompt given as text: the text; given as ids: what they decode to.
+std::string echo_text(const Prompt& prompt, const Tokenizer& tokenizer) {
+  return prompt.source == "--prompt-ids" ? tokenizer.decode(prompt.ids) : prompt.text;
+}
+
 std::string join_ids(const std::vector<int32_t>& ids) {
   std::string out;
   for (size_t i = 0; i < ids.size(); ++i) out += (i ? " " : "") + std::to_string(ids[i]);
@@ -89,8 +94,9 @@ std::string join_ids(const std::vector<int32_t>& ids) {
 
 // One prompt: the text (or ids) streamed as the engine produces it. A failed write (a closed pipe,
 // a full disk) throws, and the engine's destructor cancels the request: generation stops there.
-void stream_one(Engine& engine, const Prompt& prompt, const SamplingParams& params, const GenerateArgs& args) {
-  if (args.echo) write_stdout(args.ids ? join_ids(prompt.ids) : prompt.text);
+void stream_one(Engine& engine, const Tokenizer& tokenizer, const Prompt& prompt, const SamplingParams& params,
+                const GenerateArgs& args) {
+  if (args.echo) write_stdout(args.ids ? join_ids(prompt.ids) : echo_text(prompt, tokenizer));
   bool first_id = !args.echo || prompt.ids.empty();
   RequestHandle handle = engine.submit({prompt.ids, params, {}, {}});
   while (auto out = handle.next()) {
@@ -107,7 +113,7 @@ void stream_one(Engine& engine, const Prompt& prompt, const SamplingParams& para
 
 // Many prompts at once; each line is printed when it and every line before it are done.
 void run_all(Engine& engine, const std::vector<Prompt>& prompts, const SamplingParams& params,
-             const GenerateArgs& args) {
+             const GenerateArgs& args) {  // prompts from a file: their echo is their text
   std::vector<RequestHandle> handles;
   for (const Prompt& p : prompts) handles.push_back(engine.submit({p.ids, params, {}, {}}));
   for (size_t i = 0; i < handles.size(); ++i) {
@@ -146,7 +152,7 @@ void run(const GenerateArgs& args) {
   load_model_weights(m, resolve_backend(args.device, args.engine));
   Engine engine(*m.model, *m.tokenizer, make_engine_options(args.engine));
   if (args.prompts_file) return run_all(engine, prompts, params, args);
-  stream_one(engine, prompts[0], params, args);
+  stream_one(engine, *m.tokenizer, prompts[0], params, args);
 }
 
 }  // namespace

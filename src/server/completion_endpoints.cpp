@@ -49,11 +49,11 @@ void handle_chat(ServingContext& context, const nlohmann::json& body, std::share
   check_model(model, r.model);
   if (!model.chat_template)
     reject("messages", "the model '{}' has no chat template; start the server with --chat-template FILE", model.name);
-  ChatTemplateInput in;
+  // The same template input as `turbine chat` and `turbine template` (the tokenizer's special tokens),
+  // with the request's chat_template_kwargs over it.
+  ChatTemplateInput in = chat_template_input(model.tokenizer->config);
   in.messages = r.messages;
-  in.extra_vars = r.template_vars;
-  in.bos_token = model.tokenizer->bos_token;
-  in.eos_token = model.tokenizer->eos_token;
+  for (const auto& [name, value] : r.template_vars.items()) in.extra_vars[name] = value;
   std::string rendered;
   try {
     rendered = context.render_chat(in);

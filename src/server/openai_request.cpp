@@ -198,6 +198,20 @@ json parse_json_body(const std::string& body) {
   }
 }
 
+namespace {
+
+// The fields completions and chat completions share.
+template <typename Request>
+void parse_shared_fields(const json& body, Request& r) {
+  r.sampling = parse_sampling(body);
+  r.n = int(get_int(body, "n", 1, 128).value_or(1));
+  parse_stream_options(body, r.stream, r.include_usage);
+  r.return_token_ids = get_bool(body, "return_token_ids").value_or(false);
+  r.session_id = get_name(body, "session_id");
+}
+
+}  // namespace
+
 CompletionRequest parse_completion_request(const json& body) {
   check_object(body);
   check_unsupported(body);
@@ -206,11 +220,7 @@ CompletionRequest parse_completion_request(const json& body) {
   const json* prompt = field(body, "prompt");
   if (!prompt) reject("prompt", "'prompt' is required");
   r.prompts = parse_prompts(*prompt, "prompt");
-  r.sampling = parse_sampling(body);
-  r.n = int(get_int(body, "n", 1, 128).value_or(1));
-  parse_stream_options(body, r.stream, r.include_usage);
-  r.return_token_ids = get_bool(body, "return_token_ids").value_or(false);
-  r.session_id = get_name(body, "session_id");
+  parse_shared_fields(body, r);
   return r;
 }
 
@@ -239,11 +249,7 @@ ChatRequest parse_chat_request(const json& body) {
   } else {
     r.template_vars = nlohmann::ordered_json::object();
   }
-  r.sampling = parse_sampling(body);
-  r.n = int(get_int(body, "n", 1, 128).value_or(1));
-  parse_stream_options(body, r.stream, r.include_usage);
-  r.return_token_ids = get_bool(body, "return_token_ids").value_or(false);
-  r.session_id = get_name(body, "session_id");
+  parse_shared_fields(body, r);
   return r;
 }
 

@@ -57,6 +57,9 @@ def test_echo_prints_the_prompt_first(tmp_path):
     ids = generate("--prompt", PROMPT, "--max-new-tokens", "5", "--ids").split()
     echoed = generate("--prompt", PROMPT, "--max-new-tokens", "5", "--ids", "--echo").split()
     assert echoed == b"1 512 278 6763 4177 2825".split() + ids
+    # Ids given as ids echo as what they decode to (BOS written out).
+    from_ids = generate("--prompt-ids", "1 512 278 6763 4177 2825", "--max-new-tokens", "5", "--echo")
+    assert from_ids == b"<s>In the beginning God created" + plain
 
 
 def test_huge_cache_sizes_fail_at_once_without_allocating():
