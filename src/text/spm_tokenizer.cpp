@@ -15,7 +15,6 @@ namespace {
 
 constexpr std::string_view kSpaceMark = "\xE2\x96\x81";  // U+2581, SentencePiece's word boundary
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
 
 // "<0xAB>" -> 0xAB (SentencePiece byte-fallback pieces).
 int byte_piece_value(const std::string& piece) {
@@ -38,11 +37,18 @@ std::unique_ptr<SpmTokenizer> SpmTokenizer::load(const std::filesystem::path& di
   tok->vocab_size_ = tok->sp_->GetPieceSize();
   // SentencePiece's own control (<s>, </s>) and unknown (<unk>) pieces are written out verbatim.
   for (int id = 0; id < tok->vocab_size_; ++id) {
-    if (tok->sp_->IsControl(id) || tok->sp_->IsUnknown(id)) tok->add_token({id, tok->sp_->IdToPiece(id), false, false});
+    if (tok->sp_->IsControl(id) || tok->sp_->IsUnknown(id)) tok->add_token(id, tok->sp_->IdToPiece(id), false, false);
   }
 
   // Added tokens of tokenizer_config.json (e.g. "<pad>" at 32000, or chat markers).
-  for (const ConfigAddedToken& t : config.added_tokens_decoder) tok->add_token({t.id, t.content, t.lstrip, t.rstrip});
+  for (const ConfigAddedToken& t : config.added_tokens_decoder) tok->add_token(t.id, t.content, t.lstrip, t.rstrip);
+  std::vector<const hf::AddedToken*> tokens;
+  std::vector<std::string> patterns;
+  for (const hf::AddedToken& t : tok->added_) {
+    tokens.push_back(&t);
+    patterns.push_back(t.content);
+  }
+  tok->matcher_ = std::make_unique<hf::AddedTokenMatcher>(tokens, patterns);
 
   // Whether the model prepends a dummy "▁" (Llama's does): then a run's first space is not text.
   std::vector<int> probe;
@@ -51,24 +57,22 @@ std::unique_ptr<SpmTokenizer> SpmTokenizer::load(const std::filesystem::path& di
   return tok;
 }
 
-void SpmTokenizer::add_token(AddedToken token) {
-  if (token.content.empty()) return;
-  if (auto it = added_by_id_.find(token.id); it != added_by_id_.end()) {
+void SpmTokenizer::add_token(int32_t id, std::string content, bool lstrip, bool rstrip) {
+  if (content.empty()) return;
+  hf::AddedToken token;
+  token.id = id;
+  token.content = std::move(content);
+  token.lstrip = lstrip;
+  token.rstrip = rstrip;
+  token.normalized = false;
+  token.decode_text = token.content;
+  if (auto it = added_by_id_.find(id); it != added_by_id_.end()) {
     added_[it->second] = std::move(token);
     return;
   }
-  vocab_size_ = std::max(vocab_size_, token.id + 1);
-  added_by_id_[token.id] = added_.size();
+  vocab_size_ = std::max(vocab_size_, id + 1);
+  added_by_id_[id] = added_.size();
   added_.push_back(std::move(token));
-}
-
-const AddedToken* SpmTokenizer::match_added(std::string_view text, size_t pos) const {
-  const AddedToken* best = nullptr;
-  for (const auto& token : added_) {
-    if (text.substr(pos).starts_with(token.content) && (!best || token.content.size() > best->content.size()))
-      best = &token;
-  }
-  return best;
 }
 
 std::vector<int32_t> SpmTokenizer::encode(std::string_view text) const {
@@ -80,24 +84,13 @@ std::vector<int32_t> SpmTokenizer::encode(std::string_view text) const {
     if (!status.ok()) fail("SentencePiece could not encode the text: {}", status.ToString());
     ids.insert(ids.end(), piece_ids.begin(), piece_ids.end());
   };
-  size_t piece_start = 0, pos = 0;
-  while (pos < text.size()) {
-    const AddedToken* token = match_added(text, pos);
-    if (!token) {
-      ++pos;
-      continue;
+  for (const hf::TextSegment& segment : matcher_->split(text)) {
+    if (segment.token) {
+      ids.push_back(*segment.token);
+    } else {
+      encode_piece(text.substr(segment.begin, segment.end - segment.begin));
     }
-    size_t piece_end = pos;
-    if (token->lstrip)
-      while (piece_end > piece_start && is_space(text[piece_end - 1])) --piece_end;
-    encode_piece(text.substr(piece_start, piece_end - piece_start));
-    ids.push_back(token->id);
-    pos += token->content.size();
-    if (token->rstrip)
-      while (pos < text.size() && is_space(text[pos])) ++pos;
-    piece_start = pos;
   }
-  encode_piece(text.substr(piece_start));
   return ids;
 }
 

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "text/hf/added_tokens.h"
 #include "text/tokenizer.h"
 
 namespace sentencepiece {
@@ -16,20 +17,10 @@ class SentencePieceProcessor;
 
 namespace turbine {
 
-// A token matched verbatim in text and written verbatim when decoding (tokenizer_config.json
-// added_tokens_decoder, plus SentencePiece's own control and unknown pieces).
-struct AddedToken {
-  int32_t id = 0;
-  std::string content;
-  bool lstrip = false;  // absorbs whitespace on its left when matching
-  bool rstrip = false;  // absorbs whitespace on its right when matching
-};
-
 class SpmTokenizer : public Tokenizer {
  public:
-  // Loads <dir>/tokenizer.model; added tokens come from tokenizer_config.json when present.
-  // Throws Error naming the file when it cannot be read.
-  // <dir>/tokenizer.model plus the added tokens that tokenizer_config.json declares.
+  // <dir>/tokenizer.model plus the added tokens that tokenizer_config.json declares. Throws Error
+  // naming the file when it cannot be read.
   static std::unique_ptr<SpmTokenizer> load(const std::filesystem::path& dir, const TokenizerConfig& config);
   ~SpmTokenizer() override;
 
@@ -41,17 +32,20 @@ class SpmTokenizer : public Tokenizer {
 
  private:
   SpmTokenizer();
-  void add_token(AddedToken token);
-  // The added token (if any) that starts at text[pos]; the longest wins.
-  const AddedToken* match_added(std::string_view text, size_t pos) const;
+  // A token matched verbatim in text and written verbatim when decoding (tokenizer_config.json's
+  // added_tokens_decoder, SentencePiece's own control and unknown pieces); a later one with the same
+  // id replaces the earlier.
+  void add_token(int32_t id, std::string content, bool lstrip, bool rstrip);
   // Text of a run of ordinary pieces, as HF's decoder chain does it for one chunk between added
   // tokens: '▁' -> ' ', byte pieces fused (invalid UTF-8 runs -> U+FFFD per byte), one
   // leading space stripped.
   std::string decode_run(std::span<const int32_t> ids) const;
 
   std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
-  std::vector<AddedToken> added_;                      // sorted by id
+  std::vector<hf::AddedToken> added_;
   std::unordered_map<int32_t, size_t> added_by_id_;    // id -> index in added_
+  // The one added-token matcher (text/hf/added_tokens.h): leftmost-longest, lstrip/rstrip as HF.
+  std::unique_ptr<hf::AddedTokenMatcher> matcher_;
   int32_t vocab_size_ = 0;
   bool strip_leading_space_ = true;                    // the model adds a dummy prefix
 };
