@@ -120,12 +120,8 @@ class Client {
 
   // Sends one user turn and prints the reply as it streams.
   void turn(const std::string& line) {
-    std::string reply;
     ReplyPrinter printer;
-    auto on_text = [&](const std::string& text) {
-      reply += text;
-      printer.add(text);
-    };
+    auto on_text = [&](const std::string& text) { printer.add(text); };
     if (args_.session)
       generate_turn(line, on_text);
     else
