@@ -113,7 +113,8 @@ class Client {
   void end() {
     if (!args_.session || first_turn_) return;
     const Json body = {{"session_id", id_}, {"end_session", true}};
-    const HttpResult r = http_post(url_, "/generate", headers(), body.dump(), [](std::string_view) {});
+    const HttpResult r = http_post(
+        url_, "/generate", headers(), body.dump(), [](std::string_view) { return false; }, [](std::string_view) {});
     // A session the server already dropped (a restart) is gone all the same.
     if (r.status != 200 && r.status != 404) fail("ending session {}: server answered {}: {}", id_, r.status, error_message(r));
   }
@@ -147,7 +148,8 @@ class Client {
   void stream(const std::string& path, const Json& body, const std::function<void(const Json&)>& on_event) {
     SseDecoder decoder;
     bool done = false;
-    const HttpResult r = http_post(url_, path, headers(), body.dump(), [&](std::string_view piece) {
+    auto is_event_stream = [](std::string_view type) { return type.substr(0, 17) == "text/event-stream"; };
+    const HttpResult r = http_post(url_, path, headers(), body.dump(), is_event_stream, [&](std::string_view piece) {
       decoder.feed(piece, [&](const std::string& data) {
         if (data == "[DONE]") {
           done = true;
@@ -157,6 +159,10 @@ class Client {
       });
     });
     if (r.status != 200) fail("server answered {}: {}", r.status, error_message(r));
+    // A 200 that is not a stream: the URL names some other server (or a proxy's page).
+    if (!is_event_stream(r.content_type))
+      fail("{}{} answered with Content-Type '{}', not an event stream: is {} a turbine serve?", args_.url, path,
+           r.content_type, args_.url);
     if (!done) fail("the server's stream ended without [DONE]");
   }
 

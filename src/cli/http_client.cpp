@@ -48,6 +48,7 @@ HttpUrl parse_http_url(const std::string& url) {
 }
 
 HttpResult http_post(const HttpUrl& url, const std::string& path, const HttpHeaders& headers, const std::string& body,
+                     const std::function<bool(std::string_view)>& accept_200,
                      const std::function<void(std::string_view)>& on_body) {
   const std::string where = fmt::format("{}:{}", url.host, url.port);
   boost::asio::io_context io;
@@ -76,6 +77,8 @@ HttpResult http_post(const HttpUrl& url, const std::string& path, const HttpHead
   if (ec) fail("no answer from the server at {}: {}", where, ec.message());
   HttpResult result;
   result.status = int(parser.get().result_int());
+  result.content_type = std::string(parser.get()[http::field::content_type]);
+  const bool streaming = result.status == 200 && accept_200(result.content_type);
   char chunk[4096];
   while (!parser.is_done()) {
     parser.get().body().data = chunk;
@@ -85,7 +88,7 @@ HttpResult http_post(const HttpUrl& url, const std::string& path, const HttpHead
     if (ec) fail("the connection to {} broke during the answer: {}", where, ec.message());
     const std::string_view piece(chunk, sizeof chunk - parser.get().body().size);
     if (piece.empty()) continue;
-    if (result.status == 200)
+    if (streaming)
       on_body(piece);
     else
       result.error_body += piece;

@@ -23,13 +23,16 @@ HttpUrl parse_http_url(const std::string& url);
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
 // POSTs a JSON body to `url.base_path + path`. `on_body` receives the response's body as it arrives,
-// only when the status is 200; for any other status the whole body is returned as `error_body`.
+// only when the status is 200 and `accept_200(content_type)` holds; otherwise the whole body is
+// returned as `error_body`.
 // A server that cannot be reached, or a connection that breaks, is a turbine::Error.
 struct HttpResult {
   int status = 0;
+  std::string content_type;
   std::string error_body;
 };
 HttpResult http_post(const HttpUrl& url, const std::string& path, const HttpHeaders& headers, const std::string& body,
+                     const std::function<bool(std::string_view)>& accept_200,
                      const std::function<void(std::string_view)>& on_body);
 
 // The `data:` payloads of a server-sent event stream, fed in pieces of any size.

@@ -26,9 +26,10 @@ class Fake:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 fake.requests.append((self.path, dict(self.headers), body))
-                status, payload = reply(body)
+                status, payload, *ctype = reply(body)
                 self.send_response(status)
-                self.send_header("Content-Type", "text/event-stream" if status == 200 else "application/json")
+                self.send_header("Content-Type", ctype[0] if ctype else
+                                 "text/event-stream" if status == 200 else "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 for i in range(len(payload)):
@@ -134,3 +135,11 @@ def test_error_event_is_an_error(fake):
 def test_non_json_error_body_is_shown(fake):
     r = run_client(fake.url, ["one"])
     assert r.returncode != 0 and r.stderr == "error: server answered 503: busy\n", r.stderr
+
+
+@pytest.mark.parametrize("fake", [lambda body: (200, b"<html>hello</html>", "text/html")], indirect=True)
+def test_answer_that_is_not_a_stream_is_an_error(fake):
+    r = run_client(fake.url, ["one"])
+    assert r.returncode != 0 and r.stdout == ""
+    assert r.stderr == f"error: {fake.url}/v1/chat/completions answered with Content-Type 'text/html', not an " \
+        f"event stream: is {fake.url} a turbine serve?\n", r.stderr
