@@ -10,6 +10,7 @@
 // turn sends only its new text, and /reset ends the session and takes a new id.
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -38,6 +39,7 @@ struct ClientArgs {
   std::optional<int> max_tokens;
   std::optional<float> temperature;
   std::string model;
+  int timeout_s = 600;
 };
 
 // A random conversation id: 63 bits, so that it is also a valid non-negative /generate session_id.
@@ -114,7 +116,7 @@ class Client {
     if (!args_.session || first_turn_) return;
     const Json body = {{"session_id", id_}, {"end_session", true}};
     const HttpResult r = http_post(
-        url_, "/generate", headers(), body.dump(), [](std::string_view) { return false; }, [](std::string_view) {});
+        url_, "/generate", headers(), body.dump(), timeout(), [](std::string_view) { return false; }, [](std::string_view) {});
     // A session the server already dropped (a restart) is gone all the same.
     if (r.status != 200 && r.status != 404) fail("ending session {}: server answered {}: {}", id_, r.status, error_message(r));
   }
@@ -138,6 +140,8 @@ class Client {
     return h;
   }
 
+  std::chrono::seconds timeout() const { return std::chrono::seconds(args_.timeout_s); }
+
   void add_sampling(Json& body) const {
     if (!args_.model.empty()) body["model"] = args_.model;
     if (args_.max_tokens) body["max_tokens"] = *args_.max_tokens;
@@ -149,7 +153,7 @@ class Client {
     SseDecoder decoder;
     bool done = false;
     auto is_event_stream = [](std::string_view type) { return type.substr(0, 17) == "text/event-stream"; };
-    const HttpResult r = http_post(url_, path, headers(), body.dump(), is_event_stream, [&](std::string_view piece) {
+    const HttpResult r = http_post(url_, path, headers(), body.dump(), timeout(), is_event_stream, [&](std::string_view piece) {
       decoder.feed(piece, [&](const std::string& data) {
         if (data == "[DONE]") {
           done = true;
@@ -248,6 +252,9 @@ void register_client(CLI::App& app) {
   cmd->add_option("--temperature", args->temperature, "sampling temperature, 0 for greedy (default: the server's)")
       ->check(CLI::Range(0.0, 2.0));
   cmd->add_option("--model", args->model, "the model name to ask for (default: the server's only model)");
+  cmd->add_option("--timeout", args->timeout_s,
+                  "seconds to wait for the server to connect, take the request, or send the next piece of a reply")
+      ->check(CLI::Range(1, 86400));
   cmd->callback([args] { run(*args); });
 }
 

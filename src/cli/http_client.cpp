@@ -4,6 +4,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <chrono>
 #include <limits>
 
 #include "core/error.h"
@@ -47,8 +48,25 @@ HttpUrl parse_http_url(const std::string& url) {
   return u;
 }
 
+namespace {
+
+// Runs one asynchronous operation started by `start` (which sets `ec` when done) to its end; the
+// stream's expiry (set before) turns a silent server into beast::error::timeout.
+void run_one(boost::asio::io_context& io, const std::function<void()>& start) {
+  io.restart();
+  start();
+  io.run();
+}
+
+std::string reason(const beast::error_code& ec, std::chrono::seconds timeout) {
+  if (ec == beast::error::timeout) return fmt::format("nothing arrived within {} s (--timeout)", timeout.count());
+  return ec.message();
+}
+
+}  // namespace
+
 HttpResult http_post(const HttpUrl& url, const std::string& path, const HttpHeaders& headers, const std::string& body,
-                     const std::function<bool(std::string_view)>& accept_200,
+                     std::chrono::seconds timeout, const std::function<bool(std::string_view)>& accept_200,
                      const std::function<void(std::string_view)>& on_body) {
   const std::string where = fmt::format("{}:{}", url.host, url.port);
   boost::asio::io_context io;
@@ -57,8 +75,9 @@ HttpResult http_post(const HttpUrl& url, const std::string& path, const HttpHead
   tcp::resolver resolver(io);
   const auto addresses = resolver.resolve(url.host, url.port, ec);
   if (ec) fail("cannot resolve server {}: {}", url.host, ec.message());
-  stream.connect(addresses, ec);
-  if (ec) fail("cannot connect to the server at {}: {}", where, ec.message());
+  stream.expires_after(timeout);
+  run_one(io, [&] { stream.async_connect(addresses, [&](beast::error_code e, const tcp::endpoint&) { ec = e; }); });
+  if (ec) fail("cannot connect to the server at {}: {}", where, reason(ec, timeout));
 
   http::request<http::string_body> request{http::verb::post, url.base_path + path, 11};
   request.set(http::field::host, url.host);
@@ -67,14 +86,16 @@ HttpResult http_post(const HttpUrl& url, const std::string& path, const HttpHead
   for (const auto& [name, value] : headers) request.set(name, value);
   request.body() = body;
   request.prepare_payload();
-  http::write(stream, request, ec);
-  if (ec) fail("cannot send the request to {}: {}", where, ec.message());
+  stream.expires_after(timeout);
+  run_one(io, [&] { http::async_write(stream, request, [&](beast::error_code e, size_t) { ec = e; }); });
+  if (ec) fail("cannot send the request to {}: {}", where, reason(ec, timeout));
 
   beast::flat_buffer buffer;
   http::response_parser<http::buffer_body> parser;
   parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-  http::read_header(stream, buffer, parser, ec);
-  if (ec) fail("no answer from the server at {}: {}", where, ec.message());
+  stream.expires_after(timeout);
+  run_one(io, [&] { http::async_read_header(stream, buffer, parser, [&](beast::error_code e, size_t) { ec = e; }); });
+  if (ec) fail("no answer from the server at {}: {}", where, reason(ec, timeout));
   HttpResult result;
   result.status = int(parser.get().result_int());
   result.content_type = std::string(parser.get()[http::field::content_type]);
@@ -83,9 +104,11 @@ HttpResult http_post(const HttpUrl& url, const std::string& path, const HttpHead
   while (!parser.is_done()) {
     parser.get().body().data = chunk;
     parser.get().body().size = sizeof chunk;
-    http::read(stream, buffer, parser, ec);
+    // The timeout bounds the wait for each piece, not the whole answer (a long reply keeps streaming).
+    stream.expires_after(timeout);
+    run_one(io, [&] { http::async_read(stream, buffer, parser, [&](beast::error_code e, size_t) { ec = e; }); });
     if (ec == http::error::need_buffer) ec = {};
-    if (ec) fail("the connection to {} broke during the answer: {}", where, ec.message());
+    if (ec) fail("the connection to {} broke during the answer: {}", where, reason(ec, timeout));
     const std::string_view piece(chunk, sizeof chunk - parser.get().body().size);
     if (piece.empty()) continue;
     if (streaming)

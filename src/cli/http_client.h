@@ -1,6 +1,7 @@
 // A small blocking HTTP/1.1 client (Boost.Beast) for `turbine client`: one connection per request,
 // the answer's body handed over piece by piece as it arrives, so a streamed reply shows at once.
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -25,14 +26,15 @@ using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 // POSTs a JSON body to `url.base_path + path`. `on_body` receives the response's body as it arrives,
 // only when the status is 200 and `accept_200(content_type)` holds; otherwise the whole body is
 // returned as `error_body`.
-// A server that cannot be reached, or a connection that breaks, is a turbine::Error.
+// A server that cannot be reached, a connection that breaks, or `timeout` passing with nothing
+// arriving (while connecting, sending, or between pieces of the answer) is a turbine::Error.
 struct HttpResult {
   int status = 0;
   std::string content_type;
   std::string error_body;
 };
 HttpResult http_post(const HttpUrl& url, const std::string& path, const HttpHeaders& headers, const std::string& body,
-                     const std::function<bool(std::string_view)>& accept_200,
+                     std::chrono::seconds timeout, const std::function<bool(std::string_view)>& accept_200,
                      const std::function<void(std::string_view)>& on_body);
 
 // The `data:` payloads of a server-sent event stream, fed in pieces of any size.

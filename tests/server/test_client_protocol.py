@@ -143,3 +143,16 @@ def test_answer_that_is_not_a_stream_is_an_error(fake):
     assert r.returncode != 0 and r.stdout == ""
     assert r.stderr == f"error: {fake.url}/v1/chat/completions answered with Content-Type 'text/html', not an " \
         f"event stream: is {fake.url} a turbine serve?\n", r.stderr
+
+
+def test_silent_server_times_out():
+    # A socket that accepts connections (the kernel's backlog) but never answers.
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(4)
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+        r = run_client(url, ["one"], "--timeout", "1")
+    assert r.returncode != 0 and r.stdout == ""
+    assert r.stderr == f"error: no answer from the server at {url[7:]}: nothing arrived within 1 s (--timeout)\n", \
+        r.stderr
