@@ -230,7 +230,16 @@ void run(const ClientArgs& args) {
       continue;
     }
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    client.turn(line);
+    try {
+      client.turn(line);
+    } catch (const Error&) {
+      // Release the server's session (--session) on the way out; the turn's error is the one to report.
+      try {
+        client.end();
+      } catch (const Error&) {
+      }
+      throw;
+    }
   }
   client.end();
 }

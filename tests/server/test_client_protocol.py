@@ -156,3 +156,49 @@ def test_silent_server_times_out():
     assert r.returncode != 0 and r.stdout == ""
     assert r.stderr == f"error: no answer from the server at {url[7:]}: nothing arrived within 1 s (--timeout)\n", \
         r.stderr
+
+
+def failing_second_turn(body):
+    if "prompt" not in body:
+        return 200, b'{"ended": true}', "application/json"
+    if body["prompt"] == "two":
+        return 400, json.dumps({"error": {"message": "session 1 is occupied by a running request"}}).encode()
+    return generate_reply(body)
+
+
+@pytest.mark.parametrize("fake", [failing_second_turn], indirect=True)
+def test_session_is_ended_when_a_turn_fails(fake):
+    r = run_client(fake.url, ["one", "two", "three"], "--session")
+    assert r.returncode != 0 and r.stdout == "<one>\n\n"
+    assert r.stderr == "error: server answered 400: session 1 is occupied by a running request\n", r.stderr
+    bodies = [b for _, _, b in fake.requests]
+    assert [b.get("prompt") for b in bodies] == ["one", "two", None]
+    assert bodies[2]["end_session"] is True and bodies[2]["session_id"] == bodies[0]["session_id"]
+
+
+@pytest.mark.parametrize("fake", [numbered_reply], indirect=True)
+def test_terminal_shows_a_prompt(fake):
+    import os
+    import pty
+    import select
+    import time
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(BIN, [BIN, "client", fake.url])
+    seen = b""
+
+    def read_until(text):
+        nonlocal seen
+        deadline = time.monotonic() + 30
+        while text not in seen:
+            assert time.monotonic() < deadline, seen
+            if select.select([fd], [], [], 1)[0]:
+                seen += os.read(fd, 4096)
+
+    read_until(b"> ")
+    os.write(fd, b"one\n")
+    read_until(b"reply 1 \xc3\xb6\r\n\r\n> ")
+    os.write(fd, b"\x04")  # Ctrl-D at the prompt quits
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, seen
