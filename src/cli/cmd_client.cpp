@@ -109,16 +109,20 @@ class Client {
     messages_ = Json::array();
     if (!args_.system.empty()) messages_.push_back({{"role", "system"}, {"content", args_.system}});
     first_turn_ = true;
+    opened_ = false;
   }
 
-  // Ends the server's session (--session mode) when this conversation opened one.
+  // Ends the server's session (--session mode) when this conversation may have opened one.
   void end() {
-    if (!args_.session || first_turn_) return;
+    if (!opened_) return;
+    opened_ = false;
     const Json body = {{"session_id", id_}, {"end_session", true}};
-    const HttpResult r = http_post(
-        url_, "/generate", headers(), body.dump(), timeout(), [](std::string_view) { return false; }, [](std::string_view) {});
-    // A session the server already dropped (a restart) is gone all the same.
-    if (r.status != 200 && r.status != 404) fail("ending session {}: server answered {}: {}", id_, r.status, error_message(r));
+    auto no_stream = [](std::string_view) { return false; };
+    auto ignore = [](std::string_view) {};
+    const HttpResult r = http_post(url_, "/generate", headers(), body.dump(), timeout(), no_stream, ignore);
+    // A session the server never opened (the first call failed) or already dropped is gone all the same.
+    if (r.status != 200 && r.status != 404)
+      fail("ending session {}: server answered {}: {}", id_, r.status, error_message(r));
   }
 
   // Sends one user turn and prints the reply as it streams.
@@ -153,7 +157,7 @@ class Client {
     SseDecoder decoder;
     bool done = false;
     auto is_event_stream = [](std::string_view type) { return type.substr(0, 17) == "text/event-stream"; };
-    const HttpResult r = http_post(url_, path, headers(), body.dump(), timeout(), is_event_stream, [&](std::string_view piece) {
+    auto on_piece = [&](std::string_view piece) {
       decoder.feed(piece, [&](const std::string& data) {
         if (data == "[DONE]") {
           done = true;
@@ -161,7 +165,8 @@ class Client {
         }
         if (!done) on_event(parse_event(data));
       });
-    });
+    };
+    const HttpResult r = http_post(url_, path, headers(), body.dump(), timeout(), is_event_stream, on_piece);
     if (r.status != 200) fail("server answered {}: {}", r.status, error_message(r));
     // A 200 that is not a stream: the URL names some other server (or a proxy's page).
     if (!is_event_stream(r.content_type))
@@ -199,6 +204,7 @@ class Client {
     if (first_turn_ && !args_.system.empty()) prompt = args_.system + "\n" + line;
     Json body = {{"prompt", prompt}, {"session_id", id_}, {"stream", true}};
     add_sampling(body);
+    opened_ = true;
     stream("/generate", body, [&](const Json& event) {
       const Json text = event.value("text", Json());
       if (text.is_string()) on_text(text.get<std::string>());
@@ -210,6 +216,7 @@ class Client {
   uint64_t id_ = 0;
   Json messages_;
   bool first_turn_ = true;
+  bool opened_ = false;  // a /generate call with this session_id was sent
 };
 
 void run(const ClientArgs& args) {

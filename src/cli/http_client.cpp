@@ -42,7 +42,8 @@ HttpUrl parse_http_url(const std::string& url) {
   }
   if (u.host.empty()) fail("URL '{}' has no host", url);
   u.port = colon == std::string::npos ? "80" : authority.substr(colon + 1);
-  const bool digits = !u.port.empty() && u.port.size() <= 5 && u.port.find_first_not_of("0123456789") == std::string::npos;
+  const bool digits =
+      !u.port.empty() && u.port.size() <= 5 && u.port.find_first_not_of("0123456789") == std::string::npos;
   if (!digits || std::stoi(u.port) < 1 || std::stoi(u.port) > 65535)
     fail("URL '{}': the port must be a number from 1 to 65535", url);
   return u;

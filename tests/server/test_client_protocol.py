@@ -202,3 +202,11 @@ def test_terminal_shows_a_prompt(fake):
     _, status = os.waitpid(pid, 0)
     os.close(fd)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, seen
+
+
+@pytest.mark.parametrize("fake", [failing_second_turn], indirect=True)
+def test_session_is_ended_when_the_first_turn_fails(fake):
+    r = run_client(fake.url, ["two"], "--session")
+    assert r.returncode != 0 and r.stdout == ""
+    bodies = [b for _, _, b in fake.requests]
+    assert [b.get("prompt") for b in bodies] == ["two", None] and bodies[1]["end_session"] is True
