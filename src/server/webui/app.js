@@ -127,7 +127,7 @@ async function send(text) {
           if (!first) first = performance.now();
           reply += piece;
           chunks += 1;
-          body.textContent = reply;
+          body.textContent = reply.trimStart();
           ui.messages.scrollTop = ui.messages.scrollHeight;
         }
         if (choice.finish_reason) finish = choice.finish_reason;
