@@ -1,5 +1,6 @@
 // Drives the web chat UI in headless Chromium (puppeteer-core): a streamed reply, Stop during a long
-// reply, New chat, and a screenshot. Run by test_webui_browser.py with TURBINE_URL, CHROMIUM and
+// reply, New chat, a screenshot, and the API key field against a second server started with --api-keys.
+// Run by test_webui_browser.py with TURBINE_URL, TURBINE_KEYED_URL, TURBINE_API_KEY, CHROMIUM and
 // SCREENSHOT set; prints "ok - ..." per check and exits non-zero on the first failure.
 import puppeteer from "puppeteer-core";
 
@@ -73,6 +74,22 @@ try {
 
   await page.click("#new-chat");
   check(await page.$eval("#messages", (m) => m.children.length === 0), "New chat clears the conversation");
+  // A server started with --api-keys: the page loads, a request without the key shows the error, with it a reply.
+  if (process.env.TURBINE_KEYED_URL) {
+    await page.goto(process.env.TURBINE_KEYED_URL, { waitUntil: "load" });
+    await setField(page, "#max-tokens", 6);
+    await page.type("#message-input", "In the beginning");
+    await page.click("#send-button");
+    const refused = await lastReply(page);
+    check(refused.error && refused.text.includes("API key"), "a missing API key is shown as an error", refused.text);
+    await page.type("#api-key", process.env.TURBINE_API_KEY);
+    await page.type("#message-input", "In the beginning");
+    await page.click("#send-button");
+    await page.waitForFunction(() => document.querySelectorAll(".message.assistant .meta").length === 2,
+                               { timeout: 120000 });
+    const answered = await lastReply(page);
+    check(!answered.error && answered.text.length > 0, "with the API key the reply streams", JSON.stringify(answered));
+  }
   check(pageErrors.length === 0, "no script errors", pageErrors.join("; "));
 } catch (e) {
   console.error(e.message);
