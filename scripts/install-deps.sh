@@ -8,6 +8,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libboost-dev
   python3 python3-pytest python3-jinja2 python3-sentencepiece python3-numpy
+  chromium  # the web UI's headless-browser test (tests/server/test_webui_browser.py)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -7,11 +7,11 @@ cd "$(dirname "$0")/.."
 mode=${1:-demo}
 
 bash scripts/install-deps.sh
-# The official openai npm client for the server tests, pinned by tests/server/package-lock.json
-# (its test is skipped where npm is missing).
+# The official openai npm client and puppeteer-core (drives Debian's chromium) for the server tests, pinned
+# by tests/server/package-lock.json (their tests are skipped where npm is missing).
 if command -v npm >/dev/null; then
   npm ci --prefix tests/server --no-audit --no-fund --loglevel=error ||
-    echo "warning: npm ci in tests/server failed; the openai client test will be skipped" >&2
+    echo "warning: npm ci in tests/server failed; the openai client and browser tests will be skipped" >&2
 fi
 
 jobs=$(nproc)

@@ -8,6 +8,7 @@
 #include "server/api_error.h"
 #include "server/endpoint_common.h"
 #include "server/endpoints.h"
+#include "server/web_assets.h"
 
 namespace turbine::server {
 
@@ -78,6 +79,12 @@ void Router::route(const HttpRequest& request, const std::shared_ptr<ResponseSin
       sink->respond(200, "application/json", "{\"status\":\"ok\"}");
     else
       sink->respond(503, "application/json", "{\"status\":\"loading\"}");
+    return;
+  }
+  // The web UI's page and files need no key: the page sends the key the user types with its API calls.
+  if (const WebAsset* asset = find_web_asset(path)) {
+    require_method(request, http::verb::get);
+    sink->respond(200, std::string(asset->content_type), std::string(asset->body), {{"Cache-Control", "no-cache"}});
     return;
   }
   check_api_key(request);

@@ -1,5 +1,5 @@
-// Routes each HTTP request: API-key check, CORS preflight, the endpoint by method and path, and
-// every ApiError (or unexpected exception) turned into an OpenAI-style JSON error response.
+// Routes each HTTP request: the web UI's static files, API-key check, CORS preflight, the endpoint by
+// method and path, and every ApiError (or unexpected exception) turned into an OpenAI-style JSON error.
 #pragma once
 #include <memory>
 
