@@ -199,7 +199,7 @@ void register_bench_throughput(CLI::App& bench) {
   cmd->add_option("--output-len-range", args->output_range, "output length range MIN:MAX")->capture_default_str();
   cmd->add_option("--rate", args->rate, "requests per second (Poisson arrivals); 0 = all at once")
       ->check(real_at_least(0));
-  cmd->add_option("--seed", args->seed, "seed of the random workload (0 to 2^64-1)")->check(seed_value());
+  cmd->add_option("--seed", args->seed, "seed of the random workload")->check(seed_value());
   cmd->add_flag("--json", args->json, "one JSON object instead of the table");
   add_device_options(*cmd, args->device);
   add_engine_options(*cmd, args->engine);

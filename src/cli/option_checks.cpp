@@ -36,18 +36,18 @@ std::string real_check(const std::string& text, double lo, double hi, bool lo_op
 
 CLI::Validator real_in(double lo, double hi) {
   const std::string rule = fmt::format("in [{}, {}]", show(lo), show(hi));
-  return CLI::Validator([=](std::string& text) { return real_check(text, lo, hi, false, rule); }, "REAL in " + rule);
+  return CLI::Validator([=](std::string& text) { return real_check(text, lo, hi, false, rule); }, rule);
 }
 
 CLI::Validator real_at_least(double lo) {
   const std::string rule = fmt::format("a number >= {}", show(lo));
   return CLI::Validator([=](std::string& text) { return real_check(text, lo, HUGE_VAL, false, rule); },
-                        "REAL >= " + show(lo));
+                        ">= " + show(lo));
 }
 
 CLI::Validator real_positive() {
   const std::string rule = "a number above 0";
-  return CLI::Validator([=](std::string& text) { return real_check(text, 0.0, HUGE_VAL, true, rule); }, "REAL > 0");
+  return CLI::Validator([=](std::string& text) { return real_check(text, 0.0, HUGE_VAL, true, rule); }, "> 0");
 }
 
 CLI::Validator int_in(int64_t lo, int64_t hi) {
@@ -62,7 +62,7 @@ CLI::Validator int_in(int64_t lo, int64_t hi) {
         if (errno == ERANGE || v < lo || v > hi) return fmt::format("must be {}, got {}", rule, text);
         return "";
       },
-      fmt::format("INT in [{}, {}]", lo, hi));
+      fmt::format("in [{}, {}]", lo, hi));
 }
 
 CLI::Validator int_at_least(int64_t lo) { return int_in(lo, INT_MAX); }
@@ -78,7 +78,7 @@ CLI::Validator seed_value() {
         if (errno == ERANGE) return fmt::format("must be {} (2^64-1), got {}", rule, text);
         return "";
       },
-      "UINT64");
+      "0 to 2^64-1");
 }
 
 }  // namespace turbine::cli

@@ -1,6 +1,6 @@
 // Checks of numeric flag values, attached with CLI11's ->check(). Each reads the text as given,
 // before CLI11 converts it, so nan, inf, negative seeds and out-of-range integers are refused at
-// parse time. CLI11 prefixes the flag, so a message reads "--top-p: must be in [0, 1], got 1.5".
+// parse time. CLI11 prefixes the flag, so a message reads "--top-p: must be in [0, 1], got '1.5'".
 #pragma once
 #include <CLI/CLI.hpp>
 
@@ -8,9 +8,9 @@
 
 namespace turbine::cli {
 
-// A finite real number in [lo, hi] ("--top-p: must be in [0, 1], got 1.5").
+// A finite real number in [lo, hi] ("--top-p: must be in [0, 1], got '1.5'").
 CLI::Validator real_in(double lo, double hi);
-// A finite real number >= lo ("--temperature: must be a number >= 0, got nan").
+// A finite real number >= lo ("--temperature: must be a number >= 0, got 'nan'").
 CLI::Validator real_at_least(double lo);
 // A finite real number > 0.
 CLI::Validator real_positive();

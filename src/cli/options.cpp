@@ -92,7 +92,7 @@ void add_sampling_options(CLI::App& cmd, SamplingOptions& o) {
   cmd.add_option("--min-p", o.min_p, "drop tokens below min-p times the top probability")->check(real_in(0, 1));
   cmd.add_option("--repetition-penalty", o.repetition_penalty, "HF repetition penalty (1 = off)")
       ->check(real_positive());
-  cmd.add_option("--seed", o.seed, "seed of the sampler (0 to 2^64-1)")->check(seed_value());
+  cmd.add_option("--seed", o.seed, "seed of the sampler")->check(seed_value());
   cmd.add_option("--stop", o.stop, "stop string (repeatable; not printed)")->allow_extra_args(false);
   cmd.add_flag("--ignore-eos", o.ignore_eos, "generate through end-of-sequence tokens");
 }
