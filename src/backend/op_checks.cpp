@@ -6,16 +6,11 @@
 #include <string>
 
 #include "backend/backend.h"
+#include "backend/shape_string.h"
 #include "core/error.h"
 
 namespace turbine {
 namespace {
-
-std::string shape_string(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
 
 const char* device_string(Device d) { return d == Device::Cpu ? "cpu" : "cuda"; }
 

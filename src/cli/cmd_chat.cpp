@@ -20,6 +20,7 @@
 #include "cli/line_reader.h"
 #include "cli/options.h"
 #include "cli/output.h"
+#include "cli/reply_trimmer.h"
 #include "core/error.h"
 #include "chat/chat_prompt.h"
 #include "engine/engine.h"
@@ -40,25 +41,13 @@ struct ChatArgs {
   SamplingOptions sampling;
 };
 
-// Prints a reply as it streams, without its leading and trailing white space (the blank line
-// after each reply is what separates turns over a pipe). It runs on the engine thread, so a failed
+// Prints a reply as it streams, trimmed (cli/reply_trimmer.h). It runs on the engine thread, so a failed
 // write is kept for the main thread (which stops the reply) instead of thrown into the engine.
 class ReplyPrinter {
  public:
   void add(const std::string& text) {
     if (failed_) return;
-    std::string out;
-    for (char c : text) {
-      const bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r';
-      if (space) {
-        if (started_) pending_ += c;
-        continue;
-      }
-      started_ = true;
-      out += pending_;
-      pending_.clear();
-      out += c;
-    }
+    const std::string out = trimmer_.take(text);
     if (out.empty()) return;
     try {
       write_stdout(out);
@@ -75,8 +64,7 @@ class ReplyPrinter {
   }
 
  private:
-  bool started_ = false;
-  std::string pending_;
+  ReplyTrimmer trimmer_;
   std::string error_;
   std::atomic<bool> failed_{false};
 };

@@ -23,6 +23,7 @@
 #include "cli/http_client.h"
 #include "cli/line_reader.h"
 #include "cli/output.h"
+#include "cli/reply_trimmer.h"
 #include "core/error.h"
 
 namespace turbine::cli {
@@ -49,28 +50,16 @@ uint64_t random_id() {
   return ((high << 32) | low) & 0x7fffffffffffffffULL;
 }
 
-// Prints a reply as it streams, without its leading and trailing white space (the blank line after
-// each reply is what separates turns over a pipe), as `turbine chat` does.
+// Prints a reply as it streams, trimmed as `turbine chat` trims it (cli/reply_trimmer.h).
 class ReplyPrinter {
  public:
   void add(const std::string& text) {
-    std::string out;
-    for (char c : text) {
-      if (c == ' ' || c == '\n' || c == '\t' || c == '\r') {
-        if (started_) pending_ += c;
-        continue;
-      }
-      started_ = true;
-      out += pending_;
-      pending_.clear();
-      out += c;
-    }
+    const std::string out = trimmer_.take(text);
     if (!out.empty()) write_stdout(out);
   }
 
  private:
-  bool started_ = false;
-  std::string pending_;
+  ReplyTrimmer trimmer_;
 };
 
 // The server's message for a non-200 answer: OpenAI's {"error": {"message": ...}}, LMDeploy's

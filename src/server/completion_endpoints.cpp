@@ -19,21 +19,28 @@ std::vector<std::string> tags_of(const std::string& response_id, const std::stri
   return tags;
 }
 
-}  // namespace
-
-void handle_completions(ServingContext& context, const nlohmann::json& body, std::shared_ptr<ResponseSink> sink) {
-  const ServedModel& model = *context.model();
-  const CompletionRequest r = parse_completion_request(body);
-  check_model(model, r.model);
+// A job's response header and stream settings from the fields completions and chat share.
+template <typename Request>
+JobSpec job_spec(ApiKind kind, const char* id_prefix, const ServedModel& model, const Request& r) {
   JobSpec spec;
-  spec.header.kind = ApiKind::Completion;
-  spec.header.id = make_response_id("cmpl");
+  spec.header.kind = kind;
+  spec.header.id = make_response_id(id_prefix);
   spec.header.created = unix_time_now();
   spec.header.model = model.name;
   spec.header.return_token_ids = r.return_token_ids;
   spec.header.include_usage = r.include_usage;
   spec.stream = r.stream;
   spec.tags = tags_of(spec.header.id, r.session_id);
+  return spec;
+}
+
+}  // namespace
+
+void handle_completions(ServingContext& context, const nlohmann::json& body, std::shared_ptr<ResponseSink> sink) {
+  const ServedModel& model = *context.model();
+  const CompletionRequest r = parse_completion_request(body);
+  check_model(model, r.model);
+  JobSpec spec = job_spec(ApiKind::Completion, "cmpl", model, r);
   for (size_t p = 0; p < r.prompts.size(); ++p) {
     const std::vector<int32_t> ids = prompt_ids(model, r.prompts[p], true, "prompt");
     // OpenAI's default of 16 tokens for completions.
@@ -66,15 +73,7 @@ void handle_chat(ServingContext& context, const nlohmann::json& body, std::share
   for (int32_t id : model.chat_stop_ids)
     if (std::find(params.stop_ids.begin(), params.stop_ids.end(), id) == params.stop_ids.end())
       params.stop_ids.push_back(id);
-  JobSpec spec;
-  spec.header.kind = ApiKind::Chat;
-  spec.header.id = make_response_id("chatcmpl");
-  spec.header.created = unix_time_now();
-  spec.header.model = model.name;
-  spec.header.return_token_ids = r.return_token_ids;
-  spec.header.include_usage = r.include_usage;
-  spec.stream = r.stream;
-  spec.tags = tags_of(spec.header.id, r.session_id);
+  JobSpec spec = job_spec(ApiKind::Chat, "chatcmpl", model, r);
   for (int j = 0; j < r.n; ++j) spec.choices.push_back({ids, for_choice(params, j), 0, std::nullopt});
   GenerationJob::start(context, std::move(sink), std::move(spec));
 }

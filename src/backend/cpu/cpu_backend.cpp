@@ -6,18 +6,13 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "backend/shape_string.h"
 #include "core/byte_size.h"
 #include "core/error.h"
 
 namespace turbine {
 
 namespace {
-
-std::string shape_string(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
 
 Tensor make_tensor(DType dtype, std::vector<int64_t> shape) {
   Tensor t;
