@@ -12,6 +12,7 @@
 #include "cli/engine_setup.h"
 #include "cli/options.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "engine/engine.h"
 #include "chat/chat_end_of_turn.h"
 #include "chat/chat_template.h"
@@ -31,7 +32,9 @@ struct ServeArgs {
   SamplingOptions sampling;
 };
 
-std::optional<ChatTemplate> open_chat_template(const ServeArgs& args) {
+// The model's own template, or --chat-template's. A model without a usable one is still served
+// (completions, /generate); `problem` says why chat requests will be refused.
+std::optional<ChatTemplate> open_chat_template(const ServeArgs& args, std::string& problem) {
   if (!args.chat_template.empty()) {
     std::ifstream in(args.chat_template, std::ios::binary);
     if (!in) fail("--chat-template: cannot read '{}'", args.chat_template);
@@ -45,21 +48,25 @@ std::optional<ChatTemplate> open_chat_template(const ServeArgs& args) {
   }
   try {
     return load_chat_template(args.model);
-  } catch (const Error&) {
-    return std::nullopt;  // chat requests are answered 400 unless --chat-template is given
+  } catch (const Error& e) {
+    problem = e.what();
+    log(LogLevel::Warning, "chat requests will be refused: {} (give --chat-template FILE)", problem);
+    return std::nullopt;
   }
 }
 
 void run(ServeArgs args) {
   server::raise_open_file_limit();
   LoadedModel m = open_model_folder(args.model);
-  const std::optional<ChatTemplate> tmpl = open_chat_template(args);
+  std::string template_problem;
+  const std::optional<ChatTemplate> tmpl = open_chat_template(args, template_problem);
   server::ServedModel served;
   served.name = args.server.served_model_name;
   if (served.name.empty()) served.name = std::filesystem::path(args.model).lexically_normal().filename().string();
   if (served.name.empty()) served.name = std::filesystem::absolute(args.model).parent_path().filename().string();
   served.tokenizer = m.tokenizer.get();
   served.chat_template = tmpl ? &*tmpl : nullptr;
+  served.chat_template_problem = template_problem;
   served.defaults = resolve_sampling(args.sampling, m.generation, m.config, *m.tokenizer);
   if (tmpl)
     if (auto eot = chat_end_of_turn_token(*tmpl, *m.tokenizer)) served.chat_stop_ids.push_back(*eot);

@@ -55,7 +55,8 @@ void handle_chat(ServingContext& context, const nlohmann::json& body, std::share
   const ChatRequest r = parse_chat_request(body);
   check_model(model, r.model);
   if (!model.chat_template)
-    reject("messages", "the model '{}' has no chat template; start the server with --chat-template FILE", model.name);
+    reject("messages", "the model '{}' has no usable chat template ({}); start the server with --chat-template FILE",
+           model.name, model.chat_template_problem);
   // The same template input as `turbine chat` and `turbine template` (the tokenizer's special tokens),
   // with the request's chat_template_kwargs over it.
   ChatTemplateInput in = chat_template_input(model.tokenizer->config);
