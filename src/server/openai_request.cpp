@@ -98,8 +98,13 @@ void reject_if(bool unsupported, const char* name) {
   if (unsupported) reject_unsupported(name);
 }
 
-// Fields of the OpenAI API that are not implemented yet: a clear 400 instead of a silent no-op.
-void check_unsupported(const json& body) {
+// Fields of the OpenAI API that are not implemented yet: a clear 400 instead of a silent no-op. Tools
+// are for chat only.
+void check_unsupported(const json& body, bool chat = false) {
+  if (!chat) {
+    if (const json* v = field(body, "tools")) reject_if(!(v->is_array() && v->empty()), "tools");
+    if (const json* v = field(body, "tool_choice")) reject_if(!(v->is_string() && *v == "none"), "tool_choice");
+  }
   if (const json* v = field(body, "logprobs")) reject_if(!(v->is_boolean() && !v->get<bool>()), "logprobs");
   reject_if(field(body, "top_logprobs") != nullptr, "top_logprobs");
   for (const char* penalty : {"presence_penalty", "frequency_penalty"})
@@ -240,6 +245,11 @@ json chat_message(const json& m, size_t index) {
     if (role_name != "assistant") reject(param + ".tool_calls", "only an assistant message has 'tool_calls'");
     out["tool_calls"] = message_tool_calls(*calls, param + ".tool_calls");
   }
+  if (role_name == "assistant") {
+    // Qwen3's templates put a reasoning_content given back into the history's think block.
+    const std::string reasoning = string_at(m, "reasoning_content", param + ".reasoning_content", false);
+    if (!reasoning.empty()) out["reasoning_content"] = reasoning;
+  }
   if (role_name == "tool") {
     const std::string id = string_at(m, "tool_call_id", param + ".tool_call_id", false);
     if (!id.empty()) out["tool_call_id"] = id;
@@ -344,7 +354,7 @@ CompletionRequest parse_completion_request(const json& body) {
 
 ChatRequest parse_chat_request(const json& body) {
   check_object(body);
-  check_unsupported(body);
+  check_unsupported(body, true);
   ChatRequest r;
   r.model = get_string(body, "model");
   const json* messages = field(body, "messages");

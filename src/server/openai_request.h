@@ -46,7 +46,8 @@ enum class ToolChoice { None, Auto, Required, Function };
 struct ChatRequest {
   std::optional<std::string> model;
   // [{"role", "content": string}, ...] with content parts joined; an assistant's tool_calls (arguments
-  // as a JSON object where the client sent a string that holds one) and a tool's tool_call_id kept.
+  // as a JSON object where the client sent a string that holds one), an assistant's reasoning_content
+  // and a tool's tool_call_id kept.
   nlohmann::ordered_json messages;
   nlohmann::ordered_json tools;          // null or the function tools as the client sent them (checked)
   ToolChoice tool_choice = ToolChoice::None;  // default: "auto" with tools, "none" without

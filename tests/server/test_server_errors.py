@@ -60,6 +60,8 @@ BAD_REQUESTS = [
     ("image content", "/v1/chat/completions",
      {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}, 400,
      "unsupported_parameter"),
+    ("tools on completions", "/v1/completions",
+     {"prompt": PROMPT, "tools": [{"type": "function", "function": {"name": "f"}}]}, 400, "tools"),
     ("tool_choice required", "/v1/chat/completions",
      {"messages": [{"role": "user", "content": "a"}], "tool_choice": "required"}, 400, "tool_choice"),
     ("template kwargs wrong type", "/v1/chat/completions",
