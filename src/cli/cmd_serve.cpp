@@ -26,6 +26,7 @@ namespace {
 struct ServeArgs {
   std::string model;
   std::string chat_template;
+  std::string tool_call_parser, reasoning_parser;  // names of server::ToolCallFormat / ReasoningFormat
   server::ServerOptions server;
   DeviceOptions device;
   EngineOptions engine;
@@ -55,7 +56,24 @@ std::optional<ChatTemplate> open_chat_template(const ServeArgs& args, std::strin
   }
 }
 
+// The enum a checked flag value names ("" = not given).
+template <typename Format>
+std::optional<Format> format_named(const std::vector<std::pair<std::string, Format>>& names, const std::string& name) {
+  for (const auto& [n, format] : names)
+    if (n == name) return format;
+  return std::nullopt;
+}
+
+template <typename Format>
+std::vector<std::string> names_of(const std::vector<std::pair<std::string, Format>>& names) {
+  std::vector<std::string> out;
+  for (const auto& entry : names) out.push_back(entry.first);
+  return out;
+}
+
 void run(ServeArgs args) {
+  args.server.tool_call_parser = format_named(server::tool_call_format_names(), args.tool_call_parser);
+  args.server.reasoning_parser = format_named(server::reasoning_format_names(), args.reasoning_parser);
   server::raise_open_file_limit();
   LoadedModel m = open_model_folder(args.model);
   std::string template_problem;
@@ -101,6 +119,12 @@ void register_serve(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 86400.0));
   cmd->add_option("--chat-template", args->chat_template, "Jinja chat template file (overrides the model's)");
+  cmd->add_option("--tool-call-parser", args->tool_call_parser,
+                  "turn the tool calls a model writes into tool_calls (chat requests with tools): llama3 or qwen")
+      ->check(CLI::IsMember(names_of(server::tool_call_format_names())));
+  cmd->add_option("--reasoning-parser", args->reasoning_parser,
+                  "move a chat reply's <think> text into reasoning_content: qwen3 or deepseek-r1")
+      ->check(CLI::IsMember(names_of(server::reasoning_format_names())));
   cmd->add_option("--allow-origins", s.allow_origins, "CORS: origins allowed to call the API ('*' for any)");
   cmd->add_option("--io-threads", s.io_threads, "threads serving HTTP connections")
       ->capture_default_str()

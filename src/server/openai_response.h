@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "server/reply_delta.h"
+
 namespace turbine::server {
 
 enum class ApiKind { Completion, Chat, Generate };
@@ -30,14 +32,19 @@ struct Usage {
 struct ChoiceResult {
   int index = 0;
   std::string text;
-  std::string finish_reason;  // stop, length, abort
+  std::string finish_reason;  // stop, length, abort, tool_calls
   std::vector<int32_t> prompt_ids, output_ids;
+  // Chat with reply parsers: the reply as they split it (the message's content, reasoning_content and
+  // tool_calls instead of `text`).
+  std::optional<ReplyDelta> parsed;
+  bool has_reasoning = false;  // a reasoning parser ran: reasoning_content is given (null when empty)
 };
 
 // The non-streaming body.
 std::string full_response(const ResponseHeader& header, const std::vector<ChoiceResult>& choices, const Usage& usage);
 // One streamed event for choice `index`: `first` adds the chat role, `finish_reason` ends the choice.
-std::string stream_event(const ResponseHeader& header, int index, const std::string& text,
+// Completions and /generate stream `delta.content` as their text.
+std::string stream_event(const ResponseHeader& header, int index, const ReplyDelta& delta,
                          const std::vector<int32_t>& ids, bool first, const std::string* finish_reason);
 // The usage chunk sent before [DONE] when stream_options.include_usage is set.
 std::string usage_event(const ResponseHeader& header, const Usage& usage);
