@@ -65,7 +65,7 @@ class ReplyPrinter {
 // The server's message for a non-200 answer: OpenAI's {"error": {"message": ...}}, LMDeploy's
 // {"message": ...} or {"detail": ...}, else the body itself.
 std::string error_message(const HttpResult& r) {
-  const Json j = Json::parse(r.error_body, nullptr, false);
+  const Json j = Json::parse(r.body, nullptr, false);
   if (j.is_object()) {
     if (j.contains("error") && j["error"].is_object() && j["error"].value("message", Json()).is_string())
       return j["error"]["message"].get<std::string>();
@@ -73,7 +73,7 @@ std::string error_message(const HttpResult& r) {
     for (const char* key : {"message", "detail"})
       if (j.contains(key) && j[key].is_string()) return j[key].get<std::string>();
   }
-  std::string body = r.error_body;
+  std::string body = r.body;
   while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
   return body.empty() ? "(no message)" : body;
 }

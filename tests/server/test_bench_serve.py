@@ -1,0 +1,125 @@
+"""`turbine bench serve URL` against `turbine serve` on kjv-llama (CPU): its JSON row, the same workload
+as `bench throughput` for the same arguments, the three endpoints, and its errors (one line, no hang)."""
+import json
+import socket
+import subprocess
+
+import pytest
+
+from server_harness import BIN, MODEL, Server
+
+SHAPE = ["--requests", "16", "--input-len-range", "4:24", "--output-len-range", "4:8"]
+WORKLOAD = [*SHAPE, "--seed", "5"]
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Server("--served-model-name", "kjv")
+    yield s
+    assert s.stop() == 0
+
+
+def url(server):
+    return f"http://127.0.0.1:{server.port}"
+
+
+def turbine(*args, timeout=300):
+    return subprocess.run([BIN, *map(str, args)], capture_output=True, text=True, timeout=timeout)
+
+
+def bench_serve(server, *args):
+    r = turbine("bench", "serve", url(server), *args)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) == 1, r.stdout
+    return json.loads(lines[0])
+
+
+def assert_user_error(r, *words):
+    assert r.returncode > 0, (r.returncode, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    for w in words:
+        assert w in lines[0], lines[0]
+
+
+def assert_ordered(row, name):
+    assert 0 <= row[f"{name}_ms_p50"] <= row[f"{name}_ms_p90"] <= row[f"{name}_ms_p99"], row
+    assert row[f"{name}_ms_mean"] >= 0
+
+
+def test_json_row_counts_every_token_of_the_workload(server):
+    row = bench_serve(server, *WORKLOAD, "--concurrency", 8, "--json")
+    assert row["requests"] == 16 and row["completed"] == 16 and row["failed"] == 0
+    assert row["concurrency"] == 8
+    # The same arguments through the engine directly draw the same requests (EOS ignored: every output
+    # length is generated in full).
+    direct = turbine("bench", "throughput", MODEL, *WORKLOAD, "--json", "--device", "cpu", "--threads", "2")
+    assert direct.returncode == 0, direct.stderr
+    expected = json.loads(direct.stdout)
+    assert row["input_tokens"] == expected["input_tokens"]
+    assert row["output_tokens"] == expected["output_tokens"]
+    assert 16 * 4 <= row["output_tokens"] <= 16 * 8
+    for name in ("ttft", "itl", "e2e"):
+        assert_ordered(row, name)
+    assert row["ttft_ms_p50"] <= row["e2e_ms_p50"]
+    assert row["request_throughput"] > 0 and row["output_throughput"] > 0
+    assert row["total_throughput"] == pytest.approx(row["input_throughput"] + row["output_throughput"])
+
+
+def test_the_seed_draws_the_workload(server):
+    a = bench_serve(server, *SHAPE, "--seed", 6, "--json")
+    b = bench_serve(server, *SHAPE, "--seed", 6, "--json")
+    assert (a["input_tokens"], a["output_tokens"]) == (b["input_tokens"], b["output_tokens"])
+    c = bench_serve(server, *SHAPE, "--seed", 7, "--json")
+    assert (a["input_tokens"], a["output_tokens"]) != (c["input_tokens"], c["output_tokens"])
+
+
+def test_rate_and_table(server):
+    r = turbine("bench", "serve", url(server), "--requests", 6, "--rate", 50, "--input-len-range", "4:8",
+                "--output-len-range", "2:4")
+    assert r.returncode == 0, r.stderr
+    for label in ("requests/s", "output tokens/s", "first token (TTFT)", "inter-token (ITL)", "end to end (E2E)",
+                  "Poisson, 50"):
+        assert label in r.stdout, r.stdout
+    assert "6 (0 failed)" in r.stdout
+
+
+@pytest.mark.parametrize("endpoint", ["generate", "chat"])
+def test_other_endpoints(server, endpoint):
+    row = bench_serve(server, "--requests", 4, "--input-len-range", "4:8", "--output-len-range", "3:3",
+                      "--endpoint", endpoint, "--tokenizer", MODEL, "--json")
+    assert row["completed"] == 4 and row["output_tokens"] == 12
+    assert_ordered(row, "itl")
+
+
+def test_failed_requests_are_counted_not_fatal_until_all_fail(server):
+    # The server refuses a model it does not serve: every request fails, which is an error.
+    r = turbine("bench", "serve", url(server), "--requests", 3, "--input-len-range", "4:8", "--output-len-range",
+                "2:2", "--model", "nope", timeout=60)
+    assert_user_error(r, "all 3 requests failed", "404")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--rate", "-1"], ["--rate"]),
+    (["--rate", "nan"], ["--rate"]),
+    (["--concurrency", "0"], ["--concurrency"]),
+    (["--input-len-range", "9:3"], ["--input-len-range"]),
+    (["--input-len-range", "2000:2000"], ["context"]),
+    (["--endpoint", "embeddings"], ["--endpoint"]),
+    (["--endpoint", "chat"], ["--tokenizer"]),
+])
+def test_bad_arguments_are_one_line_errors(server, args, words):
+    assert_user_error(turbine("bench", "serve", url(server), "--requests", 2, *args, timeout=60), *words)
+
+
+def test_unreachable_or_bad_url_is_a_one_line_error():
+    assert_user_error(turbine("bench", "serve", f"http://127.0.0.1:{free_port()}", "--requests", 2, timeout=60),
+                      "cannot connect")
+    assert_user_error(turbine("bench", "serve", "https://127.0.0.1:1", timeout=60), "https")
