@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <memory>
 #include <numeric>
+#include <optional>
+#include <sstream>
 
 #include "cli/bench_serve_client.h"
 #include "cli/bench_workload.h"
@@ -66,6 +68,41 @@ ServerModel ask_server_model(const HttpUrl& url, const HttpHeaders& headers, std
   if (card.contains("max_model_len") && card["max_model_len"].is_number_integer()) m.max_model_len = card["max_model_len"];
   if (card.contains("vocab_size") && card["vocab_size"].is_number_integer()) m.vocab_size = card["vocab_size"];
   return m;
+}
+
+// The engine's counters from a turbine server's Prometheus /metrics; nullopt from a server without them.
+struct EngineTotals {
+  double steps = 0, preemptions = 0, kv_blocks = 0;
+};
+
+std::optional<EngineTotals> ask_engine_totals(const HttpUrl& url, const HttpHeaders& headers,
+                                              std::chrono::seconds timeout) {
+  HttpResult r;
+  try {
+    r = http_get(url, "/metrics", headers, timeout);
+  } catch (const Error&) {
+    return std::nullopt;  // the figures are extras: a server gone by now does not cost the run's results
+  }
+  if (r.status != 200) return std::nullopt;
+  EngineTotals t;
+  int found = 0;
+  std::istringstream lines(r.body);
+  for (std::string line; std::getline(lines, line);) {
+    const size_t space = line.rfind(' ');
+    if (line.empty() || line[0] == '#' || space == std::string::npos) continue;
+    const std::string name = line.substr(0, space);
+    const double value = std::strtod(line.c_str() + space + 1, nullptr);
+    if (name == "turbine_engine_steps_total") {
+      t.steps = value;
+      ++found;
+    } else if (name == "turbine_preemptions_total") {
+      t.preemptions = value;
+      ++found;
+    } else if (name.rfind("turbine_kv_blocks{", 0) == 0) {
+      t.kv_blocks += value;  // free + active + cached: all of them
+    }
+  }
+  return found == 2 ? std::optional(t) : std::nullopt;
 }
 
 BenchApi parse_api(const std::string& name, std::string& path) {
@@ -153,12 +190,15 @@ void run(const ServeBenchArgs& args) {
   const std::vector<std::string> bodies =
       request_bodies(api, w, args.model.empty() ? served.id : args.model, tokenizer.get());
 
+  const std::optional<EngineTotals> totals_before = ask_engine_totals(setup.url, setup.headers, setup.timeout);
   ProgressBar progress("requests");
   const auto start = std::chrono::steady_clock::now();
   const std::vector<RequestTiming> results = run_bench_requests(
       setup, bodies, w.gaps, [&](size_t done) { progress.update(done, size_t(args.requests)); });
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   progress.finish();
+  std::optional<EngineTotals> totals_after;
+  if (totals_before) totals_after = ask_engine_totals(setup.url, setup.headers, setup.timeout);
 
   std::vector<double> ttft, itl, e2e;
   size_t input_tokens = 0, output_tokens = 0;
@@ -199,6 +239,12 @@ void run(const ServeBenchArgs& args) {
     row[fmt::format("{}_ms_mean", name)] = mean(*values);
     for (double p : {50.0, 90.0, 99.0}) row[fmt::format("{}_ms_p{:.0f}", name, p)] = percentile(*values, p);
   }
+  // The server's engine during the run (a turbine server's /metrics; through nginx, one replica's).
+  if (totals_after) {
+    row["steps"] = uint64_t(totals_after->steps - totals_before->steps);
+    row["preemptions"] = uint64_t(totals_after->preemptions - totals_before->preemptions);
+    row["kv_blocks"] = uint64_t(totals_after->kv_blocks);
+  }
   if (args.json) {
     write_stdout(row.dump() + "\n");
     return;
@@ -221,6 +267,10 @@ void run(const ServeBenchArgs& args) {
   for (const auto& [label, values] : rows)
     out += fmt::format("{:<22} {:>10.2f} {:>10.2f} {:>10.2f} {:>10.2f}\n", label, mean(*values),
                        percentile(*values, 50), percentile(*values, 90), percentile(*values, 99));
+  if (totals_after)
+    out += fmt::format("{:<22} {:.0f} steps, {:.0f} preemptions, {:.0f} KV blocks\n", "server engine",
+                       totals_after->steps - totals_before->steps,
+                       totals_after->preemptions - totals_before->preemptions, totals_after->kv_blocks);
   write_stdout(out);
   finish_stdout();
 }

@@ -1,8 +1,10 @@
 """`turbine bench serve URL` against `turbine serve` on kjv-llama (CPU): its JSON row, the same workload
 as `bench throughput` for the same arguments, the three endpoints, and its errors (one line, no hang)."""
+import http.server
 import json
 import socket
 import subprocess
+import threading
 
 import pytest
 
@@ -123,3 +125,59 @@ def test_unreachable_or_bad_url_is_a_one_line_error():
     assert_user_error(turbine("bench", "serve", f"http://127.0.0.1:{free_port()}", "--requests", 2, timeout=60),
                       "cannot connect")
     assert_user_error(turbine("bench", "serve", "https://127.0.0.1:1", timeout=60), "https")
+
+
+def test_the_servers_engine_counters_come_from_its_metrics(server):
+    before = server.metrics()["turbine_engine_steps_total"]
+    row = bench_serve(server, "--requests", 3, "--input-len-range", "4:8", "--output-len-range", "5:5", "--json")
+    steps = server.metrics()["turbine_engine_steps_total"] - before
+    # At least one step per generated token of the longest request; no more than the server ran.
+    assert 5 <= row["steps"] <= steps
+    assert row["preemptions"] == 0 and row["kv_blocks"] > 0
+
+
+def test_refused_requests_are_counted_and_the_rest_reported():
+    # One running request and no queue: of 6 sent at once, the server refuses some with 429.
+    small = Server("--max-batch-size", 1, "--max-queue", 0)
+    try:
+        r = turbine("bench", "serve", url(small), "--requests", 6, "--input-len-range", "4:8", "--output-len-range",
+                    "16:16", "--json")
+    finally:
+        assert small.stop() == 0
+    assert r.returncode == 0, r.stderr
+    row = json.loads(r.stdout)
+    assert row["failed"] > 0 and row["completed"] > 0 and row["completed"] + row["failed"] == 6
+    assert row["output_tokens"] == 16 * row["completed"]
+    assert "requests failed; the first: HTTP 429" in r.stderr
+
+
+class SilentHandler(http.server.BaseHTTPRequestHandler):
+    """Lists a model, then answers no generation request at all."""
+
+    def do_GET(self):
+        body = json.dumps({"object": "list", "data": [{"id": "m", "vocab_size": 100}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        self.server.stop.wait(30)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_silent_server_ends_in_a_timeout_error_not_a_hang():
+    silent = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SilentHandler)
+    silent.daemon_threads = True
+    silent.stop = threading.Event()
+    threading.Thread(target=silent.serve_forever, daemon=True).start()
+    try:
+        r = turbine("bench", "serve", f"http://127.0.0.1:{silent.server_port}", "--requests", 2,
+                    "--input-len-range", "4:8", "--output-len-range", "2:2", "--timeout", 1, timeout=30)
+    finally:
+        silent.stop.set()
+        silent.shutdown()
+    assert_user_error(r, "all 2 requests failed", "within 1 s", "--timeout")
