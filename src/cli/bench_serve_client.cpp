@@ -2,6 +2,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -207,6 +208,15 @@ void Connection::start(size_t index) {
 void Connection::expire() { stream_.expires_after(runner_.setup.timeout); }
 
 void Connection::connect() {
+  // Opened here, not by the connect, so that running out of file descriptors says so.
+  beast::error_code ec;
+  stream_.socket().open(runner_.endpoints.begin()->endpoint().protocol(), ec);
+  if (ec) {
+    asio::post(stream_.get_executor(), [self = shared_from_this(), ec] {
+      self->broken(ec, "opening a socket (see `ulimit -n`)");
+    });
+    return;
+  }
   expire();
   stream_.async_connect(runner_.endpoints, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
     if (ec) return self->broken(ec, "connecting");

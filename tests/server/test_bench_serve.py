@@ -2,6 +2,7 @@
 as `bench throughput` for the same arguments, the three endpoints, and its errors (one line, no hang)."""
 import http.server
 import json
+import resource
 import socket
 import subprocess
 import threading
@@ -181,3 +182,17 @@ def test_a_silent_server_ends_in_a_timeout_error_not_a_hang():
         silent.stop.set()
         silent.shutdown()
     assert_user_error(r, "all 2 requests failed", "within 1 s", "--timeout")
+
+
+def test_a_thousand_requests_at_once_past_a_low_soft_file_limit(server):
+    # bench serve raises its soft open-file limit to the hard one: 1,000 connections need more than 256.
+    def low_soft_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+
+    r = subprocess.run([BIN, "bench", "serve", url(server), "--requests", "1000", "--concurrency", "1000",
+                        "--input-len-range", "2:6", "--output-len-range", "1:2", "--json"],
+                       capture_output=True, text=True, timeout=600, preexec_fn=low_soft_limit)
+    assert r.returncode == 0, r.stderr
+    row = json.loads(r.stdout)
+    assert row["completed"] == 1000 and row["failed"] == 0, r.stderr
+    assert 1000 <= row["output_tokens"] <= 2000
