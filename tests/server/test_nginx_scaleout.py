@@ -106,7 +106,8 @@ http {{
 def cluster():
     replicas, proxy = [], None
     try:
-        replicas = [Server(), Server()]
+        for _ in range(2):
+            replicas.append(Server())  # one at a time: a second that fails to start leaves the first to stop
         proxy = Nginx([r.port for r in replicas])
         yield proxy, replicas
     finally:
