@@ -190,3 +190,15 @@ def test_requests_still_succeed_with_a_replica_stopped(cluster):
         assert status == 200, body
     assert served(survivor) - before == 9
     assert re.search(r"connect\(\) failed|upstream", proxy.error_log()), proxy.error_log()
+
+
+def test_bench_serve_through_nginx_sees_tokens_as_they_are_made(cluster):
+    # Any replica left will do. The first token reaches the client long before the last.
+    proxy, _ = cluster
+    r = subprocess.run([os.environ.get("TURBINE_BIN", "build/turbine"), "bench", "serve",
+                        f"http://127.0.0.1:{proxy.port}", "--requests", "4", "--input-len-range", "4:8",
+                        "--output-len-range", "96:96", "--json"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    row = json.loads(r.stdout)
+    assert row["completed"] == 4 and row["output_tokens"] == 4 * 96
+    assert row["ttft_ms_p90"] < row["e2e_ms_p50"] / 3, row
