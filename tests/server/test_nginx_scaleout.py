@@ -1,6 +1,7 @@
 """deploy/nginx/turbine.conf as shipped (only its ports replaced), run by Debian's nginx on loopback in
 front of two `turbine serve` replicas (kjv-llama, CPU): sessionless requests spread over both, the
-requests of one X-Session-Id stay on one replica, and with a replica stopped requests still succeed."""
+requests of one X-Session-Id stay on one replica (a /generate session keeps its history), and with a
+replica stopped requests still succeed."""
 import http.client
 import json
 import os
@@ -174,6 +175,30 @@ def test_one_session_stays_on_one_replica(cluster):
         assert status == 200
         counts = sorted(served(r) - b for r, b in zip(replicas, before))
         assert counts == [0, 5], f"session {session}: its requests went to {counts}"
+
+
+def generate(proxy, body, session_header):
+    conn = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=120)
+    try:
+        conn.request("POST", "/generate", body=json.dumps(body),
+                     headers={"Content-Type": "application/json", "X-Session-Id": session_header})
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read())
+    finally:
+        conn.close()
+
+
+def test_a_generate_session_keeps_its_history_across_turns(cluster):
+    proxy, _ = cluster
+    for session_id in range(101, 109):
+        header = f"{session_id:016x}"  # what `turbine client --session` sends
+        turn = {"session_id": session_id, "max_tokens": 3, "temperature": 0}
+        status, first = generate(proxy, {**turn, "prompt": "In the beginning"}, header)
+        assert status == 200, first
+        status, second = generate(proxy, {**turn, "prompt": " and the earth", "end_session": True}, header)
+        assert status == 200, second
+        # The second turn found the first one's conversation: it reached the same replica.
+        assert second["history_tokens"] == first["input_tokens"] + first["completion_tokens"], (first, second)
 
 
 def test_requests_still_succeed_with_a_replica_stopped(cluster):
