@@ -101,7 +101,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Clock::time_point sent_, last_event_;
   RequestTiming timing_;
   int counted_tokens_ = 0;
-  bool done_ = false;     // [DONE] seen
+  bool done_ = false;  // [DONE] seen
   std::string stream_error_;
   http::request<http::string_body> request_;
   beast::flat_buffer buffer_;
@@ -212,9 +212,8 @@ void Connection::connect() {
   beast::error_code ec;
   stream_.socket().open(runner_.endpoints.begin()->endpoint().protocol(), ec);
   if (ec) {
-    asio::post(stream_.get_executor(), [self = shared_from_this(), ec] {
-      self->broken(ec, "opening a socket (see `ulimit -n`)");
-    });
+    asio::post(stream_.get_executor(),
+               [self = shared_from_this(), ec] { self->broken(ec, "opening a socket (see `ulimit -n`)"); });
     return;
   }
   expire();
@@ -256,10 +255,8 @@ void Connection::read_body() {
   if (parser_->is_done()) {
     const int status = int(parser_->get().result_int());
     if (status != 200) {
-      const auto j = nlohmann::json::parse(error_body_, nullptr, false);
-      std::string message = error_body_.substr(0, 200);
-      if (j.is_object() && j.contains("error") && j["error"].is_object())
-        message = j["error"].value("message", message);
+      std::string message = server_error_message(error_body_);
+      if (message.size() > 300) message.resize(300);
       return end(false, fmt::format("HTTP {}: {}", status, message));
     }
     if (!stream_error_.empty()) return end(false, stream_error_);
@@ -288,8 +285,13 @@ void Connection::on_data(const std::string& data) {
     done_ = true;
     return;
   }
-  const auto j = nlohmann::json::parse(data, nullptr, false);
-  const EventTokens e = read_event(runner_.setup.api, j);
+  EventTokens e;
+  try {
+    e = read_event(runner_.setup.api, nlohmann::json::parse(data, nullptr, false));
+  } catch (const nlohmann::json::exception&) {  // a field of an unexpected type
+    e = {};
+    e.error = "an event of an unexpected shape: " + data.substr(0, 200);
+  }
   if (!e.error.empty() && stream_error_.empty()) stream_error_ = e.error;
   if (e.usage_completion >= 0) timing_.output_tokens = e.usage_completion;
   if (e.usage_prompt >= 0) timing_.prompt_tokens = e.usage_prompt;

@@ -17,22 +17,22 @@ enum class BenchApi { Completions, Chat, Generate };
 
 struct BenchServeSetup {
   HttpUrl url;
-  std::string path;            // e.g. "/v1/completions" (after url.base_path)
+  std::string path;  // e.g. "/v1/completions" (after url.base_path)
   BenchApi api = BenchApi::Completions;
-  HttpHeaders headers;         // sent with every request (Authorization)
-  size_t concurrency = 0;      // requests in flight at most; 0 = no limit
+  HttpHeaders headers;                // sent with every request (Authorization)
+  size_t concurrency = 0;             // requests in flight at most; 0 = no limit
   std::chrono::seconds timeout{600};  // the longest wait for anything (connect, send, the next piece)
 };
 
 // What the client saw of one request.
 struct RequestTiming {
   bool ok = false;
-  std::string error;              // why it failed (empty when ok)
-  double ttft_ms = -1;            // from sending to the first event that carries tokens
-  double e2e_ms = 0;              // from sending to the end of the stream
-  std::vector<double> itl_ms;     // per token after the first: the gap of its event / the event's tokens
-  int output_tokens = 0;          // the server's usage count where it sends one, else the tokens counted
-  int prompt_tokens = -1;         // the server's usage count, -1 when it sends none
+  std::string error;           // why it failed (empty when ok)
+  double ttft_ms = -1;         // from sending to the first event that carries tokens
+  double e2e_ms = 0;           // from sending to the end of the stream
+  std::vector<double> itl_ms;  // per token after the first: the gap of its event / the event's tokens
+  int output_tokens = 0;       // the server's usage count where it sends one, else the tokens counted
+  int prompt_tokens = -1;      // the server's usage count, -1 when it sends none
 };
 
 // Sends `bodies[i]` (JSON, streamed) after a wait of `gaps[i]` seconds from the previous arrival (all at

@@ -56,16 +56,15 @@ struct ServerModel {
 ServerModel ask_server_model(const HttpUrl& url, const HttpHeaders& headers, std::chrono::seconds timeout,
                              const std::string& shown_url) {
   const HttpResult r = http_get(url, "/v1/models", headers, timeout);
-  if (r.status != 200)
-    fail("{}/v1/models answered {}: {}", shown_url, r.status, r.body.substr(0, 200));
+  if (r.status != 200) fail("{}/v1/models answered {}: {}", shown_url, r.status, server_error_message(r.body));
   const auto j = nlohmann::json::parse(r.body, nullptr, false);
-  if (!j.is_object() || !j.contains("data") || !j["data"].is_array() || j["data"].empty() ||
-      !j["data"][0].is_object())
+  if (!j.is_object() || !j.contains("data") || !j["data"].is_array() || j["data"].empty() || !j["data"][0].is_object())
     fail("{}/v1/models did not list a model: is {} an OpenAI-compatible server?", shown_url, shown_url);
   const auto& card = j["data"][0];
   ServerModel m;
   if (card.contains("id") && card["id"].is_string()) m.id = card["id"];
-  if (card.contains("max_model_len") && card["max_model_len"].is_number_integer()) m.max_model_len = card["max_model_len"];
+  if (card.contains("max_model_len") && card["max_model_len"].is_number_integer())
+    m.max_model_len = card["max_model_len"];
   if (card.contains("vocab_size") && card["vocab_size"].is_number_integer()) m.vocab_size = card["vocab_size"];
   return m;
 }
@@ -180,8 +179,7 @@ void run(const ServeBenchArgs& args) {
     fail("--endpoint chat sends text: give --tokenizer MODEL, the folder whose tokenizer turns the ids into text");
   const ServerModel served = ask_server_model(setup.url, setup.headers, setup.timeout, args.url);
   if (vocab == 0) vocab = served.vocab_size;
-  if (vocab <= 0)
-    fail("{}/v1/models gives no vocab_size: give --vocab-size N (or --tokenizer MODEL)", args.url);
+  if (vocab <= 0) fail("{}/v1/models gives no vocab_size: give --vocab-size N (or --tokenizer MODEL)", args.url);
   if (served.max_model_len > 0 && in_range.hi + out_range.hi > served.max_model_len)
     fail("--input-len-range/--output-len-range: {} + {} tokens exceed the server's context of {}", in_range.hi,
          out_range.hi, served.max_model_len);
@@ -193,8 +191,8 @@ void run(const ServeBenchArgs& args) {
   const std::optional<EngineTotals> totals_before = ask_engine_totals(setup.url, setup.headers, setup.timeout);
   ProgressBar progress("requests");
   const auto start = std::chrono::steady_clock::now();
-  const std::vector<RequestTiming> results = run_bench_requests(
-      setup, bodies, w.gaps, [&](size_t done) { progress.update(done, size_t(args.requests)); });
+  const std::vector<RequestTiming> results =
+      run_bench_requests(setup, bodies, w.gaps, [&](size_t done) { progress.update(done, size_t(args.requests)); });
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   progress.finish();
   std::optional<EngineTotals> totals_after;
@@ -219,7 +217,8 @@ void run(const ServeBenchArgs& args) {
   }
   const int failed = args.requests - completed;
   if (completed == 0) fail("all {} requests failed; the first: {}", args.requests, *first_error);
-  if (first_error) log(LogLevel::Warning, "{} of {} requests failed; the first: {}", failed, args.requests, *first_error);
+  if (first_error)
+    log(LogLevel::Warning, "{} of {} requests failed; the first: {}", failed, args.requests, *first_error);
 
   Json row;
   row["requests"] = args.requests;

@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <limits>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 
@@ -134,6 +135,21 @@ HttpResult http_get(const HttpUrl& url, const std::string& path, const HttpHeade
   return exchange(
       http::verb::get, url, path, headers, "", timeout, [](std::string_view) { return false; },
       [](std::string_view) {});
+}
+
+std::string server_error_message(const std::string& body) {
+  const auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_object()) {
+    if (j.contains("error") && j["error"].is_object() && j["error"].contains("message") &&
+        j["error"]["message"].is_string())
+      return j["error"]["message"].get<std::string>();
+    if (j.contains("error") && j["error"].is_string()) return j["error"].get<std::string>();
+    for (const char* key : {"message", "detail"})
+      if (j.contains(key) && j[key].is_string()) return j[key].get<std::string>();
+  }
+  std::string text = body;
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  return text.empty() ? "(no message)" : text;
 }
 
 void SseDecoder::feed(std::string_view piece, const std::function<void(const std::string&)>& on_data) {

@@ -41,6 +41,10 @@ HttpResult http_post(const HttpUrl& url, const std::string& path, const HttpHead
 HttpResult http_get(const HttpUrl& url, const std::string& path, const HttpHeaders& headers,
                     std::chrono::seconds timeout);
 
+// The server's message in an error answer's body: OpenAI's {"error": {"message": ...}}, LMDeploy's
+// {"message": ...} or {"detail": ...}, else the body itself.
+std::string server_error_message(const std::string& body);
+
 // The `data:` payloads of a server-sent event stream, fed in pieces of any size.
 class SseDecoder {
  public:

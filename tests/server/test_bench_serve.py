@@ -138,11 +138,13 @@ def test_the_servers_engine_counters_come_from_its_metrics(server):
 
 
 def test_refused_requests_are_counted_and_the_rest_reported():
-    # One running request and no queue: of 6 sent at once, the server refuses some with 429.
-    small = Server("--max-batch-size", 1, "--max-queue", 0)
+    # One running request and no queue: of 6 sent at once, the server refuses some with 429. Its API key
+    # goes with every request (without it, the model list is refused).
+    small = Server("--max-batch-size", 1, "--max-queue", 0, "--api-keys", "sekret")
     try:
         r = turbine("bench", "serve", url(small), "--requests", 6, "--input-len-range", "4:8", "--output-len-range",
-                    "16:16", "--json")
+                    "16:16", "--json", "--api-key", "sekret")
+        no_key = turbine("bench", "serve", url(small), "--requests", 2, timeout=60)
     finally:
         assert small.stop() == 0
     assert r.returncode == 0, r.stderr
@@ -150,6 +152,7 @@ def test_refused_requests_are_counted_and_the_rest_reported():
     assert row["failed"] > 0 and row["completed"] > 0 and row["completed"] + row["failed"] == 6
     assert row["output_tokens"] == 16 * row["completed"]
     assert "requests failed; the first: HTTP 429" in r.stderr
+    assert_user_error(no_key, "/v1/models answered 401")
 
 
 class SilentHandler(http.server.BaseHTTPRequestHandler):
