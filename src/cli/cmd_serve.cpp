@@ -83,6 +83,7 @@ void run(ServeArgs args) {
   if (served.name.empty()) served.name = std::filesystem::path(args.model).lexically_normal().filename().string();
   if (served.name.empty()) served.name = std::filesystem::absolute(args.model).parent_path().filename().string();
   served.tokenizer = m.tokenizer.get();
+  served.vocab_size = m.config.vocab_size;
   served.chat_template = tmpl ? &*tmpl : nullptr;
   served.chat_template_problem = template_problem;
   served.defaults = resolve_sampling(args.sampling, m.generation, m.config, *m.tokenizer);

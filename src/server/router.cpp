@@ -130,6 +130,7 @@ void Router::models(ResponseSink& sink) const {
                {"created", unix_time_now()},
                {"owned_by", "turbine"},
                {"max_model_len", m.engine->session_len()}};
+  if (m.vocab_size > 0) card["vocab_size"] = m.vocab_size;
   send_json(sink, {{"object", "list"}, {"data", json::array({card})}});
 }
 

@@ -26,6 +26,7 @@ struct ServedModel {
   SamplingParams defaults;              // the model's generation config; stop ids = its eos ids
   std::vector<int32_t> chat_stop_ids;   // added for chat requests (the template's end of turn)
   Engine* engine = nullptr;
+  int vocab_size = 0;                   // the model's; /v1/models reports it (bench serve draws ids below it)
 };
 
 class ServingContext {
