@@ -7,6 +7,7 @@ packages=(
   libsentencepiece-dev libpcre2-dev libutf8proc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libboost-dev
+  pybind11-dev python3-dev  # the Python package (python/, docs/python.md)
   python3 python3-pytest python3-jinja2 python3-sentencepiece python3-numpy
   chromium  # the web UI's headless-browser test (tests/server/test_webui_browser.py)
   nginx  # deploy/nginx/turbine.conf, tested in front of two replicas (tests/server/test_nginx_scaleout.py)

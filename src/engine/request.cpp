@@ -39,6 +39,11 @@ RequestResult RequestChannel::wait() {
   return result_;
 }
 
+bool RequestChannel::wait_event_for(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return cv_.wait_for(lock, timeout, [&] { return !events_.empty() || done_; });
+}
+
 bool RequestChannel::finished() const {
   std::lock_guard lock(mutex_);
   return done_;

@@ -52,6 +52,8 @@ class RequestChannel {
   void deliver(RequestOutput out);          // engine side
   std::optional<RequestOutput> next();      // caller side: blocks; nullopt after the final event
   RequestResult wait();
+  // Waits at most `timeout` for an event or the end; true when next() would not block.
+  bool wait_event_for(std::chrono::milliseconds timeout);
   bool finished() const;
   void set_cached_prefix(int tokens);
   void set_cancelled();
@@ -76,6 +78,9 @@ class RequestHandle {
   std::optional<RequestOutput> next() { return channel_->next(); }
   // Blocks until the request ends; the accumulated ids and text.
   RequestResult wait() { return channel_->wait(); }
+  // Waits at most `timeout` for an event or the end (so that a caller can stay interruptible);
+  // true when next() would not block.
+  bool wait_event_for(std::chrono::milliseconds timeout) { return !channel_ || channel_->wait_event_for(timeout); }
   bool finished() const { return !channel_ || channel_->finished(); }
   // Ends the request at the next step; what was generated so far stays in the result. A default
   // handle (no request) counts as finished and ignores cancel().

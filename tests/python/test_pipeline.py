@@ -1,0 +1,155 @@
+"""turbine.pipeline on kjv-llama (CPU): goldens, streaming, n, stop, sessions, cancellation."""
+import time
+
+import pytest
+
+import turbine
+from conftest import GREEDY, comparable_steps, golden
+
+
+@pytest.mark.parametrize("case", golden(), ids=lambda c: c["prompt"][:20])
+def test_greedy_ids_match_the_golden(pipe, case):
+    r = pipe(case["prompt"], GREEDY, max_new_tokens=len(case["greedy_ids"]))
+    n = comparable_steps(case)
+    assert r.token_ids[:n] == case["greedy_ids"][:n]
+    assert r.prompt_tokens == len(case["prompt_ids"])
+    assert r.generated_tokens == len(case["greedy_ids"]) and r.finish_reason == "length"
+
+
+def test_the_tokenizer_gives_the_golden_prompt_ids(pipe):
+    for case in golden():
+        assert pipe.tokenizer.encode(case["prompt"]) == case["prompt_ids"]
+        assert pipe.tokenizer.decode(case["greedy_ids"]).strip() == case["greedy_text"].strip()
+
+
+def test_a_batch_of_prompts_and_token_ids(pipe):
+    cases = golden()
+    results = pipe([c["prompt"] for c in cases] + [cases[0]["prompt_ids"]], GREEDY, max_new_tokens=8)
+    assert len(results) == len(cases) + 1
+    for c, r in zip(cases, results):
+        assert r.token_ids[:min(8, comparable_steps(c))] == c["greedy_ids"][:min(8, comparable_steps(c))]
+    assert results[-1].token_ids == results[0].token_ids  # the ids prompt is the first prompt
+
+
+def test_streamed_chunks_add_up_to_the_whole_result(pipe):
+    prompt = golden()[1]["prompt"]
+    whole = pipe(prompt, GREEDY, max_new_tokens=24)
+    chunks = list(pipe.stream(prompt, GREEDY, max_new_tokens=24))
+    assert "".join(c.text for c in chunks) == whole.text
+    assert [i for c in chunks for i in c.token_ids] == whole.token_ids
+    assert chunks[-1].finish_reason == "length" and all(c.finish_reason is None for c in chunks[:-1])
+
+
+def test_n_choices_and_seeds(pipe):
+    sampled = turbine.GenerationConfig(temperature=1.0, top_k=40, seed=7, max_new_tokens=12, n=3)
+    first = pipe("In the beginning", sampled)
+    again = pipe("In the beginning", sampled)
+    assert [r.index for r in first] == [0, 1, 2]
+    assert [r.token_ids for r in first] == [r.token_ids for r in again]  # seeded: reproducible
+    assert len({tuple(r.token_ids) for r in first}) > 1  # each choice its own draw
+
+
+def test_a_stop_string_ends_the_text_before_it(pipe):
+    prompt = golden()[0]["prompt"]
+    whole = pipe(prompt, GREEDY, max_new_tokens=30).text
+    stop = whole[10:16]
+    r = pipe(prompt, GREEDY, max_new_tokens=30, stop=stop)
+    assert r.finish_reason == "stop" and r.text == whole[:whole.index(stop)]
+
+
+def test_a_chat_prompt_renders_the_template(pipe):
+    messages = [{"role": "user", "content": "Who made the heaven and the earth?"}]
+    assert pipe.apply_chat_template(messages) == "<s>[INST] Who made the heaven and the earth? [/INST]"
+    r = pipe(messages, GREEDY, max_new_tokens=10)
+    ids = pipe.tokenizer.encode(pipe.apply_chat_template(messages), add_bos=False)
+    assert r.prompt_tokens == len(ids) and r.generated_tokens == 10
+
+
+def test_a_two_turn_session_prefills_only_the_new_turn(pipe):
+    with pipe.session() as s:
+        first = s("In the beginning", GREEDY, max_new_tokens=10)
+        assert first.cached_tokens == 0
+        before = pipe.counters()
+        new_ids = pipe.tokenizer.encode(" and the earth was", add_bos=False)
+        second = s(" and the earth was", GREEDY, max_new_tokens=6)
+        after = pipe.counters()
+        held = first.prompt_tokens + first.generated_tokens
+        # The new turn's ids and the last reply token (generated, not yet run through the model).
+        assert after["prefilled_tokens"] - before["prefilled_tokens"] == len(new_ids) + 1
+        assert second.cached_tokens == held - 1
+        assert second.prompt_tokens == held + len(new_ids)
+        # The same conversation sent whole gives the same reply.
+        whole = pipe(s.history[:held + len(new_ids)], GREEDY, max_new_tokens=6)
+        assert whole.token_ids == second.token_ids
+    pipe.wait_idle()
+    assert pipe.block_usage()["active"] == 0
+
+
+def test_a_chat_session_keeps_the_conversation(pipe):
+    with pipe.session() as s:
+        s({"role": "user", "content": "Who made the heaven?"}, GREEDY, max_new_tokens=8)
+        r = s({"role": "user", "content": "And the earth?"}, GREEDY, max_new_tokens=8)
+        assert [m["role"] for m in s.messages] == ["user", "assistant", "user", "assistant"]
+        assert r.cached_tokens > 0
+        with pytest.raises(ValueError, match="text"):
+            s("plain text after chat turns")
+
+
+def test_leaving_a_stream_early_cancels_it_and_frees_its_blocks(pipe):
+    stream = pipe.stream("In the beginning", GREEDY, max_new_tokens=1000)
+    next(stream)
+    stream.close()  # what a `break` out of the loop does
+    pipe.wait_idle()
+    usage = pipe.block_usage()
+    assert usage["active"] == 0, usage
+
+
+def test_a_cancelled_session_turn_keeps_the_session_usable(pipe):
+    with pipe.session() as s:
+        for chunk in s.stream("In the beginning", GREEDY, max_new_tokens=500):
+            break
+        r = s(" and", GREEDY, max_new_tokens=4)
+        assert r.generated_tokens == 4
+    pipe.wait_idle()
+    assert pipe.block_usage()["active"] == 0
+
+
+def test_close_ends_running_requests_and_later_calls_fail():
+    from conftest import MODEL
+    p = turbine.pipeline(MODEL, device="cpu", threads=1, cpu_memory="256MiB")
+    stream = p.stream("In the beginning", GREEDY, max_new_tokens=2000)
+    next(stream)
+    p.close()
+    rest = list(stream)
+    assert rest and rest[-1].finish_reason == "abort"
+    with pytest.raises(ValueError, match="closed"):
+        p("In the beginning")
+    p.close()  # idempotent
+
+
+def test_ctrl_c_cancels_the_request_and_raises_keyboard_interrupt(tmp_path):
+    """A Python program interrupted while it waits for the engine gets KeyboardInterrupt at once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    from conftest import MODEL
+    script = tmp_path / "long.py"
+    script.write_text(f"""
+import sys, turbine
+pipe = turbine.pipeline({str(MODEL)!r}, device="cpu", threads=1, cpu_memory="256MiB")
+print("ready", flush=True)
+try:
+    pipe("In the beginning", temperature=0, ignore_eos=True, max_new_tokens=2000)
+    print("finished", flush=True)
+except KeyboardInterrupt:
+    pipe.wait_idle()
+    print("interrupted active=%d" % pipe.block_usage()["active"], flush=True)
+""")
+    env = {**os.environ}
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout.readline().strip() == "ready"
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert out.strip() == "interrupted active=0", out
