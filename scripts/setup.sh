@@ -17,6 +17,8 @@ fi
 jobs=$(nproc)
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j"$jobs"
+# The Python package into /usr/bin/python3's user site, so that `import turbine` works (docs/python.md).
+cmake --install build --component python > /dev/null
 
 case "$mode" in
   demo)
