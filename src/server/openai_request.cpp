@@ -12,6 +12,8 @@ using nlohmann::json;
 
 namespace {
 
+constexpr int64_t kMaxCompletionLogprobs = 5;
+
 // The field when present and not null.
 const json* field(const json& body, const char* name) {
   auto it = body.find(name);
@@ -100,10 +102,6 @@ void reject_if(bool unsupported, const char* name) {
 
 // Fields of the OpenAI API that are not implemented yet: a clear 400 instead of a silent no-op.
 void check_unsupported(const json& body) {
-  if (const json* v = field(body, "logprobs")) reject_if(!(v->is_boolean() && !v->get<bool>()), "logprobs");
-  reject_if(field(body, "top_logprobs") != nullptr, "top_logprobs");
-  for (const char* penalty : {"presence_penalty", "frequency_penalty"})
-    if (auto x = get_number(body, penalty, -2.0, 2.0)) reject_if(*x != 0.0f, penalty);
   if (const json* v = field(body, "tools")) reject_if(!(v->is_array() && v->empty()), "tools");
   if (const json* v = field(body, "tool_choice")) reject_if(!(v->is_string() && (*v == "none" || *v == "auto")), "tool_choice");
   reject_if(field(body, "functions") != nullptr, "functions");
@@ -114,7 +112,6 @@ void check_unsupported(const json& body) {
   reject_if(get_int(body, "best_of", 1, 128).value_or(1) > 1, "best_of");
   reject_if(field(body, "suffix") != nullptr, "suffix");
   if (const json* v = field(body, "logit_bias")) reject_if(!(v->is_object() && v->empty()), "logit_bias");
-  reject_if(get_bool(body, "include_stop_str_in_output").value_or(false), "include_stop_str_in_output");
 }
 
 SamplingFields parse_sampling(const json& body) {
@@ -148,6 +145,11 @@ SamplingFields parse_sampling(const json& body) {
     for (const auto& stop : s.stop)
       if (stop.empty()) reject("stop", "'stop' strings must not be empty");
   }
+  s.presence_penalty = get_number(body, "presence_penalty", -kMaxPresenceFrequencyPenalty, kMaxPresenceFrequencyPenalty);
+  s.frequency_penalty =
+      get_number(body, "frequency_penalty", -kMaxPresenceFrequencyPenalty, kMaxPresenceFrequencyPenalty);
+  s.include_stop_str_in_output = get_bool(body, "include_stop_str_in_output").value_or(false);
+  s.tokens_as_ids = get_bool(body, "return_tokens_as_token_ids").value_or(false);
   s.ignore_eos = get_bool(body, "ignore_eos").value_or(false);
   s.skip_special_tokens = get_bool(body, "skip_special_tokens").value_or(true);
   get_string(body, "user");  // accepted for the API's sake; only its type is checked
@@ -221,6 +223,12 @@ CompletionRequest parse_completion_request(const json& body) {
   if (!prompt) reject("prompt", "'prompt' is required");
   r.prompts = parse_prompts(*prompt, "prompt");
   parse_shared_fields(body, r);
+  // The legacy API's logprobs is the number of alternatives per token (OpenAI allows up to 5).
+  if (auto n = get_int(body, "logprobs", 0, kMaxCompletionLogprobs)) {
+    r.sampling.logprobs = true;
+    r.sampling.top_logprobs = int(*n);
+  }
+  if (field(body, "top_logprobs")) reject("top_logprobs", "'top_logprobs' is a chat field; completions take 'logprobs': N");
   return r;
 }
 
@@ -250,12 +258,20 @@ ChatRequest parse_chat_request(const json& body) {
     r.template_vars = nlohmann::ordered_json::object();
   }
   parse_shared_fields(body, r);
+  r.sampling.logprobs = get_bool(body, "logprobs").value_or(false);
+  if (auto n = get_int(body, "top_logprobs", 0, kMaxTopLogprobs)) {
+    if (*n > 0 && !r.sampling.logprobs) reject("top_logprobs", "'top_logprobs' needs 'logprobs': true");
+    r.sampling.top_logprobs = int(*n);
+  }
   return r;
 }
 
 GenerateRequest parse_generate_request(const json& body) {
   check_object(body);
   check_unsupported(body);
+  // LMDeploy's /generate takes logprobs too; turbine's does not return them yet.
+  if (const json* v = field(body, "logprobs")) reject_if(!(v->is_boolean() && !v->get<bool>()), "logprobs");
+  reject_if(field(body, "top_logprobs") != nullptr, "top_logprobs");
   GenerateRequest r;
   const json* prompt = field(body, "prompt");
   const json* input_ids = field(body, "input_ids");
@@ -307,6 +323,11 @@ SamplingParams apply_sampling(const SamplingFields& f, SamplingParams p) {
   if (f.top_k) p.top_k = *f.top_k;
   if (f.min_p) p.min_p = *f.min_p;
   if (f.repetition_penalty) p.repetition_penalty = *f.repetition_penalty;
+  if (f.presence_penalty) p.presence_penalty = *f.presence_penalty;
+  if (f.frequency_penalty) p.frequency_penalty = *f.frequency_penalty;
+  p.include_stop_str_in_output = f.include_stop_str_in_output;
+  p.logprobs = f.logprobs;
+  p.top_logprobs = f.top_logprobs;
   if (f.seed) p.seed = *f.seed;
   p.stop.insert(p.stop.end(), f.stop.begin(), f.stop.end());  // the server's --stop strings apply to every request
   p.ignore_eos = p.ignore_eos || f.ignore_eos;

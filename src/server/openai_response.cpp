@@ -1,5 +1,7 @@
 #include "server/openai_response.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 namespace turbine::server {
@@ -28,6 +30,55 @@ Json envelope(const ResponseHeader& h, bool chunk) {
 
 Json reason_json(const std::string* reason) { return reason ? Json(*reason) : Json(); }
 
+// -inf cannot be written in JSON; vLLM's floor stands for it.
+double logprob_json(float logprob) { return std::max(double(logprob), -9999.0); }
+
+Json bytes_json(const std::string& token) {
+  Json bytes = Json::array();
+  for (unsigned char b : token) bytes.push_back(int(b));
+  return bytes;
+}
+
+// OpenAI's chat format: {"content": [{token, logprob, bytes, top_logprobs: [{token, logprob, bytes}]}]}.
+Json chat_logprobs(std::span<const LogprobStep> steps) {
+  Json content = Json::array();
+  for (const LogprobStep& s : steps) {
+    Json top = Json::array();
+    for (const TokenLogprobView& t : s.top)
+      top.push_back({{"token", t.token}, {"logprob", logprob_json(t.logprob)}, {"bytes", bytes_json(t.token)}});
+    content.push_back({{"token", s.chosen.token},
+                       {"logprob", logprob_json(s.chosen.logprob)},
+                       {"bytes", bytes_json(s.chosen.token)},
+                       {"top_logprobs", std::move(top)}});
+  }
+  return {{"content", std::move(content)}};
+}
+
+// The legacy completions format: parallel lists, each alternative set a {token: logprob} map that
+// also holds the chosen token (as vLLM writes it).
+Json completion_logprobs(std::span<const LogprobStep> steps) {
+  Json tokens = Json::array(), token_logprobs = Json::array(), top_logprobs = Json::array(), offsets = Json::array();
+  for (const LogprobStep& s : steps) {
+    tokens.push_back(s.chosen.token);
+    token_logprobs.push_back(logprob_json(s.chosen.logprob));
+    Json top = Json::object();
+    for (const TokenLogprobView& t : s.top)
+      if (!top.contains(t.token)) top[t.token] = logprob_json(t.logprob);
+    if (!top.contains(s.chosen.token)) top[s.chosen.token] = logprob_json(s.chosen.logprob);
+    top_logprobs.push_back(std::move(top));
+    offsets.push_back(s.text_offset);
+  }
+  return {{"tokens", std::move(tokens)},
+          {"token_logprobs", std::move(token_logprobs)},
+          {"top_logprobs", std::move(top_logprobs)},
+          {"text_offset", std::move(offsets)}};
+}
+
+Json logprobs_json(const ResponseHeader& h, std::span<const LogprobStep> steps) {
+  if (!h.logprobs) return nullptr;
+  return h.kind == ApiKind::Chat ? chat_logprobs(steps) : completion_logprobs(steps);
+}
+
 }  // namespace
 
 std::string full_response(const ResponseHeader& h, const std::vector<ChoiceResult>& choices, const Usage& usage) {
@@ -50,7 +101,7 @@ std::string full_response(const ResponseHeader& h, const std::vector<ChoiceResul
       choice["message"] = {{"role", "assistant"}, {"content", c.text}};
     else
       choice["text"] = c.text;
-    choice["logprobs"] = nullptr;
+    choice["logprobs"] = logprobs_json(h, c.logprobs);
     choice["finish_reason"] = c.finish_reason;
     if (h.return_token_ids) {
       choice["prompt_token_ids"] = c.prompt_ids;
@@ -64,7 +115,7 @@ std::string full_response(const ResponseHeader& h, const std::vector<ChoiceResul
 }
 
 std::string stream_event(const ResponseHeader& h, int index, const std::string& text, const std::vector<int32_t>& ids,
-                         bool first, const std::string* finish_reason) {
+                         bool first, const std::string* finish_reason, std::span<const LogprobStep> logprobs) {
   if (h.kind == ApiKind::Generate) {
     Json j = {{"text", text}, {"output_ids", ids}, {"finish_reason", reason_json(finish_reason)}};
     if (h.session_id) j["session_id"] = *h.session_id;
@@ -80,7 +131,7 @@ std::string stream_event(const ResponseHeader& h, int index, const std::string& 
   } else {
     choice["text"] = text;
   }
-  choice["logprobs"] = nullptr;
+  choice["logprobs"] = logprobs_json(h, logprobs);
   choice["finish_reason"] = reason_json(finish_reason);
   if (h.return_token_ids) choice["token_ids"] = ids;
   j["choices"] = Json::array({std::move(choice)});
