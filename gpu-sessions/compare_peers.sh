@@ -13,9 +13,12 @@
 #   throughput  turbine bench throughput, 1000 requests at once (issue: engine throughput)
 #   graphs-off  the turbine phase again with TURBINE_CUDA_GRAPHS=0 (what the decode graphs give)
 #   bandwidth   the device-to-device copy bandwidth the ceilings use (copy_bandwidth.py)
+#   base-ab     same-run A/B of this build against an earlier one ($TURBINE_BASE_BIN): decode batch
+#               1/16/64, prefill 2048 and bench throughput, base then head, alternated twice
+#               (base_ab*.jsonl; gpu-sessions/ab_summary.py compares the means)
 # Timed phases first wait for a llama.cpp build still running in the background: its 16 compile
 # jobs slow the host side of every step (batch 16 decode lost 13% that way once).
-# Env: TURBINE_BIN (default build/turbine), BENCH_DIR (default ../shared/bench), MODEL_DIR, TOKENIZER.
+# Env: TURBINE_BIN (default build/turbine), TURBINE_BASE_BIN (base-ab's baseline), BENCH_DIR (default ../shared/bench), MODEL_DIR, TOKENIZER.
 set -u
 O=$1; shift; mkdir -p "$O"
 phases=${*:-build-peer model hf turbine llamacpp ratios}
@@ -38,7 +41,7 @@ ab() {
 }
 for phase in $phases; do
   echo "== $phase ($(date -u +%H:%M:%S))"
-  case $phase in hf|turbine|llamacpp|throughput|graphs-off|bandwidth|fused-ab|tune-ab) wait_peer_build ;; esac
+  case $phase in hf|turbine|llamacpp|throughput|graphs-off|bandwidth|fused-ab|tune-ab|base-ab) wait_peer_build ;; esac
   case $phase in
     build-peer)  # the peer script builds on its first call; a dry call with no model only builds
       setsid nohup bash -c "LLAMACPP_QUANT=0 '$BENCH_DIR/llamacpp_peer.sh' /nonexistent /tmp/lc-build-only" \
@@ -66,6 +69,20 @@ for phase in $phases; do
       ab TURBINE_CUDA_FUSED fused 1 ;;
     tune-ab)  # batch 64 (cuBLASLt's tuned shapes) with the heuristic's first choice and the tuned one
       ab TURBINE_CUBLASLT_TUNE tune 64 ;;
+    base-ab)
+      for round in 1 2; do
+        for side in base head; do
+          bin=$TURBINE_BIN; [ "$side" = base ] && bin=${TURBINE_BASE_BIN:?base-ab needs TURBINE_BASE_BIN}
+          tag="s/^{/{\"side\": \"$side\", \"round\": $round, /"
+          "$bin" bench generate "$MODEL_DIR" --batch 1,16,64 --input-len 128 --output-len 256 --warmup 1 \
+            --dtype fp16 --json 2>>"$O/base_ab.err" | sed "$tag" | tee -a "$O/base_ab.jsonl"
+          "$bin" bench generate "$MODEL_DIR" --batch 1 --input-len 2048 --output-len 1 --warmup 2 --rounds 5 \
+            --dtype fp16 --json 2>>"$O/base_ab.err" | sed "$tag" | tee -a "$O/base_ab_prefill.jsonl"
+          "$bin" bench throughput "$MODEL_DIR" --requests 1000 --device cuda --seed 1 --json \
+            2>>"$O/base_ab.err" | tr -d '\n' | sed "$tag" | tee -a "$O/base_ab_throughput.jsonl"; echo >> "$O/base_ab_throughput.jsonl"
+        done
+      done
+      $PY "$script_dir/ab_summary.py" "$O" | tee "$O/base_ab.md" ;;
     bandwidth)
       $PY "$here/bench/copy_bandwidth.py" | tee "$O/bandwidth.txt" ;;
     ratios)

@@ -10,6 +10,8 @@
 #                                                        + the copy bandwidth (PHASES="..." picks other phases
 #                                                        of gpu-sessions/compare_peers.sh, e.g. fused-ab)
 #   call 3: gpu-sessions/device_session.sh OUT hf        HF transformers eager beside them, then the ratios again
+#   PHASES="model base-ab" gpu-sessions/device_session.sh OUT bench   the same-run A/B against the build
+#                                                        carried as turbine-base (prepare_carry.sh)
 #   (any time) gpu-sessions/device_session.sh OUT timeline   kernel timelines of decode
 #                                                        (gpu-sessions/device_timeline.sh)
 # The calls must land on the same warm machine (less than 30 s apart) for the llama.cpp build and
@@ -25,6 +27,7 @@ fi
 export LD_LIBRARY_PATH=$PWD/.carry/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export TURBINE_SHARED=$PWD/.carry/shared TURBINE_SOURCE_DIR=$PWD
 export TURBINE_BIN=$PWD/.carry/bin/turbine BENCH_DIR=$PWD/.carry-peer
+[ -e .carry/bin/turbine-base ] && export TURBINE_BASE_BIN=$PWD/.carry/bin/turbine-base
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$O/gpu.txt"
 case $part in
   tests)

@@ -6,6 +6,8 @@
 # packed as .carry/pack/bin.tar.xz (a sixth of their size; gpu-sessions/device_session.sh unpacks it),
 # .carry/shared/golden and .carry-peer (../shared/bench with llama.cpp's source repacked small).
 # Ends with the size a call carrying them sends, against the 64 MiB limit.
+# With TURBINE_BASE_BIN=path/to/an/earlier/turbine it also carries that build as .carry/bin/turbine-base
+# (compare_peers.sh's base-ab phase).
 # Usage: gpu-sessions/prepare_carry.sh   (then run(carry=[".carry/pack", ".carry/shared", ".carry-peer"]))
 set -eu
 cd "$(dirname "$0")/.."
@@ -18,6 +20,7 @@ strip -o .carry/bin/turbine build-gpu/turbine
 strip -o .carry/bin/turbine_gpu_tests build-gpu/tests/turbine_gpu_tests
 strip -o .carry/bin/backend_ops_bench build-gpu/bench/backend_ops_bench
 strip -o .carry/lib/libkernel_timeline.so build-gpu/bench/libkernel_timeline.so
+[ -n "${TURBINE_BASE_BIN:-}" ] && strip -o .carry/bin/turbine-base "$TURBINE_BASE_BIN"
 for bin in .carry/bin/* .carry/lib/libkernel_timeline.so; do
   ldd "$bin" | awk '/=> \// {print $3}'
 done | sort -u | grep -vE '/(libc|libm|libstdc\+\+|libgcc_s|ld-linux[^/]*|libpthread|libdl|librt|libutil|libcuda[^/]*|libcublas[^/]*)\.so' |

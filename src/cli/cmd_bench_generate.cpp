@@ -1,6 +1,7 @@
 // `turbine bench generate`: LMDeploy's profile_generation. For each batch size, random prompts of
 // --input-len tokens are prefilled together and decoded greedily for --output-len tokens
-// (EOS ignored), calling LlamaModel::forward directly. Reports decode throughput (batch x decode
+// (EOS ignored), stepping the model directly (decode steps as recorded graphs where the backend has
+// them, as in the engine: engine/decode_graphs.h). Reports decode throughput (batch x decode
 // tokens / decode time, prefill excluded: llama-batched-bench's S_TG), end-to-end throughput,
 // first-token latency, per-token (decode step) latency percentiles and peak device memory.
 #include <nlohmann/json.hpp>
@@ -18,6 +19,7 @@
 #include "cli/options.h"
 #include "cli/output.h"
 #include "core/error.h"
+#include "engine/decode_graphs.h"
 #include "model/checkpoint.h"
 #include "model/llama_model.h"
 #include "model/model_config.h"
@@ -79,8 +81,8 @@ double percentile(std::vector<double> v, double p) {
 double used_gib(const Backend& backend) { return double(backend.used_memory()) / double(1 << 30); }
 
 // One round: prefill all prompts together, then output_len - 1 decode steps of one token each.
-void run_round(LlamaModel& model, KvCache& cache, const std::vector<std::vector<int32_t>>& prompts,
-               const BenchOptions& o, BenchRow* row) {
+void run_round(LlamaModel& model, DecodeGraphs& graphs, KvCache& cache,
+               const std::vector<std::vector<int32_t>>& prompts, const BenchOptions& o, BenchRow* row) {
   Backend& backend = model.backend();
   const int B = int(prompts.size());
   const int per_seq = (o.input_len + o.output_len + o.block_len - 1) / o.block_len;
@@ -95,7 +97,7 @@ void run_round(LlamaModel& model, KvCache& cache, const std::vector<std::vector<
     in.token_ids.insert(in.token_ids.end(), prompts[s].begin(), prompts[s].end());
   }
   // Greedy next ids on the backend: only the ids cross to the host.
-  std::vector<int32_t> next = backend.argmax_rows(model.forward(in, cache));
+  std::vector<int32_t> next = backend.argmax_rows(graphs.forward(in, cache));
   const auto first = Clock::now();
   std::vector<double> steps;
   for (int step = 1; step < o.output_len; ++step) {
@@ -105,7 +107,7 @@ void run_round(LlamaModel& model, KvCache& cache, const std::vector<std::vector<
       in.sequences[s].num_tokens = 1;
     }
     in.token_ids = next;
-    next = backend.argmax_rows(model.forward(in, cache));
+    next = backend.argmax_rows(graphs.forward(in, cache));
     steps.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
   }
   const auto end = Clock::now();
@@ -203,13 +205,14 @@ void run_bench(const BenchOptions& o) {
   for (int B : batches) {
     const int per_seq = (o.input_len + o.output_len + o.block_len - 1) / o.block_len;
     KvCache cache = backend->allocate_kv_cache(model.kv_cache_spec(B * per_seq, o.block_len));
+    DecodeGraphs graphs(model);  // recordings of this cache only (freed with it)
     std::vector<std::vector<int32_t>> prompts(B, std::vector<int32_t>(o.input_len));
     for (auto& p : prompts)
       for (auto& id : p) id = token(rng);
-    for (int w = 0; w < o.warmup; ++w) run_round(model, cache, prompts, o, nullptr);
+    for (int w = 0; w < o.warmup; ++w) run_round(model, graphs, cache, prompts, o, nullptr);
     BenchRow row;
     row.batch = B;
-    for (int r = 0; r < o.rounds; ++r) run_round(model, cache, prompts, o, &row);
+    for (int r = 0; r < o.rounds; ++r) run_round(model, graphs, cache, prompts, o, &row);
     row.peak_gib = used_gib(*backend);
     if (step_log) append_step_log(step_log.get(), row, o);
     rows.push_back(row);

@@ -7,7 +7,8 @@
 namespace turbine {
 
 ModelRunner::ModelRunner(LlamaModel& model, int num_blocks, int block_len)
-    : model_(model), cache_(model.backend().allocate_kv_cache(model.kv_cache_spec(num_blocks, block_len))) {}
+    : model_(model), cache_(model.backend().allocate_kv_cache(model.kv_cache_spec(num_blocks, block_len))),
+      graphs_(model) {}
 
 size_t ModelRunner::block_bytes(const LlamaModel& model, int block_len) {
   return model.kv_cache_spec(1, block_len).bytes();
@@ -36,7 +37,7 @@ SampledRows ModelRunner::step(const Schedule& schedule, std::span<Sampler* const
       rows.push_back({samplers[i], seq.tokens, size_t(seq.prompt_len)});
     }
   }
-  Tensor logits = model_.forward(input, cache_);
+  Tensor logits = graphs_.forward(input, cache_);
   if (logits.rank() != 2 || size_t(logits.dim(0)) != sampling_chunks.size())
     throw std::logic_error("runner: one logits row per sampling chunk");
   SampledRows result;

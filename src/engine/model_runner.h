@@ -1,12 +1,14 @@
 // Runs one scheduled step on the model: builds the BatchInput (new tokens, context lengths,
-// block tables) from the scheduled chunks, calls LlamaModel::forward over the engine's KV cache,
-// and samples the next token of every chunk that reaches its sequence's end.
+// block tables) from the scheduled chunks, runs it over the engine's KV cache (decode steps as
+// recorded graphs where the backend has them: engine/decode_graphs.h), and samples the next token
+// of every chunk that reaches its sequence's end.
 #pragma once
 #include <cstdint>
 #include <span>
 #include <vector>
 
 #include "backend/backend.h"
+#include "engine/decode_graphs.h"
 #include "engine/device_sampling.h"
 #include "engine/sampler.h"
 #include "engine/scheduler.h"
@@ -27,9 +29,12 @@ class ModelRunner {
   // sampled (counts).
   SampledRows step(const Schedule& schedule, std::span<Sampler* const> samplers);
 
+  const DecodeGraphs& graphs() const { return graphs_; }
+
  private:
   LlamaModel& model_;
   KvCache cache_;
+  DecodeGraphs graphs_;
 };
 
 }  // namespace turbine

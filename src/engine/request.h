@@ -80,9 +80,12 @@ class RequestHandle {
   std::optional<RequestOutput> next() { return channel_->next(); }
   // Blocks until the request ends; the accumulated ids and text.
   RequestResult wait() { return channel_->wait(); }
-  bool finished() const { return channel_->finished(); }
-  // Ends the request at the next step; what was generated so far stays in the result.
-  void cancel() { channel_->cancel_requested = true; }
+  bool finished() const { return !channel_ || channel_->finished(); }
+  // Ends the request at the next step; what was generated so far stays in the result. A default
+  // handle (no request) counts as finished and ignores cancel().
+  void cancel() {
+    if (channel_) channel_->cancel_requested = true;
+  }
 
  private:
   uint64_t id_ = 0;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
 
 #include "backend/batch_input.h"
 #include "core/error.h"
@@ -125,7 +126,7 @@ KvCacheSpec LlamaModel::kv_cache_spec(int num_blocks, int block_len) const {
 
 void LlamaModel::reserve_activations(int64_t tokens) {
   if (tokens <= act_capacity_) return;
-  graphs_.clear();  // they point into the buffers about to be replaced
+  ++activation_epoch_;  // recordings point into the buffers about to be replaced
   const ModelConfig& c = config_;
   const int64_t H = c.hidden_size, I = c.intermediate_size, D = c.head_dim;
   const DType dt = backend_.compute_dtype();
@@ -141,7 +142,7 @@ void LlamaModel::reserve_activations(int64_t tokens) {
   act_capacity_ = tokens;
 }
 
-Tensor LlamaModel::forward(const BatchInput& input, KvCache& cache) {
+void LlamaModel::check_step(const BatchInput& input, const KvCache& cache) const {
   const ModelConfig& c = config_;
   const KvCacheSpec& spec = cache.spec;
   if (spec.num_layers != c.num_layers || spec.num_kv_heads != c.num_kv_heads || spec.head_dim != c.head_dim)
@@ -150,46 +151,20 @@ Tensor LlamaModel::forward(const BatchInput& input, KvCache& cache) {
   for (int32_t id : input.token_ids)
     if (id < 0 || id >= c.vocab_size) fail("token id {} is outside the vocabulary (0..{})", id, c.vocab_size - 1);
   if (input.sequences.empty()) fail("forward: the batch has no sequences");
-  // Dynamic NTK changes the rotary table with the context: such steps cannot be replayed.
-  if (backend_.can_capture() && !graphs_unsupported_ && c.rope.type != RopeType::DynamicNtk)
-    if (const auto key = decode_graph_key(input)) return forward_decode_graph(input, *key, cache);
-  const BatchPlan plan = plan_batch(input, spec.block_len, spec.num_blocks, c.sliding_window);
+}
+
+Tensor LlamaModel::forward(const BatchInput& input, KvCache& cache) {
+  check_step(input, cache);
+  const BatchPlan plan = plan_batch(input, cache.spec.block_len, cache.spec.num_blocks, config_.sliding_window);
   reserve_activations(plan.num_tokens);
   const BatchMeta meta = backend_.upload_batch(plan);
-  return run_layers(plan, meta, cache, nullptr);
+  return run_step(plan, meta, cache, nullptr);
 }
 
-Tensor LlamaModel::forward_decode_graph(const BatchInput& input, const DecodeGraphKey& key, KvCache& cache) {
-  const KvCacheSpec& spec = cache.spec;
-  const int64_t real = int64_t(input.sequences.size());
-  BatchPlan plan = plan_decode_graph_batch(input, key, spec.block_len, spec.num_blocks, config_.sliding_window);
-  const GraphKey gkey{key, cache.data.data, spec.num_blocks, spec.block_len};
-  if (auto it = graphs_.find(gkey); it != graphs_.end()) {
-    backend_.upload_batch_into(plan, it->second->meta);
-    it->second->graph->replay();
-    ++graph_replays_;
-    return graph_logits_.rows(0, real);
-  }
-  // First step of this bucket: run it op by op (its result is this step's), then record the same ops.
-  reserve_activations(key.sequences);
-  if (!graph_logits_.defined() || graph_logits_.dim(0) < key.sequences) {
-    graphs_.clear();
-    graph_logits_ = backend_.empty(DType::F32, {std::max<int64_t>(key.sequences, 64), int64_t(config_.vocab_size)});
-  }
-  auto g = std::make_unique<DecodeGraph>();
-  g->plan = std::move(plan);
-  g->meta = backend_.upload_batch(g->plan);
-  const Tensor out = graph_logits_.rows(0, key.sequences);
-  run_layers(g->plan, g->meta, cache, &out);
-  g->graph = backend_.capture([&] { run_layers(g->plan, g->meta, cache, &out); });
-  if (g->graph) graphs_.emplace(gkey, std::move(g));
-  else graphs_unsupported_ = true;
-  return graph_logits_.rows(0, real);
-}
-
-Tensor LlamaModel::run_layers(const BatchPlan& plan, const BatchMeta& meta, KvCache& cache, const Tensor* logits_out) {
+Tensor LlamaModel::run_step(const BatchPlan& plan, const BatchMeta& meta, KvCache& cache, const Tensor* logits_out) {
   const ModelConfig& c = config_;
   const int64_t T = plan.num_tokens;
+  if (T > act_capacity_) throw std::logic_error("run_step: activations not reserved for the plan's tokens");
   ResidualStream residual{act_.residual.rows(0, T), act_.residual_spare.rows(0, T)};
   Tensor normed = act_.normed.rows(0, T), qkv = act_.qkv.rows(0, T), q = act_.q.rows(0, T),
          attn = act_.attn.rows(0, T), proj = act_.proj.rows(0, T), gate_up = act_.gate_up.rows(0, T),

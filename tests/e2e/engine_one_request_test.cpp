@@ -124,5 +124,12 @@ TEST_F(OneRequest, ARequestLargerThanTheCacheIsRefused) {
   expect_engine_clean(engine);
 }
 
+// A handle that never held a request (a server choice the engine refused) is safe to cancel.
+TEST(RequestHandleTest, ADefaultHandleIsFinishedAndIgnoresCancel) {
+  RequestHandle none;
+  none.cancel();
+  EXPECT_TRUE(none.finished());
+}
+
 }  // namespace
 }  // namespace turbine::test

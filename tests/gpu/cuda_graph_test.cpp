@@ -6,6 +6,7 @@
 
 
 #include "e2e/e2e_util.h"
+#include "engine/decode_graphs.h"
 #include "gpu_test_util.h"
 
 namespace turbine::test {
@@ -17,6 +18,7 @@ constexpr int kPerSeq = 8;  // blocks per sequence: up to 128 tokens
 struct GpuModel {
   std::unique_ptr<LoadedModel> m;
   KvCache cache;
+  std::unique_ptr<DecodeGraphs> graphs;  // every step goes through it, as the engine's runner does
 };
 
 GpuModel load(bool graphs, int sequences) {
@@ -28,6 +30,7 @@ GpuModel load(bool graphs, int sequences) {
   g.m->backend = make_gpu(DType::BF16, cuda);
   g.m->model = std::make_unique<LlamaModel>(g.m->config, g.m->checkpoint, *g.m->backend);
   g.cache = g.m->backend->allocate_kv_cache(g.m->model->kv_cache_spec(sequences * kPerSeq, kBlockLen));
+  g.graphs = std::make_unique<DecodeGraphs>(*g.m->model);
   return g;
 }
 
@@ -61,8 +64,8 @@ TEST(CudaGraphs, ReplaysMatchOpByOp) {
   // Prefill prompts of different lengths (op by op in both).
   for (int s = 0; s < S; ++s) {
     const BatchInput in = step_input({s}, lens, 5 + 3 * s, 0);
-    graphed.m->model->forward(in, graphed.cache);
-    plain.m->model->forward(in, plain.cache);
+    graphed.graphs->forward(in, graphed.cache);
+    plain.graphs->forward(in, plain.cache);
     lens[s] += 5 + 3 * s;
   }
   // Batches across buckets: 11 -> 16 (5 padding rows), 7 -> 8, 3 -> 4, 1; sequences cross block edges.
@@ -72,8 +75,8 @@ TEST(CudaGraphs, ReplaysMatchOpByOp) {
   for (size_t k = 0; k < schedule.size(); ++k) {
     for (int repeat = 0; repeat < 3; ++repeat) {
       const BatchInput in = step_input(schedule[k], lens, 1, int(k));
-      const auto a = graphed.m->backend->download_f32(graphed.m->model->forward(in, graphed.cache));
-      const auto b = plain.m->backend->download_f32(plain.m->model->forward(in, plain.cache));
+      const auto a = graphed.m->backend->download_f32(graphed.graphs->forward(in, graphed.cache));
+      const auto b = plain.m->backend->download_f32(plain.graphs->forward(in, plain.cache));
       ASSERT_EQ(a.size(), schedule[k].size() * V);
       ASSERT_EQ(b.size(), a.size());
       for (size_t r = 0; r < schedule[k].size(); ++r) {
@@ -84,18 +87,18 @@ TEST(CudaGraphs, ReplaysMatchOpByOp) {
       }
       // The same step again rewrites the same K/V: a replay must give the recorded run's logits exactly.
       if (repeat == 0) {
-        const auto again = graphed.m->backend->download_f32(graphed.m->model->forward(in, graphed.cache));
+        const auto again = graphed.m->backend->download_f32(graphed.graphs->forward(in, graphed.cache));
         EXPECT_EQ(again, a) << "step " << k;
       }
     }
     for (int s : schedule[k]) ++lens[s];
   }
   EXPECT_LT(worst, 0.25) << "largest logit difference, graph vs op by op";
-  EXPECT_GT(graphed.m->model->graph_replays(), 20u);
-  EXPECT_GE(graphed.m->model->graphs_recorded(), 4u);
-  EXPECT_EQ(plain.m->model->graph_replays(), 0u);
+  EXPECT_GT(graphed.graphs->replays(), 20u);
+  EXPECT_GE(graphed.graphs->recorded(), 4u);
+  EXPECT_EQ(plain.graphs->replays(), 0u);
   std::printf("graphs recorded %zu, replays %llu, largest logit difference %.4f\n",
-              graphed.m->model->graphs_recorded(), (unsigned long long)graphed.m->model->graph_replays(), worst);
+              graphed.graphs->recorded(), (unsigned long long)graphed.graphs->replays(), worst);
 }
 
 }  // namespace

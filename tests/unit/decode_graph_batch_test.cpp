@@ -1,6 +1,6 @@
 // Padding of decode steps for recorded graphs: bucket choice, which steps qualify, and the padded
 // plan (padding rows write no KV, tables at the bucket's width, max_context at its capacity).
-#include "model/decode_graph_batch.h"
+#include "engine/decode_graph_batch.h"
 
 #include <gtest/gtest.h>
 

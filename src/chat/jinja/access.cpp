@@ -6,7 +6,7 @@
 #include "chat/jinja/builtins.h"
 #include "chat/jinja/render_limits.h"
 #include "chat/jinja/methods.h"
-#include "chat/jinja/utf8.h"
+#include "core/utf8.h"
 
 namespace turbine::jinja {
 

@@ -5,7 +5,8 @@
 
 #include "core/error.h"
 #include "chat/jinja/builtins.h"
-#include "chat/jinja/utf8.h"
+#include "core/unicode.h"
+#include "core/utf8.h"
 
 namespace turbine::jinja {
 namespace {

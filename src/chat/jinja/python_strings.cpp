@@ -1,7 +1,8 @@
 // Python's str.title, str.split and str.strip, by code point.
 #include "core/error.h"
 #include "chat/jinja/builtins.h"
-#include "chat/jinja/utf8.h"
+#include "core/unicode.h"
+#include "core/utf8.h"
 
 namespace turbine::jinja {
 

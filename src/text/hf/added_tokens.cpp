@@ -4,7 +4,7 @@
 
 #include "text/hf/json_fields.h"
 #include "text/hf/normalizer.h"
-#include "text/hf/unicode_props.h"
+#include "core/unicode.h"
 #include "core/utf8.h"
 
 #include <utf8proc.h>

@@ -8,7 +8,7 @@
 
 #include "text/hf/json_fields.h"
 #include "text/hf/pcre_regex.h"
-#include "text/hf/unicode_props.h"
+#include "core/unicode.h"
 #include "core/utf8.h"
 
 namespace turbine::hf {

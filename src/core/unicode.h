@@ -1,14 +1,14 @@
-// UTF-8 <-> code points: Python strings index, slice and measure by code point.
+// Unicode character classes and case mapping (from utf8proc's tables): Rust's char predicates
+// for the HF tokenizer pipeline, Python's str predicates and case mapping for the chat templates.
 #pragma once
 #include <string>
 
-#include "core/utf8.h"  // append_utf8
+namespace turbine {
 
-namespace turbine::jinja {
-
-// Invalid bytes decode as themselves (U+0080..U+00FF) so nothing is lost or thrown.
-std::u32string utf8_decode(const std::string& s);
-std::string utf8_encode(const std::u32string& s);
+// Unicode White_Space (Rust's char::is_whitespace).
+bool is_unicode_whitespace(char32_t cp);
+// General category M* (combining marks), removed by StripAccents.
+bool is_combining_mark(char32_t cp);
 
 // Python's str.isspace / isprintable / upper / lower for one code point.
 bool is_python_space(char32_t c);
@@ -23,4 +23,4 @@ bool is_cased_upper(char32_t c);
 bool is_cased_lower(char32_t c);
 bool is_digit(char32_t c);
 
-}  // namespace turbine::jinja
+}  // namespace turbine

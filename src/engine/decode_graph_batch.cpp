@@ -1,4 +1,4 @@
-#include "model/decode_graph_batch.h"
+#include "engine/decode_graph_batch.h"
 
 #include <algorithm>
 #include <bit>
