@@ -39,7 +39,7 @@ LogprobStep logprob_step(const Tokenizer& tokenizer, const TokenLogprobs& logpro
                          size_t text_offset) {
   const auto view = [&](const TokenLogprob& t) {
     return TokenLogprobView{as_ids ? fmt::format("token_id:{}", t.id) : token_piece(tokenizer, previous, t.id),
-                            t.logprob};
+                            t.logprob, t.id};
   };
   LogprobStep step;
   step.chosen = view(logprobs.chosen);

@@ -269,9 +269,7 @@ ChatRequest parse_chat_request(const json& body) {
 GenerateRequest parse_generate_request(const json& body) {
   check_object(body);
   check_unsupported(body);
-  // LMDeploy's /generate takes logprobs too; turbine's does not return them yet.
-  if (const json* v = field(body, "logprobs")) reject_if(!(v->is_boolean() && !v->get<bool>()), "logprobs");
-  reject_if(field(body, "top_logprobs") != nullptr, "top_logprobs");
+  if (field(body, "top_logprobs")) reject("top_logprobs", "'top_logprobs' is a chat field; /generate takes 'logprobs': N");
   GenerateRequest r;
   const json* prompt = field(body, "prompt");
   const json* input_ids = field(body, "input_ids");
@@ -293,6 +291,11 @@ GenerateRequest parse_generate_request(const json& body) {
   if (!r.prompt && !r.end_session) reject("prompt", "'prompt' or 'input_ids' is required");
   if (!r.prompt && !r.session_id) reject("session_id", "'end_session' without a prompt needs a 'session_id'");
   r.sampling = parse_sampling(body);
+  // LMDeploy's logprobs: the number of alternatives per token, each token's as {id: logprob}.
+  if (auto n = get_int(body, "logprobs", 0, kMaxTopLogprobs)) {
+    r.sampling.logprobs = true;
+    r.sampling.top_logprobs = int(*n);
+  }
   r.stream = get_bool(body, "stream").value_or(false);
   return r;
 }

@@ -74,9 +74,26 @@ Json completion_logprobs(std::span<const LogprobStep> steps) {
           {"text_offset", std::move(offsets)}};
 }
 
+// LMDeploy's /generate format: per token a {"id": logprob} map of the alternatives and the chosen id.
+Json generate_logprobs(std::span<const LogprobStep> steps) {
+  Json list = Json::array();
+  for (const LogprobStep& s : steps) {
+    Json top = Json::object();
+    for (const TokenLogprobView& t : s.top) top[std::to_string(t.id)] = logprob_json(t.logprob);
+    top[std::to_string(s.chosen.id)] = logprob_json(s.chosen.logprob);
+    list.push_back(std::move(top));
+  }
+  return list;
+}
+
 Json logprobs_json(const ResponseHeader& h, std::span<const LogprobStep> steps) {
   if (!h.logprobs) return nullptr;
-  return h.kind == ApiKind::Chat ? chat_logprobs(steps) : completion_logprobs(steps);
+  switch (h.kind) {
+    case ApiKind::Chat: return chat_logprobs(steps);
+    case ApiKind::Completion: return completion_logprobs(steps);
+    case ApiKind::Generate: return generate_logprobs(steps);
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -90,6 +107,7 @@ std::string full_response(const ResponseHeader& h, const std::vector<ChoiceResul
               {"input_tokens", usage.prompt_tokens - h.history_tokens},
               {"history_tokens", h.history_tokens},
               {"completion_tokens", usage.completion_tokens}};
+    if (h.logprobs) j["logprobs"] = generate_logprobs(c.logprobs);
     if (h.session_id) j["session_id"] = *h.session_id;
     return dump(j);
   }
@@ -118,6 +136,7 @@ std::string stream_event(const ResponseHeader& h, int index, const std::string& 
                          bool first, const std::string* finish_reason, std::span<const LogprobStep> logprobs) {
   if (h.kind == ApiKind::Generate) {
     Json j = {{"text", text}, {"output_ids", ids}, {"finish_reason", reason_json(finish_reason)}};
+    if (h.logprobs) j["logprobs"] = generate_logprobs(logprobs);
     if (h.session_id) j["session_id"] = *h.session_id;
     return sse(j);
   }

@@ -29,6 +29,7 @@ struct ResponseHeader {
 struct TokenLogprobView {
   std::string token;
   float logprob = 0.0f;
+  int32_t id = 0;  // /generate writes ids
 };
 
 // One generated token's logprobs (server/logprob_views.h makes them).

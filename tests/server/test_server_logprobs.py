@@ -1,5 +1,6 @@
 """turbine serve on kjv-llama (CPU): logprobs and top_logprobs in OpenAI's chat and legacy completion
-formats (whole and streamed), presence/frequency penalties and include_stop_str_in_output."""
+formats and LMDeploy's /generate format (whole and streamed), presence/frequency penalties and
+include_stop_str_in_output."""
 import pytest
 
 from server_harness import Server, golden
@@ -135,3 +136,19 @@ def test_penalties_change_greedy_output_within_range(server):
     assert len(set(penalised["token_ids"])) > len(set(plain))
     chat = post(server, "/v1/chat/completions", messages=CHAT, max_tokens=8, presence_penalty=-2, frequency_penalty=1.5)
     assert chat["choices"][0]["finish_reason"] in ("stop", "length")
+
+
+def test_generate_logprobs_are_id_maps(server):
+    case = CASES[0]
+    body = {"prompt": case["prompt_ids"], "max_tokens": 6, "ignore_eos": True, "logprobs": 4}
+    answer = post(server, "/generate", **body)
+    assert len(answer["logprobs"]) == len(answer["output_ids"]) == 6
+    first = {int(k): v for k, v in answer["logprobs"][0].items()}
+    lead_id, lead_logit = case["top10_first"][0]
+    for tid, logit in case["top10_first"][:4]:
+        assert abs((first[tid] - first[lead_id]) - (logit - lead_logit)) < 1e-3
+    for token, alternatives in zip(answer["output_ids"], answer["logprobs"]):
+        assert 4 <= len(alternatives) <= 5 and alternatives[str(token)] == max(alternatives.values())
+    events = server.stream("/generate", {**body, "temperature": 0, "stream": True})
+    assert [m for e in events[:-1] for m in e["logprobs"]] == answer["logprobs"]
+    assert "logprobs" not in post(server, "/generate", prompt=case["prompt_ids"], max_tokens=2)
