@@ -15,9 +15,9 @@ int validate_request(std::span<const int32_t> prompt, const SamplingParams& para
     fail("top_logprobs must be between 0 and {}, got {}", kMaxTopLogprobs, params.top_logprobs);
   if (params.top_logprobs > 0 && !params.logprobs) fail("top_logprobs {} needs logprobs on", params.top_logprobs);
   const auto check_penalty = [](const char* name, float x) {
+    constexpr float limit = kMaxPresenceFrequencyPenalty;
     // Written as a negated range test so that NaN fails too.
-    if (!(x >= -kMaxPresenceFrequencyPenalty && x <= kMaxPresenceFrequencyPenalty))
-      fail("{} must be between -{} and {}, got {}", name, kMaxPresenceFrequencyPenalty, kMaxPresenceFrequencyPenalty, x);
+    if (!(x >= -limit && x <= limit)) fail("{} must be between -{} and {}, got {}", name, limit, limit, x);
   };
   check_penalty("presence_penalty", params.presence_penalty);
   check_penalty("frequency_penalty", params.frequency_penalty);

@@ -1,5 +1,6 @@
 // The distribution a Sampler draws from, step by step in Hugging Face's order: repetition
-// penalty (then OpenAI's presence/frequency penalties), temperature, top-k, top-p, min-p. Kept apart from the draw so tests can check it.
+// penalty (then OpenAI's presence/frequency penalties), temperature, top-k, top-p, min-p. Kept apart
+// from the draw so tests can check it.
 #pragma once
 #include <cstdint>
 #include <span>

@@ -145,9 +145,9 @@ SamplingFields parse_sampling(const json& body) {
     for (const auto& stop : s.stop)
       if (stop.empty()) reject("stop", "'stop' strings must not be empty");
   }
-  s.presence_penalty = get_number(body, "presence_penalty", -kMaxPresenceFrequencyPenalty, kMaxPresenceFrequencyPenalty);
-  s.frequency_penalty =
-      get_number(body, "frequency_penalty", -kMaxPresenceFrequencyPenalty, kMaxPresenceFrequencyPenalty);
+  constexpr double kPenalty = kMaxPresenceFrequencyPenalty;
+  s.presence_penalty = get_number(body, "presence_penalty", -kPenalty, kPenalty);
+  s.frequency_penalty = get_number(body, "frequency_penalty", -kPenalty, kPenalty);
   s.include_stop_str_in_output = get_bool(body, "include_stop_str_in_output").value_or(false);
   s.tokens_as_ids = get_bool(body, "return_tokens_as_token_ids").value_or(false);
   s.ignore_eos = get_bool(body, "ignore_eos").value_or(false);
@@ -228,7 +228,8 @@ CompletionRequest parse_completion_request(const json& body) {
     r.sampling.logprobs = true;
     r.sampling.top_logprobs = int(*n);
   }
-  if (field(body, "top_logprobs")) reject("top_logprobs", "'top_logprobs' is a chat field; completions take 'logprobs': N");
+  if (field(body, "top_logprobs"))
+    reject("top_logprobs", "'top_logprobs' is a chat field; completions take 'logprobs': N");
   return r;
 }
 
@@ -269,7 +270,8 @@ ChatRequest parse_chat_request(const json& body) {
 GenerateRequest parse_generate_request(const json& body) {
   check_object(body);
   check_unsupported(body);
-  if (field(body, "top_logprobs")) reject("top_logprobs", "'top_logprobs' is a chat field; /generate takes 'logprobs': N");
+  if (field(body, "top_logprobs"))
+    reject("top_logprobs", "'top_logprobs' is a chat field; /generate takes 'logprobs': N");
   GenerateRequest r;
   const json* prompt = field(body, "prompt");
   const json* input_ids = field(body, "input_ids");

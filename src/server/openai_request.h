@@ -24,7 +24,8 @@ struct SamplingFields {
   bool ignore_eos = false;
   bool skip_special_tokens = true;
   bool include_stop_str_in_output = false;
-  // Chat: logprobs (bool) + top_logprobs (0..20); completions: logprobs (int 0..5) = the top count.
+  // Chat: logprobs (bool) + top_logprobs (0..20); completions: logprobs (int 0..5) = the top count;
+  // /generate: logprobs (int 0..20), LMDeploy's.
   bool logprobs = false;
   int top_logprobs = 0;
   bool tokens_as_ids = false;  // vLLM's return_tokens_as_token_ids: logprob tokens as "token_id:N"
