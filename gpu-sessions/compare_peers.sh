@@ -11,6 +11,8 @@
 #   llamacpp    llama.cpp llama-bench / llama-batched-bench (f16, LLAMACPP_QUANT=0)
 #   ratios      a table of turbine / llama.cpp from the files above
 #   throughput  turbine bench throughput, 1000 requests at once (issue: engine throughput)
+#   serve       the same workload over HTTP: turbine serve + bench serve --concurrency 1000 (issue 18:
+#               its requests/s should reach 0.95x the throughput phase's)
 #   graphs-off  the turbine phase again with TURBINE_CUDA_GRAPHS=0 (what the decode graphs give)
 #   bandwidth   the device-to-device copy bandwidth the ceilings use (copy_bandwidth.py)
 #   base-ab     same-run A/B of this build against an earlier one ($TURBINE_BASE_BIN): decode batch
@@ -41,7 +43,7 @@ ab() {
 }
 for phase in $phases; do
   echo "== $phase ($(date -u +%H:%M:%S))"
-  case $phase in hf|turbine|llamacpp|throughput|graphs-off|bandwidth|fused-ab|tune-ab|base-ab) wait_peer_build ;; esac
+  case $phase in hf|turbine|llamacpp|throughput|serve|graphs-off|bandwidth|fused-ab|tune-ab|base-ab) wait_peer_build ;; esac
   case $phase in
     build-peer)  # the peer script builds on its first call; a dry call with no model only builds
       setsid nohup bash -c "LLAMACPP_QUANT=0 '$BENCH_DIR/llamacpp_peer.sh' /nonexistent /tmp/lc-build-only" \
@@ -62,6 +64,27 @@ for phase in $phases; do
     throughput)
       "$TURBINE_BIN" bench throughput "$MODEL_DIR" --requests 1000 --device cuda --seed 1 --json \
         2>"$O/throughput.err" | tee "$O/throughput.json" ;;
+    serve)
+      "$TURBINE_BIN" serve "$MODEL_DIR" --device cuda --port 0 2>"$O/serve.err" &
+      serve_pid=$!
+      port=""
+      for _ in $(seq 600); do
+        port=$(grep -o 'listening on http://[0-9.]*:[0-9]*' "$O/serve.err" | head -1 | grep -o '[0-9]*$')
+        [ -n "$port" ] || ! kill -0 $serve_pid 2>/dev/null && break
+        sleep 1
+      done
+      $PY - "$port" <<'PY'  # the port listens at once; /health answers 200 once the weights are loaded
+import sys, time, urllib.request
+for _ in range(1200):
+    try:
+        if urllib.request.urlopen(f"http://127.0.0.1:{sys.argv[1]}/health", timeout=5).status == 200:
+            break
+    except Exception:
+        time.sleep(0.5)
+PY
+      "$TURBINE_BIN" bench serve "http://127.0.0.1:$port" --requests 1000 --concurrency 1000 --seed 1 --json \
+        2>"$O/bench_serve.err" | tee "$O/bench_serve.json"
+      kill -TERM $serve_pid; wait $serve_pid ;;
     graphs-off)
       TURBINE_CUDA_GRAPHS=0 "$TURBINE_BIN" bench generate "$MODEL_DIR" --batch 1,16,64 --input-len 128 \
         --output-len 256 --warmup 1 --dtype fp16 --json 2>>"$O/turbine.err" | tee "$O/turbine_nographs.jsonl" ;;

@@ -5,7 +5,7 @@
 # (../shared/bench copied: make_llama7b.py, hf_peer.py, llamacpp_peer.sh, and llama.cpp-src.tar.gz
 # repacked by gpu-sessions/slim_llamacpp_tarball.sh so that everything carried stays under 64 MiB).
 #   call 1: gpu-sessions/device_session.sh OUT tests     GPU tests + memcheck on the op tests, starts the
-#                                                        llama.cpp build
+#                                                        llama.cpp build and the 7B model (SETUP_PHASES=model: the model only)
 #   call 2: gpu-sessions/device_session.sh OUT bench     turbine (graphs on and off) + throughput + llama.cpp + ratios
 #                                                        + the copy bandwidth (PHASES="..." picks other phases
 #                                                        of gpu-sessions/compare_peers.sh, e.g. fused-ab)
@@ -31,7 +31,7 @@ export TURBINE_BIN=$PWD/.carry/bin/turbine BENCH_DIR=$PWD/.carry-peer
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$O/gpu.txt"
 case $part in
   tests)
-    gpu-sessions/compare_peers.sh "$O" build-peer model > "$O/setup.log" 2>&1 &
+    gpu-sessions/compare_peers.sh "$O" ${SETUP_PHASES:-build-peer model} > "$O/setup.log" 2>&1 &
     .carry/bin/turbine_gpu_tests > "$O/gpu_tests.log" 2>&1; echo "gpu tests rc=$?"
     grep -E "^\[  (PASSED|FAILED)|FAILED  \]|SKIPPED \] [0-9]" "$O/gpu_tests.log"
     timeout 300 compute-sanitizer --tool memcheck --print-limit 20 .carry/bin/turbine_gpu_tests \

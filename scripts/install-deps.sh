@@ -9,6 +9,7 @@ packages=(
   libboost-dev
   python3 python3-pytest python3-jinja2 python3-sentencepiece python3-numpy
   chromium  # the web UI's headless-browser test (tests/server/test_webui_browser.py)
+  nginx  # deploy/nginx/turbine.conf, tested in front of two replicas (tests/server/test_nginx_scaleout.py)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -11,9 +11,9 @@
 #include <cstdio>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <thread>
 
+#include "cli/bench_workload.h"
 #include "cli/commands.h"
 #include "cli/engine_setup.h"
 #include "cli/option_checks.h"
@@ -42,18 +42,6 @@ struct ThroughputArgs {
   EngineOptions engine;
 };
 
-struct Range {
-  int lo = 0, hi = 0;
-};
-
-Range parse_range(const std::string& text, const char* flag) {
-  Range r;
-  char extra = 0;
-  if (std::sscanf(text.c_str(), "%d:%d%c", &r.lo, &r.hi, &extra) != 2 || r.lo <= 0 || r.hi < r.lo)
-    fail("{}: expected MIN:MAX with 0 < MIN <= MAX, got '{}'", flag, text);
-  return r;
-}
-
 // Timestamps of one request, written by the engine thread, read after it finished.
 struct Timeline {
   Clock::time_point submitted;
@@ -61,38 +49,21 @@ struct Timeline {
   std::atomic<bool> done{false};
 };
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const double rank = p / 100.0 * double(v.size() - 1);
-  const size_t lo = size_t(std::floor(rank)), hi = size_t(std::ceil(rank));
-  return v[lo] + (v[hi] - v[lo]) * (rank - double(lo));
-}
-
 void run(const ThroughputArgs& args) {
   if (args.requests <= 0) fail("--requests must be positive, got {}", args.requests);
   if (args.rate < 0) fail("--rate must not be negative, got {}", args.rate);
-  const Range in_range = parse_range(args.input_range, "--input-len-range");
-  const Range out_range = parse_range(args.output_range, "--output-len-range");
+  const TokenRange in_range = parse_token_range(args.input_range, "--input-len-range");
+  const TokenRange out_range = parse_token_range(args.output_range, "--output-len-range");
   LoadedModel m = open_model_folder(args.model);
   const int context = resolve_session_len(args.engine, m.config);
   if (in_range.hi + out_range.hi > context)
     fail("--input-len-range/--output-len-range: {} + {} tokens exceed the context of {} (--session-len)", in_range.hi,
          out_range.hi, context);
 
-  // The workload, drawn before anything runs.
-  std::mt19937_64 rng(args.seed);
-  const int vocab = m.config.vocab_size;
-  std::uniform_int_distribution<int32_t> token(std::min(vocab - 1, 3), vocab - 1);  // past the usual specials
-  std::vector<std::vector<int32_t>> prompts(args.requests);
-  std::vector<int> outputs(args.requests);
-  std::vector<double> gaps(args.requests, 0.0);
-  for (int i = 0; i < args.requests; ++i) {
-    const int n = std::uniform_int_distribution<int>(in_range.lo, in_range.hi)(rng);
-    for (int t = 0; t < n; ++t) prompts[i].push_back(token(rng));
-    outputs[i] = std::uniform_int_distribution<int>(out_range.lo, out_range.hi)(rng);
-    if (args.rate > 0) gaps[i] = std::exponential_distribution<double>(args.rate)(rng);
-  }
+  // The workload, drawn before anything runs (`bench serve` draws the same one from the same arguments).
+  const BenchWorkload w =
+      make_bench_workload(args.requests, in_range, out_range, args.rate, m.config.vocab_size, args.seed);
+  const std::vector<std::vector<int32_t>>& prompts = w.prompts;
 
   load_model_weights(m, resolve_backend(args.device, args.engine));
   Engine engine(*m.model, *m.tokenizer, make_engine_options(args.engine));
@@ -105,11 +76,11 @@ void run(const ThroughputArgs& args) {
   auto next_arrival = start;
   for (int i = 0; i < args.requests; ++i) {
     if (args.rate > 0) {
-      next_arrival += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(gaps[i]));
+      next_arrival += std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(w.gaps[i]));
       std::this_thread::sleep_until(next_arrival);
     }
     SamplingParams p;
-    p.max_new_tokens = outputs[i];
+    p.max_new_tokens = w.output_lens[i];
     p.ignore_eos = true;
     Timeline* tl = timelines[i].get();
     tl->submitted = Clock::now();

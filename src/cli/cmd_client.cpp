@@ -62,22 +62,6 @@ class ReplyPrinter {
   ReplyTrimmer trimmer_;
 };
 
-// The server's message for a non-200 answer: OpenAI's {"error": {"message": ...}}, LMDeploy's
-// {"message": ...} or {"detail": ...}, else the body itself.
-std::string error_message(const HttpResult& r) {
-  const Json j = Json::parse(r.error_body, nullptr, false);
-  if (j.is_object()) {
-    if (j.contains("error") && j["error"].is_object() && j["error"].value("message", Json()).is_string())
-      return j["error"]["message"].get<std::string>();
-    if (j.contains("error") && j["error"].is_string()) return j["error"].get<std::string>();
-    for (const char* key : {"message", "detail"})
-      if (j.contains(key) && j[key].is_string()) return j[key].get<std::string>();
-  }
-  std::string body = r.error_body;
-  while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
-  return body.empty() ? "(no message)" : body;
-}
-
 // Parses one `data:` payload; a payload that is not JSON means the server is not what we expect.
 Json parse_event(const std::string& data) {
   Json j = Json::parse(data, nullptr, false);
@@ -111,7 +95,7 @@ class Client {
     const HttpResult r = http_post(url_, "/generate", headers(), body.dump(), timeout(), no_stream, ignore);
     // A session the server never opened (the first call failed) or already dropped is gone all the same.
     if (r.status != 200 && r.status != 404)
-      fail("ending session {}: server answered {}: {}", id_, r.status, error_message(r));
+      fail("ending session {}: server answered {}: {}", id_, r.status, server_error_message(r.body));
   }
 
   // Sends one user turn and prints the reply as it streams.
@@ -156,7 +140,7 @@ class Client {
       });
     };
     const HttpResult r = http_post(url_, path, headers(), body.dump(), timeout(), is_event_stream, on_piece);
-    if (r.status != 200) fail("server answered {}: {}", r.status, error_message(r));
+    if (r.status != 200) fail("server answered {}: {}", r.status, server_error_message(r.body));
     // A 200 that is not a stream: the URL names some other server (or a proxy's page).
     if (!is_event_stream(r.content_type))
       fail("{}{} answered with Content-Type '{}', not an event stream: is {} a turbine serve?", args_.url, path,

@@ -1,10 +1,14 @@
 // `turbine perplexity MODEL FILE`: held-out perplexity by the rule of golden.json
-// (kjv-llama-ppl.rule), printed as `ppl = X.XXXX`.
+// (kjv-llama-ppl.rule), printed as `ppl = X.XXXX`. It scores one window at a time: of the engine
+// options, --cache-block-seq-len sets the KV block length, --max-prefill-token-num bounds a forward
+// call's tokens, --session-len must hold a window, and --cpu-memory / --max-batch-size /
+// --cache-max-entry-count are checked like everywhere else (one window's KV is all it keeps).
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/engine_setup.h"
 #include "cli/options.h"
 #include "cli/output.h"
 #include "core/error.h"
@@ -22,9 +26,14 @@ struct PerplexityArgs {
   std::string model;
   std::string file;
   DeviceOptions device;
+  EngineOptions engine;
 };
 
 void run(const PerplexityArgs& args) {
+  make_engine_options(args.engine);  // the same checks as every command that takes them
+  if (args.engine.session_len > 0 && args.engine.session_len < kWindow)
+    fail("--session-len {}: perplexity scores windows of {} tokens; give at least {}", args.engine.session_len,
+         kWindow, kWindow);
   if (std::filesystem::is_directory(args.file)) fail("{}: is a folder, not a text file", args.file);
   std::ifstream in(args.file, std::ios::binary);
   if (!in) fail("{}: cannot open", args.file);
@@ -38,10 +47,10 @@ void run(const PerplexityArgs& args) {
   const auto stream = perplexity_stream(buffer.str(), *m.tokenizer, bos);
   if (stream.size() < 2) fail("{}: too little text to score", args.file);
 
-  load_model_weights(m, resolve_backend(args.device, EngineOptions{}));
-  constexpr int kBlockLen = 64;
-  KvCache cache = m.backend->allocate_kv_cache(m.model->kv_cache_spec((kWindow + kBlockLen - 1) / kBlockLen, kBlockLen));
-  const double ppl = perplexity(*m.model, cache, stream, kWindow);
+  load_model_weights(m, resolve_backend(args.device, args.engine));
+  const int block_len = args.engine.cache_block_seq_len;
+  KvCache cache = m.backend->allocate_kv_cache(m.model->kv_cache_spec((kWindow + block_len - 1) / block_len, block_len));
+  const double ppl = perplexity(*m.model, cache, stream, kWindow, args.engine.max_prefill_token_num);
   print_stdout("ppl = {:.4f}\n", ppl);
 }
 
@@ -53,6 +62,7 @@ void register_perplexity(CLI::App& app) {
   cmd->add_option("MODEL", args->model, "model folder")->required();
   cmd->add_option("FILE", args->file, "text file")->required();
   add_device_options(*cmd, args->device);
+  add_engine_options(*cmd, args->engine);
   cmd->callback([args] { run(*args); });
 }
 

@@ -12,6 +12,7 @@
 #include "cli/engine_setup.h"
 #include "cli/options.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "engine/engine.h"
 #include "chat/chat_end_of_turn.h"
 #include "chat/chat_template.h"
@@ -25,13 +26,16 @@ namespace {
 struct ServeArgs {
   std::string model;
   std::string chat_template;
+  std::string tool_call_parser, reasoning_parser;  // names of server::ToolCallFormat / ReasoningFormat
   server::ServerOptions server;
   DeviceOptions device;
   EngineOptions engine;
   SamplingOptions sampling;
 };
 
-std::optional<ChatTemplate> open_chat_template(const ServeArgs& args) {
+// The model's own template, or --chat-template's. A model without a usable one is still served
+// (completions, /generate); `problem` says why chat requests will be refused.
+std::optional<ChatTemplate> open_chat_template(const ServeArgs& args, std::string& problem) {
   if (!args.chat_template.empty()) {
     std::ifstream in(args.chat_template, std::ios::binary);
     if (!in) fail("--chat-template: cannot read '{}'", args.chat_template);
@@ -45,21 +49,43 @@ std::optional<ChatTemplate> open_chat_template(const ServeArgs& args) {
   }
   try {
     return load_chat_template(args.model);
-  } catch (const Error&) {
-    return std::nullopt;  // chat requests are answered 400 unless --chat-template is given
+  } catch (const Error& e) {
+    problem = e.what();
+    log(LogLevel::Warning, "chat requests will be refused: {} (give --chat-template FILE)", problem);
+    return std::nullopt;
   }
 }
 
+// The enum a checked flag value names ("" = not given).
+template <typename Format>
+std::optional<Format> format_named(const std::vector<std::pair<std::string, Format>>& names, const std::string& name) {
+  for (const auto& [n, format] : names)
+    if (n == name) return format;
+  return std::nullopt;
+}
+
+template <typename Format>
+std::vector<std::string> names_of(const std::vector<std::pair<std::string, Format>>& names) {
+  std::vector<std::string> out;
+  for (const auto& entry : names) out.push_back(entry.first);
+  return out;
+}
+
 void run(ServeArgs args) {
+  args.server.tool_call_parser = format_named(server::tool_call_format_names(), args.tool_call_parser);
+  args.server.reasoning_parser = format_named(server::reasoning_format_names(), args.reasoning_parser);
   server::raise_open_file_limit();
   LoadedModel m = open_model_folder(args.model);
-  const std::optional<ChatTemplate> tmpl = open_chat_template(args);
+  std::string template_problem;
+  const std::optional<ChatTemplate> tmpl = open_chat_template(args, template_problem);
   server::ServedModel served;
   served.name = args.server.served_model_name;
   if (served.name.empty()) served.name = std::filesystem::path(args.model).lexically_normal().filename().string();
   if (served.name.empty()) served.name = std::filesystem::absolute(args.model).parent_path().filename().string();
   served.tokenizer = m.tokenizer.get();
+  served.vocab_size = m.config.vocab_size;
   served.chat_template = tmpl ? &*tmpl : nullptr;
+  served.chat_template_problem = template_problem;
   served.defaults = resolve_sampling(args.sampling, m.generation, m.config, *m.tokenizer);
   if (tmpl)
     if (auto eot = chat_end_of_turn_token(*tmpl, *m.tokenizer)) served.chat_stop_ids.push_back(*eot);
@@ -94,6 +120,12 @@ void register_serve(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(0.0, 86400.0));
   cmd->add_option("--chat-template", args->chat_template, "Jinja chat template file (overrides the model's)");
+  cmd->add_option("--tool-call-parser", args->tool_call_parser,
+                  "turn the tool calls a model writes into tool_calls (chat requests with tools): llama3 or qwen")
+      ->check(CLI::IsMember(names_of(server::tool_call_format_names())));
+  cmd->add_option("--reasoning-parser", args->reasoning_parser,
+                  "move a chat reply's <think> text into reasoning_content: qwen3 or deepseek-r1")
+      ->check(CLI::IsMember(names_of(server::reasoning_format_names())));
   cmd->add_option("--allow-origins", s.allow_origins, "CORS: origins allowed to call the API ('*' for any)");
   cmd->add_option("--io-threads", s.io_threads, "threads serving HTTP connections")
       ->capture_default_str()

@@ -15,5 +15,6 @@ void register_client(CLI::App& app);
 // `bench` groups the benchmarks; each adds itself to it.
 void register_bench_generate(CLI::App& bench);
 void register_bench_throughput(CLI::App& bench);
+void register_bench_serve(CLI::App& bench);
 
 }  // namespace turbine::cli

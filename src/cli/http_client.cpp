@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <limits>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 
@@ -64,11 +65,11 @@ std::string reason(const beast::error_code& ec, std::chrono::seconds timeout) {
   return ec.message();
 }
 
-}  // namespace
-
-HttpResult http_post(const HttpUrl& url, const std::string& path, const HttpHeaders& headers, const std::string& body,
-                     std::chrono::seconds timeout, const std::function<bool(std::string_view)>& accept_200,
-                     const std::function<void(std::string_view)>& on_body) {
+// One request and its answer on a connection of its own.
+HttpResult exchange(http::verb verb, const HttpUrl& url, const std::string& path, const HttpHeaders& headers,
+                    const std::string& body, std::chrono::seconds timeout,
+                    const std::function<bool(std::string_view)>& accept_200,
+                    const std::function<void(std::string_view)>& on_body) {
   const std::string where = fmt::format("{}:{}", url.host, url.port);
   boost::asio::io_context io;
   beast::tcp_stream stream(io);
@@ -80,9 +81,9 @@ HttpResult http_post(const HttpUrl& url, const std::string& path, const HttpHead
   run_one(io, [&] { stream.async_connect(addresses, [&](beast::error_code e, const tcp::endpoint&) { ec = e; }); });
   if (ec) fail("cannot connect to the server at {}: {}", where, reason(ec, timeout));
 
-  http::request<http::string_body> request{http::verb::post, url.base_path + path, 11};
+  http::request<http::string_body> request{verb, url.base_path + path, 11};
   request.set(http::field::host, url.host);
-  request.set(http::field::content_type, "application/json");
+  if (verb == http::verb::post) request.set(http::field::content_type, "application/json");
   request.set(http::field::accept, "application/json, text/event-stream");
   for (const auto& [name, value] : headers) request.set(name, value);
   request.body() = body;
@@ -115,10 +116,40 @@ HttpResult http_post(const HttpUrl& url, const std::string& path, const HttpHead
     if (streaming)
       on_body(piece);
     else
-      result.error_body += piece;
+      result.body += piece;
   }
   stream.socket().shutdown(tcp::socket::shutdown_both, ec);  // the server may have closed first
   return result;
+}
+
+}  // namespace
+
+HttpResult http_post(const HttpUrl& url, const std::string& path, const HttpHeaders& headers, const std::string& body,
+                     std::chrono::seconds timeout, const std::function<bool(std::string_view)>& accept_200,
+                     const std::function<void(std::string_view)>& on_body) {
+  return exchange(http::verb::post, url, path, headers, body, timeout, accept_200, on_body);
+}
+
+HttpResult http_get(const HttpUrl& url, const std::string& path, const HttpHeaders& headers,
+                    std::chrono::seconds timeout) {
+  return exchange(
+      http::verb::get, url, path, headers, "", timeout, [](std::string_view) { return false; },
+      [](std::string_view) {});
+}
+
+std::string server_error_message(const std::string& body) {
+  const auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_object()) {
+    if (j.contains("error") && j["error"].is_object() && j["error"].contains("message") &&
+        j["error"]["message"].is_string())
+      return j["error"]["message"].get<std::string>();
+    if (j.contains("error") && j["error"].is_string()) return j["error"].get<std::string>();
+    for (const char* key : {"message", "detail"})
+      if (j.contains(key) && j[key].is_string()) return j[key].get<std::string>();
+  }
+  std::string text = body;
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  return text.empty() ? "(no message)" : text;
 }
 
 void SseDecoder::feed(std::string_view piece, const std::function<void(const std::string&)>& on_data) {

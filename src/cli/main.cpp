@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   bench->require_subcommand(1);
   turbine::cli::register_bench_generate(*bench);
   turbine::cli::register_bench_throughput(*bench);
+  turbine::cli::register_bench_serve(*bench);
   try {
     app.parse(argc, argv);
     // Output printed with printf (bench tables) is checked here; the rest is checked as written.

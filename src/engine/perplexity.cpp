@@ -25,7 +25,7 @@ double negative_log_likelihood(const float* logits, int64_t vocab, int32_t targe
 }  // namespace
 
 PerplexityResult evaluate_perplexity(LlamaModel& model, KvCache& cache, std::span<const int32_t> stream,
-                                     int window) {
+                                     int window, int max_chunk_tokens) {
   if (window < 2) fail("perplexity: the window must be at least 2 tokens, got {}", window);
   if (stream.size() < 2) fail("perplexity: the evaluation text gives {} tokens; at least 2 are needed", stream.size());
   const int block_len = cache.spec.block_len;
@@ -34,7 +34,8 @@ PerplexityResult evaluate_perplexity(LlamaModel& model, KvCache& cache, std::spa
     fail("perplexity: the KV cache has {} blocks of {} tokens; a window of {} needs {}", cache.spec.num_blocks,
          block_len, window, blocks_needed);
   const int64_t vocab = model.config().vocab_size;
-  const size_t chunk_tokens = std::max<size_t>(1, kMaxLogitBytes / (size_t(vocab) * sizeof(float)));
+  size_t chunk_tokens = std::max<size_t>(1, kMaxLogitBytes / (size_t(vocab) * sizeof(float)));
+  if (max_chunk_tokens > 0) chunk_tokens = std::min(chunk_tokens, size_t(max_chunk_tokens));
   Backend& backend = model.backend();
 
   SequenceInput seq;
@@ -71,8 +72,9 @@ PerplexityResult evaluate_perplexity(LlamaModel& model, KvCache& cache, std::spa
   return r;
 }
 
-double perplexity(LlamaModel& model, KvCache& cache, std::span<const int32_t> stream, int window) {
-  return evaluate_perplexity(model, cache, stream, window).perplexity;
+double perplexity(LlamaModel& model, KvCache& cache, std::span<const int32_t> stream, int window,
+                  int max_chunk_tokens) {
+  return evaluate_perplexity(model, cache, stream, window, max_chunk_tokens).perplexity;
 }
 
 }  // namespace turbine

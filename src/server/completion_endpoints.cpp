@@ -1,6 +1,7 @@
 // /v1/completions and /v1/chat/completions: requests become engine choices (prompts x n) run by a
 // GenerationJob. A chat's session_id only names the request; the prefix cache reuses the KV of
-// the conversation so far.
+// the conversation so far. A chat's tools go to the template, and its reply goes through the
+// server's reply parsers (--tool-call-parser when the request has tools, --reasoning-parser).
 #include <algorithm>
 
 #include "core/error.h"
@@ -38,7 +39,7 @@ JobSpec job_spec(ApiKind kind, const char* id_prefix, const ServedModel& model, 
 
 }  // namespace
 
-void handle_completions(ServingContext& context, const nlohmann::json& body, std::shared_ptr<ResponseSink> sink) {
+void handle_completions(ServingContext& context, const nlohmann::ordered_json& body, std::shared_ptr<ResponseSink> sink) {
   const ServedModel& model = *context.model();
   const CompletionRequest r = parse_completion_request(body);
   check_model(model, r.model);
@@ -52,16 +53,18 @@ void handle_completions(ServingContext& context, const nlohmann::json& body, std
   GenerationJob::start(context, std::move(sink), std::move(spec));
 }
 
-void handle_chat(ServingContext& context, const nlohmann::json& body, std::shared_ptr<ResponseSink> sink) {
+void handle_chat(ServingContext& context, const nlohmann::ordered_json& body, std::shared_ptr<ResponseSink> sink) {
   const ServedModel& model = *context.model();
   const ChatRequest r = parse_chat_request(body);
   check_model(model, r.model);
   if (!model.chat_template)
-    reject("messages", "the model '{}' has no chat template; start the server with --chat-template FILE", model.name);
+    reject("messages", "the model '{}' has no usable chat template ({}); start the server with --chat-template FILE",
+           model.name, model.chat_template_problem);
   // The same template input as `turbine chat` and `turbine template` (the tokenizer's special tokens),
   // with the request's chat_template_kwargs over it.
   ChatTemplateInput in = chat_template_input(model.tokenizer->config);
   in.messages = r.messages;
+  if (r.tool_choice != ToolChoice::None) in.tools = r.tools;  // "none": the template sees no tools
   for (const auto& [name, value] : r.template_vars.items()) in.extra_vars[name] = value;
   std::string rendered;
   try {
@@ -76,6 +79,9 @@ void handle_chat(ServingContext& context, const nlohmann::json& body, std::share
     if (std::find(params.stop_ids.begin(), params.stop_ids.end(), id) == params.stop_ids.end())
       params.stop_ids.push_back(id);
   JobSpec spec = job_spec(ApiKind::Chat, "chatcmpl", model, r);
+  if (r.tool_choice != ToolChoice::None) spec.reply_parsing.tool_calls = context.options.tool_call_parser;
+  spec.reply_parsing.reasoning = context.options.reasoning_parser;
+  spec.reply_parsing.prompt_opened_reasoning = prompt_opens_reasoning(rendered);
   for (int j = 0; j < r.n; ++j) spec.choices.push_back({ids, for_choice(params, j), 0, std::nullopt});
   GenerationJob::start(context, std::move(sink), std::move(spec));
 }

@@ -30,7 +30,7 @@ void end_idle_session(ServingContext& context, uint64_t id, ResponseSink& sink) 
 
 }  // namespace
 
-void handle_generate(ServingContext& context, const nlohmann::json& body, std::shared_ptr<ResponseSink> sink) {
+void handle_generate(ServingContext& context, const nlohmann::ordered_json& body, std::shared_ptr<ResponseSink> sink) {
   const ServedModel& model = *context.model();
   const GenerateRequest r = parse_generate_request(body);
   if (!r.prompt) {

@@ -27,7 +27,10 @@ void GenerationJob::start(ServingContext& context, std::shared_ptr<ResponseSink>
 }
 
 GenerationJob::GenerationJob(ServingContext& context, std::shared_ptr<ResponseSink> sink, JobSpec spec)
-    : context_(context), sink_(std::move(sink)), spec_(std::move(spec)), choices_(spec_.choices.size()) {}
+    : context_(context), sink_(std::move(sink)), spec_(std::move(spec)), choices_(spec_.choices.size()) {
+  if (spec_.reply_parsing.any())
+    for (ChoiceState& c : choices_) c.parser.emplace(spec_.reply_parsing);
+}
 
 void GenerationJob::submit_all() {
   auto self = shared_from_this();
@@ -94,27 +97,36 @@ void GenerationJob::on_event(size_t index, const RequestOutput& out) {
     }
   }
   c.text += out.text;
+  ReplyDelta delta;
+  if (c.parser) {
+    delta = c.parser->feed(out.text);
+    if (out.finished) delta.append(c.parser->finish());
+    c.reply.append(ReplyDelta(delta));
+  } else {
+    delta.content = out.text;
+  }
   std::string reason;
   if (out.finished) {
     if (!out.error.empty()) {
       c.error = out.error;
       reason = "error";
     } else if (out.reason == FinishReason::Stop) {
-      reason = "stop";
+      // The model ended its turn after writing calls (a reply cut by length keeps "length").
+      reason = c.parser && c.parser->tool_calls() > 0 ? "tool_calls" : "stop";
     } else if (out.reason == FinishReason::Length) {
       reason = "length";
     } else {
       reason = "abort";
     }
   }
-  if (spec_.stream && (!out.text.empty() || !ids.empty() || out.finished) && !sink_->disconnected()) {
+  if (spec_.stream && (!delta.empty() || !ids.empty() || out.finished) && !sink_->disconnected()) {
     // Logprobs go out with the text that shows their tokens (held-back tokens wait for it).
     std::span<const LogprobStep> logprobs;
-    if (!out.text.empty() || out.finished) {
+    if (!delta.empty() || out.finished) {
       logprobs = std::span<const LogprobStep>(c.logprobs).subspan(c.logprobs_sent);
       c.logprobs_sent = c.logprobs.size();
     }
-    sink_->stream(stream_event(spec_.header, int(index), out.text, ids, !c.sent_any, out.finished ? &reason : nullptr,
+    sink_->stream(stream_event(spec_.header, int(index), delta, ids, !c.sent_any, out.finished ? &reason : nullptr,
                                logprobs));
     c.sent_any = true;
   }
@@ -162,9 +174,16 @@ void GenerationJob::finish() {
       sink_->respond(error.status, "application/json", error_body(error));
     } else {
       std::vector<ChoiceResult> results;
-      for (size_t i = 0; i < choices_.size(); ++i)
-        results.push_back({int(i), choices_[i].text, choices_[i].finish_reason, spec_.choices[i].prompt_ids,
-                           choices_[i].shown_ids, choices_[i].logprobs});
+      for (size_t i = 0; i < choices_.size(); ++i) {
+        const ChoiceState& c = choices_[i];
+        ChoiceResult result{int(i), c.text, c.finish_reason, spec_.choices[i].prompt_ids, c.shown_ids};
+        if (c.parser) {
+          result.parsed = c.reply;
+          result.has_reasoning = c.parser->parses_reasoning();
+        }
+        result.logprobs = c.logprobs;
+        results.push_back(std::move(result));
+      }
       sink_->respond(200, "application/json", full_response(spec_.header, results, u));
     }
   }

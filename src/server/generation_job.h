@@ -15,6 +15,7 @@
 #include "engine/request.h"
 #include "server/http_server.h"
 #include "server/openai_response.h"
+#include "server/reply_parser.h"
 #include "server/serving_context.h"
 
 namespace turbine::server {
@@ -40,6 +41,8 @@ struct ChoiceState {
   std::string finish_reason;
   std::string error;
   bool refused = false;  // the engine refused the request at submit (a 400, not a server failure)
+  std::optional<ReplyParser> parser;  // chat with --tool-call-parser / --reasoning-parser
+  ReplyDelta reply;                   // the parser's deltas so far
 };
 
 struct JobSpec {
@@ -47,6 +50,7 @@ struct JobSpec {
   bool stream = false;
   std::vector<JobChoice> choices;
   std::vector<std::string> tags;  // names /abort_request can cancel the job by
+  ReplyParsing reply_parsing;     // chat: how each choice's text is parsed (none: it is all content)
   bool logprob_tokens_as_ids = false;  // with header.logprobs: tokens written "token_id:N"
   std::chrono::steady_clock::time_point arrival = std::chrono::steady_clock::now();
   // Runs on the strand once every choice ended (before the response is completed).

@@ -38,7 +38,7 @@ std::string counter_header(const std::string& name, const std::string& help, con
 }  // namespace
 
 Metrics::Metrics() : ttft_(kLatencyBounds), e2e_(kLatencyBounds), per_token_(kPerTokenBounds) {
-  for (const char* reason : {"stop", "length", "abort", "error"}) requests_by_reason_[reason] = 0;
+  for (const char* reason : {"stop", "length", "abort", "error", "tool_calls"}) requests_by_reason_[reason] = 0;
 }
 
 void Metrics::record_request(const std::string& reason, int prompt_tokens, int generated_tokens, double ttft_seconds,

@@ -35,7 +35,7 @@ struct EngineGauges {
 class Metrics {
  public:
   Metrics();
-  // One engine request ended; reason is stop, length, abort or error; negative times were not measured.
+  // One engine request ended; reason is stop, length, abort, error or tool_calls; negative times were not measured.
   void record_request(const std::string& reason, int prompt_tokens, int generated_tokens, double ttft_seconds,
                       double e2e_seconds);
   // An HTTP request answered with an error status.

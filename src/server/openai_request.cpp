@@ -8,7 +8,7 @@
 
 namespace turbine::server {
 
-using nlohmann::json;
+using json = nlohmann::ordered_json;
 
 namespace {
 
@@ -100,10 +100,13 @@ void reject_if(bool unsupported, const char* name) {
   if (unsupported) reject_unsupported(name);
 }
 
-// Fields of the OpenAI API that are not implemented yet: a clear 400 instead of a silent no-op.
-void check_unsupported(const json& body) {
-  if (const json* v = field(body, "tools")) reject_if(!(v->is_array() && v->empty()), "tools");
-  if (const json* v = field(body, "tool_choice")) reject_if(!(v->is_string() && (*v == "none" || *v == "auto")), "tool_choice");
+// Fields of the OpenAI API that are not implemented yet: a clear 400 instead of a silent no-op. Tools
+// are for chat only.
+void check_unsupported(const json& body, bool chat = false) {
+  if (!chat) {
+    if (const json* v = field(body, "tools")) reject_if(!(v->is_array() && v->empty()), "tools");
+    if (const json* v = field(body, "tool_choice")) reject_if(!(v->is_string() && *v == "none"), "tool_choice");
+  }
   reject_if(field(body, "functions") != nullptr, "functions");
   reject_if(field(body, "function_call") != nullptr, "function_call");
   if (const json* v = field(body, "response_format"))
@@ -189,6 +192,131 @@ void check_object(const json& body) {
   if (!body.is_object()) reject("", "the request body must be a JSON object");
 }
 
+std::string string_at(const json& object, const char* key, const std::string& param, bool required) {
+  auto it = object.find(key);
+  if (it == object.end() || it->is_null()) {
+    if (required) reject(param, "'{}' is missing", param);
+    return "";
+  }
+  if (!it->is_string()) reject(param, "'{}' must be a string", param);
+  return it->get<std::string>();
+}
+
+// An assistant's tool calls as the templates read them: Qwen's print `arguments | tojson`, so arguments
+// sent as a JSON string holding an object become that object (as vLLM does).
+json message_tool_calls(const json& calls, const std::string& param) {
+  if (!calls.is_array()) reject(param, "'{}' must be a list", param);
+  json out = json::array();
+  for (size_t j = 0; j < calls.size(); ++j) {
+    const json& call = calls[j];
+    const std::string at = param + "[" + std::to_string(j) + "]";
+    if (!call.is_object()) reject(at, "'{}' must be an object", at);
+    if (const std::string type = string_at(call, "type", at + ".type", false); !type.empty() && type != "function")
+      reject(at + ".type", "'{}.type' must be \"function\"", at);
+    auto function = call.find("function");
+    if (function == call.end() || !function->is_object()) reject(at + ".function", "'{}.function' must be an object", at);
+    const std::string name = string_at(*function, "name", at + ".function.name", true);
+    json arguments = json::object();
+    if (auto a = function->find("arguments"); a != function->end() && !a->is_null()) {
+      if (a->is_string()) {
+        json parsed = json::parse(a->get<std::string>(), nullptr, false);
+        arguments = parsed.is_object() ? std::move(parsed) : *a;
+      } else if (a->is_object()) {
+        arguments = *a;
+      } else {
+        reject(at + ".function.arguments", "'{}.function.arguments' must be a string or an object", at);
+      }
+    }
+    json entry = json::object();
+    if (auto id = call.find("id"); id != call.end() && !id->is_null()) entry["id"] = string_at(call, "id", at + ".id", true);
+    entry["type"] = "function";
+    entry["function"] = {{"name", name}, {"arguments", std::move(arguments)}};
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+json chat_message(const json& m, size_t index) {
+  const std::string param = "messages[" + std::to_string(index) + "]";
+  if (!m.is_object()) reject(param, "'{}' must be an object", param);
+  auto role = m.find("role");
+  if (role == m.end() || !role->is_string()) reject(param + ".role", "'{}.role' must be a string", param);
+  const std::string role_name = role->get<std::string>();
+  json out = {{"role", role_name}, {"content", message_content(m, index, role_name)}};
+  if (auto calls = m.find("tool_calls"); calls != m.end() && !calls->is_null()) {
+    if (role_name != "assistant") reject(param + ".tool_calls", "only an assistant message has 'tool_calls'");
+    out["tool_calls"] = message_tool_calls(*calls, param + ".tool_calls");
+  }
+  if (role_name == "assistant") {
+    // Qwen3's templates put a reasoning_content given back into the history's think block.
+    const std::string reasoning = string_at(m, "reasoning_content", param + ".reasoning_content", false);
+    if (!reasoning.empty()) out["reasoning_content"] = reasoning;
+  }
+  if (role_name == "tool") {
+    const std::string id = string_at(m, "tool_call_id", param + ".tool_call_id", false);
+    if (!id.empty()) out["tool_call_id"] = id;
+  }
+  if (m.contains("name")) {
+    const std::string name = string_at(m, "name", param + ".name", false);
+    if (!name.empty()) out["name"] = name;
+  }
+  return out;
+}
+
+// OpenAI's function tools: [{"type": "function", "function": {"name", "description"?, "parameters"?}}].
+json parse_tools(const json& tools) {
+  if (!tools.is_array()) reject("tools", "'tools' must be a list of function tools");
+  for (size_t i = 0; i < tools.size(); ++i) {
+    const json& tool = tools[i];
+    const std::string at = "tools[" + std::to_string(i) + "]";
+    if (!tool.is_object()) reject(at, "'{}' must be an object", at);
+    if (string_at(tool, "type", at + ".type", true) != "function")
+      reject(at + ".type", "'{}.type' must be \"function\"", at);
+    auto function = tool.find("function");
+    if (function == tool.end() || !function->is_object()) reject(at + ".function", "'{}.function' must be an object", at);
+    if (string_at(*function, "name", at + ".function.name", true).empty())
+      reject(at + ".function.name", "'{}.function.name' must not be empty", at);
+    string_at(*function, "description", at + ".function.description", false);
+    if (auto p = function->find("parameters"); p != function->end() && !p->is_null() && !p->is_object())
+      reject(at + ".function.parameters", "'{}.function.parameters' must be an object", at);
+  }
+  return tools;
+}
+
+void parse_tool_choice(const json& body, ChatRequest& r) {
+  const bool has_tools = r.tools.is_array() && !r.tools.empty();
+  r.tool_choice = has_tools ? ToolChoice::Auto : ToolChoice::None;
+  const json* v = field(body, "tool_choice");
+  if (!v) return;
+  if (v->is_string()) {
+    const std::string choice = v->get<std::string>();
+    if (choice == "none")
+      r.tool_choice = ToolChoice::None;
+    else if (choice == "auto")
+      r.tool_choice = has_tools ? ToolChoice::Auto : ToolChoice::None;
+    else if (choice == "required")
+      r.tool_choice = ToolChoice::Required;
+    else
+      reject("tool_choice", "'tool_choice' must be \"none\", \"auto\", \"required\" or a function");
+  } else if (v->is_object()) {
+    if (v->value("type", json()) != "function")
+      reject("tool_choice", "'tool_choice.type' must be \"function\"");
+    auto function = v->find("function");
+    if (function == v->end() || !function->is_object())
+      reject("tool_choice", "'tool_choice.function' must be an object");
+    r.tool_choice_name = string_at(*function, "name", "tool_choice", true);
+    r.tool_choice = ToolChoice::Function;
+    bool declared = false;
+    for (const json& tool : r.tools.is_array() ? r.tools : json::array())
+      declared = declared || tool["function"]["name"] == r.tool_choice_name;
+    if (!declared) reject("tool_choice", "'tool_choice' names '{}', which 'tools' does not declare", r.tool_choice_name);
+  } else {
+    reject("tool_choice", "'tool_choice' must be a string or an object");
+  }
+  if (r.tool_choice == ToolChoice::Required && !has_tools)
+    reject("tool_choice", "'tool_choice' \"required\" needs 'tools'");
+}
+
 }  // namespace
 
 json parse_json_body(const std::string& body) {
@@ -235,28 +363,22 @@ CompletionRequest parse_completion_request(const json& body) {
 
 ChatRequest parse_chat_request(const json& body) {
   check_object(body);
-  check_unsupported(body);
+  check_unsupported(body, true);
   ChatRequest r;
   r.model = get_string(body, "model");
   const json* messages = field(body, "messages");
   if (!messages) reject("messages", "'messages' is required");
   if (!messages->is_array()) reject("messages", "'messages' must be a list");
   if (messages->empty()) reject("messages", "'messages' must not be empty");
-  r.messages = nlohmann::ordered_json::array();
-  for (size_t i = 0; i < messages->size(); ++i) {
-    const json& m = (*messages)[i];
-    const std::string param = "messages[" + std::to_string(i) + "]";
-    if (!m.is_object()) reject(param, "'{}' must be an object", param);
-    auto role = m.find("role");
-    if (role == m.end() || !role->is_string()) reject(param + ".role", "'{}.role' must be a string", param);
-    const std::string role_name = role->get<std::string>();
-    r.messages.push_back({{"role", role_name}, {"content", message_content(m, i, role_name)}});
-  }
+  r.messages = json::array();
+  for (size_t i = 0; i < messages->size(); ++i) r.messages.push_back(chat_message((*messages)[i], i));
+  if (const json* tools = field(body, "tools")) r.tools = parse_tools(*tools);
+  parse_tool_choice(body, r);
   if (const json* kwargs = field(body, "chat_template_kwargs")) {
     if (!kwargs->is_object()) reject("chat_template_kwargs", "'chat_template_kwargs' must be an object");
-    r.template_vars = nlohmann::ordered_json::parse(kwargs->dump());
+    r.template_vars = *kwargs;
   } else {
-    r.template_vars = nlohmann::ordered_json::object();
+    r.template_vars = json::object();
   }
   parse_shared_fields(body, r);
   r.sampling.logprobs = get_bool(body, "logprobs").value_or(false);

@@ -45,9 +45,19 @@ struct CompletionRequest {
   std::string session_id;         // names the request for /abort_request ("" when none)
 };
 
+// tool_choice: "none" keeps the tools from the template and the reply unparsed; the others give them
+// to the template (nothing forces the model to call one).
+enum class ToolChoice { None, Auto, Required, Function };
+
 struct ChatRequest {
   std::optional<std::string> model;
-  nlohmann::ordered_json messages;       // [{"role", "content": string}, ...], content parts joined
+  // [{"role", "content": string}, ...] with content parts joined; an assistant's tool_calls (arguments
+  // as a JSON object where the client sent a string that holds one), an assistant's reasoning_content
+  // and a tool's tool_call_id kept.
+  nlohmann::ordered_json messages;
+  nlohmann::ordered_json tools;          // null or the function tools as the client sent them (checked)
+  ToolChoice tool_choice = ToolChoice::None;  // default: "auto" with tools, "none" without
+  std::string tool_choice_name;          // ToolChoice::Function: the declared tool it names
   nlohmann::ordered_json template_vars;  // chat_template_kwargs
   SamplingFields sampling;
   int n = 1;
@@ -72,12 +82,12 @@ struct EncodeRequest {
 };
 
 // Parse the raw body; a non-object or malformed JSON (including invalid UTF-8) is an ApiError.
-nlohmann::json parse_json_body(const std::string& body);
+nlohmann::ordered_json parse_json_body(const std::string& body);
 
-CompletionRequest parse_completion_request(const nlohmann::json& body);
-ChatRequest parse_chat_request(const nlohmann::json& body);
-GenerateRequest parse_generate_request(const nlohmann::json& body);
-EncodeRequest parse_encode_request(const nlohmann::json& body);
+CompletionRequest parse_completion_request(const nlohmann::ordered_json& body);
+ChatRequest parse_chat_request(const nlohmann::ordered_json& body);
+GenerateRequest parse_generate_request(const nlohmann::ordered_json& body);
+EncodeRequest parse_encode_request(const nlohmann::ordered_json& body);
 
 // `defaults` (the model's generation config) with the request's fields applied.
 SamplingParams apply_sampling(const SamplingFields& fields, SamplingParams defaults);

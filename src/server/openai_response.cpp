@@ -86,6 +86,20 @@ Json generate_logprobs(std::span<const LogprobStep> steps) {
   return list;
 }
 
+// OpenAI's tool_calls; `streamed` adds each call's index (chunks name the call they add to).
+Json tool_calls_json(const std::vector<ToolCall>& calls, bool streamed) {
+  Json list = Json::array();
+  for (const ToolCall& call : calls) {
+    Json j = Json::object();
+    if (streamed) j["index"] = call.index;
+    j["id"] = call.id;
+    j["type"] = "function";
+    j["function"] = {{"name", call.name}, {"arguments", call.arguments}};
+    list.push_back(std::move(j));
+  }
+  return list;
+}
+
 Json logprobs_json(const ResponseHeader& h, std::span<const LogprobStep> steps) {
   if (!h.logprobs) return nullptr;
   switch (h.kind) {
@@ -94,6 +108,19 @@ Json logprobs_json(const ResponseHeader& h, std::span<const LogprobStep> steps) 
     case ApiKind::Generate: return generate_logprobs(steps);
   }
   return nullptr;
+}
+
+Json chat_message(const ChoiceResult& c) {
+  if (!c.parsed) return {{"role", "assistant"}, {"content", c.text}};
+  const ReplyDelta& reply = *c.parsed;
+  Json message = {{"role", "assistant"}};
+  // A reply of only calls (or only reasoning) has no content: null, as OpenAI sends it.
+  message["content"] = reply.content.empty() && (!reply.tool_calls.empty() || !reply.reasoning.empty())
+                           ? Json()
+                           : Json(reply.content);
+  if (c.has_reasoning) message["reasoning_content"] = reply.reasoning.empty() ? Json() : Json(reply.reasoning);
+  if (!reply.tool_calls.empty()) message["tool_calls"] = tool_calls_json(reply.tool_calls, false);
+  return message;
 }
 
 }  // namespace
@@ -116,7 +143,7 @@ std::string full_response(const ResponseHeader& h, const std::vector<ChoiceResul
   for (const ChoiceResult& c : choices) {
     Json choice = {{"index", c.index}};
     if (h.kind == ApiKind::Chat)
-      choice["message"] = {{"role", "assistant"}, {"content", c.text}};
+      choice["message"] = chat_message(c);
     else
       choice["text"] = c.text;
     choice["logprobs"] = logprobs_json(h, c.logprobs);
@@ -132,8 +159,9 @@ std::string full_response(const ResponseHeader& h, const std::vector<ChoiceResul
   return dump(j);
 }
 
-std::string stream_event(const ResponseHeader& h, int index, const std::string& text, const std::vector<int32_t>& ids,
+std::string stream_event(const ResponseHeader& h, int index, const ReplyDelta& d, const std::vector<int32_t>& ids,
                          bool first, const std::string* finish_reason, std::span<const LogprobStep> logprobs) {
+  const std::string& text = d.content;
   if (h.kind == ApiKind::Generate) {
     Json j = {{"text", text}, {"output_ids", ids}, {"finish_reason", reason_json(finish_reason)}};
     if (h.logprobs) j["logprobs"] = generate_logprobs(logprobs);
@@ -145,7 +173,9 @@ std::string stream_event(const ResponseHeader& h, int index, const std::string& 
   if (h.kind == ApiKind::Chat) {
     Json delta = Json::object();
     if (first) delta["role"] = "assistant";
-    if (!text.empty() || (first && !finish_reason)) delta["content"] = text;
+    if (!d.reasoning.empty()) delta["reasoning_content"] = d.reasoning;
+    if (!text.empty() || (first && !finish_reason && d.empty())) delta["content"] = text;
+    if (!d.tool_calls.empty()) delta["tool_calls"] = tool_calls_json(d.tool_calls, true);
     choice["delta"] = std::move(delta);
   } else {
     choice["text"] = text;

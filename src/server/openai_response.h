@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "server/reply_delta.h"
+
 namespace turbine::server {
 
 enum class ApiKind { Completion, Chat, Generate };
@@ -47,16 +49,21 @@ struct Usage {
 struct ChoiceResult {
   int index = 0;
   std::string text;
-  std::string finish_reason;  // stop, length, abort
+  std::string finish_reason;  // stop, length, abort, tool_calls
   std::vector<int32_t> prompt_ids, output_ids;
+  // Chat with reply parsers: the reply as they split it (the message's content, reasoning_content and
+  // tool_calls instead of `text`).
+  std::optional<ReplyDelta> parsed;
+  bool has_reasoning = false;  // a reasoning parser ran: reasoning_content is given (null when empty)
   std::vector<LogprobStep> logprobs;  // with header.logprobs: one per output token
 };
 
 // The non-streaming body.
 std::string full_response(const ResponseHeader& header, const std::vector<ChoiceResult>& choices, const Usage& usage);
-// One streamed event for choice `index`: `first` adds the chat role, `finish_reason` ends the choice;
-// `logprobs` (with header.logprobs) covers the tokens whose text the event carries.
-std::string stream_event(const ResponseHeader& header, int index, const std::string& text,
+// One streamed event for choice `index`: `first` adds the chat role, `finish_reason` ends the choice.
+// Completions and /generate stream `delta.content` as their text. `logprobs` (with header.logprobs)
+// covers the tokens whose text the event carries.
+std::string stream_event(const ResponseHeader& header, int index, const ReplyDelta& delta,
                          const std::vector<int32_t>& ids, bool first, const std::string* finish_reason,
                          std::span<const LogprobStep> logprobs = {});
 // The usage chunk sent before [DONE] when stream_options.include_usage is set.

@@ -109,7 +109,7 @@ void Router::route(const HttpRequest& request, const std::shared_ptr<ResponseSin
     abort(request, *sink);
     return;
   }
-  const json body = parse_json_body(request.body());
+  const auto body = parse_json_body(request.body());
   if (path == "/v1/encode") {
     encode(body, *sink);
     return;
@@ -130,6 +130,7 @@ void Router::models(ResponseSink& sink) const {
                {"created", unix_time_now()},
                {"owned_by", "turbine"},
                {"max_model_len", m.engine->session_len()}};
+  if (m.vocab_size > 0) card["vocab_size"] = m.vocab_size;
   send_json(sink, {{"object", "list"}, {"data", json::array({card})}});
 }
 
@@ -149,7 +150,7 @@ void Router::metrics(ResponseSink& sink) const {
   sink.respond(200, "text/plain; version=0.0.4", context_.metrics.render(g));
 }
 
-void Router::encode(const json& body, ResponseSink& sink) const {
+void Router::encode(const nlohmann::ordered_json& body, ResponseSink& sink) const {
   const ServedModel& m = *context_.model();
   const EncodeRequest r = parse_encode_request(body);
   json ids = json::array(), lengths = json::array();
@@ -166,7 +167,7 @@ void Router::encode(const json& body, ResponseSink& sink) const {
 }
 
 void Router::abort(const HttpRequest& request, ResponseSink& sink) const {
-  const json body = parse_json_body(request.body());
+  const auto body = parse_json_body(request.body());
   if (!body.is_object()) reject("", "the request body must be a JSON object");
   if (body.value("abort_all", false) == true) {
     context_.tracker.cancel_all();

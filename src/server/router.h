@@ -20,7 +20,7 @@ class Router {
   void check_api_key(const HttpRequest& request) const;
   void models(ResponseSink& sink) const;
   void metrics(ResponseSink& sink) const;
-  void encode(const nlohmann::json& body, ResponseSink& sink) const;
+  void encode(const nlohmann::ordered_json& body, ResponseSink& sink) const;
   void abort(const HttpRequest& request, ResponseSink& sink) const;
 
   ServingContext& context_;

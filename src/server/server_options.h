@@ -2,8 +2,12 @@
 // flags are the CLI's shared ones).
 #pragma once
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "server/reasoning_parser.h"
+#include "server/tool_call_parser.h"
 
 namespace turbine::server {
 
@@ -19,6 +23,8 @@ struct ServerOptions {
   size_t max_body_bytes = 10 << 20;       // larger request bodies -> 413
   int io_threads = 2;                     // threads running the HTTP side
   double idle_timeout_seconds = 60;       // a connection quiet this long between requests is closed
+  std::optional<ToolCallFormat> tool_call_parser;   // chat replies to requests with tools -> tool_calls
+  std::optional<ReasoningFormat> reasoning_parser;  // chat replies' <think> text -> reasoning_content
 };
 
 }  // namespace turbine::server

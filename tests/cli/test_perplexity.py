@@ -27,3 +27,23 @@ def test_perplexity_prints_four_decimals(tmp_path):
     value = line[len("ppl = "):-1]
     assert len(value.split(".")[1]) == 4
     assert 1.0 < float(value) < 200.0  # a trained model on in-domain text
+
+
+def test_perplexity_takes_the_engine_options_and_they_do_not_change_the_figure(tmp_path):
+    text = (MODEL / "kjv_eval.txt").read_text(encoding="utf-8")[:3000]
+    path = tmp_path / "short.txt"
+    path.write_text(text, encoding="utf-8")
+    plain = run("perplexity", MODEL, path, "--device", "cpu")
+    assert plain.returncode == 0, plain.stderr
+    # Other block length, small prefill chunks, the contract's engine flags: the same figure.
+    tuned = run("perplexity", MODEL, path, "--device", "cpu", "--cache-block-seq-len", "16",
+                "--max-prefill-token-num", "100", "--max-batch-size", "4", "--session-len", "512",
+                "--cache-max-entry-count", "0.5")
+    assert tuned.returncode == 0, tuned.stderr
+    assert abs(float(tuned.stdout.decode()[6:]) - float(plain.stdout.decode()[6:])) <= 0.0002
+
+
+def test_perplexity_refuses_a_session_shorter_than_its_window(tmp_path):
+    result = run("perplexity", MODEL, MODEL / "kjv_eval.txt", "--device", "cpu", "--session-len", "100")
+    assert result.returncode != 0
+    assert "--session-len 100" in result.stderr.decode() and "512" in result.stderr.decode()

@@ -1,5 +1,5 @@
 // The official `openai` npm client against a running `turbine serve` (TURBINE_URL, TURBINE_SHARED):
-// completions and chat, streaming and not, n, stop, usage, errors, logprobs. Exits non-zero on the first
+// completions and chat, streaming and not, n, stop, usage, tools, errors, logprobs. Exits non-zero on the first
 // failed check. Run by test_openai_node.py, which starts and stops the server.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -71,6 +71,31 @@ await check("chat, streamed and not, n=2, stop", async () => {
                                                          stop: [word] });
   assert.equal(stopped.choices[0].finish_reason, "stop");
   assert.equal(stopped.choices[0].message.content, text.slice(0, text.indexOf(word)));
+});
+
+await check("chat with tools: a plain reply stays content (--tool-call-parser llama3)", async () => {
+  const messages = [{ role: "user", content: "Who created the heaven and the earth?" }];
+  const tools = [{ type: "function", function: { name: "find_verse", description: "Look a verse up",
+                                                 parameters: { type: "object", properties: { q: { type: "string" } } } } }];
+  const body = { model, messages, max_tokens: 12, temperature: 0 };
+  const plain = await client.chat.completions.create(body);
+  // kjv-llama's template ignores tools, so the prompt and the reply are the same; the reply is no call.
+  const withTools = await client.chat.completions.create({ ...body, tools, tool_choice: "auto" });
+  assert.equal(withTools.choices[0].message.content, plain.choices[0].message.content);
+  assert.equal(withTools.choices[0].message.tool_calls, undefined);
+  assert.equal(withTools.choices[0].finish_reason, "length");
+  const stream = await client.chat.completions.create({ ...body, tools, stream: true });
+  let text = "";
+  for await (const chunk of stream) {
+    assert.equal(chunk.choices[0]?.delta?.tool_calls, undefined);
+    text += chunk.choices[0]?.delta?.content ?? "";
+  }
+  assert.equal(text, plain.choices[0].message.content);
+  await assert.rejects(client.chat.completions.create({ ...body, tools: [{ type: "function", function: {} }] }),
+                       (e) => e.status === 400 && e.param === "tools[0].function.name");
+  await assert.rejects(client.chat.completions.create({ ...body, tools,
+                                                        tool_choice: { type: "function", function: { name: "x" } } }),
+                       (e) => e.status === 400 && e.param === "tool_choice");
 });
 
 await check("errors arrive as APIError with the OpenAI shape", async () => {

@@ -64,6 +64,7 @@ def test_encode_matches_golden_prompt_ids(server):
 def test_models_lists_the_served_name(server):
     status, _, body = server.request("GET", "/v1/models")
     assert status == 200 and [m["id"] for m in body["data"]] == ["kjv"]
+    assert body["data"][0]["vocab_size"] == 32000  # kjv-llama's config.json
 
 
 def test_streamed_completion_concatenates_to_the_whole(server):

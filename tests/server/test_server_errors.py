@@ -59,9 +59,9 @@ BAD_REQUESTS = [
     ("message without role", "/v1/chat/completions", {"messages": [{"content": "hi"}]}, 400, "messages[0].role"),
     ("roles not alternating", "/v1/chat/completions",
      {"messages": [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]}, 400, "messages"),
-    ("tools", "/v1/chat/completions",
-     {"messages": [{"role": "user", "content": "a"}], "tools": [{"type": "function", "function": {"name": "f"}}]},
-     400, "tools"),
+    ("tool without a name", "/v1/chat/completions",
+     {"messages": [{"role": "user", "content": "a"}], "tools": [{"type": "function", "function": {}}]},
+     400, "tools[0].function.name"),
     ("response_format", "/v1/chat/completions",
      {"messages": [{"role": "user", "content": "a"}], "response_format": {"type": "json_object"}}, 400,
      "response_format"),
@@ -75,6 +75,8 @@ BAD_REQUESTS = [
     ("image content", "/v1/chat/completions",
      {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}, 400,
      "unsupported_parameter"),
+    ("tools on completions", "/v1/completions",
+     {"prompt": PROMPT, "tools": [{"type": "function", "function": {"name": "f"}}]}, 400, "tools"),
     ("tool_choice required", "/v1/chat/completions",
      {"messages": [{"role": "user", "content": "a"}], "tool_choice": "required"}, 400, "tool_choice"),
     ("template kwargs wrong type", "/v1/chat/completions",
@@ -333,3 +335,24 @@ def test_quiet_connections_are_closed_after_the_idle_timeout():
         assert events[-1] == "[DONE]" and events[-2]["choices"][0]["finish_reason"] == "length"
     finally:
         assert s.stop() == 0
+
+
+def test_a_template_that_does_not_parse_is_named_in_the_400(tmp_path):
+    """The model's own template is broken: the server still serves completions, and a chat request's
+    400 says what is wrong with the template rather than that there is none."""
+    for f in MODEL.iterdir():
+        if f.name != "tokenizer_config.json":
+            (tmp_path / f.name).symlink_to(f)
+    config = json.loads((MODEL / "tokenizer_config.json").read_text())
+    config["chat_template"] = "{% for m in messages %}{{ m.content }"
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps(config))
+    s = Server(model=tmp_path)
+    try:
+        status, _, answer = s.post("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}]})
+        check_error(status, answer, 400, "messages")
+        message = answer["error"]["message"]
+        assert "no usable chat template" in message and "--chat-template" in message
+        assert message != "" and "(" in message and "()" not in message  # the parse error is quoted
+        assert s.post("/v1/completions", {"prompt": PROMPT, "max_tokens": 2})[0] == 200
+    finally:
+        s.stop()
