@@ -92,6 +92,12 @@ void add_sampling_options(CLI::App& cmd, SamplingOptions& o) {
   cmd.add_option("--min-p", o.min_p, "drop tokens below min-p times the top probability")->check(real_in(0, 1));
   cmd.add_option("--repetition-penalty", o.repetition_penalty, "HF repetition penalty (1 = off)")
       ->check(real_positive());
+  cmd.add_option("--presence-penalty", o.presence_penalty,
+                 "OpenAI presence penalty over the generated tokens (-2..2, 0 = off)")
+      ->check(real_in(-kMaxPresenceFrequencyPenalty, kMaxPresenceFrequencyPenalty));
+  cmd.add_option("--frequency-penalty", o.frequency_penalty,
+                 "OpenAI frequency penalty over the generated tokens (-2..2, 0 = off)")
+      ->check(real_in(-kMaxPresenceFrequencyPenalty, kMaxPresenceFrequencyPenalty));
   cmd.add_option("--seed", o.seed, "seed of the sampler")->check(seed_value());
   cmd.add_option("--stop", o.stop, "stop string (repeatable; not printed)")->allow_extra_args(false);
   cmd.add_flag("--ignore-eos", o.ignore_eos, "generate through end-of-sequence tokens");
@@ -155,6 +161,8 @@ SamplingParams resolve_sampling(const SamplingOptions& o, const GenerationConfig
   if (o.top_p) p.top_p = *o.top_p;
   if (o.min_p) p.min_p = *o.min_p;
   if (o.repetition_penalty) p.repetition_penalty = *o.repetition_penalty;
+  if (o.presence_penalty) p.presence_penalty = *o.presence_penalty;
+  if (o.frequency_penalty) p.frequency_penalty = *o.frequency_penalty;
   p.seed = o.seed;
   p.max_new_tokens = o.max_new_tokens;
   p.stop = o.stop;

@@ -47,7 +47,7 @@ struct CacheBudget {
 
 struct SamplingOptions {
   std::optional<int> max_new_tokens;  // absent: 256, clamped to the session (engine/request_validation.h)
-  std::optional<float> temperature, top_p, min_p, repetition_penalty;
+  std::optional<float> temperature, top_p, min_p, repetition_penalty, presence_penalty, frequency_penalty;
   std::optional<int> top_k;
   uint64_t seed = 0;
   std::vector<std::string> stop;

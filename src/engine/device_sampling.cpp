@@ -7,22 +7,55 @@
 
 namespace turbine {
 
-std::vector<int32_t> sample_on_device(Backend& backend, Tensor& logits, std::span<Sampler* const> samplers,
-                                      std::span<const std::span<const int32_t>> histories,
-                                      DeviceSamplingCounts* counts) {
+namespace {
+
+// Rows `which` (ascending) of logits as one host array of which.size() x V values.
+std::vector<float> download_rows(Backend& backend, const Tensor& logits, const std::vector<int32_t>& which) {
+  const int64_t R = logits.dim(0), V = logits.dim(1);
+  if (int64_t(which.size()) == R) return backend.download_f32(logits);
+  const Tensor idx = backend.upload(which.data(), DType::I32, {int64_t(which.size())}, DType::I32);
+  Tensor rows = backend.empty(DType::F32, {int64_t(which.size()), V});
+  backend.gather_rows(logits, idx, rows);
+  return backend.download_f32(rows);
+}
+
+}  // namespace
+
+SampledRows sample_on_device(Backend& backend, Tensor& logits, std::span<const SamplingRow> rows) {
   const int64_t R = logits.rank() == 2 ? logits.dim(0) : -1;
-  if (R < 0 || size_t(R) != samplers.size() || samplers.size() != histories.size())
-    throw std::logic_error("sample_on_device: one sampler and one history per logits row");
+  if (R < 0 || size_t(R) != rows.size()) throw std::logic_error("sample_on_device: one sampling row per logits row");
   const int64_t V = logits.dim(1);
-  DeviceSamplingCounts local;
-  std::vector<int32_t> out(R, -1);
+  SampledRows result;
+  DeviceSamplingCounts& local = result.counts;
+  std::vector<int32_t>& out = result.ids;
+  out.assign(R, -1);
+  result.logprobs.resize(R);
+  // Raw rows leave the device before any penalty is applied to the logits.
+  std::vector<int32_t> raw_rows;
+  for (int64_t r = 0; r < R; ++r)
+    if (rows[r].sampler->source() == SampleSource::RawRow) raw_rows.push_back(int32_t(r));
+  if (!raw_rows.empty()) {
+    std::vector<float> host = download_rows(backend, logits, raw_rows);
+    for (size_t i = 0; i < raw_rows.size(); ++i) {
+      const SamplingRow& row = rows[raw_rows[i]];
+      const std::span<float> values = std::span<float>(host).subspan(i * V, V);
+      const SamplingParams& params = row.sampler->params();
+      std::vector<float> raw;
+      if (params.logprobs) raw.assign(values.begin(), values.end());
+      const size_t prompt_len = std::min(row.prompt_len, row.history.size());
+      const int32_t id = row.sampler->sample_raw(values, row.history, row.history.subspan(prompt_len));
+      out[raw_rows[i]] = id;
+      if (params.logprobs) result.logprobs[raw_rows[i]] = token_logprobs(raw, id, params.top_logprobs);
+    }
+    local.full_rows += int(raw_rows.size());
+  }
   // The repetition penalty goes onto the device logits first, so penalised rows sample like others.
   std::vector<int32_t> pen_rows, pen_ids;
   std::vector<float> penalties;
   for (int64_t r = 0; r < R; ++r) {
-    const float p = samplers[r]->params().repetition_penalty;
-    if (p == 1.0f) continue;
-    for (int32_t id : penalty_ids(histories[r], V)) {
+    const float p = rows[r].sampler->params().repetition_penalty;
+    if (p == 1.0f || rows[r].sampler->source() == SampleSource::RawRow) continue;
+    for (int32_t id : penalty_ids(rows[r].history, V)) {
       pen_rows.push_back(int32_t(r));
       pen_ids.push_back(id);
       penalties.push_back(p);
@@ -33,14 +66,16 @@ std::vector<int32_t> sample_on_device(Backend& backend, Tensor& logits, std::spa
   std::vector<float> temperatures;
   int k = 0;
   for (int64_t r = 0; r < R; ++r) {
-    switch (samplers[r]->source()) {
+    Sampler& sampler = *rows[r].sampler;
+    switch (sampler.source()) {
       case SampleSource::Argmax: greedy.push_back(int32_t(r)); break;
       case SampleSource::Candidates:
         cand_rows.push_back(int32_t(r));
-        temperatures.push_back(samplers[r]->params().temperature);
-        k = std::max(k, samplers[r]->candidates());
+        temperatures.push_back(sampler.params().temperature);
+        k = std::max(k, sampler.candidates());
         break;
       case SampleSource::FullRow: full_rows.push_back(int32_t(r)); break;
+      case SampleSource::RawRow: break;  // sampled above
     }
   }
   if (!greedy.empty()) {
@@ -57,7 +92,7 @@ std::vector<int32_t> sample_on_device(Backend& backend, Tensor& logits, std::spa
       row.values = std::span<const float>(tc.values).subspan(i * tc.k, tc.k);
       row.sum_exp = tc.sum_exp[i];
       row.whole_row = tc.k == V;
-      if (const auto id = samplers[r]->sample(row)) {
+      if (const auto id = rows[r].sampler->sample(row)) {
         out[r] = *id;
         ++local.candidates;
       } else {
@@ -67,23 +102,14 @@ std::vector<int32_t> sample_on_device(Backend& backend, Tensor& logits, std::spa
   }
   if (!full_rows.empty()) {
     std::sort(full_rows.begin(), full_rows.end());
-    std::vector<float> host;
-    if (int64_t(full_rows.size()) == R) {
-      host = backend.download_f32(logits);
-    } else {
-      const Tensor idx = backend.upload(full_rows.data(), DType::I32, {int64_t(full_rows.size())}, DType::I32);
-      Tensor rows = backend.empty(DType::F32, {int64_t(full_rows.size()), V});
-      backend.gather_rows(logits, idx, rows);
-      host = backend.download_f32(rows);
-    }
+    std::vector<float> host = download_rows(backend, logits, full_rows);
     for (size_t i = 0; i < full_rows.size(); ++i) {
       const int32_t r = full_rows[i];
-      out[r] = samplers[r]->sample_penalized(std::span<float>(host).subspan(i * V, V));
+      out[r] = rows[r].sampler->sample_penalized(std::span<float>(host).subspan(i * V, V));
     }
-    local.full_rows = int(full_rows.size());
+    local.full_rows += int(full_rows.size());
   }
-  if (counts) *counts = local;
-  return out;
+  return result;
 }
 
 }  // namespace turbine

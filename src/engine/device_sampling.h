@@ -2,13 +2,17 @@
 // applied there (Backend::repetition_penalty), greedy rows through Backend::argmax_rows,
 // top-k/top-p/min-p rows from Backend::top_candidates, and only the rows those cannot serve
 // (plain temperature sampling, candidates that may not cover the distribution) downloaded whole.
+// Rows that ask for logprobs or presence/frequency penalties are downloaded whole before any
+// penalty touches them (SampleSource::RawRow); the other rows do not notice them.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
 #include "backend/backend.h"
 #include "engine/sampler.h"
+#include "engine/token_logprobs.h"
 
 namespace turbine {
 
@@ -16,13 +20,24 @@ namespace turbine {
 struct DeviceSamplingCounts {
   int argmax = 0;
   int candidates = 0;
-  int full_rows = 0;  // downloaded rows, fallbacks from candidates included
+  int full_rows = 0;  // downloaded rows, fallbacks from candidates and raw rows included
 };
 
-// logits [R, V] fp32 on the backend (changed in place where a penalty applies); samplers[r] and
-// histories[r] (prompt + generated ids, for the penalty) belong to row r. Returns the R ids.
-std::vector<int32_t> sample_on_device(Backend& backend, Tensor& logits, std::span<Sampler* const> samplers,
-                                      std::span<const std::span<const int32_t>> histories,
-                                      DeviceSamplingCounts* counts = nullptr);
+// What one logits row is sampled with.
+struct SamplingRow {
+  Sampler* sampler = nullptr;
+  std::span<const int32_t> history;  // prompt + generated ids (the repetition penalty's)
+  size_t prompt_len = 0;             // history[prompt_len..] are the generated ids (presence/frequency)
+};
+
+struct SampledRows {
+  std::vector<int32_t> ids;                           // one per row
+  std::vector<std::optional<TokenLogprobs>> logprobs; // one per row, set where its params ask for logprobs
+  DeviceSamplingCounts counts;
+};
+
+// logits [R, V] fp32 on the backend (changed in place where a penalty applies); rows[r] belongs
+// to row r.
+SampledRows sample_on_device(Backend& backend, Tensor& logits, std::span<const SamplingRow> rows);
 
 }  // namespace turbine

@@ -224,12 +224,11 @@ void Engine::step() {
       l->cached_prefix_reported = true;
     }
   }
-  std::vector<int32_t> tokens;
-  DeviceSamplingCounts sampling;
+  SampledRows sampled;
   const auto t1 = Clock::now();
   counters_.schedule_seconds += seconds(t0, t1);
   try {
-    tokens = runner_->step(schedule, samplers, &sampling);
+    sampled = runner_->step(schedule, samplers);
   } catch (const std::exception& e) {
     // The step failed as a whole (e.g. the backend ran out of memory): fail its requests.
     for (Live* l : lives) {
@@ -246,6 +245,8 @@ void Engine::step() {
   ++counters_.steps;
   counters_.prefilled_tokens += uint64_t(schedule.num_prefill_tokens);
   counters_.decoded_tokens += uint64_t(schedule.num_decode_tokens);
+  const DeviceSamplingCounts& sampling = sampled.counts;
+  const std::vector<int32_t>& tokens = sampled.ids;
   counters_.sampled_on_device += uint64_t(sampling.argmax + sampling.candidates);
   counters_.sampled_full_rows += uint64_t(sampling.full_rows);
   for (size_t i = 0; i < schedule.chunks.size(); ++i) {
@@ -256,6 +257,7 @@ void Engine::step() {
     RequestOutput out;
     out.token = tokens[i];
     out.show_id = st.emit_id;
+    if (st.emit_id) out.logprobs = std::move(sampled.logprobs[i]);
     out.text = st.text;
     if (st.finished || l.seq.num_tokens() >= l.seq.max_tokens) {
       out.finished = true;

@@ -14,15 +14,13 @@ size_t ModelRunner::block_bytes(const LlamaModel& model, int block_len) {
   return model.kv_cache_spec(1, block_len).bytes();
 }
 
-std::vector<int32_t> ModelRunner::step(const Schedule& schedule, std::span<Sampler* const> samplers,
-                                       DeviceSamplingCounts* counts) {
+SampledRows ModelRunner::step(const Schedule& schedule, std::span<Sampler* const> samplers) {
   if (samplers.size() != schedule.chunks.size()) throw std::logic_error("runner: one sampler per chunk");
   BatchInput input;
   input.sequences.reserve(schedule.chunks.size());
   // Only chunks that reach their sequence's end get a logits row, in chunk order.
   std::vector<size_t> sampling_chunks;
-  std::vector<Sampler*> row_samplers;
-  std::vector<std::span<const int32_t>> histories;
+  std::vector<SamplingRow> rows;
   for (size_t i = 0; i < schedule.chunks.size(); ++i) {
     const ScheduledChunk& c = schedule.chunks[i];
     const Sequence& seq = *c.seq;
@@ -36,19 +34,23 @@ std::vector<int32_t> ModelRunner::step(const Schedule& schedule, std::span<Sampl
                            seq.tokens.begin() + seq.num_computed + c.num_tokens);
     if (c.samples) {
       sampling_chunks.push_back(i);
-      row_samplers.push_back(samplers[i]);
-      histories.emplace_back(seq.tokens);
+      rows.push_back({samplers[i], seq.tokens, size_t(seq.prompt_len)});
     }
   }
   Tensor logits = graphs_.forward(input, cache_);
   if (logits.rank() != 2 || size_t(logits.dim(0)) != sampling_chunks.size())
     throw std::logic_error("runner: one logits row per sampling chunk");
-  std::vector<int32_t> tokens(schedule.chunks.size(), -1);
-  if (counts) *counts = {};
-  if (sampling_chunks.empty()) return tokens;
-  const std::vector<int32_t> ids = sample_on_device(model_.backend(), logits, row_samplers, histories, counts);
-  for (size_t j = 0; j < sampling_chunks.size(); ++j) tokens[sampling_chunks[j]] = ids[j];
-  return tokens;
+  SampledRows result;
+  result.ids.assign(schedule.chunks.size(), -1);
+  result.logprobs.resize(schedule.chunks.size());
+  if (sampling_chunks.empty()) return result;
+  SampledRows sampled = sample_on_device(model_.backend(), logits, rows);
+  for (size_t j = 0; j < sampling_chunks.size(); ++j) {
+    result.ids[sampling_chunks[j]] = sampled.ids[j];
+    result.logprobs[sampling_chunks[j]] = std::move(sampled.logprobs[j]);
+  }
+  result.counts = sampled.counts;
+  return result;
 }
 
 }  // namespace turbine

@@ -25,9 +25,9 @@ class ModelRunner {
   static size_t block_bytes(const LlamaModel& model, int block_len);
 
   // samplers[i] belongs to schedule.chunks[i]. Returns, per chunk, the sampled token or -1 for a
-  // chunk that does not reach its sequence's end; `counts` (optional) says how rows were sampled.
-  std::vector<int32_t> step(const Schedule& schedule, std::span<Sampler* const> samplers,
-                            DeviceSamplingCounts* counts = nullptr);
+  // chunk that does not reach its sequence's end (ids), its logprobs where asked, and how rows were
+  // sampled (counts).
+  SampledRows step(const Schedule& schedule, std::span<Sampler* const> samplers);
 
   const DecodeGraphs& graphs() const { return graphs_; }
 

@@ -13,6 +13,7 @@ void RequestChannel::deliver(RequestOutput out) {
   {
     std::lock_guard lock(mutex_);
     if (out.token && out.show_id) result_.ids.push_back(*out.token);
+    if (out.logprobs) result_.logprobs.push_back(*out.logprobs);
     result_.text += out.text;
     if (out.finished) {
       result_.reason = out.reason;

@@ -16,12 +16,15 @@
 
 #include "engine/sampling_params.h"
 #include "engine/text_stream.h"
+#include "engine/token_logprobs.h"
 
 namespace turbine {
 
 struct RequestOutput {
   std::optional<int32_t> token;  // the id generated this step (absent on an end-only event)
   bool show_id = true;           // false for a stop id that ended generation (not printed with --ids)
+  // With params.logprobs: the token's log-probability and top alternatives (absent for a hidden stop id).
+  std::optional<TokenLogprobs> logprobs;
   std::string text;              // text that became safe to show
   bool finished = false;
   FinishReason reason = FinishReason::None;  // None when cancelled or failed
@@ -38,6 +41,7 @@ struct Request {
 
 struct RequestResult {
   std::vector<int32_t> ids;    // generated ids shown (a stop id that ended generation is left out)
+  std::vector<TokenLogprobs> logprobs;  // with params.logprobs: one per id of `ids`
   std::string text;
   FinishReason reason = FinishReason::None;
   bool cancelled = false;

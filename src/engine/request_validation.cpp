@@ -11,6 +11,16 @@ int validate_request(std::span<const int32_t> prompt, const SamplingParams& para
   for (int32_t id : prompt)
     if (id < 0 || id >= limits.vocab_size)
       fail("the prompt's token id {} is outside the vocabulary (0..{})", id, limits.vocab_size - 1);
+  if (params.top_logprobs < 0 || params.top_logprobs > kMaxTopLogprobs)
+    fail("top_logprobs must be between 0 and {}, got {}", kMaxTopLogprobs, params.top_logprobs);
+  if (params.top_logprobs > 0 && !params.logprobs) fail("top_logprobs {} needs logprobs on", params.top_logprobs);
+  const auto check_penalty = [](const char* name, float x) {
+    constexpr float limit = kMaxPresenceFrequencyPenalty;
+    // Written as a negated range test so that NaN fails too.
+    if (!(x >= -limit && x <= limit)) fail("{} must be between -{} and {}, got {}", name, limit, limit, x);
+  };
+  check_penalty("presence_penalty", params.presence_penalty);
+  check_penalty("frequency_penalty", params.frequency_penalty);
   const int64_t prompt_len = int64_t(prompt.size());
   const int64_t room = int64_t(limits.session_len) - prompt_len;
   int64_t max_new = 0;

@@ -6,7 +6,9 @@
 //     session_len) is an error;
 //   - without one, kDefaultMaxNewTokens is clamped to what the session leaves, and a prompt that
 //     leaves no room to generate is an error;
-//   - the request's tokens fit in the KV cache (when its size is known).
+//   - the request's tokens fit in the KV cache (when its size is known);
+//   - top_logprobs is 0..kMaxTopLogprobs (and needs logprobs), the presence and frequency penalties
+//     are within +-kMaxPresenceFrequencyPenalty.
 // Callers may run it before loading weights (cache_tokens 0) to fail fast; Engine::submit runs it again.
 #pragma once
 #include <cstdint>

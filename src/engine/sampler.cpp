@@ -16,12 +16,21 @@ Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.se
 }
 
 SampleSource Sampler::source() const {
+  if (params_.logprobs || params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f)
+    return SampleSource::RawRow;
   if (params_.temperature == 0.0f) return SampleSource::Argmax;
   return candidates() > 0 ? SampleSource::Candidates : SampleSource::FullRow;
 }
 
 int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> history) {
   apply_repetition_penalty(logits, history, params_.repetition_penalty);
+  return sample_penalized(logits);
+}
+
+int32_t Sampler::sample_raw(std::span<float> logits, std::span<const int32_t> history,
+                            std::span<const int32_t> generated) {
+  apply_repetition_penalty(logits, history, params_.repetition_penalty);
+  apply_presence_frequency_penalty(logits, generated, params_.presence_penalty, params_.frequency_penalty);
   return sample_penalized(logits);
 }
 

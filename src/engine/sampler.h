@@ -18,9 +18,10 @@ enum class SampleSource : uint8_t {
   Argmax,      // greedy: the row's argmax id is the token
   Candidates,  // the row's top candidates (Sampler::candidates() of them) usually suffice
   FullRow,     // the whole row (plain temperature sampling, huge top-k)
+  RawRow,      // the whole row before any penalty: logprobs, presence/frequency penalties (sample_raw)
 };
 // With a repetition penalty the caller applies it to the device logits first (penalty_ids),
-// whatever the source.
+// for every source but RawRow.
 
 class Sampler {
  public:
@@ -32,6 +33,9 @@ class Sampler {
 
   // logits [vocab] may be modified in place; history = prompt + generated ids (for the penalty).
   int32_t sample(std::span<float> logits, std::span<const int32_t> history);
+  // For source() == RawRow: the model's logits as they came; applies the repetition penalty over
+  // `history`, the presence/frequency penalties over `generated` (the ids generated so far), samples.
+  int32_t sample_raw(std::span<float> logits, std::span<const int32_t> history, std::span<const int32_t> generated);
   // The same for logits that already carry the repetition penalty.
   int32_t sample_penalized(std::span<float> logits);
   // From the candidates of the penalised row (source() == Candidates); nullopt, with the RNG

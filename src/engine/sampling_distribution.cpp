@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "core/error.h"
@@ -16,6 +17,15 @@ void apply_repetition_penalty(std::span<float> logits, std::span<const int32_t> 
     float& x = logits[id];
     x = x > 0 ? x / penalty : x * penalty;
   }
+}
+
+void apply_presence_frequency_penalty(std::span<float> logits, std::span<const int32_t> generated, float presence,
+                                      float frequency) {
+  if (presence == 0.0f && frequency == 0.0f) return;
+  std::unordered_map<int32_t, int> counts;
+  for (int32_t id : generated)
+    if (id >= 0 && size_t(id) < logits.size()) ++counts[id];
+  for (const auto& [id, count] : counts) logits[id] -= presence + frequency * float(count);
 }
 
 std::vector<int32_t> penalty_ids(std::span<const int32_t> history, int64_t vocab) {

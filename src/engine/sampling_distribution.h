@@ -1,5 +1,6 @@
 // The distribution a Sampler draws from, step by step in Hugging Face's order: repetition
-// penalty, temperature, top-k, top-p, min-p. Kept apart from the draw so tests can check it.
+// penalty (then OpenAI's presence/frequency penalties), temperature, top-k, top-p, min-p. Kept apart
+// from the draw so tests can check it.
 #pragma once
 #include <cstdint>
 #include <span>
@@ -23,6 +24,10 @@ struct ScaledLogit {
 // HF's RepetitionPenaltyLogitsProcessor: for every distinct id in `history`, a positive logit is
 // divided by `penalty`, a negative one multiplied. Modifies `logits` in place.
 void apply_repetition_penalty(std::span<float> logits, std::span<const int32_t> history, float penalty);
+// OpenAI's presence and frequency penalties: logit[t] -= presence * (count[t] > 0) + frequency * count[t],
+// count[t] being how often t occurs in `generated` (ids outside the row are skipped). In place.
+void apply_presence_frequency_penalty(std::span<float> logits, std::span<const int32_t> generated, float presence,
+                                      float frequency);
 // The ids that penalty touches: the distinct ids of `history` in [0, vocab), ascending.
 std::vector<int32_t> penalty_ids(std::span<const int32_t> history, int64_t vocab);
 

@@ -79,11 +79,16 @@ StreamStep TextStream::push(int32_t id) {
   read_new_text(false);
 
   // A complete stop string ends generation; the text before it is the last output.
-  size_t stop_at = std::string::npos;
-  for (const auto& stop : params_.stop) stop_at = std::min(stop_at, text_.find(stop, emitted_));
+  size_t stop_at = std::string::npos, stop_end = 0;
+  for (const auto& stop : params_.stop) {
+    const size_t at = text_.find(stop, emitted_);
+    if (at < stop_at) stop_at = at, stop_end = at + stop.size();
+  }
   if (stop_at != std::string::npos) {
-    step.text = take_text(stop_at);
-    text_.resize(stop_at);  // the stop string itself is never shown
+    // The stop string is shown only when asked; nothing after it ever is.
+    const size_t end = params_.include_stop_str_in_output ? stop_end : stop_at;
+    step.text = take_text(end);
+    text_.resize(end);
     step.finished = finished_ = true;
     step.reason = FinishReason::Stop;
     return step;

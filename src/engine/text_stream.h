@@ -1,5 +1,6 @@
 // Turns generated ids into text as they arrive: never splits a UTF-8 character, never loses the
-// space that SentencePiece attaches to a word, holds back text that may begin a stop string,
+// space that SentencePiece attaches to a word, holds back text that may begin a stop string (the
+// stop string itself is dropped unless params.include_stop_str_in_output),
 // and says when generation must end (stop id, stop string, and max_new_tokens when it is set: the
 // engine always sets it, resolved by validate_request).
 #pragma once

@@ -30,6 +30,8 @@ JobSpec job_spec(ApiKind kind, const char* id_prefix, const ServedModel& model, 
   spec.header.model = model.name;
   spec.header.return_token_ids = r.return_token_ids;
   spec.header.include_usage = r.include_usage;
+  spec.header.logprobs = r.sampling.logprobs;
+  spec.logprob_tokens_as_ids = r.sampling.tokens_as_ids;
   spec.stream = r.stream;
   spec.tags = tags_of(spec.header.id, r.session_id);
   return spec;

@@ -53,6 +53,7 @@ void handle_generate(ServingContext& context, const nlohmann::ordered_json& body
     spec.header.created = unix_time_now();
     spec.header.model = model.name;
     spec.header.session_id = r.session_id;
+    spec.header.logprobs = r.sampling.logprobs;
     spec.header.history_tokens = int(history.size());
     spec.stream = r.stream;
     spec.tags = {spec.header.id};

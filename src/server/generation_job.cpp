@@ -5,6 +5,7 @@
 #include <set>
 
 #include "server/api_error.h"
+#include "server/logprob_views.h"
 
 namespace turbine::server {
 
@@ -81,6 +82,14 @@ void GenerationJob::on_event(size_t index, const RequestOutput& out) {
       c.ttft_seconds = seconds_since(spec_.arrival);
       context_.tracker.mark_running();
     }
+    if (spec_.header.logprobs && out.logprobs) {
+      const Tokenizer& tokenizer = *context_.model()->tokenizer;
+      const std::vector<int32_t>& prompt = spec_.choices[index].prompt_ids;
+      const int32_t previous = c.all_ids.empty() ? (prompt.empty() ? -1 : prompt.back()) : c.all_ids.back();
+      c.logprobs.push_back(
+          logprob_step(tokenizer, *out.logprobs, previous, spec_.logprob_tokens_as_ids, c.token_text_bytes));
+      c.token_text_bytes += token_piece(tokenizer, previous, *out.token).size();
+    }
     c.all_ids.push_back(*out.token);
     if (out.show_id) {
       c.shown_ids.push_back(*out.token);
@@ -111,7 +120,14 @@ void GenerationJob::on_event(size_t index, const RequestOutput& out) {
     }
   }
   if (spec_.stream && (!delta.empty() || !ids.empty() || out.finished) && !sink_->disconnected()) {
-    sink_->stream(stream_event(spec_.header, int(index), delta, ids, !c.sent_any, out.finished ? &reason : nullptr));
+    // Logprobs go out with the text that shows their tokens (held-back tokens wait for it).
+    std::span<const LogprobStep> logprobs;
+    if (!delta.empty() || out.finished) {
+      logprobs = std::span<const LogprobStep>(c.logprobs).subspan(c.logprobs_sent);
+      c.logprobs_sent = c.logprobs.size();
+    }
+    sink_->stream(stream_event(spec_.header, int(index), delta, ids, !c.sent_any, out.finished ? &reason : nullptr,
+                               logprobs));
     c.sent_any = true;
   }
   if (out.finished) end_choice(index, reason);
@@ -165,6 +181,7 @@ void GenerationJob::finish() {
           result.parsed = c.reply;
           result.has_reasoning = c.parser->parses_reasoning();
         }
+        result.logprobs = c.logprobs;
         results.push_back(std::move(result));
       }
       sink_->respond(200, "application/json", full_response(spec_.header, results, u));

@@ -32,6 +32,10 @@ struct ChoiceState {
   std::string text;
   std::vector<int32_t> shown_ids;  // generated ids in the output (a stop id is not)
   std::vector<int32_t> all_ids;    // every generated id (what the engine's session holds)
+  // With logprobs: one step per shown id; the first logprobs_sent went out in stream events.
+  std::vector<LogprobStep> logprobs;
+  size_t logprobs_sent = 0;
+  size_t token_text_bytes = 0;  // the text of the shown ids so far (the legacy format's text_offset)
   bool started = false, sent_any = false, done = false;
   double ttft_seconds = -1;  // from the job's arrival to the first generated id
   std::string finish_reason;
@@ -47,6 +51,7 @@ struct JobSpec {
   std::vector<JobChoice> choices;
   std::vector<std::string> tags;  // names /abort_request can cancel the job by
   ReplyParsing reply_parsing;     // chat: how each choice's text is parsed (none: it is all content)
+  bool logprob_tokens_as_ids = false;  // with header.logprobs: tokens written "token_id:N"
   std::chrono::steady_clock::time_point arrival = std::chrono::steady_clock::now();
   // Runs on the strand once every choice ended (before the response is completed).
   std::function<void(const std::vector<JobChoice>&, const std::vector<ChoiceState>&)> on_finish;

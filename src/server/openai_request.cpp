@@ -12,6 +12,8 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
+constexpr int64_t kMaxCompletionLogprobs = 5;
+
 // The field when present and not null.
 const json* field(const json& body, const char* name) {
   auto it = body.find(name);
@@ -105,10 +107,6 @@ void check_unsupported(const json& body, bool chat = false) {
     if (const json* v = field(body, "tools")) reject_if(!(v->is_array() && v->empty()), "tools");
     if (const json* v = field(body, "tool_choice")) reject_if(!(v->is_string() && *v == "none"), "tool_choice");
   }
-  if (const json* v = field(body, "logprobs")) reject_if(!(v->is_boolean() && !v->get<bool>()), "logprobs");
-  reject_if(field(body, "top_logprobs") != nullptr, "top_logprobs");
-  for (const char* penalty : {"presence_penalty", "frequency_penalty"})
-    if (auto x = get_number(body, penalty, -2.0, 2.0)) reject_if(*x != 0.0f, penalty);
   reject_if(field(body, "functions") != nullptr, "functions");
   reject_if(field(body, "function_call") != nullptr, "function_call");
   if (const json* v = field(body, "response_format"))
@@ -117,7 +115,6 @@ void check_unsupported(const json& body, bool chat = false) {
   reject_if(get_int(body, "best_of", 1, 128).value_or(1) > 1, "best_of");
   reject_if(field(body, "suffix") != nullptr, "suffix");
   if (const json* v = field(body, "logit_bias")) reject_if(!(v->is_object() && v->empty()), "logit_bias");
-  reject_if(get_bool(body, "include_stop_str_in_output").value_or(false), "include_stop_str_in_output");
 }
 
 SamplingFields parse_sampling(const json& body) {
@@ -151,6 +148,11 @@ SamplingFields parse_sampling(const json& body) {
     for (const auto& stop : s.stop)
       if (stop.empty()) reject("stop", "'stop' strings must not be empty");
   }
+  constexpr double kPenalty = kMaxPresenceFrequencyPenalty;
+  s.presence_penalty = get_number(body, "presence_penalty", -kPenalty, kPenalty);
+  s.frequency_penalty = get_number(body, "frequency_penalty", -kPenalty, kPenalty);
+  s.include_stop_str_in_output = get_bool(body, "include_stop_str_in_output").value_or(false);
+  s.tokens_as_ids = get_bool(body, "return_tokens_as_token_ids").value_or(false);
   s.ignore_eos = get_bool(body, "ignore_eos").value_or(false);
   s.skip_special_tokens = get_bool(body, "skip_special_tokens").value_or(true);
   get_string(body, "user");  // accepted for the API's sake; only its type is checked
@@ -349,6 +351,13 @@ CompletionRequest parse_completion_request(const json& body) {
   if (!prompt) reject("prompt", "'prompt' is required");
   r.prompts = parse_prompts(*prompt, "prompt");
   parse_shared_fields(body, r);
+  // The legacy API's logprobs is the number of alternatives per token (OpenAI allows up to 5).
+  if (auto n = get_int(body, "logprobs", 0, kMaxCompletionLogprobs)) {
+    r.sampling.logprobs = true;
+    r.sampling.top_logprobs = int(*n);
+  }
+  if (field(body, "top_logprobs"))
+    reject("top_logprobs", "'top_logprobs' is a chat field; completions take 'logprobs': N");
   return r;
 }
 
@@ -372,12 +381,19 @@ ChatRequest parse_chat_request(const json& body) {
     r.template_vars = json::object();
   }
   parse_shared_fields(body, r);
+  r.sampling.logprobs = get_bool(body, "logprobs").value_or(false);
+  if (auto n = get_int(body, "top_logprobs", 0, kMaxTopLogprobs)) {
+    if (*n > 0 && !r.sampling.logprobs) reject("top_logprobs", "'top_logprobs' needs 'logprobs': true");
+    r.sampling.top_logprobs = int(*n);
+  }
   return r;
 }
 
 GenerateRequest parse_generate_request(const json& body) {
   check_object(body);
   check_unsupported(body);
+  if (field(body, "top_logprobs"))
+    reject("top_logprobs", "'top_logprobs' is a chat field; /generate takes 'logprobs': N");
   GenerateRequest r;
   const json* prompt = field(body, "prompt");
   const json* input_ids = field(body, "input_ids");
@@ -399,6 +415,11 @@ GenerateRequest parse_generate_request(const json& body) {
   if (!r.prompt && !r.end_session) reject("prompt", "'prompt' or 'input_ids' is required");
   if (!r.prompt && !r.session_id) reject("session_id", "'end_session' without a prompt needs a 'session_id'");
   r.sampling = parse_sampling(body);
+  // LMDeploy's logprobs: the number of alternatives per token, each token's as {id: logprob}.
+  if (auto n = get_int(body, "logprobs", 0, kMaxTopLogprobs)) {
+    r.sampling.logprobs = true;
+    r.sampling.top_logprobs = int(*n);
+  }
   r.stream = get_bool(body, "stream").value_or(false);
   return r;
 }
@@ -429,6 +450,11 @@ SamplingParams apply_sampling(const SamplingFields& f, SamplingParams p) {
   if (f.top_k) p.top_k = *f.top_k;
   if (f.min_p) p.min_p = *f.min_p;
   if (f.repetition_penalty) p.repetition_penalty = *f.repetition_penalty;
+  if (f.presence_penalty) p.presence_penalty = *f.presence_penalty;
+  if (f.frequency_penalty) p.frequency_penalty = *f.frequency_penalty;
+  p.include_stop_str_in_output = f.include_stop_str_in_output;
+  p.logprobs = f.logprobs;
+  p.top_logprobs = f.top_logprobs;
   if (f.seed) p.seed = *f.seed;
   p.stop.insert(p.stop.end(), f.stop.begin(), f.stop.end());  // the server's --stop strings apply to every request
   p.ignore_eos = p.ignore_eos || f.ignore_eos;

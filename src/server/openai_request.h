@@ -17,12 +17,18 @@ namespace turbine::server {
 // Sampling fields a request set (absent ones keep the model's defaults).
 struct SamplingFields {
   std::optional<int> max_tokens;  // max_tokens / max_completion_tokens / request_output_len
-  std::optional<float> temperature, top_p, min_p, repetition_penalty;
+  std::optional<float> temperature, top_p, min_p, repetition_penalty, presence_penalty, frequency_penalty;
   std::optional<int> top_k;
   std::optional<uint64_t> seed;
   std::vector<std::string> stop;
   bool ignore_eos = false;
   bool skip_special_tokens = true;
+  bool include_stop_str_in_output = false;
+  // Chat: logprobs (bool) + top_logprobs (0..20); completions: logprobs (int 0..5) = the top count;
+  // /generate: logprobs (int 0..20), LMDeploy's.
+  bool logprobs = false;
+  int top_logprobs = 0;
+  bool tokens_as_ids = false;  // vLLM's return_tokens_as_token_ids: logprob tokens as "token_id:N"
 };
 
 // A prompt as text or as token ids (taken as given: no BOS is added to ids).

@@ -27,3 +27,13 @@ def test_prompt_ids_equal_prompt_text():
     by_text = generate("--prompt", case["prompt"], "--ids", "--max-new-tokens", 8)
     by_ids = generate("--prompt-ids", " ".join(map(str, case["prompt_ids"])), "--ids", "--max-new-tokens", 8)
     assert by_text == by_ids
+
+
+def test_frequency_and_presence_penalties_change_greedy_ids():
+    case = CASES[1]
+    args = ("--prompt", case["prompt"], "--ids", "--ignore-eos", "--max-new-tokens", 30)
+    plain = [int(x) for x in generate(*args).split()]
+    zero = [int(x) for x in generate(*args, "--presence-penalty", 0, "--frequency-penalty", 0).split()]
+    assert zero == plain
+    penalised = [int(x) for x in generate(*args, "--presence-penalty", 2, "--frequency-penalty", -0.5).split()]
+    assert len(penalised) == 30 and penalised != plain

@@ -123,6 +123,13 @@ TEST_F(CudaSampling, SampleOnDeviceMatchesCpu) {
         p.repetition_penalty = 1.3f;
         params.push_back(p);
       }
+  // Rows that leave the device raw (logprobs, presence/frequency penalties) beside the others.
+  for (float t : {0.0f, 0.8f}) {
+    SamplingParams p;
+    p.temperature = t, p.logprobs = true, p.top_logprobs = 5, p.presence_penalty = 0.5f, p.frequency_penalty = 0.3f;
+    p.repetition_penalty = 1.2f;
+    params.push_back(p);
+  }
   const int64_t R = int64_t(params.size()), v = 32000;
   std::vector<Sampler> on_gpu, on_cpu;
   for (int64_t r = 0; r < R; ++r) {
@@ -132,20 +139,30 @@ TEST_F(CudaSampling, SampleOnDeviceMatchesCpu) {
   }
   std::vector<int32_t> history;  // many ids, so the penalty moves the top of the rows
   for (int32_t i = 0; i < 4000; i += 3) history.push_back(i);
-  std::vector<std::span<const int32_t>> histories(R, history);
-  std::vector<Sampler*> sg, sc;
-  for (int64_t r = 0; r < R; ++r) sg.push_back(&on_gpu[r]), sc.push_back(&on_cpu[r]);
+  std::vector<SamplingRow> sg, sc;
+  for (int64_t r = 0; r < R; ++r) {
+    // The last 1000 ids of the history count as generated (presence/frequency penalties).
+    sg.push_back({&on_gpu[r], history, history.size() - 1000});
+    sc.push_back({&on_cpu[r], history, history.size() - 1000});
+  }
   for (int step = 0; step < 8; ++step) {
     std::normal_distribution<float> normal(0.0f, 3.0f);
     std::vector<float> x(size_t(R * v));
     for (auto& e : x) e = normal(rng);
     const Tensor c = cpu->upload(x.data(), DType::F32, {R, v}, DType::F32);
     const Tensor g = gpu->upload(x.data(), DType::F32, {R, v}, DType::F32);
-    DeviceSamplingCounts counts;
     Tensor gl = g, cl = c;
-    EXPECT_EQ(sample_on_device(*gpu, gl, sg, histories, &counts), sample_on_device(*cpu, cl, sc, histories))
-        << "step " << step;
-    EXPECT_GT(counts.candidates, 0);
+    const SampledRows on_g = sample_on_device(*gpu, gl, sg), on_c = sample_on_device(*cpu, cl, sc);
+    EXPECT_EQ(on_g.ids, on_c.ids) << "step " << step;
+    EXPECT_GT(on_g.counts.candidates, 0);
+    for (int64_t r = 0; r < R; ++r) {
+      ASSERT_EQ(on_g.logprobs[r].has_value(), params[r].logprobs) << "row " << r;
+      if (!params[r].logprobs) continue;
+      // Raw rows leave both devices unchanged, so the host computes the same numbers.
+      EXPECT_EQ(on_g.logprobs[r]->chosen.logprob, on_c.logprobs[r]->chosen.logprob) << "row " << r;
+      ASSERT_EQ(on_g.logprobs[r]->top.size(), 5u);
+      for (size_t i = 0; i < 5; ++i) EXPECT_EQ(on_g.logprobs[r]->top[i].id, on_c.logprobs[r]->top[i].id);
+    }
   }
 }
 

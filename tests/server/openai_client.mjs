@@ -1,5 +1,5 @@
 // The official `openai` npm client against a running `turbine serve` (TURBINE_URL, TURBINE_SHARED):
-// completions and chat, streaming and not, n, stop, usage, tools, errors. Exits non-zero on the first
+// completions and chat, streaming and not, n, stop, usage, tools, errors, logprobs. Exits non-zero on the first
 // failed check. Run by test_openai_node.py, which starts and stops the server.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -106,6 +106,41 @@ await check("errors arrive as APIError with the OpenAI shape", async () => {
   await assert.rejects(client.chat.completions.create({ model, messages: [] }),
                        (e) => e.status === 400 && e.param === "messages");
   await assert.rejects(client.chat.completions.create({ model, messages: [{ role: "user", content: "x" }],
-                                                        logprobs: true }),
+                                                        response_format: { type: "json_object" } }),
                        (e) => e.status === 400 && e.code === "unsupported_parameter");
+  await assert.rejects(client.chat.completions.create({ model, messages: [{ role: "user", content: "x" }],
+                                                        presence_penalty: 2.5 }),
+                       (e) => e.status === 400 && e.param === "presence_penalty");
+  await assert.rejects(client.completions.create({ model, prompt: "x", frequency_penalty: -3 }),
+                       (e) => e.status === 400 && e.param === "frequency_penalty");
+});
+
+await check("logprobs: golden first-token differences, greedy choice on top, streamed = whole", async () => {
+  // Completions (legacy format) with the tokens written as ids: the first token's top logprobs,
+  // as differences to the first, are the PyTorch reference's logit differences.
+  for (const c of golden) {
+    const r = await client.completions.create({ model, prompt: c.prompt, max_tokens: 2, temperature: 0,
+                                                ignore_eos: true, logprobs: 5, return_tokens_as_token_ids: true });
+    const top = Object.fromEntries(Object.entries(r.choices[0].logprobs.top_logprobs[0])
+                                         .map(([t, lp]) => [Number(t.slice("token_id:".length)), lp]));
+    const [leadId, leadLogit] = c.top10_first[0];
+    for (const [id, logit] of c.top10_first.slice(0, 5))
+      assert.ok(Math.abs((top[id] - top[leadId]) - (logit - leadLogit)) < 1e-3, `${c.prompt}: id ${id}`);
+  }
+  // Chat (OpenAI's format): greedy picks the most likely token; chunks' logprobs concatenate to the whole.
+  const messages = [{ role: "user", content: "Who created the heaven and the earth?" }];
+  const body = { model, messages, max_tokens: 16, temperature: 0, logprobs: true, top_logprobs: 10 };
+  const whole = await client.chat.completions.create(body);
+  const content = whole.choices[0].logprobs.content;
+  assert.ok(content.length > 0);
+  for (const entry of content) {
+    assert.equal(entry.top_logprobs.length, 10);
+    assert.equal(entry.token, entry.top_logprobs[0].token);
+    assert.equal(entry.logprob, entry.top_logprobs[0].logprob);
+  }
+  assert.equal(content.map((e) => e.token).join(""), whole.choices[0].message.content);
+  const stream = await client.chat.completions.create({ ...body, stream: true });
+  const streamed = [];
+  for await (const chunk of stream) streamed.push(...(chunk.choices[0]?.logprobs?.content ?? []));
+  assert.deepEqual(streamed, content);
 });

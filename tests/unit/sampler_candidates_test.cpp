@@ -125,14 +125,11 @@ TEST(SamplerCandidates, SameTokensAsTheFullRowOverManySteps) {
       x.insert(x.end(), row.begin(), row.end());
     }
     Tensor t = be->upload(x.data(), DType::F32, {R, v}, DType::F32);
-    std::vector<Sampler*> samplers;
-    std::vector<std::span<const int32_t>> histories;
-    for (int64_t r = 0; r < R; ++r) {
-      samplers.push_back(&device[r]);
-      histories.emplace_back(history[r]);
-    }
-    DeviceSamplingCounts counts;
-    const auto got = sample_on_device(*be, t, samplers, histories, &counts);
+    std::vector<SamplingRow> rows;
+    for (int64_t r = 0; r < R; ++r) rows.push_back({&device[r], history[r], history[r].size()});
+    const SampledRows sampled = sample_on_device(*be, t, rows);
+    const DeviceSamplingCounts& counts = sampled.counts;
+    const std::vector<int32_t>& got = sampled.ids;
     total.argmax += counts.argmax, total.candidates += counts.candidates, total.full_rows += counts.full_rows;
     for (int64_t r = 0; r < R; ++r) {
       std::vector<float> row(x.begin() + r * v, x.begin() + (r + 1) * v);

@@ -122,6 +122,20 @@ TEST(TextStream, StopStringSpanningTokensIsNotPrinted) {
   for (const auto& p : got.pieces) EXPECT_EQ(p.find("the h"), std::string::npos) << p;
 }
 
+TEST(TextStream, IncludeStopStrInOutputKeepsTheStopAndStillHoldsPartialStops) {
+  const auto ids = kjv().encode("In the beginning God created the heaven and the earth.");
+  SamplingParams params;
+  params.stop = {"the hea", "God created the heaven"};  // the earliest match wins, as without the flag
+  params.include_stop_str_in_output = true;
+  const auto got = stream(kjv(), {1}, ids, params);
+  EXPECT_EQ(got.text, "In the beginning God created the heaven");
+  EXPECT_EQ(got.reason, FinishReason::Stop);
+  EXPECT_EQ(kjv().id_to_token(got.emitted_ids.back()), "▁heaven");
+  // While "God created the heave" could still become a stop it is held back, then shown at once.
+  ASSERT_GE(got.pieces.size(), 2u);
+  EXPECT_EQ(got.pieces.back(), "God created the heaven");
+}
+
 TEST(TextStream, HeldBackPrefixIsReleasedWhenItDoesNotBecomeAStop) {
   const auto ids = kjv().encode("and the earth and the sea");
   SamplingParams params;
