@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Iterator, List, Optional
+from typing import Any, AsyncIterator, Dict, Iterator, List, Optional
 
 # How long one wait for an event lasts before Python gets the chance to raise KeyboardInterrupt.
 _POLL_SECONDS = 0.05
@@ -18,7 +18,9 @@ class Response:
     token_ids: the generated ids (a stop id that ended generation is not included).
     finish_reason: "stop" (a stop id or string), "length" (max_new_tokens or the session) or
         "abort" (cancelled). prompt_tokens / generated_tokens: usage. cached_tokens: prompt tokens whose
-    KV was reused (prefix cache or session). index: the choice's index among a prompt's n."""
+    KV was reused (prefix cache or session). index: the choice's index among a prompt's n.
+    logprobs: with GenerationConfig.logprobs, one {token_id: logprob} per generated id (its top
+    alternatives and the id itself), else None."""
     text: str
     token_ids: List[int]
     finish_reason: str
@@ -26,6 +28,7 @@ class Response:
     generated_tokens: int
     cached_tokens: int = 0
     index: int = 0
+    logprobs: Optional[List[Dict[int, float]]] = None
 
     def __str__(self) -> str:
         return self.text
@@ -39,6 +42,7 @@ class StreamChunk:
     token_ids: List[int] = field(default_factory=list)
     finish_reason: Optional[str] = None
     index: int = 0
+    logprobs: Optional[List[Dict[int, float]]] = None  # one {id: logprob} per id in token_ids
 
 
 def events(request) -> Iterator[dict]:
@@ -93,25 +97,32 @@ class Collector:
         self.shown: List[int] = []
         self.all_ids: List[int] = []  # every generated id, a stop id included (what the KV holds)
         self.reason: Optional[str] = None
+        self.logprobs: Optional[List[Dict[int, float]]] = None
 
     def add(self, event: dict) -> StreamChunk:
         if event["error"]:
             raise RuntimeError(f"turbine engine: {event['error']}")
-        new_ids = []
+        new_ids, new_logprobs = [], None
         if event["token"] is not None:
             self.all_ids.append(event["token"])
             if event["show"]:
                 new_ids.append(event["token"])
+                if event["logprobs"] is not None:
+                    new_logprobs = [event["logprobs"]]
+                    if self.logprobs is None:
+                        self.logprobs = []
+                    self.logprobs.append(event["logprobs"])
         self.shown.extend(new_ids)
         self.text.append(event["text"])
         if event["finished"]:
             self.reason = event["reason"] or "abort"
-        return StreamChunk(event["text"], new_ids, self.reason if event["finished"] else None, self.index)
+        return StreamChunk(event["text"], new_ids, self.reason if event["finished"] else None, self.index,
+                           new_logprobs)
 
     def response(self) -> Response:
         result = self.request.result()
         return Response("".join(self.text), self.shown, self.reason or "abort", self.request.prompt_tokens,
-                        len(self.shown), result["cached_tokens"], self.index)
+                        len(self.shown), result["cached_tokens"], self.index, self.logprobs)
 
 
 def collect(request, index: int = 0) -> Collector:

@@ -26,7 +26,11 @@ class GenerationConfig:
     temperature: 0 is greedy. top_k: 0 is off. top_p, min_p: 1 and 0 are off.
     repetition_penalty: HF's rule, 1 is off. seed: the sampler's seed.
     stop: strings that end generation (not part of the text). stop_token_ids: ids that end it as EOS does.
-    ignore_eos: generate through end-of-sequence ids. n: completions per prompt."""
+    ignore_eos: generate through end-of-sequence ids. n: completions per prompt.
+    logprobs: None is off; N (0..20) returns each generated token's log-probability and its N most
+        likely alternatives (from the model's raw logits, before penalties and temperature).
+    presence_penalty, frequency_penalty: OpenAI's rule over the generated ids (-2..2, 0 is off).
+    include_stop_str_in_output: a stop string that ends generation stays in the text."""
     max_new_tokens: Optional[int] = None
     temperature: Optional[float] = None
     top_k: Optional[int] = None
@@ -38,6 +42,10 @@ class GenerationConfig:
     stop_token_ids: Optional[Sequence[int]] = None
     ignore_eos: bool = False
     n: int = 1
+    logprobs: Optional[int] = None
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    include_stop_str_in_output: bool = False
 
     def __post_init__(self) -> None:
         big = 2**31 - 1
@@ -70,6 +78,12 @@ class GenerationConfig:
         if not isinstance(self.ignore_eos, bool):
             raise TypeError("GenerationConfig.ignore_eos must be a bool")
         _check_number("n", self.n, 1, 128, integer=True)
+        if self.logprobs is not None:
+            _check_number("logprobs", self.logprobs, 0, 20, integer=True)
+        _check_number("presence_penalty", self.presence_penalty, -2, 2)
+        _check_number("frequency_penalty", self.frequency_penalty, -2, 2)
+        if not isinstance(self.include_stop_str_in_output, bool):
+            raise TypeError("GenerationConfig.include_stop_str_in_output must be a bool")
 
     def replace(self, **changes) -> "GenerationConfig":
         """A copy with `changes` applied (checked like the constructor's arguments)."""

@@ -223,7 +223,9 @@ class Pipeline:
             seed = choice  # n > 1 without a seed: distinct draws per choice
         return self._engine.submit(ids, bool(chat), session, config.max_new_tokens, config.temperature, config.top_k,
                                    config.top_p, config.min_p, config.repetition_penalty, seed, list(config.stop),
-                                   list(config.stop_token_ids), config.ignore_eos)
+                                   list(config.stop_token_ids), config.ignore_eos, config.logprobs,
+                                   float(config.presence_penalty), float(config.frequency_penalty),
+                                   config.include_stop_str_in_output)
 
 
 def _kind_or_none(prompt):

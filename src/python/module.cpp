@@ -55,6 +55,14 @@ struct PyRequest {
     const char* reason = finish_reason_name(out->reason);
     d["reason"] = reason ? py::object(py::str(reason)) : py::none();
     d["error"] = out->error;
+    if (out->logprobs) {
+      py::dict top;  // LMDeploy's form: {id: logprob} of the top alternatives and the chosen token
+      for (const TokenLogprob& t : out->logprobs->top) top[py::int_(t.id)] = t.logprob;
+      top[py::int_(out->logprobs->chosen.id)] = out->logprobs->chosen.logprob;
+      d["logprobs"] = top;
+    } else {
+      d["logprobs"] = py::none();
+    }
     return d;
   }
   // The whole result (blocks, GIL released).
@@ -80,7 +88,9 @@ SamplingParams sampling_from(const PythonPipeline& pipe, bool chat, std::optiona
                              std::optional<float> temperature, std::optional<int> top_k,
                              std::optional<float> top_p, std::optional<float> min_p,
                              std::optional<float> repetition_penalty, std::optional<uint64_t> seed,
-                             std::vector<std::string> stop, std::vector<int32_t> stop_token_ids, bool ignore_eos) {
+                             std::vector<std::string> stop, std::vector<int32_t> stop_token_ids, bool ignore_eos,
+                             std::optional<int> logprobs, float presence_penalty, float frequency_penalty,
+                             bool include_stop_str_in_output) {
   SamplingParams p = pipe.defaults(chat);
   if (temperature) p.temperature = *temperature;
   if (top_k) p.top_k = *top_k;
@@ -93,6 +103,11 @@ SamplingParams sampling_from(const PythonPipeline& pipe, bool chat, std::optiona
   for (int32_t id : stop_token_ids)
     if (std::find(p.stop_ids.begin(), p.stop_ids.end(), id) == p.stop_ids.end()) p.stop_ids.push_back(id);
   p.ignore_eos = ignore_eos;
+  p.logprobs = logprobs.has_value();
+  p.top_logprobs = logprobs.value_or(0);
+  p.presence_penalty = presence_penalty;
+  p.frequency_penalty = frequency_penalty;
+  p.include_stop_str_in_output = include_stop_str_in_output;
   return p;
 }
 
@@ -177,10 +192,12 @@ PYBIND11_MODULE(_turbine, m) {
              std::optional<int> max_new_tokens, std::optional<float> temperature, std::optional<int> top_k,
              std::optional<float> top_p, std::optional<float> min_p, std::optional<float> repetition_penalty,
              std::optional<uint64_t> seed, std::vector<std::string> stop, std::vector<int32_t> stop_token_ids,
-             bool ignore_eos) {
+             bool ignore_eos, std::optional<int> logprobs, float presence_penalty, float frequency_penalty,
+             bool include_stop_str_in_output) {
             SamplingParams p = sampling_from(pipe, chat, max_new_tokens, temperature, top_k, top_p, min_p,
                                              repetition_penalty, seed, std::move(stop), std::move(stop_token_ids),
-                                             ignore_eos);
+                                             ignore_eos, logprobs, presence_penalty, frequency_penalty,
+                                             include_stop_str_in_output);
             PyRequest r;
             r.prompt_tokens = int(ids.size());
             py::gil_scoped_release release;
@@ -189,7 +206,8 @@ PYBIND11_MODULE(_turbine, m) {
           },
           py::arg("ids"), py::arg("chat"), py::arg("session"), py::arg("max_new_tokens"), py::arg("temperature"),
           py::arg("top_k"), py::arg("top_p"), py::arg("min_p"), py::arg("repetition_penalty"), py::arg("seed"),
-          py::arg("stop"), py::arg("stop_token_ids"), py::arg("ignore_eos"))
+          py::arg("stop"), py::arg("stop_token_ids"), py::arg("ignore_eos"), py::arg("logprobs"),
+          py::arg("presence_penalty"), py::arg("frequency_penalty"), py::arg("include_stop_str_in_output"))
       .def("new_session_id", &PythonPipeline::new_session_id)
       .def("end_session", &PythonPipeline::end_session, py::arg("session_id"))
       .def("counters", [](const PythonPipeline& p) { return counters_dict(p.counters()); })

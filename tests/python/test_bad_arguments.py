@@ -24,6 +24,10 @@ BAD_CONFIGS = [
     ({"n": 0}, ValueError, "n"),
     ({"ignore_eos": "yes"}, TypeError, "ignore_eos"),
     ({"beam_width": 4}, TypeError, "beam_width"),
+    ({"logprobs": 21}, ValueError, "logprobs"),
+    ({"presence_penalty": 2.5}, ValueError, "presence_penalty"),
+    ({"frequency_penalty": "x"}, TypeError, "frequency_penalty"),
+    ({"include_stop_str_in_output": 1}, TypeError, "include_stop_str_in_output"),
 ]
 
 

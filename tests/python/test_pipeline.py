@@ -16,6 +16,30 @@ def test_greedy_ids_match_the_golden(pipe, case):
     assert r.generated_tokens == len(case["greedy_ids"]) and r.finish_reason == "length"
 
 
+def test_first_token_logprobs_match_the_golden_logits(pipe):
+    """Log-probabilities differ by what the logits differ by: top10_first's differences within 1e-3."""
+    for case in golden():
+        r = pipe(case["prompt"], GREEDY, max_new_tokens=2, logprobs=10)
+        first = r.logprobs[0]
+        top = case["top10_first"]
+        for token, logit in top:
+            assert abs((first[token] - first[top[0][0]]) - (logit - top[0][1])) < 1e-3
+        assert max(first, key=first.get) == r.token_ids[0]
+        assert len(r.logprobs) == len(r.token_ids)
+    chunks = list(pipe.stream(golden()[0]["prompt"], GREEDY, max_new_tokens=5, logprobs=2))
+    assert [lp for c in chunks for lp in (c.logprobs or [])] == pipe(golden()[0]["prompt"], GREEDY, max_new_tokens=5,
+                                                                     logprobs=2).logprobs
+
+
+def test_penalties_and_a_kept_stop_string(pipe):
+    plain = pipe("In the beginning", GREEDY, max_new_tokens=30)
+    penalised = pipe("In the beginning", GREEDY, max_new_tokens=30, frequency_penalty=2.0, presence_penalty=1.0)
+    assert penalised.token_ids != plain.token_ids  # the greedy text repeats itself; the penalty breaks that
+    stop = plain.text[8:14]
+    kept = pipe("In the beginning", GREEDY, max_new_tokens=30, stop=stop, include_stop_str_in_output=True)
+    assert kept.finish_reason == "stop" and kept.text.endswith(stop)
+
+
 def test_the_tokenizer_gives_the_golden_prompt_ids(pipe):
     for case in golden():
         assert pipe.tokenizer.encode(case["prompt"]) == case["prompt_ids"]
