@@ -165,6 +165,19 @@ class Pipeline:
         from .session import Session
         return Session(self)
 
+    # ---- scoring ----
+    def get_ppl(self, texts: Union[str, Sequence[str]]) -> Union[float, List[float]]:
+        """Perplexity of each text under the model: BOS + its tokens, every token after the first
+        scored from those before it (exp of the mean negative log-likelihood). A str gives a float,
+        a list a list. Runs on the engine between steps, beside requests in flight; a text longer
+        than the session is a ValueError."""
+        single = isinstance(texts, str)
+        items = [texts] if single else list(texts) if isinstance(texts, (list, tuple)) else None
+        if items is None or not all(isinstance(t, str) for t in items):
+            raise TypeError("get_ppl takes a str or a list of str")
+        values = self._engine.perplexity(items)
+        return values[0] if single else values
+
     # ---- the model's text tools ----
     def apply_chat_template(self, messages: Messages, add_generation_prompt: bool = True, **template_kwargs) -> str:
         """The model's chat template (or chat_template=) rendered over `messages`."""

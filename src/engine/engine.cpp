@@ -92,6 +92,23 @@ void Engine::end_session(uint64_t session_id) {
   inbox_cv_.notify_all();
 }
 
+void Engine::run_between_steps(std::function<void()> task) {
+  std::packaged_task<void()> packaged(std::move(task));
+  std::future<void> done = packaged.get_future();
+  {
+    std::lock_guard lock(inbox_mutex_);
+    if (stop_) fail("engine: stopped");
+    tasks_.push_back(std::move(packaged));
+    busy_ = true;
+  }
+  inbox_cv_.notify_all();
+  try {
+    done.get();
+  } catch (const std::future_error&) {
+    fail("engine: stopped before the task ran");  // the engine was destroyed with the task queued
+  }
+}
+
 EngineCounters Engine::counters() const {
   std::lock_guard lock(state_mutex_);
   return counters_;
@@ -128,7 +145,7 @@ void Engine::loop() {
       fail_everything(e.what());  // a bug: end every request with its message rather than hang
     }
     std::lock_guard lock(inbox_mutex_);
-    if (!scheduler_->has_work() && arrivals_.empty() && session_ends_.empty()) {
+    if (!scheduler_->has_work() && arrivals_.empty() && session_ends_.empty() && tasks_.empty()) {
       busy_ = false;
       idle_cv_.notify_all();
     }
@@ -151,11 +168,15 @@ void Engine::loop() {
 void Engine::take_inbox() {
   std::vector<std::unique_ptr<Live>> arrivals;
   std::vector<uint64_t> ends;
+  std::vector<std::packaged_task<void()>> tasks;
   {
     std::lock_guard lock(inbox_mutex_);
     arrivals.swap(arrivals_);
     ends.swap(session_ends_);
+    tasks.swap(tasks_);
   }
+  // Between steps the model and its buffers are free (a task's exception goes to its caller).
+  for (auto& task : tasks) task();
   for (auto& live : arrivals) {
     Live& l = *live;
     live_.emplace(l.seq.id, std::move(live));

@@ -8,6 +8,8 @@
 #pragma once
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -60,6 +62,10 @@ class Engine {
   RequestHandle submit(Request request);
   // Ends a session after the turns already submitted for it; its KV is released or cached.
   void end_session(uint64_t session_id);
+  // Runs `task` on the engine thread between two steps, while the model is idle (a task may run
+  // forward passes of its own over its own KV cache: scoring a text, say), and waits for it; an
+  // exception it throws is rethrown here. The task must not call back into the engine.
+  void run_between_steps(std::function<void()> task);
 
   EngineCounters counters() const;
   BlockUsage block_usage() const;
@@ -101,6 +107,7 @@ class Engine {
   std::condition_variable idle_cv_;
   std::vector<std::unique_ptr<Live>> arrivals_;
   std::vector<uint64_t> session_ends_;
+  std::vector<std::packaged_task<void()>> tasks_;
   uint64_t next_id_ = 1;
   bool busy_ = false;  // the loop has queued or running work
   bool stop_ = false;

@@ -221,6 +221,7 @@ PYBIND11_MODULE(_turbine, m) {
              return d;
            })
       .def("wait_idle", &PythonPipeline::wait_idle, py::call_guard<py::gil_scoped_release>())
+      .def("perplexity", &PythonPipeline::perplexity, py::arg("texts"), py::call_guard<py::gil_scoped_release>())
       .def("session_len", &PythonPipeline::session_len)
       .def("device_name", &PythonPipeline::device_name)
       .def_property_readonly("bos_token_id",

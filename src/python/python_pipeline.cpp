@@ -7,6 +7,7 @@
 #include "chat/chat_end_of_turn.h"
 #include "chat/chat_prompt.h"
 #include "core/error.h"
+#include "engine/perplexity.h"
 #include "engine/sampling_defaults.h"
 
 namespace turbine::python {
@@ -54,6 +55,7 @@ PythonPipeline::PythonPipeline(const std::string& model, const PipelineOptions& 
   backend.memory_budget = options.cpu_memory;
   load_model_weights(model_, backend);
   engine_ = std::make_unique<Engine>(*model_.model, *model_.tokenizer, options.engine);
+  max_prefill_tokens_ = options.engine.max_prefill_token_num;
 }
 
 PythonPipeline::~PythonPipeline() { close(); }
@@ -122,6 +124,32 @@ RequestHandle PythonPipeline::submit(std::vector<int32_t> ids, SamplingParams pa
 
 void PythonPipeline::end_session(uint64_t session_id) {
   if (engine_) engine_->end_session(session_id);
+}
+
+std::vector<double> PythonPipeline::perplexity(const std::vector<std::string>& texts) {
+  Engine& e = engine();
+  std::vector<std::vector<int32_t>> streams;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    std::vector<int32_t> ids = encode(texts[i], false);
+    const Tokenizer& t = *model_.tokenizer;
+    const int32_t bos = t.bos_id ? *t.bos_id : model_.config.bos_token_id;
+    if (bos >= 0) ids.insert(ids.begin(), bos);
+    if (ids.size() < 2) fail("text {}: too short to score (it needs at least 2 tokens with BOS)", i);
+    if (int(ids.size()) > e.session_len())
+      fail("text {}: {} tokens, longer than the session of {} (session_len)", i, ids.size(), e.session_len());
+    streams.push_back(std::move(ids));
+  }
+  std::vector<double> out(streams.size());
+  LlamaModel& model = *model_.model;
+  const int block_len = e.block_len(), max_chunk = max_prefill_tokens_;
+  e.run_between_steps([&] {
+    for (size_t i = 0; i < streams.size(); ++i) {
+      const int n = int(streams[i].size());
+      KvCache cache = model.backend().allocate_kv_cache(model.kv_cache_spec((n + block_len - 1) / block_len, block_len));
+      out[i] = turbine::perplexity(model, cache, streams[i], n, max_chunk);
+    }
+  });
+  return out;
 }
 
 void PythonPipeline::wait_idle() { engine().wait_idle(); }

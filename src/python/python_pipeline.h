@@ -53,6 +53,9 @@ class PythonPipeline {
   uint64_t new_session_id() { return next_session_.fetch_add(1); }
   void end_session(uint64_t session_id);
 
+  // Perplexity of each text (BOS + its ids, every token after the first scored from those before
+  // it), computed on the engine thread between steps, so requests in flight go on around it.
+  std::vector<double> perplexity(const std::vector<std::string>& texts);
   // Blocks until nothing is queued or running.
   void wait_idle();
   EngineCounters counters() const;
@@ -72,6 +75,7 @@ class PythonPipeline {
   SamplingParams defaults_;
   std::unique_ptr<Engine> engine_;
   std::atomic<uint64_t> next_session_{1};
+  int max_prefill_tokens_ = 0;  // bounds one forward call of perplexity()
 };
 
 }  // namespace turbine::python

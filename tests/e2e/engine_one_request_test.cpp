@@ -2,6 +2,8 @@
 // events that add up to the result, and the one meaning of max_new_tokens (request_validation.h).
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "core/error.h"
 #include "e2e/e2e_util.h"
 #include "e2e/engine_test_util.h"
@@ -121,6 +123,26 @@ TEST_F(OneRequest, ARequestLargerThanTheCacheIsRefused) {
   Engine engine(*model_->model, *tokenizer_, options(2048, 3));  // 3 blocks of 4 tokens
   const std::string e = error_of(engine, golden_prompt(), greedy(7));
   EXPECT_NE(e.find("13 tokens need 4 KV blocks but the cache holds 3"), std::string::npos) << e;
+  expect_engine_clean(engine);
+}
+
+// A task runs on the engine thread between steps, beside a request in flight, which it leaves
+// unchanged; its exception reaches the caller and the engine goes on.
+TEST_F(OneRequest, ATaskRunsBetweenStepsOnTheEngineThread) {
+  Engine engine(*model_->model, *tokenizer_, options(2048));
+  RequestHandle running = engine.submit({golden_prompt(), greedy(40), {}, {}});
+  std::thread::id task_thread;
+  std::vector<int32_t> reference;
+  engine.run_between_steps([&] {
+    task_thread = std::this_thread::get_id();
+    reference = forward_greedy(*model_->model, golden_prompt(), 12);  // the model is free between steps
+  });
+  EXPECT_NE(task_thread, std::this_thread::get_id());
+  EXPECT_THROW(engine.run_between_steps([] { fail("from the task"); }), Error);
+  const RequestResult r = running.wait();
+  ASSERT_EQ(r.error, "");
+  ASSERT_GE(r.ids.size(), 12u);
+  EXPECT_EQ(std::vector<int32_t>(r.ids.begin(), r.ids.begin() + 12), reference);
   expect_engine_clean(engine);
 }
 

@@ -177,3 +177,34 @@ except KeyboardInterrupt:
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=60)
     assert out.strip() == "interrupted active=0", out
+
+
+def test_get_ppl_equals_the_perplexity_command(pipe, tmp_path):
+    import os
+    import subprocess
+    from conftest import MODEL
+    chapters = (MODEL / "kjv_eval.txt").read_text(encoding="utf-8").strip().split("\n\n")
+    texts = [c for c in chapters if 20 < len(pipe.tokenizer.encode(c)) < 500][:2]
+    assert len(texts) == 2
+    values = pipe.get_ppl(texts)
+    assert pipe.get_ppl(texts[0]) == values[0]
+    binary = os.environ.get("TURBINE_BIN")
+    if binary:  # one chapter under 512 tokens is one window of `turbine perplexity`: the same figure
+        for text, value in zip(texts, values):
+            path = tmp_path / "chapter.txt"
+            path.write_text(text, encoding="utf-8")
+            out = subprocess.run([binary, "perplexity", str(MODEL), str(path), "--device", "cpu"],
+                                 capture_output=True, text=True, timeout=300)
+            assert out.returncode == 0, out.stderr
+            assert abs(float(out.stdout.split("=")[1]) - value) < 1e-4 * value, (out.stdout, value)
+    # Scoring between steps leaves requests in flight undisturbed.
+    stream = pipe.stream(golden()[0]["prompt"], GREEDY, max_new_tokens=30)
+    first = next(stream)
+    assert pipe.get_ppl(texts[0]) == values[0]
+    ids = first.token_ids + [i for c in stream for i in c.token_ids]
+    n = min(30, comparable_steps(golden()[0]))
+    assert len(ids) == 30 and ids[:n] == golden()[0]["greedy_ids"][:n]
+    with pytest.raises(ValueError, match="too short"):
+        pipe.get_ppl("")
+    with pytest.raises(TypeError):
+        pipe.get_ppl([1, 2])
