@@ -155,16 +155,7 @@ int resolve_session_len(const EngineOptions& engine, const ModelConfig& config) 
 
 SamplingParams resolve_sampling(const SamplingOptions& o, const GenerationConfig& gen, const ModelConfig& config,
                                 const Tokenizer& tokenizer) {
-  SamplingParams p = default_sampling(gen, config, tokenizer);
-  if (o.temperature) p.temperature = *o.temperature;
-  if (o.top_k) p.top_k = *o.top_k;
-  if (o.top_p) p.top_p = *o.top_p;
-  if (o.min_p) p.min_p = *o.min_p;
-  if (o.repetition_penalty) p.repetition_penalty = *o.repetition_penalty;
-  if (o.presence_penalty) p.presence_penalty = *o.presence_penalty;
-  if (o.frequency_penalty) p.frequency_penalty = *o.frequency_penalty;
-  p.seed = o.seed;
-  p.max_new_tokens = o.max_new_tokens;
+  SamplingParams p = apply_overrides(o, default_sampling(gen, config, tokenizer));
   p.stop = o.stop;
   p.ignore_eos = o.ignore_eos;
   return p;

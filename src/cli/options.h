@@ -45,11 +45,9 @@ struct CacheBudget {
   size_t bytes = 0;
 };
 
-struct SamplingOptions {
-  std::optional<int> max_new_tokens;  // absent: 256, clamped to the session (engine/request_validation.h)
-  std::optional<float> temperature, top_p, min_p, repetition_penalty, presence_penalty, frequency_penalty;
-  std::optional<int> top_k;
-  uint64_t seed = 0;
+// --max-new-tokens (absent: 256, clamped to the session: engine/request_validation.h), --temperature,
+// ... as SamplingOverrides, and the stop settings.
+struct SamplingOptions : SamplingOverrides {
   std::vector<std::string> stop;
   bool ignore_eos = false;
 };

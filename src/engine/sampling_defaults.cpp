@@ -22,4 +22,17 @@ SamplingParams default_sampling(const GenerationConfig& gen, const ModelConfig& 
   return p;
 }
 
+SamplingParams apply_overrides(const SamplingOverrides& o, SamplingParams p) {
+  if (o.max_new_tokens) p.max_new_tokens = *o.max_new_tokens;
+  if (o.temperature) p.temperature = *o.temperature;
+  if (o.top_k) p.top_k = *o.top_k;
+  if (o.top_p) p.top_p = *o.top_p;
+  if (o.min_p) p.min_p = *o.min_p;
+  if (o.repetition_penalty) p.repetition_penalty = *o.repetition_penalty;
+  if (o.presence_penalty) p.presence_penalty = *o.presence_penalty;
+  if (o.frequency_penalty) p.frequency_penalty = *o.frequency_penalty;
+  if (o.seed) p.seed = *o.seed;
+  return p;
+}
+
 }  // namespace turbine

@@ -9,6 +9,9 @@
 
 namespace turbine {
 
+// `defaults` with every field that `overrides` sets.
+SamplingParams apply_overrides(const SamplingOverrides& overrides, SamplingParams defaults);
+
 SamplingParams default_sampling(const GenerationConfig& generation, const ModelConfig& config,
                                 const Tokenizer& tokenizer);
 

@@ -35,4 +35,13 @@ struct SamplingParams {
   int top_logprobs = 0;
 };
 
+// The sampling settings a caller set (a flag, a request field, a Python argument); the absent ones
+// keep the model's defaults (engine/sampling_defaults.h applies them).
+struct SamplingOverrides {
+  std::optional<int> max_new_tokens;
+  std::optional<float> temperature, top_p, min_p, repetition_penalty, presence_penalty, frequency_penalty;
+  std::optional<int> top_k;
+  std::optional<uint64_t> seed;
+};
+
 }  // namespace turbine

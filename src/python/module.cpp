@@ -11,6 +11,7 @@
 
 #include "core/byte_size.h"
 #include "core/error.h"
+#include "engine/sampling_defaults.h"
 #include "python/python_pipeline.h"
 
 namespace py = pybind11;
@@ -91,22 +92,23 @@ SamplingParams sampling_from(const PythonPipeline& pipe, bool chat, std::optiona
                              std::vector<std::string> stop, std::vector<int32_t> stop_token_ids, bool ignore_eos,
                              std::optional<int> logprobs, float presence_penalty, float frequency_penalty,
                              bool include_stop_str_in_output) {
-  SamplingParams p = pipe.defaults(chat);
-  if (temperature) p.temperature = *temperature;
-  if (top_k) p.top_k = *top_k;
-  if (top_p) p.top_p = *top_p;
-  if (min_p) p.min_p = *min_p;
-  if (repetition_penalty) p.repetition_penalty = *repetition_penalty;
-  if (seed) p.seed = *seed;
-  p.max_new_tokens = max_new_tokens;
+  SamplingOverrides o;
+  o.max_new_tokens = max_new_tokens;
+  o.temperature = temperature;
+  o.top_k = top_k;
+  o.top_p = top_p;
+  o.min_p = min_p;
+  o.repetition_penalty = repetition_penalty;
+  o.presence_penalty = presence_penalty;
+  o.frequency_penalty = frequency_penalty;
+  o.seed = seed;
+  SamplingParams p = apply_overrides(o, pipe.defaults(chat));
   p.stop = std::move(stop);
   for (int32_t id : stop_token_ids)
     if (std::find(p.stop_ids.begin(), p.stop_ids.end(), id) == p.stop_ids.end()) p.stop_ids.push_back(id);
   p.ignore_eos = ignore_eos;
   p.logprobs = logprobs.has_value();
   p.top_logprobs = logprobs.value_or(0);
-  p.presence_penalty = presence_penalty;
-  p.frequency_penalty = frequency_penalty;
   p.include_stop_str_in_output = include_stop_str_in_output;
   return p;
 }

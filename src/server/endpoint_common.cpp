@@ -48,8 +48,8 @@ SamplingParams plan_sampling(const ServedModel& model, const SamplingFields& fie
   const Engine& engine = *model.engine;
   const RequestLimits limits = engine.limits();
   SamplingParams p = apply_sampling(fields, model.defaults);
-  if (fields.max_tokens) {
-    p.max_new_tokens = *fields.max_tokens;
+  if (fields.max_new_tokens) {
+    p.max_new_tokens = *fields.max_new_tokens;
   } else {
     // Without max_tokens a request takes what the session and the whole KV cache leave it (a
     // completion's default is OpenAI's 16); nothing left is validate_request's error.

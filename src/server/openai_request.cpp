@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "engine/sampling_defaults.h"
 #include "server/api_error.h"
 
 namespace turbine::server {
@@ -121,7 +122,7 @@ SamplingFields parse_sampling(const json& body) {
   SamplingFields s;
   constexpr int64_t kMaxInt = std::numeric_limits<int32_t>::max();
   for (const char* name : {"max_tokens", "max_completion_tokens", "request_output_len"})
-    if (auto x = get_int(body, name, 1, kMaxInt)) s.max_tokens = int(*x);
+    if (auto x = get_int(body, name, 1, kMaxInt)) s.max_new_tokens = int(*x);
   s.temperature = get_number(body, "temperature", 0.0, 2.0);
   s.top_p = get_number(body, "top_p", 0.0, 1.0);
   if (s.top_p && *s.top_p <= 0.0f) reject("top_p", "'top_p' must be greater than 0");
@@ -444,18 +445,10 @@ EncodeRequest parse_encode_request(const json& body) {
 }
 
 SamplingParams apply_sampling(const SamplingFields& f, SamplingParams p) {
-  if (f.max_tokens) p.max_new_tokens = *f.max_tokens;
-  if (f.temperature) p.temperature = *f.temperature;
-  if (f.top_p) p.top_p = *f.top_p;
-  if (f.top_k) p.top_k = *f.top_k;
-  if (f.min_p) p.min_p = *f.min_p;
-  if (f.repetition_penalty) p.repetition_penalty = *f.repetition_penalty;
-  if (f.presence_penalty) p.presence_penalty = *f.presence_penalty;
-  if (f.frequency_penalty) p.frequency_penalty = *f.frequency_penalty;
+  p = apply_overrides(f, std::move(p));
   p.include_stop_str_in_output = f.include_stop_str_in_output;
   p.logprobs = f.logprobs;
   p.top_logprobs = f.top_logprobs;
-  if (f.seed) p.seed = *f.seed;
   p.stop.insert(p.stop.end(), f.stop.begin(), f.stop.end());  // the server's --stop strings apply to every request
   p.ignore_eos = p.ignore_eos || f.ignore_eos;
   return p;

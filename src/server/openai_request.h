@@ -15,11 +15,8 @@
 namespace turbine::server {
 
 // Sampling fields a request set (absent ones keep the model's defaults).
-struct SamplingFields {
-  std::optional<int> max_tokens;  // max_tokens / max_completion_tokens / request_output_len
-  std::optional<float> temperature, top_p, min_p, repetition_penalty, presence_penalty, frequency_penalty;
-  std::optional<int> top_k;
-  std::optional<uint64_t> seed;
+// max_new_tokens holds max_tokens / max_completion_tokens / request_output_len.
+struct SamplingFields : SamplingOverrides {
   std::vector<std::string> stop;
   bool ignore_eos = false;
   bool skip_special_tokens = true;
