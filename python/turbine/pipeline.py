@@ -122,11 +122,7 @@ class Pipeline:
                **overrides) -> Iterator[StreamChunk]:
         """Yields StreamChunks of one prompt's completion as the engine produces them. Leaving the
         loop early (or Ctrl-C) cancels the request."""
-        config = resolve_config(gen_config, overrides)
-        if config.n != 1:
-            raise ValueError("stream() makes one completion; n must be 1")
-        request = self._submit(prompt, config, 0)
-        collector = Collector(request)
+        request, collector = self._submit_one(prompt, gen_config, overrides, "stream")
         for event in events(request):
             chunk = collector.add(event)
             if chunk.text or chunk.token_ids or chunk.finish_reason:
@@ -136,11 +132,7 @@ class Pipeline:
                       **overrides) -> AsyncIterator[StreamChunk]:
         """stream() for asyncio: `async for chunk in pipe.astream(prompt)`; the event loop is never
         blocked, and cancelling the task cancels the request."""
-        config = resolve_config(gen_config, overrides)
-        if config.n != 1:
-            raise ValueError("astream() makes one completion; n must be 1")
-        request = self._submit(prompt, config, 0)
-        collector = Collector(request)
+        request, collector = self._submit_one(prompt, gen_config, overrides, "astream")
         async for event in async_events(request):
             chunk = collector.add(event)
             if chunk.text or chunk.token_ids or chunk.finish_reason:
@@ -149,11 +141,7 @@ class Pipeline:
     async def agenerate(self, prompt: Prompt, gen_config: Optional[GenerationConfig] = None,
                         **overrides) -> Response:
         """One prompt's whole Response, awaited (n must be 1)."""
-        config = resolve_config(gen_config, overrides)
-        if config.n != 1:
-            raise ValueError("agenerate() makes one completion; n must be 1")
-        request = self._submit(prompt, config, 0)
-        collector = Collector(request)
+        request, collector = self._submit_one(prompt, gen_config, overrides, "agenerate")
         async for event in async_events(request):
             collector.add(event)
         return collector.response()
@@ -218,6 +206,14 @@ class Pipeline:
         self.close()
 
     # ---- internals ----
+    def _submit_one(self, prompt: Prompt, gen_config, overrides: dict, what: str):
+        """One completion's request and the Collector of its events."""
+        config = resolve_config(gen_config, overrides)
+        if config.n != 1:
+            raise ValueError(f"{what}() makes one completion; n must be 1")
+        request = self._submit(prompt, config, 0)
+        return request, Collector(request)
+
     def _prompt_ids(self, prompt: Prompt, history: Sequence[int] = (), template_kwargs=None):
         kind = _kind(prompt)
         if kind == "text":
