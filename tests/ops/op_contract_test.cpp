@@ -47,8 +47,13 @@ TEST(OpContract, ErrorsNameTheDeviceTheOpAndTheArgument) {
   auto be = make_cpu(1);
   Tensor x = zeros(*be, {2, 8}), w = zeros(*be, {4, 8}), out = zeros(*be, {2, 5});
   EXPECT_EQ(error_of([&] { be->linear(x, w, nullptr, out); }), "cpu linear: out has shape [2, 5], expected [2, 4]");
-  Tensor half = zeros(*be, {4, 8}, DType::F16);
-  EXPECT_EQ(error_of([&] { be->linear(x, half, nullptr, out); }), "cpu linear: weight must be float32, got float16");
+  // A 16-bit weight on a cpu backend that keeps matrix weights in fp32 (the default keeps them 16-bit).
+  BackendOptions f32_weights;
+  f32_weights.threads = 1;
+  f32_weights.cpu.weights = CpuWeights::F32;
+  CpuBackend ref(f32_weights);
+  Tensor rx = zeros(ref, {2, 8}), half = zeros(ref, {4, 8}, DType::F16), rout = zeros(ref, {2, 4});
+  EXPECT_EQ(error_of([&] { ref.linear(rx, half, nullptr, rout); }), "cpu linear: weight must be float32, got float16");
   Tensor odd = zeros(*be, {2, 7}), narrow = zeros(*be, {2, 3});
   EXPECT_EQ(error_of([&] { be->silu_mul(odd, narrow); }), "cpu silu_mul: gate_up width 7 is odd");
   EXPECT_EQ(error_of([&] { be->rms_norm(x, Tensor{}, 1e-5f, x); }), "cpu rms_norm: weight is undefined");

@@ -1,13 +1,13 @@
 // attention(): each new token attends over its own sequence's cached keys at positions
 // lo..pos (lo = 0, or pos - window + 1 with a sliding window), read through the block table
 // from the paged cache [layer][block][k|v][kv_head][block_len][head_dim]. Softmax in two passes
-// (scores, then max-shifted exponentials); query heads share KV heads (GQA) by h / group.
+// (scores, then max-shifted exponentials, vectorized in the kernel table); query heads share KV heads
+// (GQA) by h / group.
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "backend/cpu/cpu_backend.h"
-#include "backend/cpu/cpu_kernels.h"
 
 namespace turbine {
 
@@ -30,10 +30,14 @@ void CpuBackend::do_attention(const Tensor& q, const KvCache& cache, int layer, 
   const float* layer_base = cache.data.ptr<float>() + int64_t(layer) * spec.num_blocks * block_stride;
   const int block_len = spec.block_len;
 
-  // One work item per (row, query head).
-  pool_->parallel_for(T * Hq, [&](int64_t i0, int64_t i1) {
-    std::vector<float> scores(static_cast<size_t>(plan.max_context));
-    std::vector<float> acc(static_cast<size_t>(D));
+  // One work item per (row, query head); each chunk has its own scores and accumulator in the scratch,
+  // which grows to the longest context seen and is then reused.
+  const size_t per_chunk = size_t(plan.max_context) + size_t(D);
+  if (attention_scratch_.size() < per_chunk * size_t(pool_->size()))
+    attention_scratch_.resize(per_chunk * size_t(pool_->size()));
+  pool_->parallel_for_chunks(T * Hq, [&](int chunk, int64_t i0, int64_t i1) {
+    float* scores = attention_scratch_.data() + size_t(chunk) * per_chunk;
+    float* acc = scores + plan.max_context;
     for (int64_t item = i0; item < i1; ++item) {
       const int64_t row = item / Hq;
       const int h = int(item % Hq), kvh = h / group;
@@ -47,18 +51,16 @@ void CpuBackend::do_attention(const Tensor& q, const KvCache& cache, int layer, 
       for (int32_t j = lo; j <= pos; ++j) {
         const float* k = layer_base + table[j / block_len] * block_stride + kvh * head_stride +
                          int64_t(j % block_len) * D;
-        const float sc = cpu::dot(qh, k, D) * shape.scale;
+        const float sc = kernels_->dot(qh, k, D) * shape.scale;
         scores[j - lo] = sc;
         max_score = std::max(max_score, sc);
       }
-      std::fill(acc.begin(), acc.end(), 0.0f);
-      double denom = 0.0;
+      std::fill(acc, acc + D, 0.0f);
+      const double denom = kernels_->exp_shifted(scores, pos - lo + 1, max_score);
       for (int32_t j = lo; j <= pos; ++j) {
-        const float p = std::exp(scores[j - lo] - max_score);
-        denom += p;
         const float* v = layer_base + table[j / block_len] * block_stride + kv_stride + kvh * head_stride +
                          int64_t(j % block_len) * D;
-        cpu::axpy(p, v, acc.data(), D);
+        kernels_->axpy(scores[j - lo], v, acc, D);
       }
       const float inv = float(1.0 / denom);
       float* dst = out.ptr<float>() + row * int64_t(Hq) * D + int64_t(h) * D;
