@@ -167,6 +167,7 @@ std::vector<OpCase> op_test_cases() {
   linear(Op::Linear, 1, 50, 36, true, false);
   linear(Op::Linear, 17, 101, 43, false, false);
   linear(Op::Linear, 6, 29, 9, false, true);
+  linear(Op::Linear, 300, 40, 300, true, false);  // cpu: 300 tokens in slabs of 96 (the last one short)
   for (int64_t rows : {1, 2, 7}) linear(Op::NormLinear, rows, 136, 64, rows == 1, false);
   auto rowwise = [&](Op op, int64_t rows, int64_t n, int64_t k = 0) {
     OpCase c;

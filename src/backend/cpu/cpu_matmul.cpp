@@ -61,22 +61,32 @@ void CpuBackend::do_linear(const Tensor& x, const Tensor& weight, const Tensor* 
 
 void CpuBackend::linear_many_tokens(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) {
   const int64_t T = x.dim(0), K = x.dim(1), N = weight.dim(0);
-  const int64_t ldx = (T + 7) / 8 * 8;
   const int64_t block = block_rows(K, weight.dtype);
   const int64_t num_blocks = (N + block - 1) / block;
   const bool widen = weight.dtype != DType::F32;
+  // Tokens go in slabs of about 128 KiB of transposed activations ([K][slab], L2-resident while every
+  // weight tile of a block passes over it), slab by slab per block, so a long prefill does not stream
+  // all of x from memory once per weight tile.
+  const int64_t slab = std::max<int64_t>(16, 32768 / std::max<int64_t>(K, 1) / 16 * 16);
+  const int64_t padded = (T + 7) / 8 * 8;
   // Scratch grows to the largest call seen and is then reused: nothing is allocated per step.
-  if (linear_xt_.size() < size_t(K * ldx)) linear_xt_.resize(size_t(K * ldx));
+  if (linear_xt_.size() < size_t(K * padded)) linear_xt_.resize(size_t(K * padded));
   const size_t per_chunk = size_t(block * K);
   const size_t w_size = per_chunk * size_t(pool_->size());
   if (widen && linear_w_.size() < w_size) linear_w_.resize(w_size);
 
+  // Slab s starts at token s * slab and is stored from xt + s * slab * K as [K][ldx] (ldx: its tokens,
+  // rounded up to 8, zero past T).
   float* xt = linear_xt_.data();
   const float* xp = x.ptr<float>();
-  for (int64_t k = 0; k < K; ++k) {
-    float* row = xt + k * ldx;
-    for (int64_t t = 0; t < T; ++t) row[t] = xp[t * K + k];
-    for (int64_t t = T; t < ldx; ++t) row[t] = 0.0f;
+  for (int64_t t0 = 0; t0 < T; t0 += slab) {
+    const int64_t ts = std::min(slab, T - t0), ldx = (ts + 7) / 8 * 8;
+    float* dst = xt + t0 * K;
+    for (int64_t k = 0; k < K; ++k) {
+      float* row = dst + k * ldx;
+      for (int64_t t = 0; t < ts; ++t) row[t] = xp[(t0 + t) * K + k];
+      for (int64_t t = ts; t < ldx; ++t) row[t] = 0.0f;
+    }
   }
   float* op = out.ptr<float>();
   const cpu::KernelTable& k = *kernels_;
@@ -87,7 +97,10 @@ void CpuBackend::linear_many_tokens(const Tensor& x, const Tensor& weight, const
       if (weight.dtype == DType::BF16) k.widen_bf16(weight.ptr<uint16_t>() + n0 * K, scratch, rows * K);
       else if (weight.dtype == DType::F16) k.widen_f16(weight.ptr<uint16_t>() + n0 * K, scratch, rows * K);
       const float* w = widen ? scratch : weight.ptr<float>() + n0 * K;
-      k.linear_tokens(xt, ldx, T, w, rows, K, op + n0, N);
+      for (int64_t t0 = 0; t0 < T; t0 += slab) {
+        const int64_t ts = std::min(slab, T - t0), ldx = (ts + 7) / 8 * 8;
+        k.linear_tokens(xt + t0 * K, ldx, ts, w, rows, K, op + t0 * N + n0, N);
+      }
       if (bias && bias->defined()) {
         const float* bp = bias->ptr<float>();
         for (int64_t t = 0; t < T; ++t)
