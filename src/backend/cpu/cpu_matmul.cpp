@@ -6,8 +6,8 @@
 // instruction set, cpu_kernels.inc):
 //  - few tokens: dot products of x rows with weight rows, bf16/fp16 widened to fp32 in registers;
 //  - from kTokenForm tokens: x transposed once per call, each weight block widened once into a
-//    per-thread fp32 scratch, then tiles of 6 weight rows x 16 tokens (broadcast weight times a vector
-//    of tokens: no horizontal sums, twice the FMAs per load of the dot form).
+//    per-thread fp32 scratch, then tiles of 6 weight rows x 16 tokens or 12 x 8 (broadcast weight times
+//    a vector of tokens: no horizontal sums, more FMAs per load than the dot form).
 #include <algorithm>
 
 #include "backend/cpu/cpu_backend.h"
@@ -20,7 +20,7 @@ namespace {
 constexpr int64_t kTokenForm = 8;
 
 // Weight rows per block: about 24 KiB of weights (L1-resident while the T rows pass), in whole
-// micro-tiles (a multiple of 24 rows: the tile widths are 1, 3, 4, 6 and 8).
+// micro-tiles (a multiple of 24 rows: the tile widths are 1, 3, 4, 6, 8 and 12).
 int64_t block_rows(int64_t K, DType dtype) {
   const int64_t row_bytes = std::max<int64_t>(K * int64_t(dtype_size(dtype)), 1);
   return std::clamp<int64_t>((24576 / row_bytes) / 24 * 24, 24, 240);
