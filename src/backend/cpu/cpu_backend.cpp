@@ -153,13 +153,9 @@ void CpuBackend::do_silu_mul(const Tensor& gate_up, Tensor& out) {
   const int64_t T = gate_up.dim(0), I = gate_up.dim(1) / 2;
   const float* g = gate_up.ptr<float>();
   float* o = out.ptr<float>();
+  const cpu::KernelTable& k = *kernels_;
   pool_->parallel_for(T, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) {
-      const float* gate = g + t * 2 * I;
-      const float* up = gate + I;
-      float* dst = o + t * I;
-      for (int64_t i = 0; i < I; ++i) dst[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
-    }
+    for (int64_t t = t0; t < t1; ++t) k.silu_mul(g + t * 2 * I, g + t * 2 * I + I, o + t * I, I);
   });
 }
 

@@ -56,6 +56,18 @@ class CpuBackend : public Backend {
                              std::span<const float> penalties) override;
 
  private:
+  // cos and sin of each position's RoPE angles ([positions][half], attention_factor applied), kept
+  // across steps for the table they were made from: a step computes only positions it has not seen.
+  struct RopeRows {
+    std::vector<float> inv_freq;
+    float attention_factor = 0.0f;
+    size_t half = 0;
+    int32_t positions = 0;
+    std::vector<float> cos, sin;
+  };
+  // rope_rows_ for `rope`, covering positions 0..max_position (cpu_norm_rope.cpp).
+  const RopeRows& rope_rows(const RopeTable& rope, int32_t max_position);
+
   // linear() from kTokenForm tokens (cpu_matmul.cpp).
   void linear_many_tokens(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out);
 
@@ -70,6 +82,7 @@ class CpuBackend : public Backend {
   std::vector<float> linear_xt_, linear_w_;
   // attention's per-chunk scores and accumulator (cpu_attention.cpp).
   std::vector<float> attention_scratch_;
+  RopeRows rope_rows_;
 };
 
 }  // namespace turbine

@@ -34,6 +34,8 @@ struct KernelTable {
   void (*axpy)(float alpha, const float* x, float* y, int64_t n);
   // x[i] = e^(x[i] - shift) (a vector polynomial, about 1e-7 relative error); returns their sum.
   float (*exp_shifted)(float* x, int64_t n, float shift);
+  // out[i] = silu(gate[i]) * up[i], with the same exponential.
+  void (*silu_mul)(const float* gate, const float* up, float* out, int64_t n);
 };
 
 // The compiled copies; null where this build has none (non-x86 builds have only the scalar one). Call
