@@ -196,6 +196,7 @@ std::vector<OpCase> op_test_cases() {
   // Decode only (the decode kernel, split-K over a long context), prefill only (the flash kernel),
   // mixed, GQA 8, head_dim 96 (the general kernel), sliding window.
   attention(Op::Attention, 4, 4, 64, 16, {{0, 1}, {37, 1}, {600, 1}});
+  attention(Op::Attention, 2, 1, 32, 8, {{5, 3}, {0, 9}});  // cpu: the head_dim-32 kernel
   attention(Op::Attention, 8, 2, 128, 16, {{0, 150}, {40, 3}});
   attention(Op::Attention, 8, 1, 128, 32, {{100, 1}, {0, 33}, {5, 1}});
   attention(Op::Attention, 4, 2, 96, 8, {{10, 4}, {70, 1}});

@@ -80,8 +80,9 @@ class CpuBackend : public Backend {
   std::shared_ptr<HostBufferPool> buffers_;
   // linear_many_tokens' scratch: x transposed, and one block of widened weights per pool thread.
   std::vector<float> linear_xt_, linear_w_;
-  // attention's per-chunk scores and accumulator (cpu_attention.cpp).
+  // attention's per-chunk scores and each row's sequence (cpu_attention.cpp).
   std::vector<float> attention_scratch_;
+  std::vector<int32_t> attention_rows_;
   RopeRows rope_rows_;
 };
 

@@ -16,6 +16,20 @@ template <typename W>
 using LinearRowsFn = void (*)(const float* x, int64_t T, const W* w, int64_t n0, int64_t n1, int64_t K, float* out,
                               int64_t ldo);
 
+// One query head's view of its sequence's keys and values in the paged cache (cpu_attention.cpp): the
+// key of position j is at k + table[j / block_len] * block_stride + (j % block_len) * head_dim, its value
+// v_offset floats further.
+struct AttendArgs {
+  const float* k;
+  int64_t v_offset;
+  const int32_t* table;
+  int block_len;
+  int64_t block_stride;
+  int head_dim;
+  int32_t lo, pos;  // the positions attended, lo..pos
+  float scale;
+};
+
 struct KernelTable {
   CpuIsa isa;
   LinearRowsFn<float> linear_f32;
@@ -34,6 +48,9 @@ struct KernelTable {
   void (*axpy)(float alpha, const float* x, float* y, int64_t n);
   // x[i] = e^(x[i] - shift) (a vector polynomial, about 1e-7 relative error); returns their sum.
   float (*exp_shifted)(float* x, int64_t n, float shift);
+  // out[d] = sum_j softmax_j(scale * q . k_j) v_j over the positions of `a`; scores: scratch for
+  // pos - lo + 1 floats.
+  void (*attend)(const float* q, const AttendArgs& a, float* scores, float* out);
   // out[i] = silu(gate[i]) * up[i], with the same exponential.
   void (*silu_mul)(const float* gate, const float* up, float* out, int64_t n);
 };
