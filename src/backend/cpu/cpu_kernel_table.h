@@ -42,16 +42,11 @@ struct KernelTable {
   // dst[i] = float(src[i]) for bf16 / fp16 src.
   void (*widen_bf16)(const uint16_t* src, float* dst, int64_t n);
   void (*widen_f16)(const uint16_t* src, float* dst, int64_t n);
-  // sum_k a[k] * b[k]
-  float (*dot)(const float* a, const float* b, int64_t n);
-  // y[k] += alpha * x[k]
-  void (*axpy)(float alpha, const float* x, float* y, int64_t n);
-  // x[i] = e^(x[i] - shift) (a vector polynomial, about 1e-7 relative error); returns their sum.
-  float (*exp_shifted)(float* x, int64_t n, float shift);
   // out[d] = sum_j softmax_j(scale * q . k_j) v_j over the positions of `a`; scores: scratch for
   // pos - lo + 1 floats.
   void (*attend)(const float* q, const AttendArgs& a, float* scores, float* out);
-  // out[i] = silu(gate[i]) * up[i], with the same exponential.
+  // out[i] = silu(gate[i]) * up[i]. Both this and attend take e^x from a vector polynomial (about 1e-7
+  // relative error) instead of std::exp.
   void (*silu_mul)(const float* gate, const float* up, float* out, int64_t n);
 };
 
