@@ -68,6 +68,29 @@ TEST(OpContract, TensorsMustBeInTheBackendsMemory) {
             "cpu rms_norm: x is in cuda memory, not cpu");
 }
 
+// The cpu backend reads its RoPE rows by position: a negative one (no planner makes one) is an error
+// before any worker starts, not a read before the table.
+TEST(OpContract, CpuQkvRopeStoreRefusesANegativePosition) {
+  auto be = make_cpu(1);
+  const int Hq = 2, Hkv = 1, D = 8, block_len = 4;
+  KvCache cache = be->allocate_kv_cache(KvCacheSpec{1, 8, block_len, Hkv, D, DType::F32});
+  const AttentionShape shape{Hq, Hkv, D, 0.35f, 0};
+  RopeTable rope;
+  rope.inv_freq.assign(D / 2, 0.5f);
+  rope.rotary_dim = D;
+  Tensor qkv = zeros(*be, {3, (Hq + 2 * Hkv) * D}), q = zeros(*be, {3, Hq * D});
+  BatchPlan plan = plan_of(2, 3, block_len, 8);
+  EXPECT_EQ(error_of([&] {
+              const BatchMeta meta = be->upload_batch(plan);
+              be->qkv_rope_store(qkv, nullptr, nullptr, 1e-5f, rope, shape, cache, 0, meta, q);
+            }),
+            "");
+  plan.positions[1] = -1;
+  const BatchMeta bad = be->upload_batch(plan);
+  EXPECT_EQ(error_of([&] { be->qkv_rope_store(qkv, nullptr, nullptr, 1e-5f, rope, shape, cache, 0, bad, q); }),
+            "cpu qkv_rope_store: negative position -1");
+}
+
 TEST(OpContract, TheCacheMustMatchTheHeadsAndThePlan) {
   auto be = make_cpu(1);
   const int Hq = 2, Hkv = 1, D = 8, block_len = 4;
