@@ -51,11 +51,14 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::run_chunk(int index) {
-  if (index >= task_chunks_) return;
-  const int64_t begin = task_n_ * index / task_chunks_;
-  const int64_t end = task_n_ * (index + 1) / task_chunks_;
-  if (begin < end) task_.call(task_.fn, index, begin, end);
+void ThreadPool::run_chunks(int thread) {
+  for (;;) {
+    const int c = next_chunk_.fetch_add(1, std::memory_order_relaxed);
+    if (c >= task_chunks_) return;
+    const int64_t begin = task_n_ * c / task_chunks_;
+    const int64_t end = task_n_ * (c + 1) / task_chunks_;
+    if (begin < end) task_.call(task_.fn, thread, begin, end);
+  }
 }
 
 uint64_t ThreadPool::wait_for_work(uint64_t seen) {
@@ -74,7 +77,7 @@ void ThreadPool::worker_loop(int index) {
   for (;;) {
     seen = wait_for_work(seen);
     if (stop_.load(std::memory_order_acquire)) return;
-    run_chunk(index);
+    run_chunks(index);
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       // The caller may be asleep on done_cv_: notify under the mutex so the wake-up cannot fall between
       // its check and its wait.
@@ -87,7 +90,8 @@ void ThreadPool::worker_loop(int index) {
 void ThreadPool::run(int64_t n, int64_t grain, Task task) {
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
-  const int chunks = int(std::min<int64_t>(size(), (n + grain - 1) / grain));
+  const int64_t grains = (n + grain - 1) / grain;
+  const int chunks = int(std::min<int64_t>(int64_t(size()) * kChunksPerThread, grains));
   if (chunks <= 1 || workers_.empty()) {
     task.call(task.fn, 0, 0, n);
     return;
@@ -98,11 +102,12 @@ void ThreadPool::run(int64_t n, int64_t grain, Task task) {
     task_ = task;
     task_n_ = n;
     task_chunks_ = chunks;
+    next_chunk_.store(0, std::memory_order_relaxed);
     pending_.store(int(workers_.size()), std::memory_order_relaxed);
     generation_.fetch_add(1, std::memory_order_release);
   }
   wake_.notify_all();
-  run_chunk(0);
+  run_chunks(0);
   auto done = [&] { return pending_.load(std::memory_order_acquire) == 0; };
   if (!spin_until(done)) {
     std::unique_lock<std::mutex> lock(mutex_);

@@ -51,6 +51,30 @@ TEST(ThreadPool, LoopsAfterTheWorkersWentToSleep) {
   }
 }
 
+// parallel_for_with_thread: the index is a thread's, so no two chunks running at once share one (each
+// thread may use its own slice of a scratch buffer), and every index is still visited once.
+TEST(ThreadPool, ThreadIndicesAreNeverSharedByRunningChunks) {
+  ThreadPool pool(3);
+  std::vector<std::atomic<int>> busy(3);
+  std::vector<std::atomic<int>> seen(1000);
+  std::atomic<int> clashes{0}, out_of_range{0};
+  for (int round = 0; round < 50; ++round) {
+    for (auto& s : seen) s.store(0);
+    pool.parallel_for_with_thread(1000, [&](int thread, int64_t b, int64_t e) {
+      if (thread < 0 || thread >= pool.size()) {
+        out_of_range.fetch_add(1);
+        return;
+      }
+      if (busy[size_t(thread)].exchange(1) != 0) clashes.fetch_add(1);
+      for (int64_t i = b; i < e; ++i) seen[size_t(i)].fetch_add(1);
+      busy[size_t(thread)].store(0);
+    }, 7);
+    for (auto& s : seen) ASSERT_EQ(s.load(), 1);
+  }
+  EXPECT_EQ(out_of_range.load(), 0);
+  EXPECT_EQ(clashes.load(), 0);
+}
+
 // A loop body with a large capture runs like any other (it is borrowed, not copied into a
 // std::function), and one chunk may take much longer than the others.
 TEST(ThreadPool, LargeCapturesAndUnevenChunks) {

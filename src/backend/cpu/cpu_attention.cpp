@@ -29,14 +29,14 @@ void CpuBackend::do_attention(const Tensor& q, const KvCache& cache, int layer, 
   const int64_t block_stride = 2 * kv_stride;
   const float* layer_base = cache.data.ptr<float>() + int64_t(layer) * spec.num_blocks * block_stride;
 
-  // One work item per (row, query head); each chunk has its own scores in the scratch, which grows to
+  // One work item per (row, query head); each thread has its own scores in the scratch, which grows to
   // the longest context seen and is then reused.
-  const size_t per_chunk = size_t(plan.max_context);
-  if (attention_scratch_.size() < per_chunk * size_t(pool_->size()))
-    attention_scratch_.resize(per_chunk * size_t(pool_->size()));
+  const size_t per_thread = size_t(plan.max_context);
+  if (attention_scratch_.size() < per_thread * size_t(pool_->size()))
+    attention_scratch_.resize(per_thread * size_t(pool_->size()));
   const cpu::KernelTable& k = *kernels_;
-  pool_->parallel_for_chunks(T * Hq, [&](int chunk, int64_t i0, int64_t i1) {
-    float* scores = attention_scratch_.data() + size_t(chunk) * per_chunk;
+  pool_->parallel_for_with_thread(T * Hq, [&](int thread, int64_t i0, int64_t i1) {
+    float* scores = attention_scratch_.data() + size_t(thread) * per_thread;
     for (int64_t item = i0; item < i1; ++item) {
       const int64_t row = item / Hq;
       const int h = int(item % Hq), kvh = h / group;

@@ -71,8 +71,8 @@ void CpuBackend::linear_many_tokens(const Tensor& x, const Tensor& weight, const
   const int64_t padded = (T + 7) / 8 * 8;
   // Scratch grows to the largest call seen and is then reused: nothing is allocated per step.
   if (linear_xt_.size() < size_t(K * padded)) linear_xt_.resize(size_t(K * padded));
-  const size_t per_chunk = size_t(block * K);
-  const size_t w_size = per_chunk * size_t(pool_->size());
+  const size_t per_thread = size_t(block * K);
+  const size_t w_size = per_thread * size_t(pool_->size());
   if (widen && linear_w_.size() < w_size) linear_w_.resize(w_size);
 
   // Slab s starts at token s * slab and is stored from xt + s * slab * K as [K][ldx] (ldx: its tokens,
@@ -90,8 +90,8 @@ void CpuBackend::linear_many_tokens(const Tensor& x, const Tensor& weight, const
   }
   float* op = out.ptr<float>();
   const cpu::KernelTable& k = *kernels_;
-  pool_->parallel_for_chunks(num_blocks, [&](int chunk, int64_t b0, int64_t b1) {
-    float* scratch = widen ? linear_w_.data() + size_t(chunk) * per_chunk : nullptr;
+  pool_->parallel_for_with_thread(num_blocks, [&](int thread, int64_t b0, int64_t b1) {
+    float* scratch = widen ? linear_w_.data() + size_t(thread) * per_thread : nullptr;
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t n0 = b * block, n1 = std::min(N, n0 + block), rows = n1 - n0;
       if (weight.dtype == DType::BF16) k.widen_bf16(weight.ptr<uint16_t>() + n0 * K, scratch, rows * K);
