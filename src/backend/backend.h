@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backend/batch_input.h"
+#include "backend/cpu_options.h"
 #include "backend/cuda_options.h"
 #include "backend/tensor.h"
 
@@ -131,6 +132,14 @@ class Backend {
   virtual std::string name() const = 0;
   // Element type of weights and activations (fp32 on cpu; fp16/bf16 on cuda).
   virtual DType compute_dtype() const = 0;
+  // The element type this backend keeps a matrix weight (linear, embedding, lm_head) in when the
+  // checkpoint stores it as `checkpoint_dtype`; linear and embedding accept weights of that type
+  // besides the compute dtype. The compute dtype unless a backend says otherwise (the cpu backend keeps
+  // bf16/fp16 checkpoints 16-bit and widens them to fp32 inside its GEMM).
+  virtual DType weight_dtype(DType checkpoint_dtype) const {
+    (void)checkpoint_dtype;
+    return compute_dtype();
+  }
 
   // ---- memory ----
   virtual Tensor empty(DType dtype, std::vector<int64_t> shape) = 0;
@@ -240,6 +249,7 @@ struct BackendOptions {
   DType dtype = DType::F32;    // compute dtype on cuda
   size_t memory_budget = size_t(4) << 30;  // cpu: bytes the KV cache may take in total (--cpu-memory)
   CudaOptions cuda;                        // cuda only (the cpu backend has none of these switches)
+  CpuOptions cpu;                          // cpu only: kernel instruction set, weight storage
 };
 
 // Creates the backend named by options.device; throws Error for an unknown or unavailable device.

@@ -17,8 +17,8 @@ const char* device_string(Device d) { return d == Device::Cpu ? "cpu" : "cuda"; 
 // The checks of one op call on one backend; every failure names both.
 class OpCheck {
  public:
-  OpCheck(const Backend& backend, const char* op) : device_(backend.device()), compute_(backend.compute_dtype()),
-                                                    op_(op) {}
+  OpCheck(const Backend& backend, const char* op) : backend_(backend), device_(backend.device()),
+                                                    compute_(backend.compute_dtype()), op_(op) {}
 
   template <typename... Args>
   [[noreturn]] void fail(fmt::format_string<Args...> format, Args&&... args) const {
@@ -38,6 +38,13 @@ class OpCheck {
   }
   // Weights and activations: the backend's compute dtype.
   const Tensor& compute(const Tensor& t, const char* what) const { return dtype(t, compute_, what); }
+  // Matrix weights: the compute dtype, or the type the backend keeps checkpoint weights of that type in.
+  const Tensor& weight(const Tensor& t, const char* what) const {
+    present(t, what);
+    if (t.dtype != compute_ && t.dtype != backend_.weight_dtype(t.dtype))
+      fail("{} must be {}, got {}", what, dtype_name(compute_), dtype_name(t.dtype));
+    return t;
+  }
   const Tensor& rank(const Tensor& t, int want, const char* what) const {
     if (t.rank() != want) fail("{} must have {} dimension(s), has shape {}", what, want, shape_string(t.shape));
     return t;
@@ -53,6 +60,7 @@ class OpCheck {
   DType compute_dtype() const { return compute_; }
 
  private:
+  const Backend& backend_;
   Device device_;
   DType compute_;
   const char* op_;
@@ -67,12 +75,12 @@ void check_norm(const OpCheck& c, const Tensor& x, const Tensor& weight, const T
   c.shape(c.compute(out, "out"), {x.dim(0), x.dim(1)}, "out");
 }
 
-// x [T, K] and weight [N, K] in the compute dtype, bias [N] or none, out [T, N] in the compute
-// dtype or fp32.
+// x [T, K] in the compute dtype, weight [N, K] in the compute dtype or the backend's weight dtype,
+// bias [N] or none, out [T, N] in the compute dtype or fp32.
 void check_linear(const OpCheck& c, const Tensor& x, const Tensor& weight, const Tensor* bias, const Tensor& out,
                   const char* out_name) {
   c.rank(c.compute(x, "x"), 2, "x");
-  c.rank(c.compute(weight, "weight"), 2, "weight");
+  c.rank(c.weight(weight, "weight"), 2, "weight");
   if (weight.dim(1) != x.dim(1)) c.fail("x has {} columns, weight {}", x.dim(1), weight.dim(1));
   c.present(out, out_name);
   if (out.dtype != c.compute_dtype() && out.dtype != DType::F32)
@@ -154,7 +162,7 @@ KvCache Backend::allocate_kv_cache(const KvCacheSpec& spec) {
 
 void Backend::embedding(const Tensor& table, const Tensor& ids, Tensor& out) {
   const OpCheck c(*this, "embedding");
-  c.rank(c.compute(table, "the table"), 2, "the table");
+  c.rank(c.weight(table, "the table"), 2, "the table");
   c.rank(c.dtype(ids, DType::I32, "the token ids"), 1, "the token ids");
   c.shape(c.compute(out, "out"), {ids.dim(0), table.dim(1)}, "out");
   do_embedding(table, ids, out);

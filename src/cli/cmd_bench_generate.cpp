@@ -40,9 +40,11 @@ struct BenchOptions {
   int seed = 0;
   bool json = false;
   std::string device;
+  int threads = 0;  // cpu worker threads (0 = all cores)
   std::string dtype;
   std::string step_log;  // CSV of every timed decode step (where the percentiles come from)
   CudaFlags cuda;
+  CpuFlags cpu;
 };
 
 struct BenchRow {
@@ -194,6 +196,8 @@ void run_bench(const BenchOptions& o) {
   bo.dtype = !o.dtype.empty() ? parse_dtype(o.dtype) : gpu ? config.dtype : DType::F32;
   if (gpu && bo.dtype == DType::F32) bo.dtype = DType::BF16;  // fp32 checkpoints: bf16 on the GPU
   bo.cuda = resolve_cuda(o.cuda, bo.device);
+  bo.cpu = resolve_cpu(o.cpu);
+  bo.threads = o.threads;
   auto backend = make_backend(bo);
   std::fprintf(stderr, "loading %s on %s (%s)...\n", o.model.c_str(), backend->name().c_str(),
                std::string(dtype_name(backend->compute_dtype())).c_str());
@@ -245,8 +249,10 @@ void register_bench_generate(CLI::App& bench) {
   cmd->add_flag("--json", opts->json, "One JSON object per batch size");
   cmd->add_option("--step-log", opts->step_log, "Write every timed decode step's time to this CSV file");
   cmd->add_option("--device", opts->device, "cpu, cuda or cuda:N (default: cuda when present)");
+  cmd->add_option("--threads", opts->threads, "CPU worker threads (0 = all cores)")->check(int_at_least(0));
   cmd->add_option("--dtype", opts->dtype, "Compute dtype (default: the checkpoint's on the GPU, fp32 on the CPU)");
   add_cuda_options(*cmd, opts->cuda);
+  add_cpu_options(*cmd, opts->cpu);
   cmd->callback([opts] { run_bench(*opts); });
 }
 

@@ -20,6 +20,33 @@ void add_device_options(CLI::App& cmd, DeviceOptions& o) {
       });
   cmd.add_option("--threads", o.threads, "CPU worker threads (0 = all cores)")->check(int_at_least(0));
   add_cuda_options(cmd, o.cuda);
+  add_cpu_options(cmd, o.cpu);
+}
+
+void add_cpu_options(CLI::App& cmd, CpuFlags& f) {
+  auto checked = [](auto parse) {
+    return [parse](const std::string& v) -> std::string {
+      try {
+        parse(v, "");
+        return "";
+      } catch (const Error& e) {
+        return e.what();
+      }
+    };
+  };
+  const std::string group = "CPU backend (ignored on cuda)";
+  cmd.add_option("--cpu-isa", f.isa, "kernel instruction set: auto (the widest this processor has), avx512, avx2, "
+                                     "scalar")
+      ->type_name("ISA")->capture_default_str()->group(group)->check(checked(parse_cpu_isa));
+  cmd.add_option("--cpu-weights", f.weights, "matrix weights: checkpoint (bf16/fp16 stay 16-bit) or f32")
+      ->type_name("KIND")->capture_default_str()->group(group)->check(checked(parse_cpu_weights));
+}
+
+CpuOptions resolve_cpu(const CpuFlags& f) {
+  CpuOptions o;
+  o.isa = parse_cpu_isa(f.isa, "--cpu-isa");
+  o.weights = parse_cpu_weights(f.weights, "--cpu-weights");
+  return o;
 }
 
 void add_cuda_options(CLI::App& cmd, CudaFlags& f) {
@@ -126,6 +153,7 @@ BackendOptions resolve_backend(const DeviceOptions& device, const EngineOptions&
   b.threads = device.threads;
   b.memory_budget = parse_size(engine.cpu_memory, "--cpu-memory");
   b.cuda = resolve_cuda(device.cuda, b.device);
+  b.cpu = resolve_cpu(device.cpu);
   return b;
 }
 

@@ -23,10 +23,17 @@ struct CudaFlags {
   std::optional<int> skinny_gemm_max_tokens, wgmma_gemm_max_tokens;
 };
 
+// The CPU backend's switches as given on the command line (checked as they are parsed).
+struct CpuFlags {
+  std::string isa = "auto";            // --cpu-isa auto|avx512|avx2|scalar
+  std::string weights = "checkpoint";  // --cpu-weights checkpoint|f32
+};
+
 struct DeviceOptions {
   std::string device;  // "" = cuda when a GPU is present, else cpu
   int threads = 0;     // cpu worker threads (0 = all cores)
   CudaFlags cuda;
+  CpuFlags cpu;
 };
 
 // LMDeploy's engine flags and defaults.
@@ -57,6 +64,9 @@ void add_device_options(CLI::App& cmd, DeviceOptions& options);
 // --cuda-graphs, --cuda-fused, --cuda-pdl, --cublaslt-tune (on|off), --skinny-gemm-max-tokens N,
 // --wgmma-gemm-max-tokens N.
 void add_cuda_options(CLI::App& cmd, CudaFlags& flags);
+// --cpu-isa auto|avx512|avx2|scalar, --cpu-weights checkpoint|f32.
+void add_cpu_options(CLI::App& cmd, CpuFlags& flags);
+CpuOptions resolve_cpu(const CpuFlags& flags);
 void add_engine_options(CLI::App& cmd, EngineOptions& options);
 void add_sampling_options(CLI::App& cmd, SamplingOptions& options);
 

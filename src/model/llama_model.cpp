@@ -15,21 +15,24 @@ namespace turbine {
 
 namespace {
 
-// Uploads checkpoint tensors in the backend's compute dtype and reports progress.
+// Uploads checkpoint tensors (vectors in the backend's compute dtype, matrices in its weight dtype)
+// and reports progress.
 class WeightLoader {
  public:
   WeightLoader(const Checkpoint& ckpt, Backend& backend, const LoadProgress& progress)
       : ckpt_(ckpt), backend_(backend), progress_(progress), total_(ckpt.total_bytes()) {}
 
-  Tensor load(const std::string& name, const std::vector<int64_t>& shape) {
-    const TensorView& v = ckpt_.get(name, shape);
-    Tensor t = backend_.upload(v.data, v.dtype, shape, backend_.compute_dtype());
-    report(v.bytes);
-    return t;
+  // A vector (norm weight, bias) in the compute dtype.
+  Tensor load(const std::string& name, const std::vector<int64_t>& shape) { return load_as(name, shape, false); }
+  // A matrix (linear, embedding, lm_head) in the dtype the backend keeps the checkpoint's type in.
+  Tensor load_matrix(const std::string& name, const std::vector<int64_t>& shape) {
+    return load_as(name, shape, true);
   }
 
-  // Tensors stacked along rows into one [sum rows, cols] tensor (or one vector for rank-1 parts).
-  Tensor load_rows(const std::vector<std::string>& names, const std::vector<std::vector<int64_t>>& shapes) {
+  // Tensors stacked along rows into one [sum rows, cols] tensor (or one vector for rank-1 parts);
+  // `matrix` as in load_matrix.
+  Tensor load_rows(const std::vector<std::string>& names, const std::vector<std::vector<int64_t>>& shapes,
+                   bool matrix) {
     std::vector<const TensorView*> views;
     int64_t rows = 0;
     bool same_dtype = true;
@@ -49,7 +52,7 @@ class WeightLoader {
       if (same_dtype) std::memcpy(host.data() + at, v->data, v->bytes);
       else convert_to_f32(v->data, v->dtype, reinterpret_cast<float*>(host.data() + at), size_t(v->numel()));
     }
-    Tensor t = backend_.upload(host.data(), host_dtype, shape, backend_.compute_dtype());
+    Tensor t = backend_.upload(host.data(), host_dtype, shape, target_dtype(host_dtype, matrix));
     for (const TensorView* v : views) report(v->bytes);
     return t;
   }
@@ -59,6 +62,17 @@ class WeightLoader {
   }
 
  private:
+  Tensor load_as(const std::string& name, const std::vector<int64_t>& shape, bool matrix) {
+    const TensorView& v = ckpt_.get(name, shape);
+    Tensor t = backend_.upload(v.data, v.dtype, shape, target_dtype(v.dtype, matrix));
+    report(v.bytes);
+    return t;
+  }
+
+  DType target_dtype(DType checkpoint_dtype, bool matrix) const {
+    return matrix ? backend_.weight_dtype(checkpoint_dtype) : backend_.compute_dtype();
+  }
+
   void report(size_t bytes) {
     done_ += bytes;
     if (progress_) progress_(std::min(done_, total_), total_);
@@ -85,29 +99,30 @@ LlamaModel::LlamaModel(const ModelConfig& config, const Checkpoint& checkpoint, 
   const int64_t q_rows = int64_t(c.num_heads) * D, kv_rows = int64_t(c.num_kv_heads) * D;
 
   WeightLoader loader(checkpoint, backend_, progress);
-  weights_.embed_tokens = loader.load(names.embed_tokens, {V, H});
+  weights_.embed_tokens = loader.load_matrix(names.embed_tokens, {V, H});
   for (int l = 0; l < c.num_layers; ++l) {
     const LayerWeightNames n = names.layer(l);
     LayerWeights w;
     w.attn_norm = loader.load(n.attn_norm, {H});
-    w.qkv = loader.load_rows({n.q, n.k, n.v}, {{q_rows, H}, {kv_rows, H}, {kv_rows, H}});
-    if (c.qkv_bias) w.qkv_bias = loader.load_rows({n.q_bias, n.k_bias, n.v_bias}, {{q_rows}, {kv_rows}, {kv_rows}});
-    w.o_proj = loader.load(n.o, {H, q_rows});
+    w.qkv = loader.load_rows({n.q, n.k, n.v}, {{q_rows, H}, {kv_rows, H}, {kv_rows, H}}, true);
+    if (c.qkv_bias)
+      w.qkv_bias = loader.load_rows({n.q_bias, n.k_bias, n.v_bias}, {{q_rows}, {kv_rows}, {kv_rows}}, false);
+    w.o_proj = loader.load_matrix(n.o, {H, q_rows});
     if (c.o_bias) w.o_bias = loader.load(n.o_bias, {H});
     if (c.qk_norm) {
       w.q_norm = loader.load(n.q_norm, {D});
       w.k_norm = loader.load(n.k_norm, {D});
     }
     w.mlp_norm = loader.load(n.mlp_norm, {H});
-    w.gate_up = loader.load_rows({n.gate, n.up}, {{I, H}, {I, H}});
-    if (c.mlp_bias) w.gate_up_bias = loader.load_rows({n.gate_bias, n.up_bias}, {{I}, {I}});
-    w.down = loader.load(n.down, {H, I});
+    w.gate_up = loader.load_rows({n.gate, n.up}, {{I, H}, {I, H}}, true);
+    if (c.mlp_bias) w.gate_up_bias = loader.load_rows({n.gate_bias, n.up_bias}, {{I}, {I}}, false);
+    w.down = loader.load_matrix(n.down, {H, I});
     if (c.mlp_bias) w.down_bias = loader.load(n.down_bias, {H});
     weights_.layers.push_back(std::move(w));
   }
   weights_.final_norm = loader.load(names.final_norm, {H});
   // Tied models share the embedding (some tied checkpoints still carry a copy of lm_head).
-  weights_.lm_head = c.tie_word_embeddings ? weights_.embed_tokens : loader.load(names.lm_head, {V, H});
+  weights_.lm_head = c.tie_word_embeddings ? weights_.embed_tokens : loader.load_matrix(names.lm_head, {V, H});
   loader.finish();
 
   if (c.rope.type != RopeType::DynamicNtk) fixed_rope_ = make_rope_table(c, 0);

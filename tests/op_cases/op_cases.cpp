@@ -65,6 +65,22 @@ class Inputs {
     }
     return b_.upload(v.data(), DType::F32, std::move(shape), dtype);
   }
+  // A matrix weight (linear, embedding table): rounded to round_to on every backend (the reference
+  // too, so that it multiplies the same values), uploaded in the type the backend keeps a checkpoint
+  // of that type in (16 bits on a cpu backend that keeps checkpoint weights, fp32 on the reference).
+  Tensor weight(std::vector<int64_t> shape, float lo = -1.0f, float hi = 1.0f) {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    std::uniform_real_distribution<float> dist(lo, hi);
+    std::vector<float> v(static_cast<size_t>(n));
+    for (auto& x : v) x = dist(rng_);
+    if (round_to_ != DType::F32) {
+      std::vector<uint16_t> half(v.size());
+      convert_from_f32(v.data(), round_to_, half.data(), v.size());
+      convert_to_f32(half.data(), round_to_, v.data(), v.size());
+    }
+    return b_.upload(v.data(), DType::F32, std::move(shape), b_.weight_dtype(round_to_));
+  }
   Tensor ids(int64_t n, int64_t below) {
     std::uniform_int_distribution<int32_t> dist(0, int32_t(below - 1));
     std::vector<int32_t> v(static_cast<size_t>(n));
@@ -147,6 +163,11 @@ std::vector<OpCase> op_test_cases() {
   linear(Op::Linear, 2, 1000, 64, false, true);  // logits
   linear(Op::Linear, 33, 1000, 64, false, true);
   linear(Op::Linear, 3, 50, 36, false, false);   // K not a multiple of 8
+  // The cpu tiles (1x8, 2x4, 3x4, 4x3 tokens x weight rows) with N and K off every tile and vector width.
+  linear(Op::Linear, 1, 50, 36, true, false);
+  linear(Op::Linear, 17, 101, 43, false, false);
+  linear(Op::Linear, 6, 29, 9, false, true);
+  linear(Op::Linear, 300, 40, 300, true, false);  // cpu: 300 tokens in slabs of 96 (the last one short)
   for (int64_t rows : {1, 2, 7}) linear(Op::NormLinear, rows, 136, 64, rows == 1, false);
   auto rowwise = [&](Op op, int64_t rows, int64_t n, int64_t k = 0) {
     OpCase c;
@@ -175,6 +196,7 @@ std::vector<OpCase> op_test_cases() {
   // Decode only (the decode kernel, split-K over a long context), prefill only (the flash kernel),
   // mixed, GQA 8, head_dim 96 (the general kernel), sliding window.
   attention(Op::Attention, 4, 4, 64, 16, {{0, 1}, {37, 1}, {600, 1}});
+  attention(Op::Attention, 2, 1, 32, 8, {{5, 3}, {0, 9}});  // cpu: the head_dim-32 kernel
   attention(Op::Attention, 8, 2, 128, 16, {{0, 150}, {40, 3}});
   attention(Op::Attention, 8, 1, 128, 32, {{100, 1}, {0, 33}, {5, 1}});
   attention(Op::Attention, 4, 2, 96, 8, {{10, 4}, {70, 1}});
@@ -229,10 +251,10 @@ PreparedOp prepare_op(Backend& b, const OpCase& c, uint32_t seed, DType round_to
     case Op::Linear:
     case Op::NormLinear: {
       const int copies = std::max(weight_copies, 1);
-      for (int i = 0; i < copies; ++i) s->weights.push_back(in.random({c.n, c.k}, -0.2f, 0.2f));
+      for (int i = 0; i < copies; ++i) s->weights.push_back(in.weight({c.n, c.k}, -0.2f, 0.2f));
       if (c.bias) s->bias = in.random({c.n});
       s->outputs.push_back(b.empty(c.f32_out ? DType::F32 : dt, {c.rows, c.n}));
-      p.bytes = double(c.n) * c.k * dtype_size(dt);
+      p.bytes = double(c.n) * c.k * dtype_size(s->weights[0].dtype);
       if (c.op == Op::Linear) {
         s->inputs.push_back(in.random({c.rows, c.k}));
         p.run = [be, s, copies] {
@@ -284,7 +306,7 @@ PreparedOp prepare_op(Backend& b, const OpCase& c, uint32_t seed, DType round_to
       p.run = [be, s] { be->silu_mul(s->inputs[0], s->outputs[0]); };
       break;
     case Op::Embedding:
-      s->inputs.push_back(in.random({c.n, c.k}));
+      s->inputs.push_back(in.weight({c.n, c.k}));
       s->ids = in.ids(c.rows, c.n);
       s->outputs.push_back(b.empty(dt, {c.rows, c.k}));
       p.run = [be, s] { be->embedding(s->inputs[0], s->ids, s->outputs[0]); };

@@ -47,8 +47,13 @@ TEST(OpContract, ErrorsNameTheDeviceTheOpAndTheArgument) {
   auto be = make_cpu(1);
   Tensor x = zeros(*be, {2, 8}), w = zeros(*be, {4, 8}), out = zeros(*be, {2, 5});
   EXPECT_EQ(error_of([&] { be->linear(x, w, nullptr, out); }), "cpu linear: out has shape [2, 5], expected [2, 4]");
-  Tensor half = zeros(*be, {4, 8}, DType::F16);
-  EXPECT_EQ(error_of([&] { be->linear(x, half, nullptr, out); }), "cpu linear: weight must be float32, got float16");
+  // A 16-bit weight on a cpu backend that keeps matrix weights in fp32 (the default keeps them 16-bit).
+  BackendOptions f32_weights;
+  f32_weights.threads = 1;
+  f32_weights.cpu.weights = CpuWeights::F32;
+  CpuBackend ref(f32_weights);
+  Tensor rx = zeros(ref, {2, 8}), half = zeros(ref, {4, 8}, DType::F16), rout = zeros(ref, {2, 4});
+  EXPECT_EQ(error_of([&] { ref.linear(rx, half, nullptr, rout); }), "cpu linear: weight must be float32, got float16");
   Tensor odd = zeros(*be, {2, 7}), narrow = zeros(*be, {2, 3});
   EXPECT_EQ(error_of([&] { be->silu_mul(odd, narrow); }), "cpu silu_mul: gate_up width 7 is odd");
   EXPECT_EQ(error_of([&] { be->rms_norm(x, Tensor{}, 1e-5f, x); }), "cpu rms_norm: weight is undefined");
@@ -61,6 +66,29 @@ TEST(OpContract, TensorsMustBeInTheBackendsMemory) {
   elsewhere.device = Device::Cuda;  // a handle that claims device memory
   EXPECT_EQ(error_of([&] { be->rms_norm(elsewhere, w, 1e-5f, out); }),
             "cpu rms_norm: x is in cuda memory, not cpu");
+}
+
+// The cpu backend reads its RoPE rows by position: a negative one (no planner makes one) is an error
+// before any worker starts, not a read before the table.
+TEST(OpContract, CpuQkvRopeStoreRefusesANegativePosition) {
+  auto be = make_cpu(1);
+  const int Hq = 2, Hkv = 1, D = 8, block_len = 4;
+  KvCache cache = be->allocate_kv_cache(KvCacheSpec{1, 8, block_len, Hkv, D, DType::F32});
+  const AttentionShape shape{Hq, Hkv, D, 0.35f, 0};
+  RopeTable rope;
+  rope.inv_freq.assign(D / 2, 0.5f);
+  rope.rotary_dim = D;
+  Tensor qkv = zeros(*be, {3, (Hq + 2 * Hkv) * D}), q = zeros(*be, {3, Hq * D});
+  BatchPlan plan = plan_of(2, 3, block_len, 8);
+  EXPECT_EQ(error_of([&] {
+              const BatchMeta meta = be->upload_batch(plan);
+              be->qkv_rope_store(qkv, nullptr, nullptr, 1e-5f, rope, shape, cache, 0, meta, q);
+            }),
+            "");
+  plan.positions[1] = -1;
+  const BatchMeta bad = be->upload_batch(plan);
+  EXPECT_EQ(error_of([&] { be->qkv_rope_store(qkv, nullptr, nullptr, 1e-5f, rope, shape, cache, 0, bad, q); }),
+            "cpu qkv_rope_store: negative position -1");
 }
 
 TEST(OpContract, TheCacheMustMatchTheHeadsAndThePlan) {

@@ -36,25 +36,35 @@ Tensor wrap_i32(const std::vector<int32_t>& v) {
 
 }  // namespace
 
-// out[i] = x[rows[i]] over fp32 rows (the embedding lookup and gather_rows); `index` names an
-// entry of rows in the error for one outside x ("token id", "row"). The indices are checked here
-// because this backend reads host memory with them directly (the CUDA kernel writes zero rows).
+// out[i] = x[rows[i]] into fp32 rows (the embedding lookup and gather_rows; x is fp32, or a 16-bit
+// embedding table widened here); `index` names an entry of rows in the error for one outside x
+// ("token id", "row"). The indices are checked here because this backend reads host memory with them
+// directly (the CUDA kernel writes zero rows).
 static void copy_rows(const Tensor& x, const Tensor& rows, Tensor& out, const char* op, const char* index,
                       const char* of) {
   const int64_t T = x.dim(0), C = x.dim(1), R = rows.numel();
   const int32_t* r = rows.ptr<int32_t>();
   for (int64_t i = 0; i < R; ++i)
     if (r[i] < 0 || r[i] >= T) fail("cpu {}: {} {} is outside {} (0..{})", op, index, r[i], of, T - 1);
+  const size_t row_bytes = size_t(C) * dtype_size(x.dtype);
   for (int64_t i = 0; i < R; ++i)
-    std::memcpy(out.ptr<float>() + i * C, x.ptr<float>() + int64_t(r[i]) * C, size_t(C) * sizeof(float));
+    convert_to_f32(static_cast<const char*>(x.data) + size_t(r[i]) * row_bytes, x.dtype, out.ptr<float>() + i * C,
+                   size_t(C));
 }
 
 CpuBackend::CpuBackend(const BackendOptions& options)
-    : pool_(std::make_unique<ThreadPool>(options.threads)),
+    : kernels_(&cpu::kernels_for(options.cpu.isa)),
+      weights_(options.cpu.weights),
+      pool_(std::make_unique<ThreadPool>(options.threads)),
       memory_budget_(options.memory_budget),
       kv_bytes_in_use_(std::make_shared<std::atomic<size_t>>(0)),
       buffers_(std::make_shared<HostBufferPool>()) {
   if (options.threads < 0) fail("cpu: thread count must be >= 0 (0 = all cores), got {}", options.threads);
+}
+
+DType CpuBackend::weight_dtype(DType checkpoint_dtype) const {
+  const bool half = checkpoint_dtype == DType::BF16 || checkpoint_dtype == DType::F16;
+  return weights_ == CpuWeights::Checkpoint && half ? checkpoint_dtype : DType::F32;
 }
 
 Tensor CpuBackend::empty(DType dtype, std::vector<int64_t> shape) {
@@ -143,13 +153,9 @@ void CpuBackend::do_silu_mul(const Tensor& gate_up, Tensor& out) {
   const int64_t T = gate_up.dim(0), I = gate_up.dim(1) / 2;
   const float* g = gate_up.ptr<float>();
   float* o = out.ptr<float>();
+  const cpu::KernelTable& k = *kernels_;
   pool_->parallel_for(T, [&](int64_t t0, int64_t t1) {
-    for (int64_t t = t0; t < t1; ++t) {
-      const float* gate = g + t * 2 * I;
-      const float* up = gate + I;
-      float* dst = o + t * I;
-      for (int64_t i = 0; i < I; ++i) dst[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
-    }
+    for (int64_t t = t0; t < t1; ++t) k.silu_mul(g + t * 2 * I, g + t * 2 * I + I, o + t * I, I);
   });
 }
 

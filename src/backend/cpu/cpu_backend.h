@@ -1,11 +1,16 @@
-// The reference backend: every op in plain fp32 on the host, multi-threaded over a ThreadPool.
+// The reference backend: every op in fp32 on the host, multi-threaded over a ThreadPool.
 // It is the oracle the CUDA backend is tested against, so each op is written to be obviously
-// right first; the inner loops are kept simple and contiguous so the compiler vectorizes them.
+// right first. Activations, the KV cache and all accumulation are fp32; matrix weights stay in the
+// checkpoint's bf16/fp16 (CpuWeights::Checkpoint, the default: half the bytes to stream) or are
+// converted to fp32 (CpuWeights::F32, the reference). The hot inner loops come from a kernel table
+// compiled per instruction set and chosen at construction (cpu_kernel_table.h).
 #pragma once
 #include <atomic>
 #include <memory>
+#include <vector>
 
 #include "backend/backend.h"
+#include "backend/cpu/cpu_kernel_table.h"
 #include "backend/cpu/host_buffer_pool.h"
 #include "core/thread_pool.h"
 
@@ -18,7 +23,10 @@ class CpuBackend : public Backend {
   Device device() const override { return Device::Cpu; }
   std::string name() const override { return "cpu"; }
   DType compute_dtype() const override { return DType::F32; }
+  DType weight_dtype(DType checkpoint_dtype) const override;
   int threads() const { return pool_->size(); }
+  // The instruction set of the kernels in use (never Auto).
+  CpuIsa isa() const { return kernels_->isa; }
 
   Tensor empty(DType dtype, std::vector<int64_t> shape) override;
   Tensor upload(const void* src, DType src_dtype, std::vector<int64_t> shape, DType dtype) override;
@@ -48,11 +56,34 @@ class CpuBackend : public Backend {
                              std::span<const float> penalties) override;
 
  private:
+  // cos and sin of each position's RoPE angles ([positions][half], attention_factor applied), kept
+  // across steps for the table they were made from: a step computes only positions it has not seen.
+  struct RopeRows {
+    std::vector<float> inv_freq;
+    float attention_factor = 0.0f;
+    size_t half = 0;
+    int32_t positions = 0;
+    std::vector<float> cos, sin;
+  };
+  // rope_rows_ for `rope`, covering positions 0..max_position (cpu_norm_rope.cpp).
+  const RopeRows& rope_rows(const RopeTable& rope, int32_t max_position);
+
+  // linear() from kTokenForm tokens (cpu_matmul.cpp).
+  void linear_many_tokens(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out);
+
+  const cpu::KernelTable* kernels_;
+  CpuWeights weights_;
   std::unique_ptr<ThreadPool> pool_;
   size_t memory_budget_;
   // Bytes held by live KV caches; shared with each cache's deleter so freeing one gives them back.
   std::shared_ptr<std::atomic<size_t>> kv_bytes_in_use_;
   std::shared_ptr<HostBufferPool> buffers_;
+  // linear_many_tokens' scratch: x transposed, and one block of widened weights per pool thread.
+  std::vector<float> linear_xt_, linear_w_;
+  // attention's per-chunk scores and each row's sequence (cpu_attention.cpp).
+  std::vector<float> attention_scratch_;
+  std::vector<int32_t> attention_rows_;
+  RopeRows rope_rows_;
 };
 
 }  // namespace turbine

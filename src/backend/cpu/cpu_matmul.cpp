@@ -2,65 +2,28 @@
 //
 // Work is split over blocks of weight rows (N): at decode (T = 1..few) the op is bound by
 // reading the weights once, so every thread streams its own rows; at prefill each block of
-// rows stays in cache while all T activations pass over it. The micro-kernel computes an
-// RT x RN tile of dot products at once: every weight load serves RT rows of x and every x load
-// RN weight rows, with RT*RN vector accumulators in flight.
+// rows stays in cache while all T activations pass over it. Two micro-kernel forms (one copy per
+// instruction set, cpu_kernels.inc):
+//  - few tokens: dot products of x rows with weight rows, bf16/fp16 widened to fp32 in registers;
+//  - from kTokenForm tokens: x transposed once per call, each weight block widened once into a
+//    per-thread fp32 scratch, then tiles of 6 weight rows x 16 tokens or 12 x 8 (broadcast weight times
+//    a vector of tokens: no horizontal sums, more FMAs per load than the dot form).
 #include <algorithm>
 
 #include "backend/cpu/cpu_backend.h"
-#include "backend/cpu/cpu_kernels.h"
 
 namespace turbine {
 
 namespace {
 
-using cpu::f32x8;
-using cpu::kLanes;
-using cpu::load8;
-using cpu::sum_lanes;
+// Token counts from which the transposed, many-token form pays for its transposition and widening.
+constexpr int64_t kTokenForm = 8;
 
-// out[t * ldo + n] = dot(x[t], w[n]) for t < RT, n < RN (rows of length K).
-template <int RT, int RN>
-void dot_tile(const float* x, const float* w, int64_t K, float* out, int64_t ldo) {
-  f32x8 acc[RT][RN] = {};
-  int64_t k = 0;
-  for (; k + kLanes <= K; k += kLanes) {
-    f32x8 xv[RT], wv[RN];
-    for (int t = 0; t < RT; ++t) xv[t] = load8(x + t * K + k);
-    for (int n = 0; n < RN; ++n) wv[n] = load8(w + n * K + k);
-    for (int t = 0; t < RT; ++t)
-      for (int n = 0; n < RN; ++n) acc[t][n] += xv[t] * wv[n];
-  }
-  for (int t = 0; t < RT; ++t)
-    for (int n = 0; n < RN; ++n) {
-      float sum = sum_lanes(acc[t][n]);
-      for (int64_t r = k; r < K; ++r) sum += x[t * K + r] * w[n * K + r];
-      out[t * ldo + n] = sum;
-    }
-}
-
-// All T rows of x against weight rows [n0, n1).
-template <int RT>
-void rows_times_block(const float* x, int64_t t0, const float* w, int64_t n0, int64_t n1, int64_t K,
-                      float* out, int64_t N) {
-  constexpr int RN = RT == 4 ? 3 : 4;  // RT * RN <= 12 accumulators of the 16 AVX2 vector registers
-  const float* xt = x + t0 * K;
-  float* ot = out + t0 * N;
-  int64_t n = n0;
-  for (; n + RN <= n1; n += RN) dot_tile<RT, RN>(xt, w + n * K, K, ot + n, N);
-  for (; n < n1; ++n) dot_tile<RT, 1>(xt, w + n * K, K, ot + n, N);
-}
-
-void linear_block(const float* x, int64_t T, const float* w, int64_t n0, int64_t n1, int64_t K, float* out,
-                  int64_t N) {
-  int64_t t = 0;
-  for (; t + 4 <= T; t += 4) rows_times_block<4>(x, t, w, n0, n1, K, out, N);
-  switch (T - t) {
-    case 3: rows_times_block<3>(x, t, w, n0, n1, K, out, N); break;
-    case 2: rows_times_block<2>(x, t, w, n0, n1, K, out, N); break;
-    case 1: rows_times_block<1>(x, t, w, n0, n1, K, out, N); break;
-    default: break;
-  }
+// Weight rows per block: about 24 KiB of weights (L1-resident while the T rows pass), in whole
+// micro-tiles (a multiple of 24 rows: the tile widths are 1, 3, 4, 6, 8 and 12).
+int64_t block_rows(int64_t K, DType dtype) {
+  const int64_t row_bytes = std::max<int64_t>(K * int64_t(dtype_size(dtype)), 1);
+  return std::clamp<int64_t>((24576 / row_bytes) / 24 * 24, 24, 240);
 }
 
 }  // namespace
@@ -69,19 +32,76 @@ void CpuBackend::do_linear(const Tensor& x, const Tensor& weight, const Tensor* 
   const int64_t T = x.dim(0), K = x.dim(1), N = weight.dim(0);
   const bool has_bias = bias && bias->defined();
   if (T == 0 || N == 0) return;
+  if (T >= kTokenForm) {
+    linear_many_tokens(x, weight, bias, out);
+    return;
+  }
 
-  // About 24 KiB of weights per block (L1-resident while the T rows pass), in whole micro-tiles:
-  // a multiple of 12 rows (the tile widths are 3 and 4).
-  const int64_t block = std::clamp<int64_t>((24576 / std::max<int64_t>(K * 4, 1)) / 12 * 12, 12, 240);
+  const int64_t block = block_rows(K, weight.dtype);
   const int64_t num_blocks = (N + block - 1) / block;
   const float* xp = x.ptr<float>();
-  const float* wp = weight.ptr<float>();
   float* op = out.ptr<float>();
+  const cpu::KernelTable& k = *kernels_;
   pool_->parallel_for(num_blocks, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t n0 = b * block, n1 = std::min(N, n0 + block);
-      linear_block(xp, T, wp, n0, n1, K, op, N);
+      switch (weight.dtype) {
+        case DType::BF16: k.linear_bf16(xp, T, weight.ptr<uint16_t>(), n0, n1, K, op, N); break;
+        case DType::F16: k.linear_f16(xp, T, weight.ptr<uint16_t>(), n0, n1, K, op, N); break;
+        default: k.linear_f32(xp, T, weight.ptr<float>(), n0, n1, K, op, N); break;
+      }
       if (has_bias) {
+        const float* bp = bias->ptr<float>();
+        for (int64_t t = 0; t < T; ++t)
+          for (int64_t n = n0; n < n1; ++n) op[t * N + n] += bp[n];
+      }
+    }
+  });
+}
+
+void CpuBackend::linear_many_tokens(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) {
+  const int64_t T = x.dim(0), K = x.dim(1), N = weight.dim(0);
+  const int64_t block = block_rows(K, weight.dtype);
+  const int64_t num_blocks = (N + block - 1) / block;
+  const bool widen = weight.dtype != DType::F32;
+  // Tokens go in slabs of about 128 KiB of transposed activations ([K][slab], L2-resident while every
+  // weight tile of a block passes over it), slab by slab per block, so a long prefill does not stream
+  // all of x from memory once per weight tile.
+  const int64_t slab = std::max<int64_t>(16, 32768 / std::max<int64_t>(K, 1) / 16 * 16);
+  const int64_t padded = (T + 7) / 8 * 8;
+  // Scratch grows to the largest call seen and is then reused: nothing is allocated per step.
+  if (linear_xt_.size() < size_t(K * padded)) linear_xt_.resize(size_t(K * padded));
+  const size_t per_thread = size_t(block * K);
+  const size_t w_size = per_thread * size_t(pool_->size());
+  if (widen && linear_w_.size() < w_size) linear_w_.resize(w_size);
+
+  // Slab s starts at token s * slab and is stored from xt + s * slab * K as [K][ldx] (ldx: its tokens,
+  // rounded up to 8, zero past T).
+  float* xt = linear_xt_.data();
+  const float* xp = x.ptr<float>();
+  for (int64_t t0 = 0; t0 < T; t0 += slab) {
+    const int64_t ts = std::min(slab, T - t0), ldx = (ts + 7) / 8 * 8;
+    float* dst = xt + t0 * K;
+    for (int64_t k = 0; k < K; ++k) {
+      float* row = dst + k * ldx;
+      for (int64_t t = 0; t < ts; ++t) row[t] = xp[(t0 + t) * K + k];
+      for (int64_t t = ts; t < ldx; ++t) row[t] = 0.0f;
+    }
+  }
+  float* op = out.ptr<float>();
+  const cpu::KernelTable& k = *kernels_;
+  pool_->parallel_for_with_thread(num_blocks, [&](int thread, int64_t b0, int64_t b1) {
+    float* scratch = widen ? linear_w_.data() + size_t(thread) * per_thread : nullptr;
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t n0 = b * block, n1 = std::min(N, n0 + block), rows = n1 - n0;
+      if (weight.dtype == DType::BF16) k.widen_bf16(weight.ptr<uint16_t>() + n0 * K, scratch, rows * K);
+      else if (weight.dtype == DType::F16) k.widen_f16(weight.ptr<uint16_t>() + n0 * K, scratch, rows * K);
+      const float* w = widen ? scratch : weight.ptr<float>() + n0 * K;
+      for (int64_t t0 = 0; t0 < T; t0 += slab) {
+        const int64_t ts = std::min(slab, T - t0), ldx = (ts + 7) / 8 * 8;
+        k.linear_tokens(xt + t0 * K, ldx, ts, w, rows, K, op + t0 * N + n0, N);
+      }
+      if (bias && bias->defined()) {
         const float* bp = bias->ptr<float>();
         for (int64_t t = 0; t < T; ++t)
           for (int64_t n = n0; n < n1; ++n) op[t * N + n] += bp[n];

@@ -1,5 +1,6 @@
 // RMSNorm (plain and fused with the residual add) and qkv_rope_store: the per-token work between
 // the projections. Norm statistics are accumulated in double (rows are short; it costs nothing).
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -48,6 +49,33 @@ void CpuBackend::do_add_rms_norm(Tensor& residual, const Tensor& x, const Tensor
   });
 }
 
+const CpuBackend::RopeRows& CpuBackend::rope_rows(const RopeTable& rope, int32_t max_position) {
+  RopeRows& r = rope_rows_;
+  const size_t half = size_t(rope.rotary_dim / 2);
+  if (r.inv_freq != rope.inv_freq || r.attention_factor != rope.attention_factor || r.half != half) {
+    r.inv_freq = rope.inv_freq;
+    r.attention_factor = rope.attention_factor;
+    r.half = half;
+    r.positions = 0;
+    r.cos.clear();
+    r.sin.clear();
+  }
+  if (max_position < r.positions) return r;
+  // Grown in doublings, so a long decode extends the rows a handful of times, not once per step.
+  const int32_t positions = std::max(max_position + 1, 2 * r.positions);
+  r.cos.resize(size_t(positions) * half);
+  r.sin.resize(size_t(positions) * half);
+  for (int32_t p = r.positions; p < positions; ++p)
+    for (size_t i = 0; i < half; ++i) {
+      // Like the fp32 reference: angle = float(pos) * inv_freq in fp32, then cos/sin of that angle.
+      const float angle = float(p) * rope.inv_freq[i];
+      r.cos[size_t(p) * half + i] = float(std::cos(double(angle))) * rope.attention_factor;
+      r.sin[size_t(p) * half + i] = float(std::sin(double(angle))) * rope.attention_factor;
+    }
+  r.positions = positions;
+  return r;
+}
+
 void CpuBackend::do_qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm, float norm_eps,
                                    const RopeTable& rope, const AttentionShape& shape, KvCache& cache, int layer,
                                    const BatchMeta& meta, Tensor& q_out) {
@@ -69,24 +97,24 @@ void CpuBackend::do_qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, cons
   // This backend writes host memory at each slot: the -1 slot of a padded row of a recorded decode
   // graph (which only backends with graphs run) would write outside the cache. Checked before the
   // workers start, which must not throw.
-  for (int64_t t = 0; t < T; ++t)
+  int32_t max_position = 0;
+  for (int64_t t = 0; t < T; ++t) {
     if (slots[t] < 0 || slots[t] >= slot_count) fail("cpu qkv_rope_store: slot {} outside the cache", slots[t]);
+    if (positions[t] < 0) fail("cpu qkv_rope_store: negative position {}", positions[t]);
+    max_position = std::max(max_position, positions[t]);
+  }
+  const RopeRows& table = rope_rows(rope, max_position);
 
   pool_->parallel_for(T, [&](int64_t t0, int64_t t1) {
-    std::vector<float> cos_v(half), sin_v(half);
     for (int64_t t = t0; t < t1; ++t) {
-      // Like the fp32 reference: angle = float(pos) * inv_freq in fp32, then cos/sin of that angle.
-      for (int i = 0; i < half; ++i) {
-        const float angle = float(positions[t]) * rope.inv_freq[i];
-        cos_v[i] = float(std::cos(double(angle))) * rope.attention_factor;
-        sin_v[i] = float(std::sin(double(angle))) * rope.attention_factor;
-      }
+      const float* cos_v = table.cos.data() + size_t(positions[t]) * half;
+      const float* sin_v = table.sin.data() + size_t(positions[t]) * half;
       const float* row = qkv.ptr<float>() + t * row_width;
       for (int h = 0; h < Hq; ++h) {
         float* dst = q_out.ptr<float>() + t * int64_t(Hq) * D + int64_t(h) * D;
         if (has_qn) rms_norm_row(row + int64_t(h) * D, q_norm->ptr<float>(), norm_eps, D, dst);
         else std::copy(row + int64_t(h) * D, row + int64_t(h + 1) * D, dst);
-        rope_head(dst, cos_v.data(), sin_v.data(), half);
+        rope_head(dst, cos_v, sin_v, half);
       }
       const int64_t slot = slots[t];
       float* block_base = layer_base + (slot / spec.block_len) * block_stride + (slot % spec.block_len) * D;
@@ -96,7 +124,7 @@ void CpuBackend::do_qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, cons
         float* k_dst = block_base + h * head_stride;
         if (has_kn) rms_norm_row(k_src, k_norm->ptr<float>(), norm_eps, D, k_dst);
         else std::copy(k_src, k_src + D, k_dst);
-        rope_head(k_dst, cos_v.data(), sin_v.data(), half);
+        rope_head(k_dst, cos_v, sin_v, half);
         std::copy(v_src, v_src + D, k_dst + kv_stride);
       }
     }

@@ -1,0 +1,67 @@
+// The CPU backend's inner loops as a table of function pointers, one table per instruction set.
+// The same source (cpu_kernels.inc) is compiled once per instruction set in its own translation unit
+// (cpu_kernels_scalar.cpp, cpu_kernels_avx2.cpp, cpu_kernels_avx512.cpp, each with its own compiler
+// flags), and the backend picks a table at construction from cpuid, so one binary runs on any x86-64
+// machine and still uses AVX2 / AVX-512 where the processor has them.
+#pragma once
+#include <cstdint>
+
+#include "backend/cpu_options.h"
+
+namespace turbine::cpu {
+
+// out[t * ldo + n] = sum_k x[t * K + k] * w[n * K + k] for t < T and n0 <= n < n1, accumulated in fp32.
+// W is the weight element: fp32, or the 16 bits of a bf16 / fp16 value (widened to fp32 in registers).
+template <typename W>
+using LinearRowsFn = void (*)(const float* x, int64_t T, const W* w, int64_t n0, int64_t n1, int64_t K, float* out,
+                              int64_t ldo);
+
+// One query head's view of its sequence's keys and values in the paged cache (cpu_attention.cpp): the
+// key of position j is at k + table[j / block_len] * block_stride + (j % block_len) * head_dim, its value
+// v_offset floats further.
+struct AttendArgs {
+  const float* k;
+  int64_t v_offset;
+  const int32_t* table;
+  int block_len;
+  int64_t block_stride;
+  int head_dim;
+  int32_t lo, pos;  // the positions attended, lo..pos
+  float scale;
+};
+
+struct KernelTable {
+  CpuIsa isa;
+  LinearRowsFn<float> linear_f32;
+  LinearRowsFn<uint16_t> linear_bf16;
+  LinearRowsFn<uint16_t> linear_f16;
+  // The many-token form: out[t * ldo + n] = sum_k xt[k * ldx + t] * w[n * K + k] for t < T, n < rows;
+  // xt is x transposed ([K][ldx], ldx a multiple of 8, zero past T), w fp32 rows.
+  void (*linear_tokens)(const float* xt, int64_t ldx, int64_t T, const float* w, int64_t rows, int64_t K, float* out,
+                        int64_t ldo);
+  // dst[i] = float(src[i]) for bf16 / fp16 src.
+  void (*widen_bf16)(const uint16_t* src, float* dst, int64_t n);
+  void (*widen_f16)(const uint16_t* src, float* dst, int64_t n);
+  // out[d] = sum_j softmax_j(scale * q . k_j) v_j over the positions of `a`; scores: scratch for
+  // pos - lo + 1 floats.
+  void (*attend)(const float* q, const AttendArgs& a, float* scores, float* out);
+  // out[i] = silu(gate[i]) * up[i]. Both this and attend take e^x from a vector polynomial (about 1e-7
+  // relative error) instead of std::exp.
+  void (*silu_mul)(const float* gate, const float* up, float* out, int64_t n);
+};
+
+// The compiled copies; null where this build has none (non-x86 builds have only the scalar one). Call
+// one only after cpu_has_isa said the processor has its instruction set.
+const KernelTable* scalar_kernels();
+const KernelTable* avx2_kernels();
+const KernelTable* avx512_kernels();
+
+// Whether this processor can run `isa` (Auto: always).
+bool cpu_has_isa(CpuIsa isa);
+// The widest instruction set this processor has and this build compiled.
+CpuIsa best_cpu_isa();
+// The table for `isa` (Auto: best_cpu_isa()); throws Error naming the flag when the processor or the
+// build lacks it.
+const KernelTable& kernels_for(CpuIsa isa);
+
+}  // namespace turbine::cpu
