@@ -53,10 +53,11 @@ void run(LlamaModel& model, Backend& backend, int batch) {
     backend.download_f32(model.forward(in, cache));
   }
   const double decode_s = seconds_since(t0), decode_cpu = process_cpu_seconds() - cpu0;
-  fmt::print("batch {}: prefill {} tokens in {:.3f} s ({:.0f} tok/s); decode {} steps in {:.3f} s: "
-             "{:.1f} tok/s ({:.2f} ms/step, {:.2f} cpu-ms/step)\n",
-             batch, batch * kPrompt, prefill_s, batch * kPrompt / prefill_s, kDecode, decode_s,
-             batch * kDecode / decode_s, 1e3 * decode_s / kDecode, 1e3 * decode_cpu / kDecode);
+  fmt::print(
+      "batch {}: prefill {} tokens in {:.3f} s ({:.0f} tok/s); decode {} steps in {:.3f} s: "
+      "{:.1f} tok/s ({:.2f} ms/step, {:.2f} cpu-ms/step)\n",
+      batch, batch * kPrompt, prefill_s, batch * kPrompt / prefill_s, kDecode, decode_s, batch * kDecode / decode_s,
+      1e3 * decode_s / kDecode, 1e3 * decode_cpu / kDecode);
 }
 
 }  // namespace
@@ -70,8 +71,8 @@ int main(int argc, char** argv) {
     const Checkpoint checkpoint = Checkpoint::open(dir);
     auto backend = make_backend(options);
     LlamaModel model(config, checkpoint, *backend);
-    fmt::print("model {} ({} layers, hidden {}, vocab {}), cpu backend\n", dir, config.num_layers,
-               config.hidden_size, config.vocab_size);
+    fmt::print("model {} ({} layers, hidden {}, vocab {}), cpu backend\n", dir, config.num_layers, config.hidden_size,
+               config.vocab_size);
     for (int batch : {1, 8}) run(model, *backend, batch);
   } catch (const std::exception& e) {
     fmt::print(stderr, "error: {}\n", e.what());

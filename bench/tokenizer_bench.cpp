@@ -37,8 +37,8 @@ static void bench_folder(const std::filesystem::path& dir, const std::string& en
     Stopwatch watch;
     const auto ids = tok->encode(english);
     const double t = watch.cpu_s(), wall = watch.wall_s();
-    std::printf("  encode %s: %.2f MB in %.3f s cpu = %.1f MB/s (wall %.3f s; %zu ids)\n", pass,
-                english.size() / 1e6, t, english.size() / 1e6 / t, wall, ids.size());
+    std::printf("  encode %s: %.2f MB in %.3f s cpu = %.1f MB/s (wall %.3f s; %zu ids)\n", pass, english.size() / 1e6,
+                t, english.size() / 1e6 / t, wall, ids.size());
   }
   const auto ids = tok->encode(english);
   Stopwatch watch;

@@ -22,21 +22,21 @@ namespace turbine {
 struct RopeTable {
   std::vector<float> inv_freq;  // [rotary_dim / 2]
   float attention_factor = 1.0f;
-  int rotary_dim = 0;           // rotate the first rotary_dim dims of each head (rotate_half / NeoX style)
+  int rotary_dim = 0;  // rotate the first rotary_dim dims of each head (rotate_half / NeoX style)
 };
 
 struct AttentionShape {
   int num_heads = 0;
   int num_kv_heads = 0;  // GQA: num_heads % num_kv_heads == 0
   int head_dim = 0;
-  float scale = 0.0f;    // usually 1/sqrt(head_dim)
+  float scale = 0.0f;      // usually 1/sqrt(head_dim)
   int sliding_window = 0;  // 0: full causal; else a query at p sees keys at positions > p - window
 };
 
 struct KvCacheSpec {
   int num_layers = 0;
   int num_blocks = 0;
-  int block_len = 0;     // tokens per block (cache_block_seq_len)
+  int block_len = 0;  // tokens per block (cache_block_seq_len)
   int num_kv_heads = 0;
   int head_dim = 0;
   DType dtype = DType::F32;
@@ -212,8 +212,8 @@ class Backend {
   std::vector<int32_t> argmax_rows(const Tensor& logits);
   // For logits rows `rows` (fp32 [R, V]) with per-row temperatures (> 0): the k largest logits
   // (1 <= k <= kMaxTopCandidates; k > V gives V) and the row's normaliser, see TopCandidates.
-  TopCandidates top_candidates(const Tensor& logits, std::span<const int32_t> rows,
-                               std::span<const float> temperatures, int k);
+  TopCandidates top_candidates(const Tensor& logits, std::span<const int32_t> rows, std::span<const float> temperatures,
+                               int k);
   // HF's repetition penalty in place, for each i: x = logits[rows[i], ids[i]] becomes
   // x / penalties[i] when x > 0, else x * penalties[i]. Each (row, id) pair at most once.
   void repetition_penalty(Tensor& logits, std::span<const int32_t> rows, std::span<const int32_t> ids,
@@ -244,9 +244,9 @@ class Backend {
 };
 
 struct BackendOptions {
-  std::string device = "cpu";  // "cpu", "cuda", "cuda:N"
-  int threads = 0;             // cpu worker threads (0 = all cores)
-  DType dtype = DType::F32;    // compute dtype on cuda
+  std::string device = "cpu";              // "cpu", "cuda", "cuda:N"
+  int threads = 0;                         // cpu worker threads (0 = all cores)
+  DType dtype = DType::F32;                // compute dtype on cuda
   size_t memory_budget = size_t(4) << 30;  // cpu: bytes the KV cache may take in total (--cpu-memory)
   CudaOptions cuda;                        // cuda only (the cpu backend has none of these switches)
   CpuOptions cpu;                          // cpu only: kernel instruction set, weight storage

@@ -35,8 +35,10 @@ CudaOptions resolve_cuda_options(const CudaOptionFlags& flags, const std::functi
     return std::string(value);
   };
   auto on_off = [&](const std::optional<bool>& flag, const char* variable, bool& out) {
-    if (flag) out = *flag;
-    else if (auto v = from_env(variable)) out = parse_on_off(*v, variable);
+    if (flag)
+      out = *flag;
+    else if (auto v = from_env(variable))
+      out = parse_on_off(*v, variable);
   };
   auto tokens = [&](const std::optional<int>& flag, const char* flag_name, const char* variable, int max, int& out) {
     if (flag) {

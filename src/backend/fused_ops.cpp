@@ -7,8 +7,10 @@ namespace turbine {
 namespace {
 
 void apply_pre_norm(Backend& b, const PreNorm& pre) {
-  if (pre.delta) b.add_rms_norm(pre.residual.current, *pre.delta, pre.weight, pre.eps, pre.normed);
-  else b.rms_norm(pre.residual.current, pre.weight, pre.eps, pre.normed);
+  if (pre.delta)
+    b.add_rms_norm(pre.residual.current, *pre.delta, pre.weight, pre.eps, pre.normed);
+  else
+    b.rms_norm(pre.residual.current, pre.weight, pre.eps, pre.normed);
 }
 
 }  // namespace

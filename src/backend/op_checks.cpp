@@ -17,8 +17,8 @@ const char* device_string(Device d) { return d == Device::Cpu ? "cpu" : "cuda"; 
 // The checks of one op call on one backend; every failure names both.
 class OpCheck {
  public:
-  OpCheck(const Backend& backend, const char* op) : backend_(backend), device_(backend.device()),
-                                                    compute_(backend.compute_dtype()), op_(op) {}
+  OpCheck(const Backend& backend, const char* op)
+      : backend_(backend), device_(backend.device()), compute_(backend.compute_dtype()), op_(op) {}
 
   template <typename... Args>
   [[noreturn]] void fail(fmt::format_string<Args...> format, Args&&... args) const {
@@ -93,8 +93,8 @@ void check_linear(const OpCheck& c, const Tensor& x, const Tensor& weight, const
 void check_pre_norm(const OpCheck& c, const PreNorm& pre) {
   const Tensor& x = c.rank(c.compute(pre.residual.current, "the residual"), 2, "the residual");
   if (pre.delta) c.shape(c.compute(*pre.delta, "the residual's delta"), x.shape, "the residual's delta");
-  if (pre.residual.spare.defined()) c.shape(c.compute(pre.residual.spare, "the spare residual"), x.shape,
-                                            "the spare residual");
+  if (pre.residual.spare.defined())
+    c.shape(c.compute(pre.residual.spare, "the spare residual"), x.shape, "the spare residual");
   c.shape(c.compute(pre.weight, "the norm weight"), {x.dim(1)}, "the norm weight");
   c.shape(c.compute(pre.normed, "normed"), x.shape, "normed");
 }
@@ -122,8 +122,8 @@ void check_cache(const OpCheck& c, const AttentionShape& shape, const KvCache& c
   if (layer < 0 || layer >= spec.num_layers) c.fail("layer {} outside the cache (0..{})", layer, spec.num_layers - 1);
   const BatchPlan& plan = *meta.plan;
   if (plan.block_len != spec.block_len || plan.num_blocks > spec.num_blocks)
-    c.fail("the batch was planned for {} blocks of {} tokens, the cache has {} of {}", plan.num_blocks,
-           plan.block_len, spec.num_blocks, spec.block_len);
+    c.fail("the batch was planned for {} blocks of {} tokens, the cache has {} of {}", plan.num_blocks, plan.block_len,
+           spec.num_blocks, spec.block_len);
 }
 
 void check_rope_store(const OpCheck& c, const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm,
@@ -133,8 +133,8 @@ void check_rope_store(const OpCheck& c, const Tensor& qkv, const Tensor* q_norm,
   const int Hq = shape.num_heads, Hkv = shape.num_kv_heads, D = shape.head_dim;
   if (rope.rotary_dim < 0 || rope.rotary_dim > D || rope.rotary_dim % 2 ||
       int64_t(rope.inv_freq.size()) != rope.rotary_dim / 2)
-    c.fail("a rope table of {} dims ({} frequencies) does not fit head_dim {}", rope.rotary_dim,
-           rope.inv_freq.size(), D);
+    c.fail("a rope table of {} dims ({} frequencies) does not fit head_dim {}", rope.rotary_dim, rope.inv_freq.size(),
+           D);
   const int64_t T = meta.plan->num_tokens;
   c.shape(c.compute(qkv, "qkv"), {T, int64_t(Hq + 2 * Hkv) * D}, "qkv");
   c.shape(c.compute(q_out, "q_out"), {T, int64_t(Hq) * D}, "q_out");

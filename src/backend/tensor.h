@@ -23,12 +23,12 @@ struct Tensor {
   bool defined() const { return data != nullptr; }
   int rank() const { return int(shape.size()); }
   int64_t dim(int i) const { return shape.at(i < 0 ? shape.size() + i : i); }
-  int64_t numel() const {
-    return std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<>());
-  }
+  int64_t numel() const { return std::accumulate(shape.begin(), shape.end(), int64_t{1}, std::multiplies<>()); }
   size_t bytes() const { return size_t(numel()) * dtype_size(dtype); }
   template <typename T>
-  T* ptr() const { return static_cast<T*>(data); }
+  T* ptr() const {
+    return static_cast<T*>(data);
+  }
 
   // Same memory, another shape with the same element count.
   Tensor reshaped(std::vector<int64_t> new_shape) const {

@@ -14,7 +14,8 @@ constexpr std::string_view kReplacementChar = "\xEF\xBF\xBD";  // what a partial
 // characters are ignored, since a byte-fallback character cut short decodes to them.
 bool compatible(const Tokenizer& tok, std::span<const int32_t> ids, std::string_view rendered) {
   std::string text = tok.decode(ids);
-  while (text.ends_with(kReplacementChar) && !rendered.starts_with(text)) text.resize(text.size() - kReplacementChar.size());
+  while (text.ends_with(kReplacementChar) && !rendered.starts_with(text))
+    text.resize(text.size() - kReplacementChar.size());
   return rendered.starts_with(text);
 }
 

@@ -73,9 +73,8 @@ std::shared_ptr<jinja::Scope> make_globals(const ChatTemplateInput& input) {
     Value m = mapping_from_args(args, kwargs, "namespace");
     return Value::namespace_object(m.as_dict());
   });
-  v["dict"] = Value::function("dict", [](const ValueList& args, const KeywordArgs& kwargs) {
-    return mapping_from_args(args, kwargs, "dict");
-  });
+  v["dict"] = Value::function(
+      "dict", [](const ValueList& args, const KeywordArgs& kwargs) { return mapping_from_args(args, kwargs, "dict"); });
   v["raise_exception"] = Value::function("raise_exception", [](const ValueList& args, const KeywordArgs&) -> Value {
     throw jinja::RaisedError(args.empty() ? std::string() : args[0].str());
   });
@@ -96,7 +95,8 @@ std::shared_ptr<jinja::Scope> make_globals(const ChatTemplateInput& input) {
   if (!input.bos_token.empty()) v["bos_token"] = Value(input.bos_token);
   if (!input.eos_token.empty()) v["eos_token"] = Value(input.eos_token);
   if (input.extra_vars.is_object())
-    for (auto it = input.extra_vars.begin(); it != input.extra_vars.end(); ++it) v[it.key()] = Value::from_json(it.value());
+    for (auto it = input.extra_vars.begin(); it != input.extra_vars.end(); ++it)
+      v[it.key()] = Value::from_json(it.value());
   return g;
 }
 
@@ -144,9 +144,11 @@ ChatTemplateInput chat_template_input(const TokenizerConfig& config) {
   ChatTemplateInput input;
   input.bos_token = config.bos_token.value_or("");
   input.eos_token = config.eos_token.value_or("");
-  const std::pair<const char*, const std::optional<std::string>*> others[] = {
-      {"unk_token", &config.unk_token}, {"pad_token", &config.pad_token}, {"sep_token", &config.sep_token},
-      {"cls_token", &config.cls_token}, {"mask_token", &config.mask_token}};
+  const std::pair<const char*, const std::optional<std::string>*> others[] = {{"unk_token", &config.unk_token},
+                                                                              {"pad_token", &config.pad_token},
+                                                                              {"sep_token", &config.sep_token},
+                                                                              {"cls_token", &config.cls_token},
+                                                                              {"mask_token", &config.mask_token}};
   for (const auto& [name, value] : others)
     if (*value && !(*value)->empty()) input.extra_vars[name] = **value;
   if (!config.additional_special_tokens.empty())

@@ -125,8 +125,8 @@ void run_round(LlamaModel& model, DecodeGraphs& graphs, KvCache& cache,
 }
 
 void print_table(const std::vector<BenchRow>& rows, const BenchOptions& o, const std::string& device) {
-  std::printf("turbine bench generate: %s on %s, input %d, output %d tokens (greedy, EOS ignored)\n",
-              o.model.c_str(), device.c_str(), o.input_len, o.output_len);
+  std::printf("turbine bench generate: %s on %s, input %d, output %d tokens (greedy, EOS ignored)\n", o.model.c_str(),
+              device.c_str(), o.input_len, o.output_len);
   std::printf("%6s %14s %14s %16s %26s %10s\n", "batch", "decode tok/s", "e2e tok/s", "first token ms",
               "per-token ms p50/p90/p99", "peak GiB");
   for (const auto& r : rows) {
@@ -150,7 +150,8 @@ void print_json(const std::vector<BenchRow>& rows, const BenchOptions& o, const 
         {"decode_throughput", r.decode_tps},
         {"end_to_end_throughput", r.e2e_tps},
         {"first_token_latency_ms",
-         {{"p50", percentile(r.first_token_ms, 50)}, {"p90", percentile(r.first_token_ms, 90)},
+         {{"p50", percentile(r.first_token_ms, 50)},
+          {"p90", percentile(r.first_token_ms, 90)},
           {"p99", percentile(r.first_token_ms, 99)}}},
         {"per_token_latency_ms",
          {{"p50", percentile(r.step_ms, 50)}, {"p90", percentile(r.step_ms, 90)}, {"p99", percentile(r.step_ms, 99)}}},
@@ -183,9 +184,10 @@ void run_bench(const BenchOptions& o) {
   }
   const ModelConfig config = load_model_config(o.model);
   if (int64_t(o.input_len) + o.output_len > config.max_position_embeddings)
-    fail("--input-len {} + --output-len {} = {} tokens, longer than the model's context of {} tokens "
-         "(max_position_embeddings)", o.input_len, o.output_len, int64_t(o.input_len) + o.output_len,
-         config.max_position_embeddings);
+    fail(
+        "--input-len {} + --output-len {} = {} tokens, longer than the model's context of {} tokens "
+        "(max_position_embeddings)",
+        o.input_len, o.output_len, int64_t(o.input_len) + o.output_len, config.max_position_embeddings);
   BackendOptions bo;
   bo.device = o.device.empty() ? (cuda_available() ? "cuda" : "cpu") : o.device;
   const bool gpu = bo.device != "cpu";
@@ -222,8 +224,10 @@ void run_bench(const BenchOptions& o) {
     rows.push_back(row);
     std::fprintf(stderr, "batch %d: decode %.1f tok/s\n", B, row.decode_tps);
   }
-  if (o.json) print_json(rows, o, backend->name(), std::string(dtype_name(backend->compute_dtype())));
-  else print_table(rows, o, backend->name());
+  if (o.json)
+    print_json(rows, o, backend->name(), std::string(dtype_name(backend->compute_dtype())));
+  else
+    print_table(rows, o, backend->name());
   finish_stdout();
 }
 
@@ -235,17 +239,21 @@ void register_bench_generate(CLI::App& bench) {
   cmd->add_option("model", opts->model, "Model folder (Hugging Face layout)")->required();
   cmd->add_option("--batch", opts->batches, "Comma-separated batch sizes")->capture_default_str();
   cmd->add_option("--input-len", opts->input_len, "Prompt tokens per sequence")
-      ->capture_default_str()->check(int_at_least(1));
+      ->capture_default_str()
+      ->check(int_at_least(1));
   cmd->add_option("--output-len", opts->output_len, "Generated tokens per sequence")
-      ->capture_default_str()->check(int_at_least(1));
+      ->capture_default_str()
+      ->check(int_at_least(1));
   cmd->add_option("--warmup", opts->warmup, "Untimed rounds before measuring")
-      ->capture_default_str()->check(int_at_least(0));
+      ->capture_default_str()
+      ->check(int_at_least(0));
   cmd->add_option("--rounds", opts->rounds, "Timed rounds per batch size")
-      ->capture_default_str()->check(int_at_least(1));
+      ->capture_default_str()
+      ->check(int_at_least(1));
   cmd->add_option("--cache-block-seq-len", opts->block_len, "Tokens per KV block")
-      ->capture_default_str()->check(int_at_least(1));
-  cmd->add_option("--seed", opts->seed, "Seed of the random prompt ids")
-      ->capture_default_str()->check(int_at_least(0));
+      ->capture_default_str()
+      ->check(int_at_least(1));
+  cmd->add_option("--seed", opts->seed, "Seed of the random prompt ids")->capture_default_str()->check(int_at_least(0));
   cmd->add_flag("--json", opts->json, "One JSON object per batch size");
   cmd->add_option("--step-log", opts->step_log, "Write every timed decode step's time to this CSV file");
   cmd->add_option("--device", opts->device, "cpu, cuda or cuda:N (default: cuda when present)");

@@ -151,9 +151,8 @@ void run(const ThroughputArgs& args) {
               percentile(ttft, 99));
   std::printf("%-22s %10.2f %10.2f %10.2f\n", "  inter-token (ITL)", percentile(itl, 50), percentile(itl, 90),
               percentile(itl, 99));
-  std::printf("%-22s %llu steps, %llu preemptions, %d KV blocks of %d tokens\n", "engine",
-              (unsigned long long)c.steps, (unsigned long long)c.preemptions, engine.num_blocks(),
-              engine.block_len());
+  std::printf("%-22s %llu steps, %llu preemptions, %d KV blocks of %d tokens\n", "engine", (unsigned long long)c.steps,
+              (unsigned long long)c.preemptions, engine.num_blocks(), engine.block_len());
   std::printf("%-22s %.2f s schedule, %.2f s model step, %.2f s commit\n", "engine loop", c.schedule_seconds,
               c.model_seconds, c.commit_seconds);
   finish_stdout();

@@ -178,8 +178,10 @@ void run(const ChatArgs& args) {
     int dropped = 0;
     const auto ids = conversation.add_user(line, context, room, &dropped);
     if (!ids) {
-      std::fprintf(stderr, "note: that message is too long: with room for a reply it does not fit "
-                   "--session-len %d; it was not sent\n", context);
+      std::fprintf(stderr,
+                   "note: that message is too long: with room for a reply it does not fit "
+                   "--session-len %d; it was not sent\n",
+                   context);
       continue;
     }
     if (dropped > 0)

@@ -228,8 +228,8 @@ void run(const ClientArgs& args) {
 
 void register_client(CLI::App& app) {
   auto args = std::make_shared<ClientArgs>();
-  auto* cmd = app.add_subcommand(
-      "client", "Chat with a running `turbine serve` (stdin: one user turn per line; /reset, /exit)");
+  auto* cmd = app.add_subcommand("client",
+                                 "Chat with a running `turbine serve` (stdin: one user turn per line; /reset, /exit)");
   cmd->add_option("URL", args->url, "the server's address, e.g. http://127.0.0.1:23333")->required();
   cmd->add_flag("--session", args->session,
                 "use the stateful /generate with a session_id (the server keeps the conversation) instead of "

@@ -32,8 +32,8 @@ struct PerplexityArgs {
 void run(const PerplexityArgs& args) {
   make_engine_options(args.engine);  // the same checks as every command that takes them
   if (args.engine.session_len > 0 && args.engine.session_len < kWindow)
-    fail("--session-len {}: perplexity scores windows of {} tokens; give at least {}", args.engine.session_len,
-         kWindow, kWindow);
+    fail("--session-len {}: perplexity scores windows of {} tokens; give at least {}", args.engine.session_len, kWindow,
+         kWindow);
   if (std::filesystem::is_directory(args.file)) fail("{}: is a folder, not a text file", args.file);
   std::ifstream in(args.file, std::ios::binary);
   if (!in) fail("{}: cannot open", args.file);
@@ -42,14 +42,15 @@ void run(const PerplexityArgs& args) {
 
   LoadedModel m = open_model_folder(args.model);
   const auto bos = m.tokenizer->bos_id ? *m.tokenizer->bos_id : m.config.bos_token_id;
-  if (bos < 0) fail("{}: the model has no BOS token (tokenizer_config.json bos_token, config.json bos_token_id)",
-                    args.model);
+  if (bos < 0)
+    fail("{}: the model has no BOS token (tokenizer_config.json bos_token, config.json bos_token_id)", args.model);
   const auto stream = perplexity_stream(buffer.str(), *m.tokenizer, bos);
   if (stream.size() < 2) fail("{}: too little text to score", args.file);
 
   load_model_weights(m, resolve_backend(args.device, args.engine));
   const int block_len = args.engine.cache_block_seq_len;
-  KvCache cache = m.backend->allocate_kv_cache(m.model->kv_cache_spec((kWindow + block_len - 1) / block_len, block_len));
+  KvCache cache =
+      m.backend->allocate_kv_cache(m.model->kv_cache_spec((kWindow + block_len - 1) / block_len, block_len));
   const double ppl = perplexity(*m.model, cache, stream, kWindow, args.engine.max_prefill_token_num);
   print_stdout("ppl = {:.4f}\n", ppl);
 }

@@ -14,5 +14,4 @@ turbine::EngineOptions make_engine_options(const EngineOptions& flags) {
   return o;
 }
 
-
 }  // namespace turbine::cli

@@ -35,11 +35,18 @@ void add_cpu_options(CLI::App& cmd, CpuFlags& f) {
     };
   };
   const std::string group = "CPU backend (ignored on cuda)";
-  cmd.add_option("--cpu-isa", f.isa, "kernel instruction set: auto (the widest this processor has), avx512, avx2, "
-                                     "scalar")
-      ->type_name("ISA")->capture_default_str()->group(group)->check(checked(parse_cpu_isa));
+  cmd.add_option("--cpu-isa", f.isa,
+                 "kernel instruction set: auto (the widest this processor has), avx512, avx2, "
+                 "scalar")
+      ->type_name("ISA")
+      ->capture_default_str()
+      ->group(group)
+      ->check(checked(parse_cpu_isa));
   cmd.add_option("--cpu-weights", f.weights, "matrix weights: checkpoint (bf16/fp16 stay 16-bit) or f32")
-      ->type_name("KIND")->capture_default_str()->group(group)->check(checked(parse_cpu_weights));
+      ->type_name("KIND")
+      ->capture_default_str()
+      ->group(group)
+      ->check(checked(parse_cpu_weights));
 }
 
 CpuOptions resolve_cpu(const CpuFlags& f) {
@@ -68,11 +75,13 @@ void add_cuda_options(CLI::App& cmd, CudaFlags& f) {
   cmd.add_option("--skinny-gemm-max-tokens", f.skinny_gemm_max_tokens,
                  fmt::format("GEMMs of up to N tokens take the skinny kernel (0..{}, default {})", kSkinnyGemmMaxTokens,
                              kSkinnyGemmMaxTokens))
-      ->type_name("N")->check(CLI::Range(0, kSkinnyGemmMaxTokens));
+      ->type_name("N")
+      ->check(CLI::Range(0, kSkinnyGemmMaxTokens));
   cmd.add_option("--wgmma-gemm-max-tokens", f.wgmma_gemm_max_tokens,
                  fmt::format("then up to N tokens the Hopper wgmma kernel, beyond cuBLASLt (0..{}, default {})",
                              kWgmmaGemmMaxTokens, kWgmmaGemmMaxTokens))
-      ->type_name("N")->check(CLI::Range(0, kWgmmaGemmMaxTokens));
+      ->type_name("N")
+      ->check(CLI::Range(0, kWgmmaGemmMaxTokens));
   for (const char* name : {"--cuda-graphs", "--cuda-fused", "--cuda-pdl", "--cublaslt-tune", "--skinny-gemm-max-tokens",
                            "--wgmma-gemm-max-tokens"})
     cmd.get_option(name)->group(group);
@@ -80,10 +89,12 @@ void add_cuda_options(CLI::App& cmd, CudaFlags& f) {
 
 void add_engine_options(CLI::App& cmd, EngineOptions& o) {
   cmd.add_option("--max-batch-size", o.max_batch_size, "most sequences in one step")
-      ->capture_default_str()->check(int_at_least(1));
+      ->capture_default_str()
+      ->check(int_at_least(1));
   cmd.add_option("--cache-max-entry-count", o.cache_max_entry_count,
                  "KV cache: fraction of free memory, or a size such as 6GiB")
-      ->capture_default_str()->check([](const std::string& v) -> std::string {
+      ->capture_default_str()
+      ->check([](const std::string& v) -> std::string {
         try {
           parse_cache_budget(v, "");
           return "";
@@ -92,13 +103,16 @@ void add_engine_options(CLI::App& cmd, EngineOptions& o) {
         }
       });
   cmd.add_option("--cache-block-seq-len", o.cache_block_seq_len, "tokens per KV block")
-      ->capture_default_str()->check(int_at_least(1));
+      ->capture_default_str()
+      ->check(int_at_least(1));
   cmd.add_option("--session-len", o.session_len, "most tokens per sequence (default: max_position_embeddings)")
       ->check(int_at_least(1));
   cmd.add_option("--max-prefill-token-num", o.max_prefill_token_num, "most prompt tokens in one step")
-      ->capture_default_str()->check(int_at_least(1));
+      ->capture_default_str()
+      ->check(int_at_least(1));
   cmd.add_option("--cpu-memory", o.cpu_memory, "memory the CPU backend's KV cache may use")
-      ->capture_default_str()->check([](const std::string& v) -> std::string {
+      ->capture_default_str()
+      ->check([](const std::string& v) -> std::string {
         try {
           parse_size(v, "");
           return "";
@@ -169,10 +183,12 @@ CudaOptions resolve_cuda(const CudaFlags& f, const std::string& device) {
   flags.cublaslt_tune = on_off(f.cublaslt_tune, "--cublaslt-tune");
   flags.skinny_gemm_max_tokens = f.skinny_gemm_max_tokens;
   flags.wgmma_gemm_max_tokens = f.wgmma_gemm_max_tokens;
-  if (device == "cpu") return resolve_cuda_options(flags, [](const char*) -> const char* { return nullptr; }, nullptr);
+  if (device == "cpu")
+    return resolve_cuda_options(
+        flags, [](const char*) -> const char* { return nullptr; }, nullptr);
   std::vector<std::string> applied;
-  const CudaOptions options =
-      resolve_cuda_options(flags, [](const char* name) -> const char* { return std::getenv(name); }, &applied);
+  const CudaOptions options = resolve_cuda_options(
+      flags, [](const char* name) -> const char* { return std::getenv(name); }, &applied);
   for (const auto& a : applied) log(LogLevel::Warning, "using {} from the environment (a CUDA option's fallback)", a);
   return options;
 }

@@ -41,7 +41,7 @@ struct EngineOptions {
   int max_batch_size = 128;
   std::string cache_max_entry_count = "0.8";  // a fraction, or a size with a unit ("6GiB")
   int cache_block_seq_len = 64;
-  int session_len = 0;                        // 0 = the model's max_position_embeddings
+  int session_len = 0;  // 0 = the model's max_position_embeddings
   int max_prefill_token_num = 8192;
   std::string cpu_memory = "4GiB";
 };

@@ -20,8 +20,7 @@ namespace {
 
 void write_stdout(std::string_view text) {
   errno = 0;
-  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0)
-    write_failed(errno);
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) write_failed(errno);
 }
 
 void finish_stdout() {

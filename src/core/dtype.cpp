@@ -53,21 +53,21 @@ uint16_t f32_to_f16(float f) {
   std::memcpy(&bits, &f, 4);
   const uint16_t sign = uint16_t((bits >> 16) & 0x8000u);
   const uint32_t abs = bits & 0x7fffffffu;
-  if (abs > 0x7f800000u) return sign | 0x7e00u;               // NaN
-  if (abs >= 0x477ff000u) return sign | 0x7c00u;              // overflow -> inf
-  if (abs < 0x38800000u) {                                    // subnormal or zero
+  if (abs > 0x7f800000u) return sign | 0x7e00u;   // NaN
+  if (abs >= 0x477ff000u) return sign | 0x7c00u;  // overflow -> inf
+  if (abs < 0x38800000u) {                        // subnormal or zero
     if (abs < 0x33000000u) return sign;
     const uint32_t exp = abs >> 23;
     const uint32_t mant = (abs & 0x7fffffu) | 0x800000u;
-    const uint32_t shift = 126 - exp;                         // 14..24
+    const uint32_t shift = 126 - exp;  // 14..24
     uint32_t half = mant >> shift;
     const uint32_t rem = mant & ((1u << shift) - 1);
     const uint32_t halfway = 1u << (shift - 1);
     if (rem > halfway || (rem == halfway && (half & 1u))) ++half;
     return sign | uint16_t(half);
   }
-  uint32_t r = abs - 0x38000000u;                             // rebias exponent
-  r += 0xfffu + ((r >> 13) & 1u);                             // round to nearest even
+  uint32_t r = abs - 0x38000000u;  // rebias exponent
+  r += 0xfffu + ((r >> 13) & 1u);  // round to nearest even
   return sign | uint16_t(r >> 13);
 }
 

@@ -19,7 +19,7 @@ MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
   require_regular_file(path);
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) fail("{}: cannot open: {}", path.string(), std::strerror(errno));
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
     fail("{}: not a regular file", path.string());

@@ -48,8 +48,9 @@ class ThreadPool {
   template <typename Fn>
   void parallel_for_with_thread(int64_t n, Fn&& fn, int64_t grain = 1) {
     using F = std::remove_reference_t<Fn>;
-    run(n, grain, Task{const_cast<void*>(static_cast<const void*>(&fn)),
-                       [](void* f, int thread, int64_t b, int64_t e) { (*static_cast<F*>(f))(thread, b, e); }});
+    run(n, grain, Task{const_cast<void*>(static_cast<const void*>(&fn)), [](void* f, int thread, int64_t b, int64_t e) {
+                         (*static_cast<F*>(f))(thread, b, e);
+                       }});
   }
 
  private:

@@ -8,18 +8,27 @@ namespace turbine {
 
 bool is_unicode_whitespace(char32_t cp) {
   switch (cp) {
-    case 0x09: case 0x0A: case 0x0B: case 0x0C: case 0x0D: case 0x20: case 0x85: case 0xA0:
-    case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000:
-      return true;
-    default:
-      return cp >= 0x2000 && cp <= 0x200A;
+    case 0x09:
+    case 0x0A:
+    case 0x0B:
+    case 0x0C:
+    case 0x0D:
+    case 0x20:
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000: return true;
+    default: return cp >= 0x2000 && cp <= 0x200A;
   }
 }
 
 bool is_combining_mark(char32_t cp) {
   const auto category = utf8proc_category(static_cast<utf8proc_int32_t>(cp));
-  return category == UTF8PROC_CATEGORY_MN || category == UTF8PROC_CATEGORY_MC ||
-         category == UTF8PROC_CATEGORY_ME;
+  return category == UTF8PROC_CATEGORY_MN || category == UTF8PROC_CATEGORY_MC || category == UTF8PROC_CATEGORY_ME;
 }
 
 bool is_python_space(char32_t c) {
@@ -34,12 +43,15 @@ bool is_python_printable(char32_t c) {
   if (c < 0x20 || c == 0x7F) return false;
   if (c < 0x7F) return true;
   switch (utf8proc_category(static_cast<utf8proc_int32_t>(c))) {
-    case UTF8PROC_CATEGORY_CC: case UTF8PROC_CATEGORY_CF: case UTF8PROC_CATEGORY_CS:
-    case UTF8PROC_CATEGORY_CO: case UTF8PROC_CATEGORY_CN: case UTF8PROC_CATEGORY_ZL:
-    case UTF8PROC_CATEGORY_ZP: case UTF8PROC_CATEGORY_ZS:
-      return false;
-    default:
-      return true;
+    case UTF8PROC_CATEGORY_CC:
+    case UTF8PROC_CATEGORY_CF:
+    case UTF8PROC_CATEGORY_CS:
+    case UTF8PROC_CATEGORY_CO:
+    case UTF8PROC_CATEGORY_CN:
+    case UTF8PROC_CATEGORY_ZL:
+    case UTF8PROC_CATEGORY_ZP:
+    case UTF8PROC_CATEGORY_ZS: return false;
+    default: return true;
   }
 }
 
@@ -56,11 +68,13 @@ char32_t to_lower(char32_t c) {
 std::string upper_string(const std::string& s) {
   std::string out;
   for (char32_t c : utf8_decode(s)) {
-    if (c == 0xDF) out += "SS";
+    if (c == 0xDF)
+      out += "SS";
     else if (c >= 0xFB00 && c <= 0xFB06) {
       static const char* const kLigatures[] = {"FF", "FI", "FL", "FFI", "FFL", "ST", "ST"};
       out += kLigatures[c - 0xFB00];
-    } else append_utf8(out, to_upper(c));
+    } else
+      append_utf8(out, to_upper(c));
   }
   return out;
 }
@@ -68,8 +82,10 @@ std::string upper_string(const std::string& s) {
 std::string lower_string(const std::string& s) {
   std::string out;
   for (char32_t c : utf8_decode(s)) {
-    if (c == 0x130) out += "i\xcc\x87";
-    else append_utf8(out, to_lower(c));
+    if (c == 0x130)
+      out += "i\xcc\x87";
+    else
+      append_utf8(out, to_lower(c));
   }
   return out;
 }
@@ -85,9 +101,7 @@ bool is_cased_upper(char32_t c) {
          utf8proc_category(static_cast<utf8proc_int32_t>(c)) == UTF8PROC_CATEGORY_LT;
 }
 
-bool is_cased_lower(char32_t c) {
-  return utf8proc_category(static_cast<utf8proc_int32_t>(c)) == UTF8PROC_CATEGORY_LL;
-}
+bool is_cased_lower(char32_t c) { return utf8proc_category(static_cast<utf8proc_int32_t>(c)) == UTF8PROC_CATEGORY_LL; }
 
 bool is_digit(char32_t c) {
   if (c < 0x80) return c >= '0' && c <= '9';

@@ -41,12 +41,24 @@ bool second_byte_range(unsigned char lead, unsigned char& lo, unsigned char& hi)
   lo = 0x80;
   hi = 0xBF;
   if (lead >= 0xC2 && lead <= 0xDF) return true;
-  if (lead == 0xE0) { lo = 0xA0; return true; }
+  if (lead == 0xE0) {
+    lo = 0xA0;
+    return true;
+  }
   if ((lead >= 0xE1 && lead <= 0xEC) || lead == 0xEE || lead == 0xEF) return true;
-  if (lead == 0xED) { hi = 0x9F; return true; }
-  if (lead == 0xF0) { lo = 0x90; return true; }
+  if (lead == 0xED) {
+    hi = 0x9F;
+    return true;
+  }
+  if (lead == 0xF0) {
+    lo = 0x90;
+    return true;
+  }
   if (lead >= 0xF1 && lead <= 0xF3) return true;
-  if (lead == 0xF4) { hi = 0x8F; return true; }
+  if (lead == 0xF4) {
+    hi = 0x8F;
+    return true;
+  }
   return false;
 }
 

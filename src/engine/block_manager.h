@@ -24,8 +24,8 @@ namespace turbine {
 enum class BlockState { Free, Active, Cached };
 
 struct PrefixMatch {
-  std::vector<int32_t> blocks;  // physical blocks holding the matched leading full blocks
-  std::vector<uint64_t> hashes; // their chained hashes
+  std::vector<int32_t> blocks;   // physical blocks holding the matched leading full blocks
+  std::vector<uint64_t> hashes;  // their chained hashes
 };
 
 class BlockManager {
@@ -53,9 +53,7 @@ class BlockManager {
   // How many of `blocks` are Cached (acquiring them removes them from what allocate can take).
   int count_cached(std::span<const int32_t> blocks) const;
   // Whether `num_new` fresh blocks can be allocated after pinning `pinned_cached` Cached blocks.
-  bool can_allocate(int num_new, int pinned_cached = 0) const {
-    return num_available() - pinned_cached >= num_new;
-  }
+  bool can_allocate(int num_new, int pinned_cached = 0) const { return num_available() - pinned_cached >= num_new; }
 
   // Adds a holder to a published (Active or Cached) block.
   void acquire(int32_t block);
@@ -89,9 +87,9 @@ class BlockManager {
 
   int block_len_;
   std::vector<Block> blocks_;
-  std::vector<int32_t> free_;                        // stack; lowest ids handed out first
-  std::set<std::pair<uint64_t, int32_t>> lru_;       // Cached blocks by (released_at, id)
-  std::unordered_map<uint64_t, int32_t> index_;      // hash -> published block
+  std::vector<int32_t> free_;                    // stack; lowest ids handed out first
+  std::set<std::pair<uint64_t, int32_t>> lru_;   // Cached blocks by (released_at, id)
+  std::unordered_map<uint64_t, int32_t> index_;  // hash -> published block
   uint64_t clock_ = 0;
 };
 

@@ -46,8 +46,10 @@ Tensor DecodeGraphs::record_or_replay(const BatchInput& input, const DecodeGraph
   const Tensor out = logits_.rows(0, bucket.sequences);
   model_.run_step(g->plan, g->meta, cache, &out);
   g->graph = backend.capture([&] { model_.run_step(g->plan, g->meta, cache, &out); });
-  if (g->graph) graphs_.emplace(key, std::move(g));
-  else unsupported_ = true;
+  if (g->graph)
+    graphs_.emplace(key, std::move(g));
+  else
+    unsupported_ = true;
   return logits_.rows(0, real);
 }
 

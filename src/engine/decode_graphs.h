@@ -41,9 +41,9 @@ class DecodeGraphs {
 
   LlamaModel& model_;
   std::map<Key, std::unique_ptr<Recording>> graphs_;
-  Tensor logits_;                  // [rows, vocab] fp32, shared by all recordings
-  uint64_t epoch_ = 0;             // the model's activation_epoch() the recordings point into
-  bool unsupported_ = false;       // the backend recorded nothing once: stop asking
+  Tensor logits_;             // [rows, vocab] fp32, shared by all recordings
+  uint64_t epoch_ = 0;        // the model's activation_epoch() the recordings point into
+  bool unsupported_ = false;  // the backend recorded nothing once: stop asking
   uint64_t replays_ = 0;
 };
 

@@ -31,8 +31,8 @@ struct SamplingRow {
 };
 
 struct SampledRows {
-  std::vector<int32_t> ids;                           // one per row
-  std::vector<std::optional<TokenLogprobs>> logprobs; // one per row, set where its params ask for logprobs
+  std::vector<int32_t> ids;                            // one per row
+  std::vector<std::optional<TokenLogprobs>> logprobs;  // one per row, set where its params ask for logprobs
   DeviceSamplingCounts counts;
 };
 

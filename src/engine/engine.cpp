@@ -64,9 +64,7 @@ Engine::~Engine() {
   if (thread_.joinable()) thread_.join();
 }
 
-RequestLimits Engine::limits() const {
-  return {model_.config().vocab_size, session_len_, block_len(), num_blocks_};
-}
+RequestLimits Engine::limits() const { return {model_.config().vocab_size, session_len_, block_len(), num_blocks_}; }
 
 RequestHandle Engine::submit(Request request) {
   request.params.max_new_tokens = validate_request(request.ids, request.params, limits());

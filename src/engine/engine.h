@@ -38,8 +38,8 @@ struct EngineCounters {
   uint64_t finished_requests = 0;
   uint64_t sessions_given_way = 0;
   uint64_t window_released_blocks = 0;  // KV blocks released once out of the model's sliding window
-  uint64_t sampled_on_device = 0;     // tokens picked from device argmax or top candidates
-  uint64_t sampled_full_rows = 0;     // tokens that needed their whole logits row on the host
+  uint64_t sampled_on_device = 0;       // tokens picked from device argmax or top candidates
+  uint64_t sampled_full_rows = 0;       // tokens that needed their whole logits row on the host
   // Wall time of the engine loop's step phases: the GPU waits while the host schedules and commits.
   double schedule_seconds = 0;  // choosing the step's chunks
   double model_seconds = 0;     // forward pass and sampling (until the ids are on the host)

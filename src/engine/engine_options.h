@@ -15,10 +15,10 @@ struct EngineOptions {
   int max_batch_size = 128;
   CacheSize cache_max_entry_count;
   int cache_block_seq_len = 64;
-  int session_len = 0;             // longest conversation in tokens; 0 = the model's max_position_embeddings
+  int session_len = 0;  // longest conversation in tokens; 0 = the model's max_position_embeddings
   int max_prefill_token_num = 8192;
-  int num_blocks = 0;              // exact number of KV blocks (overrides cache_max_entry_count; tests)
-  bool check_invariants = false;   // check the block bookkeeping after every step (tests)
+  int num_blocks = 0;             // exact number of KV blocks (overrides cache_max_entry_count; tests)
+  bool check_invariants = false;  // check the block bookkeeping after every step (tests)
 };
 
 // Throws Error naming the flag of the first bad value.

@@ -7,7 +7,8 @@
 namespace turbine {
 
 ModelRunner::ModelRunner(LlamaModel& model, int num_blocks, int block_len)
-    : model_(model), cache_(model.backend().allocate_kv_cache(model.kv_cache_spec(num_blocks, block_len))),
+    : model_(model),
+      cache_(model.backend().allocate_kv_cache(model.kv_cache_spec(num_blocks, block_len))),
       graphs_(model) {}
 
 size_t ModelRunner::block_bytes(const LlamaModel& model, int block_len) {

@@ -24,8 +24,8 @@ double negative_log_likelihood(const float* logits, int64_t vocab, int32_t targe
 
 }  // namespace
 
-PerplexityResult evaluate_perplexity(LlamaModel& model, KvCache& cache, std::span<const int32_t> stream,
-                                     int window, int max_chunk_tokens) {
+PerplexityResult evaluate_perplexity(LlamaModel& model, KvCache& cache, std::span<const int32_t> stream, int window,
+                                     int max_chunk_tokens) {
   if (window < 2) fail("perplexity: the window must be at least 2 tokens, got {}", window);
   if (stream.size() < 2) fail("perplexity: the evaluation text gives {} tokens; at least 2 are needed", stream.size());
   const int block_len = cache.spec.block_len;

@@ -21,8 +21,8 @@ struct PerplexityResult {
 // (ceil(window / block_len) blocks); windows are prefilled in chunks of at most max_chunk_tokens
 // (0: no limit but the logits' memory, which always bounds them). Chunking changes no result
 // beyond floating-point rounding.
-PerplexityResult evaluate_perplexity(LlamaModel& model, KvCache& cache, std::span<const int32_t> stream,
-                                     int window, int max_chunk_tokens = 0);
+PerplexityResult evaluate_perplexity(LlamaModel& model, KvCache& cache, std::span<const int32_t> stream, int window,
+                                     int max_chunk_tokens = 0);
 
 // Just the perplexity.
 double perplexity(LlamaModel& model, KvCache& cache, std::span<const int32_t> stream, int window,

@@ -25,14 +25,14 @@ struct RequestOutput {
   bool show_id = true;           // false for a stop id that ended generation (not printed with --ids)
   // With params.logprobs: the token's log-probability and top alternatives (absent for a hidden stop id).
   std::optional<TokenLogprobs> logprobs;
-  std::string text;              // text that became safe to show
+  std::string text;  // text that became safe to show
   bool finished = false;
   FinishReason reason = FinishReason::None;  // None when cancelled or failed
-  std::string error;             // non-empty: the request failed (finished is set)
+  std::string error;                         // non-empty: the request failed (finished is set)
 };
 
 struct Request {
-  std::vector<int32_t> ids;                // the whole prompt (for a session: the whole conversation)
+  std::vector<int32_t> ids;  // the whole prompt (for a session: the whole conversation)
   SamplingParams params;
   std::optional<uint64_t> session_id;
   // Called on the engine thread for every event instead of queueing it for next(); keep it short.
@@ -40,7 +40,7 @@ struct Request {
 };
 
 struct RequestResult {
-  std::vector<int32_t> ids;    // generated ids shown (a stop id that ended generation is left out)
+  std::vector<int32_t> ids;             // generated ids shown (a stop id that ended generation is left out)
   std::vector<TokenLogprobs> logprobs;  // with params.logprobs: one per id of `ids`
   std::string text;
   FinishReason reason = FinishReason::None;
@@ -53,8 +53,8 @@ struct RequestResult {
 class RequestChannel {
  public:
   explicit RequestChannel(std::function<void(const RequestOutput&)> callback) : callback_(std::move(callback)) {}
-  void deliver(RequestOutput out);          // engine side
-  std::optional<RequestOutput> next();      // caller side: blocks; nullopt after the final event
+  void deliver(RequestOutput out);      // engine side
+  std::optional<RequestOutput> next();  // caller side: blocks; nullopt after the final event
   RequestResult wait();
   // Waits at most `timeout` for an event or the end; true when next() would not block.
   bool wait_event_for(std::chrono::milliseconds timeout);

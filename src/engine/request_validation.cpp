@@ -28,8 +28,8 @@ int validate_request(std::span<const int32_t> prompt, const SamplingParams& para
     max_new = *params.max_new_tokens;
     if (max_new < 0) fail("max_new_tokens must not be negative, got {}", max_new);
     if (max_new > room)
-      fail("max_new_tokens {} does not fit: the prompt has {} tokens and the session holds {} (--session-len)",
-           max_new, prompt_len, limits.session_len);
+      fail("max_new_tokens {} does not fit: the prompt has {} tokens and the session holds {} (--session-len)", max_new,
+           prompt_len, limits.session_len);
   } else {
     if (room <= 0)
       fail("the prompt has {} tokens; a session of {} tokens (--session-len) leaves no room to generate", prompt_len,
@@ -40,9 +40,10 @@ int validate_request(std::span<const int32_t> prompt, const SamplingParams& para
     const int64_t tokens = prompt_len + max_new;
     const int64_t blocks = (tokens + limits.block_len - 1) / limits.block_len;
     if (blocks > limits.num_blocks)
-      fail("the request's {} tokens need {} KV blocks but the cache holds {} (raise --cache-max-entry-count or "
-           "lower max_new_tokens)",
-           tokens, blocks, limits.num_blocks);
+      fail(
+          "the request's {} tokens need {} KV blocks but the cache holds {} (raise --cache-max-entry-count or "
+          "lower max_new_tokens)",
+          tokens, blocks, limits.num_blocks);
   }
   return int(max_new);
 }

@@ -20,8 +20,8 @@ namespace turbine {
 
 struct RequestLimits {
   int vocab_size = 0;
-  int session_len = 0;   // most tokens one sequence may hold (prompt + generated)
-  int block_len = 0;     // KV block size in tokens (with num_blocks; 0 = cache not known yet)
+  int session_len = 0;  // most tokens one sequence may hold (prompt + generated)
+  int block_len = 0;    // KV block size in tokens (with num_blocks; 0 = cache not known yet)
   int num_blocks = 0;
 };
 

@@ -11,8 +11,7 @@ Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.se
   if (params.top_k < 0) fail("--top-k must be >= 0 (got {})", params.top_k);
   if (!(params.top_p > 0 && params.top_p <= 1)) fail("--top-p must be in (0, 1] (got {})", params.top_p);
   if (!(params.min_p >= 0 && params.min_p <= 1)) fail("--min-p must be in [0, 1] (got {})", params.min_p);
-  if (!(params.repetition_penalty > 0))
-    fail("--repetition-penalty must be > 0 (got {})", params.repetition_penalty);
+  if (!(params.repetition_penalty > 0)) fail("--repetition-penalty must be > 0 (got {})", params.repetition_penalty);
 }
 
 SampleSource Sampler::source() const {

@@ -79,8 +79,10 @@ std::vector<TokenProb> finish_distribution(std::vector<ScaledLogit> cand, const 
     size_t keep = cand.size();
     for (size_t i = cand.size(); i-- > 1;) {
       cumulative += p[i];
-      if (cumulative <= 1.0 - double(params.top_p)) keep = i;
-      else break;
+      if (cumulative <= 1.0 - double(params.top_p))
+        keep = i;
+      else
+        break;
     }
     cand.resize(keep);
   }

@@ -12,11 +12,11 @@ constexpr int kMaxTopLogprobs = 20;
 constexpr float kMaxPresenceFrequencyPenalty = 2.0f;
 
 struct SamplingParams {
-  float temperature = 0.0f;        // 0 = greedy
-  int top_k = 0;                   // 0 = off
-  float top_p = 1.0f;              // 1 = off
-  float min_p = 0.0f;              // 0 = off
-  float repetition_penalty = 1.0f; // 1 = off (HF rule: divide positive logits, multiply negative)
+  float temperature = 0.0f;         // 0 = greedy
+  int top_k = 0;                    // 0 = off
+  float top_p = 1.0f;               // 1 = off
+  float min_p = 0.0f;               // 0 = off
+  float repetition_penalty = 1.0f;  // 1 = off (HF rule: divide positive logits, multiply negative)
   // OpenAI's rule over the ids generated so far (not the prompt, as vLLM counts):
   // logit[t] -= presence_penalty * (count[t] > 0) + frequency_penalty * count[t]. 0 = off, -2..2.
   float presence_penalty = 0.0f;
@@ -25,9 +25,9 @@ struct SamplingParams {
   // Absent: kDefaultMaxNewTokens, clamped to what the session leaves; 0 generates nothing; an explicit
   // value that does not fit the session is an error (engine/request_validation.h).
   std::optional<int> max_new_tokens;
-  std::vector<std::string> stop;   // stop strings (not printed unless include_stop_str_in_output)
-  std::vector<int32_t> stop_ids;   // EOS-like ids that end generation (not printed)
-  bool ignore_eos = false;         // generate through stop_ids
+  std::vector<std::string> stop;            // stop strings (not printed unless include_stop_str_in_output)
+  std::vector<int32_t> stop_ids;            // EOS-like ids that end generation (not printed)
+  bool ignore_eos = false;                  // generate through stop_ids
   bool include_stop_str_in_output = false;  // a stop string that ends generation stays in the text
   // Each generated token's log-probability and its top_logprobs most likely alternatives (0..20),
   // from the log-softmax of the model's raw logits (before any penalty or temperature).

@@ -14,12 +14,12 @@ struct Sequence {
   std::optional<uint64_t> session_id;
   std::vector<int32_t> tokens;  // prompt + generated
   int prompt_len = 0;
-  int max_tokens = 0;           // tokens.size() never exceeds this (prompt + max_new_tokens, <= session_len)
+  int max_tokens = 0;  // tokens.size() never exceeds this (prompt + max_new_tokens, <= session_len)
   SequenceStatus status = SequenceStatus::Waiting;
 
-  int num_computed = 0;         // leading tokens whose KV is in the cache
-  int num_cached_prefix = 0;    // of those, reused from the cache at the last admission
-  bool prefilling = true;       // until the first token is sampled after an admission
+  int num_computed = 0;                // leading tokens whose KV is in the cache
+  int num_cached_prefix = 0;           // of those, reused from the cache at the last admission
+  bool prefilling = true;              // until the first token is sampled after an admission
   std::vector<int32_t> block_table;    // physical blocks covering positions 0..(blocks*len - 1)
   std::vector<uint64_t> block_hashes;  // chained hashes of the leading full computed blocks
 

@@ -34,8 +34,7 @@ SessionReuse SessionTable::plan_reuse(const Session& s, const Sequence& seq, con
   r.kept_blocks = full;
   r.reused_tokens = full * len;
   const bool partial = common % len != 0;
-  if (partial && full < int(s.blocks.size()) && s.blocks[full] != kReleasedBlock &&
-      bm.ref_count(s.blocks[full]) == 1) {
+  if (partial && full < int(s.blocks.size()) && s.blocks[full] != kReleasedBlock && bm.ref_count(s.blocks[full]) == 1) {
     r.kept_blocks = full + 1;
     r.reused_tokens = int(common);
     r.unpublish_last = bm.is_published(s.blocks[full]);
@@ -118,7 +117,8 @@ void SessionTable::check_invariants(const BlockManager& bm) const {
     if (int(s.blocks.size()) != bm.blocks_for(int64_t(s.tokens.size())))
       throw std::logic_error(fmt::format("session {}: {} blocks for {} tokens", id, s.blocks.size(), s.tokens.size()));
     if (s.block_hashes.size() != s.tokens.size() / size_t(bm.block_len()))
-      throw std::logic_error(fmt::format("session {}: {} hashes for {} tokens", id, s.block_hashes.size(), s.tokens.size()));
+      throw std::logic_error(
+          fmt::format("session {}: {} hashes for {} tokens", id, s.block_hashes.size(), s.tokens.size()));
   }
 }
 

@@ -16,12 +16,12 @@ namespace turbine {
 
 struct Session {
   uint64_t id = 0;
-  std::vector<int32_t> tokens;        // conversation tokens whose KV `blocks` hold
-  std::vector<int32_t> blocks;        // exactly blocks_for(tokens.size()) blocks, or none
-  std::vector<uint64_t> block_hashes; // chained hashes of the full blocks of `tokens`
-  uint64_t turn = 0;                  // id of the sequence running this session's turn; 0 = idle
+  std::vector<int32_t> tokens;         // conversation tokens whose KV `blocks` hold
+  std::vector<int32_t> blocks;         // exactly blocks_for(tokens.size()) blocks, or none
+  std::vector<uint64_t> block_hashes;  // chained hashes of the full blocks of `tokens`
+  uint64_t turn = 0;                   // id of the sequence running this session's turn; 0 = idle
   uint64_t last_used = 0;
-  bool end_requested = false;         // end when its queued/running turns finish
+  bool end_requested = false;  // end when its queued/running turns finish
 };
 
 // What a new turn keeps of its session's KV.

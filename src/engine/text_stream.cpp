@@ -21,7 +21,10 @@ bool ends_with_replacement(const std::string& s) { return s.ends_with(kReplaceme
 }  // namespace
 
 TextStream::TextStream(const Tokenizer& tokenizer, std::span<const int32_t> prompt_ids, const SamplingParams& params)
-    : tokenizer_(tokenizer), params_(params), ids_(prompt_ids.begin(), prompt_ids.end()), prompt_len_(prompt_ids.size()) {
+    : tokenizer_(tokenizer),
+      params_(params),
+      ids_(prompt_ids.begin(), prompt_ids.end()),
+      prompt_len_(prompt_ids.size()) {
   std::erase_if(params_.stop, [](const std::string& s) { return s.empty(); });
   read_offset_ = prompt_len_;
   prefix_offset_ = prompt_len_ > kPromptContext ? prompt_len_ - kPromptContext : 0;
@@ -65,8 +68,8 @@ std::string TextStream::take_text(size_t end) {
 StreamStep TextStream::push(int32_t id) {
   if (finished_) fail("TextStream: token pushed after generation ended");
   StreamStep step;
-  const bool stop_id = !params_.ignore_eos &&
-                       std::find(params_.stop_ids.begin(), params_.stop_ids.end(), id) != params_.stop_ids.end();
+  const bool stop_id =
+      !params_.ignore_eos && std::find(params_.stop_ids.begin(), params_.stop_ids.end(), id) != params_.stop_ids.end();
   if (stop_id) {
     step.emit_id = false;
     step.finished = true;

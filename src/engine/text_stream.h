@@ -17,10 +17,10 @@ namespace turbine {
 enum class FinishReason { None, Stop, Length };
 
 struct StreamStep {
-  std::string text;       // new text safe to show now (may be empty)
+  std::string text;  // new text safe to show now (may be empty)
   bool finished = false;
   FinishReason reason = FinishReason::None;
-  bool emit_id = true;    // false for a stop id that ends generation (not printed with --ids)
+  bool emit_id = true;  // false for a stop id that ends generation (not printed with --ids)
 };
 
 class TextStream {
@@ -47,8 +47,8 @@ class TextStream {
   size_t prefix_offset_ = 0;
   size_t read_offset_ = 0;
   std::string prefix_text_;
-  std::string text_;                // decode(prompt+generated) minus decode(prompt), complete chars only
-  size_t emitted_ = 0;              // bytes of text_ already returned
+  std::string text_;    // decode(prompt+generated) minus decode(prompt), complete chars only
+  size_t emitted_ = 0;  // bytes of text_ already returned
   bool finished_ = false;
 };
 

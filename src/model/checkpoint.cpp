@@ -26,10 +26,14 @@ std::string shape_string(const std::vector<int64_t>& shape) {
 }
 
 bool parse_safetensors_dtype(const std::string& name, DType& out) {
-  if (name == "F32") out = DType::F32;
-  else if (name == "F16") out = DType::F16;
-  else if (name == "BF16") out = DType::BF16;
-  else return false;
+  if (name == "F32")
+    out = DType::F32;
+  else if (name == "F16")
+    out = DType::F16;
+  else if (name == "BF16")
+    out = DType::BF16;
+  else
+    return false;
   return true;
 }
 
@@ -119,7 +123,8 @@ std::vector<fs::path> checkpoint_files(const fs::path& dir) {
     if (names.empty()) fail("{}: weight_map is empty", index_path.string());
     std::vector<fs::path> files;
     for (const auto& n : names) {
-      if (!fs::exists(dir / n)) fail("{}: shard listed in {} is missing", (dir / n).string(), index_path.filename().string());
+      if (!fs::exists(dir / n))
+        fail("{}: shard listed in {} is missing", (dir / n).string(), index_path.filename().string());
       files.push_back(dir / n);
     }
     return files;
@@ -149,8 +154,9 @@ Checkpoint Checkpoint::open(const fs::path& model_dir) {
       if (it == ckpt.tensors_.end()) {
         bool skipped = false;
         for (const auto& u : unsupported) skipped |= u.rfind(tensor + " (", 0) == 0;
-        if (!skipped) fail("{}: tensor '{}' listed in the index is missing from {}", index_path.string(), tensor,
-                           file.get<std::string>());
+        if (!skipped)
+          fail("{}: tensor '{}' listed in the index is missing from {}", index_path.string(), tensor,
+               file.get<std::string>());
       } else if (it->second.file.filename() != file.get<std::string>()) {
         fail("{}: tensor '{}' is in {}, not in {} as the index says", index_path.string(), tensor,
              it->second.file.filename().string(), file.get<std::string>());

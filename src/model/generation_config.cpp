@@ -30,8 +30,10 @@ GenerationConfig load_generation_config(const std::filesystem::path& model_dir) 
         fail("{}: field 'eos_token_id' must hold token ids, got {}", path.string(), v.dump());
       g.eos_token_ids.push_back(int(x.get<int64_t>()));
     };
-    if (v.is_array()) for (const auto& x : v) add(x);
-    else add(v);
+    if (v.is_array())
+      for (const auto& x : v) add(x);
+    else
+      add(v);
   }
   if (present("do_sample")) {
     if (!j["do_sample"].is_boolean()) fail("{}: field 'do_sample' must be true or false", path.string());

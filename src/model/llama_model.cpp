@@ -25,9 +25,7 @@ class WeightLoader {
   // A vector (norm weight, bias) in the compute dtype.
   Tensor load(const std::string& name, const std::vector<int64_t>& shape) { return load_as(name, shape, false); }
   // A matrix (linear, embedding, lm_head) in the dtype the backend keeps the checkpoint's type in.
-  Tensor load_matrix(const std::string& name, const std::vector<int64_t>& shape) {
-    return load_as(name, shape, true);
-  }
+  Tensor load_matrix(const std::string& name, const std::vector<int64_t>& shape) { return load_as(name, shape, true); }
 
   // Tensors stacked along rows into one [sum rows, cols] tensor (or one vector for rank-1 parts);
   // `matrix` as in load_matrix.
@@ -49,8 +47,10 @@ class WeightLoader {
     for (const TensorView* v : views) {
       const size_t at = host.size();
       host.resize(at + size_t(v->numel()) * dtype_size(host_dtype));
-      if (same_dtype) std::memcpy(host.data() + at, v->data, v->bytes);
-      else convert_to_f32(v->data, v->dtype, reinterpret_cast<float*>(host.data() + at), size_t(v->numel()));
+      if (same_dtype)
+        std::memcpy(host.data() + at, v->data, v->bytes);
+      else
+        convert_to_f32(v->data, v->dtype, reinterpret_cast<float*>(host.data() + at), size_t(v->numel()));
     }
     Tensor t = backend_.upload(host.data(), host_dtype, shape, target_dtype(host_dtype, matrix));
     for (const TensorView* v : views) report(v->bytes);
@@ -92,8 +92,8 @@ LlamaModel::LlamaModel(const ModelConfig& config, const Checkpoint& checkpoint, 
   const ModelConfig& c = config_;
   if (c.hidden_size <= 0 || c.num_layers <= 0 || c.num_heads <= 0 || c.num_kv_heads <= 0 || c.head_dim <= 0 ||
       c.vocab_size <= 0 || c.intermediate_size <= 0 || c.num_heads % c.num_kv_heads != 0)
-    fail("model config: inconsistent sizes (hidden {}, layers {}, heads {}/{}, head_dim {}, vocab {})",
-         c.hidden_size, c.num_layers, c.num_heads, c.num_kv_heads, c.head_dim, c.vocab_size);
+    fail("model config: inconsistent sizes (hidden {}, layers {}, heads {}/{}, head_dim {}, vocab {})", c.hidden_size,
+         c.num_layers, c.num_heads, c.num_kv_heads, c.head_dim, c.vocab_size);
   const WeightNames names = weight_names(c.arch);
   const int64_t H = c.hidden_size, I = c.intermediate_size, V = c.vocab_size, D = c.head_dim;
   const int64_t q_rows = int64_t(c.num_heads) * D, kv_rows = int64_t(c.num_kv_heads) * D;
@@ -161,8 +161,8 @@ void LlamaModel::check_step(const BatchInput& input, const KvCache& cache) const
   const ModelConfig& c = config_;
   const KvCacheSpec& spec = cache.spec;
   if (spec.num_layers != c.num_layers || spec.num_kv_heads != c.num_kv_heads || spec.head_dim != c.head_dim)
-    fail("KV cache geometry ({} layers, {} kv heads, head_dim {}) does not fit the model ({}, {}, {})",
-         spec.num_layers, spec.num_kv_heads, spec.head_dim, c.num_layers, c.num_kv_heads, c.head_dim);
+    fail("KV cache geometry ({} layers, {} kv heads, head_dim {}) does not fit the model ({}, {}, {})", spec.num_layers,
+         spec.num_kv_heads, spec.head_dim, c.num_layers, c.num_kv_heads, c.head_dim);
   for (int32_t id : input.token_ids)
     if (id < 0 || id >= c.vocab_size) fail("token id {} is outside the vocabulary (0..{})", id, c.vocab_size - 1);
   if (input.sequences.empty()) fail("forward: the batch has no sequences");
@@ -181,9 +181,8 @@ Tensor LlamaModel::run_step(const BatchPlan& plan, const BatchMeta& meta, KvCach
   const int64_t T = plan.num_tokens;
   if (T > act_capacity_) throw std::logic_error("run_step: activations not reserved for the plan's tokens");
   ResidualStream residual{act_.residual.rows(0, T), act_.residual_spare.rows(0, T)};
-  Tensor normed = act_.normed.rows(0, T), qkv = act_.qkv.rows(0, T), q = act_.q.rows(0, T),
-         attn = act_.attn.rows(0, T), proj = act_.proj.rows(0, T), gate_up = act_.gate_up.rows(0, T),
-         mlp = act_.mlp.rows(0, T);
+  Tensor normed = act_.normed.rows(0, T), qkv = act_.qkv.rows(0, T), q = act_.q.rows(0, T), attn = act_.attn.rows(0, T),
+         proj = act_.proj.rows(0, T), gate_up = act_.gate_up.rows(0, T), mlp = act_.mlp.rows(0, T);
 
   const RopeTable rope = c.rope.type == RopeType::DynamicNtk ? make_rope_table(c, plan.max_context) : fixed_rope_;
   const AttentionShape shape{c.num_heads, c.num_kv_heads, c.head_dim, float(1.0 / std::sqrt(double(c.head_dim))),

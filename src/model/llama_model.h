@@ -14,14 +14,14 @@ namespace turbine {
 
 struct LayerWeights {
   Tensor attn_norm, qkv, qkv_bias, o_proj, o_bias, q_norm, k_norm;  // qkv fused [(Hq+2Hkv)D, H]
-  Tensor mlp_norm, gate_up, gate_up_bias, down, down_bias;         // gate_up fused [2I, H]
+  Tensor mlp_norm, gate_up, gate_up_bias, down, down_bias;          // gate_up fused [2I, H]
 };
 
 struct ModelWeights {
   Tensor embed_tokens;  // [V, H]
   std::vector<LayerWeights> layers;
   Tensor final_norm;
-  Tensor lm_head;       // [V, H]; the embedding itself when tied
+  Tensor lm_head;  // [V, H]; the embedding itself when tied
 };
 
 // progress(done_bytes, total_bytes) is called while weights upload (for a progress bar).

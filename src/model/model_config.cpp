@@ -47,11 +47,14 @@ struct ConfigReader {
     if (!has(key)) return out;
     const json& v = j[key];
     auto one = [&](const json& x) {
-      if (!x.is_number_integer() || x.get<int64_t>() < 0) fail("{}: field '{}' must hold token ids, got {}", file, key, v.dump());
+      if (!x.is_number_integer() || x.get<int64_t>() < 0)
+        fail("{}: field '{}' must hold token ids, got {}", file, key, v.dump());
       out.push_back(int(x.get<int64_t>()));
     };
-    if (v.is_array()) for (const auto& x : v) one(x);
-    else one(v);
+    if (v.is_array())
+      for (const auto& x : v) one(x);
+    else
+      one(v);
     return out;
   }
 };
@@ -65,8 +68,10 @@ Architecture parse_architecture(const ConfigReader& r, std::string& name) {
   if (name == "MistralForCausalLM") return Architecture::Mistral;
   if (name == "Qwen2ForCausalLM") return Architecture::Qwen2;
   if (name == "Qwen3ForCausalLM") return Architecture::Qwen3;
-  fail("{}: unknown architecture '{}' in field 'architectures' (supported: LlamaForCausalLM, MistralForCausalLM, "
-       "Qwen2ForCausalLM, Qwen3ForCausalLM)", r.file, name);
+  fail(
+      "{}: unknown architecture '{}' in field 'architectures' (supported: LlamaForCausalLM, MistralForCausalLM, "
+      "Qwen2ForCausalLM, Qwen3ForCausalLM)",
+      r.file, name);
 }
 
 RopeConfig parse_rope(const ConfigReader& r) {
@@ -114,8 +119,7 @@ RopeConfig parse_rope(const ConfigReader& r) {
     fail("{}: unsupported rope type '{}' in field '{}' (supported: default, linear, dynamic, llama3)", r.file, type,
          field);
   }
-  if (rope.type != RopeType::Default && rope.factor <= 0)
-    fail("{}: field '{}factor' must be positive", r.file, where);
+  if (rope.type != RopeType::Default && rope.factor <= 0) fail("{}: field '{}factor' must be positive", r.file, where);
   return rope;
 }
 

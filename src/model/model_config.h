@@ -16,33 +16,33 @@ enum class RopeType { Default, Linear, DynamicNtk, Llama3 };
 struct RopeConfig {
   RopeType type = RopeType::Default;
   double theta = 10000.0;
-  double factor = 1.0;                      // linear / dynamic / llama3
-  double low_freq_factor = 1.0;             // llama3
-  double high_freq_factor = 4.0;            // llama3
-  int original_max_position = 8192;         // llama3 (original_max_position_embeddings)
-  double partial_rotary_factor = 1.0;       // fraction of head_dim that rotates
+  double factor = 1.0;                 // linear / dynamic / llama3
+  double low_freq_factor = 1.0;        // llama3
+  double high_freq_factor = 4.0;       // llama3
+  int original_max_position = 8192;    // llama3 (original_max_position_embeddings)
+  double partial_rotary_factor = 1.0;  // fraction of head_dim that rotates
 };
 
 struct ModelConfig {
-  std::string architecture_name;            // as written in config.json, e.g. "LlamaForCausalLM"
+  std::string architecture_name;  // as written in config.json, e.g. "LlamaForCausalLM"
   Architecture arch = Architecture::Llama;
   int hidden_size = 0;
   int intermediate_size = 0;
   int num_layers = 0;
   int num_heads = 0;
   int num_kv_heads = 0;
-  int head_dim = 0;                         // may differ from hidden/heads (Qwen3)
+  int head_dim = 0;  // may differ from hidden/heads (Qwen3)
   int vocab_size = 0;
   int max_position_embeddings = 2048;
   double rms_norm_eps = 1e-6;
   RopeConfig rope;
   bool tie_word_embeddings = false;
-  bool qkv_bias = false;                    // Llama attention_bias, Qwen2 (always)
-  bool o_bias = false;                      // Llama attention_bias
+  bool qkv_bias = false;  // Llama attention_bias, Qwen2 (always)
+  bool o_bias = false;    // Llama attention_bias
   bool mlp_bias = false;
-  bool qk_norm = false;                     // Qwen3 per-head q/k RMSNorm
-  int sliding_window = 0;                   // 0 = none (Mistral: 4096 etc.)
-  DType dtype = DType::BF16;                // checkpoint dtype (torch_dtype / dtype)
+  bool qk_norm = false;       // Qwen3 per-head q/k RMSNorm
+  int sliding_window = 0;     // 0 = none (Mistral: 4096 etc.)
+  DType dtype = DType::BF16;  // checkpoint dtype (torch_dtype / dtype)
   int bos_token_id = -1;
   std::vector<int> eos_token_ids;
 };

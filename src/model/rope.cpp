@@ -41,8 +41,8 @@ RopeTable make_rope_table(const ModelConfig& config, int32_t seq_len) {
   const RopeConfig& r = config.rope;
   const int dim = int(config.head_dim * r.partial_rotary_factor);
   if (dim < 2 || dim > config.head_dim || dim % 2)
-    fail("rope: rotary dimension {} (head_dim {} x partial_rotary_factor {}) must be even and within head_dim",
-         dim, config.head_dim, r.partial_rotary_factor);
+    fail("rope: rotary dimension {} (head_dim {} x partial_rotary_factor {}) must be even and within head_dim", dim,
+         config.head_dim, r.partial_rotary_factor);
   if (r.theta <= 0) fail("rope: rope_theta must be positive, got {}", r.theta);
   if (r.type != RopeType::Default && r.factor <= 0) fail("rope: scaling factor must be positive, got {}", r.factor);
 
@@ -55,8 +55,7 @@ RopeTable make_rope_table(const ModelConfig& config, int32_t seq_len) {
   if (r.type == RopeType::Linear)
     for (double& f : freqs) f /= r.factor;
   if (r.type == RopeType::Llama3) {
-    if (r.high_freq_factor == r.low_freq_factor)
-      fail("rope: llama3 scaling needs high_freq_factor != low_freq_factor");
+    if (r.high_freq_factor == r.low_freq_factor) fail("rope: llama3 scaling needs high_freq_factor != low_freq_factor");
     apply_llama3(freqs, r);
   }
 

@@ -20,7 +20,7 @@ struct LoadedModel {
   std::unique_ptr<Tokenizer> tokenizer;
   std::unique_ptr<Checkpoint> checkpoint;  // the model may keep views into its mapped files
   std::unique_ptr<Backend> backend;
-  std::unique_ptr<LlamaModel> model;       // declared last: destroyed before the backend it uses
+  std::unique_ptr<LlamaModel> model;  // declared last: destroyed before the backend it uses
 };
 
 // Reads config, generation config and tokenizer and opens the checkpoint (cheap: nothing is

@@ -86,12 +86,11 @@ struct PyRequest {
 };
 
 SamplingParams sampling_from(const PythonPipeline& pipe, bool chat, std::optional<int> max_new_tokens,
-                             std::optional<float> temperature, std::optional<int> top_k,
-                             std::optional<float> top_p, std::optional<float> min_p,
-                             std::optional<float> repetition_penalty, std::optional<uint64_t> seed,
-                             std::vector<std::string> stop, std::vector<int32_t> stop_token_ids, bool ignore_eos,
-                             std::optional<int> logprobs, float presence_penalty, float frequency_penalty,
-                             bool include_stop_str_in_output) {
+                             std::optional<float> temperature, std::optional<int> top_k, std::optional<float> top_p,
+                             std::optional<float> min_p, std::optional<float> repetition_penalty,
+                             std::optional<uint64_t> seed, std::vector<std::string> stop,
+                             std::vector<int32_t> stop_token_ids, bool ignore_eos, std::optional<int> logprobs,
+                             float presence_penalty, float frequency_penalty, bool include_stop_str_in_output) {
   SamplingOverrides o;
   o.max_new_tokens = max_new_tokens;
   o.temperature = temperature;
@@ -138,9 +137,8 @@ PYBIND11_MODULE(_turbine, m) {
       PyErr_SetString(PyExc_ValueError, e.what());
     }
   });
-  m.def("parse_byte_size", [](const std::string& text, const std::string& what) {
-    return parse_byte_size(text, what);
-  });
+  m.def("parse_byte_size",
+        [](const std::string& text, const std::string& what) { return parse_byte_size(text, what); });
 
   py::class_<PipelineOptions>(m, "PipelineOptions")
       .def(py::init<>())
@@ -196,10 +194,10 @@ PYBIND11_MODULE(_turbine, m) {
              std::optional<uint64_t> seed, std::vector<std::string> stop, std::vector<int32_t> stop_token_ids,
              bool ignore_eos, std::optional<int> logprobs, float presence_penalty, float frequency_penalty,
              bool include_stop_str_in_output) {
-            SamplingParams p = sampling_from(pipe, chat, max_new_tokens, temperature, top_k, top_p, min_p,
-                                             repetition_penalty, seed, std::move(stop), std::move(stop_token_ids),
-                                             ignore_eos, logprobs, presence_penalty, frequency_penalty,
-                                             include_stop_str_in_output);
+            SamplingParams p =
+                sampling_from(pipe, chat, max_new_tokens, temperature, top_k, top_p, min_p, repetition_penalty, seed,
+                              std::move(stop), std::move(stop_token_ids), ignore_eos, logprobs, presence_penalty,
+                              frequency_penalty, include_stop_str_in_output);
             PyRequest r;
             r.prompt_tokens = int(ids.size());
             py::gil_scoped_release release;
@@ -226,10 +224,8 @@ PYBIND11_MODULE(_turbine, m) {
       .def("perplexity", &PythonPipeline::perplexity, py::arg("texts"), py::call_guard<py::gil_scoped_release>())
       .def("session_len", &PythonPipeline::session_len)
       .def("device_name", &PythonPipeline::device_name)
-      .def_property_readonly("bos_token_id",
-                             [](const PythonPipeline& p) { return p.tokenizer().bos_id; })
-      .def_property_readonly("eos_token_id",
-                             [](const PythonPipeline& p) { return p.tokenizer().eos_id; })
+      .def_property_readonly("bos_token_id", [](const PythonPipeline& p) { return p.tokenizer().bos_id; })
+      .def_property_readonly("eos_token_id", [](const PythonPipeline& p) { return p.tokenizer().eos_id; })
       .def_property_readonly("vocab_size", [](const PythonPipeline& p) { return p.tokenizer().vocab_size(); })
       .def("close",
            [](PythonPipeline& p) {

@@ -85,8 +85,7 @@ std::string PythonPipeline::decode(const std::vector<int32_t>& ids) const {
 
 std::string PythonPipeline::apply_chat_template(const std::string& messages_json, bool add_generation_prompt,
                                                 const std::string& template_vars_json) const {
-  if (!chat_template_)
-    fail("the model has no chat template; give chat_template= (a Jinja file) to turbine.pipeline");
+  if (!chat_template_) fail("the model has no chat template; give chat_template= (a Jinja file) to turbine.pipeline");
   ChatTemplateInput in = chat_template_input(model_.tokenizer->config);
   in.messages = parse_json(messages_json, "messages");
   if (!in.messages.is_array()) fail("messages: must be a list of messages");
@@ -113,8 +112,7 @@ SamplingParams PythonPipeline::defaults(bool chat) const {
   return p;
 }
 
-RequestHandle PythonPipeline::submit(std::vector<int32_t> ids, SamplingParams params,
-                                     std::optional<uint64_t> session) {
+RequestHandle PythonPipeline::submit(std::vector<int32_t> ids, SamplingParams params, std::optional<uint64_t> session) {
   Request r;
   r.ids = std::move(ids);
   r.params = std::move(params);
@@ -145,7 +143,8 @@ std::vector<double> PythonPipeline::perplexity(const std::vector<std::string>& t
   e.run_between_steps([&] {
     for (size_t i = 0; i < streams.size(); ++i) {
       const int n = int(streams[i].size());
-      KvCache cache = model.backend().allocate_kv_cache(model.kv_cache_spec((n + block_len - 1) / block_len, block_len));
+      KvCache cache =
+          model.backend().allocate_kv_cache(model.kv_cache_spec((n + block_len - 1) / block_len, block_len));
       out[i] = turbine::perplexity(model, cache, streams[i], n, max_chunk);
     }
   });

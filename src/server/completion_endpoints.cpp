@@ -39,7 +39,8 @@ JobSpec job_spec(ApiKind kind, const char* id_prefix, const ServedModel& model, 
 
 }  // namespace
 
-void handle_completions(ServingContext& context, const nlohmann::ordered_json& body, std::shared_ptr<ResponseSink> sink) {
+void handle_completions(ServingContext& context, const nlohmann::ordered_json& body,
+                        std::shared_ptr<ResponseSink> sink) {
   const ServedModel& model = *context.model();
   const CompletionRequest r = parse_completion_request(body);
   check_model(model, r.model);

@@ -11,7 +11,8 @@
 namespace turbine::server {
 
 // POST /v1/completions
-void handle_completions(ServingContext& context, const nlohmann::ordered_json& body, std::shared_ptr<ResponseSink> sink);
+void handle_completions(ServingContext& context, const nlohmann::ordered_json& body,
+                        std::shared_ptr<ResponseSink> sink);
 // POST /v1/chat/completions
 void handle_chat(ServingContext& context, const nlohmann::ordered_json& body, std::shared_ptr<ResponseSink> sink);
 // POST /generate (LMDeploy's, with stateful sessions)

@@ -21,8 +21,7 @@ void end_idle_session(ServingContext& context, uint64_t id, ResponseSink& sink) 
     case SessionRegistry::End::Busy:
       throw ApiError(400, "invalid_request_error", "session_id", "session_occupied",
                      fmt::format("session {} is occupied by a running request", id));
-    case SessionRegistry::End::Ended:
-      break;
+    case SessionRegistry::End::Ended: break;
   }
   context.model()->engine->end_session(id);
   sink.respond(200, "application/json", nlohmann::json{{"session_id", id}, {"ended", true}}.dump());

@@ -126,8 +126,8 @@ void GenerationJob::on_event(size_t index, const RequestOutput& out) {
       logprobs = std::span<const LogprobStep>(c.logprobs).subspan(c.logprobs_sent);
       c.logprobs_sent = c.logprobs.size();
     }
-    sink_->stream(stream_event(spec_.header, int(index), delta, ids, !c.sent_any, out.finished ? &reason : nullptr,
-                               logprobs));
+    sink_->stream(
+        stream_event(spec_.header, int(index), delta, ids, !c.sent_any, out.finished ? &reason : nullptr, logprobs));
     c.sent_any = true;
   }
   if (out.finished) end_choice(index, reason);
@@ -138,8 +138,8 @@ void GenerationJob::end_choice(size_t index, std::string reason) {
   c.done = true;
   c.finish_reason = std::move(reason);
   context_.tracker.release(c.started);
-  context_.metrics.record_request(c.finish_reason, int(spec_.choices[index].prompt_ids.size()),
-                                  int(c.all_ids.size()), c.ttft_seconds, seconds_since(spec_.arrival));
+  context_.metrics.record_request(c.finish_reason, int(spec_.choices[index].prompt_ids.size()), int(c.all_ids.size()),
+                                  c.ttft_seconds, seconds_since(spec_.arrival));
   if (--remaining_ == 0) finish();
 }
 
@@ -147,7 +147,8 @@ Usage GenerationJob::usage() const {
   Usage u;
   std::set<int> counted;
   for (size_t i = 0; i < choices_.size(); ++i) {
-    if (counted.insert(spec_.choices[i].prompt_index).second) u.prompt_tokens += int(spec_.choices[i].prompt_ids.size());
+    if (counted.insert(spec_.choices[i].prompt_index).second)
+      u.prompt_tokens += int(spec_.choices[i].prompt_ids.size());
     u.completion_tokens += int(choices_[i].all_ids.size());
   }
   return u;

@@ -23,8 +23,8 @@ namespace turbine::server {
 struct JobChoice {
   std::vector<int32_t> prompt_ids;
   SamplingParams params;
-  int prompt_index = 0;                   // choices of one prompt count its tokens once in usage
-  std::optional<uint64_t> engine_session; // /generate's stateful session
+  int prompt_index = 0;                    // choices of one prompt count its tokens once in usage
+  std::optional<uint64_t> engine_session;  // /generate's stateful session
 };
 
 struct ChoiceState {
@@ -40,7 +40,7 @@ struct ChoiceState {
   double ttft_seconds = -1;  // from the job's arrival to the first generated id
   std::string finish_reason;
   std::string error;
-  bool refused = false;  // the engine refused the request at submit (a 400, not a server failure)
+  bool refused = false;               // the engine refused the request at submit (a 400, not a server failure)
   std::optional<ReplyParser> parser;  // chat with --tool-call-parser / --reasoning-parser
   ReplyDelta reply;                   // the parser's deltas so far
 };
@@ -49,8 +49,8 @@ struct JobSpec {
   ResponseHeader header;
   bool stream = false;
   std::vector<JobChoice> choices;
-  std::vector<std::string> tags;  // names /abort_request can cancel the job by
-  ReplyParsing reply_parsing;     // chat: how each choice's text is parsed (none: it is all content)
+  std::vector<std::string> tags;       // names /abort_request can cancel the job by
+  ReplyParsing reply_parsing;          // chat: how each choice's text is parsed (none: it is all content)
   bool logprob_tokens_as_ids = false;  // with header.logprobs: tokens written "token_id:N"
   std::chrono::steady_clock::time_point arrival = std::chrono::steady_clock::now();
   // Runs on the strand once every choice ended (before the response is completed).

@@ -116,9 +116,8 @@ class Connection : public ResponseSink, public std::enable_shared_from_this<Conn
     parser_.emplace();
     parser_->body_limit(options_.max_body_bytes);
     parser_->header_limit(64 * 1024);
-    http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
-      self->on_request(ec);
-    });
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) { self->on_request(ec); });
   }
 
   void on_request(beast::error_code ec) {
@@ -188,9 +187,8 @@ class Connection : public ResponseSink, public std::enable_shared_from_this<Conn
   }
 
   void write_next() {
-    net::async_write(stream_, net::buffer(writes_.front()), [self = shared_from_this()](beast::error_code ec, size_t) {
-      self->on_written(ec);
-    });
+    net::async_write(stream_, net::buffer(writes_.front()),
+                     [self = shared_from_this()](beast::error_code ec, size_t) { self->on_written(ec); });
   }
 
   void on_written(beast::error_code ec) {

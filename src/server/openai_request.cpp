@@ -215,7 +215,8 @@ json message_tool_calls(const json& calls, const std::string& param) {
     if (const std::string type = string_at(call, "type", at + ".type", false); !type.empty() && type != "function")
       reject(at + ".type", "'{}.type' must be \"function\"", at);
     auto function = call.find("function");
-    if (function == call.end() || !function->is_object()) reject(at + ".function", "'{}.function' must be an object", at);
+    if (function == call.end() || !function->is_object())
+      reject(at + ".function", "'{}.function' must be an object", at);
     const std::string name = string_at(*function, "name", at + ".function.name", true);
     json arguments = json::object();
     if (auto a = function->find("arguments"); a != function->end() && !a->is_null()) {
@@ -229,7 +230,8 @@ json message_tool_calls(const json& calls, const std::string& param) {
       }
     }
     json entry = json::object();
-    if (auto id = call.find("id"); id != call.end() && !id->is_null()) entry["id"] = string_at(call, "id", at + ".id", true);
+    if (auto id = call.find("id"); id != call.end() && !id->is_null())
+      entry["id"] = string_at(call, "id", at + ".id", true);
     entry["type"] = "function";
     entry["function"] = {{"name", name}, {"arguments", std::move(arguments)}};
     out.push_back(std::move(entry));
@@ -274,7 +276,8 @@ json parse_tools(const json& tools) {
     if (string_at(tool, "type", at + ".type", true) != "function")
       reject(at + ".type", "'{}.type' must be \"function\"", at);
     auto function = tool.find("function");
-    if (function == tool.end() || !function->is_object()) reject(at + ".function", "'{}.function' must be an object", at);
+    if (function == tool.end() || !function->is_object())
+      reject(at + ".function", "'{}.function' must be an object", at);
     if (string_at(*function, "name", at + ".function.name", true).empty())
       reject(at + ".function.name", "'{}.function.name' must not be empty", at);
     string_at(*function, "description", at + ".function.description", false);
@@ -300,8 +303,7 @@ void parse_tool_choice(const json& body, ChatRequest& r) {
     else
       reject("tool_choice", "'tool_choice' must be \"none\", \"auto\", \"required\" or a function");
   } else if (v->is_object()) {
-    if (v->value("type", json()) != "function")
-      reject("tool_choice", "'tool_choice.type' must be \"function\"");
+    if (v->value("type", json()) != "function") reject("tool_choice", "'tool_choice.type' must be \"function\"");
     auto function = v->find("function");
     if (function == v->end() || !function->is_object())
       reject("tool_choice", "'tool_choice.function' must be an object");
@@ -310,7 +312,8 @@ void parse_tool_choice(const json& body, ChatRequest& r) {
     bool declared = false;
     for (const json& tool : r.tools.is_array() ? r.tools : json::array())
       declared = declared || tool["function"]["name"] == r.tool_choice_name;
-    if (!declared) reject("tool_choice", "'tool_choice' names '{}', which 'tools' does not declare", r.tool_choice_name);
+    if (!declared)
+      reject("tool_choice", "'tool_choice' names '{}', which 'tools' does not declare", r.tool_choice_name);
   } else {
     reject("tool_choice", "'tool_choice' must be a string or an object");
   }

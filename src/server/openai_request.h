@@ -52,10 +52,10 @@ struct ChatRequest {
   // as a JSON object where the client sent a string that holds one), an assistant's reasoning_content
   // and a tool's tool_call_id kept.
   nlohmann::ordered_json messages;
-  nlohmann::ordered_json tools;          // null or the function tools as the client sent them (checked)
+  nlohmann::ordered_json tools;               // null or the function tools as the client sent them (checked)
   ToolChoice tool_choice = ToolChoice::None;  // default: "auto" with tools, "none" without
-  std::string tool_choice_name;          // ToolChoice::Function: the declared tool it names
-  nlohmann::ordered_json template_vars;  // chat_template_kwargs
+  std::string tool_choice_name;               // ToolChoice::Function: the declared tool it names
+  nlohmann::ordered_json template_vars;       // chat_template_kwargs
   SamplingFields sampling;
   int n = 1;
   bool stream = false;
@@ -68,7 +68,7 @@ struct ChatRequest {
 struct GenerateRequest {
   std::optional<PromptInput> prompt;  // absent only with end_session
   std::optional<uint64_t> session_id;
-  bool end_session = false;           // release the session after this call (or now, without a prompt)
+  bool end_session = false;  // release the session after this call (or now, without a prompt)
   SamplingFields sampling;
   bool stream = false;
 };

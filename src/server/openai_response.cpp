@@ -115,9 +115,8 @@ Json chat_message(const ChoiceResult& c) {
   const ReplyDelta& reply = *c.parsed;
   Json message = {{"role", "assistant"}};
   // A reply of only calls (or only reasoning) has no content: null, as OpenAI sends it.
-  message["content"] = reply.content.empty() && (!reply.tool_calls.empty() || !reply.reasoning.empty())
-                           ? Json()
-                           : Json(reply.content);
+  message["content"] =
+      reply.content.empty() && (!reply.tool_calls.empty() || !reply.reasoning.empty()) ? Json() : Json(reply.content);
   if (c.has_reasoning) message["reasoning_content"] = reply.reasoning.empty() ? Json() : Json(reply.reasoning);
   if (!reply.tool_calls.empty()) message["tool_calls"] = tool_calls_json(reply.tool_calls, false);
   return message;

@@ -16,12 +16,12 @@ enum class ApiKind { Completion, Chat, Generate };
 // What every body of one response repeats.
 struct ResponseHeader {
   ApiKind kind = ApiKind::Completion;
-  std::string id;        // "cmpl-...", "chatcmpl-...", "gen-..."
-  int64_t created = 0;   // unix seconds
+  std::string id;       // "cmpl-...", "chatcmpl-...", "gen-..."
+  int64_t created = 0;  // unix seconds
   std::string model;
   bool return_token_ids = false;
-  bool include_usage = false;        // streaming: "usage": null on each chunk and a final usage chunk
-  bool logprobs = false;             // choices carry "logprobs" (else null)
+  bool include_usage = false;          // streaming: "usage": null on each chunk and a final usage chunk
+  bool logprobs = false;               // choices carry "logprobs" (else null)
   std::optional<uint64_t> session_id;  // /generate
   int history_tokens = 0;              // /generate: session tokens before this call
 };
@@ -54,7 +54,7 @@ struct ChoiceResult {
   // Chat with reply parsers: the reply as they split it (the message's content, reasoning_content and
   // tool_calls instead of `text`).
   std::optional<ReplyDelta> parsed;
-  bool has_reasoning = false;  // a reasoning parser ran: reasoning_content is given (null when empty)
+  bool has_reasoning = false;         // a reasoning parser ran: reasoning_content is given (null when empty)
   std::vector<LogprobStep> logprobs;  // with header.logprobs: one per output token
 };
 

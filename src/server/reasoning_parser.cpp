@@ -18,8 +18,8 @@ size_t skip_space(std::string_view s) {
 }  // namespace
 
 const std::vector<std::pair<std::string, ReasoningFormat>>& reasoning_format_names() {
-  static const std::vector<std::pair<std::string, ReasoningFormat>> names = {{"qwen3", ReasoningFormat::Qwen3},
-                                                                            {"deepseek-r1", ReasoningFormat::DeepSeekR1}};
+  static const std::vector<std::pair<std::string, ReasoningFormat>> names = {
+      {"qwen3", ReasoningFormat::Qwen3}, {"deepseek-r1", ReasoningFormat::DeepSeekR1}};
   return names;
 }
 

@@ -8,8 +8,8 @@
 namespace turbine::server {
 
 struct ToolCall {
-  int index = 0;          // the call's position in the reply (0, 1, ...)
-  std::string id;         // "call_<random>"
+  int index = 0;   // the call's position in the reply (0, 1, ...)
+  std::string id;  // "call_<random>"
   std::string name;
   std::string arguments;  // a JSON object as text
 };

@@ -88,8 +88,8 @@ void Router::route(const HttpRequest& request, const std::shared_ptr<ResponseSin
     return;
   }
   check_api_key(request);
-  static constexpr std::string_view kPaths[] = {"/v1/models", "/metrics", "/v1/encode", "/abort_request",
-                                                "/v1/completions", "/v1/chat/completions", "/generate"};
+  static constexpr std::string_view kPaths[] = {
+      "/v1/models", "/metrics", "/v1/encode", "/abort_request", "/v1/completions", "/v1/chat/completions", "/generate"};
   if (std::find(std::begin(kPaths), std::end(kPaths), path) == std::end(kPaths))
     throw ApiError(404, "invalid_request_error", "", "not_found",
                    fmt::format("no route for {} {}", std::string(request.method_string()), std::string(path)));

@@ -19,14 +19,14 @@
 namespace turbine::server {
 
 struct ServedModel {
-  std::string name;                     // the id in /v1/models and "model"
+  std::string name;  // the id in /v1/models and "model"
   const Tokenizer* tokenizer = nullptr;
   const ChatTemplate* chat_template = nullptr;  // null: chat requests are refused
   std::string chat_template_problem;            // why there is none (no template, or one that does not parse)
-  SamplingParams defaults;              // the model's generation config; stop ids = its eos ids
-  std::vector<int32_t> chat_stop_ids;   // added for chat requests (the template's end of turn)
+  SamplingParams defaults;                      // the model's generation config; stop ids = its eos ids
+  std::vector<int32_t> chat_stop_ids;           // added for chat requests (the template's end of turn)
   Engine* engine = nullptr;
-  int vocab_size = 0;                   // the model's; /v1/models reports it (bench serve draws ids below it)
+  int vocab_size = 0;  // the model's; /v1/models reports it (bench serve draws ids below it)
 };
 
 class ServingContext {

@@ -44,8 +44,8 @@ class ToolCallParser {
   enum class Llama3State { Start, Calls, Content };
 
   ToolCallFormat format_;
-  std::string buffer_;          // text received and not yet given out
-  bool in_call_ = false;        // qwen: after `<tool_call>`
+  std::string buffer_;    // text received and not yet given out
+  bool in_call_ = false;  // qwen: after `<tool_call>`
   Llama3State llama3_ = Llama3State::Start;
   std::string held_space_;      // trailing whitespace of the content so far
   bool content_given_ = false;  // some content went out

@@ -45,9 +45,10 @@ class HfTokenizer final : public Tokenizer {
       : normalizer_(hf::make_normalizer(spec.value("normalizer", json()), file + ": normalizer")),
         pre_tokenizer_(hf::make_pre_tokenizer(spec.value("pre_tokenizer", json()), file + ": pre_tokenizer")),
         model_(model_spec(spec, file), file + ": model"),
-        added_(spec.value("added_tokens", json()), normalizer_.get(),
-               [this](std::string_view token) { return model_.token_to_id(token); }, model_.vocab_count(),
-               file + ": added_tokens"),
+        added_(
+            spec.value("added_tokens", json()), normalizer_.get(),
+            [this](std::string_view token) { return model_.token_to_id(token); }, model_.vocab_count(),
+            file + ": added_tokens"),
         decoder_(hf::make_token_decoder(spec.value("decoder", json()), file + ": decoder")) {
     vocab_size_ = std::max(model_.max_id(), added_.max_id()) + 1;
     const hf::SpecialTokensConfig special = hf::special_tokens_config(config, spec);
@@ -56,8 +57,7 @@ class HfTokenizer final : public Tokenizer {
     eos_token = special.eos_token;
     if (!bos_token.empty()) bos_id = token_to_id(bos_token);
     if (!eos_token.empty()) eos_id = token_to_id(eos_token);
-    if (add_bos && bos_token.empty())
-      fail("{}: add_bos_token is true but no bos_token is set", config.path.string());
+    if (add_bos && bos_token.empty()) fail("{}: add_bos_token is true but no bos_token is set", config.path.string());
     if (add_bos && !bos_id)
       fail("{}: prompts start with BOS but the BOS token \"{}\" is not in the vocabulary", file, bos_token);
   }

@@ -15,7 +15,6 @@ namespace {
 
 constexpr std::string_view kSpaceMark = "\xE2\x96\x81";  // U+2581, SentencePiece's word boundary
 
-
 // "<0xAB>" -> 0xAB (SentencePiece byte-fallback pieces).
 int byte_piece_value(const std::string& piece) {
   if (piece.size() != 6 || piece.compare(0, 3, "<0x") != 0 || piece[5] != '>') return -1;

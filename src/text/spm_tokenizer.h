@@ -43,11 +43,11 @@ class SpmTokenizer : public Tokenizer {
 
   std::unique_ptr<sentencepiece::SentencePieceProcessor> sp_;
   std::vector<hf::AddedToken> added_;
-  std::unordered_map<int32_t, size_t> added_by_id_;    // id -> index in added_
+  std::unordered_map<int32_t, size_t> added_by_id_;  // id -> index in added_
   // The one added-token matcher (text/hf/added_tokens.h): leftmost-longest, lstrip/rstrip as HF.
   std::unique_ptr<hf::AddedTokenMatcher> matcher_;
   int32_t vocab_size_ = 0;
-  bool strip_leading_space_ = true;                    // the model adds a dummy prefix
+  bool strip_leading_space_ = true;  // the model adds a dummy prefix
 };
 
 }  // namespace turbine

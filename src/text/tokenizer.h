@@ -35,7 +35,7 @@ class Tokenizer {
   // From the model's own files (tokenizer_config.json, tokenizer.json / tokenizer.model).
   std::optional<int32_t> bos_id;
   std::optional<int32_t> eos_id;
-  bool add_bos = false;           // whether prompts start with BOS (tokenizer_config add_bos_token)
+  bool add_bos = false;  // whether prompts start with BOS (tokenizer_config add_bos_token)
   std::string bos_token, eos_token;
   // The folder's tokenizer_config.json as read once (the chat template's special tokens come from it).
   TokenizerConfig config;

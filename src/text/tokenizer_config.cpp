@@ -77,7 +77,8 @@ TokenizerConfig read_tokenizer_config(const std::filesystem::path& dir) {
   config.mask_token = token_text(parsed, "mask_token", where);
   if (auto it = parsed.find("additional_special_tokens"); it != parsed.end() && it->is_array()) {
     for (const json& t : *it) {
-      if (t.is_string()) config.additional_special_tokens.push_back(t.get<std::string>());
+      if (t.is_string())
+        config.additional_special_tokens.push_back(t.get<std::string>());
       else if (t.is_object() && t.contains("content") && t["content"].is_string())
         config.additional_special_tokens.push_back(t["content"].get<std::string>());
     }

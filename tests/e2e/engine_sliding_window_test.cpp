@@ -1,7 +1,7 @@
 // mistral-tiny (sliding window 64) in the engine: blocks that fall behind the window are released
 // while sequences run, so long generations hold a bounded number of blocks, and the ids stay those
-// of a plain greedy loop over the forward, which keeps every block. Session turns continue over released blocks, and a turn
-// that diverges inside the released part recomputes from the start.
+// of a plain greedy loop over the forward, which keeps every block. Session turns continue over released blocks, and a
+// turn that diverges inside the released part recomputes from the start.
 #include <gtest/gtest.h>
 
 #include "e2e/e2e_util.h"
@@ -91,7 +91,8 @@ TEST_F(SlidingWindowEngine, SessionTurnsContinueOverReleasedBlocks) {
   const EngineCounters before = engine.counters();
   const RequestResult r2 = engine.submit({turn2, greedy(40), 3, {}}).wait();
   ASSERT_EQ(r2.error, "");
-  EXPECT_EQ(engine.counters().prefilled_tokens - before.prefilled_tokens, extra.size());  // + the unrun last token - BOS
+  EXPECT_EQ(engine.counters().prefilled_tokens - before.prefilled_tokens,
+            extra.size());  // + the unrun last token - BOS
   EXPECT_EQ(r2.ids, generator_ids(turn2, greedy(40)));
   // A turn that rewrites an early token: its window reaches released blocks, so it starts over.
   std::vector<int32_t> turn3 = turn2;

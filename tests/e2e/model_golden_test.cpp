@@ -46,8 +46,8 @@ TEST_P(ModelGolden, FirstStepTopLogits) {
 
 // All prompts prefilled together, then decoded together one token per step.
 TEST_P(ModelGolden, GreedyGenerationMarginRule) {
-  const auto got = batched_greedy(*m_, cases_, kBlockLen,
-                                  [&](const Tensor& logits) { return m_->backend->argmax_rows(logits); });
+  const auto got =
+      batched_greedy(*m_, cases_, kBlockLen, [&](const Tensor& logits) { return m_->backend->argmax_rows(logits); });
   expect_greedy_margin_rule(cases_, got, kMarginTol);
 }
 

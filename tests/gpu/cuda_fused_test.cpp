@@ -103,10 +103,10 @@ TEST_P(CudaFused, NormQkvRopeStoreMatchesCpu) {
       Tensor qnw = put(be, qn, {D}, dt), knw = put(be, kn, {D}, dt);
       Tensor normed = be.empty(dt, {T, H}), qkv = be.empty(dt, {T, W}), q = be.empty(dt, {T, Hq * D});
       const BatchMeta meta = be.upload_batch(plan);
-      const QkvRopeStore store{c.qk_norm ? &qnw : nullptr, c.qk_norm ? &knw : nullptr, 1e-6f, rope, shape, cache,
-                               layer, meta};
-      be.norm_qkv_rope_store(PreNorm{res, &delta, gw, 1e-5f, normed}, put(be, w, {W, H}, dt),
-                             c.bias ? &bias : nullptr, qkv, store, q);
+      const QkvRopeStore store{
+          c.qk_norm ? &qnw : nullptr, c.qk_norm ? &knw : nullptr, 1e-6f, rope, shape, cache, layer, meta};
+      be.norm_qkv_rope_store(PreNorm{res, &delta, gw, 1e-5f, normed}, put(be, w, {W, H}, dt), c.bias ? &bias : nullptr,
+                             qkv, store, q);
       return Result{be.download_f32(q), be.download_f32(cache.data), be.download_f32(res.current)};
     };
     const Result got = run(*gpu, dtype), want = run(*cpu, DType::F32);

@@ -4,7 +4,6 @@
 #ifdef TURBINE_WITH_CUDA
 #include <gtest/gtest.h>
 
-
 #include "e2e/e2e_util.h"
 #include "engine/decode_graphs.h"
 #include "gpu_test_util.h"
@@ -69,8 +68,8 @@ TEST(CudaGraphs, ReplaysMatchOpByOp) {
     lens[s] += 5 + 3 * s;
   }
   // Batches across buckets: 11 -> 16 (5 padding rows), 7 -> 8, 3 -> 4, 1; sequences cross block edges.
-  const std::vector<std::vector<int>> schedule = {all, all, all, {0, 2, 4, 6, 8, 9, 10}, {0, 2, 4, 6, 8, 9, 10},
-                                                  {1, 5, 9}, {1, 5, 9}, {3}, {3}, all, all};
+  const std::vector<std::vector<int>> schedule = {
+      all, all, all, {0, 2, 4, 6, 8, 9, 10}, {0, 2, 4, 6, 8, 9, 10}, {1, 5, 9}, {1, 5, 9}, {3}, {3}, all, all};
   double worst = 0.0;
   for (size_t k = 0; k < schedule.size(); ++k) {
     for (int repeat = 0; repeat < 3; ++repeat) {
@@ -97,8 +96,8 @@ TEST(CudaGraphs, ReplaysMatchOpByOp) {
   EXPECT_GT(graphed.graphs->replays(), 20u);
   EXPECT_GE(graphed.graphs->recorded(), 4u);
   EXPECT_EQ(plain.graphs->replays(), 0u);
-  std::printf("graphs recorded %zu, replays %llu, largest logit difference %.4f\n",
-              graphed.graphs->recorded(), (unsigned long long)graphed.graphs->replays(), worst);
+  std::printf("graphs recorded %zu, replays %llu, largest logit difference %.4f\n", graphed.graphs->recorded(),
+              (unsigned long long)graphed.graphs->replays(), worst);
 }
 
 }  // namespace

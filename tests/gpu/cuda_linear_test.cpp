@@ -33,20 +33,20 @@ TEST_P(CudaLinear, MatchesCpu) {
   // 256/384-wide steps, N not a multiple of its 128-row tiles, and splits where many pieces share
   // one tile (4096 x 4096: 32 tiles) or one piece spans several (K 72, N 40000). K not a multiple of
   // 8 (1001, 36) leaves 3..48 tokens to cuBLASLt.
-  const LinearCase cases[] = {{1, 256, 768, false, dtype},  {3, 200, 131, true, dtype},
+  const LinearCase cases[] = {{1, 256, 768, false, dtype},        {3, 200, 131, true, dtype},
                               {17, 512, 1000, false, DType::F32}, {64, 264, 520, true, DType::F32},
-                              {129, 1024, 96, false, dtype}, {8, 264, 77, true, DType::F32},
+                              {129, 1024, 96, false, dtype},      {8, 264, 77, true, DType::F32},
                               {5, 4096, 1037, false, dtype},      {2, 8, 3, false, dtype},
                               {1, 72, 1001, false, dtype},        {2, 72, 1001, false, DType::F32},
                               {4, 11008, 130, false, dtype},      {7, 5000, 33, true, dtype},
                               {9, 72, 1001, false, dtype},        {12, 4096, 257, false, DType::F32},
                               {16, 11008, 61, true, dtype},       {16, 5000, 1002, false, DType::F32},
-                              {1, 4096, 2, false, DType::F32},   {2, 11008, 130, false, dtype},
-                              {1, 5000, 33, true, dtype},        {33, 4096, 4096, false, dtype},
-                              {40, 1000, 3000, true, dtype},     {64, 11008, 520, false, dtype},
+                              {1, 4096, 2, false, DType::F32},    {2, 11008, 130, false, dtype},
+                              {1, 5000, 33, true, dtype},         {33, 4096, 4096, false, dtype},
+                              {40, 1000, 3000, true, dtype},      {64, 11008, 520, false, dtype},
                               {20, 72, 40000, false, DType::F32}, {48, 2048, 130, false, DType::F32},
-                              {8, 4096, 12288, false, dtype},    {32, 1024, 4096, false, dtype},
-                              {5, 1001, 300, false, dtype},      {24, 36, 200, true, DType::F32}};
+                              {8, 4096, 12288, false, dtype},     {32, 1024, 4096, false, dtype},
+                              {5, 1001, 300, false, dtype},       {24, 36, 200, true, DType::F32}};
   for (const auto& c : cases) {
     SCOPED_TRACE(testing::Message() << "T=" << c.T << " K=" << c.K << " N=" << c.N << " bias=" << c.bias
                                     << " out=" << dtype_name(c.out));

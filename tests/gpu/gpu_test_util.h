@@ -18,8 +18,8 @@
 namespace turbine::test {
 
 // Every GPU test starts with this: CI has no GPU and must show the tests as skipped.
-#define TURBINE_REQUIRE_GPU()                                                         \
-  do {                                                                                \
+#define TURBINE_REQUIRE_GPU()                                                        \
+  do {                                                                               \
     if (!::turbine::cuda_available()) GTEST_SKIP() << "no CUDA GPU on this machine"; \
   } while (0)
 
@@ -39,8 +39,7 @@ inline std::unique_ptr<Backend> make_gpu(DType dtype, const CudaOptions& cuda = 
 }
 
 // Uniform values in [lo, hi), already rounded to `dtype` (so fp32 references see the same inputs).
-inline std::vector<float> random_values(std::mt19937& rng, size_t n, DType dtype, float lo = -1.0f,
-                                        float hi = 1.0f) {
+inline std::vector<float> random_values(std::mt19937& rng, size_t n, DType dtype, float lo = -1.0f, float hi = 1.0f) {
   std::uniform_real_distribution<float> dist(lo, hi);
   std::vector<float> v(n);
   for (auto& x : v) x = dist(rng);
@@ -99,13 +98,13 @@ inline Comparison compare(const std::vector<float>& got, const std::vector<float
 }
 
 // Relative L2 within `tol`, and no element off by more than 8 * tol of the largest reference value.
-#define TURBINE_EXPECT_CLOSE(got, want, tol)                                                          \
-  do {                                                                                               \
-    ASSERT_EQ((got).size(), (want).size());                                                          \
-    const auto cmp_ = ::turbine::test::compare((got), (want));                                      \
-    EXPECT_TRUE(cmp_.finite) << "non-finite output";                                                 \
-    EXPECT_LT(cmp_.rel_l2, (tol)) << "relative L2 error";                                            \
-    EXPECT_LT(cmp_.max_abs, 8 * (tol) * std::max(cmp_.ref_max, 1e-6)) << "largest element error";  \
+#define TURBINE_EXPECT_CLOSE(got, want, tol)                                                    \
+  do {                                                                                          \
+    ASSERT_EQ((got).size(), (want).size());                                                     \
+    const auto cmp_ = ::turbine::test::compare((got), (want));                                  \
+    EXPECT_TRUE(cmp_.finite) << "non-finite output";                                            \
+    EXPECT_LT(cmp_.rel_l2, (tol)) << "relative L2 error";                                       \
+    EXPECT_LT(cmp_.max_abs, 8 * (tol)*std::max(cmp_.ref_max, 1e-6)) << "largest element error"; \
   } while (0)
 
 // A batch of sequences (context already cached, new tokens) for the attention-side ops.

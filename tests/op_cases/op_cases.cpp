@@ -162,7 +162,7 @@ std::vector<OpCase> op_test_cases() {
   linear(Op::Linear, 5, 200, 72, true, false);
   linear(Op::Linear, 2, 1000, 64, false, true);  // logits
   linear(Op::Linear, 33, 1000, 64, false, true);
-  linear(Op::Linear, 3, 50, 36, false, false);   // K not a multiple of 8
+  linear(Op::Linear, 3, 50, 36, false, false);  // K not a multiple of 8
   // The cpu tiles (1x8, 2x4, 3x4, 4x3 tokens x weight rows) with N and K off every tile and vector width.
   linear(Op::Linear, 1, 50, 36, true, false);
   linear(Op::Linear, 17, 101, 43, false, false);
@@ -210,7 +210,10 @@ std::vector<OpCase> op_bench_cases() {
     int64_t n, k;
     bool f32_out;
   };
-  const Shape shapes[] = {{12288, 4096, false}, {4096, 4096, false}, {22016, 4096, false}, {4096, 11008, false},
+  const Shape shapes[] = {{12288, 4096, false},
+                          {4096, 4096, false},
+                          {22016, 4096, false},
+                          {4096, 11008, false},
                           {32000, 4096, true}};  // qkv, o, gate_up, down, lm_head of Llama-2-7B
   for (const auto& s : shapes)
     for (int64_t rows : {1, 2, 4, 8, 16, 32, 64}) {
@@ -264,8 +267,8 @@ PreparedOp prepare_op(Backend& b, const OpCase& c, uint32_t seed, DType round_to
         break;
       }
       // The pre-norm's residual is updated in place: a run starts from the same values each time.
-      s->inputs.push_back(in.random({c.rows, c.k}));  // residual
-      s->inputs.push_back(in.random({c.rows, c.k}));  // delta
+      s->inputs.push_back(in.random({c.rows, c.k}));      // residual
+      s->inputs.push_back(in.random({c.rows, c.k}));      // delta
       s->inputs.push_back(in.random({c.k}, 0.5f, 1.5f));  // norm weight
       s->residual = {b.empty(dt, {c.rows, c.k}), b.empty(dt, {c.rows, c.k})};
       s->normed = b.empty(dt, {c.rows, c.k});
@@ -319,12 +322,14 @@ PreparedOp prepare_op(Backend& b, const OpCase& c, uint32_t seed, DType round_to
       break;
     case Op::ArgmaxRows: {
       // fp32 logits, every value distinct after rounding is not needed: ties go to the lower id.
-      s->inputs.push_back(in.upload([&] {
-        std::uniform_real_distribution<float> dist(-8.0f, 8.0f);
-        std::vector<float> v(size_t(c.rows * c.n));
-        for (auto& x : v) x = dist(in.rng());
-        return v;
-      }(), {c.rows, c.n}, DType::F32));
+      s->inputs.push_back(in.upload(
+          [&] {
+            std::uniform_real_distribution<float> dist(-8.0f, 8.0f);
+            std::vector<float> v(size_t(c.rows * c.n));
+            for (auto& x : v) x = dist(in.rng());
+            return v;
+          }(),
+          {c.rows, c.n}, DType::F32));
       auto ids = std::make_shared<std::vector<int32_t>>();
       p.run = [be, s, ids] { *ids = be->argmax_rows(s->inputs[0]); };
       p.outputs = [ids] { return std::vector<float>(ids->begin(), ids->end()); };

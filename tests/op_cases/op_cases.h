@@ -15,8 +15,18 @@
 
 namespace turbine::test {
 
-enum class Op { Linear, RmsNorm, AddRmsNorm, SiluMul, Embedding, GatherRows, QkvRopeStore, Attention, NormLinear,
-                ArgmaxRows };
+enum class Op {
+  Linear,
+  RmsNorm,
+  AddRmsNorm,
+  SiluMul,
+  Embedding,
+  GatherRows,
+  QkvRopeStore,
+  Attention,
+  NormLinear,
+  ArgmaxRows
+};
 
 struct OpCase {
   Op op = Op::Linear;
@@ -24,9 +34,9 @@ struct OpCase {
   // linear / norm_linear: out features; norms: width; silu_mul: intermediate width; embedding: vocab;
   // gather_rows: width; argmax_rows: vocab
   int64_t n = 0;
-  int64_t k = 0;            // linear / norm_linear: in features; embedding: hidden; gather_rows: source rows
-  bool bias = false;        // linear / norm_linear
-  bool f32_out = false;     // linear: fp32 output (logits)
+  int64_t k = 0;         // linear / norm_linear: in features; embedding: hidden; gather_rows: source rows
+  bool bias = false;     // linear / norm_linear
+  bool f32_out = false;  // linear: fp32 output (logits)
   // qkv_rope_store / attention: sequences as (context already cached, new tokens)
   std::vector<std::pair<int, int>> seqs;
   int heads = 0, kv_heads = 0, head_dim = 0, block_len = 16, window = 0;

@@ -29,19 +29,18 @@ struct Target {
   CpuIsa isa = CpuIsa::Auto;
   CpuWeights weights = CpuWeights::F32;
 };
-constexpr Target kTargets[] = {
-    {"cpu", "cpu", DType::F32, 3},
-    {"cpu_f32_avx512", "cpu", DType::F32, 3, CpuIsa::Avx512},
-    {"cpu_f32_avx2", "cpu", DType::F32, 3, CpuIsa::Avx2},
-    {"cpu_f32_scalar", "cpu", DType::F32, 3, CpuIsa::Scalar},
-    {"cpu_bf16w_avx512", "cpu", DType::BF16, 3, CpuIsa::Avx512, CpuWeights::Checkpoint},
-    {"cpu_bf16w_avx2", "cpu", DType::BF16, 3, CpuIsa::Avx2, CpuWeights::Checkpoint},
-    {"cpu_bf16w_scalar", "cpu", DType::BF16, 3, CpuIsa::Scalar, CpuWeights::Checkpoint},
-    {"cpu_f16w_avx512", "cpu", DType::F16, 3, CpuIsa::Avx512, CpuWeights::Checkpoint},
-    {"cpu_f16w_avx2", "cpu", DType::F16, 3, CpuIsa::Avx2, CpuWeights::Checkpoint},
-    {"cpu_f16w_scalar", "cpu", DType::F16, 3, CpuIsa::Scalar, CpuWeights::Checkpoint},
-    {"cuda_bf16", "cuda", DType::BF16, 0},
-    {"cuda_f16", "cuda", DType::F16, 0}};
+constexpr Target kTargets[] = {{"cpu", "cpu", DType::F32, 3},
+                               {"cpu_f32_avx512", "cpu", DType::F32, 3, CpuIsa::Avx512},
+                               {"cpu_f32_avx2", "cpu", DType::F32, 3, CpuIsa::Avx2},
+                               {"cpu_f32_scalar", "cpu", DType::F32, 3, CpuIsa::Scalar},
+                               {"cpu_bf16w_avx512", "cpu", DType::BF16, 3, CpuIsa::Avx512, CpuWeights::Checkpoint},
+                               {"cpu_bf16w_avx2", "cpu", DType::BF16, 3, CpuIsa::Avx2, CpuWeights::Checkpoint},
+                               {"cpu_bf16w_scalar", "cpu", DType::BF16, 3, CpuIsa::Scalar, CpuWeights::Checkpoint},
+                               {"cpu_f16w_avx512", "cpu", DType::F16, 3, CpuIsa::Avx512, CpuWeights::Checkpoint},
+                               {"cpu_f16w_avx2", "cpu", DType::F16, 3, CpuIsa::Avx2, CpuWeights::Checkpoint},
+                               {"cpu_f16w_scalar", "cpu", DType::F16, 3, CpuIsa::Scalar, CpuWeights::Checkpoint},
+                               {"cuda_bf16", "cuda", DType::BF16, 0},
+                               {"cuda_f16", "cuda", DType::F16, 0}};
 
 // The plain cpu target must match the reference bit for bit (only the thread count differs). Other
 // cpu targets multiply the same values in another order (another instruction set's kernels, 16-bit

@@ -76,7 +76,7 @@ TEST_P(CpuAttention, MatchesReference) {
       for (int h = 0; h < c.Hkv; ++h)
         for (int kv = 0; kv < 2; ++kv) {
           float* dst = cache.data.ptr<float>() + kv_cache_offset(pb.num_blocks, c.block_len, c.Hkv, c.D, layer,
-                                                                  table[p / c.block_len], kv, h, p % c.block_len);
+                                                                 table[p / c.block_len], kv, h, p % c.block_len);
           const Vec& src = kv == 0 ? r.k : r.v;
           for (int d = 0; d < c.D; ++d) dst[d] = float(src[(size_t(p) * c.Hkv + h) * c.D + d]);
         }
@@ -93,10 +93,10 @@ const std::vector<SeqShape> kMixed = {{0, 37}, {100, 1}, {45, 13}, {5, 1}, {0, 1
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, CpuAttention,
-    ::testing::Values(AttnCase{4, 4, 40, 16, 0, kMixed},        // MHA, awkward head_dim
-                      AttnCase{4, 2, 64, 16, 0, kMixed},        // GQA 2 (kjv-llama's heads)
-                      AttnCase{8, 1, 24, 7, 0, kMixed},         // GQA 8, odd block length
-                      AttnCase{4, 2, 64, 16, 9, kMixed},        // sliding window inside one block
+    ::testing::Values(AttnCase{4, 4, 40, 16, 0, kMixed},                          // MHA, awkward head_dim
+                      AttnCase{4, 2, 64, 16, 0, kMixed},                          // GQA 2 (kjv-llama's heads)
+                      AttnCase{8, 1, 24, 7, 0, kMixed},                           // GQA 8, odd block length
+                      AttnCase{4, 2, 64, 16, 9, kMixed},                          // sliding window inside one block
                       AttnCase{16, 2, 16, 5, 64, {{0, 150}, {300, 1}, {63, 3}}},  // window 64 over 5-token blocks
                       AttnCase{2, 1, 128, 64, 0, {{0, 1}, {511, 1}, {200, 120}}}));
 
@@ -124,8 +124,8 @@ void check_qkv_rope_store(bool qk_norm, int rotary_dim, float attention_factor) 
   Tensor tqkv = upload_vec(*be, qkv, {T, W}), tqn = upload_vec(*be, qn, {D}), tkn = upload_vec(*be, kn, {D});
   Tensor q_out = be->empty(DType::F32, {T, int64_t(Hq) * D});
   const AttentionShape shape{Hq, Hkv, D, 1.0f, 0};
-  be->qkv_rope_store(tqkv, qk_norm ? &tqn : nullptr, qk_norm ? &tkn : nullptr, 1e-6f, rope, shape, cache, layer,
-                     meta, q_out);
+  be->qkv_rope_store(tqkv, qk_norm ? &tqn : nullptr, qk_norm ? &tkn : nullptr, 1e-6f, rope, shape, cache, layer, meta,
+                     q_out);
 
   Vec want_q;
   const auto q_got = be->download_f32(q_out);
@@ -143,10 +143,11 @@ void check_qkv_rope_store(bool qk_norm, int rotary_dim, float attention_factor) 
     const int slot = plan.slot_mapping[t];
     for (int h = 0; h < Hkv; ++h) {
       const Vec k = head(Hq + h, kn);
-      const Vec v(qkv.begin() + size_t(t) * W + (Hq + Hkv + h) * D, qkv.begin() + size_t(t) * W + (Hq + Hkv + h + 1) * D);
+      const Vec v(qkv.begin() + size_t(t) * W + (Hq + Hkv + h) * D,
+                  qkv.begin() + size_t(t) * W + (Hq + Hkv + h + 1) * D);
       for (int kv = 0; kv < 2; ++kv) {
         const float* got = cache.data.ptr<float>() + kv_cache_offset(pb.num_blocks, block_len, Hkv, D, layer,
-                                                                      slot / block_len, kv, h, slot % block_len);
+                                                                     slot / block_len, kv, h, slot % block_len);
         EXPECT_LE(tolerance_ratio(std::vector<float>(got, got + D), kv == 0 ? k : v, 1e-5, 1e-5), 1.0)
             << "token " << t << " head " << h << (kv ? " v" : " k");
       }

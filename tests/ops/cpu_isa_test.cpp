@@ -22,9 +22,12 @@ TEST(CpuIsa, AutoTakesTheWidestTheProcessorHas) {
   EXPECT_NE(best, CpuIsa::Auto);
   EXPECT_TRUE(cpu::cpu_has_isa(best));
   EXPECT_EQ(make_cpu_with(CpuIsa::Auto)->isa(), best);
-  if (cpu::cpu_has_isa(CpuIsa::Avx512) && cpu::avx512_kernels()) EXPECT_EQ(best, CpuIsa::Avx512);
-  else if (cpu::cpu_has_isa(CpuIsa::Avx2) && cpu::avx2_kernels()) EXPECT_EQ(best, CpuIsa::Avx2);
-  else EXPECT_EQ(best, CpuIsa::Scalar);
+  if (cpu::cpu_has_isa(CpuIsa::Avx512) && cpu::avx512_kernels())
+    EXPECT_EQ(best, CpuIsa::Avx512);
+  else if (cpu::cpu_has_isa(CpuIsa::Avx2) && cpu::avx2_kernels())
+    EXPECT_EQ(best, CpuIsa::Avx2);
+  else
+    EXPECT_EQ(best, CpuIsa::Scalar);
 }
 
 TEST(CpuIsa, ScalarRunsEverywhere) { EXPECT_EQ(make_cpu_with(CpuIsa::Scalar)->isa(), CpuIsa::Scalar); }

@@ -56,7 +56,7 @@ TEST(CpuSamplingOps, ArgmaxRowsIsTheFirstNonNanMaximum) {
   for (int64_t v : {1, 7, 1001}) {
     const int64_t rows = 9;
     auto x = nasty_logits(rng, rows, v);
-    x[0] = NAN;                                    // row 0 starts with NaN: skipped, not chosen
+    x[0] = NAN;                                            // row 0 starts with NaN: skipped, not chosen
     for (int64_t i = 0; i < v; ++i) x[v + i] = -INFINITY;  // row 1: all -inf -> the first
     for (int64_t i = 0; i < v; ++i) x[2 * v + i] = NAN;    // row 2: all NaN -> 0
     const Tensor t = be->upload(x.data(), DType::F32, {rows, v}, DType::F32);
@@ -103,8 +103,10 @@ TEST(CpuSamplingOps, TopCandidatesMatchBruteForce) {
             if (!std::isnan(row[j])) sum += std::exp((double(row[j]) - mx) / temps[i]);
         EXPECT_EQ(tc.row_max[i], mx);
         EXPECT_NEAR(tc.sum_exp[i], sum, 1e-6 * sum);
-        if (pick[i] == 0) EXPECT_EQ(tc.sum_exp[i], 0.0f);
-        else EXPECT_GE(tc.sum_exp[i], 1.0f);
+        if (pick[i] == 0)
+          EXPECT_EQ(tc.sum_exp[i], 0.0f);
+        else
+          EXPECT_GE(tc.sum_exp[i], 1.0f);
       }
     }
 }

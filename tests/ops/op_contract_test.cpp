@@ -64,8 +64,7 @@ TEST(OpContract, TensorsMustBeInTheBackendsMemory) {
   Tensor x = zeros(*be, {2, 8}), w = zeros(*be, {8}), out = zeros(*be, {2, 8});
   Tensor elsewhere = x;
   elsewhere.device = Device::Cuda;  // a handle that claims device memory
-  EXPECT_EQ(error_of([&] { be->rms_norm(elsewhere, w, 1e-5f, out); }),
-            "cpu rms_norm: x is in cuda memory, not cpu");
+  EXPECT_EQ(error_of([&] { be->rms_norm(elsewhere, w, 1e-5f, out); }), "cpu rms_norm: x is in cuda memory, not cpu");
 }
 
 // The cpu backend reads its RoPE rows by position: a negative one (no planner makes one) is an error
@@ -121,7 +120,9 @@ TEST(OpContract, TheCacheMustMatchTheHeadsAndThePlan) {
   const BatchMeta windowed_meta = be->upload_batch(windowed);
   EXPECT_NE(error_of([&] { be->attention(q, cache, 0, windowed_meta, shape, out); }).find("sliding window"),
             std::string::npos);
-  EXPECT_EQ(error_of([&] { be->attention(q, cache, 0, windowed_meta, AttentionShape{Hq, Hkv, D, 0.35f, 4}, out); }),
+  EXPECT_EQ(error_of([&] {
+              be->attention(q, cache, 0, windowed_meta, AttentionShape{Hq, Hkv, D, 0.35f, 4}, out);
+            }),
             "");
 
   BatchMeta foreign = meta;  // as if another backend had uploaded the batch
@@ -139,7 +140,9 @@ TEST(OpContract, FusedOpsCheckTheirPreNorm) {
   ResidualStream res{zeros(*be, {1, 8}), zeros(*be, {1, 8})};
   Tensor normed = zeros(*be, {1, 8}), w = zeros(*be, {4, 8}), out = zeros(*be, {1, 4});
   Tensor short_norm = zeros(*be, {6});
-  EXPECT_EQ(error_of([&] { be->norm_linear(PreNorm{res, nullptr, short_norm, 1e-5f, normed}, w, nullptr, out); }),
+  EXPECT_EQ(error_of([&] {
+              be->norm_linear(PreNorm{res, nullptr, short_norm, 1e-5f, normed}, w, nullptr, out);
+            }),
             "cpu norm_linear: the norm weight has shape [6], expected [8]");
   Tensor norm = zeros(*be, {8});
   EXPECT_EQ(error_of([&] { be->norm_linear(PreNorm{res, nullptr, norm, 1e-5f, normed}, w, nullptr, out); }), "");

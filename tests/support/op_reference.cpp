@@ -48,8 +48,7 @@ Vec ref_silu_mul(const Vec& gate_up, int64_t T, int64_t I) {
   return out;
 }
 
-void ref_rope(double* x, int64_t pos, const std::vector<double>& inv_freq, int rotary_dim,
-              double attention_factor) {
+void ref_rope(double* x, int64_t pos, const std::vector<double>& inv_freq, int rotary_dim, double attention_factor) {
   const int half = rotary_dim / 2;
   for (int i = 0; i < half; ++i) {
     const double angle = double(pos) * inv_freq[i];
@@ -60,8 +59,8 @@ void ref_rope(double* x, int64_t pos, const std::vector<double>& inv_freq, int r
   }
 }
 
-Vec ref_attention(const std::vector<RefAttentionSeq>& seqs, int num_heads, int num_kv_heads, int head_dim,
-                  double scale, int window) {
+Vec ref_attention(const std::vector<RefAttentionSeq>& seqs, int num_heads, int num_kv_heads, int head_dim, double scale,
+                  int window) {
   const int D = head_dim, group = num_heads / num_kv_heads;
   Vec out;
   for (const auto& s : seqs) {
@@ -94,10 +93,9 @@ Vec ref_attention(const std::vector<RefAttentionSeq>& seqs, int num_heads, int n
   return out;
 }
 
-int64_t kv_cache_offset(int num_blocks, int block_len, int num_kv_heads, int head_dim, int layer, int block,
-                        int kv, int kv_head, int offset) {
-  return ((((int64_t(layer) * num_blocks + block) * 2 + kv) * num_kv_heads + kv_head) * block_len + offset) *
-         head_dim;
+int64_t kv_cache_offset(int num_blocks, int block_len, int num_kv_heads, int head_dim, int layer, int block, int kv,
+                        int kv_head, int offset) {
+  return ((((int64_t(layer) * num_blocks + block) * 2 + kv) * num_kv_heads + kv_head) * block_len + offset) * head_dim;
 }
 
 double tolerance_ratio(const std::vector<float>& got, const Vec& want, double atol, double rtol) {

@@ -36,13 +36,13 @@ struct RefAttentionSeq {
 };
 // Causal softmax(q k^T * scale) v for every new token of every sequence, keys at positions
 // p' with p' <= p and (window == 0 or p - p' < window). Returns [sum num_tokens][num_heads * head_dim].
-Vec ref_attention(const std::vector<RefAttentionSeq>& seqs, int num_heads, int num_kv_heads, int head_dim,
-                  double scale, int window);
+Vec ref_attention(const std::vector<RefAttentionSeq>& seqs, int num_heads, int num_kv_heads, int head_dim, double scale,
+                  int window);
 
 // Element offset of (layer, block, k=0|v=1, kv_head, offset-in-block, 0) in the paged cache layout
 // [layer][block][k|v][kv_head][block_len][head_dim].
-int64_t kv_cache_offset(int num_blocks, int block_len, int num_kv_heads, int head_dim, int layer, int block,
-                        int kv, int kv_head, int offset);
+int64_t kv_cache_offset(int num_blocks, int block_len, int num_kv_heads, int head_dim, int layer, int block, int kv,
+                        int kv_head, int offset);
 
 // max over i of |got - want| / (atol + rtol * |want|); <= 1 means every element is within tolerance.
 double tolerance_ratio(const std::vector<float>& got, const Vec& want, double atol, double rtol);

@@ -65,15 +65,17 @@ TEST(ChatTemplateErrors, RuntimeErrorsNamePosition) {
 
 TEST(ChatTemplateRender, BasicsAndWhitespace) {
   ChatTemplateInput in;
-  in.messages = nlohmann::ordered_json::parse(R"([{"role":"user","content":"hi"},{"role":"assistant","content":"yo"}])");
+  in.messages =
+      nlohmann::ordered_json::parse(R"([{"role":"user","content":"hi"},{"role":"assistant","content":"yo"}])");
   in.bos_token = "<s>";
   EXPECT_EQ(render("{{ bos_token }}{% for m in messages %}\n  {{ m.role }}: {{ m.content }}\n{% endfor %}\n", in),
             "<s>  user: hi\n  assistant: yo\n");
   EXPECT_EQ(render("{{ [1, 'a', none, true, 2.0] }}|{{ {'k': 'v'} }}|{{ 1e16 }}|{{ 10 / 4 }}"),
             "[1, 'a', None, True, 2.0]|{'k': 'v'}|1e+16|2.5");
   EXPECT_EQ(render("{{ {'b': 'é', 'a': [1, 2.5, none]}|tojson }}"), R"({"b": "é", "a": [1, 2.5, null]})");
-  EXPECT_EQ(render("{% set ns = namespace(n=0) %}{% for i in range(4) %}{% set ns.n = ns.n + i %}{% endfor %}{{ ns.n }}"),
-            "6");
+  EXPECT_EQ(
+      render("{% set ns = namespace(n=0) %}{% for i in range(4) %}{% set ns.n = ns.n + i %}{% endfor %}{{ ns.n }}"),
+      "6");
   EXPECT_EQ(render("{{ 'abc'[::-1] }}{{ ' x '.strip() }}{{ 'a,b'.split(',') }}"), "cbax['a', 'b']");
 }
 

@@ -33,7 +33,8 @@ Outcome render_timed(const std::string& source, ChatTemplateInput input = {}) {
 void expect_refused(const std::string& source, const std::string& expected, ChatTemplateInput input = {},
                     double max_seconds = 60) {
   Outcome o = render_timed(source, input);
-  EXPECT_NE(o.error.find(expected), std::string::npos) << source << "\n  -> " << (o.error.empty() ? "<rendered>" : o.error);
+  EXPECT_NE(o.error.find(expected), std::string::npos)
+      << source << "\n  -> " << (o.error.empty() ? "<rendered>" : o.error);
   EXPECT_LT(o.seconds, max_seconds) << source;
 }
 
@@ -58,8 +59,8 @@ TEST(ChatTemplateLimits, OutputLimitCoversCapturedText) {
   ChatTemplateInput input;
   input.limits.max_output_bytes = 1000;
   expect_refused("{% for i in range(2000) %}x{% endfor %}", "rendered output exceeds 1000 bytes", input);
-  expect_refused("{% set big %}{% for i in range(2000) %}x{% endfor %}{% endset %}", "rendered output exceeds 1000 bytes",
-                 input);
+  expect_refused("{% set big %}{% for i in range(2000) %}x{% endfor %}{% endset %}",
+                 "rendered output exceeds 1000 bytes", input);
   expect_refused("{% macro m() %}{% for i in range(2000) %}x{% endfor %}{% endmacro %}{% set y = m() %}",
                  "rendered output exceeds 1000 bytes", input);
   EXPECT_EQ(render_timed("{% for i in range(900) %}x{% endfor %}", input).error, "");
@@ -103,16 +104,18 @@ TEST(ChatTemplateLimits, RepeatingOneExpensiveStepIsCharged) {
 }
 
 TEST(ChatTemplateLimits, RecursionAndRangesAreBounded) {
-  expect_refused("{% macro m(n) %}{{ m(n + 1) }}{% endmacro %}{{ m(0) }}", "maximum recursion depth exceeded in macro 'm'");
+  expect_refused("{% macro m(n) %}{{ m(n + 1) }}{% endmacro %}{{ m(0) }}",
+                 "maximum recursion depth exceeded in macro 'm'");
   ChatTemplateInput input;
   input.limits.max_call_depth = 5;
   expect_refused("{% macro m(n) %}{{ n }}{{ m(n + 1) }}{% endmacro %}{{ m(0) }}", "the limit is 5 nested calls", input);
   // Wide recursion: each level calls twice, so the depth stays small while the work doubles.
   expect_refused("{% macro m(n) %}{% if n < 40 %}{{ m(n + 1) }}{{ m(n + 1) }}{% endif %}{% endmacro %}{{ m(0) }}",
                  "render exceeded 10000000 steps");
-  expect_refused("{% macro m() %}{{ caller() }}{% endmacro %}{% macro r(n) %}{% call m() %}{{ r(n + 1) }}{% endcall %}"
-                 "{% endmacro %}{{ r(0) }}",
-                 "maximum recursion depth exceeded");
+  expect_refused(
+      "{% macro m() %}{{ caller() }}{% endmacro %}{% macro r(n) %}{% call m() %}{{ r(n + 1) }}{% endcall %}"
+      "{% endmacro %}{{ r(0) }}",
+      "maximum recursion depth exceeded");
   expect_refused("{{ range(10**9)|length }}", "Range too big");
   expect_refused("{{ 2 ** 10**18 }}{% for i in range(10**6) %}{% endfor %}", "Range too big");
 }
@@ -121,7 +124,8 @@ TEST(ChatTemplateLimits, RealTemplateOverALongConversationRenders) {
   ChatTemplate tmpl = load_chat_template(test::shared_dir() / "tokenizers" / "qwen3");
   ChatTemplateInput input;
   for (int i = 0; i < 2000; ++i) {
-    input.messages.push_back({{"role", "user"}, {"content", "Question " + std::to_string(i) + ": " + std::string(200, 'q')}});
+    input.messages.push_back(
+        {{"role", "user"}, {"content", "Question " + std::to_string(i) + ": " + std::string(200, 'q')}});
     input.messages.push_back(
         {{"role", "assistant"}, {"content", "<think>\nreasoning\n</think>\n\nAnswer " + std::to_string(i)}});
   }

@@ -26,7 +26,8 @@ std::string error_of(const std::string& source) {
 }  // namespace
 
 TEST(ChatTemplateMacros, CallBlockPassesItsBodyAsCaller) {
-  EXPECT_EQ(render("{% macro box(t) %}[{{ t }}:{{ caller() }}]{% endmacro %}{% call box(1) %}in{% endcall %}"), "[1:in]");
+  EXPECT_EQ(render("{% macro box(t) %}[{{ t }}:{{ caller() }}]{% endmacro %}{% call box(1) %}in{% endcall %}"),
+            "[1:in]");
   EXPECT_EQ(render("{% macro each(l) %}{% for x in l %}{{ caller(x, loop.index) }}{% endfor %}{% endmacro %}"
                    "{% call(v, i, sep='.') each('ab') %}{{ i }}{{ sep }}{{ v }} {% endcall %}"),
             "1.a 2.b ");
@@ -51,9 +52,12 @@ TEST(ChatTemplateMacros, VarargsAndKwargsOnlyWhenTheBodyReadsThem) {
   EXPECT_EQ(render("{% macro m(a) %}{{ a }}{{ varargs }}{{ kwargs }}{% endmacro %}{{ m(1, 2, 3, k='v') }}"),
             "1(2, 3){'k': 'v'}");
   EXPECT_EQ(render("{% macro m() %}{{ varargs }}{% endmacro %}{{ m(1) }}"), "(1,)");
-  EXPECT_EQ(error_of("{% macro m(a) %}{{ a }}{% endmacro %}{{ m(1, 2) }}"), "macro 'm' takes not more than 1 argument(s)");
-  EXPECT_EQ(error_of("{% macro m(a) %}{{ a }}{% endmacro %}{{ m(1, b=2) }}"), "macro 'm' takes no keyword argument 'b'");
-  EXPECT_EQ(error_of("{% macro m(a) %}{{ a }}{% endmacro %}{{ m(1, a=2) }}"), "macro 'm' takes no keyword argument 'a'");
+  EXPECT_EQ(error_of("{% macro m(a) %}{{ a }}{% endmacro %}{{ m(1, 2) }}"),
+            "macro 'm' takes not more than 1 argument(s)");
+  EXPECT_EQ(error_of("{% macro m(a) %}{{ a }}{% endmacro %}{{ m(1, b=2) }}"),
+            "macro 'm' takes no keyword argument 'b'");
+  EXPECT_EQ(error_of("{% macro m(a) %}{{ a }}{% endmacro %}{{ m(1, a=2) }}"),
+            "macro 'm' takes no keyword argument 'a'");
   // A body that assigns `varargs` before reading it does not take extra arguments.
   EXPECT_EQ(error_of("{% macro m() %}{% set varargs = 0 %}{{ varargs }}{% endmacro %}{{ m(1) }}"),
             "macro 'm' takes not more than 0 argument(s)");

@@ -67,9 +67,11 @@ TEST(Checkpoint, ReadsShardedCheckpoints) {
 TEST(Checkpoint, ShardIndexMustMatchTheFiles) {
   auto dir = temp_dir("badshards");
   write_safetensors(dir / "s1.safetensors", {f32_tensor("a", {3})});
-  std::ofstream(dir / "model.safetensors.index.json") << R"({"weight_map": {"a": "s1.safetensors", "b": "s2.safetensors"}})";
+  std::ofstream(dir / "model.safetensors.index.json")
+      << R"({"weight_map": {"a": "s1.safetensors", "b": "s2.safetensors"}})";
   expect_error([&] { Checkpoint::open(dir); }, {"s2.safetensors", "missing"});
-  std::ofstream(dir / "model.safetensors.index.json") << R"({"weight_map": {"a": "s1.safetensors", "c": "s1.safetensors"}})";
+  std::ofstream(dir / "model.safetensors.index.json")
+      << R"({"weight_map": {"a": "s1.safetensors", "c": "s1.safetensors"}})";
   expect_error([&] { Checkpoint::open(dir); }, {"'c'", "missing"});
   std::ofstream(dir / "model.safetensors.index.json") << R"({"weight_map": )";
   expect_error([&] { Checkpoint::open(dir); }, {"model.safetensors.index.json", "malformed"});

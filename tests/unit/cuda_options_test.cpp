@@ -57,7 +57,7 @@ TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
                      {"TURBINE_CUDA_SKINNY_GEMM", "0"},
                      {"TURBINE_CUDA_WGMMA_GEMM", "16"}}};
   CudaOptionFlags f;
-  f.graphs = true;                // the flag wins over TURBINE_CUDA_GRAPHS=0
+  f.graphs = true;               // the flag wins over TURBINE_CUDA_GRAPHS=0
   f.wgmma_gemm_max_tokens = 32;  // and over TURBINE_CUDA_WGMMA_GEMM=16
   std::vector<std::string> applied;
   const CudaOptions o = resolve(f, env, &applied);
@@ -68,7 +68,7 @@ TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
   EXPECT_EQ(o.skinny_gemm_max_tokens, 0);
   EXPECT_EQ(o.wgmma_gemm_max_tokens, 32);
   EXPECT_EQ(applied, (std::vector<std::string>{"TURBINE_CUDA_FUSED=0", "TURBINE_CUDA_PDL=off",
-                                                "TURBINE_CUBLASLT_TUNE=0", "TURBINE_CUDA_SKINNY_GEMM=0"}));
+                                               "TURBINE_CUBLASLT_TUNE=0", "TURBINE_CUDA_SKINNY_GEMM=0"}));
 }
 
 TEST(CudaOptions, EmptyVariablesAreUnset) {

@@ -70,12 +70,16 @@ TEST(HfTokenizerBadInput, InvalidUtf8IsRepairedLikePythonReplace) {
   // Expected strings are Python's bytes.decode("utf-8", errors="replace").
   const std::string fffd = "\xEF\xBF\xBD";
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"\xE2\x82" "a", fffd + "a"},
+      {"\xE2\x82"
+       "a",
+       fffd + "a"},
       {"\xF0\x9F\x98", fffd},
       {"\xED\xA0\x80", fffd + fffd + fffd},  // surrogate
       {"\xC0\xAF", fffd + fffd},             // overlong
       {"\xFF", fffd},
-      {"a\x80\x80" "b", "a" + fffd + fffd + "b"},
+      {"a\x80\x80"
+       "b",
+       "a" + fffd + fffd + "b"},
       {"\xF4\x90\x80\x80", fffd + fffd + fffd + fffd},  // above U+10FFFF
       {"\xE0\x80\xAF", fffd + fffd + fffd},
       {"\xF0\x9F\x98\x80\xF0\x9F", "\xF0\x9F\x98\x80" + fffd},

@@ -47,8 +47,7 @@ std::string show(const std::string& text) { return json(text).dump(); }
 
 TEST(HfTokenizerReference, AllVariantsMatchHuggingFaceTokenizers) {
   const json refs = read_json(test::source_dir() / "tests" / "data" / "hf_tokenizer_refs.json");
-  const auto scratch_root =
-      std::filesystem::temp_directory_path() / ("turbine_hf_refs_" + std::to_string(::getpid()));
+  const auto scratch_root = std::filesystem::temp_directory_path() / ("turbine_hf_refs_" + std::to_string(::getpid()));
   ASSERT_GE(refs.at("variants").size(), 10u);
   for (const json& variant : refs.at("variants")) {
     const std::string name = variant.at("name").get<std::string>();

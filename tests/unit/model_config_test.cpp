@@ -91,9 +91,9 @@ TEST(ModelConfig, AcceptsOlderKeys) {
 TEST(ModelConfig, AcceptsNewerKeys) {
   auto j = base_config();
   j["dtype"] = "float32";
-  j["rope_parameters"] = {{"rope_type", "llama3"}, {"rope_theta", 500000.0}, {"factor", 8.0},
-                          {"low_freq_factor", 1.0}, {"high_freq_factor", 4.0},
-                          {"original_max_position_embeddings", 8192}};
+  j["rope_parameters"] = {{"rope_type", "llama3"},   {"rope_theta", 500000.0},
+                          {"factor", 8.0},           {"low_freq_factor", 1.0},
+                          {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 8192}};
   auto c = parse(j);
   EXPECT_EQ(c.dtype, DType::F32);
   EXPECT_EQ(c.rope.type, RopeType::Llama3);

@@ -29,7 +29,8 @@ TEST(PerplexityStream, ChaptersStartWithBos) {
   const auto stream = perplexity_stream("\n  Hello world\n\nHello\n\n\nworld \n", *tok, 1);
   // "Hello world" | "Hello" | "\nworld"
   std::vector<int32_t> expected = {1};
-  for (auto part : {"Hello world"}) for (int32_t id : tok->encode(part)) expected.push_back(id);
+  for (auto part : {"Hello world"})
+    for (int32_t id : tok->encode(part)) expected.push_back(id);
   expected.push_back(1);
   for (int32_t id : tok->encode("Hello")) expected.push_back(id);
   expected.push_back(1);

@@ -116,7 +116,8 @@ TEST(QwenToolCalls, PlainTextIsContentUnchanged) {
 
 TEST(QwenToolCalls, MalformedCallsStayContent) {
   // A missing brace, a call without a name, arguments that are not an object.
-  const std::string missing_brace = "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}\n</tool_call>";
+  const std::string missing_brace =
+      "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}\n</tool_call>";
   check(kQwen, missing_brace, {"", missing_brace, {}});
   const std::string no_name = "<tool_call>\n{\"arguments\": {}}\n</tool_call>";
   check(kQwen, no_name, {"", no_name, {}});
@@ -145,11 +146,8 @@ TEST(Llama3ToolCalls, PythonTagAndSeveralCalls) {
   check(kLlama3,
         "<|python_tag|>{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Paris\"}}; {\"name\": "
         "\"get_weather\", \"parameters\": {\"city\": \"Zürich\", \"when\": \"明天 }{\"}}",
-        {"",
-         "",
-         {{"get_weather", R"({"city":"Paris"})"}, {"get_weather", R"({"city":"Zürich","when":"明天 }{"})"}}});
-  check(kLlama3, "\n\n{\"type\": \"function\", \"name\": \"noop\", \"parameters\": {}};\n",
-        {"", "", {{"noop", "{}"}}});
+        {"", "", {{"get_weather", R"({"city":"Paris"})"}, {"get_weather", R"({"city":"Zürich","when":"明天 }{"})"}}});
+  check(kLlama3, "\n\n{\"type\": \"function\", \"name\": \"noop\", \"parameters\": {}};\n", {"", "", {{"noop", "{}"}}});
 }
 
 TEST(Llama3ToolCalls, TextIsContent) {

@@ -28,7 +28,7 @@ TEST(Rope, DefaultFrequencies) {
   ASSERT_EQ(t.inv_freq.size(), 32u);
   EXPECT_EQ(t.attention_factor, 1.0f);
   expect_freq(t.inv_freq[0], 1.0);
-  expect_freq(t.inv_freq[1], 0.7498942093324559);   // 10000^(-2/64)
+  expect_freq(t.inv_freq[1], 0.7498942093324559);     // 10000^(-2/64)
   expect_freq(t.inv_freq[31], 1.333521432163324e-4);  // 10000^(-62/64)
 }
 
@@ -60,11 +60,11 @@ TEST(Rope, Llama3PiecewiseWavelengths) {
   c.rope.high_freq_factor = 4.0;
   c.rope.original_max_position = 8192;
   const RopeTable t = make_rope_table(c, 10);
-  expect_freq(t.inv_freq[0], 1.0);                     // short wavelength: unchanged
-  expect_freq(t.inv_freq[28], 0.0032114459947525913);  // wavelength 1956 < 2048: unchanged
-  expect_freq(t.inv_freq[29], 0.002166570763503359);   // 2401: interpolated
-  expect_freq(t.inv_freq[32], 0.0005248461609929547);  // 4442: interpolated
-  expect_freq(t.inv_freq[34], 0.00017850781276799638); // 6695: interpolated
+  expect_freq(t.inv_freq[0], 1.0);                         // short wavelength: unchanged
+  expect_freq(t.inv_freq[28], 0.0032114459947525913);      // wavelength 1956 < 2048: unchanged
+  expect_freq(t.inv_freq[29], 0.002166570763503359);       // 2401: interpolated
+  expect_freq(t.inv_freq[32], 0.0005248461609929547);      // 4442: interpolated
+  expect_freq(t.inv_freq[34], 0.00017850781276799638);     // 6695: interpolated
   expect_freq(t.inv_freq[35], 0.0007644969883171747 / 8);  // 8218 > 8192: divided by factor
   expect_freq(t.inv_freq[63], 3.068925988914511e-07);
 }

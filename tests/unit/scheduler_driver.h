@@ -48,7 +48,8 @@ class SchedulerDriver {
     for (auto& c : s.chunks) {
       Sequence& seq = *c.seq;
       verify_kv(seq);
-      for (int p = seq.num_computed; p < seq.num_computed + c.num_tokens; ++p) slot(seq, p) = prefix_hash(seq.tokens, p);
+      for (int p = seq.num_computed; p < seq.num_computed + c.num_tokens; ++p)
+        slot(seq, p) = prefix_hash(seq.tokens, p);
       scheduler.commit(c);
     }
     for (auto& c : s.chunks) {

@@ -174,8 +174,7 @@ TEST(TextStream, DecodesOnlyASmallWindowPerToken) {
   CountingTokenizer counting(kjv());
   std::vector<int32_t> ids;
   for (int i = 0; i < 300; ++i)
-    for (int32_t id : kjv().encode("and the earth 🙂 "))
-      ids.push_back(id);
+    for (int32_t id : kjv().encode("and the earth 🙂 ")) ids.push_back(id);
   const auto prompt = kjv().encode("In the beginning God created the heaven");
   SamplingParams params;
   params.stop = {"never appears"};

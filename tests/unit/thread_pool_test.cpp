@@ -17,12 +17,15 @@ namespace {
 // Runs parallel_for over [0, n) and checks each index was visited once.
 void expect_each_index_once(ThreadPool& pool, int64_t n, int64_t grain) {
   std::vector<std::atomic<int>> seen(static_cast<size_t>(n));
-  pool.parallel_for(n, [&](int64_t b, int64_t e) {
-    ASSERT_LE(0, b);
-    ASSERT_LE(b, e);
-    ASSERT_LE(e, n);
-    for (int64_t i = b; i < e; ++i) seen[size_t(i)].fetch_add(1);
-  }, grain);
+  pool.parallel_for(
+      n,
+      [&](int64_t b, int64_t e) {
+        ASSERT_LE(0, b);
+        ASSERT_LE(b, e);
+        ASSERT_LE(e, n);
+        for (int64_t i = b; i < e; ++i) seen[size_t(i)].fetch_add(1);
+      },
+      grain);
   for (int64_t i = 0; i < n; ++i) ASSERT_EQ(seen[size_t(i)].load(), 1) << "index " << i << " of " << n;
 }
 
@@ -60,15 +63,18 @@ TEST(ThreadPool, ThreadIndicesAreNeverSharedByRunningChunks) {
   std::atomic<int> clashes{0}, out_of_range{0};
   for (int round = 0; round < 50; ++round) {
     for (auto& s : seen) s.store(0);
-    pool.parallel_for_with_thread(1000, [&](int thread, int64_t b, int64_t e) {
-      if (thread < 0 || thread >= pool.size()) {
-        out_of_range.fetch_add(1);
-        return;
-      }
-      if (busy[size_t(thread)].exchange(1) != 0) clashes.fetch_add(1);
-      for (int64_t i = b; i < e; ++i) seen[size_t(i)].fetch_add(1);
-      busy[size_t(thread)].store(0);
-    }, 7);
+    pool.parallel_for_with_thread(
+        1000,
+        [&](int thread, int64_t b, int64_t e) {
+          if (thread < 0 || thread >= pool.size()) {
+            out_of_range.fetch_add(1);
+            return;
+          }
+          if (busy[size_t(thread)].exchange(1) != 0) clashes.fetch_add(1);
+          for (int64_t i = b; i < e; ++i) seen[size_t(i)].fetch_add(1);
+          busy[size_t(thread)].store(0);
+        },
+        7);
     for (auto& s : seen) ASSERT_EQ(s.load(), 1);
   }
   EXPECT_EQ(out_of_range.load(), 0);

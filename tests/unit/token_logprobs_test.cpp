@@ -104,10 +104,10 @@ TEST(RawRows, DoNotDisturbTheOtherRowsOfTheBatch) {
   std::mt19937 rng(11);
   const int64_t V = 600;
   std::vector<SamplingParams> params(6);
-  params[0].temperature = 0.0f;                                       // argmax
-  params[1].temperature = 0.8f, params[1].top_k = 20;                 // candidates
-  params[2].temperature = 1.0f;                                       // full row
-  params[3].repetition_penalty = 1.5f;                                // argmax after a device penalty
+  params[0].temperature = 0.0f;                        // argmax
+  params[1].temperature = 0.8f, params[1].top_k = 20;  // candidates
+  params[2].temperature = 1.0f;                        // full row
+  params[3].repetition_penalty = 1.5f;                 // argmax after a device penalty
   params[4].logprobs = true, params[4].top_logprobs = 4, params[4].repetition_penalty = 1.5f;
   params[5].temperature = 0.9f, params[5].presence_penalty = 2.0f, params[5].frequency_penalty = 1.0f;
   const std::vector<int32_t> history{1, 5, 5, 9, 9, 9, 40};

@@ -104,9 +104,10 @@ std::vector<float> CpuBackend::download_f32(const Tensor& t) {
 KvCache CpuBackend::do_allocate_kv_cache(const KvCacheSpec& spec) {
   const size_t bytes = spec.bytes();
   if (bytes > free_memory())
-    fail("cpu: a KV cache of {} exceeds the {} left of the memory budget (--cpu-memory, capped at the machine's "
-         "memory)",
-         format_byte_size(bytes), format_byte_size(free_memory()));
+    fail(
+        "cpu: a KV cache of {} exceeds the {} left of the memory budget (--cpu-memory, capped at the machine's "
+        "memory)",
+        format_byte_size(bytes), format_byte_size(free_memory()));
   KvCache cache;
   cache.spec = spec;
   // calloc: large blocks come as lazily zeroed pages, so an unused budget costs nothing.

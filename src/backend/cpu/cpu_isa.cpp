@@ -47,8 +47,8 @@ const KernelTable& kernels_for(CpuIsa isa) {
   if (isa == CpuIsa::Auto) isa = best_cpu_isa();
   if (!cpu_has_isa(isa)) fail("--cpu-isa {}: this processor does not support it", cpu_isa_name(isa));
   const KernelTable* table = compiled(isa);
-  if (!table) fail("--cpu-isa {}: this build has no {} kernels (not an x86-64 build)", cpu_isa_name(isa),
-                   cpu_isa_name(isa));
+  if (!table)
+    fail("--cpu-isa {}: this build has no {} kernels (not an x86-64 build)", cpu_isa_name(isa), cpu_isa_name(isa));
   return *table;
 }
 

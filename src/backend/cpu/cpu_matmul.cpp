@@ -94,8 +94,10 @@ void CpuBackend::linear_many_tokens(const Tensor& x, const Tensor& weight, const
     float* scratch = widen ? linear_w_.data() + size_t(thread) * per_thread : nullptr;
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t n0 = b * block, n1 = std::min(N, n0 + block), rows = n1 - n0;
-      if (weight.dtype == DType::BF16) k.widen_bf16(weight.ptr<uint16_t>() + n0 * K, scratch, rows * K);
-      else if (weight.dtype == DType::F16) k.widen_f16(weight.ptr<uint16_t>() + n0 * K, scratch, rows * K);
+      if (weight.dtype == DType::BF16)
+        k.widen_bf16(weight.ptr<uint16_t>() + n0 * K, scratch, rows * K);
+      else if (weight.dtype == DType::F16)
+        k.widen_f16(weight.ptr<uint16_t>() + n0 * K, scratch, rows * K);
       const float* w = widen ? scratch : weight.ptr<float>() + n0 * K;
       for (int64_t t0 = 0; t0 < T; t0 += slab) {
         const int64_t ts = std::min(slab, T - t0), ldx = (ts + 7) / 8 * 8;

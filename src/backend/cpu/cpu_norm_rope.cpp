@@ -88,8 +88,8 @@ void CpuBackend::do_qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, cons
   const int32_t* positions = meta.plan->positions.data();
   const int32_t* slots = meta.plan->slot_mapping.data();
   const int64_t slot_count = int64_t(spec.num_blocks) * spec.block_len;
-  const int64_t head_stride = int64_t(spec.block_len) * D;          // one kv head inside a block
-  const int64_t kv_stride = head_stride * Hkv;                      // k -> v inside a block
+  const int64_t head_stride = int64_t(spec.block_len) * D;  // one kv head inside a block
+  const int64_t kv_stride = head_stride * Hkv;              // k -> v inside a block
   const int64_t block_stride = 2 * kv_stride;
   float* layer_base = cache.data.ptr<float>() + int64_t(layer) * spec.num_blocks * block_stride;
   const int64_t row_width = int64_t(Hq + 2 * Hkv) * D;
@@ -112,8 +112,10 @@ void CpuBackend::do_qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, cons
       const float* row = qkv.ptr<float>() + t * row_width;
       for (int h = 0; h < Hq; ++h) {
         float* dst = q_out.ptr<float>() + t * int64_t(Hq) * D + int64_t(h) * D;
-        if (has_qn) rms_norm_row(row + int64_t(h) * D, q_norm->ptr<float>(), norm_eps, D, dst);
-        else std::copy(row + int64_t(h) * D, row + int64_t(h + 1) * D, dst);
+        if (has_qn)
+          rms_norm_row(row + int64_t(h) * D, q_norm->ptr<float>(), norm_eps, D, dst);
+        else
+          std::copy(row + int64_t(h) * D, row + int64_t(h + 1) * D, dst);
         rope_head(dst, cos_v, sin_v, half);
       }
       const int64_t slot = slots[t];
@@ -122,8 +124,10 @@ void CpuBackend::do_qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, cons
         const float* k_src = row + int64_t(Hq + h) * D;
         const float* v_src = row + int64_t(Hq + Hkv + h) * D;
         float* k_dst = block_base + h * head_stride;
-        if (has_kn) rms_norm_row(k_src, k_norm->ptr<float>(), norm_eps, D, k_dst);
-        else std::copy(k_src, k_src + D, k_dst);
+        if (has_kn)
+          rms_norm_row(k_src, k_norm->ptr<float>(), norm_eps, D, k_dst);
+        else
+          std::copy(k_src, k_src + D, k_dst);
         rope_head(k_dst, cos_v, sin_v, half);
         std::copy(v_src, v_src + D, k_dst + kv_stride);
       }

@@ -168,8 +168,7 @@ KvCache CudaBackend::do_allocate_kv_cache(const KvCacheSpec& spec) {
   const cudaError_t status = cudaMalloc(&ptr, spec.bytes());
   if (status != cudaSuccess) {
     cudaGetLastError();
-    fail("cuda kv cache: cannot allocate {:.2f} GiB: {}", spec.bytes() / double(1 << 30),
-         cudaGetErrorString(status));
+    fail("cuda kv cache: cannot allocate {:.2f} GiB: {}", spec.bytes() / double(1 << 30), cudaGetErrorString(status));
   }
   cache.data.storage = std::shared_ptr<void>(ptr, [](void* p) { cudaFree(p); });
   cache.data.data = ptr;
@@ -189,9 +188,8 @@ struct MetaLayout {
 
 MetaLayout meta_layout(const BatchPlan& plan, const AttentionWork& work) {
   MetaLayout m;
-  m.arrays = {&plan.token_ids,    &plan.positions,    &plan.slot_mapping, &plan.query_start,
-              &plan.context_lens, &plan.block_tables, &plan.logit_rows,  &work.decode_seqs,
-              &work.prefill_tiles};
+  m.arrays = {&plan.token_ids,    &plan.positions,  &plan.slot_mapping, &plan.query_start,  &plan.context_lens,
+              &plan.block_tables, &plan.logit_rows, &work.decode_seqs,  &work.prefill_tiles};
   for (const auto* a : m.arrays) {
     m.offsets.push_back(m.total);
     m.total += (a->size() + 31) / 32 * 32;

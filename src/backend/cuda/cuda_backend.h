@@ -86,8 +86,8 @@ class CudaBackend : public Backend {
                                 const BatchMeta& meta, Tensor& q_out);
   // The skinny GEMM with `input` fused in front of it (and RoPE behind it): false when fusion is off
   // or the shape is not taken, and nothing ran.
-  bool fused_skinny(const Tensor& x, SkinnyInput input, const PreNorm* pre, const Tensor& weight,
-                    const Tensor* bias, Tensor& out, const QkvRopeParams* rope);
+  bool fused_skinny(const Tensor& x, SkinnyInput input, const PreNorm* pre, const Tensor& weight, const Tensor* bias,
+                    Tensor& out, const QkvRopeParams* rope);
   // `count` zeroed counters for split-K decode attention (allocated once; the kernel leaves them zero).
   unsigned* split_counters(size_t count);
   // The Hopper GEMM when it takes the shape; false leaves the GEMM to the caller.

@@ -51,8 +51,7 @@ Value get_attribute(const Value& obj, const std::string& name) {
       Value method = bind_method(obj, name);
       return method.is_undefined() ? missing_attribute(obj, name) : method;
     }
-    default:
-      return missing_attribute(obj, name);
+    default: return missing_attribute(obj, name);
   }
 }
 
@@ -90,8 +89,7 @@ Value get_item(const Value& obj, const Value& key) {
       }
       if (key.is_string()) return get_attribute(obj, key.as_string());
       break;
-    default:
-      break;
+    default: break;
   }
   return Value::undefined(fmt::format("{} has no element {}", object_name(obj), key.repr()));
 }
@@ -137,10 +135,8 @@ Value slice_value(const Value& obj, const Value& start_v, const Value& stop_v, c
 
 ValueList iterate(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::Undefined:
-      return {};
-    case Value::Kind::List:
-      return v.as_list();
+    case Value::Kind::Undefined: return {};
+    case Value::Kind::List: return v.as_list();
     case Value::Kind::Dict: {
       ValueList keys;
       for (const auto& [k, _] : v.as_dict().items) keys.emplace_back(k);
@@ -148,13 +144,13 @@ ValueList iterate(const Value& v) {
     }
     case Value::Kind::String: {
       // Each character becomes a value of its own: bounded like any list before the memory is taken.
-      if (v.as_string().size() > kMaxSequenceItems) check_sequence_items(utf8_decode(v.as_string()).size(), "a string's characters");
+      if (v.as_string().size() > kMaxSequenceItems)
+        check_sequence_items(utf8_decode(v.as_string()).size(), "a string's characters");
       ValueList chars;
       for (char32_t c : utf8_decode(v.as_string())) chars.emplace_back(utf8_encode(std::u32string(1, c)));
       return chars;
     }
-    default:
-      fail("'{}' object is not iterable", v.type_name());
+    default: fail("'{}' object is not iterable", v.type_name());
   }
 }
 

@@ -45,9 +45,7 @@ struct Expr {
   bool negated = false;
 };
 
-enum class StmtKind {
-  Text, Output, If, For, Set, SetBlock, Macro, CallBlock, Break, Continue, FilterBlock, Scope
-};
+enum class StmtKind { Text, Output, If, For, Set, SetBlock, Macro, CallBlock, Break, Continue, FilterBlock, Scope };
 
 struct Stmt;
 using StmtPtr = std::unique_ptr<Stmt>;
@@ -76,7 +74,7 @@ struct Stmt {
   std::vector<std::string> names;  // For/Set targets; Set on ns.attr: {ns, attr} with attribute_target
   bool attribute_target = false;
   bool recursive = false;
-  bool uses_loop = true;  // For: the body reads `loop`, so each iteration builds it
+  bool uses_loop = true;            // For: the body reads `loop`, so each iteration builds it
   std::vector<ExprPtr> conditions;  // If: one per branch (else branch has none)
   std::vector<Body> bodies;         // If branches (+ else), For body (+ else), Macro/CallBlock/SetBlock/Scope body
   std::vector<MacroParam> params;   // Macro, CallBlock (the caller's parameters)

@@ -55,9 +55,12 @@ void Evaluator::count_step(size_t offset, uint64_t n) {
 
 void Evaluator::charge_for_size(const Value& v, size_t offset) {
   uint64_t n = 0;
-  if (v.is_list()) n = v.as_list().size();
-  else if (v.is_dict() || v.is_namespace()) n = v.as_dict().items.size();
-  else if (v.is_string()) n = v.as_string().size() / 256;
+  if (v.is_list())
+    n = v.as_list().size();
+  else if (v.is_dict() || v.is_namespace())
+    n = v.as_dict().items.size();
+  else if (v.is_string())
+    n = v.as_string().size() / 256;
   if (n > 0) count_step(offset, n);
 }
 
@@ -72,9 +75,7 @@ void Evaluator::check_output(const std::string& out, size_t offset) const {
 Evaluator::Flow Evaluator::render_stmt(const Stmt& stmt, const std::shared_ptr<Scope>& scope, std::string& out) {
   count_step(stmt.offset);
   switch (stmt.kind) {
-    case StmtKind::Text:
-      out += stmt.text;
-      break;
+    case StmtKind::Text: out += stmt.text; break;
     case StmtKind::Output: {
       Value v = eval(*stmt.expr, scope);
       try {
@@ -90,11 +91,8 @@ Evaluator::Flow Evaluator::render_stmt(const Stmt& stmt, const std::shared_ptr<S
           return render_body(stmt.bodies[i], scope, out);
       }
       break;
-    case StmtKind::For:
-      return render_for(stmt, scope, out);
-    case StmtKind::Set:
-      assign(stmt, scope, eval(*stmt.expr, scope));
-      break;
+    case StmtKind::For: return render_for(stmt, scope, out);
+    case StmtKind::Set: assign(stmt, scope, eval(*stmt.expr, scope)); break;
     case StmtKind::SetBlock: {
       std::string captured;
       render_body(stmt.bodies[0], scope, captured);
@@ -103,9 +101,7 @@ Evaluator::Flow Evaluator::render_stmt(const Stmt& stmt, const std::shared_ptr<S
       scope->vars[stmt.names[0]] = v;
       break;
     }
-    case StmtKind::Macro:
-      scope->vars[stmt.names[0]] = make_macro(stmt, scope);
-      break;
+    case StmtKind::Macro: scope->vars[stmt.names[0]] = make_macro(stmt, scope); break;
     case StmtKind::CallBlock: {
       // jinja2 passes the body as the keyword argument `caller` of the call.
       const Expr& call = *stmt.expr;
@@ -129,18 +125,15 @@ Evaluator::Flow Evaluator::render_stmt(const Stmt& stmt, const std::shared_ptr<S
       out += result.str();
       break;
     }
-    case StmtKind::Break:
-      return Flow::Break;
-    case StmtKind::Continue:
-      return Flow::Continue;
+    case StmtKind::Break: return Flow::Break;
+    case StmtKind::Continue: return Flow::Continue;
     case StmtKind::FilterBlock: {
       std::string captured;
       Flow f = render_body(stmt.bodies[0], scope, captured);
       out += apply_filter_chain(*stmt.expr, scope, Value(std::move(captured))).str();
       return f;
     }
-    case StmtKind::Scope:
-      return render_body(stmt.bodies[0], scope, out);
+    case StmtKind::Scope: return render_body(stmt.bodies[0], scope, out);
   }
   check_output(out, stmt.offset);
   return Flow::Normal;
@@ -215,9 +208,9 @@ Evaluator::Flow Evaluator::render_for(const Stmt& stmt, const std::shared_ptr<Sc
     loop.items.emplace_back("previtem", i > 0 ? items[i - 1] : Value::undefined("there is no previous item"));
     loop.items.emplace_back("nextitem", i + 1 < n ? items[i + 1] : Value::undefined("there is no next item"));
     loop.items.emplace_back("cycle", Value::function("loop.cycle", [i](const ValueList& args, const KeywordArgs&) {
-      if (args.empty()) fail("no items for cycling given");
-      return args[static_cast<size_t>(i) % args.size()];
-    }));
+                              if (args.empty()) fail("no items for cycling given");
+                              return args[static_cast<size_t>(i) % args.size()];
+                            }));
     s->vars["loop"] = Value::namespace_object(std::move(loop));
     Flow f = render_body(stmt.bodies[0], s, out);
     if (f == Flow::Break) break;
@@ -241,8 +234,7 @@ void Evaluator::eval_args(const Expr& e, const std::shared_ptr<Scope>& scope, Va
   }
   if (e.star_kwargs) {
     Value spread = eval(*e.star_kwargs, scope);
-    if (!spread.is_dict())
-      fail("argument after ** must be a mapping, not {}", spread.type_name());
+    if (!spread.is_dict()) fail("argument after ** must be a mapping, not {}", spread.type_name());
     for (const auto& [k, v] : spread.as_dict().items) {
       if (kwargs.find(k)) fail("got multiple values for keyword argument '{}'", k);
       kwargs.items.emplace_back(k, v);
@@ -279,8 +271,7 @@ Value Evaluator::eval(const Expr& e, const std::shared_ptr<Scope>& scope) {
 
 Value Evaluator::eval_inner(const Expr& e, const std::shared_ptr<Scope>& scope) {
   switch (e.kind) {
-    case ExprKind::Literal:
-      return e.literal;
+    case ExprKind::Literal: return e.literal;
     case ExprKind::Name: {
       const Value* v = scope->lookup(e.name);
       return v ? *v : Value::undefined("'" + e.name + "' is undefined");
@@ -306,13 +297,11 @@ Value Evaluator::eval_inner(const Expr& e, const std::shared_ptr<Scope>& scope) 
       if (attr.is_function()) charge_for_size(obj, e.offset);  // a method walks its object
       return attr;
     }
-    case ExprKind::GetItem:
-      return get_item(eval(*e.children[0], scope), eval(*e.children[1], scope));
+    case ExprKind::GetItem: return get_item(eval(*e.children[0], scope), eval(*e.children[1], scope));
     case ExprKind::Slice: {
       Value obj = eval(*e.children[0], scope);
       Value parts[3];
-      for (int i = 0; i < 3; ++i)
-        parts[i] = e.children[1 + i] ? eval(*e.children[1 + i], scope) : Value::none();
+      for (int i = 0; i < 3; ++i) parts[i] = e.children[1 + i] ? eval(*e.children[1 + i], scope) : Value::none();
       return slice_value(obj, parts[0], parts[1], parts[2]);
     }
     case ExprKind::Call: {
@@ -348,11 +337,9 @@ Value Evaluator::eval_inner(const Expr& e, const std::shared_ptr<Scope>& scope) 
       bool r = apply_test(e.name, input, args);
       return Value(e.negated ? !r : r);
     }
-    case ExprKind::Not:
-      return Value(!eval(*e.children[0], scope).truthy());
+    case ExprKind::Not: return Value(!eval(*e.children[0], scope).truthy());
     case ExprKind::Negate:
-    case ExprKind::Plus:
-      return unary_operation(e.kind == ExprKind::Negate ? '-' : '+', eval(*e.children[0], scope));
+    case ExprKind::Plus: return unary_operation(e.kind == ExprKind::Negate ? '-' : '+', eval(*e.children[0], scope));
     case ExprKind::Binary: {
       Value l = eval(*e.children[0], scope);
       Value r = eval(*e.children[1], scope);

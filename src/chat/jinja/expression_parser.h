@@ -102,8 +102,7 @@ class ExpressionParser {
     auto t = make(ExprKind::Tuple, offset);
     t->children.push_back(std::move(first));
     while (skip_op(",")) {
-      if (cur().type == TokenType::BlockEnd || cur().type == TokenType::VarEnd || is_name("if") ||
-          is_name("recursive"))
+      if (cur().type == TokenType::BlockEnd || cur().type == TokenType::VarEnd || is_name("if") || is_name("recursive"))
         break;
       t->children.push_back(with_condexpr ? parse_expression() : parse_or());
     }
@@ -159,9 +158,8 @@ class ExpressionParser {
     ExprPtr result;
     while (true) {
       std::string op;
-      if (cur().type == TokenType::Operator &&
-          (cur().text == "==" || cur().text == "!=" || cur().text == "<" || cur().text == "<=" ||
-           cur().text == ">" || cur().text == ">=")) {
+      if (cur().type == TokenType::Operator && (cur().text == "==" || cur().text == "!=" || cur().text == "<" ||
+                                                cur().text == "<=" || cur().text == ">" || cur().text == ">=")) {
         op = advance().text;
       } else if (is_name("in")) {
         ++pos_;
@@ -256,9 +254,12 @@ class ExpressionParser {
       case TokenType::Name: {
         ++pos_;
         auto e = make(ExprKind::Literal, t.offset);
-        if (t.text == "true" || t.text == "True") e->literal = Value(true);
-        else if (t.text == "false" || t.text == "False") e->literal = Value(false);
-        else if (t.text == "none" || t.text == "None") e->literal = Value::none();
+        if (t.text == "true" || t.text == "True")
+          e->literal = Value(true);
+        else if (t.text == "false" || t.text == "False")
+          e->literal = Value(false);
+        else if (t.text == "none" || t.text == "None")
+          e->literal = Value::none();
         else {
           e->kind = ExprKind::Name;
           e->name = t.text;
@@ -458,8 +459,8 @@ class ExpressionParser {
         if (is_op("(")) {
           parse_args(*e);
         } else if ((cur().type == TokenType::Name || cur().type == TokenType::String ||
-                    cur().type == TokenType::Integer || cur().type == TokenType::Float || is_op("[") ||
-                    is_op("{") || is_op("(")) &&
+                    cur().type == TokenType::Integer || cur().type == TokenType::Float || is_op("[") || is_op("{") ||
+                    is_op("(")) &&
                    !is_name("else") && !is_name("or") && !is_name("and")) {
           if (is_name("is")) unexpected("a test argument");
           e->children.push_back(parse_postfix(parse_primary()));

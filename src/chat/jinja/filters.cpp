@@ -76,7 +76,8 @@ std::vector<std::string> split_lines(const std::string& s) {
 
 std::string indent(const std::string& text, const Value& width, bool first, bool blank) {
   if (!width.is_string()) check_value_bytes(static_cast<size_t>(std::max<int64_t>(0, width.as_int())), "indent");
-  std::string pad = width.is_string() ? width.as_string() : std::string(static_cast<size_t>(std::max<int64_t>(0, width.as_int())), ' ');
+  std::string pad = width.is_string() ? width.as_string()
+                                      : std::string(static_cast<size_t>(std::max<int64_t>(0, width.as_int())), ' ');
   std::vector<std::string> lines = split_lines(text + "\n");
   check_value_bytes(text.size() + pad.size() * lines.size(), "indent");
   std::string out;
@@ -145,7 +146,9 @@ Value min_max(const Value& seq, const ValueList& args, const KeywordArgs& kw, bo
   ValueList items = iterate(seq);
   if (items.empty()) return Value::undefined("No aggregated item, sequence was empty.");
   const Value* best = &items[0];
-  auto key = [&](const Value& v) { return sort_key(attribute.is_undefined() ? v : get_path(v, attribute), case_sensitive); };
+  auto key = [&](const Value& v) {
+    return sort_key(attribute.is_undefined() ? v : get_path(v, attribute), case_sensitive);
+  };
   for (const auto& item : items) {
     int c = compare_values(key(item), key(*best));
     if (want_max ? c > 0 : c < 0) best = &item;
@@ -161,15 +164,16 @@ struct FilterEntry {
 };
 
 const FilterEntry kFilters[] = {
-    {"abs", [](const Value& v, const ValueList&, const KeywordArgs&) {
+    {"abs",
+     [](const Value& v, const ValueList&, const KeywordArgs&) {
        if (v.is_float()) return Value(std::fabs(v.as_float()));
        if (v.is_int() || v.is_bool()) return Value(static_cast<int64_t>(std::llabs(v.as_int())));
        fail("bad operand type for abs(): '{}'", v.type_name());
      }},
-    {"attr", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
-       return get_attribute(v, param(a, k, 0, "name").str());
-     }},
-    {"batch", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
+    {"attr", [](const Value& v, const ValueList& a,
+                const KeywordArgs& k) { return get_attribute(v, param(a, k, 0, "name").str()); }},
+    {"batch",
+     [](const Value& v, const ValueList& a, const KeywordArgs& k) {
        Value count = param(a, k, 0, "linecount");
        if (!count.is_int() || count.as_int() <= 0) fail("batch: linecount must be a positive integer");
        Value fill = param(a, k, 1, "fill_with");
@@ -191,12 +195,14 @@ const FilterEntry kFilters[] = {
        }
        return Value::list(std::move(rows));
      }},
-    {"capitalize", [](const Value& v, const ValueList&, const KeywordArgs&) {
+    {"capitalize",
+     [](const Value& v, const ValueList&, const KeywordArgs&) {
        std::u32string u = utf8_decode(v.str());
        for (size_t i = 0; i < u.size(); ++i) u[i] = i == 0 ? to_upper(u[i]) : to_lower(u[i]);
        return Value(utf8_encode(u));
      }},
-    {"center", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
+    {"center",
+     [](const Value& v, const ValueList& a, const KeywordArgs& k) {
        // Python's str.center: the odd extra space goes left when the width is odd.
        std::string text = v.str();
        int64_t width = param(a, k, 0, "width", Value(80)).as_int();
@@ -205,15 +211,18 @@ const FilterEntry kFilters[] = {
        check_value_bytes(text.size() + static_cast<size_t>(width - len), "center");
        int64_t margin = width - len;
        int64_t left = margin / 2 + (margin & width & 1);
-       return Value(std::string(static_cast<size_t>(left), ' ') + text + std::string(static_cast<size_t>(margin - left), ' '));
+       return Value(std::string(static_cast<size_t>(left), ' ') + text +
+                    std::string(static_cast<size_t>(margin - left), ' '));
      }},
     {"count", [](const Value& v, const ValueList&, const KeywordArgs&) { return Value(length_of(v)); }},
-    {"default", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
+    {"default",
+     [](const Value& v, const ValueList& a, const KeywordArgs& k) {
        bool boolean = param(a, k, 1, "boolean", Value(false)).truthy();
        if (v.is_undefined() || (boolean && !v.truthy())) return param(a, k, 0, "default_value", Value(""));
        return v;
      }},
-    {"dictsort", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
+    {"dictsort",
+     [](const Value& v, const ValueList& a, const KeywordArgs& k) {
        if (!v.is_dict()) fail("You can only sort by either \"key\" or \"value\"");
        bool case_sensitive = param(a, k, 0, "case_sensitive", Value(false)).truthy();
        std::string by = param(a, k, 1, "by", Value("key")).str();
@@ -224,14 +233,15 @@ const FilterEntry kFilters[] = {
        return Value::list(sorted_values(pairs, reverse, case_sensitive, Value(by == "key" ? int64_t{0} : int64_t{1})));
      }},
     {"escape", [](const Value& v, const ValueList&, const KeywordArgs&) { return Value(html_escape(v.str())); }},
-    {"first", [](const Value& v, const ValueList&, const KeywordArgs&) {
+    {"first",
+     [](const Value& v, const ValueList&, const KeywordArgs&) {
        ValueList items = iterate(v);
        return items.empty() ? Value::undefined("No first item, sequence was empty.") : items.front();
      }},
-    {"float", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
-       return to_float(v, param(a, k, 0, "default", Value(0.0)));
-     }},
-    {"format", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
+    {"float", [](const Value& v, const ValueList& a,
+                 const KeywordArgs& k) { return to_float(v, param(a, k, 0, "default", Value(0.0))); }},
+    {"format",
+     [](const Value& v, const ValueList& a, const KeywordArgs& k) {
        if (!a.empty() && !k.items.empty()) fail("can't handle positional and keyword arguments at the same time");
        if (!k.items.empty()) {
          ValueDict d;
@@ -240,21 +250,23 @@ const FilterEntry kFilters[] = {
        }
        return Value(printf_format(v.str(), Value::list(a, true)));
      }},
-    {"indent", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
+    {"indent",
+     [](const Value& v, const ValueList& a, const KeywordArgs& k) {
        return Value(indent(v.str(), param(a, k, 0, "width", Value(4)), param(a, k, 1, "first", Value(false)).truthy(),
                            param(a, k, 2, "blank", Value(false)).truthy()));
      }},
-    {"int", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
-       return to_int(v, param(a, k, 0, "default", Value(0)));
-     }},
-    {"items", [](const Value& v, const ValueList&, const KeywordArgs&) {
+    {"int", [](const Value& v, const ValueList& a,
+               const KeywordArgs& k) { return to_int(v, param(a, k, 0, "default", Value(0))); }},
+    {"items",
+     [](const Value& v, const ValueList&, const KeywordArgs&) {
        if (v.is_undefined()) return Value::list({});
        if (!v.is_dict()) fail("Can only get item pairs from a mapping.");
        ValueList pairs;
        for (const auto& [key, val] : v.as_dict().items) pairs.push_back(Value::list({Value(key), val}, true));
        return Value::list(std::move(pairs));
      }},
-    {"join", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
+    {"join",
+     [](const Value& v, const ValueList& a, const KeywordArgs& k) {
        std::string sep = param(a, k, 0, "d", Value("")).str();
        Value attribute = param(a, k, 1, "attribute");
        std::string out;
@@ -267,7 +279,8 @@ const FilterEntry kFilters[] = {
        }
        return Value(out);
      }},
-    {"last", [](const Value& v, const ValueList&, const KeywordArgs&) {
+    {"last",
+     [](const Value& v, const ValueList&, const KeywordArgs&) {
        ValueList items = iterate(v);
        return items.empty() ? Value::undefined("No last item, sequence was empty.") : items.back();
      }},
@@ -278,14 +291,17 @@ const FilterEntry kFilters[] = {
     {"max", [](const Value& v, const ValueList& a, const KeywordArgs& k) { return min_max(v, a, k, true); }},
     {"min", [](const Value& v, const ValueList& a, const KeywordArgs& k) { return min_max(v, a, k, false); }},
     {"reject", [](const Value& v, const ValueList& a, const KeywordArgs&) { return select_items(v, a, false, false); }},
-    {"rejectattr", [](const Value& v, const ValueList& a, const KeywordArgs&) { return select_items(v, a, true, false); }},
-    {"replace", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
+    {"rejectattr",
+     [](const Value& v, const ValueList& a, const KeywordArgs&) { return select_items(v, a, true, false); }},
+    {"replace",
+     [](const Value& v, const ValueList& a, const KeywordArgs& k) {
        Value count = param(a, k, 2, "count");
        ValueList args{param(a, k, 0, "old"), param(a, k, 1, "new")};
        if (!count.is_undefined() && !count.is_none()) args.push_back(count);
        return get_attribute(Value(v.str()), "replace").call(args, {});
      }},
-    {"reverse", [](const Value& v, const ValueList&, const KeywordArgs&) {
+    {"reverse",
+     [](const Value& v, const ValueList&, const KeywordArgs&) {
        if (v.is_string()) {
          std::u32string u = utf8_decode(v.as_string());
          std::reverse(u.begin(), u.end());
@@ -295,30 +311,37 @@ const FilterEntry kFilters[] = {
        std::reverse(items.begin(), items.end());
        return Value::list(std::move(items));
      }},
-    {"round", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
+    {"round",
+     [](const Value& v, const ValueList& a, const KeywordArgs& k) {
        return round_value(v, param(a, k, 0, "precision", Value(0)).as_int(),
                           param(a, k, 1, "method", Value("common")).str());
      }},
     {"safe", [](const Value& v, const ValueList&, const KeywordArgs&) { return v.is_string() ? v : Value(v.str()); }},
     {"select", [](const Value& v, const ValueList& a, const KeywordArgs&) { return select_items(v, a, false, true); }},
-    {"selectattr", [](const Value& v, const ValueList& a, const KeywordArgs&) { return select_items(v, a, true, true); }},
-    {"sort", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
+    {"selectattr",
+     [](const Value& v, const ValueList& a, const KeywordArgs&) { return select_items(v, a, true, true); }},
+    {"sort",
+     [](const Value& v, const ValueList& a, const KeywordArgs& k) {
        return Value::list(sorted_values(iterate(v), param(a, k, 0, "reverse", Value(false)).truthy(),
                                         param(a, k, 1, "case_sensitive", Value(false)).truthy(),
                                         param(a, k, 2, "attribute")));
      }},
     {"string", [](const Value& v, const ValueList&, const KeywordArgs&) { return Value(v.str()); }},
-    {"sum", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
+    {"sum",
+     [](const Value& v, const ValueList& a, const KeywordArgs& k) {
        Value attribute = param(a, k, 0, "attribute");
        Value total = param(a, k, 1, "start", Value(0));
        for (const auto& item : iterate(v)) {
          Value x = attribute.is_undefined() || attribute.is_none() ? item : get_path(item, attribute);
-         if (!x.is_number() || !total.is_number()) fail("unsupported operand type(s) for +: '{}' and '{}'", total.type_name(), x.type_name());
-         total = (x.is_float() || total.is_float()) ? Value(total.as_float() + x.as_float()) : Value(total.as_int() + x.as_int());
+         if (!x.is_number() || !total.is_number())
+           fail("unsupported operand type(s) for +: '{}' and '{}'", total.type_name(), x.type_name());
+         total = (x.is_float() || total.is_float()) ? Value(total.as_float() + x.as_float())
+                                                    : Value(total.as_int() + x.as_int());
        }
        return total;
      }},
-    {"title", [](const Value& v, const ValueList&, const KeywordArgs&) {
+    {"title",
+     [](const Value& v, const ValueList&, const KeywordArgs&) {
        // jinja2's do_title: words begin after spaces, '-', '(', '{', '[', '<'.
        std::u32string u = utf8_decode(v.str());
        bool at_start = true;
@@ -333,19 +356,21 @@ const FilterEntry kFilters[] = {
        }
        return Value(utf8_encode(u));
      }},
-    {"tojson", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
+    {"tojson",
+     [](const Value& v, const ValueList& a, const KeywordArgs& k) {
        return Value(to_json(v, param(a, k, 0, "ensure_ascii", Value(false)).truthy(), param(a, k, 1, "indent"),
                             param(a, k, 2, "separators"), param(a, k, 3, "sort_keys", Value(false)).truthy()));
      }},
-    {"trim", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
-       return Value(python_strip(v.str(), param(a, k, 0, "chars"), true, true));
-     }},
-    {"unique", [](const Value& v, const ValueList& a, const KeywordArgs& k) {
+    {"trim", [](const Value& v, const ValueList& a,
+                const KeywordArgs& k) { return Value(python_strip(v.str(), param(a, k, 0, "chars"), true, true)); }},
+    {"unique",
+     [](const Value& v, const ValueList& a, const KeywordArgs& k) {
        bool case_sensitive = param(a, k, 0, "case_sensitive", Value(false)).truthy();
        Value attribute = param(a, k, 1, "attribute");
        ValueList out, seen;
        for (const auto& item : iterate(v)) {
-         Value key = sort_key(attribute.is_undefined() || attribute.is_none() ? item : get_path(item, attribute), case_sensitive);
+         Value key = sort_key(attribute.is_undefined() || attribute.is_none() ? item : get_path(item, attribute),
+                              case_sensitive);
          bool dup = false;
          for (const auto& s : seen) dup = dup || values_equal(s, key);
          if (dup) continue;
@@ -355,7 +380,8 @@ const FilterEntry kFilters[] = {
        return Value::list(std::move(out));
      }},
     {"upper", [](const Value& v, const ValueList&, const KeywordArgs&) { return Value(upper_string(v.str())); }},
-    {"wordcount", [](const Value& v, const ValueList&, const KeywordArgs&) {
+    {"wordcount",
+     [](const Value& v, const ValueList&, const KeywordArgs&) {
        int64_t n = 0;
        bool in_word = false;
        for (char32_t c : utf8_decode(v.str())) {
@@ -383,15 +409,30 @@ struct FilterSignature {
 
 const std::vector<FilterSignature>& signatures() {
   static const std::vector<FilterSignature> kSignatures = {
-      {"attr", {"name"}}, {"batch", {"linecount", "fill_with"}}, {"center", {"width"}},
-      {"default", {"default_value", "boolean"}}, {"dictsort", {"case_sensitive", "by", "reverse"}},
-      {"float", {"default"}}, {"indent", {"width", "first", "blank"}}, {"int", {"default"}},
-      {"join", {"d", "attribute"}}, {"max", {"case_sensitive", "attribute"}}, {"min", {"case_sensitive", "attribute"}},
-      {"replace", {"old", "new", "count"}}, {"round", {"precision", "method"}},
-      {"sort", {"reverse", "case_sensitive", "attribute"}}, {"sum", {"attribute", "start"}},
-      {"tojson", {"ensure_ascii", "indent", "separators", "sort_keys"}}, {"trim", {"chars"}},
-      {"unique", {"case_sensitive", "attribute"}}, {"map", {"*"}}, {"select", {"*"}}, {"reject", {"*"}},
-      {"selectattr", {"*"}}, {"rejectattr", {"*"}}, {"format", {"*"}}};
+      {"attr", {"name"}},
+      {"batch", {"linecount", "fill_with"}},
+      {"center", {"width"}},
+      {"default", {"default_value", "boolean"}},
+      {"dictsort", {"case_sensitive", "by", "reverse"}},
+      {"float", {"default"}},
+      {"indent", {"width", "first", "blank"}},
+      {"int", {"default"}},
+      {"join", {"d", "attribute"}},
+      {"max", {"case_sensitive", "attribute"}},
+      {"min", {"case_sensitive", "attribute"}},
+      {"replace", {"old", "new", "count"}},
+      {"round", {"precision", "method"}},
+      {"sort", {"reverse", "case_sensitive", "attribute"}},
+      {"sum", {"attribute", "start"}},
+      {"tojson", {"ensure_ascii", "indent", "separators", "sort_keys"}},
+      {"trim", {"chars"}},
+      {"unique", {"case_sensitive", "attribute"}},
+      {"map", {"*"}},
+      {"select", {"*"}},
+      {"reject", {"*"}},
+      {"selectattr", {"*"}},
+      {"rejectattr", {"*"}},
+      {"format", {"*"}}};
   return kSignatures;
 }
 
@@ -420,11 +461,11 @@ Value apply_filter(const std::string& name, const Value& input, const ValueList&
   if (!f) fail("No filter named '{}'", name);
   check_arguments(f->name, args, kwargs);
   // Filters that treat their input as a string accept undefined as ""; the rest need a value.
-  static const char* const kUndefinedOk[] = {"default", "length", "count", "string", "list", "join", "items",
-                                              "trim", "upper", "lower", "title", "capitalize", "escape",
-                                              "safe", "first", "last", "reverse", "wordcount", "indent", "replace",
-                                              "map", "select", "reject", "selectattr", "rejectattr", "unique",
-                                              "sort", "sum", "min", "max"};
+  static const char* const kUndefinedOk[] = {"default",    "length",  "count", "string", "list",    "join",
+                                             "items",      "trim",    "upper", "lower",  "title",   "capitalize",
+                                             "escape",     "safe",    "first", "last",   "reverse", "wordcount",
+                                             "indent",     "replace", "map",   "select", "reject",  "selectattr",
+                                             "rejectattr", "unique",  "sort",  "sum",    "min",     "max"};
   if (input.is_undefined()) {
     bool ok = false;
     for (const char* n : kUndefinedOk) ok = ok || std::string(f->name) == n;

@@ -84,9 +84,12 @@ void dump(std::string& out, const Value& v, const JsonStyle& style, int level) {
     case Value::Kind::Int: out += std::to_string(v.as_int()); return;
     case Value::Kind::Float: {
       double f = v.as_float();
-      if (std::isnan(f)) out += "NaN";
-      else if (std::isinf(f)) out += f > 0 ? "Infinity" : "-Infinity";
-      else out += python_float_repr(f);
+      if (std::isnan(f))
+        out += "NaN";
+      else if (std::isinf(f))
+        out += f > 0 ? "Infinity" : "-Infinity";
+      else
+        out += python_float_repr(f);
       return;
     }
     case Value::Kind::String: dump_string(out, v.as_string(), style.ensure_ascii); return;
@@ -129,8 +132,7 @@ void dump(std::string& out, const Value& v, const JsonStyle& style, int level) {
       out.push_back('}');
       return;
     }
-    default:
-      fail("Object of type {} is not JSON serializable", v.type_name());
+    default: fail("Object of type {} is not JSON serializable", v.type_name());
   }
 }
 
@@ -144,9 +146,12 @@ std::string to_json(const Value& v, bool ensure_ascii, const Value& indent, cons
     style.pretty = true;
     style.item_sep = ",";
     if (indent.is_int()) check_value_bytes(static_cast<size_t>(std::max<int64_t>(0, indent.as_int())), "tojson indent");
-    if (indent.is_string()) style.indent_unit = indent.as_string();
-    else if (indent.is_int()) style.indent_unit = std::string(static_cast<size_t>(std::max<int64_t>(0, indent.as_int())), ' ');
-    else fail("tojson: indent must be an integer or a string");
+    if (indent.is_string())
+      style.indent_unit = indent.as_string();
+    else if (indent.is_int())
+      style.indent_unit = std::string(static_cast<size_t>(std::max<int64_t>(0, indent.as_int())), ' ');
+    else
+      fail("tojson: indent must be an integer or a string");
   }
   if (!separators.is_none() && !separators.is_undefined()) {
     if (!separators.is_list() || separators.as_list().size() != 2 || !separators.as_list()[0].is_string() ||

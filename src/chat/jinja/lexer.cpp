@@ -174,8 +174,10 @@ class Lexer {
       if (j < src_.size() && (src_[j] == '-' || src_[j] == '+')) rsign = src_[j++];
       if (src_.compare(j, 2, "%}") != 0) continue;
       std::string text = src_.substr(i, k - i);
-      if (lsign == '-') text = rstrip_spaces(text);
-      else if (lsign != '+') text = lstrip_before_block(text, i > 0 && src_[i - 1] == '\n');
+      if (lsign == '-')
+        text = rstrip_spaces(text);
+      else if (lsign != '+')
+        text = lstrip_before_block(text, i > 0 && src_[i - 1] == '\n');
       emit_data(text, i);
       pos = after_end(j + 2, rsign, true);
       return true;
@@ -189,8 +191,10 @@ class Lexer {
     size_t i = body;
     const char* end_marker = is_block ? "%}" : "}}";
     while (true) {
-      if (i >= src_.size()) fail_at(map_, tag, is_block ? "unexpected end of template, expected end of block tag '%}'"
-                                                        : "unexpected end of template, expected end of print statement '}}'");
+      if (i >= src_.size())
+        fail_at(map_, tag,
+                is_block ? "unexpected end of template, expected end of block tag '%}'"
+                         : "unexpected end of template, expected end of print statement '}}'");
       char c = src_[i];
       if (balance.empty()) {
         char sign = 0;
@@ -255,7 +259,9 @@ class Lexer {
   size_t lex_number(size_t i) {
     size_t j = i;
     auto digits = [&] {
-      while (j < src_.size() && (is_digit_char(src_[j]) || (src_[j] == '_' && j + 1 < src_.size() && is_digit_char(src_[j + 1])))) ++j;
+      while (j < src_.size() &&
+             (is_digit_char(src_[j]) || (src_[j] == '_' && j + 1 < src_.size() && is_digit_char(src_[j + 1]))))
+        ++j;
     };
     digits();
     bool is_float = false;
@@ -277,8 +283,10 @@ class Lexer {
     text.erase(std::remove(text.begin(), text.end(), '_'), text.end());
     Token t{is_float ? TokenType::Float : TokenType::Integer, text, 0, 0, i};
     try {
-      if (is_float) t.float_value = std::stod(text);
-      else t.int_value = std::stoll(text);
+      if (is_float)
+        t.float_value = std::stod(text);
+      else
+        t.int_value = std::stoll(text);
     } catch (const std::exception&) {
       fail_at(map_, i, "number literal out of range: " + text);
     }
@@ -325,8 +333,6 @@ std::string normalize_template_source(const std::string& source) {
   return out;
 }
 
-std::vector<Token> tokenize_template(const std::string& normalized_source) {
-  return Lexer(normalized_source).run();
-}
+std::vector<Token> tokenize_template(const std::string& normalized_source) { return Lexer(normalized_source).run(); }
 
 }  // namespace turbine::jinja

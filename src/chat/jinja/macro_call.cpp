@@ -89,9 +89,12 @@ Value Evaluator::invoke_macro(const Stmt& def, const std::string& display_name, 
   s->parent = closure;
   for (size_t i = 0; i < n_params; ++i) {
     const MacroParam& p = def.params[i];
-    if (given[i]) s->vars[p.name] = std::move(values[i]);
-    else if (p.default_value) s->vars[p.name] = eval(*p.default_value, s);
-    else s->vars[p.name] = Value::undefined("parameter '" + p.name + "' was not provided");
+    if (given[i])
+      s->vars[p.name] = std::move(values[i]);
+    else if (p.default_value)
+      s->vars[p.name] = eval(*p.default_value, s);
+    else
+      s->vars[p.name] = Value::undefined("parameter '" + p.name + "' was not provided");
   }
   if (sig.takes_caller && !found_caller) s->vars["caller"] = caller;
   if (sig.takes_kwargs) s->vars["kwargs"] = extra_kwargs;

@@ -48,11 +48,8 @@ class SpecialNameFinder {
     switch (s.kind) {
       case StmtKind::Text:
       case StmtKind::Break:
-      case StmtKind::Continue:
-        break;
-      case StmtKind::Output:
-        expr(s.expr.get());
-        break;
+      case StmtKind::Continue: break;
+      case StmtKind::Output: expr(s.expr.get()); break;
       case StmtKind::If:
         for (size_t i = 0; i < s.bodies.size(); ++i) {
           if (i < s.conditions.size()) expr(s.conditions[i].get());
@@ -88,9 +85,7 @@ class SpecialNameFinder {
         body(s.bodies[0]);
         expr(s.expr.get());
         break;
-      case StmtKind::Scope:
-        body(s.bodies[0]);
-        break;
+      case StmtKind::Scope: body(s.bodies[0]); break;
     }
   }
 };

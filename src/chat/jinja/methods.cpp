@@ -246,12 +246,12 @@ Value string_method(const std::string& s, const std::string& name, const ValueLi
   fail("'str' object has no attribute '{}'", name);
 }
 
-const char* const kStringMethods[] = {"strip", "lstrip", "rstrip", "upper", "lower", "title", "capitalize",
-                                      "startswith", "endswith", "split", "rsplit", "splitlines", "replace",
-                                      "find", "rfind", "index", "rindex", "count", "join", "format", "isdigit",
-                                      "isalpha", "isalnum", "isspace", "isupper", "islower"};
-const char* const kMutatingMethods[] = {"append", "extend", "insert", "pop", "remove", "clear", "sort",
-                                        "reverse", "update", "setdefault", "popitem", "add", "discard"};
+const char* const kStringMethods[] = {
+    "strip", "lstrip", "rstrip",     "upper",   "lower",   "title",   "capitalize", "startswith", "endswith",
+    "split", "rsplit", "splitlines", "replace", "find",    "rfind",   "index",      "rindex",     "count",
+    "join",  "format", "isdigit",    "isalpha", "isalnum", "isspace", "isupper",    "islower"};
+const char* const kMutatingMethods[] = {"append",  "extend", "insert",     "pop",     "remove", "clear",  "sort",
+                                        "reverse", "update", "setdefault", "popitem", "add",    "discard"};
 
 }  // namespace
 
@@ -273,9 +273,12 @@ Value bind_method(const Value& obj, const std::string& name) {
       return Value::function("dict." + name, [obj, name](const ValueList&, const KeywordArgs&) {
         ValueList out;
         for (const auto& [k, v] : obj.as_dict().items) {
-          if (name == "items") out.push_back(Value::list({Value(k), v}, true));
-          else if (name == "keys") out.emplace_back(k);
-          else out.push_back(v);
+          if (name == "items")
+            out.push_back(Value::list({Value(k), v}, true));
+          else if (name == "keys")
+            out.emplace_back(k);
+          else
+            out.push_back(v);
         }
         return Value::list(std::move(out));
       });

@@ -19,11 +19,13 @@ bool parse_python_int(const std::string& text, int64_t& out) {
   if (i < s.size() && (s[i] == '+' || s[i] == '-')) digits.push_back(s[i++]);
   if (i >= s.size()) return false;
   for (; i < s.size(); ++i) {
-    if (std::isdigit(static_cast<unsigned char>(s[i]))) digits.push_back(s[i]);
+    if (std::isdigit(static_cast<unsigned char>(s[i])))
+      digits.push_back(s[i]);
     else if (s[i] == '_' && i > 0 && std::isdigit(static_cast<unsigned char>(s[i - 1])) && i + 1 < s.size() &&
              std::isdigit(static_cast<unsigned char>(s[i + 1])))
       continue;
-    else return false;
+    else
+      return false;
   }
   try {
     out = std::stoll(digits);

@@ -48,8 +48,7 @@ bool is_integral(const Value& v) { return v.is_int() || v.is_bool(); }
 
 bool contains(const Value& container, const Value& item) {
   switch (container.kind()) {
-    case Value::Kind::Undefined:
-      return false;
+    case Value::Kind::Undefined: return false;
     case Value::Kind::String:
       if (!item.is_string()) {
         require_defined(item);
@@ -60,10 +59,8 @@ bool contains(const Value& container, const Value& item) {
       for (const auto& v : container.as_list())
         if (values_equal(v, item)) return true;
       return false;
-    case Value::Kind::Dict:
-      return item.is_string() && container.as_dict().find(item.as_string()) != nullptr;
-    default:
-      fail("argument of type '{}' is not iterable", container.type_name());
+    case Value::Kind::Dict: return item.is_string() && container.as_dict().find(item.as_string()) != nullptr;
+    default: fail("argument of type '{}' is not iterable", container.type_name());
   }
 }
 

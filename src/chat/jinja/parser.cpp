@@ -183,7 +183,8 @@ class Parser : public ExpressionParser {
       if (skip_op(")")) break;
       MacroParam p;
       p.name = expect_name();
-      if (skip_op("=")) p.default_value = parse_expression();
+      if (skip_op("="))
+        p.default_value = parse_expression();
       else if (!s.params.empty() && s.params.back().default_value)
         error(cur().offset, "non-default argument follows default argument");
       s.params.push_back(std::move(p));
@@ -227,8 +228,6 @@ class Parser : public ExpressionParser {
 
 }  // namespace
 
-Body parse_template(const std::vector<Token>& tokens, const SourceMap& map) {
-  return Parser(tokens, map).parse_all();
-}
+Body parse_template(const std::vector<Token>& tokens, const SourceMap& map) { return Parser(tokens, map).parse_all(); }
 
 }  // namespace turbine::jinja

@@ -27,9 +27,12 @@ std::string pad(std::string body, int width, bool left_align, bool zero_pad) {
 std::string printf_format(const std::string& fmt_str, const Value& args) {
   ValueList positional;
   const ValueDict* mapping = nullptr;
-  if (args.is_tuple()) positional = args.as_list();
-  else if (args.is_dict()) mapping = &args.as_dict();
-  else positional.push_back(args);
+  if (args.is_tuple())
+    positional = args.as_list();
+  else if (args.is_dict())
+    mapping = &args.as_dict();
+  else
+    positional.push_back(args);
   size_t next = 0;
   std::string out;
   for (size_t i = 0; i < fmt_str.size(); ++i) {
@@ -83,7 +86,8 @@ std::string printf_format(const std::string& fmt_str, const Value& args) {
     std::string body;
     std::string sign_flag = plus ? "+" : space ? " " : "";
     switch (type) {
-      case 's': case 'r': {
+      case 's':
+      case 'r': {
         body = type == 's' ? value->str() : value->repr();
         if (precision >= 0) {
           std::u32string u = utf8_decode(body);
@@ -92,39 +96,59 @@ std::string printf_format(const std::string& fmt_str, const Value& args) {
         zero = false;
         break;
       }
-      case 'd': case 'i': case 'u': {
+      case 'd':
+      case 'i':
+      case 'u': {
         if (!value->is_number()) fail("%{} format: a real number is required, not {}", type, value->type_name());
         int64_t n = value->is_float() ? static_cast<int64_t>(std::trunc(value->as_float())) : value->as_int();
         body = (n >= 0 ? sign_flag : "") + std::to_string(n);
         break;
       }
-      case 'x': case 'X': case 'o': {
-        if (!value->is_int() && !value->is_bool()) fail("%{} format: an integer is required, not {}", type, value->type_name());
+      case 'x':
+      case 'X':
+      case 'o': {
+        if (!value->is_int() && !value->is_bool())
+          fail("%{} format: an integer is required, not {}", type, value->type_name());
         int64_t n = value->as_int();
         char buf[64];
-        std::snprintf(buf, sizeof buf, type == 'o' ? "%llo" : type == 'x' ? "%llx" : "%llX",
+        std::snprintf(buf, sizeof buf,
+                      type == 'o'   ? "%llo"
+                      : type == 'x' ? "%llx"
+                                    : "%llX",
                       static_cast<unsigned long long>(n < 0 ? -n : n));
-        body = std::string(n < 0 ? "-" : sign_flag) + (alt ? (type == 'o' ? "0o" : type == 'x' ? "0x" : "0X") : "") + buf;
+        body = std::string(n < 0 ? "-" : sign_flag) +
+               (alt ? (type == 'o'   ? "0o"
+                       : type == 'x' ? "0x"
+                                     : "0X")
+                    : "") +
+               buf;
         break;
       }
-      case 'f': case 'F': case 'e': case 'E': case 'g': case 'G': {
+      case 'f':
+      case 'F':
+      case 'e':
+      case 'E':
+      case 'g':
+      case 'G': {
         if (!value->is_number()) fail("must be real number, not {}", value->type_name());
-        std::string spec = "%" + sign_flag + (alt ? "#" : "") + "." + std::to_string(precision < 0 ? 6 : precision) + type;
+        std::string spec =
+            "%" + sign_flag + (alt ? "#" : "") + "." + std::to_string(precision < 0 ? 6 : precision) + type;
         char buf[512];
         std::snprintf(buf, sizeof buf, spec.c_str(), value->as_float());
         body = buf;
         break;
       }
       case 'c': {
-        if (value->is_string()) body = value->as_string();
+        if (value->is_string())
+          body = value->as_string();
         else if (value->is_int()) {
           body.clear();
           append_utf8(body, static_cast<char32_t>(value->as_int()));
-        } else fail("%c requires int or char");
+        } else
+          fail("%c requires int or char");
         break;
       }
-      default:
-        fail("unsupported format character '{}'", type);
+      default: fail("unsupported format character '{}'", type);
     }
     out += pad(body, width, left, zero);
     check_value_bytes(out.size(), "a % format");

@@ -24,11 +24,12 @@ bool string_case(const Value& v, bool upper) {
   return any;
 }
 
-const char* const kTests[] = {"defined", "undefined", "none", "boolean", "true", "false", "integer", "float",
-                              "number", "string", "mapping", "iterable", "sequence", "callable", "even", "odd",
-                              "divisibleby", "eq", "equalto", "==", "ne", "!=", "lt", "lessthan", "<", "le", "<=",
-                              "gt", "greaterthan", ">", "ge", ">=", "in", "lower", "upper", "sameas", "escaped",
-                              "filter", "test"};
+const char* const kTests[] = {"defined",     "undefined", "none",        "boolean", "true",     "false",    "integer",
+                              "float",       "number",    "string",      "mapping", "iterable", "sequence", "callable",
+                              "even",        "odd",       "divisibleby", "eq",      "equalto",  "==",       "ne",
+                              "!=",          "lt",        "lessthan",    "<",       "le",       "<=",       "gt",
+                              "greaterthan", ">",         "ge",          ">=",      "in",       "lower",    "upper",
+                              "sameas",      "escaped",   "filter",      "test"};
 
 }  // namespace
 

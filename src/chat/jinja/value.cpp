@@ -120,7 +120,8 @@ Value from_json_at(const nlohmann::ordered_json& j, int depth) {
     }
     case nlohmann::json::value_t::object: {
       ValueDict d;
-      for (auto it = j.begin(); it != j.end(); ++it) d.items.emplace_back(it.key(), from_json_at(it.value(), depth + 1));
+      for (auto it = j.begin(); it != j.end(); ++it)
+        d.items.emplace_back(it.key(), from_json_at(it.value(), depth + 1));
       return V::dict(std::move(d));
     }
     default: return V::none();
@@ -140,7 +141,8 @@ Value Value::call(const ValueList& args, const KeywordArgs& kwargs) const {
 
 bool Value::truthy() const {
   switch (kind_) {
-    case Kind::Undefined: case Kind::None: return false;
+    case Kind::Undefined:
+    case Kind::None: return false;
     case Kind::Bool: return b_;
     case Kind::Int: return i_ != 0;
     case Kind::Float: return f_ != 0.0;
@@ -219,9 +221,12 @@ std::string python_string_repr(const std::string& s) {
       out += "\\t";
     } else if (!is_python_printable(c)) {
       char buf[16];
-      if (c < 0x100) std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(c));
-      else if (c < 0x10000) std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-      else std::snprintf(buf, sizeof buf, "\\U%08x", static_cast<unsigned>(c));
+      if (c < 0x100)
+        std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(c));
+      else if (c < 0x10000)
+        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+      else
+        std::snprintf(buf, sizeof buf, "\\U%08x", static_cast<unsigned>(c));
       out += buf;
     } else {
       append_utf8(out, c);
@@ -295,7 +300,8 @@ bool values_equal(const Value& a, const Value& b) {
   }
   if (a.kind() != b.kind()) return false;
   switch (a.kind()) {
-    case Value::Kind::Undefined: case Value::Kind::None: return true;
+    case Value::Kind::Undefined:
+    case Value::Kind::None: return true;
     case Value::Kind::String: return a.as_string() == b.as_string();
     case Value::Kind::List: {
       if (a.is_tuple() != b.is_tuple()) return false;

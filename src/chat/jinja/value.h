@@ -61,7 +61,7 @@ class Value {
 
   bool as_bool() const { return b_; }
   int64_t as_int() const { return kind_ == Kind::Bool ? (b_ ? 1 : 0) : i_; }  // bool is an int in Python
-  double as_float() const;  // any number
+  double as_float() const;                                                    // any number
   const std::string& as_string() const { return *s_; }
   const ValueList& as_list() const { return *list_; }
   const ValueDict& as_dict() const { return *dict_; }

@@ -39,8 +39,7 @@ void BpeModel::load_vocab(const json& vocab, const std::string& where) {
   if (!vocab.is_object()) fail("{}: expected an object of token -> id", where);
   vocab_.reserve(vocab.size());
   for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 ||
-        it.value().get<int64_t>() > INT32_MAX)
+    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 || it.value().get<int64_t>() > INT32_MAX)
       fail("{}[\"{}\"]: expected a non-negative integer id", where, it.key());
     const auto id = static_cast<int32_t>(it.value().get<int64_t>());
     vocab_[it.key()] = id;

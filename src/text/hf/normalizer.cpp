@@ -195,9 +195,10 @@ std::unique_ptr<Normalizer> make_normalizer(const json& spec, const std::string&
     return std::make_unique<StripNormalizer>(optional_bool(spec, "strip_left", true, where),
                                              optional_bool(spec, "strip_right", true, where));
   if (type == "StripAccents") return std::make_unique<StripAccentsNormalizer>();
-  fail("{}.type: unsupported normalizer \"{}\" (supported: Sequence, NFC, NFD, NFKC, NFKD, Lowercase, "
-       "Prepend, Replace, Strip, StripAccents)",
-       where, type);
+  fail(
+      "{}.type: unsupported normalizer \"{}\" (supported: Sequence, NFC, NFD, NFKC, NFKD, Lowercase, "
+      "Prepend, Replace, Strip, StripAccents)",
+      where, type);
 }
 
 }  // namespace turbine::hf

@@ -16,13 +16,12 @@ struct PcreRegex::Compiled {
   }
 };
 
-PcreRegex::PcreRegex(const std::string& pattern, const std::string& where)
-    : compiled_(std::make_unique<Compiled>()) {
+PcreRegex::PcreRegex(const std::string& pattern, const std::string& where) : compiled_(std::make_unique<Compiled>()) {
   compiled_->where = where;
   int error_code = 0;
   PCRE2_SIZE error_offset = 0;
-  compiled_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-                                  PCRE2_UTF | PCRE2_UCP, &error_code, &error_offset, nullptr);
+  compiled_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(), PCRE2_UTF | PCRE2_UCP,
+                                  &error_code, &error_offset, nullptr);
   if (!compiled_->code) {
     PCRE2_UCHAR message[256];
     pcre2_get_error_message(error_code, message, sizeof(message));
@@ -59,8 +58,7 @@ void PcreRegex::for_each_match(std::string_view text, FunctionRef<void(TextSpan)
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   size_t start = 0;
   while (start <= text.size()) {
-    const int rc = pcre2_match(compiled_->code, subject, text.size(), start, PCRE2_NO_UTF_CHECK, data,
-                               nullptr);
+    const int rc = pcre2_match(compiled_->code, subject, text.size(), start, PCRE2_NO_UTF_CHECK, data, nullptr);
     if (rc == PCRE2_ERROR_NOMATCH) break;
     if (rc < 0) {
       PCRE2_UCHAR message[256];

@@ -12,8 +12,7 @@ namespace turbine::hf {
 namespace {
 
 // GPT-2's pattern, which ByteLevel applies when use_regex is true.
-constexpr const char* kGpt2Pattern =
-    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
+constexpr const char* kGpt2Pattern = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 
 // Emits the pieces of `word` under `regex` + `behavior`; only a piece at offset 0 of a word that
 // began the input keeps `at_start`.
@@ -175,18 +174,18 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const json& spec, const std::st
   if (type == "WhitespaceSplit") return regex_splitter(R"(\s)", SplitBehavior::Removed, false, where);
   if (type == "Digits") {
     const bool individual = optional_bool(spec, "individual_digits", false, where);
-    return regex_splitter(R"(\p{N})", individual ? SplitBehavior::Isolated : SplitBehavior::Contiguous, false,
-                          where);
+    return regex_splitter(R"(\p{N})", individual ? SplitBehavior::Isolated : SplitBehavior::Contiguous, false, where);
   }
   if (type == "Punctuation") {
     const std::string behavior = optional_string(spec, "behavior", where);
     return regex_splitter(R"([\p{P}\x21-\x2F\x3A-\x40\x5B-\x60\x7B-\x7E])",
-                          behavior.empty() ? SplitBehavior::Isolated : parse_split_behavior(behavior, where),
-                          false, where);
+                          behavior.empty() ? SplitBehavior::Isolated : parse_split_behavior(behavior, where), false,
+                          where);
   }
-  fail("{}.type: unsupported pre_tokenizer \"{}\" (supported: Sequence, Split, ByteLevel, Metaspace, "
-       "Whitespace, WhitespaceSplit, Digits, Punctuation)",
-       where, type);
+  fail(
+      "{}.type: unsupported pre_tokenizer \"{}\" (supported: Sequence, Split, ByteLevel, Metaspace, "
+      "Whitespace, WhitespaceSplit, Digits, Punctuation)",
+      where, type);
 }
 
 }  // namespace turbine::hf

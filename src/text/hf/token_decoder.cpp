@@ -151,7 +151,8 @@ class StripDecoder final : public TokenDecoder {
 // Replacement character -> space; in the first token (when a prefix is prepended) it is dropped.
 class MetaspaceDecoder final : public TokenDecoder {
  public:
-  MetaspaceDecoder(std::string replacement, bool drop_in_first) : replacement_(std::move(replacement)), drop_in_first_(drop_in_first) {}
+  MetaspaceDecoder(std::string replacement, bool drop_in_first)
+      : replacement_(std::move(replacement)), drop_in_first_(drop_in_first) {}
   void decode_chain(std::vector<std::string>& tokens) const override {
     for (size_t i = 0; i < tokens.size(); ++i) {
       std::string out;
@@ -198,8 +199,9 @@ std::unique_ptr<TokenDecoder> make_token_decoder(const json& spec, const std::st
   }
   if (type == "ByteLevel") return std::make_unique<ByteLevelDecoder>();
   if (type == "Replace")
-    return std::make_unique<ReplaceDecoder>(pattern_from_json(require_field(spec, "pattern", where), where + ".pattern"),
-                                            require_string(spec, "content", where));
+    return std::make_unique<ReplaceDecoder>(
+        pattern_from_json(require_field(spec, "pattern", where), where + ".pattern"),
+        require_string(spec, "content", where));
   if (type == "ByteFallback") return std::make_unique<ByteFallbackDecoder>();
   if (type == "Fuse") return std::make_unique<FuseDecoder>();
   if (type == "Strip")
@@ -210,9 +212,10 @@ std::unique_ptr<TokenDecoder> make_token_decoder(const json& spec, const std::st
     bool prepends = scheme.empty() ? optional_bool(spec, "add_prefix_space", true, where) : scheme != "never";
     return std::make_unique<MetaspaceDecoder>(require_string(spec, "replacement", where), prepends);
   }
-  fail("{}.type: unsupported decoder \"{}\" (supported: Sequence, ByteLevel, Replace, ByteFallback, Fuse, "
-       "Strip, Metaspace)",
-       where, type);
+  fail(
+      "{}.type: unsupported decoder \"{}\" (supported: Sequence, ByteLevel, Replace, ByteFallback, Fuse, "
+      "Strip, Metaspace)",
+      where, type);
 }
 
 }  // namespace turbine::hf

@@ -27,8 +27,7 @@ bool attention_fast_paths(const PagedAttentionParams& p) {
 const float* CudaBackend::rope_table(const RopeTable& rope) {
   if (!rope_device_.defined() || rope.inv_freq != rope_host_) {
     rope_host_ = rope.inv_freq;
-    rope_device_ = upload(rope_host_.data(), DType::F32, {int64_t(std::max<size_t>(rope_host_.size(), 1))},
-                          DType::F32);
+    rope_device_ = upload(rope_host_.data(), DType::F32, {int64_t(std::max<size_t>(rope_host_.size(), 1))}, DType::F32);
   }
   return rope_device_.ptr<float>();
 }

@@ -22,30 +22,35 @@ namespace {
 constexpr int kRows = kPrefillTileTokens;  // query rows per block, 16 per warp
 constexpr int kWarps = kRows / 16;
 constexpr int kThreads = kWarps * 32;
-constexpr int kKeys = 64;                  // keys per tile
-constexpr int kMinBlocks = 8 / kWarps;      // blocks per SM the registers must allow
-constexpr int kStages = 3;                 // K/V tiles in shared memory: one computed on, two loading
+constexpr int kKeys = 64;               // keys per tile
+constexpr int kMinBlocks = 8 / kWarps;  // blocks per SM the registers must allow
+constexpr int kStages = 3;              // K/V tiles in shared memory: one computed on, two loading
 constexpr float kLog2e = 1.4426950408889634f;
 static_assert(kRows % 16 == 0 && kRows <= 2 * kKeys, "m16 row blocks; Q fits in the second K/V buffer");
 
 // Shared tiles are [64][D + 8] elements: the 16-byte pad moves consecutive rows to different banks,
 // so ldmatrix's eight row reads never collide.
 template <int D>
-__host__ __device__ constexpr int row_stride() { return D + 8; }
+__host__ __device__ constexpr int row_stride() {
+  return D + 8;
+}
 template <int D>
-constexpr size_t smem_bytes() { return size_t(kStages) * 2 * kKeys * row_stride<D>() * sizeof(uint16_t); }
+constexpr size_t smem_bytes() {
+  return size_t(kStages) * 2 * kKeys * row_stride<D>() * sizeof(uint16_t);
+}
 
 __device__ __forceinline__ uint32_t smem_addr(const void* p) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(p));
 }
 // 16-byte async copy; with valid false the destination is zero-filled and nothing is read.
 __device__ __forceinline__ void cp_async16(void* dst, const void* src, bool valid) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src),
-               "r"(valid ? 16 : 0));
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "r"(valid ? 16 : 0));
 }
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 template <int N>
-__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
 
 __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* p) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
@@ -137,7 +142,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) flash_prefill_kernel(Pag
   constexpr int kRowStep = kThreads / kChunks;
   static_assert(kLoads * kThreads == kKeys * kChunks, "whole tiles per pass");
   const int row0 = tid / kChunks, chunk = tid % kChunks;
-  auto find_rows = [&](int k0, int (&blk)[kLoads], int (&off)[kLoads]) {
+  auto find_rows = [&](int k0, int(&blk)[kLoads], int(&off)[kLoads]) {
 #pragma unroll
     for (int u = 0; u < kLoads; ++u) {
       const int pos = k0 + row0 + u * kRowStep;
@@ -150,7 +155,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) flash_prefill_kernel(Pag
     }
   };
   // Keys at or past key_end are zero-filled: their P is 0 and 0 * V must stay finite.
-  auto load_kv = [&](int k0, int stage, const int (&blk)[kLoads], const int (&off)[kLoads]) {
+  auto load_kv = [&](int k0, int stage, const int(&blk)[kLoads], const int(&off)[kLoads]) {
     T* kd = kv + stage * 2 * kKeys * S;
     T* vd = kd + kKeys * S;
 #pragma unroll

@@ -32,9 +32,9 @@ __global__ void __launch_bounds__(kWarps * 32)
   constexpr int kDims = MaxD / 32;  // head dims per lane
   extern __shared__ float smem[];
   const int D = MaxD == 256 ? p.head_dim : MaxD;  // 64 and 128 are exact; 256 is the generic bound
-  float* ks = smem;                        // [kTile][D + 1]: padded so lanes reading a column differ in bank
-  float* vs = ks + kTile * (D + 1);        // [kTile][D]
-  float* qs = vs + kTile * D;              // [kRows][D], pre-scaled by scale * log2(e)
+  float* ks = smem;                               // [kTile][D + 1]: padded so lanes reading a column differ in bank
+  float* vs = ks + kTile * (D + 1);               // [kTile][D]
+  float* qs = vs + kTile * D;                     // [kRows][D], pre-scaled by scale * log2(e)
 
   const int seq = blockIdx.x / sp.row_blocks, rb = blockIdx.x % sp.row_blocks;
   const int kvh = blockIdx.y, split = blockIdx.z;
@@ -127,8 +127,7 @@ __global__ void __launch_bounds__(kWarps * 32)
       const float* q = qs + (warp + k * kWarps) * D;
       float s = 0.0f;
       for (int d = 0; d < D; ++d) s += q[d] * ks[lane * (D + 1) + d];
-      const bool valid = key < key_end && key <= qpos[k] &&
-                         (p.sliding_window <= 0 || key > qpos[k] - p.sliding_window);
+      const bool valid = key < key_end && key <= qpos[k] && (p.sliding_window <= 0 || key > qpos[k] - p.sliding_window);
       s = valid ? s : -FLT_MAX;
       const float m_new = fmaxf(m[k], warp_max(s));
       if (m_new == -FLT_MAX) continue;  // nothing visible yet for this row
@@ -227,8 +226,8 @@ void launch_typed(const PagedAttentionParams& p, const Split& sp, float* workspa
   kernel<<<grid, kWarps * 32, smem, stream>>>(p, sp, part_acc, part_ml);
   TURBINE_CUDA_LAUNCH_CHECK();
   if (sp.splits > 1) {
-    paged_attention_reduce_kernel<T><<<p.num_tokens * p.num_heads, std::min(p.head_dim, 128), 0, stream>>>(
-        p, sp.splits, part_acc, part_ml);
+    paged_attention_reduce_kernel<T>
+        <<<p.num_tokens * p.num_heads, std::min(p.head_dim, 128), 0, stream>>>(p, sp.splits, part_acc, part_ml);
     TURBINE_CUDA_LAUNCH_CHECK();
   }
 }

@@ -14,14 +14,14 @@
 namespace turbine::cuda {
 
 struct PagedAttentionParams {
-  const void* q = nullptr;     // [T, Hq D], already rotated
-  void* out = nullptr;         // [T, Hq D]
-  const void* cache_layer = nullptr;  // this layer's [block][k|v][kv_head][block_len][D]
-  const int32_t* query_start = nullptr;   // [S + 1]
-  const int32_t* context_lens = nullptr;  // [S], context + new tokens
-  const int32_t* block_tables = nullptr;  // [S, max_blocks]
-  const int32_t* decode_seqs = nullptr;   // [num_decode] sequences with one new token (AttentionWork)
-  const int32_t* prefill_tiles = nullptr; // [num_prefill_tiles, 2] (sequence, first new token)
+  const void* q = nullptr;                 // [T, Hq D], already rotated
+  void* out = nullptr;                     // [T, Hq D]
+  const void* cache_layer = nullptr;       // this layer's [block][k|v][kv_head][block_len][D]
+  const int32_t* query_start = nullptr;    // [S + 1]
+  const int32_t* context_lens = nullptr;   // [S], context + new tokens
+  const int32_t* block_tables = nullptr;   // [S, max_blocks]
+  const int32_t* decode_seqs = nullptr;    // [num_decode] sequences with one new token (AttentionWork)
+  const int32_t* prefill_tiles = nullptr;  // [num_prefill_tiles, 2] (sequence, first new token)
   int num_decode = 0, num_prefill_tiles = 0;
   int max_blocks = 0;
   int num_sequences = 0, num_tokens = 0, max_new_tokens = 0, max_context = 0;
@@ -30,7 +30,7 @@ struct PagedAttentionParams {
   int sliding_window = 0;
   DType dtype = DType::BF16;
   size_t max_smem_per_block = 0;  // the device's opt-in limit; the flash kernel runs only where its tiles fit
-  bool force_general = false;  // skip the decode and flash kernels (tests compare the paths)
+  bool force_general = false;     // skip the decode and flash kernels (tests compare the paths)
 };
 
 // The general kernel (any head_dim multiple of 8 up to 256, any GQA ratio):

@@ -59,8 +59,8 @@ __global__ void qkv_rope_store_kernel(QkvRopeParams p) {
       dst = static_cast<T*>(p.q_out) + (size_t(t) * Hq + h) * D;
     } else {
       const int kv = is_v ? 1 : 0, kvh = h - Hq - kv * Hkv;
-      dst = static_cast<T*>(p.cache_layer) +
-            ((size_t(block) * 2 + kv) * Hkv + kvh) * size_t(p.block_len) * D + size_t(offset) * D;
+      dst = static_cast<T*>(p.cache_layer) + ((size_t(block) * 2 + kv) * Hkv + kvh) * size_t(p.block_len) * D +
+            size_t(offset) * D;
     }
     const int half = is_v ? 0 : p.rotary_dim / 2;
     for (int i = lane; i < half; i += 32) {

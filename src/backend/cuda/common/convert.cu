@@ -18,8 +18,8 @@ template <typename From, typename To>
 void launch_typed(const void* src, void* dst, size_t n, cudaStream_t stream) {
   const int threads = 256;
   const size_t blocks = std::min<size_t>((n + threads - 1) / threads, 65535);
-  convert_kernel<From, To><<<unsigned(blocks), threads, 0, stream>>>(static_cast<const From*>(src),
-                                                                      static_cast<To*>(dst), n);
+  convert_kernel<From, To>
+      <<<unsigned(blocks), threads, 0, stream>>>(static_cast<const From*>(src), static_cast<To*>(dst), n);
   TURBINE_CUDA_LAUNCH_CHECK();
 }
 

@@ -9,13 +9,11 @@
 namespace turbine::cuda {
 
 inline void check_cuda(cudaError_t status, const char* what, const char* file, int line) {
-  if (status != cudaSuccess)
-    fail("CUDA error at {}:{}: {} ({})", file, line, cudaGetErrorString(status), what);
+  if (status != cudaSuccess) fail("CUDA error at {}:{}: {} ({})", file, line, cudaGetErrorString(status), what);
 }
 
 inline void check_cublas(cublasStatus_t status, const char* what, const char* file, int line) {
-  if (status != CUBLAS_STATUS_SUCCESS)
-    fail("cuBLASLt error at {}:{}: status {} ({})", file, line, int(status), what);
+  if (status != CUBLAS_STATUS_SUCCESS) fail("cuBLASLt error at {}:{}: status {} ({})", file, line, int(status), what);
 }
 
 }  // namespace turbine::cuda

@@ -25,11 +25,17 @@ __device__ __forceinline__ float to_float(__nv_bfloat16 v) { return __bfloat162f
 template <typename T>
 __device__ __forceinline__ T from_float(float v);
 template <>
-__device__ __forceinline__ float from_float<float>(float v) { return v; }
+__device__ __forceinline__ float from_float<float>(float v) {
+  return v;
+}
 template <>
-__device__ __forceinline__ __half from_float<__half>(float v) { return __float2half_rn(v); }
+__device__ __forceinline__ __half from_float<__half>(float v) {
+  return __float2half_rn(v);
+}
 template <>
-__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+__device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
+  return __float2bfloat16_rn(v);
+}
 
 __device__ __forceinline__ float warp_sum(float v) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
@@ -84,16 +90,15 @@ __device__ __forceinline__ uint4 pack8(const float* f) {
 
 // Instantiates a launcher body for the two compute dtypes: F(T) is called with T = __half or
 // __nv_bfloat16 according to `dtype`.
-#define TURBINE_DISPATCH_HALF(dtype, ...)                                            \
-  do {                                                                               \
-    if ((dtype) == ::turbine::DType::F16) {                                          \
-      using T = __half;                                                              \
-      __VA_ARGS__;                                                                   \
-    } else if ((dtype) == ::turbine::DType::BF16) {                                  \
-      using T = __nv_bfloat16;                                                       \
-      __VA_ARGS__;                                                                   \
-    } else {                                                                         \
-      ::turbine::fail("cuda kernels take float16 or bfloat16, got {}",               \
-                      ::turbine::dtype_name(dtype));                                 \
-    }                                                                                \
+#define TURBINE_DISPATCH_HALF(dtype, ...)                                                             \
+  do {                                                                                                \
+    if ((dtype) == ::turbine::DType::F16) {                                                           \
+      using T = __half;                                                                               \
+      __VA_ARGS__;                                                                                    \
+    } else if ((dtype) == ::turbine::DType::BF16) {                                                   \
+      using T = __nv_bfloat16;                                                                        \
+      __VA_ARGS__;                                                                                    \
+    } else {                                                                                          \
+      ::turbine::fail("cuda kernels take float16 or bfloat16, got {}", ::turbine::dtype_name(dtype)); \
+    }                                                                                                 \
   } while (0)

@@ -22,8 +22,8 @@ void launch_out(void* out, DType out_dtype, const B* bias, int rows, int cols, c
   if (out_dtype == DType::F32)
     bias_add_kernel<<<blocks, 256, 0, stream>>>(static_cast<float*>(out), bias, rows, cols);
   else
-    TURBINE_DISPATCH_HALF(out_dtype, bias_add_kernel<<<blocks, 256, 0, stream>>>(static_cast<T*>(out), bias,
-                                                                                  rows, cols));
+    TURBINE_DISPATCH_HALF(out_dtype,
+                          bias_add_kernel<<<blocks, 256, 0, stream>>>(static_cast<T*>(out), bias, rows, cols));
 }
 
 }  // namespace

@@ -10,8 +10,8 @@ namespace turbine::cuda {
 
 void CudaBackend::do_embedding(const Tensor& table, const Tensor& ids, Tensor& out) {
   activate();
-  launch_gather_rows(table.data, ids.ptr<int32_t>(), out.data, int(ids.numel()), size_t(table.dim(1)) *
-                     dtype_size(table.dtype), int(table.dim(0)), stream_);
+  launch_gather_rows(table.data, ids.ptr<int32_t>(), out.data, int(ids.numel()),
+                     size_t(table.dim(1)) * dtype_size(table.dtype), int(table.dim(0)), stream_);
 }
 
 void CudaBackend::do_rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) {
@@ -23,8 +23,7 @@ void CudaBackend::do_rms_norm(const Tensor& x, const Tensor& weight, float eps, 
 void CudaBackend::do_add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps, Tensor& out) {
   activate();
   const int cols = int(x.dim(-1));
-  launch_add_rms_norm(residual.data, x.data, weight.data, out.data, int(x.numel() / cols), cols, eps, dtype_,
-                      launch_);
+  launch_add_rms_norm(residual.data, x.data, weight.data, out.data, int(x.numel() / cols), cols, eps, dtype_, launch_);
 }
 
 void CudaBackend::do_silu_mul(const Tensor& gate_up, Tensor& out) {

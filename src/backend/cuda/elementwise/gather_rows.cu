@@ -10,8 +10,7 @@ namespace {
 
 // One block per output row; Word is uint4 when rows are 16-byte multiples, else a byte.
 template <typename Word>
-__global__ void gather_rows_kernel(const Word* src, const int32_t* rows, Word* dst, size_t row_words,
-                                   int src_rows) {
+__global__ void gather_rows_kernel(const Word* src, const int32_t* rows, Word* dst, size_t row_words, int src_rows) {
   const int r = blockIdx.x;
   const int32_t s = rows[r];
   Word* out = dst + size_t(r) * row_words;
@@ -25,8 +24,8 @@ __global__ void gather_rows_kernel(const Word* src, const int32_t* rows, Word* d
 
 }  // namespace
 
-void launch_gather_rows(const void* src, const int32_t* rows, void* dst, int num_rows, size_t row_bytes,
-                        int src_rows, cudaStream_t stream) {
+void launch_gather_rows(const void* src, const int32_t* rows, void* dst, int num_rows, size_t row_bytes, int src_rows,
+                        cudaStream_t stream) {
   if (num_rows == 0 || row_bytes == 0) return;
   const bool wide = row_bytes % 16 == 0 && aligned16({src, dst});
   if (wide) {

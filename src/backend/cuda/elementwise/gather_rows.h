@@ -8,7 +8,7 @@
 
 namespace turbine::cuda {
 
-void launch_gather_rows(const void* src, const int32_t* rows, void* dst, int num_rows, size_t row_bytes,
-                        int src_rows, cudaStream_t stream);
+void launch_gather_rows(const void* src, const int32_t* rows, void* dst, int num_rows, size_t row_bytes, int src_rows,
+                        cudaStream_t stream);
 
 }  // namespace turbine::cuda

@@ -117,31 +117,31 @@ void launch_rms_norm(const void* x, const void* weight, void* out, int rows, int
                      const KernelLaunch& launch) {
   if (rows == 0) return;
   if (vector_ok(cols, {x, weight, out})) {
-    TURBINE_DISPATCH_HALF(dtype, launch_pdl(rms_norm_vec_kernel<T, false>, rows, vector_threads(cols), 0, launch,
-                                     nullptr, static_cast<const T*>(x), static_cast<const T*>(weight),
-                                     static_cast<T*>(out), cols, eps));
+    TURBINE_DISPATCH_HALF(
+        dtype, launch_pdl(rms_norm_vec_kernel<T, false>, rows, vector_threads(cols), 0, launch, nullptr,
+                          static_cast<const T*>(x), static_cast<const T*>(weight), static_cast<T*>(out), cols, eps));
     TURBINE_CUDA_LAUNCH_CHECK();
     return;
   }
-  TURBINE_DISPATCH_HALF(dtype, launch_pdl(rms_norm_kernel<T, false>, rows, threads_for(cols), 0, launch,
-                                   nullptr, static_cast<const T*>(x), static_cast<const T*>(weight),
-                                   static_cast<T*>(out), cols, eps));
+  TURBINE_DISPATCH_HALF(
+      dtype, launch_pdl(rms_norm_kernel<T, false>, rows, threads_for(cols), 0, launch, nullptr,
+                        static_cast<const T*>(x), static_cast<const T*>(weight), static_cast<T*>(out), cols, eps));
   TURBINE_CUDA_LAUNCH_CHECK();
 }
 
-void launch_add_rms_norm(void* residual, const void* x, const void* weight, void* out, int rows, int cols,
-                         float eps, DType dtype, const KernelLaunch& launch) {
+void launch_add_rms_norm(void* residual, const void* x, const void* weight, void* out, int rows, int cols, float eps,
+                         DType dtype, const KernelLaunch& launch) {
   if (rows == 0) return;
   if (vector_ok(cols, {residual, x, weight, out})) {
     TURBINE_DISPATCH_HALF(dtype, launch_pdl(rms_norm_vec_kernel<T, true>, rows, vector_threads(cols), 0, launch,
-                                     static_cast<T*>(residual), static_cast<const T*>(x),
-                                     static_cast<const T*>(weight), static_cast<T*>(out), cols, eps));
+                                            static_cast<T*>(residual), static_cast<const T*>(x),
+                                            static_cast<const T*>(weight), static_cast<T*>(out), cols, eps));
     TURBINE_CUDA_LAUNCH_CHECK();
     return;
   }
-  TURBINE_DISPATCH_HALF(dtype, launch_pdl(rms_norm_kernel<T, true>, rows, threads_for(cols), 0, launch,
-                                   static_cast<T*>(residual), static_cast<const T*>(x),
-                                   static_cast<const T*>(weight), static_cast<T*>(out), cols, eps));
+  TURBINE_DISPATCH_HALF(
+      dtype, launch_pdl(rms_norm_kernel<T, true>, rows, threads_for(cols), 0, launch, static_cast<T*>(residual),
+                        static_cast<const T*>(x), static_cast<const T*>(weight), static_cast<T*>(out), cols, eps));
   TURBINE_CUDA_LAUNCH_CHECK();
 }
 

@@ -8,7 +8,7 @@ namespace turbine::cuda {
 
 void launch_rms_norm(const void* x, const void* weight, void* out, int rows, int cols, float eps, DType dtype,
                      const KernelLaunch& launch);
-void launch_add_rms_norm(void* residual, const void* x, const void* weight, void* out, int rows, int cols,
-                         float eps, DType dtype, const KernelLaunch& launch);
+void launch_add_rms_norm(void* residual, const void* x, const void* weight, void* out, int rows, int cols, float eps,
+                         DType dtype, const KernelLaunch& launch);
 
 }  // namespace turbine::cuda

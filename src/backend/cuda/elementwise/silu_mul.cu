@@ -55,13 +55,13 @@ void launch_silu_mul(const void* gate_up, void* out, int tokens, int inter, DTyp
   if (inter % 8 == 0 && aligned16({gate_up, out})) {
     const unsigned vblocks = unsigned(std::min<size_t>((n / 8 + 255) / 256, 65535));
     TURBINE_DISPATCH_HALF(dtype, launch_pdl(silu_mul_vec_kernel<T>, vblocks, 256, 0, launch,
-                                                static_cast<const T*>(gate_up), static_cast<T*>(out), tokens, inter));
+                                            static_cast<const T*>(gate_up), static_cast<T*>(out), tokens, inter));
     TURBINE_CUDA_LAUNCH_CHECK();
     return;
   }
   const unsigned blocks = unsigned(std::min<size_t>((n + 255) / 256, 65535));
   TURBINE_DISPATCH_HALF(dtype, launch_pdl(silu_mul_kernel<T>, blocks, 256, 0, launch, static_cast<const T*>(gate_up),
-                                           static_cast<T*>(out), tokens, inter));
+                                          static_cast<T*>(out), tokens, inter));
   TURBINE_CUDA_LAUNCH_CHECK();
 }
 

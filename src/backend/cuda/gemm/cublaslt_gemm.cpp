@@ -69,8 +69,7 @@ CublasLtGemm::Plan& CublasLtGemm::plan_for(const Key& key) {
   Plan plan;
   TURBINE_CUBLAS_CHECK(cublasLtMatmulDescCreate(&plan.op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
   const cublasOperation_t trans = CUBLAS_OP_T, no_trans = CUBLAS_OP_N;
-  TURBINE_CUBLAS_CHECK(
-      cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_TRANSA, &trans, sizeof(trans)));
+  TURBINE_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_TRANSA, &trans, sizeof(trans)));
   TURBINE_CUBLAS_CHECK(
       cublasLtMatmulDescSetAttribute(plan.op, CUBLASLT_MATMUL_DESC_TRANSB, &no_trans, sizeof(no_trans)));
   TURBINE_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&plan.a, in_type, k, n, k));
@@ -84,8 +83,8 @@ CublasLtGemm::Plan& CublasLtGemm::plan_for(const Key& key) {
   const int wanted = tokens <= tune_max_tokens_ ? kMaxCandidates : 1;
   cublasLtMatmulHeuristicResult_t results[kMaxCandidates]{};
   int found = 0;
-  const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(handle_, plan.op, plan.a, plan.b, plan.c, plan.c, pref,
-                                                               wanted, results, &found);
+  const cublasStatus_t status =
+      cublasLtMatmulAlgoGetHeuristic(handle_, plan.op, plan.a, plan.b, plan.c, plan.c, pref, wanted, results, &found);
   cublasLtMatmulPreferenceDestroy(pref);
   if (status != CUBLAS_STATUS_SUCCESS || found == 0)
     fail("cuda linear: cuBLASLt has no algorithm for [{}x{}] x [{}x{}]^T ({} -> {})", tokens, k, n, k,
@@ -138,8 +137,8 @@ void CublasLtGemm::tune(Plan& plan, const void* x, const void* w, void* out, cud
   plan.chosen = choose_candidate(medians, kTuneTolerance);
 }
 
-void CublasLtGemm::matmul(const void* x, const void* w, DType in_dtype, void* out, DType out_dtype, int tokens,
-                          int n, int k, cudaStream_t stream) {
+void CublasLtGemm::matmul(const void* x, const void* w, DType in_dtype, void* out, DType out_dtype, int tokens, int n,
+                          int k, cudaStream_t stream) {
   if (tokens == 0 || n == 0) return;
   Plan& plan = plan_for({tokens, n, k, int(in_dtype), int(out_dtype)});
   if (!plan.tuned && !capturing(stream)) tune(plan, x, w, out, stream);

@@ -31,8 +31,7 @@ __device__ __forceinline__ void mbar_arrive(uint64_t* bar) {
   asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(smem_addr(bar)) : "memory");
 }
 __device__ __forceinline__ void mbar_expect_bytes(uint64_t* bar, unsigned bytes) {
-  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(smem_addr(bar)), "r"(bytes)
-               : "memory");
+  asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(smem_addr(bar)), "r"(bytes) : "memory");
 }
 // Blocks until the barrier's phase of the given parity (0 or 1) has completed.
 __device__ __forceinline__ void mbar_wait(uint64_t* bar, unsigned parity) {
@@ -95,31 +94,32 @@ template <int N, typename T>
 __device__ void wgmma(float* d, uint64_t a, uint64_t b);
 // One specialization per width and dtype: the accumulator operand lists grow with N. ACC is the
 // register list, A/B/S the operand numbers of the two descriptors and of scale-d (1: accumulate).
-#define TURBINE_WGMMA(N, TYPE, PTX, ACC, A, B, S, ...)                                              \
-  template <>                                                                                       \
-  __device__ __forceinline__ void wgmma<N, TYPE>(float* d, uint64_t a, uint64_t b) {                \
-    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, " S ", 0;\n"                                     \
+#define TURBINE_WGMMA(N, TYPE, PTX, ACC, A, B, S, ...)                                               \
+  template <>                                                                                        \
+  __device__ __forceinline__ void wgmma<N, TYPE>(float* d, uint64_t a, uint64_t b) {                 \
+    asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, " S                                               \
+                 ", 0;\n"                                                                            \
                  "wgmma.mma_async.sync.aligned.m64n" #N "k16.f32." PTX "." PTX " " ACC ", " A ", " B \
-                 ", p, 1, 1, 0, 0;\n}"                                                              \
-                 : __VA_ARGS__                                                                      \
-                 : "l"(a), "l"(b), "r"(1));                                                         \
+                 ", p, 1, 1, 0, 0;\n}"                                                               \
+                 : __VA_ARGS__                                                                       \
+                 : "l"(a), "l"(b), "r"(1));                                                          \
   }
-#define TURBINE_WGMMA_BOTH(N, ACC, A, B, S, ...)                \
-  TURBINE_WGMMA(N, __half, "f16", ACC, A, B, S, __VA_ARGS__)    \
+#define TURBINE_WGMMA_BOTH(N, ACC, A, B, S, ...)             \
+  TURBINE_WGMMA(N, __half, "f16", ACC, A, B, S, __VA_ARGS__) \
   TURBINE_WGMMA(N, __nv_bfloat16, "bf16", ACC, A, B, S, __VA_ARGS__)
-TURBINE_WGMMA_BOTH(8, "{%0, %1, %2, %3}", "%4", "%5", "%6",
-                   "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]))
-TURBINE_WGMMA_BOTH(16, "{%0, %1, %2, %3, %4, %5, %6, %7}", "%8", "%9", "%10",
-                   "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]))
+TURBINE_WGMMA_BOTH(8, "{%0, %1, %2, %3}", "%4", "%5", "%6", "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]))
+TURBINE_WGMMA_BOTH(16, "{%0, %1, %2, %3, %4, %5, %6, %7}", "%8", "%9", "%10", "+f"(d[0]), "+f"(d[1]), "+f"(d[2]),
+                   "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]))
 TURBINE_WGMMA_BOTH(32, "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15}", "%16", "%17", "%18",
                    "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
                    "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]))
-TURBINE_WGMMA_BOTH(48, "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, "
-                   "%12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23}", "%24", "%25", "%26",
-                   "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-                   "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]),
-                   "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]),
-                   "+f"(d[22]), "+f"(d[23]))
+TURBINE_WGMMA_BOTH(48,
+                   "{%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, "
+                   "%12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23}",
+                   "%24", "%25", "%26", "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]),
+                   "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]),
+                   "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]),
+                   "+f"(d[21]), "+f"(d[22]), "+f"(d[23]))
 #undef TURBINE_WGMMA_BOTH
 #undef TURBINE_WGMMA
 #endif  // TURBINE_HOPPER_DEVICE

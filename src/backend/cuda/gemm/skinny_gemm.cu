@@ -216,8 +216,10 @@ __global__ void __launch_bounds__(kThreads, Blocking<Tokens>::kMinBlocks)
     }
     // As linear's output then bias_add: rounded to the output type before and after the bias.
     if (bias) v = to_float(from_float<O>(v)) + to_float(bias[row]);
-    if constexpr (Rope) result[r][t] = to_float(from_float<T>(v));
-    else static_cast<O*>(a.out)[size_t(t) * n + row] = from_float<O>(v);
+    if constexpr (Rope)
+      result[r][t] = to_float(from_float<T>(v));
+    else
+      static_cast<O*>(a.out)[size_t(t) * n + row] = from_float<O>(v);
   }
   if constexpr (Rope) {
     __syncthreads();
@@ -232,15 +234,17 @@ __global__ void __launch_bounds__(kThreads, Blocking<Tokens>::kMinBlocks)
 template <int Tokens, typename T, typename O, SkinnyInput In, bool Rope>
 void launch_instance(const SkinnyGemmArgs& a, const QkvRopeParams& rp, const KernelLaunch& launch) {
   constexpr int kRows = Blocking<Tokens>::kRows;
-  launch_pdl(skinny_gemm_kernel<T, O, Tokens, In, Rope>, unsigned((a.n + kRows - 1) / kRows), kThreads, 0, launch,
-             a, rp);
+  launch_pdl(skinny_gemm_kernel<T, O, Tokens, In, Rope>, unsigned((a.n + kRows - 1) / kRows), kThreads, 0, launch, a,
+             rp);
 }
 
 template <typename T, typename O>
 void launch_plain(const SkinnyGemmArgs& a, const KernelLaunch& launch) {
   static_assert(kSkinnyGemmMaxTokens == 2, "one instance per token count");
-  if (a.tokens <= 1) launch_instance<1, T, O, SkinnyInput::Plain, false>(a, QkvRopeParams{}, launch);
-  else launch_instance<2, T, O, SkinnyInput::Plain, false>(a, QkvRopeParams{}, launch);
+  if (a.tokens <= 1)
+    launch_instance<1, T, O, SkinnyInput::Plain, false>(a, QkvRopeParams{}, launch);
+  else
+    launch_instance<2, T, O, SkinnyInput::Plain, false>(a, QkvRopeParams{}, launch);
 }
 
 // The instances that run: plain GEMMs in either output type at 1-2 tokens; at one token the fused
@@ -249,9 +253,12 @@ template <typename T>
 bool launch_typed(const SkinnyGemmArgs& a, const QkvRopeParams* rope, const KernelLaunch& launch) {
   const bool to_t = a.out_dtype == a.in_dtype;
   if (a.input == SkinnyInput::Plain && !rope) {
-    if (to_t) launch_plain<T, T>(a, launch);
-    else if (a.out_dtype == DType::F32) launch_plain<T, float>(a, launch);
-    else return false;
+    if (to_t)
+      launch_plain<T, T>(a, launch);
+    else if (a.out_dtype == DType::F32)
+      launch_plain<T, float>(a, launch);
+    else
+      return false;
     return true;
   }
   if (a.tokens != 1 || !to_t) return false;
@@ -268,8 +275,7 @@ bool launch_typed(const SkinnyGemmArgs& a, const QkvRopeParams* rope, const Kern
 
 bool launch_skinny_gemm(const SkinnyGemmArgs& a, const QkvRopeParams* rope, const KernelLaunch& launch) {
   const bool aligned = a.k % 8 == 0 && aligned16({a.x, a.w, a.delta, a.norm_weight, a.residual_out});
-  if (a.tokens < 1 || a.tokens > kSkinnyGemmMaxTokens || a.n < 1 || !aligned || a.in_dtype == DType::F32)
-    return false;
+  if (a.tokens < 1 || a.tokens > kSkinnyGemmMaxTokens || a.n < 1 || !aligned || a.in_dtype == DType::F32) return false;
   if (a.input == SkinnyInput::AddRmsNorm && (!a.norm_weight || (a.delta && !a.residual_out))) return false;
   if (rope && (rope->q_norm || rope->k_norm || rope->head_dim % 2 != 0 ||
                a.n != (rope->num_heads + 2 * rope->num_kv_heads) * rope->head_dim))

@@ -33,9 +33,9 @@ namespace {
 
 using namespace hopper;
 
-constexpr int kTileRows = 128;   // two consumer warpgroups of 64 weight rows
-constexpr int kBoxK = 64;        // a TMA box row: 128 bytes, the swizzle's width
-constexpr int kConsumers = 256;  // threads of the two consumer warpgroups
+constexpr int kTileRows = 128;             // two consumer warpgroups of 64 weight rows
+constexpr int kBoxK = 64;                  // a TMA box row: 128 bytes, the swizzle's width
+constexpr int kConsumers = 256;            // threads of the two consumer warpgroups
 constexpr int kThreads = kConsumers + 32;  // and one producer warp
 constexpr int kSmemBudget = 216 * 1024;
 
@@ -56,7 +56,7 @@ struct Layout {
   static constexpr int kStages = kSmemBudget / kStageBytes;
   static_assert(kStages >= 2);
   static constexpr size_t kSmemBytes = size_t(kStages) * kStageBytes + 1024;  // + alignment slack
-  static constexpr int kAcc = Tokens / 2;  // fp32 accumulators per consumer thread
+  static constexpr int kAcc = Tokens / 2;                                     // fp32 accumulators per consumer thread
 };
 
 struct Shape {
@@ -112,9 +112,7 @@ struct TileWriter {
     const int blocks = gridDim.x, piece = blockIdx.x;
     const int first = piece_of(tile_begin, s.total, blocks);
     const int last = piece_of(tile_begin + s.iters - 1, s.total, blocks);
-    auto slot_of = [&](int p) {
-      return 2 * p + (p == first && piece_begin(p, s.total, blocks) < tile_begin ? 1 : 0);
-    };
+    auto slot_of = [&](int p) { return 2 * p + (p == first && piece_begin(p, s.total, blocks) < tile_begin ? 1 : 0); };
     const int mine = 2 * piece + (seg_begin == begin ? 0 : 1);
     float4* dst = partials + size_t(mine) * (kAcc / 4) * kConsumers + threadIdx.x;
 #pragma unroll

@@ -26,11 +26,9 @@ __device__ __forceinline__ bool before(uint32_t ka, int32_t ia, uint32_t kb, int
   return ka > kb || (ka == kb && ia < ib);
 }
 
-__global__ void __launch_bounds__(kThreads) top_candidates_kernel(const float* logits, int vocab,
-                                                                   const int32_t* rows, const float* temperatures,
-                                                                   int k, int sort_len, int32_t* out_ids,
-                                                                   float* out_values, float* out_max,
-                                                                   float* out_sum) {
+__global__ void __launch_bounds__(kThreads)
+    top_candidates_kernel(const float* logits, int vocab, const int32_t* rows, const float* temperatures, int k,
+                          int sort_len, int32_t* out_ids, float* out_values, float* out_max, float* out_sum) {
   __shared__ uint32_t hist[kWarps][256];
   __shared__ uint32_t cand_key[kMaxCandidatesPow2];
   __shared__ int32_t cand_id[kMaxCandidatesPow2];
@@ -178,9 +176,9 @@ __global__ void __launch_bounds__(kThreads) top_candidates_kernel(const float* l
 
 }  // namespace
 
-void launch_top_candidates(const float* logits, int vocab, const int32_t* rows, const float* temperatures,
-                           int num_rows, int k, int32_t* out_ids, float* out_values, float* out_max,
-                           float* out_sum, cudaStream_t stream) {
+void launch_top_candidates(const float* logits, int vocab, const int32_t* rows, const float* temperatures, int num_rows,
+                           int k, int32_t* out_ids, float* out_values, float* out_max, float* out_sum,
+                           cudaStream_t stream) {
   if (num_rows == 0) return;
   int sort_len = 1;
   while (sort_len < k) sort_len <<= 1;

@@ -10,8 +10,8 @@
 namespace turbine::cuda {
 
 constexpr int kMaxCandidatesPow2 = 1024;
-void launch_top_candidates(const float* logits, int vocab, const int32_t* rows, const float* temperatures,
-                           int num_rows, int k, int32_t* out_ids, float* out_values, float* out_max,
-                           float* out_sum, cudaStream_t stream);
+void launch_top_candidates(const float* logits, int vocab, const int32_t* rows, const float* temperatures, int num_rows,
+                           int k, int32_t* out_ids, float* out_values, float* out_max, float* out_sum,
+                           cudaStream_t stream);
 
 }  // namespace turbine::cuda
