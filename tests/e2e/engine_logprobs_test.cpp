@@ -168,8 +168,10 @@ TEST_F(EngineLogprobs, PenaltyAndPlainRequestsInOneBatchKeepTheirIds) {
     const RequestResult r = handles[i].wait();
     EXPECT_EQ(r.ids, alone[i].ids) << "prompt " << i;
     ASSERT_EQ(r.logprobs.size(), params[i].logprobs ? r.ids.size() : 0u) << "prompt " << i;
+    // The same ids; the logprobs agree to fp32 rounding (a step of 8 or more tokens takes another GEMM
+    // kernel on the CPU than a smaller one, so batching may move the last bits).
     for (size_t s = 0; s < r.logprobs.size(); ++s)
-      EXPECT_EQ(r.logprobs[s].chosen.logprob, alone[i].logprobs[s].chosen.logprob) << "prompt " << i;
+      EXPECT_NEAR(r.logprobs[s].chosen.logprob, alone[i].logprobs[s].chosen.logprob, 1e-4) << "prompt " << i;
   }
   expect_engine_clean(engine);
 }
