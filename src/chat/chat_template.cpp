@@ -120,18 +120,24 @@ std::string ChatTemplate::render(const ChatTemplateInput& input) const {
   }
 }
 
+ChatTemplate read_chat_template_file(const std::filesystem::path& file) {
+  require_regular_file(file);
+  std::ifstream in(file, std::ios::binary);
+  if (!in) fail("{}: cannot open", file.string());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  try {
+    return ChatTemplate(ss.str());
+  } catch (const Error& e) {
+    fail("{}: {}", file.string(), e.what());
+  }
+}
+
 ChatTemplate load_chat_template(const std::filesystem::path& dir, const TokenizerConfig& config) {
   if (config.chat_template) return ChatTemplate(*config.chat_template);
   const auto jinja_path = dir / "chat_template.jinja";
   std::error_code ec;
-  if (std::filesystem::exists(jinja_path, ec)) {
-    require_regular_file(jinja_path);
-    std::ifstream in(jinja_path, std::ios::binary);
-    if (!in) fail("{}: cannot open", jinja_path.string());
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ChatTemplate(ss.str());
-  }
+  if (std::filesystem::exists(jinja_path, ec)) return read_chat_template_file(jinja_path);
   fail("{}: no chat template (tokenizer_config.json has no chat_template and there is no chat_template.jinja)",
        dir.string());
 }

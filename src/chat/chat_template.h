@@ -44,6 +44,10 @@ class ChatTemplate {
   std::unique_ptr<Impl> impl_;
 };
 
+// A Jinja template file (--chat-template, chat_template.jinja); Error names the file when it cannot
+// be read or parsed.
+ChatTemplate read_chat_template_file(const std::filesystem::path& file);
+
 // The template of a model or tokenizer folder: tokenizer_config.json's chat_template (a string,
 // or a list of {name, template} where "default" is used), else chat_template.jinja.
 // Throws Error when the folder has none.

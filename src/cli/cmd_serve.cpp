@@ -2,10 +2,8 @@
 // defaults and stop ids are resolved here as `generate` and `chat` resolve them; the server's own
 // flags become a ServerOptions.
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 
 #include "cli/commands.h"
@@ -37,14 +35,10 @@ struct ServeArgs {
 // (completions, /generate); `problem` says why chat requests will be refused.
 std::optional<ChatTemplate> open_chat_template(const ServeArgs& args, std::string& problem) {
   if (!args.chat_template.empty()) {
-    std::ifstream in(args.chat_template, std::ios::binary);
-    if (!in) fail("--chat-template: cannot read '{}'", args.chat_template);
-    std::stringstream text;
-    text << in.rdbuf();
     try {
-      return ChatTemplate(text.str());
+      return read_chat_template_file(args.chat_template);
     } catch (const Error& e) {
-      fail("--chat-template '{}': {}", args.chat_template, e.what());
+      fail("--chat-template {}", e.what());
     }
   }
   try {

@@ -6,10 +6,11 @@ namespace turbine {
 
 Tensor DecodeGraphs::forward(const BatchInput& input, KvCache& cache) {
   Backend& backend = model_.backend();
-  if (backend.can_capture() && !unsupported_ && model_.replayable()) {
-    model_.check_step(input, cache);
-    if (const auto bucket = decode_graph_key(input)) return record_or_replay(input, *bucket, cache);
-  }
+  if (backend.can_capture() && !unsupported_ && model_.replayable())
+    if (const auto bucket = decode_graph_key(input)) {
+      model_.check_step(input, cache);  // forward() checks the steps it runs itself
+      return record_or_replay(input, *bucket, cache);
+    }
   return model_.forward(input, cache);
 }
 

@@ -1,8 +1,6 @@
 #include "python/python_pipeline.h"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 #include "chat/chat_end_of_turn.h"
 #include "chat/chat_prompt.h"
@@ -24,14 +22,10 @@ nlohmann::ordered_json parse_json(const std::string& text, const char* what) {
 
 std::optional<ChatTemplate> open_template(const LoadedModel& m, const std::string& file) {
   if (!file.empty()) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) fail("chat_template: cannot read '{}'", file);
-    std::stringstream text;
-    text << in.rdbuf();
     try {
-      return ChatTemplate(text.str());
+      return read_chat_template_file(file);
     } catch (const Error& e) {
-      fail("chat_template '{}': {}", file, e.what());
+      fail("chat_template {}", e.what());
     }
   }
   try {
@@ -68,12 +62,7 @@ Engine& PythonPipeline::engine() const {
 }
 
 std::vector<int32_t> PythonPipeline::encode(const std::string& text, bool add_bos) const {
-  std::vector<int32_t> ids;
-  const Tokenizer& t = *model_.tokenizer;
-  if (add_bos && t.add_bos && t.bos_id) ids.push_back(*t.bos_id);
-  const std::vector<int32_t> body = t.encode(text);
-  ids.insert(ids.end(), body.begin(), body.end());
-  return ids;
+  return add_bos ? model_.tokenizer->encode_prompt(text) : model_.tokenizer->encode(text);
 }
 
 std::string PythonPipeline::decode(const std::vector<int32_t>& ids) const {

@@ -18,28 +18,8 @@ namespace {
 
 constexpr int kBlockLen = 16;
 
-class EngineLogprobs : public ::testing::Test {
+class EngineLogprobs : public KjvEngineSuite {
  protected:
-  static void SetUpTestSuite() {
-    model_ = load_cpu_model(default_model_dir()).release();
-    tokenizer_ = load_tokenizer(default_model_dir()).release();
-  }
-  static void TearDownTestSuite() {
-    delete model_;
-    delete tokenizer_;
-  }
-  static SamplingParams greedy(int max_new) {
-    SamplingParams p;
-    p.max_new_tokens = max_new;
-    p.stop_ids = {2};
-    return p;
-  }
-  static RequestResult run_alone(const std::vector<int32_t>& ids, const SamplingParams& p) {
-    Engine engine(*model_->model, *tokenizer_, checked_engine_options(64, kBlockLen));
-    RequestResult r = engine.submit({ids, p, {}, {}}).wait();
-    expect_engine_clean(engine);
-    return r;
-  }
   // Logits rows after every token of prompt + generated, from one prefill of them all.
   static std::vector<std::vector<float>> forward_rows(const std::vector<int32_t>& prompt,
                                                       const std::vector<int32_t>& generated) {
@@ -60,11 +40,7 @@ class EngineLogprobs : public ::testing::Test {
     }
     return rows;
   }
-  static LoadedModel* model_;
-  static Tokenizer* tokenizer_;
 };
-LoadedModel* EngineLogprobs::model_ = nullptr;
-Tokenizer* EngineLogprobs::tokenizer_ = nullptr;
 
 std::vector<double> log_softmax(const std::vector<float>& x) {
   double max = -INFINITY, sum = 0;

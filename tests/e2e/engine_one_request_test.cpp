@@ -13,17 +13,8 @@
 namespace turbine::test {
 namespace {
 
-class OneRequest : public ::testing::Test {
+class OneRequest : public KjvEngineSuite {
  protected:
-  static void SetUpTestSuite() {
-    model_ = load_cpu_model(model_dir("kjv-llama")).release();
-    tokenizer_ = load_tokenizer(model_dir("kjv-llama")).release();
-  }
-  static void TearDownTestSuite() {
-    delete model_;
-    delete tokenizer_;
-  }
-
   static std::vector<int32_t> golden_prompt() {
     return golden()["kjv-llama"][0]["prompt_ids"].get<std::vector<int32_t>>();  // 6 tokens
   }
@@ -46,12 +37,7 @@ class OneRequest : public ::testing::Test {
     }
     return "";
   }
-
-  static LoadedModel* model_;
-  static Tokenizer* tokenizer_;
 };
-LoadedModel* OneRequest::model_ = nullptr;
-Tokenizer* OneRequest::tokenizer_ = nullptr;
 
 TEST_F(OneRequest, GreedyIdsMatchGoldenAndStreamedEventsAddUp) {
   const auto& c = golden()["kjv-llama"][0];

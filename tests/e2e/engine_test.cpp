@@ -17,34 +17,13 @@
 namespace turbine::test {
 namespace {
 
-class EngineE2E : public ::testing::Test {
+class EngineE2E : public KjvEngineSuite {
  protected:
-  static void SetUpTestSuite() {
-    model_ = load_cpu_model(default_model_dir()).release();
-    tokenizer_ = load_tokenizer(default_model_dir()).release();
-  }
-  static void TearDownTestSuite() {
-    delete model_;
-    delete tokenizer_;
-  }
-
   static EngineOptions options(int num_blocks, int block_len = 16) {
     return checked_engine_options(num_blocks, block_len);
   }
-  static SamplingParams greedy(int max_new) {
-    SamplingParams p;
-    p.max_new_tokens = max_new;
-    p.stop_ids = {2};
-    return p;
-  }
   std::vector<int32_t> encode(const std::string& text) const { return encode_with_bos(*tokenizer_, text); }
   static void expect_clean(Engine& engine) { expect_engine_clean(engine); }
-  static RequestResult run_alone(const std::vector<int32_t>& ids, const SamplingParams& p, int block_len = 16) {
-    Engine engine(*model_->model, *tokenizer_, options(64, block_len));
-    RequestResult r = engine.submit({ids, p, {}, {}}).wait();
-    expect_clean(engine);
-    return r;
-  }
   // 5 golden prompts + 59 lines of held-out text, each a few words: 64 different prompts.
   std::vector<std::vector<int32_t>> prompts64() const {
     std::vector<std::vector<int32_t>> out;
@@ -60,12 +39,7 @@ class EngineE2E : public ::testing::Test {
     }
     return out;
   }
-
-  static LoadedModel* model_;
-  static Tokenizer* tokenizer_;
 };
-LoadedModel* EngineE2E::model_ = nullptr;
-Tokenizer* EngineE2E::tokenizer_ = nullptr;
 
 void run_concurrently_and_compare(Engine& engine, const std::vector<std::vector<int32_t>>& prompts,
                                   const std::vector<RequestResult>& alone, const SamplingParams& p) {

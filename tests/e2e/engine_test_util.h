@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "e2e/e2e_util.h"
 #include "engine/engine.h"
 #include "text/tokenizer.h"
 
@@ -35,5 +36,38 @@ inline void expect_engine_clean(Engine& engine) {
   EXPECT_EQ(u.active, 0) << "leaked KV blocks";
   EXPECT_EQ(u.free + u.cached, engine.num_blocks());
 }
+
+// The engine suites' base: kjv-llama on the CPU and its tokenizer, loaded once per suite, and
+// what several suites ask of them.
+class KjvEngineSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    model_ = load_cpu_model(default_model_dir()).release();
+    tokenizer_ = load_tokenizer(default_model_dir()).release();
+  }
+  static void TearDownTestSuite() {
+    delete model_;
+    delete tokenizer_;
+    model_ = nullptr;
+    tokenizer_ = nullptr;
+  }
+  // Greedy until EOS (id 2) or max_new tokens.
+  static SamplingParams greedy(int max_new) {
+    SamplingParams p;
+    p.max_new_tokens = max_new;
+    p.stop_ids = {2};
+    return p;
+  }
+  // The request on an engine of its own (the reference a batched run must equal).
+  static RequestResult run_alone(const std::vector<int32_t>& ids, const SamplingParams& p, int block_len = 16) {
+    Engine engine(*model_->model, *tokenizer_, checked_engine_options(64, block_len));
+    RequestResult r = engine.submit({ids, p, {}, {}}).wait();
+    expect_engine_clean(engine);
+    return r;
+  }
+
+  inline static LoadedModel* model_ = nullptr;
+  inline static Tokenizer* tokenizer_ = nullptr;
+};
 
 }  // namespace turbine::test

@@ -7,19 +7,15 @@
 #include <random>
 
 #include "backend/cpu/cpu_backend.h"
+#include "ops/cpu_test_util.h"
 #include "engine/device_sampling.h"
 #include "engine/sampler.h"
 #include "engine/sampling_candidates.h"
 
 using namespace turbine;
+using turbine::test::make_cpu;
 
 namespace {
-
-std::unique_ptr<CpuBackend> make_cpu() {
-  BackendOptions o;
-  o.threads = 2;
-  return std::make_unique<CpuBackend>(o);
-}
 
 // LM-like logits: a spread that puts most mass on tens to hundreds of tokens, plus (with
 // `nasty`) runs of equal values, NaN and -inf.

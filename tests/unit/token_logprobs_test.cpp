@@ -9,6 +9,7 @@
 
 #include "backend/cpu/cpu_backend.h"
 #include "core/error.h"
+#include "ops/cpu_test_util.h"
 #include "engine/device_sampling.h"
 #include "engine/request_validation.h"
 #include "engine/sampler.h"
@@ -16,14 +17,9 @@
 #include "engine/token_logprobs.h"
 
 using namespace turbine;
+using turbine::test::make_cpu;
 
 namespace {
-
-std::unique_ptr<CpuBackend> make_cpu() {
-  BackendOptions o;
-  o.threads = 2;
-  return std::make_unique<CpuBackend>(o);
-}
 
 // log(softmax(x))_i in long double, straight from the definition.
 std::vector<double> log_softmax(const std::vector<float>& x) {
