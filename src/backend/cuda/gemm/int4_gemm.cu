@@ -1,0 +1,217 @@
+// out[T, N] = x[T, K] @ w[N, K]^T with 4-bit group-quantized weights (W4A16), on mma.sync m16n8k16
+// tensor cores for every token count. The weights are the A operand (16 rows per mma) and the
+// tokens the B operand (8 per mma), so one kernel serves decode (1 token: 7 of 8 B columns are zero,
+// but the weights' bytes, not the multiplies, bound the time) and larger batches alike.
+//
+// A block owns MT strips of 16 output rows and NT * 8 tokens; its warps split K between them, chunk
+// by chunk (64 columns), and meet in one shared-memory sum in a fixed order (repeated launches give
+// the same bits). Each lane streams its 16 bytes of a chunk per strip past L1, Unroll chunks in
+// flight, and dequantizes them in registers into A fragments (int4_gemm.h has the layout and the
+// magic-number trick): per pair of weights one and/or, one subtraction of 1024 + zero and one
+// multiplication by the scale, in the compute dtype. The activations come through L1 (every block
+// reads them) as one 16-byte load per lane, token and half chunk, already in B fragment order.
+// Token counts above the largest tile run several token tiles side by side (grid y), each reading
+// the weights again, mostly from L2.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <type_traits>
+
+#include "backend/cuda/common/cuda_check.h"
+#include "backend/cuda/common/device_math.cuh"
+#include "backend/cuda/common/pdl.cuh"
+#include "backend/cuda/gemm/int4_gemm.h"
+
+namespace turbine::cuda {
+namespace {
+
+template <typename T>
+struct Pair;
+template <>
+struct Pair<__half> {
+  using type = __half2;
+  static constexpr uint32_t kMagic = 0x64006400u;  // 1024 in both halves
+};
+template <>
+struct Pair<__nv_bfloat16> {
+  using type = __nv_bfloat162;
+  static constexpr uint32_t kMagic = 0x43004300u;  // 128 in both halves
+};
+
+template <typename T>
+__device__ __forceinline__ uint32_t dequant_pair(uint32_t word, int p, uint32_t scale2, uint32_t zero2) {
+  using P = typename Pair<T>::type;
+  uint32_t h = ((word >> (4 * p)) & 0x000f000fu) | Pair<T>::kMagic;
+  P v = __hmul2(__hsub2(*reinterpret_cast<P*>(&h), *reinterpret_cast<P*>(&zero2)), *reinterpret_cast<P*>(&scale2));
+  return *reinterpret_cast<uint32_t*>(&v);
+}
+
+template <typename T>
+__device__ __forceinline__ void mma_16816(float* c, const uint32_t* a, uint32_t b0, uint32_t b1) {
+  if constexpr (std::is_same_v<T, __half>) {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+        "{%0, %1, %2, %3};"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  } else {
+    asm volatile(
+        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+        "{%0, %1, %2, %3};"
+        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  }
+}
+
+// The tile shapes, by token count (int4_gemm_config picks one): NT token tiles of 8, MT row strips of
+// 16 per warp, Warps splitting K, Unroll chunks in flight per lane.
+template <int NT_, int MT_, int Warps_, int Unroll_>
+struct Tile {
+  static constexpr int NT = NT_, MT = MT_, Warps = Warps_, Unroll = Unroll_;
+};
+
+template <typename T, typename Cfg>
+__global__ void __launch_bounds__(Cfg::Warps * 32) int4_gemm_kernel(Int4GemmArgs a) {
+  constexpr int NT = Cfg::NT, MT = Cfg::MT, Warps = Cfg::Warps, Unroll = Cfg::Unroll;
+  constexpr int kSlots = MT * NT * 4;  // accumulators per lane
+  __shared__ float partial[Warps][kSlots][32];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
+  const int n = int(a.layout.n), k = int(a.layout.k), group = a.layout.group_size, tokens = a.tokens;
+  const int np = (n + 15) / 16 * 16, strips = np / 16, chunks = (k + 63) / 64;  // Int4Layout's padding
+  const int tok0 = blockIdx.y * NT * 8;
+  int strip[MT];
+  const uint4* wp[MT];
+#pragma unroll
+  for (int m = 0; m < MT; ++m) {
+    strip[m] = min(int(blockIdx.x) * MT + m, strips - 1);  // a repeated last strip is computed, not stored
+    wp[m] = reinterpret_cast<const uint4*>(a.w) + size_t(strip[m]) * chunks * 32 + lane;
+  }
+  float acc[MT][NT][4];
+#pragma unroll
+  for (int m = 0; m < MT; ++m)
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[m][j][e] = 0.0f;
+
+  uint4 wraw[Unroll][MT];
+  auto fetch = [&](int c0) {
+#pragma unroll
+    for (int u = 0; u < Unroll; ++u) {
+      const int c = c0 + u * Warps;
+#pragma unroll
+      for (int m = 0; m < MT; ++m) wraw[u][m] = c < chunks ? load_stream(wp[m] + size_t(c) * 32) : make_uint4(0, 0, 0, 0);
+    }
+  };
+  // Nothing writes the weights: their first loads go out before waiting for the previous kernel.
+  fetch(warp);
+  pdl_launch_dependents();
+  pdl_wait();
+  const T* x = static_cast<const T*>(a.x);
+  for (int c0 = warp; c0 < chunks; c0 += Warps * Unroll) {
+    if (c0 != warp) fetch(c0);
+#pragma unroll
+    for (int u = 0; u < Unroll; ++u) {
+      const int c = c0 + u * Warps;
+      if (c >= chunks) break;
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int col = c * 64 + 32 * h;
+        if (col >= k) break;  // padded columns: zero weights and no activations
+        uint4 b[NT];
+#pragma unroll
+        for (int j = 0; j < NT; ++j) {
+          const int tok = tok0 + j * 8 + g;
+          b[j] = tok < tokens ? __ldg(reinterpret_cast<const uint4*>(x + size_t(tok) * k + col + 8 * t))
+                              : make_uint4(0, 0, 0, 0);
+        }
+        const uint32_t* scales = a.scales + size_t(col / group) * np;
+#pragma unroll
+        for (int m = 0; m < MT; ++m) {
+          const uint32_t lo = __ldg(scales + strip[m] * 16 + g), hi = __ldg(scales + strip[m] * 16 + g + 8);
+          // Rows g (pairs 0, 2) and g + 8 (pairs 1, 3): the scale and the offset zero in both halves.
+          const uint32_t s_lo = __byte_perm(lo, 0, 0x1010), z_lo = __byte_perm(lo, 0, 0x3232);
+          const uint32_t s_hi = __byte_perm(hi, 0, 0x1010), z_hi = __byte_perm(hi, 0, 0x3232);
+          const uint32_t* words = reinterpret_cast<const uint32_t*>(&wraw[u][m]);
+#pragma unroll
+          for (int s = 0; s < 2; ++s) {
+            const uint32_t word = words[2 * h + s];
+            uint32_t frag[4];
+            frag[0] = dequant_pair<T>(word, 0, s_lo, z_lo);
+            frag[1] = dequant_pair<T>(word, 1, s_hi, z_hi);
+            frag[2] = dequant_pair<T>(word, 2, s_lo, z_lo);
+            frag[3] = dequant_pair<T>(word, 3, s_hi, z_hi);
+#pragma unroll
+            for (int j = 0; j < NT; ++j) {
+              const uint32_t* bw = reinterpret_cast<const uint32_t*>(&b[j]);
+              mma_16816<T>(acc[m][j], frag, bw[2 * s], bw[2 * s + 1]);
+            }
+          }
+        }
+      }
+    }
+  }
+
+#pragma unroll
+  for (int m = 0; m < MT; ++m)
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) partial[warp][(m * NT + j) * 4 + e][lane] = acc[m][j][e];
+  __syncthreads();
+  const T* bias = static_cast<const T*>(a.bias);
+  for (int i = threadIdx.x; i < kSlots * 32; i += Warps * 32) {
+    const int slot = i / 32, l = i % 32, e = slot % 4, j = (slot / 4) % NT, m = slot / (4 * NT);
+    // The accumulator layout of m16n8k16: e 0, 1 are row l / 4, e 2, 3 row l / 4 + 8; tokens 2 (l % 4) + e % 2.
+    const int row = (int(blockIdx.x) * MT + m) * 16 + l / 4 + (e / 2) * 8;
+    const int tok = tok0 + j * 8 + 2 * (l % 4) + e % 2;
+    if (row >= n || tok >= tokens) continue;
+    float v = 0.0f;
+#pragma unroll
+    for (int w = 0; w < Warps; ++w) v += partial[w][slot][l];
+    const size_t at = size_t(tok) * n + row;
+    if (a.out_dtype == DType::F32) {
+      if (bias) v += to_float(bias[row]);
+      static_cast<float*>(a.out)[at] = v;
+    } else {
+      // As linear's output then bias_add: rounded to the output type before and after the bias.
+      if (bias) v = to_float(from_float<T>(v)) + to_float(bias[row]);
+      static_cast<T*>(a.out)[at] = from_float<T>(v);
+    }
+  }
+}
+
+template <typename T, typename Cfg>
+void launch_tile(const Int4GemmArgs& a, const KernelLaunch& launch) {
+  const int strips = int(a.layout.n_padded() / 16), tokens_per_block = Cfg::NT * 8;
+  const dim3 grid(unsigned((strips + Cfg::MT - 1) / Cfg::MT), unsigned((a.tokens + tokens_per_block - 1) / tokens_per_block));
+  launch_pdl(int4_gemm_kernel<T, Cfg>, grid, Cfg::Warps * 32, 0, launch, a);
+}
+
+// The instances: decode of up to 8 sequences, up to 16, up to 32, and 64-token tiles for the rest.
+template <typename T>
+void launch_typed(const Int4GemmArgs& a, const KernelLaunch& launch) {
+  if (a.tokens <= 8)
+    launch_tile<T, Tile<1, 1, 8, 4>>(a, launch);
+  else if (a.tokens <= 16)
+    launch_tile<T, Tile<2, 1, 8, 4>>(a, launch);
+  else if (a.tokens <= 32)
+    launch_tile<T, Tile<4, 2, 8, 2>>(a, launch);
+  else
+    launch_tile<T, Tile<8, 2, 4, 2>>(a, launch);
+}
+
+}  // namespace
+
+bool launch_int4_gemm(const Int4GemmArgs& a, const KernelLaunch& launch) {
+  const Int4Layout& l = a.layout;
+  if (a.tokens < 1 || l.n < 1 || l.k < 1 || l.k % 32 != 0 || l.group_size % 32 != 0) return false;
+  if (!aligned16({a.x, a.w}) || reinterpret_cast<uintptr_t>(a.out) % 4 != 0) return false;
+  if (a.out_dtype != a.dtype && a.out_dtype != DType::F32) return false;
+  if (a.dtype != DType::F16 && a.dtype != DType::BF16) return false;
+  TURBINE_DISPATCH_HALF(a.dtype, launch_typed<T>(a, launch));
+  TURBINE_CUDA_LAUNCH_CHECK();
+  return true;
+}
+
+}  // namespace turbine::cuda
