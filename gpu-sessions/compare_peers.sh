@@ -10,6 +10,10 @@
 #   tune-ab     batch 64 with TURBINE_CUBLASLT_TUNE=0 and 1, alternated twice (tune_ab.jsonl)
 #   llamacpp    llama.cpp llama-bench / llama-batched-bench (f16, LLAMACPP_QUANT=0)
 #   ratios      a table of turbine / llama.cpp from the files above
+#   awq         issue 19 (W4A16): turbine quantize awq --method rtn into $AWQ_DIR (default
+#               /tmp/llama7b-awq), turbine bench generate on it at batch 1,16,64 (turbine_awq.jsonl),
+#               llama.cpp's Q4_K_M figures (llamacpp_q4/), and gpu-sessions/awq_ratios.py's table
+#               against the turbine phase's fp16 figures (awq_ratios.md; run the turbine phase first)
 #   throughput  turbine bench throughput, 1000 requests at once (issue: engine throughput)
 #   serve       the same workload over HTTP: turbine serve + bench serve --concurrency 1000 (issue 18:
 #               its requests/s should reach 0.95x the throughput phase's)
@@ -28,6 +32,7 @@ script_dir=$(cd "$(dirname "$0")" && pwd); here=$(cd "$script_dir/.." && pwd)
 TURBINE_BIN=${TURBINE_BIN:-$here/build/turbine}
 BENCH_DIR=${BENCH_DIR:-$here/../shared/bench}
 MODEL_DIR=${MODEL_DIR:-/tmp/llama7b}
+AWQ_DIR=${AWQ_DIR:-/tmp/llama7b-awq}
 TOKENIZER=${TOKENIZER:-$here/models/kjv-llama/tokenizer.model}
 PY=python3; [ -x /opt/torch/.venv/bin/python3 ] && PY=/opt/torch/.venv/bin/python3
 wait_peer_build() { while pgrep -f "llamacpp_peer.sh /nonexistent" > /dev/null; do sleep 5; done; }
@@ -43,7 +48,7 @@ ab() {
 }
 for phase in $phases; do
   echo "== $phase ($(date -u +%H:%M:%S))"
-  case $phase in hf|turbine|llamacpp|throughput|serve|graphs-off|bandwidth|fused-ab|tune-ab|base-ab) wait_peer_build ;; esac
+  case $phase in hf|turbine|llamacpp|awq|throughput|serve|graphs-off|bandwidth|fused-ab|tune-ab|base-ab) wait_peer_build ;; esac
   case $phase in
     build-peer)  # the peer script builds on its first call; a dry call with no model only builds
       setsid nohup bash -c "LLAMACPP_QUANT=0 '$BENCH_DIR/llamacpp_peer.sh' /nonexistent /tmp/lc-build-only" \
@@ -61,6 +66,14 @@ for phase in $phases; do
     llamacpp)
       LLAMACPP_QUANT=0 "$BENCH_DIR/llamacpp_peer.sh" "$MODEL_DIR" "$O" > "$O/llamacpp.log" 2>&1
       cat "$O/llamacpp_batched.md" "$O/llamacpp_bench.md" 2>/dev/null ;;
+    awq)
+      [ -f "$AWQ_DIR/config.json" ] || "$TURBINE_BIN" quantize awq "$MODEL_DIR" --method rtn --out "$AWQ_DIR" \
+        > "$O/awq_quantize.log" 2>&1 || { tail "$O/awq_quantize.log"; exit 1; }
+      "$TURBINE_BIN" bench generate "$AWQ_DIR" --batch 1,16,64 --input-len 128 --output-len 256 --warmup 1 \
+        --dtype fp16 --json 2>"$O/turbine_awq.err" | tee "$O/turbine_awq.jsonl"
+      # The peer script times f16 then Q4_K_M into its own folder (awq_ratios.py takes the Q4_K_M rows).
+      LLAMACPP_QUANT=1 "$BENCH_DIR/llamacpp_peer.sh" "$MODEL_DIR" "$O/llamacpp_q4" > "$O/llamacpp_q4.log" 2>&1
+      $PY "$script_dir/awq_ratios.py" "$O" | tee "$O/awq_ratios.md" ;;
     throughput)
       "$TURBINE_BIN" bench throughput "$MODEL_DIR" --requests 1000 --device cuda --seed 1 --json \
         2>"$O/throughput.err" | tee "$O/throughput.json" ;;

@@ -13,12 +13,13 @@ set -eu
 cd "$(dirname "$0")/.."
 shared=${TURBINE_SHARED:-$PWD/../shared}
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90a-real > /dev/null
-cmake --build build-gpu --target turbine turbine_gpu_tests backend_ops_bench kernel_timeline
+cmake --build build-gpu --target turbine turbine_gpu_tests backend_ops_bench int4_linear_bench kernel_timeline
 rm -rf .carry/bin .carry/lib
 mkdir -p .carry/bin .carry/lib .carry/pack .carry/shared/golden .carry-peer
 strip -o .carry/bin/turbine build-gpu/turbine
 strip -o .carry/bin/turbine_gpu_tests build-gpu/tests/turbine_gpu_tests
 strip -o .carry/bin/backend_ops_bench build-gpu/bench/backend_ops_bench
+strip -o .carry/bin/int4_linear_bench build-gpu/bench/int4_linear_bench
 strip -o .carry/lib/libkernel_timeline.so build-gpu/bench/libkernel_timeline.so
 [ -n "${TURBINE_BASE_BIN:-}" ] && strip -o .carry/bin/turbine-base "$TURBINE_BASE_BIN"
 for bin in .carry/bin/* .carry/lib/libkernel_timeline.so; do

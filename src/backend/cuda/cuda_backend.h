@@ -49,6 +49,9 @@ class CudaBackend : public Backend {
   std::unique_ptr<StepGraph> capture(const std::function<void()>& body) override;
 
   cudaStream_t stream() const { return stream_; }
+  // The layout of gemm/int4_gemm.h, scales in the compute dtype; zeros stays undefined (the zero
+  // points are folded into the scale words). Group sizes must be multiples of 32.
+  Int4Weight pack_int4(const HostInt4Matrix& m) override;
 
  protected:
   KvCache do_allocate_kv_cache(const KvCacheSpec& spec) override;
@@ -56,6 +59,8 @@ class CudaBackend : public Backend {
   void do_rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) override;
   void do_add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps, Tensor& out) override;
   void do_linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) override;
+  // Every token count runs gemm/int4_gemm.cu (tensor cores, weights dequantized in registers).
+  void do_linear_int4(const Tensor& x, const Int4Weight& w, const Tensor* bias, Tensor& out) override;
   void do_silu_mul(const Tensor& gate_up, Tensor& out) override;
   void do_qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm, float norm_eps,
                          const RopeTable& rope, const AttentionShape& shape, KvCache& cache, int layer,

@@ -7,10 +7,15 @@
 // inside the skinny GEMM (skinny_gemm.cu says how, and why not at two tokens), which takes three
 // short kernels off each layer's chain. Other shapes, and anything the fused kernel does not take,
 // run the parts apart through the base class.
+//
+// 4-bit (W4A16) weights: pack_int4 repacks them into gemm/int4_gemm.h's layout, and linear runs
+// gemm/int4_gemm.cu at every token count, its bias in the kernel's epilogue. The fused ops run the
+// parts apart for a 4-bit weight (the base class).
 #include <utility>
 
 #include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/elementwise/bias_add.h"
+#include "backend/cuda/gemm/int4_gemm.h"
 #include "backend/cuda/gemm/skinny_gemm.h"
 #include "backend/cuda/gemm/wgmma_gemm.h"
 
@@ -32,6 +37,41 @@ void CudaBackend::do_linear(const Tensor& x, const Tensor& weight, const Tensor*
   if (!skinny && !wgmma_linear(x, weight, out, tokens, n, k))
     gemm_->matmul(x.data, weight.data, x.dtype, out.data, out.dtype, tokens, n, k, stream_);
   if (bias && bias->defined()) launch_bias_add(out.data, out.dtype, bias->data, bias->dtype, tokens, n, stream_);
+}
+
+Int4Weight CudaBackend::pack_int4(const HostInt4Matrix& m) {
+  if (m.n <= 0 || m.k <= 0) fail("cuda pack_int4: an empty {} x {} matrix", m.n, m.k);
+  const Int4Layout layout{m.n, m.k, m.group_size};
+  if (m.group_size <= 0 || m.k % m.group_size != 0)
+    fail("cuda pack_int4: group size {} does not divide {} columns", m.group_size, m.k);
+  const size_t values = size_t(m.n * m.k), groups = size_t(m.n * (m.k / m.group_size));
+  if (m.q.size() != values || m.zeros.size() != groups || m.scales.size() != groups)
+    fail("cuda pack_int4: a {} x {} matrix in groups of {} has {} values and {} zeros and scales, got {}, {} and {}",
+         m.n, m.k, m.group_size, values, groups, m.q.size(), m.zeros.size(), m.scales.size());
+  const Int4Packed p = pack_int4_layout(layout, m.q.data(), m.zeros.data(), m.scales.data(), dtype_);
+  Int4Weight w;
+  w.n = m.n;
+  w.k = m.k;
+  w.group_size = m.group_size;
+  w.packed = upload(p.packed.data(), DType::I32, {layout.packed_words()}, DType::I32);
+  w.scales = upload(p.scales.data(), DType::I32, {layout.groups(), layout.n_padded()}, DType::I32);
+  return w;
+}
+
+void CudaBackend::do_linear_int4(const Tensor& x, const Int4Weight& w, const Tensor* bias, Tensor& out) {
+  activate();
+  if (x.dim(0) == 0) return;
+  Int4GemmArgs a;
+  a.x = x.data;
+  a.w = w.packed.ptr<uint32_t>();
+  a.scales = w.scales.ptr<uint32_t>();
+  a.bias = bias && bias->defined() ? bias->data : nullptr;
+  a.out = out.data;
+  a.dtype = x.dtype;
+  a.out_dtype = out.dtype;
+  a.tokens = int(x.dim(0));
+  a.layout = Int4Layout{w.n, w.k, w.group_size};
+  if (!launch_int4_gemm(a, launch_)) fail("cuda linear: the 4-bit GEMM needs x 16-byte aligned (a row view?)");
 }
 
 bool CudaBackend::wgmma_linear(const Tensor& x, const Tensor& weight, Tensor& out, int tokens, int n, int k) {

@@ -94,13 +94,24 @@ __global__ void __launch_bounds__(Cfg::Warps * 32) int4_gemm_kernel(Int4GemmArgs
 #pragma unroll
       for (int e = 0; e < 4; ++e) acc[m][j][e] = 0.0f;
 
+  // A lane's words of each chunk in flight and, fetched with them, the scale words of its rows g and
+  // g + 8 for each half chunk (a half lies in one group): DRAM latency once per round, not twice.
   uint4 wraw[Unroll][MT];
+  uint32_t sraw[Unroll][MT][2][2];
   auto fetch = [&](int c0) {
 #pragma unroll
     for (int u = 0; u < Unroll; ++u) {
       const int c = c0 + u * Warps;
 #pragma unroll
-      for (int m = 0; m < MT; ++m) wraw[u][m] = c < chunks ? load_stream(wp[m] + size_t(c) * 32) : make_uint4(0, 0, 0, 0);
+      for (int m = 0; m < MT; ++m) {
+        wraw[u][m] = c < chunks ? load_stream(wp[m] + size_t(c) * 32) : make_uint4(0, 0, 0, 0);
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const uint32_t* sw = a.scales + size_t((min(c, chunks - 1) * 64 + 32 * h) / group) * np + strip[m] * 16 + g;
+          sraw[u][m][h][0] = __ldg(sw);
+          sraw[u][m][h][1] = __ldg(sw + 8);
+        }
+      }
     }
   };
   // Nothing writes the weights: their first loads go out before waiting for the previous kernel.
@@ -125,10 +136,9 @@ __global__ void __launch_bounds__(Cfg::Warps * 32) int4_gemm_kernel(Int4GemmArgs
           b[j] = tok < tokens ? __ldg(reinterpret_cast<const uint4*>(x + size_t(tok) * k + col + 8 * t))
                               : make_uint4(0, 0, 0, 0);
         }
-        const uint32_t* scales = a.scales + size_t(col / group) * np;
 #pragma unroll
         for (int m = 0; m < MT; ++m) {
-          const uint32_t lo = __ldg(scales + strip[m] * 16 + g), hi = __ldg(scales + strip[m] * 16 + g + 8);
+          const uint32_t lo = sraw[u][m][h][0], hi = sraw[u][m][h][1];
           // Rows g (pairs 0, 2) and g + 8 (pairs 1, 3): the scale and the offset zero in both halves.
           const uint32_t s_lo = __byte_perm(lo, 0, 0x1010), z_lo = __byte_perm(lo, 0, 0x3232);
           const uint32_t s_hi = __byte_perm(hi, 0, 0x1010), z_hi = __byte_perm(hi, 0, 0x3232);

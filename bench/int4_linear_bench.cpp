@@ -1,0 +1,123 @@
+// W4A16 against the 16-bit linear on one backend: the Llama-2-7B projection shapes (qkv 12288 x 4096,
+// o 4096 x 4096, gate_up 22016 x 4096, down 4096 x 11008) at decode token counts, as microseconds
+// per call, bytes of weights (4-bit values, scales and zero points, or 16-bit values) read per
+// second, TFLOP/s and the 4-bit speedup. Each case cycles through 4 copies of its weights so that
+// none is served from L2, and calls run back to back (so PDL overlap counts, as in a decode step).
+// Usage: int4_linear_bench [--device cuda] [--dtype float16] [--tokens 1,16,64] [--group-size 128]
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "backend/backend.h"
+#include "core/dtype.h"
+
+namespace {
+
+using namespace turbine;
+
+constexpr int kCopies = 4;
+
+// A cheap generator: the bench needs plausible values, not good randomness, for a 90M-weight matrix.
+struct Lcg {
+  uint64_t s;
+  uint32_t next() {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    return uint32_t(s >> 33);
+  }
+  float uniform(float lo, float hi) { return lo + (hi - lo) * float(next() & 0xffffff) / float(0x1000000); }
+};
+
+std::vector<uint16_t> random_half(Lcg& rng, size_t n, DType dtype, float lo, float hi) {
+  std::vector<float> f(n);
+  for (auto& v : f) v = rng.uniform(lo, hi);
+  std::vector<uint16_t> h(n);
+  convert_from_f32(f.data(), dtype, h.data(), n);
+  return h;
+}
+
+HostInt4Matrix random_int4(Lcg& rng, int64_t n, int64_t k, int group) {
+  HostInt4Matrix m;
+  m.n = n;
+  m.k = k;
+  m.group_size = group;
+  m.q.resize(size_t(n * k));
+  for (auto& v : m.q) v = uint8_t(rng.next() & 15);
+  m.zeros.resize(size_t(n * (k / group)));
+  for (auto& v : m.zeros) v = uint8_t(rng.next() & 15);
+  const auto s = random_half(rng, m.zeros.size(), DType::F16, 0.001f, 0.01f);
+  m.scales.assign(s.begin(), s.end());
+  return m;
+}
+
+// Microseconds per call of `run(copy)` over `iterations` calls after a warm-up.
+template <typename Run>
+double time_calls(Backend& backend, int iterations, Run run) {
+  for (int i = 0; i < 2 * kCopies; ++i) run(i % kCopies);
+  backend.synchronize();
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < iterations; ++i) run(i % kCopies);
+  backend.synchronize();
+  const std::chrono::duration<double, std::micro> elapsed = std::chrono::steady_clock::now() - start;
+  return elapsed.count() / iterations;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Times the 4-bit (W4A16) linear against the 16-bit one on the 7B shapes"};
+  std::string device = cuda_available() ? "cuda" : "cpu", dtype_text = "float16";
+  std::vector<int> token_counts{1, 16, 64};
+  int iterations = 100, group = 128;
+  app.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
+  app.add_option("--dtype", dtype_text, "compute dtype on cuda")->capture_default_str();
+  app.add_option("--tokens", token_counts, "token counts")->delimiter(',')->capture_default_str();
+  app.add_option("--group-size", group, "4-bit group size")->capture_default_str();
+  app.add_option("--iterations", iterations, "timed calls per case")->capture_default_str()->check(CLI::PositiveNumber);
+  CLI11_PARSE(app, argc, argv);
+  try {
+    BackendOptions o;
+    o.device = device;
+    o.dtype = device == "cpu" ? DType::F32 : parse_dtype(dtype_text);
+    auto backend = make_backend(o);
+    const DType dtype = backend->compute_dtype();
+    fmt::print("# {} ({}), group {}, {} iterations\n", backend->name(), dtype_name(dtype), group, iterations);
+    fmt::print("{:<22} {:>9} {:>7} {:>7} {:>9} {:>7} {:>7} {:>8}\n", "case", "16bit_us", "GB/s", "TFLOP/s", "4bit_us",
+               "GB/s", "TFLOP/s", "speedup");
+    const std::pair<int64_t, int64_t> shapes[] = {{12288, 4096}, {4096, 4096}, {22016, 4096}, {4096, 11008}};
+    Lcg rng{42};
+    for (const auto& [n, k] : shapes) {
+      std::vector<Tensor> dense;
+      std::vector<Int4Weight> quant;
+      for (int c = 0; c < kCopies; ++c) {
+        const auto w = random_half(rng, size_t(n * k), DType::F16, -0.05f, 0.05f);
+        dense.push_back(backend->upload(w.data(), DType::F16, {n, k}, dtype));
+        quant.push_back(backend->pack_int4(random_int4(rng, n, k, group)));
+      }
+      const double dense_bytes = double(n) * k * 2;
+      const double quant_bytes = double(n) * k / 2 + double(n) * (k / group) * 3;  // values, fp16 scale, zero
+      for (int tokens : token_counts) {
+        std::vector<float> xv(size_t(tokens) * k);
+        for (auto& v : xv) v = rng.uniform(-1.0f, 1.0f);
+        Tensor x = backend->upload(xv.data(), DType::F32, {tokens, k}, dtype);
+        Tensor out = backend->empty(dtype, {tokens, n});
+        const double us16 =
+            time_calls(*backend, iterations, [&](int c) { backend->linear(x, dense[size_t(c)], nullptr, out); });
+        const double us4 = time_calls(*backend, iterations,
+                                      [&](int c) { backend->linear(x, LinearWeight(quant[size_t(c)]), nullptr, out); });
+        const double flops = 2.0 * tokens * double(n) * k;
+        fmt::print("{:<22} {:>9.1f} {:>7.0f} {:>7.1f} {:>9.1f} {:>7.0f} {:>7.1f} {:>8.2f}\n",
+                   fmt::format("N{} K{} T{}", n, k, tokens), us16, dense_bytes / us16 / 1e3, flops / us16 / 1e6, us4,
+                   quant_bytes / us4 / 1e3, flops / us4 / 1e6, us16 / us4);
+      }
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "int4_linear_bench: {}\n", e.what());
+    return 1;
+  }
+}

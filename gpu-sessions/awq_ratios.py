@@ -1,0 +1,42 @@
+"""Reads compare_peers.sh's outputs in OUT_DIR and prints issue 19's W4A16 decode table: turbine with
+the 4-bit checkpoint (turbine_awq.jsonl, the awq phase) beside turbine fp16 (turbine.jsonl, the turbine
+phase) and llama.cpp Q4_K_M (llamacpp_q4/llamacpp_batched.md, the awq phase: llama-batched-bench S_TG;
+the file holds the f16 rows, then the Q4_K_M ones, so the last row of each batch size is Q4_K_M), with
+each ratio against its target (three decimals, so a near miss is not rounded up)."""
+import json, sys
+from pathlib import Path
+
+out = Path(sys.argv[1])
+
+
+def jsonl(name):
+    p = out / name
+    return {r["batch"]: r for r in (json.loads(l) for l in p.read_text().splitlines() if l.startswith("{"))} \
+        if p.exists() else {}
+
+
+fp16, awq = jsonl("turbine.jsonl"), jsonl("turbine_awq.jsonl")
+q4 = {}
+p = out / "llamacpp_q4" / "llamacpp_batched.md"
+if p.exists():  # | PP | TG | B | N_KV | T_PP s | S_PP t/s | T_TG s | S_TG t/s | T s | S t/s |
+    for line in p.read_text().splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) >= 8 and cells[0].isdigit():
+            q4[int(cells[2])] = float(cells[7])  # later rows (Q4_K_M) replace the f16 ones
+
+
+def tok_s(rows, b):
+    return rows.get(b, {}).get("decode_throughput")
+
+
+# Issue 19: batch 1 against llama.cpp Q4_K_M, batches 16 and 64 against turbine fp16.
+TARGETS = {1: ("llama.cpp Q4_K_M", 2.0), 16: ("turbine fp16", 2.0), 64: ("turbine fp16", 1.3)}
+fmt = lambda v: f"{v:.1f}" if v else "-"
+print("| metric | turbine W4A16 | turbine fp16 | llama.cpp Q4_K_M | ratio | against | target |")
+print("|---|---|---|---|---|---|---|")
+for b, (name, target) in TARGETS.items():
+    a, f, l = tok_s(awq, b), tok_s(fp16, b), q4.get(b)
+    base = l if b == 1 else f
+    r = a / base if a and base else None
+    verdict = f"{r:.3f} | {name} | {target} {'pass' if r >= target else 'miss'}" if r else f"- | {name} | {target}"
+    print(f"| decode tok/s, batch {b} | {fmt(a)} | {fmt(f)} | {fmt(l)} | {verdict} |")

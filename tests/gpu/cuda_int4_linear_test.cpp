@@ -1,0 +1,150 @@
+// The 4-bit (W4A16) linear against the CPU backend's linear over the same weights dequantized on the
+// host, w = (q - zero) * scale: awkward shapes for int4_gemm.cu's tiles (rows not a multiple of its
+// 16-row strips or of the 2-strip blocks, columns not a multiple of its 64-column chunks, token
+// counts around each token tile 8/16/32/64 and beyond), group sizes 128/64/32, bias, fp32 output,
+// bit-identical repeats, graph capture, and the group sizes it refuses.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "gpu_test_util.h"
+
+namespace turbine::test {
+namespace {
+
+HostInt4Matrix random_int4(std::mt19937& rng, int64_t n, int64_t k, int group) {
+  HostInt4Matrix m;
+  m.n = n;
+  m.k = k;
+  m.group_size = group;
+  std::uniform_int_distribution<int> nibble(0, 15);
+  m.q.resize(size_t(n * k));
+  for (auto& v : m.q) v = uint8_t(nibble(rng));
+  m.zeros.resize(size_t(n * (k / group)));
+  for (auto& v : m.zeros) v = uint8_t(nibble(rng));
+  std::uniform_real_distribution<float> scale(0.002f, 0.02f);
+  std::vector<float> s(m.zeros.size());
+  for (auto& v : s) v = scale(rng);
+  m.scales.resize(s.size());
+  convert_from_f32(s.data(), DType::F16, m.scales.data(), s.size());
+  return m;
+}
+
+// w [n, k] in fp32 as the format defines it.
+std::vector<float> dequantize(const HostInt4Matrix& m) {
+  std::vector<float> w(m.q.size());
+  const int64_t groups = m.k / m.group_size;
+  for (int64_t r = 0; r < m.n; ++r)
+    for (int64_t c = 0; c < m.k; ++c) {
+      const size_t g = size_t(r * groups + c / m.group_size);
+      w[size_t(r * m.k + c)] = (float(m.q[size_t(r * m.k + c)]) - float(m.zeros[g])) * f16_to_f32(m.scales[g]);
+    }
+  return w;
+}
+
+struct Int4Case {
+  int T, K, N, group;
+  bool bias;
+  DType out;
+};
+
+class CudaInt4Linear : public CpuVsGpu {
+ protected:
+  CudaInt4Linear() : CpuVsGpu(19) {}
+
+  void check(const Int4Case& c) {
+    SCOPED_TRACE(testing::Message() << "T=" << c.T << " K=" << c.K << " N=" << c.N << " group=" << c.group
+                                    << " bias=" << c.bias << " out=" << dtype_name(c.out));
+    const HostInt4Matrix m = random_int4(rng, c.N, c.K, c.group);
+    const auto x = random_values(rng, size_t(c.T) * c.K, dtype);
+    const auto b = random_values(rng, c.N, dtype);
+    const Int4Weight w = gpu->pack_int4(m);
+    Tensor gb = put(*gpu, b, {c.N}, dtype);
+    Tensor gout = gpu->empty(c.out, {c.T, c.N});
+    gpu->linear(put(*gpu, x, {c.T, c.K}, dtype), LinearWeight(w), c.bias ? &gb : nullptr, gout);
+    Tensor cb = put(*cpu, b, {c.N}, DType::F32);
+    Tensor cout = cpu->empty(DType::F32, {c.T, c.N});
+    cpu->linear(put(*cpu, x, {c.T, c.K}, DType::F32), put(*cpu, dequantize(m), {c.N, c.K}, DType::F32),
+                c.bias ? &cb : nullptr, cout);
+    // The GPU rounds each dequantized weight to the compute dtype before the multiply (the scale too
+    // in bf16), the rest is as the 16-bit linear.
+    TURBINE_EXPECT_CLOSE(gpu->download_f32(gout), cpu->download_f32(cout), relative_tolerance(dtype));
+  }
+};
+
+TEST_P(CudaInt4Linear, MatchesDequantizedCpu) {
+  // Token tiles: 1-8 one tile of 8, 9-16 two, 17-32 four (2-strip blocks), then 64-token tiles side by side.
+  for (int T : {1, 2, 3, 7, 16, 17, 33, 64, 100}) check({T, 4096, 1000, 128, false, dtype});
+  const Int4Case cases[] = {
+      {1, 11008, 4096, 128, false, dtype},      // the 7B down projection at batch 1
+      {16, 4096, 12288, 128, false, dtype},     // qkv at batch 16
+      {8, 256, 77, 64, true, dtype},            // rows not a multiple of 16
+      {9, 384, 4097, 32, false, DType::F32},    // group 32, one row past a strip
+      {24, 512, 33, 64, true, DType::F32},      // 3 strips: a 2-strip block with a repeated strip
+      {40, 128, 17, 128, false, dtype},         // K one chunk pair; 2 strips, mostly padding
+      {5, 96, 300, 32, false, dtype},           // K not a multiple of 64: a padded half chunk
+      {64, 160, 130, 32, true, dtype},          // same at the 64-token tile
+      {130, 1024, 200, 128, false, dtype},      // three 64-token tiles, the last of 2 tokens
+      {2, 2048, 64, 64, true, DType::F32},      // bias with fp32 output
+  };
+  for (const auto& c : cases) check(c);
+}
+
+// The warps' partial sums meet in a fixed order: repeated launches into a poisoned output give the
+// same bits.
+TEST_P(CudaInt4Linear, RepeatsBitIdentically) {
+  const int T = 20, K = 4096, N = 1500;
+  const Int4Weight w = gpu->pack_int4(random_int4(rng, N, K, 128));
+  Tensor x = put(*gpu, random_values(rng, size_t(T) * K, dtype), {T, K}, dtype);
+  const std::vector<float> poison(size_t(T) * N, std::nanf(""));
+  std::vector<float> first;
+  for (int run = 0; run < 3; ++run) {
+    Tensor out = put(*gpu, poison, {T, N}, DType::F32);
+    gpu->linear(x, LinearWeight(w), nullptr, out);
+    const auto got = gpu->download_f32(out);
+    if (run == 0)
+      first = got;
+    else
+      ASSERT_EQ(std::memcmp(got.data(), first.data(), got.size() * sizeof(float)), 0) << "run " << run;
+  }
+  for (float v : first) ASSERT_FALSE(std::isnan(v));
+}
+
+// Decode steps are recorded as graphs: the 4-bit linear records and replays like the 16-bit one.
+TEST_P(CudaInt4Linear, RecordsInGraphs) {
+  ASSERT_TRUE(gpu->can_capture());
+  const int T = 16, K = 1024, N = 3000;
+  const HostInt4Matrix m = random_int4(rng, N, K, 128);
+  const auto xv = random_values(rng, size_t(T) * K, dtype);
+  const Int4Weight w = gpu->pack_int4(m);
+  Tensor x = put(*gpu, xv, {T, K}, dtype);
+  Tensor out = gpu->empty(DType::F32, {T, N});
+  auto graph = gpu->capture([&] { gpu->linear(x, LinearWeight(w), nullptr, out); });
+  ASSERT_TRUE(graph);
+  graph->replay();
+  Tensor want = cpu->empty(DType::F32, {T, N});
+  cpu->linear(put(*cpu, xv, {T, K}, DType::F32), put(*cpu, dequantize(m), {N, K}, DType::F32), nullptr, want);
+  TURBINE_EXPECT_CLOSE(gpu->download_f32(out), cpu->download_f32(want), relative_tolerance(dtype));
+}
+
+// The kernel reads a group's scale once per 32-column half chunk: other group sizes are refused at
+// pack time, naming the size.
+TEST_P(CudaInt4Linear, RefusesGroupSizesItCannotRead) {
+  for (int group : {16, 48}) {
+    SCOPED_TRACE(group);
+    const HostInt4Matrix m = random_int4(rng, 32, 96 * 2, group);
+    try {
+      gpu->pack_int4(m);
+      ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(std::to_string(group)), std::string::npos) << e.what();
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Dtypes, CudaInt4Linear, ::testing::Values(DType::BF16, DType::F16),
+                         [](const auto& info) { return std::string(info.param == DType::BF16 ? "bf16" : "fp16"); });
+
+}  // namespace
+}  // namespace turbine::test
