@@ -12,6 +12,8 @@
 #   call 3: gpu-sessions/device_session.sh OUT hf        HF transformers eager beside them, then the ratios again
 #   PHASES="model base-ab" gpu-sessions/device_session.sh OUT bench   the same-run A/B against the build
 #                                                        carried as turbine-base (prepare_carry.sh)
+#   (any time) gpu-sessions/device_session.sh OUT int4   the W4A16 op tests (and the 16-bit linear's), their
+#                                                        memcheck, int4_linear_bench in fp16 and bf16
 #   (any time) gpu-sessions/device_session.sh OUT timeline   kernel timelines of decode
 #                                                        (gpu-sessions/device_timeline.sh)
 # The calls must land on the same warm machine (less than 30 s apart) for the llama.cpp build and
@@ -44,5 +46,12 @@ case $part in
     gpu-sessions/compare_peers.sh "$O" model hf ratios ;;
   timeline)
     gpu-sessions/device_timeline.sh "$O/timeline" ;;
-  *) echo "usage: $0 OUT tests|bench|hf|timeline"; exit 2 ;;
+  int4)
+    .carry/bin/turbine_gpu_tests --gtest_filter='*Int4*:*CudaLinear*' > "$O/int4_tests.log" 2>&1; echo "int4 tests rc=$?"
+    grep -E "^\[  (PASSED|FAILED)|FAILED  \]|SKIPPED \] [0-9]|Failure|error" "$O/int4_tests.log" | head -40
+    timeout 150 compute-sanitizer --tool memcheck --print-limit 20 .carry/bin/turbine_gpu_tests \
+      --gtest_filter='*Int4*' > "$O/int4_memcheck.log" 2>&1
+    echo "memcheck rc=$?"; grep -E "ERROR SUMMARY|PASSED|FAILED" "$O/int4_memcheck.log" | tail -4
+    for dtype in float16 bfloat16; do .carry/bin/int4_linear_bench --dtype $dtype --iterations 50; done 2>&1 | tee "$O/int4_bench.txt" ;;
+  *) echo "usage: $0 OUT tests|bench|hf|timeline|int4"; exit 2 ;;
 esac
