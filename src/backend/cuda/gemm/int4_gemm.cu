@@ -38,12 +38,11 @@ struct Pair<__nv_bfloat16> {
   static constexpr uint32_t kMagic = 0x43004300u;  // 128 in both halves
 };
 
-// Pair p of a word (int4_gemm.h) as two halves of q - zero, exact: (magic + q) - (magic + zero).
 template <typename T>
-__device__ __forceinline__ uint32_t offset_pair(uint32_t word, int p, uint32_t zero2) {
+__device__ __forceinline__ uint32_t dequant_pair(uint32_t word, int p, uint32_t scale2, uint32_t zero2) {
   using P = typename Pair<T>::type;
   uint32_t h = ((word >> (4 * p)) & 0x000f000fu) | Pair<T>::kMagic;
-  P v = __hsub2(*reinterpret_cast<P*>(&h), *reinterpret_cast<P*>(&zero2));
+  P v = __hmul2(__hsub2(*reinterpret_cast<P*>(&h), *reinterpret_cast<P*>(&zero2)), *reinterpret_cast<P*>(&scale2));
   return *reinterpret_cast<uint32_t*>(&v);
 }
 
@@ -87,126 +86,80 @@ __global__ void __launch_bounds__(Cfg::Warps * 32) int4_gemm_kernel(Int4GemmArgs
     strip[m] = min(int(blockIdx.x) * MT + m, strips - 1);  // a repeated last strip is computed, not stored
     wp[m] = reinterpret_cast<const uint4*>(a.w) + size_t(strip[m]) * chunks * 32 + lane;
   }
-  // acc: the output so far; part: the current group's sum of (q - zero) * x, exact integers times x
-  // in fp32, scaled into acc when the group (or the warp's span of chunks) ends.
-  float acc[MT][NT][4], part[MT][NT][4];
+  float acc[MT][NT][4];
 #pragma unroll
   for (int m = 0; m < MT; ++m)
 #pragma unroll
     for (int j = 0; j < NT; ++j)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) acc[m][j][e] = part[m][j][e] = 0.0f;
-  float scale[MT][2] = {};  // the current group's scales of rows g and g + 8
+      for (int e = 0; e < 4; ++e) acc[m][j][e] = 0.0f;
 
-  // A warp takes spans of Unroll consecutive chunks, span w, w + Warps, ...; two spans' words are in
-  // flight (the next one's loads go out before the current one is computed) and, fetched with them,
-  // the scale words of the lane's rows g and g + 8 for each half chunk (a half lies in one group).
-  using Words = uint4[Unroll][MT];
-  using Scales = uint32_t[Unroll][MT][2][2];
-  using Acts = uint4[Unroll][2][NT];
-  const int spans = (chunks + Unroll - 1) / Unroll;
-  auto fetch = [&](Words& wraw, Scales& sraw, int span) {
+  // A lane's words of each chunk in flight and, fetched with them, the scale words of its rows g and
+  // g + 8 for each half chunk (a half lies in one group): DRAM latency once per round, not twice.
+  uint4 wraw[Unroll][MT];
+  uint32_t sraw[Unroll][MT][2][2];
+  auto fetch = [&](int c0) {
 #pragma unroll
     for (int u = 0; u < Unroll; ++u) {
-      const int c = span * Unroll + u;
+      const int c = c0 + u * Warps;
 #pragma unroll
       for (int m = 0; m < MT; ++m) {
         wraw[u][m] = c < chunks ? load_stream(wp[m] + size_t(c) * 32) : make_uint4(0, 0, 0, 0);
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
           const uint32_t* sw = a.scales + size_t((min(c, chunks - 1) * 64 + 32 * h) / group) * np + strip[m] * 16 + g;
-          sraw[u][m][h][0] = c < chunks ? __ldg(sw) : 0u;
-          sraw[u][m][h][1] = c < chunks ? __ldg(sw + 8) : 0u;
+          sraw[u][m][h][0] = __ldg(sw);
+          sraw[u][m][h][1] = __ldg(sw + 8);
         }
       }
     }
   };
-  // The span's activations: per chunk half and token tile, the lane's 16 bytes of token g (B order).
+  // Nothing writes the weights: their first loads go out before waiting for the previous kernel.
+  fetch(warp);
+  pdl_launch_dependents();
+  pdl_wait();
   const T* x = static_cast<const T*>(a.x);
-  auto fetch_x = [&](Acts& xr, int span) {
+  for (int c0 = warp; c0 < chunks; c0 += Warps * Unroll) {
+    if (c0 != warp) fetch(c0);
 #pragma unroll
     for (int u = 0; u < Unroll; ++u) {
-      const int c = span * Unroll + u;
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const int col = c * 64 + 32 * h;
-#pragma unroll
-        for (int j = 0; j < NT; ++j) {
-          const int tok = tok0 + j * 8 + g;
-          xr[u][h][j] = tok < tokens && col < k
-                            ? __ldg(reinterpret_cast<const uint4*>(x + size_t(tok) * k + col + 8 * t))
-                            : make_uint4(0, 0, 0, 0);
-        }
-      }
-    }
-  };
-  auto flush = [&]() {
-#pragma unroll
-    for (int m = 0; m < MT; ++m)
-#pragma unroll
-      for (int j = 0; j < NT; ++j)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          acc[m][j][e] = fmaf(scale[m][e / 2], part[m][j][e], acc[m][j][e]);
-          part[m][j][e] = 0.0f;
-        }
-  };
-  auto compute = [&](const Words& wraw, const Scales& sraw, const Acts& xr, int span) {
-#pragma unroll
-    for (int u = 0; u < Unroll; ++u) {
-      const int c = span * Unroll + u;
+      const int c = c0 + u * Warps;
       if (c >= chunks) break;
 #pragma unroll
       for (int h = 0; h < 2; ++h) {
         const int col = c * 64 + 32 * h;
         if (col >= k) break;  // padded columns: zero weights and no activations
+        uint4 b[NT];
+#pragma unroll
+        for (int j = 0; j < NT; ++j) {
+          const int tok = tok0 + j * 8 + g;
+          b[j] = tok < tokens ? __ldg(reinterpret_cast<const uint4*>(x + size_t(tok) * k + col + 8 * t))
+                              : make_uint4(0, 0, 0, 0);
+        }
 #pragma unroll
         for (int m = 0; m < MT; ++m) {
           const uint32_t lo = sraw[u][m][h][0], hi = sraw[u][m][h][1];
-          // Rows g (pairs 0, 2) and g + 8 (pairs 1, 3): magic + zero in both halves, so h - that is
-          // q - zero exactly; the scale multiplies the group's sum in fp32 (flush).
-          const uint32_t z_lo = __byte_perm(lo, 0, 0x3232), z_hi = __byte_perm(hi, 0, 0x3232);
-          scale[m][0] = to_float(*reinterpret_cast<const T*>(&lo));
-          scale[m][1] = to_float(*reinterpret_cast<const T*>(&hi));
+          // Rows g (pairs 0, 2) and g + 8 (pairs 1, 3): the scale and the offset zero in both halves.
+          const uint32_t s_lo = __byte_perm(lo, 0, 0x1010), z_lo = __byte_perm(lo, 0, 0x3232);
+          const uint32_t s_hi = __byte_perm(hi, 0, 0x1010), z_hi = __byte_perm(hi, 0, 0x3232);
           const uint32_t* words = reinterpret_cast<const uint32_t*>(&wraw[u][m]);
 #pragma unroll
           for (int s = 0; s < 2; ++s) {
             const uint32_t word = words[2 * h + s];
             uint32_t frag[4];
-            frag[0] = offset_pair<T>(word, 0, z_lo);
-            frag[1] = offset_pair<T>(word, 1, z_hi);
-            frag[2] = offset_pair<T>(word, 2, z_lo);
-            frag[3] = offset_pair<T>(word, 3, z_hi);
+            frag[0] = dequant_pair<T>(word, 0, s_lo, z_lo);
+            frag[1] = dequant_pair<T>(word, 1, s_hi, z_hi);
+            frag[2] = dequant_pair<T>(word, 2, s_lo, z_lo);
+            frag[3] = dequant_pair<T>(word, 3, s_hi, z_hi);
 #pragma unroll
             for (int j = 0; j < NT; ++j) {
-              const uint32_t* bw = reinterpret_cast<const uint32_t*>(&xr[u][h][j]);
-              mma_16816<T>(part[m][j], frag, bw[2 * s], bw[2 * s + 1]);
+              const uint32_t* bw = reinterpret_cast<const uint32_t*>(&b[j]);
+              mma_16816<T>(acc[m][j], frag, bw[2 * s], bw[2 * s + 1]);
             }
           }
         }
-        if ((col + 32) % group == 0) flush();
       }
     }
-    flush();  // the span may end inside a group
-  };
-
-  Words wa, wb;
-  Scales sa, sb;
-  Acts xa, xb;
-  // Nothing writes the weights: the first span's loads go out before waiting for the previous kernel
-  // (which may write x).
-  fetch(wa, sa, warp);
-  pdl_launch_dependents();
-  pdl_wait();
-  fetch_x(xa, warp);
-  for (int span = warp; span < spans; span += 2 * Warps) {
-    fetch(wb, sb, span + Warps);
-    fetch_x(xb, span + Warps);
-    compute(wa, sa, xa, span);
-    if (span + Warps >= spans) break;
-    fetch(wa, sa, span + 2 * Warps);
-    fetch_x(xa, span + 2 * Warps);
-    compute(wb, sb, xb, span + Warps);
   }
 
 #pragma unroll
@@ -249,13 +202,13 @@ void launch_tile(const Int4GemmArgs& a, const KernelLaunch& launch) {
 template <typename T>
 void launch_typed(const Int4GemmArgs& a, const KernelLaunch& launch) {
   if (a.tokens <= 8)
-    launch_tile<T, Tile<1, 1, 8, 2>>(a, launch);
+    launch_tile<T, Tile<1, 1, 8, 4>>(a, launch);
   else if (a.tokens <= 16)
-    launch_tile<T, Tile<2, 1, 8, 2>>(a, launch);
+    launch_tile<T, Tile<2, 1, 8, 4>>(a, launch);
   else if (a.tokens <= 32)
-    launch_tile<T, Tile<4, 2, 8, 1>>(a, launch);
+    launch_tile<T, Tile<4, 2, 8, 2>>(a, launch);
   else
-    launch_tile<T, Tile<8, 1, 8, 1>>(a, launch);
+    launch_tile<T, Tile<8, 2, 4, 2>>(a, launch);
 }
 
 }  // namespace
