@@ -8,12 +8,13 @@
 #   turbine     turbine bench generate, batch 1,16,64 + prefill 2048 tokens
 #   fused-ab    batch 1 with TURBINE_CUDA_FUSED=0 and 1, alternated twice (fused_ab.jsonl)
 #   tune-ab     batch 64 with TURBINE_CUBLASLT_TUNE=0 and 1, alternated twice (tune_ab.jsonl)
-#   llamacpp    llama.cpp llama-bench / llama-batched-bench (f16, LLAMACPP_QUANT=0)
+#   llamacpp    llama.cpp llama-bench / llama-batched-bench (f16; with LLAMACPP_QUANT=1 also Q4_K_M, after
+#               the f16 rows of the same files: the awq phase's table needs them)
 #   ratios      a table of turbine / llama.cpp from the files above
 #   awq         issue 19 (W4A16): turbine quantize awq --method rtn into $AWQ_DIR (default
-#               /tmp/llama7b-awq), turbine bench generate on it at batch 1,16,64 (turbine_awq.jsonl),
-#               llama.cpp's Q4_K_M figures (llamacpp_q4/), and gpu-sessions/awq_ratios.py's table
-#               against the turbine phase's fp16 figures (awq_ratios.md; run the turbine phase first)
+#               /tmp/llama7b-awq), turbine bench generate on it at batch 1,16,64 (turbine_awq.jsonl), and
+#               gpu-sessions/awq_ratios.py's table (awq_ratios.md) against the turbine phase's fp16 figures
+#               and the llamacpp phase's Q4_K_M ones (run those first, llamacpp with LLAMACPP_QUANT=1)
 #   throughput  turbine bench throughput, 1000 requests at once (issue: engine throughput)
 #   serve       the same workload over HTTP: turbine serve + bench serve --concurrency 1000 (issue 18:
 #               its requests/s should reach 0.95x the throughput phase's)
@@ -64,15 +65,13 @@ for phase in $phases; do
       "$TURBINE_BIN" bench generate "$MODEL_DIR" --batch 1 --input-len 2048 --output-len 1 --warmup 2 --rounds 5 \
         --dtype fp16 --json 2>>"$O/turbine.err" | tee "$O/turbine_prefill.jsonl" ;;
     llamacpp)
-      LLAMACPP_QUANT=0 "$BENCH_DIR/llamacpp_peer.sh" "$MODEL_DIR" "$O" > "$O/llamacpp.log" 2>&1
+      LLAMACPP_QUANT=${LLAMACPP_QUANT:-0} "$BENCH_DIR/llamacpp_peer.sh" "$MODEL_DIR" "$O" > "$O/llamacpp.log" 2>&1
       cat "$O/llamacpp_batched.md" "$O/llamacpp_bench.md" 2>/dev/null ;;
     awq)
       [ -f "$AWQ_DIR/config.json" ] || "$TURBINE_BIN" quantize awq "$MODEL_DIR" --method rtn --out "$AWQ_DIR" \
         > "$O/awq_quantize.log" 2>&1 || { tail "$O/awq_quantize.log"; exit 1; }
       "$TURBINE_BIN" bench generate "$AWQ_DIR" --batch 1,16,64 --input-len 128 --output-len 256 --warmup 1 \
         --dtype fp16 --json 2>"$O/turbine_awq.err" | tee "$O/turbine_awq.jsonl"
-      # The peer script times f16 then Q4_K_M into its own folder (awq_ratios.py takes the Q4_K_M rows).
-      LLAMACPP_QUANT=1 "$BENCH_DIR/llamacpp_peer.sh" "$MODEL_DIR" "$O/llamacpp_q4" > "$O/llamacpp_q4.log" 2>&1
       $PY "$script_dir/awq_ratios.py" "$O" | tee "$O/awq_ratios.md" ;;
     throughput)
       "$TURBINE_BIN" bench throughput "$MODEL_DIR" --requests 1000 --device cuda --seed 1 --json \
