@@ -1,7 +1,9 @@
 // out[T, N] = x[T, K] @ w[N, K]^T with 4-bit group-quantized weights (W4A16), on mma.sync m16n8k16
 // tensor cores for every token count. The weights are the A operand (16 rows per mma) and the
-// tokens the B operand (8 per mma), so one kernel serves decode (1 token: 7 of 8 B columns are zero,
-// but the weights' bytes, not the multiplies, bound the time) and larger batches alike.
+// tokens the B operand (8 per mma), so one kernel serves decode (at 1 token 7 of 8 B columns are
+// zero: tensor-core cycles the kernel has to spare) and larger batches alike. What limits it on the
+// H200 (rounds of loads with nothing in flight, dequantization instructions, activations re-read per
+// strip): docs/experiments.md, 2026-12-04.
 //
 // A block owns MT strips of 16 output rows and NT * 8 tokens; its warps split K between them, chunk
 // by chunk (64 columns), and meet in one shared-memory sum in a fixed order (repeated launches give
@@ -63,7 +65,7 @@ __device__ __forceinline__ void mma_16816(float* c, const uint32_t* a, uint32_t 
   }
 }
 
-// The tile shapes, by token count (int4_gemm_config picks one): NT token tiles of 8, MT row strips of
+// The tile shapes, by token count (launch_typed picks one): NT token tiles of 8, MT row strips of
 // 16 per warp, Warps splitting K, Unroll chunks in flight per lane.
 template <int NT_, int MT_, int Warps_, int Unroll_>
 struct Tile {
