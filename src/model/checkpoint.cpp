@@ -32,6 +32,8 @@ bool parse_safetensors_dtype(const std::string& name, DType& out) {
     out = DType::F16;
   else if (name == "BF16")
     out = DType::BF16;
+  else if (name == "I32")  // AWQ's packed 4-bit weights and zero points
+    out = DType::I32;
   else
     return false;
   return true;
@@ -174,7 +176,7 @@ const TensorView& Checkpoint::get(std::string_view name) const {
   if (it != tensors_.end()) return it->second;
   for (const auto& u : unsupported_)
     if (u.rfind(std::string(name) + " (", 0) == 0)
-      fail("{}: tensor {} has a dtype turbine does not read (F32, F16, BF16 only)", dir_.string(), u);
+      fail("{}: tensor {} has a dtype turbine does not read (F32, F16, BF16, and I32 for AWQ's packed weights)", dir_.string(), u);
   fail("{}: tensor '{}' is missing from the checkpoint", dir_.string(), name);
 }
 

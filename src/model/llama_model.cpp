@@ -8,6 +8,8 @@
 
 #include "backend/batch_input.h"
 #include "core/error.h"
+#include "model/awq_format.h"
+#include "model/int4_groups.h"
 #include "model/rope.h"
 #include "model/weight_names.h"
 
@@ -57,6 +59,36 @@ class WeightLoader {
     return t;
   }
 
+  // A linear layer's weight from one or more checkpoint matrices stacked along rows (shapes [rows, cols]):
+  // dense as in load_rows, or with `awq_group_size` > 0 each part read from AutoAWQ's qweight / qzeros /
+  // scales beside `name` (model/awq_format.h) and the stack packed by the backend.
+  LinearWeight load_linear(const std::vector<std::string>& names, const std::vector<std::vector<int64_t>>& shapes,
+                           int awq_group_size) {
+    if (awq_group_size == 0)
+      return names.size() == 1 ? load_matrix(names[0], shapes[0]) : load_rows(names, shapes, true);
+    std::vector<HostInt4Matrix> parts;
+    for (size_t i = 0; i < names.size(); ++i) {
+      const std::string base = strip_suffix(names[i], ".weight");
+      const int64_t n = shapes[i][0], k = shapes[i][1], G = awq_group_size;
+      if (n % 8 != 0 || k % G != 0)
+        fail("{}: a [{}, {}] layer cannot hold AWQ weights of group size {} (rows a multiple of 8, group size "
+             "dividing the columns)",
+             base, n, k, G);
+      const TensorView& qw = typed(base + ".qweight", {k, n / 8}, DType::I32);
+      const TensorView& qz = typed(base + ".qzeros", {k / G, n / 8}, DType::I32);
+      const TensorView& sc = typed(base + ".scales", {k / G, n}, DType::F16);
+      // Copies: a mapped tensor's data need not be aligned for int32 reads.
+      std::vector<int32_t> qweight(size_t(qw.numel())), qzeros(size_t(qz.numel()));
+      std::vector<uint16_t> scales(size_t(sc.numel()));
+      std::memcpy(qweight.data(), qw.data, qw.bytes);
+      std::memcpy(qzeros.data(), qz.data, qz.bytes);
+      std::memcpy(scales.data(), sc.data, sc.bytes);
+      parts.push_back(unpack_awq(qweight.data(), qzeros.data(), scales.data(), n, k, int(G)));
+      report(qw.bytes + qz.bytes + sc.bytes);
+    }
+    return backend_.pack_int4(parts.size() == 1 ? parts[0] : stack_int4_rows(parts));
+  }
+
   void finish() {
     if (progress_) progress_(total_, total_);
   }
@@ -67,6 +99,19 @@ class WeightLoader {
     Tensor t = backend_.upload(v.data, v.dtype, shape, target_dtype(v.dtype, matrix));
     report(v.bytes);
     return t;
+  }
+
+  static std::string strip_suffix(const std::string& name, const std::string& suffix) {
+    if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      return name.substr(0, name.size() - suffix.size());
+    return name;
+  }
+
+  const TensorView& typed(const std::string& name, const std::vector<int64_t>& shape, DType dtype) {
+    const TensorView& v = ckpt_.get(name, shape);
+    if (v.dtype != dtype)
+      fail("{}: tensor '{}' is {}, AWQ stores it as {}", v.file.string(), name, dtype_name(v.dtype), dtype_name(dtype));
+    return v;
   }
 
   DType target_dtype(DType checkpoint_dtype, bool matrix) const {
@@ -104,19 +149,20 @@ LlamaModel::LlamaModel(const ModelConfig& config, const Checkpoint& checkpoint, 
     const LayerWeightNames n = names.layer(l);
     LayerWeights w;
     w.attn_norm = loader.load(n.attn_norm, {H});
-    w.qkv = loader.load_rows({n.q, n.k, n.v}, {{q_rows, H}, {kv_rows, H}, {kv_rows, H}}, true);
+    const int G = c.awq_group_size;
+    w.qkv = loader.load_linear({n.q, n.k, n.v}, {{q_rows, H}, {kv_rows, H}, {kv_rows, H}}, G);
     if (c.qkv_bias)
       w.qkv_bias = loader.load_rows({n.q_bias, n.k_bias, n.v_bias}, {{q_rows}, {kv_rows}, {kv_rows}}, false);
-    w.o_proj = loader.load_matrix(n.o, {H, q_rows});
+    w.o_proj = loader.load_linear({n.o}, {{H, q_rows}}, G);
     if (c.o_bias) w.o_bias = loader.load(n.o_bias, {H});
     if (c.qk_norm) {
       w.q_norm = loader.load(n.q_norm, {D});
       w.k_norm = loader.load(n.k_norm, {D});
     }
     w.mlp_norm = loader.load(n.mlp_norm, {H});
-    w.gate_up = loader.load_rows({n.gate, n.up}, {{I, H}, {I, H}}, true);
+    w.gate_up = loader.load_linear({n.gate, n.up}, {{I, H}, {I, H}}, G);
     if (c.mlp_bias) w.gate_up_bias = loader.load_rows({n.gate_bias, n.up_bias}, {{I}, {I}}, false);
-    w.down = loader.load_matrix(n.down, {H, I});
+    w.down = loader.load_linear({n.down}, {{H, I}}, G);
     if (c.mlp_bias) w.down_bias = loader.load(n.down_bias, {H});
     weights_.layers.push_back(std::move(w));
   }

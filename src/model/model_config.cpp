@@ -3,6 +3,7 @@
 //   newer: dtype, rope_parameters {rope_type, rope_theta, factor, ...}
 #include "model/model_config.h"
 
+#include <cctype>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -123,6 +124,39 @@ RopeConfig parse_rope(const ConfigReader& r) {
   return rope;
 }
 
+// quantization_config of an AutoAWQ GEMM checkpoint -> its group size; 0 when there is none. Every
+// other quantization (GPTQ, bits other than 4, the GEMV/Marlin layouts, no zero points) is an Error.
+int parse_awq_group_size(const ConfigReader& r) {
+  if (!r.has("quantization_config")) return 0;
+  const json& q = r.j["quantization_config"];
+  const std::string where = "quantization_config.";
+  if (!q.is_object()) fail("{}: field 'quantization_config' must be an object", r.file);
+  auto text = [&](const char* key, const char* fallback) {
+    if (!q.contains(key) || q[key].is_null()) return std::string(fallback);
+    if (!q[key].is_string()) fail("{}: field '{}{}' must be a string, got {}", r.file, where, key, q[key].dump());
+    return q[key].get<std::string>();
+  };
+  const std::string method = text("quant_method", "");
+  if (method != "awq")
+    fail("{}: field '{}quant_method' is '{}'; turbine reads AWQ 4-bit checkpoints only (quant_method awq)", r.file,
+         where, method);
+  std::string version = text("version", "gemm");
+  for (char& ch : version) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+  if (version != "gemm")
+    fail("{}: field '{}version' is '{}'; turbine reads AutoAWQ's GEMM layout only (version gemm)", r.file, where,
+         version);
+  const json bits = q.contains("bits") ? q["bits"] : q.value("w_bit", json(4));
+  if (!bits.is_number_integer() || bits.get<int64_t>() != 4)
+    fail("{}: field '{}bits' is {}; only 4-bit AWQ is supported", r.file, where, bits.dump());
+  const json zero = q.contains("zero_point") ? q["zero_point"] : json(true);
+  if (!zero.is_boolean() || !zero.get<bool>())
+    fail("{}: field '{}zero_point' is {}; only AWQ with zero points is supported", r.file, where, zero.dump());
+  const json group = q.contains("group_size") ? q["group_size"] : q.value("q_group_size", json());
+  if (!group.is_number_integer() || group.get<int64_t>() <= 0 || group.get<int64_t>() > (int64_t(1) << 20))
+    fail("{}: field '{}group_size' must be a positive whole number, got {}", r.file, where, group.dump());
+  return int(group.get<int64_t>());
+}
+
 }  // namespace
 
 ModelConfig load_model_config(const std::filesystem::path& model_dir) {
@@ -186,6 +220,7 @@ ModelConfig load_model_config(const std::filesystem::path& model_dir) {
   } catch (const Error&) {
     fail("{}: field 'dtype' is '{}'; supported: float32, float16, bfloat16", r.file, dtype);
   }
+  c.awq_group_size = parse_awq_group_size(r);
   const auto bos = r.int_list("bos_token_id");
   c.bos_token_id = bos.empty() ? -1 : bos[0];
   c.eos_token_ids = r.int_list("eos_token_id");

@@ -43,6 +43,9 @@ struct ModelConfig {
   bool qk_norm = false;       // Qwen3 per-head q/k RMSNorm
   int sliding_window = 0;     // 0 = none (Mistral: 4096 etc.)
   DType dtype = DType::BF16;  // checkpoint dtype (torch_dtype / dtype)
+  // AWQ 4-bit checkpoint (quantization_config: quant_method awq, version gemm, bits 4, zero_point):
+  // its group size; 0 for a 16/32-bit checkpoint (model/awq_format.h).
+  int awq_group_size = 0;
   int bos_token_id = -1;
   std::vector<int> eos_token_ids;
 };

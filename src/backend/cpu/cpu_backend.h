@@ -6,6 +6,7 @@
 // compiled per instruction set and chosen at construction (cpu_kernel_table.h).
 #pragma once
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -33,6 +34,9 @@ class CpuBackend : public Backend {
   std::vector<float> download_f32(const Tensor& t) override;
   BatchMeta upload_batch(const BatchPlan& plan) override;
   size_t free_memory() const override;
+  // Layout: packed I32 [n, k / 8] (column 8j+i of a row in bits 4i..4i+3 of its word j), scales and
+  // zeros F32 [n, k / group] with zeros holding -scale * zero (the offset). group_size a multiple of 8.
+  Int4Weight pack_int4(const HostInt4Matrix& m) override;
   // The bytes of the KV caches it holds (other buffers come and go with the step).
   size_t used_memory() const override;
 
@@ -42,6 +46,8 @@ class CpuBackend : public Backend {
   void do_rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) override;
   void do_add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps, Tensor& out) override;
   void do_linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) override;
+  // 4-bit weights (cpu_int4_linear.cpp).
+  void do_linear_int4(const Tensor& x, const Int4Weight& w, const Tensor* bias, Tensor& out) override;
   void do_silu_mul(const Tensor& gate_up, Tensor& out) override;
   void do_qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm, float norm_eps,
                          const RopeTable& rope, const AttentionShape& shape, KvCache& cache, int layer,
@@ -68,8 +74,12 @@ class CpuBackend : public Backend {
   // rope_rows_ for `rope`, covering positions 0..max_position (cpu_norm_rope.cpp).
   const RopeRows& rope_rows(const RopeTable& rope, int32_t max_position);
 
-  // linear() from kTokenForm tokens (cpu_matmul.cpp).
-  void linear_many_tokens(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out);
+  // Widens weight rows [n0, n0 + rows) to fp32 in `scratch` (room for one block) and returns where
+  // they are (scratch, or the weights themselves where they are fp32 already).
+  using WidenRows = std::function<const float*(float* scratch, int64_t n0, int64_t rows)>;
+  // linear() from kTokenForm tokens (cpu_matmul.cpp) for a weight of N rows, in blocks of `block` rows.
+  void linear_many_tokens(const Tensor& x, int64_t N, int64_t block, const WidenRows& widen_rows, const Tensor* bias,
+                          Tensor& out);
 
   const cpu::KernelTable* kernels_;
   CpuWeights weights_;
@@ -80,6 +90,8 @@ class CpuBackend : public Backend {
   std::shared_ptr<HostBufferPool> buffers_;
   // linear_many_tokens' scratch: x transposed, and one block of widened weights per pool thread.
   std::vector<float> linear_xt_, linear_w_;
+  // linear_int4's per-token sums of x over each group.
+  std::vector<float> int4_xsum_;
   // attention's per-chunk scores and each row's sequence (cpu_attention.cpp).
   std::vector<float> attention_scratch_;
   std::vector<int32_t> attention_rows_;

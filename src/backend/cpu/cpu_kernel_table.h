@@ -48,6 +48,14 @@ struct KernelTable {
   // out[i] = silu(gate[i]) * up[i]. Both this and attend take e^x from a vector polynomial (about 1e-7
   // relative error) instead of std::exp.
   void (*silu_mul)(const float* gate, const float* up, float* out, int64_t n);
+  // 4-bit weights in the CPU layout (cpu_int4_linear.cpp: K / 8 words per row, fp32 scale and offset per
+  // row and group; group a multiple of 8). The few-token form: out[t * ldo + n] = sum_k x[t * K + k] *
+  // w[n][k] for t < T, n0 <= n < n1, with xsum[t * (K / group) + g] the sum of x[t] over group g.
+  void (*linear_int4)(const float* x, const float* xsum, int64_t T, const uint32_t* w, const float* scales,
+                      const float* offsets, int64_t n0, int64_t n1, int64_t K, int group, float* out, int64_t ldo);
+  // dst[r * K + k] = w[r][k] in fp32 for r < rows (the many-token form widens a block, then linear_tokens).
+  void (*widen_int4)(const uint32_t* w, const float* scales, const float* offsets, int64_t rows, int64_t K, int group,
+                     float* dst);
 };
 
 // The compiled copies; null where this build has none (non-x86 builds have only the scalar one). Call

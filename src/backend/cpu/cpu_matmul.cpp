@@ -33,7 +33,17 @@ void CpuBackend::do_linear(const Tensor& x, const Tensor& weight, const Tensor* 
   const bool has_bias = bias && bias->defined();
   if (T == 0 || N == 0) return;
   if (T >= kTokenForm) {
-    linear_many_tokens(x, weight, bias, out);
+    const int64_t block = block_rows(K, weight.dtype);
+    const cpu::KernelTable& k = *kernels_;
+    linear_many_tokens(x, N, block, [&](float* scratch, int64_t n0, int64_t rows) -> const float* {
+      if (weight.dtype == DType::BF16)
+        k.widen_bf16(weight.ptr<uint16_t>() + n0 * K, scratch, rows * K);
+      else if (weight.dtype == DType::F16)
+        k.widen_f16(weight.ptr<uint16_t>() + n0 * K, scratch, rows * K);
+      else
+        return weight.ptr<float>() + n0 * K;
+      return scratch;
+    }, bias, out);
     return;
   }
 
@@ -59,11 +69,10 @@ void CpuBackend::do_linear(const Tensor& x, const Tensor& weight, const Tensor* 
   });
 }
 
-void CpuBackend::linear_many_tokens(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) {
-  const int64_t T = x.dim(0), K = x.dim(1), N = weight.dim(0);
-  const int64_t block = block_rows(K, weight.dtype);
+void CpuBackend::linear_many_tokens(const Tensor& x, int64_t N, int64_t block, const WidenRows& widen_rows,
+                                    const Tensor* bias, Tensor& out) {
+  const int64_t T = x.dim(0), K = x.dim(1);
   const int64_t num_blocks = (N + block - 1) / block;
-  const bool widen = weight.dtype != DType::F32;
   // Tokens go in slabs of about 128 KiB of transposed activations ([K][slab], L2-resident while every
   // weight tile of a block passes over it), slab by slab per block, so a long prefill does not stream
   // all of x from memory once per weight tile.
@@ -73,7 +82,7 @@ void CpuBackend::linear_many_tokens(const Tensor& x, const Tensor& weight, const
   if (linear_xt_.size() < size_t(K * padded)) linear_xt_.resize(size_t(K * padded));
   const size_t per_thread = size_t(block * K);
   const size_t w_size = per_thread * size_t(pool_->size());
-  if (widen && linear_w_.size() < w_size) linear_w_.resize(w_size);
+  if (linear_w_.size() < w_size) linear_w_.resize(w_size);
 
   // Slab s starts at token s * slab and is stored from xt + s * slab * K as [K][ldx] (ldx: its tokens,
   // rounded up to 8, zero past T).
@@ -91,14 +100,10 @@ void CpuBackend::linear_many_tokens(const Tensor& x, const Tensor& weight, const
   float* op = out.ptr<float>();
   const cpu::KernelTable& k = *kernels_;
   pool_->parallel_for_with_thread(num_blocks, [&](int thread, int64_t b0, int64_t b1) {
-    float* scratch = widen ? linear_w_.data() + size_t(thread) * per_thread : nullptr;
+    float* scratch = linear_w_.data() + size_t(thread) * per_thread;
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t n0 = b * block, n1 = std::min(N, n0 + block), rows = n1 - n0;
-      if (weight.dtype == DType::BF16)
-        k.widen_bf16(weight.ptr<uint16_t>() + n0 * K, scratch, rows * K);
-      else if (weight.dtype == DType::F16)
-        k.widen_f16(weight.ptr<uint16_t>() + n0 * K, scratch, rows * K);
-      const float* w = widen ? scratch : weight.ptr<float>() + n0 * K;
+      const float* w = widen_rows(scratch, n0, rows);
       for (int64_t t0 = 0; t0 < T; t0 += slab) {
         const int64_t ts = std::min(slab, T - t0), ldx = (ts + 7) / 8 * 8;
         k.linear_tokens(xt + t0 * K, ldx, ts, w, rows, K, op + t0 * N + n0, N);

@@ -1,0 +1,339 @@
+#include "model/awq_quantizer.h"
+
+#include <cmath>
+#include <cstring>
+#include <map>
+
+#include "backend/backend.h"
+#include "backend/batch_input.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "model/awq_format.h"
+#include "model/awq_search.h"
+#include "model/int4_groups.h"
+#include "model/rope.h"
+#include "model/weight_names.h"
+
+namespace turbine {
+
+namespace {
+
+using Floats = std::vector<float>;
+
+Floats read_f32(const Checkpoint& ckpt, const std::string& name, const std::vector<int64_t>& shape) {
+  const TensorView& v = ckpt.get(name, shape);
+  Floats out(size_t(v.numel()));
+  convert_to_f32(v.data, v.dtype, out.data(), out.size());
+  return out;
+}
+
+template <typename T>
+std::vector<uint8_t> bytes_of(const std::vector<T>& v) {
+  std::vector<uint8_t> b(v.size() * sizeof(T));
+  if (!b.empty()) std::memcpy(b.data(), v.data(), b.size());
+  return b;
+}
+
+std::string strip_weight(const std::string& name) {
+  const std::string suffix = ".weight";
+  if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+    return name.substr(0, name.size() - suffix.size());
+  return name;
+}
+
+// One linear layer being quantized: its weight [n][k] in fp32 (scaled in place by the searches) and,
+// after the clipping search, its limits per (row, group).
+struct Linear {
+  std::string name;  // the checkpoint's "<...>.weight"
+  int64_t n = 0, k = 0;
+  Floats w;
+  Floats clip;
+};
+
+Floats stack_rows(const std::vector<const Linear*>& parts) {
+  Floats out;
+  for (const Linear* p : parts) out.insert(out.end(), p->w.begin(), p->w.end());
+  return out;
+}
+
+void scale_columns(Linear& l, const Floats& s) {
+  for (int64_t r = 0; r < l.n; ++r)
+    for (int64_t c = 0; c < l.k; ++c) l.w[size_t(r * l.k + c)] *= s[size_t(c)];
+}
+
+// The calibration forward of one decoder layer at a time, in fp32 on a CPU backend: the calibration
+// sequences as one batch of prefills into a one-layer KV cache.
+class CalibrationForward {
+ public:
+  CalibrationForward(Backend& backend, const ModelConfig& c, int64_t sequences, int64_t sequence_len)
+      : b_(backend), c_(c), tokens_(sequences * sequence_len) {
+    constexpr int kBlockLen = 16;
+    const int64_t blocks_per_sequence = (sequence_len + kBlockLen - 1) / kBlockLen;
+    BatchInput input;
+    input.token_ids.assign(size_t(tokens_), 0);
+    for (int64_t s = 0; s < sequences; ++s) {
+      SequenceInput seq;
+      seq.num_tokens = int32_t(sequence_len);
+      seq.logits = false;
+      for (int64_t i = 0; i < blocks_per_sequence; ++i) seq.block_table.push_back(int32_t(s * blocks_per_sequence + i));
+      input.sequences.push_back(std::move(seq));
+    }
+    KvCacheSpec spec;
+    spec.num_layers = 1;
+    spec.num_blocks = int(sequences * blocks_per_sequence);
+    spec.block_len = kBlockLen;
+    spec.num_kv_heads = c.num_kv_heads;
+    spec.head_dim = c.head_dim;
+    spec.dtype = DType::F32;
+    cache_ = b_.allocate_kv_cache(spec);
+    plan_ = plan_batch(input, kBlockLen, spec.num_blocks, c.sliding_window);
+    meta_ = b_.upload_batch(plan_);
+    rope_ = make_rope_table(c, int32_t(sequence_len));
+    shape_ = AttentionShape{c.num_heads, c.num_kv_heads, c.head_dim, float(1.0 / std::sqrt(double(c.head_dim))),
+                            c.sliding_window};
+  }
+
+  int64_t tokens() const { return tokens_; }
+
+  Tensor up(const Floats& v, std::vector<int64_t> shape) { return b_.upload(v.data(), DType::F32, std::move(shape), DType::F32); }
+
+  // x [T][k] times w [n][k]^T (+ bias).
+  Floats linear(const Floats& x, const Floats& w, int64_t n, int64_t k, const Floats* bias) {
+    Tensor out = b_.empty(DType::F32, {tokens_, n});
+    const Tensor tb = bias ? up(*bias, {n}) : Tensor{};
+    b_.linear(up(x, {tokens_, k}), up(w, {n, k}), bias ? &tb : nullptr, out);
+    return b_.download_f32(out);
+  }
+
+  Floats rms_norm(const Floats& x, const Floats& weight) {
+    const int64_t H = c_.hidden_size;
+    Tensor out = b_.empty(DType::F32, {tokens_, H});
+    b_.rms_norm(up(x, {tokens_, H}), up(weight, {H}), float(c_.rms_norm_eps), out);
+    return b_.download_f32(out);
+  }
+
+  // Causal attention of each sequence over itself from the fused projection qkv [T][(Hq + 2 Hkv) D].
+  Floats attention(const Floats& qkv, const Floats* q_norm, const Floats* k_norm) {
+    const int64_t D = c_.head_dim, width = int64_t(c_.num_heads + 2 * c_.num_kv_heads) * D, qw = c_.num_heads * D;
+    Tensor q = b_.empty(DType::F32, {tokens_, qw}), out = b_.empty(DType::F32, {tokens_, qw});
+    const Tensor tq = q_norm ? up(*q_norm, {D}) : Tensor{}, tk = k_norm ? up(*k_norm, {D}) : Tensor{};
+    b_.qkv_rope_store(up(qkv, {tokens_, width}), q_norm ? &tq : nullptr, k_norm ? &tk : nullptr,
+                      float(c_.rms_norm_eps), rope_, shape_, cache_, 0, meta_, q);
+    b_.attention(q, cache_, 0, meta_, shape_, out);
+    return b_.download_f32(out);
+  }
+
+ private:
+  Backend& b_;
+  const ModelConfig& c_;
+  int64_t tokens_;
+  KvCache cache_;
+  BatchPlan plan_;
+  BatchMeta meta_;
+  RopeTable rope_;
+  AttentionShape shape_;
+};
+
+class Quantizer {
+ public:
+  Quantizer(const ModelConfig& c, const Checkpoint& ckpt, const QuantizeOptions& o)
+      : c_(c), ckpt_(ckpt), o_(o), names_(weight_names(c.arch)) {
+    BackendOptions bo;
+    bo.device = "cpu";
+    bo.threads = o.threads;
+    bo.memory_budget = size_t(1) << 34;
+    backend_ = make_backend(bo);
+    for (const std::string& name : ckpt.names()) {
+      const TensorView& v = ckpt.get(name);
+      out_[name] = TensorToWrite{name, v.dtype, v.shape, std::vector<uint8_t>(static_cast<const uint8_t*>(v.data),
+                                                                              static_cast<const uint8_t*>(v.data) + v.bytes)};
+    }
+  }
+
+  std::vector<TensorToWrite> run(const std::vector<int32_t>& calibration, const QuantizeProgress& progress) {
+    std::unique_ptr<CalibrationForward> forward;
+    Floats x;  // the residual stream entering the layer, [T][H]
+    if (o_.method == QuantMethod::Awq) {
+      const int64_t L = std::min<int64_t>(o_.sequence_len, int64_t(calibration.size()));
+      if (int64_t(calibration.size()) < kMinCalibrationTokens || L <= 0)
+        fail("the calibration text gives {} tokens; AWQ needs at least {}", calibration.size(), kMinCalibrationTokens);
+      const int64_t S = int64_t(calibration.size()) / L;
+      forward = std::make_unique<CalibrationForward>(*backend_, c_, S, L);
+      x = embed(std::vector<int32_t>(calibration.begin(), calibration.begin() + S * L));
+    }
+    for (int l = 0; l < c_.num_layers; ++l) {
+      quantize_layer(l, forward.get(), x);
+      if (progress) progress(l + 1, c_.num_layers);
+    }
+    std::vector<TensorToWrite> out;
+    for (auto& [name, t] : out_) out.push_back(std::move(t));
+    return out;
+  }
+
+ private:
+  Floats embed(const std::vector<int32_t>& ids) {
+    const int64_t H = c_.hidden_size, V = c_.vocab_size;
+    const TensorView& table = ckpt_.get(names_.embed_tokens, {V, H});
+    const size_t row_bytes = size_t(H) * dtype_size(table.dtype);
+    Floats x(ids.size() * size_t(H));
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (ids[i] < 0 || ids[i] >= V) fail("calibration token id {} is outside the vocabulary", ids[i]);
+      convert_to_f32(static_cast<const char*>(table.data) + size_t(ids[i]) * row_bytes, table.dtype,
+                     x.data() + i * size_t(H), size_t(H));
+    }
+    return x;
+  }
+
+  Linear load_linear(const std::string& name, int64_t n, int64_t k) {
+    if (k % o_.group_size != 0)
+      fail("--group-size {} does not divide the {} input channels of {}", o_.group_size, k, name);
+    if (n % 8 != 0) fail("{}: {} output channels; the AWQ layout needs a multiple of 8", name, n);
+    return Linear{name, n, k, read_f32(ckpt_, name, {n, k}), {}};
+  }
+
+  Floats optional(const std::string& name, int64_t n, bool present) {
+    return present ? read_f32(ckpt_, name, {n}) : Floats{};
+  }
+
+  void put_f32(const std::string& name, const Floats& v) {
+    out_[name] = TensorToWrite{name, DType::F32, {int64_t(v.size())}, bytes_of(v)};
+  }
+
+  void put_quantized(const Linear& l) {
+    const AwqTensors t = pack_awq(quantize_int4(l.w, l.n, l.k, o_.group_size, l.clip));
+    const std::string base = strip_weight(l.name);
+    const int64_t G = o_.group_size;
+    out_.erase(l.name);
+    out_[base + ".qweight"] = TensorToWrite{base + ".qweight", DType::I32, {l.k, l.n / 8}, bytes_of(t.qweight)};
+    out_[base + ".qzeros"] = TensorToWrite{base + ".qzeros", DType::I32, {l.k / G, l.n / 8}, bytes_of(t.qzeros)};
+    out_[base + ".scales"] = TensorToWrite{base + ".scales", DType::F16, {l.k / G, l.n}, bytes_of(t.scales)};
+  }
+
+  // Searches the scales of the layers sharing input statistics `st`, folds them into the layers
+  // (columns times s) and returns them (all ones when no alpha helps).
+  Floats scale_group(const ChannelStats& st, const std::vector<Linear*>& layers) {
+    int64_t n = 0;
+    std::vector<const Linear*> parts;
+    for (Linear* l : layers) {
+      parts.push_back(l);
+      n += l->n;
+    }
+    const ScaleSearch s = search_awq_scales(*backend_, st, stack_rows(parts), n, o_.group_size);
+    log(LogLevel::Debug, "awq: {}: alpha {:.2f}, output error {:.4g} (plain rounding {:.4g})", layers[0]->name,
+        s.alpha, s.error, s.plain_error);
+    for (Linear* l : layers) scale_columns(*l, s.scales);
+    return s.scales;
+  }
+
+  void clip(Linear& l, const ChannelStats& st) {
+    l.clip = search_awq_clip(st, l.w, l.n, o_.group_size);
+  }
+
+  void quantize_layer(int layer, CalibrationForward* forward, Floats& x) {
+    const ModelConfig& c = c_;
+    const LayerWeightNames nm = names_.layer(layer);
+    const int64_t H = c.hidden_size, I = c.intermediate_size, D = c.head_dim;
+    const int64_t qn = int64_t(c.num_heads) * D, kvn = int64_t(c.num_kv_heads) * D;
+    Linear q = load_linear(nm.q, qn, H), k = load_linear(nm.k, kvn, H), v = load_linear(nm.v, kvn, H);
+    Linear o = load_linear(nm.o, H, qn);
+    Linear gate = load_linear(nm.gate, I, H), upl = load_linear(nm.up, I, H), down = load_linear(nm.down, H, I);
+    if (!forward) {  // round to nearest: no calibration
+      for (const Linear* l : {&q, &k, &v, &o, &gate, &upl, &down}) put_quantized(*l);
+      return;
+    }
+    Floats attn_norm = read_f32(ckpt_, nm.attn_norm, {H}), mlp_norm = read_f32(ckpt_, nm.mlp_norm, {H});
+    Floats qkv_bias = c.qkv_bias ? stack_bias({{nm.q_bias, qn}, {nm.k_bias, kvn}, {nm.v_bias, kvn}}) : Floats{};
+    Floats o_bias = optional(nm.o_bias, H, c.o_bias);
+    Floats q_norm = optional(nm.q_norm, D, c.qk_norm), k_norm = optional(nm.k_norm, D, c.qk_norm);
+    Floats gate_bias = optional(nm.gate_bias, I, c.mlp_bias), up_bias = optional(nm.up_bias, I, c.mlp_bias);
+    Floats down_bias = optional(nm.down_bias, H, c.mlp_bias);
+    const int64_t T = forward->tokens();
+
+    // The full-precision layer, keeping each linear group's input statistics.
+    const Floats xn = forward->rms_norm(x, attn_norm);
+    const ChannelStats st_attn_in = channel_stats(*backend_, xn, T, H);
+    const Floats qkv = forward->linear(xn, stack_rows({&q, &k, &v}), qn + 2 * kvn, H, c.qkv_bias ? &qkv_bias : nullptr);
+    const Floats attn = forward->attention(qkv, c.qk_norm ? &q_norm : nullptr, c.qk_norm ? &k_norm : nullptr);
+    const ChannelStats st_o_in = channel_stats(*backend_, attn, T, qn);
+    const Floats proj = forward->linear(attn, o.w, H, qn, c.o_bias ? &o_bias : nullptr);
+    for (size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
+    const Floats xn2 = forward->rms_norm(x, mlp_norm);
+    const ChannelStats st_mlp_in = channel_stats(*backend_, xn2, T, H);
+    Floats gu = forward->linear(xn2, stack_rows({&gate, &upl}), 2 * I, H, nullptr);
+    Floats act(size_t(T * I));
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t i = 0; i < I; ++i) {
+        const float g = gu[size_t(t * 2 * I + i)] + (c.mlp_bias ? gate_bias[size_t(i)] : 0.0f);
+        const float u = gu[size_t(t * 2 * I + I + i)] + (c.mlp_bias ? up_bias[size_t(i)] : 0.0f);
+        act[size_t(t * I + i)] = g / (1.0f + std::exp(-g)) * u;
+      }
+    gu = Floats();
+    const ChannelStats st_down_in = channel_stats(*backend_, act, T, I);
+    const Floats mlp_out = forward->linear(act, down.w, H, I, c.mlp_bias ? &down_bias : nullptr);
+    for (size_t i = 0; i < x.size(); ++i) x[i] += mlp_out[i];
+
+    // Scales, folded into the op before each group (the function stays the same).
+    const Floats s_attn = scale_group(st_attn_in, {&q, &k, &v});
+    for (int64_t i = 0; i < H; ++i) attn_norm[size_t(i)] /= s_attn[size_t(i)];
+    ChannelStats st_o = st_o_in;
+    if (kvn == qn) {  // o_proj's inputs are v_proj's outputs one to one
+      const Floats s_o = scale_group(st_o_in, {&o});
+      for (int64_t r = 0; r < kvn; ++r) {
+        for (int64_t col = 0; col < H; ++col) v.w[size_t(r * H + col)] /= s_o[size_t(r)];
+        if (c.qkv_bias) qkv_bias[size_t(qn + kvn + r)] /= s_o[size_t(r)];
+      }
+      st_o = scaled_stats(st_o_in, s_o);
+    }
+    const Floats s_mlp = scale_group(st_mlp_in, {&gate, &upl});
+    for (int64_t i = 0; i < H; ++i) mlp_norm[size_t(i)] /= s_mlp[size_t(i)];
+    const Floats s_down = scale_group(st_down_in, {&down});
+    for (int64_t r = 0; r < I; ++r) {
+      for (int64_t col = 0; col < H; ++col) upl.w[size_t(r * H + col)] /= s_down[size_t(r)];
+      if (c.mlp_bias) up_bias[size_t(r)] /= s_down[size_t(r)];
+    }
+
+    // Clipping on the scaled weights against the scaled inputs, then the 4-bit rounding.
+    const ChannelStats st_attn = scaled_stats(st_attn_in, s_attn), st_mlp = scaled_stats(st_mlp_in, s_mlp);
+    clip(v, st_attn);
+    clip(o, st_o);
+    clip(gate, st_mlp);
+    clip(upl, st_mlp);
+    clip(down, scaled_stats(st_down_in, s_down));
+    for (const Linear* l : {&q, &k, &v, &o, &gate, &upl, &down}) put_quantized(*l);
+    put_f32(nm.attn_norm, attn_norm);
+    put_f32(nm.mlp_norm, mlp_norm);
+    if (c.qkv_bias) put_f32(nm.v_bias, Floats(qkv_bias.begin() + qn + kvn, qkv_bias.end()));
+    if (c.mlp_bias) put_f32(nm.up_bias, up_bias);
+  }
+
+  Floats stack_bias(const std::vector<std::pair<std::string, int64_t>>& parts) {
+    Floats out;
+    for (const auto& [name, n] : parts) {
+      const Floats b = read_f32(ckpt_, name, {n});
+      out.insert(out.end(), b.begin(), b.end());
+    }
+    return out;
+  }
+
+  const ModelConfig& c_;
+  const Checkpoint& ckpt_;
+  QuantizeOptions o_;
+  WeightNames names_;
+  std::unique_ptr<Backend> backend_;
+  std::map<std::string, TensorToWrite> out_;
+};
+
+}  // namespace
+
+std::vector<TensorToWrite> quantize_checkpoint(const ModelConfig& config, const Checkpoint& checkpoint,
+                                               const std::vector<int32_t>& calibration, const QuantizeOptions& options,
+                                               const QuantizeProgress& progress) {
+  if (options.group_size <= 0) fail("--group-size must be positive, got {}", options.group_size);
+  if (options.group_size % 8 != 0)
+    fail("--group-size {}: turbine's 4-bit kernels take groups of a multiple of 8 channels", options.group_size);
+  if (config.awq_group_size > 0) fail("the model is quantized already (config.json quantization_config)");
+  Quantizer q(config, checkpoint, options);
+  return q.run(calibration, progress);
+}
+
+}  // namespace turbine
