@@ -16,6 +16,9 @@
 #               gpu-sessions/awq_ratios.py's table (awq_ratios.md) against the turbine phase's fp16 figures
 #               and the llamacpp phase's Q4_K_M ones (run those first, llamacpp with LLAMACPP_QUANT=1)
 #   throughput  turbine bench throughput, 1000 requests at once (issue: engine throughput)
+#   kvquant     the throughput phase's run with --kv-quant none, int8, int4 and fp8 (kvquant_<format>.json;
+#               gpu-sessions/kvquant_ratios.py prints requests/s against none: issue 19 wants int8 >= 1.25x,
+#               int4 >= 1.5x)
 #   serve       the same workload over HTTP: turbine serve + bench serve --concurrency 1000 (issue 18:
 #               its requests/s should reach 0.95x the throughput phase's)
 #   graphs-off  the turbine phase again with TURBINE_CUDA_GRAPHS=0 (what the decode graphs give)
@@ -49,7 +52,7 @@ ab() {
 }
 for phase in $phases; do
   echo "== $phase ($(date -u +%H:%M:%S))"
-  case $phase in hf|turbine|llamacpp|awq|throughput|serve|graphs-off|bandwidth|fused-ab|tune-ab|base-ab) wait_peer_build ;; esac
+  case $phase in hf|turbine|llamacpp|awq|throughput|kvquant|serve|graphs-off|bandwidth|fused-ab|tune-ab|base-ab) wait_peer_build ;; esac
   case $phase in
     build-peer)  # the peer script builds on its first call; a dry call with no model only builds
       setsid nohup bash -c "LLAMACPP_QUANT=0 '$BENCH_DIR/llamacpp_peer.sh' /nonexistent /tmp/lc-build-only" \
@@ -76,6 +79,12 @@ for phase in $phases; do
     throughput)
       "$TURBINE_BIN" bench throughput "$MODEL_DIR" --requests 1000 --device cuda --seed 1 --json \
         2>"$O/throughput.err" | tee "$O/throughput.json" ;;
+    kvquant)
+      for kv in none int8 int4 fp8; do
+        "$TURBINE_BIN" bench throughput "$MODEL_DIR" --requests 1000 --device cuda --seed 1 --json --kv-quant $kv \
+          2>>"$O/kvquant.err" | tee "$O/kvquant_$kv.json"
+      done
+      python3 "$script_dir/kvquant_ratios.py" "$O" ;;
     serve)
       "$TURBINE_BIN" serve "$MODEL_DIR" --device cuda --port 0 2>"$O/serve.err" &
       serve_pid=$!

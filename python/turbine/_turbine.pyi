@@ -14,6 +14,7 @@ class PipelineOptions:
     cache_fraction: float
     cache_bytes: int
     cache_block_seq_len: int
+    kv_quant: str
     session_len: int
     max_prefill_token_num: int
     def __init__(self) -> None: ...

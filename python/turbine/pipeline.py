@@ -46,7 +46,7 @@ def _check_int(name: str, value, low: int) -> int:
 
 
 def _options(device, threads, max_batch_size, cache_max_entry_count, cache_block_seq_len, session_len,
-             max_prefill_token_num, cpu_memory, chat_template) -> "_turbine.PipelineOptions":
+             max_prefill_token_num, cpu_memory, chat_template, kv_quant) -> "_turbine.PipelineOptions":
     o = _turbine.PipelineOptions()
     if device is not None:
         if not isinstance(device, str):
@@ -55,6 +55,9 @@ def _options(device, threads, max_batch_size, cache_max_entry_count, cache_block
     o.threads = _check_int("threads", threads, 0)
     o.max_batch_size = _check_int("max_batch_size", max_batch_size, 1)
     o.cache_block_seq_len = _check_int("cache_block_seq_len", cache_block_seq_len, 1)
+    if not isinstance(kv_quant, str):
+        raise TypeError(f"kv_quant must be 'none', 'int8', 'int4' or 'fp8', got {type(kv_quant).__name__}")
+    o.kv_quant = kv_quant  # the module checks the value (ValueError naming kv_quant)
     o.max_prefill_token_num = _check_int("max_prefill_token_num", max_prefill_token_num, 1)
     if session_len is not None:
         o.session_len = _check_int("session_len", session_len, 1)
@@ -91,11 +94,11 @@ class Pipeline:
                  max_batch_size: int = 128, cache_max_entry_count: Union[float, str] = 0.8,
                  cache_block_seq_len: int = 64, session_len: Optional[int] = None,
                  max_prefill_token_num: int = 8192, cpu_memory: str = "4GiB",
-                 chat_template: Union[str, os.PathLike, None] = None) -> None:
+                 chat_template: Union[str, os.PathLike, None] = None, kv_quant: str = "none") -> None:
         if not isinstance(model, (str, os.PathLike)):
             raise TypeError(f"model must be the path of a model folder, got {type(model).__name__}")
         options = _options(device, threads, max_batch_size, cache_max_entry_count, cache_block_seq_len, session_len,
-                           max_prefill_token_num, cpu_memory, chat_template)
+                           max_prefill_token_num, cpu_memory, chat_template, kv_quant)
         self._engine = _turbine.Engine(os.fspath(model), options)
         self.tokenizer = Tokenizer(self._engine)
         self._lock = threading.Lock()
@@ -251,5 +254,6 @@ def pipeline(model: Union[str, os.PathLike], **options) -> Pipeline:
     GPU is present), threads (CPU workers, 0 = all cores), max_batch_size (128),
     cache_max_entry_count (0.8 of the free memory, or a size such as '6GiB'), cache_block_seq_len
     (64), session_len (the model's context), max_prefill_token_num (8192), cpu_memory ('4GiB', the
-    CPU KV cache's budget), chat_template (a Jinja file overriding the model's)."""
+    CPU KV cache's budget), chat_template (a Jinja file overriding the model's), kv_quant ('none',
+    'int8', 'int4' or 'fp8': how the KV cache stores keys and values, like --kv-quant)."""
     return Pipeline(model, **options)

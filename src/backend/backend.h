@@ -13,6 +13,7 @@
 #include "backend/batch_input.h"
 #include "backend/cpu_options.h"
 #include "backend/cuda_options.h"
+#include "backend/kv_format.h"
 #include "backend/tensor.h"
 
 namespace turbine {
@@ -39,13 +40,23 @@ struct KvCacheSpec {
   int block_len = 0;  // tokens per block (cache_block_seq_len)
   int num_kv_heads = 0;
   int head_dim = 0;
-  DType dtype = DType::F32;
-  size_t bytes() const {
-    return size_t(num_layers) * num_blocks * 2 * num_kv_heads * block_len * head_dim * dtype_size(dtype);
+  DType dtype = DType::F32;           // the compute dtype (a Dense cache's element type)
+  KvFormat format = KvFormat::Dense;  // how a row is stored (backend/kv_format.h)
+
+  // Byte offset of the quantization parameters inside a block (the elements come first).
+  size_t param_offset() const {
+    return size_t(2) * num_kv_heads * block_len * kv_row_element_bytes(format, head_dim, dtype);
   }
+  // Bytes of one block of one layer: the elements, then (quantized) the parameters, padded to 16.
+  size_t block_bytes() const {
+    const size_t raw = param_offset() + size_t(2) * num_kv_heads * block_len * kv_row_param_bytes(format);
+    return format == KvFormat::Dense ? raw : (raw + 15) / 16 * 16;
+  }
+  size_t bytes() const { return size_t(num_layers) * num_blocks * block_bytes(); }
 };
 
-// Layout: [layer][block][k=0|v=1][kv_head][block_len][head_dim].
+// Layout: [layer][block], each block [k=0|v=1][kv_head][block_len][head_dim] in the compute dtype
+// (Dense) or as kv_format.h lays out a quantized block.
 struct KvCache {
   KvCacheSpec spec;
   Tensor data;
@@ -182,7 +193,9 @@ class Backend {
   virtual std::vector<float> download_f32(const Tensor& t) = 0;
   // Packs a host 4-bit matrix into this backend's layout; Error on backends without 4-bit weights.
   virtual Int4Weight pack_int4(const HostInt4Matrix& m);
-  // A zeroed cache of this geometry; its dtype must be the compute dtype.
+  // A zeroed cache of this geometry; its dtype must be the compute dtype. A quantized format needs a
+  // head_dim that is a multiple of kv_head_dim_multiple; the data tensor is then opaque bytes (typed
+  // as the compute dtype, numel = bytes() / its size).
   KvCache allocate_kv_cache(const KvCacheSpec& spec);
   virtual BatchMeta upload_batch(const BatchPlan& plan) = 0;
   // Copies the plan's arrays into the device buffers of `meta` (made by upload_batch for a plan with

@@ -37,6 +37,7 @@ struct BenchOptions {
   int warmup = 1;
   int rounds = 1;
   int block_len = 64;
+  std::string kv_quant = "none";
   int seed = 0;
   bool json = false;
   std::string device;
@@ -175,6 +176,7 @@ void run_bench(const BenchOptions& o) {
   if (o.rounds < 1) fail("--rounds must be at least 1, got {}", o.rounds);
   if (o.block_len < 1) fail("--cache-block-seq-len must be at least 1, got {}", o.block_len);
   const std::vector<int> batches = parse_batches(o.batches);
+  const KvFormat kv_format = parse_kv_format(o.kv_quant);
   // Opened before the (long) model load, so a bad path fails at once.
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> step_log(nullptr, &std::fclose);
   if (!o.step_log.empty()) {
@@ -210,7 +212,7 @@ void run_bench(const BenchOptions& o) {
   std::vector<BenchRow> rows;
   for (int B : batches) {
     const int per_seq = (o.input_len + o.output_len + o.block_len - 1) / o.block_len;
-    KvCache cache = backend->allocate_kv_cache(model.kv_cache_spec(B * per_seq, o.block_len));
+    KvCache cache = backend->allocate_kv_cache(model.kv_cache_spec(B * per_seq, o.block_len, kv_format));
     DecodeGraphs graphs(model);  // recordings of this cache only (freed with it)
     std::vector<std::vector<int32_t>> prompts(B, std::vector<int32_t>(o.input_len));
     for (auto& p : prompts)
@@ -253,6 +255,7 @@ void register_bench_generate(CLI::App& bench) {
   cmd->add_option("--cache-block-seq-len", opts->block_len, "Tokens per KV block")
       ->capture_default_str()
       ->check(int_at_least(1));
+  add_kv_quant_option(*cmd, opts->kv_quant);
   cmd->add_option("--seed", opts->seed, "Seed of the random prompt ids")->capture_default_str()->check(int_at_least(0));
   cmd->add_flag("--json", opts->json, "One JSON object per batch size");
   cmd->add_option("--step-log", opts->step_log, "Write every timed decode step's time to this CSV file");

@@ -130,6 +130,7 @@ void run(const ThroughputArgs& args) {
   row["preemptions"] = c.preemptions;
   row["sampled_full_rows"] = c.sampled_full_rows;  // tokens whose logits row came to the host
   row["kv_blocks"] = engine.num_blocks();
+  row["kv_quant"] = std::string(kv_format_name(engine.kv_format()));
   row["decode_kv_tokens"] = decode_kv_tokens;
   // Where the engine loop's time went (the GPU idles during scheduling and committing).
   row["schedule_s"] = c.schedule_seconds;

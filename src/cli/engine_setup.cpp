@@ -9,6 +9,7 @@ turbine::EngineOptions make_engine_options(const EngineOptions& flags) {
   o.cache_max_entry_count.fraction = budget.fraction;
   o.cache_max_entry_count.bytes = budget.bytes;
   o.cache_block_seq_len = flags.cache_block_seq_len;
+  o.kv_format = parse_kv_format(flags.kv_quant);
   o.session_len = flags.session_len;
   o.max_prefill_token_num = flags.max_prefill_token_num;
   return o;

@@ -87,6 +87,19 @@ void add_cuda_options(CLI::App& cmd, CudaFlags& f) {
     cmd.get_option(name)->group(group);
 }
 
+void add_kv_quant_option(CLI::App& cmd, std::string& kv_quant) {
+  cmd.add_option("--kv-quant", kv_quant, "KV cache format: none (the compute dtype), int8, int4 or fp8")
+      ->capture_default_str()
+      ->check([](const std::string& v) -> std::string {
+        try {
+          parse_kv_format(v, "");
+          return "";
+        } catch (const Error& e) {
+          return e.what();
+        }
+      });
+}
+
 void add_engine_options(CLI::App& cmd, EngineOptions& o) {
   cmd.add_option("--max-batch-size", o.max_batch_size, "most sequences in one step")
       ->capture_default_str()
@@ -105,6 +118,7 @@ void add_engine_options(CLI::App& cmd, EngineOptions& o) {
   cmd.add_option("--cache-block-seq-len", o.cache_block_seq_len, "tokens per KV block")
       ->capture_default_str()
       ->check(int_at_least(1));
+  add_kv_quant_option(cmd, o.kv_quant);
   cmd.add_option("--session-len", o.session_len, "most tokens per sequence (default: max_position_embeddings)")
       ->check(int_at_least(1));
   cmd.add_option("--max-prefill-token-num", o.max_prefill_token_num, "most prompt tokens in one step")

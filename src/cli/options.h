@@ -41,6 +41,7 @@ struct EngineOptions {
   int max_batch_size = 128;
   std::string cache_max_entry_count = "0.8";  // a fraction, or a size with a unit ("6GiB")
   int cache_block_seq_len = 64;
+  std::string kv_quant = "none";  // none|int8|int4|fp8
   int session_len = 0;  // 0 = the model's max_position_embeddings
   int max_prefill_token_num = 8192;
   std::string cpu_memory = "4GiB";
@@ -68,6 +69,8 @@ void add_cuda_options(CLI::App& cmd, CudaFlags& flags);
 void add_cpu_options(CLI::App& cmd, CpuFlags& flags);
 CpuOptions resolve_cpu(const CpuFlags& flags);
 void add_engine_options(CLI::App& cmd, EngineOptions& options);
+// --kv-quant none|int8|int4|fp8 (part of add_engine_options; bench generate takes it alone).
+void add_kv_quant_option(CLI::App& cmd, std::string& kv_quant);
 void add_sampling_options(CLI::App& cmd, SamplingOptions& options);
 
 // "4GiB", "512MiB", "2GB", "1048576" -> bytes; throws Error naming `flag` (when not empty) on

@@ -30,7 +30,7 @@ Engine::Engine(LlamaModel& model, const Tokenizer& tokenizer, const EngineOption
   if (options_.num_blocks > 0) {
     num_blocks_ = options_.num_blocks;
   } else {
-    const size_t per_block = ModelRunner::block_bytes(model, block_len);
+    const size_t per_block = ModelRunner::block_bytes(model, block_len, options_.kv_format);
     const CacheSize& size = options_.cache_max_entry_count;
     const size_t available = model.backend().free_memory();
     // Checked before any per-block bookkeeping exists, so a huge size fails at once and costs nothing.
@@ -51,7 +51,7 @@ Engine::Engine(LlamaModel& model, const Tokenizer& tokenizer, const EngineOption
   so.max_prefill_token_num = options_.max_prefill_token_num;
   so.sliding_window = model.config().sliding_window;
   scheduler_ = std::make_unique<Scheduler>(so);
-  runner_ = std::make_unique<ModelRunner>(model, num_blocks_, block_len);
+  runner_ = std::make_unique<ModelRunner>(model, num_blocks_, block_len, options_.kv_format);
   thread_ = std::thread([this] { loop(); });
 }
 

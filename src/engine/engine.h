@@ -76,6 +76,7 @@ class Engine {
 
   int num_blocks() const { return num_blocks_; }
   int block_len() const { return options_.cache_block_seq_len; }
+  KvFormat kv_format() const { return options_.kv_format; }
   int session_len() const { return session_len_; }
   // What validate_request checks a request against on this engine.
   RequestLimits limits() const;

@@ -2,6 +2,8 @@
 #pragma once
 #include <cstddef>
 
+#include "backend/kv_format.h"
+
 namespace turbine {
 
 // --cache-max-entry-count: a fraction of the backend's free memory (cpu: of --cpu-memory), or an
@@ -15,6 +17,7 @@ struct EngineOptions {
   int max_batch_size = 128;
   CacheSize cache_max_entry_count;
   int cache_block_seq_len = 64;
+  KvFormat kv_format = KvFormat::Dense;  // --kv-quant: how the KV cache stores rows (sizes the blocks)
   int session_len = 0;  // longest conversation in tokens; 0 = the model's max_position_embeddings
   int max_prefill_token_num = 8192;
   int num_blocks = 0;             // exact number of KV blocks (overrides cache_max_entry_count; tests)

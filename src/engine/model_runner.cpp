@@ -6,13 +6,13 @@
 
 namespace turbine {
 
-ModelRunner::ModelRunner(LlamaModel& model, int num_blocks, int block_len)
+ModelRunner::ModelRunner(LlamaModel& model, int num_blocks, int block_len, KvFormat format)
     : model_(model),
-      cache_(model.backend().allocate_kv_cache(model.kv_cache_spec(num_blocks, block_len))),
+      cache_(model.backend().allocate_kv_cache(model.kv_cache_spec(num_blocks, block_len, format))),
       graphs_(model) {}
 
-size_t ModelRunner::block_bytes(const LlamaModel& model, int block_len) {
-  return model.kv_cache_spec(1, block_len).bytes();
+size_t ModelRunner::block_bytes(const LlamaModel& model, int block_len, KvFormat format) {
+  return model.kv_cache_spec(1, block_len, format).bytes();
 }
 
 SampledRows ModelRunner::step(const Schedule& schedule, std::span<Sampler* const> samplers) {

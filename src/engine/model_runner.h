@@ -18,11 +18,11 @@ namespace turbine {
 
 class ModelRunner {
  public:
-  // Allocates the KV cache: num_blocks blocks of block_len tokens.
-  ModelRunner(LlamaModel& model, int num_blocks, int block_len);
+  // Allocates the KV cache: num_blocks blocks of block_len tokens stored as `format`.
+  ModelRunner(LlamaModel& model, int num_blocks, int block_len, KvFormat format);
 
-  // Bytes one KV block takes for this model (to size the cache).
-  static size_t block_bytes(const LlamaModel& model, int block_len);
+  // Bytes one KV block (all layers) takes for this model in `format` (to size the cache).
+  static size_t block_bytes(const LlamaModel& model, int block_len, KvFormat format);
 
   // samplers[i] belongs to schedule.chunks[i]. Returns, per chunk, the sampled token or -1 for a
   // chunk that does not reach its sequence's end (ids), its logprobs where asked, and how rows were

@@ -174,7 +174,7 @@ LlamaModel::LlamaModel(const ModelConfig& config, const Checkpoint& checkpoint, 
   if (c.rope.type != RopeType::DynamicNtk) fixed_rope_ = make_rope_table(c, 0);
 }
 
-KvCacheSpec LlamaModel::kv_cache_spec(int num_blocks, int block_len) const {
+KvCacheSpec LlamaModel::kv_cache_spec(int num_blocks, int block_len, KvFormat format) const {
   KvCacheSpec spec;
   spec.num_layers = config_.num_layers;
   spec.num_blocks = num_blocks;
@@ -182,6 +182,7 @@ KvCacheSpec LlamaModel::kv_cache_spec(int num_blocks, int block_len) const {
   spec.num_kv_heads = config_.num_kv_heads;
   spec.head_dim = config_.head_dim;
   spec.dtype = backend_.compute_dtype();
+  spec.format = format;
   return spec;
 }
 

@@ -39,7 +39,7 @@ class LlamaModel {
   const ModelConfig& config() const { return config_; }
   Backend& backend() const { return backend_; }
   // KV cache geometry for this model with the given number of blocks.
-  KvCacheSpec kv_cache_spec(int num_blocks, int block_len) const;
+  KvCacheSpec kv_cache_spec(int num_blocks, int block_len, KvFormat format = KvFormat::Dense) const;
 
   // One step, op by op. Returns logits [rows, vocab] in fp32 on the backend's device, one row per
   // entry of plan.logit_rows (the last new token of each sequence that wants logits, or all

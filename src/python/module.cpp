@@ -159,6 +159,9 @@ PYBIND11_MODULE(_turbine, m) {
           "cache_block_seq_len", [](const PipelineOptions& o) { return o.engine.cache_block_seq_len; },
           [](PipelineOptions& o, int v) { o.engine.cache_block_seq_len = v; })
       .def_property(
+          "kv_quant", [](const PipelineOptions& o) { return std::string(kv_format_name(o.engine.kv_format)); },
+          [](PipelineOptions& o, const std::string& v) { o.engine.kv_format = parse_kv_format(v, "kv_quant"); })
+      .def_property(
           "session_len", [](const PipelineOptions& o) { return o.engine.session_len; },
           [](PipelineOptions& o, int v) { o.engine.session_len = v; })
       .def_property(

@@ -36,8 +36,8 @@ struct State {
   Tensor bias, ids;
   ResidualStream residual;
   Tensor normed;
-  BatchPlan plan;
-  BatchMeta meta;
+  BatchPlan plan, fill_plan;
+  BatchMeta meta, fill_meta;
   KvCache cache;
   RopeTable rope;
   AttentionShape shape;
@@ -96,14 +96,15 @@ class Inputs {
 };
 
 // The batch of an attention-side case: each sequence owns shuffled, disjoint blocks of the cache.
-BatchPlan plan_for(const OpCase& c, std::mt19937& rng, int* num_blocks) {
+// `fill` (when not null): the batch that writes every position of every sequence into those blocks.
+BatchPlan plan_for(const OpCase& c, std::mt19937& rng, int* num_blocks, BatchPlan* fill = nullptr) {
   int needed = 0;
   for (const auto& [context, tokens] : c.seqs) needed += (context + tokens + c.block_len - 1) / c.block_len;
   *num_blocks = needed + 3;
   std::vector<int32_t> free_blocks(static_cast<size_t>(*num_blocks));
   std::iota(free_blocks.begin(), free_blocks.end(), 0);
   std::shuffle(free_blocks.begin(), free_blocks.end(), rng);
-  BatchInput in;
+  BatchInput in, all;
   size_t next = 0;
   for (const auto& [context, tokens] : c.seqs) {
     SequenceInput s;
@@ -112,7 +113,12 @@ BatchPlan plan_for(const OpCase& c, std::mt19937& rng, int* num_blocks) {
     for (int b = 0; b * c.block_len < context + tokens; ++b) s.block_table.push_back(free_blocks.at(next++));
     in.sequences.push_back(s);
     in.token_ids.insert(in.token_ids.end(), size_t(tokens), 1);
+    s.context_len = 0;
+    s.num_tokens = context + tokens;
+    all.sequences.push_back(s);
+    all.token_ids.insert(all.token_ids.end(), size_t(context + tokens), 1);
   }
+  if (fill) *fill = plan_batch(all, c.block_len, *num_blocks, c.window);
   return plan_batch(in, c.block_len, *num_blocks, c.window);
 }
 
@@ -140,6 +146,7 @@ std::string OpCase::name() const {
     }
     if (window) s += " window=" + std::to_string(window);
     if (qk_norm) s += " qk-norm";
+    if (kv != KvFormat::Dense) s += std::string(" kv=") + std::string(kv_format_name(kv));
     return s;
   }
   s += " rows=" + std::to_string(rows) + " n=" + std::to_string(n);
@@ -201,6 +208,16 @@ std::vector<OpCase> op_test_cases() {
   attention(Op::Attention, 8, 1, 128, 32, {{100, 1}, {0, 33}, {5, 1}});
   attention(Op::Attention, 4, 2, 96, 8, {{10, 4}, {70, 1}});
   attention(Op::Attention, 4, 2, 64, 16, {{200, 1}, {0, 40}}, 32);
+  // Quantized caches: head_dim 64 and 128, GQA, block lengths that are no power of two, 1 / 3 / 17 new
+  // tokens, several sequences, a sliding window.
+  for (KvFormat kv : {KvFormat::Int8, KvFormat::Int4, KvFormat::Fp8}) {
+    attention(Op::Attention, 4, 2, 64, 12, {{0, 17}, {40, 1}, {21, 3}});
+    cases.back().kv = kv;
+    attention(Op::Attention, 8, 2, 128, 10, {{0, 3}, {100, 1}, {7, 17}});
+    cases.back().kv = kv;
+    attention(Op::Attention, 4, 1, 64, 16, {{60, 1}, {0, 40}}, 24);
+    cases.back().kv = kv;
+  }
   return cases;
 }
 
@@ -338,16 +355,27 @@ PreparedOp prepare_op(Backend& b, const OpCase& c, uint32_t seed, DType round_to
     case Op::QkvRopeStore:
     case Op::Attention: {
       int num_blocks = 0;
-      s->plan = plan_for(c, in.rng(), &num_blocks);
+      const bool quantized = c.kv != KvFormat::Dense;
+      s->plan = plan_for(c, in.rng(), &num_blocks, quantized ? &s->fill_plan : nullptr);
       s->meta = b.upload_batch(s->plan);
       const int64_t T = s->plan.num_tokens, Hq = c.heads, Hkv = c.kv_heads, D = c.head_dim;
       s->shape = AttentionShape{int(Hq), int(Hkv), int(D), float(1.0 / std::sqrt(double(D))), c.window};
       for (int i = 0; i < D / 2; ++i) s->rope.inv_freq.push_back(float(std::pow(10000.0, -2.0 * i / double(D))));
       s->rope.rotary_dim = int(D);
-      const KvCacheSpec spec{1, num_blocks, c.block_len, int(Hkv), int(D), dt};
-      s->cache.spec = spec;
-      // The cache starts random: the context's keys and values, as if earlier steps wrote them.
-      s->cache.data = in.random({int64_t(spec.bytes() / dtype_size(dt))});
+      const KvCacheSpec spec{1, num_blocks, c.block_len, int(Hkv), int(D), dt, c.kv};
+      if (quantized) {
+        if (c.op != Op::Attention) fail("op case {}: a quantized cache is for attention cases", c.name());
+        s->cache = b.allocate_kv_cache(spec);
+        s->fill_meta = b.upload_batch(s->fill_plan);
+        const int64_t fill_tokens = s->fill_plan.num_tokens;
+        Tensor qkv = in.random({fill_tokens, (Hq + 2 * Hkv) * D}, -2.0f, 2.0f);
+        Tensor q_scratch = b.empty(dt, {fill_tokens, Hq * D});
+        b.qkv_rope_store(qkv, nullptr, nullptr, 1e-6f, s->rope, s->shape, s->cache, 0, s->fill_meta, q_scratch);
+      } else {
+        s->cache.spec = spec;
+        // The cache starts random: the context's keys and values, as if earlier steps wrote them.
+        s->cache.data = in.random({int64_t(spec.bytes() / dtype_size(dt))});
+      }
       s->outputs.push_back(b.empty(dt, {T, Hq * D}));
       p.bytes = double(s->plan.max_context) * s->plan.num_sequences * 2 * Hkv * D * dtype_size(dt);
       if (c.op == Op::Attention) {

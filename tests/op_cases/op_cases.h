@@ -41,6 +41,9 @@ struct OpCase {
   std::vector<std::pair<int, int>> seqs;
   int heads = 0, kv_heads = 0, head_dim = 0, block_len = 16, window = 0;
   bool qk_norm = false;  // qkv_rope_store: per-head q/k RMSNorm
+  // attention: the cache's format. A quantized cache starts zeroed and its context is written by
+  // qkv_rope_store (every position of every sequence, in the set-up), so the case covers both ops.
+  KvFormat kv = KvFormat::Dense;
 
   std::string name() const;  // "linear rows=3 n=96 k=64 bias f32-out", unique within a table
 };

@@ -7,11 +7,14 @@
 #include <vector>
 
 #include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/cpu_kv_rows.h"
+#include "backend/kv_quant.h"
 
 namespace turbine {
 
 void CpuBackend::do_attention(const Tensor& q, const KvCache& cache, int layer, const BatchMeta& meta,
                               const AttentionShape& shape, Tensor& out) {
+  if (cache.spec.format != KvFormat::Dense) return attention_quantized(q, cache, layer, meta, shape, out);
   const BatchPlan& plan = *meta.plan;
   const int Hq = shape.num_heads, Hkv = shape.num_kv_heads, D = shape.head_dim;
   const KvCacheSpec& spec = cache.spec;
@@ -54,6 +57,62 @@ void CpuBackend::do_attention(const Tensor& q, const KvCache& cache, int layer, 
       k.attend(q.ptr<float>() + at, a, scores, out.ptr<float>() + at);
     }
   });
+}
+
+// A quantized cache, one sequence at a time: its keys and values in reach of its new tokens are
+// dequantized once into fp32 scratch ([k|v][kv_head][position][D], all kv heads in parallel), then the
+// dense kernel runs over the scratch for each (row, query head).
+void CpuBackend::attention_quantized(const Tensor& q, const KvCache& cache, int layer, const BatchMeta& meta,
+                                     const AttentionShape& shape, Tensor& out) {
+  const BatchPlan& plan = *meta.plan;
+  const int Hq = shape.num_heads, Hkv = shape.num_kv_heads, D = shape.head_dim, group = Hq / Hkv;
+  const KvCacheSpec& spec = cache.spec;
+  const size_t context = size_t(std::max(plan.max_context, 1));
+  const size_t head_stride = context * size_t(D), kv_stride = head_stride * size_t(Hkv);
+  const size_t threads = size_t(pool_->size());
+  if (attention_scratch_.size() < context * threads) attention_scratch_.resize(context * threads);
+  if (attention_kv_scratch_.size() < 2 * kv_stride) attention_kv_scratch_.resize(2 * kv_stride);
+  float* keys = attention_kv_scratch_.data();
+  const cpu::QuantizedKvLayer rows(cache, layer);
+  const cpu::KernelTable& k = *kernels_;
+  static constexpr int32_t kOneBlock[1] = {0};  // the scratch is one "block" holding every position
+  for (int32_t seq = 0; seq < plan.num_sequences; ++seq) {
+    const int32_t r0 = plan.query_start[seq], r1 = plan.query_start[seq + 1];
+    if (r0 == r1) continue;
+    const int32_t* table = plan.block_tables.data() + int64_t(seq) * plan.max_blocks;
+    auto lowest = [&](int32_t pos) { return shape.sliding_window > 0 ? std::max(0, pos - shape.sliding_window + 1) : 0; };
+    const int32_t lo = lowest(plan.positions[r0]), hi = plan.positions[r1 - 1];
+    const int64_t span = hi - lo + 1;
+    pool_->parallel_for(span * Hkv, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        const int kvh = int(i / span);
+        const int32_t j = lo + int32_t(i % span);
+        const int64_t slot = int64_t(table[j / spec.block_len]) * spec.block_len + j % spec.block_len;
+        for (int kv = 0; kv < 2; ++kv)
+          kv_dequantize_row(spec.format, rows.elements(slot, kv, kvh), rows.params(slot, kv, kvh), D,
+                            keys + size_t(kv) * kv_stride + size_t(kvh) * head_stride + size_t(j) * D);
+      }
+    });
+    pool_->parallel_for_with_thread(int64_t(r1 - r0) * Hq, [&](int thread, int64_t i0, int64_t i1) {
+      float* scores = attention_scratch_.data() + size_t(thread) * context;
+      for (int64_t item = i0; item < i1; ++item) {
+        const int64_t row = r0 + item / Hq;
+        const int h = int(item % Hq);
+        cpu::AttendArgs a;
+        a.k = keys + size_t(h / group) * head_stride;
+        a.v_offset = int64_t(kv_stride);
+        a.table = kOneBlock;
+        a.block_len = int(context);
+        a.block_stride = 0;
+        a.head_dim = D;
+        a.pos = plan.positions[row];
+        a.lo = lowest(a.pos);
+        a.scale = shape.scale;
+        const int64_t at = row * int64_t(Hq) * D + int64_t(h) * D;
+        k.attend(q.ptr<float>() + at, a, scores, out.ptr<float>() + at);
+      }
+    });
+  }
 }
 
 }  // namespace turbine

@@ -74,6 +74,14 @@ class CpuBackend : public Backend {
   // rope_rows_ for `rope`, covering positions 0..max_position (cpu_norm_rope.cpp).
   const RopeRows& rope_rows(const RopeTable& rope, int32_t max_position);
 
+  // qkv_rope_store into a quantized cache (cpu_norm_rope.cpp), attention over one
+  // (cpu_attention.cpp): the rows are quantized at the write and dequantized to fp32 for the kernel.
+  void qkv_rope_store_quantized(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm, float norm_eps,
+                                const RopeRows& table, int half, const AttentionShape& shape, KvCache& cache,
+                                int layer, const BatchMeta& meta, Tensor& q_out);
+  void attention_quantized(const Tensor& q, const KvCache& cache, int layer, const BatchMeta& meta,
+                           const AttentionShape& shape, Tensor& out);
+
   // Widens weight rows [n0, n0 + rows) to fp32 in `scratch` (room for one block) and returns where
   // they are (scratch, or the weights themselves where they are fp32 already).
   using WidenRows = std::function<const float*(float* scratch, int64_t n0, int64_t rows)>;
@@ -94,6 +102,7 @@ class CpuBackend : public Backend {
   std::vector<float> int4_xsum_;
   // attention's per-chunk scores and each row's sequence (cpu_attention.cpp).
   std::vector<float> attention_scratch_;
+  std::vector<float> attention_kv_scratch_;  // attention_quantized: each thread's dequantized keys and values
   std::vector<int32_t> attention_rows_;
   RopeRows rope_rows_;
 };

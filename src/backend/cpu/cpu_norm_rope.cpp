@@ -5,6 +5,8 @@
 #include <vector>
 
 #include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/cpu_kv_rows.h"
+#include "backend/kv_quant.h"
 
 namespace turbine {
 
@@ -104,6 +106,10 @@ void CpuBackend::do_qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, cons
     max_position = std::max(max_position, positions[t]);
   }
   const RopeRows& table = rope_rows(rope, max_position);
+  if (spec.format != KvFormat::Dense) {
+    qkv_rope_store_quantized(qkv, q_norm, k_norm, norm_eps, table, half, shape, cache, layer, meta, q_out);
+    return;
+  }
 
   pool_->parallel_for(T, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
@@ -130,6 +136,47 @@ void CpuBackend::do_qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, cons
           std::copy(k_src, k_src + D, k_dst);
         rope_head(k_dst, cos_v, sin_v, half);
         std::copy(v_src, v_src + D, k_dst + kv_stride);
+      }
+    }
+  });
+}
+
+// The quantized store: q as in the dense path, k and v quantized per (token, kv head) at the write.
+void CpuBackend::qkv_rope_store_quantized(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm,
+                                          float norm_eps, const RopeRows& table, int half,
+                                          const AttentionShape& shape, KvCache& cache, int layer,
+                                          const BatchMeta& meta, Tensor& q_out) {
+  const int Hq = shape.num_heads, Hkv = shape.num_kv_heads, D = shape.head_dim;
+  const KvFormat format = cache.spec.format;
+  const bool has_qn = q_norm && q_norm->defined(), has_kn = k_norm && k_norm->defined();
+  const int32_t* positions = meta.plan->positions.data();
+  const int32_t* slots = meta.plan->slot_mapping.data();
+  const int64_t row_width = int64_t(Hq + 2 * Hkv) * D;
+  const cpu::QuantizedKvLayer rows(cache, layer);
+  pool_->parallel_for(meta.plan->num_tokens, [&](int64_t t0, int64_t t1) {
+    std::vector<float> k_row(size_t(D), 0.0f);
+    for (int64_t t = t0; t < t1; ++t) {
+      const float* cos_v = table.cos.data() + size_t(positions[t]) * half;
+      const float* sin_v = table.sin.data() + size_t(positions[t]) * half;
+      const float* row = qkv.ptr<float>() + t * row_width;
+      for (int h = 0; h < Hq; ++h) {
+        float* dst = q_out.ptr<float>() + t * int64_t(Hq) * D + int64_t(h) * D;
+        if (has_qn)
+          rms_norm_row(row + int64_t(h) * D, q_norm->ptr<float>(), norm_eps, D, dst);
+        else
+          std::copy(row + int64_t(h) * D, row + int64_t(h + 1) * D, dst);
+        rope_head(dst, cos_v, sin_v, half);
+      }
+      for (int h = 0; h < Hkv; ++h) {
+        const float* k_src = row + int64_t(Hq + h) * D;
+        if (has_kn)
+          rms_norm_row(k_src, k_norm->ptr<float>(), norm_eps, D, k_row.data());
+        else
+          std::copy(k_src, k_src + D, k_row.data());
+        rope_head(k_row.data(), cos_v, sin_v, half);
+        kv_quantize_row(format, k_row.data(), D, rows.elements(slots[t], 0, h), rows.params(slots[t], 0, h));
+        kv_quantize_row(format, row + int64_t(Hq + Hkv + h) * D, D, rows.elements(slots[t], 1, h),
+                        rows.params(slots[t], 1, h));
       }
     }
   });

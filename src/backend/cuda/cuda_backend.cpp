@@ -163,7 +163,10 @@ KvCache CudaBackend::do_allocate_kv_cache(const KvCacheSpec& spec) {
   cache.spec = spec;
   cache.data.dtype = spec.dtype;
   cache.data.device = Device::Cuda;
-  cache.data.shape = {spec.num_layers, spec.num_blocks, 2, spec.num_kv_heads, spec.block_len, spec.head_dim};
+  if (spec.format == KvFormat::Dense)
+    cache.data.shape = {spec.num_layers, spec.num_blocks, 2, spec.num_kv_heads, spec.block_len, spec.head_dim};
+  else  // opaque bytes (backend/kv_format.h)
+    cache.data.shape = {int64_t(spec.bytes() / dtype_size(spec.dtype))};
   void* ptr = nullptr;
   const cudaError_t status = cudaMalloc(&ptr, spec.bytes());
   if (status != cudaSuccess) {

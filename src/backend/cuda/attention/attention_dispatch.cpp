@@ -17,6 +17,7 @@ namespace {
 // Whether the batch's prefill tiles go to the flash kernel and its decode tokens to the decode
 // kernel, instead of the general kernel for every sequence.
 bool attention_fast_paths(const PagedAttentionParams& p) {
+  if (p.kv_format != KvFormat::Dense) return false;  // the general kernel dequantizes
   if (p.force_general || (p.head_dim != 64 && p.head_dim != 128)) return false;
   if (p.num_decode > 0 && !paged_decode_serves(p)) return false;
   return p.num_prefill_tiles == 0 || flash_prefill_supports(p);
@@ -55,6 +56,9 @@ QkvRopeParams CudaBackend::qkv_rope_params(const Tensor& qkv, const Tensor* q_no
   p.head_dim = D;
   p.block_len = cache.spec.block_len;
   p.dtype = dtype_;
+  p.kv_format = cache.spec.format;
+  p.kv_block_bytes = cache.spec.block_bytes();
+  p.kv_param_offset = cache.spec.param_offset();
   return p;
 }
 
@@ -96,6 +100,9 @@ void CudaBackend::do_attention(const Tensor& q, const KvCache& cache, int layer,
   p.scale = shape.scale;
   p.sliding_window = shape.sliding_window;
   p.dtype = dtype_;
+  p.kv_format = cache.spec.format;
+  p.kv_block_bytes = cache.spec.block_bytes();
+  p.kv_param_offset = cache.spec.param_offset();
   p.max_smem_per_block = props_.sharedMemPerBlockOptin;
   // Split-K scratch; the pool hands it out again only in stream order, after the kernel.
   Tensor workspace;

@@ -4,8 +4,10 @@
 // scores and head dims for the weighted sum of values.
 #include <algorithm>
 #include <cfloat>
+#include <type_traits>
 
 #include "backend/cuda/attention/flash_prefill.h"
+#include "backend/cuda/attention/kv_quant.cuh"
 #include "backend/cuda/attention/paged_attention.h"
 #include "backend/cuda/attention/paged_decode.h"
 #include "backend/cuda/common/cuda_check.h"
@@ -26,7 +28,8 @@ struct Split {
 
 size_t smem_bytes(int max_d) { return sizeof(float) * (kTile * (max_d + 1) + kTile * max_d + kRows * max_d); }
 
-template <typename T, int MaxD>
+// F: the cache's format; a quantized one (head_dim 64 / 128 only) is dequantized as tiles are stashed.
+template <typename T, int MaxD, KvFormat F>
 __global__ void __launch_bounds__(kWarps * 32)
     paged_attention_kernel(PagedAttentionParams p, Split sp, float* part_acc, float* part_ml) {
   constexpr int kDims = MaxD / 32;  // head dims per lane
@@ -84,11 +87,26 @@ __global__ void __launch_bounds__(kWarps * 32)
   // latency overlaps the arithmetic.
   constexpr int kLoads = kTile * (MaxD / 8) / (kWarps * 32);
   uint4 kreg[kLoads], vreg[kLoads];
+  float2 kpar[kLoads], vpar[kLoads];  // quantized: each row's (scale, zero)
   auto fetch = [&](int tile) {
 #pragma unroll
     for (int u = 0; u < kLoads; ++u) {
       const int i = threadIdx.x + u * kWarps * 32;
       const int j = i / chunks, d0 = (i % chunks) * 8, pos = tile + j;
+      if constexpr (F != KvFormat::Dense) {
+        kreg[u] = vreg[u] = make_uint4(0, 0, 0, 0);
+        kpar[u] = vpar[u] = make_float2(0.0f, 0.0f);
+        if (i < kTile * chunks && pos < key_end) {
+          const int blk = table[pos / p.block_len], off = pos % p.block_len;
+          const uint8_t* base = static_cast<const uint8_t*>(p.cache_layer) + size_t(blk) * p.kv_block_bytes;
+          const size_t krow = size_t(kvh) * p.block_len + off, vrow = krow + size_t(p.num_kv_heads) * p.block_len;
+          kreg[u] = load8_quantized<F>(base + krow * kv_element_bytes<F>(D), d0);
+          vreg[u] = load8_quantized<F>(base + vrow * kv_element_bytes<F>(D), d0);
+          kpar[u] = load_kv_params<F>(base + p.kv_param_offset + krow * kv_param_bytes<F>());
+          vpar[u] = load_kv_params<F>(base + p.kv_param_offset + vrow * kv_param_bytes<F>());
+        }
+        continue;
+      }
       if (i < kTile * chunks && pos < key_end) {
         const int blk = table[pos / p.block_len], off = pos % p.block_len;
         const T* kp = cache + (size_t(blk) * 2 * p.num_kv_heads + kvh) * head_stride + size_t(off) * D + d0;
@@ -105,6 +123,17 @@ __global__ void __launch_bounds__(kWarps * 32)
       const int i = threadIdx.x + u * kWarps * 32;
       if (i >= kTile * chunks) continue;
       const int j = i / chunks, d0 = (i % chunks) * 8;
+      if constexpr (F != KvFormat::Dense) {
+        float kf[8], vf[8];
+        dequant8<F>(kreg[u], kpar[u].x, kpar[u].y, kf);
+        dequant8<F>(vreg[u], vpar[u].x, vpar[u].y, vf);
+#pragma unroll
+        for (int e = 0; e < 8; ++e) {
+          ks[j * (D + 1) + d0 + e] = kf[e];
+          vs[j * D + d0 + e] = vf[e];
+        }
+        continue;
+      }
       const T* kh = reinterpret_cast<const T*>(&kreg[u]);
       const T* vh = reinterpret_cast<const T*>(&vreg[u]);
 #pragma unroll
@@ -213,11 +242,11 @@ Split split_for(const PagedAttentionParams& p, int splits) {
   return sp;
 }
 
-template <typename T, int MaxD>
+template <typename T, int MaxD, KvFormat F = KvFormat::Dense>
 void launch_typed(const PagedAttentionParams& p, const Split& sp, float* workspace, cudaStream_t stream) {
   const int D = MaxD == 256 ? p.head_dim : MaxD;
   const size_t smem = smem_bytes(D);
-  auto kernel = paged_attention_kernel<T, MaxD>;
+  auto kernel = paged_attention_kernel<T, MaxD, F>;
   if (smem > 48 * 1024)
     TURBINE_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
   float* part_acc = workspace;
@@ -259,6 +288,25 @@ void launch_paged_attention(const PagedAttentionParams& p, int splits, float* wo
     fail("cuda attention: {} heads not a multiple of {} kv heads", p.num_heads, p.num_kv_heads);
   const Split sp = split_for(p, splits);
   if (sp.splits > 1 && workspace == nullptr) fail("cuda attention: split-K needs a workspace");
+  if (p.kv_format != KvFormat::Dense) {
+    if (p.head_dim != 64 && p.head_dim != 128)
+      fail("cuda attention: a {} KV cache needs head_dim 64 or 128, got {}", kv_format_name(p.kv_format), p.head_dim);
+    TURBINE_DISPATCH_HALF(p.dtype, {
+      auto by_dim = [&](auto format) {
+        if (p.head_dim == 64)
+          launch_typed<T, 64, decltype(format)::value>(p, sp, workspace, stream);
+        else
+          launch_typed<T, 128, decltype(format)::value>(p, sp, workspace, stream);
+      };
+      if (p.kv_format == KvFormat::Int8)
+        by_dim(std::integral_constant<KvFormat, KvFormat::Int8>{});
+      else if (p.kv_format == KvFormat::Int4)
+        by_dim(std::integral_constant<KvFormat, KvFormat::Int4>{});
+      else
+        by_dim(std::integral_constant<KvFormat, KvFormat::Fp8>{});
+    });
+    return;
+  }
   TURBINE_DISPATCH_HALF(p.dtype, {
     if (p.head_dim == 64)
       launch_typed<T, 64>(p, sp, workspace, stream);

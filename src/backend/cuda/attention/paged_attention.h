@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "backend/kv_format.h"
 #include "core/dtype.h"
 
 namespace turbine::cuda {
@@ -31,6 +32,9 @@ struct PagedAttentionParams {
   DType dtype = DType::BF16;
   size_t max_smem_per_block = 0;  // the device's opt-in limit; the flash kernel runs only where its tiles fit
   bool force_general = false;     // skip the decode and flash kernels (tests compare the paths)
+  // A quantized cache (backend/kv_format.h): only the general kernel reads one, for head_dim 64 / 128.
+  KvFormat kv_format = KvFormat::Dense;
+  size_t kv_block_bytes = 0, kv_param_offset = 0;
 };
 
 // The general kernel (any head_dim multiple of 8 up to 256, any GQA ratio):

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "backend/cuda/common/kernel_launch.h"
+#include "backend/kv_format.h"
 #include "core/dtype.h"
 
 namespace turbine::cuda {
@@ -23,6 +24,9 @@ struct QkvRopeParams {
   void* q_out = nullptr;                  // [T, Hq D]
   int tokens = 0, num_heads = 0, num_kv_heads = 0, head_dim = 0, block_len = 0;
   DType dtype = DType::BF16;
+  // A quantized cache (backend/kv_format.h): k and v are quantized per (token, kv head) at the write.
+  KvFormat kv_format = KvFormat::Dense;
+  size_t kv_block_bytes = 0, kv_param_offset = 0;
 };
 
 void launch_qkv_rope_store(const QkvRopeParams& p, const KernelLaunch& launch);

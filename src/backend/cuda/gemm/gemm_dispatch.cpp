@@ -129,8 +129,9 @@ void CudaBackend::do_norm_qkv_rope_store(const PreNorm& pre, const LinearWeight&
   // Per-head q/k norms (Qwen3) need a whole head per block: those run apart, as do steps of more
   // than one token.
   auto defined = [](const Tensor* t) { return t && t->defined(); };
+  // A quantized cache is written by qkv_rope_store's own kernel (the epilogue stores dense rows).
   if (options_.fused && !weight.quantized() && !defined(r.q_norm) && !defined(r.k_norm) &&
-      r.meta.plan->num_tokens == 1) {
+      r.meta.plan->num_tokens == 1 && r.cache.spec.format == KvFormat::Dense) {
     const QkvRopeParams p =
         qkv_rope_params(qkv, r.q_norm, r.k_norm, r.norm_eps, r.rope, r.shape, r.cache, r.layer, r.meta, q_out);
     if (fused_skinny(pre.residual.current, SkinnyInput::AddRmsNorm, &pre, weight.dense, bias, qkv, &p)) return;

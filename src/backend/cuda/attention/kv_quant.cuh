@@ -1,0 +1,133 @@
+// The device side of backend/kv_quant.h: a warp quantizes one KV row (in shared memory, fp32) into a
+// quantized cache, and attention kernels dequantize 8 values of a row at a time. The arithmetic is
+// the host reference's (same fp16 scale and zero, same round-half-even codes), so codes agree with the
+// CPU backend's up to the last bit of the values fed in.
+#pragma once
+#include <cuda_fp16.h>
+#include <cuda_fp8.h>
+
+#include <cstdint>
+
+#include "backend/cuda/common/device_math.cuh"
+#include "backend/kv_format.h"
+
+namespace turbine::cuda {
+
+// Where a quantized cache keeps the rows of one layer (backend/kv_format.h).
+struct QuantKvLayout {
+  size_t block_bytes = 0, param_offset = 0;
+  int block_len = 0, num_kv_heads = 0, element_bytes = 0, param_bytes = 0;
+
+  __device__ __forceinline__ size_t row(int kv, int kvh, int offset) const {
+    return (size_t(kv) * num_kv_heads + kvh) * block_len + offset;
+  }
+  __device__ __forceinline__ uint8_t* elements(void* layer, int block, int kv, int kvh, int offset) const {
+    return static_cast<uint8_t*>(layer) + size_t(block) * block_bytes + row(kv, kvh, offset) * element_bytes;
+  }
+  __device__ __forceinline__ uint8_t* params(void* layer, int block, int kv, int kvh, int offset) const {
+    return static_cast<uint8_t*>(layer) + size_t(block) * block_bytes + param_offset +
+           row(kv, kvh, offset) * param_bytes;
+  }
+};
+
+// Bytes of a row's values and of its parameters (kv_row_element_bytes / kv_row_param_bytes).
+template <KvFormat F>
+__device__ __forceinline__ int kv_element_bytes(int head_dim) {
+  return F == KvFormat::Int4 ? head_dim / 2 : head_dim;
+}
+template <KvFormat F>
+__device__ __forceinline__ int kv_param_bytes() {
+  return F == KvFormat::Fp8 ? 2 : 4;
+}
+
+__device__ __forceinline__ float warp_min(float v) { return -warp_max(-v); }
+
+// The smallest fp16 scale s >= range / steps (saturated at 65504), 0 for an empty range.
+__device__ __forceinline__ float kv_scale_for(float range, float steps) {
+  const float want = fminf(range / steps, 65504.0f);
+  if (!(want > 0.0f)) return 0.0f;
+  __half h = __float2half_rn(want);
+  if (__half2float(h) * steps < range && __half2float(h) < 65504.0f) h = __ushort_as_half(__half_as_ushort(h) + 1);
+  return __half2float(h);
+}
+
+__device__ __forceinline__ int kv_code(float x, float zero, float inv, int qmax) {
+  const float v = rintf(__fmul_rn(__fsub_rn(x, zero), inv));
+  return v >= float(qmax) ? qmax : (v >= 0.0f ? int(v) : 0);
+}
+
+// The warp writes row x[0..D) (shared memory, every lane sees it) as format F at `elements`/`params`.
+template <KvFormat F>
+__device__ void warp_quantize_row(const float* x, int D, uint8_t* elements, uint8_t* params, int lane) {
+  __half* par = reinterpret_cast<__half*>(params);
+  if constexpr (F == KvFormat::Fp8) {
+    float amax = 0.0f;
+    for (int d = lane; d < D; d += 32) amax = fmaxf(amax, fabsf(x[d]));
+    amax = warp_max(amax);
+    const float scale = kv_scale_for(amax, 448.0f);
+    const float inv = scale > 0.0f ? __frcp_rn(scale) : 0.0f;
+    for (int d = lane; d < D; d += 32)
+      elements[d] = __nv_cvt_float_to_fp8(__fmul_rn(x[d], inv), __NV_SATFINITE, __NV_E4M3);
+    if (lane == 0) par[0] = __float2half_rn(scale);
+  } else {
+    float lo = 3.4e38f, hi = -3.4e38f;
+    for (int d = lane; d < D; d += 32) lo = fminf(lo, x[d]), hi = fmaxf(hi, x[d]);
+    lo = warp_min(lo);
+    hi = warp_max(hi);
+    constexpr int qmax = F == KvFormat::Int8 ? 255 : 15;
+    const float scale = kv_scale_for(__fsub_rn(hi, lo), float(qmax));
+    const float zero = __half2float(__float2half_rn(fminf(fmaxf(lo, -65504.0f), 65504.0f)));
+    const float inv = scale > 0.0f ? __frcp_rn(scale) : 0.0f;
+    if constexpr (F == KvFormat::Int8) {
+      for (int d = lane; d < D; d += 32) elements[d] = uint8_t(kv_code(x[d], zero, inv, qmax));
+    } else {
+      for (int i = lane; i < D / 2; i += 32)
+        elements[i] = uint8_t(kv_code(x[2 * i], zero, inv, qmax) | (kv_code(x[2 * i + 1], zero, inv, qmax) << 4));
+    }
+    if (lane == 0) par[0] = __float2half_rn(scale), par[1] = __float2half_rn(zero);
+  }
+}
+
+// 8 consecutive values of a quantized row: `raw` holds their bytes (int8 / fp8: .x and .y; int4: .x),
+// `scale` and `zero` the row's parameters (zero unused for fp8).
+template <KvFormat F>
+__device__ __forceinline__ void dequant8(const uint4& raw, float scale, float zero, float* out) {
+  if constexpr (F == KvFormat::Int4) {
+#pragma unroll
+    for (int e = 0; e < 8; ++e) out[e] = float((raw.x >> (4 * e)) & 15u) * scale + zero;
+  } else {
+    const uint32_t w[2] = {raw.x, raw.y};
+#pragma unroll
+    for (int e = 0; e < 8; ++e) {
+      const uint32_t b = (w[e / 4] >> (8 * (e % 4))) & 255u;
+      if constexpr (F == KvFormat::Int8) {
+        out[e] = float(b) * scale + zero;
+      } else {
+        const __half_raw h = __nv_cvt_fp8_to_halfraw(__nv_fp8_storage_t(b), __NV_E4M3);
+        out[e] = __half2float(__half(h)) * scale;
+      }
+    }
+  }
+}
+
+// Loads the bytes of 8 values starting at value d0 of a row.
+template <KvFormat F>
+__device__ __forceinline__ uint4 load8_quantized(const uint8_t* row, int d0) {
+  uint4 r = make_uint4(0, 0, 0, 0);
+  if constexpr (F == KvFormat::Int4) {
+    r.x = *reinterpret_cast<const uint32_t*>(row + d0 / 2);
+  } else {
+    const uint2 v = *reinterpret_cast<const uint2*>(row + d0);
+    r.x = v.x, r.y = v.y;
+  }
+  return r;
+}
+
+// A row's (scale, zero).
+template <KvFormat F>
+__device__ __forceinline__ float2 load_kv_params(const uint8_t* params) {
+  const __half* h = reinterpret_cast<const __half*>(params);
+  return make_float2(__half2float(h[0]), F == KvFormat::Fp8 ? 0.0f : __half2float(h[1]));
+}
+
+}  // namespace turbine::cuda
