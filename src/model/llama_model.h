@@ -9,12 +9,14 @@
 #include "backend/batch_input.h"
 #include "model/checkpoint.h"
 #include "model/model_config.h"
+#include "model/moe_mlp.h"
 
 namespace turbine {
 
 struct LayerWeights {
   Tensor attn_norm, qkv, qkv_bias, o_proj, o_bias, q_norm, k_norm;  // qkv fused [(Hq+2Hkv)D, H]
   Tensor mlp_norm, gate_up, gate_up_bias, down, down_bias;          // gate_up fused [2I, H]
+  MoeLayerWeights moe;  // defined in a sparse layer, whose MLP it replaces
 };
 
 struct ModelWeights {
@@ -62,6 +64,7 @@ class LlamaModel {
   // Scratch activations for up to act_capacity_ tokens, reused across steps (views of the first T rows).
   struct Activations {
     Tensor residual, residual_spare, normed, qkv, q, attn, proj, gate_up, mlp;  // residual_spare: see ResidualStream
+    MoeActivations moe;
   };
 
   ModelConfig config_;
