@@ -252,6 +252,18 @@ class Backend {
   void norm_qkv_rope_store(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& qkv,
                            const QkvRopeStore& rope, Tensor& q_out);
 
+  // ---- mixture of experts ----
+  // Per row of router logits [T, E] (fp32): softmax over the E experts, the k largest probabilities
+  // (1 <= k <= E; ties: the lower expert first) as ids [T, k] (int32) and weights [T, k] (fp32), the
+  // k weights rescaled to sum to 1 when `normalize`.
+  void moe_route(const Tensor& logits, int k, bool normalize, Tensor& ids, Tensor& weights);
+  // The routed SwiGLU experts: out[t] = sum_j weights[t, j] * down[e] · silu(gate[e] · x[t]) * (up[e] · x[t])
+  // with e = ids[t, j]. x, out [T, H]; gate_up [E, 2I, H] (each expert's gate rows, then its up rows);
+  // down [E, H, I]; ids, weights [T, k] as moe_route writes them. An id outside 0..E-1 is an Error on
+  // the cpu; the cuda kernels cannot see it without a sync and skip that expert.
+  void moe_experts(const Tensor& x, const Tensor& gate_up, const Tensor& down, const Tensor& ids,
+                   const Tensor& weights, Tensor& out);
+
   // out[r] = x[rows[r]]   (x [T, C], rows [R] int32, out [R, C])
   void gather_rows(const Tensor& x, const Tensor& rows, Tensor& out);
 
@@ -286,6 +298,9 @@ class Backend {
   virtual void do_norm_qkv_rope_store(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& qkv,
                                       const QkvRopeStore& rope, Tensor& q_out);
   virtual void do_gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) = 0;
+  virtual void do_moe_route(const Tensor& logits, int k, bool normalize, Tensor& ids, Tensor& weights) = 0;
+  virtual void do_moe_experts(const Tensor& x, const Tensor& gate_up, const Tensor& down, const Tensor& ids,
+                              const Tensor& weights, Tensor& out) = 0;
   virtual std::vector<int32_t> do_argmax_rows(const Tensor& logits) = 0;
   virtual TopCandidates do_top_candidates(const Tensor& logits, std::span<const int32_t> rows,
                                           std::span<const float> temperatures, int k) = 0;

@@ -268,6 +268,35 @@ void Backend::gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) {
   do_gather_rows(x, rows, out);
 }
 
+void Backend::moe_route(const Tensor& logits, int k, bool normalize, Tensor& ids, Tensor& weights) {
+  const OpCheck c(*this, "moe_route");
+  c.rank(c.dtype(logits, DType::F32, "the router logits"), 2, "the router logits");
+  const int64_t T = logits.dim(0), E = logits.dim(1);
+  if (k < 1 || k > E) c.fail("k {} outside 1..{} (the experts)", k, E);
+  c.shape(c.dtype(ids, DType::I32, "ids"), {T, int64_t(k)}, "ids");
+  c.shape(c.dtype(weights, DType::F32, "weights"), {T, int64_t(k)}, "weights");
+  do_moe_route(logits, k, normalize, ids, weights);
+}
+
+void Backend::moe_experts(const Tensor& x, const Tensor& gate_up, const Tensor& down, const Tensor& ids,
+                          const Tensor& weights, Tensor& out) {
+  const OpCheck c(*this, "moe_experts");
+  c.rank(c.compute(x, "x"), 2, "x");
+  const int64_t T = x.dim(0), H = x.dim(1);
+  c.rank(c.weight(gate_up, "gate_up"), 3, "gate_up");
+  const int64_t E = gate_up.dim(0), I = gate_up.dim(1) / 2;
+  if (gate_up.dim(1) % 2 || I == 0) c.fail("gate_up has {} rows per expert, expected an even number", gate_up.dim(1));
+  c.shape(gate_up, {E, 2 * I, H}, "gate_up");
+  c.shape(c.weight(down, "down"), {E, H, I}, "down");
+  if (down.dtype != gate_up.dtype) c.fail("down is {}, gate_up {}", dtype_name(down.dtype), dtype_name(gate_up.dtype));
+  c.rank(c.dtype(ids, DType::I32, "ids"), 2, "ids");
+  if (ids.dim(0) != T || ids.dim(1) < 1 || ids.dim(1) > E)
+    c.fail("ids has shape {}, expected [{}, 1..{}]", shape_string(ids.shape), T, E);
+  c.shape(c.dtype(weights, DType::F32, "weights"), ids.shape, "weights");
+  c.shape(c.compute(out, "out"), {T, H}, "out");
+  do_moe_experts(x, gate_up, down, ids, weights, out);
+}
+
 std::vector<int32_t> Backend::argmax_rows(const Tensor& logits) {
   check_logits(OpCheck(*this, "argmax_rows"), logits);
   return do_argmax_rows(logits);

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "model/awq_format.h"
 #include "model/int4_groups.h"
+#include "model/packed_qkv.h"
 #include "model/rope.h"
 #include "model/weight_names.h"
 
@@ -89,6 +90,21 @@ class WeightLoader {
     return backend_.pack_int4(parts.size() == 1 ? parts[0] : stack_int4_rows(parts));
   }
 
+  // A tensor whose rows come in blocks of `block` rows, reordered: block i of the result is block
+  // order[i] of the checkpoint's (InternLM2's packed wqkv); `matrix` as in load_matrix.
+  Tensor load_reordered(const std::string& name, const std::vector<int64_t>& shape, int64_t block,
+                        const std::vector<int64_t>& order, bool matrix) {
+    const TensorView& v = ckpt_.get(name, shape);
+    const size_t block_bytes = v.bytes / size_t(shape[0] / block);
+    std::vector<char> host(v.bytes);
+    for (size_t i = 0; i < order.size(); ++i)
+      std::memcpy(host.data() + i * block_bytes, static_cast<const char*>(v.data) + size_t(order[i]) * block_bytes,
+                  block_bytes);
+    Tensor t = backend_.upload(host.data(), v.dtype, shape, target_dtype(v.dtype, matrix));
+    report(v.bytes);
+    return t;
+  }
+
   void finish() {
     if (progress_) progress_(total_, total_);
   }
@@ -129,6 +145,23 @@ class WeightLoader {
   size_t total_ = 0, done_ = 0;
 };
 
+// A sparse layer's router and its experts stacked into one tensor per projection.
+MoeLayerWeights load_experts(WeightLoader& loader, const ModelConfig& c, const LayerWeightNames& n) {
+  const int64_t E = c.moe.num_experts, I = c.moe.expert_intermediate_size, H = c.hidden_size;
+  MoeLayerWeights w;
+  w.router = loader.load_matrix(n.router, {E, H});
+  std::vector<std::string> gate_up, down;
+  for (int e = 0; e < E; ++e) {
+    const ExpertWeightNames x = n.expert(e);
+    gate_up.insert(gate_up.end(), {x.gate, x.up});
+    down.push_back(x.down);
+  }
+  w.gate_up = loader.load_rows(gate_up, std::vector<std::vector<int64_t>>(gate_up.size(), {I, H}), true)
+                  .reshaped({E, 2 * I, H});
+  w.down = loader.load_rows(down, std::vector<std::vector<int64_t>>(down.size(), {H, I}), true).reshaped({E, H, I});
+  return w;
+}
+
 }  // namespace
 
 LlamaModel::LlamaModel(const ModelConfig& config, const Checkpoint& checkpoint, Backend& backend,
@@ -139,6 +172,10 @@ LlamaModel::LlamaModel(const ModelConfig& config, const Checkpoint& checkpoint, 
       c.vocab_size <= 0 || c.intermediate_size <= 0 || c.num_heads % c.num_kv_heads != 0)
     fail("model config: inconsistent sizes (hidden {}, layers {}, heads {}/{}, head_dim {}, vocab {})", c.hidden_size,
          c.num_layers, c.num_heads, c.num_kv_heads, c.head_dim, c.vocab_size);
+  if (c.moe.num_experts > 0 && (c.moe.experts_per_token < 1 || c.moe.experts_per_token > c.moe.num_experts ||
+                                c.moe.expert_intermediate_size <= 0 || c.moe.sparse_step <= 0))
+    fail("model config: inconsistent experts ({} experts, {} per token, {} wide, sparse step {})", c.moe.num_experts,
+         c.moe.experts_per_token, c.moe.expert_intermediate_size, c.moe.sparse_step);
   const WeightNames names = weight_names(c.arch);
   const int64_t H = c.hidden_size, I = c.intermediate_size, V = c.vocab_size, D = c.head_dim;
   const int64_t q_rows = int64_t(c.num_heads) * D, kv_rows = int64_t(c.num_kv_heads) * D;
@@ -150,9 +187,15 @@ LlamaModel::LlamaModel(const ModelConfig& config, const Checkpoint& checkpoint, 
     LayerWeights w;
     w.attn_norm = loader.load(n.attn_norm, {H});
     const int G = c.awq_group_size;
-    w.qkv = loader.load_linear({n.q, n.k, n.v}, {{q_rows, H}, {kv_rows, H}, {kv_rows, H}}, G);
-    if (c.qkv_bias)
-      w.qkv_bias = loader.load_rows({n.q_bias, n.k_bias, n.v_bias}, {{q_rows}, {kv_rows}, {kv_rows}}, false);
+    if (!n.qkv_packed.empty()) {
+      const auto order = unpack_qkv_blocks(c.num_heads, c.num_kv_heads);
+      w.qkv = loader.load_reordered(n.qkv_packed, {q_rows + 2 * kv_rows, H}, D, order, true);
+      if (c.qkv_bias) w.qkv_bias = loader.load_reordered(n.qkv_packed_bias, {q_rows + 2 * kv_rows}, D, order, false);
+    } else {
+      w.qkv = loader.load_linear({n.q, n.k, n.v}, {{q_rows, H}, {kv_rows, H}, {kv_rows, H}}, G);
+      if (c.qkv_bias)
+        w.qkv_bias = loader.load_rows({n.q_bias, n.k_bias, n.v_bias}, {{q_rows}, {kv_rows}, {kv_rows}}, false);
+    }
     w.o_proj = loader.load_linear({n.o}, {{H, q_rows}}, G);
     if (c.o_bias) w.o_bias = loader.load(n.o_bias, {H});
     if (c.qk_norm) {
@@ -160,10 +203,14 @@ LlamaModel::LlamaModel(const ModelConfig& config, const Checkpoint& checkpoint, 
       w.k_norm = loader.load(n.k_norm, {D});
     }
     w.mlp_norm = loader.load(n.mlp_norm, {H});
-    w.gate_up = loader.load_linear({n.gate, n.up}, {{I, H}, {I, H}}, G);
-    if (c.mlp_bias) w.gate_up_bias = loader.load_rows({n.gate_bias, n.up_bias}, {{I}, {I}}, false);
-    w.down = loader.load_linear({n.down}, {{H, I}}, G);
-    if (c.mlp_bias) w.down_bias = loader.load(n.down_bias, {H});
+    if (c.is_moe_layer(l)) {
+      w.moe = load_experts(loader, c, n);
+    } else {
+      w.gate_up = loader.load_linear({n.gate, n.up}, {{I, H}, {I, H}}, G);
+      if (c.mlp_bias) w.gate_up_bias = loader.load_rows({n.gate_bias, n.up_bias}, {{I}, {I}}, false);
+      w.down = loader.load_linear({n.down}, {{H, I}}, G);
+      if (c.mlp_bias) w.down_bias = loader.load(n.down_bias, {H});
+    }
     weights_.layers.push_back(std::move(w));
   }
   weights_.final_norm = loader.load(names.final_norm, {H});
@@ -201,6 +248,7 @@ void LlamaModel::reserve_activations(int64_t tokens) {
   act_.proj = backend_.empty(dt, {tokens, H});
   act_.gate_up = backend_.empty(dt, {tokens, 2 * I});
   act_.mlp = backend_.empty(dt, {tokens, I});
+  act_.moe = make_moe_activations(backend_, c.moe, tokens);
   act_capacity_ = tokens;
 }
 
@@ -246,6 +294,11 @@ Tensor LlamaModel::run_step(const BatchPlan& plan, const BatchMeta& meta, KvCach
     backend_.norm_qkv_rope_store(attn_norm, w.qkv, opt(w.qkv_bias), qkv, store, q);
     backend_.attention(q, cache, l, meta, shape, attn);
     backend_.linear(attn, w.o_proj, opt(w.o_bias), proj);
+    if (w.moe.defined()) {
+      backend_.add_rms_norm(residual.current, proj, w.mlp_norm, eps, normed);
+      run_moe_mlp(backend_, c.moe, w.moe, normed, act_.moe, proj);
+      continue;
+    }
     backend_.norm_linear(PreNorm{residual, &proj, w.mlp_norm, eps, normed}, w.gate_up, opt(w.gate_up_bias), gate_up);
     backend_.silu_mul(gate_up, mlp);
     backend_.linear(mlp, w.down, opt(w.down_bias), proj);

@@ -9,6 +9,7 @@
 #include "backend/batch_input.h"
 #include "model/checkpoint.h"
 #include "model/model_config.h"
+#include "model/moe_mlp.h"
 
 namespace turbine {
 
@@ -18,6 +19,7 @@ struct LayerWeights {
   LinearWeight qkv, o_proj;  // qkv fused [(Hq+2Hkv)D, H]
   Tensor mlp_norm, gate_up_bias, down_bias;
   LinearWeight gate_up, down;  // gate_up fused [2I, H]
+  MoeLayerWeights moe;  // defined in a sparse layer, whose MLP it replaces
 };
 
 struct ModelWeights {
@@ -65,6 +67,7 @@ class LlamaModel {
   // Scratch activations for up to act_capacity_ tokens, reused across steps (views of the first T rows).
   struct Activations {
     Tensor residual, residual_spare, normed, qkv, q, attn, proj, gate_up, mlp;  // residual_spare: see ResidualStream
+    MoeActivations moe;
   };
 
   ModelConfig config_;

@@ -69,9 +69,12 @@ Architecture parse_architecture(const ConfigReader& r, std::string& name) {
   if (name == "MistralForCausalLM") return Architecture::Mistral;
   if (name == "Qwen2ForCausalLM") return Architecture::Qwen2;
   if (name == "Qwen3ForCausalLM") return Architecture::Qwen3;
+  if (name == "InternLM2ForCausalLM") return Architecture::InternLM2;
+  if (name == "MixtralForCausalLM") return Architecture::Mixtral;
+  if (name == "Qwen3MoeForCausalLM") return Architecture::Qwen3Moe;
   fail(
       "{}: unknown architecture '{}' in field 'architectures' (supported: LlamaForCausalLM, MistralForCausalLM, "
-      "Qwen2ForCausalLM, Qwen3ForCausalLM)",
+      "Qwen2ForCausalLM, Qwen3ForCausalLM, InternLM2ForCausalLM, MixtralForCausalLM, Qwen3MoeForCausalLM)",
       r.file, name);
 }
 
@@ -157,7 +160,39 @@ int parse_awq_group_size(const ConfigReader& r) {
   return int(group.get<int64_t>());
 }
 
+// The experts of Mixtral (num_local_experts of intermediate_size, top-k weights renormalized) and
+// Qwen3-MoE (num_experts of moe_intermediate_size, norm_topk_prob, dense mlp_only_layers).
+MoeConfig parse_moe(const ConfigReader& r, Architecture arch, int intermediate_size, int num_layers) {
+  MoeConfig m;
+  if (arch != Architecture::Mixtral && arch != Architecture::Qwen3Moe) return m;
+  const char* experts_key = r.has("num_experts") ? "num_experts" : "num_local_experts";
+  m.num_experts = r.positive_int(experts_key);
+  m.experts_per_token = r.positive_int("num_experts_per_tok");
+  if (m.experts_per_token > m.num_experts)
+    fail("{}: num_experts_per_tok ({}) exceeds the number of experts ({})", r.file, m.experts_per_token,
+         m.num_experts);
+  if (arch == Architecture::Mixtral) {
+    m.expert_intermediate_size = intermediate_size;
+    m.normalize_top_k = true;
+    return m;
+  }
+  m.expert_intermediate_size = r.positive_int("moe_intermediate_size");
+  m.normalize_top_k = r.bool_or("norm_topk_prob", false);
+  m.sparse_step = r.positive_int_or("decoder_sparse_step", 1);
+  m.dense_layers = r.int_list("mlp_only_layers");
+  for (int l : m.dense_layers)
+    if (l >= num_layers) fail("{}: mlp_only_layers names layer {}, the model has {}", r.file, l, num_layers);
+  return m;
+}
+
 }  // namespace
+
+bool ModelConfig::is_moe_layer(int layer) const {
+  if (moe.num_experts == 0 || (layer + 1) % moe.sparse_step != 0) return false;
+  for (int l : moe.dense_layers)
+    if (l == layer) return false;
+  return true;
+}
 
 ModelConfig load_model_config(const std::filesystem::path& model_dir) {
   const auto path = model_dir / "config.json";
@@ -196,15 +231,17 @@ ModelConfig load_model_config(const std::filesystem::path& model_dir) {
   if (rotary < 2 || rotary % 2 != 0) fail("{}: partial_rotary_factor gives an odd rotary dimension", r.file);
 
   c.tie_word_embeddings = r.bool_or("tie_word_embeddings", c.arch == Architecture::Qwen2);
-  const bool attention_bias = r.bool_or("attention_bias", false);
+  // InternLM2 spells attention_bias `bias` (wqkv and wo).
+  const bool attention_bias = r.bool_or(c.arch == Architecture::InternLM2 ? "bias" : "attention_bias", false);
   c.qkv_bias = attention_bias || c.arch == Architecture::Qwen2;
   c.o_bias = attention_bias && c.arch != Architecture::Qwen2;
   c.mlp_bias = r.bool_or("mlp_bias", false);
-  c.qk_norm = c.arch == Architecture::Qwen3;
-  if (c.arch == Architecture::Mistral) {
+  c.qk_norm = c.arch == Architecture::Qwen3 || c.arch == Architecture::Qwen3Moe;
+  c.moe = parse_moe(r, c.arch, c.intermediate_size, c.num_layers);
+  if (c.arch == Architecture::Mistral || c.arch == Architecture::Mixtral) {
     c.sliding_window = r.positive_int_or("sliding_window", 0);
   } else if (r.bool_or("use_sliding_window", false)) {
-    fail("{}: field 'use_sliding_window' is true; sliding windows are supported for Mistral only", r.file);
+    fail("{}: field 'use_sliding_window' is true; sliding windows are supported for Mistral and Mixtral only", r.file);
   }
 
   std::string dtype = "float32";  // transformers' default when a config names none

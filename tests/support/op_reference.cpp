@@ -109,4 +109,58 @@ double tolerance_ratio(const std::vector<float>& got, const Vec& want, double at
   return worst;
 }
 
+RefRoute ref_moe_route(const Vec& logits, int64_t T, int64_t E, int k, bool normalize) {
+  RefRoute r;
+  for (int64_t t = 0; t < T; ++t) {
+    const double* row = logits.data() + t * E;
+    const double max = *std::max_element(row, row + E);
+    Vec p(static_cast<size_t>(E));
+    double sum = 0;
+    for (int64_t e = 0; e < E; ++e) sum += p[e] = std::exp(row[e] - max);
+    std::vector<bool> taken(static_cast<size_t>(E), false);
+    std::vector<int32_t> ids;
+    for (int j = 0; j < k; ++j) {
+      int64_t best = -1;
+      for (int64_t e = 0; e < E; ++e)
+        if (!taken[e] && (best < 0 || p[e] > p[best])) best = e;
+      taken[best] = true;
+      ids.push_back(int32_t(best));
+    }
+    double chosen = 0;
+    for (int32_t e : ids) chosen += p[e] / sum;
+    for (int32_t e : ids) {
+      r.ids.push_back(e);
+      r.weights.push_back(normalize ? p[e] / sum / chosen : p[e] / sum);
+    }
+  }
+  return r;
+}
+
+Vec ref_moe_experts(const Vec& x, const Vec& gate_up, const Vec& down, const std::vector<int32_t>& ids,
+                    const Vec& weights, int64_t T, int64_t H, int64_t I, int k) {
+  Vec out(static_cast<size_t>(T * H), 0.0);
+  for (int64_t t = 0; t < T; ++t) {
+    for (int j = 0; j < k; ++j) {
+      const int64_t e = ids[t * k + j];
+      const double* gu = gate_up.data() + e * 2 * I * H;
+      Vec mid(static_cast<size_t>(I));
+      for (int64_t i = 0; i < I; ++i) {
+        double g = 0, u = 0;
+        for (int64_t h = 0; h < H; ++h) {
+          g += gu[i * H + h] * x[t * H + h];
+          u += gu[(I + i) * H + h] * x[t * H + h];
+        }
+        mid[i] = g / (1.0 + std::exp(-g)) * u;
+      }
+      const double* dn = down.data() + e * H * I;
+      for (int64_t h = 0; h < H; ++h) {
+        double y = 0;
+        for (int64_t i = 0; i < I; ++i) y += dn[h * I + i] * mid[i];
+        out[t * H + h] += weights[t * k + j] * y;
+      }
+    }
+  }
+  return out;
+}
+
 }  // namespace turbine::test

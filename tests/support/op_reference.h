@@ -44,6 +44,18 @@ Vec ref_attention(const std::vector<RefAttentionSeq>& seqs, int num_heads, int n
 int64_t kv_cache_offset(int num_blocks, int block_len, int num_kv_heads, int head_dim, int layer, int block, int kv,
                         int kv_head, int offset);
 
+// Mixture-of-experts routing of router logits [T, E]: softmax per row, the k largest (ties: lower
+// expert first) into ids [T, k] and weights [T, k], rescaled to sum to 1 when `normalize`.
+struct RefRoute {
+  std::vector<int32_t> ids;
+  Vec weights;
+};
+RefRoute ref_moe_route(const Vec& logits, int64_t T, int64_t E, int k, bool normalize);
+// out [T, H] = sum_j weights[t, j] * down[e] (silu(gate[e] x[t]) * up[e] x[t]), e = ids[t, j];
+// gate_up [E, 2I, H] (gate rows, then up rows), down [E, H, I].
+Vec ref_moe_experts(const Vec& x, const Vec& gate_up, const Vec& down, const std::vector<int32_t>& ids,
+                    const Vec& weights, int64_t T, int64_t H, int64_t I, int k);
+
 // max over i of |got - want| / (atol + rtol * |want|); <= 1 means every element is within tolerance.
 double tolerance_ratio(const std::vector<float>& got, const Vec& want, double atol, double rtol);
 

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "model/generation_config.h"
 #include "model/model_config.h"
+#include "model/packed_qkv.h"
 #include "support/safetensors_writer.h"
 #include "support/test_paths.h"
 
@@ -157,4 +158,71 @@ TEST(GenerationConfig, ReadsEosAndSampling) {
   std::ofstream(dir / "generation_config.json") << R"({"temperature": "hot"})";
   EXPECT_THROW(load_generation_config(dir), Error);
   EXPECT_NO_THROW(load_generation_config(temp_dir("nogen")));
+}
+
+TEST(ModelConfig, ParsesMixtureOfExperts) {
+  const auto mixtral = load_model_config(shared_dir() / "models" / "mixtral-tiny");
+  EXPECT_EQ(mixtral.arch, Architecture::Mixtral);
+  EXPECT_EQ(mixtral.moe.num_experts, 4);
+  EXPECT_EQ(mixtral.moe.experts_per_token, 2);
+  EXPECT_EQ(mixtral.moe.expert_intermediate_size, 384);
+  EXPECT_TRUE(mixtral.moe.normalize_top_k);
+  EXPECT_FALSE(mixtral.qk_norm);
+  const auto qwen = load_model_config(shared_dir() / "models" / "qwen3-moe-tiny");
+  EXPECT_EQ(qwen.arch, Architecture::Qwen3Moe);
+  EXPECT_EQ(qwen.moe.num_experts, 8);
+  EXPECT_EQ(qwen.moe.expert_intermediate_size, 192);
+  EXPECT_EQ(qwen.intermediate_size, 768);
+  EXPECT_TRUE(qwen.moe.normalize_top_k);
+  EXPECT_TRUE(qwen.qk_norm);
+  EXPECT_TRUE(qwen.tie_word_embeddings);
+  for (int l = 0; l < qwen.num_layers; ++l) EXPECT_TRUE(qwen.is_moe_layer(l));
+  EXPECT_FALSE(load_model_config(default_model_dir()).is_moe_layer(0));
+}
+
+TEST(ModelConfig, Qwen3MoeSparseStepAndDenseLayers) {
+  auto j = base_config();
+  j["architectures"] = {"Qwen3MoeForCausalLM"};
+  j["num_experts"] = 16;
+  j["num_experts_per_tok"] = 4;
+  j["moe_intermediate_size"] = 64;
+  j["decoder_sparse_step"] = 2;
+  j["mlp_only_layers"] = {5};
+  const auto c = parse(j);
+  EXPECT_FALSE(c.moe.normalize_top_k);  // norm_topk_prob defaults to false
+  const std::vector<bool> want = {false, true, false, true, false, false, false, true};
+  for (int l = 0; l < 8; ++l) EXPECT_EQ(c.is_moe_layer(l), want[l]) << l;
+  j["num_experts_per_tok"] = 17;
+  EXPECT_NE(error_of(j).find("num_experts_per_tok"), std::string::npos);
+  j["num_experts_per_tok"] = 4;
+  j["mlp_only_layers"] = {8};
+  EXPECT_NE(error_of(j).find("mlp_only_layers"), std::string::npos);
+  j.erase("mlp_only_layers");
+  j.erase("moe_intermediate_size");
+  EXPECT_NE(error_of(j).find("'moe_intermediate_size'"), std::string::npos);
+}
+
+// InternLM2 configs: `bias` for the attention biases, rope_scaling {type: dynamic, factor}.
+TEST(ModelConfig, ParsesInternLM2) {
+  auto j = base_config();
+  j["architectures"] = {"InternLM2ForCausalLM"};
+  j["bias"] = true;
+  j["rope_theta"] = 1000000;
+  j["rope_scaling"] = {{"type", "dynamic"}, {"factor", 2.0}};
+  const auto c = parse(j);
+  EXPECT_EQ(c.arch, Architecture::InternLM2);
+  EXPECT_TRUE(c.qkv_bias && c.o_bias);
+  EXPECT_FALSE(c.mlp_bias);
+  EXPECT_EQ(c.rope.type, RopeType::DynamicNtk);
+  EXPECT_DOUBLE_EQ(c.rope.factor, 2.0);
+  EXPECT_DOUBLE_EQ(c.rope.theta, 1e6);
+  j["bias"] = false;
+  EXPECT_FALSE(parse(j).qkv_bias);
+}
+
+// wqkv per KV head h: its G query heads, then k_h, then v_h.
+TEST(PackedQkv, UnpacksPerKvHead) {
+  EXPECT_EQ(unpack_qkv_blocks(4, 2), (std::vector<int64_t>{0, 1, 4, 5, 2, 6, 3, 7}));
+  EXPECT_EQ(unpack_qkv_blocks(2, 2), (std::vector<int64_t>{0, 3, 1, 4, 2, 5}));
+  EXPECT_EQ(unpack_qkv_blocks(3, 1), (std::vector<int64_t>{0, 1, 2, 3, 4}));
 }
