@@ -8,11 +8,11 @@ namespace turbine {
 
 ModelRunner::ModelRunner(LlamaModel& model, int num_blocks, int block_len)
     : model_(model),
-      cache_(model.backend().allocate_kv_cache(model.kv_cache_spec(num_blocks, block_len))),
+      cache_(model.allocate_kv_cache(num_blocks, block_len)),
       graphs_(model) {}
 
 size_t ModelRunner::block_bytes(const LlamaModel& model, int block_len) {
-  return model.kv_cache_spec(1, block_len).bytes();
+  return model.kv_block_bytes(block_len);
 }
 
 SampledRows ModelRunner::step(const Schedule& schedule, std::span<Sampler* const> samplers) {
