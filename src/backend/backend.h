@@ -60,6 +60,7 @@ struct KvCacheSpec {
 struct KvCache {
   KvCacheSpec spec;
   Tensor data;
+  std::vector<KvCache> ranks;  // tensor parallel: the caches of ranks 1.., same block count (LlamaModel)
 };
 
 // The largest logits of some rows plus each row's softmax normaliser: enough for the host to
@@ -315,11 +316,17 @@ struct BackendOptions {
   size_t memory_budget = size_t(4) << 30;  // cpu: bytes the KV cache may take in total (--cpu-memory)
   CudaOptions cuda;                        // cuda only (the cpu backend has none of these switches)
   CpuOptions cpu;                          // cpu only: kernel instruction set, weight storage
+  // Tensor parallelism (pipeline/model_folder.h makes one backend per rank): cpu ranks split
+  // `threads`; cuda ranks run on `devices` (empty: the first `tp` visible GPUs).
+  int tp = 1;
+  std::vector<int> devices;
 };
 
 // Creates the backend named by options.device; throws Error for an unknown or unavailable device.
 std::unique_ptr<Backend> make_backend(const BackendOptions& options);
 // True when this build has the CUDA backend and a GPU is present.
 bool cuda_available();
+// GPUs this process sees (0 without the CUDA backend or a driver).
+int cuda_device_count();
 
 }  // namespace turbine

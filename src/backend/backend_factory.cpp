@@ -41,17 +41,19 @@ std::unique_ptr<Backend> make_backend(const BackendOptions& options) {
 #endif
 }
 
-bool cuda_available() {
+bool cuda_available() { return cuda_device_count() > 0; }
+
+int cuda_device_count() {
 #ifdef TURBINE_WITH_CUDA
   int count = 0;
   // Without a driver this returns an error code and prints nothing; any error means "no GPU".
   if (cudaGetDeviceCount(&count) != cudaSuccess) {
     cudaGetLastError();
-    return false;
+    return 0;
   }
-  return count > 0;
+  return count;
 #else
-  return false;
+  return 0;
 #endif
 }
 

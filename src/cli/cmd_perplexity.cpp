@@ -50,7 +50,7 @@ void run(const PerplexityArgs& args) {
   load_model_weights(m, resolve_backend(args.device, args.engine));
   const int block_len = args.engine.cache_block_seq_len;
   KvCache cache =
-      m.backend->allocate_kv_cache(m.model->kv_cache_spec((kWindow + block_len - 1) / block_len, block_len, kv_format));
+      m.model->allocate_kv_cache((kWindow + block_len - 1) / block_len, block_len, kv_format);
   const double ppl = perplexity(*m.model, cache, stream, kWindow, args.engine.max_prefill_token_num);
   print_stdout("ppl = {:.4f}\n", ppl);
 }

@@ -19,6 +19,13 @@ void add_device_options(CLI::App& cmd, DeviceOptions& o) {
         return std::regex_match(v, pattern) ? "" : "must be cpu, cuda or cuda:N, got '" + v + "'";
       });
   cmd.add_option("--threads", o.threads, "CPU worker threads (0 = all cores)")->check(int_at_least(0));
+  cmd.add_option("--tp", o.tp, "tensor-parallel ranks: GPUs on cuda, threads sharing the cores on cpu (default 1)")
+      ->check(int_at_least(1));
+  cmd.add_option("--devices", o.devices, "GPU indexes of the --tp ranks, comma-separated (default: the first N)")
+      ->check([](const std::string& v) -> std::string {
+        static const std::regex pattern("[0-9]{1,4}(,[0-9]{1,4})*");
+        return std::regex_match(v, pattern) ? "" : "must be GPU indexes like 0,1, got '" + v + "'";
+      });
   add_cuda_options(cmd, o.cuda);
   add_cpu_options(cmd, o.cpu);
 }
@@ -179,6 +186,15 @@ BackendOptions resolve_backend(const DeviceOptions& device, const EngineOptions&
   BackendOptions b;
   b.device = device.device.empty() ? (cuda_available() ? "cuda" : "cpu") : device.device;
   b.threads = device.threads;
+  b.tp = device.tp;
+  for (size_t at = 0; at < device.devices.size();) {
+    const size_t comma = std::min(device.devices.find(',', at), device.devices.size());
+    b.devices.push_back(std::stoi(device.devices.substr(at, comma - at)));
+    at = comma + 1;
+  }
+  if (!b.devices.empty() && b.device == "cpu") fail("--devices names GPUs, and the device is cpu");
+  if (!b.devices.empty() && int(b.devices.size()) != b.tp)
+    fail("--devices names {} GPUs for --tp {}", b.devices.size(), b.tp);
   b.memory_budget = parse_size(engine.cpu_memory, "--cpu-memory");
   b.cuda = resolve_cuda(device.cuda, b.device);
   b.cpu = resolve_cpu(device.cpu);

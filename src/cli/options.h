@@ -32,6 +32,8 @@ struct CpuFlags {
 struct DeviceOptions {
   std::string device;  // "" = cuda when a GPU is present, else cpu
   int threads = 0;     // cpu worker threads (0 = all cores)
+  int tp = 1;          // --tp: tensor-parallel ranks
+  std::string devices;  // --devices: GPU indexes of the ranks ("0,1"; empty: the first tp)
   CudaFlags cuda;
   CpuFlags cpu;
 };

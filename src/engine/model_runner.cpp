@@ -8,11 +8,11 @@ namespace turbine {
 
 ModelRunner::ModelRunner(LlamaModel& model, int num_blocks, int block_len, KvFormat format)
     : model_(model),
-      cache_(model.backend().allocate_kv_cache(model.kv_cache_spec(num_blocks, block_len, format))),
+      cache_(model.allocate_kv_cache(num_blocks, block_len, format)),
       graphs_(model) {}
 
 size_t ModelRunner::block_bytes(const LlamaModel& model, int block_len, KvFormat format) {
-  return model.kv_cache_spec(1, block_len, format).bytes();
+  return model.kv_block_bytes(block_len, format);
 }
 
 SampledRows ModelRunner::step(const Schedule& schedule, std::span<Sampler* const> samplers) {

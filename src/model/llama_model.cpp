@@ -3,171 +3,56 @@
 #include "model/llama_model.h"
 
 #include <cmath>
-#include <cstring>
+#include <algorithm>
 #include <stdexcept>
 
 #include "backend/batch_input.h"
 #include "core/error.h"
-#include "model/awq_format.h"
-#include "model/int4_groups.h"
-#include "model/packed_qkv.h"
+#include "backend/communicator.h"
+#include "model/checkpoint_shard.h"
 #include "model/rope.h"
-#include "model/weight_names.h"
+#include "model/tensor_parallel_group.h"
 
 namespace turbine {
 
 namespace {
 
-// Uploads checkpoint tensors (vectors in the backend's compute dtype, matrices in its weight dtype)
-// and reports progress.
-class WeightLoader {
- public:
-  WeightLoader(const Checkpoint& ckpt, Backend& backend, const LoadProgress& progress)
-      : ckpt_(ckpt), backend_(backend), progress_(progress), total_(ckpt.total_bytes()) {}
-
-  // A vector (norm weight, bias) in the compute dtype.
-  Tensor load(const std::string& name, const std::vector<int64_t>& shape) { return load_as(name, shape, false); }
-  // A matrix (linear, embedding, lm_head) in the dtype the backend keeps the checkpoint's type in.
-  Tensor load_matrix(const std::string& name, const std::vector<int64_t>& shape) { return load_as(name, shape, true); }
-
-  // Tensors stacked along rows into one [sum rows, cols] tensor (or one vector for rank-1 parts);
-  // `matrix` as in load_matrix.
-  Tensor load_rows(const std::vector<std::string>& names, const std::vector<std::vector<int64_t>>& shapes,
-                   bool matrix) {
-    std::vector<const TensorView*> views;
-    int64_t rows = 0;
-    bool same_dtype = true;
-    for (size_t i = 0; i < names.size(); ++i) {
-      views.push_back(&ckpt_.get(names[i], shapes[i]));
-      rows += shapes[i][0];
-      same_dtype = same_dtype && views[i]->dtype == views[0]->dtype;
-    }
-    std::vector<int64_t> shape = shapes[0];
-    shape[0] = rows;
-    // Same dtype (the usual case): concatenate the raw bytes; otherwise go through fp32.
-    const DType host_dtype = same_dtype ? views[0]->dtype : DType::F32;
-    std::vector<char> host;
-    for (const TensorView* v : views) {
-      const size_t at = host.size();
-      host.resize(at + size_t(v->numel()) * dtype_size(host_dtype));
-      if (same_dtype)
-        std::memcpy(host.data() + at, v->data, v->bytes);
-      else
-        convert_to_f32(v->data, v->dtype, reinterpret_cast<float*>(host.data() + at), size_t(v->numel()));
-    }
-    Tensor t = backend_.upload(host.data(), host_dtype, shape, target_dtype(host_dtype, matrix));
-    for (const TensorView* v : views) report(v->bytes);
-    return t;
+// The projection a rank tensor is (null for the other fields): dense, or 4-bit in an AWQ model.
+LinearWeight* linear_slot(ModelWeights& w, const RankTensor& t) {
+  LayerWeights* l = t.layer >= 0 ? &w.layers.at(size_t(t.layer)) : nullptr;
+  switch (t.field) {
+    case RankField::Qkv: return &l->qkv;
+    case RankField::OProj: return &l->o_proj;
+    case RankField::GateUp: return &l->gate_up;
+    case RankField::Down: return &l->down;
+    default: return nullptr;
   }
-
-  // A linear layer's weight from one or more checkpoint matrices stacked along rows (shapes [rows, cols]):
-  // dense as in load_rows, or with `awq_group_size` > 0 each part read from AutoAWQ's qweight / qzeros /
-  // scales beside `name` (model/awq_format.h) and the stack packed by the backend.
-  LinearWeight load_linear(const std::vector<std::string>& names, const std::vector<std::vector<int64_t>>& shapes,
-                           int awq_group_size) {
-    if (awq_group_size == 0)
-      return names.size() == 1 ? load_matrix(names[0], shapes[0]) : load_rows(names, shapes, true);
-    std::vector<HostInt4Matrix> parts;
-    for (size_t i = 0; i < names.size(); ++i) {
-      const std::string base = strip_suffix(names[i], ".weight");
-      const int64_t n = shapes[i][0], k = shapes[i][1], G = awq_group_size;
-      if (n % 8 != 0 || k % G != 0)
-        fail("{}: a [{}, {}] layer cannot hold AWQ weights of group size {} (rows a multiple of 8, group size "
-             "dividing the columns)",
-             base, n, k, G);
-      const TensorView& qw = typed(base + ".qweight", {k, n / 8}, DType::I32);
-      const TensorView& qz = typed(base + ".qzeros", {k / G, n / 8}, DType::I32);
-      const TensorView& sc = typed(base + ".scales", {k / G, n}, DType::F16);
-      // Copies: a mapped tensor's data need not be aligned for int32 reads.
-      std::vector<int32_t> qweight(size_t(qw.numel())), qzeros(size_t(qz.numel()));
-      std::vector<uint16_t> scales(size_t(sc.numel()));
-      std::memcpy(qweight.data(), qw.data, qw.bytes);
-      std::memcpy(qzeros.data(), qz.data, qz.bytes);
-      std::memcpy(scales.data(), sc.data, sc.bytes);
-      parts.push_back(unpack_awq(qweight.data(), qzeros.data(), scales.data(), n, k, int(G)));
-      report(qw.bytes + qz.bytes + sc.bytes);
-    }
-    return backend_.pack_int4(parts.size() == 1 ? parts[0] : stack_int4_rows(parts));
-  }
-
-  // A tensor whose rows come in blocks of `block` rows, reordered: block i of the result is block
-  // order[i] of the checkpoint's (InternLM2's packed wqkv); `matrix` as in load_matrix.
-  Tensor load_reordered(const std::string& name, const std::vector<int64_t>& shape, int64_t block,
-                        const std::vector<int64_t>& order, bool matrix) {
-    const TensorView& v = ckpt_.get(name, shape);
-    const size_t block_bytes = v.bytes / size_t(shape[0] / block);
-    std::vector<char> host(v.bytes);
-    for (size_t i = 0; i < order.size(); ++i)
-      std::memcpy(host.data() + i * block_bytes, static_cast<const char*>(v.data) + size_t(order[i]) * block_bytes,
-                  block_bytes);
-    Tensor t = backend_.upload(host.data(), v.dtype, shape, target_dtype(v.dtype, matrix));
-    report(v.bytes);
-    return t;
-  }
-
-  void finish() {
-    if (progress_) progress_(total_, total_);
-  }
-
- private:
-  Tensor load_as(const std::string& name, const std::vector<int64_t>& shape, bool matrix) {
-    const TensorView& v = ckpt_.get(name, shape);
-    Tensor t = backend_.upload(v.data, v.dtype, shape, target_dtype(v.dtype, matrix));
-    report(v.bytes);
-    return t;
-  }
-
-  static std::string strip_suffix(const std::string& name, const std::string& suffix) {
-    if (name.size() >= suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
-      return name.substr(0, name.size() - suffix.size());
-    return name;
-  }
-
-  const TensorView& typed(const std::string& name, const std::vector<int64_t>& shape, DType dtype) {
-    const TensorView& v = ckpt_.get(name, shape);
-    if (v.dtype != dtype)
-      fail("{}: tensor '{}' is {}, AWQ stores it as {}", v.file.string(), name, dtype_name(v.dtype), dtype_name(dtype));
-    return v;
-  }
-
-  DType target_dtype(DType checkpoint_dtype, bool matrix) const {
-    return matrix ? backend_.weight_dtype(checkpoint_dtype) : backend_.compute_dtype();
-  }
-
-  void report(size_t bytes) {
-    done_ += bytes;
-    if (progress_) progress_(std::min(done_, total_), total_);
-  }
-
-  const Checkpoint& ckpt_;
-  Backend& backend_;
-  const LoadProgress& progress_;
-  size_t total_ = 0, done_ = 0;
-};
-
-// A sparse layer's router and its experts stacked into one tensor per projection.
-MoeLayerWeights load_experts(WeightLoader& loader, const ModelConfig& c, const LayerWeightNames& n) {
-  const int64_t E = c.moe.num_experts, I = c.moe.expert_intermediate_size, H = c.hidden_size;
-  MoeLayerWeights w;
-  w.router = loader.load_matrix(n.router, {E, H});
-  std::vector<std::string> gate_up, down;
-  for (int e = 0; e < E; ++e) {
-    const ExpertWeightNames x = n.expert(e);
-    gate_up.insert(gate_up.end(), {x.gate, x.up});
-    down.push_back(x.down);
-  }
-  w.gate_up = loader.load_rows(gate_up, std::vector<std::vector<int64_t>>(gate_up.size(), {I, H}), true)
-                  .reshaped({E, 2 * I, H});
-  w.down = loader.load_rows(down, std::vector<std::vector<int64_t>>(down.size(), {H, I}), true).reshaped({E, H, I});
-  return w;
 }
 
-}  // namespace
+// Where a rank tensor goes in the model's weights (null for a field the model does not hold).
+Tensor* weight_slot(ModelWeights& w, const RankTensor& t) {
+  if (LinearWeight* linear = linear_slot(w, t)) return &linear->dense;
+  LayerWeights* l = t.layer >= 0 ? &w.layers.at(size_t(t.layer)) : nullptr;
+  switch (t.field) {
+    case RankField::EmbedTokens: return &w.embed_tokens;
+    case RankField::FinalNorm: return &w.final_norm;
+    case RankField::LmHead: return &w.lm_head;
+    case RankField::AttnNorm: return &l->attn_norm;
+    case RankField::QkvBias: return &l->qkv_bias;
+    case RankField::OBias: return &l->o_bias;
+    case RankField::QNorm: return &l->q_norm;
+    case RankField::KNorm: return &l->k_norm;
+    case RankField::MlpNorm: return &l->mlp_norm;
+    case RankField::GateUpBias: return &l->gate_up_bias;
+    case RankField::DownBias: return &l->down_bias;
+    case RankField::Router: return &l->moe.router;
+    case RankField::ExpertsGateUp: return &l->moe.gate_up;
+    case RankField::ExpertsDown: return &l->moe.down;
+    default: return nullptr;
+  }
+}
 
-LlamaModel::LlamaModel(const ModelConfig& config, const Checkpoint& checkpoint, Backend& backend,
-                       const LoadProgress& progress)
-    : config_(config), backend_(backend) {
-  const ModelConfig& c = config_;
+void check_sizes(const ModelConfig& c) {
   if (c.hidden_size <= 0 || c.num_layers <= 0 || c.num_heads <= 0 || c.num_kv_heads <= 0 || c.head_dim <= 0 ||
       c.vocab_size <= 0 || c.intermediate_size <= 0 || c.num_heads % c.num_kv_heads != 0)
     fail("model config: inconsistent sizes (hidden {}, layers {}, heads {}/{}, head_dim {}, vocab {})", c.hidden_size,
@@ -176,49 +61,74 @@ LlamaModel::LlamaModel(const ModelConfig& config, const Checkpoint& checkpoint, 
                                 c.moe.expert_intermediate_size <= 0 || c.moe.sparse_step <= 0))
     fail("model config: inconsistent experts ({} experts, {} per token, {} wide, sparse step {})", c.moe.num_experts,
          c.moe.experts_per_token, c.moe.expert_intermediate_size, c.moe.sparse_step);
-  const WeightNames names = weight_names(c.arch);
-  const int64_t H = c.hidden_size, I = c.intermediate_size, V = c.vocab_size, D = c.head_dim;
-  const int64_t q_rows = int64_t(c.num_heads) * D, kv_rows = int64_t(c.num_kv_heads) * D;
+}
 
-  WeightLoader loader(checkpoint, backend_, progress);
-  weights_.embed_tokens = loader.load_matrix(names.embed_tokens, {V, H});
-  for (int l = 0; l < c.num_layers; ++l) {
-    const LayerWeightNames n = names.layer(l);
-    LayerWeights w;
-    w.attn_norm = loader.load(n.attn_norm, {H});
-    const int G = c.awq_group_size;
-    if (!n.qkv_packed.empty()) {
-      const auto order = unpack_qkv_blocks(c.num_heads, c.num_kv_heads);
-      w.qkv = loader.load_reordered(n.qkv_packed, {q_rows + 2 * kv_rows, H}, D, order, true);
-      if (c.qkv_bias) w.qkv_bias = loader.load_reordered(n.qkv_packed_bias, {q_rows + 2 * kv_rows}, D, order, false);
-    } else {
-      w.qkv = loader.load_linear({n.q, n.k, n.v}, {{q_rows, H}, {kv_rows, H}, {kv_rows, H}}, G);
-      if (c.qkv_bias)
-        w.qkv_bias = loader.load_rows({n.q_bias, n.k_bias, n.v_bias}, {{q_rows}, {kv_rows}, {kv_rows}}, false);
+const ModelConfig& checked(const ModelConfig& c) {
+  check_sizes(c);
+  return c;
+}
+
+}  // namespace
+
+LlamaModel::LlamaModel(const ModelConfig& config, const Checkpoint& checkpoint, Backend& backend,
+                       const LoadProgress& progress)
+    : LlamaModel(config, CheckpointShard(checkpoint, checked(config), shard_layout(config, 0, 1)), backend,
+                 shard_layout(config, 0, 1), nullptr, progress) {}
+
+LlamaModel::LlamaModel(const ModelConfig& config, const RankWeightSource& weights, Backend& backend,
+                       const ShardLayout& layout, Communicator* comm, const LoadProgress& progress)
+    : config_(config), layout_(layout), comm_(comm), backend_(backend) {
+  check_sizes(config_);
+  local_ = shard_config(config_, layout_);
+  weights_.layers.resize(size_t(config_.num_layers));
+  // Vectors (norms, biases) in the compute dtype, matrices in the dtype the backend keeps the source's in.
+  const size_t total = weights.total_bytes();
+  size_t done = 0;
+  for (const RankTensor& t : rank_tensors(config_, layout_)) {
+    if (config_.awq_group_size > 0 && linear_slot(weights_, t)) {
+      const HostInt4Matrix m = weights.get_int4(t);
+      *linear_slot(weights_, t) = backend_.pack_int4(m);
+      done += m.q.size() / 2 + m.scales.size() * 2 + m.zeros.size() / 2;
+      if (progress) progress(std::min(done, total), total);
+      continue;
     }
-    w.o_proj = loader.load_linear({n.o}, {{H, q_rows}}, G);
-    if (c.o_bias) w.o_bias = loader.load(n.o_bias, {H});
-    if (c.qk_norm) {
-      w.q_norm = loader.load(n.q_norm, {D});
-      w.k_norm = loader.load(n.k_norm, {D});
-    }
-    w.mlp_norm = loader.load(n.mlp_norm, {H});
-    if (c.is_moe_layer(l)) {
-      w.moe = load_experts(loader, c, n);
-    } else {
-      w.gate_up = loader.load_linear({n.gate, n.up}, {{I, H}, {I, H}}, G);
-      if (c.mlp_bias) w.gate_up_bias = loader.load_rows({n.gate_bias, n.up_bias}, {{I}, {I}}, false);
-      w.down = loader.load_linear({n.down}, {{H, I}}, G);
-      if (c.mlp_bias) w.down_bias = loader.load(n.down_bias, {H});
-    }
-    weights_.layers.push_back(std::move(w));
+    const HostTensor h = weights.get(t);
+    const DType dtype = t.matrix ? backend_.weight_dtype(h.dtype) : backend_.compute_dtype();
+    *weight_slot(weights_, t) = backend_.upload(h.data, h.dtype, t.shape, dtype);
+    done += h.bytes;
+    if (progress) progress(std::min(done, total), total);
   }
-  weights_.final_norm = loader.load(names.final_norm, {H});
-  // Tied models share the embedding (some tied checkpoints still carry a copy of lm_head).
-  weights_.lm_head = c.tie_word_embeddings ? weights_.embed_tokens : loader.load_matrix(names.lm_head, {V, H});
-  loader.finish();
+  if (progress) progress(total, total);
+  // Tied models read the embedding's rows (some tied checkpoints still carry a copy of lm_head).
+  if (config_.tie_word_embeddings) weights_.lm_head = weights_.embed_tokens.rows(0, layout_.vocab_size());
+  if (config_.rope.type != RopeType::DynamicNtk) fixed_rope_ = make_rope_table(config_, 0);
+}
 
-  if (c.rope.type != RopeType::DynamicNtk) fixed_rope_ = make_rope_table(c, 0);
+LlamaModel::~LlamaModel() = default;
+
+void LlamaModel::drive(std::unique_ptr<TensorParallelGroup> group) {
+  if (layout_.rank != 0 || !group || group->size() != layout_.size)
+    throw std::logic_error("LlamaModel::drive: rank 0 drives a group of its size");
+  group_ = std::move(group);
+}
+
+KvCache LlamaModel::allocate_kv_cache(int num_blocks, int block_len, KvFormat format) {
+  KvCache cache = backend_.allocate_kv_cache(kv_cache_spec(num_blocks, block_len, format));
+  if (group_)
+    for (int r = 1; r < group_->size(); ++r) {
+      LlamaModel& m = group_->model(r);
+      cache.ranks.push_back(m.backend().allocate_kv_cache(m.kv_cache_spec(num_blocks, block_len, format)));
+    }
+  return cache;
+}
+
+size_t LlamaModel::kv_block_bytes(int block_len, KvFormat format) const {
+  size_t bytes = kv_cache_spec(1, block_len, format).bytes();
+  // GPU ranks each fill their own device's memory (rank 0's free memory speaks for all); CPU ranks
+  // share one budget, so a block counts on every rank.
+  if (group_ && backend_.device() == Device::Cpu)
+    for (int r = 1; r < group_->size(); ++r) bytes += group_->model(r).kv_cache_spec(1, block_len, format).bytes();
+  return bytes;
 }
 
 KvCacheSpec LlamaModel::kv_cache_spec(int num_blocks, int block_len, KvFormat format) const {
@@ -226,8 +136,8 @@ KvCacheSpec LlamaModel::kv_cache_spec(int num_blocks, int block_len, KvFormat fo
   spec.num_layers = config_.num_layers;
   spec.num_blocks = num_blocks;
   spec.block_len = block_len;
-  spec.num_kv_heads = config_.num_kv_heads;
-  spec.head_dim = config_.head_dim;
+  spec.num_kv_heads = local_.num_kv_heads;
+  spec.head_dim = local_.head_dim;
   spec.dtype = backend_.compute_dtype();
   spec.format = format;
   return spec;
@@ -236,7 +146,7 @@ KvCacheSpec LlamaModel::kv_cache_spec(int num_blocks, int block_len, KvFormat fo
 void LlamaModel::reserve_activations(int64_t tokens) {
   if (tokens <= act_capacity_) return;
   ++activation_epoch_;  // recordings point into the buffers about to be replaced
-  const ModelConfig& c = config_;
+  const ModelConfig& c = local_;
   const int64_t H = c.hidden_size, I = c.intermediate_size, D = c.head_dim;
   const DType dt = backend_.compute_dtype();
   act_.residual = backend_.empty(dt, {tokens, H});
@@ -253,26 +163,47 @@ void LlamaModel::reserve_activations(int64_t tokens) {
 }
 
 void LlamaModel::check_step(const BatchInput& input, const KvCache& cache) const {
-  const ModelConfig& c = config_;
+  const ModelConfig& c = local_;
   const KvCacheSpec& spec = cache.spec;
   if (spec.num_layers != c.num_layers || spec.num_kv_heads != c.num_kv_heads || spec.head_dim != c.head_dim)
     fail("KV cache geometry ({} layers, {} kv heads, head_dim {}) does not fit the model ({}, {}, {})", spec.num_layers,
          spec.num_kv_heads, spec.head_dim, c.num_layers, c.num_kv_heads, c.head_dim);
+  const size_t other_ranks = group_ ? size_t(group_->size() - 1) : 0;
+  if (cache.ranks.size() != other_ranks)
+    fail("forward: the KV cache holds {} other ranks' caches, the model drives {} (LlamaModel::allocate_kv_cache)",
+         cache.ranks.size(), other_ranks);
   for (int32_t id : input.token_ids)
-    if (id < 0 || id >= c.vocab_size) fail("token id {} is outside the vocabulary (0..{})", id, c.vocab_size - 1);
+    if (id < 0 || id >= config_.vocab_size)
+      fail("token id {} is outside the vocabulary (0..{})", id, config_.vocab_size - 1);
   if (input.sequences.empty()) fail("forward: the batch has no sequences");
 }
 
 Tensor LlamaModel::forward(const BatchInput& input, KvCache& cache) {
   check_step(input, cache);
-  const BatchPlan plan = plan_batch(input, cache.spec.block_len, cache.spec.num_blocks, config_.sliding_window);
+  if (!group_) return forward_rank(input, cache);
+  Tensor logits;
+  group_->run([&](int rank) {
+    if (rank == 0)
+      logits = forward_rank(input, cache);
+    else
+      group_->model(rank).forward_rank(input, cache.ranks[size_t(rank - 1)]);
+  });
+  return logits;
+}
+
+Tensor LlamaModel::forward_rank(const BatchInput& input, KvCache& cache) {
+  BatchPlan plan = plan_batch(input, cache.spec.block_len, cache.spec.num_blocks, config_.sliding_window);
+  if (layout_.size > 1)  // this rank's embedding rows; every other token reads the row of zeros at the end
+    for (int32_t& id : plan.token_ids)
+      id = id >= layout_.vocab_begin && id < layout_.vocab_end ? id - int32_t(layout_.vocab_begin)
+                                                                : int32_t(layout_.vocab_size());
   reserve_activations(plan.num_tokens);
   const BatchMeta meta = backend_.upload_batch(plan);
   return run_step(plan, meta, cache, nullptr);
 }
 
 Tensor LlamaModel::run_step(const BatchPlan& plan, const BatchMeta& meta, KvCache& cache, const Tensor* logits_out) {
-  const ModelConfig& c = config_;
+  const ModelConfig& c = local_;
   const int64_t T = plan.num_tokens;
   if (T > act_capacity_) throw std::logic_error("run_step: activations not reserved for the plan's tokens");
   ResidualStream residual{act_.residual.rows(0, T), act_.residual_spare.rows(0, T)};
@@ -286,6 +217,7 @@ Tensor LlamaModel::run_step(const BatchPlan& plan, const BatchMeta& meta, KvCach
   auto opt = [](const Tensor& t) { return t.defined() ? &t : nullptr; };
 
   backend_.embedding(weights_.embed_tokens, meta.token_ids, residual.current);
+  if (comm_) comm_->all_reduce_sum(residual.current);  // each rank looked up its own vocabulary rows
   for (int l = 0; l < c.num_layers; ++l) {
     const LayerWeights& w = weights_.layers[l];
     // Pre-attention norm; from layer 1 on it also adds the previous MLP output to the residual.
@@ -294,7 +226,8 @@ Tensor LlamaModel::run_step(const BatchPlan& plan, const BatchMeta& meta, KvCach
     backend_.norm_qkv_rope_store(attn_norm, w.qkv, opt(w.qkv_bias), qkv, store, q);
     backend_.attention(q, cache, l, meta, shape, attn);
     backend_.linear(attn, w.o_proj, opt(w.o_bias), proj);
-    if (w.moe.defined()) {
+    if (comm_) comm_->all_reduce_sum(proj);  // row-parallel: each rank's heads add their share
+    if (w.moe.defined()) {  // a sparse layer (tensor parallelism excludes experts: shard_layout)
       backend_.add_rms_norm(residual.current, proj, w.mlp_norm, eps, normed);
       run_moe_mlp(backend_, c.moe, w.moe, normed, act_.moe, proj);
       continue;
@@ -302,16 +235,24 @@ Tensor LlamaModel::run_step(const BatchPlan& plan, const BatchMeta& meta, KvCach
     backend_.norm_linear(PreNorm{residual, &proj, w.mlp_norm, eps, normed}, w.gate_up, opt(w.gate_up_bias), gate_up);
     backend_.silu_mul(gate_up, mlp);
     backend_.linear(mlp, w.down, opt(w.down_bias), proj);
+    if (comm_) comm_->all_reduce_sum(proj);
   }
   backend_.add_rms_norm(residual.current, proj, weights_.final_norm, eps, normed);
 
-  const int64_t R = int64_t(plan.logit_rows.size());
-  if (R == 0) return backend_.empty(DType::F32, {0, int64_t(c.vocab_size)});  // no sequence wants logits
+  const int64_t R = int64_t(plan.logit_rows.size()), V = config_.vocab_size;
+  if (R == 0) return backend_.empty(DType::F32, {0, V});  // no sequence wants logits
   Tensor last = backend_.empty(backend_.compute_dtype(), {R, int64_t(c.hidden_size)});
   backend_.gather_rows(normed, meta.logit_rows, last);
-  Tensor logits = logits_out ? *logits_out : backend_.empty(DType::F32, {R, int64_t(c.vocab_size)});
+  Tensor logits = logits_out ? *logits_out : backend_.empty(DType::F32, {R, V});
   if (logits.dim(0) != R) fail("forward: the logits buffer has {} rows, the step {}", logits.dim(0), R);
-  backend_.linear(last, weights_.lm_head, nullptr, logits);
+  if (!comm_) {
+    backend_.linear(last, weights_.lm_head, nullptr, logits);
+    return logits;
+  }
+  // Vocabulary-parallel: each rank scores its rows, the gather puts the columns side by side.
+  Tensor part = backend_.empty(DType::F32, {R, int64_t(c.vocab_size)});
+  backend_.linear(last, weights_.lm_head, nullptr, part);
+  comm_->all_gather(part, logits);
   return logits;
 }
 

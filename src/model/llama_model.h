@@ -10,8 +10,13 @@
 #include "model/checkpoint.h"
 #include "model/model_config.h"
 #include "model/moe_mlp.h"
+#include "model/rank_weights.h"
+#include "model/shard_layout.h"
 
 namespace turbine {
+
+class Communicator;
+class TensorParallelGroup;
 
 // The projections are LinearWeights: dense, or 4-bit in an AWQ checkpoint.
 struct LayerWeights {
@@ -37,11 +42,28 @@ class LlamaModel {
   // Checks every tensor's presence and shape against the config (Error names the tensor).
   LlamaModel(const ModelConfig& config, const Checkpoint& checkpoint, Backend& backend,
              const LoadProgress& progress = {});
+  // One rank of a tensor-parallel model: the part `layout` names, read from `weights`. With a
+  // communicator the forward all-reduces after o_proj and down and all-gathers the logits (even
+  // across one rank); without one it is the single-device model.
+  LlamaModel(const ModelConfig& config, const RankWeightSource& weights, Backend& backend, const ShardLayout& layout,
+             Communicator* comm, const LoadProgress& progress = {});
+  ~LlamaModel();
 
+  // Makes this model (rank 0) drive the other ranks of `group` (built by load_tensor_parallel_model):
+  // forward() then runs every rank's share at once on its KV cache of allocate_kv_cache().
+  void drive(std::unique_ptr<TensorParallelGroup> group);
+  int tensor_parallel() const { return layout_.size; }
+
+  // The whole model's config (the ranks' shapes are in shard_config(config(), layout)).
   const ModelConfig& config() const { return config_; }
   Backend& backend() const { return backend_; }
-  // KV cache geometry for this model with the given number of blocks.
+  // KV cache geometry of this rank with the given number of blocks.
   KvCacheSpec kv_cache_spec(int num_blocks, int block_len, KvFormat format = KvFormat::Dense) const;
+  // A zeroed KV cache for every rank this model drives (the other ranks' in KvCache::ranks).
+  KvCache allocate_kv_cache(int num_blocks, int block_len, KvFormat format = KvFormat::Dense);
+  // Bytes one KV block takes out of rank 0's backend's free_memory(): on cpu every rank's share
+  // (the ranks share the machine's memory), on cuda rank 0's own (each rank has its device).
+  size_t kv_block_bytes(int block_len, KvFormat format = KvFormat::Dense) const;
 
   // One step, op by op. Returns logits [rows, vocab] in fp32 on the backend's device, one row per
   // entry of plan.logit_rows (the last new token of each sequence that wants logits, or all
@@ -54,7 +76,8 @@ class LlamaModel {
   void check_step(const BatchInput& input, const KvCache& cache) const;
   // Whether a step's ops depend on its shapes alone, so that a recording can be replayed
   // (dynamic NTK rope rebuilds its table from each step's length: not replayable).
-  bool replayable() const { return config_.rope.type != RopeType::DynamicNtk; }
+  // Tensor-parallel steps are not recorded (their collectives run outside the backend's ops).
+  bool replayable() const { return config_.rope.type != RopeType::DynamicNtk && comm_ == nullptr; }
   // Scratch activations for at least `tokens` tokens. Growing them moves the buffers: every
   // recording made before then is stale, which activation_epoch() tells (it changes).
   void reserve_activations(int64_t tokens);
@@ -70,7 +93,14 @@ class LlamaModel {
     MoeActivations moe;
   };
 
+  // This rank's share of a step (forward() on one rank).
+  Tensor forward_rank(const BatchInput& input, KvCache& cache);
+
   ModelConfig config_;
+  ModelConfig local_;  // this rank's heads, intermediate size and vocabulary rows
+  ShardLayout layout_;
+  Communicator* comm_ = nullptr;
+  std::unique_ptr<TensorParallelGroup> group_;  // ranks 1.. when this is rank 0 of several
   Backend& backend_;
   ModelWeights weights_;
   RopeTable fixed_rope_;  // every rope type but dynamic NTK (which depends on the step's length)

@@ -1,7 +1,11 @@
 #include "pipeline/model_folder.h"
 
+#include <thread>
+
 #include "core/error.h"
 #include "core/progress_bar.h"
+#include "model/checkpoint_shard.h"
+#include "model/tensor_parallel_model.h"
 
 namespace turbine {
 
@@ -30,14 +34,53 @@ LoadedModel open_model_folder(const std::filesystem::path& dir) {
   return m;
 }
 
+std::vector<std::unique_ptr<Backend>> make_rank_backends(const BackendOptions& options) {
+  const int tp = options.tp;
+  if (tp < 1) fail("--tp {}: the tensor-parallel size must be at least 1", tp);
+  std::vector<std::unique_ptr<Backend>> backends;
+  if (tp == 1 && options.devices.empty()) {
+    backends.push_back(make_backend(options));
+    return backends;
+  }
+  if (options.device == "cpu") {
+    if (!options.devices.empty()) fail("--devices names GPUs; the cpu ranks are threads (--device cpu)");
+    BackendOptions rank = options;
+    // The ranks share the cores: each its own pool of cores / tp threads.
+    const int cores = options.threads > 0 ? options.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+    rank.threads = std::max(1, cores / tp);
+    for (int r = 0; r < tp; ++r) backends.push_back(make_backend(rank));
+    return backends;
+  }
+  std::vector<int> devices = options.devices;
+  if (devices.empty()) {
+    const int present = cuda_device_count();
+    if (tp > present) fail("--tp {}: {} GPU{} present", tp, present, present == 1 ? " is" : "s are");
+    for (int r = 0; r < tp; ++r) devices.push_back(r);
+  }
+  if (int(devices.size()) != tp) fail("--devices names {} GPUs for --tp {}", devices.size(), tp);
+  for (int d : devices) {
+    BackendOptions rank = options;
+    rank.device = fmt::format("cuda:{}", d);
+    backends.push_back(make_backend(rank));
+  }
+  return backends;
+}
+
 void load_model_weights(LoadedModel& m, const BackendOptions& backend_options) {
   BackendOptions options = backend_options;
   // The GPU computes in the checkpoint's half type; fp32 checkpoints run in bf16 there.
   if (options.device != "cpu") options.dtype = m.config.dtype == DType::F32 ? DType::BF16 : m.config.dtype;
-  m.backend = make_backend(options);
+  shard_layout(m.config, 0, options.tp);  // a --tp that does not divide the heads fails before any backend exists
+  std::vector<std::unique_ptr<Backend>> backends = make_rank_backends(options);
+  const Checkpoint& checkpoint = *m.checkpoint;
+  const ModelConfig& config = m.config;
+  const RankSources sources = [&](const ShardLayout& layout) {
+    return std::make_unique<CheckpointShard>(checkpoint, config, layout);
+  };
   ProgressBar bar("loading weights");
-  m.model = std::make_unique<LlamaModel>(m.config, *m.checkpoint, *m.backend,
-                                         [&](size_t done, size_t total) { bar.update(done, total); });
+  m.model = load_tensor_parallel_model(m.config, sources, backends, false,
+                                       [&](size_t done, size_t total) { bar.update(done, total); });
+  m.backend = std::move(backends[0]);
   bar.finish();
 }
 

@@ -133,7 +133,7 @@ std::vector<double> PythonPipeline::perplexity(const std::vector<std::string>& t
     for (size_t i = 0; i < streams.size(); ++i) {
       const int n = int(streams[i].size());
       KvCache cache =
-          model.backend().allocate_kv_cache(model.kv_cache_spec((n + block_len - 1) / block_len, block_len, e.kv_format()));
+          model.allocate_kv_cache((n + block_len - 1) / block_len, block_len, e.kv_format());
       out[i] = turbine::perplexity(model, cache, streams[i], n, max_chunk);
     }
   });

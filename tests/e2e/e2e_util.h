@@ -14,7 +14,9 @@
 #include "backend/backend.h"
 #include "model/checkpoint.h"
 #include "model/llama_model.h"
+#include "model/checkpoint_shard.h"
 #include "model/model_config.h"
+#include "model/tensor_parallel_model.h"
 #include "support/test_paths.h"
 
 namespace turbine::test {
@@ -44,6 +46,21 @@ inline std::unique_ptr<LoadedModel> load_cpu_model(const std::filesystem::path& 
   o.threads = threads;
   m->backend = make_backend(o);
   m->model = std::make_unique<LlamaModel>(m->config, m->checkpoint, *m->backend);
+  return m;
+}
+
+// The model over `tp` CPU ranks (threads of this process sharing `threads` cores), rank 0 driving.
+inline std::unique_ptr<LoadedModel> load_cpu_model_tp(const std::filesystem::path& dir, int tp, int threads = 2) {
+  auto m = std::make_unique<LoadedModel>(LoadedModel{load_model_config(dir), Checkpoint::open(dir), nullptr, nullptr});
+  BackendOptions o;
+  o.threads = std::max(1, threads / tp);
+  std::vector<std::unique_ptr<Backend>> backends;
+  for (int r = 0; r < tp; ++r) backends.push_back(make_backend(o));
+  const LoadedModel& l = *m;
+  m->model = load_tensor_parallel_model(
+      m->config, [&](const ShardLayout& s) { return std::make_unique<CheckpointShard>(l.checkpoint, l.config, s); },
+      backends, tp > 1);
+  m->backend = std::move(backends[0]);
   return m;
 }
 
@@ -101,7 +118,7 @@ inline std::vector<std::vector<int32_t>> batched_greedy(LoadedModel& m, const nl
     longest = std::max(longest, seqs.back().size());
   }
   const int per_seq = int((longest + steps + block_len - 1) / block_len);
-  KvCache cache = m.backend->allocate_kv_cache(m.model->kv_cache_spec(S * per_seq, block_len));
+  KvCache cache = m.model->allocate_kv_cache(S * per_seq, block_len);
   std::vector<std::vector<int32_t>> got(S);
   for (size_t step = 0; step < steps; ++step) {
     BatchInput in;
@@ -125,7 +142,7 @@ inline std::vector<std::vector<int32_t>> batched_greedy(LoadedModel& m, const nl
 // every KV block kept (block table 0, 1, 2, ...), `n` tokens, EOS ignored.
 inline std::vector<int32_t> forward_greedy(LlamaModel& model, std::vector<int32_t> ids, int n, int block_len = 16) {
   const int blocks = int((ids.size() + size_t(n) + size_t(block_len) - 1) / size_t(block_len));
-  KvCache cache = model.backend().allocate_kv_cache(model.kv_cache_spec(blocks, block_len));
+  KvCache cache = model.allocate_kv_cache(blocks, block_len);
   std::vector<int32_t> got;
   int32_t context = 0;
   while (int(got.size()) < n) {

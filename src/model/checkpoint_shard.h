@@ -1,0 +1,37 @@
+// A rank's weights read from a Hugging Face checkpoint: q|k|v and gate|up fused and every tensor
+// sliced to the rank (model/rank_weights.h). Tensors that need neither are borrowed from the
+// mapped file; the others are assembled on the host.
+#pragma once
+#include "model/checkpoint.h"
+#include "model/rank_weights.h"
+#include "model/weight_names.h"
+
+namespace turbine {
+
+class CheckpointShard : public RankWeightSource {
+ public:
+  // Both must outlive this object.
+  CheckpointShard(const Checkpoint& checkpoint, const ModelConfig& config, const ShardLayout& layout);
+
+  HostTensor get(const RankTensor& tensor) const override;
+  HostInt4Matrix get_int4(const RankTensor& tensor) const override;
+  size_t total_bytes() const override;
+
+ private:
+  // Rows [begin, end) of each named tensor (full shapes checked), one after the other.
+  HostTensor stacked_rows(const std::vector<std::string>& names, const std::vector<std::vector<int64_t>>& shapes,
+                          const std::vector<std::pair<int64_t, int64_t>>& ranges) const;
+  // Rows of InternLM2's packed wqkv (or its bias) in the fused q|k|v order, the rank's heads only.
+  HostTensor packed_qkv_rows(const std::string& name, int64_t cols) const;
+  // One AutoAWQ linear layer (<base>.qweight / .qzeros / .scales) of n outputs and k inputs.
+  HostInt4Matrix awq_matrix(const std::string& weight_name, int64_t n, int64_t k) const;
+  // Columns [begin, end) of a matrix.
+  HostTensor columns(const std::string& name, const std::vector<int64_t>& shape, int64_t begin, int64_t end) const;
+
+  const Checkpoint& checkpoint_;
+  const ModelConfig& config_;
+  ShardLayout layout_;
+  WeightNames names_;
+};
+
+}  // namespace turbine
