@@ -96,7 +96,9 @@ class CalibrationForward {
 
   int64_t tokens() const { return tokens_; }
 
-  Tensor up(const Floats& v, std::vector<int64_t> shape) { return b_.upload(v.data(), DType::F32, std::move(shape), DType::F32); }
+  Tensor up(const Floats& v, std::vector<int64_t> shape) {
+    return b_.upload(v.data(), DType::F32, std::move(shape), DType::F32);
+  }
 
   // x [T][k] times w [n][k]^T (+ bias).
   Floats linear(const Floats& x, const Floats& w, int64_t n, int64_t k, const Floats* bias) {
@@ -118,8 +120,8 @@ class CalibrationForward {
     const int64_t D = c_.head_dim, width = int64_t(c_.num_heads + 2 * c_.num_kv_heads) * D, qw = c_.num_heads * D;
     Tensor q = b_.empty(DType::F32, {tokens_, qw}), out = b_.empty(DType::F32, {tokens_, qw});
     const Tensor tq = q_norm ? up(*q_norm, {D}) : Tensor{}, tk = k_norm ? up(*k_norm, {D}) : Tensor{};
-    b_.qkv_rope_store(up(qkv, {tokens_, width}), q_norm ? &tq : nullptr, k_norm ? &tk : nullptr,
-                      float(c_.rms_norm_eps), rope_, shape_, cache_, 0, meta_, q);
+    b_.qkv_rope_store(up(qkv, {tokens_, width}), q_norm ? &tq : nullptr, k_norm ? &tk : nullptr, float(c_.rms_norm_eps),
+                      rope_, shape_, cache_, 0, meta_, q);
     b_.attention(q, cache_, 0, meta_, shape_, out);
     return b_.download_f32(out);
   }
@@ -146,8 +148,9 @@ class Quantizer {
     backend_ = make_backend(bo);
     for (const std::string& name : ckpt.names()) {
       const TensorView& v = ckpt.get(name);
-      out_[name] = TensorToWrite{name, v.dtype, v.shape, std::vector<uint8_t>(static_cast<const uint8_t*>(v.data),
-                                                                              static_cast<const uint8_t*>(v.data) + v.bytes)};
+      out_[name] = TensorToWrite{
+          name, v.dtype, v.shape,
+          std::vector<uint8_t>(static_cast<const uint8_t*>(v.data), static_cast<const uint8_t*>(v.data) + v.bytes)};
     }
   }
 

@@ -10,7 +10,8 @@
 namespace turbine {
 
 ChannelStats channel_stats(Backend& backend, const std::vector<float>& x, int64_t tokens, int64_t k) {
-  if (tokens <= 0 || int64_t(x.size()) != tokens * k) fail("channel_stats: {} values for [{}, {}]", x.size(), tokens, k);
+  if (tokens <= 0 || int64_t(x.size()) != tokens * k)
+    fail("channel_stats: {} values for [{}, {}]", x.size(), tokens, k);
   ChannelStats st;
   st.k = k;
   st.mean_abs.assign(size_t(k), 0.0f);
@@ -72,8 +73,7 @@ ScaleSearch search_awq_scales(Backend& backend, const ChannelStats& st, const st
     std::vector<float> clip = search_awq_clip(scaled_stats(st, s), ws, n, group, clipped, pool);
     const std::vector<float> q = dequantize_int4(quantize_int4(ws, n, k, group, clip));
     for (int64_t r = 0; r < n; ++r)
-      for (int64_t c = 0; c < k; ++c)
-        d[size_t(r * k + c)] = q[size_t(r * k + c)] / s[size_t(c)] - w[size_t(r * k + c)];
+      for (int64_t c = 0; c < k; ++c) d[size_t(r * k + c)] = q[size_t(r * k + c)] / s[size_t(c)] - w[size_t(r * k + c)];
     const double err = output_error(backend, st, d, n);
     if (i == 0) best.plain_error = err;
     if (err < best.error) {
@@ -87,8 +87,7 @@ ScaleSearch search_awq_scales(Backend& backend, const ChannelStats& st, const st
 }
 
 std::vector<float> search_awq_clip(const ChannelStats& st, const std::vector<float>& w, int64_t n, int group,
-                                   const std::vector<uint8_t>& clipped, ThreadPool& pool, int grid,
-                                   double max_shrink) {
+                                   const std::vector<uint8_t>& clipped, ThreadPool& pool, int grid, double max_shrink) {
   const int64_t k = st.k, groups = k / group;
   std::vector<float> clip(size_t(n * groups), INFINITY);
   const int steps = std::max(1, int(max_shrink * grid));
@@ -96,8 +95,7 @@ std::vector<float> search_awq_clip(const ChannelStats& st, const std::vector<flo
     // This group's block of the moment: its inputs' share of the output error.
     std::vector<float> m(size_t(group * group));
     for (int i = 0; i < group; ++i)
-      for (int j = 0; j < group; ++j)
-        m[size_t(i * group + j)] = st.moment[size_t((g * group + i) * k + g * group + j)];
+      for (int j = 0; j < group; ++j) m[size_t(i * group + j)] = st.moment[size_t((g * group + i) * k + g * group + j)];
     pool.parallel_for(n, [&](int64_t r0, int64_t r1) {
       std::vector<float> d(static_cast<size_t>(group)), md(static_cast<size_t>(group));
       for (int64_t r = r0; r < r1; ++r) {

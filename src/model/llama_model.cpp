@@ -71,9 +71,10 @@ class WeightLoader {
       const std::string base = strip_suffix(names[i], ".weight");
       const int64_t n = shapes[i][0], k = shapes[i][1], G = awq_group_size;
       if (n % 8 != 0 || k % G != 0)
-        fail("{}: a [{}, {}] layer cannot hold AWQ weights of group size {} (rows a multiple of 8, group size "
-             "dividing the columns)",
-             base, n, k, G);
+        fail(
+            "{}: a [{}, {}] layer cannot hold AWQ weights of group size {} (rows a multiple of 8, group size "
+            "dividing the columns)",
+            base, n, k, G);
       const TensorView& qw = typed(base + ".qweight", {k, n / 8}, DType::I32);
       const TensorView& qz = typed(base + ".qzeros", {k / G, n / 8}, DType::I32);
       const TensorView& sc = typed(base + ".scales", {k / G, n}, DType::F16);
