@@ -63,14 +63,12 @@ void run(const QuantizeArgs& args) {
     if (int64_t(calibration.size()) > args.calib_tokens) calibration.resize(size_t(args.calib_tokens));
   }
   ProgressBar bar(options.method == QuantMethod::Awq ? "AWQ layers" : "RTN layers");
-  const auto tensors =
-      quantize_checkpoint(m.config, *m.checkpoint, calibration, options, [&](int done, int total) {
-        bar.update(size_t(done), size_t(total));
-      });
+  const auto tensors = quantize_checkpoint(m.config, *m.checkpoint, calibration, options,
+                                           [&](int done, int total) { bar.update(size_t(done), size_t(total)); });
   bar.finish();
   write_awq_model_folder(args.model, args.out, tensors, options.group_size);
-  print_stdout("wrote {} ({} 4-bit, group size {}, {} calibration tokens)\n", args.out, args.method,
-               options.group_size, calibration.size());
+  print_stdout("wrote {} ({} 4-bit, group size {}, {} calibration tokens)\n", args.out, args.method, options.group_size,
+               calibration.size());
 }
 
 }  // namespace

@@ -30,8 +30,9 @@ std::string awq_config_json(const fs::path& source, int group_size) {
   } catch (const nlohmann::json::exception& e) {
     fail("{}: malformed JSON: {}", path.string(), e.what());
   }
-  j["quantization_config"] = {{"bits", 4},          {"group_size", group_size}, {"modules_to_not_convert", nullptr},
-                              {"quant_method", "awq"}, {"version", "gemm"},       {"zero_point", true}};
+  j["quantization_config"] = {
+      {"bits", 4},         {"group_size", group_size}, {"modules_to_not_convert", nullptr}, {"quant_method", "awq"},
+      {"version", "gemm"}, {"zero_point", true}};
   return j.dump(2) + "\n";
 }
 
@@ -54,7 +55,8 @@ void write_awq_model_folder(const fs::path& source, const fs::path& out, const s
   std::error_code ec;
   fs::remove_all(tmp, ec);
   try {
-    if (!fs::create_directory(tmp, ec)) fail("--out {}: cannot create {}: {}", out.string(), tmp.string(), ec.message());
+    if (!fs::create_directory(tmp, ec))
+      fail("--out {}: cannot create {}: {}", out.string(), tmp.string(), ec.message());
     for (const fs::directory_entry& e : fs::directory_iterator(source)) {
       if (!e.is_regular_file() || replaced(e.path())) continue;
       fs::copy_file(e.path(), tmp / e.path().filename(), ec);

@@ -8,6 +8,7 @@
 #include "backend/batch_input.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/log.h"
 #include "model/awq_format.h"
 #include "model/awq_search.h"
 #include "model/int4_groups.h"
@@ -95,7 +96,9 @@ class CalibrationForward {
 
   int64_t tokens() const { return tokens_; }
 
-  Tensor up(const Floats& v, std::vector<int64_t> shape) { return b_.upload(v.data(), DType::F32, std::move(shape), DType::F32); }
+  Tensor up(const Floats& v, std::vector<int64_t> shape) {
+    return b_.upload(v.data(), DType::F32, std::move(shape), DType::F32);
+  }
 
   // x [T][k] times w [n][k]^T (+ bias).
   Floats linear(const Floats& x, const Floats& w, int64_t n, int64_t k, const Floats* bias) {
@@ -117,8 +120,8 @@ class CalibrationForward {
     const int64_t D = c_.head_dim, width = int64_t(c_.num_heads + 2 * c_.num_kv_heads) * D, qw = c_.num_heads * D;
     Tensor q = b_.empty(DType::F32, {tokens_, qw}), out = b_.empty(DType::F32, {tokens_, qw});
     const Tensor tq = q_norm ? up(*q_norm, {D}) : Tensor{}, tk = k_norm ? up(*k_norm, {D}) : Tensor{};
-    b_.qkv_rope_store(up(qkv, {tokens_, width}), q_norm ? &tq : nullptr, k_norm ? &tk : nullptr,
-                      float(c_.rms_norm_eps), rope_, shape_, cache_, 0, meta_, q);
+    b_.qkv_rope_store(up(qkv, {tokens_, width}), q_norm ? &tq : nullptr, k_norm ? &tk : nullptr, float(c_.rms_norm_eps),
+                      rope_, shape_, cache_, 0, meta_, q);
     b_.attention(q, cache_, 0, meta_, shape_, out);
     return b_.download_f32(out);
   }
@@ -137,7 +140,7 @@ class CalibrationForward {
 class Quantizer {
  public:
   Quantizer(const ModelConfig& c, const Checkpoint& ckpt, const QuantizeOptions& o)
-      : c_(c), ckpt_(ckpt), o_(o), names_(weight_names(c.arch)) {
+      : c_(c), ckpt_(ckpt), o_(o), names_(weight_names(c.arch)), pool_(o.threads) {
     BackendOptions bo;
     bo.device = "cpu";
     bo.threads = o.threads;
@@ -145,8 +148,9 @@ class Quantizer {
     backend_ = make_backend(bo);
     for (const std::string& name : ckpt.names()) {
       const TensorView& v = ckpt.get(name);
-      out_[name] = TensorToWrite{name, v.dtype, v.shape, std::vector<uint8_t>(static_cast<const uint8_t*>(v.data),
-                                                                              static_cast<const uint8_t*>(v.data) + v.bytes)};
+      out_[name] = TensorToWrite{
+          name, v.dtype, v.shape,
+          std::vector<uint8_t>(static_cast<const uint8_t*>(v.data), static_cast<const uint8_t*>(v.data) + v.bytes)};
     }
   }
 
@@ -209,24 +213,30 @@ class Quantizer {
     out_[base + ".scales"] = TensorToWrite{base + ".scales", DType::F16, {l.k / G, l.n}, bytes_of(t.scales)};
   }
 
-  // Searches the scales of the layers sharing input statistics `st`, folds them into the layers
-  // (columns times s) and returns them (all ones when no alpha helps).
-  Floats scale_group(const ChannelStats& st, const std::vector<Linear*>& layers) {
+  // Searches the scales (and, with them, the clipping) of the layers sharing input statistics `st`,
+  // folds the scales into the layers (columns times s), sets each layer's clipping and returns the scales
+  // (all ones when no alpha helps; `grid` 1 tries alpha 0 alone). Layers whose `clip` flag is false are
+  // rounded unclipped.
+  Floats scale_group(const ChannelStats& st, const std::vector<std::pair<Linear*, bool>>& layers, int grid = 20) {
     int64_t n = 0;
     std::vector<const Linear*> parts;
-    for (Linear* l : layers) {
+    std::vector<uint8_t> clipped;
+    for (const auto& [l, clip] : layers) {
       parts.push_back(l);
       n += l->n;
+      clipped.insert(clipped.end(), size_t(l->n), uint8_t(clip));
     }
-    const ScaleSearch s = search_awq_scales(*backend_, st, stack_rows(parts), n, o_.group_size);
-    log(LogLevel::Debug, "awq: {}: alpha {:.2f}, output error {:.4g} (plain rounding {:.4g})", layers[0]->name,
+    const ScaleSearch s = search_awq_scales(*backend_, st, stack_rows(parts), n, o_.group_size, clipped, pool_, grid);
+    log(LogLevel::Debug, "awq: {}: alpha {:.2f}, output error {:.4g} (plain rounding {:.4g})", layers[0].first->name,
         s.alpha, s.error, s.plain_error);
-    for (Linear* l : layers) scale_columns(*l, s.scales);
+    const int64_t groups_per_row = st.k / o_.group_size;
+    int64_t row = 0;
+    for (const auto& [l, clip] : layers) {
+      scale_columns(*l, s.scales);
+      l->clip.assign(s.clip.begin() + row * groups_per_row, s.clip.begin() + (row + l->n) * groups_per_row);
+      row += l->n;
+    }
     return s.scales;
-  }
-
-  void clip(Linear& l, const ChannelStats& st) {
-    l.clip = search_awq_clip(st, l.w, l.n, o_.group_size);
   }
 
   void quantize_layer(int layer, CalibrationForward* forward, Floats& x) {
@@ -272,33 +282,28 @@ class Quantizer {
     const Floats mlp_out = forward->linear(act, down.w, H, I, c.mlp_bias ? &down_bias : nullptr);
     for (size_t i = 0; i < x.size(); ++i) x[i] += mlp_out[i];
 
-    // Scales, folded into the op before each group (the function stays the same).
-    const Floats s_attn = scale_group(st_attn_in, {&q, &k, &v});
-    for (int64_t i = 0; i < H; ++i) attn_norm[size_t(i)] /= s_attn[size_t(i)];
-    ChannelStats st_o = st_o_in;
+    // Scales, folded into the op before each group (the function stays the same). A fold into the rows
+    // of v_proj or up_proj comes before their own group's search, so that it sees them as they end up.
     if (kvn == qn) {  // o_proj's inputs are v_proj's outputs one to one
-      const Floats s_o = scale_group(st_o_in, {&o});
+      const Floats s_o = scale_group(st_o_in, {{&o, true}});
       for (int64_t r = 0; r < kvn; ++r) {
         for (int64_t col = 0; col < H; ++col) v.w[size_t(r * H + col)] /= s_o[size_t(r)];
         if (c.qkv_bias) qkv_bias[size_t(qn + kvn + r)] /= s_o[size_t(r)];
       }
-      st_o = scaled_stats(st_o_in, s_o);
+    } else {
+      scale_group(st_o_in, {{&o, true}}, 1);  // alpha 0 alone (scales of one): nothing to fold them into
     }
-    const Floats s_mlp = scale_group(st_mlp_in, {&gate, &upl});
-    for (int64_t i = 0; i < H; ++i) mlp_norm[size_t(i)] /= s_mlp[size_t(i)];
-    const Floats s_down = scale_group(st_down_in, {&down});
+    // q and k stay unclipped: attention scores are sensitive to their range.
+    const Floats s_attn = scale_group(st_attn_in, {{&q, false}, {&k, false}, {&v, true}});
+    for (int64_t i = 0; i < H; ++i) attn_norm[size_t(i)] /= s_attn[size_t(i)];
+    const Floats s_down = scale_group(st_down_in, {{&down, true}});
     for (int64_t r = 0; r < I; ++r) {
       for (int64_t col = 0; col < H; ++col) upl.w[size_t(r * H + col)] /= s_down[size_t(r)];
       if (c.mlp_bias) up_bias[size_t(r)] /= s_down[size_t(r)];
     }
+    const Floats s_mlp = scale_group(st_mlp_in, {{&gate, true}, {&upl, true}});
+    for (int64_t i = 0; i < H; ++i) mlp_norm[size_t(i)] /= s_mlp[size_t(i)];
 
-    // Clipping on the scaled weights against the scaled inputs, then the 4-bit rounding.
-    const ChannelStats st_attn = scaled_stats(st_attn_in, s_attn), st_mlp = scaled_stats(st_mlp_in, s_mlp);
-    clip(v, st_attn);
-    clip(o, st_o);
-    clip(gate, st_mlp);
-    clip(upl, st_mlp);
-    clip(down, scaled_stats(st_down_in, s_down));
     for (const Linear* l : {&q, &k, &v, &o, &gate, &upl, &down}) put_quantized(*l);
     put_f32(nm.attn_norm, attn_norm);
     put_f32(nm.mlp_norm, mlp_norm);
@@ -320,6 +325,7 @@ class Quantizer {
   QuantizeOptions o_;
   WeightNames names_;
   std::unique_ptr<Backend> backend_;
+  ThreadPool pool_;  // the clipping searches'
   std::map<std::string, TensorToWrite> out_;
 };
 

@@ -25,8 +25,8 @@ enum class QuantMethod { Awq, Rtn };
 struct QuantizeOptions {
   QuantMethod method = QuantMethod::Awq;
   int group_size = 128;
-  int threads = 0;           // CPU threads for the calibration forward and the searches (0 = all cores)
-  int sequence_len = 512;    // calibration tokens per sequence
+  int threads = 0;         // CPU threads for the calibration forward and the searches (0 = all cores)
+  int sequence_len = 512;  // calibration tokens per sequence
 };
 
 // progress(layers done, layers)

@@ -10,7 +10,8 @@
 namespace turbine {
 
 ChannelStats channel_stats(Backend& backend, const std::vector<float>& x, int64_t tokens, int64_t k) {
-  if (tokens <= 0 || int64_t(x.size()) != tokens * k) fail("channel_stats: {} values for [{}, {}]", x.size(), tokens, k);
+  if (tokens <= 0 || int64_t(x.size()) != tokens * k)
+    fail("channel_stats: {} values for [{}, {}]", x.size(), tokens, k);
   ChannelStats st;
   st.k = k;
   st.mean_abs.assign(size_t(k), 0.0f);
@@ -52,7 +53,7 @@ double output_error(Backend& backend, const ChannelStats& st, const std::vector<
 }
 
 ScaleSearch search_awq_scales(Backend& backend, const ChannelStats& st, const std::vector<float>& w, int64_t n,
-                              int group, int grid) {
+                              int group, const std::vector<uint8_t>& clipped, ThreadPool& pool, int grid) {
   const int64_t k = st.k;
   ScaleSearch best;
   best.error = std::numeric_limits<double>::infinity();
@@ -69,58 +70,63 @@ ScaleSearch search_awq_scales(Backend& backend, const ChannelStats& st, const st
     for (float& v : s) v /= norm;
     for (int64_t r = 0; r < n; ++r)
       for (int64_t c = 0; c < k; ++c) ws[size_t(r * k + c)] = w[size_t(r * k + c)] * s[size_t(c)];
-    const std::vector<float> q = dequantize_int4(quantize_int4(ws, n, k, group));
+    std::vector<float> clip = search_awq_clip(scaled_stats(st, s), ws, n, group, clipped, pool);
+    const std::vector<float> q = dequantize_int4(quantize_int4(ws, n, k, group, clip));
     for (int64_t r = 0; r < n; ++r)
-      for (int64_t c = 0; c < k; ++c)
-        d[size_t(r * k + c)] = q[size_t(r * k + c)] / s[size_t(c)] - w[size_t(r * k + c)];
+      for (int64_t c = 0; c < k; ++c) d[size_t(r * k + c)] = q[size_t(r * k + c)] / s[size_t(c)] - w[size_t(r * k + c)];
     const double err = output_error(backend, st, d, n);
     if (i == 0) best.plain_error = err;
     if (err < best.error) {
       best.error = err;
       best.alpha = alpha;
       best.scales = s;
+      best.clip = std::move(clip);
     }
   }
   return best;
 }
 
-std::vector<float> search_awq_clip(const ChannelStats& st, const std::vector<float>& w, int64_t n, int group, int grid,
-                                   double max_shrink) {
+std::vector<float> search_awq_clip(const ChannelStats& st, const std::vector<float>& w, int64_t n, int group,
+                                   const std::vector<uint8_t>& clipped, ThreadPool& pool, int grid, double max_shrink) {
   const int64_t k = st.k, groups = k / group;
-  std::vector<float> clip(size_t(n * groups));
+  std::vector<float> clip(size_t(n * groups), INFINITY);
   const int steps = std::max(1, int(max_shrink * grid));
-  std::vector<float> d(static_cast<size_t>(group));
   for (int64_t g = 0; g < groups; ++g) {
     // This group's block of the moment: its inputs' share of the output error.
     std::vector<float> m(size_t(group * group));
     for (int i = 0; i < group; ++i)
-      for (int j = 0; j < group; ++j)
-        m[size_t(i * group + j)] = st.moment[size_t((g * group + i) * k + g * group + j)];
-    for (int64_t r = 0; r < n; ++r) {
-      const float* src = w.data() + r * k + g * group;
-      float max_abs = 0.0f;
-      for (int i = 0; i < group; ++i) max_abs = std::max(max_abs, std::abs(src[i]));
-      double best = std::numeric_limits<double>::infinity();
-      float best_limit = max_abs;
-      for (int step = 0; step < steps; ++step) {
-        const float limit = max_abs * float(1.0 - double(step) / grid);
-        const Int4Group p = int4_group(src, group, limit);
-        for (int i = 0; i < group; ++i)
-          d[size_t(i)] = (float(p.q(std::clamp(src[i], -limit, limit))) - p.zero) * p.scale - src[i];
-        double err = 0.0;
-        for (int i = 0; i < group; ++i) {
-          float acc = 0.0f;
-          const float* row = m.data() + size_t(i) * size_t(group);
-          for (int j = 0; j < group; ++j) acc += row[j] * d[size_t(j)];
-          err += double(acc) * double(d[size_t(i)]);
+      for (int j = 0; j < group; ++j) m[size_t(i * group + j)] = st.moment[size_t((g * group + i) * k + g * group + j)];
+    pool.parallel_for(n, [&](int64_t r0, int64_t r1) {
+      std::vector<float> d(static_cast<size_t>(group)), md(static_cast<size_t>(group));
+      for (int64_t r = r0; r < r1; ++r) {
+        if (!clipped[size_t(r)]) continue;
+        const float* src = w.data() + r * k + g * group;
+        float max_abs = 0.0f;
+        for (int i = 0; i < group; ++i) max_abs = std::max(max_abs, std::abs(src[i]));
+        double best = std::numeric_limits<double>::infinity();
+        float best_limit = max_abs;
+        for (int step = 0; step < steps; ++step) {
+          const float limit = max_abs * float(1.0 - double(step) / grid);
+          const Int4Group p = int4_group(src, group, limit);
+          for (int i = 0; i < group; ++i)
+            d[size_t(i)] = (float(p.q(std::clamp(src[i], -limit, limit))) - p.zero) * p.scale - src[i];
+          // d M d^T as (sum_i d_i M[i]) . d: row updates the compiler vectorizes.
+          std::fill(md.begin(), md.end(), 0.0f);
+          for (int i = 0; i < group; ++i) {
+            const float di = d[size_t(i)];
+            const float* row = m.data() + size_t(i) * size_t(group);
+            for (int j = 0; j < group; ++j) md[size_t(j)] += di * row[j];
+          }
+          double err = 0.0;
+          for (int i = 0; i < group; ++i) err += double(md[size_t(i)]) * double(d[size_t(i)]);
+          if (err < best) {
+            best = err;
+            best_limit = limit;
+          }
         }
-        if (err < best) {
-          best = err;
-          best_limit = limit;
-        }
+        clip[size_t(r * groups + g)] = best_limit;
       }
-      clip[size_t(r * groups + g)] = best_limit;
-    }
+    });
   }
   return clip;
 }

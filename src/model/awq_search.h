@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "core/thread_pool.h"
 
 namespace turbine {
 
@@ -34,17 +35,21 @@ double output_error(Backend& backend, const ChannelStats& st, const std::vector<
 
 struct ScaleSearch {
   std::vector<float> scales;  // [k], all ones when no alpha beats plain quantization
+  std::vector<float> clip;    // [n][k / group] the clipping limits of the scaled rows (infinite: not clipped)
   double alpha = 0.0;
   double error = 0.0, plain_error = 0.0;  // the best grid point's output error and alpha 0's
 };
 
 // The AWQ scale search for w [n][k] (the layers sharing the input, rows stacked), group size `group`.
+// Each candidate's scaled rows are clipped (search_awq_clip, rows where `clipped` is non-zero) before
+// they are rounded, so that a scale is judged with the clipping it will get.
 ScaleSearch search_awq_scales(Backend& backend, const ChannelStats& st, const std::vector<float>& w, int64_t n,
-                              int group, int grid = 20);
+                              int group, const std::vector<uint8_t>& clipped, ThreadPool& pool, int grid = 20);
 
 // The clipping search for w [n][k] (already scaled, `st` of the scaled input): the limit per (row,
-// group), [n][k / group], for quantize_int4's `clip`.
+// group), [n][k / group], for quantize_int4's `clip`; rows where `clipped` is zero keep an infinite limit.
 std::vector<float> search_awq_clip(const ChannelStats& st, const std::vector<float>& w, int64_t n, int group,
-                                   int grid = 20, double max_shrink = 0.5);
+                                   const std::vector<uint8_t>& clipped, ThreadPool& pool, int grid = 20,
+                                   double max_shrink = 0.5);
 
 }  // namespace turbine

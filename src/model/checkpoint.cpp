@@ -176,7 +176,8 @@ const TensorView& Checkpoint::get(std::string_view name) const {
   if (it != tensors_.end()) return it->second;
   for (const auto& u : unsupported_)
     if (u.rfind(std::string(name) + " (", 0) == 0)
-      fail("{}: tensor {} has a dtype turbine does not read (F32, F16, BF16, and I32 for AWQ's packed weights)", dir_.string(), u);
+      fail("{}: tensor {} has a dtype turbine does not read (F32, F16, BF16, and I32 for AWQ's packed weights)",
+           dir_.string(), u);
   fail("{}: tensor '{}' is missing from the checkpoint", dir_.string(), name);
 }
 

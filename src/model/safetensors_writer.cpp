@@ -31,7 +31,8 @@ void write_safetensors_file(const std::filesystem::path& path, const std::vector
     for (int64_t d : t.shape) numel *= d;
     if (t.bytes.size() != size_t(numel) * dtype_size(t.dtype))
       fail("{}: tensor '{}' has {} bytes for its shape", path.string(), t.name, t.bytes.size());
-    header[t.name] = {{"dtype", safetensors_dtype(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.bytes.size()}}};
+    header[t.name] = {
+        {"dtype", safetensors_dtype(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.bytes.size()}}};
     offset += t.bytes.size();
   }
   std::string text = header.dump();
@@ -42,7 +43,8 @@ void write_safetensors_file(const std::filesystem::path& path, const std::vector
   for (int i = 0; i < 8; ++i) len[i] = uint8_t(uint64_t(text.size()) >> (8 * i));
   out.write(reinterpret_cast<const char*>(len), 8);
   out.write(text.data(), std::streamsize(text.size()));
-  for (const TensorToWrite& t : tensors) out.write(reinterpret_cast<const char*>(t.bytes.data()), std::streamsize(t.bytes.size()));
+  for (const TensorToWrite& t : tensors)
+    out.write(reinterpret_cast<const char*>(t.bytes.data()), std::streamsize(t.bytes.size()));
   out.close();
   if (!out) fail("{}: writing failed (disk full?)", path.string());
 }

@@ -64,10 +64,13 @@ void CpuBackend::do_linear_int4(const Tensor& x, const Int4Weight& w, const Tens
   const float* offsets = w.zeros.ptr<float>();
   const cpu::KernelTable& k = *kernels_;
   if (T >= kTokenForm) {
-    linear_many_tokens(x, N, int4_block_rows(K), [&](float* scratch, int64_t n0, int64_t rows) -> const float* {
-      k.widen_int4(packed + n0 * (K / 8), scales + n0 * groups, offsets + n0 * groups, rows, K, int(G), scratch);
-      return scratch;
-    }, bias, out);
+    linear_many_tokens(
+        x, N, int4_block_rows(K),
+        [&](float* scratch, int64_t n0, int64_t rows) -> const float* {
+          k.widen_int4(packed + n0 * (K / 8), scales + n0 * groups, offsets + n0 * groups, rows, K, int(G), scratch);
+          return scratch;
+        },
+        bias, out);
     return;
   }
   const float* xp = x.ptr<float>();

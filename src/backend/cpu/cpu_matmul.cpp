@@ -35,15 +35,18 @@ void CpuBackend::do_linear(const Tensor& x, const Tensor& weight, const Tensor* 
   if (T >= kTokenForm) {
     const int64_t block = block_rows(K, weight.dtype);
     const cpu::KernelTable& k = *kernels_;
-    linear_many_tokens(x, N, block, [&](float* scratch, int64_t n0, int64_t rows) -> const float* {
-      if (weight.dtype == DType::BF16)
-        k.widen_bf16(weight.ptr<uint16_t>() + n0 * K, scratch, rows * K);
-      else if (weight.dtype == DType::F16)
-        k.widen_f16(weight.ptr<uint16_t>() + n0 * K, scratch, rows * K);
-      else
-        return weight.ptr<float>() + n0 * K;
-      return scratch;
-    }, bias, out);
+    linear_many_tokens(
+        x, N, block,
+        [&](float* scratch, int64_t n0, int64_t rows) -> const float* {
+          if (weight.dtype == DType::BF16)
+            k.widen_bf16(weight.ptr<uint16_t>() + n0 * K, scratch, rows * K);
+          else if (weight.dtype == DType::F16)
+            k.widen_f16(weight.ptr<uint16_t>() + n0 * K, scratch, rows * K);
+          else
+            return weight.ptr<float>() + n0 * K;
+          return scratch;
+        },
+        bias, out);
     return;
   }
 
