@@ -77,7 +77,8 @@ class CudaKvQuantPerplexity : public ::testing::Test {
     std::ifstream in(dir / "kjv_eval.txt", std::ios::binary);
     std::stringstream text;
     text << in.rdbuf();
-    stream_ = new std::vector<int32_t>(perplexity_stream(text.str(), *load_tokenizer(dir), model_->config.bos_token_id));
+    stream_ =
+        new std::vector<int32_t>(perplexity_stream(text.str(), *load_tokenizer(dir), model_->config.bos_token_id));
   }
   static void TearDownTestSuite() {
     delete model_;
