@@ -21,8 +21,10 @@
 # and end each call with `tar czf $OUT/session.tgz -C /tmp/session .` ($OUT returns at most 8 files).
 set -u
 O=$1; part=$2; mkdir -p "$O"
-# The packed binaries unpack outside the checkout (once per machine) and are linked in.
-if [ ! -e .carry/bin ] && [ -f .carry/pack/bin.tar.xz ]; then
+# The packed binaries unpack outside the checkout (every call: the device keeps ignored paths such as an
+# earlier session's .carry/bin, whose binaries would otherwise run instead of this build's) and are linked in.
+if [ -f .carry/pack/bin.tar.xz ]; then
+  rm -rf .carry/bin .carry/lib /tmp/turbine-carry
   mkdir -p /tmp/turbine-carry && tar xJf .carry/pack/bin.tar.xz -C /tmp/turbine-carry
   ln -sfn /tmp/turbine-carry/bin .carry/bin && ln -sfn /tmp/turbine-carry/lib .carry/lib
 fi

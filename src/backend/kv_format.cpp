@@ -17,7 +17,7 @@ std::string_view kv_format_name(KvFormat f) {
 KvFormat parse_kv_format(std::string_view text, std::string_view flag) {
   for (KvFormat f : {KvFormat::Dense, KvFormat::Int8, KvFormat::Int4, KvFormat::Fp8})
     if (text == kv_format_name(f)) return f;
-  fail("{}: expected none, int8, int4 or fp8, got '{}'", flag, text);
+  fail("{}{}expected none, int8, int4 or fp8, got '{}'", flag, flag.empty() ? "" : ": ", text);
 }
 
 }  // namespace turbine

@@ -21,7 +21,7 @@ enum class KvFormat : uint8_t { Dense, Int8, Int4, Fp8 };
 
 // "none", "int8", "int4", "fp8": the --kv-quant values.
 std::string_view kv_format_name(KvFormat f);
-// The inverse of kv_format_name; throws Error naming `flag` on anything else.
+// The inverse of kv_format_name; throws Error naming `flag` (when not empty) on anything else.
 KvFormat parse_kv_format(std::string_view text, std::string_view flag = "--kv-quant");
 
 // Bytes of one row's elements (dense: head_dim values of `dense`).

@@ -96,8 +96,7 @@ void kv_quantize_row(KvFormat f, const float* x, int head_dim, uint8_t* elements
     for (int d = 0; d < head_dim; ++d) elements[d] = uint8_t(quantize_code(x[d], zero, inv, qmax));
   } else {
     for (int d = 0; d < head_dim; d += 2)
-      elements[d / 2] =
-          uint8_t(quantize_code(x[d], zero, inv, qmax) | (quantize_code(x[d + 1], zero, inv, qmax) << 4));
+      elements[d / 2] = uint8_t(quantize_code(x[d], zero, inv, qmax) | (quantize_code(x[d + 1], zero, inv, qmax) << 4));
   }
   params[0] = f32_to_f16(scale);
   params[1] = f32_to_f16(zero);

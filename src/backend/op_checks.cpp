@@ -123,7 +123,7 @@ void check_cache(const OpCheck& c, const AttentionShape& shape, const KvCache& c
     c.fail("the cache is {}, the compute dtype {}", dtype_name(spec.dtype), dtype_name(c.compute_dtype()));
   c.dtype(cache.data, spec.dtype, "the cache");
   if (spec.head_dim % kv_head_dim_multiple(spec.format))
-    c.fail("a {} cache needs a head_dim that is a multiple of {}, got {}", kv_format_name(spec.format),
+    c.fail("the cache's format ({}) needs a head_dim that is a multiple of {}, got {}", kv_format_name(spec.format),
            kv_head_dim_multiple(spec.format), spec.head_dim);
   if (cache.data.bytes() != spec.bytes())
     c.fail("the cache holds {} bytes, its geometry needs {}", cache.data.bytes(), spec.bytes());
@@ -168,7 +168,7 @@ KvCache Backend::allocate_kv_cache(const KvCacheSpec& spec) {
   if (spec.dtype != compute_dtype())
     c.fail("the KV cache must be {} (the compute dtype), got {}", dtype_name(compute_dtype()), dtype_name(spec.dtype));
   if (spec.head_dim % kv_head_dim_multiple(spec.format))
-    c.fail("a {} KV cache needs a head_dim that is a multiple of {}, got {}", kv_format_name(spec.format),
+    c.fail("--kv-quant {} needs a head_dim that is a multiple of {}, the model's is {}", kv_format_name(spec.format),
            kv_head_dim_multiple(spec.format), spec.head_dim);
   return do_allocate_kv_cache(spec);
 }

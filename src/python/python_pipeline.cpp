@@ -132,8 +132,7 @@ std::vector<double> PythonPipeline::perplexity(const std::vector<std::string>& t
   e.run_between_steps([&] {
     for (size_t i = 0; i < streams.size(); ++i) {
       const int n = int(streams[i].size());
-      KvCache cache =
-          model.allocate_kv_cache((n + block_len - 1) / block_len, block_len, e.kv_format());
+      KvCache cache = model.allocate_kv_cache((n + block_len - 1) / block_len, block_len, e.kv_format());
       out[i] = turbine::perplexity(model, cache, streams[i], n, max_chunk);
     }
   });

@@ -47,6 +47,9 @@ CASES = [
     (GENERATE, ["--session-len", "9999999999"], "--session-len", f"from 1 to {INT_MAX}, got 9999999999"),
     (GENERATE, ["--max-batch-size", "0"], "--max-batch-size", "from 1 to"),
     (GENERATE, ["--cache-block-seq-len", "-64"], "--cache-block-seq-len", "from 1 to"),
+    (GENERATE, ["--kv-quant", "int3"], "--kv-quant", "expected none, int8, int4 or fp8, got 'int3'"),
+    (CHAT, ["--kv-quant", "INT8"], "--kv-quant", "expected none, int8, int4 or fp8, got 'INT8'"),
+    (BENCH_GENERATE, ["--kv-quant", "fp16"], "--kv-quant", "got 'fp16'"),
     (GENERATE, ["--max-prefill-token-num", "0"], "--max-prefill-token-num", "from 1 to"),
     (GENERATE, ["--threads", "-1"], "--threads", f"from 0 to {INT_MAX}, got -1"),
     (GENERATE, ["--seed", "-1"], "--seed", "must be a whole number from 0 to 18446744073709551615, got '-1'"),
@@ -87,6 +90,8 @@ def test_bad_value(command, flags, flag, fragment):
     ["--cache-max-entry-count", "64MiB"],
     ["--temperature", "0"],
     ["--top-p", "1"],
+    ["--kv-quant", "int4"],
+    ["--kv-quant", "fp8"],
 ])
 def test_edge_values_are_accepted(flags):
     limit = [] if "--max-new-tokens" in flags else ["--max-new-tokens", "2"]
@@ -106,3 +111,10 @@ def test_config_field_between_2_30_and_2_31_names_the_real_limit(tmp_path):
     line = assert_user_error(run("generate", folder, "--prompt", "hi", "--device", "cpu"), "intermediate_size")
     assert "must be a whole number from 1 to 1073741824 (2^30), got 1073741825" in line
     assert "positive integer" not in line
+
+
+def test_bench_throughput_reports_its_kv_format():
+    result = run(*BENCH_THROUGHPUT, "--kv-quant", "int8", "--json", "--input-len-range", "4:8",
+                 "--output-len-range", "2:4")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1])["kv_quant"] == "int8"

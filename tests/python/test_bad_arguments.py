@@ -76,6 +76,8 @@ BAD_OPTIONS = [
     ({"cache_max_entry_count": "lots"}, ValueError, "cache_max_entry_count"),
     ({"cache_block_seq_len": "64"}, TypeError, "cache_block_seq_len"),
     ({"session_len": 0}, ValueError, "session_len"),
+    ({"kv_quant": "int3"}, ValueError, "kv_quant"),
+    ({"kv_quant": 8}, TypeError, "kv_quant"),
     ({"cpu_memory": "4 parsecs"}, ValueError, "cpu_memory"),
     ({"chat_template": "/no/such/template.jinja"}, ValueError, "template"),
     ({"tp": 2}, TypeError, "tp"),

@@ -208,3 +208,16 @@ def test_get_ppl_equals_the_perplexity_command(pipe, tmp_path):
         pipe.get_ppl("")
     with pytest.raises(TypeError):
         pipe.get_ppl([1, 2])
+
+
+def test_a_quantized_kv_cache_holds_more_blocks_and_still_generates():
+    from conftest import MODEL
+    dense = turbine.pipeline(MODEL, device="cpu", threads=1, cpu_memory="64MiB")
+    int4 = turbine.pipeline(MODEL, device="cpu", threads=1, cpu_memory="64MiB", kv_quant="int4")
+    try:
+        d, q = dense.block_usage(), int4.block_usage()
+        assert q["free"] > 6 * d["free"]  # fp32 rows of 64 values against 32 bytes + an fp16 scale and zero
+        assert int4("In the beginning", temperature=0, max_new_tokens=4).generated_tokens == 4
+    finally:
+        dense.close()
+        int4.close()

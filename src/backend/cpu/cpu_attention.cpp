@@ -80,7 +80,9 @@ void CpuBackend::attention_quantized(const Tensor& q, const KvCache& cache, int 
     const int32_t r0 = plan.query_start[seq], r1 = plan.query_start[seq + 1];
     if (r0 == r1) continue;
     const int32_t* table = plan.block_tables.data() + int64_t(seq) * plan.max_blocks;
-    auto lowest = [&](int32_t pos) { return shape.sliding_window > 0 ? std::max(0, pos - shape.sliding_window + 1) : 0; };
+    auto lowest = [&](int32_t pos) {
+      return shape.sliding_window > 0 ? std::max(0, pos - shape.sliding_window + 1) : 0;
+    };
     const int32_t lo = lowest(plan.positions[r0]), hi = plan.positions[r1 - 1];
     const int64_t span = hi - lo + 1;
     pool_->parallel_for(span * Hkv, [&](int64_t i0, int64_t i1) {

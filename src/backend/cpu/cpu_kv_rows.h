@@ -18,9 +18,7 @@ class QuantizedKvLayer {
         param_bytes_(kv_row_param_bytes(spec_.format)) {}
 
   // The row of token `slot` (block * block_len + offset) of kv head h; kv: 0 = key, 1 = value.
-  uint8_t* elements(int64_t slot, int kv, int h) const {
-    return block(slot) + row_index(slot, kv, h) * element_bytes_;
-  }
+  uint8_t* elements(int64_t slot, int kv, int h) const { return block(slot) + row_index(slot, kv, h) * element_bytes_; }
   uint16_t* params(int64_t slot, int kv, int h) const {
     return reinterpret_cast<uint16_t*>(block(slot) + param_offset_ + row_index(slot, kv, h) * param_bytes_);
   }

@@ -142,10 +142,9 @@ void CpuBackend::do_qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, cons
 }
 
 // The quantized store: q as in the dense path, k and v quantized per (token, kv head) at the write.
-void CpuBackend::qkv_rope_store_quantized(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm,
-                                          float norm_eps, const RopeRows& table, int half,
-                                          const AttentionShape& shape, KvCache& cache, int layer,
-                                          const BatchMeta& meta, Tensor& q_out) {
+void CpuBackend::qkv_rope_store_quantized(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm, float norm_eps,
+                                          const RopeRows& table, int half, const AttentionShape& shape, KvCache& cache,
+                                          int layer, const BatchMeta& meta, Tensor& q_out) {
   const int Hq = shape.num_heads, Hkv = shape.num_kv_heads, D = shape.head_dim;
   const KvFormat format = cache.spec.format;
   const bool has_qn = q_norm && q_norm->defined(), has_kn = k_norm && k_norm->defined();

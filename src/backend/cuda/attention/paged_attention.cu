@@ -290,7 +290,7 @@ void launch_paged_attention(const PagedAttentionParams& p, int splits, float* wo
   if (sp.splits > 1 && workspace == nullptr) fail("cuda attention: split-K needs a workspace");
   if (p.kv_format != KvFormat::Dense) {
     if (p.head_dim != 64 && p.head_dim != 128)
-      fail("cuda attention: a {} KV cache needs head_dim 64 or 128, got {}", kv_format_name(p.kv_format), p.head_dim);
+      fail("cuda attention: --kv-quant {} needs head_dim 64 or 128, got {}", kv_format_name(p.kv_format), p.head_dim);
     TURBINE_DISPATCH_HALF(p.dtype, {
       auto by_dim = [&](auto format) {
         if (p.head_dim == 64)

@@ -95,7 +95,7 @@ __global__ void qkv_rope_store_quant_kernel(QkvRopeParams p) {
   const float pos = float(p.positions[t]);
   const int slot = p.slot_mapping[t];
   const int block = slot / p.block_len, offset = slot % p.block_len;
-  const QuantKvLayout layout{p.kv_block_bytes, p.kv_param_offset, p.block_len, Hkv,
+  const QuantKvLayout layout{p.kv_block_bytes,       p.kv_param_offset,  p.block_len, Hkv,
                              kv_element_bytes<F>(D), kv_param_bytes<F>()};
   float* b = buf[warp];
   for (int h = blockIdx.y * kWarps + warp; h < Hq + 2 * Hkv; h += gridDim.y * kWarps) {

@@ -1,0 +1,129 @@
+// The quantized KV cache on the GPU: the quantized attention cases of the op table (tests/op_cases:
+// the context written by qkv_rope_store, then attention) against the CPU reference in bf16 and fp16,
+// and kjv-llama's held-out perplexity (golden.json's rule) with each format against the GPU's own Dense
+// cache: int8 within +0.05%, int4 and fp8 within +0.5%, int4 not equal to it.
+#ifdef TURBINE_WITH_CUDA
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "e2e/e2e_util.h"
+#include "engine/perplexity.h"
+#include "engine/perplexity_stream.h"
+#include "gpu_test_util.h"
+#include "op_cases.h"
+#include "text/tokenizer.h"
+
+namespace turbine::test {
+namespace {
+
+std::vector<OpCase> quantized_cases() {
+  std::vector<OpCase> out;
+  for (const OpCase& c : op_test_cases())
+    if (c.kv != KvFormat::Dense) out.push_back(c);
+  return out;
+}
+
+class CudaQuantizedKvOps : public ::testing::TestWithParam<std::tuple<DType, int>> {};
+
+TEST_P(CudaQuantizedKvOps, MatchesTheCpuReference) {
+  TURBINE_REQUIRE_GPU();
+  const auto [dtype, index] = GetParam();
+  const OpCase c = quantized_cases().at(size_t(index));
+  SCOPED_TRACE(c.name());
+  auto gpu = make_gpu(dtype);
+  auto cpu = make_cpu();
+  const uint32_t seed = 99u + uint32_t(index);
+  PreparedOp got = prepare_op(*gpu, c, seed, dtype), want = prepare_op(*cpu, c, seed, dtype);
+  got.run();
+  want.run();
+  const std::vector<float> g = got.outputs(), w = want.outputs();
+  ASSERT_EQ(g.size(), w.size());
+  // The dtype's rounding of the output (the values are dequantized to fp32 on both backends; a code that
+  // lands on the other side of a rounding boundary moves one value by a step, far less than this).
+  const double tol = dtype == DType::BF16 ? 1.2e-2 : 2e-3;
+  double num = 0, den = 0, max_abs = 0, ref_max = 0;
+  for (size_t i = 0; i < w.size(); ++i) {
+    ASSERT_TRUE(std::isfinite(g[i])) << "output " << i;
+    const double d = double(g[i]) - w[i];
+    num += d * d;
+    den += double(w[i]) * w[i];
+    max_abs = std::max(max_abs, std::abs(d));
+    ref_max = std::max(ref_max, std::abs(double(w[i])));
+  }
+  EXPECT_LT(std::sqrt(num / std::max(den, 1e-30)), tol) << "relative L2 error";
+  EXPECT_LT(max_abs, 8 * tol * std::max(ref_max, 1e-6)) << "largest element error";
+}
+
+INSTANTIATE_TEST_SUITE_P(Table, CudaQuantizedKvOps,
+                         ::testing::Combine(::testing::Values(DType::BF16, DType::F16),
+                                            ::testing::Range(0, int(quantized_cases().size()))),
+                         [](const auto& info) {
+                           return std::string(std::get<0>(info.param) == DType::BF16 ? "bf16" : "f16") + "_case" +
+                                  std::to_string(std::get<1>(info.param));
+                         });
+
+class CudaKvQuantPerplexity : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!cuda_available()) return;
+    const auto dir = default_model_dir();
+    model_ = new LoadedModel{load_model_config(dir), Checkpoint::open(dir), nullptr, nullptr};
+    model_->backend = make_gpu(model_->config.dtype);
+    model_->model = std::make_unique<LlamaModel>(model_->config, model_->checkpoint, *model_->backend);
+    std::ifstream in(dir / "kjv_eval.txt", std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    stream_ =
+        new std::vector<int32_t>(perplexity_stream(text.str(), *load_tokenizer(dir), model_->config.bos_token_id));
+  }
+  static void TearDownTestSuite() {
+    delete model_;
+    delete stream_;
+    model_ = nullptr;
+    stream_ = nullptr;
+  }
+  void SetUp() override { TURBINE_REQUIRE_GPU(); }
+  static double ppl(KvFormat f) {
+    static std::map<KvFormat, double> done;
+    if (auto it = done.find(f); it != done.end()) return it->second;
+    const int window = golden().at("kjv-llama-ppl").at("window").get<int>();
+    KvCache cache = model_->backend->allocate_kv_cache(model_->model->kv_cache_spec(window / 16, 16, f));
+    const double p = perplexity(*model_->model, cache, *stream_, window);
+    std::printf("kjv-llama perplexity on the GPU, kv %s: %.4f\n", std::string(kv_format_name(f)).c_str(), p);
+    return done[f] = p;
+  }
+  static LoadedModel* model_;
+  static std::vector<int32_t>* stream_;
+};
+LoadedModel* CudaKvQuantPerplexity::model_ = nullptr;
+std::vector<int32_t>* CudaKvQuantPerplexity::stream_ = nullptr;
+
+TEST_F(CudaKvQuantPerplexity, Int8WithinFiveHundredthsOfAPercent) {
+  const double dense = ppl(KvFormat::Dense), q = ppl(KvFormat::Int8);
+  EXPECT_LE(q, dense * 1.0005) << "dense " << dense;
+  EXPECT_GE(q, dense * 0.9995) << "dense " << dense;
+}
+
+TEST_F(CudaKvQuantPerplexity, Int4WithinHalfAPercentAndNotDense) {
+  const double dense = ppl(KvFormat::Dense), q = ppl(KvFormat::Int4);
+  EXPECT_LE(q, dense * 1.005) << "dense " << dense;
+  EXPECT_GE(q, dense * 0.995) << "dense " << dense;
+  EXPECT_NE(q, dense);
+}
+
+TEST_F(CudaKvQuantPerplexity, Fp8WithinHalfAPercent) {
+  const double dense = ppl(KvFormat::Dense), q = ppl(KvFormat::Fp8);
+  EXPECT_LE(q, dense * 1.005) << "dense " << dense;
+  EXPECT_GE(q, dense * 0.995) << "dense " << dense;
+}
+
+}  // namespace
+}  // namespace turbine::test
+#else
+#include <gtest/gtest.h>
+TEST(CudaKvQuantBuild, Skipped) { GTEST_SKIP() << "built without the CUDA backend"; }
+#endif  // TURBINE_WITH_CUDA
