@@ -1,8 +1,9 @@
-// The 4-bit (W4A16) linear against the CPU backend's linear over the same weights dequantized on the
-// host, w = (q - zero) * scale: awkward shapes for int4_gemm.cu's tiles (rows not a multiple of its
-// 16-row strips or of the 2-strip blocks, columns not a multiple of its 64-column chunks, token
-// counts around each token tile 8/16/32/64 and beyond), group sizes 128/64/32, bias, fp32 output,
-// bit-identical repeats, graph capture, and the group sizes it refuses.
+// The 4-bit (W4A16) linear against the CPU backend's 16-bit linear over the same weights dequantized
+// on the host, w = (q - zero) * scale (the format's definition), and against the CPU backend's 4-bit
+// linear (the reference path) in builds whose CPU backend has one: awkward shapes for int4_gemm.cu's
+// tiles (rows not a multiple of its 16-row strips or of the 2-strip blocks, columns not a multiple of
+// its 64-column chunks, token counts around each token tile 8/16/32/64 and beyond), group sizes
+// 128/64/32, bias, fp32 output, bit-identical repeats, graph capture, and the group sizes it refuses.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -53,6 +54,21 @@ class CudaInt4Linear : public CpuVsGpu {
  protected:
   CudaInt4Linear() : CpuVsGpu(19) {}
 
+  void SetUp() override {
+    CpuVsGpu::SetUp();
+    if (IsSkipped()) return;
+    // Whether the CPU backend packs 4-bit weights at all (the base class refuses them with an Error);
+    // its own generator, so the cases see the same values either way.
+    std::mt19937 probe(1);
+    try {
+      cpu->pack_int4(random_int4(probe, 8, 128, 128));
+      cpu_int4 = true;
+    } catch (const Error&) {
+      cpu_int4 = false;
+    }
+  }
+  bool cpu_int4 = false;
+
   void check(const Int4Case& c) {
     SCOPED_TRACE(testing::Message() << "T=" << c.T << " K=" << c.K << " N=" << c.N << " group=" << c.group
                                     << " bias=" << c.bias << " out=" << dtype_name(c.out));
@@ -64,12 +80,22 @@ class CudaInt4Linear : public CpuVsGpu {
     Tensor gout = gpu->empty(c.out, {c.T, c.N});
     gpu->linear(put(*gpu, x, {c.T, c.K}, dtype), LinearWeight(w), c.bias ? &gb : nullptr, gout);
     Tensor cb = put(*cpu, b, {c.N}, DType::F32);
-    Tensor cout = cpu->empty(DType::F32, {c.T, c.N});
-    cpu->linear(put(*cpu, x, {c.T, c.K}, DType::F32), put(*cpu, dequantize(m), {c.N, c.K}, DType::F32),
-                c.bias ? &cb : nullptr, cout);
+    Tensor cx = put(*cpu, x, {c.T, c.K}, DType::F32);
+    Tensor cdense = cpu->empty(DType::F32, {c.T, c.N});
+    cpu->linear(cx, put(*cpu, dequantize(m), {c.N, c.K}, DType::F32), c.bias ? &cb : nullptr, cdense);
     // The GPU rounds each dequantized weight to the compute dtype before the multiply (the scale too
     // in bf16), the rest is as the 16-bit linear.
-    TURBINE_EXPECT_CLOSE(gpu->download_f32(gout), cpu->download_f32(cout), relative_tolerance(dtype));
+    const auto got = gpu->download_f32(gout);
+    {
+      SCOPED_TRACE("against the dequantized weights");
+      TURBINE_EXPECT_CLOSE(got, cpu->download_f32(cdense), relative_tolerance(dtype));
+    }
+    if (cpu_int4) {
+      SCOPED_TRACE("against the cpu 4-bit linear");
+      Tensor cout = cpu->empty(DType::F32, {c.T, c.N});
+      cpu->linear(cx, LinearWeight(cpu->pack_int4(m)), c.bias ? &cb : nullptr, cout);
+      TURBINE_EXPECT_CLOSE(got, cpu->download_f32(cout), relative_tolerance(dtype));
+    }
   }
 };
 
