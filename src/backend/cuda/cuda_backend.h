@@ -49,6 +49,8 @@ class CudaBackend : public Backend {
   std::unique_ptr<StepGraph> capture(const std::function<void()>& body) override;
 
   cudaStream_t stream() const { return stream_; }
+  int device_index() const { return device_; }
+  void make_current() const override { activate(); }
 
  protected:
   KvCache do_allocate_kv_cache(const KvCacheSpec& spec) override;
