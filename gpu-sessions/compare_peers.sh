@@ -130,7 +130,11 @@ torch.cuda.synchronize()
 print(f"copy {total} bytes of {' '.join(sys.argv[1:])} to the GPU: {time.perf_counter() - start:.3f} s")
 PY
         for round in 1 2 3; do  # fresh processes; the log line times the weight upload alone
-          /usr/bin/time -f "process wall %e s" "$TURBINE_BIN" generate "$dir" --device cuda --prompt-ids 1             --max-new-tokens 1 --log-level info 2>&1 >/dev/null | grep -E "loaded .* bytes|process wall" |
+          start=$(date +%s.%N)
+          "$TURBINE_BIN" generate "$dir" --device cuda --prompt-ids 1 --max-new-tokens 1 --log-level info \
+            > /dev/null 2> "$O/load_run.err" || { tail -3 "$O/load_run.err"; exit 1; }
+          end=$(date +%s.%N)
+          { grep -h "loaded .* bytes" "$O/load_run.err"; awk "BEGIN { printf \"process wall %.3f s\\n\", $end - $start }"; } |
             sed "s|^|$(basename "$dir") round $round: |" | tee -a "$O/load.txt"
         done
       done ;;
