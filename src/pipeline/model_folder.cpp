@@ -72,8 +72,9 @@ std::vector<std::unique_ptr<Backend>> make_rank_backends(const BackendOptions& o
 
 void load_model_weights(LoadedModel& m, const BackendOptions& backend_options) {
   BackendOptions options = backend_options;
-  // The GPU computes in the checkpoint's half type; fp32 checkpoints run in bf16 there.
-  if (options.device != "cpu") options.dtype = m.config.dtype == DType::F32 ? DType::BF16 : m.config.dtype;
+  // The GPU computes in the checkpoint's half type (fp32 checkpoints in bf16) unless the caller chose a half type.
+  if (options.device != "cpu" && options.dtype == DType::F32)
+    options.dtype = m.config.dtype == DType::F32 ? DType::BF16 : m.config.dtype;
   if (m.workspace && options.tp > 0 && options.tp != m.workspace->tp)
     fail("--tp {}: the workspace {} holds {} rank{} (convert the model again with --tp {})", options.tp,
          m.dir.string(), m.workspace->tp, m.workspace->tp == 1 ? "" : "s", options.tp);

@@ -139,3 +139,11 @@ def test_bad_devices_are_errors():
     assert_user_error(run("generate", MODEL, "--device", "cpu", "--devices", "0,1", "--prompt", "In"), "--devices")
     assert_user_error(run("generate", MODEL, "--device", "cuda", "--tp", "2", "--devices", "0", "--prompt", "In"),
                       "--devices")
+
+
+def test_bench_generate_runs_a_workspace_and_tp_2(workspaces):
+    for args in ([workspaces[2]], [MODEL, "--tp", "2"]):
+        r = run("bench", "generate", *args, "--device", "cpu", "--batch", "2", "--input-len", "6", "--output-len", "4",
+                "--warmup", "0", "--json", timeout=300)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout.decode().splitlines()[0])["decode_throughput"] > 0

@@ -78,7 +78,9 @@ BAD_OPTIONS = [
     ({"session_len": 0}, ValueError, "session_len"),
     ({"cpu_memory": "4 parsecs"}, ValueError, "cpu_memory"),
     ({"chat_template": "/no/such/template.jinja"}, ValueError, "template"),
-    ({"tp": 2}, TypeError, "tp"),
+    ({"tp": 0}, ValueError, "tp"),
+    ({"tp": "2"}, TypeError, "tp"),
+    ({"pipeline_parallel": 2}, TypeError, "pipeline_parallel"),
 ]
 
 
