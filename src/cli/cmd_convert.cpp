@@ -26,8 +26,7 @@ struct ConvertArgs {
 
 void run(const ConvertArgs& args) {
   make_engine_options(args.engine);  // the tunables pass the checks every command applies
-  if (args.kv_quant != "none")
-    fail("--kv-quant {}: this build keeps the KV cache unquantized (none)", args.kv_quant);
+  if (args.kv_quant != "none") fail("--kv-quant {}: this build keeps the KV cache unquantized (none)", args.kv_quant);
   ConvertOptions o;
   o.tp = args.tp;
   if (!args.dtype.empty()) {

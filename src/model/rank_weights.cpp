@@ -5,9 +5,9 @@
 namespace turbine {
 
 std::string RankTensor::name() const {
-  static constexpr const char* kNames[] = {"embed_tokens", "final_norm", "lm_head",  "attn_norm", "qkv",
-                                           "qkv_bias",     "o_proj",     "o_bias",   "q_norm",    "k_norm",
-                                           "mlp_norm",     "gate_up",    "gate_up_bias", "down",   "down_bias"};
+  static constexpr const char* kNames[] = {"embed_tokens", "final_norm", "lm_head",      "attn_norm", "qkv",
+                                           "qkv_bias",     "o_proj",     "o_bias",       "q_norm",    "k_norm",
+                                           "mlp_norm",     "gate_up",    "gate_up_bias", "down",      "down_bias"};
   const char* base = kNames[int(field)];
   return layer < 0 ? std::string(base) : fmt::format("layers.{}.{}", layer, base);
 }

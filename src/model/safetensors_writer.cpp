@@ -31,7 +31,8 @@ SafetensorsWriter::SafetensorsWriter(std::filesystem::path path, std::vector<Saf
   header["__metadata__"] = {{"format", "pt"}};
   size_t offset = 0;
   for (const SafetensorsEntry& e : entries_) {
-    header[e.name] = {{"dtype", safetensors_dtype(e.dtype)}, {"shape", e.shape}, {"data_offsets", {offset, offset + e.bytes()}}};
+    header[e.name] = {
+        {"dtype", safetensors_dtype(e.dtype)}, {"shape", e.shape}, {"data_offsets", {offset, offset + e.bytes()}}};
     offset += e.bytes();
   }
   std::string text = header.dump();
@@ -62,8 +63,7 @@ void SafetensorsWriter::write(const void* data, size_t bytes) {
 }
 
 void SafetensorsWriter::finish() {
-  if (next_ != entries_.size())
-    fail("{}: {} of {} tensors written", path_.string(), next_, entries_.size());
+  if (next_ != entries_.size()) fail("{}: {} of {} tensors written", path_.string(), next_, entries_.size());
   out_.close();
   if (!out_) fail("{}: write failed (disk full?)", partial_.string());
   std::filesystem::rename(partial_, path_);

@@ -23,9 +23,9 @@ constexpr const char* kFormat = "turbine-workspace";
 constexpr const char* kFileName = "workspace.json";
 
 // The model folder's files a workspace keeps beside its weights (those present).
-constexpr const char* kSideFiles[] = {"config.json",           "generation_config.json", "tokenizer.json",
-                                      "tokenizer.model",       "tokenizer_config.json",  "special_tokens_map.json",
-                                      "added_tokens.json",     "chat_template.jinja",    "chat_template.json"};
+constexpr const char* kSideFiles[] = {"config.json",       "generation_config.json", "tokenizer.json",
+                                      "tokenizer.model",   "tokenizer_config.json",  "special_tokens_map.json",
+                                      "added_tokens.json", "chat_template.jinja",    "chat_template.json"};
 
 const char* rope_type_name(RopeType t) {
   switch (t) {
@@ -95,7 +95,8 @@ Workspace read_workspace(const fs::path& dir) {
     fail("{}: malformed JSON: {}", file.string(), e.what());
   }
   if (!j.is_object()) fail("{}: not a JSON object", file.string());
-  if (!j.contains("format") || j["format"] != kFormat) fail("{}: not a turbine workspace (field 'format')", file.string());
+  if (!j.contains("format") || j["format"] != kFormat)
+    fail("{}: not a turbine workspace (field 'format')", file.string());
   const int version = field<int>(j, "version", file, "");
   if (version != kWorkspaceVersion)
     fail("{}: workspace format version {}; this turbine reads version {} (convert the model again)", file.string(),
@@ -117,7 +118,8 @@ Workspace read_workspace(const fs::path& dir) {
   u.cache_block_seq_len = field<int>(t, "cache_block_seq_len", file, "tunables.");
   u.max_prefill_token_num = field<int>(t, "max_prefill_token_num", file, "tunables.");
   u.kv_quant = field<std::string>(t, "kv_quant", file, "tunables.");
-  if (u.kv_quant != "none") fail("{}: tunables.kv_quant '{}': this build keeps the KV cache unquantized", file.string(), u.kv_quant);
+  if (u.kv_quant != "none")
+    fail("{}: tunables.kv_quant '{}': this build keeps the KV cache unquantized", file.string(), u.kv_quant);
   for (int r = 0; r < w.tp; ++r)
     if (!fs::is_regular_file(workspace_rank_file(dir, r)))
       fail("{}: missing (the workspace has {} ranks; convert the model again)", workspace_rank_file(dir, r).string(),
@@ -127,14 +129,16 @@ Workspace read_workspace(const fs::path& dir) {
 
 void convert_to_workspace(const fs::path& model_dir, const fs::path& out_dir, const ConvertOptions& options,
                           const std::function<void(size_t, size_t)>& progress) {
-  if (is_workspace(model_dir)) fail("{}: already a workspace (convert reads a Hugging Face model folder)", model_dir.string());
+  if (is_workspace(model_dir))
+    fail("{}: already a workspace (convert reads a Hugging Face model folder)", model_dir.string());
   const ModelConfig config = load_model_config(model_dir);
   {
     const json raw = json::parse(read_text_file(model_dir / "config.json"), nullptr, false);
     if (raw.is_object() && raw.contains("quantization_config"))
-      fail("{}: a quantized model (config.json quantization_config); workspaces of quantized models are not yet "
-           "supported",
-           model_dir.string());
+      fail(
+          "{}: a quantized model (config.json quantization_config); workspaces of quantized models are not yet "
+          "supported",
+          model_dir.string());
   }
   std::vector<ShardLayout> layouts;
   for (int r = 0; r < options.tp; ++r) layouts.push_back(shard_layout(config, r, options.tp));

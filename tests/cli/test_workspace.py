@@ -147,3 +147,16 @@ def test_bench_generate_runs_a_workspace_and_tp_2(workspaces):
                 "--warmup", "0", "--json", timeout=300)
         assert r.returncode == 0, r.stderr
         assert json.loads(r.stdout.decode().splitlines()[0])["decode_throughput"] > 0
+
+
+def test_a_quantized_model_does_not_convert_yet(tmp_path):
+    folder = tmp_path / "awq"
+    folder.mkdir()
+    for f in MODEL.iterdir():
+        if f.name != "config.json":
+            (folder / f.name).symlink_to(f)
+    config = json.loads((MODEL / "config.json").read_text())
+    config["quantization_config"] = {"quant_method": "awq", "bits": 4, "group_size": 128}
+    (folder / "config.json").write_text(json.dumps(config))
+    assert_user_error(run("convert", folder, tmp_path / "ws"), "quantized", "not yet")
+    assert not (tmp_path / "ws").exists()

@@ -122,7 +122,7 @@ TEST(TensorParallelLayout, KjvHeadsAcrossRanks) {
   EXPECT_EQ(two.inter_begin, c.intermediate_size / 2);
   EXPECT_EQ(two.vocab_begin, c.vocab_size / 2);
   EXPECT_EQ(two.embed_rows(), c.vocab_size / 2 + 1);  // the row of zeros for other ranks' tokens
-  for (int r = 0; r < 4; ++r) {  // fewer KV heads than ranks: each rank a copy of its query head's
+  for (int r = 0; r < 4; ++r) {                       // fewer KV heads than ranks: each rank a copy of its query head's
     const ShardLayout four = shard_layout(c, r, 4);
     EXPECT_EQ(four.q_heads, 1);
     EXPECT_EQ(four.kv_heads, 1);

@@ -108,7 +108,8 @@ std::vector<std::unique_ptr<Communicator>> make_nccl_communicators(const std::ve
   std::vector<ncclComm_t> comms(static_cast<size_t>(n));
   check_nccl(ncclCommInitAll(comms.data(), n, devices.data()), "ncclCommInitAll");
   std::vector<std::unique_ptr<Communicator>> out;
-  for (int r = 0; r < n; ++r) out.push_back(std::make_unique<NcclCommunicator>(r, n, comms[size_t(r)], *cuda[size_t(r)]));
+  for (int r = 0; r < n; ++r)
+    out.push_back(std::make_unique<NcclCommunicator>(r, n, comms[size_t(r)], *cuda[size_t(r)]));
   return out;
 }
 
