@@ -23,6 +23,9 @@
 #               its requests/s should reach 0.95x the throughput phase's)
 #   graphs-off  the turbine phase again with TURBINE_CUDA_GRAPHS=0 (what the decode graphs give)
 #   bandwidth   the device-to-device copy bandwidth the ceilings use (copy_bandwidth.py)
+#   load        weight load time of the 7B checkpoint in a fresh process with a warm page cache: from the
+#               HF folder and from a workspace (turbine convert, tp 1), each against the time to copy the
+#               same bytes from the page cache to the GPU (torch); load.txt (issue 20: workspace <= 1.2x)
 #   base-ab     same-run A/B of this build against an earlier one ($TURBINE_BASE_BIN): decode batch
 #               1/16/64, prefill 2048 and bench throughput, base then head, alternated twice
 #               (base_ab*.jsonl; gpu-sessions/ab_summary.py compares the means)
@@ -129,6 +132,33 @@ PY
       $PY "$script_dir/ab_summary.py" "$O" | tee "$O/base_ab.md" ;;
     bandwidth)
       $PY "$here/bench/copy_bandwidth.py" | tee "$O/bandwidth.txt" ;;
+    load)
+      WS_DIR=${WS_DIR:-$MODEL_DIR-ws}
+      [ -f "$WS_DIR/workspace.json" ] || "$TURBINE_BIN" convert "$MODEL_DIR" "$WS_DIR" > "$O/convert.log" 2>&1 ||
+        { tail "$O/convert.log"; exit 1; }
+      for dir in "$MODEL_DIR" "$WS_DIR"; do
+        files=$(ls "$dir"/*.safetensors)
+        cat $files > /dev/null  # warm the page cache
+        # The copy baseline: the same files' bytes from the (warm) page cache into GPU memory.
+        $PY - $files <<'PY' | tee -a "$O/load.txt"
+import sys, time, numpy, torch
+torch.zeros(1, device="cuda"); torch.cuda.synchronize()
+start = time.perf_counter(); total = 0
+for f in sys.argv[1:]:
+    host = torch.from_numpy(numpy.memmap(f, dtype=numpy.uint8, mode="r").copy())
+    total += host.numel(); host.to("cuda", non_blocking=False)
+torch.cuda.synchronize()
+print(f"copy {total} bytes of {' '.join(sys.argv[1:])} to the GPU: {time.perf_counter() - start:.3f} s")
+PY
+        for round in 1 2 3; do  # fresh processes; the log line times the weight upload alone
+          start=$(date +%s.%N)
+          "$TURBINE_BIN" generate "$dir" --device cuda --prompt-ids 1 --max-new-tokens 1 --log-level info \
+            > /dev/null 2> "$O/load_run.err" || { tail -3 "$O/load_run.err"; exit 1; }
+          end=$(date +%s.%N)
+          { grep -h "loaded .* bytes" "$O/load_run.err"; awk "BEGIN { printf \"process wall %.3f s\\n\", $end - $start }"; } |
+            sed "s|^|$(basename "$dir") round $round: |" | tee -a "$O/load.txt"
+        done
+      done ;;
     ratios)
       $PY "$script_dir/peer_ratios.py" "$O" | tee "$O/ratios.md" ;;
     *) echo "unknown phase $phase"; exit 2 ;;

@@ -29,6 +29,9 @@ if [ -f .carry/pack/bin.tar.xz ]; then
   ln -sfn /tmp/turbine-carry/bin .carry/bin && ln -sfn /tmp/turbine-carry/lib .carry/lib
 fi
 export LD_LIBRARY_PATH=$PWD/.carry/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# libnccl is too large to carry (prepare_carry.sh leaves it out): PyTorch's copy on the device serves.
+nccl=$(find /opt/torch/.venv -name 'libnccl.so*' 2>/dev/null | head -1)
+[ -n "$nccl" ] && export LD_LIBRARY_PATH=$(dirname "$nccl"):$LD_LIBRARY_PATH
 export TURBINE_SHARED=$PWD/.carry/shared TURBINE_SOURCE_DIR=$PWD
 export TURBINE_BIN=$PWD/.carry/bin/turbine BENCH_DIR=$PWD/.carry-peer
 [ -e .carry/bin/turbine-base ] && export TURBINE_BASE_BIN=$PWD/.carry/bin/turbine-base

@@ -24,7 +24,7 @@ strip -o .carry/lib/libkernel_timeline.so build-gpu/bench/libkernel_timeline.so
 [ -n "${TURBINE_BASE_BIN:-}" ] && strip -o .carry/bin/turbine-base "$TURBINE_BASE_BIN"
 for bin in .carry/bin/* .carry/lib/libkernel_timeline.so; do
   ldd "$bin" | awk '/=> \// {print $3}'
-done | sort -u | grep -vE '/(libc|libm|libstdc\+\+|libgcc_s|ld-linux[^/]*|libpthread|libdl|librt|libutil|libcuda[^/]*|libcublas[^/]*)\.so' |
+done | sort -u | grep -vE '/(libc|libm|libstdc\+\+|libgcc_s|ld-linux[^/]*|libpthread|libdl|librt|libutil|libcuda[^/]*|libcublas[^/]*|libnccl[^/]*)\.so' |
   while read -r lib; do cp -L "$lib" .carry/lib/; done
 tar cJf .carry/pack/bin.tar.xz -C .carry bin lib
 cp "$shared/golden/golden.json" .carry/shared/golden/

@@ -46,13 +46,15 @@ def _check_int(name: str, value, low: int) -> int:
 
 
 def _options(device, threads, max_batch_size, cache_max_entry_count, cache_block_seq_len, session_len,
-             max_prefill_token_num, cpu_memory, chat_template, kv_quant) -> "_turbine.PipelineOptions":
+             max_prefill_token_num, cpu_memory, chat_template, kv_quant, tp=None) -> "_turbine.PipelineOptions":
     o = _turbine.PipelineOptions()
     if device is not None:
         if not isinstance(device, str):
             raise TypeError(f"device must be a str ('cpu', 'cuda', 'cuda:N'), got {type(device).__name__}")
         o.device = device
     o.threads = _check_int("threads", threads, 0)
+    if tp is not None:
+        o.tp = _check_int("tp", tp, 1)
     o.max_batch_size = _check_int("max_batch_size", max_batch_size, 1)
     o.cache_block_seq_len = _check_int("cache_block_seq_len", cache_block_seq_len, 1)
     if not isinstance(kv_quant, str):
@@ -94,11 +96,12 @@ class Pipeline:
                  max_batch_size: int = 128, cache_max_entry_count: Union[float, str] = 0.8,
                  cache_block_seq_len: int = 64, session_len: Optional[int] = None,
                  max_prefill_token_num: int = 8192, cpu_memory: str = "4GiB",
-                 chat_template: Union[str, os.PathLike, None] = None, kv_quant: str = "none") -> None:
+                 chat_template: Union[str, os.PathLike, None] = None, kv_quant: str = "none",
+                 tp: Optional[int] = None) -> None:
         if not isinstance(model, (str, os.PathLike)):
             raise TypeError(f"model must be the path of a model folder, got {type(model).__name__}")
         options = _options(device, threads, max_batch_size, cache_max_entry_count, cache_block_seq_len, session_len,
-                           max_prefill_token_num, cpu_memory, chat_template, kv_quant)
+                           max_prefill_token_num, cpu_memory, chat_template, kv_quant, tp)
         self._engine = _turbine.Engine(os.fspath(model), options)
         self.tokenizer = Tokenizer(self._engine)
         self._lock = threading.Lock()
@@ -255,5 +258,7 @@ def pipeline(model: Union[str, os.PathLike], **options) -> Pipeline:
     cache_max_entry_count (0.8 of the free memory, or a size such as '6GiB'), cache_block_seq_len
     (64), session_len (the model's context), max_prefill_token_num (8192), cpu_memory ('4GiB', the
     CPU KV cache's budget), chat_template (a Jinja file overriding the model's), kv_quant ('none',
-    'int8', 'int4' or 'fp8': how the KV cache stores keys and values, like --kv-quant)."""
+    'int8', 'int4' or 'fp8': how the KV cache stores keys and values, like --kv-quant), tp (tensor-parallel
+    ranks: GPUs, or CPU threads sharing the cores; default: a workspace's, else 1). MODEL may be a
+    workspace written by `turbine convert`."""
     return Pipeline(model, **options)

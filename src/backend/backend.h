@@ -212,6 +212,9 @@ class Backend {
   // blocks, so after a run this is that run's high-water mark); for cpu the KV caches it holds.
   virtual size_t used_memory() const = 0;
   virtual void synchronize() {}
+  // Makes this backend's device the calling thread's (cuda); a tensor-parallel rank's thread calls
+  // it before running the rank's share of a step.
+  virtual void make_current() const {}
   // Whether capture() records graphs here.
   virtual bool can_capture() const { return false; }
   // Records the ops `body` issues, without running them, into a graph; tensors allocated inside
@@ -316,9 +319,9 @@ struct BackendOptions {
   size_t memory_budget = size_t(4) << 30;  // cpu: bytes the KV cache may take in total (--cpu-memory)
   CudaOptions cuda;                        // cuda only (the cpu backend has none of these switches)
   CpuOptions cpu;                          // cpu only: kernel instruction set, weight storage
-  // Tensor parallelism (pipeline/model_folder.h makes one backend per rank): cpu ranks split
-  // `threads`; cuda ranks run on `devices` (empty: the first `tp` visible GPUs).
-  int tp = 1;
+  // Tensor parallelism (pipeline/model_folder.h makes one backend per rank; 0: a workspace's tp,
+  // else 1): cpu ranks split `threads`; cuda ranks run on `devices` (empty: the first `tp` GPUs).
+  int tp = 0;
   std::vector<int> devices;
 };
 

@@ -12,7 +12,7 @@
 #include "backend/shape_string.h"
 
 #ifdef TURBINE_WITH_NCCL
-#include "backend/cuda/nccl_communicator.h"
+#include "backend/cuda/comm/nccl_communicator.h"
 #endif
 
 namespace turbine {

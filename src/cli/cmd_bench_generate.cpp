@@ -23,6 +23,7 @@
 #include "model/checkpoint.h"
 #include "model/llama_model.h"
 #include "model/model_config.h"
+#include "pipeline/model_folder.h"
 
 namespace turbine::cli {
 namespace {
@@ -42,6 +43,7 @@ struct BenchOptions {
   bool json = false;
   std::string device;
   int threads = 0;  // cpu worker threads (0 = all cores)
+  int tp = 0;       // tensor-parallel ranks (0: a workspace's, else 1)
   std::string dtype;
   std::string step_log;  // CSV of every timed decode step (where the percentiles come from)
   CudaFlags cuda;
@@ -184,7 +186,8 @@ void run_bench(const BenchOptions& o) {
     if (!step_log) fail("--step-log: cannot write {}", o.step_log);
     std::fprintf(step_log.get(), "batch,round,context,ms\n");
   }
-  const ModelConfig config = load_model_config(o.model);
+  LoadedModel m = open_model_folder(o.model);  // a Hugging Face folder or a workspace
+  const ModelConfig& config = m.config;
   if (int64_t(o.input_len) + o.output_len > config.max_position_embeddings)
     fail(
         "--input-len {} + --output-len {} = {} tokens, longer than the model's context of {} tokens "
@@ -195,24 +198,25 @@ void run_bench(const BenchOptions& o) {
   const bool gpu = bo.device != "cpu";
   if (!gpu && !o.dtype.empty() && parse_dtype(o.dtype) != DType::F32)
     fail("--dtype {}: the cpu backend computes in float32 (leave the flag out, or give fp32)", o.dtype);
-  const Checkpoint checkpoint = Checkpoint::open(o.model);
 
   bo.dtype = !o.dtype.empty() ? parse_dtype(o.dtype) : gpu ? config.dtype : DType::F32;
   if (gpu && bo.dtype == DType::F32) bo.dtype = DType::BF16;  // fp32 checkpoints: bf16 on the GPU
   bo.cuda = resolve_cuda(o.cuda, bo.device);
   bo.cpu = resolve_cpu(o.cpu);
   bo.threads = o.threads;
-  auto backend = make_backend(bo);
-  std::fprintf(stderr, "loading %s on %s (%s)...\n", o.model.c_str(), backend->name().c_str(),
-               std::string(dtype_name(backend->compute_dtype())).c_str());
-  LlamaModel model(config, checkpoint, *backend);
+  bo.tp = o.tp;
+  std::fprintf(stderr, "loading %s on %s (%s)...\n", o.model.c_str(), bo.device.c_str(),
+               std::string(dtype_name(bo.dtype)).c_str());
+  load_model_weights(m, bo);
+  LlamaModel& model = *m.model;
+  Backend* backend = m.backend.get();
 
   std::mt19937 rng(o.seed);
   std::uniform_int_distribution<int32_t> token(0, config.vocab_size - 1);
   std::vector<BenchRow> rows;
   for (int B : batches) {
     const int per_seq = (o.input_len + o.output_len + o.block_len - 1) / o.block_len;
-    KvCache cache = backend->allocate_kv_cache(model.kv_cache_spec(B * per_seq, o.block_len, kv_format));
+    KvCache cache = model.allocate_kv_cache(B * per_seq, o.block_len, kv_format);
     DecodeGraphs graphs(model);  // recordings of this cache only (freed with it)
     std::vector<std::vector<int32_t>> prompts(B, std::vector<int32_t>(o.input_len));
     for (auto& p : prompts)
@@ -238,7 +242,7 @@ void run_bench(const BenchOptions& o) {
 void register_bench_generate(CLI::App& bench) {
   auto opts = std::make_shared<BenchOptions>();
   auto* cmd = bench.add_subcommand("generate", "Static-batch generation speed (LMDeploy's profile_generation)");
-  cmd->add_option("model", opts->model, "Model folder (Hugging Face layout)")->required();
+  cmd->add_option("model", opts->model, "Model folder (Hugging Face layout) or workspace")->required();
   cmd->add_option("--batch", opts->batches, "Comma-separated batch sizes")->capture_default_str();
   cmd->add_option("--input-len", opts->input_len, "Prompt tokens per sequence")
       ->capture_default_str()
@@ -261,6 +265,8 @@ void register_bench_generate(CLI::App& bench) {
   cmd->add_option("--step-log", opts->step_log, "Write every timed decode step's time to this CSV file");
   cmd->add_option("--device", opts->device, "cpu, cuda or cuda:N (default: cuda when present)");
   cmd->add_option("--threads", opts->threads, "CPU worker threads (0 = all cores)")->check(int_at_least(0));
+  cmd->add_option("--tp", opts->tp, "tensor-parallel ranks (GPUs, or CPU threads sharing the cores)")
+      ->check(int_at_least(1));
   cmd->add_option("--dtype", opts->dtype, "Compute dtype (default: the checkpoint's on the GPU, fp32 on the CPU)");
   add_cuda_options(*cmd, opts->cuda);
   add_cpu_options(*cmd, opts->cpu);

@@ -55,7 +55,8 @@ void run(const ThroughputArgs& args) {
   const TokenRange in_range = parse_token_range(args.input_range, "--input-len-range");
   const TokenRange out_range = parse_token_range(args.output_range, "--output-len-range");
   LoadedModel m = open_model_folder(args.model);
-  const int context = resolve_session_len(args.engine, m.config);
+  const EngineOptions engine_flags = with_workspace_tunables(args.engine, m);
+  const int context = resolve_session_len(engine_flags, m.config);
   if (in_range.hi + out_range.hi > context)
     fail("--input-len-range/--output-len-range: {} + {} tokens exceed the context of {} (--session-len)", in_range.hi,
          out_range.hi, context);
@@ -65,8 +66,8 @@ void run(const ThroughputArgs& args) {
       make_bench_workload(args.requests, in_range, out_range, args.rate, m.config.vocab_size, args.seed);
   const std::vector<std::vector<int32_t>>& prompts = w.prompts;
 
-  load_model_weights(m, resolve_backend(args.device, args.engine));
-  Engine engine(*m.model, *m.tokenizer, make_engine_options(args.engine));
+  load_model_weights(m, resolve_backend(args.device, engine_flags));
+  Engine engine(*m.model, *m.tokenizer, make_engine_options(engine_flags));
   std::vector<std::unique_ptr<Timeline>> timelines;
   for (int i = 0; i < args.requests; ++i) timelines.push_back(std::make_unique<Timeline>());
   std::vector<RequestHandle> handles;

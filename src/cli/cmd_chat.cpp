@@ -143,11 +143,12 @@ RequestResult reply(Engine& engine, Request request, const Interrupt* interrupt,
 
 void run(const ChatArgs& args) {
   LoadedModel m = open_model_folder(args.model);
+  const EngineOptions engine_flags = with_workspace_tunables(args.engine, m);
   const ChatTemplate tmpl = load_chat_template(args.model, m.tokenizer->config);
   SamplingParams params = resolve_sampling(args.sampling, m.generation, m.config, *m.tokenizer);
   if (auto eot = chat_end_of_turn_token(tmpl, *m.tokenizer)) params.stop_ids.push_back(*eot);
-  load_model_weights(m, resolve_backend(args.device, args.engine));
-  Engine engine(*m.model, *m.tokenizer, make_engine_options(args.engine));
+  load_model_weights(m, resolve_backend(args.device, engine_flags));
+  Engine engine(*m.model, *m.tokenizer, make_engine_options(engine_flags));
   const int context = engine.session_len();
   // A prompt must leave room to answer: a quarter of the context, or --max-new-tokens if less.
   const int max_reply = params.max_new_tokens.value_or(kDefaultMaxNewTokens);

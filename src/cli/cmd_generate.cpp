@@ -138,10 +138,11 @@ void run(const GenerateArgs& args) {
   if (sources == 0) fail("give --prompt TEXT (or --prompt-ids \"1 2 3\", or --prompts-file FILE)");
 
   LoadedModel m = open_model_folder(args.model);
+  const EngineOptions engine_flags = with_workspace_tunables(args.engine, m);
   const std::vector<Prompt> prompts = read_prompts(args, *m.tokenizer);
   const SamplingParams params = resolve_sampling(args.sampling, m.generation, m.config, *m.tokenizer);
   // Every request is checked before the (slow) weight upload, by the rule the engine applies.
-  RequestLimits limits{m.config.vocab_size, resolve_session_len(args.engine, m.config)};
+  RequestLimits limits{m.config.vocab_size, resolve_session_len(engine_flags, m.config)};
   for (const Prompt& p : prompts) {
     try {
       validate_request(p.ids, params, limits);
@@ -149,8 +150,8 @@ void run(const GenerateArgs& args) {
       fail("{}: {}", p.source, e.what());
     }
   }
-  load_model_weights(m, resolve_backend(args.device, args.engine));
-  Engine engine(*m.model, *m.tokenizer, make_engine_options(args.engine));
+  load_model_weights(m, resolve_backend(args.device, engine_flags));
+  Engine engine(*m.model, *m.tokenizer, make_engine_options(engine_flags));
   if (args.prompts_file) return run_all(engine, prompts, params, args);
   stream_one(engine, *m.tokenizer, prompts[0], params, args);
 }

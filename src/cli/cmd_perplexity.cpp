@@ -41,17 +41,18 @@ void run(const PerplexityArgs& args) {
   buffer << in.rdbuf();
 
   LoadedModel m = open_model_folder(args.model);
+  const EngineOptions engine_flags = with_workspace_tunables(args.engine, m);
   const auto bos = m.tokenizer->bos_id ? *m.tokenizer->bos_id : m.config.bos_token_id;
   if (bos < 0)
     fail("{}: the model has no BOS token (tokenizer_config.json bos_token, config.json bos_token_id)", args.model);
   const auto stream = perplexity_stream(buffer.str(), *m.tokenizer, bos);
   if (stream.size() < 2) fail("{}: too little text to score", args.file);
 
-  load_model_weights(m, resolve_backend(args.device, args.engine));
-  const int block_len = args.engine.cache_block_seq_len;
+  load_model_weights(m, resolve_backend(args.device, engine_flags));
+  const int block_len = engine_flags.cache_block_seq_len;
   KvCache cache =
       m.model->allocate_kv_cache((kWindow + block_len - 1) / block_len, block_len, kv_format);
-  const double ppl = perplexity(*m.model, cache, stream, kWindow, args.engine.max_prefill_token_num);
+  const double ppl = perplexity(*m.model, cache, stream, kWindow, engine_flags.max_prefill_token_num);
   print_stdout("ppl = {:.4f}\n", ppl);
 }
 

@@ -70,6 +70,7 @@ void run(ServeArgs args) {
   args.server.reasoning_parser = format_named(server::reasoning_format_names(), args.reasoning_parser);
   server::raise_open_file_limit();
   LoadedModel m = open_model_folder(args.model);
+  const EngineOptions engine_flags = with_workspace_tunables(args.engine, m);
   std::string template_problem;
   const std::optional<ChatTemplate> tmpl = open_chat_template(args, template_problem);
   server::ServedModel served;
@@ -83,11 +84,11 @@ void run(ServeArgs args) {
   served.defaults = resolve_sampling(args.sampling, m.generation, m.config, *m.tokenizer);
   if (tmpl)
     if (auto eot = chat_end_of_turn_token(*tmpl, *m.tokenizer)) served.chat_stop_ids.push_back(*eot);
-  args.server.max_batch_size = args.engine.max_batch_size;
+  args.server.max_batch_size = engine_flags.max_batch_size;
   std::unique_ptr<Engine> engine;
   server::serve(args.server, [&]() -> const server::ServedModel* {
-    load_model_weights(m, resolve_backend(args.device, args.engine));
-    engine = std::make_unique<Engine>(*m.model, *m.tokenizer, make_engine_options(args.engine));
+    load_model_weights(m, resolve_backend(args.device, engine_flags));
+    engine = std::make_unique<Engine>(*m.model, *m.tokenizer, make_engine_options(engine_flags));
     served.engine = engine.get();
     return &served;
   });

@@ -13,6 +13,7 @@ void register_chat(CLI::App& app);
 void register_serve(CLI::App& app);
 void register_client(CLI::App& app);
 void register_quantize(CLI::App& app);
+void register_convert(CLI::App& app);
 // `bench` groups the benchmarks; each adds itself to it.
 void register_bench_generate(CLI::App& bench);
 void register_bench_throughput(CLI::App& bench);

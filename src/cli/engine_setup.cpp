@@ -15,4 +15,19 @@ turbine::EngineOptions make_engine_options(const EngineOptions& flags) {
   return o;
 }
 
+EngineOptions with_workspace_tunables(const EngineOptions& flags, const LoadedModel& model) {
+  if (!model.workspace) return flags;
+  const WorkspaceTunables& t = model.workspace->tunables;
+  EngineOptions o = flags;
+  const auto unless_given = [&](const char* flag, auto& field, const auto& value) {
+    if (!flags.given.count(flag)) field = value;
+  };
+  unless_given("--max-batch-size", o.max_batch_size, t.max_batch_size);
+  unless_given("--cache-max-entry-count", o.cache_max_entry_count, t.cache_max_entry_count);
+  unless_given("--cache-block-seq-len", o.cache_block_seq_len, t.cache_block_seq_len);
+  unless_given("--session-len", o.session_len, t.session_len);
+  unless_given("--max-prefill-token-num", o.max_prefill_token_num, t.max_prefill_token_num);
+  return o;
+}
+
 }  // namespace turbine::cli

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   turbine::cli::register_serve(app);
   turbine::cli::register_client(app);
   turbine::cli::register_quantize(app);
+  turbine::cli::register_convert(app);
   auto* bench = app.add_subcommand("bench", "Benchmarks: generation and throughput");
   bench->require_subcommand(1);
   turbine::cli::register_bench_generate(*bench);

@@ -131,6 +131,10 @@ void add_engine_options(CLI::App& cmd, EngineOptions& o) {
   cmd.add_option("--max-prefill-token-num", o.max_prefill_token_num, "most prompt tokens in one step")
       ->capture_default_str()
       ->check(int_at_least(1));
+  // Which tunables the command line gave: they win over a workspace's (with_workspace_tunables).
+  for (const char* name : {"--max-batch-size", "--cache-max-entry-count", "--cache-block-seq-len", "--session-len",
+                           "--max-prefill-token-num"})
+    cmd.get_option(name)->each([&o, name](const std::string&) { o.given.insert(name); });
   cmd.add_option("--cpu-memory", o.cpu_memory, "memory the CPU backend's KV cache may use")
       ->capture_default_str()
       ->check([](const std::string& v) -> std::string {
@@ -193,6 +197,7 @@ BackendOptions resolve_backend(const DeviceOptions& device, const EngineOptions&
     at = comma + 1;
   }
   if (!b.devices.empty() && b.device == "cpu") fail("--devices names GPUs, and the device is cpu");
+  if (b.tp == 0 && !b.devices.empty()) b.tp = int(b.devices.size());
   if (!b.devices.empty() && int(b.devices.size()) != b.tp)
     fail("--devices names {} GPUs for --tp {}", b.devices.size(), b.tp);
   b.memory_budget = parse_size(engine.cpu_memory, "--cpu-memory");

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -32,7 +33,7 @@ struct CpuFlags {
 struct DeviceOptions {
   std::string device;  // "" = cuda when a GPU is present, else cpu
   int threads = 0;     // cpu worker threads (0 = all cores)
-  int tp = 1;          // --tp: tensor-parallel ranks
+  int tp = 0;          // --tp: tensor-parallel ranks (0: not given: a workspace's, else 1)
   std::string devices;  // --devices: GPU indexes of the ranks ("0,1"; empty: the first tp)
   CudaFlags cuda;
   CpuFlags cpu;
@@ -47,6 +48,7 @@ struct EngineOptions {
   int session_len = 0;  // 0 = the model's max_position_embeddings
   int max_prefill_token_num = 8192;
   std::string cpu_memory = "4GiB";
+  std::set<std::string> given;  // the flags above given on the command line ("--session-len", ...)
 };
 
 // --cache-max-entry-count resolved: either a fraction of free memory or an absolute size.

@@ -169,6 +169,18 @@ Checkpoint Checkpoint::open(const fs::path& model_dir) {
   return ckpt;
 }
 
+Checkpoint Checkpoint::open_file(const fs::path& file) {
+  if (!fs::is_regular_file(file)) fail("{}: no such file", file.string());
+  Checkpoint ckpt;
+  ckpt.dir_ = file;
+  std::set<std::string> unsupported;
+  auto mapped = std::make_shared<MappedFile>(file);
+  index_file(mapped, ckpt.tensors_, unsupported);
+  ckpt.files_.push_back(std::move(mapped));
+  ckpt.unsupported_ = std::vector<std::string>(unsupported.begin(), unsupported.end());
+  return ckpt;
+}
+
 bool Checkpoint::contains(std::string_view name) const { return tensors_.count(std::string(name)) > 0; }
 
 const TensorView& Checkpoint::get(std::string_view name) const {

@@ -34,6 +34,8 @@ class Checkpoint {
   // Opens every safetensors file of the folder and validates each header against its file
   // size (offsets in range, sizes = numel * dtype size, no overlaps). Throws Error naming the file.
   static Checkpoint open(const std::filesystem::path& model_dir);
+  // One safetensors file on its own (a workspace's rank file), validated the same way.
+  static Checkpoint open_file(const std::filesystem::path& file);
 
   bool contains(std::string_view name) const;
   // Throws Error naming the tensor (and the folder) when absent.

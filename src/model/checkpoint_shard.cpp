@@ -79,7 +79,7 @@ HostTensor CheckpointShard::stacked_rows(const std::vector<std::string>& names,
   }
   HostTensor h;
   h.dtype = same_dtype ? views[0]->dtype : DType::F32;  // mixed dtypes meet in fp32
-  if (views.size() == 1) {  // one contiguous run of rows: borrowed
+  if (views.size() == 1) {                              // one contiguous run of rows: borrowed
     const TensorView& v = *views[0];
     h.data = static_cast<const char*>(v.data) + size_t(ranges[0].first) * row_bytes(v);
     h.bytes = size_t(ranges[0].second - ranges[0].first) * row_bytes(v);

@@ -15,18 +15,34 @@
 
 namespace turbine {
 
+// EmbedTokens, FinalNorm and LmHead are model-wide; the others exist once per layer.
 enum class RankField {
-  EmbedTokens, FinalNorm, LmHead,  // model-wide
-  AttnNorm, Qkv, QkvBias, OProj, OBias, QNorm, KNorm, MlpNorm, GateUp, GateUpBias, Down, DownBias,  // per layer
-  Router, ExpertsGateUp, ExpertsDown  // a sparse layer's MLP: [E, H], [E, 2I, H], [E, H, I]
+  EmbedTokens,
+  FinalNorm,
+  LmHead,
+  AttnNorm,
+  Qkv,
+  QkvBias,
+  OProj,
+  OBias,
+  QNorm,
+  KNorm,
+  MlpNorm,
+  GateUp,
+  GateUpBias,
+  Down,
+  DownBias,
+  Router,  // a sparse layer's MLP: [E, H], [E, 2I, H], [E, H, I]
+  ExpertsGateUp,
+  ExpertsDown
 };
 
 struct RankTensor {
   RankField field = RankField::EmbedTokens;
-  int layer = -1;               // per-layer fields only
-  std::vector<int64_t> shape;   // the rank's shape
-  bool matrix = false;          // a linear or embedding weight (the backend's weight dtype), else a vector
-  std::string name() const;     // "embed_tokens", "layers.3.qkv", ... (a workspace's tensor names)
+  int layer = -1;              // per-layer fields only
+  std::vector<int64_t> shape;  // the rank's shape
+  bool matrix = false;         // a linear or embedding weight (the backend's weight dtype), else a vector
+  std::string name() const;    // "embed_tokens", "layers.3.qkv", ... (a workspace's tensor names)
 };
 
 // Every tensor rank `layout.rank` holds, in load order. A tied lm_head is not listed (the model

@@ -10,8 +10,8 @@ namespace turbine {
 
 struct ShardLayout {
   int rank = 0, size = 1;
-  int first_q_head = 0, q_heads = 0;    // query heads [first, first + count)
-  int first_kv_head = 0, kv_heads = 0;  // key/value heads this rank's queries read
+  int first_q_head = 0, q_heads = 0;       // query heads [first, first + count)
+  int first_kv_head = 0, kv_heads = 0;     // key/value heads this rank's queries read
   int64_t inter_begin = 0, inter_end = 0;  // rows of gate and up, columns of down
   int64_t vocab_begin = 0, vocab_end = 0;  // rows of the embedding and lm_head, columns of the logits
 

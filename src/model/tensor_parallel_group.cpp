@@ -31,6 +31,7 @@ void TensorParallelGroup::set_models(std::vector<std::unique_ptr<LlamaModel>> mo
 
 void TensorParallelGroup::run_rank(int rank, const std::function<void(int)>& fn) {
   try {
+    if (rank > 0) backends_[size_t(rank)]->make_current();
     fn(rank);
   } catch (...) {
     errors_[size_t(rank)] = std::current_exception();

@@ -1,10 +1,13 @@
 #include "pipeline/model_folder.h"
 
+#include <chrono>
 #include <thread>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "core/progress_bar.h"
 #include "model/checkpoint_shard.h"
+#include "model/rank_file_source.h"
 #include "model/tensor_parallel_model.h"
 
 namespace turbine {
@@ -27,10 +30,11 @@ LoadedModel open_model_folder(const std::filesystem::path& dir) {
   check_folder(dir);
   LoadedModel m;
   m.dir = dir;
+  if (is_workspace(dir)) m.workspace = read_workspace(dir);
   m.config = load_model_config(dir);
   m.generation = load_generation_config(dir);
   m.tokenizer = load_tokenizer(dir);
-  m.checkpoint = std::make_unique<Checkpoint>(Checkpoint::open(dir));
+  if (!m.workspace) m.checkpoint = std::make_unique<Checkpoint>(Checkpoint::open(dir));
   return m;
 }
 
@@ -68,20 +72,40 @@ std::vector<std::unique_ptr<Backend>> make_rank_backends(const BackendOptions& o
 
 void load_model_weights(LoadedModel& m, const BackendOptions& backend_options) {
   BackendOptions options = backend_options;
-  // The GPU computes in the checkpoint's half type; fp32 checkpoints run in bf16 there.
-  if (options.device != "cpu") options.dtype = m.config.dtype == DType::F32 ? DType::BF16 : m.config.dtype;
+  // The GPU computes in the checkpoint's half type (fp32 checkpoints in bf16) unless the caller chose a half type.
+  if (options.device != "cpu" && options.dtype == DType::F32)
+    options.dtype = m.config.dtype == DType::F32 ? DType::BF16 : m.config.dtype;
+  if (m.workspace && options.tp > 0 && options.tp != m.workspace->tp)
+    fail("--tp {}: the workspace {} holds {} rank{} (convert the model again with --tp {})", options.tp,
+         m.dir.string(), m.workspace->tp, m.workspace->tp == 1 ? "" : "s", options.tp);
+  if (options.tp == 0) options.tp = m.workspace ? m.workspace->tp : 1;
   shard_layout(m.config, 0, options.tp);  // a --tp that does not divide the heads fails before any backend exists
   std::vector<std::unique_ptr<Backend>> backends = make_rank_backends(options);
-  const Checkpoint& checkpoint = *m.checkpoint;
   const ModelConfig& config = m.config;
-  const RankSources sources = [&](const ShardLayout& layout) {
-    return std::make_unique<CheckpointShard>(checkpoint, config, layout);
-  };
+  RankSources sources;
+  if (m.workspace)
+    sources = [&](const ShardLayout& layout) {
+      return std::make_unique<RankFileSource>(workspace_rank_file(m.dir, layout.rank));
+    };
+  else
+    sources = [&, checkpoint = m.checkpoint.get()](const ShardLayout& layout) {
+      return std::make_unique<CheckpointShard>(*checkpoint, config, layout);
+    };
   ProgressBar bar("loading weights");
-  m.model = load_tensor_parallel_model(m.config, sources, backends, false,
-                                       [&](size_t done, size_t total) { bar.update(done, total); });
+  const auto start = std::chrono::steady_clock::now();
+  size_t bytes = 0;
+  m.model = load_tensor_parallel_model(m.config, sources, backends, false, [&](size_t done, size_t total) {
+    bar.update(done, total);
+    bytes = total;
+  });
   m.backend = std::move(backends[0]);
+  m.backend->synchronize();
   bar.finish();
+  // The load-time figure gpu-sessions/compare_peers.sh reads (phase load).
+  log(LogLevel::Info, "loaded {} bytes of weights from {} in {:.3f} s ({} rank{})", bytes,
+      m.workspace ? "a workspace" : "a model folder",
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), options.tp,
+      options.tp == 1 ? "" : "s");
 }
 
 LoadedModel load_model_folder(const std::filesystem::path& dir, const BackendOptions& backend_options) {

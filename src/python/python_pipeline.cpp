@@ -46,6 +46,7 @@ PythonPipeline::PythonPipeline(const std::string& model, const PipelineOptions& 
   BackendOptions backend;
   backend.device = options.device.empty() ? (cuda_available() ? "cuda" : "cpu") : options.device;
   backend.threads = options.threads;
+  backend.tp = options.tp;
   backend.memory_budget = options.cpu_memory;
   load_model_weights(model_, backend);
   engine_ = std::make_unique<Engine>(*model_.model, *model_.tokenizer, options.engine);

@@ -21,6 +21,7 @@ namespace turbine::python {
 struct PipelineOptions {
   std::string device;  // "" = cuda when a GPU is present, else cpu
   int threads = 0;     // cpu worker threads (0 = all cores)
+  int tp = 0;          // tensor-parallel ranks (0: a workspace's, else 1)
   EngineOptions engine;
   size_t cpu_memory = size_t(4) << 30;
   std::string chat_template_file;  // overrides the model's template

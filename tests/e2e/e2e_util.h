@@ -50,7 +50,9 @@ inline std::unique_ptr<LoadedModel> load_cpu_model(const std::filesystem::path& 
 }
 
 // The model over `tp` CPU ranks (threads of this process sharing `threads` cores), rank 0 driving.
-inline std::unique_ptr<LoadedModel> load_cpu_model_tp(const std::filesystem::path& dir, int tp, int threads = 2) {
+// `through_communicator` (tp 1 only; more ranks always use one): the one rank still all-reduces and gathers.
+inline std::unique_ptr<LoadedModel> load_cpu_model_tp(const std::filesystem::path& dir, int tp, int threads = 2,
+                                                      bool through_communicator = false) {
   auto m = std::make_unique<LoadedModel>(LoadedModel{load_model_config(dir), Checkpoint::open(dir), nullptr, nullptr});
   BackendOptions o;
   o.threads = std::max(1, threads / tp);
@@ -59,7 +61,7 @@ inline std::unique_ptr<LoadedModel> load_cpu_model_tp(const std::filesystem::pat
   const LoadedModel& l = *m;
   m->model = load_tensor_parallel_model(
       m->config, [&](const ShardLayout& s) { return std::make_unique<CheckpointShard>(l.checkpoint, l.config, s); },
-      backends, tp > 1);
+      backends, tp > 1 || through_communicator);
   m->backend = std::move(backends[0]);
   return m;
 }

@@ -101,6 +101,17 @@ TEST_P(TensorParallel, PerplexityWithinATenthOfAPercent) {
 INSTANTIATE_TEST_SUITE_P(Ranks, TensorParallel, ::testing::Values(2, 4),
                          [](const auto& info) { return "tp" + std::to_string(info.param); });
 
+// One rank talking through a communicator of one (the path the NCCL build's tp=1 test takes on a GPU).
+TEST(TensorParallelOneRank, ThroughTheCommunicatorMatchesTheGoldens) {
+  if (!std::filesystem::exists(default_model_dir() / "model.safetensors")) GTEST_SKIP() << "no kjv-llama";
+  auto m = load_cpu_model_tp(default_model_dir(), 1, 2, true);
+  EXPECT_FALSE(m->model->replayable());  // steps with collectives are never recorded
+  const auto& cases = golden().at("kjv-llama");
+  const auto got =
+      batched_greedy(*m, cases, kBlockLen, [&](const Tensor& logits) { return m->backend->argmax_rows(logits); });
+  expect_greedy_margin_rule(cases, got, kMarginTol);
+}
+
 TEST(TensorParallelLayout, KjvHeadsAcrossRanks) {
   const ModelConfig c = load_model_config(default_model_dir());  // 4 query heads, 2 KV heads
   const ShardLayout two = shard_layout(c, 1, 2);
@@ -111,7 +122,7 @@ TEST(TensorParallelLayout, KjvHeadsAcrossRanks) {
   EXPECT_EQ(two.inter_begin, c.intermediate_size / 2);
   EXPECT_EQ(two.vocab_begin, c.vocab_size / 2);
   EXPECT_EQ(two.embed_rows(), c.vocab_size / 2 + 1);  // the row of zeros for other ranks' tokens
-  for (int r = 0; r < 4; ++r) {  // fewer KV heads than ranks: each rank a copy of its query head's
+  for (int r = 0; r < 4; ++r) {                       // fewer KV heads than ranks: each rank a copy of its query head's
     const ShardLayout four = shard_layout(c, r, 4);
     EXPECT_EQ(four.q_heads, 1);
     EXPECT_EQ(four.kv_heads, 1);

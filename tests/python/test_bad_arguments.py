@@ -80,7 +80,9 @@ BAD_OPTIONS = [
     ({"kv_quant": 8}, TypeError, "kv_quant"),
     ({"cpu_memory": "4 parsecs"}, ValueError, "cpu_memory"),
     ({"chat_template": "/no/such/template.jinja"}, ValueError, "template"),
-    ({"tp": 2}, TypeError, "tp"),
+    ({"tp": 0}, ValueError, "tp"),
+    ({"tp": "2"}, TypeError, "tp"),
+    ({"pipeline_parallel": 2}, TypeError, "pipeline_parallel"),
 ]
 
 

@@ -79,7 +79,8 @@ TEST(CpuCommunicator, AllGatherPutsColumnsInRankOrder) {
     for (int round = 0; round < 100; ++round) {
       std::vector<float> part(size_t(rows * widths[r]));
       for (int64_t i = 0; i < rows; ++i)
-        for (int64_t j = 0; j < widths[r]; ++j) part[size_t(i * widths[r] + j)] = float(round * 1000 + r * 100 + i * 10 + j);
+        for (int64_t j = 0; j < widths[r]; ++j)
+          part[size_t(i * widths[r] + j)] = float(round * 1000 + r * 100 + i * 10 + j);
       std::vector<float> whole(rows * 8, -1.0f);
       Tensor p = host_f32(part, {rows, widths[r]});
       Tensor w = host_f32(whole, {rows, 8});

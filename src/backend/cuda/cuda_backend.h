@@ -49,6 +49,8 @@ class CudaBackend : public Backend {
   std::unique_ptr<StepGraph> capture(const std::function<void()>& body) override;
 
   cudaStream_t stream() const { return stream_; }
+  int device_index() const { return device_; }
+  void make_current() const override { activate(); }
   // The layout of gemm/int4_gemm.h, scales in the compute dtype; zeros stays undefined (the zero
   // points are folded into the scale words). Group sizes must be multiples of 32.
   Int4Weight pack_int4(const HostInt4Matrix& m) override;

@@ -1,0 +1,16 @@
+// The Communicator of CUDA ranks (one GPU each, one thread each): NCCL collectives on each rank's
+// backend stream, so they order with the rank's kernels without extra synchronization. Built only
+// with NCCL (TURBINE_WITH_NCCL); at run time libnccl.so.2 comes from the library path.
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "backend/communicator.h"
+
+namespace turbine::cuda {
+
+// backends[r] (CUDA backends on distinct devices) is rank r; the communicators are made together
+// (ncclCommInitAll). Throws Error when NCCL fails (naming its message).
+std::vector<std::unique_ptr<Communicator>> make_nccl_communicators(const std::vector<Backend*>& backends);
+
+}  // namespace turbine::cuda
