@@ -6,7 +6,8 @@
 // returns at once, so a decode step reads only the routed experts' weights; one that got rows
 // stages up to kChunk of its input rows in shared memory and streams each weight row once per
 // chunk, every warp producing 4 output columns for all rows of the chunk (a grouped GEMV: decode
-// has 1-16 tokens per expert, where the weights' bandwidth is the whole cost).
+// has 1-16 tokens per expert, where the weights' bandwidth is the whole cost). A warp keeps the
+// 16-byte loads of all its columns (gate and up) in flight together.
 #include <algorithm>
 #include <cfloat>
 #include <climits>
@@ -127,6 +128,17 @@ __global__ void __launch_bounds__(kGemmThreads)
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int col0 = blockIdx.x * kColsPerBlock + warp * kColsPerWarp;
   const T* we = w + size_t(e) * (kSwiglu ? 2 : 1) * n * k;
+  // The warp's output columns (the same for all its lanes); gate rows, and up rows under SwiGLU.
+  bool valid[kColsPerWarp];
+  const T* wg[kColsPerWarp];
+  const T* wu[kColsPerWarp];
+#pragma unroll
+  for (int j = 0; j < kColsPerWarp; ++j) {
+    valid[j] = col0 + j < n;
+    const int col = valid[j] ? col0 + j : 0;
+    wg[j] = we + size_t(col) * k;
+    wu[j] = we + size_t(n + col) * k;
+  }
   pdl_launch_dependents();
   pdl_wait();
   const int begin = offsets[e], end = offsets[e + 1];
@@ -149,47 +161,68 @@ __global__ void __launch_bounds__(kGemmThreads)
       }
     }
     __syncthreads();
-    for (int j = 0; j < kColsPerWarp; ++j) {
-      const int col = col0 + j;
-      if (col >= n) break;  // the same for the whole warp
-      const T* wg = we + size_t(col) * k;
-      const T* wu = kSwiglu ? we + size_t(n + col) * k : nullptr;
-      float gate[kChunk] = {}, up[kChunk] = {};
-      if constexpr (kVec) {
-        for (int c = lane * 8; c < k; c += 32 * 8) {
-          float g8[8], u8[8], x8[8];
-          unpack8<T>(load_stream(wg + c), g8);
-          if constexpr (kSwiglu) unpack8<T>(load_stream(wu + c), u8);
+    if (!valid[0]) continue;  // a warp past the last column (no barrier until the next chunk's)
+    float gate[kColsPerWarp][kChunk] = {}, up[kColsPerWarp][kChunk] = {};
+    if constexpr (kVec) {
+      for (int c = lane * 8; c < k; c += 32 * 8) {
+        // Every column's weights in flight at once; each staged row is read once for all of them.
+        uint4 graw[kColsPerWarp], uraw[kColsPerWarp];
 #pragma unroll
-          for (int r = 0; r < kChunk; ++r) {
-            if (r >= m) break;
-            unpack8<T>(*reinterpret_cast<const uint4*>(staged + size_t(r) * k + c), x8);
+        for (int j = 0; j < kColsPerWarp; ++j) {
+          if (!valid[j]) continue;
+          graw[j] = load_stream(wg[j] + c);
+          if constexpr (kSwiglu) uraw[j] = load_stream(wu[j] + c);
+        }
 #pragma unroll
-            for (int q = 0; q < 8; ++q) {
-              gate[r] += g8[q] * x8[q];
-              if constexpr (kSwiglu) up[r] += u8[q] * x8[q];
+        for (int r = 0; r < kChunk; ++r) {
+          if (r >= m) break;
+          float x8[8];
+          unpack8<T>(*reinterpret_cast<const uint4*>(staged + size_t(r) * k + c), x8);
+#pragma unroll
+          for (int j = 0; j < kColsPerWarp; ++j) {
+            if (!valid[j]) continue;
+            float w8[8];
+            unpack8<T>(graw[j], w8);
+#pragma unroll
+            for (int q = 0; q < 8; ++q) gate[j][r] += w8[q] * x8[q];
+            if constexpr (kSwiglu) {
+              unpack8<T>(uraw[j], w8);
+#pragma unroll
+              for (int q = 0; q < 8; ++q) up[j][r] += w8[q] * x8[q];
             }
           }
         }
-      } else {
-        for (int c = lane; c < k; c += 32) {
-          const float g = to_float(wg[c]);
-          const float u = kSwiglu ? to_float(wu[c]) : 0.0f;
+      }
+    } else {
+      for (int c = lane; c < k; c += 32) {
+        float g[kColsPerWarp], u[kColsPerWarp];
 #pragma unroll
-          for (int r = 0; r < kChunk; ++r) {
-            if (r >= m) break;
-            const float x = to_float(staged[size_t(r) * k + c]);
-            gate[r] += g * x;
-            if constexpr (kSwiglu) up[r] += u * x;
+        for (int j = 0; j < kColsPerWarp; ++j) {
+          g[j] = valid[j] ? to_float(wg[j][c]) : 0.0f;
+          u[j] = kSwiglu && valid[j] ? to_float(wu[j][c]) : 0.0f;
+        }
+#pragma unroll
+        for (int r = 0; r < kChunk; ++r) {
+          if (r >= m) break;
+          const float x = to_float(staged[size_t(r) * k + c]);
+#pragma unroll
+          for (int j = 0; j < kColsPerWarp; ++j) {
+            gate[j][r] += g[j] * x;
+            if constexpr (kSwiglu) up[j][r] += u[j] * x;
           }
         }
       }
+    }
+#pragma unroll
+    for (int j = 0; j < kColsPerWarp; ++j) {
+      if (!valid[j]) continue;  // the same for the whole warp
+      const int col = col0 + j;
 #pragma unroll
       for (int r = 0; r < kChunk; ++r) {
         if (r >= m) break;  // m is the same for the whole block
-        const float g = warp_sum(gate[r]);
+        const float g = warp_sum(gate[j][r]);
         if constexpr (kSwiglu) {
-          const float u = warp_sum(up[r]);
+          const float u = warp_sum(up[j][r]);
           if (lane == 0) static_cast<T*>(out)[size_t(r0 + r) * n + col] = from_float<T>(g / (1.0f + __expf(-g)) * u);
         } else {
           if (lane == 0) static_cast<float*>(out)[size_t(r0 + r) * n + col] = g;
