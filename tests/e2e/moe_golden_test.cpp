@@ -36,6 +36,8 @@ std::filesystem::path internlm2_copy() {
 struct Case {
   std::string name, golden;
 };
+// ctest lists the parameter by its name.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 class MoeGolden : public ::testing::TestWithParam<Case> {
  protected:

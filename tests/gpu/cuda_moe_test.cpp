@@ -127,6 +127,8 @@ std::filesystem::path internlm2_copy() {
 struct ModelCase {
   std::string name, golden;
 };
+// ctest lists the parameter by its name.
+void PrintTo(const ModelCase& c, std::ostream* os) { *os << c.name; }
 
 class CudaMoeModel : public ::testing::TestWithParam<ModelCase> {
  protected:
