@@ -25,7 +25,8 @@ enum class Op {
   QkvRopeStore,
   Attention,
   NormLinear,
-  ArgmaxRows
+  ArgmaxRows,
+  Moe  // moe_route (normalized top-k) then moe_experts
 };
 
 struct OpCase {
@@ -41,6 +42,7 @@ struct OpCase {
   std::vector<std::pair<int, int>> seqs;
   int heads = 0, kv_heads = 0, head_dim = 0, block_len = 16, window = 0;
   bool qk_norm = false;  // qkv_rope_store: per-head q/k RMSNorm
+  int experts = 0, top_k = 0;  // moe (n: hidden, k: expert intermediate width)
 
   std::string name() const;  // "linear rows=3 n=96 k=64 bias f32-out", unique within a table
 };
