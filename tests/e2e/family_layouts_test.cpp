@@ -20,20 +20,6 @@ namespace {
 
 constexpr int kHidden = 24, kInter = 40, kLayers = 2, kHeads = 6, kKvHeads = 2, kHeadDim = 4, kVocab = 50;
 
-FakeTensor random_tensor(const std::string& name, std::vector<int64_t> shape, std::mt19937& rng, float lo = -0.5f,
-                         float hi = 0.5f) {
-  FakeTensor t{name, "F32", shape, {}};
-  int64_t n = 1;
-  for (auto d : shape) n *= d;
-  std::uniform_real_distribution<float> dist(lo, hi);
-  t.bytes.resize(size_t(n) * 4);
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = dist(rng);
-    std::memcpy(t.bytes.data() + i * 4, &v, 4);
-  }
-  return t;
-}
-
 FakeTensor renamed(FakeTensor t, const std::string& name) {
   t.name = name;
   return t;

@@ -6,7 +6,6 @@
 #ifdef TURBINE_WITH_CUDA
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -14,7 +13,6 @@
 #include "engine/perplexity.h"
 #include "engine/perplexity_stream.h"
 #include "gpu_test_util.h"
-#include "support/safetensors_writer.h"
 #include "text/tokenizer.h"
 
 namespace turbine::test {
@@ -113,33 +111,17 @@ INSTANTIATE_TEST_SUITE_P(Dtypes, CudaMoeOps, ::testing::Values(DType::BF16, DTyp
 constexpr double kMarginTol = 0.5;
 constexpr int kBlockLen = 16;
 
-std::filesystem::path internlm2_copy() {
-  static const std::filesystem::path dir = [] {
-    const auto out = temp_dir("internlm2-gpu") / "kjv-internlm2";
-    const std::string cmd = "/usr/bin/python3 " + (shared_dir() / "scripts" / "make_internlm2.py").string() + " " +
-                            default_model_dir().string() + " " + out.string() + " > /dev/null";
-    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("failed: " + cmd);
-    return out;
-  }();
-  return dir;
-}
-
-struct ModelCase {
-  std::string name, golden;
-};
-// ctest lists the parameter by its name.
-void PrintTo(const ModelCase& c, std::ostream* os) { *os << c.name; }
-
-class CudaMoeModel : public ::testing::TestWithParam<ModelCase> {
+// A family by its model_dir name (e2e_util.h; "kjv-internlm2": kjv-llama's InternLM2 copy).
+class CudaMoeModel : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     TURBINE_REQUIRE_GPU();
-    dir_ = GetParam().name == "internlm2" ? internlm2_copy() : model_dir(GetParam().name);
+    dir_ = model_dir(GetParam());
     if (!std::filesystem::exists(dir_ / "model.safetensors")) GTEST_SKIP() << "no model at " << dir_;
     m_ = std::make_unique<LoadedModel>(LoadedModel{load_model_config(dir_), Checkpoint::open(dir_), nullptr, nullptr});
     m_->backend = make_gpu(DType::BF16);
     m_->model = std::make_unique<LlamaModel>(m_->config, m_->checkpoint, *m_->backend);
-    cases_ = golden().at(GetParam().golden);
+    cases_ = golden().at(golden_key(GetParam()));
   }
   std::filesystem::path dir_;
   std::unique_ptr<LoadedModel> m_;
@@ -180,7 +162,7 @@ TEST_P(CudaMoeModel, TeacherForced) {
 }
 
 TEST_P(CudaMoeModel, PerplexityNearBf16Reference) {
-  const auto& g = golden().at(GetParam().golden + "-ppl");
+  const auto& g = golden().at(golden_key(GetParam()) + "-ppl");
   const auto tokenizer = load_tokenizer(dir_);
   std::ifstream in(dir_ / "kjv_eval.txt", std::ios::binary);
   std::stringstream text;
@@ -192,15 +174,13 @@ TEST_P(CudaMoeModel, PerplexityNearBf16Reference) {
   const double ppl = evaluate_perplexity(*m_->model, cache, stream, window).perplexity;
   const double want = g.at("bf16").get<double>();
   EXPECT_NEAR(ppl, want, 0.005 * want);
-  std::printf("%s bf16 perplexity on the GPU: %.4f (reference %.4f)\n", GetParam().name.c_str(), ppl, want);
+  std::printf("%s bf16 perplexity on the GPU: %.4f (reference %.4f)\n", GetParam().c_str(), ppl, want);
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, CudaMoeModel,
-                         ::testing::Values(ModelCase{"mixtral-tiny", "mixtral-tiny"},
-                                           ModelCase{"qwen3-moe-tiny", "qwen3-moe-tiny"},
-                                           ModelCase{"internlm2", "kjv-llama"}),
+                         ::testing::Values("mixtral-tiny", "qwen3-moe-tiny", "kjv-internlm2"),
                          [](const auto& info) {
-                           std::string n = info.param.name;
+                           std::string n = info.param;
                            std::replace(n.begin(), n.end(), '-', '_');
                            return n;
                          });
