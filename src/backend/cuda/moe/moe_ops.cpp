@@ -21,6 +21,9 @@ void CudaBackend::do_moe_experts(const Tensor& x, const Tensor& gate_up, const T
   const int64_t T = x.dim(0), H = x.dim(1), E = gate_up.dim(0), I = gate_up.dim(1) / 2, k = ids.dim(1);
   if (T == 0) return;
   if (E > kMaxMoeExperts) fail("cuda moe_experts: {} experts, the kernels take up to {}", E, kMaxMoeExperts);
+  if (gate_up.dtype != dtype_)
+    fail("cuda moe_experts: expert weights must be {} (the compute dtype), got {}", dtype_name(dtype_),
+         dtype_name(gate_up.dtype));
   const int64_t pairs = T * k;
   Tensor plan = empty(DType::I32, {E + 1 + 2 * pairs});
   int32_t* offsets = plan.ptr<int32_t>();
