@@ -116,7 +116,11 @@ class CudaMoeModel : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     TURBINE_REQUIRE_GPU();
-    dir_ = model_dir(GetParam());
+    try {
+      dir_ = model_dir(GetParam());
+    } catch (const std::runtime_error& e) {  // the InternLM2 copy needs make_internlm2.py and numpy
+      GTEST_SKIP() << e.what();
+    }
     if (!std::filesystem::exists(dir_ / "model.safetensors")) GTEST_SKIP() << "no model at " << dir_;
     m_ = std::make_unique<LoadedModel>(LoadedModel{load_model_config(dir_), Checkpoint::open(dir_), nullptr, nullptr});
     m_->backend = make_gpu(DType::BF16);
