@@ -6,7 +6,8 @@
 #   other: ../shared/bench/llamacpp_cpu_peer.sh (llama-bench pp128/tg128 and llama-batched-bench 128 in /
 #   128 out at batch 1, 4, 16 on kjv-llama-bf16.gguf; its first call builds llama.cpp, ~8 min on 2
 #   cores, cached in /tmp/lc-cpu), llama-bench pp512, then `turbine bench generate --device cpu` at
-#   batch 1 and 16 (128 in, 128 out) and a 512-token prefill. bench/cpu_peer_summary.py prints the
+#   batch 1 and 16 (128 in, 128 out), a 128-token prefill (5 rounds) and a 512-token prefill (3 rounds),
+#   as many repetitions as llama-bench's pp128 (-r 5) and pp512 (-r 3). bench/cpu_peer_summary.py prints the
 #   medians over the rounds and the turbine / llama.cpp ratios (decode batch 1 and 16, prefill 128 and
 #   512; above 1 means turbine is faster).
 # Extra flags for turbine (e.g. --cpu-isa avx2, --cpu-weights f32) come from TURBINE_FLAGS.
@@ -34,6 +35,10 @@ for i in $(seq 1 "$runs"); do
   # shellcheck disable=SC2086
   "$turbine" bench generate "$model" --device cpu --batch 1,16 --input-len 128 --output-len 128 --json $flags \
     > "$out/turbine-$i/generate.json"
+  # Prefill is timed over as many repetitions as llama-bench's (-r 5 for pp128, -r 3 for pp512).
+  # shellcheck disable=SC2086
+  "$turbine" bench generate "$model" --device cpu --batch 1 --input-len 128 --output-len 1 --rounds 5 --json \
+    $flags > "$out/turbine-$i/pp128.json"
   # shellcheck disable=SC2086
   "$turbine" bench generate "$model" --device cpu --batch 1 --input-len 512 --output-len 1 --rounds 3 --json \
     $flags > "$out/turbine-$i/pp512.json"

@@ -3,8 +3,10 @@
 
 llama.cpp: decode tok/s from llama-batched-bench's S_TG column at B = 1 and 16; prefill from
 llama-bench's pp128 / pp512 rows (ms = tokens / t/s). turbine: decode_throughput of `bench generate`
-at batch 1 and 16; prefill = the first-token latency at batch 1 (the prompt's forward pass and the
-first argmax)."""
+at batch 1 and 16; prefill = the median first-token latency at batch 1 over the rounds of a prefill-only
+run (the prompt's forward pass and the first argmax; 5 rounds for 128 tokens and 3 for 512, as llama-bench
+averages 5 and 3 repetitions). Rounds from before the 128-token prefill run had its own file fall back
+to the decode run's single first-token latency."""
 import json
 import statistics
 import sys
@@ -55,10 +57,11 @@ def main():
     for i in range(1, runs + 1):
         lc, tb = out / f'llamacpp-{i}', out / f'turbine-{i}'
         gen, pp = turbine_rows(tb / 'generate.json'), turbine_rows(tb / 'pp512.json')
+        pp128 = turbine_rows(tb / 'pp128.json') if (tb / 'pp128.json').exists() else gen
         pairs = {
             'decode b1 tok/s': (gen[1]['decode_throughput'], batched_tg_tps(lc / 'llamacpp_cpu_batched.md', 1)),
             'decode b16 tok/s': (gen[16]['decode_throughput'], batched_tg_tps(lc / 'llamacpp_cpu_batched.md', 16)),
-            'prefill 128 ms': (gen[1]['first_token_latency_ms']['p50'],
+            'prefill 128 ms': (pp128[1]['first_token_latency_ms']['p50'],
                                128 / llama_bench_tps(lc / 'llamacpp_cpu_bench.md', 'pp128') * 1000),
             'prefill 512 ms': (pp[1]['first_token_latency_ms']['p50'],
                                512 / llama_bench_tps(lc / 'pp512.md', 'pp512') * 1000),

@@ -64,6 +64,39 @@ struct TopCandidates {
   std::vector<float> sum_exp;
 };
 
+// A group-quantized 4-bit matrix on the host, unpacked (AWQ W4A16): logical [n, k] like a dense
+// linear weight, w[r][c] = (q[r][c] - zeros[r][c / group_size]) * scales[r][c / group_size].
+// Backends pack it into their own layout (Backend::pack_int4).
+struct HostInt4Matrix {
+  int64_t n = 0, k = 0;
+  int group_size = 0;            // divides k
+  std::vector<uint8_t> q;        // [n][k], values 0..15
+  std::vector<uint8_t> zeros;    // [n][k / group_size], values 0..15
+  std::vector<uint16_t> scales;  // [n][k / group_size], fp16 bits
+};
+
+// A 4-bit matrix on a backend, in the layout that backend's kernels read (shapes and dtypes of the
+// three tensors are the backend's business); logically [n, k].
+struct Int4Weight {
+  Tensor packed, scales, zeros;
+  int64_t n = 0, k = 0;
+  int group_size = 0;
+};
+
+// The weight of a linear layer: a dense [N, K] tensor (a Tensor converts implicitly, so dense
+// callers read as before) or a 4-bit matrix.
+struct LinearWeight {
+  Tensor dense;
+  Int4Weight int4;
+
+  LinearWeight() = default;
+  LinearWeight(const Tensor& t) : dense(t) {}  // NOLINT(google-explicit-constructor): dense is the usual case
+  LinearWeight(Int4Weight q) : int4(std::move(q)) {}  // NOLINT(google-explicit-constructor)
+  bool quantized() const { return int4.packed.defined(); }
+  int64_t rows() const { return quantized() ? int4.n : dense.dim(0); }
+  int64_t cols() const { return quantized() ? int4.k : dense.dim(1); }
+};
+
 // Most candidates top_candidates hands out per row.
 constexpr int kMaxTopCandidates = 1024;
 
@@ -147,6 +180,8 @@ class Backend {
   virtual Tensor upload(const void* src, DType src_dtype, std::vector<int64_t> shape, DType dtype) = 0;
   // Copies a tensor to host memory as fp32.
   virtual std::vector<float> download_f32(const Tensor& t) = 0;
+  // Packs a host 4-bit matrix into this backend's layout; Error on backends without 4-bit weights.
+  virtual Int4Weight pack_int4(const HostInt4Matrix& m);
   // A zeroed cache of this geometry; its dtype must be the compute dtype.
   KvCache allocate_kv_cache(const KvCacheSpec& spec);
   virtual BatchMeta upload_batch(const BatchPlan& plan) = 0;
@@ -179,9 +214,9 @@ class Backend {
   void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out);
   // residual += x; out = rms_norm(residual)   (the fused pre-norm of the next sub-layer)
   void add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps, Tensor& out);
-  // out = x @ weight^T (+ bias); x [T, K], weight [N, K], bias [N] or undefined, out [T, N].
-  // out may be fp32 while x/weight are fp16/bf16 (logits).
-  void linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out);
+  // out = x @ weight^T (+ bias); x [T, K], weight [N, K] (dense or 4-bit), bias [N] or undefined,
+  // out [T, N]. out may be fp32 while x/weight are fp16/bf16 (logits).
+  void linear(const Tensor& x, const LinearWeight& weight, const Tensor* bias, Tensor& out);
   // gate_up [T, 2I] = [gate | up] per row; out [T, I] = silu(gate) * up
   void silu_mul(const Tensor& gate_up, Tensor& out);
   // From the fused projection qkv [T, (Hq + 2 Hkv) D]: optional per-head RMSNorm of q and k
@@ -198,10 +233,10 @@ class Backend {
   // ---- fused ops: each is defined as the ops named in its comment, run in order, and that is what
   // the base class's do_* does (backend/fused_ops.cpp); a backend overrides one where fusing pays ----
   // PreNorm, then linear(normed, weight, bias, out).
-  void norm_linear(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& out);
+  void norm_linear(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& out);
   // PreNorm, linear(normed, weight, bias, qkv) and qkv_rope_store(qkv, ..., q_out): the attention
   // input of a decoder layer. `qkv` [T, (Hq + 2 Hkv) D] is scratch for backends that run it apart.
-  void norm_qkv_rope_store(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& qkv,
+  void norm_qkv_rope_store(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& qkv,
                            const QkvRopeStore& rope, Tensor& q_out);
 
   // ---- mixture of experts ----
@@ -238,14 +273,16 @@ class Backend {
   virtual void do_rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) = 0;
   virtual void do_add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps, Tensor& out) = 0;
   virtual void do_linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) = 0;
+  // linear with a 4-bit weight (made by this backend's pack_int4). Default: Error.
+  virtual void do_linear_int4(const Tensor& x, const Int4Weight& weight, const Tensor* bias, Tensor& out);
   virtual void do_silu_mul(const Tensor& gate_up, Tensor& out) = 0;
   virtual void do_qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm, float norm_eps,
                                  const RopeTable& rope, const AttentionShape& shape, KvCache& cache, int layer,
                                  const BatchMeta& meta, Tensor& q_out) = 0;
   virtual void do_attention(const Tensor& q, const KvCache& cache, int layer, const BatchMeta& meta,
                             const AttentionShape& shape, Tensor& out) = 0;
-  virtual void do_norm_linear(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& out);
-  virtual void do_norm_qkv_rope_store(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& qkv,
+  virtual void do_norm_linear(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& out);
+  virtual void do_norm_qkv_rope_store(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& qkv,
                                       const QkvRopeStore& rope, Tensor& q_out);
   virtual void do_gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) = 0;
   virtual void do_moe_route(const Tensor& logits, int k, bool normalize, Tensor& ids, Tensor& weights) = 0;

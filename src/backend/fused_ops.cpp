@@ -15,12 +15,12 @@ void apply_pre_norm(Backend& b, const PreNorm& pre) {
 
 }  // namespace
 
-void Backend::do_norm_linear(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& out) {
+void Backend::do_norm_linear(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& out) {
   apply_pre_norm(*this, pre);
   linear(pre.normed, weight, bias, out);
 }
 
-void Backend::do_norm_qkv_rope_store(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& qkv,
+void Backend::do_norm_qkv_rope_store(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& qkv,
                                      const QkvRopeStore& r, Tensor& q_out) {
   norm_linear(pre, weight, bias, qkv);
   qkv_rope_store(qkv, r.q_norm, r.k_norm, r.norm_eps, r.rope, r.shape, r.cache, r.layer, r.meta, q_out);

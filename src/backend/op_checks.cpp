@@ -75,18 +75,25 @@ void check_norm(const OpCheck& c, const Tensor& x, const Tensor& weight, const T
   c.shape(c.compute(out, "out"), {x.dim(0), x.dim(1)}, "out");
 }
 
-// x [T, K] in the compute dtype, weight [N, K] in the compute dtype or the backend's weight dtype,
-// bias [N] or none, out [T, N] in the compute dtype or fp32.
-void check_linear(const OpCheck& c, const Tensor& x, const Tensor& weight, const Tensor* bias, const Tensor& out,
-                  const char* out_name) {
+// x [T, K] in the compute dtype, weight [N, K] (dense: the compute dtype or the backend's weight
+// dtype; 4-bit: made by this backend's pack_int4, its group size dividing K), bias [N] or none,
+// out [T, N] in the compute dtype or fp32.
+void check_linear(const OpCheck& c, const Tensor& x, const LinearWeight& weight, const Tensor* bias,
+                  const Tensor& out, const char* out_name) {
   c.rank(c.compute(x, "x"), 2, "x");
-  c.rank(c.weight(weight, "weight"), 2, "weight");
-  if (weight.dim(1) != x.dim(1)) c.fail("x has {} columns, weight {}", x.dim(1), weight.dim(1));
+  if (weight.quantized()) {
+    const Int4Weight& w = weight.int4;
+    c.present(w.packed, "the 4-bit weight");
+    if (w.group_size <= 0 || w.k % w.group_size) c.fail("4-bit group size {} does not divide k = {}", w.group_size, w.k);
+  } else {
+    c.rank(c.weight(weight.dense, "weight"), 2, "weight");
+  }
+  if (weight.cols() != x.dim(1)) c.fail("x has {} columns, weight {}", x.dim(1), weight.cols());
   c.present(out, out_name);
   if (out.dtype != c.compute_dtype() && out.dtype != DType::F32)
     c.fail("{} must be {} or float32, got {}", out_name, dtype_name(c.compute_dtype()), dtype_name(out.dtype));
-  c.shape(out, {x.dim(0), weight.dim(0)}, out_name);
-  if (has(bias)) c.shape(c.compute(*bias, "bias"), {weight.dim(0)}, "bias");
+  c.shape(out, {x.dim(0), weight.rows()}, out_name);
+  if (has(bias)) c.shape(c.compute(*bias, "bias"), {weight.rows()}, "bias");
 }
 
 // The residual stream and pre-norm weight of a fused op; returns the stream's width.
@@ -180,9 +187,22 @@ void Backend::add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weig
   do_add_rms_norm(residual, x, weight, eps, out);
 }
 
-void Backend::linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) {
+void Backend::linear(const Tensor& x, const LinearWeight& weight, const Tensor* bias, Tensor& out) {
   check_linear(OpCheck(*this, "linear"), x, weight, bias, out, "out");
-  do_linear(x, weight, bias, out);
+  if (weight.quantized())
+    do_linear_int4(x, weight.int4, bias, out);
+  else
+    do_linear(x, weight.dense, bias, out);
+}
+
+Int4Weight Backend::pack_int4(const HostInt4Matrix& m) {
+  (void)m;
+  turbine::fail("{}: 4-bit weights are not supported on this backend", name());
+}
+
+void Backend::do_linear_int4(const Tensor& x, const Int4Weight& weight, const Tensor* bias, Tensor& out) {
+  (void)x, (void)weight, (void)bias, (void)out;
+  turbine::fail("{}: 4-bit weights are not supported on this backend", name());
 }
 
 void Backend::silu_mul(const Tensor& gate_up, Tensor& out) {
@@ -216,14 +236,14 @@ void Backend::attention(const Tensor& q, const KvCache& cache, int layer, const 
   do_attention(q, cache, layer, meta, shape, out);
 }
 
-void Backend::norm_linear(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& out) {
+void Backend::norm_linear(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& out) {
   const OpCheck c(*this, "norm_linear");
   check_pre_norm(c, pre);
   check_linear(c, pre.normed, weight, bias, out, "out");
   do_norm_linear(pre, weight, bias, out);
 }
 
-void Backend::norm_qkv_rope_store(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& qkv,
+void Backend::norm_qkv_rope_store(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& qkv,
                                   const QkvRopeStore& r, Tensor& q_out) {
   const OpCheck c(*this, "norm_qkv_rope_store");
   check_pre_norm(c, pre);

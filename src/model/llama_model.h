@@ -14,10 +14,13 @@
 
 namespace turbine {
 
+// The projections are LinearWeights: dense, or 4-bit in an AWQ checkpoint.
 struct LayerWeights {
-  Tensor attn_norm, qkv, qkv_bias, o_proj, o_bias, q_norm, k_norm;  // qkv fused [(Hq+2Hkv)D, H]
-  Tensor mlp_norm, gate_up, gate_up_bias, down, down_bias;          // gate_up fused [2I, H]
-  MoeLayerWeights moe;  // defined in a sparse layer, whose MLP it replaces
+  Tensor attn_norm, qkv_bias, o_bias, q_norm, k_norm;
+  LinearWeight qkv, o_proj;  // qkv fused [(Hq+2Hkv)D, H]
+  Tensor mlp_norm, gate_up_bias, down_bias;
+  LinearWeight gate_up, down;  // gate_up fused [2I, H]
+  MoeLayerWeights moe;         // defined in a sparse layer, whose MLP it replaces
 };
 
 struct ModelWeights {

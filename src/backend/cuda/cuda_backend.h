@@ -63,8 +63,8 @@ class CudaBackend : public Backend {
   void do_attention(const Tensor& q, const KvCache& cache, int layer, const BatchMeta& meta,
                     const AttentionShape& shape, Tensor& out) override;
   // At one token: one skinny GEMM each (gemm/gemm_dispatch.cpp); else the parts apart.
-  void do_norm_linear(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& out) override;
-  void do_norm_qkv_rope_store(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& qkv,
+  void do_norm_linear(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& out) override;
+  void do_norm_qkv_rope_store(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& qkv,
                               const QkvRopeStore& rope, Tensor& q_out) override;
   void do_gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) override;
   // moe/moe_ops.cpp

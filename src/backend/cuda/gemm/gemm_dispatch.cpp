@@ -74,22 +74,26 @@ bool CudaBackend::fused_skinny(const Tensor& x, SkinnyInput input, const PreNorm
   return true;
 }
 
-void CudaBackend::do_norm_linear(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& out) {
+void CudaBackend::do_norm_linear(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& out) {
   activate();
-  if (!fused_skinny(pre.residual.current, SkinnyInput::AddRmsNorm, &pre, weight, bias, out, nullptr))
+  // 4-bit weights run the parts apart: the fused skinny GEMM reads dense rows.
+  if (weight.quantized() ||
+      !fused_skinny(pre.residual.current, SkinnyInput::AddRmsNorm, &pre, weight.dense, bias, out, nullptr))
     Backend::do_norm_linear(pre, weight, bias, out);
 }
 
-void CudaBackend::do_norm_qkv_rope_store(const PreNorm& pre, const Tensor& weight, const Tensor* bias, Tensor& qkv,
+void CudaBackend::do_norm_qkv_rope_store(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias,
+                                         Tensor& qkv,
                                          const QkvRopeStore& r, Tensor& q_out) {
   activate();
   // Per-head q/k norms (Qwen3) need a whole head per block: those run apart, as do steps of more
   // than one token.
   auto defined = [](const Tensor* t) { return t && t->defined(); };
-  if (options_.fused && !defined(r.q_norm) && !defined(r.k_norm) && r.meta.plan->num_tokens == 1) {
+  if (options_.fused && !weight.quantized() && !defined(r.q_norm) && !defined(r.k_norm) &&
+      r.meta.plan->num_tokens == 1) {
     const QkvRopeParams p =
         qkv_rope_params(qkv, r.q_norm, r.k_norm, r.norm_eps, r.rope, r.shape, r.cache, r.layer, r.meta, q_out);
-    if (fused_skinny(pre.residual.current, SkinnyInput::AddRmsNorm, &pre, weight, bias, qkv, &p)) return;
+    if (fused_skinny(pre.residual.current, SkinnyInput::AddRmsNorm, &pre, weight.dense, bias, qkv, &p)) return;
   }
   Backend::do_norm_qkv_rope_store(pre, weight, bias, qkv, r, q_out);
 }
