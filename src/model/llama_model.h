@@ -1,5 +1,6 @@
-// The Llama-family decoder (Llama, Mistral, Qwen2, Qwen3, ...) as a straight list of backend op
-// calls over a BatchInput. Architecture differences are flags in ModelConfig plus weight names.
+// The Llama-family decoder (Llama, Mistral, Qwen2, Qwen3, InternLM2, and with experts Mixtral and
+// Qwen3-MoE) as a straight list of backend op calls over a BatchInput. Architecture differences are
+// flags in ModelConfig plus weight names; a sparse layer runs model/moe_mlp in place of the MLP.
 #pragma once
 #include <cstdint>
 #include <functional>

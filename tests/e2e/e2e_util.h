@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -17,6 +18,7 @@
 #include "model/checkpoint_shard.h"
 #include "model/model_config.h"
 #include "model/tensor_parallel_model.h"
+#include "support/safetensors_writer.h"
 #include "support/test_paths.h"
 
 namespace turbine::test {
@@ -29,9 +31,27 @@ inline const nlohmann::json& golden() {
   return g;
 }
 
+// An InternLM2-layout copy of kjv-llama (../shared/scripts/make_internlm2.py; the same function, so
+// kjv-llama's goldens hold for it), made once per process (ctest runs each test in its own).
+inline std::filesystem::path internlm2_copy() {
+  static const std::filesystem::path dir = [] {
+    const auto out = temp_dir("internlm2") / "kjv-internlm2";
+    const std::string cmd = "/usr/bin/python3 " + (shared_dir() / "scripts" / "make_internlm2.py").string() + " " +
+                            default_model_dir().string() + " " + out.string() + " > /dev/null";
+    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("failed: " + cmd);
+    return out;
+  }();
+  return dir;
+}
+
+// "kjv-internlm2" names the InternLM2 copy of kjv-llama.
 inline std::filesystem::path model_dir(const std::string& name) {
+  if (name == "kjv-internlm2") return internlm2_copy();
   return name == "kjv-llama" ? default_model_dir() : shared_dir() / "models" / name;
 }
+
+// The golden.json entry a model is checked against (the InternLM2 copy: kjv-llama's).
+inline std::string golden_key(const std::string& name) { return name == "kjv-internlm2" ? "kjv-llama" : name; }
 
 struct LoadedModel {
   ModelConfig config;

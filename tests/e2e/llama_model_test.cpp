@@ -18,20 +18,6 @@ namespace {
 
 constexpr int kHidden = 24, kInter = 40, kLayers = 2, kHeads = 4, kKvHeads = 2, kHeadDim = 6, kVocab = 50;
 
-FakeTensor random_tensor(const std::string& name, std::vector<int64_t> shape, std::mt19937& rng, float lo = -0.5f,
-                         float hi = 0.5f) {
-  FakeTensor t{name, "F32", shape, {}};
-  int64_t n = 1;
-  for (auto d : shape) n *= d;
-  std::uniform_real_distribution<float> dist(lo, hi);
-  t.bytes.resize(size_t(n) * 4);
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = dist(rng);
-    std::memcpy(t.bytes.data() + i * 4, &v, 4);
-  }
-  return t;
-}
-
 std::vector<FakeTensor> tiny_llama_tensors() {
   std::mt19937 rng(42);
   std::vector<FakeTensor> t;

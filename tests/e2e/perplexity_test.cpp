@@ -1,6 +1,7 @@
 // Held-out perplexity under golden.json's <model>-ppl rule: kjv-llama (SentencePiece
-// tokenizer.model) and mistral-tiny (tokenizer.json; its 64-token sliding window is crossed in
-// every 512-token window, so this is the strong sliding-window check).
+// tokenizer.model), mistral-tiny (tokenizer.json; its 64-token sliding window is crossed in
+// every 512-token window, so this is the strong sliding-window check), the mixture-of-experts
+// models, and kjv-llama's InternLM2 copy against kjv-llama's figure.
 #include <gtest/gtest.h>
 
 #include <sstream>
@@ -23,7 +24,7 @@ std::string read_file(const std::filesystem::path& p) {
 void check_golden_perplexity(const std::string& name) {
   const auto dir = model_dir(name);
   if (!std::filesystem::exists(dir / "model.safetensors")) GTEST_SKIP() << "no model at " << dir;
-  const auto& g = golden().at(name + "-ppl");
+  const auto& g = golden().at(golden_key(name) + "-ppl");
   auto m = load_cpu_model(dir);
   const auto tokenizer = load_tokenizer(dir);
   const auto stream = perplexity_stream(read_file(dir / "kjv_eval.txt"), *tokenizer, m->config.bos_token_id);
@@ -40,6 +41,9 @@ void check_golden_perplexity(const std::string& name) {
 
 TEST(Perplexity, KjvLlamaMatchesGolden) { check_golden_perplexity("kjv-llama"); }
 TEST(Perplexity, MistralTinySlidingWindowMatchesGolden) { check_golden_perplexity("mistral-tiny"); }
+TEST(Perplexity, MixtralTinyMatchesGolden) { check_golden_perplexity("mixtral-tiny"); }
+TEST(Perplexity, Qwen3MoeTinyMatchesGolden) { check_golden_perplexity("qwen3-moe-tiny"); }
+TEST(Perplexity, InternLM2CopyMatchesKjvLlama) { check_golden_perplexity("kjv-internlm2"); }
 
 TEST(Perplexity, RejectsTooSmallInputsAndCaches) {
   auto m = load_cpu_model(model_dir("kjv-llama"), 1);

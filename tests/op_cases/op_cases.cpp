@@ -4,6 +4,7 @@
 #include <cmath>
 #include <numeric>
 #include <random>
+#include <tuple>
 
 #include "backend/batch_input.h"
 #include "core/dtype.h"
@@ -24,6 +25,7 @@ const char* op_name(Op op) {
     case Op::Attention: return "attention";
     case Op::NormLinear: return "norm_linear";
     case Op::ArgmaxRows: return "argmax_rows";
+    case Op::Moe: return "moe";
   }
   return "?";
 }
@@ -153,6 +155,7 @@ std::string OpCase::name() const {
   if (k) s += " k=" + std::to_string(k);
   if (bias) s += " bias";
   if (f32_out) s += " f32-out";
+  if (op == Op::Moe) s += " experts=" + std::to_string(experts) + " top=" + std::to_string(top_k);
   return s;
 }
 
@@ -198,6 +201,13 @@ std::vector<OpCase> op_test_cases() {
     c.seqs = std::move(seqs), c.window = window, c.qk_norm = qk_norm;
     cases.push_back(c);
   };
+  // Experts some tokens never pick, widths off the 16-byte path, many tokens per expert.
+  for (const auto& [rows, hidden, inter, experts, top_k] :
+       {std::tuple{1, 64, 32, 8, 2}, {5, 30, 18, 5, 2}, {40, 64, 48, 16, 4}, {3, 128, 64, 64, 8}}) {
+    OpCase c;
+    c.op = Op::Moe, c.rows = rows, c.n = hidden, c.k = inter, c.experts = experts, c.top_k = top_k;
+    cases.push_back(c);
+  }
   attention(Op::QkvRopeStore, 4, 2, 64, 16, {{0, 5}, {20, 1}});
   attention(Op::QkvRopeStore, 2, 1, 96, 8, {{3, 2}}, 0, true);
   // Decode only (the decode kernel, split-K over a long context), prefill only (the flash kernel),
@@ -249,6 +259,11 @@ std::vector<OpCase> op_bench_cases() {
     OpCase c;
     c.op = Op::Attention, c.heads = 32, c.kv_heads = 32, c.head_dim = 128, c.block_len = 64;
     c.seqs.assign(size_t(batch), {512, 1});
+    cases.push_back(c);
+  }
+  for (int64_t rows : {1, 16, 64, 2048}) {  // Qwen3-30B-A3B's experts
+    OpCase c;
+    c.op = Op::Moe, c.rows = rows, c.n = 2048, c.k = 768, c.experts = 128, c.top_k = 8;
     cases.push_back(c);
   }
   OpCase prefill;
@@ -350,6 +365,30 @@ PreparedOp prepare_op(Backend& b, const OpCase& c, uint32_t seed, DType round_to
       auto ids = std::make_shared<std::vector<int32_t>>();
       p.run = [be, s, ids] { *ids = be->argmax_rows(s->inputs[0]); };
       p.outputs = [ids] { return std::vector<float>(ids->begin(), ids->end()); };
+      break;
+    }
+    case Op::Moe: {
+      const int64_t E = c.experts, K = c.top_k, H = c.n, I = c.k;
+      s->inputs.push_back(in.random({c.rows, H}));
+      s->inputs.push_back(in.upload(
+          [&] {
+            std::uniform_real_distribution<float> dist(-3.0f, 3.0f);
+            std::vector<float> v(size_t(c.rows * E));
+            for (auto& x : v) x = dist(in.rng());
+            return v;
+          }(),
+          {c.rows, E}, DType::F32));
+      s->weights.push_back(in.weight({E, 2 * I, H}, -0.3f, 0.3f));
+      s->weights.push_back(in.weight({E, H, I}, -0.3f, 0.3f));
+      s->ids = b.empty(DType::I32, {c.rows, K});
+      s->outputs.push_back(b.empty(DType::F32, {c.rows, K}));  // the routing weights
+      s->outputs.push_back(b.empty(dt, {c.rows, H}));
+      // At most min(E, tokens * k) experts' weights are read.
+      p.bytes = double(std::min(E, c.rows * K)) * 3 * I * H * dtype_size(s->weights[0].dtype);
+      p.run = [be, s, K] {
+        be->moe_route(s->inputs[1], int(K), true, s->ids, s->outputs[0]);
+        be->moe_experts(s->inputs[0], s->weights[0], s->weights[1], s->ids, s->outputs[0], s->outputs[1]);
+      };
       break;
     }
     case Op::QkvRopeStore:

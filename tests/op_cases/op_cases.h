@@ -25,7 +25,8 @@ enum class Op {
   QkvRopeStore,
   Attention,
   NormLinear,
-  ArgmaxRows
+  ArgmaxRows,
+  Moe  // moe_route (normalized top-k) then moe_experts
 };
 
 struct OpCase {
@@ -44,6 +45,7 @@ struct OpCase {
   // attention: the cache's format. A quantized cache starts zeroed and its context is written by
   // qkv_rope_store (every position of every sequence, in the set-up), so the case covers both ops.
   KvFormat kv = KvFormat::Dense;
+  int experts = 0, top_k = 0;  // moe (n: hidden, k: expert intermediate width)
 
   std::string name() const;  // "linear rows=3 n=96 k=64 bias f32-out", unique within a table
 };

@@ -12,7 +12,7 @@ TEST(CpuMoe, RouteMatchesReference) {
   auto be = make_cpu();
   std::mt19937 rng(31);
   for (const bool normalize : {false, true}) {
-    for (const auto [T, E, k] : {std::tuple{1, 4, 2}, {7, 8, 2}, {5, 128, 8}, {3, 3, 3}, {2, 5, 1}}) {
+    for (const auto& [T, E, k] : {std::tuple{1, 4, 2}, {7, 8, 2}, {5, 128, 8}, {3, 3, 3}, {2, 5, 1}}) {
       const Vec logits = random_vec(rng, size_t(T * E), -4, 4);
       Tensor tl = upload_vec(*be, logits, {T, E});
       Tensor ids = be->empty(DType::I32, {T, k}), w = be->empty(DType::F32, {T, k});
@@ -42,7 +42,7 @@ TEST(CpuMoe, ExpertsMatchReference) {
   auto be = make_cpu();
   std::mt19937 rng(32);
   for (const DType wt : {DType::F32, DType::BF16}) {
-    for (const auto [T, H, I, E, k] : {std::tuple{1, 16, 8, 4, 2}, {3, 24, 40, 8, 2}, {21, 32, 24, 6, 3}}) {
+    for (const auto& [T, H, I, E, k] : {std::tuple{1, 16, 8, 4, 2}, {3, 24, 40, 8, 2}, {21, 32, 24, 6, 3}}) {
       const Vec x = random_vec(rng, size_t(T * H));
       Vec gate_up = random_vec(rng, size_t(E * 2 * I * H), -0.5, 0.5), down = random_vec(rng, size_t(E * H * I), -0.5, 0.5);
       if (wt == DType::BF16) {  // the reference sees the rounded weights the backend keeps

@@ -21,6 +21,19 @@ FakeTensor f32_tensor(const std::string& name, std::vector<int64_t> shape, float
   return t;
 }
 
+FakeTensor random_tensor(const std::string& name, std::vector<int64_t> shape, std::mt19937& rng, float lo, float hi) {
+  FakeTensor t{name, "F32", shape, {}};
+  int64_t n = 1;
+  for (auto d : shape) n *= d;
+  std::uniform_real_distribution<float> dist(lo, hi);
+  t.bytes.resize(size_t(n) * 4);
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = dist(rng);
+    std::memcpy(t.bytes.data() + i * 4, &v, 4);
+  }
+  return t;
+}
+
 std::string safetensors_header(const std::vector<FakeTensor>& tensors) {
   nlohmann::ordered_json h;
   h["__metadata__"] = {{"format", "pt"}};

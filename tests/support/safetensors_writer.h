@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,9 @@ struct FakeTensor {
 };
 
 FakeTensor f32_tensor(const std::string& name, std::vector<int64_t> shape, float start = 0.0f);
+// F32 values drawn uniformly from [lo, hi).
+FakeTensor random_tensor(const std::string& name, std::vector<int64_t> shape, std::mt19937& rng, float lo = -0.5f,
+                         float hi = 0.5f);
 
 // The JSON header text for these tensors, laid out back to back.
 std::string safetensors_header(const std::vector<FakeTensor>& tensors);

@@ -74,6 +74,10 @@ class CudaBackend : public Backend {
   void do_norm_qkv_rope_store(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& qkv,
                               const QkvRopeStore& rope, Tensor& q_out) override;
   void do_gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) override;
+  // moe/moe_ops.cpp
+  void do_moe_route(const Tensor& logits, int k, bool normalize, Tensor& ids, Tensor& weights) override;
+  void do_moe_experts(const Tensor& x, const Tensor& gate_up, const Tensor& down, const Tensor& ids,
+                      const Tensor& weights, Tensor& out) override;
   std::vector<int32_t> do_argmax_rows(const Tensor& logits) override;
   TopCandidates do_top_candidates(const Tensor& logits, std::span<const int32_t> rows,
                                   std::span<const float> temperatures, int k) override;
