@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -101,6 +102,8 @@ int main(int argc, char** argv) {
                "4bit_us", "GB/s", "TFLOP/s", "speedup", "gemm_us", "gemv_x");
     const std::pair<int64_t, int64_t> shapes[] = {{12288, 4096}, {4096, 4096}, {22016, 4096}, {4096, 11008}};
     Lcg rng{42};
+    // Per token count, the four shapes summed (one layer): 16-bit, 4-bit as dispatched, 4-bit GEMM.
+    std::vector<std::array<double, 3>> layer(token_counts.size(), {0.0, 0.0, 0.0});
     for (const auto& [n, k] : shapes) {
       std::vector<Tensor> dense;
       std::vector<Int4Weight> quant, gemm_quant;
@@ -113,7 +116,8 @@ int main(int argc, char** argv) {
       }
       const double dense_bytes = double(n) * k * 2;
       const double quant_bytes = double(n) * k / 2 + double(n) * (k / group) * 3;  // values, fp16 scale, zero
-      for (int tokens : token_counts) {
+      for (size_t ti = 0; ti < token_counts.size(); ++ti) {
+        const int tokens = token_counts[ti];
         std::vector<float> xv(size_t(tokens) * k);
         for (auto& v : xv) v = rng.uniform(-1.0f, 1.0f);
         Tensor x = backend->upload(xv.data(), DType::F32, {tokens, k}, dtype);
@@ -130,12 +134,18 @@ int main(int argc, char** argv) {
             gemm_backend->linear(gx, LinearWeight(gemm_quant[size_t(c)]), nullptr, gout);
           });
         }
+        layer[ti][0] += us16;
+        layer[ti][1] += us4;
+        layer[ti][2] += us_gemm;
         const double flops = 2.0 * tokens * double(n) * k;
         fmt::print("{:<22} {:>9.1f} {:>7.0f} {:>7.1f} {:>9.1f} {:>7.0f} {:>7.1f} {:>8.2f} {:>9.1f} {:>7.2f}\n",
                    fmt::format("N{} K{} T{}", n, k, tokens), us16, dense_bytes / us16 / 1e3, flops / us16 / 1e6, us4,
                    quant_bytes / us4 / 1e3, flops / us4 / 1e6, us16 / us4, us_gemm, us_gemm / us4);
       }
     }
+    for (size_t ti = 0; ti < token_counts.size(); ++ti)
+      fmt::print("layer T{}: 16-bit {:.1f} us, 4-bit {:.1f} us ({:.2f}x), 4-bit GEMM {:.1f} us\n", token_counts[ti],
+                 layer[ti][0], layer[ti][1], layer[ti][0] / layer[ti][1], layer[ti][2]);
     return 0;
   } catch (const std::exception& e) {
     fmt::print(stderr, "int4_linear_bench: {}\n", e.what());
