@@ -3,13 +3,18 @@
 // per call, bytes of weights (4-bit values, scales and zero points, or 16-bit values) read per
 // second, TFLOP/s and the 4-bit speedup. Each case cycles through 4 copies of its weights so that
 // none is served from L2, and calls run back to back (so PDL overlap counts, as in a decode step).
+// On cuda the 4-bit linear is timed twice: as dispatched (the decode GEMV up to its token limit) and
+// with the 4-bit GEMM at every token count (a second backend with int4_gemv_max_tokens = 0), the A/B
+// of int4_gemv.cu against int4_gemm.cu; gemm_us and gemv_x (GEMM time over dispatched time) say it.
 // Usage: int4_linear_bench [--device cuda] [--dtype float16] [--tokens 1,16,64] [--group-size 128]
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -85,22 +90,34 @@ int main(int argc, char** argv) {
     o.dtype = device == "cpu" ? DType::F32 : parse_dtype(dtype_text);
     auto backend = make_backend(o);
     const DType dtype = backend->compute_dtype();
+    // The same device with the 4-bit GEMM at every token count (cuda only: the cpu has one 4-bit path).
+    std::unique_ptr<Backend> gemm_backend;
+    if (device != "cpu") {
+      BackendOptions g = o;
+      g.cuda.int4_gemv_max_tokens = 0;
+      gemm_backend = make_backend(g);
+    }
     fmt::print("# {} ({}), group {}, {} iterations\n", backend->name(), dtype_name(dtype), group, iterations);
-    fmt::print("{:<22} {:>9} {:>7} {:>7} {:>9} {:>7} {:>7} {:>8}\n", "case", "16bit_us", "GB/s", "TFLOP/s", "4bit_us",
-               "GB/s", "TFLOP/s", "speedup");
+    fmt::print("{:<22} {:>9} {:>7} {:>7} {:>9} {:>7} {:>7} {:>8} {:>9} {:>7}\n", "case", "16bit_us", "GB/s", "TFLOP/s",
+               "4bit_us", "GB/s", "TFLOP/s", "speedup", "gemm_us", "gemv_x");
     const std::pair<int64_t, int64_t> shapes[] = {{12288, 4096}, {4096, 4096}, {22016, 4096}, {4096, 11008}};
     Lcg rng{42};
+    // Per token count, the four shapes summed (one layer): 16-bit, 4-bit as dispatched, 4-bit GEMM.
+    std::vector<std::array<double, 3>> layer(token_counts.size(), {0.0, 0.0, 0.0});
     for (const auto& [n, k] : shapes) {
       std::vector<Tensor> dense;
-      std::vector<Int4Weight> quant;
+      std::vector<Int4Weight> quant, gemm_quant;
       for (int c = 0; c < kCopies; ++c) {
         const auto w = random_half(rng, size_t(n * k), DType::F16, -0.05f, 0.05f);
         dense.push_back(backend->upload(w.data(), DType::F16, {n, k}, dtype));
-        quant.push_back(backend->pack_int4(random_int4(rng, n, k, group)));
+        const HostInt4Matrix m = random_int4(rng, n, k, group);
+        quant.push_back(backend->pack_int4(m));
+        if (gemm_backend) gemm_quant.push_back(gemm_backend->pack_int4(m));
       }
       const double dense_bytes = double(n) * k * 2;
       const double quant_bytes = double(n) * k / 2 + double(n) * (k / group) * 3;  // values, fp16 scale, zero
-      for (int tokens : token_counts) {
+      for (size_t ti = 0; ti < token_counts.size(); ++ti) {
+        const int tokens = token_counts[ti];
         std::vector<float> xv(size_t(tokens) * k);
         for (auto& v : xv) v = rng.uniform(-1.0f, 1.0f);
         Tensor x = backend->upload(xv.data(), DType::F32, {tokens, k}, dtype);
@@ -109,12 +126,26 @@ int main(int argc, char** argv) {
             time_calls(*backend, iterations, [&](int c) { backend->linear(x, dense[size_t(c)], nullptr, out); });
         const double us4 = time_calls(*backend, iterations,
                                       [&](int c) { backend->linear(x, LinearWeight(quant[size_t(c)]), nullptr, out); });
+        double us_gemm = 0.0;
+        if (gemm_backend) {
+          Tensor gx = gemm_backend->upload(xv.data(), DType::F32, {tokens, k}, dtype);
+          Tensor gout = gemm_backend->empty(dtype, {tokens, n});
+          us_gemm = time_calls(*gemm_backend, iterations, [&](int c) {
+            gemm_backend->linear(gx, LinearWeight(gemm_quant[size_t(c)]), nullptr, gout);
+          });
+        }
+        layer[ti][0] += us16;
+        layer[ti][1] += us4;
+        layer[ti][2] += us_gemm;
         const double flops = 2.0 * tokens * double(n) * k;
-        fmt::print("{:<22} {:>9.1f} {:>7.0f} {:>7.1f} {:>9.1f} {:>7.0f} {:>7.1f} {:>8.2f}\n",
+        fmt::print("{:<22} {:>9.1f} {:>7.0f} {:>7.1f} {:>9.1f} {:>7.0f} {:>7.1f} {:>8.2f} {:>9.1f} {:>7.2f}\n",
                    fmt::format("N{} K{} T{}", n, k, tokens), us16, dense_bytes / us16 / 1e3, flops / us16 / 1e6, us4,
-                   quant_bytes / us4 / 1e3, flops / us4 / 1e6, us16 / us4);
+                   quant_bytes / us4 / 1e3, flops / us4 / 1e6, us16 / us4, us_gemm, us_gemm / us4);
       }
     }
+    for (size_t ti = 0; ti < token_counts.size(); ++ti)
+      fmt::print("layer T{}: 16-bit {:.1f} us, 4-bit {:.1f} us ({:.2f}x), 4-bit GEMM {:.1f} us\n", token_counts[ti],
+                 layer[ti][0], layer[ti][1], layer[ti][0] / layer[ti][1], layer[ti][2]);
     return 0;
   } catch (const std::exception& e) {
     fmt::print(stderr, "int4_linear_bench: {}\n", e.what());

@@ -13,6 +13,8 @@ namespace turbine {
 // wgmma_gemm.cu (up to 48). Declared here so that flags are checked without the CUDA headers.
 constexpr int kSkinnyGemmMaxTokens = 2;
 constexpr int kWgmmaGemmMaxTokens = 48;
+// Most tokens the 4-bit decode GEMV (int4_gemv.cu) takes: one mma token tile.
+constexpr int kInt4GemvMaxTokens = 8;
 
 struct CudaOptions {
   bool graphs = true;         // decode steps recorded and replayed as CUDA graphs
@@ -23,12 +25,15 @@ struct CudaOptions {
   int skinny_gemm_max_tokens = kSkinnyGemmMaxTokens;
   // Then up to this many the Hopper kernel (0: none; cuBLASLt from there); 0..kWgmmaGemmMaxTokens.
   int wgmma_gemm_max_tokens = kWgmmaGemmMaxTokens;
+  // 4-bit (W4A16) linears of up to this many tokens take the decode GEMV, the rest (and all at 0) the
+  // 4-bit GEMM; 0..kInt4GemvMaxTokens. The switch back to the GEMM at every token count, for A/B runs.
+  int int4_gemv_max_tokens = kInt4GemvMaxTokens;
 };
 
 // The options given on the command line; unset ones come from the environment, then the defaults.
 struct CudaOptionFlags {
   std::optional<bool> graphs, fused, pdl, cublaslt_tune;
-  std::optional<int> skinny_gemm_max_tokens, wgmma_gemm_max_tokens;
+  std::optional<int> skinny_gemm_max_tokens, wgmma_gemm_max_tokens, int4_gemv_max_tokens;
 };
 
 // "on"/"off" (also "1"/"0") -> bool; throws Error naming `name` otherwise.
@@ -36,7 +41,7 @@ bool parse_on_off(const std::string& text, const std::string& name);
 
 // Resolves `flags` over the environment fallback, read through `getenv` (std::getenv in the CLI):
 // TURBINE_CUDA_GRAPHS, TURBINE_CUDA_FUSED, TURBINE_CUDA_PDL, TURBINE_CUBLASLT_TUNE (on/off/1/0),
-// TURBINE_CUDA_SKINNY_GEMM, TURBINE_CUDA_WGMMA_GEMM (a token count). A variable is used only where
+// TURBINE_CUDA_SKINNY_GEMM, TURBINE_CUDA_WGMMA_GEMM, TURBINE_CUDA_INT4_GEMV (a token count). A variable is used only where
 // its flag was not given; each one used is appended to `applied` as "NAME=value". A bad value or a
 // count outside its range throws Error naming the flag or variable.
 CudaOptions resolve_cuda_options(const CudaOptionFlags& flags, const std::function<const char*(const char*)>& getenv,

@@ -89,8 +89,14 @@ void add_cuda_options(CLI::App& cmd, CudaFlags& f) {
                              kWgmmaGemmMaxTokens, kWgmmaGemmMaxTokens))
       ->type_name("N")
       ->check(CLI::Range(0, kWgmmaGemmMaxTokens));
+  cmd.add_option("--int4-gemv-max-tokens", f.int4_gemv_max_tokens,
+                 fmt::format("4-bit linears of up to N tokens take the decode GEMV, beyond the 4-bit GEMM (0..{}, "
+                             "default {})",
+                             kInt4GemvMaxTokens, kInt4GemvMaxTokens))
+      ->type_name("N")
+      ->check(CLI::Range(0, kInt4GemvMaxTokens));
   for (const char* name : {"--cuda-graphs", "--cuda-fused", "--cuda-pdl", "--cublaslt-tune", "--skinny-gemm-max-tokens",
-                           "--wgmma-gemm-max-tokens"})
+                           "--wgmma-gemm-max-tokens", "--int4-gemv-max-tokens"})
     cmd.get_option(name)->group(group);
 }
 
@@ -218,6 +224,7 @@ CudaOptions resolve_cuda(const CudaFlags& f, const std::string& device) {
   flags.cublaslt_tune = on_off(f.cublaslt_tune, "--cublaslt-tune");
   flags.skinny_gemm_max_tokens = f.skinny_gemm_max_tokens;
   flags.wgmma_gemm_max_tokens = f.wgmma_gemm_max_tokens;
+  flags.int4_gemv_max_tokens = f.int4_gemv_max_tokens;
   if (device == "cpu")
     return resolve_cuda_options(
         flags, [](const char*) -> const char* { return nullptr; }, nullptr);

@@ -21,7 +21,7 @@ namespace turbine::cli {
 // the defaults; see resolve_cuda). Accepted on every device; the cpu backend has no use for them.
 struct CudaFlags {
   std::optional<std::string> graphs, fused, pdl, cublaslt_tune;  // "on" / "off"
-  std::optional<int> skinny_gemm_max_tokens, wgmma_gemm_max_tokens;
+  std::optional<int> skinny_gemm_max_tokens, wgmma_gemm_max_tokens, int4_gemv_max_tokens;
 };
 
 // The CPU backend's switches as given on the command line (checked as they are parsed).
@@ -67,7 +67,7 @@ struct SamplingOptions : SamplingOverrides {
 // --device, --threads and the CUDA switches (add_cuda_options).
 void add_device_options(CLI::App& cmd, DeviceOptions& options);
 // --cuda-graphs, --cuda-fused, --cuda-pdl, --cublaslt-tune (on|off), --skinny-gemm-max-tokens N,
-// --wgmma-gemm-max-tokens N.
+// --wgmma-gemm-max-tokens N, --int4-gemv-max-tokens N.
 void add_cuda_options(CLI::App& cmd, CudaFlags& flags);
 // --cpu-isa auto|avx512|avx2|scalar, --cpu-weights checkpoint|f32.
 void add_cpu_options(CLI::App& cmd, CpuFlags& flags);

@@ -4,6 +4,9 @@
 // tiles (rows not a multiple of its 16-row strips or of the 2-strip blocks, columns not a multiple of
 // its 64-column chunks, token counts around each token tile 8/16/32/64 and beyond), group sizes
 // 128/64/32, bias, fp32 output, bit-identical repeats, graph capture, and the group sizes it refuses.
+// Up to kInt4GemvMaxTokens tokens with a power-of-two group size the decode GEMV (int4_gemv.cu) runs
+// instead: the same cases reach it at 1..8 tokens, a group of 96 at one token takes the GEMM, and the
+// GEMM switched on for every token count (--int4-gemv-max-tokens 0) agrees with the GEMV.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -100,8 +103,9 @@ class CudaInt4Linear : public CpuVsGpu {
 };
 
 TEST_P(CudaInt4Linear, MatchesDequantizedCpu) {
-  // Token tiles: 1-8 one tile of 8, 9-16 two, 17-32 four (2-strip blocks), then 64-token tiles side by side.
-  for (int T : {1, 2, 3, 7, 16, 17, 33, 64, 100}) check({T, 4096, 1000, 128, false, dtype});
+  // 1-8 tokens the GEMV; the GEMM's token tiles: 9-16 two, 17-32 four (2-strip blocks), then 64-token
+  // tiles side by side.
+  for (int T : {1, 2, 3, 4, 7, 8, 9, 16, 17, 33, 64, 100}) check({T, 4096, 1000, 128, false, dtype});
   const Int4Case cases[] = {
       {1, 11008, 4096, 128, false, dtype},      // the 7B down projection at batch 1
       {16, 4096, 12288, 128, false, dtype},     // qkv at batch 16
@@ -113,45 +117,76 @@ TEST_P(CudaInt4Linear, MatchesDequantizedCpu) {
       {64, 160, 130, 32, true, dtype},          // same at the 64-token tile
       {130, 1024, 200, 128, false, dtype},      // three 64-token tiles, the last of 2 tokens
       {2, 2048, 64, 64, true, DType::F32},      // bias with fp32 output
+      {4, 11008, 1000, 64, true, dtype},        // GEMV: K of 172 chunks (the ring wraps 2.7 times), bias
+      {3, 4096, 300, 32, false, dtype},         // GEMV: group 32, two scale words per chunk
+      {1, 96, 33, 32, true, dtype},             // GEMV: one chunk and a padded half chunk
+      {1, 192, 50, 96, false, dtype},           // a group of 96 (not a power of two): the GEMM at one token
   };
   for (const auto& c : cases) check(c);
 }
 
-// The warps' partial sums meet in a fixed order: repeated launches into a poisoned output give the
-// same bits.
-TEST_P(CudaInt4Linear, RepeatsBitIdentically) {
-  const int T = 20, K = 4096, N = 1500;
-  const Int4Weight w = gpu->pack_int4(random_int4(rng, N, K, 128));
-  Tensor x = put(*gpu, random_values(rng, size_t(T) * K, dtype), {T, K}, dtype);
-  const std::vector<float> poison(size_t(T) * N, std::nanf(""));
-  std::vector<float> first;
-  for (int run = 0; run < 3; ++run) {
-    Tensor out = put(*gpu, poison, {T, N}, DType::F32);
-    gpu->linear(x, LinearWeight(w), nullptr, out);
-    const auto got = gpu->download_f32(out);
-    if (run == 0)
-      first = got;
-    else
-      ASSERT_EQ(std::memcmp(got.data(), first.data(), got.size() * sizeof(float)), 0) << "run " << run;
-  }
-  for (float v : first) ASSERT_FALSE(std::isnan(v));
+// The GEMM at every token count (the switch back from the GEMV) against the default dispatch, at the
+// GEMV's token counts and group sizes.
+TEST_P(CudaInt4Linear, GemvAgreesWithGemm) {
+  CudaOptions gemm_only;
+  gemm_only.int4_gemv_max_tokens = 0;
+  auto gemm = make_gpu(dtype, gemm_only);
+  for (int T : {1, 2, 4, 8})
+    for (int group : {32, 64, 128}) {
+      SCOPED_TRACE(testing::Message() << "T=" << T << " group=" << group);
+      const int K = 2048, N = 700;
+      const HostInt4Matrix m = random_int4(rng, N, K, group);
+      const auto xv = random_values(rng, size_t(T) * K, dtype);
+      Tensor out = gpu->empty(DType::F32, {T, N});
+      gpu->linear(put(*gpu, xv, {T, K}, dtype), LinearWeight(gpu->pack_int4(m)), nullptr, out);
+      Tensor want = gemm->empty(DType::F32, {T, N});
+      gemm->linear(put(*gemm, xv, {T, K}, dtype), LinearWeight(gemm->pack_int4(m)), nullptr, want);
+      TURBINE_EXPECT_CLOSE(gpu->download_f32(out), gemm->download_f32(want), relative_tolerance(dtype));
+    }
 }
 
-// Decode steps are recorded as graphs: the 4-bit linear records and replays like the 16-bit one.
+// The warps' partial sums meet in a fixed order: repeated launches into a poisoned output give the
+// same bits (1 token: the GEMV, 20: the GEMM).
+TEST_P(CudaInt4Linear, RepeatsBitIdentically) {
+  for (int T : {1, 20}) {
+    SCOPED_TRACE(T);
+    const int K = 4096, N = 1500;
+    const Int4Weight w = gpu->pack_int4(random_int4(rng, N, K, 128));
+    Tensor x = put(*gpu, random_values(rng, size_t(T) * K, dtype), {T, K}, dtype);
+    const std::vector<float> poison(size_t(T) * N, std::nanf(""));
+    std::vector<float> first;
+    for (int run = 0; run < 3; ++run) {
+      Tensor out = put(*gpu, poison, {T, N}, DType::F32);
+      gpu->linear(x, LinearWeight(w), nullptr, out);
+      const auto got = gpu->download_f32(out);
+      if (run == 0)
+        first = got;
+      else
+        ASSERT_EQ(std::memcmp(got.data(), first.data(), got.size() * sizeof(float)), 0) << "run " << run;
+    }
+    for (float v : first) ASSERT_FALSE(std::isnan(v));
+  }
+}
+
+// Decode steps are recorded as graphs: the 4-bit linear records and replays like the 16-bit one
+// (1 token: the GEMV, 16: the GEMM).
 TEST_P(CudaInt4Linear, RecordsInGraphs) {
   ASSERT_TRUE(gpu->can_capture());
-  const int T = 16, K = 1024, N = 3000;
-  const HostInt4Matrix m = random_int4(rng, N, K, 128);
-  const auto xv = random_values(rng, size_t(T) * K, dtype);
-  const Int4Weight w = gpu->pack_int4(m);
-  Tensor x = put(*gpu, xv, {T, K}, dtype);
-  Tensor out = gpu->empty(DType::F32, {T, N});
-  auto graph = gpu->capture([&] { gpu->linear(x, LinearWeight(w), nullptr, out); });
-  ASSERT_TRUE(graph);
-  graph->replay();
-  Tensor want = cpu->empty(DType::F32, {T, N});
-  cpu->linear(put(*cpu, xv, {T, K}, DType::F32), put(*cpu, dequantize(m), {N, K}, DType::F32), nullptr, want);
-  TURBINE_EXPECT_CLOSE(gpu->download_f32(out), cpu->download_f32(want), relative_tolerance(dtype));
+  for (int T : {1, 16}) {
+    SCOPED_TRACE(T);
+    const int K = 1024, N = 3000;
+    const HostInt4Matrix m = random_int4(rng, N, K, 128);
+    const auto xv = random_values(rng, size_t(T) * K, dtype);
+    const Int4Weight w = gpu->pack_int4(m);
+    Tensor x = put(*gpu, xv, {T, K}, dtype);
+    Tensor out = gpu->empty(DType::F32, {T, N});
+    auto graph = gpu->capture([&] { gpu->linear(x, LinearWeight(w), nullptr, out); });
+    ASSERT_TRUE(graph);
+    graph->replay();
+    Tensor want = cpu->empty(DType::F32, {T, N});
+    cpu->linear(put(*cpu, xv, {T, K}, DType::F32), put(*cpu, dequantize(m), {N, K}, DType::F32), nullptr, want);
+    TURBINE_EXPECT_CLOSE(gpu->download_f32(out), cpu->download_f32(want), relative_tolerance(dtype));
+  }
 }
 
 // The kernel reads a group's scale once per 32-column half chunk: other group sizes are refused at

@@ -32,6 +32,7 @@ TEST(CudaOptions, DefaultsWithNeitherFlagsNorEnvironment) {
   EXPECT_TRUE(o.graphs && o.fused && o.pdl && o.cublaslt_tune);
   EXPECT_EQ(o.skinny_gemm_max_tokens, kSkinnyGemmMaxTokens);
   EXPECT_EQ(o.wgmma_gemm_max_tokens, kWgmmaGemmMaxTokens);
+  EXPECT_EQ(o.int4_gemv_max_tokens, kInt4GemvMaxTokens);
   EXPECT_TRUE(applied.empty());
 }
 
@@ -43,10 +44,12 @@ TEST(CudaOptions, FlagsSetEveryField) {
   f.cublaslt_tune = false;
   f.skinny_gemm_max_tokens = 1;
   f.wgmma_gemm_max_tokens = 0;
+  f.int4_gemv_max_tokens = 0;
   const CudaOptions o = resolve(f, FakeEnv{});
   EXPECT_FALSE(o.graphs || o.fused || o.pdl || o.cublaslt_tune);
   EXPECT_EQ(o.skinny_gemm_max_tokens, 1);
   EXPECT_EQ(o.wgmma_gemm_max_tokens, 0);
+  EXPECT_EQ(o.int4_gemv_max_tokens, 0);
 }
 
 TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
@@ -55,7 +58,8 @@ TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
                      {"TURBINE_CUDA_PDL", "off"},
                      {"TURBINE_CUBLASLT_TUNE", "0"},
                      {"TURBINE_CUDA_SKINNY_GEMM", "0"},
-                     {"TURBINE_CUDA_WGMMA_GEMM", "16"}}};
+                     {"TURBINE_CUDA_WGMMA_GEMM", "16"},
+                     {"TURBINE_CUDA_INT4_GEMV", "4"}}};
   CudaOptionFlags f;
   f.graphs = true;               // the flag wins over TURBINE_CUDA_GRAPHS=0
   f.wgmma_gemm_max_tokens = 32;  // and over TURBINE_CUDA_WGMMA_GEMM=16
@@ -67,8 +71,10 @@ TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
   EXPECT_FALSE(o.cublaslt_tune);
   EXPECT_EQ(o.skinny_gemm_max_tokens, 0);
   EXPECT_EQ(o.wgmma_gemm_max_tokens, 32);
+  EXPECT_EQ(o.int4_gemv_max_tokens, 4);
   EXPECT_EQ(applied, (std::vector<std::string>{"TURBINE_CUDA_FUSED=0", "TURBINE_CUDA_PDL=off",
-                                               "TURBINE_CUBLASLT_TUNE=0", "TURBINE_CUDA_SKINNY_GEMM=0"}));
+                                               "TURBINE_CUBLASLT_TUNE=0", "TURBINE_CUDA_SKINNY_GEMM=0",
+                                               "TURBINE_CUDA_INT4_GEMV=4"}));
 }
 
 TEST(CudaOptions, EmptyVariablesAreUnset) {
@@ -98,6 +104,11 @@ TEST(CudaOptions, BadValuesNameTheirSource) {
   f = {};
   f.wgmma_gemm_max_tokens = -1;
   EXPECT_NE(message(f, FakeEnv{}).find("--wgmma-gemm-max-tokens"), std::string::npos);
+  f = {};
+  f.int4_gemv_max_tokens = kInt4GemvMaxTokens + 1;
+  EXPECT_NE(message(f, FakeEnv{}).find("--int4-gemv-max-tokens"), std::string::npos);
+  EXPECT_NE(message({}, FakeEnv{{{"TURBINE_CUDA_INT4_GEMV", "9"}}}).find("TURBINE_CUDA_INT4_GEMV"),
+            std::string::npos);
 }
 
 TEST(CudaOptions, OnOffSpellings) {

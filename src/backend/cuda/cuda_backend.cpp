@@ -25,6 +25,7 @@ CudaBackend::CudaBackend(int device_index, DType dtype, const CudaOptions& optio
   // The kernels' limits are the options' ranges (cuda_options.h); the CLI checked them.
   options_.skinny_gemm_max_tokens = std::clamp(options_.skinny_gemm_max_tokens, 0, kSkinnyGemmMaxTokens);
   options_.wgmma_gemm_max_tokens = std::clamp(options_.wgmma_gemm_max_tokens, 0, kWgmmaGemmMaxTokens);
+  options_.int4_gemv_max_tokens = std::clamp(options_.int4_gemv_max_tokens, 0, kInt4GemvMaxTokens);
   if (dtype != DType::F16 && dtype != DType::BF16)
     fail("--dtype: the cuda backend computes in float16 or bfloat16, not {}", dtype_name(dtype));
   int count = 0;

@@ -8,14 +8,16 @@
 // short kernels off each layer's chain. Other shapes, and anything the fused kernel does not take,
 // run the parts apart through the base class.
 //
-// 4-bit (W4A16) weights: pack_int4 repacks them into gemm/int4_gemm.h's layout, and linear runs
-// gemm/int4_gemm.cu at every token count, its bias in the kernel's epilogue. The fused ops run the
+// 4-bit (W4A16) weights: pack_int4 repacks them into gemm/int4_gemm.h's layout; linear runs
+// gemm/int4_gemv.cu up to options_.int4_gemv_max_tokens tokens (decode; power-of-two group sizes),
+// gemm/int4_gemm.cu for the rest, each with the bias in its epilogue. The fused ops run the
 // parts apart for a 4-bit weight (the base class).
 #include <utility>
 
 #include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/elementwise/bias_add.h"
 #include "backend/cuda/gemm/int4_gemm.h"
+#include "backend/cuda/gemm/int4_gemv.h"
 #include "backend/cuda/gemm/skinny_gemm.h"
 #include "backend/cuda/gemm/wgmma_gemm.h"
 
@@ -71,7 +73,8 @@ void CudaBackend::do_linear_int4(const Tensor& x, const Int4Weight& w, const Ten
   a.out_dtype = out.dtype;
   a.tokens = int(x.dim(0));
   a.layout = Int4Layout{w.n, w.k, w.group_size};
-  if (!launch_int4_gemm(a, launch_)) fail("cuda linear: the 4-bit GEMM needs x 16-byte aligned (a row view?)");
+  const bool gemv = a.tokens <= options_.int4_gemv_max_tokens && launch_int4_gemv(a, launch_);
+  if (!gemv && !launch_int4_gemm(a, launch_)) fail("cuda linear: the 4-bit GEMM needs x 16-byte aligned (a row view?)");
 }
 
 bool CudaBackend::wgmma_linear(const Tensor& x, const Tensor& weight, Tensor& out, int tokens, int n, int k) {

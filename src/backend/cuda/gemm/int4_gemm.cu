@@ -17,53 +17,14 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
-#include <type_traits>
-
 #include "backend/cuda/common/cuda_check.h"
 #include "backend/cuda/common/device_math.cuh"
 #include "backend/cuda/common/pdl.cuh"
+#include "backend/cuda/gemm/int4_fragment.cuh"
 #include "backend/cuda/gemm/int4_gemm.h"
 
 namespace turbine::cuda {
 namespace {
-
-template <typename T>
-struct Pair;
-template <>
-struct Pair<__half> {
-  using type = __half2;
-  static constexpr uint32_t kMagic = 0x64006400u;  // 1024 in both halves
-};
-template <>
-struct Pair<__nv_bfloat16> {
-  using type = __nv_bfloat162;
-  static constexpr uint32_t kMagic = 0x43004300u;  // 128 in both halves
-};
-
-template <typename T>
-__device__ __forceinline__ uint32_t dequant_pair(uint32_t word, int p, uint32_t scale2, uint32_t zero2) {
-  using P = typename Pair<T>::type;
-  uint32_t h = ((word >> (4 * p)) & 0x000f000fu) | Pair<T>::kMagic;
-  P v = __hmul2(__hsub2(*reinterpret_cast<P*>(&h), *reinterpret_cast<P*>(&zero2)), *reinterpret_cast<P*>(&scale2));
-  return *reinterpret_cast<uint32_t*>(&v);
-}
-
-template <typename T>
-__device__ __forceinline__ void mma_16816(float* c, const uint32_t* a, uint32_t b0, uint32_t b1) {
-  if constexpr (std::is_same_v<T, __half>) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-        "{%0, %1, %2, %3};"
-        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  } else {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-        "{%0, %1, %2, %3};"
-        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  }
-}
 
 // The tile shapes, by token count (launch_typed picks one): NT token tiles of 8, MT row strips of
 // 16 per warp, Warps splitting K, Unroll chunks in flight per lane.
@@ -149,14 +110,14 @@ __global__ void __launch_bounds__(Cfg::Warps * 32) int4_gemm_kernel(Int4GemmArgs
           for (int s = 0; s < 2; ++s) {
             const uint32_t word = words[2 * h + s];
             uint32_t frag[4];
-            frag[0] = dequant_pair<T>(word, 0, s_lo, z_lo);
-            frag[1] = dequant_pair<T>(word, 1, s_hi, z_hi);
-            frag[2] = dequant_pair<T>(word, 2, s_lo, z_lo);
-            frag[3] = dequant_pair<T>(word, 3, s_hi, z_hi);
+            frag[0] = int4_dequant_pair<T>(word, 0, s_lo, z_lo);
+            frag[1] = int4_dequant_pair<T>(word, 1, s_hi, z_hi);
+            frag[2] = int4_dequant_pair<T>(word, 2, s_lo, z_lo);
+            frag[3] = int4_dequant_pair<T>(word, 3, s_hi, z_hi);
 #pragma unroll
             for (int j = 0; j < NT; ++j) {
               const uint32_t* bw = reinterpret_cast<const uint32_t*>(&b[j]);
-              mma_16816<T>(acc[m][j], frag, bw[2 * s], bw[2 * s + 1]);
+              int4_mma_16816<T>(acc[m][j], frag, bw[2 * s], bw[2 * s + 1]);
             }
           }
         }
