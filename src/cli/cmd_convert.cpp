@@ -9,6 +9,7 @@
 #include "cli/output.h"
 #include "core/error.h"
 #include "core/progress_bar.h"
+#include "backend/kv_format.h"
 #include "pipeline/workspace.h"
 
 namespace turbine::cli {
@@ -20,13 +21,12 @@ struct ConvertArgs {
   std::string out;
   int tp = 1;
   std::string dtype;
-  std::string kv_quant = "none";
   EngineOptions engine;
 };
 
 void run(const ConvertArgs& args) {
-  make_engine_options(args.engine);  // the tunables pass the checks every command applies
-  if (args.kv_quant != "none") fail("--kv-quant {}: this build keeps the KV cache unquantized (none)", args.kv_quant);
+  make_engine_options(args.engine);       // the tunables pass the checks every command applies
+  parse_kv_format(args.engine.kv_quant);  // a bad format fails here, before any file is written
   ConvertOptions o;
   o.tp = args.tp;
   if (!args.dtype.empty()) {
@@ -39,7 +39,7 @@ void run(const ConvertArgs& args) {
   o.tunables.cache_max_entry_count = args.engine.cache_max_entry_count;
   o.tunables.cache_block_seq_len = args.engine.cache_block_seq_len;
   o.tunables.max_prefill_token_num = args.engine.max_prefill_token_num;
-  o.tunables.kv_quant = args.kv_quant;
+  o.tunables.kv_quant = args.engine.kv_quant;
   ProgressBar bar("converting");
   convert_to_workspace(args.model, args.out, o, [&](size_t done, size_t total) { bar.update(done, total); });
   bar.finish();
@@ -57,8 +57,6 @@ void register_convert(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
   cmd->add_option("--dtype", args->dtype, "fp16, bf16 or fp32: the stored weights' type (default: the checkpoint's)");
-  cmd->add_option("--kv-quant", args->kv_quant, "KV cache format recorded in the workspace (none)")
-      ->capture_default_str();
   add_engine_options(*cmd, args->engine);
   cmd->callback([args] { run(*args); });
 }

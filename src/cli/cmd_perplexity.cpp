@@ -30,7 +30,7 @@ struct PerplexityArgs {
 };
 
 void run(const PerplexityArgs& args) {
-  const KvFormat kv_format = make_engine_options(args.engine).kv_format;  // the checks every command makes
+  make_engine_options(args.engine);  // the checks every command makes
   if (args.engine.session_len > 0 && args.engine.session_len < kWindow)
     fail("--session-len {}: perplexity scores windows of {} tokens; give at least {}", args.engine.session_len, kWindow,
          kWindow);
@@ -50,8 +50,8 @@ void run(const PerplexityArgs& args) {
 
   load_model_weights(m, resolve_backend(args.device, engine_flags));
   const int block_len = engine_flags.cache_block_seq_len;
-  KvCache cache =
-      m.model->allocate_kv_cache((kWindow + block_len - 1) / block_len, block_len, kv_format);
+  KvCache cache = m.model->allocate_kv_cache((kWindow + block_len - 1) / block_len, block_len,
+                                             parse_kv_format(engine_flags.kv_quant));
   const double ppl = perplexity(*m.model, cache, stream, kWindow, engine_flags.max_prefill_token_num);
   print_stdout("ppl = {:.4f}\n", ppl);
 }

@@ -27,6 +27,7 @@ EngineOptions with_workspace_tunables(const EngineOptions& flags, const LoadedMo
   unless_given("--cache-block-seq-len", o.cache_block_seq_len, t.cache_block_seq_len);
   unless_given("--session-len", o.session_len, t.session_len);
   unless_given("--max-prefill-token-num", o.max_prefill_token_num, t.max_prefill_token_num);
+  unless_given("--kv-quant", o.kv_quant, t.kv_quant);
   return o;
 }
 

@@ -139,7 +139,7 @@ void add_engine_options(CLI::App& cmd, EngineOptions& o) {
       ->check(int_at_least(1));
   // Which tunables the command line gave: they win over a workspace's (with_workspace_tunables).
   for (const char* name : {"--max-batch-size", "--cache-max-entry-count", "--cache-block-seq-len", "--session-len",
-                           "--max-prefill-token-num"})
+                           "--max-prefill-token-num", "--kv-quant"})
     cmd.get_option(name)->each([&o, name](const std::string&) { o.given.insert(name); });
   cmd.add_option("--cpu-memory", o.cpu_memory, "memory the CPU backend's KV cache may use")
       ->capture_default_str()

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <vector>
 
+#include "backend/kv_format.h"
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "model/checkpoint.h"
@@ -118,8 +119,11 @@ Workspace read_workspace(const fs::path& dir) {
   u.cache_block_seq_len = field<int>(t, "cache_block_seq_len", file, "tunables.");
   u.max_prefill_token_num = field<int>(t, "max_prefill_token_num", file, "tunables.");
   u.kv_quant = field<std::string>(t, "kv_quant", file, "tunables.");
-  if (u.kv_quant != "none")
-    fail("{}: tunables.kv_quant '{}': this build keeps the KV cache unquantized", file.string(), u.kv_quant);
+  try {
+    parse_kv_format(u.kv_quant, "");
+  } catch (const Error& e) {
+    fail("{}: field 'tunables.kv_quant': {}", file.string(), e.what());
+  }
   for (int r = 0; r < w.tp; ++r)
     if (!fs::is_regular_file(workspace_rank_file(dir, r)))
       fail("{}: missing (the workspace has {} ranks; convert the model again)", workspace_rank_file(dir, r).string(),

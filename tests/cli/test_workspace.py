@@ -120,7 +120,21 @@ def test_converting_into_an_occupied_folder_or_from_a_workspace_is_an_error(work
 
 def test_bad_convert_flags_are_errors(tmp_path):
     assert_user_error(run("convert", MODEL, tmp_path / "a", "--dtype", "int8"), "--dtype int8")
-    assert_user_error(run("convert", MODEL, tmp_path / "b", "--kv-quant", "int4"), "--kv-quant int4")
+    assert_user_error(run("convert", MODEL, tmp_path / "b", "--kv-quant", "int3"), "--kv-quant")
+
+
+def test_convert_records_the_kv_format_and_commands_use_it(tmp_path):
+    ws = tmp_path / "ws"
+    result = run("convert", MODEL, ws, "--kv-quant", "int8")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((ws / "workspace.json").read_text())["tunables"]["kv_quant"] == "int8"
+    # perplexity takes the workspace's int8 cache unless --kv-quant is given: int8 is within 0.05% of none
+    ppl = {}
+    for extra in ([], ["--kv-quant", "none"]):
+        r = run("perplexity", ws, MODEL / "kjv_eval.txt", "--device", "cpu", *extra, timeout=600)
+        assert r.returncode == 0, r.stderr
+        ppl[len(extra)] = float(r.stdout.decode().split("=")[1])
+    assert ppl[0] != ppl[2] and abs(ppl[0] / ppl[2] - 1) < 5e-4, ppl
 
 
 def test_the_perplexity_from_a_tp_2_workspace_is_the_goldens(workspaces):
