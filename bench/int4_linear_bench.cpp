@@ -88,6 +88,7 @@ int main(int argc, char** argv) {
     BackendOptions o;
     o.device = device;
     o.dtype = device == "cpu" ? DType::F32 : parse_dtype(dtype_text);
+    o.cuda.int4_gemv_max_tokens = kInt4GemvMaxTokens;  // the GEMV where it applies (off by default)
     auto backend = make_backend(o);
     const DType dtype = backend->compute_dtype();
     // The same device with the 4-bit GEMM at every token count (cuda only: the cpu has one 4-bit path).

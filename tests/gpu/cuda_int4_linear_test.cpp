@@ -60,6 +60,10 @@ class CudaInt4Linear : public CpuVsGpu {
   void SetUp() override {
     CpuVsGpu::SetUp();
     if (IsSkipped()) return;
+    // The cases cover the decode GEMV too, which is off by default until it has run on a GPU.
+    CudaOptions with_gemv;
+    with_gemv.int4_gemv_max_tokens = kInt4GemvMaxTokens;
+    gpu = make_gpu(dtype, with_gemv);
     // Whether the CPU backend packs 4-bit weights at all (the base class refuses them with an Error);
     // its own generator, so the cases see the same values either way.
     std::mt19937 probe(1);
@@ -125,7 +129,7 @@ TEST_P(CudaInt4Linear, MatchesDequantizedCpu) {
   for (const auto& c : cases) check(c);
 }
 
-// The GEMM at every token count (the switch back from the GEMV) against the default dispatch, at the
+// The GEMM at every token count (the switch back from the GEMV) against the GEMV dispatch, at the
 // GEMV's token counts and group sizes.
 TEST_P(CudaInt4Linear, GemvAgreesWithGemm) {
   CudaOptions gemm_only;
