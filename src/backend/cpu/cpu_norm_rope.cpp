@@ -29,6 +29,20 @@ void rope_head(float* x, const float* cos_v, const float* sin_v, int half) {
   }
 }
 
+// One token's query heads from its qkv row: optional per-head RMSNorm (q_norm, or null), then RoPE,
+// written to q_out (Hq * D values). The dense and the quantized store share it.
+void rotate_q_heads(const float* row, const float* q_norm, float eps, int Hq, int D, const float* cos_v,
+                    const float* sin_v, int half, float* q_out) {
+  for (int h = 0; h < Hq; ++h) {
+    float* dst = q_out + int64_t(h) * D;
+    if (q_norm)
+      rms_norm_row(row + int64_t(h) * D, q_norm, eps, D, dst);
+    else
+      std::copy(row + int64_t(h) * D, row + int64_t(h + 1) * D, dst);
+    rope_head(dst, cos_v, sin_v, half);
+  }
+}
+
 }  // namespace
 
 void CpuBackend::do_rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& out) {
@@ -116,14 +130,8 @@ void CpuBackend::do_qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, cons
       const float* cos_v = table.cos.data() + size_t(positions[t]) * half;
       const float* sin_v = table.sin.data() + size_t(positions[t]) * half;
       const float* row = qkv.ptr<float>() + t * row_width;
-      for (int h = 0; h < Hq; ++h) {
-        float* dst = q_out.ptr<float>() + t * int64_t(Hq) * D + int64_t(h) * D;
-        if (has_qn)
-          rms_norm_row(row + int64_t(h) * D, q_norm->ptr<float>(), norm_eps, D, dst);
-        else
-          std::copy(row + int64_t(h) * D, row + int64_t(h + 1) * D, dst);
-        rope_head(dst, cos_v, sin_v, half);
-      }
+      rotate_q_heads(row, has_qn ? q_norm->ptr<float>() : nullptr, norm_eps, Hq, D, cos_v, sin_v, half,
+                     q_out.ptr<float>() + t * int64_t(Hq) * D);
       const int64_t slot = slots[t];
       float* block_base = layer_base + (slot / spec.block_len) * block_stride + (slot % spec.block_len) * D;
       for (int h = 0; h < Hkv; ++h) {
@@ -158,14 +166,8 @@ void CpuBackend::qkv_rope_store_quantized(const Tensor& qkv, const Tensor* q_nor
       const float* cos_v = table.cos.data() + size_t(positions[t]) * half;
       const float* sin_v = table.sin.data() + size_t(positions[t]) * half;
       const float* row = qkv.ptr<float>() + t * row_width;
-      for (int h = 0; h < Hq; ++h) {
-        float* dst = q_out.ptr<float>() + t * int64_t(Hq) * D + int64_t(h) * D;
-        if (has_qn)
-          rms_norm_row(row + int64_t(h) * D, q_norm->ptr<float>(), norm_eps, D, dst);
-        else
-          std::copy(row + int64_t(h) * D, row + int64_t(h + 1) * D, dst);
-        rope_head(dst, cos_v, sin_v, half);
-      }
+      rotate_q_heads(row, has_qn ? q_norm->ptr<float>() : nullptr, norm_eps, Hq, D, cos_v, sin_v, half,
+                     q_out.ptr<float>() + t * int64_t(Hq) * D);
       for (int h = 0; h < Hkv; ++h) {
         const float* k_src = row + int64_t(Hq + h) * D;
         if (has_kn)
