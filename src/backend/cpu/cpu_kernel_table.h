@@ -39,6 +39,10 @@ struct KernelTable {
   // xt is x transposed ([K][ldx], ldx a multiple of 8, zero past T), w fp32 rows.
   void (*linear_tokens)(const float* xt, int64_t ldx, int64_t T, const float* w, int64_t rows, int64_t K, float* out,
                         int64_t ldo);
+  // dst[c * ldx + t] = x[t * K + c] for t < tokens, k0 <= c < k1 (x rows of K floats): the transposition
+  // linear_tokens reads.
+  void (*transpose_tokens)(const float* x, int64_t K, int64_t tokens, int64_t k0, int64_t k1, float* dst,
+                           int64_t ldx);
   // dst[i] = float(src[i]) for bf16 / fp16 src.
   void (*widen_bf16)(const uint16_t* src, float* dst, int64_t n);
   void (*widen_f16)(const uint16_t* src, float* dst, int64_t n);

@@ -88,18 +88,23 @@ void CpuBackend::linear_many_tokens(const Tensor& x, int64_t N, int64_t block, c
   if (linear_w_.size() < w_size) linear_w_.resize(w_size);
 
   // Slab s starts at token s * slab and is stored from xt + s * slab * K as [K][ldx] (ldx: its tokens,
-  // rounded up to 8, zero past T).
+  // rounded up to 8, zero past T). The copy goes in squares of 16 columns (one cache line of x) by the
+  // slab's tokens, the squares split over the pool: a plain column-by-column copy reads x with a
+  // stride of K floats, which maps every read to the same few L1 sets and was ~8% of a prefill.
   float* xt = linear_xt_.data();
   const float* xp = x.ptr<float>();
-  for (int64_t t0 = 0; t0 < T; t0 += slab) {
-    const int64_t ts = std::min(slab, T - t0), ldx = (ts + 7) / 8 * 8;
-    float* dst = xt + t0 * K;
-    for (int64_t k = 0; k < K; ++k) {
-      float* row = dst + k * ldx;
-      for (int64_t t = 0; t < ts; ++t) row[t] = xp[(t0 + t) * K + k];
-      for (int64_t t = ts; t < ldx; ++t) row[t] = 0.0f;
+  const int64_t col_chunks = (K + 15) / 16;
+  const int64_t num_slabs = (T + slab - 1) / slab;
+  pool_->parallel_for(num_slabs * col_chunks, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t t0 = (i / col_chunks) * slab, k0 = (i % col_chunks) * 16, k1 = std::min(K, k0 + 16);
+      const int64_t ts = std::min(slab, T - t0), ldx = (ts + 7) / 8 * 8;
+      float* dst = xt + t0 * K;
+      kernels_->transpose_tokens(xp + t0 * K, K, ts, k0, k1, dst, ldx);
+      for (int64_t c = k0; c < k1; ++c)
+        for (int64_t t = ts; t < ldx; ++t) dst[c * ldx + t] = 0.0f;
     }
-  }
+  });
   float* op = out.ptr<float>();
   const cpu::KernelTable& k = *kernels_;
   pool_->parallel_for_with_thread(num_blocks, [&](int thread, int64_t b0, int64_t b1) {
