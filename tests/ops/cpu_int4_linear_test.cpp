@@ -64,7 +64,9 @@ INSTANTIATE_TEST_SUITE_P(Shapes, CpuInt4Linear,
                                            Int4Case{3, 256, 129, 64, false}, Int4Case{17, 128, 45, 32, true},
                                            Int4Case{2, 384, 300, 128, false}, Int4Case{5, 64, 3, 32, true},
                                            Int4Case{8, 256, 61, 64, false}, Int4Case{40, 512, 250, 128, true},
-                                           Int4Case{1, 768, 256, 128, false}, Int4Case{130, 96, 33, 32, false}));
+                                           Int4Case{1, 768, 256, 128, false}, Int4Case{130, 96, 33, 32, false},
+                                           // groups of 64+ take the masked kernel: 4 + 2 token tiles, 3 chunks
+                                           Int4Case{6, 192, 37, 64, true}, Int4Case{1, 96, 13, 32, false}));
 
 TEST(CpuInt4Linear, FusedNormLinearTakesA4BitWeight) {
   auto be = make_cpu_isa(CpuIsa::Auto);

@@ -82,6 +82,13 @@ void CpuBackend::do_linear_int4(const Tensor& x, const Int4Weight& w, const Tens
       for (int64_t c = g * G; c < (g + 1) * G; ++c) s += xp[t * K + c];
       xsum[t * groups + g] = s;
     }
+  // Groups of 64 columns or more take the masked kernel, which reads x permuted.
+  const bool masked = G % 64 == 0;
+  if (masked) {
+    if (int4_xperm_.size() < size_t(T * K)) int4_xperm_.resize(size_t(T * K));
+    k.int4_permute_x(xp, T, K, int4_xperm_.data());
+  }
+  const float* xperm = int4_xperm_.data();
   // Blocks of 64 rows: a 4-bit row of K = 4096 is 2 KiB, so a block is about what a 16-bit one is.
   const int64_t block = 64, num_blocks = (N + block - 1) / block;
   float* op = out.ptr<float>();
@@ -89,7 +96,10 @@ void CpuBackend::do_linear_int4(const Tensor& x, const Int4Weight& w, const Tens
   pool_->parallel_for(num_blocks, [&](int64_t b0, int64_t b1) {
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t n0 = b * block, n1 = std::min(N, n0 + block);
-      k.linear_int4(xp, xsum, T, packed, scales, offsets, n0, n1, K, int(G), op, N);
+      if (masked)
+        k.linear_int4_masked(xperm, xsum, T, packed, scales, offsets, n0, n1, K, int(G), op, N);
+      else
+        k.linear_int4(xp, xsum, T, packed, scales, offsets, n0, n1, K, int(G), op, N);
       if (has_bias) {
         const float* bp = bias->ptr<float>();
         for (int64_t t = 0; t < T; ++t)
