@@ -104,6 +104,7 @@ class CpuBackend : public Backend {
   // linear_int4's per-token sums of x over each group.
   std::vector<float> int4_xsum_;
   std::vector<float> int4_xperm_;  // x permuted for the masked 4-bit kernel
+  std::vector<float> kv_row_scratch_;  // the quantized KV store's key row per thread (cpu_norm_rope.cpp)
   // attention's per-chunk scores and each row's sequence (cpu_attention.cpp).
   std::vector<float> attention_scratch_;
   std::vector<float> attention_kv_scratch_;  // attention_quantized: each thread's dequantized keys and values

@@ -160,8 +160,11 @@ void CpuBackend::qkv_rope_store_quantized(const Tensor& qkv, const Tensor* q_nor
   const int32_t* slots = meta.plan->slot_mapping.data();
   const int64_t row_width = int64_t(Hq + 2 * Hkv) * D;
   const cpu::QuantizedKvLayer rows(cache, layer);
-  pool_->parallel_for(meta.plan->num_tokens, [&](int64_t t0, int64_t t1) {
-    std::vector<float> k_row(size_t(D), 0.0f);
+  // Each thread's normalized, rotated key row before it is quantized (scratch kept across steps).
+  const size_t scratch = size_t(D) * size_t(pool_->size());
+  if (kv_row_scratch_.size() < scratch) kv_row_scratch_.resize(scratch);
+  pool_->parallel_for_with_thread(meta.plan->num_tokens, [&](int thread, int64_t t0, int64_t t1) {
+    float* k_row = kv_row_scratch_.data() + size_t(thread) * size_t(D);
     for (int64_t t = t0; t < t1; ++t) {
       const float* cos_v = table.cos.data() + size_t(positions[t]) * half;
       const float* sin_v = table.sin.data() + size_t(positions[t]) * half;
@@ -171,11 +174,11 @@ void CpuBackend::qkv_rope_store_quantized(const Tensor& qkv, const Tensor* q_nor
       for (int h = 0; h < Hkv; ++h) {
         const float* k_src = row + int64_t(Hq + h) * D;
         if (has_kn)
-          rms_norm_row(k_src, k_norm->ptr<float>(), norm_eps, D, k_row.data());
+          rms_norm_row(k_src, k_norm->ptr<float>(), norm_eps, D, k_row);
         else
-          std::copy(k_src, k_src + D, k_row.data());
-        rope_head(k_row.data(), cos_v, sin_v, half);
-        kv_quantize_row(format, k_row.data(), D, rows.elements(slots[t], 0, h), rows.params(slots[t], 0, h));
+          std::copy(k_src, k_src + D, k_row);
+        rope_head(k_row, cos_v, sin_v, half);
+        kv_quantize_row(format, k_row, D, rows.elements(slots[t], 0, h), rows.params(slots[t], 0, h));
         kv_quantize_row(format, row + int64_t(Hq + Hkv + h) * D, D, rows.elements(slots[t], 1, h),
                         rows.params(slots[t], 1, h));
       }
