@@ -6,7 +6,8 @@ llama-bench's pp128 / pp512 rows (ms = tokens / t/s). turbine: decode_throughput
 at batch 1 and 16; prefill = the median first-token latency at batch 1 over the rounds of a prefill-only
 run (the prompt's forward pass and the first argmax; 5 rounds for 128 tokens and 3 for 512, as llama-bench
 averages 5 and 3 repetitions). Rounds from before the 128-token prefill run had its own file fall back
-to the decode run's single first-token latency."""
+to the decode run's single first-token latency. A second table compares turbine's W4A16 decode (w4a16.json,
+the model quantized with --method rtn) with its 16-bit decode, for the rounds that have it."""
 import json
 import statistics
 import sys
@@ -77,6 +78,24 @@ def main():
         ratio = ml / mt if k.endswith('ms') else mt / ml  # > 1: turbine faster
         rounds = ', '.join(f'{v:.1f}' for v in t)
         print(f'| {k} | {mt:.1f} | {ml:.1f} | {ratio:.2f}x | {rounds} |')
+    w4a16_table(out, runs)
+
+
+def w4a16_table(out, runs):
+    """W4A16 decode (the RTN copy of the model) against turbine's 16-bit decode, for rounds that have it."""
+    files = [(out / f'turbine-{i}' / 'w4a16.json', out / f'turbine-{i}' / 'generate.json') for i in range(1, runs + 1)]
+    files = [(q, d) for q, d in files if q.exists()]
+    if not files:
+        return
+    print(f'\nW4A16 (round-to-nearest, group 128) against 16-bit weights, turbine, {len(files)} rounds\n')
+    print('| decode tok/s | W4A16 | 16-bit | W4A16 / 16-bit | W4A16 rounds |')
+    print('|---|---|---|---|---|')
+    for batch in (1, 16):
+        q = [turbine_rows(a)[batch]['decode_throughput'] for a, _ in files]
+        d = [turbine_rows(b)[batch]['decode_throughput'] for _, b in files]
+        rounds = ', '.join(f'{v:.1f}' for v in q)
+        print(f'| batch {batch} | {statistics.median(q):.1f} | {statistics.median(d):.1f} | '
+              f'{statistics.median(q) / statistics.median(d):.2f}x | {rounds} |')
 
 
 if __name__ == '__main__':

@@ -63,7 +63,7 @@ def test_an_instruction_set_the_processor_lacks_is_a_user_error():
     # Nothing to check on a machine that has them all; the error path is covered where one is missing.
 
 
-def write_round(out, i, turbine_b1, turbine_b16, prefill_ms, pp512_ms):
+def write_round(out, i, turbine_b1, turbine_b16, prefill_ms, pp512_ms, w4a16=None):
     lc, tb = out / f"llamacpp-{i}", out / f"turbine-{i}"
     lc.mkdir()
     tb.mkdir()
@@ -86,12 +86,15 @@ def write_round(out, i, turbine_b1, turbine_b16, prefill_ms, pp512_ms):
             {"batch": 16, "decode_throughput": turbine_b16, "first_token_latency_ms": {"p50": 99.0}}]
     (tb / "generate.json").write_text("".join(json.dumps(r) + "\n" for r in rows))
     (tb / "pp512.json").write_text(json.dumps({"batch": 1, "first_token_latency_ms": {"p50": pp512_ms}}) + "\n")
+    if w4a16 is not None:
+        q = [{"batch": 1, "decode_throughput": w4a16[0]}, {"batch": 16, "decode_throughput": w4a16[1]}]
+        (tb / "w4a16.json").write_text("".join(json.dumps(r) + "\n" for r in q))
 
 
 def test_peer_summary_takes_medians_and_ratios(tmp_path):
-    write_round(tmp_path, 1, 900.0, 2900.0, 10.0, 100.0)
-    write_round(tmp_path, 2, 1100.0, 5800.0, 20.0, 50.0)
-    write_round(tmp_path, 3, 1000.0, 3000.0, 5.0, 25.0)
+    write_round(tmp_path, 1, 900.0, 2900.0, 10.0, 100.0, (1200.0, 3000.0))
+    write_round(tmp_path, 2, 1100.0, 5800.0, 20.0, 50.0, (1080.0, 9000.0))
+    write_round(tmp_path, 3, 1000.0, 3000.0, 5.0, 25.0)  # a round without the W4A16 run
     out = subprocess.run([sys.executable, str(SOURCE / "bench" / "cpu_peer_summary.py"), str(tmp_path), "3"],
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
@@ -101,3 +104,7 @@ def test_peer_summary_takes_medians_and_ratios(tmp_path):
     assert rows["decode b16 tok/s"][1:4] == ["3000.0", "2900.0", "1.03x"]
     assert rows["prefill 128 ms"][1:4] == ["10.0", "10.0", "1.00x"]  # 128 / 12800 t/s = 10 ms
     assert rows["prefill 512 ms"][1:4] == ["50.0", "50.0", "1.00x"]  # 512 / 10240 t/s = 50 ms
+    # W4A16 against 16-bit, over the two rounds that have it: medians 1140 / 1000 and 6000 / 4350.
+    assert "2 rounds" in out.stdout
+    assert rows["batch 1"][1:4] == ["1140.0", "1000.0", "1.14x"]
+    assert rows["batch 16"][1:4] == ["6000.0", "4350.0", "1.38x"]
