@@ -17,6 +17,11 @@
 
 namespace turbine {
 
+// Consecutive new rows of one sequence that attention processes together (cpu_attention.cpp).
+struct AttentionRowGroup {
+  int32_t seq, first_row, rows;
+};
+
 class CpuBackend : public Backend {
  public:
   explicit CpuBackend(const BackendOptions& options);
@@ -105,10 +110,10 @@ class CpuBackend : public Backend {
   std::vector<float> int4_xsum_;
   std::vector<float> int4_xperm_;  // x permuted for the masked 4-bit kernel
   std::vector<float> kv_row_scratch_;  // the quantized KV store's key row per thread (cpu_norm_rope.cpp)
-  // attention's per-chunk scores and each row's sequence (cpu_attention.cpp).
+  // attention's per-thread scores and its row groups (cpu_attention.cpp).
   std::vector<float> attention_scratch_;
   std::vector<float> attention_kv_scratch_;  // attention_quantized: each thread's dequantized keys and values
-  std::vector<int32_t> attention_rows_;
+  std::vector<AttentionRowGroup> attention_groups_;
   RopeRows rope_rows_;
 };
 

@@ -16,9 +16,14 @@ template <typename W>
 using LinearRowsFn = void (*)(const float* x, int64_t T, const W* w, int64_t n0, int64_t n1, int64_t K, float* out,
                               int64_t ldo);
 
-// One query head's view of its sequence's keys and values in the paged cache (cpu_attention.cpp): the
-// key of position j is at k + table[j / block_len] * block_stride + (j % block_len) * head_dim, its value
-// v_offset floats further.
+// Up to kMaxAttendRows consecutive new tokens of one sequence, for one query head, and that head's view
+// of the sequence's keys and values in the paged cache (cpu_attention.cpp). Row r is the token at
+// position pos + r; it attends positions lo_r..pos + r, lo_r = max(lo, pos + r - window + 1) with a
+// sliding window (window > 0), else lo. The key of position j is at k + table[j / block_len] *
+// block_stride + (j % block_len) * head_dim, its value v_offset floats further. Query and output rows
+// are row_stride floats apart.
+constexpr int kMaxAttendRows = 8;
+
 struct AttendArgs {
   const float* k;
   int64_t v_offset;
@@ -26,7 +31,10 @@ struct AttendArgs {
   int block_len;
   int64_t block_stride;
   int head_dim;
-  int32_t lo, pos;  // the positions attended, lo..pos
+  int32_t lo, pos;  // row 0 attends lo..pos
+  int32_t window;   // 0: none
+  int rows;         // 1..kMaxAttendRows
+  int64_t row_stride;
   float scale;
 };
 
@@ -46,8 +54,8 @@ struct KernelTable {
   // dst[i] = float(src[i]) for bf16 / fp16 src.
   void (*widen_bf16)(const uint16_t* src, float* dst, int64_t n);
   void (*widen_f16)(const uint16_t* src, float* dst, int64_t n);
-  // out[d] = sum_j softmax_j(scale * q . k_j) v_j over the positions of `a`; scores: scratch for
-  // pos - lo + 1 floats.
+  // For each row r of `a`: out_r[d] = sum_j softmax_j(scale * q_r . k_j) v_j over the positions row r
+  // attends; scores: scratch for rows * (pos + rows - lo) floats.
   void (*attend)(const float* q, const AttendArgs& a, float* scores, float* out);
   // out[i] = silu(gate[i]) * up[i]. Both this and attend take e^x from a vector polynomial (about 1e-7
   // relative error) instead of std::exp.
