@@ -55,6 +55,24 @@ std::string strip_weight_suffix(const std::string& name) {
 
 }  // namespace
 
+void check_int4_split(const ModelConfig& config, int tp) {
+  const int64_t G = config.awq_group_size;
+  if (G <= 0 || tp <= 1) return;
+  const int64_t D = config.head_dim, q_cols = int64_t(config.num_heads) * D;
+  for (int r = 0; r < tp; ++r) {
+    const ShardLayout s = shard_layout(config, r, tp);
+    const int64_t o_begin = s.first_q_head * D, o_end = o_begin + s.q_heads * D;
+    if (o_begin % G != 0 || o_end % G != 0)
+      fail("--tp {}: rank {} would take input columns {}..{} of o_proj's {}, cutting a 4-bit group (group size {}); "
+           "choose a --tp that splits on group boundaries or quantize with a smaller --group-size",
+           tp, r, o_begin, o_end, q_cols, G);
+    if (s.inter_begin % G != 0 || s.inter_end % G != 0)
+      fail("--tp {}: rank {} would take input columns {}..{} of down_proj's {}, cutting a 4-bit group (group size "
+           "{}); choose a --tp that splits on group boundaries or quantize with a smaller --group-size",
+           tp, r, s.inter_begin, s.inter_end, config.intermediate_size, G);
+  }
+}
+
 CheckpointShard::CheckpointShard(const Checkpoint& checkpoint, const ModelConfig& config, const ShardLayout& layout)
     : checkpoint_(checkpoint), config_(config), layout_(layout), names_(weight_names(config.arch)) {}
 

@@ -8,6 +8,11 @@
 
 namespace turbine {
 
+// Error naming --tp and the group size when splitting the model over `tp` ranks would cut a 4-bit
+// group of a row-parallel projection (o_proj, down: each rank takes a slice of their input columns,
+// which must hold whole groups). Nothing to check for a model without 4-bit weights.
+void check_int4_split(const ModelConfig& config, int tp);
+
 class CheckpointShard : public RankWeightSource {
  public:
   // Both must outlive this object.
