@@ -1,5 +1,7 @@
 #include "model/awq_quantizer.h"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -12,6 +14,7 @@
 #include "model/awq_format.h"
 #include "model/awq_search.h"
 #include "model/int4_groups.h"
+#include "model/packed_qkv.h"
 #include "model/rope.h"
 #include "model/weight_names.h"
 
@@ -54,6 +57,22 @@ struct Linear {
 Floats stack_rows(const std::vector<const Linear*>& parts) {
   Floats out;
   for (const Linear* p : parts) out.insert(out.end(), p->w.begin(), p->w.end());
+  return out;
+}
+
+// Blocks of `block` values: block b of the result is block from[b] of `in`.
+Floats gather_blocks(const Floats& in, int64_t block, const std::vector<int64_t>& from) {
+  Floats out(in.size());
+  for (size_t b = 0; b < from.size(); ++b)
+    std::copy_n(in.begin() + from[b] * block, block, out.begin() + int64_t(b) * block);
+  return out;
+}
+
+// The inverse: block to[b] of the result is block b of `in`.
+Floats scatter_blocks(const Floats& in, int64_t block, const std::vector<int64_t>& to) {
+  Floats out(in.size());
+  for (size_t b = 0; b < to.size(); ++b)
+    std::copy_n(in.begin() + int64_t(b) * block, block, out.begin() + to[b] * block);
   return out;
 }
 
@@ -195,6 +214,55 @@ class Quantizer {
     return Linear{name, n, k, read_f32(ckpt_, name, {n, k}), {}};
   }
 
+  // q, k and v of the layer, apart: InternLM2's packed wqkv (model/packed_qkv.h) is split by heads so
+  // that it is searched like them.
+  std::array<Linear, 3> load_qkv(const LayerWeightNames& nm) {
+    const int64_t H = c_.hidden_size, D = c_.head_dim;
+    const int64_t qn = int64_t(c_.num_heads) * D, kvn = int64_t(c_.num_kv_heads) * D;
+    if (nm.qkv_packed.empty()) return {load_linear(nm.q, qn, H), load_linear(nm.k, kvn, H), load_linear(nm.v, kvn, H)};
+    const Linear all = load_linear(nm.qkv_packed, qn + 2 * kvn, H);
+    const Floats fused = gather_blocks(all.w, D * H, unpack_qkv_blocks(c_.num_heads, c_.num_kv_heads));
+    const auto part = [&](int64_t begin, int64_t n) {
+      return Linear{nm.qkv_packed, n, H, Floats(fused.begin() + begin * H, fused.begin() + (begin + n) * H), {}};
+    };
+    return {part(0, qn), part(qn, kvn), part(qn + kvn, kvn)};
+  }
+
+  // The q|k|v bias in the fused order (InternLM2's packed one reordered).
+  Floats load_qkv_bias(const LayerWeightNames& nm) {
+    const int64_t D = c_.head_dim, qn = int64_t(c_.num_heads) * D, kvn = int64_t(c_.num_kv_heads) * D;
+    if (nm.qkv_packed.empty()) return stack_bias({{nm.q_bias, qn}, {nm.k_bias, kvn}, {nm.v_bias, kvn}});
+    return gather_blocks(read_f32(ckpt_, nm.qkv_packed_bias, {qn + 2 * kvn}), D,
+                         unpack_qkv_blocks(c_.num_heads, c_.num_kv_heads));
+  }
+
+  // q, k and v quantized under their own names, or packed back into one wqkv (AutoAWQ writes InternLM2's
+  // wqkv as one layer: its rows in the packed order, quantized per row like the parts).
+  void put_qkv(const LayerWeightNames& nm, const Linear& q, const Linear& k, const Linear& v) {
+    if (nm.qkv_packed.empty()) {
+      for (const Linear* l : {&q, &k, &v}) put_quantized(*l);
+      return;
+    }
+    const int64_t D = c_.head_dim, H = c_.hidden_size, groups = H / o_.group_size;
+    const std::vector<int64_t> to = unpack_qkv_blocks(c_.num_heads, c_.num_kv_heads);
+    Linear all{nm.qkv_packed, q.n + k.n + v.n, H, scatter_blocks(stack_rows({&q, &k, &v}), D * H, to), {}};
+    if (!q.clip.empty()) {
+      Floats clip = q.clip;
+      clip.insert(clip.end(), k.clip.begin(), k.clip.end());
+      clip.insert(clip.end(), v.clip.begin(), v.clip.end());
+      all.clip = scatter_blocks(clip, D * groups, to);
+    }
+    put_quantized(all);
+  }
+
+  void put_qkv_bias(const LayerWeightNames& nm, const Floats& qkv_bias) {
+    const int64_t D = c_.head_dim, qn = int64_t(c_.num_heads) * D, kvn = int64_t(c_.num_kv_heads) * D;
+    if (nm.qkv_packed.empty())  // only v's bias changed (the fold of o_proj's scales)
+      put_f32(nm.v_bias, Floats(qkv_bias.begin() + qn + kvn, qkv_bias.end()));
+    else
+      put_f32(nm.qkv_packed_bias, scatter_blocks(qkv_bias, D, unpack_qkv_blocks(c_.num_heads, c_.num_kv_heads)));
+  }
+
   Floats optional(const std::string& name, int64_t n, bool present) {
     return present ? read_f32(ckpt_, name, {n}) : Floats{};
   }
@@ -244,15 +312,17 @@ class Quantizer {
     const LayerWeightNames nm = names_.layer(layer);
     const int64_t H = c.hidden_size, I = c.intermediate_size, D = c.head_dim;
     const int64_t qn = int64_t(c.num_heads) * D, kvn = int64_t(c.num_kv_heads) * D;
-    Linear q = load_linear(nm.q, qn, H), k = load_linear(nm.k, kvn, H), v = load_linear(nm.v, kvn, H);
+    std::array<Linear, 3> qkv_parts = load_qkv(nm);
+    Linear &q = qkv_parts[0], &k = qkv_parts[1], &v = qkv_parts[2];
     Linear o = load_linear(nm.o, H, qn);
     Linear gate = load_linear(nm.gate, I, H), upl = load_linear(nm.up, I, H), down = load_linear(nm.down, H, I);
     if (!forward) {  // round to nearest: no calibration
-      for (const Linear* l : {&q, &k, &v, &o, &gate, &upl, &down}) put_quantized(*l);
+      put_qkv(nm, q, k, v);
+      for (const Linear* l : {&o, &gate, &upl, &down}) put_quantized(*l);
       return;
     }
     Floats attn_norm = read_f32(ckpt_, nm.attn_norm, {H}), mlp_norm = read_f32(ckpt_, nm.mlp_norm, {H});
-    Floats qkv_bias = c.qkv_bias ? stack_bias({{nm.q_bias, qn}, {nm.k_bias, kvn}, {nm.v_bias, kvn}}) : Floats{};
+    Floats qkv_bias = c.qkv_bias ? load_qkv_bias(nm) : Floats{};
     Floats o_bias = optional(nm.o_bias, H, c.o_bias);
     Floats q_norm = optional(nm.q_norm, D, c.qk_norm), k_norm = optional(nm.k_norm, D, c.qk_norm);
     Floats gate_bias = optional(nm.gate_bias, I, c.mlp_bias), up_bias = optional(nm.up_bias, I, c.mlp_bias);
@@ -304,10 +374,11 @@ class Quantizer {
     const Floats s_mlp = scale_group(st_mlp_in, {{&gate, true}, {&upl, true}});
     for (int64_t i = 0; i < H; ++i) mlp_norm[size_t(i)] /= s_mlp[size_t(i)];
 
-    for (const Linear* l : {&q, &k, &v, &o, &gate, &upl, &down}) put_quantized(*l);
+    put_qkv(nm, q, k, v);
+    for (const Linear* l : {&o, &gate, &upl, &down}) put_quantized(*l);
     put_f32(nm.attn_norm, attn_norm);
     put_f32(nm.mlp_norm, mlp_norm);
-    if (c.qkv_bias) put_f32(nm.v_bias, Floats(qkv_bias.begin() + qn + kvn, qkv_bias.end()));
+    if (c.qkv_bias) put_qkv_bias(nm, qkv_bias);
     if (c.mlp_bias) put_f32(nm.up_bias, up_bias);
   }
 

@@ -1,5 +1,6 @@
 // `turbine quantize awq`'s work: a Llama-family checkpoint's q/k/v/o/gate/up/down weights to 4-bit
 // groups in AutoAWQ's GEMM layout (model/awq_format.h), the rest (embedding, norms, lm_head) kept.
+// InternLM2's packed wqkv is searched as q, k and v apart and written back as one packed layer.
 //  - rtn: each weight on its own, round to nearest per group (int4_groups.h);
 //  - awq: the calibration tokens pass through the model layer by layer in fp32 on a CPU backend;
 //    each layer input's statistics drive the AWQ scale search (awq_search.h) for the layers that share

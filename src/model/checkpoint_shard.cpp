@@ -55,6 +55,24 @@ std::string strip_weight_suffix(const std::string& name) {
 
 }  // namespace
 
+void check_int4_split(const ModelConfig& config, int tp) {
+  const int64_t G = config.awq_group_size;
+  if (G <= 0 || tp <= 1) return;
+  const int64_t D = config.head_dim, q_cols = int64_t(config.num_heads) * D;
+  for (int r = 0; r < tp; ++r) {
+    const ShardLayout s = shard_layout(config, r, tp);
+    const int64_t o_begin = s.first_q_head * D, o_end = o_begin + s.q_heads * D;
+    if (o_begin % G != 0 || o_end % G != 0)
+      fail("--tp {}: rank {} would take input columns {}..{} of o_proj's {}, cutting a 4-bit group (group size {}); "
+           "choose a --tp that splits on group boundaries or quantize with a smaller --group-size",
+           tp, r, o_begin, o_end, q_cols, G);
+    if (s.inter_begin % G != 0 || s.inter_end % G != 0)
+      fail("--tp {}: rank {} would take input columns {}..{} of down_proj's {}, cutting a 4-bit group (group size "
+           "{}); choose a --tp that splits on group boundaries or quantize with a smaller --group-size",
+           tp, r, s.inter_begin, s.inter_end, config.intermediate_size, G);
+  }
+}
+
 CheckpointShard::CheckpointShard(const Checkpoint& checkpoint, const ModelConfig& config, const ShardLayout& layout)
     : checkpoint_(checkpoint), config_(config), layout_(layout), names_(weight_names(config.arch)) {}
 
@@ -109,21 +127,40 @@ HostTensor CheckpointShard::packed_qkv_rows(const std::string& name, int64_t col
   const TensorView& v =
       checkpoint_.get(name, cols > 0 ? std::vector<int64_t>{heads * D, cols} : std::vector<int64_t>{heads * D});
   const size_t block_bytes = v.bytes / size_t(heads);
-  // Blocks of the fused order this rank holds: its query heads, then its key heads, then its value heads.
-  std::vector<int64_t> blocks;
-  for (int h = 0; h < s.q_heads; ++h) blocks.push_back(s.first_q_head + h);
-  for (int h = 0; h < s.kv_heads; ++h) blocks.push_back(c.num_heads + s.first_kv_head + h);
-  for (int h = 0; h < s.kv_heads; ++h) blocks.push_back(c.num_heads + c.num_kv_heads + s.first_kv_head + h);
-  const std::vector<int64_t> source = unpack_qkv_blocks(c.num_heads, c.num_kv_heads);
+  const std::vector<int64_t> blocks = packed_qkv_blocks();
   HostTensor h;
   h.dtype = v.dtype;
   h.owned.resize(blocks.size() * block_bytes);
   for (size_t i = 0; i < blocks.size(); ++i)
-    std::memcpy(h.owned.data() + i * block_bytes,
-                static_cast<const char*>(v.data) + size_t(source[size_t(blocks[i])]) * block_bytes, block_bytes);
+    std::memcpy(h.owned.data() + i * block_bytes, static_cast<const char*>(v.data) + size_t(blocks[i]) * block_bytes,
+                block_bytes);
   h.data = h.owned.data();
   h.bytes = h.owned.size();
   return h;
+}
+
+std::vector<int64_t> CheckpointShard::packed_qkv_blocks() const {
+  const ModelConfig& c = config_;
+  const ShardLayout& s = layout_;
+  // Blocks of the fused order this rank holds: its query heads, then its key heads, then its value heads.
+  std::vector<int64_t> fused;
+  for (int h = 0; h < s.q_heads; ++h) fused.push_back(s.first_q_head + h);
+  for (int h = 0; h < s.kv_heads; ++h) fused.push_back(c.num_heads + s.first_kv_head + h);
+  for (int h = 0; h < s.kv_heads; ++h) fused.push_back(c.num_heads + c.num_kv_heads + s.first_kv_head + h);
+  const std::vector<int64_t> source = unpack_qkv_blocks(c.num_heads, c.num_kv_heads);
+  std::vector<int64_t> blocks;
+  for (int64_t b : fused) blocks.push_back(source[size_t(b)]);
+  return blocks;
+}
+
+HostInt4Matrix CheckpointShard::packed_qkv_int4(const std::string& name) const {
+  // AutoAWQ packs eight outputs per word, so a head's rows are whole words only when head_dim is a
+  // multiple of 8; the whole tensor is unpacked first, and the heads are then rows like any others.
+  const int64_t D = config_.head_dim, heads = config_.num_heads + 2 * config_.num_kv_heads;
+  const HostInt4Matrix all = awq_matrix(name, heads * D, config_.hidden_size);
+  std::vector<HostInt4Matrix> parts;
+  for (int64_t b : packed_qkv_blocks()) parts.push_back(int4_rows(all, b * D, (b + 1) * D));
+  return stack_int4_rows(parts);
 }
 
 HostInt4Matrix CheckpointShard::awq_matrix(const std::string& weight_name, int64_t n, int64_t k) const {
@@ -160,7 +197,7 @@ HostInt4Matrix CheckpointShard::get_int4(const RankTensor& t) const {
   const LayerWeightNames n = names_.layer(t.layer);
   switch (t.field) {
     case RankField::Qkv:
-      if (!n.qkv_packed.empty()) fail("{}: 4-bit packed wqkv (InternLM2 AWQ) is not supported", n.qkv_packed);
+      if (!n.qkv_packed.empty()) return packed_qkv_int4(n.qkv_packed);
       return stack_int4_rows({int4_rows(awq_matrix(n.q, q_rows, H), s.first_q_head * D, (s.first_q_head + s.q_heads) * D),
                               int4_rows(awq_matrix(n.k, kv_rows, H), s.first_kv_head * D,
                                         (s.first_kv_head + s.kv_heads) * D),

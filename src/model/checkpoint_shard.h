@@ -8,6 +8,11 @@
 
 namespace turbine {
 
+// Error naming --tp and the group size when splitting the model over `tp` ranks would cut a 4-bit
+// group of a row-parallel projection (o_proj, down: each rank takes a slice of their input columns,
+// which must hold whole groups). Nothing to check for a model without 4-bit weights.
+void check_int4_split(const ModelConfig& config, int tp);
+
 class CheckpointShard : public RankWeightSource {
  public:
   // Both must outlive this object.
@@ -21,8 +26,12 @@ class CheckpointShard : public RankWeightSource {
   // Rows [begin, end) of each named tensor (full shapes checked), one after the other.
   HostTensor stacked_rows(const std::vector<std::string>& names, const std::vector<std::vector<int64_t>>& shapes,
                           const std::vector<std::pair<int64_t, int64_t>>& ranges) const;
+  // The packed wqkv's head-sized blocks the rank's fused q|k|v rows come from, in that order.
+  std::vector<int64_t> packed_qkv_blocks() const;
   // Rows of InternLM2's packed wqkv (or its bias) in the fused q|k|v order, the rank's heads only.
   HostTensor packed_qkv_rows(const std::string& name, int64_t cols) const;
+  // The same of an AWQ InternLM2's 4-bit wqkv.
+  HostInt4Matrix packed_qkv_int4(const std::string& name) const;
   // One AutoAWQ linear layer (<base>.qweight / .qzeros / .scales) of n outputs and k inputs.
   HostInt4Matrix awq_matrix(const std::string& weight_name, int64_t n, int64_t k) const;
   // Columns [begin, end) of a matrix.

@@ -52,6 +52,10 @@ std::vector<RankTensor> rank_tensors(const ModelConfig& c, const ShardLayout& s)
   return out;
 }
 
+bool is_int4_projection(RankField field) {
+  return field == RankField::Qkv || field == RankField::OProj || field == RankField::GateUp || field == RankField::Down;
+}
+
 HostInt4Matrix RankWeightSource::get_int4(const RankTensor& tensor) const {
   fail("{}: this weight source holds no 4-bit weights", tensor.name());
 }

@@ -45,6 +45,9 @@ struct RankTensor {
   std::string name() const;    // "embed_tokens", "layers.3.qkv", ... (a workspace's tensor names)
 };
 
+// The projections an AWQ model holds in 4 bits (Qkv, OProj, GateUp, Down); the rest stay 16-bit.
+bool is_int4_projection(RankField field);
+
 // Every tensor rank `layout.rank` holds, in load order. A tied lm_head is not listed (the model
 // reads the embedding's rows); the row-parallel biases belong to one rank (ShardLayout).
 std::vector<RankTensor> rank_tensors(const ModelConfig& config, const ShardLayout& layout);

@@ -32,6 +32,9 @@ LoadedModel open_model_folder(const std::filesystem::path& dir) {
   m.dir = dir;
   if (is_workspace(dir)) m.workspace = read_workspace(dir);
   m.config = load_model_config(dir);
+  if (m.workspace && m.workspace->awq_group_size != m.config.awq_group_size)
+    fail("{}: workspace.json's 4-bit group size ({}) is not config.json's ({}); convert the model again",
+         dir.string(), m.workspace->awq_group_size, m.config.awq_group_size);
   m.generation = load_generation_config(dir);
   m.tokenizer = load_tokenizer(dir);
   if (!m.workspace) m.checkpoint = std::make_unique<Checkpoint>(Checkpoint::open(dir));
@@ -80,12 +83,13 @@ void load_model_weights(LoadedModel& m, const BackendOptions& backend_options) {
          m.dir.string(), m.workspace->tp, m.workspace->tp == 1 ? "" : "s", options.tp);
   if (options.tp == 0) options.tp = m.workspace ? m.workspace->tp : 1;
   shard_layout(m.config, 0, options.tp);  // a --tp that does not divide the heads fails before any backend exists
+  check_int4_split(m.config, options.tp);  // nor may it cut a 4-bit group
   std::vector<std::unique_ptr<Backend>> backends = make_rank_backends(options);
   const ModelConfig& config = m.config;
   RankSources sources;
   if (m.workspace)
     sources = [&](const ShardLayout& layout) {
-      return std::make_unique<RankFileSource>(workspace_rank_file(m.dir, layout.rank));
+      return std::make_unique<RankFileSource>(workspace_rank_file(m.dir, layout.rank), m.workspace->awq_group_size);
     };
   else
     sources = [&, checkpoint = m.checkpoint.get()](const ShardLayout& layout) {

@@ -11,6 +11,7 @@
 #include "model/checkpoint.h"
 #include "model/checkpoint_shard.h"
 #include "model/model_config.h"
+#include "model/rank_file_int4.h"
 #include "model/safetensors_writer.h"
 
 namespace turbine {
@@ -81,6 +82,23 @@ T field(const json& object, const char* name, const fs::path& file, const char* 
   }
 }
 
+// workspace.json's `quantization` -> the 4-bit group size (the only quantization a workspace holds).
+int read_quantization(const json& q, const fs::path& file) {
+  if (!q.is_object()) fail("{}: field 'quantization' must be an object", file.string());
+  const std::string method = field<std::string>(q, "method", file, "quantization.");
+  if (method != "awq") fail("{}: field 'quantization.method' is '{}' (this turbine reads awq)", file.string(), method);
+  const int bits = field<int>(q, "bits", file, "quantization.");
+  if (bits != 4) fail("{}: field 'quantization.bits' is {} (this turbine reads 4)", file.string(), bits);
+  const int version = field<int>(q, "version", file, "quantization.");
+  if (version != kWorkspaceInt4Version)
+    fail("{}: field 'quantization.version' is {}; this turbine reads version {} (convert the model again)",
+         file.string(), version, kWorkspaceInt4Version);
+  const int group_size = field<int>(q, "group_size", file, "quantization.");
+  if (group_size <= 0 || group_size % 8 != 0)
+    fail("{}: field 'quantization.group_size' is {} (a positive multiple of 8)", file.string(), group_size);
+  return group_size;
+}
+
 }  // namespace
 
 bool is_workspace(const fs::path& dir) { return fs::is_regular_file(dir / kFileName); }
@@ -119,6 +137,7 @@ Workspace read_workspace(const fs::path& dir) {
   u.cache_block_seq_len = field<int>(t, "cache_block_seq_len", file, "tunables.");
   u.max_prefill_token_num = field<int>(t, "max_prefill_token_num", file, "tunables.");
   u.kv_quant = field<std::string>(t, "kv_quant", file, "tunables.");
+  if (j.contains("quantization")) w.awq_group_size = read_quantization(j["quantization"], file);
   try {
     parse_kv_format(u.kv_quant, "");
   } catch (const Error& e) {
@@ -136,37 +155,52 @@ void convert_to_workspace(const fs::path& model_dir, const fs::path& out_dir, co
   if (is_workspace(model_dir))
     fail("{}: already a workspace (convert reads a Hugging Face model folder)", model_dir.string());
   const ModelConfig config = load_model_config(model_dir);
-  {
-    const json raw = json::parse(read_text_file(model_dir / "config.json"), nullptr, false);
-    if (raw.is_object() && raw.contains("quantization_config"))
-      fail(
-          "{}: a quantized model (config.json quantization_config); workspaces of quantized models are not yet "
-          "supported",
-          model_dir.string());
-  }
   std::vector<ShardLayout> layouts;
   for (int r = 0; r < options.tp; ++r) layouts.push_back(shard_layout(config, r, options.tp));
+  check_int4_split(config, options.tp);
+  const int G = config.awq_group_size;
+  const auto int4 = [&](const RankTensor& t) { return G > 0 && is_int4_projection(t.field); };
   const Checkpoint checkpoint = Checkpoint::open(model_dir);
   if (fs::exists(out_dir) && (!fs::is_directory(out_dir) || !fs::is_empty(out_dir)))
     fail("{}: exists and is not an empty folder (convert writes a new workspace)", out_dir.string());
   fs::create_directories(out_dir);
 
   const DType dtype = options.dtype ? *options.dtype : config.dtype;
+  // Each rank's file: a tensor per rank tensor, or three for a 4-bit projection (rank_file_int4.h).
   size_t total = 0, done = 0;
   std::vector<std::vector<RankTensor>> lists;
+  std::vector<std::vector<SafetensorsEntry>> files;
   for (const ShardLayout& s : layouts) {
     lists.push_back(rank_tensors(config, s));
-    for (const RankTensor& t : lists.back()) total += SafetensorsEntry{"", dtype, t.shape}.bytes();
+    std::vector<SafetensorsEntry>& entries = files.emplace_back();
+    for (const RankTensor& t : lists.back()) {
+      if (int4(t)) {
+        for (SafetensorsEntry& e : int4_rank_entries(t.name(), t.shape[0], t.shape[1], G))
+          entries.push_back(std::move(e));
+      } else {
+        entries.push_back({t.name(), dtype, t.shape});
+      }
+    }
+    for (const SafetensorsEntry& e : entries) total += e.bytes();
   }
   for (size_t r = 0; r < layouts.size(); ++r) {
     const CheckpointShard source(checkpoint, config, layouts[r]);
-    std::vector<SafetensorsEntry> entries;
-    for (const RankTensor& t : lists[r]) entries.push_back({t.name(), dtype, t.shape});
-    SafetensorsWriter writer(workspace_rank_file(out_dir, int(r)), entries);
+    SafetensorsWriter writer(workspace_rank_file(out_dir, int(r)), files[r]);
     std::vector<float> wide;
     std::vector<char> narrow;
-    for (size_t i = 0; i < entries.size(); ++i) {
-      const HostTensor h = source.get(lists[r][i]);
+    for (const RankTensor& t : lists[r]) {
+      if (int4(t)) {
+        const HostInt4Matrix m = source.get_int4(t);
+        const std::vector<int32_t> q = pack_nibble_rows(m.q, m.n, m.k);
+        const std::vector<int32_t> zeros = pack_nibble_rows(m.zeros, m.n, m.k / G);
+        writer.write(q.data(), q.size() * sizeof(int32_t));
+        writer.write(zeros.data(), zeros.size() * sizeof(int32_t));
+        writer.write(m.scales.data(), m.scales.size() * sizeof(uint16_t));
+        done += (q.size() + zeros.size()) * sizeof(int32_t) + m.scales.size() * sizeof(uint16_t);
+        if (progress) progress(done, total);
+        continue;
+      }
+      const HostTensor h = source.get(t);
       if (h.dtype == dtype) {
         writer.write(h.data, h.bytes);
       } else {
@@ -177,7 +211,7 @@ void convert_to_workspace(const fs::path& model_dir, const fs::path& out_dir, co
         convert_from_f32(wide.data(), dtype, narrow.data(), n);
         writer.write(narrow.data(), narrow.size());
       }
-      done += entries[i].bytes();
+      done += SafetensorsEntry{"", dtype, t.shape}.bytes();
       if (progress) progress(done, total);
     }
     writer.finish();
@@ -199,6 +233,8 @@ void convert_to_workspace(const fs::path& model_dir, const fs::path& out_dir, co
                    {"cache_block_seq_len", u.cache_block_seq_len},
                    {"max_prefill_token_num", u.max_prefill_token_num},
                    {"kv_quant", u.kv_quant}};
+  if (G > 0)
+    j["quantization"] = {{"method", "awq"}, {"bits", 4}, {"group_size", G}, {"version", kWorkspaceInt4Version}};
   json ranks = json::array();
   for (int r = 0; r < options.tp; ++r) ranks.push_back(workspace_rank_file(out_dir, r).filename().string());
   j["ranks"] = ranks;
