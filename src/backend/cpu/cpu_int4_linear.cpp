@@ -76,17 +76,19 @@ void CpuBackend::do_linear_int4(const Tensor& x, const Int4Weight& w, const Tens
   const float* xp = x.ptr<float>();
   if (int4_xsum_.size() < size_t(T * groups)) int4_xsum_.resize(size_t(T * groups));
   float* xsum = int4_xsum_.data();
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t g = 0; g < groups; ++g) {
-      float s = 0.0f;
-      for (int64_t c = g * G; c < (g + 1) * G; ++c) s += xp[t * K + c];
-      xsum[t * groups + g] = s;
-    }
-  // Groups of 64 columns or more take the masked kernel, which reads x permuted.
+  // Groups of 64 columns or more take the masked kernel, which reads x permuted (int4_prepare_x also
+  // sums the groups); smaller ones the shifting kernel, with the sums taken here.
   const bool masked = G % 64 == 0;
   if (masked) {
     if (int4_xperm_.size() < size_t(T * K)) int4_xperm_.resize(size_t(T * K));
-    k.int4_permute_x(xp, T, K, int4_xperm_.data());
+    k.int4_prepare_x(xp, T, K, int(G), int4_xperm_.data(), xsum);
+  } else {
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t g = 0; g < groups; ++g) {
+        float s = 0.0f;
+        for (int64_t c = g * G; c < (g + 1) * G; ++c) s += xp[t * K + c];
+        xsum[t * groups + g] = s;
+      }
   }
   const float* xperm = int4_xperm_.data();
   // Blocks of 64 rows: a 4-bit row of K = 4096 is 2 KiB, so a block is about what a 16-bit one is.

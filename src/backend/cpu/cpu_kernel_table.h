@@ -66,8 +66,9 @@ struct KernelTable {
   void (*linear_int4)(const float* x, const float* xsum, int64_t T, const uint32_t* w, const float* scales,
                       const float* offsets, int64_t n0, int64_t n1, int64_t K, int group, float* out, int64_t ldo);
   // The same for groups (and so K) that are a multiple of 64, faster: x comes permuted and scaled by
-  // int4_permute_x (xp: [T][K]), so that the kernel masks nibbles in place instead of shifting them.
-  void (*int4_permute_x)(const float* x, int64_t T, int64_t K, float* xp);
+  // int4_prepare_x (xp: [T][K], with the group sums xsum), so that the kernel masks nibbles in place
+  // instead of shifting them.
+  void (*int4_prepare_x)(const float* x, int64_t T, int64_t K, int group, float* xp, float* xsum);
   void (*linear_int4_masked)(const float* xp, const float* xsum, int64_t T, const uint32_t* w, const float* scales,
                              const float* offsets, int64_t n0, int64_t n1, int64_t K, int group, float* out,
                              int64_t ldo);
