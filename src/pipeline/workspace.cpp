@@ -99,6 +99,23 @@ int read_quantization(const json& q, const fs::path& file) {
   return group_size;
 }
 
+// A convert that fails part way (a tensor missing from the checkpoint, a full disk) leaves no half
+// workspace behind: the folder it created is removed, or the empty folder it was given is emptied again.
+struct RemoveOnFailure {
+  fs::path dir;
+  bool created;
+  bool done = false;
+  ~RemoveOnFailure() {
+    if (done) return;
+    std::error_code ec;
+    if (created) {
+      fs::remove_all(dir, ec);
+      return;
+    }
+    for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) fs::remove_all(e.path(), ec);
+  }
+};
+
 }  // namespace
 
 bool is_workspace(const fs::path& dir) { return fs::is_regular_file(dir / kFileName); }
@@ -163,6 +180,7 @@ void convert_to_workspace(const fs::path& model_dir, const fs::path& out_dir, co
   const Checkpoint checkpoint = Checkpoint::open(model_dir);
   if (fs::exists(out_dir) && (!fs::is_directory(out_dir) || !fs::is_empty(out_dir)))
     fail("{}: exists and is not an empty folder (convert writes a new workspace)", out_dir.string());
+  RemoveOnFailure cleanup{out_dir, !fs::exists(out_dir)};
   fs::create_directories(out_dir);
 
   const DType dtype = options.dtype ? *options.dtype : config.dtype;
@@ -245,6 +263,7 @@ void convert_to_workspace(const fs::path& model_dir, const fs::path& out_dir, co
     if (!out) fail("{}: write failed", partial.string());
   }
   fs::rename(partial, out_dir / kFileName);
+  cleanup.done = true;
 }
 
 }  // namespace turbine

@@ -281,6 +281,22 @@ def test_a_rank_file_without_a_4_bit_tensor_is_an_error(awq, tmp_path):
                       "layers.3.o_proj.q4", "missing")
 
 
+def test_a_convert_that_fails_part_way_leaves_nothing(awq, tmp_path):
+    folder = tmp_path / "broken"
+    shutil.copytree(awq["folder"], folder)
+    weights = folder / "model.safetensors"
+    data = weights.read_bytes()
+    name = b'"model.layers.7.mlp.down_proj.qweight"'
+    assert data.count(name) == 1
+    weights.write_bytes(data.replace(name, name[:-2] + b'X"'))  # the last layer's down_proj goes missing
+    out = tmp_path / "ws"
+    assert_user_error(run("convert", folder, out, "--tp", "2"), "model.layers.7.mlp.down_proj.qweight")
+    assert not out.exists()  # rank 0's file was being written when the tensor was missed
+    out.mkdir()  # an empty folder it was given stays, empty
+    assert_user_error(run("convert", folder, out), "model.layers.7.mlp.down_proj.qweight")
+    assert out.is_dir() and not any(out.iterdir())
+
+
 @pytest.mark.parametrize("change,words", [
     ({"version": 2}, ["quantization.version", "convert the model again"]),
     ({"method": "gptq"}, ["quantization.method", "gptq"]),
