@@ -71,6 +71,29 @@ TEST(CpuSamplingOps, ArgmaxRowsIsTheFirstNonNanMaximum) {
   }
 }
 
+// One row of a large vocabulary is split over the threads: ties across parts, a first part of NaN, a row
+// of -inf and NaN, one of NaN alone.
+TEST(CpuSamplingOps, ArgmaxOfOneLongRowSplitOverThreads) {
+  auto be = test::make_cpu(4);
+  const int64_t v = 20011;
+  std::vector<std::vector<float>> rows(5, std::vector<float>(size_t(v)));
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-5.0f, 5.0f);
+  for (auto& row : rows)
+    for (float& x : row) x = u(rng);
+  rows[0][15000] = 9.0f, rows[0][17] = 9.0f, rows[0][9000] = 9.0f;  // a tie: the lowest index wins
+  for (int64_t i = 0; i < v / 2; ++i) rows[1][size_t(i)] = NAN;       // the first parts hold no candidate
+  rows[1][19999] = 8.0f;
+  for (int64_t i = 0; i < v; ++i) rows[2][size_t(i)] = i < 12000 ? NAN : -INFINITY;  // the first -inf
+  for (float& x : rows[3]) x = NAN;                                                  // 0
+  rows[4][v - 1] = 7.0f;  // the very last element
+  const std::vector<int32_t> want = {17, 19999, 12000, 0, int32_t(v - 1)};
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const Tensor t = be->upload(rows[r].data(), DType::F32, {1, v}, DType::F32);
+    EXPECT_EQ(be->argmax_rows(t), std::vector<int32_t>{want[r]}) << "row " << r;
+  }
+}
+
 TEST(CpuSamplingOps, TopCandidatesMatchBruteForce) {
   auto be = test::make_cpu();
   std::mt19937 rng(11);

@@ -110,6 +110,9 @@ class CpuBackend : public Backend {
   std::vector<float> int4_xsum_;
   std::vector<float> int4_xperm_;  // x permuted for the masked 4-bit kernel
   std::vector<float> kv_row_scratch_;  // the quantized KV store's key row per thread (cpu_norm_rope.cpp)
+  // argmax_rows' per-(row, part) maxima and their first indices (cpu_sampling.cpp).
+  std::vector<float> argmax_values_;
+  std::vector<int32_t> argmax_ids_;
   // attention's per-thread scores and its row groups (cpu_attention.cpp).
   std::vector<float> attention_scratch_;
   std::vector<float> attention_kv_scratch_;  // attention_quantized: each thread's dequantized keys and values

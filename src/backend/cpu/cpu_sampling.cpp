@@ -2,6 +2,7 @@
 // the CUDA kernels are checked against.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 
 #include "backend/cpu/cpu_backend.h"
@@ -20,17 +21,57 @@ bool comes_before(const float* row, int32_t a, int32_t b) {
   return a < b;
 }
 
+typedef float f32x4 __attribute__((vector_size(16)));
+
+// The first index in [begin, end) of row's largest non-NaN value (-1 when all are NaN), and that value.
+// The maximum is taken four lanes at a time in two vectors (a comparison that NaN never wins), then the
+// index by a plain scan for the first equal value.
+int32_t first_max_index(const float* row, int64_t begin, int64_t end, float* value) {
+  const float inf = INFINITY;
+  f32x4 m0 = {-inf, -inf, -inf, -inf}, m1 = m0;
+  int64_t i = begin;
+  for (; i + 8 <= end; i += 8) {
+    f32x4 a, b;
+    std::memcpy(&a, row + i, sizeof a);
+    std::memcpy(&b, row + i + 4, sizeof b);
+    m0 = a > m0 ? a : m0;
+    m1 = b > m1 ? b : m1;
+  }
+  float m = -inf;
+  for (int l = 0; l < 4; ++l) m = std::max({m, m0[l], m1[l]});
+  for (; i < end; ++i)
+    if (row[i] > m) m = row[i];
+  *value = m;
+  for (int64_t j = begin; j < end; ++j)
+    if (row[j] == m) return int32_t(j);  // -inf finds a -inf; an all-NaN part finds nothing
+  return -1;
+}
+
 }  // namespace
 
 std::vector<int32_t> CpuBackend::do_argmax_rows(const Tensor& logits) {
   const int64_t R = logits.dim(0), V = logits.dim(1);
+  // A decode step's few rows are split into parts of the vocabulary so that every thread scans; each
+  // (row, part) finds its largest non-NaN value and the first index holding it, and a row's parts are
+  // then combined in order (a strictly larger value wins, so the lowest index wins a tie).
+  const int64_t threads = pool_->size();
+  const int64_t parts = R >= threads ? 1 : std::clamp<int64_t>((V + 4095) / 4096, 1, 2 * threads);
+  argmax_values_.resize(size_t(R * parts));
+  argmax_ids_.resize(size_t(R * parts));
+  pool_->parallel_for(R * parts, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t r = i / parts, p = i % parts, begin = V * p / parts, end = V * (p + 1) / parts;
+      const float* row = logits.ptr<float>() + r * V;
+      argmax_ids_[size_t(i)] = first_max_index(row, begin, end, &argmax_values_[size_t(i)]);
+    }
+  });
   std::vector<int32_t> ids(R, 0);
   for (int64_t r = 0; r < R; ++r) {
-    const float* row = logits.ptr<float>() + r * V;
     int64_t best = -1;
-    for (int64_t i = 0; i < V; ++i)
-      if (!std::isnan(row[i]) && (best < 0 || row[i] > row[best])) best = i;
-    ids[r] = int32_t(std::max<int64_t>(best, 0));
+    for (int64_t p = r * parts; p < (r + 1) * parts; ++p)
+      if (argmax_ids_[size_t(p)] >= 0 && (best < 0 || argmax_values_[size_t(p)] > argmax_values_[size_t(best)]))
+        best = p;
+    ids[r] = best < 0 ? 0 : argmax_ids_[size_t(best)];
   }
   return ids;
 }
