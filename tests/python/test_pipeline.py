@@ -159,8 +159,11 @@ def test_ctrl_c_cancels_the_request_and_raises_keyboard_interrupt(tmp_path):
     import sys
     from conftest import MODEL
     script = tmp_path / "long.py"
+    # A child started from a shell's background job inherits SIGINT ignored, and Python then installs no
+    # KeyboardInterrupt handler: the script installs it itself, as an interactive program has it.
     script.write_text(f"""
-import sys, turbine
+import signal, sys, turbine
+signal.signal(signal.SIGINT, signal.default_int_handler)
 pipe = turbine.pipeline({str(MODEL)!r}, device="cpu", threads=1, cpu_memory="256MiB")
 print("ready", flush=True)
 try:
