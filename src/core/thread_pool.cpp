@@ -19,19 +19,18 @@ inline void cpu_relax() {
 #endif
 }
 
-// Spins until done() holds or kSpin has passed; true when done() held. The first rounds only pause;
-// later ones also yield the processor, so that on an oversubscribed machine a spinning thread hands
-// its time slice to the thread it waits for (or to anyone else) instead of burning it.
+// Spins until done() holds or kSpin has passed; true when done() held. Only the pause hint, no yield:
+// on a machine shared with other (even niced) processes a yield hands the core to them for a whole
+// time slice, several times the length of a decode step's loops (docs/performance.md, "Thread pool").
 template <typename Done>
 bool spin_until(Done done) {
   const auto deadline = std::chrono::steady_clock::now() + ThreadPool::kSpin;
-  for (int round = 0;; ++round) {
+  for (;;) {
     for (int i = 0; i < 64; ++i) {
       if (done()) return true;
       cpu_relax();
     }
     if (std::chrono::steady_clock::now() >= deadline) return done();
-    if (round >= 8) std::this_thread::yield();
   }
 }
 

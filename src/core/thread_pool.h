@@ -21,8 +21,9 @@ namespace turbine {
 
 class ThreadPool {
  public:
-  // How long an idle worker (or a waiting caller) spins before it sleeps.
-  static constexpr std::chrono::microseconds kSpin{100};
+  // How long an idle worker (or a waiting caller) spins before it sleeps: longer than the gaps between
+  // the loops of a step, short enough that a thread sharing its core wastes little.
+  static constexpr std::chrono::microseconds kSpin{30};
   // Chunks per thread when the range has that many grains.
   static constexpr int kChunksPerThread = 4;
 
