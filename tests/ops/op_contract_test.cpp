@@ -8,20 +8,10 @@
 
 #include "backend/batch_input.h"
 #include "ops/cpu_test_util.h"
+#include "support/test_helpers.h"
 
 namespace turbine::test {
 namespace {
-
-// The message of the Error `f` throws ("" when it throws none).
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 Tensor zeros(Backend& b, std::vector<int64_t> shape, DType dtype = DType::F32) {
   Tensor t = b.empty(dtype, std::move(shape));

@@ -7,25 +7,10 @@
 #include "core/error.h"
 #include "model/awq_format.h"
 #include "model/int4_groups.h"
+#include "support/test_helpers.h"
 
 namespace turbine {
 namespace {
-
-HostInt4Matrix random_matrix(int64_t n, int64_t k, int group, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> nib(0, 15);
-  std::uniform_real_distribution<float> scale(0.001f, 0.1f);
-  HostInt4Matrix m;
-  m.n = n;
-  m.k = k;
-  m.group_size = group;
-  for (int64_t i = 0; i < n * k; ++i) m.q.push_back(uint8_t(nib(rng)));
-  for (int64_t i = 0; i < n * (k / group); ++i) {
-    m.zeros.push_back(uint8_t(nib(rng)));
-    m.scales.push_back(f32_to_f16(scale(rng)));
-  }
-  return m;
-}
 
 TEST(AwqFormat, PackUnpackRoundTripsOnAwkwardSizes) {
   struct Size {
@@ -34,7 +19,7 @@ TEST(AwqFormat, PackUnpackRoundTripsOnAwkwardSizes) {
   };
   for (Size s : {Size{8, 32, 32}, Size{24, 96, 32}, Size{136, 256, 128}, Size{40, 192, 64}, Size{8, 128, 128}}) {
     SCOPED_TRACE(::testing::Message() << s.n << "x" << s.k << " g" << s.group);
-    const HostInt4Matrix m = random_matrix(s.n, s.k, s.group, unsigned(s.n * s.k));
+    const HostInt4Matrix m = test::random_int4_matrix(s.n, s.k, s.group, unsigned(s.n * s.k));
     const AwqTensors t = pack_awq(m);
     ASSERT_EQ(t.qweight.size(), size_t(s.k * s.n / 8));
     ASSERT_EQ(t.qzeros.size(), size_t(s.k / s.group * s.n / 8));
@@ -64,8 +49,8 @@ TEST(AwqFormat, NibblesFollowAutoAwqsInterleavedOrder) {
 }
 
 TEST(AwqFormat, RejectsSizesTheLayoutCannotHold) {
-  EXPECT_THROW(pack_awq(random_matrix(12, 64, 32, 1)), Error);  // outputs not a multiple of 8
-  HostInt4Matrix bad = random_matrix(8, 64, 32, 2);
+  EXPECT_THROW(pack_awq(test::random_int4_matrix(12, 64, 32, 1)), Error);  // outputs not a multiple of 8
+  HostInt4Matrix bad = test::random_int4_matrix(8, 64, 32, 2);
   bad.group_size = 48;
   EXPECT_THROW(pack_awq(bad), Error);
   const std::vector<int32_t> words(64);
@@ -103,11 +88,11 @@ TEST(Int4Groups, ClippingShrinksTheRange) {
 }
 
 TEST(Int4Groups, StackingConcatenatesRows) {
-  const HostInt4Matrix a = random_matrix(8, 64, 32, 3), b = random_matrix(16, 64, 32, 4);
+  const HostInt4Matrix a = test::random_int4_matrix(8, 64, 32, 3), b = test::random_int4_matrix(16, 64, 32, 4);
   const HostInt4Matrix s = stack_int4_rows({a, b});
   EXPECT_EQ(s.n, 24);
   EXPECT_TRUE(std::equal(b.q.begin(), b.q.end(), s.q.begin() + 8 * 64));
-  EXPECT_THROW(stack_int4_rows({a, random_matrix(8, 32, 32, 5)}), Error);
+  EXPECT_THROW(stack_int4_rows({a, test::random_int4_matrix(8, 32, 32, 5)}), Error);
 }
 
 }  // namespace

@@ -13,26 +13,13 @@
 #include "model/rank_file_int4.h"
 #include "model/rank_file_source.h"
 #include "model/safetensors_writer.h"
+#include "support/test_helpers.h"
 
 namespace turbine {
 namespace {
 
 namespace fs = std::filesystem;
-
-HostInt4Matrix random_matrix(int64_t n, int64_t k, int group, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> nib(0, 15);
-  HostInt4Matrix m;
-  m.n = n;
-  m.k = k;
-  m.group_size = group;
-  for (int64_t i = 0; i < n * k; ++i) m.q.push_back(uint8_t(nib(rng)));
-  for (int64_t i = 0; i < n * (k / group); ++i) {
-    m.zeros.push_back(uint8_t(nib(rng)));
-    m.scales.push_back(f32_to_f16(0.01f * float(nib(rng) + 1)));
-  }
-  return m;
-}
+using test::error_of;
 
 template <typename T>
 std::vector<uint8_t> bytes_of(const std::vector<T>& v) {
@@ -49,25 +36,10 @@ std::vector<TensorToWrite> stored(const std::string& name, const HostInt4Matrix&
           {e[2].name, e[2].dtype, e[2].shape, bytes_of(m.scales)}};
 }
 
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 class RankFileInt4 : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("turbine_rank_file_int4_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  fs::path dir_;
+  test::ScratchDir scratch_{"turbine_rank_file_int4"};
+  const fs::path& dir_ = scratch_.path();
 };
 
 TEST_F(RankFileInt4, NibblesAreConsecutiveColumnsLowFirst) {
@@ -86,7 +58,7 @@ TEST_F(RankFileInt4, ARankFileGivesBackTheMatrix) {
   const std::vector<Size> sizes = {{24, 96, 32}, {40, 768, 64}, {8, 256, 256}, {12, 2048, 32}};  // 3, 12, 1, 64 groups
   std::vector<HostInt4Matrix> matrices;
   for (size_t i = 0; i < sizes.size(); ++i) {
-    matrices.push_back(random_matrix(sizes[i].n, sizes[i].k, sizes[i].group, unsigned(i + 1)));
+    matrices.push_back(test::random_int4_matrix(sizes[i].n, sizes[i].k, sizes[i].group, unsigned(i + 1)));
     for (TensorToWrite& t : stored(fmt::format("layers.{}.down", i), matrices.back())) tensors.push_back(std::move(t));
   }
   write_safetensors_file(dir_ / "rank-0.safetensors", tensors);
@@ -105,7 +77,7 @@ TEST_F(RankFileInt4, ARankFileGivesBackTheMatrix) {
 }
 
 TEST_F(RankFileInt4, AMissingOrMisshapenTensorIsAnErrorNamingFileAndTensor) {
-  const HostInt4Matrix m = random_matrix(16, 64, 32, 7);
+  const HostInt4Matrix m = test::random_int4_matrix(16, 64, 32, 7);
   std::vector<TensorToWrite> tensors = stored("layers.0.qkv", m);
   tensors.erase(tensors.begin() + 1);  // no zeros
   write_safetensors_file(dir_ / "rank-0.safetensors", tensors);
@@ -122,7 +94,7 @@ TEST_F(RankFileInt4, AMissingOrMisshapenTensorIsAnErrorNamingFileAndTensor) {
 }
 
 TEST_F(RankFileInt4, ScalesInAnotherDtypeAreAnError) {
-  const HostInt4Matrix m = random_matrix(8, 64, 32, 3);
+  const HostInt4Matrix m = test::random_int4_matrix(8, 64, 32, 3);
   std::vector<TensorToWrite> tensors = stored("layers.1.o_proj", m);
   tensors[2].dtype = DType::BF16;  // same size, wrong type
   write_safetensors_file(dir_ / "rank-0.safetensors", tensors);

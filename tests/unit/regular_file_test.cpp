@@ -10,32 +10,19 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "core/regular_file.h"
+#include "support/test_helpers.h"
 
 using namespace turbine;
 namespace fs = std::filesystem;
 
 namespace {
 
-// The message of the Error that `f` throws ("" when it throws none).
-template <typename F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 class RegularFile : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("turbine_regular_file_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  fs::path dir_;
+  test::ScratchDir scratch_{"turbine_regular_file"};
+  const fs::path& dir_ = scratch_.path();
 };
 
 TEST_F(RegularFile, AcceptsAFileAndALinkToOne) {
