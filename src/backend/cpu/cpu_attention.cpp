@@ -2,7 +2,9 @@
 // lo..pos (lo = 0, or pos - window + 1 with a sliding window), read through the block table
 // from the paged cache [layer][block][k|v][kv_head][block_len][head_dim]. Softmax in two passes
 // (scores, then max-shifted exponentials, vectorized in the kernel table); query heads share KV heads
-// (GQA) by h / group.
+// (GQA) by h / group. Work items are (row group, query head): up to kMaxAttendRows consecutive new
+// rows of one sequence go through the kernel together, so that a prefill reads each cache block once
+// per group instead of once per row.
 #include <algorithm>
 #include <vector>
 
