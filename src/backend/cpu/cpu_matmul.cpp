@@ -88,9 +88,9 @@ void CpuBackend::linear_many_tokens(const Tensor& x, int64_t N, int64_t block, c
   if (linear_w_.size() < w_size) linear_w_.resize(w_size);
 
   // Slab s starts at token s * slab and is stored from xt + s * slab * K as [K][ldx] (ldx: its tokens,
-  // rounded up to 8, zero past T). The copy goes in squares of 16 columns (one cache line of x) by the
-  // slab's tokens, the squares split over the pool: a plain column-by-column copy reads x with a
-  // stride of K floats, which maps every read to the same few L1 sets and was ~8% of a prefill.
+  // rounded up to 8, zero past T). The copy goes in strips of 16 columns (one cache line of x) by the
+  // slab's tokens, split over the pool, each transposed in 8 x 8 register squares (transpose_tokens):
+  // a column-by-column copy would read x with a stride of K floats, all in the same few L1 sets.
   float* xt = linear_xt_.data();
   const float* xp = x.ptr<float>();
   const int64_t col_chunks = (K + 15) / 16;
