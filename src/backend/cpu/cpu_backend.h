@@ -82,11 +82,8 @@ class CpuBackend : public Backend {
   // rope_rows_ for `rope`, covering positions 0..max_position (cpu_norm_rope.cpp).
   const RopeRows& rope_rows(const RopeTable& rope, int32_t max_position);
 
-  // qkv_rope_store into a quantized cache (cpu_norm_rope.cpp), attention over one
-  // (cpu_attention.cpp): the rows are quantized at the write and dequantized to fp32 for the kernel.
-  void qkv_rope_store_quantized(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm, float norm_eps,
-                                const RopeRows& table, int half, const AttentionShape& shape, KvCache& cache, int layer,
-                                const BatchMeta& meta, Tensor& q_out);
+  // attention over a quantized cache (cpu_attention.cpp): its rows, quantized at the write
+  // (do_qkv_rope_store), are dequantized to fp32 for the kernel.
   void attention_quantized(const Tensor& q, const KvCache& cache, int layer, const BatchMeta& meta,
                            const AttentionShape& shape, Tensor& out);
 

@@ -120,12 +120,15 @@ void CpuBackend::do_qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, cons
     max_position = std::max(max_position, positions[t]);
   }
   const RopeRows& table = rope_rows(rope, max_position);
-  if (spec.format != KvFormat::Dense) {
-    qkv_rope_store_quantized(qkv, q_norm, k_norm, norm_eps, table, half, shape, cache, layer, meta, q_out);
-    return;
-  }
 
-  pool_->parallel_for(T, [&](int64_t t0, int64_t t1) {
+  // A dense cache takes k normalized and rotated in place and v copied; a quantized one (int8 / int4 /
+  // fp8) takes both quantized per (token, kv head) at the write, k prepared first in each thread's
+  // scratch row (kept across steps).
+  const bool dense = spec.format == KvFormat::Dense;
+  const cpu::QuantizedKvLayer rows(cache, layer);
+  const size_t scratch = dense ? 0 : size_t(D) * size_t(pool_->size());
+  if (kv_row_scratch_.size() < scratch) kv_row_scratch_.resize(scratch);
+  pool_->parallel_for_with_thread(T, [&](int thread, int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       const float* cos_v = table.cos.data() + size_t(positions[t]) * half;
       const float* sin_v = table.sin.data() + size_t(positions[t]) * half;
@@ -137,50 +140,18 @@ void CpuBackend::do_qkv_rope_store(const Tensor& qkv, const Tensor* q_norm, cons
       for (int h = 0; h < Hkv; ++h) {
         const float* k_src = row + int64_t(Hq + h) * D;
         const float* v_src = row + int64_t(Hq + Hkv + h) * D;
-        float* k_dst = block_base + h * head_stride;
+        float* k_dst = dense ? block_base + h * head_stride : kv_row_scratch_.data() + size_t(thread) * size_t(D);
         if (has_kn)
           rms_norm_row(k_src, k_norm->ptr<float>(), norm_eps, D, k_dst);
         else
           std::copy(k_src, k_src + D, k_dst);
         rope_head(k_dst, cos_v, sin_v, half);
-        std::copy(v_src, v_src + D, k_dst + kv_stride);
-      }
-    }
-  });
-}
-
-// The quantized store: q as in the dense path, k and v quantized per (token, kv head) at the write.
-void CpuBackend::qkv_rope_store_quantized(const Tensor& qkv, const Tensor* q_norm, const Tensor* k_norm, float norm_eps,
-                                          const RopeRows& table, int half, const AttentionShape& shape, KvCache& cache,
-                                          int layer, const BatchMeta& meta, Tensor& q_out) {
-  const int Hq = shape.num_heads, Hkv = shape.num_kv_heads, D = shape.head_dim;
-  const KvFormat format = cache.spec.format;
-  const bool has_qn = q_norm && q_norm->defined(), has_kn = k_norm && k_norm->defined();
-  const int32_t* positions = meta.plan->positions.data();
-  const int32_t* slots = meta.plan->slot_mapping.data();
-  const int64_t row_width = int64_t(Hq + 2 * Hkv) * D;
-  const cpu::QuantizedKvLayer rows(cache, layer);
-  // Each thread's normalized, rotated key row before it is quantized (scratch kept across steps).
-  const size_t scratch = size_t(D) * size_t(pool_->size());
-  if (kv_row_scratch_.size() < scratch) kv_row_scratch_.resize(scratch);
-  pool_->parallel_for_with_thread(meta.plan->num_tokens, [&](int thread, int64_t t0, int64_t t1) {
-    float* k_row = kv_row_scratch_.data() + size_t(thread) * size_t(D);
-    for (int64_t t = t0; t < t1; ++t) {
-      const float* cos_v = table.cos.data() + size_t(positions[t]) * half;
-      const float* sin_v = table.sin.data() + size_t(positions[t]) * half;
-      const float* row = qkv.ptr<float>() + t * row_width;
-      rotate_q_heads(row, has_qn ? q_norm->ptr<float>() : nullptr, norm_eps, Hq, D, cos_v, sin_v, half,
-                     q_out.ptr<float>() + t * int64_t(Hq) * D);
-      for (int h = 0; h < Hkv; ++h) {
-        const float* k_src = row + int64_t(Hq + h) * D;
-        if (has_kn)
-          rms_norm_row(k_src, k_norm->ptr<float>(), norm_eps, D, k_row);
-        else
-          std::copy(k_src, k_src + D, k_row);
-        rope_head(k_row, cos_v, sin_v, half);
-        kv_quantize_row(format, k_row, D, rows.elements(slots[t], 0, h), rows.params(slots[t], 0, h));
-        kv_quantize_row(format, row + int64_t(Hq + Hkv + h) * D, D, rows.elements(slots[t], 1, h),
-                        rows.params(slots[t], 1, h));
+        if (dense) {
+          std::copy(v_src, v_src + D, k_dst + kv_stride);
+        } else {
+          kv_quantize_row(spec.format, k_dst, D, rows.elements(slot, 0, h), rows.params(slot, 0, h));
+          kv_quantize_row(spec.format, v_src, D, rows.elements(slot, 1, h), rows.params(slot, 1, h));
+        }
       }
     }
   });
