@@ -1,6 +1,7 @@
 #include "model/awq_format.h"
 
 #include "core/error.h"
+#include "model/int4_groups.h"
 
 namespace turbine {
 
@@ -32,16 +33,8 @@ AwqTensors pack_awq(const HostInt4Matrix& m) {
 HostInt4Matrix unpack_awq(const int32_t* qweight, const int32_t* qzeros, const uint16_t* scales, int64_t n, int64_t k,
                           int group_size) {
   if (n % 8 != 0) fail("AWQ weights need a multiple of 8 output channels, got {}", n);
-  if (group_size <= 0 || k % group_size != 0)
-    fail("group size {} does not divide the {} input channels of a weight", group_size, k);
+  HostInt4Matrix m = sized_int4(n, k, group_size);
   const int64_t words = n / 8, groups = k / group_size;
-  HostInt4Matrix m;
-  m.n = n;
-  m.k = k;
-  m.group_size = group_size;
-  m.q.resize(size_t(n * k));
-  m.zeros.resize(size_t(n * groups));
-  m.scales.resize(size_t(n * groups));
   for (int64_t j = 0; j < words; ++j)
     for (int i = 0; i < 8; ++i) {
       const int64_t row = 8 * j + kAwqPackOrder[i];

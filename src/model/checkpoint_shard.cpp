@@ -122,7 +122,6 @@ HostTensor CheckpointShard::stacked_rows(const std::vector<std::string>& names,
 
 HostTensor CheckpointShard::packed_qkv_rows(const std::string& name, int64_t cols) const {
   const ModelConfig& c = config_;
-  const ShardLayout& s = layout_;
   const int64_t D = c.head_dim, heads = c.num_heads + 2 * c.num_kv_heads;
   const TensorView& v =
       checkpoint_.get(name, cols > 0 ? std::vector<int64_t>{heads * D, cols} : std::vector<int64_t>{heads * D});

@@ -26,20 +26,25 @@ Int4Group int4_group(const float* w, int count, float limit) {
   return p;
 }
 
-HostInt4Matrix quantize_int4(std::span<const float> w, int64_t n, int64_t k, int group_size,
-                             std::span<const float> clip) {
+HostInt4Matrix sized_int4(int64_t n, int64_t k, int group_size) {
   if (group_size <= 0 || k % group_size != 0)
     fail("group size {} does not divide the {} input channels of a weight", group_size, k);
-  if (int64_t(w.size()) != n * k) fail("quantize_int4: {} values for a [{}, {}] matrix", w.size(), n, k);
-  const int64_t groups = k / group_size;
-  if (!clip.empty() && int64_t(clip.size()) != n * groups) fail("quantize_int4: {} clip values", clip.size());
   HostInt4Matrix m;
   m.n = n;
   m.k = k;
   m.group_size = group_size;
   m.q.resize(size_t(n * k));
-  m.zeros.resize(size_t(n * groups));
-  m.scales.resize(size_t(n * groups));
+  m.zeros.resize(size_t(n * (k / group_size)));
+  m.scales.resize(size_t(n * (k / group_size)));
+  return m;
+}
+
+HostInt4Matrix quantize_int4(std::span<const float> w, int64_t n, int64_t k, int group_size,
+                             std::span<const float> clip) {
+  HostInt4Matrix m = sized_int4(n, k, group_size);
+  if (int64_t(w.size()) != n * k) fail("quantize_int4: {} values for a [{}, {}] matrix", w.size(), n, k);
+  const int64_t groups = k / group_size;
+  if (!clip.empty() && int64_t(clip.size()) != n * groups) fail("quantize_int4: {} clip values", clip.size());
   for (int64_t r = 0; r < n; ++r) {
     for (int64_t g = 0; g < groups; ++g) {
       const float* src = w.data() + r * k + g * group_size;

@@ -20,6 +20,10 @@ struct Int4Group {
 // The scale and zero of `count` values clamped to [-limit, limit] (limit INFINITY: no clipping).
 Int4Group int4_group(const float* w, int count, float limit);
 
+// An n x k matrix in groups of group_size columns with its codes, zeros and scales sized (all 0).
+// group_size must divide k (Error otherwise, naming both).
+HostInt4Matrix sized_int4(int64_t n, int64_t k, int group_size);
+
 // Quantizes w [n][k] (fp32, row-major). `clip`, when not empty, holds one value per (row, group)
 // ([n][k / group_size]): the group's weights are first clamped to [-clip, clip] (AWQ's clipping).
 // group_size must divide k (Error otherwise).
