@@ -127,10 +127,11 @@ inline void expect_teacher_forced(const nlohmann::json& c, const std::vector<int
 
 // Free greedy generation of every golden case in one batch: the prompts are prefilled together, then
 // each sequence decodes one token per step, for as many steps as the longest greedy reference.
-// `pick` turns a step's logits (one row per sequence, on the model's backend) into the next ids.
+// `pick` turns a step's logits (one row per sequence, on the model's backend) into the next ids; by
+// default the backend's argmax_rows.
 using PickNext = std::function<std::vector<int32_t>(const Tensor& logits)>;
 inline std::vector<std::vector<int32_t>> batched_greedy(LoadedModel& m, const nlohmann::json& cases, int block_len,
-                                                        const PickNext& pick) {
+                                                        const PickNext& pick = {}) {
   const int S = int(cases.size());
   std::vector<std::vector<int32_t>> seqs;
   size_t steps = 0, longest = 0;
@@ -149,7 +150,8 @@ inline std::vector<std::vector<int32_t>> batched_greedy(LoadedModel& m, const nl
       in.token_ids.insert(in.token_ids.end(), seqs[s].begin() + context, seqs[s].end());
       in.sequences.push_back({context, int32_t(seqs[s].size()) - context, block_range(s, per_seq), false});
     }
-    const std::vector<int32_t> next = pick(m.model->forward(in, cache));
+    const Tensor logits = m.model->forward(in, cache);
+    const std::vector<int32_t> next = pick ? pick(logits) : m.backend->argmax_rows(logits);
     EXPECT_EQ(next.size(), size_t(S));
     if (next.size() != size_t(S)) break;
     for (int s = 0; s < S; ++s) {
@@ -177,6 +179,16 @@ inline std::vector<int32_t> forward_greedy(LlamaModel& model, std::vector<int32_
     ids.push_back(next);
     context = total;
   }
+  return got;
+}
+
+// Each golden case decoded alone through forward_greedy, as many tokens as its greedy reference.
+inline std::vector<std::vector<int32_t>> greedy_each_alone(LlamaModel& model, const nlohmann::json& cases,
+                                                           int block_len) {
+  std::vector<std::vector<int32_t>> got;
+  for (const auto& c : cases)
+    got.push_back(forward_greedy(model, c.at("prompt_ids").get<std::vector<int32_t>>(),
+                                 int(c.at("greedy_ids").size()), block_len));
   return got;
 }
 

@@ -47,17 +47,13 @@ TEST_P(ModelGolden, FirstStepTopLogits) {
 
 // All prompts prefilled together, then decoded together one token per step.
 TEST_P(ModelGolden, GreedyGenerationMarginRule) {
-  const auto got =
-      batched_greedy(*m_, cases_, kBlockLen, [&](const Tensor& logits) { return m_->backend->argmax_rows(logits); });
+  const auto got = batched_greedy(*m_, cases_, kBlockLen);
   expect_greedy_margin_rule(cases_, got, kMarginTol);
 }
 
 // Each prompt on its own: a prefill, then one token per step.
 TEST_P(ModelGolden, GreedyAloneMarginRule) {
-  std::vector<std::vector<int32_t>> got;
-  for (const auto& c : cases_)
-    got.push_back(forward_greedy(*m_->model, c.at("prompt_ids").get<std::vector<int32_t>>(),
-                                 int(c.at("greedy_ids").size()), kBlockLen));
+  const auto got = greedy_each_alone(*m_->model, cases_, kBlockLen);
   expect_greedy_margin_rule(cases_, got, kMarginTol);
 }
 

@@ -54,16 +54,12 @@ TEST_P(TensorParallel, TeacherForcedInChunks) {
 }
 
 TEST_P(TensorParallel, GreedyAloneMarginRule) {
-  std::vector<std::vector<int32_t>> got;
-  for (const auto& c : cases_)
-    got.push_back(forward_greedy(*m_->model, c.at("prompt_ids").get<std::vector<int32_t>>(),
-                                 int(c.at("greedy_ids").size()), kBlockLen));
+  const auto got = greedy_each_alone(*m_->model, cases_, kBlockLen);
   expect_greedy_margin_rule(cases_, got, kMarginTol);
 }
 
 TEST_P(TensorParallel, GreedyBatchedMarginRule) {
-  const auto got =
-      batched_greedy(*m_, cases_, kBlockLen, [&](const Tensor& logits) { return m_->backend->argmax_rows(logits); });
+  const auto got = batched_greedy(*m_, cases_, kBlockLen);
   expect_greedy_margin_rule(cases_, got, kMarginTol);
 }
 
@@ -107,8 +103,7 @@ TEST(TensorParallelOneRank, ThroughTheCommunicatorMatchesTheGoldens) {
   auto m = load_cpu_model_tp(default_model_dir(), 1, 2, true);
   EXPECT_FALSE(m->model->replayable());  // steps with collectives are never recorded
   const auto& cases = golden().at("kjv-llama");
-  const auto got =
-      batched_greedy(*m, cases, kBlockLen, [&](const Tensor& logits) { return m->backend->argmax_rows(logits); });
+  const auto got = batched_greedy(*m, cases, kBlockLen);
   expect_greedy_margin_rule(cases, got, kMarginTol);
 }
 

@@ -133,8 +133,7 @@ class CudaMoeModel : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(CudaMoeModel, GreedyBatchedMarginRule) {
-  const auto got =
-      batched_greedy(*m_, cases_, kBlockLen, [&](const Tensor& logits) { return m_->backend->argmax_rows(logits); });
+  const auto got = batched_greedy(*m_, cases_, kBlockLen);
   expect_greedy_margin_rule(cases_, got, kMarginTol);
 }
 
@@ -142,8 +141,7 @@ TEST_P(CudaMoeModel, GreedyAloneMarginRule) {
   for (size_t i = 0; i < cases_.size(); ++i) {
     SCOPED_TRACE(testing::Message() << "prompt " << i);
     const nlohmann::json one = nlohmann::json::array({cases_[i]});
-    const auto got =
-        batched_greedy(*m_, one, kBlockLen, [&](const Tensor& logits) { return m_->backend->argmax_rows(logits); });
+    const auto got = batched_greedy(*m_, one, kBlockLen);
     expect_greedy_margin_rule(one, got, kMarginTol);
   }
 }

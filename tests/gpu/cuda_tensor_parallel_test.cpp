@@ -41,13 +41,9 @@ void check_goldens(int tp) {
   auto m = load_gpu_ranks(tp);
   ASSERT_EQ(m->model->tensor_parallel(), tp);
   const auto& cases = golden().at("kjv-llama");
-  const auto batched =
-      batched_greedy(*m, cases, kBlockLen, [&](const Tensor& logits) { return m->backend->argmax_rows(logits); });
+  const auto batched = batched_greedy(*m, cases, kBlockLen);
   expect_greedy_margin_rule(cases, batched, kMarginTol);
-  std::vector<std::vector<int32_t>> alone;
-  for (const auto& c : cases)
-    alone.push_back(forward_greedy(*m->model, c.at("prompt_ids").get<std::vector<int32_t>>(),
-                                   int(c.at("greedy_ids").size()), kBlockLen));
+  const auto alone = greedy_each_alone(*m->model, cases, kBlockLen);
   expect_greedy_margin_rule(cases, alone, kMarginTol);
 }
 
