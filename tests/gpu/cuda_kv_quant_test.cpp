@@ -5,17 +5,13 @@
 #ifdef TURBINE_WITH_CUDA
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
-#include <fstream>
-#include <map>
-#include <sstream>
 
 #include "e2e/e2e_util.h"
-#include "engine/perplexity.h"
-#include "engine/perplexity_stream.h"
+#include "e2e/kv_quant_ppl.h"
 #include "gpu_test_util.h"
 #include "op_cases.h"
-#include "text/tokenizer.h"
 
 namespace turbine::test {
 namespace {
@@ -74,52 +70,26 @@ class CudaKvQuantPerplexity : public ::testing::Test {
     model_ = new LoadedModel{load_model_config(dir), Checkpoint::open(dir), nullptr, nullptr};
     model_->backend = make_gpu(model_->config.dtype);
     model_->model = std::make_unique<LlamaModel>(model_->config, model_->checkpoint, *model_->backend);
-    std::ifstream in(dir / "kjv_eval.txt", std::ios::binary);
-    std::stringstream text;
-    text << in.rdbuf();
-    stream_ =
-        new std::vector<int32_t>(perplexity_stream(text.str(), *load_tokenizer(dir), model_->config.bos_token_id));
+    run_ = new KvQuantPplRun(*model_, dir, "GPU");
   }
   static void TearDownTestSuite() {
+    delete run_;
     delete model_;
-    delete stream_;
+    run_ = nullptr;
     model_ = nullptr;
-    stream_ = nullptr;
   }
   void SetUp() override { TURBINE_REQUIRE_GPU(); }
-  static double ppl(KvFormat f) {
-    static std::map<KvFormat, double> done;
-    if (auto it = done.find(f); it != done.end()) return it->second;
-    const int window = golden().at("kjv-llama-ppl").at("window").get<int>();
-    KvCache cache = model_->backend->allocate_kv_cache(model_->model->kv_cache_spec(window / 16, 16, f));
-    const double p = perplexity(*model_->model, cache, *stream_, window);
-    std::printf("kjv-llama perplexity on the GPU, kv %s: %.4f\n", std::string(kv_format_name(f)).c_str(), p);
-    return done[f] = p;
-  }
   static LoadedModel* model_;
-  static std::vector<int32_t>* stream_;
+  static KvQuantPplRun* run_;
 };
 LoadedModel* CudaKvQuantPerplexity::model_ = nullptr;
-std::vector<int32_t>* CudaKvQuantPerplexity::stream_ = nullptr;
+KvQuantPplRun* CudaKvQuantPerplexity::run_ = nullptr;
 
-TEST_F(CudaKvQuantPerplexity, Int8WithinFiveHundredthsOfAPercent) {
-  const double dense = ppl(KvFormat::Dense), q = ppl(KvFormat::Int8);
-  EXPECT_LE(q, dense * 1.0005) << "dense " << dense;
-  EXPECT_GE(q, dense * 0.9995) << "dense " << dense;
-}
+TEST_F(CudaKvQuantPerplexity, Int8WithinFiveHundredthsOfAPercent) { run_->expect_bounds(KvFormat::Int8); }
 
-TEST_F(CudaKvQuantPerplexity, Int4WithinHalfAPercentAndNotDense) {
-  const double dense = ppl(KvFormat::Dense), q = ppl(KvFormat::Int4);
-  EXPECT_LE(q, dense * 1.005) << "dense " << dense;
-  EXPECT_GE(q, dense * 0.995) << "dense " << dense;
-  EXPECT_NE(q, dense);
-}
+TEST_F(CudaKvQuantPerplexity, Int4WithinHalfAPercentAndNotDense) { run_->expect_bounds(KvFormat::Int4); }
 
-TEST_F(CudaKvQuantPerplexity, Fp8WithinHalfAPercent) {
-  const double dense = ppl(KvFormat::Dense), q = ppl(KvFormat::Fp8);
-  EXPECT_LE(q, dense * 1.005) << "dense " << dense;
-  EXPECT_GE(q, dense * 0.995) << "dense " << dense;
-}
+TEST_F(CudaKvQuantPerplexity, Fp8WithinHalfAPercent) { run_->expect_bounds(KvFormat::Fp8); }
 
 }  // namespace
 }  // namespace turbine::test
