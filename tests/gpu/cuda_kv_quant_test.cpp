@@ -12,6 +12,7 @@
 #include "e2e/kv_quant_ppl.h"
 #include "gpu_test_util.h"
 #include "op_cases.h"
+#include "support/test_helpers.h"
 
 namespace turbine::test {
 namespace {
@@ -41,17 +42,7 @@ TEST_P(CudaQuantizedKvOps, MatchesTheCpuReference) {
   // The dtype's rounding of the output (the values are dequantized to fp32 on both backends; a code that
   // lands on the other side of a rounding boundary moves one value by a step, far less than this).
   const double tol = dtype == DType::BF16 ? 1.2e-2 : 2e-3;
-  double num = 0, den = 0, max_abs = 0, ref_max = 0;
-  for (size_t i = 0; i < w.size(); ++i) {
-    ASSERT_TRUE(std::isfinite(g[i])) << "output " << i;
-    const double d = double(g[i]) - w[i];
-    num += d * d;
-    den += double(w[i]) * w[i];
-    max_abs = std::max(max_abs, std::abs(d));
-    ref_max = std::max(ref_max, std::abs(double(w[i])));
-  }
-  EXPECT_LT(std::sqrt(num / std::max(den, 1e-30)), tol) << "relative L2 error";
-  EXPECT_LT(max_abs, 8 * tol * std::max(ref_max, 1e-6)) << "largest element error";
+  expect_close_to_reference(g, w, tol);
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, CudaQuantizedKvOps,

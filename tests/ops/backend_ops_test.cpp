@@ -15,6 +15,7 @@
 
 #include "backend/cpu/cpu_kernel_table.h"
 #include "op_cases.h"
+#include "support/test_helpers.h"
 
 namespace turbine::test {
 namespace {
@@ -84,17 +85,7 @@ TEST_P(BackendOps, MatchesTheCpuReference) {
     EXPECT_EQ(g, w);
     return;
   }
-  double num = 0, den = 0, max_abs = 0, ref_max = 0;
-  for (size_t i = 0; i < w.size(); ++i) {
-    ASSERT_TRUE(std::isfinite(g[i])) << "output " << i;
-    const double d = double(g[i]) - w[i];
-    num += d * d;
-    den += double(w[i]) * w[i];
-    max_abs = std::max(max_abs, std::abs(d));
-    ref_max = std::max(ref_max, std::abs(double(w[i])));
-  }
-  EXPECT_LT(std::sqrt(num / std::max(den, 1e-30)), tol) << "relative L2 error";
-  EXPECT_LT(max_abs, 8 * tol * std::max(ref_max, 1e-6)) << "largest element error";
+  expect_close_to_reference(g, w, tol);
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, BackendOps,

@@ -1,7 +1,10 @@
 #include "support/test_helpers.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <random>
 
 #include "core/dtype.h"
@@ -33,6 +36,21 @@ HostInt4Matrix random_int4_matrix(int64_t n, int64_t k, int group, unsigned seed
     m.scales.push_back(f32_to_f16(scale(rng)));
   }
   return m;
+}
+
+void expect_close_to_reference(const std::vector<float>& got, const std::vector<float>& want, double tol) {
+  ASSERT_EQ(got.size(), want.size());
+  double num = 0, den = 0, max_abs = 0, ref_max = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    ASSERT_TRUE(std::isfinite(got[i])) << "output " << i;
+    const double d = double(got[i]) - want[i];
+    num += d * d;
+    den += double(want[i]) * want[i];
+    max_abs = std::max(max_abs, std::abs(d));
+    ref_max = std::max(ref_max, std::abs(double(want[i])));
+  }
+  EXPECT_LT(std::sqrt(num / std::max(den, 1e-30)), tol) << "relative L2 error";
+  EXPECT_LT(max_abs, 8 * tol * std::max(ref_max, 1e-6)) << "largest element error";
 }
 
 }  // namespace turbine::test

@@ -1,7 +1,9 @@
-// Small helpers several test files share: an Error's message, a scratch folder, a random 4-bit matrix.
+// Small helpers several test files share: an Error's message, a scratch folder, a random 4-bit matrix,
+// outputs against a reference.
 #pragma once
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "backend/backend.h"
 #include "core/error.h"
@@ -35,5 +37,9 @@ class ScratchDir {
 
 // An n x k matrix of random 4-bit codes with random zero points and fp16 scales in [0.001, 0.1).
 HostInt4Matrix random_int4_matrix(int64_t n, int64_t k, int group, unsigned seed);
+
+// `got` against the reference `want` (same size, every value finite): relative L2 error below tol and
+// no element further off than 8 * tol times the reference's largest magnitude.
+void expect_close_to_reference(const std::vector<float>& got, const std::vector<float>& want, double tol);
 
 }  // namespace turbine::test
