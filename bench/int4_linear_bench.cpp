@@ -3,10 +3,11 @@
 // per call, bytes of weights (4-bit values, scales and zero points, or 16-bit values) read per
 // second, TFLOP/s and the 4-bit speedup. Each case cycles through 4 copies of its weights so that
 // none is served from L2, and calls run back to back (so PDL overlap counts, as in a decode step).
-// On cuda the 4-bit linear is timed twice: as dispatched (the decode GEMV up to its token limit) and
-// with the 4-bit GEMM at every token count (a second backend with int4_gemv_max_tokens = 0), the A/B
-// of int4_gemv.cu against int4_gemm.cu; gemm_us and gemv_x (GEMM time over dispatched time) say it.
-// Usage: int4_linear_bench [--device cuda] [--dtype float16] [--tokens 1,16,64] [--group-size 128]
+// On cuda the 4-bit linear is timed twice: as dispatched with the newer kernels on (the decode GEMV
+// up to 8 tokens, the tiled GEMM above) and with int4_gemm.cu at every token count (a second backend
+// with int4_gemv_max_tokens = 0 and int4_tiled_gemm off), the A/B of int4_gemv.cu and
+// int4_tiled_gemm.cu against int4_gemm.cu; gemm_us and gemm_x (its time over the dispatched time) say it.
+// Usage: int4_linear_bench [--device cuda] [--dtype float16] [--tokens 1,16,32,64] [--group-size 128]
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -76,7 +77,7 @@ double time_calls(Backend& backend, int iterations, Run run) {
 int main(int argc, char** argv) {
   CLI::App app{"Times the 4-bit (W4A16) linear against the 16-bit one on the 7B shapes"};
   std::string device = cuda_available() ? "cuda" : "cpu", dtype_text = "float16";
-  std::vector<int> token_counts{1, 16, 64};
+  std::vector<int> token_counts{1, 16, 32, 64};
   int iterations = 100, group = 128;
   app.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
   app.add_option("--dtype", dtype_text, "compute dtype on cuda")->capture_default_str();
@@ -88,7 +89,8 @@ int main(int argc, char** argv) {
     BackendOptions o;
     o.device = device;
     o.dtype = device == "cpu" ? DType::F32 : parse_dtype(dtype_text);
-    o.cuda.int4_gemv_max_tokens = kInt4GemvMaxTokens;  // the GEMV where it applies (off by default)
+    o.cuda.int4_gemv_max_tokens = kInt4GemvMaxTokens;  // the GEMV and the tiled GEMM (off by default)
+    o.cuda.int4_tiled_gemm = true;
     auto backend = make_backend(o);
     const DType dtype = backend->compute_dtype();
     // The same device with the 4-bit GEMM at every token count (cuda only: the cpu has one 4-bit path).
@@ -96,11 +98,12 @@ int main(int argc, char** argv) {
     if (device != "cpu") {
       BackendOptions g = o;
       g.cuda.int4_gemv_max_tokens = 0;
+      g.cuda.int4_tiled_gemm = false;
       gemm_backend = make_backend(g);
     }
     fmt::print("# {} ({}), group {}, {} iterations\n", backend->name(), dtype_name(dtype), group, iterations);
     fmt::print("{:<22} {:>9} {:>7} {:>7} {:>9} {:>7} {:>7} {:>8} {:>9} {:>7}\n", "case", "16bit_us", "GB/s", "TFLOP/s",
-               "4bit_us", "GB/s", "TFLOP/s", "speedup", "gemm_us", "gemv_x");
+               "4bit_us", "GB/s", "TFLOP/s", "speedup", "gemm_us", "gemm_x");
     const std::pair<int64_t, int64_t> shapes[] = {{12288, 4096}, {4096, 4096}, {22016, 4096}, {4096, 11008}};
     Lcg rng{42};
     // Per token count, the four shapes summed (one layer): 16-bit, 4-bit as dispatched, 4-bit GEMM.

@@ -14,7 +14,8 @@
 #   awq         issue 19 (W4A16): turbine quantize awq --method rtn into $AWQ_DIR (default
 #               /tmp/llama7b-awq), turbine bench generate on it at batch 1,16,64 (turbine_awq.jsonl), and
 #               gpu-sessions/awq_ratios.py's table (awq_ratios.md) against the turbine phase's fp16 figures
-#               and the llamacpp phase's Q4_K_M ones (run those first, llamacpp with LLAMACPP_QUANT=1)
+#               and the llamacpp phase's Q4_K_M ones (run those first, llamacpp with LLAMACPP_QUANT=1);
+#               AWQ_FLAGS adds CUDA switches to its bench run (the 4-bit GEMV and tiled GEMM are off by default)
 #   throughput  turbine bench throughput, 1000 requests at once (issue: engine throughput)
 #   kvquant     the throughput phase's run with --kv-quant none, int8, int4 and fp8 (kvquant_<format>.json;
 #               gpu-sessions/kvquant_ratios.py prints requests/s against none: issue 19 wants int8 >= 1.25x,
@@ -86,8 +87,9 @@ for phase in $phases; do
     awq)
       [ -f "$AWQ_DIR/config.json" ] || "$TURBINE_BIN" quantize awq "$MODEL_DIR" --method rtn --out "$AWQ_DIR" \
         > "$O/awq_quantize.log" 2>&1 || { tail "$O/awq_quantize.log"; exit 1; }
+      # AWQ_FLAGS: CUDA switches for the 4-bit kernels (e.g. "--int4-gemv-max-tokens 8 --int4-tiled-gemm on").
       "$TURBINE_BIN" bench generate "$AWQ_DIR" --batch 1,16,64 --input-len 128 --output-len 256 --warmup 1 \
-        --dtype fp16 --json 2>"$O/turbine_awq.err" | tee "$O/turbine_awq.jsonl"
+        --dtype fp16 --json ${AWQ_FLAGS:-} 2>"$O/turbine_awq.err" | tee "$O/turbine_awq.jsonl"
       $PY "$script_dir/awq_ratios.py" "$O" | tee "$O/awq_ratios.md" ;;
     throughput)
       "$TURBINE_BIN" bench throughput "$MODEL_DIR" --requests 1000 --device cuda --seed 1 --json \

@@ -29,11 +29,15 @@ struct CudaOptions {
   // 4-bit GEMM; 0..kInt4GemvMaxTokens. Off by default: the GEMV has not run on a GPU yet (its op tests
   // and timings are the next GPU session's; docs/experiments.md).
   int int4_gemv_max_tokens = 0;
+  // 4-bit linears of more tokens than one mma tile (8) take the tiled GEMM (int4_tiled_gemm.cu: the
+  // activations staged once per 128-row block, K split over blocks), not int4_gemm.cu. Off by default
+  // for the same reason as the GEMV.
+  bool int4_tiled_gemm = false;
 };
 
 // The options given on the command line; unset ones come from the environment, then the defaults.
 struct CudaOptionFlags {
-  std::optional<bool> graphs, fused, pdl, cublaslt_tune;
+  std::optional<bool> graphs, fused, pdl, cublaslt_tune, int4_tiled_gemm;
   std::optional<int> skinny_gemm_max_tokens, wgmma_gemm_max_tokens, int4_gemv_max_tokens;
 };
 
@@ -41,7 +45,7 @@ struct CudaOptionFlags {
 bool parse_on_off(const std::string& text, const std::string& name);
 
 // Resolves `flags` over the environment fallback, read through `getenv` (std::getenv in the CLI):
-// TURBINE_CUDA_GRAPHS, TURBINE_CUDA_FUSED, TURBINE_CUDA_PDL, TURBINE_CUBLASLT_TUNE (on/off/1/0),
+// TURBINE_CUDA_GRAPHS, TURBINE_CUDA_FUSED, TURBINE_CUDA_PDL, TURBINE_CUBLASLT_TUNE, TURBINE_CUDA_INT4_TILED (on/off/1/0),
 // TURBINE_CUDA_SKINNY_GEMM, TURBINE_CUDA_WGMMA_GEMM, TURBINE_CUDA_INT4_GEMV (a token count). A variable is used only where
 // its flag was not given; each one used is appended to `applied` as "NAME=value". A bad value or a
 // count outside its range throws Error naming the flag or variable.

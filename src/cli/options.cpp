@@ -95,8 +95,10 @@ void add_cuda_options(CLI::App& cmd, CudaFlags& f) {
                              kInt4GemvMaxTokens, kInt4GemvMaxTokens))
       ->type_name("N")
       ->check(CLI::Range(0, kInt4GemvMaxTokens));
+  on_off("--int4-tiled-gemm", f.int4_tiled_gemm,
+         "4-bit linears of more than 8 tokens take the tiled 4-bit GEMM (default off: not yet run on a GPU)");
   for (const char* name : {"--cuda-graphs", "--cuda-fused", "--cuda-pdl", "--cublaslt-tune", "--skinny-gemm-max-tokens",
-                           "--wgmma-gemm-max-tokens", "--int4-gemv-max-tokens"})
+                           "--wgmma-gemm-max-tokens", "--int4-gemv-max-tokens", "--int4-tiled-gemm"})
     cmd.get_option(name)->group(group);
 }
 
@@ -222,6 +224,7 @@ CudaOptions resolve_cuda(const CudaFlags& f, const std::string& device) {
   flags.fused = on_off(f.fused, "--cuda-fused");
   flags.pdl = on_off(f.pdl, "--cuda-pdl");
   flags.cublaslt_tune = on_off(f.cublaslt_tune, "--cublaslt-tune");
+  flags.int4_tiled_gemm = on_off(f.int4_tiled_gemm, "--int4-tiled-gemm");
   flags.skinny_gemm_max_tokens = f.skinny_gemm_max_tokens;
   flags.wgmma_gemm_max_tokens = f.wgmma_gemm_max_tokens;
   flags.int4_gemv_max_tokens = f.int4_gemv_max_tokens;

@@ -177,7 +177,12 @@ void GenerationJob::finish() {
       std::vector<ChoiceResult> results;
       for (size_t i = 0; i < choices_.size(); ++i) {
         const ChoiceState& c = choices_[i];
-        ChoiceResult result{int(i), c.text, c.finish_reason, spec_.choices[i].prompt_ids, c.shown_ids};
+        ChoiceResult result;
+        result.index = int(i);
+        result.text = c.text;
+        result.finish_reason = c.finish_reason;
+        result.prompt_ids = spec_.choices[i].prompt_ids;
+        result.output_ids = c.shown_ids;
         if (c.parser) {
           result.parsed = c.reply;
           result.has_reasoning = c.parser->parses_reasoning();

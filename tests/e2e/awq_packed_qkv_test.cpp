@@ -159,8 +159,9 @@ TEST_P(AwqPackedQkv, InternLM2QuantizesToTheLlamaRowsInItsPackedOrder) {
   EXPECT_EQ(values<float>(b.at(p + "attention_norm.weight")), values<float>(a.at(p + "input_layernorm.weight")));
   EXPECT_EQ(b.at(p + "feed_forward.w2.qweight").bytes, a.at(p + "mlp.down_proj.qweight").bytes);
   EXPECT_EQ(b.at(p + "attention.wo.qweight").bytes, a.at(p + "self_attn.o_proj.qweight").bytes);
-  if (method == QuantMethod::Awq && kv_heads == heads)  // the fold of o_proj's scales reached v's bias
+  if (method == QuantMethod::Awq && kv_heads == heads) {  // the fold of o_proj's scales reached v's bias
     EXPECT_NE(bias("v"), values<float>(TensorToWrite{"", DType::F32, {}, t[p + "self_attn.v_proj.bias"].bytes}));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(KvHeadsAndMethods, AwqPackedQkv,

@@ -73,7 +73,9 @@ TEST_F(EngineLogprobs, GreedyLogprobsAreTheLogSoftmaxOfTheModelsLogits) {
       EXPECT_EQ(lp.top[0].logprob, lp.chosen.logprob) << "step " << i;
       for (size_t k = 0; k < lp.top.size(); ++k) {
         EXPECT_NEAR(lp.top[k].logprob, want[lp.top[k].id], 1e-3);
-        if (k) EXPECT_LE(lp.top[k].logprob, lp.top[k - 1].logprob);
+        if (k) {
+          EXPECT_LE(lp.top[k].logprob, lp.top[k - 1].logprob);
+        }
       }
     }
     // The first step against the PyTorch reference: logprob differences are logit differences.

@@ -6,7 +6,9 @@
 // 128/64/32, bias, fp32 output, bit-identical repeats, graph capture, and the group sizes it refuses.
 // Up to kInt4GemvMaxTokens tokens with a power-of-two group size the decode GEMV (int4_gemv.cu) runs
 // instead: the same cases reach it at 1..8 tokens, a group of 96 at one token takes the GEMM, and the
-// GEMM switched on for every token count (--int4-gemv-max-tokens 0) agrees with the GEMV.
+// GEMM switched on for every token count (--int4-gemv-max-tokens 0) agrees with the GEMV. Above 8
+// tokens the cases run the tiled GEMM (int4_tiled_gemm.cu, --int4-tiled-gemm on), which is also
+// compared with int4_gemm.cu directly, with and without K split over blocks.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -60,9 +62,10 @@ class CudaInt4Linear : public CpuVsGpu {
   void SetUp() override {
     CpuVsGpu::SetUp();
     if (IsSkipped()) return;
-    // The cases cover the decode GEMV too, which is off by default until it has run on a GPU.
+    // The cases cover the decode GEMV and the tiled GEMM too, off by default until they have run on a GPU.
     CudaOptions with_gemv;
     with_gemv.int4_gemv_max_tokens = kInt4GemvMaxTokens;
+    with_gemv.int4_tiled_gemm = true;
     gpu = make_gpu(dtype, with_gemv);
     // Whether the CPU backend packs 4-bit weights at all (the base class refuses them with an Error);
     // its own generator, so the cases see the same values either way.
@@ -149,10 +152,49 @@ TEST_P(CudaInt4Linear, GemvAgreesWithGemm) {
     }
 }
 
+// The tiled GEMM against int4_gemm.cu (the tiled one off) on the same packed weights: token counts at
+// and around its 16/32/64-token tiles and beyond one tile, group sizes 32/64/96/128/256 (one or two
+// scale words per chunk), N from one strip to many 128-row blocks, K from one chunk to the 7B down
+// projection. Small N x few tiles split K over blocks (the split-K partials and the last block's
+// sum); N = 22016 at 64 tokens fills the GPU without splitting.
+TEST_P(CudaInt4Linear, TiledAgreesWithGemm) {
+  CudaOptions gemm_only;
+  gemm_only.int4_tiled_gemm = false;
+  auto gemm = make_gpu(dtype, gemm_only);
+  struct Shape {
+    int T, K, N, group;
+    bool bias;
+  };
+  const Shape shapes[] = {
+      {9, 4096, 4096, 128, false},   {16, 4096, 12288, 128, true},  {17, 11008, 4096, 128, false},
+      {32, 4096, 1000, 64, false},   {33, 4096, 4096, 128, true},   {64, 4096, 22016, 128, false},
+      {64, 11008, 4096, 128, false}, {65, 1024, 300, 32, true},     {100, 2048, 700, 256, false},
+      {130, 512, 129, 64, false},    {12, 64, 16, 64, false},       {24, 96, 33, 32, true},
+      {40, 192, 2000, 96, false},    {48, 4096, 15, 128, false},    {11, 2080, 130, 32, false},
+  };
+  for (const Shape& c : shapes)
+    for (DType out : {dtype, DType::F32}) {
+      SCOPED_TRACE(testing::Message() << "T=" << c.T << " K=" << c.K << " N=" << c.N << " group=" << c.group
+                                      << " bias=" << c.bias << " out=" << dtype_name(out));
+      const HostInt4Matrix m = random_int4(rng, c.N, c.K, c.group);
+      const auto xv = random_values(rng, size_t(c.T) * c.K, dtype);
+      const auto bv = random_values(rng, c.N, dtype);
+      Tensor gb = put(*gpu, bv, {c.N}, dtype);
+      Tensor got = gpu->empty(out, {c.T, c.N});
+      gpu->linear(put(*gpu, xv, {c.T, c.K}, dtype), LinearWeight(gpu->pack_int4(m)), c.bias ? &gb : nullptr, got);
+      Tensor eb = put(*gemm, bv, {c.N}, dtype);
+      Tensor want = gemm->empty(out, {c.T, c.N});
+      gemm->linear(put(*gemm, xv, {c.T, c.K}, dtype), LinearWeight(gemm->pack_int4(m)), c.bias ? &eb : nullptr,
+                   want);
+      // The same products in another summation order: fp32 rounding apart, plus the output rounding.
+      TURBINE_EXPECT_CLOSE(gpu->download_f32(got), gemm->download_f32(want), relative_tolerance(dtype));
+    }
+}
+
 // The warps' partial sums meet in a fixed order: repeated launches into a poisoned output give the
-// same bits (1 token: the GEMV, 20: the GEMM).
+// same bits (1 token: the GEMV, 20: the tiled GEMM with K split over blocks, 200: without).
 TEST_P(CudaInt4Linear, RepeatsBitIdentically) {
-  for (int T : {1, 20}) {
+  for (int T : {1, 20, 200}) {
     SCOPED_TRACE(T);
     const int K = 4096, N = 1500;
     const Int4Weight w = gpu->pack_int4(random_int4(rng, N, K, 128));

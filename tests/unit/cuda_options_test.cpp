@@ -33,6 +33,7 @@ TEST(CudaOptions, DefaultsWithNeitherFlagsNorEnvironment) {
   EXPECT_EQ(o.skinny_gemm_max_tokens, kSkinnyGemmMaxTokens);
   EXPECT_EQ(o.wgmma_gemm_max_tokens, kWgmmaGemmMaxTokens);
   EXPECT_EQ(o.int4_gemv_max_tokens, 0);  // the 4-bit GEMV waits for its first GPU run
+  EXPECT_FALSE(o.int4_tiled_gemm);       // and so does the tiled 4-bit GEMM
   EXPECT_TRUE(applied.empty());
 }
 
@@ -45,8 +46,10 @@ TEST(CudaOptions, FlagsSetEveryField) {
   f.skinny_gemm_max_tokens = 1;
   f.wgmma_gemm_max_tokens = 0;
   f.int4_gemv_max_tokens = 0;
+  f.int4_tiled_gemm = true;
   const CudaOptions o = resolve(f, FakeEnv{});
   EXPECT_FALSE(o.graphs || o.fused || o.pdl || o.cublaslt_tune);
+  EXPECT_TRUE(o.int4_tiled_gemm);
   EXPECT_EQ(o.skinny_gemm_max_tokens, 1);
   EXPECT_EQ(o.wgmma_gemm_max_tokens, 0);
   EXPECT_EQ(o.int4_gemv_max_tokens, 0);
@@ -59,7 +62,8 @@ TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
                      {"TURBINE_CUBLASLT_TUNE", "0"},
                      {"TURBINE_CUDA_SKINNY_GEMM", "0"},
                      {"TURBINE_CUDA_WGMMA_GEMM", "16"},
-                     {"TURBINE_CUDA_INT4_GEMV", "4"}}};
+                     {"TURBINE_CUDA_INT4_GEMV", "4"},
+                     {"TURBINE_CUDA_INT4_TILED", "on"}}};
   CudaOptionFlags f;
   f.graphs = true;               // the flag wins over TURBINE_CUDA_GRAPHS=0
   f.wgmma_gemm_max_tokens = 32;  // and over TURBINE_CUDA_WGMMA_GEMM=16
@@ -72,9 +76,10 @@ TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
   EXPECT_EQ(o.skinny_gemm_max_tokens, 0);
   EXPECT_EQ(o.wgmma_gemm_max_tokens, 32);
   EXPECT_EQ(o.int4_gemv_max_tokens, 4);
+  EXPECT_TRUE(o.int4_tiled_gemm);
   EXPECT_EQ(applied, (std::vector<std::string>{"TURBINE_CUDA_FUSED=0", "TURBINE_CUDA_PDL=off",
-                                               "TURBINE_CUBLASLT_TUNE=0", "TURBINE_CUDA_SKINNY_GEMM=0",
-                                               "TURBINE_CUDA_INT4_GEMV=4"}));
+                                               "TURBINE_CUBLASLT_TUNE=0", "TURBINE_CUDA_INT4_TILED=on",
+                                               "TURBINE_CUDA_SKINNY_GEMM=0", "TURBINE_CUDA_INT4_GEMV=4"}));
 }
 
 TEST(CudaOptions, EmptyVariablesAreUnset) {

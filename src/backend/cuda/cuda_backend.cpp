@@ -42,7 +42,8 @@ CudaBackend::CudaBackend(int device_index, DType dtype, const CudaOptions& optio
   launch_ = KernelLaunch{stream_, options_.pdl && props_.major >= 9};
   pool_ = std::make_unique<DeviceMemoryPool>(device_);
   // Split-K decode attention runs only while sequences x KV heads < 2 x SMs (paged_decode_splits),
-  // so this many counters always suffice. Zeroed once, outside any graph capture (a recorded memset
+  // and the tiled 4-bit GEMM splits K only while its output tiles are fewer than 2 x SMs
+  // (plan_int4_tiled_gemm), so this many counters always suffice. Zeroed once, outside any graph capture (a recorded memset
   // would not run before an op-by-op step); the kernels leave them zero.
   split_counters_ = empty(DType::I32, {int64_t(2) * props_.multiProcessorCount});
   TURBINE_CUDA_CHECK(cudaMemsetAsync(split_counters_.data, 0, split_counters_.bytes(), stream_));

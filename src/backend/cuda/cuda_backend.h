@@ -15,6 +15,7 @@
 #include "backend/cuda/common/device_memory_pool.h"
 #include "backend/cuda/common/kernel_launch.h"
 #include "backend/cuda/gemm/cublaslt_gemm.h"
+#include "backend/cuda/gemm/int4_gemm.h"
 #include "backend/cuda/gemm/skinny_gemm.h"
 
 namespace turbine::cuda {
@@ -99,10 +100,13 @@ class CudaBackend : public Backend {
   // or the shape is not taken, and nothing ran.
   bool fused_skinny(const Tensor& x, SkinnyInput input, const PreNorm* pre, const Tensor& weight, const Tensor* bias,
                     Tensor& out, const QkvRopeParams* rope);
-  // `count` zeroed counters for split-K decode attention (allocated once; the kernel leaves them zero).
+  // `count` zeroed counters for split-K decode attention and the split-K tiled 4-bit GEMM (allocated
+  // once; the kernels leave them zero).
   unsigned* split_counters(size_t count);
   // The Hopper GEMM when it takes the shape; false leaves the GEMM to the caller.
   bool wgmma_linear(const Tensor& x, const Tensor& weight, Tensor& out, int tokens, int n, int k);
+  // The tiled 4-bit GEMM with its split-K scratch; false (nothing ran) when it does not take the args.
+  bool int4_tiled_linear(const Int4GemmArgs& a);
   int sms() const { return props_.multiProcessorCount; }
 
   int device_ = 0;

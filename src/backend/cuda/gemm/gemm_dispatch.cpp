@@ -10,6 +10,7 @@
 //
 // 4-bit (W4A16) weights: pack_int4 repacks them into gemm/int4_gemm.h's layout; linear runs
 // gemm/int4_gemv.cu up to options_.int4_gemv_max_tokens tokens (decode; power-of-two group sizes),
+// with options_.int4_tiled_gemm gemm/int4_tiled_gemm.cu above one mma token tile (8 tokens), and
 // gemm/int4_gemm.cu for the rest, each with the bias in its epilogue. The fused ops run the
 // parts apart for a 4-bit weight (the base class).
 #include <utility>
@@ -18,6 +19,7 @@
 #include "backend/cuda/elementwise/bias_add.h"
 #include "backend/cuda/gemm/int4_gemm.h"
 #include "backend/cuda/gemm/int4_gemv.h"
+#include "backend/cuda/gemm/int4_tiled_gemm.h"
 #include "backend/cuda/gemm/skinny_gemm.h"
 #include "backend/cuda/gemm/wgmma_gemm.h"
 
@@ -73,8 +75,19 @@ void CudaBackend::do_linear_int4(const Tensor& x, const Int4Weight& w, const Ten
   a.out_dtype = out.dtype;
   a.tokens = int(x.dim(0));
   a.layout = Int4Layout{w.n, w.k, w.group_size};
-  const bool gemv = a.tokens <= options_.int4_gemv_max_tokens && launch_int4_gemv(a, launch_);
-  if (!gemv && !launch_int4_gemm(a, launch_)) fail("cuda linear: the 4-bit GEMM needs x 16-byte aligned (a row view?)");
+  if (a.tokens <= options_.int4_gemv_max_tokens && launch_int4_gemv(a, launch_)) return;
+  if (a.tokens > kInt4GemvMaxTokens && options_.int4_tiled_gemm && int4_tiled_linear(a)) return;
+  if (!launch_int4_gemm(a, launch_)) fail("cuda linear: the 4-bit GEMM needs x 16-byte aligned (a row view?)");
+}
+
+bool CudaBackend::int4_tiled_linear(const Int4GemmArgs& a) {
+  const Int4TiledPlan plan = plan_int4_tiled_gemm(a.layout, a.tokens, sms(), int(split_counters_.numel()));
+  if (plan.blocks() == 0) return false;
+  // Split-K partial sums; the pool hands the scratch out again only in stream order, after the kernel.
+  Tensor workspace;
+  if (plan.workspace_bytes > 0) workspace = empty(DType::F32, {int64_t(plan.workspace_bytes / sizeof(float))});
+  float* partials = plan.workspace_bytes > 0 ? workspace.ptr<float>() : nullptr;
+  return launch_int4_tiled_gemm(a, plan, partials, split_counters(size_t(plan.counters)), launch_);
 }
 
 bool CudaBackend::wgmma_linear(const Tensor& x, const Tensor& weight, Tensor& out, int tokens, int n, int k) {

@@ -1,0 +1,337 @@
+// out[T, N] = x[T, K] @ w[N, K]^T with 4-bit weights for 9 or more tokens (int4_tiled_gemm.h says
+// why this layout). The weights are int4_gemm.h's packed strips and go through the same registers
+// and instructions (int4_fragment.cuh): a lane's 16 bytes of a 64-column chunk per strip, streamed
+// past L1, dequantized into mma.sync m16n8k16 A fragments; the tokens are the B side.
+//
+// A block: Warps warps, each owning MT strips of 16 rows (128 rows in all), one token tile of NT x 8
+// tokens, and the chunks of its K split. Chunk by chunk, the whole block copies the tile's activations
+// of a chunk into a ring of shared-memory stages (cp.async, kStages deep, rows past the last token or
+// columns past K zero-filled), while each lane keeps a ring of Ring chunks' weight loads in registers,
+// refilled as each chunk is consumed. One barrier per chunk: after it, the stage of the chunk before
+// is free (every warp has finished it) and this chunk's stage has landed (every thread waited for
+// its own copies before the barrier).
+//
+// With one split the accumulators go straight to the output (bias in the epilogue, as int4_gemm.cu
+// rounds it). With several, each block stores its accumulators as fp32 partials, and the last block of
+// the output tile (a counter per tile) adds all splits' partials in split order and writes the tile.
+// Weights and scales are fetched before the PDL wait; activations, partials, counters and the output
+// only after it.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include <algorithm>
+
+#include "backend/cuda/common/cuda_check.h"
+#include "backend/cuda/common/device_math.cuh"
+#include "backend/cuda/common/pdl.cuh"
+#include "backend/cuda/gemm/int4_fragment.cuh"
+#include "backend/cuda/gemm/int4_tiled_gemm.h"
+
+namespace turbine::cuda {
+namespace {
+
+constexpr int kStages = 4;          // activation chunks in shared memory
+constexpr int kMinSplitChunks = 4;  // the fewest chunks a K split gets
+constexpr int kMaxSplits = 16;
+
+// NT token tiles of 8, MT strips per warp, Warps warps (Warps x MT x 16 = 128 rows), MinBlocks
+// resident blocks per SM asked of the register allocator, and the chunks of weight loads in flight per
+// lane: RingOne when a chunk lies in one group (power-of-two groups of 64 or more: one scale word per
+// row and chunk), RingTwo otherwise (two), as many as fit the registers without spilling.
+template <int NT_, int MT_, int Warps_, int MinBlocks_, int RingOne_, int RingTwo_>
+struct TiledConfig {
+  static constexpr int NT = NT_, MT = MT_, Warps = Warps_, MinBlocks = MinBlocks_;
+  template <bool OneGroup>
+  static constexpr int Ring = OneGroup ? RingOne_ : RingTwo_;
+  static constexpr int kThreads = Warps * 32;
+  static constexpr int kAcc = MT * NT * 4;  // accumulators per thread
+  static constexpr int kStageUnits = NT * 8 * 8;
+  static_assert(Warps * MT * 16 == kInt4TiledRows);
+  static_assert(kAcc * kThreads == kInt4TiledRows * NT * 8);
+};
+// 16 and 32 tokens: bandwidth-bound, so many loads in flight (two blocks of 8 warps per SM). 64 tokens:
+// the mma and dequantization work per weight is 8x that of one tile, so two strips per warp share
+// each B fragment read from shared memory, with fewer loads in flight.
+using Tiled16 = TiledConfig<2, 1, 8, 2, 7, 5>;
+using Tiled32 = TiledConfig<4, 1, 8, 2, 6, 4>;
+using Tiled64 = TiledConfig<8, 2, 4, 2, 4, 3>;
+
+__device__ __forceinline__ uint32_t smem_addr(const void* p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+// 16-byte async copy; with valid false the destination is zero-filled and nothing is read.
+__device__ __forceinline__ void cp_async16(void* dst, const void* src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "r"(valid ? 16 : 0)
+               : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+}
+
+// OneGroup: the group size is a power of two of at least 64, passed as group_shift = log2(group / 64),
+// so a chunk's group is c >> group_shift. Otherwise each half chunk finds its own.
+template <typename T, typename Cfg, bool OneGroup>
+__global__ void __launch_bounds__(Cfg::kThreads, Cfg::MinBlocks)
+    int4_tiled_gemm_kernel(Int4GemmArgs a, Int4TiledPlan plan, float* partials, unsigned* counters, int group_shift) {
+  constexpr int NT = Cfg::NT, MT = Cfg::MT, Warps = Cfg::Warps, Ring = Cfg::template Ring<OneGroup>;
+  constexpr int kScaleHalves = OneGroup ? 1 : 2;
+  constexpr int kThreads = Cfg::kThreads, kAcc = Cfg::kAcc, kStageUnits = Cfg::kStageUnits;
+  __shared__ uint4 staged[kStages][kStageUnits];
+  __shared__ bool last_block;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
+  const int n = int(a.layout.n), k = int(a.layout.k), tokens = a.tokens;
+  const int np = (n + 15) / 16 * 16, strips = np / 16, chunks = (k + 63) / 64;  // Int4Layout's padding
+  // Token tile fastest: the blocks that read the same weights run side by side (L2 reuse above 64
+  // tokens), then the split, then the row block.
+  const int tt = int(blockIdx.x) % plan.token_tiles;
+  const int split = int(blockIdx.x) / plan.token_tiles % plan.splits;
+  const int rb = int(blockIdx.x) / plan.token_tiles / plan.splits;
+  const int tile = rb * plan.token_tiles + tt;
+  const int c_begin = int4_split_begin(chunks, plan.splits, split);
+  const int nch = int4_split_begin(chunks, plan.splits, split + 1) - c_begin;
+  const int tok0 = tt * NT * 8;
+  const int strip0 = rb * (Warps * MT) + warp * MT;  // this warp's first strip (unclamped)
+
+  const int halves_per_group = a.layout.group_size / 32;  // a half chunk (32 columns) lies in one group
+  const uint4* wp[MT];
+  const uint32_t* sp[MT];
+#pragma unroll
+  for (int m = 0; m < MT; ++m) {
+    const int strip = min(strip0 + m, strips - 1);  // a strip past the end is computed, not stored
+    wp[m] = reinterpret_cast<const uint4*>(a.w) + size_t(strip) * chunks * 32 + lane;
+    sp[m] = a.scales + strip * 16 + g;  // row g of the strip; row g + 8 is 8 words on
+  }
+
+  // Slot u of the ring: the lane's words of one chunk per strip, and the scale words of its rows g and
+  // g + 8 for each half chunk (index 0 only when one group covers the chunk).
+  uint4 wraw[Ring][MT];
+  uint32_t sraw[Ring][MT][kScaleHalves][2];
+  auto fetch_weights = [&](int u, int i) {  // the block's chunk i into slot u
+    if (i >= nch) return;
+    const int c = c_begin + i;
+#pragma unroll
+    for (int m = 0; m < MT; ++m) {
+      wraw[u][m] = load_stream(wp[m] + size_t(c) * 32);
+#pragma unroll
+      for (int h = 0; h < kScaleHalves; ++h) {
+        const int group = OneGroup ? c >> group_shift : (2 * c + h) / halves_per_group;
+        const uint32_t* sw = sp[m] + size_t(group) * np;
+        sraw[u][m][h][0] = __ldg(sw);
+        sraw[u][m][h][1] = __ldg(sw + 8);
+      }
+    }
+  };
+#pragma unroll
+  for (int u = 0; u < Ring; ++u) fetch_weights(u, u);
+  pdl_launch_dependents();
+  pdl_wait();  // x, the partials, the counters and out belong to the previous kernel until here
+
+  const T* x = static_cast<const T*>(a.x);
+  // The block's chunk i of activations into stage i % kStages; always one commit group per call, so
+  // that group counting stays uniform past the last chunk.
+  auto stage_activations = [&](int i) {
+    if (i < nch) {
+      const int c = c_begin + i;
+      uint4* dst = staged[i % kStages];
+      for (int idx = threadIdx.x; idx < kStageUnits; idx += kThreads) {
+        const int r = idx >> 3, u = idx & 7, tok = tok0 + r, col = c * 64 + u * 8;
+        const bool valid = tok < tokens && col < k;  // K is a multiple of 32: a unit is all in or all out
+        cp_async16(dst + int4_staged_unit(r, u), valid ? x + size_t(tok) * k + col : x, valid);
+      }
+    }
+    cp_async_commit();
+  };
+#pragma unroll
+  for (int s = 0; s < kStages - 1; ++s) stage_activations(s);
+
+  float acc[MT][NT][4];
+#pragma unroll
+  for (int m = 0; m < MT; ++m)
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) acc[m][j][e] = 0.0f;
+
+  for (int i0 = 0; i0 < nch; i0 += Ring) {
+#pragma unroll
+    for (int u = 0; u < Ring; ++u) {
+      const int i = i0 + u;
+      if (i >= nch) break;  // block-uniform
+      // Groups committed so far: kStages - 1 + i; chunk i's is complete when at most kStages - 2 remain.
+      cp_async_wait<kStages - 2>();
+      __syncthreads();
+      stage_activations(i + kStages - 1);  // into the stage of chunk i - 1, which every warp is done with
+      const int c = c_begin + i;
+      uint4 wv[MT];
+      uint32_t sv[MT][2][2];
+#pragma unroll
+      for (int m = 0; m < MT; ++m) {
+        wv[m] = wraw[u][m];
+#pragma unroll
+        for (int h = 0; h < 2; ++h)
+          sv[m][h][0] = sraw[u][m][OneGroup ? 0 : h][0], sv[m][h][1] = sraw[u][m][OneGroup ? 0 : h][1];
+      }
+      fetch_weights(u, i + Ring);  // the slot's next chunk goes out before this one's math
+      const uint4* stage = staged[i % kStages];
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        if (c * 64 + 32 * h >= k) break;  // padded columns: zero weights and zero activations
+        // Lane (g, t) holds token j * 8 + g's columns 32h + 8t .. 32h + 8t + 7: the B fragment of
+        // subtiles 2h and 2h + 1 in the packed k order (int4_gemm.h).
+        uint4 b[NT];
+#pragma unroll
+        for (int j = 0; j < NT; ++j) b[j] = stage[int4_staged_unit(j * 8 + g, 4 * h + t)];
+#pragma unroll
+        for (int m = 0; m < MT; ++m) {
+          // Rows g (pairs 0, 2) and g + 8 (pairs 1, 3): the scale and the offset zero in both halves.
+          const uint32_t s_lo = __byte_perm(sv[m][h][0], 0, 0x1010), z_lo = __byte_perm(sv[m][h][0], 0, 0x3232);
+          const uint32_t s_hi = __byte_perm(sv[m][h][1], 0, 0x1010), z_hi = __byte_perm(sv[m][h][1], 0, 0x3232);
+          const uint32_t* words = reinterpret_cast<const uint32_t*>(&wv[m]);
+#pragma unroll
+          for (int s = 0; s < 2; ++s) {
+            const uint32_t word = words[2 * h + s];
+            uint32_t frag[4];
+            frag[0] = int4_dequant_pair<T>(word, 0, s_lo, z_lo);
+            frag[1] = int4_dequant_pair<T>(word, 1, s_hi, z_hi);
+            frag[2] = int4_dequant_pair<T>(word, 2, s_lo, z_lo);
+            frag[3] = int4_dequant_pair<T>(word, 3, s_hi, z_hi);
+#pragma unroll
+            for (int j = 0; j < NT; ++j) {
+              const uint32_t* bw = reinterpret_cast<const uint32_t*>(&b[j]);
+              int4_mma_16816<T>(acc[m][j], frag, bw[2 * s], bw[2 * s + 1]);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  if (plan.splits > 1) {
+    // This split's accumulators, thread-major so that the stores and the last block's loads coalesce.
+    float* mine = partials + (size_t(split) * plan.tiles() + tile) * kAcc * kThreads + threadIdx.x;
+#pragma unroll
+    for (int m = 0; m < MT; ++m)
+#pragma unroll
+      for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) __stcg(mine + ((m * NT + j) * 4 + e) * kThreads, acc[m][j][e]);
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) {
+      unsigned* counter = counters + tile;
+      last_block = atomicAdd(counter, 1u) == unsigned(plan.splits - 1);
+      if (last_block) *counter = 0;  // zero again for the next launch
+    }
+    __syncthreads();
+    if (!last_block) return;
+    __threadfence();
+#pragma unroll
+    for (int m = 0; m < MT; ++m)
+#pragma unroll
+      for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) acc[m][j][e] = 0.0f;
+    for (int s = 0; s < plan.splits; ++s) {
+      const float* part = partials + (size_t(s) * plan.tiles() + tile) * kAcc * kThreads + threadIdx.x;
+#pragma unroll
+      for (int m = 0; m < MT; ++m)
+#pragma unroll
+        for (int j = 0; j < NT; ++j)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) acc[m][j][e] += __ldcg(part + ((m * NT + j) * 4 + e) * kThreads);
+    }
+  }
+
+  const T* bias = static_cast<const T*>(a.bias);
+#pragma unroll
+  for (int m = 0; m < MT; ++m)
+#pragma unroll
+    for (int j = 0; j < NT; ++j)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        // The accumulator layout of m16n8k16: e 0, 1 are row g, e 2, 3 row g + 8; tokens 2t + e % 2.
+        const int row = (strip0 + m) * 16 + g + (e >> 1) * 8;
+        const int tok = tok0 + j * 8 + 2 * t + (e & 1);
+        if (row >= n || tok >= tokens) continue;
+        float v = acc[m][j][e];
+        const size_t at = size_t(tok) * n + row;
+        if (a.out_dtype == DType::F32) {
+          if (bias) v += to_float(bias[row]);
+          static_cast<float*>(a.out)[at] = v;
+        } else {
+          // As linear's output then bias_add: rounded to the output type before and after the bias.
+          if (bias) v = to_float(from_float<T>(v)) + to_float(bias[row]);
+          static_cast<T*>(a.out)[at] = from_float<T>(v);
+        }
+      }
+}
+
+template <typename T, typename Cfg>
+void launch_config(const Int4GemmArgs& a, const Int4TiledPlan& plan, float* workspace, unsigned* counters,
+                   const KernelLaunch& launch) {
+  const int group = a.layout.group_size;
+  const dim3 grid(unsigned(plan.blocks()));
+  if (group >= 64 && (group & (group - 1)) == 0) {
+    int shift = 0;
+    while ((64 << shift) < group) ++shift;
+    launch_pdl(int4_tiled_gemm_kernel<T, Cfg, true>, grid, Cfg::kThreads, 0, launch, a, plan, workspace, counters,
+               shift);
+  } else {
+    launch_pdl(int4_tiled_gemm_kernel<T, Cfg, false>, grid, Cfg::kThreads, 0, launch, a, plan, workspace, counters,
+               0);
+  }
+}
+
+template <typename T>
+void launch_typed(const Int4GemmArgs& a, const Int4TiledPlan& plan, float* workspace, unsigned* counters,
+                  const KernelLaunch& launch) {
+  if (plan.token_tile == 16)
+    launch_config<T, Tiled16>(a, plan, workspace, counters, launch);
+  else if (plan.token_tile == 32)
+    launch_config<T, Tiled32>(a, plan, workspace, counters, launch);
+  else
+    launch_config<T, Tiled64>(a, plan, workspace, counters, launch);
+}
+
+}  // namespace
+
+Int4TiledPlan plan_int4_tiled_gemm(const Int4Layout& layout, int tokens, int sms, int max_counters) {
+  Int4TiledPlan plan;
+  if (tokens < 1 || layout.n < 1 || layout.k < 1 || sms < 1) return plan;
+  plan.token_tile = tokens <= 16 ? 16 : tokens <= 32 ? 32 : 64;
+  plan.token_tiles = (tokens + plan.token_tile - 1) / plan.token_tile;
+  plan.row_blocks = int((layout.n_padded() + kInt4TiledRows - 1) / kInt4TiledRows);
+  plan.splits = 1;
+  const int chunks = int(layout.k_padded() / 64), target = 2 * sms;
+  if (plan.tiles() < target && plan.tiles() <= max_counters) {
+    const int wanted = (target + plan.tiles() - 1) / plan.tiles();
+    plan.splits = std::max(1, std::min({wanted, chunks / kMinSplitChunks, kMaxSplits}));
+  }
+  if (plan.splits > 1) {
+    plan.workspace_bytes = size_t(plan.blocks()) * kInt4TiledRows * plan.token_tile * sizeof(float);
+    plan.counters = plan.tiles();
+  }
+  return plan;
+}
+
+bool launch_int4_tiled_gemm(const Int4GemmArgs& a, const Int4TiledPlan& plan, float* workspace, unsigned* counters,
+                            const KernelLaunch& launch) {
+  const Int4Layout& l = a.layout;
+  if (a.tokens < 1 || l.n < 1 || l.k < 1 || l.k % 32 != 0 || l.group_size % 32 != 0) return false;
+  if (!aligned16({a.x, a.w}) || reinterpret_cast<uintptr_t>(a.out) % 4 != 0) return false;
+  if (a.out_dtype != a.dtype && a.out_dtype != DType::F32) return false;
+  if (a.dtype != DType::F16 && a.dtype != DType::BF16) return false;
+  // The plan must be this shape's, and a split launch needs its workspace and counters.
+  const Int4TiledPlan want = plan_int4_tiled_gemm(l, a.tokens, 1, 0);
+  if (plan.token_tile != want.token_tile || plan.token_tiles != want.token_tiles ||
+      plan.row_blocks != want.row_blocks || plan.splits < 1 || plan.splits > kMaxSplits)
+    return false;
+  if (plan.splits > 1 && (workspace == nullptr || counters == nullptr)) return false;
+  TURBINE_DISPATCH_HALF(a.dtype, launch_typed<T>(a, plan, workspace, counters, launch));
+  TURBINE_CUDA_LAUNCH_CHECK();
+  return true;
+}
+
+}  // namespace turbine::cuda

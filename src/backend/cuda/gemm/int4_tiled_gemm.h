@@ -1,0 +1,52 @@
+// Launcher of int4_tiled_gemm.cu: int4_gemm.h's W4A16 product (the same packed layout, the same
+// fragment arithmetic) for more tokens than one mma token tile, laid out so that nothing is read more
+// often than it must be. A block owns 128 output rows (its warps split N) and a tile of 16, 32 or 64
+// tokens, whose activations it stages once in shared memory for all its warps (int4_gemm.cu reads
+// them again for every 16-row strip, which bounds it at 32-64 tokens). Where output tiles alone
+// would not fill the GPU, K is split over blocks: each writes fp32 partial sums, and the last block
+// of a tile to finish adds them in split order, so repeated launches give the same bits.
+#pragma once
+#include <cuda_runtime.h>
+
+#include <cstddef>
+
+#include "backend/cuda/gemm/int4_gemm.h"
+
+namespace turbine::cuda {
+
+constexpr int kInt4TiledRows = 128;  // output rows per block: 8 strips of 16
+
+// How a launch covers the product: blocks = row_blocks x token_tiles x splits.
+struct Int4TiledPlan {
+  int token_tile = 0;  // tokens per block: 16, 32 or 64
+  int row_blocks = 0, token_tiles = 0, splits = 0;
+  size_t workspace_bytes = 0;  // fp32 partial sums; 0 with one split
+  int counters = 0;            // zeroed counters the launch needs (one per output tile with splits), else 0
+
+  __host__ __device__ int tiles() const { return row_blocks * token_tiles; }
+  __host__ __device__ int blocks() const { return tiles() * splits; }
+};
+
+// A plan for `tokens` tokens on a GPU of `sms` multiprocessors: K is split only while the output
+// tiles number fewer than two blocks per SM, into parts of at least four 64-column chunks, and never
+// into more parts than `max_counters` counters allow.
+Int4TiledPlan plan_int4_tiled_gemm(const Int4Layout& layout, int tokens, int sms, int max_counters);
+
+// The first chunk of split s when `chunks` chunks go to `splits` parts (s = splits gives the end).
+__host__ __device__ inline int int4_split_begin(int chunks, int splits, int s) {
+  return int((long long)chunks * s / splits);
+}
+
+// Where a block stages unit u (8 values, 16 bytes; u = 0..7 along a 64-column chunk) of its token row
+// r, in units from the start of the stage. Rows are 128 bytes; odd rows swap their two 64-byte halves,
+// so the 8 lanes of one phase of a B-fragment read (tokens 2i and 2i + 1, units 4h .. 4h + 3) hit 8
+// different 16-byte bank groups.
+__host__ __device__ constexpr int int4_staged_unit(int r, int u) { return r * 8 + (u ^ ((r & 1) << 2)); }
+
+// Returns false (nothing launched) for what launch_int4_gemm refuses too, and for a plan that does
+// not fit the arguments. `workspace` must hold plan.workspace_bytes and `counters` plan.counters
+// zeros (the kernel leaves them zero).
+bool launch_int4_tiled_gemm(const Int4GemmArgs& args, const Int4TiledPlan& plan, float* workspace,
+                            unsigned* counters, const KernelLaunch& launch);
+
+}  // namespace turbine::cuda

@@ -1,0 +1,104 @@
+// The host side of the tiled 4-bit GEMM (gemm/int4_tiled_gemm.h), which needs no GPU and so runs in
+// every CUDA build: the launch plan covers every output row and token once, splits K only as far as
+// the split-K counters and the chunks allow, and sizes the partial sums as the kernel indexes them;
+// the K splits partition the chunks; the staged activation layout is a bijection whose B-fragment
+// reads are free of shared-memory bank conflicts.
+#ifdef TURBINE_WITH_CUDA
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "backend/cuda/gemm/int4_tiled_gemm.h"
+
+namespace turbine::cuda {
+namespace {
+
+TEST(Int4TiledPlan, CoversTheProductAndSplitsWithinItsLimits) {
+  for (int sms : {1, 8, 78, 132})
+    for (int64_t n : {1, 15, 16, 129, 1000, 4096, 22016})
+      for (int64_t k : {32, 64, 96, 1024, 4096, 11008})
+        for (int tokens : {9, 16, 17, 32, 33, 64, 65, 200, 2048}) {
+          SCOPED_TRACE(testing::Message() << "sms=" << sms << " n=" << n << " k=" << k << " tokens=" << tokens);
+          const Int4Layout layout{n, k, 32};
+          const int max_counters = 2 * sms;
+          const Int4TiledPlan p = plan_int4_tiled_gemm(layout, tokens, sms, max_counters);
+          const int chunks = int(layout.k_padded() / 64);
+          ASSERT_TRUE(p.token_tile == 16 || p.token_tile == 32 || p.token_tile == 64);
+          // The smallest tile that holds all tokens, else 64-token tiles side by side.
+          EXPECT_EQ(p.token_tile, tokens <= 16 ? 16 : tokens <= 32 ? 32 : 64);
+          EXPECT_GE(p.token_tiles * p.token_tile, tokens);
+          EXPECT_LT((p.token_tiles - 1) * p.token_tile, tokens);
+          EXPECT_GE(int64_t(p.row_blocks) * kInt4TiledRows, layout.n_padded());
+          EXPECT_LT(int64_t(p.row_blocks - 1) * kInt4TiledRows, layout.n_padded());
+          ASSERT_GE(p.splits, 1);
+          EXPECT_EQ(p.blocks(), p.row_blocks * p.token_tiles * p.splits);
+          if (p.splits == 1) {
+            EXPECT_EQ(p.workspace_bytes, 0u);
+            EXPECT_EQ(p.counters, 0);
+            continue;
+          }
+          // Split only while the tiles alone are fewer than two blocks per SM, each split >= 4 chunks.
+          EXPECT_LT(p.tiles(), 2 * sms);
+          EXPECT_LE(p.splits, chunks / 4);
+          EXPECT_LE(p.splits, 16);
+          EXPECT_EQ(p.counters, p.tiles());
+          EXPECT_LE(p.counters, max_counters);
+          // One fp32 partial per output element of each block (128 rows x its token tile).
+          EXPECT_EQ(p.workspace_bytes, size_t(p.blocks()) * kInt4TiledRows * p.token_tile * sizeof(float));
+        }
+}
+
+TEST(Int4TiledPlan, SplitsNoFurtherThanTheCountersAllow) {
+  const Int4Layout layout{300, 4096, 128};  // 3 row blocks
+  EXPECT_GT(plan_int4_tiled_gemm(layout, 16, 132, 264).splits, 1);
+  EXPECT_EQ(plan_int4_tiled_gemm(layout, 16, 132, 2).splits, 1);  // 3 tiles, 2 counters
+  EXPECT_EQ(plan_int4_tiled_gemm(layout, 16, 132, 0).splits, 1);
+}
+
+TEST(Int4TiledPlan, SplitsPartitionTheChunks) {
+  for (int chunks : {1, 4, 7, 64, 172})
+    for (int splits = 1; splits <= 16; ++splits) {
+      EXPECT_EQ(int4_split_begin(chunks, splits, 0), 0);
+      EXPECT_EQ(int4_split_begin(chunks, splits, splits), chunks);
+      for (int s = 0; s < splits; ++s) {
+        const int size = int4_split_begin(chunks, splits, s + 1) - int4_split_begin(chunks, splits, s);
+        // Even parts: sizes differ by at most one.
+        EXPECT_GE(size, chunks / splits);
+        EXPECT_LE(size, chunks / splits + 1);
+      }
+    }
+}
+
+TEST(Int4TiledStaging, EveryUnitHasItsOwnPlace) {
+  for (int rows : {16, 32, 64}) {
+    std::set<int> places;
+    for (int r = 0; r < rows; ++r)
+      for (int u = 0; u < 8; ++u) {
+        const int at = int4_staged_unit(r, u);
+        EXPECT_GE(at, r * 8);  // within its own 128-byte row
+        EXPECT_LT(at, r * 8 + 8);
+        places.insert(at);
+      }
+    EXPECT_EQ(int(places.size()), rows * 8);
+  }
+}
+
+// A warp's 16-byte shared-memory loads go in four phases of 8 lanes; a phase is conflict-free when its
+// 8 addresses fall in 8 different 16-byte bank groups (address / 16 mod 8). Lane (g, t) of the B
+// fragment read of token tile j and half chunk h loads unit 4h + t of row 8j + g.
+TEST(Int4TiledStaging, FragmentReadsAreFreeOfBankConflicts) {
+  for (int j = 0; j < 8; ++j)
+    for (int h = 0; h < 2; ++h)
+      for (int phase = 0; phase < 4; ++phase) {
+        std::set<int> groups;
+        for (int lane = 8 * phase; lane < 8 * phase + 8; ++lane) {
+          const int g = lane / 4, t = lane % 4;
+          groups.insert(int4_staged_unit(8 * j + g, 4 * h + t) % 8);
+        }
+        EXPECT_EQ(groups.size(), 8u) << "j=" << j << " h=" << h << " phase=" << phase;
+      }
+}
+
+}  // namespace
+}  // namespace turbine::cuda
+#endif  // TURBINE_WITH_CUDA
