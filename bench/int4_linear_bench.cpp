@@ -7,6 +7,8 @@
 // up to 8 tokens, the tiled GEMM above) and with int4_gemm.cu at every token count (a second backend
 // with int4_gemv_max_tokens = 0 and int4_tiled_gemm off), the A/B of int4_gemv.cu and
 // int4_tiled_gemm.cu against int4_gemm.cu; gemm_us and gemm_x (its time over the dispatched time) say it.
+// A third backend dequantizes the weight and runs the 16-bit GEMM at every token count
+// (int4_dequant_min_tokens = 1): dequant_us says where that path (long prefills) starts to win.
 // Usage: int4_linear_bench [--device cuda] [--dtype float16] [--tokens 1,16,32,64] [--group-size 128]
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -93,30 +95,35 @@ int main(int argc, char** argv) {
     o.cuda.int4_tiled_gemm = true;
     auto backend = make_backend(o);
     const DType dtype = backend->compute_dtype();
-    // The same device with the 4-bit GEMM at every token count (cuda only: the cpu has one 4-bit path).
-    std::unique_ptr<Backend> gemm_backend;
+    // The same device with int4_gemm.cu at every token count, and with the dequantized 16-bit path at
+    // every token count (cuda only: the cpu has one 4-bit path).
+    std::unique_ptr<Backend> gemm_backend, dequant_backend;
     if (device != "cpu") {
       BackendOptions g = o;
       g.cuda.int4_gemv_max_tokens = 0;
       g.cuda.int4_tiled_gemm = false;
       gemm_backend = make_backend(g);
+      g.cuda.int4_dequant_min_tokens = 1;
+      dequant_backend = make_backend(g);
     }
     fmt::print("# {} ({}), group {}, {} iterations\n", backend->name(), dtype_name(dtype), group, iterations);
-    fmt::print("{:<22} {:>9} {:>7} {:>7} {:>9} {:>7} {:>7} {:>8} {:>9} {:>7}\n", "case", "16bit_us", "GB/s", "TFLOP/s",
-               "4bit_us", "GB/s", "TFLOP/s", "speedup", "gemm_us", "gemm_x");
+    fmt::print("{:<22} {:>9} {:>7} {:>7} {:>9} {:>7} {:>7} {:>8} {:>9} {:>7} {:>10}\n", "case", "16bit_us", "GB/s",
+               "TFLOP/s", "4bit_us", "GB/s", "TFLOP/s", "speedup", "gemm_us", "gemm_x", "dequant_us");
     const std::pair<int64_t, int64_t> shapes[] = {{12288, 4096}, {4096, 4096}, {22016, 4096}, {4096, 11008}};
     Lcg rng{42};
-    // Per token count, the four shapes summed (one layer): 16-bit, 4-bit as dispatched, 4-bit GEMM.
-    std::vector<std::array<double, 3>> layer(token_counts.size(), {0.0, 0.0, 0.0});
+    // Per token count, the four shapes summed (one layer): 16-bit, 4-bit as dispatched, 4-bit GEMM,
+    // dequantized.
+    std::vector<std::array<double, 4>> layer(token_counts.size(), {0.0, 0.0, 0.0, 0.0});
     for (const auto& [n, k] : shapes) {
       std::vector<Tensor> dense;
-      std::vector<Int4Weight> quant, gemm_quant;
+      std::vector<Int4Weight> quant, gemm_quant, dequant_quant;
       for (int c = 0; c < kCopies; ++c) {
         const auto w = random_half(rng, size_t(n * k), DType::F16, -0.05f, 0.05f);
         dense.push_back(backend->upload(w.data(), DType::F16, {n, k}, dtype));
         const HostInt4Matrix m = random_int4(rng, n, k, group);
         quant.push_back(backend->pack_int4(m));
         if (gemm_backend) gemm_quant.push_back(gemm_backend->pack_int4(m));
+        if (dequant_backend) dequant_quant.push_back(dequant_backend->pack_int4(m));
       }
       const double dense_bytes = double(n) * k * 2;
       const double quant_bytes = double(n) * k / 2 + double(n) * (k / group) * 3;  // values, fp16 scale, zero
@@ -130,26 +137,30 @@ int main(int argc, char** argv) {
             time_calls(*backend, iterations, [&](int c) { backend->linear(x, dense[size_t(c)], nullptr, out); });
         const double us4 = time_calls(*backend, iterations,
                                       [&](int c) { backend->linear(x, LinearWeight(quant[size_t(c)]), nullptr, out); });
-        double us_gemm = 0.0;
-        if (gemm_backend) {
-          Tensor gx = gemm_backend->upload(xv.data(), DType::F32, {tokens, k}, dtype);
-          Tensor gout = gemm_backend->empty(dtype, {tokens, n});
-          us_gemm = time_calls(*gemm_backend, iterations, [&](int c) {
-            gemm_backend->linear(gx, LinearWeight(gemm_quant[size_t(c)]), nullptr, gout);
-          });
-        }
+        // The 4-bit linear on another backend with its own copies of the packed weights (0 without one).
+        auto time_on = [&](Backend* other, const std::vector<Int4Weight>& weights) {
+          if (!other) return 0.0;
+          Tensor ox = other->upload(xv.data(), DType::F32, {tokens, k}, dtype);
+          Tensor oout = other->empty(dtype, {tokens, n});
+          return time_calls(*other, iterations,
+                            [&](int c) { other->linear(ox, LinearWeight(weights[size_t(c)]), nullptr, oout); });
+        };
+        const double us_gemm = time_on(gemm_backend.get(), gemm_quant);
+        const double us_dequant = time_on(dequant_backend.get(), dequant_quant);
         layer[ti][0] += us16;
         layer[ti][1] += us4;
         layer[ti][2] += us_gemm;
+        layer[ti][3] += us_dequant;
         const double flops = 2.0 * tokens * double(n) * k;
-        fmt::print("{:<22} {:>9.1f} {:>7.0f} {:>7.1f} {:>9.1f} {:>7.0f} {:>7.1f} {:>8.2f} {:>9.1f} {:>7.2f}\n",
+        fmt::print("{:<22} {:>9.1f} {:>7.0f} {:>7.1f} {:>9.1f} {:>7.0f} {:>7.1f} {:>8.2f} {:>9.1f} {:>7.2f} {:>10.1f}\n",
                    fmt::format("N{} K{} T{}", n, k, tokens), us16, dense_bytes / us16 / 1e3, flops / us16 / 1e6, us4,
-                   quant_bytes / us4 / 1e3, flops / us4 / 1e6, us16 / us4, us_gemm, us_gemm / us4);
+                   quant_bytes / us4 / 1e3, flops / us4 / 1e6, us16 / us4, us_gemm, us_gemm / us4, us_dequant);
       }
     }
     for (size_t ti = 0; ti < token_counts.size(); ++ti)
-      fmt::print("layer T{}: 16-bit {:.1f} us, 4-bit {:.1f} us ({:.2f}x), 4-bit GEMM {:.1f} us\n", token_counts[ti],
-                 layer[ti][0], layer[ti][1], layer[ti][0] / layer[ti][1], layer[ti][2]);
+      fmt::print("layer T{}: 16-bit {:.1f} us, 4-bit {:.1f} us ({:.2f}x), 4-bit GEMM {:.1f} us, dequantized {:.1f} us\n",
+                 token_counts[ti], layer[ti][0], layer[ti][1], layer[ti][0] / layer[ti][1], layer[ti][2],
+                 layer[ti][3]);
     return 0;
   } catch (const std::exception& e) {
     fmt::print(stderr, "int4_linear_bench: {}\n", e.what());

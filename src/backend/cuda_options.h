@@ -33,12 +33,18 @@ struct CudaOptions {
   // activations staged once per 128-row block, K split over blocks), not int4_gemm.cu. Off by default
   // for the same reason as the GEMV.
   bool int4_tiled_gemm = false;
+  // 4-bit linears of at least this many tokens (0: none) dequantize the weight to the compute dtype
+  // and run the 16-bit GEMM (int4_dequantize.cu; long prefills). Off by default for the same reason.
+  int int4_dequant_min_tokens = 0;
 };
+
+// The largest token count --int4-dequant-min-tokens takes.
+constexpr int kInt4DequantMinTokensLimit = 1 << 20;
 
 // The options given on the command line; unset ones come from the environment, then the defaults.
 struct CudaOptionFlags {
   std::optional<bool> graphs, fused, pdl, cublaslt_tune, int4_tiled_gemm;
-  std::optional<int> skinny_gemm_max_tokens, wgmma_gemm_max_tokens, int4_gemv_max_tokens;
+  std::optional<int> skinny_gemm_max_tokens, wgmma_gemm_max_tokens, int4_gemv_max_tokens, int4_dequant_min_tokens;
 };
 
 // "on"/"off" (also "1"/"0") -> bool; throws Error naming `name` otherwise.
@@ -46,7 +52,7 @@ bool parse_on_off(const std::string& text, const std::string& name);
 
 // Resolves `flags` over the environment fallback, read through `getenv` (std::getenv in the CLI):
 // TURBINE_CUDA_GRAPHS, TURBINE_CUDA_FUSED, TURBINE_CUDA_PDL, TURBINE_CUBLASLT_TUNE, TURBINE_CUDA_INT4_TILED (on/off/1/0),
-// TURBINE_CUDA_SKINNY_GEMM, TURBINE_CUDA_WGMMA_GEMM, TURBINE_CUDA_INT4_GEMV (a token count). A variable is used only where
+// TURBINE_CUDA_SKINNY_GEMM, TURBINE_CUDA_WGMMA_GEMM, TURBINE_CUDA_INT4_GEMV, TURBINE_CUDA_INT4_DEQUANT (a token count). A variable is used only where
 // its flag was not given; each one used is appended to `applied` as "NAME=value". A bad value or a
 // count outside its range throws Error naming the flag or variable.
 CudaOptions resolve_cuda_options(const CudaOptionFlags& flags, const std::function<const char*(const char*)>& getenv,

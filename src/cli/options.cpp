@@ -97,8 +97,14 @@ void add_cuda_options(CLI::App& cmd, CudaFlags& f) {
       ->check(CLI::Range(0, kInt4GemvMaxTokens));
   on_off("--int4-tiled-gemm", f.int4_tiled_gemm,
          "4-bit linears of more than 8 tokens take the tiled 4-bit GEMM (default off: not yet run on a GPU)");
+  cmd.add_option("--int4-dequant-min-tokens", f.int4_dequant_min_tokens,
+                 "4-bit linears of at least N tokens dequantize the weight and run the 16-bit GEMM (0: never, the "
+                 "default: not yet run on a GPU)")
+      ->type_name("N")
+      ->check(CLI::Range(0, kInt4DequantMinTokensLimit));
   for (const char* name : {"--cuda-graphs", "--cuda-fused", "--cuda-pdl", "--cublaslt-tune", "--skinny-gemm-max-tokens",
-                           "--wgmma-gemm-max-tokens", "--int4-gemv-max-tokens", "--int4-tiled-gemm"})
+                           "--wgmma-gemm-max-tokens", "--int4-gemv-max-tokens", "--int4-tiled-gemm",
+                           "--int4-dequant-min-tokens"})
     cmd.get_option(name)->group(group);
 }
 
@@ -228,6 +234,7 @@ CudaOptions resolve_cuda(const CudaFlags& f, const std::string& device) {
   flags.skinny_gemm_max_tokens = f.skinny_gemm_max_tokens;
   flags.wgmma_gemm_max_tokens = f.wgmma_gemm_max_tokens;
   flags.int4_gemv_max_tokens = f.int4_gemv_max_tokens;
+  flags.int4_dequant_min_tokens = f.int4_dequant_min_tokens;
   if (device == "cpu")
     return resolve_cuda_options(
         flags, [](const char*) -> const char* { return nullptr; }, nullptr);

@@ -8,7 +8,8 @@
 // instead: the same cases reach it at 1..8 tokens, a group of 96 at one token takes the GEMM, and the
 // GEMM switched on for every token count (--int4-gemv-max-tokens 0) agrees with the GEMV. Above 8
 // tokens the cases run the tiled GEMM (int4_tiled_gemm.cu, --int4-tiled-gemm on), which is also
-// compared with int4_gemm.cu directly, with and without K split over blocks.
+// compared with int4_gemm.cu directly, with and without K split over blocks; so is the long-prefill
+// path (--int4-dequant-min-tokens: the weight dequantized into scratch, then the 16-bit GEMM).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -189,6 +190,38 @@ TEST_P(CudaInt4Linear, TiledAgreesWithGemm) {
       // The same products in another summation order: fp32 rounding apart, plus the output rounding.
       TURBINE_EXPECT_CLOSE(gpu->download_f32(got), gemm->download_f32(want), relative_tolerance(dtype));
     }
+}
+
+// Long prefills: the weight dequantized into scratch and the 16-bit GEMM on it, against int4_gemm.cu,
+// at and past the switch-over token count, with awkward N and K, group sizes, bias and fp32 output.
+TEST_P(CudaInt4Linear, DequantizedGemmAgreesWithGemm) {
+  CudaOptions dequant, gemm_only;
+  dequant.int4_dequant_min_tokens = 64;
+  auto dq = make_gpu(dtype, dequant);
+  auto gemm = make_gpu(dtype, gemm_only);
+  struct Shape {
+    int T, K, N, group;
+    bool bias;
+    DType out;
+  };
+  const Shape shapes[] = {
+      {64, 4096, 1000, 128, false, dtype}, {65, 96, 33, 32, true, DType::F32}, {300, 2048, 4097, 64, true, dtype},
+      {512, 11008, 512, 128, false, DType::F32}, {200, 192, 17, 96, false, dtype},
+  };
+  for (const Shape& c : shapes) {
+    SCOPED_TRACE(testing::Message() << "T=" << c.T << " K=" << c.K << " N=" << c.N << " group=" << c.group
+                                    << " bias=" << c.bias << " out=" << dtype_name(c.out));
+    const HostInt4Matrix m = random_int4(rng, c.N, c.K, c.group);
+    const auto xv = random_values(rng, size_t(c.T) * c.K, dtype);
+    const auto bv = random_values(rng, c.N, dtype);
+    Tensor db = put(*dq, bv, {c.N}, dtype);
+    Tensor got = dq->empty(c.out, {c.T, c.N});
+    dq->linear(put(*dq, xv, {c.T, c.K}, dtype), LinearWeight(dq->pack_int4(m)), c.bias ? &db : nullptr, got);
+    Tensor eb = put(*gemm, bv, {c.N}, dtype);
+    Tensor want = gemm->empty(c.out, {c.T, c.N});
+    gemm->linear(put(*gemm, xv, {c.T, c.K}, dtype), LinearWeight(gemm->pack_int4(m)), c.bias ? &eb : nullptr, want);
+    TURBINE_EXPECT_CLOSE(dq->download_f32(got), gemm->download_f32(want), relative_tolerance(dtype));
+  }
 }
 
 // The warps' partial sums meet in a fixed order: repeated launches into a poisoned output give the

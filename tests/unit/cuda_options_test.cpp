@@ -33,7 +33,8 @@ TEST(CudaOptions, DefaultsWithNeitherFlagsNorEnvironment) {
   EXPECT_EQ(o.skinny_gemm_max_tokens, kSkinnyGemmMaxTokens);
   EXPECT_EQ(o.wgmma_gemm_max_tokens, kWgmmaGemmMaxTokens);
   EXPECT_EQ(o.int4_gemv_max_tokens, 0);  // the 4-bit GEMV waits for its first GPU run
-  EXPECT_FALSE(o.int4_tiled_gemm);       // and so does the tiled 4-bit GEMM
+  EXPECT_FALSE(o.int4_tiled_gemm);       // and so do the tiled 4-bit GEMM
+  EXPECT_EQ(o.int4_dequant_min_tokens, 0);  // and the dequantized prefill
   EXPECT_TRUE(applied.empty());
 }
 
@@ -47,7 +48,9 @@ TEST(CudaOptions, FlagsSetEveryField) {
   f.wgmma_gemm_max_tokens = 0;
   f.int4_gemv_max_tokens = 0;
   f.int4_tiled_gemm = true;
+  f.int4_dequant_min_tokens = 512;
   const CudaOptions o = resolve(f, FakeEnv{});
+  EXPECT_EQ(o.int4_dequant_min_tokens, 512);
   EXPECT_FALSE(o.graphs || o.fused || o.pdl || o.cublaslt_tune);
   EXPECT_TRUE(o.int4_tiled_gemm);
   EXPECT_EQ(o.skinny_gemm_max_tokens, 1);
@@ -63,7 +66,8 @@ TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
                      {"TURBINE_CUDA_SKINNY_GEMM", "0"},
                      {"TURBINE_CUDA_WGMMA_GEMM", "16"},
                      {"TURBINE_CUDA_INT4_GEMV", "4"},
-                     {"TURBINE_CUDA_INT4_TILED", "on"}}};
+                     {"TURBINE_CUDA_INT4_TILED", "on"},
+                     {"TURBINE_CUDA_INT4_DEQUANT", "256"}}};
   CudaOptionFlags f;
   f.graphs = true;               // the flag wins over TURBINE_CUDA_GRAPHS=0
   f.wgmma_gemm_max_tokens = 32;  // and over TURBINE_CUDA_WGMMA_GEMM=16
@@ -77,9 +81,11 @@ TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
   EXPECT_EQ(o.wgmma_gemm_max_tokens, 32);
   EXPECT_EQ(o.int4_gemv_max_tokens, 4);
   EXPECT_TRUE(o.int4_tiled_gemm);
+  EXPECT_EQ(o.int4_dequant_min_tokens, 256);
   EXPECT_EQ(applied, (std::vector<std::string>{"TURBINE_CUDA_FUSED=0", "TURBINE_CUDA_PDL=off",
                                                "TURBINE_CUBLASLT_TUNE=0", "TURBINE_CUDA_INT4_TILED=on",
-                                               "TURBINE_CUDA_SKINNY_GEMM=0", "TURBINE_CUDA_INT4_GEMV=4"}));
+                                               "TURBINE_CUDA_SKINNY_GEMM=0", "TURBINE_CUDA_INT4_GEMV=4",
+                                               "TURBINE_CUDA_INT4_DEQUANT=256"}));
 }
 
 TEST(CudaOptions, EmptyVariablesAreUnset) {
@@ -113,6 +119,13 @@ TEST(CudaOptions, BadValuesNameTheirSource) {
   f.int4_gemv_max_tokens = kInt4GemvMaxTokens + 1;
   EXPECT_NE(message(f, FakeEnv{}).find("--int4-gemv-max-tokens"), std::string::npos);
   EXPECT_NE(message({}, FakeEnv{{{"TURBINE_CUDA_INT4_GEMV", "9"}}}).find("TURBINE_CUDA_INT4_GEMV"),
+            std::string::npos);
+  f = {};
+  f.int4_dequant_min_tokens = -1;
+  EXPECT_NE(message(f, FakeEnv{}).find("--int4-dequant-min-tokens"), std::string::npos);
+  EXPECT_NE(message({}, FakeEnv{{{"TURBINE_CUDA_INT4_DEQUANT", "many"}}}).find("TURBINE_CUDA_INT4_DEQUANT"),
+            std::string::npos);
+  EXPECT_NE(message({}, FakeEnv{{{"TURBINE_CUDA_INT4_TILED", "maybe"}}}).find("TURBINE_CUDA_INT4_TILED"),
             std::string::npos);
 }
 

@@ -11,13 +11,16 @@
 // 4-bit (W4A16) weights: pack_int4 repacks them into gemm/int4_gemm.h's layout; linear runs
 // gemm/int4_gemv.cu up to options_.int4_gemv_max_tokens tokens (decode; power-of-two group sizes),
 // with options_.int4_tiled_gemm gemm/int4_tiled_gemm.cu above one mma token tile (8 tokens), and
-// gemm/int4_gemm.cu for the rest, each with the bias in its epilogue. The fused ops run the
+// gemm/int4_gemm.cu for the rest, each with the bias in its epilogue. From
+// options_.int4_dequant_min_tokens tokens (long prefills) the weight is dequantized into scratch
+// (gemm/int4_dequantize.cu) and the 16-bit linear runs on it. The fused ops run the
 // parts apart for a 4-bit weight (the base class).
 #include <utility>
 
 #include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/elementwise/bias_add.h"
 #include "backend/cuda/gemm/int4_gemm.h"
+#include "backend/cuda/gemm/int4_dequantize.h"
 #include "backend/cuda/gemm/int4_gemv.h"
 #include "backend/cuda/gemm/int4_tiled_gemm.h"
 #include "backend/cuda/gemm/skinny_gemm.h"
@@ -75,6 +78,14 @@ void CudaBackend::do_linear_int4(const Tensor& x, const Int4Weight& w, const Ten
   a.out_dtype = out.dtype;
   a.tokens = int(x.dim(0));
   a.layout = Int4Layout{w.n, w.k, w.group_size};
+  if (options_.int4_dequant_min_tokens > 0 && a.tokens >= options_.int4_dequant_min_tokens) {
+    // The dense copy goes back to the pool after the GEMM, in stream order.
+    Tensor dense = empty(dtype_, {w.n, w.k});
+    if (launch_int4_dequantize(a.w, a.scales, a.layout, dtype_, dense.data, launch_)) {
+      do_linear(x, dense, bias, out);
+      return;
+    }
+  }
   if (a.tokens <= options_.int4_gemv_max_tokens && launch_int4_gemv(a, launch_)) return;
   if (a.tokens > kInt4GemvMaxTokens && options_.int4_tiled_gemm && int4_tiled_linear(a)) return;
   if (!launch_int4_gemm(a, launch_)) fail("cuda linear: the 4-bit GEMM needs x 16-byte aligned (a row view?)");
