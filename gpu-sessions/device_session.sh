@@ -39,9 +39,11 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | 
 case $part in
   tests)
     gpu-sessions/compare_peers.sh "$O" ${SETUP_PHASES:-build-peer model} > "$O/setup.log" 2>&1 &
-    .carry/bin/turbine_gpu_tests > "$O/gpu_tests.log" 2>&1; echo "gpu tests rc=$?"
-    grep -E "^\[  (PASSED|FAILED)|FAILED  \]|SKIPPED \] [0-9]" "$O/gpu_tests.log"
-    timeout 300 compute-sanitizer --tool memcheck --print-limit 20 .carry/bin/turbine_gpu_tests \
+    # Bounded, so that a hang in code that has never run costs this call's tail, not the call: the log
+    # shows the test it stopped in (rc 124).
+    timeout 300 .carry/bin/turbine_gpu_tests > "$O/gpu_tests.log" 2>&1; echo "gpu tests rc=$?"
+    grep -E "^\[  (PASSED|FAILED)|FAILED  \]|SKIPPED \] [0-9]" "$O/gpu_tests.log" || tail -3 "$O/gpu_tests.log"
+    timeout 240 compute-sanitizer --tool memcheck --print-limit 20 .carry/bin/turbine_gpu_tests \
       --gtest_filter='*Attention*:*Linear*:*Fused*:*Elementwise*:*Sampling*:*QuantizedKv*:*MoeOps*' > "$O/memcheck.log" 2>&1
     echo "memcheck rc=$?"; grep -E "ERROR SUMMARY|PASSED|FAILED" "$O/memcheck.log" | tail -4
     wait ;;
@@ -52,7 +54,8 @@ case $part in
   timeline)
     gpu-sessions/device_timeline.sh "$O/timeline" ;;
   int4)
-    .carry/bin/turbine_gpu_tests --gtest_filter='*Int4*:*CudaLinear*' > "$O/int4_tests.log" 2>&1; echo "int4 tests rc=$?"
+    timeout 240 .carry/bin/turbine_gpu_tests --gtest_filter='*Int4*:*CudaLinear*' > "$O/int4_tests.log" 2>&1
+    echo "int4 tests rc=$?"
     grep -E "^\[  (PASSED|FAILED)|FAILED  \]|SKIPPED \] [0-9]|Failure|error" "$O/int4_tests.log" | head -40
     timeout 150 compute-sanitizer --tool memcheck --print-limit 20 .carry/bin/turbine_gpu_tests \
       --gtest_filter='*Int4*' > "$O/int4_memcheck.log" 2>&1
