@@ -29,6 +29,9 @@ struct CudaOptions {
   // 4-bit GEMM; 0..kInt4GemvMaxTokens. Off by default: the GEMV has not run on a GPU yet (its op tests
   // and timings are the next GPU session's; docs/experiments.md).
   int int4_gemv_max_tokens = 0;
+  // Every attention step on the general kernel, none on the decode or flash kernels: no flag, for the
+  // GPU tests that compare the kernels on the same batch.
+  bool general_attention = false;
 };
 
 // The options given on the command line; unset ones come from the environment, then the defaults.
