@@ -24,8 +24,8 @@ struct AttentionRoute {
 
 AttentionRoute route_attention(const PagedAttentionParams& p) {
   AttentionRoute r;
-  const bool fast = !p.force_general && (p.head_dim == 64 || p.head_dim == 128) &&
-                    (p.num_decode == 0 || paged_decode_serves(p));
+  const bool fast =
+      !p.force_general && (p.head_dim == 64 || p.head_dim == 128) && (p.num_decode == 0 || paged_decode_serves(p));
   if (!fast) {
     r.general = true;
     return r;
@@ -136,8 +136,7 @@ void CudaBackend::do_attention(const Tensor& q, const KvCache& cache, int layer,
     PagedAttentionParams g = p;
     g.skip_decode = route.decode;
     const int splits = paged_attention_splits(g, props_.multiProcessorCount);
-    launch_paged_attention(g, splits, scratch(general_workspace, paged_attention_workspace_bytes(g, splits)),
-                           stream_);
+    launch_paged_attention(g, splits, scratch(general_workspace, paged_attention_workspace_bytes(g, splits)), stream_);
   }
   if (route.decode) {
     const int splits = paged_decode_splits(p, props_.multiProcessorCount);

@@ -298,8 +298,8 @@ void launch_typed(const PagedAttentionParams& p, int splits, int split_len, floa
   float* part_ml = workspace ? workspace + size_t(splits) * p.num_tokens * p.num_heads * D : nullptr;
   const dim3 grid(p.num_decode, p.num_kv_heads, splits);
   if (p.num_heads == p.num_kv_heads)
-    launch_pdl(paged_decode_kernel<T, D, 1, F>, grid, kWarps * 32, 0, launch, p, splits, split_len, part_acc,
-               part_ml, counters);
+    launch_pdl(paged_decode_kernel<T, D, 1, F>, grid, kWarps * 32, 0, launch, p, splits, split_len, part_acc, part_ml,
+               counters);
   else
     launch_pdl(paged_decode_kernel<T, D, kMaxGroup, F>, grid, kWarps * 32, 0, launch, p, splits, split_len, part_acc,
                part_ml, counters);
