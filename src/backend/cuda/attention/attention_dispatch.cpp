@@ -1,12 +1,14 @@
-// Which attention kernel takes which batch, in one place, and the KV store in front of it.
-// Head dims 64 and 128 with up to 8 query heads per KV head: decode tokens on the decode kernel
-// (paged_decode.cu, dense or quantized cache); prefill tiles on the tensor-core flash kernel
+// The attention kernels of one batch, launched as attention_route.h chooses, and the KV store in front
+// of them. Head dims 64 and 128 with up to 8 query heads per KV head: decode tokens on the decode
+// kernel (paged_decode.cu, dense or quantized cache); prefill tiles on the tensor-core flash kernel
 // (flash_prefill.cu) with a dense cache whose tiles fit the device's shared memory, else on the
-// general kernel (paged_attention.cu), which then skips the decode tokens. A mixed step is two
-// launches either way. Otherwise (another head_dim, a larger group, or CudaOptions::general_attention)
-// the general kernel serves every sequence; it dequantizes a quantized cache as it stages tiles.
+// general kernel (paged_attention.cu), which then skips the decode tokens: a mixed step is two
+// launches (flash or general first, then decode). Otherwise (another head_dim, a larger group, or
+// CudaOptions::general_attention) the general kernel serves every sequence; it dequantizes a
+// quantized cache as it stages tiles.
 #include <algorithm>
 
+#include "backend/cuda/attention/attention_route.h"
 #include "backend/cuda/attention/flash_prefill.h"
 #include "backend/cuda/attention/paged_attention.h"
 #include "backend/cuda/attention/paged_decode.h"
@@ -16,29 +18,18 @@
 namespace turbine::cuda {
 namespace {
 
-// The kernels that take one batch: the decode kernel its decode tokens, the flash kernel its prefill
-// tiles, the general kernel every sequence or (beside the decode kernel) the prefill ones.
-struct AttentionRoute {
-  bool decode = false, flash = false, general = false;
-};
-
-AttentionRoute route_attention(const PagedAttentionParams& p) {
-  AttentionRoute r;
-  const bool fast =
-      !p.force_general && (p.head_dim == 64 || p.head_dim == 128) && (p.num_decode == 0 || paged_decode_serves(p));
-  if (!fast) {
-    r.general = true;
-    return r;
-  }
-  r.decode = p.num_decode > 0;
-  if (p.num_prefill_tiles > 0) {
-    // The flash kernel reads only a dense cache.
-    if (p.kv_format == KvFormat::Dense && flash_prefill_supports(p))
-      r.flash = true;
-    else
-      r.general = true;
-  }
-  return r;
+// The route (attention_route.h) of the batch `p` describes.
+AttentionRoute route_of(const PagedAttentionParams& p) {
+  AttentionBatchFacts f;
+  f.head_dim = p.head_dim;
+  f.num_heads = p.num_heads;
+  f.num_kv_heads = p.num_kv_heads;
+  f.num_decode = p.num_decode;
+  f.num_prefill_tiles = p.num_prefill_tiles;
+  f.kv_format = p.kv_format;
+  f.flash_fits = flash_prefill_supports(p);
+  f.force_general = p.force_general;
+  return route_attention(f);
 }
 
 }  // namespace
@@ -130,11 +121,11 @@ void CudaBackend::do_attention(const Tensor& q, const KvCache& cache, int layer,
     workspace = empty(DType::F32, {int64_t(bytes / sizeof(float))});
     return workspace.ptr<float>();
   };
-  const AttentionRoute route = route_attention(p);
+  const AttentionRoute route = route_of(p);
   if (route.flash) launch_flash_prefill(p, stream_);
   if (route.general) {
     PagedAttentionParams g = p;
-    g.skip_decode = route.decode;
+    g.skip_decode = route.general_skips_decode();
     const int splits = paged_attention_splits(g, props_.multiProcessorCount);
     launch_paged_attention(g, splits, scratch(general_workspace, paged_attention_workspace_bytes(g, splits)), stream_);
   }

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cfloat>
 
+#include "backend/cuda/attention/attention_route.h"
 #include "backend/cuda/attention/kv_quant.cuh"
 #include "backend/cuda/attention/paged_decode.h"
 #include "backend/cuda/common/cuda_check.h"
@@ -23,7 +24,7 @@ namespace {
 constexpr int kWarps = 4;
 constexpr int kUnroll = 4;  // keys per lane per step, loaded together
 constexpr int kMaxSplits = 64;
-constexpr int kMaxGroup = 8;
+constexpr int kMaxGroup = kDecodeMaxGroup;
 constexpr float kLog2e = 1.4426950408889634f;
 
 // Keys one block covers per step: D/8 lanes per key, kUnroll keys per lane, kWarps warps.
@@ -317,8 +318,7 @@ void launch_format(const PagedAttentionParams& p, int splits, int split_len, flo
 }  // namespace
 
 bool paged_decode_serves(const PagedAttentionParams& p) {
-  return (p.head_dim == 64 || p.head_dim == 128) && p.num_kv_heads > 0 && p.num_heads % p.num_kv_heads == 0 &&
-         p.num_heads / p.num_kv_heads <= kMaxGroup && !p.force_general;
+  return decode_kernel_fits(p.head_dim, p.num_heads, p.num_kv_heads) && !p.force_general;
 }
 
 int paged_decode_splits(const PagedAttentionParams& p, int sm_count) {
