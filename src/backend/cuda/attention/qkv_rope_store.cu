@@ -118,10 +118,12 @@ void launch_qkv_rope_store(const QkvRopeParams& p, const KernelLaunch& launch) {
   TURBINE_DISPATCH_HALF(p.dtype, {
     auto run = [&](auto format) {
       constexpr KvFormat F = decltype(format)::value;
-      if (vec)
-        launch_pdl(qkv_rope_store_kernel<T, true, F>, grid, kWarps * 32, 0, launch, p);
-      else
-        launch_pdl(qkv_rope_store_kernel<T, false, F>, grid, kWarps * 32, 0, launch, p);
+      // A quantized cache keeps the per-value row loads: a second instance per format would add compile
+      // time for a kernel that moves a few hundred bytes per head.
+      if constexpr (F == KvFormat::Dense) {
+        if (vec) return launch_pdl(qkv_rope_store_kernel<T, true, F>, grid, kWarps * 32, 0, launch, p);
+      }
+      launch_pdl(qkv_rope_store_kernel<T, false, F>, grid, kWarps * 32, 0, launch, p);
     };
     switch (p.kv_format) {
       case KvFormat::Dense: run(std::integral_constant<KvFormat, KvFormat::Dense>{}); break;
