@@ -36,6 +36,9 @@ struct CudaOptions {
   // 4-bit linears of at least this many tokens (0: none) dequantize the weight to the compute dtype
   // and run the 16-bit GEMM (int4_dequantize.cu; long prefills). Off by default for the same reason.
   int int4_dequant_min_tokens = 0;
+  // Every attention step on the general kernel, none on the decode or flash kernels: no flag, for the
+  // GPU tests that compare the kernels on the same batch.
+  bool general_attention = false;
 };
 
 // The largest token count --int4-dequant-min-tokens takes.

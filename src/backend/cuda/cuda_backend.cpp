@@ -160,7 +160,7 @@ std::vector<float> CudaBackend::download_f32(const Tensor& t) {
 }
 
 KvCache CudaBackend::do_allocate_kv_cache(const KvCacheSpec& spec) {
-  // Only the general attention kernel reads a quantized cache, instantiated for these head dims.
+  // The general and decode attention kernels read a quantized cache, instantiated for these head dims.
   if (spec.format != KvFormat::Dense && spec.head_dim != 64 && spec.head_dim != 128)
     fail("cuda: --kv-quant {} needs head_dim 64 or 128, the model's is {}", kv_format_name(spec.format),
          spec.head_dim);

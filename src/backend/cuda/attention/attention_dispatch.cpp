@@ -1,10 +1,14 @@
-// Which attention kernel takes which batch, in one place, and the KV store in front of it.
-// Head dims 64 and 128: prefill tiles on the tensor-core flash kernel (flash_prefill.cu, where its
-// tiles fit the device's shared memory) and decode tokens on the decode kernel (paged_decode.cu, up
-// to 8 query heads per KV head), two launches for a mixed step. Otherwise the general kernel
-// (paged_attention.cu) serves every sequence.
+// The attention kernels of one batch, launched as attention_route.h chooses, and the KV store in front
+// of them. Head dims 64 and 128 with up to 8 query heads per KV head: decode tokens on the decode
+// kernel (paged_decode.cu, dense or quantized cache); prefill tiles on the tensor-core flash kernel
+// (flash_prefill.cu) with a dense cache whose tiles fit the device's shared memory, else on the
+// general kernel (paged_attention.cu), which then skips the decode tokens: a mixed step is two
+// launches (flash or general first, then decode). Otherwise (another head_dim, a larger group, or
+// CudaOptions::general_attention) the general kernel serves every sequence; it dequantizes a
+// quantized cache as it stages tiles.
 #include <algorithm>
 
+#include "backend/cuda/attention/attention_route.h"
 #include "backend/cuda/attention/flash_prefill.h"
 #include "backend/cuda/attention/paged_attention.h"
 #include "backend/cuda/attention/paged_decode.h"
@@ -14,13 +18,18 @@
 namespace turbine::cuda {
 namespace {
 
-// Whether the batch's prefill tiles go to the flash kernel and its decode tokens to the decode
-// kernel, instead of the general kernel for every sequence.
-bool attention_fast_paths(const PagedAttentionParams& p) {
-  if (p.kv_format != KvFormat::Dense) return false;  // the general kernel dequantizes
-  if (p.force_general || (p.head_dim != 64 && p.head_dim != 128)) return false;
-  if (p.num_decode > 0 && !paged_decode_serves(p)) return false;
-  return p.num_prefill_tiles == 0 || flash_prefill_supports(p);
+// The route (attention_route.h) of the batch `p` describes.
+AttentionRoute route_of(const PagedAttentionParams& p) {
+  AttentionBatchFacts f;
+  f.head_dim = p.head_dim;
+  f.num_heads = p.num_heads;
+  f.num_kv_heads = p.num_kv_heads;
+  f.num_decode = p.num_decode;
+  f.num_prefill_tiles = p.num_prefill_tiles;
+  f.kv_format = p.kv_format;
+  f.flash_fits = flash_prefill_supports(p);
+  f.force_general = p.force_general;
+  return route_attention(f);
 }
 
 }  // namespace
@@ -104,24 +113,27 @@ void CudaBackend::do_attention(const Tensor& q, const KvCache& cache, int layer,
   p.kv_block_bytes = cache.spec.block_bytes();
   p.kv_param_offset = cache.spec.param_offset();
   p.max_smem_per_block = props_.sharedMemPerBlockOptin;
-  // Split-K scratch; the pool hands it out again only in stream order, after the kernel.
-  Tensor workspace;
-  auto scratch = [&](size_t bytes) -> float* {
+  p.force_general = options_.general_attention;
+  // Split-K scratch, one per kernel; the pool hands it out again only in stream order, after the kernel.
+  Tensor general_workspace, decode_workspace;
+  auto scratch = [&](Tensor& workspace, size_t bytes) -> float* {
     if (bytes == 0) return nullptr;
     workspace = empty(DType::F32, {int64_t(bytes / sizeof(float))});
     return workspace.ptr<float>();
   };
-  if (attention_fast_paths(p)) {
-    if (p.num_prefill_tiles > 0) launch_flash_prefill(p, stream_);
-    if (p.num_decode > 0) {
-      const int splits = paged_decode_splits(p, props_.multiProcessorCount);
-      launch_paged_decode(p, splits, scratch(paged_decode_workspace_bytes(p, splits)),
-                          split_counters(paged_decode_counter_count(p, splits)), launch_);
-    }
-    return;
+  const AttentionRoute route = route_of(p);
+  if (route.flash) launch_flash_prefill(p, stream_);
+  if (route.general) {
+    PagedAttentionParams g = p;
+    g.skip_decode = route.general_skips_decode();
+    const int splits = paged_attention_splits(g, props_.multiProcessorCount);
+    launch_paged_attention(g, splits, scratch(general_workspace, paged_attention_workspace_bytes(g, splits)), stream_);
   }
-  const int splits = paged_attention_splits(p, props_.multiProcessorCount);
-  launch_paged_attention(p, splits, scratch(paged_attention_workspace_bytes(p, splits)), stream_);
+  if (route.decode) {
+    const int splits = paged_decode_splits(p, props_.multiProcessorCount);
+    launch_paged_decode(p, splits, scratch(decode_workspace, paged_decode_workspace_bytes(p, splits)),
+                        split_counters(paged_decode_counter_count(p, splits)), launch_);
+  }
 }
 
 unsigned* CudaBackend::split_counters(size_t count) {

@@ -88,24 +88,34 @@ __device__ void warp_quantize_row(const float* x, int D, uint8_t* elements, uint
   }
 }
 
+// An unsigned code (0..255) as fp32 without a conversion instruction: the code as the low mantissa bits
+// of 2^23 is the float 2^23 + code, and subtracting 2^23 is exact. Integer and add units issue far more
+// often than conversions, and the decode kernel converts 16 codes per lane per key.
+__device__ __forceinline__ float kv_code_to_float(uint32_t magic_bits) {
+  return __uint_as_float(magic_bits) - 8388608.0f;
+}
+
 // 8 consecutive values of a quantized row: `raw` holds their bytes (int8 / fp8: .x and .y; int4: .x),
 // `scale` and `zero` the row's parameters (zero unused for fp8).
 template <KvFormat F>
 __device__ __forceinline__ void dequant8(const uint4& raw, float scale, float zero, float* out) {
   if constexpr (F == KvFormat::Int4) {
 #pragma unroll
-    for (int e = 0; e < 8; ++e) out[e] = float((raw.x >> (4 * e)) & 15u) * scale + zero;
+    for (int e = 0; e < 8; ++e) out[e] = kv_code_to_float(((raw.x >> (4 * e)) & 15u) | 0x4B000000u) * scale + zero;
+  } else if constexpr (F == KvFormat::Int8) {
+    const uint32_t w[2] = {raw.x, raw.y};
+#pragma unroll
+    for (int e = 0; e < 8; ++e)  // bytes (code, 0, 0, 0x4B) of the float: selectors e%4, 4, 4, 7
+      out[e] = kv_code_to_float(__byte_perm(w[e / 4], 0x4B000000u, 0x7440u | uint32_t(e % 4))) * scale + zero;
   } else {
     const uint32_t w[2] = {raw.x, raw.y};
 #pragma unroll
-    for (int e = 0; e < 8; ++e) {
-      const uint32_t b = (w[e / 4] >> (8 * (e % 4))) & 255u;
-      if constexpr (F == KvFormat::Int8) {
-        out[e] = float(b) * scale + zero;
-      } else {
-        const __half_raw h = __nv_cvt_fp8_to_halfraw(__nv_fp8_storage_t(b), __NV_E4M3);
-        out[e] = __half2float(__half(h)) * scale;
-      }
+    for (int e = 0; e < 8; e += 2) {  // two e4m3 codes per conversion, the lower byte into .x
+      const __half2_raw h =
+          __nv_cvt_fp8x2_to_halfraw2(__nv_fp8x2_storage_t((w[e / 4] >> (8 * (e % 4))) & 0xffffu), __NV_E4M3);
+      const float2 f = __half22float2(__half2(h));
+      out[e] = f.x * scale;
+      out[e + 1] = f.y * scale;
     }
   }
 }
@@ -128,6 +138,59 @@ template <KvFormat F>
 __device__ __forceinline__ float2 load_kv_params(const uint8_t* params) {
   const __half* h = reinterpret_cast<const __half*>(params);
   return make_float2(__half2float(h[0]), F == KvFormat::Fp8 ? 0.0f : __half2float(h[1]));
+}
+
+// The decode kernel's loads of a row's 8 values and of its parameter word. Rows of earlier tokens are
+// read once, bypassing L1 (like load_stream). `fresh` (the row of this step's token, which the previous
+// kernel wrote) reads from L2 (ld.global.cg): quantized rows and parameters share 32-byte sectors with
+// their neighbours, which may have been loaded before pdl_wait(), and L1 is not coherent with that write.
+template <KvFormat F>
+__device__ __forceinline__ uint4 load8_quantized_stream(const uint8_t* row, int d0, bool fresh) {
+  uint4 r = make_uint4(0, 0, 0, 0);
+  if constexpr (F == KvFormat::Int4) {
+    const uint32_t* at = reinterpret_cast<const uint32_t*>(row + d0 / 2);
+    if (fresh)
+      r.x = __ldcg(at);
+    else
+      asm volatile("ld.global.nc.L1::no_allocate.u32 %0, [%1];" : "=r"(r.x) : "l"(at));
+  } else {
+    const uint2* at = reinterpret_cast<const uint2*>(row + d0);
+    if (fresh) {
+      const uint2 v = __ldcg(at);
+      r.x = v.x, r.y = v.y;
+    } else {
+      asm volatile("ld.global.nc.L1::no_allocate.v2.u32 {%0, %1}, [%2];" : "=r"(r.x), "=r"(r.y) : "l"(at));
+    }
+  }
+  return r;
+}
+
+// A row's parameters as one word: fp16 scale in the low half, fp16 zero in the high half (fp8: the
+// scale alone, the high half 0); kv_params_of unpacks it. `fresh` as for load8_quantized_stream.
+template <KvFormat F>
+__device__ __forceinline__ uint32_t load_kv_param_word_stream(const uint8_t* params, bool fresh) {
+  if constexpr (F == KvFormat::Fp8) {
+    const unsigned short* at = reinterpret_cast<const unsigned short*>(params);
+    unsigned short h;
+    if (fresh)
+      h = __ldcg(at);
+    else
+      asm volatile("ld.global.nc.L1::no_allocate.u16 %0, [%1];" : "=h"(h) : "l"(at));
+    return h;
+  } else {
+    const unsigned int* at = reinterpret_cast<const unsigned int*>(params);
+    unsigned int w;
+    if (fresh)
+      w = __ldcg(at);
+    else
+      asm volatile("ld.global.nc.L1::no_allocate.u32 %0, [%1];" : "=r"(w) : "l"(at));
+    return w;
+  }
+}
+
+__device__ __forceinline__ float2 kv_params_of(uint32_t word) {
+  return make_float2(__half2float(__ushort_as_half(uint16_t(word & 0xffffu))),
+                     __half2float(__ushort_as_half(uint16_t(word >> 16))));
 }
 
 }  // namespace turbine::cuda

@@ -42,6 +42,7 @@ __global__ void __launch_bounds__(kWarps * 32)
   const int seq = blockIdx.x / sp.row_blocks, rb = blockIdx.x % sp.row_blocks;
   const int kvh = blockIdx.y, split = blockIdx.z;
   const int q0 = p.query_start[seq], nq = p.query_start[seq + 1] - q0;
+  if (p.skip_decode && nq == 1) return;  // the decode kernel's row (plan_attention_work's decode_seqs)
   const int group = p.num_heads / p.num_kv_heads;
   const int row_begin = rb * kRows;
   const int row_count = min(kRows, nq * group - row_begin);
@@ -207,11 +208,27 @@ __global__ void __launch_bounds__(kWarps * 32)
   }
 }
 
+// Whether `token` belongs to a sequence with one new token: query_start is ascending, so the last
+// sequence starting at or before it is its own.
+__device__ bool decode_token(const PagedAttentionParams& p, int token) {
+  int lo = 0, hi = p.num_sequences - 1;  // query_start[lo] <= token throughout
+  while (lo < hi) {
+    const int mid = (lo + hi + 1) / 2;
+    if (p.query_start[mid] <= token)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  return p.query_start[lo + 1] - p.query_start[lo] == 1;
+}
+
 // Merges the split parts of each (token, head) row: softmax-weighted by each part's max and sum.
 template <typename T>
 __global__ void paged_attention_reduce_kernel(PagedAttentionParams p, int splits, const float* part_acc,
                                               const float* part_ml) {
   const size_t row = blockIdx.x;  // token * Hq + head
+  // A skipped decode row has no parts; the decode kernel writes it.
+  if (p.skip_decode && decode_token(p, int(row / p.num_heads))) return;
   const size_t stride = size_t(p.num_tokens) * p.num_heads;
   float mx = -FLT_MAX;
   for (int s = 0; s < splits; ++s) mx = fmaxf(mx, part_ml[(s * stride + row) * 2]);

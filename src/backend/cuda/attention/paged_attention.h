@@ -1,8 +1,8 @@
 // Launcher of paged causal attention over the KV cache (paged_attention.cu): any mix of prefill
 // chunks and decode tokens, GQA, sliding window. attention_dispatch.cpp decides when the decode
-// kernel (paged_decode.cu) and the tensor-core flash kernel (flash_prefill.cu) take a batch
-// instead. In the general kernel a context is split across thread blocks (split-K) when the batch
-// alone would not fill the GPU, then a reduce kernel merges the parts.
+// kernel (paged_decode.cu) and the tensor-core flash kernel (flash_prefill.cu) take a batch, or its
+// decode tokens (skip_decode), instead. In the general kernel a context is split across thread
+// blocks (split-K) when the batch alone would not fill the GPU, then a reduce kernel merges the parts.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -32,7 +32,10 @@ struct PagedAttentionParams {
   DType dtype = DType::BF16;
   size_t max_smem_per_block = 0;  // the device's opt-in limit; the flash kernel runs only where its tiles fit
   bool force_general = false;     // skip the decode and flash kernels (tests compare the paths)
-  // A quantized cache (backend/kv_format.h): only the general kernel reads one, for head_dim 64 / 128.
+  // The general kernel leaves the sequences with one new token (p.decode_seqs) to the decode kernel:
+  // a mixed step over a quantized cache runs both, each writing only its own rows of p.out.
+  bool skip_decode = false;
+  // A quantized cache (backend/kv_format.h), head_dim 64 / 128: read by the general and decode kernels.
   KvFormat kv_format = KvFormat::Dense;
   size_t kv_block_bytes = 0, kv_param_offset = 0;
 };

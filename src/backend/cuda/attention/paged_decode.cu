@@ -6,9 +6,13 @@
 // several splits each block writes a partial (max, sum, acc) and the last one to finish merges.
 // Under programmatic dependent launch, the first keys' K and V (all but this step's token) load
 // before the wait for the previous kernel (MHA).
+// A quantized cache (backend/kv_format.h) keeps the same lanes: each reads its 8 values' bytes (8 for
+// int8 / fp8, 4 for int4) and the row's parameter word, and dequantizes where a dense row is widened.
 #include <algorithm>
 #include <cfloat>
 
+#include "backend/cuda/attention/attention_route.h"
+#include "backend/cuda/attention/kv_quant.cuh"
 #include "backend/cuda/attention/paged_decode.h"
 #include "backend/cuda/common/cuda_check.h"
 #include "backend/cuda/common/device_math.cuh"
@@ -20,13 +24,25 @@ namespace {
 constexpr int kWarps = 4;
 constexpr int kUnroll = 4;  // keys per lane per step, loaded together
 constexpr int kMaxSplits = 64;
-constexpr int kMaxGroup = 8;
+constexpr int kMaxGroup = kDecodeMaxGroup;
 constexpr float kLog2e = 1.4426950408889634f;
 
 // Keys one block covers per step: D/8 lanes per key, kUnroll keys per lane, kWarps warps.
 int block_keys(int head_dim) { return kWarps * kUnroll * (32 / (head_dim / 8)); }
 
-template <typename T, int D, int MaxGroup>
+// This lane's 8 values of a K or V row as fp32: a dense chunk widened, or quantized codes dequantized
+// with the row's parameter word.
+template <typename T, KvFormat F>
+__device__ __forceinline__ void kv_values8(const uint4& raw, uint32_t param_word, float* out) {
+  if constexpr (F == KvFormat::Dense) {
+    unpack8<T>(raw, out);
+  } else {
+    const float2 sz = kv_params_of(param_word);
+    dequant8<F>(raw, sz.x, sz.y, out);
+  }
+}
+
+template <typename T, int D, int MaxGroup, KvFormat F>
 __global__ void __launch_bounds__(kWarps * 32)
     paged_decode_kernel(PagedAttentionParams p, int splits, int split_len, float* part_acc, float* part_ml,
                         unsigned* counters) {
@@ -50,34 +66,51 @@ __global__ void __launch_bounds__(kWarps * 32)
   const int key_end = min(ctx, (split + 1) * split_len);
   const size_t head0 = size_t(tok) * p.num_heads + size_t(kvh) * group;  // first query row of this block
 
-  const T* cache = static_cast<const T*>(p.cache_layer);
   const int* table = p.block_tables + size_t(seq) * p.max_blocks;
-  const size_t head_stride = size_t(p.block_len) * D;
-  const size_t v_offset = size_t(p.num_kv_heads) * head_stride;
+  // Raw K and V of this lane's keys: 16 bytes of a dense row, or 8 / 4 bytes of a quantized row (the
+  // unused words stay 0) plus the row's parameter word.
   uint4 kraw[kUnroll], vraw[kUnroll];
+  uint32_t kpar[kUnroll], vpar[kUnroll];
   bool valid[kUnroll];
-  auto load_key = [&](int u, int key) {
+  // `fresh`: the row of this step's token, read from L2 (load8_quantized_stream says why).
+  auto load_key = [&](int u, int key, bool fresh) {
     const int blk = table[key / p.block_len], off = key % p.block_len;
-    const T* kp = cache + (size_t(blk) * 2 * p.num_kv_heads + kvh) * head_stride + size_t(off) * D + chunk * 8;
-    kraw[u] = load_stream(kp);
-    vraw[u] = load_stream(kp + v_offset);
+    if constexpr (F == KvFormat::Dense) {
+      const size_t head_stride = size_t(p.block_len) * D;
+      const T* kp = static_cast<const T*>(p.cache_layer) + (size_t(blk) * 2 * p.num_kv_heads + kvh) * head_stride +
+                    size_t(off) * D + chunk * 8;
+      const T* vp = kp + size_t(p.num_kv_heads) * head_stride;
+      kraw[u] = fresh ? __ldcg(reinterpret_cast<const uint4*>(kp)) : load_stream(kp);
+      vraw[u] = fresh ? __ldcg(reinterpret_cast<const uint4*>(vp)) : load_stream(vp);
+    } else {
+      constexpr int kElementBytes = F == KvFormat::Int4 ? D / 2 : D, kParamBytes = F == KvFormat::Fp8 ? 2 : 4;
+      const uint8_t* block = static_cast<const uint8_t*>(p.cache_layer) + size_t(blk) * p.kv_block_bytes;
+      // Rows [k=0|v=1][kv_head][block_len] (backend/kv_format.h): V's row is Hkv * block_len after K's.
+      const size_t krow = size_t(kvh) * p.block_len + off, vrow = krow + size_t(p.num_kv_heads) * p.block_len;
+      kraw[u] = load8_quantized_stream<F>(block + krow * kElementBytes, chunk * 8, fresh);
+      vraw[u] = load8_quantized_stream<F>(block + vrow * kElementBytes, chunk * 8, fresh);
+      kpar[u] = load_kv_param_word_stream<F>(block + p.kv_param_offset + krow * kParamBytes, fresh);
+      vpar[u] = load_kv_param_word_stream<F>(block + p.kv_param_offset + vrow * kParamBytes, fresh);
+    }
   };
   // K and V of the keys base + u * kKeysPerStep + slot. Only the key of this step's token (qpos) is
   // written by the previous kernel; with `skip_new` it is left for fetch_new() after pdl_wait().
+  // Keys past the end keep zero bytes and parameters, which read as 0 in every format.
   auto fetch = [&](int base, bool skip_new) {
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       const int key = base + u * kKeysPerStep + slot;
       valid[u] = key < key_end;
       kraw[u] = vraw[u] = make_uint4(0, 0, 0, 0);
-      if (valid[u] && !(skip_new && key == qpos)) load_key(u, key);
+      kpar[u] = vpar[u] = 0;
+      if (valid[u] && !(skip_new && key == qpos)) load_key(u, key, key == qpos);
     }
   };
   auto fetch_new = [&](int base) {
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       const int key = base + u * kKeysPerStep + slot;
-      if (key == qpos && key < key_end) load_key(u, key);
+      if (key == qpos && key < key_end) load_key(u, key, true);
     }
   };
   // Earlier tokens' K and V are not written in this step: the first batch of them loads while the
@@ -118,7 +151,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       float kf[8];
-      unpack8<T>(kraw[u], kf);
+      kv_values8<T, F>(kraw[u], kpar[u], kf);
 #pragma unroll
       for (int h = 0; h < MaxGroup; ++h) {
         float dot = 0.0f;
@@ -138,7 +171,7 @@ __global__ void __launch_bounds__(kWarps * 32)
       }
     float vf[kUnroll][8];
 #pragma unroll
-    for (int u = 0; u < kUnroll; ++u) unpack8<T>(vraw[u], vf[u]);
+    for (int u = 0; u < kUnroll; ++u) kv_values8<T, F>(vraw[u], vpar[u], vf[u]);
 #pragma unroll
     for (int h = 0; h < MaxGroup; ++h) {
       if (h >= group) break;
@@ -259,25 +292,33 @@ int split_len_for(const PagedAttentionParams& p, int splits) {
   return std::max(unit, (per + unit - 1) / unit * unit);
 }
 
-template <typename T, int D>
+template <typename T, int D, KvFormat F>
 void launch_typed(const PagedAttentionParams& p, int splits, int split_len, float* workspace, unsigned* counters,
                   const KernelLaunch& launch) {
   float* part_acc = workspace;
   float* part_ml = workspace ? workspace + size_t(splits) * p.num_tokens * p.num_heads * D : nullptr;
   const dim3 grid(p.num_decode, p.num_kv_heads, splits);
   if (p.num_heads == p.num_kv_heads)
-    launch_pdl(paged_decode_kernel<T, D, 1>, grid, kWarps * 32, 0, launch, p, splits, split_len, part_acc, part_ml,
+    launch_pdl(paged_decode_kernel<T, D, 1, F>, grid, kWarps * 32, 0, launch, p, splits, split_len, part_acc, part_ml,
                counters);
   else
-    launch_pdl(paged_decode_kernel<T, D, kMaxGroup>, grid, kWarps * 32, 0, launch, p, splits, split_len, part_acc,
+    launch_pdl(paged_decode_kernel<T, D, kMaxGroup, F>, grid, kWarps * 32, 0, launch, p, splits, split_len, part_acc,
                part_ml, counters);
+}
+
+template <typename T, KvFormat F>
+void launch_format(const PagedAttentionParams& p, int splits, int split_len, float* workspace, unsigned* counters,
+                   const KernelLaunch& launch) {
+  if (p.head_dim == 64)
+    launch_typed<T, 64, F>(p, splits, split_len, workspace, counters, launch);
+  else
+    launch_typed<T, 128, F>(p, splits, split_len, workspace, counters, launch);
 }
 
 }  // namespace
 
 bool paged_decode_serves(const PagedAttentionParams& p) {
-  return (p.head_dim == 64 || p.head_dim == 128) && p.num_kv_heads > 0 && p.num_heads % p.num_kv_heads == 0 &&
-         p.num_heads / p.num_kv_heads <= kMaxGroup && !p.force_general;
+  return decode_kernel_fits(p.head_dim, p.num_heads, p.num_kv_heads) && !p.force_general;
 }
 
 int paged_decode_splits(const PagedAttentionParams& p, int sm_count) {
@@ -304,16 +345,20 @@ void launch_paged_decode(const PagedAttentionParams& p, int splits, float* works
   if (p.num_decode == 0) return;
   if (!paged_decode_serves(p) || p.decode_seqs == nullptr)
     fail("cuda decode attention: batch not served by the decode kernel (or no decode list)");
+  if (p.kv_format != KvFormat::Dense && (p.kv_block_bytes == 0 || p.kv_param_offset == 0))
+    fail("cuda decode attention: a {} cache needs its block layout", kv_format_name(p.kv_format));
   splits = std::clamp(splits, 1, kMaxSplits);
   const int split_len = split_len_for(p, splits);
   splits = std::max(1, (p.max_context + split_len - 1) / split_len);  // rounding may leave fewer parts
   if (splits > 1 && (workspace == nullptr || counters == nullptr))
     fail("cuda decode attention: split-K needs a workspace and zeroed counters");
   TURBINE_DISPATCH_HALF(p.dtype, {
-    if (p.head_dim == 64)
-      launch_typed<T, 64>(p, splits, split_len, workspace, counters, launch);
-    else
-      launch_typed<T, 128>(p, splits, split_len, workspace, counters, launch);
+    switch (p.kv_format) {
+      case KvFormat::Dense: launch_format<T, KvFormat::Dense>(p, splits, split_len, workspace, counters, launch); break;
+      case KvFormat::Int8: launch_format<T, KvFormat::Int8>(p, splits, split_len, workspace, counters, launch); break;
+      case KvFormat::Int4: launch_format<T, KvFormat::Int4>(p, splits, split_len, workspace, counters, launch); break;
+      case KvFormat::Fp8: launch_format<T, KvFormat::Fp8>(p, splits, split_len, workspace, counters, launch); break;
+    }
   });
 }
 

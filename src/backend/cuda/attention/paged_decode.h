@@ -14,8 +14,9 @@
 namespace turbine::cuda {
 
 // Whether the decode kernel serves this model shape (head_dim 64 or 128, at most 8 query heads per
-// KV head, not forced onto the general path). It runs the sequences of p.decode_seqs (those with
-// one new token), so a mixed step's prefill sequences are left to the flash kernel.
+// KV head, not forced onto the general path), with a dense or a quantized cache (every KvFormat). It
+// runs the sequences of p.decode_seqs (those with one new token), so a mixed step's prefill sequences
+// are left to the flash kernel (dense cache) or the general kernel (quantized cache).
 bool paged_decode_serves(const PagedAttentionParams& p);
 // Context splits for a GPU with `sm_count` multiprocessors: enough blocks to fill it, each split
 // still a few warps' worth of keys.

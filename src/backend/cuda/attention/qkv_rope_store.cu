@@ -1,8 +1,10 @@
 // Splits the fused qkv projection, applies the optional per-head q/k RMSNorm (Qwen3) and RoPE
 // (rotate_half on the first rotary_dim dims), writes rotated q for attention and k/v into the
 // paged cache at each token's slot.
-#include "backend/cuda/attention/qkv_rope_store.h"
+#include <type_traits>
+
 #include "backend/cuda/attention/kv_quant.cuh"
+#include "backend/cuda/attention/qkv_rope_store.h"
 #include "backend/cuda/common/cuda_check.h"
 #include "backend/cuda/common/device_math.cuh"
 #include "backend/cuda/common/pdl.cuh"
@@ -16,8 +18,9 @@ constexpr int kMaxHeadDim = 512;
 // Grid (token, head group): each warp of the block takes one head (q heads, then k, then v), so
 // a decode step's few tokens still spread over many blocks. With Vec (head_dim % 8 == 0, aligned
 // rows) a head row moves in 16-byte chunks; each rotated pair (d, d + rotary_dim / 2) computes its
-// angle once.
-template <typename T, bool Vec>
+// angle once. F: the cache's format; into a quantized cache (head_dim 64 / 128) k and v rows are
+// rotated in the warp's shared buffer, then the warp quantizes the row (attention/kv_quant.cuh).
+template <typename T, bool Vec, KvFormat F>
 __global__ void qkv_rope_store_kernel(QkvRopeParams p) {
   __shared__ float buf[kWarps][kMaxHeadDim];
   pdl_launch_dependents();
@@ -55,6 +58,29 @@ __global__ void qkv_rope_store_kernel(QkvRopeParams p) {
       for (int d = lane; d < D; d += 32) b[d] = to_float(from_float<T>(b[d] * inv * to_float(norm_w[d])));
       __syncwarp();
     }
+    const int half = is_v ? 0 : p.rotary_dim / 2;
+    if constexpr (F != KvFormat::Dense) {
+      if (!is_q) {
+        // Rotated in place (each lane owns its pairs), then quantized from fp32 like the host reference.
+        for (int i = lane; i < half; i += 32) {
+          float s, c;
+          sincosf(pos * p.inv_freq[i], &s, &c);
+          c *= p.attention_factor;
+          s *= p.attention_factor;
+          const float x = b[i], y = b[i + half];
+          b[i] = x * c - y * s;
+          b[i + half] = y * c + x * s;
+        }
+        __syncwarp();
+        const QuantKvLayout layout{p.kv_block_bytes,       p.kv_param_offset,  p.block_len, Hkv,
+                                   kv_element_bytes<F>(D), kv_param_bytes<F>()};
+        const int kv = is_v ? 1 : 0, kvh = h - Hq - kv * Hkv;
+        warp_quantize_row<F>(b, D, layout.elements(p.cache_layer, block, kv, kvh, offset),
+                             layout.params(p.cache_layer, block, kv, kvh, offset), lane);
+        __syncwarp();
+        continue;
+      }
+    }
     T* dst;
     if (is_q) {
       dst = static_cast<T*>(p.q_out) + (size_t(t) * Hq + h) * D;
@@ -63,7 +89,6 @@ __global__ void qkv_rope_store_kernel(QkvRopeParams p) {
       dst = static_cast<T*>(p.cache_layer) + ((size_t(block) * 2 + kv) * Hkv + kvh) * size_t(p.block_len) * D +
             size_t(offset) * D;
     }
-    const int half = is_v ? 0 : p.rotary_dim / 2;
     for (int i = lane; i < half; i += 32) {
       float s, c;
       sincosf(pos * p.inv_freq[i], &s, &c);
@@ -82,62 +107,6 @@ __global__ void qkv_rope_store_kernel(QkvRopeParams p) {
   }
 }
 
-// The same work into a quantized cache: k and v rows are rotated in the warp's shared buffer, then
-// the warp quantizes the row (attention/kv_quant.cuh).
-template <typename T, KvFormat F>
-__global__ void qkv_rope_store_quant_kernel(QkvRopeParams p) {
-  __shared__ float buf[kWarps][kMaxHeadDim];
-  pdl_launch_dependents();
-  pdl_wait();
-  const int t = blockIdx.x, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  const int D = p.head_dim, Hq = p.num_heads, Hkv = p.num_kv_heads;
-  const T* row = static_cast<const T*>(p.qkv) + size_t(t) * (Hq + 2 * Hkv) * D;
-  const float pos = float(p.positions[t]);
-  const int slot = p.slot_mapping[t];
-  const int block = slot / p.block_len, offset = slot % p.block_len;
-  const QuantKvLayout layout{p.kv_block_bytes,       p.kv_param_offset,  p.block_len, Hkv,
-                             kv_element_bytes<F>(D), kv_param_bytes<F>()};
-  float* b = buf[warp];
-  for (int h = blockIdx.y * kWarps + warp; h < Hq + 2 * Hkv; h += gridDim.y * kWarps) {
-    const bool is_q = h < Hq, is_v = h >= Hq + Hkv;
-    if (!is_q && slot < 0) break;  // a padding row of a recorded decode step: its K/V go nowhere
-    const T* src = row + size_t(h) * D;
-    float sq = 0.0f;
-    for (int d = lane; d < D; d += 32) {
-      const float v = to_float(src[d]);
-      b[d] = v;
-      sq += v * v;
-    }
-    __syncwarp();
-    const T* norm_w = is_v ? nullptr : static_cast<const T*>(is_q ? p.q_norm : p.k_norm);
-    if (norm_w) {
-      const float inv = rsqrtf(warp_sum(sq) / float(D) + p.norm_eps);
-      for (int d = lane; d < D; d += 32) b[d] = to_float(from_float<T>(b[d] * inv * to_float(norm_w[d])));
-      __syncwarp();
-    }
-    const int half = is_v ? 0 : p.rotary_dim / 2;
-    T* q_dst = static_cast<T*>(p.q_out) + (size_t(t) * Hq + h) * D;
-    for (int i = lane; i < half; i += 32) {
-      float s, c;
-      sincosf(pos * p.inv_freq[i], &s, &c);
-      c *= p.attention_factor;
-      s *= p.attention_factor;
-      const float x = b[i], y = b[i + half];
-      b[i] = x * c - y * s;
-      b[i + half] = y * c + x * s;
-    }
-    __syncwarp();
-    if (is_q) {
-      for (int d = lane; d < D; d += 32) q_dst[d] = from_float<T>(b[d]);
-    } else {
-      const int kv = is_v ? 1 : 0, kvh = h - Hq - kv * Hkv;
-      warp_quantize_row<F>(b, D, layout.elements(p.cache_layer, block, kv, kvh, offset),
-                           layout.params(p.cache_layer, block, kv, kvh, offset), lane);
-    }
-    __syncwarp();
-  }
-}
-
 }  // namespace
 
 void launch_qkv_rope_store(const QkvRopeParams& p, const KernelLaunch& launch) {
@@ -145,24 +114,24 @@ void launch_qkv_rope_store(const QkvRopeParams& p, const KernelLaunch& launch) {
   if (p.head_dim > kMaxHeadDim) fail("cuda qkv_rope_store: head_dim {} over {}", p.head_dim, kMaxHeadDim);
   const int heads = p.num_heads + 2 * p.num_kv_heads;
   const dim3 grid(p.tokens, (heads + kWarps - 1) / kWarps);
-  if (p.kv_format != KvFormat::Dense) {
-    TURBINE_DISPATCH_HALF(p.dtype, {
-      auto run = [&](auto kernel) { launch_pdl(kernel, grid, kWarps * 32, 0, launch, p); };
-      if (p.kv_format == KvFormat::Int8)
-        run(qkv_rope_store_quant_kernel<T, KvFormat::Int8>);
-      else if (p.kv_format == KvFormat::Int4)
-        run(qkv_rope_store_quant_kernel<T, KvFormat::Int4>);
-      else
-        run(qkv_rope_store_quant_kernel<T, KvFormat::Fp8>);
-    });
-    TURBINE_CUDA_LAUNCH_CHECK();
-    return;
-  }
   const bool vec = p.head_dim % 8 == 0 && aligned16({p.qkv, p.q_out, p.cache_layer});
-  if (vec)
-    TURBINE_DISPATCH_HALF(p.dtype, launch_pdl(qkv_rope_store_kernel<T, true>, grid, kWarps * 32, 0, launch, p));
-  else
-    TURBINE_DISPATCH_HALF(p.dtype, launch_pdl(qkv_rope_store_kernel<T, false>, grid, kWarps * 32, 0, launch, p));
+  TURBINE_DISPATCH_HALF(p.dtype, {
+    auto run = [&](auto format) {
+      constexpr KvFormat F = decltype(format)::value;
+      // A quantized cache keeps the per-value row loads: a second instance per format would add compile
+      // time for a kernel that moves a few hundred bytes per head.
+      if constexpr (F == KvFormat::Dense) {
+        if (vec) return launch_pdl(qkv_rope_store_kernel<T, true, F>, grid, kWarps * 32, 0, launch, p);
+      }
+      launch_pdl(qkv_rope_store_kernel<T, false, F>, grid, kWarps * 32, 0, launch, p);
+    };
+    switch (p.kv_format) {
+      case KvFormat::Dense: run(std::integral_constant<KvFormat, KvFormat::Dense>{}); break;
+      case KvFormat::Int8: run(std::integral_constant<KvFormat, KvFormat::Int8>{}); break;
+      case KvFormat::Int4: run(std::integral_constant<KvFormat, KvFormat::Int4>{}); break;
+      case KvFormat::Fp8: run(std::integral_constant<KvFormat, KvFormat::Fp8>{}); break;
+    }
+  });
   TURBINE_CUDA_LAUNCH_CHECK();
 }
 
