@@ -10,7 +10,8 @@
 namespace turbine::cuda {
 
 // backends[r] (CUDA backends on distinct devices) is rank r; the communicators are made together
-// (ncclCommInitAll). Throws Error when NCCL fails (naming its message).
+// (ncclCommInitAll). Throws Error when NCCL fails (naming its message). abort() on any of them
+// aborts all of them (Communicator::abort: no rank waits forever for one that failed).
 std::vector<std::unique_ptr<Communicator>> make_nccl_communicators(const std::vector<Backend*>& backends);
 
 }  // namespace turbine::cuda
