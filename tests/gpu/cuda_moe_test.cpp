@@ -13,10 +13,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "e2e/e2e_util.h"
 #include "engine/perplexity.h"
 #include "engine/perplexity_stream.h"
-#include "gpu_test_util.h"
+#include "gpu_model_util.h"
 #include "text/tokenizer.h"
 
 namespace turbine::test {
@@ -96,9 +95,9 @@ void expect_experts_match(Backend& cpu, Backend& gpu, DType dtype, int64_t H, in
                   put(cpu, down, {E, H, I}, DType::F32), cpu.upload(cpu_ids.data(), DType::I32, {T, k}, DType::I32),
                   put(cpu, cpu_weights, {T, k}, DType::F32), oc);
   Tensor og = gpu.empty(dtype, {T, H});
-  gpu.moe_experts(put(gpu, x, {T, H}, dtype), put(gpu, gate_up, {E, 2 * I, H}, dtype),
-                  put(gpu, down, {E, H, I}, dtype), gpu.upload(gpu_ids.data(), DType::I32, {T, k}, DType::I32),
-                  put(gpu, gpu_weights, {T, k}, DType::F32), og);
+  gpu.moe_experts(put(gpu, x, {T, H}, dtype), put(gpu, gate_up, {E, 2 * I, H}, dtype), put(gpu, down, {E, H, I}, dtype),
+                  gpu.upload(gpu_ids.data(), DType::I32, {T, k}, DType::I32), put(gpu, gpu_weights, {T, k}, DType::F32),
+                  og);
   const auto got = gpu.download_f32(og), want = cpu.download_f32(oc);
   TURBINE_EXPECT_CLOSE(got, want, relative_tolerance(dtype));
 }
@@ -205,9 +204,7 @@ class CudaMoeModel : public ::testing::TestWithParam<std::string> {
       GTEST_SKIP() << e.what();
     }
     if (!std::filesystem::exists(dir_ / "model.safetensors")) GTEST_SKIP() << "no model at " << dir_;
-    m_ = std::make_unique<LoadedModel>(LoadedModel{load_model_config(dir_), Checkpoint::open(dir_), nullptr, nullptr});
-    m_->backend = make_gpu(DType::BF16);
-    m_->model = std::make_unique<LlamaModel>(m_->config, m_->checkpoint, *m_->backend);
+    m_ = load_gpu_model(dir_);
     cases_ = golden().at(golden_key(GetParam()));
   }
   std::filesystem::path dir_;
@@ -229,22 +226,7 @@ TEST_P(CudaMoeModel, GreedyAloneMarginRule) {
   }
 }
 
-TEST_P(CudaMoeModel, TeacherForced) {
-  const int64_t V = m_->config.vocab_size;
-  for (const auto& c : cases_) {
-    const std::vector<int32_t> ids = teacher_forcing_ids(c);
-    const int blocks = int((ids.size() + kBlockLen - 1) / kBlockLen);
-    KvCache cache = m_->backend->allocate_kv_cache(m_->model->kv_cache_spec(blocks, kBlockLen));
-    BatchInput in;
-    in.token_ids = ids;
-    in.sequences.push_back({0, int32_t(ids.size()), block_range(0, blocks), true});
-    const auto logits = m_->backend->download_f32(m_->model->forward(in, cache));
-    ASSERT_EQ(logits.size(), ids.size() * V);
-    std::vector<int> argmaxes;
-    for (size_t i = 0; i < ids.size(); ++i) argmaxes.push_back(argmax(logits.data() + i * V, V));
-    expect_teacher_forced(c, argmaxes, kMarginTol);
-  }
-}
+TEST_P(CudaMoeModel, TeacherForced) { expect_teacher_forced_cases(*m_, cases_, kBlockLen, kMarginTol); }
 
 TEST_P(CudaMoeModel, PerplexityNearBf16Reference) {
   const auto& g = golden().at(golden_key(GetParam()) + "-ppl");

@@ -77,8 +77,7 @@ class NcclCommunicator : public Communicator {
     Tensor recv = backend_.empty(whole.dtype, {int64_t(ranks), rows, widest});
     TURBINE_CUDA_CHECK(cudaMemcpy2DAsync(send.data, size_t(widest) * es, part.data, size_t(part.dim(1)) * es,
                                          size_t(part.dim(1)) * es, size_t(rows), cudaMemcpyDeviceToDevice, s));
-    check_nccl(ncclAllGather(send.data, recv.data, size_t(rows * widest), nccl_type(whole.dtype), c, s),
-               "all_gather");
+    check_nccl(ncclAllGather(send.data, recv.data, size_t(rows * widest), nccl_type(whole.dtype), c, s), "all_gather");
     for (int r = 0; r < ranks; ++r) {
       const int64_t w = begin(r + 1) - begin(r);
       const char* src = static_cast<const char*>(recv.data) + size_t(r) * size_t(rows * widest) * es;
