@@ -32,8 +32,8 @@ export LD_LIBRARY_PATH=$PWD/.carry/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 # libnccl is too large to carry (prepare_carry.sh leaves it out): PyTorch's copy on the device serves.
 nccl=$(find /opt/torch/.venv -name 'libnccl.so.2*' 2>/dev/null | head -1)
 [ -n "$nccl" ] && export LD_LIBRARY_PATH=$(dirname "$nccl"):$LD_LIBRARY_PATH
-# The binaries link libnccl.so.2 (and libcudart, cuBLAS): one that is not found stops every binary
-# before its first test, so say which at once rather than in each log.
+# libnccl.so.2 is loaded when a CUDA tensor-parallel group is made (only those tests need it); a
+# linked library that is not found (libcudart, cuBLAS) stops every binary before its first test.
 echo "libnccl: ${nccl:-none under /opt/torch/.venv}"
 [ -x .carry/bin/turbine_gpu_tests ] && ldd .carry/bin/turbine_gpu_tests | grep "not found" | sed 's/^/missing: /'
 export TURBINE_SHARED=$PWD/.carry/shared TURBINE_SOURCE_DIR=$PWD

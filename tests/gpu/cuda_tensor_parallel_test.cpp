@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "backend/communicator.h"
+#include "backend/cuda/comm/nccl_communicator.h"
 #include "e2e/e2e_util.h"
 #include "gpu_test_util.h"
 
@@ -21,6 +22,19 @@ namespace {
 
 constexpr double kMarginTol = 0.5;
 constexpr int kBlockLen = 16;
+
+// libnccl.so.2 is loaded at run time from the library path: its version, or why it is not there,
+// before the tests that need it.
+TEST(CudaTensorParallel, LoadsNccl) {
+#ifndef TURBINE_WITH_NCCL
+  GTEST_SKIP() << "this build has no NCCL";
+#else
+  TURBINE_REQUIRE_GPU();
+  const int version = cuda::loaded_nccl_version();
+  EXPECT_GE(version, 21000) << "bf16 collectives need NCCL 2.10";
+  std::printf("libnccl %d.%d.%d\n", version / 10000, version / 100 % 100, version % 100);
+#endif
+}
 
 std::unique_ptr<LoadedModel> load_gpu_ranks(int tp) {
   const auto dir = default_model_dir();

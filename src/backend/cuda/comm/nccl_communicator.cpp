@@ -1,12 +1,11 @@
 #ifdef TURBINE_WITH_NCCL
 #include "backend/cuda/comm/nccl_communicator.h"
 
-#include <nccl.h>
-
 #include <algorithm>
 #include <memory>
 #include <mutex>
 
+#include "backend/cuda/comm/nccl_library.h"
 #include "backend/cuda/common/cuda_check.h"
 #include "backend/cuda/cuda_backend.h"
 
@@ -15,7 +14,7 @@ namespace turbine::cuda {
 namespace {
 
 void check_nccl(ncclResult_t r, const char* what) {
-  if (r != ncclSuccess) fail("nccl: {} failed: {}", what, ncclGetErrorString(r));
+  if (r != ncclSuccess) fail("nccl: {} failed: {}", what, nccl_library().get_error_string(r));
 }
 
 ncclDataType_t nccl_type(DType t) {
@@ -44,7 +43,7 @@ class NcclCommunicator : public Communicator {
       : rank_(rank), group_(std::move(group)), backend_(backend) {}
   ~NcclCommunicator() override {
     std::lock_guard lock(group_->mutex);
-    if (!group_->aborted) ncclCommDestroy(group_->comms[size_t(rank_)]);
+    if (!group_->aborted) nccl_library().comm_destroy(group_->comms[size_t(rank_)]);
   }
 
   int rank() const override { return rank_; }
@@ -53,7 +52,8 @@ class NcclCommunicator : public Communicator {
 
   void all_reduce_sum(Tensor& t) override {
     backend_.make_current();
-    check_nccl(ncclAllReduce(t.data, t.data, size_t(t.numel()), nccl_type(t.dtype), ncclSum, comm(), backend_.stream()),
+    check_nccl(nccl_library().all_reduce(t.data, t.data, size_t(t.numel()), nccl_type(t.dtype), ncclSum, comm(),
+                                         backend_.stream()),
                "all_reduce");
   }
 
@@ -77,7 +77,8 @@ class NcclCommunicator : public Communicator {
     Tensor recv = backend_.empty(whole.dtype, {int64_t(ranks), rows, widest});
     TURBINE_CUDA_CHECK(cudaMemcpy2DAsync(send.data, size_t(widest) * es, part.data, size_t(part.dim(1)) * es,
                                          size_t(part.dim(1)) * es, size_t(rows), cudaMemcpyDeviceToDevice, s));
-    check_nccl(ncclAllGather(send.data, recv.data, size_t(rows * widest), nccl_type(whole.dtype), c, s), "all_gather");
+    check_nccl(nccl_library().all_gather(send.data, recv.data, size_t(rows * widest), nccl_type(whole.dtype), c, s),
+               "all_gather");
     for (int r = 0; r < ranks; ++r) {
       const int64_t w = begin(r + 1) - begin(r);
       const char* src = static_cast<const char*>(recv.data) + size_t(r) * size_t(rows * widest) * es;
@@ -90,7 +91,8 @@ class NcclCommunicator : public Communicator {
   void barrier() override {
     backend_.make_current();
     Tensor one = backend_.empty(DType::F32, {1});
-    check_nccl(ncclAllReduce(one.data, one.data, 1, ncclFloat32, ncclSum, comm(), backend_.stream()), "barrier");
+    check_nccl(nccl_library().all_reduce(one.data, one.data, 1, ncclFloat32, ncclSum, comm(), backend_.stream()),
+               "barrier");
     TURBINE_CUDA_CHECK(cudaStreamSynchronize(backend_.stream()));
   }
 
@@ -98,7 +100,7 @@ class NcclCommunicator : public Communicator {
     std::lock_guard lock(group_->mutex);
     if (group_->aborted) return;
     group_->aborted = true;
-    for (ncclComm_t c : group_->comms) ncclCommAbort(c);
+    for (ncclComm_t c : group_->comms) nccl_library().comm_abort(c);
   }
 
  private:
@@ -131,7 +133,7 @@ std::vector<std::unique_ptr<Communicator>> make_nccl_communicators(const std::ve
       if (devices[i] == devices[j]) fail("--devices: GPU {} is named twice (one rank per GPU)", devices[i]);
   auto group = std::make_shared<NcclGroup>();
   group->comms.resize(static_cast<size_t>(n));
-  check_nccl(ncclCommInitAll(group->comms.data(), n, devices.data()), "ncclCommInitAll");
+  check_nccl(nccl_library().comm_init_all(group->comms.data(), n, devices.data()), "ncclCommInitAll");
   std::vector<std::unique_ptr<Communicator>> out;
   for (int r = 0; r < n; ++r) out.push_back(std::make_unique<NcclCommunicator>(r, group, *cuda[size_t(r)]));
   return out;
