@@ -152,6 +152,18 @@ TEST_P(CudaMoeOps, ExpertsOneExpertAndSkippedIds) {
   expect_experts_match(*cpu, *gpu, dtype, H, I, E, k, cpu_ids, cpu_weights, gpu_ids, weights, rng);
 }
 
+// A zero-width hidden state: nothing to write, and nothing sized by the width (the GEMM's staged
+// rows) may divide by it.
+TEST_P(CudaMoeOps, ExpertsOfZeroWidthWriteNothing) {
+  const int64_t T = 3, H = 0, I = 16, E = 4, k = 2;
+  const std::vector<int32_t> ids = {0, 1, 2, 3, 1, 2};
+  Tensor out = gpu->empty(dtype, {T, H});
+  gpu->moe_experts(gpu->empty(dtype, {T, H}), gpu->empty(dtype, {E, 2 * I, H}), gpu->empty(dtype, {E, H, I}),
+                   gpu->upload(ids.data(), DType::I32, {T, k}, DType::I32),
+                   put(*gpu, std::vector<float>(size_t(T * k), 0.5f), {T, k}, DType::F32), out);
+  EXPECT_TRUE(gpu->download_f32(out).empty());
+}
+
 // Route + experts recorded once and replayed over new inputs: nothing reads the routing on the host.
 TEST_P(CudaMoeOps, ReplaysInAGraph) {
   if (!gpu->can_capture()) GTEST_SKIP() << "graphs are off";
