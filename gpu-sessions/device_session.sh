@@ -30,8 +30,12 @@ if [ -f .carry/pack/bin.tar.xz ]; then
 fi
 export LD_LIBRARY_PATH=$PWD/.carry/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 # libnccl is too large to carry (prepare_carry.sh leaves it out): PyTorch's copy on the device serves.
-nccl=$(find /opt/torch/.venv -name 'libnccl.so*' 2>/dev/null | head -1)
+nccl=$(find /opt/torch/.venv -name 'libnccl.so.2*' 2>/dev/null | head -1)
 [ -n "$nccl" ] && export LD_LIBRARY_PATH=$(dirname "$nccl"):$LD_LIBRARY_PATH
+# libnccl.so.2 is loaded when a CUDA tensor-parallel group is made (only those tests need it); a
+# linked library that is not found (libcudart, cuBLAS) stops every binary before its first test.
+echo "libnccl: ${nccl:-none under /opt/torch/.venv}"
+[ -x .carry/bin/turbine_gpu_tests ] && ldd .carry/bin/turbine_gpu_tests | grep "not found" | sed 's/^/missing: /'
 export TURBINE_SHARED=$PWD/.carry/shared TURBINE_SOURCE_DIR=$PWD
 export TURBINE_BIN=$PWD/.carry/bin/turbine BENCH_DIR=$PWD/.carry-peer
 [ -e .carry/bin/turbine-base ] && export TURBINE_BASE_BIN=$PWD/.carry/bin/turbine-base

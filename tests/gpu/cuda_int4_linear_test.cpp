@@ -113,7 +113,7 @@ class CudaInt4Linear : public CpuVsGpu {
 TEST_P(CudaInt4Linear, MatchesDequantizedCpu) {
   // 1-8 tokens the GEMV; the GEMM's token tiles: 9-16 two, 17-32 four (2-strip blocks), then 64-token
   // tiles side by side.
-  for (int T : {1, 2, 3, 4, 7, 8, 9, 16, 17, 33, 64, 100}) check({T, 4096, 1000, 128, false, dtype});
+  for (int T : {1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 17, 33, 64, 100}) check({T, 4096, 1000, 128, false, dtype});
   const Int4Case cases[] = {
       {1, 11008, 4096, 128, false, dtype},      // the 7B down projection at batch 1
       {16, 4096, 12288, 128, false, dtype},     // qkv at batch 16
@@ -129,6 +129,10 @@ TEST_P(CudaInt4Linear, MatchesDequantizedCpu) {
       {3, 4096, 300, 32, false, dtype},         // GEMV: group 32, two scale words per chunk
       {1, 96, 33, 32, true, dtype},             // GEMV: one chunk and a padded half chunk
       {1, 192, 50, 96, false, dtype},           // a group of 96 (not a power of two): the GEMM at one token
+      {6, 2048, 200, 256, true, DType::F32},    // GEMV: group 256 (a group spans 4 chunks), bias, fp32 output
+      {8, 1280, 45, 256, false, dtype},         // GEMV: 20 chunks (warps with 2 and 3 chunks), a partial strip
+      {8, 3104, 61, 32, true, dtype},           // GEMV: group 32, 49 chunks (the ring wraps once into one chunk)
+      {7, 32, 20, 32, false, DType::F32},       // GEMV: K of one half chunk, 7 warps without a chunk
   };
   for (const auto& c : cases) check(c);
 }
@@ -139,10 +143,10 @@ TEST_P(CudaInt4Linear, GemvAgreesWithGemm) {
   CudaOptions gemm_only;
   gemm_only.int4_gemv_max_tokens = 0;
   auto gemm = make_gpu(dtype, gemm_only);
-  for (int T : {1, 2, 4, 8})
-    for (int group : {32, 64, 128}) {
+  for (int T : {1, 2, 3, 5, 8})
+    for (int group : {32, 64, 128, 256}) {
       SCOPED_TRACE(testing::Message() << "T=" << T << " group=" << group);
-      const int K = 2048, N = 700;
+      const int K = 5120, N = 700;  // 80 chunks: both rings (48 and 64 chunks a round) wrap
       const HostInt4Matrix m = random_int4(rng, N, K, group);
       const auto xv = random_values(rng, size_t(T) * K, dtype);
       Tensor out = gpu->empty(DType::F32, {T, N});

@@ -9,9 +9,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "e2e/e2e_util.h"
 #include "engine/perplexity.h"
-#include "gpu_test_util.h"
+#include "gpu_model_util.h"
 
 namespace turbine::test {
 namespace {
@@ -25,10 +24,8 @@ class CudaKjvLlama : public ::testing::Test {
     TURBINE_REQUIRE_GPU();
     const auto dir = default_model_dir();
     if (!std::filesystem::exists(dir / "model.safetensors")) GTEST_SKIP() << "no model at " << dir;
-    m_ = std::make_unique<LoadedModel>(LoadedModel{load_model_config(dir), Checkpoint::open(dir), nullptr, nullptr});
+    m_ = load_gpu_model(dir);
     ASSERT_EQ(m_->config.dtype, DType::BF16);
-    m_->backend = make_gpu(m_->config.dtype);
-    m_->model = std::make_unique<LlamaModel>(m_->config, m_->checkpoint, *m_->backend);
     cases_ = golden().at("kjv-llama");
   }
   std::unique_ptr<LoadedModel> m_;
@@ -63,22 +60,7 @@ TEST_F(CudaKjvLlama, GreedyOneAtATime) {
 }
 
 // prompt + greedy ids as one input with all logits: the argmax at every confident step.
-TEST_F(CudaKjvLlama, TeacherForced) {
-  const int64_t V = m_->config.vocab_size;
-  for (const auto& c : cases_) {
-    const std::vector<int32_t> ids = teacher_forcing_ids(c);
-    const int blocks = int((ids.size() + kBlockLen - 1) / kBlockLen);
-    KvCache cache = m_->backend->allocate_kv_cache(m_->model->kv_cache_spec(blocks, kBlockLen));
-    BatchInput in;
-    in.token_ids = ids;
-    in.sequences.push_back({0, int32_t(ids.size()), block_range(0, blocks), true});
-    const auto logits = m_->backend->download_f32(m_->model->forward(in, cache));
-    ASSERT_EQ(logits.size(), ids.size() * V);
-    std::vector<int> argmaxes;
-    for (size_t i = 0; i < ids.size(); ++i) argmaxes.push_back(argmax(logits.data() + i * V, V));
-    expect_teacher_forced(c, argmaxes, kMarginTol);
-  }
-}
+TEST_F(CudaKjvLlama, TeacherForced) { expect_teacher_forced_cases(*m_, cases_, kBlockLen, kMarginTol); }
 
 TEST_F(CudaKjvLlama, PerplexityNearBf16Reference) {
   const auto& ref = golden().at("kjv-llama-ppl");

@@ -19,7 +19,7 @@ void CudaBackend::do_moe_experts(const Tensor& x, const Tensor& gate_up, const T
                                  const Tensor& weights, Tensor& out) {
   activate();
   const int64_t T = x.dim(0), H = x.dim(1), E = gate_up.dim(0), I = gate_up.dim(1) / 2, k = ids.dim(1);
-  if (T == 0) return;
+  if (T == 0 || H == 0) return;  // nothing to write (and a zero-width row would size the GEMM's staging by 0)
   if (E > kMaxMoeExperts) fail("cuda moe_experts: {} experts, the kernels take up to {}", E, kMaxMoeExperts);
   if (gate_up.dtype != dtype_)
     fail("cuda moe_experts: expert weights must be {} (the compute dtype), got {}", dtype_name(dtype_),
