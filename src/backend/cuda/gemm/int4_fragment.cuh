@@ -1,12 +1,16 @@
-// The register-level pieces both 4-bit kernels share (int4_gemm.cu, int4_gemv.cu): a packed word's
-// pair of 4-bit values dequantized into an mma A fragment register by the magic-number trick
-// (int4_gemm.h has the layout), and the mma.sync m16n8k16 with fp32 accumulators.
+// The register-level pieces the 4-bit kernels share (int4_gemm.cu, int4_gemv.cu, int4_tiled_gemm.cu,
+// int4_dequantize.cu): a packed word's pair of 4-bit values dequantized into an mma A fragment register
+// by the magic-number trick (int4_gemm.h has the layout), the mma.sync m16n8k16 with fp32 accumulators,
+// a half chunk's products for a lane, and the epilogue's store of one output value.
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
 #include <cstdint>
 #include <type_traits>
+
+#include "backend/cuda/common/device_math.cuh"
+#include "backend/cuda/gemm/int4_gemm.h"
 
 namespace turbine::cuda {
 
@@ -47,6 +51,48 @@ __device__ __forceinline__ void int4_mma_16816(float* c, const uint32_t* a, uint
         "{%0, %1, %2, %3};"
         : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  }
+}
+
+// Half chunk h (32 columns) of one 16-row strip against NT token tiles: `words` are the lane's four
+// packed words of the chunk, scale_g / scale_g8 the scale words of its rows g and g + 8 for this half
+// (the scale in the low half, magic + zero in the high half), b[j] token tile j's B fragments of the
+// half (the lane's 8 activations, int4_gemm.h's k order).
+template <typename T, int NT>
+__device__ __forceinline__ void int4_half_chunk_mma(float (&acc)[NT][4], const uint4& words4, int h, uint32_t scale_g,
+                                                    uint32_t scale_g8, const uint4 (&b)[NT]) {
+  // Rows g (pairs 0, 2) and g + 8 (pairs 1, 3): the scale and the offset zero in both halves.
+  const uint32_t s_lo = __byte_perm(scale_g, 0, 0x1010), z_lo = __byte_perm(scale_g, 0, 0x3232);
+  const uint32_t s_hi = __byte_perm(scale_g8, 0, 0x1010), z_hi = __byte_perm(scale_g8, 0, 0x3232);
+  const uint32_t* words = reinterpret_cast<const uint32_t*>(&words4);
+#pragma unroll
+  for (int s = 0; s < 2; ++s) {
+    const uint32_t word = words[2 * h + s];
+    uint32_t frag[4];
+    frag[0] = int4_dequant_pair<T>(word, 0, s_lo, z_lo);
+    frag[1] = int4_dequant_pair<T>(word, 1, s_hi, z_hi);
+    frag[2] = int4_dequant_pair<T>(word, 2, s_lo, z_lo);
+    frag[3] = int4_dequant_pair<T>(word, 3, s_hi, z_hi);
+#pragma unroll
+    for (int j = 0; j < NT; ++j) {
+      const uint32_t* bw = reinterpret_cast<const uint32_t*>(&b[j]);
+      int4_mma_16816<T>(acc[j], frag, bw[2 * s], bw[2 * s + 1]);
+    }
+  }
+}
+
+// out[tok][row] = v plus the bias, as linear's output then bias_add would give it: in the compute
+// dtype, rounded to it before and after the bias; fp32 output adds the bias unrounded.
+template <typename T>
+__device__ __forceinline__ void int4_store_output(const Int4GemmArgs& a, int row, int tok, float v) {
+  const T* bias = static_cast<const T*>(a.bias);
+  const size_t at = size_t(tok) * int(a.layout.n) + row;
+  if (a.out_dtype == DType::F32) {
+    if (bias) v += to_float(bias[row]);
+    static_cast<float*>(a.out)[at] = v;
+  } else {
+    if (bias) v = to_float(from_float<T>(v)) + to_float(bias[row]);
+    static_cast<T*>(a.out)[at] = from_float<T>(v);
   }
 }
 

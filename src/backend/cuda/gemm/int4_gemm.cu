@@ -100,27 +100,7 @@ __global__ void __launch_bounds__(Cfg::Warps * 32) int4_gemm_kernel(Int4GemmArgs
                               : make_uint4(0, 0, 0, 0);
         }
 #pragma unroll
-        for (int m = 0; m < MT; ++m) {
-          const uint32_t lo = sraw[u][m][h][0], hi = sraw[u][m][h][1];
-          // Rows g (pairs 0, 2) and g + 8 (pairs 1, 3): the scale and the offset zero in both halves.
-          const uint32_t s_lo = __byte_perm(lo, 0, 0x1010), z_lo = __byte_perm(lo, 0, 0x3232);
-          const uint32_t s_hi = __byte_perm(hi, 0, 0x1010), z_hi = __byte_perm(hi, 0, 0x3232);
-          const uint32_t* words = reinterpret_cast<const uint32_t*>(&wraw[u][m]);
-#pragma unroll
-          for (int s = 0; s < 2; ++s) {
-            const uint32_t word = words[2 * h + s];
-            uint32_t frag[4];
-            frag[0] = int4_dequant_pair<T>(word, 0, s_lo, z_lo);
-            frag[1] = int4_dequant_pair<T>(word, 1, s_hi, z_hi);
-            frag[2] = int4_dequant_pair<T>(word, 2, s_lo, z_lo);
-            frag[3] = int4_dequant_pair<T>(word, 3, s_hi, z_hi);
-#pragma unroll
-            for (int j = 0; j < NT; ++j) {
-              const uint32_t* bw = reinterpret_cast<const uint32_t*>(&b[j]);
-              int4_mma_16816<T>(acc[m][j], frag, bw[2 * s], bw[2 * s + 1]);
-            }
-          }
-        }
+        for (int m = 0; m < MT; ++m) int4_half_chunk_mma<T, NT>(acc[m], wraw[u][m], h, sraw[u][m][h][0], sraw[u][m][h][1], b);
       }
     }
   }
@@ -132,7 +112,6 @@ __global__ void __launch_bounds__(Cfg::Warps * 32) int4_gemm_kernel(Int4GemmArgs
 #pragma unroll
       for (int e = 0; e < 4; ++e) partial[warp][(m * NT + j) * 4 + e][lane] = acc[m][j][e];
   __syncthreads();
-  const T* bias = static_cast<const T*>(a.bias);
   for (int i = threadIdx.x; i < kSlots * 32; i += Warps * 32) {
     const int slot = i / 32, l = i % 32, e = slot % 4, j = (slot / 4) % NT, m = slot / (4 * NT);
     // The accumulator layout of m16n8k16: e 0, 1 are row l / 4, e 2, 3 row l / 4 + 8; tokens 2 (l % 4) + e % 2.
@@ -142,15 +121,7 @@ __global__ void __launch_bounds__(Cfg::Warps * 32) int4_gemm_kernel(Int4GemmArgs
     float v = 0.0f;
 #pragma unroll
     for (int w = 0; w < Warps; ++w) v += partial[w][slot][l];
-    const size_t at = size_t(tok) * n + row;
-    if (a.out_dtype == DType::F32) {
-      if (bias) v += to_float(bias[row]);
-      static_cast<float*>(a.out)[at] = v;
-    } else {
-      // As linear's output then bias_add: rounded to the output type before and after the bias.
-      if (bias) v = to_float(from_float<T>(v)) + to_float(bias[row]);
-      static_cast<T*>(a.out)[at] = from_float<T>(v);
-    }
+    int4_store_output<T>(a, row, tok, v);
   }
 }
 

@@ -68,7 +68,7 @@ __global__ void __launch_bounds__(kWarps * 32, 2) int4_gemv_kernel(Int4GemmArgs 
   // Lane (g, t) supplies token g's activations as the B fragment (zero past the last token).
   const bool has_token = g < tokens;
   const T* xg = static_cast<const T*>(a.x) + size_t(has_token ? g : 0) * k;
-  float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  float acc[1][4] = {{0.0f, 0.0f, 0.0f, 0.0f}};
   for (int c0 = warp; c0 < chunks; c0 += kWarps * Ring) {
 #pragma unroll
     for (int u = 0; u < Ring; ++u) {
@@ -82,32 +82,18 @@ __global__ void __launch_bounds__(kWarps * 32, 2) int4_gemv_kernel(Int4GemmArgs 
         sv[h][1] = sraw[u][OneGroupPerChunk ? 0 : h][1];
       }
       fetch(u, c + kWarps * Ring);  // the slot's next chunk goes out before this one's math
-      const uint32_t* words = reinterpret_cast<const uint32_t*>(&wv);
 #pragma unroll
       for (int h = 0; h < 2; ++h) {
         const int col = c * 64 + 32 * h;
         if (col >= k) break;  // padded columns: zero weights and no activations
-        const uint4 b = has_token ? __ldg(reinterpret_cast<const uint4*>(xg + col + 8 * t)) : make_uint4(0, 0, 0, 0);
-        const uint32_t* bw = reinterpret_cast<const uint32_t*>(&b);
-        // Rows g (pairs 0, 2) and g + 8 (pairs 1, 3): the scale and the offset zero in both halves.
-        const uint32_t s_lo = __byte_perm(sv[h][0], 0, 0x1010), z_lo = __byte_perm(sv[h][0], 0, 0x3232);
-        const uint32_t s_hi = __byte_perm(sv[h][1], 0, 0x1010), z_hi = __byte_perm(sv[h][1], 0, 0x3232);
-#pragma unroll
-        for (int s = 0; s < 2; ++s) {
-          const uint32_t word = words[2 * h + s];
-          uint32_t frag[4];
-          frag[0] = int4_dequant_pair<T>(word, 0, s_lo, z_lo);
-          frag[1] = int4_dequant_pair<T>(word, 1, s_hi, z_hi);
-          frag[2] = int4_dequant_pair<T>(word, 2, s_lo, z_lo);
-          frag[3] = int4_dequant_pair<T>(word, 3, s_hi, z_hi);
-          int4_mma_16816<T>(acc, frag, bw[2 * s], bw[2 * s + 1]);
-        }
+        const uint4 b[1] = {has_token ? __ldg(reinterpret_cast<const uint4*>(xg + col + 8 * t)) : make_uint4(0, 0, 0, 0)};
+        int4_half_chunk_mma<T, 1>(acc, wv, h, sv[h][0], sv[h][1], b);
       }
     }
   }
 
 #pragma unroll
-  for (int e = 0; e < 4; ++e) partial[warp][e][lane] = acc[e];
+  for (int e = 0; e < 4; ++e) partial[warp][e][lane] = acc[0][e];
   __syncthreads();
   if (threadIdx.x >= 4 * 32) return;
   const int e = threadIdx.x / 32, l = threadIdx.x % 32;
@@ -117,16 +103,7 @@ __global__ void __launch_bounds__(kWarps * 32, 2) int4_gemv_kernel(Int4GemmArgs 
   float v = 0.0f;
 #pragma unroll
   for (int w = 0; w < kWarps; ++w) v += partial[w][e][l];
-  const T* bias = static_cast<const T*>(a.bias);
-  const size_t at = size_t(tok) * n + row;
-  if (a.out_dtype == DType::F32) {
-    if (bias) v += to_float(bias[row]);
-    static_cast<float*>(a.out)[at] = v;
-  } else {
-    // As linear's output then bias_add: rounded to the output type before and after the bias.
-    if (bias) v = to_float(from_float<T>(v)) + to_float(bias[row]);
-    static_cast<T*>(a.out)[at] = from_float<T>(v);
-  }
+  int4_store_output<T>(a, row, tok, v);
 }
 
 template <typename T>

@@ -147,12 +147,15 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::MinBlocks)
   for (int s = 0; s < kStages - 1; ++s) stage_activations(s);
 
   float acc[MT][NT][4];
+  auto zero_acc = [&] {
 #pragma unroll
-  for (int m = 0; m < MT; ++m)
+    for (int m = 0; m < MT; ++m)
 #pragma unroll
-    for (int j = 0; j < NT; ++j)
+      for (int j = 0; j < NT; ++j)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) acc[m][j][e] = 0.0f;
+        for (int e = 0; e < 4; ++e) acc[m][j][e] = 0.0f;
+  };
+  zero_acc();
 
   for (int i0 = 0; i0 < nch; i0 += Ring) {
 #pragma unroll
@@ -184,26 +187,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::MinBlocks)
 #pragma unroll
         for (int j = 0; j < NT; ++j) b[j] = stage[int4_staged_unit(j * 8 + g, 4 * h + t)];
 #pragma unroll
-        for (int m = 0; m < MT; ++m) {
-          // Rows g (pairs 0, 2) and g + 8 (pairs 1, 3): the scale and the offset zero in both halves.
-          const uint32_t s_lo = __byte_perm(sv[m][h][0], 0, 0x1010), z_lo = __byte_perm(sv[m][h][0], 0, 0x3232);
-          const uint32_t s_hi = __byte_perm(sv[m][h][1], 0, 0x1010), z_hi = __byte_perm(sv[m][h][1], 0, 0x3232);
-          const uint32_t* words = reinterpret_cast<const uint32_t*>(&wv[m]);
-#pragma unroll
-          for (int s = 0; s < 2; ++s) {
-            const uint32_t word = words[2 * h + s];
-            uint32_t frag[4];
-            frag[0] = int4_dequant_pair<T>(word, 0, s_lo, z_lo);
-            frag[1] = int4_dequant_pair<T>(word, 1, s_hi, z_hi);
-            frag[2] = int4_dequant_pair<T>(word, 2, s_lo, z_lo);
-            frag[3] = int4_dequant_pair<T>(word, 3, s_hi, z_hi);
-#pragma unroll
-            for (int j = 0; j < NT; ++j) {
-              const uint32_t* bw = reinterpret_cast<const uint32_t*>(&b[j]);
-              int4_mma_16816<T>(acc[m][j], frag, bw[2 * s], bw[2 * s + 1]);
-            }
-          }
-        }
+        for (int m = 0; m < MT; ++m) int4_half_chunk_mma<T, NT>(acc[m], wv[m], h, sv[m][h][0], sv[m][h][1], b);
       }
     }
   }
@@ -227,12 +211,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::MinBlocks)
     __syncthreads();
     if (!last_block) return;
     __threadfence();
-#pragma unroll
-    for (int m = 0; m < MT; ++m)
-#pragma unroll
-      for (int j = 0; j < NT; ++j)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) acc[m][j][e] = 0.0f;
+    zero_acc();
     for (int s = 0; s < plan.splits; ++s) {
       const float* part = partials + (size_t(s) * plan.tiles() + tile) * kAcc * kThreads + threadIdx.x;
 #pragma unroll
@@ -244,7 +223,6 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::MinBlocks)
     }
   }
 
-  const T* bias = static_cast<const T*>(a.bias);
 #pragma unroll
   for (int m = 0; m < MT; ++m)
 #pragma unroll
@@ -254,17 +232,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::MinBlocks)
         // The accumulator layout of m16n8k16: e 0, 1 are row g, e 2, 3 row g + 8; tokens 2t + e % 2.
         const int row = (strip0 + m) * 16 + g + (e >> 1) * 8;
         const int tok = tok0 + j * 8 + 2 * t + (e & 1);
-        if (row >= n || tok >= tokens) continue;
-        float v = acc[m][j][e];
-        const size_t at = size_t(tok) * n + row;
-        if (a.out_dtype == DType::F32) {
-          if (bias) v += to_float(bias[row]);
-          static_cast<float*>(a.out)[at] = v;
-        } else {
-          // As linear's output then bias_add: rounded to the output type before and after the bias.
-          if (bias) v = to_float(from_float<T>(v)) + to_float(bias[row]);
-          static_cast<T*>(a.out)[at] = from_float<T>(v);
-        }
+        if (row < n && tok < tokens) int4_store_output<T>(a, row, tok, acc[m][j][e]);
       }
 }
 
