@@ -1,10 +1,13 @@
 #include "python/python_pipeline.h"
 
 #include <algorithm>
+#include <cstdlib>
 
+#include "backend/cuda_options.h"
 #include "chat/chat_end_of_turn.h"
 #include "chat/chat_prompt.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "engine/perplexity.h"
 #include "engine/sampling_defaults.h"
 
@@ -48,6 +51,13 @@ PythonPipeline::PythonPipeline(const std::string& model, const PipelineOptions& 
   backend.threads = options.threads;
   backend.tp = options.tp;
   backend.memory_budget = options.cpu_memory;
+  // The CUDA switches have no keyword here: their environment variables (docs/cli.md) apply, as they do
+  // for a command given none of their flags, and each one applied is logged.
+  if (backend.device != "cpu") {
+    std::vector<std::string> applied;
+    backend.cuda = resolve_cuda_options({}, [](const char* name) -> const char* { return std::getenv(name); }, &applied);
+    for (const auto& a : applied) log(LogLevel::Warning, "using {} from the environment (a CUDA option's fallback)", a);
+  }
   load_model_weights(model_, backend);
   engine_ = std::make_unique<Engine>(*model_.model, *model_.tokenizer, options.engine);
   max_prefill_tokens_ = options.engine.max_prefill_token_num;

@@ -224,3 +224,12 @@ def test_a_quantized_kv_cache_holds_more_blocks_and_still_generates():
     finally:
         dense.close()
         int4.close()
+
+
+def test_the_cpu_reads_no_cuda_environment(monkeypatch):
+    """The CUDA switches' variables apply on a GPU only: on the CPU even bad values change nothing."""
+    from conftest import MODEL
+    monkeypatch.setenv("TURBINE_CUDA_GRAPHS", "maybe")
+    monkeypatch.setenv("TURBINE_CUDA_INT4_GEMV", "99")
+    with turbine.pipeline(MODEL, device="cpu", threads=1, cpu_memory="256MiB") as p:
+        assert p("In the beginning", temperature=0, ignore_eos=True, max_new_tokens=3).text
