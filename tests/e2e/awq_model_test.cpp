@@ -103,8 +103,7 @@ TEST(AwqModel, FourBitFolderComputesItsDequantizedModel) {
   options.group_size = kGroup;
   options.threads = 2;
   const auto awq = temp_dir("awq-out") / "model";
-  write_awq_model_folder(source, awq,
-                         quantize_checkpoint(load_model_config(source), Checkpoint::open(source), {}, options), kGroup);
+  write_awq_model_folder(source, awq, load_model_config(source), Checkpoint::open(source), {}, options);
   EXPECT_EQ(load_model_config(awq).awq_group_size, kGroup);
 
   // The same model with each projection replaced by its dequantized 4-bit weights, in fp32.
