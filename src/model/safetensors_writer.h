@@ -49,7 +49,7 @@ class SafetensorsWriter {
   bool finished_ = false;
 };
 
-// A whole file at once from tensors in memory (what `turbine quantize` writes), through SafetensorsWriter.
+// A whole file at once from tensors in memory, in the order given, through SafetensorsWriter.
 struct TensorToWrite {
   std::string name;
   DType dtype = DType::F32;
