@@ -236,9 +236,16 @@ void Engine::publish() {
     published_blocks_ = {bm.num_free(), bm.num_active(), bm.num_cached()};
   }
   // After the snapshot, so that a caller woken by its request's end reads counters that include it.
-  std::vector<std::pair<std::shared_ptr<RequestChannel>, RequestOutput>> finished;
-  finished.swap(finished_);
-  for (auto& [channel, event] : finished) channel->deliver(std::move(event));
+  // A callback that throws leaves the events after its own queued for the next publish.
+  size_t delivered = 0;
+  try {
+    for (; delivered < finished_.size(); ++delivered)
+      finished_[delivered].first->deliver(std::move(finished_[delivered].second));
+  } catch (...) {
+    finished_.erase(finished_.begin(), finished_.begin() + std::ptrdiff_t(delivered + 1));
+    throw;
+  }
+  finished_.clear();
 }
 
 void Engine::step() {

@@ -1,12 +1,15 @@
 // Engine::counters and Engine::block_usage read a snapshot the loop publishes, so a reader (the
 // server's /metrics) never waits for a running step or a task between steps; and a request's final
-// event comes after the snapshot that counts it. Each test holds the loop inside a step or a task
+// event comes after the snapshot that counts it, even past a callback that throws. Each test holds the loop inside a step or a task
 // until released and reads with a deadline, so a reader that waits fails the test instead of hanging.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <future>
+#include <stdexcept>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "e2e/engine_test_util.h"
 #include "engine/engine.h"
@@ -90,6 +93,38 @@ TEST_F(EngineSnapshot, ReadersDoNotWaitForATaskBetweenSteps) {
   EXPECT_EQ(blocks.active, 0);
   EXPECT_EQ(blocks.free + blocks.cached, engine.num_blocks());
   task.get();
+  expect_engine_clean(engine);
+}
+
+TEST_F(EngineSnapshot, ACallbackThatThrowsLeavesTheOtherFinalEventsDelivered) {
+  Engine engine(*model_->model, *tokenizer_, checked_engine_options(64, 16));
+  // Both requests taken in together (the loop held in a task meanwhile), so they end in the same step
+  // and their final events wait for the same publish.
+  std::promise<void> inside, release;
+  auto task = std::async(std::launch::async, [&] {
+    engine.run_between_steps([&] {
+      inside.set_value();
+      release.get_future().wait_for(kHoldLimit);
+    });
+  });
+  ASSERT_EQ(inside.get_future().wait_for(kHoldLimit), std::future_status::ready);
+  SamplingParams p = greedy(2);
+  p.ignore_eos = true;
+  const std::vector<int32_t> ids = encode_with_bos(*tokenizer_, "In the beginning");
+  const auto throwing = [](const RequestOutput& out) {
+    if (out.finished) throw std::runtime_error("the caller's callback failed");
+  };
+  RequestHandle first = engine.submit({ids, p, {}, throwing});
+  RequestHandle second = engine.submit({ids, p, {}, {}});
+  release.set_value();
+  task.get();
+
+  const auto deadline = std::chrono::steady_clock::now() + kReaderDeadline;
+  while (!second.finished() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  ASSERT_TRUE(second.finished()) << "the final event after the one whose callback threw was never delivered";
+  const RequestResult r = second.wait();
+  EXPECT_EQ(r.error, "");
+  EXPECT_EQ(r.ids.size(), 2u);
   expect_engine_clean(engine);
 }
 
