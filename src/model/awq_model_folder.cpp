@@ -71,8 +71,9 @@ void write_awq_model_folder(const fs::path& source, const fs::path& out, const M
     }
     {
       SafetensorsWriter weights(tmp / "model.safetensors", std::move(layout));
-      quantize_checkpoint(config, checkpoint, calibration, options,
-                          [&](const SafetensorsEntry& e, const void* data) { weights.write(e, data); }, progress);
+      quantize_checkpoint(
+          config, checkpoint, calibration, options,
+          [&](const SafetensorsEntry& e, const void* data) { weights.write(e, data); }, progress);
       weights.finish();
     }
     if (fs::exists(out)) fs::remove(out, ec);  // the empty folder check_output_folder accepted

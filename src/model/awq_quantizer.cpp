@@ -336,8 +336,8 @@ class Quantizer {
   template <typename T>
   void put(const SafetensorsEntry& entry, const std::vector<T>& v) {
     if (v.size() * sizeof(T) != entry.bytes())
-      throw std::logic_error(fmt::format("quantize: {} is {} bytes, not {}", entry.name, v.size() * sizeof(T),
-                                         entry.bytes()));
+      throw std::logic_error(
+          fmt::format("quantize: {} is {} bytes, not {}", entry.name, v.size() * sizeof(T), entry.bytes()));
     sink_(entry, v.data());
   }
 

@@ -207,7 +207,8 @@ TEST(AwqModel, AFailurePartWayLeavesNoFolder) {
   // An empty folder given as `out` is left as it was.
   std::filesystem::create_directory(parent / "model");
   EXPECT_NE(error_of([&] {
-              write_awq_model_folder(source, parent / "model", config, ckpt, calibration, tiny_options(QuantMethod::Awq));
+              write_awq_model_folder(source, parent / "model", config, ckpt, calibration,
+                                     tiny_options(QuantMethod::Awq));
             }).find("outside the vocabulary"),
             std::string::npos);
   EXPECT_TRUE(std::filesystem::is_directory(parent / "model"));

@@ -1,7 +1,8 @@
 // Engine::counters and Engine::block_usage read a snapshot the loop publishes, so a reader (the
 // server's /metrics) never waits for a running step or a task between steps; and a request's final
-// event comes after the snapshot that counts it, even past a callback that throws. Each test holds the loop inside a step or a task
-// until released and reads with a deadline, so a reader that waits fails the test instead of hanging.
+// event comes after the snapshot that counts it, even past another request's callback that throws.
+// Each test holds the loop inside a step or a task until released and reads with a deadline, so a
+// reader that waits fails the test instead of hanging.
 #include <gtest/gtest.h>
 
 #include <chrono>

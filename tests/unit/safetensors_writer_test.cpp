@@ -29,9 +29,8 @@ std::string file_bytes(const fs::path& path) {
 
 // Three tensors of different sizes and dtypes, the middle one empty.
 struct Tensors {
-  std::vector<SafetensorsEntry> entries = {{"b.weight", DType::F32, {2, 3}},
-                                           {"a.empty", DType::I32, {0, 4}},
-                                           {"c.scales", DType::F16, {5}}};
+  std::vector<SafetensorsEntry> entries = {
+      {"b.weight", DType::F32, {2, 3}}, {"a.empty", DType::I32, {0, 4}}, {"c.scales", DType::F16, {5}}};
   std::vector<float> b = {1, 2, 3, 4, 5, 6};
   std::vector<uint16_t> c = {0x3c00, 0x4000, 0x4200, 0x4400, 0x4500};
 };
@@ -86,13 +85,17 @@ TEST(SafetensorsWriter, MisuseIsAnErrorAndLeavesNoFile) {
     EXPECT_TRUE(no_files()) << message;
     return message;
   };
-  EXPECT_NE(misuse([&](SafetensorsWriter& w) { w.write({"d", DType::F32, {1}}, t.b.data()); }).find("'d' was not declared"),
+  EXPECT_NE(misuse([&](SafetensorsWriter& w) {
+              w.write({"d", DType::F32, {1}}, t.b.data());
+            }).find("'d' was not declared"),
             std::string::npos);
-  EXPECT_NE(misuse([&](SafetensorsWriter& w) { w.write({"b.weight", DType::F32, {3, 2}}, t.b.data()); })
-                .find("'b.weight' is declared float32 [2, 3], given float32 [3, 2]"),
+  EXPECT_NE(misuse([&](SafetensorsWriter& w) {
+              w.write({"b.weight", DType::F32, {3, 2}}, t.b.data());
+            }).find("'b.weight' is declared float32 [2, 3], given float32 [3, 2]"),
             std::string::npos);
-  EXPECT_NE(misuse([&](SafetensorsWriter& w) { w.write({"c.scales", DType::BF16, {5}}, t.c.data()); })
-                .find("declared float16 [5], given bfloat16 [5]"),
+  EXPECT_NE(misuse([&](SafetensorsWriter& w) {
+              w.write({"c.scales", DType::BF16, {5}}, t.c.data());
+            }).find("declared float16 [5], given bfloat16 [5]"),
             std::string::npos);
   EXPECT_NE(misuse([&](SafetensorsWriter& w) {
               w.write(t.entries[0], t.b.data());
@@ -102,7 +105,8 @@ TEST(SafetensorsWriter, MisuseIsAnErrorAndLeavesNoFile) {
   EXPECT_NE(misuse([&](SafetensorsWriter& w) {  // the declared order after a write by name
               w.write(t.entries[0], t.b.data());
               w.write(t.b.data(), t.b.size() * 4);
-            }).find("'b.weight' written twice"),
+            })
+                .find("'b.weight' written twice"),
             std::string::npos);
   EXPECT_NE(misuse([&](SafetensorsWriter& w) {
               w.write(t.entries[2], t.c.data());
