@@ -1,7 +1,8 @@
 // `turbine quantize awq MODEL --out DIR [--calib FILE] [--method awq|rtn] [--group-size 128]
 // [--calib-tokens N]`: writes MODEL's 4-bit AWQ copy, a complete model folder in AutoAWQ's GEMM layout
-// (docs/quantization.md). The work is model/awq_quantizer.h's; this file reads the flags and the
-// calibration text, draws a progress bar per layer and writes the folder.
+// (docs/quantization.md). The work is model/awq_quantizer.h's, written layer by layer into the folder
+// by model/awq_model_folder.h; this file reads the flags and the calibration text and draws a progress
+// bar per layer.
 #include <fstream>
 #include <sstream>
 
@@ -63,10 +64,9 @@ void run(const QuantizeArgs& args) {
     if (int64_t(calibration.size()) > args.calib_tokens) calibration.resize(size_t(args.calib_tokens));
   }
   ProgressBar bar(options.method == QuantMethod::Awq ? "AWQ layers" : "RTN layers");
-  const auto tensors = quantize_checkpoint(m.config, *m.checkpoint, calibration, options,
-                                           [&](int done, int total) { bar.update(size_t(done), size_t(total)); });
+  write_awq_model_folder(args.model, args.out, m.config, *m.checkpoint, calibration, options,
+                         [&](int done, int total) { bar.update(size_t(done), size_t(total)); });
   bar.finish();
-  write_awq_model_folder(args.model, args.out, tensors, options.group_size);
   print_stdout("wrote {} ({} 4-bit, group size {}, {} calibration tokens)\n", args.out, args.method, options.group_size,
                calibration.size());
 }

@@ -52,6 +52,7 @@ Engine::Engine(LlamaModel& model, const Tokenizer& tokenizer, const EngineOption
   so.sliding_window = model.config().sliding_window;
   scheduler_ = std::make_unique<Scheduler>(so);
   runner_ = std::make_unique<ModelRunner>(model, num_blocks_, block_len, options_.kv_format);
+  publish();
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -108,14 +109,13 @@ void Engine::run_between_steps(std::function<void()> task) {
 }
 
 EngineCounters Engine::counters() const {
-  std::lock_guard lock(state_mutex_);
-  return counters_;
+  std::lock_guard lock(snapshot_mutex_);
+  return published_counters_;
 }
 
 BlockUsage Engine::block_usage() const {
-  std::lock_guard lock(state_mutex_);
-  const BlockManager& bm = scheduler_->block_manager();
-  return {bm.num_free(), bm.num_active(), bm.num_cached()};
+  std::lock_guard lock(snapshot_mutex_);
+  return published_blocks_;
 }
 
 void Engine::check_invariants() const {
@@ -138,9 +138,14 @@ void Engine::loop() {
     std::lock_guard state(state_mutex_);
     try {
       take_inbox();
-      if (scheduler_->has_work()) step();
+      publish();
+      if (scheduler_->has_work()) {
+        step();
+        publish();
+      }
     } catch (const std::exception& e) {
       fail_everything(e.what());  // a bug: end every request with its message rather than hang
+      publish();
     }
     std::lock_guard lock(inbox_mutex_);
     if (!scheduler_->has_work() && arrivals_.empty() && session_ends_.empty() && tasks_.empty()) {
@@ -158,6 +163,7 @@ void Engine::loop() {
     live_.begin()->second->channel->set_cancelled();
     end_request(*live_.begin()->second, std::move(out));
   }
+  publish();
   std::lock_guard lock(inbox_mutex_);
   busy_ = false;
   idle_cv_.notify_all();
@@ -210,18 +216,36 @@ void Engine::fail_everything(const std::string& message) {
       scheduler_->finish(l.seq);
     } catch (const std::exception&) {
     }
-    auto channel = l.channel;
+    finished_.emplace_back(l.channel, std::move(out));
     live_.erase(live_.begin());
-    channel->deliver(std::move(out));
   }
 }
 
 void Engine::end_request(Live& live, RequestOutput final_event) {
   scheduler_->finish(live.seq);
   ++counters_.finished_requests;
-  auto channel = live.channel;
+  finished_.emplace_back(live.channel, std::move(final_event));
   live_.erase(live.seq.id);  // `live` is gone from here on
-  channel->deliver(std::move(final_event));
+}
+
+void Engine::publish() {
+  const BlockManager& bm = scheduler_->block_manager();
+  {
+    std::lock_guard lock(snapshot_mutex_);
+    published_counters_ = counters_;
+    published_blocks_ = {bm.num_free(), bm.num_active(), bm.num_cached()};
+  }
+  // After the snapshot, so that a caller woken by its request's end reads counters that include it.
+  // A callback that throws leaves the events after its own queued for the next publish.
+  size_t delivered = 0;
+  try {
+    for (; delivered < finished_.size(); ++delivered)
+      finished_[delivered].first->deliver(std::move(finished_[delivered].second));
+  } catch (...) {
+    finished_.erase(finished_.begin(), finished_.begin() + std::ptrdiff_t(delivered + 1));
+    throw;
+  }
+  finished_.clear();
 }
 
 void Engine::step() {

@@ -3,8 +3,11 @@
 // per step (model runner), sampling and streaming text back (text stream -> request channels).
 //
 // Ownership: the loop thread alone touches the scheduler, sequences, samplers and streams; other
-// threads only reach the inbox (submit, end_session) and a request's channel (handles). The
-// state mutex lets tests read counters and check invariants between steps.
+// threads only reach the inbox (submit, end_session) and a request's channel (handles). The loop
+// holds the state mutex for a whole step, so that check_invariants waits for the step's end. Readers
+// that must not wait for a step (metrics, a health probe) get counters and block usage from a snapshot
+// the loop publishes under a lock of its own after taking the inbox and after each step; a request's
+// final event is delivered after the snapshot that counts it.
 #pragma once
 #include <condition_variable>
 #include <cstdint>
@@ -67,6 +70,7 @@ class Engine {
   // exception it throws is rethrown here. The task must not call back into the engine.
   void run_between_steps(std::function<void()> task);
 
+  // The snapshot published after the last step (or inbox): never waits for a running step.
   EngineCounters counters() const;
   BlockUsage block_usage() const;
   // Runs the scheduler's invariant checks between steps (std::logic_error when broken).
@@ -88,6 +92,7 @@ class Engine {
   void step();
   void end_request(Live& live, RequestOutput final_event);
   void fail_everything(const std::string& message);
+  void publish();
 
   LlamaModel& model_;
   const Tokenizer& tokenizer_;
@@ -101,6 +106,13 @@ class Engine {
   std::unique_ptr<ModelRunner> runner_;
   std::map<uint64_t, std::unique_ptr<Live>> live_;
   EngineCounters counters_;
+  // Final events of requests ended since the last publish(), delivered right after it.
+  std::vector<std::pair<std::shared_ptr<RequestChannel>, RequestOutput>> finished_;
+
+  // What counters() and block_usage() return, as of the last publish().
+  mutable std::mutex snapshot_mutex_;
+  EngineCounters published_counters_;
+  BlockUsage published_blocks_;
 
   // Inbox (any thread).
   std::mutex inbox_mutex_;

@@ -46,11 +46,13 @@ void check_output_folder(const fs::path& out) {
   if (!fs::is_empty(out, ec)) fail("--out {}: the folder exists and is not empty", out.string());
 }
 
-void write_awq_model_folder(const fs::path& source, const fs::path& out, const std::vector<TensorToWrite>& tensors,
-                            int group_size) {
+void write_awq_model_folder(const fs::path& source, const fs::path& out, const ModelConfig& config,
+                            const Checkpoint& checkpoint, const std::vector<int32_t>& calibration,
+                            const QuantizeOptions& options, const QuantizeProgress& progress) {
   check_output_folder(out);
   const fs::path parent = fs::absolute(out).parent_path();
   if (!fs::is_directory(parent)) fail("--out {}: the folder {} does not exist", out.string(), parent.string());
+  std::vector<SafetensorsEntry> layout = quantized_checkpoint_layout(config, checkpoint, options);
   const fs::path tmp = parent / fmt::format(".{}.partial-{}", out.filename().string(), ::getpid());
   std::error_code ec;
   fs::remove_all(tmp, ec);
@@ -63,11 +65,17 @@ void write_awq_model_folder(const fs::path& source, const fs::path& out, const s
       if (ec) fail("{}: cannot copy into {}: {}", e.path().string(), tmp.string(), ec.message());
     }
     {
-      std::ofstream config(tmp / "config.json", std::ios::binary);
-      config << awq_config_json(source, group_size);
-      if (!config) fail("{}: cannot write", (tmp / "config.json").string());
+      std::ofstream config_file(tmp / "config.json", std::ios::binary);
+      config_file << awq_config_json(source, options.group_size);
+      if (!config_file) fail("{}: cannot write", (tmp / "config.json").string());
     }
-    write_safetensors_file(tmp / "model.safetensors", tensors);
+    {
+      SafetensorsWriter weights(tmp / "model.safetensors", std::move(layout));
+      quantize_checkpoint(
+          config, checkpoint, calibration, options,
+          [&](const SafetensorsEntry& e, const void* data) { weights.write(e, data); }, progress);
+      weights.finish();
+    }
     if (fs::exists(out)) fs::remove(out, ec);  // the empty folder check_output_folder accepted
     fs::rename(tmp, out, ec);
     if (ec) fail("--out {}: cannot move the finished folder into place: {}", out.string(), ec.message());

@@ -5,16 +5,23 @@
 #include <filesystem>
 #include <vector>
 
-#include "model/safetensors_writer.h"
+#include "model/awq_quantizer.h"
+#include "model/checkpoint.h"
+#include "model/model_config.h"
 
 namespace turbine {
 
 // Error unless `out` can take a new model folder: absent, or an empty folder (checked before any work).
 void check_output_folder(const std::filesystem::path& out);
 
-// Writes everything into a hidden temporary folder beside `out` and renames it into place, so an
-// error (a full disk) leaves no partial folder behind. `source` is the unquantized model's folder.
+// Quantizes `checkpoint`, the model of the folder `source` (quantize_checkpoint), into the new folder
+// `out`. model.safetensors' header comes from quantized_checkpoint_layout and each tensor is written
+// the moment it is final, so memory holds about one layer's work beyond the mapped source. Everything
+// goes into a hidden temporary folder beside `out`, renamed into place when complete, so an error (a
+// full disk, a failure part way) leaves no partial folder behind.
 void write_awq_model_folder(const std::filesystem::path& source, const std::filesystem::path& out,
-                            const std::vector<TensorToWrite>& tensors, int group_size);
+                            const ModelConfig& config, const Checkpoint& checkpoint,
+                            const std::vector<int32_t>& calibration, const QuantizeOptions& options,
+                            const QuantizeProgress& progress = {});
 
 }  // namespace turbine

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <cstring>
 #include <map>
+#include <set>
 
 #include "backend/backend.h"
 #include "backend/batch_input.h"
@@ -31,18 +31,93 @@ Floats read_f32(const Checkpoint& ckpt, const std::string& name, const std::vect
   return out;
 }
 
-template <typename T>
-std::vector<uint8_t> bytes_of(const std::vector<T>& v) {
-  std::vector<uint8_t> b(v.size() * sizeof(T));
-  if (!b.empty()) std::memcpy(b.data(), v.data(), b.size());
-  return b;
-}
-
 std::string strip_weight(const std::string& name) {
   const std::string suffix = ".weight";
   if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
     return name.substr(0, name.size() - suffix.size());
   return name;
+}
+
+void check_options(const ModelConfig& config, const QuantizeOptions& options) {
+  if (options.group_size <= 0) fail("--group-size must be positive, got {}", options.group_size);
+  if (options.group_size % 8 != 0)
+    fail("--group-size {}: turbine's 4-bit kernels take groups of a multiple of 8 channels", options.group_size);
+  if (config.awq_group_size > 0) fail("the model is quantized already (config.json quantization_config)");
+}
+
+// A projection of a layer: its weight [n][k] is quantized.
+struct Projection {
+  std::string name;  // the checkpoint's "<...>.weight"
+  int64_t n = 0, k = 0;
+};
+
+// What quantizing one layer writes in place of the source's tensors.
+struct LayerOutputs {
+  std::vector<Projection> projections;                     // each as .qweight, .qzeros and .scales
+  std::vector<std::pair<std::string, int64_t>> rewritten;  // awq: norms and biases the scales fold into, fp32
+};
+
+LayerOutputs layer_outputs(const ModelConfig& c, const LayerWeightNames& nm, QuantMethod method) {
+  const int64_t H = c.hidden_size, I = c.intermediate_size, D = c.head_dim;
+  const int64_t qn = int64_t(c.num_heads) * D, kvn = int64_t(c.num_kv_heads) * D;
+  LayerOutputs out;
+  if (nm.qkv_packed.empty())
+    out.projections = {{nm.q, qn, H}, {nm.k, kvn, H}, {nm.v, kvn, H}};
+  else
+    out.projections = {{nm.qkv_packed, qn + 2 * kvn, H}};
+  out.projections.insert(out.projections.end(), {{nm.o, H, qn}, {nm.gate, I, H}, {nm.up, I, H}, {nm.down, H, I}});
+  if (method == QuantMethod::Awq) {
+    out.rewritten = {{nm.attn_norm, H}, {nm.mlp_norm, H}};
+    if (c.qkv_bias && nm.qkv_packed.empty()) out.rewritten.push_back({nm.v_bias, kvn});  // o_proj's scales fold in
+    if (c.qkv_bias && !nm.qkv_packed.empty()) out.rewritten.push_back({nm.qkv_packed_bias, qn + 2 * kvn});
+    if (c.mlp_bias) out.rewritten.push_back({nm.up_bias, I});
+  }
+  return out;
+}
+
+// AutoAWQ's three tensors in place of a projection's weight.
+std::array<SafetensorsEntry, 3> quantized_entries(const Projection& p, int64_t group_size) {
+  const std::string base = strip_weight(p.name);
+  return {SafetensorsEntry{base + ".qweight", DType::I32, {p.k, p.n / 8}},
+          SafetensorsEntry{base + ".qzeros", DType::I32, {p.k / group_size, p.n / 8}},
+          SafetensorsEntry{base + ".scales", DType::F16, {p.k / group_size, p.n}}};
+}
+
+struct Layout {
+  std::vector<SafetensorsEntry> entries;  // by name
+  std::set<std::string> computed;         // the entries the quantizer writes; the others are copied
+};
+
+Layout plan_layout(const ModelConfig& c, const Checkpoint& ckpt, const QuantizeOptions& o) {
+  check_options(c, o);
+  std::map<std::string, SafetensorsEntry> by_name;
+  for (const std::string& name : ckpt.names()) {
+    const TensorView& v = ckpt.get(name);
+    by_name[name] = SafetensorsEntry{name, v.dtype, v.shape};
+  }
+  Layout layout;
+  const WeightNames names = weight_names(c.arch);
+  for (int l = 0; l < c.num_layers; ++l) {
+    const LayerOutputs outputs = layer_outputs(c, names.layer(l), o.method);
+    for (const Projection& p : outputs.projections) {
+      if (p.k % o.group_size != 0)
+        fail("--group-size {} does not divide the {} input channels of {}", o.group_size, p.k, p.name);
+      if (p.n % 8 != 0) fail("{}: {} output channels; the AWQ layout needs a multiple of 8", p.name, p.n);
+      ckpt.get(p.name, {p.n, p.k});
+      by_name.erase(p.name);
+      for (const SafetensorsEntry& e : quantized_entries(p, o.group_size)) {
+        by_name[e.name] = e;
+        layout.computed.insert(e.name);
+      }
+    }
+    for (const auto& [name, n] : outputs.rewritten) {
+      ckpt.get(name, {n});
+      by_name[name] = SafetensorsEntry{name, DType::F32, {n}};
+      layout.computed.insert(name);
+    }
+  }
+  for (auto& [name, e] : by_name) layout.entries.push_back(std::move(e));
+  return layout;
 }
 
 // One linear layer being quantized: its weight [n][k] in fp32 (scaled in place by the searches) and,
@@ -158,22 +233,16 @@ class CalibrationForward {
 
 class Quantizer {
  public:
-  Quantizer(const ModelConfig& c, const Checkpoint& ckpt, const QuantizeOptions& o)
-      : c_(c), ckpt_(ckpt), o_(o), names_(weight_names(c.arch)), pool_(o.threads) {
+  Quantizer(const ModelConfig& c, const Checkpoint& ckpt, const QuantizeOptions& o, const QuantizedTensorSink& sink)
+      : c_(c), ckpt_(ckpt), o_(o), sink_(sink), names_(weight_names(c.arch)), pool_(o.threads) {
     BackendOptions bo;
     bo.device = "cpu";
     bo.threads = o.threads;
     bo.memory_budget = size_t(1) << 34;
     backend_ = make_backend(bo);
-    for (const std::string& name : ckpt.names()) {
-      const TensorView& v = ckpt.get(name);
-      out_[name] = TensorToWrite{
-          name, v.dtype, v.shape,
-          std::vector<uint8_t>(static_cast<const uint8_t*>(v.data), static_cast<const uint8_t*>(v.data) + v.bytes)};
-    }
   }
 
-  std::vector<TensorToWrite> run(const std::vector<int32_t>& calibration, const QuantizeProgress& progress) {
+  void run(const Layout& layout, const std::vector<int32_t>& calibration, const QuantizeProgress& progress) {
     std::unique_ptr<CalibrationForward> forward;
     Floats x;  // the residual stream entering the layer, [T][H]
     if (o_.method == QuantMethod::Awq) {
@@ -184,13 +253,12 @@ class Quantizer {
       forward = std::make_unique<CalibrationForward>(*backend_, c_, S, L);
       x = embed(std::vector<int32_t>(calibration.begin(), calibration.begin() + S * L));
     }
+    for (const SafetensorsEntry& e : layout.entries)
+      if (!layout.computed.count(e.name)) sink_(e, ckpt_.get(e.name).data);
     for (int l = 0; l < c_.num_layers; ++l) {
       quantize_layer(l, forward.get(), x);
       if (progress) progress(l + 1, c_.num_layers);
     }
-    std::vector<TensorToWrite> out;
-    for (auto& [name, t] : out_) out.push_back(std::move(t));
-    return out;
   }
 
  private:
@@ -207,10 +275,8 @@ class Quantizer {
     return x;
   }
 
+  // Its group size and outputs were checked by plan_layout.
   Linear load_linear(const std::string& name, int64_t n, int64_t k) {
-    if (k % o_.group_size != 0)
-      fail("--group-size {} does not divide the {} input channels of {}", o_.group_size, k, name);
-    if (n % 8 != 0) fail("{}: {} output channels; the AWQ layout needs a multiple of 8", name, n);
     return Linear{name, n, k, read_f32(ckpt_, name, {n, k}), {}};
   }
 
@@ -267,18 +333,24 @@ class Quantizer {
     return present ? read_f32(ckpt_, name, {n}) : Floats{};
   }
 
+  template <typename T>
+  void put(const SafetensorsEntry& entry, const std::vector<T>& v) {
+    if (v.size() * sizeof(T) != entry.bytes())
+      throw std::logic_error(
+          fmt::format("quantize: {} is {} bytes, not {}", entry.name, v.size() * sizeof(T), entry.bytes()));
+    sink_(entry, v.data());
+  }
+
   void put_f32(const std::string& name, const Floats& v) {
-    out_[name] = TensorToWrite{name, DType::F32, {int64_t(v.size())}, bytes_of(v)};
+    put(SafetensorsEntry{name, DType::F32, {int64_t(v.size())}}, v);
   }
 
   void put_quantized(const Linear& l) {
     const AwqTensors t = pack_awq(quantize_int4(l.w, l.n, l.k, o_.group_size, l.clip));
-    const std::string base = strip_weight(l.name);
-    const int64_t G = o_.group_size;
-    out_.erase(l.name);
-    out_[base + ".qweight"] = TensorToWrite{base + ".qweight", DType::I32, {l.k, l.n / 8}, bytes_of(t.qweight)};
-    out_[base + ".qzeros"] = TensorToWrite{base + ".qzeros", DType::I32, {l.k / G, l.n / 8}, bytes_of(t.qzeros)};
-    out_[base + ".scales"] = TensorToWrite{base + ".scales", DType::F16, {l.k / G, l.n}, bytes_of(t.scales)};
+    const auto entries = quantized_entries(Projection{l.name, l.n, l.k}, o_.group_size);
+    put(entries[0], t.qweight);
+    put(entries[1], t.qzeros);
+    put(entries[2], t.scales);
   }
 
   // Searches the scales (and, with them, the clipping) of the layers sharing input statistics `st`,
@@ -312,15 +384,21 @@ class Quantizer {
     const LayerWeightNames nm = names_.layer(layer);
     const int64_t H = c.hidden_size, I = c.intermediate_size, D = c.head_dim;
     const int64_t qn = int64_t(c.num_heads) * D, kvn = int64_t(c.num_kv_heads) * D;
+    if (!forward) {  // round to nearest: no calibration, each weight alone (one in memory at a time)
+      for (const Projection& p : layer_outputs(c, nm, o_.method).projections) {
+        if (p.name != nm.qkv_packed) {
+          put_quantized(load_linear(p.name, p.n, p.k));
+          continue;
+        }
+        const std::array<Linear, 3> parts = load_qkv(nm);
+        put_qkv(nm, parts[0], parts[1], parts[2]);
+      }
+      return;
+    }
     std::array<Linear, 3> qkv_parts = load_qkv(nm);
     Linear &q = qkv_parts[0], &k = qkv_parts[1], &v = qkv_parts[2];
     Linear o = load_linear(nm.o, H, qn);
     Linear gate = load_linear(nm.gate, I, H), upl = load_linear(nm.up, I, H), down = load_linear(nm.down, H, I);
-    if (!forward) {  // round to nearest: no calibration
-      put_qkv(nm, q, k, v);
-      for (const Linear* l : {&o, &gate, &upl, &down}) put_quantized(*l);
-      return;
-    }
     Floats attn_norm = read_f32(ckpt_, nm.attn_norm, {H}), mlp_norm = read_f32(ckpt_, nm.mlp_norm, {H});
     Floats qkv_bias = c.qkv_bias ? load_qkv_bias(nm) : Floats{};
     Floats o_bias = optional(nm.o_bias, H, c.o_bias);
@@ -394,23 +472,25 @@ class Quantizer {
   const ModelConfig& c_;
   const Checkpoint& ckpt_;
   QuantizeOptions o_;
+  const QuantizedTensorSink& sink_;
   WeightNames names_;
   std::unique_ptr<Backend> backend_;
   ThreadPool pool_;  // the clipping searches'
-  std::map<std::string, TensorToWrite> out_;
 };
 
 }  // namespace
 
-std::vector<TensorToWrite> quantize_checkpoint(const ModelConfig& config, const Checkpoint& checkpoint,
-                                               const std::vector<int32_t>& calibration, const QuantizeOptions& options,
-                                               const QuantizeProgress& progress) {
-  if (options.group_size <= 0) fail("--group-size must be positive, got {}", options.group_size);
-  if (options.group_size % 8 != 0)
-    fail("--group-size {}: turbine's 4-bit kernels take groups of a multiple of 8 channels", options.group_size);
-  if (config.awq_group_size > 0) fail("the model is quantized already (config.json quantization_config)");
-  Quantizer q(config, checkpoint, options);
-  return q.run(calibration, progress);
+std::vector<SafetensorsEntry> quantized_checkpoint_layout(const ModelConfig& config, const Checkpoint& checkpoint,
+                                                          const QuantizeOptions& options) {
+  return plan_layout(config, checkpoint, options).entries;
+}
+
+void quantize_checkpoint(const ModelConfig& config, const Checkpoint& checkpoint,
+                         const std::vector<int32_t>& calibration, const QuantizeOptions& options,
+                         const QuantizedTensorSink& sink, const QuantizeProgress& progress) {
+  const Layout layout = plan_layout(config, checkpoint, options);
+  Quantizer q(config, checkpoint, options, sink);
+  q.run(layout, calibration, progress);
 }
 
 }  // namespace turbine

@@ -36,12 +36,25 @@ using QuantizeProgress = std::function<void(int, int)>;
 // Fewest calibration tokens AWQ accepts.
 constexpr int64_t kMinCalibrationTokens = 128;
 
-// The tensors of the quantized checkpoint, in checkpoint order. `calibration` (token ids, a stream cut
-// into sequences of options.sequence_len) is required for awq and ignored for rtn. Throws Error for a
-// group size that does not divide a layer's inputs, a layer whose outputs are not a multiple of 8, or
+// The quantized checkpoint's tensors (name, dtype, shape) in the order they are stored: by name. All
+// are known before quantizing starts: each projection's weight becomes `.qweight`, `.qzeros` and
+// `.scales`; awq rewrites in fp32 the norms and biases its scales fold into; the rest is copied as it
+// is. Throws Error for a group size that does not divide a layer's inputs, a layer whose outputs are
+// not a multiple of 8, or a weight that is missing or misshapen.
+std::vector<SafetensorsEntry> quantized_checkpoint_layout(const ModelConfig& config, const Checkpoint& checkpoint,
+                                                          const QuantizeOptions& options);
+
+// Receives each tensor of the layout once, as soon as it is final: `data` holds entry.bytes() bytes and
+// lives only during the call.
+using QuantizedTensorSink = std::function<void(const SafetensorsEntry& entry, const void* data)>;
+
+// Quantizes layer by layer and hands every tensor of quantized_checkpoint_layout to `sink`: the copied
+// ones first (straight from the mapped checkpoint), then each layer's as it is done, so that memory holds
+// one layer's work at a time. `calibration` (token ids, a stream cut into sequences of
+// options.sequence_len) is required for awq and ignored for rtn. Throws Error as the layout does, or for
 // too little calibration text.
-std::vector<TensorToWrite> quantize_checkpoint(const ModelConfig& config, const Checkpoint& checkpoint,
-                                               const std::vector<int32_t>& calibration, const QuantizeOptions& options,
-                                               const QuantizeProgress& progress = {});
+void quantize_checkpoint(const ModelConfig& config, const Checkpoint& checkpoint,
+                         const std::vector<int32_t>& calibration, const QuantizeOptions& options,
+                         const QuantizedTensorSink& sink, const QuantizeProgress& progress = {});
 
 }  // namespace turbine

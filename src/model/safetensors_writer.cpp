@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "backend/shape_string.h"
 #include "core/error.h"
 
 namespace turbine {
@@ -31,13 +32,18 @@ SafetensorsWriter::SafetensorsWriter(std::filesystem::path path, std::vector<Saf
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   header["__metadata__"] = {{"format", "pt"}};
   size_t offset = 0;
-  for (const SafetensorsEntry& e : entries_) {
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    const SafetensorsEntry& e = entries_[i];
+    if (!index_.emplace(e.name, i).second) fail("{}: tensor '{}' declared twice", path_.string(), e.name);
     header[e.name] = {
         {"dtype", safetensors_dtype(e.dtype)}, {"shape", e.shape}, {"data_offsets", {offset, offset + e.bytes()}}};
+    offsets_.push_back(offset);
     offset += e.bytes();
   }
+  written_.assign(entries_.size(), false);
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // the data section starts 8-byte aligned
+  for (uint64_t& o : offsets_) o += 8 + text.size();
   out_.open(partial_, std::ios::binary | std::ios::trunc);
   if (!out_) fail("{}: cannot create", partial_.string());
   const uint64_t n = text.size();
@@ -58,13 +64,31 @@ void SafetensorsWriter::write(const void* data, size_t bytes) {
   if (next_ >= entries_.size()) fail("{}: more tensors written than declared", path_.string());
   if (bytes != entries_[next_].bytes())
     fail("{}: tensor '{}' is {} bytes, {} given", path_.string(), entries_[next_].name, entries_[next_].bytes(), bytes);
-  out_.write(static_cast<const char*>(data), std::streamsize(bytes));
+  write_at(next_++, data);
+}
+
+void SafetensorsWriter::write(const SafetensorsEntry& entry, const void* data) {
+  const auto it = index_.find(entry.name);
+  if (it == index_.end()) fail("{}: tensor '{}' was not declared", path_.string(), entry.name);
+  const SafetensorsEntry& declared = entries_[it->second];
+  if (entry.dtype != declared.dtype || entry.shape != declared.shape)
+    fail("{}: tensor '{}' is declared {} {}, given {} {}", path_.string(), entry.name, dtype_name(declared.dtype),
+         shape_string(declared.shape), dtype_name(entry.dtype), shape_string(entry.shape));
+  write_at(it->second, data);
+}
+
+void SafetensorsWriter::write_at(size_t index, const void* data) {
+  if (written_[index]) fail("{}: tensor '{}' written twice", path_.string(), entries_[index].name);
+  out_.seekp(std::streamoff(offsets_[index]));
+  out_.write(static_cast<const char*>(data), std::streamsize(entries_[index].bytes()));
   if (!out_) fail("{}: write failed (disk full?)", partial_.string());
-  ++next_;
+  written_[index] = true;
+  ++num_written_;
 }
 
 void SafetensorsWriter::finish() {
-  if (next_ != entries_.size()) fail("{}: {} of {} tensors written", path_.string(), next_, entries_.size());
+  if (num_written_ != entries_.size())
+    fail("{}: {} of {} tensors written", path_.string(), num_written_, entries_.size());
   out_.close();
   if (!out_) fail("{}: write failed (disk full?)", partial_.string());
   std::filesystem::rename(partial_, path_);

@@ -1,6 +1,7 @@
 """`turbine quantize awq`: the folder it writes (AutoAWQ's GEMM layout, read back here by an independent
 numpy unpacking written from AutoAWQ's documented order), its perplexity on kjv-llama against the bf16
 reference, and its user errors. Each folder is quantized once per module."""
+import hashlib
 import json
 import re
 import shutil
@@ -18,6 +19,12 @@ EVAL = MODEL / "kjv_eval.txt"
 # AutoAWQ packs the eight outputs 8j..8j+7 of a word in the order 0 2 4 6 1 3 5 7 (nibble i, bits 4i..4i+3,
 # holds output 8j + ORDER[i]).
 ORDER = [0, 2, 4, 6, 1, 3, 5, 7]
+# kjv-llama's `--method rtn` copy as it was before quantize wrote its file layer by layer (it must not change):
+# round to nearest is exact IEEE arithmetic (no sums, nothing a fused multiply-add could contract), so the
+# bytes are the same on every machine. Its greedy ids were the same under --cpu-isa avx2 and scalar.
+RTN_SHA256 = "b8feed6ba17aae4b79ab2c56a14ca825a05369c5bd49aeb0c36d5b994b20bb23"
+RTN_PROMPT = "In the beginning God created"
+RTN_GREEDY_IDS = [287, 29892, 322, 278, 916, 373, 278, 7205, 29892, 322, 373, 278, 7205, 29892, 322, 373]
 LINEARS = ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj",
            "mlp.up_proj", "mlp.down_proj"]
 
@@ -107,6 +114,14 @@ def test_the_folder_is_autoawqs_gemm_layout_and_unpacks_independently(folders):
     # What stays 16-bit is copied as it was.
     for name in ["model.embed_tokens.weight", "lm_head.weight", "model.norm.weight"]:
         assert np.array_equal(rtn[name], original[name])
+
+
+def test_the_rtn_copy_is_the_recorded_file_and_generates_the_recorded_ids(folders):
+    assert hashlib.sha256((folders / "rtn" / "model.safetensors").read_bytes()).hexdigest() == RTN_SHA256
+    result = run("generate", folders / "rtn", "--prompt", RTN_PROMPT, "--ids", "--ignore-eos", "--max-new-tokens",
+                 len(RTN_GREEDY_IDS), "--device", "cpu")
+    assert result.returncode == 0, result.stderr
+    assert [int(x) for x in result.stdout.split()] == RTN_GREEDY_IDS
 
 
 def test_awq_scales_are_folded_into_the_norms(folders):

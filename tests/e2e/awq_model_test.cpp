@@ -1,11 +1,15 @@
 // An AWQ folder written by the quantizer (round to nearest on a tiny random Llama) loads through
 // LlamaModel's 4-bit path (AutoAWQ's tensors unpacked, q|k|v and gate|up stacked, packed by the CPU
 // backend) and computes what the same model computes with those 4-bit weights dequantized into an fp32
-// checkpoint: logits agree to fp32 rounding.
+// checkpoint: logits agree to fp32 rounding. The folder is written tensor by tensor as the quantizer
+// produces them: the file is the one the quantized tensors make written whole in name order, and a
+// failure part way leaves nothing behind.
 #include <gtest/gtest.h>
 
 #include <cstring>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <random>
 
 #include "backend/backend.h"
@@ -15,7 +19,9 @@
 #include "model/int4_groups.h"
 #include "model/llama_model.h"
 #include "model/model_config.h"
+#include "model/safetensors_writer.h"
 #include "support/safetensors_writer.h"
+#include "support/test_helpers.h"
 
 namespace turbine::test {
 namespace {
@@ -77,8 +83,8 @@ std::vector<float> logits_of(const std::filesystem::path& dir, const std::vector
   return backend->download_f32(model.forward(in, cache));
 }
 
-TEST(AwqModel, FourBitFolderComputesItsDequantizedModel) {
-  std::mt19937 rng(7);
+// The tiny Llama's tensors, random fp32.
+std::vector<FakeTensor> tiny_llama(std::mt19937& rng) {
   std::vector<FakeTensor> t;
   t.push_back(random_tensor("model.embed_tokens.weight", {kVocab, kHidden}, rng, -1.0f, 1.0f));
   for (int l = 0; l < kLayers; ++l) {
@@ -95,16 +101,32 @@ TEST(AwqModel, FourBitFolderComputesItsDequantizedModel) {
   }
   t.push_back(random_tensor("model.norm.weight", {kHidden}, rng, 0.5f, 1.5f));
   t.push_back(random_tensor("lm_head.weight", {kVocab, kHidden}, rng, -0.5f, 0.5f));
+  return t;
+}
+
+QuantizeOptions tiny_options(QuantMethod method) {
+  QuantizeOptions options;
+  options.method = method;
+  options.group_size = kGroup;
+  options.threads = 2;
+  options.sequence_len = 128;
+  return options;
+}
+
+std::string file_bytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST(AwqModel, FourBitFolderComputesItsDequantizedModel) {
+  std::mt19937 rng(7);
+  const std::vector<FakeTensor> t = tiny_llama(rng);
   const auto source = write_folder("awq-source", t);
 
   // The 4-bit folder, as `turbine quantize awq --method rtn` writes it.
-  QuantizeOptions options;
-  options.method = QuantMethod::Rtn;
-  options.group_size = kGroup;
-  options.threads = 2;
+  const QuantizeOptions options = tiny_options(QuantMethod::Rtn);
   const auto awq = temp_dir("awq-out") / "model";
-  write_awq_model_folder(source, awq,
-                         quantize_checkpoint(load_model_config(source), Checkpoint::open(source), {}, options), kGroup);
+  write_awq_model_folder(source, awq, load_model_config(source), Checkpoint::open(source), {}, options);
   EXPECT_EQ(load_model_config(awq).awq_group_size, kGroup);
 
   // The same model with each projection replaced by its dequantized 4-bit weights, in fp32.
@@ -127,6 +149,71 @@ TEST(AwqModel, FourBitFolderComputesItsDequantizedModel) {
   const std::vector<int32_t> one = {ids[0]};
   const std::vector<float> got1 = logits_of(awq, one), want1 = logits_of(reference, one);
   for (size_t i = 0; i < got1.size(); ++i) EXPECT_NEAR(got1[i], want1[i], 1e-4f + 1e-4f * std::abs(want1[i])) << i;
+}
+
+TEST(AwqModel, TheFolderHoldsTheQuantizedTensorsWrittenWholeInNameOrder) {
+  std::mt19937 rng(9);
+  const auto source = write_folder("awq-stream-source", tiny_llama(rng));
+  const ModelConfig config = load_model_config(source);
+  const Checkpoint ckpt = Checkpoint::open(source);
+  std::vector<int32_t> calibration(256);
+  for (int32_t& id : calibration) id = int32_t(rng() % kVocab);
+  for (const QuantMethod method : {QuantMethod::Rtn, QuantMethod::Awq}) {
+    SCOPED_TRACE(method == QuantMethod::Rtn ? "rtn" : "awq");
+    const QuantizeOptions options = tiny_options(method);
+    const auto dir = temp_dir("awq-stream");
+    write_awq_model_folder(source, dir / "model", config, ckpt, calibration, options);
+
+    // Every tensor of the layout once, collected in memory and written as one file in name order.
+    std::map<std::string, TensorToWrite> tensors;
+    quantize_checkpoint(config, ckpt, calibration, options, [&](const SafetensorsEntry& e, const void* data) {
+      const auto* bytes = static_cast<const uint8_t*>(data);
+      EXPECT_TRUE(tensors.emplace(e.name, TensorToWrite{e.name, e.dtype, e.shape, {bytes, bytes + e.bytes()}}).second)
+          << e.name << " twice";
+    });
+    std::vector<TensorToWrite> whole;
+    for (auto& [name, tensor] : tensors) whole.push_back(std::move(tensor));
+    const std::vector<SafetensorsEntry> layout = quantized_checkpoint_layout(config, ckpt, options);
+    ASSERT_EQ(layout.size(), whole.size());
+    for (size_t i = 0; i < layout.size(); ++i) EXPECT_EQ(layout[i].name, whole[i].name);
+    EXPECT_EQ(whole.size(), 3 + kLayers * (2 + 7 * 3));  // embedding, final norm, lm_head; per layer 2 norms
+    write_safetensors_file(dir / "whole.safetensors", whole);
+    EXPECT_EQ(file_bytes(dir / "model" / "model.safetensors"), file_bytes(dir / "whole.safetensors"));
+  }
+}
+
+TEST(AwqModel, AFailurePartWayLeavesNoFolder) {
+  std::mt19937 rng(10);
+  const auto source = write_folder("awq-fail-source", tiny_llama(rng));
+  const ModelConfig config = load_model_config(source);
+  const Checkpoint ckpt = Checkpoint::open(source);
+  const auto parent = temp_dir("awq-fail");
+  // After the first layer: the copied tensors and layer 0's are in the file by then.
+  const std::string stopped = error_of([&] {
+    write_awq_model_folder(source, parent / "model", config, ckpt, {}, tiny_options(QuantMethod::Rtn),
+                           [](int done, int) {
+                             if (done == 1) fail("stopped after layer {}", done);
+                           });
+  });
+  EXPECT_NE(stopped.find("stopped after layer 1"), std::string::npos) << stopped;
+  EXPECT_TRUE(std::filesystem::is_empty(parent));
+  // A calibration id outside the vocabulary (awq): found once the folder and its header are begun.
+  const std::vector<int32_t> calibration(256, kVocab);
+  const std::string outside = error_of([&] {
+    write_awq_model_folder(source, parent / "model", config, ckpt, calibration, tiny_options(QuantMethod::Awq));
+  });
+  EXPECT_NE(outside.find("outside the vocabulary"), std::string::npos) << outside;
+  EXPECT_TRUE(std::filesystem::is_empty(parent));
+  // An empty folder given as `out` is left as it was.
+  std::filesystem::create_directory(parent / "model");
+  EXPECT_NE(error_of([&] {
+              write_awq_model_folder(source, parent / "model", config, ckpt, calibration,
+                                     tiny_options(QuantMethod::Awq));
+            }).find("outside the vocabulary"),
+            std::string::npos);
+  EXPECT_TRUE(std::filesystem::is_directory(parent / "model"));
+  EXPECT_TRUE(std::filesystem::is_empty(parent / "model"));
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(parent), std::filesystem::directory_iterator()), 1);
 }
 
 TEST(AwqModel, MissingPackedTensorIsAnErrorNamingIt) {

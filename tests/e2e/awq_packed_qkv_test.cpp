@@ -50,7 +50,10 @@ Quantized quantize(const std::filesystem::path& dir, QuantMethod method) {
   o.threads = 2;
   o.sequence_len = 128;
   Quantized out;
-  for (TensorToWrite& t : quantize_checkpoint(config, checkpoint, calibration, o)) out[t.name] = std::move(t);
+  quantize_checkpoint(config, checkpoint, calibration, o, [&](const SafetensorsEntry& e, const void* data) {
+    const auto* bytes = static_cast<const uint8_t*>(data);
+    out[e.name] = TensorToWrite{e.name, e.dtype, e.shape, std::vector<uint8_t>(bytes, bytes + e.bytes())};
+  });
   return out;
 }
 
