@@ -2,11 +2,13 @@
 // [--calib-tokens N]`: writes MODEL's 4-bit AWQ copy, a complete model folder in AutoAWQ's GEMM layout
 // (docs/quantization.md). The work is model/awq_quantizer.h's, written layer by layer into the folder
 // by model/awq_model_folder.h; this file reads the flags and the calibration text and draws a progress
-// bar per layer.
+// bar per layer. Ctrl-C stops it at the end of the layer being quantized, as an error that leaves no
+// output (the folder is written under a hidden name and renamed only when complete).
 #include <fstream>
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/interrupt.h"
 #include "cli/option_checks.h"
 #include "cli/options.h"
 #include "cli/output.h"
@@ -64,8 +66,11 @@ void run(const QuantizeArgs& args) {
     if (int64_t(calibration.size()) > args.calib_tokens) calibration.resize(size_t(args.calib_tokens));
   }
   ProgressBar bar(options.method == QuantMethod::Awq ? "AWQ layers" : "RTN layers");
-  write_awq_model_folder(args.model, args.out, m.config, *m.checkpoint, calibration, options,
-                         [&](int done, int total) { bar.update(size_t(done), size_t(total)); });
+  Interrupt interrupt;
+  write_awq_model_folder(args.model, args.out, m.config, *m.checkpoint, calibration, options, [&](int done, int total) {
+    bar.update(size_t(done), size_t(total));
+    if (interrupt.take()) fail("interrupted after {} of {} layers: nothing was written to {}", done, total, args.out);
+  });
   bar.finish();
   print_stdout("wrote {} ({} 4-bit, group size {}, {} calibration tokens)\n", args.out, args.method, options.group_size,
                calibration.size());

@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import struct
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -175,3 +176,27 @@ def test_unsupported_quantization_configs_name_the_field(folders, tmp_path, fiel
     (tmp_path / "config.json").write_text(json.dumps(config))
     assert_user_error(run("generate", tmp_path, "--prompt", "In", "--max-new-tokens", "1", "--device", "cpu"),
                       "quantization_config." + word)
+
+
+def test_ctrl_c_stops_after_a_layer_and_leaves_no_files(tmp_path):
+    """Ctrl-C during the search is an error at the end of the layer in progress; nothing is left behind."""
+    import signal
+    import time
+    from turbine_cli import BIN
+    work = tmp_path / "work"
+    work.mkdir()
+    out = work / "q"
+    proc = subprocess.Popen([BIN, "quantize", "awq", str(MODEL), "--out", str(out), "--calib", str(CALIB),
+                             "--threads", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # The folder is written under a hidden name beside --out from the first layer on.
+    deadline = time.monotonic() + 60
+    while not any(p.name.startswith(".q") for p in work.iterdir()):
+        assert proc.poll() is None and time.monotonic() < deadline, "no partial folder appeared"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode != 0, stdout
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: interrupted after"), stderr
+    assert str(out) in lines[0]
+    assert list(work.iterdir()) == []
