@@ -24,17 +24,9 @@ struct AttnCase {
   std::vector<SeqSpec> seqs;
 };
 
-class CudaAttention : public CpuVsGpu {
+class CudaAttention : public CpuVsGpuAndGeneral {
  protected:
-  CudaAttention() : CpuVsGpu(2024) {}
-  void SetUp() override {
-    CpuVsGpu::SetUp();
-    if (IsSkipped()) return;
-    CudaOptions options;
-    options.general_attention = true;
-    general = make_gpu(dtype, options);
-  }
-  std::unique_ptr<Backend> general;  // every step on the general kernel
+  CudaAttention() : CpuVsGpuAndGeneral(2024) {}
 };
 
 TEST_P(CudaAttention, MatchesCpu) {

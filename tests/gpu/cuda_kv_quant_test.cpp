@@ -125,21 +125,13 @@ const std::vector<QuantDecodeCase>& quant_decode_cases() {
   return cases;
 }
 
-class CudaQuantizedDecode : public CpuVsGpu {
+class CudaQuantizedDecode : public CpuVsGpuAndGeneral {
  protected:
-  CudaQuantizedDecode() : CpuVsGpu(4242) {}
-  void SetUp() override {
-    CpuVsGpu::SetUp();
-    if (IsSkipped()) return;
-    CudaOptions options;
-    options.general_attention = true;
-    general = make_gpu(dtype, options);
-  }
+  CudaQuantizedDecode() : CpuVsGpuAndGeneral(4242) {}
   // `rows` [first, last) of an output, one sequence's.
   static std::vector<float> rows(const std::vector<float>& out, size_t first, size_t last) {
     return std::vector<float>(out.begin() + first, out.begin() + last);
   }
-  std::unique_ptr<Backend> general;  // every step on the general kernel
 };
 
 // Identical bytes in both caches: the backends differ only in summation order and the output's rounding,

@@ -65,6 +65,21 @@ class CpuVsGpu : public ::testing::TestWithParam<DType> {
   std::mt19937 rng;
 };
 
+// CpuVsGpu plus a second GPU backend that runs every attention step on the general kernel
+// (CudaOptions::general_attention), for tests that compare the attention kernels on one batch.
+class CpuVsGpuAndGeneral : public CpuVsGpu {
+ protected:
+  using CpuVsGpu::CpuVsGpu;
+  void SetUp() override {
+    CpuVsGpu::SetUp();
+    if (IsSkipped()) return;
+    CudaOptions options;
+    options.general_attention = true;
+    general = make_gpu(dtype, options);
+  }
+  std::unique_ptr<Backend> general;
+};
+
 inline Tensor put(Backend& b, const std::vector<float>& v, std::vector<int64_t> shape, DType dtype) {
   return b.upload(v.data(), DType::F32, std::move(shape), dtype);
 }
