@@ -8,8 +8,11 @@
 # Speed does not depend on the values; the router's are drawn fresh per layer so tokens spread over
 # the experts, the other matrices are slices of one random pool (generating 7e9 values would take
 # longer than the benchmark).
-import json, os, shutil, struct, sys
+import json, os, shutil, sys
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from random_checkpoint import to_bf16, write_random_safetensors  # noqa: E402
 
 out, tok_dir = sys.argv[1], sys.argv[2]
 layers = int(sys.argv[3]) if len(sys.argv) > 3 else 12
@@ -19,16 +22,6 @@ vocab = max([v for v in tok_cfg["model"]["vocab"].values()] + [t["id"] for t in 
 vocab = max((vocab + 127) // 128 * 128, 151936)  # Qwen3-30B-A3B pads its vocabulary to 151936
 
 rng = np.random.default_rng(1)
-POOL = 1 << 26  # 64M values; a tensor is a pool slice from a random offset (wrapping)
-
-
-def to_bf16(a):
-    bits = np.asarray(a, np.float32).view(np.uint32)
-    return ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)  # round to nearest even
-
-
-pool = to_bf16(rng.normal(0, 0.02, POOL))
-pool = np.concatenate([pool, pool])
 
 shapes = {"model.embed_tokens.weight": [vocab, H], "model.norm.weight": [H], "lm_head.weight": [vocab, H]}
 for l in range(layers):
@@ -42,30 +35,9 @@ for l in range(layers):
         x = f"{p}mlp.experts.{e}."
         shapes.update({x + "gate_proj.weight": [I, H], x + "up_proj.weight": [I, H], x + "down_proj.weight": [H, I]})
 
-header, offset = {}, 0
-for name, shape in shapes.items():
-    n = int(np.prod(shape)) * 2
-    header[name] = {"dtype": "BF16", "shape": shape, "data_offsets": [offset, offset + n]}
-    offset += n
-hb = json.dumps(header).encode()
-hb += b" " * ((8 - len(hb) % 8) % 8)
 os.makedirs(out, exist_ok=True)
-with open(os.path.join(out, "model.safetensors"), "wb") as f:
-    f.write(struct.pack("<Q", len(hb)))
-    f.write(hb)
-    for name, shape in shapes.items():
-        n = int(np.prod(shape))
-        if name.endswith("norm.weight"):
-            data = to_bf16(np.ones(n))
-        elif name.endswith("mlp.gate.weight"):
-            data = to_bf16(rng.normal(0, 0.5, n))
-        else:
-            data = np.empty(n, np.uint16)
-            for at in range(0, n, POOL):  # slices of the doubled pool, each from its own offset
-                m = min(POOL, n - at)
-                start = int(rng.integers(0, POOL))
-                data[at:at + m] = pool[start:start + m]
-        f.write(data.tobytes())
+offset = write_random_safetensors(os.path.join(out, "model.safetensors"), shapes, rng,
+                                  lambda name, n: to_bf16(rng.normal(0, 0.5, n)) if name.endswith("mlp.gate.weight") else None)
 
 config = {"architectures": ["Qwen3MoeForCausalLM"], "model_type": "qwen3_moe", "hidden_size": H,
           "intermediate_size": DENSE, "moe_intermediate_size": I, "num_experts": E, "num_experts_per_tok": K,
