@@ -72,6 +72,26 @@ TEST(CpuMoe, ExpertsMatchReference) {
   }
 }
 
+// Ids repeated within a token (every pair on one expert: T * k rows for it, more than T): the op
+// takes any ids, and its gathered rows must not be sized by the token count.
+TEST(CpuMoe, ExpertsTakeRepeatedIds) {
+  auto be = make_cpu();
+  std::mt19937 rng(33);
+  const int64_t T = 9, H = 24, I = 16, E = 3, k = 3;
+  const Vec x = random_vec(rng, size_t(T * H));
+  const Vec gate_up = random_vec(rng, size_t(E * 2 * I * H), -0.5, 0.5), down = random_vec(rng, size_t(E * H * I), -0.5, 0.5);
+  const std::vector<int32_t> ids(size_t(T * k), int32_t(E - 1));
+  const Vec weights = random_vec(rng, size_t(T * k), 0.1, 1.0);
+  const auto gu_f = to_float(gate_up), dn_f = to_float(down), w_f = to_float(weights);
+  Tensor out = be->empty(DType::F32, {T, H});
+  be->moe_experts(upload_vec(*be, x, {T, H}), be->upload(gu_f.data(), DType::F32, {E, 2 * I, H}, DType::F32),
+                  be->upload(dn_f.data(), DType::F32, {E, H, I}, DType::F32),
+                  be->upload(ids.data(), DType::I32, {T, k}, DType::I32),
+                  be->upload(w_f.data(), DType::F32, {T, k}, DType::F32), out);
+  const Vec want = ref_moe_experts(x, gate_up, down, ids, weights, T, H, I, k);
+  EXPECT_LE(tolerance_ratio(be->download_f32(out), want, 1e-5, 1e-4), 1.0);
+}
+
 TEST(CpuMoe, ChecksArguments) {
   auto be = make_cpu();
   const int64_t T = 2, H = 8, I = 4, E = 3;

@@ -54,9 +54,14 @@ void CpuBackend::do_moe_experts(const Tensor& x, const Tensor& gate_up, const Te
   }
   std::memset(out.data, 0, out.bytes());
   if (T == 0) return;
+  // An expert gets up to T * k pairs: ids may repeat within a token (a router never repeats them,
+  // but the op takes any ids), so the gathered rows are sized by the busiest expert, not by T.
+  size_t most = 0;
+  for (const auto& pairs : routed) most = std::max(most, pairs.size());
+  const int64_t R = int64_t(most);
   const Tensor all_gate_up = gate_up.reshaped({E * 2 * I, H}), all_down = down.reshaped({E * H, I});
-  Tensor xs = empty(DType::F32, {T, H}), gu = empty(DType::F32, {T, 2 * I}), mid = empty(DType::F32, {T, I}),
-         ys = empty(DType::F32, {T, H});
+  Tensor xs = empty(DType::F32, {R, H}), gu = empty(DType::F32, {R, 2 * I}), mid = empty(DType::F32, {R, I}),
+         ys = empty(DType::F32, {R, H});
   const float* xp = x.ptr<float>();
   float* op = out.ptr<float>();
   for (int64_t e = 0; e < E; ++e) {
