@@ -50,21 +50,21 @@ class Inputs {
  public:
   Inputs(Backend& b, uint32_t seed, DType round_to) : b_(b), rng_(seed), round_to_(round_to) {}
 
-  // Uniform values in [lo, hi) rounded to round_to, uploaded in the backend's compute dtype.
+  // Uniform values in [lo, hi) rounded to round_to on every backend (an fp32 reference then holds the
+  // values a 16-bit backend holds: a quantized KV cache would turn a rounding apart into a code apart),
+  // uploaded in the backend's compute dtype.
   Tensor random(std::vector<int64_t> shape, float lo = -1.0f, float hi = 1.0f) {
     int64_t n = 1;
     for (int64_t d : shape) n *= d;
     std::uniform_real_distribution<float> dist(lo, hi);
     std::vector<float> v(static_cast<size_t>(n));
     for (auto& x : v) x = dist(rng_);
-    return upload(v, std::move(shape), b_.compute_dtype());
+    round(v);
+    return b_.upload(v.data(), DType::F32, std::move(shape), b_.compute_dtype());
   }
+  // Values uploaded as `dtype`; rounded to round_to unless they are to stay fp32 (router logits).
   Tensor upload(std::vector<float> v, std::vector<int64_t> shape, DType dtype) {
-    if (round_to_ != DType::F32 && dtype != DType::F32) {
-      std::vector<uint16_t> half(v.size());
-      convert_from_f32(v.data(), round_to_, half.data(), v.size());
-      convert_to_f32(half.data(), round_to_, v.data(), v.size());
-    }
+    if (dtype != DType::F32) round(v);
     return b_.upload(v.data(), DType::F32, std::move(shape), dtype);
   }
   // A matrix weight (linear, embedding table): rounded to round_to on every backend (the reference
@@ -76,11 +76,7 @@ class Inputs {
     std::uniform_real_distribution<float> dist(lo, hi);
     std::vector<float> v(static_cast<size_t>(n));
     for (auto& x : v) x = dist(rng_);
-    if (round_to_ != DType::F32) {
-      std::vector<uint16_t> half(v.size());
-      convert_from_f32(v.data(), round_to_, half.data(), v.size());
-      convert_to_f32(half.data(), round_to_, v.data(), v.size());
-    }
+    round(v);
     return b_.upload(v.data(), DType::F32, std::move(shape), b_.weight_dtype(round_to_));
   }
   Tensor ids(int64_t n, int64_t below) {
@@ -92,6 +88,13 @@ class Inputs {
   std::mt19937& rng() { return rng_; }
 
  private:
+  void round(std::vector<float>& v) const {
+    if (round_to_ == DType::F32) return;
+    std::vector<uint16_t> half(v.size());
+    convert_from_f32(v.data(), round_to_, half.data(), v.size());
+    convert_to_f32(half.data(), round_to_, v.data(), v.size());
+  }
+
   Backend& b_;
   std::mt19937 rng_;
   DType round_to_;
