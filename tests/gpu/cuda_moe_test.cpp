@@ -229,13 +229,12 @@ TEST_P(CudaMoeModel, GreedyBatchedMarginRule) {
   expect_greedy_margin_rule(cases_, got, kMarginTol);
 }
 
+// Each prompt in a batch of its own, the margin rule over all of them (at 0.5 some prompts of the tiny
+// MoE models have no step before their first small margin, so a prompt alone may compare nothing).
 TEST_P(CudaMoeModel, GreedyAloneMarginRule) {
-  for (size_t i = 0; i < cases_.size(); ++i) {
-    SCOPED_TRACE(testing::Message() << "prompt " << i);
-    const nlohmann::json one = nlohmann::json::array({cases_[i]});
-    const auto got = batched_greedy(*m_, one, kBlockLen);
-    expect_greedy_margin_rule(one, got, kMarginTol);
-  }
+  std::vector<std::vector<int32_t>> got;
+  for (const auto& c : cases_) got.push_back(batched_greedy(*m_, nlohmann::json::array({c}), kBlockLen).at(0));
+  expect_greedy_margin_rule(cases_, got, kMarginTol);
 }
 
 TEST_P(CudaMoeModel, TeacherForced) { expect_teacher_forced_cases(*m_, cases_, kBlockLen, kMarginTol); }
