@@ -36,7 +36,8 @@
 #               OUT_DIR/moe; prints turbine / llama.cpp decode ratios against the 1.3x target. Not in the
 #               default list; with the 7B files of the other phases present the 64 GB disk is too small
 #               (remove /tmp/llama7b and /tmp/peer-llama7b-*.gguf first). Needs the Qwen3 tokenizer
-#               folder ($MOE_TOKENIZER, default ../shared/tokenizers/qwen3: carry it).
+#               folder ($MOE_TOKENIZER, default ../shared/tokenizers/qwen3: carry it, its tokenizer.json may
+#               come as tokenizer.json.xz).
 # Timed phases first wait for a llama.cpp build still running in the background: its 16 compile
 # jobs slow the host side of every step (batch 16 decode lost 13% that way once).
 # Env: TURBINE_BIN (default build/turbine), TURBINE_BASE_BIN (base-ab's baseline), BENCH_DIR (default ../shared/bench), MODEL_DIR, TOKENIZER,
@@ -173,7 +174,10 @@ PY
       done ;;
     moe)
       mkdir -p "$O/moe"
-      [ -f "$MOE_DIR/config.json" ] || /usr/bin/python3 "$here/bench/make_moe_checkpoint.py" "$MOE_DIR" "$MOE_TOKENIZER" 12 \
+      # A carried tokenizer comes xz-packed (tokenizer.json is 11 MB).
+      [ -f "$MOE_TOKENIZER/tokenizer.json.xz" ] && [ ! -f "$MOE_TOKENIZER/tokenizer.json" ] &&
+        xz -dk "$MOE_TOKENIZER/tokenizer.json.xz"
+      [ -f "$MOE_DIR/config.json" ] || $PY "$here/bench/make_moe_checkpoint.py" "$MOE_DIR" "$MOE_TOKENIZER" 12 \
         > "$O/moe/make_model.log" 2>&1 || { tail "$O/moe/make_model.log"; exit 1; }
       "$TURBINE_BIN" bench generate "$MOE_DIR" --batch 1,16 --input-len 128 --output-len 256 --warmup 1 \
         --dtype bf16 --json 2>"$O/moe/turbine.err" | tee "$O/moe/turbine.jsonl"

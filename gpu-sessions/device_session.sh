@@ -12,6 +12,8 @@
 #   call 3: gpu-sessions/device_session.sh OUT hf        HF transformers eager beside them, then the ratios again
 #   PHASES="model base-ab" gpu-sessions/device_session.sh OUT bench   the same-run A/B against the build
 #                                                        carried as turbine-base (prepare_carry.sh)
+#   GTEST_FILTER='*Moe*' gpu-sessions/device_session.sh OUT rerun   those tests and their memcheck (after a fix;
+#                                                        models packed by gpu-sessions/carry_models.sh are unpacked)
 #   (any time) gpu-sessions/device_session.sh OUT int4   the W4A16 op tests (and the 16-bit linear's), their
 #                                                        memcheck, int4_linear_bench in fp16 and bf16
 #   (any time) gpu-sessions/device_session.sh OUT timeline   kernel timelines of decode
@@ -29,6 +31,9 @@ if [ -f .carry/pack/bin.tar.xz ]; then
   ln -sfn /tmp/turbine-carry/bin .carry/bin && ln -sfn /tmp/turbine-carry/lib .carry/lib
 fi
 export LD_LIBRARY_PATH=$PWD/.carry/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# Test models packed by gpu-sessions/carry_models.sh (the MoE model tests skip the ones not carried).
+for f in .carry/shared/models/*/*.xz; do [ -f "$f" ] && xz -d "$f"; done
+[ -d .carry/shared/models/kjv-internlm2 ] && export TURBINE_INTERNLM2_COPY=$PWD/.carry/shared/models/kjv-internlm2
 # libnccl is too large to carry (prepare_carry.sh leaves it out): PyTorch's copy on the device serves.
 nccl=$(find /opt/torch/.venv -name 'libnccl.so.2*' 2>/dev/null | head -1)
 [ -n "$nccl" ] && export LD_LIBRARY_PATH=$(dirname "$nccl"):$LD_LIBRARY_PATH
@@ -57,6 +62,13 @@ case $part in
     gpu-sessions/compare_peers.sh "$O" model hf ratios ;;
   timeline)
     gpu-sessions/device_timeline.sh "$O/timeline" ;;
+  rerun)  # the tests GTEST_FILTER names, then their memcheck (after a fix, without the whole suite)
+    timeout 240 .carry/bin/turbine_gpu_tests --gtest_filter="$GTEST_FILTER" > "$O/rerun_tests.log" 2>&1
+    echo "rerun tests rc=$?"
+    grep -E "^\[  (PASSED|FAILED)|FAILED  \]|SKIPPED \] [0-9]" "$O/rerun_tests.log" || tail -3 "$O/rerun_tests.log"
+    timeout 150 compute-sanitizer --tool memcheck --print-limit 20 .carry/bin/turbine_gpu_tests \
+      --gtest_filter="$GTEST_FILTER" > "$O/rerun_memcheck.log" 2>&1
+    echo "memcheck rc=$?"; grep -E "ERROR SUMMARY|PASSED|FAILED" "$O/rerun_memcheck.log" | tail -4 ;;
   int4)
     timeout 240 .carry/bin/turbine_gpu_tests --gtest_filter='*Int4*:*CudaLinear*' > "$O/int4_tests.log" 2>&1
     echo "int4 tests rc=$?"
@@ -65,5 +77,5 @@ case $part in
       --gtest_filter='*Int4*' > "$O/int4_memcheck.log" 2>&1
     echo "memcheck rc=$?"; grep -E "ERROR SUMMARY|PASSED|FAILED" "$O/int4_memcheck.log" | tail -4
     for dtype in float16 bfloat16; do .carry/bin/int4_linear_bench --dtype $dtype --iterations 50; done 2>&1 | tee "$O/int4_bench.txt" ;;
-  *) echo "usage: $0 OUT tests|bench|hf|timeline|int4"; exit 2 ;;
+  *) echo "usage: $0 OUT tests|rerun|bench|hf|timeline|int4"; exit 2 ;;
 esac

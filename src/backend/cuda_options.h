@@ -26,15 +26,16 @@ struct CudaOptions {
   // Then up to this many the Hopper kernel (0: none; cuBLASLt from there); 0..kWgmmaGemmMaxTokens.
   int wgmma_gemm_max_tokens = kWgmmaGemmMaxTokens;
   // 4-bit (W4A16) linears of up to this many tokens take the decode GEMV, the rest (and all at 0) the
-  // 4-bit GEMM; 0..kInt4GemvMaxTokens. Off by default: the GEMV has not run on a GPU yet (its op tests
-  // and timings are the next GPU session's; docs/experiments.md).
-  int int4_gemv_max_tokens = 0;
+  // 4-bit GEMM; 0..kInt4GemvMaxTokens. 1 by default: on an H200 a 7B layer's four GEMVs at one token take
+  // 0.92x the 4-bit GEMM's time; 2..8 tokens have not been timed (docs/performance.md).
+  int int4_gemv_max_tokens = 1;
   // 4-bit linears of more tokens than one mma tile (8) take the tiled GEMM (int4_tiled_gemm.cu: the
-  // activations staged once per 128-row block, K split over blocks), not int4_gemm.cu. Off by default
-  // for the same reason as the GEMV.
+  // activations staged once per 128-row block, K split over blocks), not int4_gemm.cu. Off by default:
+  // correct on an H200, but slower than int4_gemm.cu at 16 and 32 tokens (faster at 64).
   bool int4_tiled_gemm = false;
   // 4-bit linears of at least this many tokens (0: none) dequantize the weight to the compute dtype
-  // and run the 16-bit GEMM (int4_dequantize.cu; long prefills). Off by default for the same reason.
+  // and run the 16-bit GEMM (int4_dequantize.cu; long prefills). Off by default: its dequantization
+  // alone takes ~190 us for a 4096 x 12288 weight on an H200, far from the copy bandwidth.
   int int4_dequant_min_tokens = 0;
   // Every attention step on the general kernel, none on the decode or flash kernels: no flag, for the
   // GPU tests that compare the kernels on the same batch.

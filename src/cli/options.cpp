@@ -92,7 +92,7 @@ void add_cuda_options(CLI::App& cmd, CudaFlags& f) {
   cmd.add_option("--int4-gemv-max-tokens", f.int4_gemv_max_tokens,
                  fmt::format("4-bit linears of up to N tokens take the decode GEMV, beyond the 4-bit GEMM (0..{}, "
                              "default {})",
-                             kInt4GemvMaxTokens, kInt4GemvMaxTokens))
+                             kInt4GemvMaxTokens, CudaOptions{}.int4_gemv_max_tokens))
       ->type_name("N")
       ->check(CLI::Range(0, kInt4GemvMaxTokens));
   on_off("--int4-tiled-gemm", f.int4_tiled_gemm,

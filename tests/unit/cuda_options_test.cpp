@@ -32,9 +32,9 @@ TEST(CudaOptions, DefaultsWithNeitherFlagsNorEnvironment) {
   EXPECT_TRUE(o.graphs && o.fused && o.pdl && o.cublaslt_tune);
   EXPECT_EQ(o.skinny_gemm_max_tokens, kSkinnyGemmMaxTokens);
   EXPECT_EQ(o.wgmma_gemm_max_tokens, kWgmmaGemmMaxTokens);
-  EXPECT_EQ(o.int4_gemv_max_tokens, 0);  // the 4-bit GEMV waits for its first GPU run
-  EXPECT_FALSE(o.int4_tiled_gemm);       // and so do the tiled 4-bit GEMM
-  EXPECT_EQ(o.int4_dequant_min_tokens, 0);  // and the dequantized prefill
+  EXPECT_EQ(o.int4_gemv_max_tokens, 1);     // the 4-bit GEMV at one token (it wins there)
+  EXPECT_FALSE(o.int4_tiled_gemm);          // the tiled 4-bit GEMM loses at 16 and 32 tokens
+  EXPECT_EQ(o.int4_dequant_min_tokens, 0);  // and the dequantized prefill everywhere
   EXPECT_TRUE(applied.empty());
 }
 
