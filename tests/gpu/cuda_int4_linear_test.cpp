@@ -63,7 +63,7 @@ class CudaInt4Linear : public CpuVsGpu {
   void SetUp() override {
     CpuVsGpu::SetUp();
     if (IsSkipped()) return;
-    // The cases cover the decode GEMV and the tiled GEMM too, off by default until they have run on a GPU.
+    // The cases cover the decode GEMV and the tiled GEMM too, whatever the defaults route.
     CudaOptions with_gemv;
     with_gemv.int4_gemv_max_tokens = kInt4GemvMaxTokens;
     with_gemv.int4_tiled_gemm = true;
