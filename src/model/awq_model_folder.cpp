@@ -1,6 +1,9 @@
 #include "model/awq_model_folder.h"
 
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -36,6 +39,24 @@ std::string awq_config_json(const fs::path& source, int group_size) {
   return j.dump(2) + "\n";
 }
 
+// The hidden folders `.NAME.partial-PID` that a quantize into NAME killed outright (SIGKILL, a power cut)
+// left beside it: removed once no process PID exists. A PID that runs (maybe reused by another
+// program) or that is not ours to signal keeps its folder.
+void remove_stale_partials(const fs::path& parent, const std::string& name) {
+  const std::string prefix = "." + name + ".partial-";
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(parent, ec)) {
+    const std::string file = e.path().filename().string();
+    if (file.rfind(prefix, 0) != 0) continue;
+    const std::string digits = file.substr(prefix.size());
+    if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = pid_t(std::stol(digits));
+    if (pid <= 0 || pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;
+    std::error_code removed;
+    fs::remove_all(e.path(), removed);
+  }
+}
+
 }  // namespace
 
 void check_output_folder(const fs::path& out) {
@@ -53,6 +74,7 @@ void write_awq_model_folder(const fs::path& source, const fs::path& out, const M
   const fs::path parent = fs::absolute(out).parent_path();
   if (!fs::is_directory(parent)) fail("--out {}: the folder {} does not exist", out.string(), parent.string());
   std::vector<SafetensorsEntry> layout = quantized_checkpoint_layout(config, checkpoint, options);
+  remove_stale_partials(parent, out.filename().string());
   const fs::path tmp = parent / fmt::format(".{}.partial-{}", out.filename().string(), ::getpid());
   std::error_code ec;
   fs::remove_all(tmp, ec);

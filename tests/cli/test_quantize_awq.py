@@ -200,3 +200,33 @@ def test_ctrl_c_stops_after_a_layer_and_leaves_no_files(tmp_path):
     assert len(lines) == 1 and lines[0].startswith("error: interrupted after"), stderr
     assert str(out) in lines[0]
     assert list(work.iterdir()) == []
+
+
+def test_a_killed_quantize_leaves_a_partial_folder_the_next_one_removes(tmp_path):
+    """SIGKILL skips every cleanup: the hidden partial folder stays until the next quantize into the same
+    --out, which removes it since its process is gone; one whose process runs is left alone."""
+    import os
+    import signal
+    import time
+    from turbine_cli import BIN
+    work = tmp_path / "work"
+    work.mkdir()
+    out = work / "q"
+    proc = subprocess.Popen([BIN, "quantize", "awq", str(MODEL), "--out", str(out), "--calib", str(CALIB),
+                             "--threads", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not any(p.name.startswith(".q.partial-") for p in work.iterdir()):
+        assert proc.poll() is None and time.monotonic() < deadline, "no partial folder appeared"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    stale = work / f".q.partial-{proc.pid}"
+    assert stale.is_dir()
+    alive = work / f".q.partial-{os.getpid()}"  # this test's own process: running
+    alive.mkdir()
+    result = run("quantize", "awq", MODEL, "--method", "rtn", "--out", out)
+    assert result.returncode == 0, result.stderr
+    assert not stale.exists()
+    assert alive.is_dir()
+    assert sorted(p.name for p in work.iterdir()) == [alive.name, "q"]
+
