@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
     BackendOptions o;
     o.device = device;
     o.dtype = device == "cpu" ? DType::F32 : parse_dtype(dtype_text);
-    o.cuda.int4_gemv_max_tokens = kInt4GemvMaxTokens;  // the GEMV and the tiled GEMM (off by default)
+    o.cuda.int4_gemv_max_tokens = kInt4GemvMaxTokens;  // the GEMV up to 8 tokens (default 1) and the tiled GEMM (default off)
     o.cuda.int4_tiled_gemm = true;
     auto backend = make_backend(o);
     const DType dtype = backend->compute_dtype();
