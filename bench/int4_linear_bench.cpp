@@ -3,10 +3,9 @@
 // per call, bytes of weights (4-bit values, scales and zero points, or 16-bit values) read per
 // second, TFLOP/s and the 4-bit speedup. Each case cycles through 4 copies of its weights so that
 // none is served from L2, and calls run back to back (so PDL overlap counts, as in a decode step).
-// On cuda the 4-bit linear is timed twice: as dispatched with the newer kernels on (the decode GEMV
-// up to 8 tokens, the tiled GEMM above) and with int4_gemm.cu at every token count (a second backend
-// with int4_gemv_max_tokens = 0 and int4_tiled_gemm off), the A/B of int4_gemv.cu and
-// int4_tiled_gemm.cu against int4_gemm.cu; gemm_us and gemm_x (its time over the dispatched time) say it.
+// On cuda the 4-bit linear is timed twice: with the stream GEMM up to 64 tokens (on Hopper)
+// and on the older kernels (a second backend with the stream GEMM off: the decode GEMV up to 8 tokens,
+// the tiled GEMM above); older_us and older_x (its time over the dispatched time) say it.
 // A third backend dequantizes the weight and runs the 16-bit GEMM at every token count
 // (int4_dequant_min_tokens = 1): dequant_us says where that path (long prefills) starts to win.
 // Usage: int4_linear_bench [--device cuda] [--dtype float16] [--tokens 1,16,32,64] [--group-size 128]
@@ -91,38 +90,40 @@ int main(int argc, char** argv) {
     BackendOptions o;
     o.device = device;
     o.dtype = device == "cpu" ? DType::F32 : parse_dtype(dtype_text);
-    o.cuda.int4_gemv_max_tokens = kInt4GemvMaxTokens;  // the GEMV up to 8 tokens (default 1) and the tiled GEMM (default off)
-    o.cuda.int4_tiled_gemm = true;
+    o.cuda.int4_stream_max_tokens = kInt4StreamMaxTokens;
     auto backend = make_backend(o);
     const DType dtype = backend->compute_dtype();
-    // The same device with int4_gemm.cu at every token count, and with the dequantized 16-bit path at
-    // every token count (cuda only: the cpu has one 4-bit path).
-    std::unique_ptr<Backend> gemm_backend, dequant_backend;
+    // The same device on the older kernels (the GEMV up to 8 tokens, the tiled GEMM above), and with
+    // the dequantized 16-bit path at every token count (cuda only: the cpu has one 4-bit path).
+    std::unique_ptr<Backend> older_backend, dequant_backend;
     if (device != "cpu") {
       BackendOptions g = o;
+      g.cuda.int4_stream_max_tokens = 0;
+      g.cuda.int4_gemv_max_tokens = kInt4GemvMaxTokens;
+      g.cuda.int4_tiled_gemm = true;
+      older_backend = make_backend(g);
       g.cuda.int4_gemv_max_tokens = 0;
       g.cuda.int4_tiled_gemm = false;
-      gemm_backend = make_backend(g);
       g.cuda.int4_dequant_min_tokens = 1;
       dequant_backend = make_backend(g);
     }
     fmt::print("# {} ({}), group {}, {} iterations\n", backend->name(), dtype_name(dtype), group, iterations);
     fmt::print("{:<22} {:>9} {:>7} {:>7} {:>9} {:>7} {:>7} {:>8} {:>9} {:>7} {:>10}\n", "case", "16bit_us", "GB/s",
-               "TFLOP/s", "4bit_us", "GB/s", "TFLOP/s", "speedup", "gemm_us", "gemm_x", "dequant_us");
+               "TFLOP/s", "4bit_us", "GB/s", "TFLOP/s", "speedup", "older_us", "older_x", "dequant_us");
     const std::pair<int64_t, int64_t> shapes[] = {{12288, 4096}, {4096, 4096}, {22016, 4096}, {4096, 11008}};
     Lcg rng{42};
-    // Per token count, the four shapes summed (one layer): 16-bit, 4-bit as dispatched, 4-bit GEMM,
-    // dequantized.
+    // Per token count, the four shapes summed (one layer): 16-bit, 4-bit as dispatched, the older
+    // 4-bit kernels, dequantized.
     std::vector<std::array<double, 4>> layer(token_counts.size(), {0.0, 0.0, 0.0, 0.0});
     for (const auto& [n, k] : shapes) {
       std::vector<Tensor> dense;
-      std::vector<Int4Weight> quant, gemm_quant, dequant_quant;
+      std::vector<Int4Weight> quant, older_quant, dequant_quant;
       for (int c = 0; c < kCopies; ++c) {
         const auto w = random_half(rng, size_t(n * k), DType::F16, -0.05f, 0.05f);
         dense.push_back(backend->upload(w.data(), DType::F16, {n, k}, dtype));
         const HostInt4Matrix m = random_int4(rng, n, k, group);
         quant.push_back(backend->pack_int4(m));
-        if (gemm_backend) gemm_quant.push_back(gemm_backend->pack_int4(m));
+        if (older_backend) older_quant.push_back(older_backend->pack_int4(m));
         if (dequant_backend) dequant_quant.push_back(dequant_backend->pack_int4(m));
       }
       const double dense_bytes = double(n) * k * 2;
@@ -145,20 +146,20 @@ int main(int argc, char** argv) {
           return time_calls(*other, iterations,
                             [&](int c) { other->linear(ox, LinearWeight(weights[size_t(c)]), nullptr, oout); });
         };
-        const double us_gemm = time_on(gemm_backend.get(), gemm_quant);
+        const double us_older = time_on(older_backend.get(), older_quant);
         const double us_dequant = time_on(dequant_backend.get(), dequant_quant);
         layer[ti][0] += us16;
         layer[ti][1] += us4;
-        layer[ti][2] += us_gemm;
+        layer[ti][2] += us_older;
         layer[ti][3] += us_dequant;
         const double flops = 2.0 * tokens * double(n) * k;
         fmt::print("{:<22} {:>9.1f} {:>7.0f} {:>7.1f} {:>9.1f} {:>7.0f} {:>7.1f} {:>8.2f} {:>9.1f} {:>7.2f} {:>10.1f}\n",
                    fmt::format("N{} K{} T{}", n, k, tokens), us16, dense_bytes / us16 / 1e3, flops / us16 / 1e6, us4,
-                   quant_bytes / us4 / 1e3, flops / us4 / 1e6, us16 / us4, us_gemm, us_gemm / us4, us_dequant);
+                   quant_bytes / us4 / 1e3, flops / us4 / 1e6, us16 / us4, us_older, us_older / us4, us_dequant);
       }
     }
     for (size_t ti = 0; ti < token_counts.size(); ++ti)
-      fmt::print("layer T{}: 16-bit {:.1f} us, 4-bit {:.1f} us ({:.2f}x), 4-bit GEMM {:.1f} us, dequantized {:.1f} us\n",
+      fmt::print("layer T{}: 16-bit {:.1f} us, 4-bit {:.1f} us ({:.2f}x), older 4-bit kernels {:.1f} us, dequantized {:.1f} us\n",
                  token_counts[ti], layer[ti][0], layer[ti][1], layer[ti][0] / layer[ti][1], layer[ti][2],
                  layer[ti][3]);
     return 0;

@@ -57,6 +57,8 @@ CudaOptions resolve_cuda_options(const CudaOptionFlags& flags, const std::functi
          o.skinny_gemm_max_tokens);
   tokens(flags.wgmma_gemm_max_tokens, "--wgmma-gemm-max-tokens", "TURBINE_CUDA_WGMMA_GEMM", kWgmmaGemmMaxTokens,
          o.wgmma_gemm_max_tokens);
+  tokens(flags.int4_stream_max_tokens, "--int4-stream-max-tokens", "TURBINE_CUDA_INT4_STREAM", kInt4StreamMaxTokens,
+         o.int4_stream_max_tokens);
   tokens(flags.int4_gemv_max_tokens, "--int4-gemv-max-tokens", "TURBINE_CUDA_INT4_GEMV", kInt4GemvMaxTokens,
          o.int4_gemv_max_tokens);
   tokens(flags.int4_dequant_min_tokens, "--int4-dequant-min-tokens", "TURBINE_CUDA_INT4_DEQUANT",

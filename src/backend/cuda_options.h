@@ -15,6 +15,8 @@ constexpr int kSkinnyGemmMaxTokens = 2;
 constexpr int kWgmmaGemmMaxTokens = 48;
 // Most tokens the 4-bit decode GEMV (int4_gemv.cu) takes: one mma token tile.
 constexpr int kInt4GemvMaxTokens = 8;
+// Most tokens the 4-bit stream GEMM (int4_stream_gemm.cu, Hopper) takes: eight mma token tiles.
+constexpr int kInt4StreamMaxTokens = 64;
 
 struct CudaOptions {
   bool graphs = true;         // decode steps recorded and replayed as CUDA graphs
@@ -25,6 +27,11 @@ struct CudaOptions {
   int skinny_gemm_max_tokens = kSkinnyGemmMaxTokens;
   // Then up to this many the Hopper kernel (0: none; cuBLASLt from there); 0..kWgmmaGemmMaxTokens.
   int wgmma_gemm_max_tokens = kWgmmaGemmMaxTokens;
+  // 4-bit (W4A16) linears of up to this many tokens take the stream GEMM on Hopper (weights through a
+  // ring of shared-memory stages filled by bulk copies, persistent blocks); 0..kInt4StreamMaxTokens.
+  // The kernels below serve the rest, and every token count on other GPUs. 0 by default: it has not
+  // run on a GPU yet.
+  int int4_stream_max_tokens = 0;
   // 4-bit (W4A16) linears of up to this many tokens take the decode GEMV, the rest (and all at 0) the
   // 4-bit GEMM; 0..kInt4GemvMaxTokens. 1 by default: on an H200 a 7B layer's four GEMVs at one token take
   // 0.92x the 4-bit GEMM's time; 2..8 tokens have not been timed (docs/performance.md).
@@ -48,7 +55,8 @@ constexpr int kInt4DequantMinTokensLimit = 1 << 20;
 // The options given on the command line; unset ones come from the environment, then the defaults.
 struct CudaOptionFlags {
   std::optional<bool> graphs, fused, pdl, cublaslt_tune, int4_tiled_gemm;
-  std::optional<int> skinny_gemm_max_tokens, wgmma_gemm_max_tokens, int4_gemv_max_tokens, int4_dequant_min_tokens;
+  std::optional<int> skinny_gemm_max_tokens, wgmma_gemm_max_tokens, int4_stream_max_tokens, int4_gemv_max_tokens,
+      int4_dequant_min_tokens;
 };
 
 // "on"/"off" (also "1"/"0") -> bool; throws Error naming `name` otherwise.
@@ -56,7 +64,7 @@ bool parse_on_off(const std::string& text, const std::string& name);
 
 // Resolves `flags` over the environment fallback, read through `getenv` (std::getenv in the CLI):
 // TURBINE_CUDA_GRAPHS, TURBINE_CUDA_FUSED, TURBINE_CUDA_PDL, TURBINE_CUBLASLT_TUNE, TURBINE_CUDA_INT4_TILED (on/off/1/0),
-// TURBINE_CUDA_SKINNY_GEMM, TURBINE_CUDA_WGMMA_GEMM, TURBINE_CUDA_INT4_GEMV, TURBINE_CUDA_INT4_DEQUANT (a token count). A variable is used only where
+// TURBINE_CUDA_SKINNY_GEMM, TURBINE_CUDA_WGMMA_GEMM, TURBINE_CUDA_INT4_STREAM, TURBINE_CUDA_INT4_GEMV, TURBINE_CUDA_INT4_DEQUANT (a token count). A variable is used only where
 // its flag was not given; each one used is appended to `applied` as "NAME=value". A bad value or a
 // count outside its range throws Error naming the flag or variable.
 CudaOptions resolve_cuda_options(const CudaOptionFlags& flags, const std::function<const char*(const char*)>& getenv,

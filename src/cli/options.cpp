@@ -89,6 +89,12 @@ void add_cuda_options(CLI::App& cmd, CudaFlags& f) {
                              kWgmmaGemmMaxTokens, kWgmmaGemmMaxTokens))
       ->type_name("N")
       ->check(CLI::Range(0, kWgmmaGemmMaxTokens));
+  cmd.add_option("--int4-stream-max-tokens", f.int4_stream_max_tokens,
+                 fmt::format("4-bit linears of up to N tokens take the stream GEMM on Hopper, beyond the kernels "
+                             "below (0..{}, default {})",
+                             kInt4StreamMaxTokens, CudaOptions{}.int4_stream_max_tokens))
+      ->type_name("N")
+      ->check(CLI::Range(0, kInt4StreamMaxTokens));
   cmd.add_option("--int4-gemv-max-tokens", f.int4_gemv_max_tokens,
                  fmt::format("4-bit linears of up to N tokens take the decode GEMV, beyond the 4-bit GEMM (0..{}, "
                              "default {})",
@@ -104,7 +110,7 @@ void add_cuda_options(CLI::App& cmd, CudaFlags& f) {
       ->type_name("N")
       ->check(CLI::Range(0, kInt4DequantMinTokensLimit));
   for (const char* name : {"--cuda-graphs", "--cuda-fused", "--cuda-pdl", "--cublaslt-tune", "--skinny-gemm-max-tokens",
-                           "--wgmma-gemm-max-tokens", "--int4-gemv-max-tokens", "--int4-tiled-gemm",
+                           "--wgmma-gemm-max-tokens", "--int4-stream-max-tokens", "--int4-gemv-max-tokens", "--int4-tiled-gemm",
                            "--int4-dequant-min-tokens"})
     cmd.get_option(name)->group(group);
 }
@@ -234,6 +240,7 @@ CudaOptions resolve_cuda(const CudaFlags& f, const std::string& device) {
   flags.int4_tiled_gemm = on_off(f.int4_tiled_gemm, "--int4-tiled-gemm");
   flags.skinny_gemm_max_tokens = f.skinny_gemm_max_tokens;
   flags.wgmma_gemm_max_tokens = f.wgmma_gemm_max_tokens;
+  flags.int4_stream_max_tokens = f.int4_stream_max_tokens;
   flags.int4_gemv_max_tokens = f.int4_gemv_max_tokens;
   flags.int4_dequant_min_tokens = f.int4_dequant_min_tokens;
   if (device == "cpu")

@@ -10,6 +10,9 @@
 // tokens the cases run the tiled GEMM (int4_tiled_gemm.cu, --int4-tiled-gemm on), which is also
 // compared with int4_gemm.cu directly, with and without K split over blocks; so is the long-prefill
 // path (--int4-dequant-min-tokens: the weight dequantized into scratch, then the 16-bit GEMM).
+// Those cases run with the stream GEMM off (int4_stream_gemm.cu, --int4-stream-max-tokens, up to 64
+// tokens on Hopper); the Stream* tests run it: the same cases, and shapes whose tiles the persistent blocks
+// share (a tile finished by up to 56 blocks), against the CPU and against int4_gemm.cu.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -65,9 +68,13 @@ class CudaInt4Linear : public CpuVsGpu {
     if (IsSkipped()) return;
     // The cases cover the decode GEMV and the tiled GEMM too, whatever the defaults route.
     CudaOptions with_gemv;
+    with_gemv.int4_stream_max_tokens = 0;
     with_gemv.int4_gemv_max_tokens = kInt4GemvMaxTokens;
     with_gemv.int4_tiled_gemm = true;
     gpu = make_gpu(dtype, with_gemv);
+    CudaOptions with_stream;
+    with_stream.int4_stream_max_tokens = kInt4StreamMaxTokens;
+    stream = make_gpu(dtype, with_stream);
     // Whether the CPU backend packs 4-bit weights at all (the base class refuses them with an Error);
     // its own generator, so the cases see the same values either way.
     std::mt19937 probe(1);
@@ -79,24 +86,26 @@ class CudaInt4Linear : public CpuVsGpu {
     }
   }
   bool cpu_int4 = false;
+  std::unique_ptr<Backend> stream;  // the stream GEMM up to 64 tokens
 
-  void check(const Int4Case& c) {
+  void check(const Int4Case& c) { check_on(*gpu, c); }
+  void check_on(Backend& on, const Int4Case& c) {
     SCOPED_TRACE(testing::Message() << "T=" << c.T << " K=" << c.K << " N=" << c.N << " group=" << c.group
                                     << " bias=" << c.bias << " out=" << dtype_name(c.out));
     const HostInt4Matrix m = random_int4(rng, c.N, c.K, c.group);
     const auto x = random_values(rng, size_t(c.T) * c.K, dtype);
     const auto b = random_values(rng, c.N, dtype);
-    const Int4Weight w = gpu->pack_int4(m);
-    Tensor gb = put(*gpu, b, {c.N}, dtype);
-    Tensor gout = gpu->empty(c.out, {c.T, c.N});
-    gpu->linear(put(*gpu, x, {c.T, c.K}, dtype), LinearWeight(w), c.bias ? &gb : nullptr, gout);
+    const Int4Weight w = on.pack_int4(m);
+    Tensor gb = put(on, b, {c.N}, dtype);
+    Tensor gout = on.empty(c.out, {c.T, c.N});
+    on.linear(put(on, x, {c.T, c.K}, dtype), LinearWeight(w), c.bias ? &gb : nullptr, gout);
     Tensor cb = put(*cpu, b, {c.N}, DType::F32);
     Tensor cx = put(*cpu, x, {c.T, c.K}, DType::F32);
     Tensor cdense = cpu->empty(DType::F32, {c.T, c.N});
     cpu->linear(cx, put(*cpu, dequantize(m), {c.N, c.K}, DType::F32), c.bias ? &cb : nullptr, cdense);
     // The GPU rounds each dequantized weight to the compute dtype before the multiply (the scale too
     // in bf16), the rest is as the 16-bit linear.
-    const auto got = gpu->download_f32(gout);
+    const auto got = on.download_f32(gout);
     {
       SCOPED_TRACE("against the dequantized weights");
       TURBINE_EXPECT_CLOSE(got, cpu->download_f32(cdense), relative_tolerance(dtype));
@@ -110,11 +119,9 @@ class CudaInt4Linear : public CpuVsGpu {
   }
 };
 
-TEST_P(CudaInt4Linear, MatchesDequantizedCpu) {
-  // 1-8 tokens the GEMV; the GEMM's token tiles: 9-16 two, 17-32 four (2-strip blocks), then 64-token
-  // tiles side by side.
-  for (int T : {1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 17, 33, 64, 100}) check({T, 4096, 1000, 128, false, dtype});
-  const Int4Case cases[] = {
+// Awkward shapes for the kernels' tiles, strips, chunks, groups and token tiles.
+std::vector<Int4Case> awkward_cases(DType dtype) {
+  return {
       {1, 11008, 4096, 128, false, dtype},      // the 7B down projection at batch 1
       {16, 4096, 12288, 128, false, dtype},     // qkv at batch 16
       {8, 256, 77, 64, true, dtype},            // rows not a multiple of 16
@@ -134,7 +141,49 @@ TEST_P(CudaInt4Linear, MatchesDequantizedCpu) {
       {8, 3104, 61, 32, true, dtype},           // GEMV: group 32, 49 chunks (the ring wraps once into one chunk)
       {7, 32, 20, 32, false, DType::F32},       // GEMV: K of one half chunk, 7 warps without a chunk
   };
-  for (const auto& c : cases) check(c);
+}
+
+TEST_P(CudaInt4Linear, MatchesDequantizedCpu) {
+  // 1-8 tokens the GEMV; the GEMM's token tiles: 9-16 two, 17-32 four (2-strip blocks), then 64-token
+  // tiles side by side.
+  for (int T : {1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 17, 33, 64, 100}) check({T, 4096, 1000, 128, false, dtype});
+  for (const auto& c : awkward_cases(dtype)) check(c);
+}
+
+// The stream GEMM: every token tile it has (8, 16, 32, 64 tokens: strips of 4 and of 8) and the counts
+// around them, the awkward cases, and shapes whose tiles the persistent blocks cut: one tile over 56
+// blocks of one unit each, tiles cut at both ends of a block, 8-strip tiles past N.
+TEST_P(CudaInt4Linear, StreamMatchesDequantizedCpu) {
+  for (int T : {1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64}) check_on(*stream, {T, 4096, 1000, 128, false, dtype});
+  for (const auto& c : awkward_cases(dtype)) check_on(*stream, c);
+  const Int4Case shared_tiles[] = {
+      {2, 14336, 16, 128, true, dtype},    // one tile, 56 units: a block each
+      {1, 4096, 4096, 128, false, dtype},  // 64 tiles of 32 units over a full grid
+      {16, 11008, 4096, 64, true, DType::F32},
+      {40, 4096, 300, 32, false, dtype},   // 8-strip tiles, the last past N; group 32
+      {64, 2048, 130, 256, true, dtype},
+      {5, 6144, 70, 64, false, DType::F32},
+  };
+  for (const auto& c : shared_tiles) check_on(*stream, c);
+}
+
+// The stream GEMM against int4_gemm.cu on the same weights, at every token count it takes.
+TEST_P(CudaInt4Linear, StreamAgreesWithGemm) {
+  CudaOptions gemm_only;
+  gemm_only.int4_stream_max_tokens = 0;
+  gemm_only.int4_gemv_max_tokens = 0;
+  auto gemm = make_gpu(dtype, gemm_only);
+  const int K = 3072, N = 700;
+  for (int T = 1; T <= kInt4StreamMaxTokens; ++T) {
+    SCOPED_TRACE(testing::Message() << "T=" << T);
+    const HostInt4Matrix m = random_int4(rng, N, K, T % 2 ? 128 : 64);
+    const auto xv = random_values(rng, size_t(T) * K, dtype);
+    Tensor out = stream->empty(DType::F32, {T, N});
+    stream->linear(put(*stream, xv, {T, K}, dtype), LinearWeight(stream->pack_int4(m)), nullptr, out);
+    Tensor want = gemm->empty(DType::F32, {T, N});
+    gemm->linear(put(*gemm, xv, {T, K}, dtype), LinearWeight(gemm->pack_int4(m)), nullptr, want);
+    TURBINE_EXPECT_CLOSE(stream->download_f32(out), gemm->download_f32(want), relative_tolerance(dtype));
+  }
 }
 
 // The GEMM at every token count (the switch back from the GEMV) against the GEMV dispatch, at the
@@ -229,10 +278,13 @@ TEST_P(CudaInt4Linear, DequantizedGemmAgreesWithGemm) {
 }
 
 // The warps' partial sums meet in a fixed order: repeated launches into a poisoned output give the
-// same bits (1 token: the GEMV, 20: the tiled GEMM with K split over blocks, 200: without).
+// same bits (1 token: the GEMV, 20: the tiled GEMM with K split over blocks, 200: without; then the
+// stream GEMM at 1, 16 and 64 tokens, with tiles that blocks share).
 TEST_P(CudaInt4Linear, RepeatsBitIdentically) {
-  for (int T : {1, 20, 200}) {
-    SCOPED_TRACE(T);
+  for (auto [T, on] : {std::pair{1, gpu.get()}, {20, gpu.get()}, {200, gpu.get()}, {1, stream.get()},
+                       {16, stream.get()}, {64, stream.get()}}) {
+    Backend* gpu = on;
+    SCOPED_TRACE(testing::Message() << "T=" << T << (on == stream.get() ? " stream" : ""));
     const int K = 4096, N = 1500;
     const Int4Weight w = gpu->pack_int4(random_int4(rng, N, K, 128));
     Tensor x = put(*gpu, random_values(rng, size_t(T) * K, dtype), {T, K}, dtype);
@@ -252,11 +304,12 @@ TEST_P(CudaInt4Linear, RepeatsBitIdentically) {
 }
 
 // Decode steps are recorded as graphs: the 4-bit linear records and replays like the 16-bit one
-// (1 token: the GEMV, 16: the GEMM).
+// (1 token: the GEMV, 16: the GEMM; then both on the stream GEMM).
 TEST_P(CudaInt4Linear, RecordsInGraphs) {
   ASSERT_TRUE(gpu->can_capture());
-  for (int T : {1, 16}) {
-    SCOPED_TRACE(T);
+  for (auto [T, on] : {std::pair{1, gpu.get()}, {16, gpu.get()}, {1, stream.get()}, {16, stream.get()}}) {
+    Backend* gpu = on;
+    SCOPED_TRACE(testing::Message() << "T=" << T << (on == stream.get() ? " stream" : ""));
     const int K = 1024, N = 3000;
     const HostInt4Matrix m = random_int4(rng, N, K, 128);
     const auto xv = random_values(rng, size_t(T) * K, dtype);

@@ -32,6 +32,7 @@ TEST(CudaOptions, DefaultsWithNeitherFlagsNorEnvironment) {
   EXPECT_TRUE(o.graphs && o.fused && o.pdl && o.cublaslt_tune);
   EXPECT_EQ(o.skinny_gemm_max_tokens, kSkinnyGemmMaxTokens);
   EXPECT_EQ(o.wgmma_gemm_max_tokens, kWgmmaGemmMaxTokens);
+  EXPECT_EQ(o.int4_stream_max_tokens, 0);   // the stream GEMM awaits its first GPU run
   EXPECT_EQ(o.int4_gemv_max_tokens, 1);     // the 4-bit GEMV at one token (it wins there)
   EXPECT_FALSE(o.int4_tiled_gemm);          // the tiled 4-bit GEMM loses at 16 and 32 tokens
   EXPECT_EQ(o.int4_dequant_min_tokens, 0);  // and the dequantized prefill everywhere
@@ -46,10 +47,12 @@ TEST(CudaOptions, FlagsSetEveryField) {
   f.cublaslt_tune = false;
   f.skinny_gemm_max_tokens = 1;
   f.wgmma_gemm_max_tokens = 0;
+  f.int4_stream_max_tokens = 16;
   f.int4_gemv_max_tokens = 0;
   f.int4_tiled_gemm = true;
   f.int4_dequant_min_tokens = 512;
   const CudaOptions o = resolve(f, FakeEnv{});
+  EXPECT_EQ(o.int4_stream_max_tokens, 16);
   EXPECT_EQ(o.int4_dequant_min_tokens, 512);
   EXPECT_FALSE(o.graphs || o.fused || o.pdl || o.cublaslt_tune);
   EXPECT_TRUE(o.int4_tiled_gemm);
@@ -65,6 +68,7 @@ TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
                      {"TURBINE_CUBLASLT_TUNE", "0"},
                      {"TURBINE_CUDA_SKINNY_GEMM", "0"},
                      {"TURBINE_CUDA_WGMMA_GEMM", "16"},
+                     {"TURBINE_CUDA_INT4_STREAM", "0"},
                      {"TURBINE_CUDA_INT4_GEMV", "4"},
                      {"TURBINE_CUDA_INT4_TILED", "on"},
                      {"TURBINE_CUDA_INT4_DEQUANT", "256"}}};
@@ -79,12 +83,14 @@ TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
   EXPECT_FALSE(o.cublaslt_tune);
   EXPECT_EQ(o.skinny_gemm_max_tokens, 0);
   EXPECT_EQ(o.wgmma_gemm_max_tokens, 32);
+  EXPECT_EQ(o.int4_stream_max_tokens, 0);
   EXPECT_EQ(o.int4_gemv_max_tokens, 4);
   EXPECT_TRUE(o.int4_tiled_gemm);
   EXPECT_EQ(o.int4_dequant_min_tokens, 256);
   EXPECT_EQ(applied, (std::vector<std::string>{"TURBINE_CUDA_FUSED=0", "TURBINE_CUDA_PDL=off",
                                                "TURBINE_CUBLASLT_TUNE=0", "TURBINE_CUDA_INT4_TILED=on",
-                                               "TURBINE_CUDA_SKINNY_GEMM=0", "TURBINE_CUDA_INT4_GEMV=4",
+                                               "TURBINE_CUDA_SKINNY_GEMM=0", "TURBINE_CUDA_INT4_STREAM=0",
+                                               "TURBINE_CUDA_INT4_GEMV=4",
                                                "TURBINE_CUDA_INT4_DEQUANT=256"}));
 }
 
@@ -119,6 +125,11 @@ TEST(CudaOptions, BadValuesNameTheirSource) {
   f.int4_gemv_max_tokens = kInt4GemvMaxTokens + 1;
   EXPECT_NE(message(f, FakeEnv{}).find("--int4-gemv-max-tokens"), std::string::npos);
   EXPECT_NE(message({}, FakeEnv{{{"TURBINE_CUDA_INT4_GEMV", "9"}}}).find("TURBINE_CUDA_INT4_GEMV"),
+            std::string::npos);
+  f = {};
+  f.int4_stream_max_tokens = kInt4StreamMaxTokens + 1;
+  EXPECT_NE(message(f, FakeEnv{}).find("--int4-stream-max-tokens"), std::string::npos);
+  EXPECT_NE(message({}, FakeEnv{{{"TURBINE_CUDA_INT4_STREAM", "65"}}}).find("TURBINE_CUDA_INT4_STREAM"),
             std::string::npos);
   f = {};
   f.int4_dequant_min_tokens = -1;

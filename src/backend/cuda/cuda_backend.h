@@ -107,6 +107,7 @@ class CudaBackend : public Backend {
   bool wgmma_linear(const Tensor& x, const Tensor& weight, Tensor& out, int tokens, int n, int k);
   // The tiled 4-bit GEMM with its split-K scratch; false (nothing ran) when it does not take the args.
   bool int4_tiled_linear(const Int4GemmArgs& a);
+  bool int4_stream_linear(const Int4GemmArgs& a);
   int sms() const { return props_.multiProcessorCount; }
 
   int device_ = 0;

@@ -9,7 +9,8 @@
 // run the parts apart through the base class.
 //
 // 4-bit (W4A16) weights: pack_int4 repacks them into gemm/int4_gemm.h's layout; linear runs
-// gemm/int4_gemv.cu up to options_.int4_gemv_max_tokens tokens (decode; power-of-two group sizes),
+// gemm/int4_stream_gemm.cu up to options_.int4_stream_max_tokens tokens on Hopper (power-of-two group
+// sizes), else gemm/int4_gemv.cu up to options_.int4_gemv_max_tokens tokens (decode; power-of-two group sizes),
 // with options_.int4_tiled_gemm gemm/int4_tiled_gemm.cu above one mma token tile (8 tokens), and
 // gemm/int4_gemm.cu for the rest, each with the bias in its epilogue. From
 // options_.int4_dequant_min_tokens tokens (long prefills) the weight is dequantized into scratch
@@ -22,6 +23,7 @@
 #include "backend/cuda/gemm/int4_gemm.h"
 #include "backend/cuda/gemm/int4_dequantize.h"
 #include "backend/cuda/gemm/int4_gemv.h"
+#include "backend/cuda/gemm/int4_stream_gemm.h"
 #include "backend/cuda/gemm/int4_tiled_gemm.h"
 #include "backend/cuda/gemm/skinny_gemm.h"
 #include "backend/cuda/gemm/wgmma_gemm.h"
@@ -86,6 +88,7 @@ void CudaBackend::do_linear_int4(const Tensor& x, const Int4Weight& w, const Ten
       return;
     }
   }
+  if (a.tokens <= options_.int4_stream_max_tokens && int4_stream_linear(a)) return;
   if (a.tokens <= options_.int4_gemv_max_tokens && launch_int4_gemv(a, launch_)) return;
   if (a.tokens > kInt4GemvMaxTokens && options_.int4_tiled_gemm && int4_tiled_linear(a)) return;
   if (!launch_int4_gemm(a, launch_)) fail("cuda linear: the 4-bit GEMM needs x 16-byte aligned (a row view?)");
@@ -99,6 +102,14 @@ bool CudaBackend::int4_tiled_linear(const Int4GemmArgs& a) {
   if (plan.workspace_bytes > 0) workspace = empty(DType::F32, {int64_t(plan.workspace_bytes / sizeof(float))});
   float* partials = plan.workspace_bytes > 0 ? workspace.ptr<float>() : nullptr;
   return launch_int4_tiled_gemm(a, plan, partials, split_counters(size_t(plan.counters)), launch_);
+}
+
+bool CudaBackend::int4_stream_linear(const Int4GemmArgs& a) {
+  const Int4StreamPlan plan = plan_int4_stream_gemm(a.layout, a.tokens, sms(), int(split_counters_.numel()));
+  if (plan.blocks == 0) return false;
+  // Partials of the tiles that blocks share; the pool hands the scratch out again only in stream order.
+  Tensor workspace = empty(DType::F32, {int64_t(plan.workspace_bytes / sizeof(float))});
+  return launch_int4_stream_gemm(a, plan, workspace.ptr<float>(), split_counters(size_t(plan.counters)), launch_);
 }
 
 bool CudaBackend::wgmma_linear(const Tensor& x, const Tensor& weight, Tensor& out, int tokens, int n, int k) {

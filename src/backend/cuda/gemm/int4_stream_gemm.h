@@ -1,0 +1,51 @@
+// Launcher of int4_stream_gemm.cu: int4_gemm.h's W4A16 product for 1..64 tokens (decode and small
+// batches) as one stream of weights through shared memory, on Hopper (compute capability 9.0).
+//
+// The work is cut into units: one output tile (4 strips of 16 rows up to 16 tokens, 8 strips above)
+// times one pair of 64-column chunks. A persistent grid of a few blocks per SM takes the units in
+// order, each block one contiguous range of them (stream-K), so every block streams the same number
+// of bytes whatever the shape. A tile cut by a range boundary is finished by the last of its blocks
+// to arrive: each writes fp32 partial sums, and the last adds them in block order (repeated launches
+// give the same bits).
+#pragma once
+#include <cstddef>
+
+#include "backend/cuda/gemm/int4_gemm.h"
+
+namespace turbine::cuda {
+
+constexpr int kInt4StreamMaxTokens = 64;
+
+struct Int4StreamPlan {
+  int token_tiles = 0;  // mma token tiles of 8: 1, 2, 4 or 8
+  int strips = 0;       // 16-row strips per output tile: 4 or 8
+  int group_shift = 0;  // log2 of the group size
+  int tiles = 0, units_per_tile = 0;
+  int blocks = 0;  // 0: the shape is not taken
+  int stages = 0;  // units in the shared-memory ring
+  size_t smem_bytes = 0;
+  size_t workspace_bytes = 0;  // fp32 partials: two tiles' worth per block
+  int counters = 0;            // zeroed counters the launch needs (one per block), left zero
+
+  __host__ __device__ long long units() const { return (long long)tiles * units_per_tile; }
+  // Block b's units are [begin(b), begin(b + 1)).
+  __host__ __device__ long long begin(int b) const { return units() * b / blocks; }
+  // The block whose range holds unit u.
+  __host__ __device__ int block_of(long long u) const { return int(((u + 1) * blocks - 1) / units()); }
+};
+
+// The plan for `tokens` tokens on `sms` multiprocessors (blocks = 0 when the kernel does not take the
+// shape: more than 64 tokens, a group size that is not a power of two of at least 32, or fewer
+// counters than blocks could need).
+Int4StreamPlan plan_int4_stream_gemm(const Int4Layout& layout, int tokens, int sms, int max_counters);
+
+// Raises the kernels' shared-memory limit; false where they cannot run (not compute capability 9.0).
+// Once per device, before the first launch.
+bool init_int4_stream_gemm(int device);
+
+// Returns false (nothing launched) for what launch_int4_gemm refuses too, and for a plan that does
+// not fit the arguments. `workspace` must hold plan.workspace_bytes and `counters` plan.counters zeros.
+bool launch_int4_stream_gemm(const Int4GemmArgs& args, const Int4StreamPlan& plan, float* workspace,
+                             unsigned* counters, const KernelLaunch& launch);
+
+}  // namespace turbine::cuda
