@@ -1,0 +1,124 @@
+// The host side of the 4-bit stream GEMM (gemm/int4_stream_gemm.h), which needs no GPU and so runs in
+// every CUDA build: the blocks' unit ranges partition the units; block_of inverts begin; and the
+// kernel's rules for a tile cut by range boundaries, replayed here, agree with each other: every
+// block writes at most one partial per slot, the last block to arrive reads exactly the partials the
+// tile's blocks wrote, and two shared tiles never share a counter. Shapes it cannot take are refused.
+#ifdef TURBINE_WITH_CUDA
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "backend/cuda/gemm/int4_stream_gemm.h"
+
+namespace turbine::cuda {
+namespace {
+
+// The tiles each block writes partials for, with the slot, and the tiles it writes whole, as the
+// kernel's flush decides them (tile_end: the last unit of a tile or of the block's range).
+struct Flushes {
+  std::map<int, std::map<int, int>> partial;  // block -> tile -> slot
+  std::map<int, int> whole;                   // tile -> block
+};
+
+Flushes replay(const Int4StreamPlan& p) {
+  Flushes f;
+  const int U = p.units_per_tile;
+  for (int b = 0; b < p.blocks; ++b) {
+    const long long begin = p.begin(b), end = p.begin(b + 1);
+    const int first_tile = int(begin / U);
+    for (long long u = begin; u < end; ++u) {
+      const int tile = int(u / U), kp = int(u % U);
+      if (kp != U - 1 && u != end - 1) continue;
+      const long long tile_begin = (long long)tile * U;
+      if (tile_begin >= begin && tile_begin + U <= end)
+        f.whole[tile] = b;
+      else
+        f.partial[b][tile] = tile == first_tile ? 0 : 1;
+    }
+  }
+  return f;
+}
+
+TEST(Int4StreamPlan, RangesPartitionTheUnitsAndSharedTilesMeetOnce) {
+  for (int sms : {1, 8, 78, 132})
+    for (int64_t n : {1, 15, 16, 65, 129, 1000, 4096, 22016})
+      for (int64_t k : {32, 96, 128, 1024, 4096, 11008, 14336})
+        for (int tokens : {1, 8, 9, 16, 17, 32, 33, 64}) {
+          SCOPED_TRACE(testing::Message() << "sms=" << sms << " n=" << n << " k=" << k << " tokens=" << tokens);
+          const Int4Layout layout{n, k, 32};
+          const Int4StreamPlan p = plan_int4_stream_gemm(layout, tokens, sms, 4 * sms);
+          ASSERT_GE(p.blocks, 1);
+          EXPECT_EQ(p.token_tiles, tokens <= 8 ? 1 : tokens <= 16 ? 2 : tokens <= 32 ? 4 : 8);
+          EXPECT_EQ(p.strips, p.token_tiles <= 2 ? 4 : 8);
+          EXPECT_EQ(p.tiles, (layout.n_padded() / 16 + p.strips - 1) / p.strips);
+          EXPECT_EQ(p.units_per_tile, (layout.k_padded() / 64 + 1) / 2);
+          EXPECT_LE(p.blocks, p.units());
+          EXPECT_LE(p.blocks, 3 * sms);
+          EXPECT_EQ(p.counters, p.blocks);
+          EXPECT_LE(p.counters, 4 * sms);
+          EXPECT_GE(p.stages, 3);
+          EXPECT_LE(p.smem_bytes, size_t(227 * 1024));
+          EXPECT_EQ(p.workspace_bytes, size_t(p.blocks) * 2 * p.strips * 16 * p.token_tiles * 8 * sizeof(float));
+          // Contiguous, non-empty ranges from 0 to every unit; block_of finds the range of each unit.
+          ASSERT_EQ(p.begin(0), 0);
+          ASSERT_EQ(p.begin(p.blocks), p.units());
+          for (int b = 0; b < p.blocks; ++b) {
+            ASSERT_LT(p.begin(b), p.begin(b + 1));
+            EXPECT_EQ(p.block_of(p.begin(b)), b);
+            EXPECT_EQ(p.block_of(p.begin(b + 1) - 1), b);
+          }
+          const Flushes f = replay(p);
+          const int U = p.units_per_tile;
+          std::set<int> counters;
+          for (int tile = 0; tile < p.tiles; ++tile) {
+            const long long tile_begin = (long long)tile * U;
+            const int c_first = p.block_of(tile_begin), c_last = p.block_of(tile_begin + U - 1);
+            if (c_first == c_last) {  // one block holds the tile: it writes the output itself
+              ASSERT_TRUE(f.whole.count(tile)) << "tile " << tile;
+              EXPECT_EQ(f.whole.at(tile), c_first);
+              continue;
+            }
+            EXPECT_FALSE(f.whole.count(tile)) << "tile " << tile;
+            EXPECT_TRUE(counters.insert(c_first).second) << "tile " << tile << " shares counter " << c_first;
+            // The last block reads block c's slot by this rule: it must be the one c wrote.
+            for (int c = c_first; c <= c_last; ++c) {
+              ASSERT_TRUE(f.partial.count(c) && f.partial.at(c).count(tile)) << "block " << c << " tile " << tile;
+              EXPECT_EQ(f.partial.at(c).at(tile), p.begin(c) / U == tile ? 0 : 1) << "block " << c;
+            }
+          }
+          for (const auto& [block, tiles] : f.partial) {
+            EXPECT_LE(tiles.size(), 2u) << "block " << block;
+            std::set<int> slots;
+            for (const auto& [tile, slot] : tiles) EXPECT_TRUE(slots.insert(slot).second) << "block " << block;
+          }
+        }
+}
+
+TEST(Int4StreamPlan, FitsTheCountersAndTheGroupSizes) {
+  const Int4Layout layout{4096, 4096, 128};
+  // Fewer counters than SMs x blocks per SM: fewer blocks, still covering the units.
+  const Int4StreamPlan few = plan_int4_stream_gemm(layout, 1, 132, 50);
+  EXPECT_EQ(few.blocks, 50);
+  EXPECT_EQ(few.begin(few.blocks), few.units());
+  for (int group : {32, 64, 128, 256, 4096}) {
+    const Int4StreamPlan p = plan_int4_stream_gemm(Int4Layout{300, 4096, group}, 5, 132, 528);
+    ASSERT_GE(p.blocks, 1) << group;
+    EXPECT_EQ(1 << p.group_shift, group);
+  }
+}
+
+TEST(Int4StreamPlan, RefusesWhatTheKernelCannotTake) {
+  const Int4Layout layout{1000, 4096, 128};
+  EXPECT_EQ(plan_int4_stream_gemm(layout, 0, 132, 528).blocks, 0);
+  EXPECT_EQ(plan_int4_stream_gemm(layout, kInt4StreamMaxTokens + 1, 132, 528).blocks, 0);
+  EXPECT_EQ(plan_int4_stream_gemm(layout, 1, 0, 528).blocks, 0);
+  EXPECT_EQ(plan_int4_stream_gemm(layout, 1, 132, 0).blocks, 0);
+  EXPECT_EQ(plan_int4_stream_gemm(Int4Layout{1000, 4128, 96}, 1, 132, 528).blocks, 0);  // not a power of two
+  EXPECT_EQ(plan_int4_stream_gemm(Int4Layout{1000, 4096, 16}, 1, 132, 528).blocks, 0);  // below a half chunk
+  EXPECT_EQ(plan_int4_stream_gemm(Int4Layout{1000, 4100, 4}, 1, 132, 528).blocks, 0);   // K not whole half chunks
+}
+
+}  // namespace
+}  // namespace turbine::cuda
+#endif  // TURBINE_WITH_CUDA
