@@ -262,6 +262,9 @@ __global__ void __launch_bounds__(kThreads, min_blocks(NT))
           for (int nt = 0; nt < NT; ++nt)
 #pragma unroll
             for (int e = 0; e < 4; ++e) acc[nt][e] += shared_acc[(nt * 4 + e) * 32];
+        // Read before any warp writes its next tile's sums: a warp may run up to a ring of units
+        // ahead, and a tile can be one unit long.
+        named_barrier(1, kThreads - 32);
       }
       // The accumulator layout of m16n8k16: e 0, 1 are row g, e 2, 3 row g + 8; tokens 2t + e % 2.
       const int r0 = my_strip * 16 + g;  // the lane's first row within the tile
