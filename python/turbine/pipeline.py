@@ -46,7 +46,8 @@ def _check_int(name: str, value, low: int) -> int:
 
 
 def _options(device, threads, max_batch_size, cache_max_entry_count, cache_block_seq_len, session_len,
-             max_prefill_token_num, cpu_memory, chat_template, kv_quant, tp=None) -> "_turbine.PipelineOptions":
+             max_prefill_token_num, cpu_memory, chat_template, kv_quant, tp=None,
+             dtype="auto") -> "_turbine.PipelineOptions":
     o = _turbine.PipelineOptions()
     if device is not None:
         if not isinstance(device, str):
@@ -60,6 +61,9 @@ def _options(device, threads, max_batch_size, cache_max_entry_count, cache_block
     if not isinstance(kv_quant, str):
         raise TypeError(f"kv_quant must be 'none', 'int8', 'int4' or 'fp8', got {type(kv_quant).__name__}")
     o.kv_quant = kv_quant  # the module checks the value (ValueError naming kv_quant)
+    if not isinstance(dtype, str):
+        raise TypeError(f"dtype must be 'auto', 'float16', 'bfloat16' or 'float32', got {type(dtype).__name__}")
+    o.dtype = dtype  # the engine checks the value against the device (ValueError naming dtype)
     o.max_prefill_token_num = _check_int("max_prefill_token_num", max_prefill_token_num, 1)
     if session_len is not None:
         o.session_len = _check_int("session_len", session_len, 1)
@@ -97,11 +101,11 @@ class Pipeline:
                  cache_block_seq_len: int = 64, session_len: Optional[int] = None,
                  max_prefill_token_num: int = 8192, cpu_memory: str = "4GiB",
                  chat_template: Union[str, os.PathLike, None] = None, kv_quant: str = "none",
-                 tp: Optional[int] = None) -> None:
+                 tp: Optional[int] = None, dtype: str = "auto") -> None:
         if not isinstance(model, (str, os.PathLike)):
             raise TypeError(f"model must be the path of a model folder, got {type(model).__name__}")
         options = _options(device, threads, max_batch_size, cache_max_entry_count, cache_block_seq_len, session_len,
-                           max_prefill_token_num, cpu_memory, chat_template, kv_quant, tp)
+                           max_prefill_token_num, cpu_memory, chat_template, kv_quant, tp, dtype)
         self._engine = _turbine.Engine(os.fspath(model), options)
         self.tokenizer = Tokenizer(self._engine)
         self._lock = threading.Lock()
@@ -259,6 +263,7 @@ def pipeline(model: Union[str, os.PathLike], **options) -> Pipeline:
     (64), session_len (the model's context), max_prefill_token_num (8192), cpu_memory ('4GiB', the
     CPU KV cache's budget), chat_template (a Jinja file overriding the model's), kv_quant ('none',
     'int8', 'int4' or 'fp8': how the KV cache stores keys and values, like --kv-quant), tp (tensor-parallel
-    ranks: GPUs, or CPU threads sharing the cores; default: a workspace's, else 1). MODEL may be a
-    workspace written by `turbine convert`."""
+    ranks: GPUs, or CPU threads sharing the cores; default: a workspace's, else 1), dtype ('auto':
+    the checkpoint's half type on the GPU, float32 on the CPU; or 'float16' / 'bfloat16' on the GPU,
+    'float32' on the CPU). MODEL may be a workspace written by `turbine convert`."""
     return Pipeline(model, **options)

@@ -145,6 +145,7 @@ PYBIND11_MODULE(_turbine, m) {
       .def_readwrite("device", &PipelineOptions::device)
       .def_readwrite("threads", &PipelineOptions::threads)
       .def_readwrite("tp", &PipelineOptions::tp)
+      .def_readwrite("dtype", &PipelineOptions::dtype)
       .def_readwrite("cpu_memory", &PipelineOptions::cpu_memory)
       .def_readwrite("chat_template_file", &PipelineOptions::chat_template_file)
       .def_property(

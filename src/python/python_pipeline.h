@@ -22,6 +22,7 @@ struct PipelineOptions {
   std::string device;  // "" = cuda when a GPU is present, else cpu
   int threads = 0;     // cpu worker threads (0 = all cores)
   int tp = 0;          // tensor-parallel ranks (0: a workspace's, else 1)
+  std::string dtype;   // compute dtype: "" or "auto" = the checkpoint's on the GPU, fp32 on the CPU
   EngineOptions engine;
   size_t cpu_memory = size_t(4) << 30;
   std::string chat_template_file;  // overrides the model's template

@@ -78,6 +78,9 @@ BAD_OPTIONS = [
     ({"session_len": 0}, ValueError, "session_len"),
     ({"kv_quant": "int3"}, ValueError, "kv_quant"),
     ({"kv_quant": 8}, TypeError, "kv_quant"),
+    ({"dtype": "float8"}, ValueError, "dtype"),
+    ({"dtype": "bfloat16"}, ValueError, "dtype"),  # the cpu backend computes in float32
+    ({"dtype": 16}, TypeError, "dtype"),
     ({"cpu_memory": "4 parsecs"}, ValueError, "cpu_memory"),
     ({"chat_template": "/no/such/template.jinja"}, ValueError, "template"),
     ({"tp": 0}, ValueError, "tp"),

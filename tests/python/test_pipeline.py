@@ -226,6 +226,15 @@ def test_a_quantized_kv_cache_holds_more_blocks_and_still_generates():
         int4.close()
 
 
+def test_dtype_auto_and_float32_are_the_cpu_default(pipe):
+    """On the CPU 'auto' and 'float32' are the fp32 compute the default gives: the same greedy ids."""
+    from conftest import MODEL
+    want = pipe("In the beginning", temperature=0, max_new_tokens=6).token_ids
+    for dtype in ("auto", "float32", "fp32"):
+        with turbine.pipeline(MODEL, device="cpu", threads=1, cpu_memory="64MiB", dtype=dtype) as p:
+            assert p("In the beginning", temperature=0, max_new_tokens=6).token_ids == want, dtype
+
+
 def test_the_cpu_reads_no_cuda_environment(monkeypatch):
     """The CUDA switches' variables apply on a GPU only: on the CPU even bad values change nothing."""
     from conftest import MODEL
