@@ -8,7 +8,9 @@
 // the tiled GEMM above); older_us and older_x (its time over the dispatched time) say it.
 // A third backend dequantizes the weight and runs the 16-bit GEMM at every token count
 // (int4_dequant_min_tokens = 1): dequant_us says where that path (long prefills) starts to win.
+// With --stream-sweep it then times the stream GEMM's plan variants (resident blocks per SM, ring size).
 // Usage: int4_linear_bench [--device cuda] [--dtype float16] [--tokens 1,16,32,64] [--group-size 128]
+//                          [--stream-sweep]
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -73,6 +75,45 @@ double time_calls(Backend& backend, int iterations, Run run) {
   return elapsed.count() / iterations;
 }
 
+// The stream GEMM's resident blocks per SM and ring KiB per block (0: its default), one layer's four
+// shapes per variant and token count (--stream-sweep): which of its plan's choices the GPU wants.
+void stream_sweep(const BackendOptions& base, const std::vector<int>& token_counts, int group, int iterations) {
+  const std::pair<int64_t, int64_t> shapes[] = {{12288, 4096}, {4096, 4096}, {22016, 4096}, {4096, 11008}};
+  const std::pair<int, int> variants[] = {{0, 0}, {2, 0}, {1, 0}, {0, 40}, {0, 96}, {1, 200}};
+  Lcg rng{7};
+  std::vector<std::vector<HostInt4Matrix>> weights;
+  for (const auto& [n, k] : shapes) {
+    weights.emplace_back();
+    for (int c = 0; c < kCopies; ++c) weights.back().push_back(random_int4(rng, n, k, group));
+  }
+  fmt::print("# stream GEMM sweep: layer us per (blocks per SM, ring KiB), 0 = the default\n");
+  for (const auto& [blocks, ring] : variants) {
+    BackendOptions o = base;
+    o.cuda.int4_stream_max_tokens = kInt4StreamMaxTokens;
+    o.cuda.int4_stream_blocks_per_sm = blocks;
+    o.cuda.int4_stream_ring_kib = ring;
+    auto backend = make_backend(o);
+    std::vector<std::vector<Int4Weight>> packed(weights.size());
+    for (size_t s = 0; s < weights.size(); ++s)
+      for (const auto& m : weights[s]) packed[s].push_back(backend->pack_int4(m));
+    std::string line = fmt::format("blocks {} ring {:>3}:", blocks, ring);
+    for (int tokens : token_counts) {
+      double layer_us = 0.0;
+      for (size_t s = 0; s < weights.size(); ++s) {
+        const auto [n, k] = shapes[s];
+        std::vector<float> xv(size_t(tokens) * k);
+        for (auto& v : xv) v = rng.uniform(-1.0f, 1.0f);
+        Tensor x = backend->upload(xv.data(), DType::F32, {tokens, k}, backend->compute_dtype());
+        Tensor out = backend->empty(backend->compute_dtype(), {tokens, n});
+        layer_us += time_calls(*backend, iterations,
+                               [&](int c) { backend->linear(x, LinearWeight(packed[s][size_t(c)]), nullptr, out); });
+      }
+      line += fmt::format("  T{} {:.1f}", tokens, layer_us);
+    }
+    fmt::print("{}\n", line);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -85,6 +126,8 @@ int main(int argc, char** argv) {
   app.add_option("--tokens", token_counts, "token counts")->delimiter(',')->capture_default_str();
   app.add_option("--group-size", group, "4-bit group size")->capture_default_str();
   app.add_option("--iterations", iterations, "timed calls per case")->capture_default_str()->check(CLI::PositiveNumber);
+  bool sweep = false;
+  app.add_flag("--stream-sweep", sweep, "then time the stream GEMM's plan variants (blocks per SM, ring size)");
   CLI11_PARSE(app, argc, argv);
   try {
     BackendOptions o;
@@ -162,6 +205,7 @@ int main(int argc, char** argv) {
       fmt::print("layer T{}: 16-bit {:.1f} us, 4-bit {:.1f} us ({:.2f}x), older 4-bit kernels {:.1f} us, dequantized {:.1f} us\n",
                  token_counts[ti], layer[ti][0], layer[ti][1], layer[ti][0] / layer[ti][1], layer[ti][2],
                  layer[ti][3]);
+    if (sweep && device != "cpu") stream_sweep(o, token_counts, group, iterations);
     return 0;
   } catch (const std::exception& e) {
     fmt::print(stderr, "int4_linear_bench: {}\n", e.what());

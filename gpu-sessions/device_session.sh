@@ -15,7 +15,8 @@
 #   GTEST_FILTER='*Moe*' gpu-sessions/device_session.sh OUT rerun   those tests and their memcheck (after a fix;
 #                                                        models packed by gpu-sessions/carry_models.sh are unpacked)
 #   (any time) gpu-sessions/device_session.sh OUT int4   the W4A16 op tests (and the 16-bit linear's), their
-#                                                        memcheck, int4_linear_bench in fp16 and bf16
+#                                                        memcheck, int4_linear_bench in fp16 (with the stream
+#                                                        GEMM's plan sweep) and bf16
 #   (any time) gpu-sessions/device_session.sh OUT timeline   kernel timelines of decode
 #                                                        (gpu-sessions/device_timeline.sh)
 # The calls must land on the same warm machine (less than 30 s apart) for the llama.cpp build and
@@ -76,6 +77,8 @@ case $part in
     timeout 150 compute-sanitizer --tool memcheck --print-limit 20 .carry/bin/turbine_gpu_tests \
       --gtest_filter='*Int4*' > "$O/int4_memcheck.log" 2>&1
     echo "memcheck rc=$?"; grep -E "ERROR SUMMARY|PASSED|FAILED" "$O/int4_memcheck.log" | tail -4
-    for dtype in float16 bfloat16; do .carry/bin/int4_linear_bench --dtype $dtype --iterations 50; done 2>&1 | tee "$O/int4_bench.txt" ;;
+    # fp16 with the stream GEMM's plan variants after its table (--stream-sweep), then bf16.
+    { .carry/bin/int4_linear_bench --dtype float16 --iterations 50 --stream-sweep
+      .carry/bin/int4_linear_bench --dtype bfloat16 --iterations 50; } 2>&1 | tee "$O/int4_bench.txt" ;;
   *) echo "usage: $0 OUT tests|rerun|bench|hf|timeline|int4"; exit 2 ;;
 esac

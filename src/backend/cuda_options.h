@@ -47,6 +47,9 @@ struct CudaOptions {
   // Every attention step on the general kernel, none on the decode or flash kernels: no flag, for the
   // GPU tests that compare the kernels on the same batch.
   bool general_attention = false;
+  // The stream GEMM's resident blocks per SM and ring bytes per block in KiB (0: its defaults): no
+  // flag, for int4_linear_bench's sweep.
+  int int4_stream_blocks_per_sm = 0, int4_stream_ring_kib = 0;
 };
 
 // The largest token count --int4-dequant-min-tokens takes.

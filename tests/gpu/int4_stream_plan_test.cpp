@@ -108,6 +108,23 @@ TEST(Int4StreamPlan, FitsTheCountersAndTheGroupSizes) {
   }
 }
 
+// The bench's overrides: fewer blocks per SM than the default, a ring of another size (3 to 8 stages,
+// at most kMaxTuningRingBytes), never more blocks than the registers allow.
+TEST(Int4StreamPlan, TuningOverridesWithinTheKernelsLimits) {
+  const Int4Layout layout{4096, 4096, 128};
+  const Int4StreamPlan def = plan_int4_stream_gemm(layout, 1, 132, 528);
+  EXPECT_EQ(def.blocks, 3 * 132);
+  EXPECT_EQ(plan_int4_stream_gemm(layout, 1, 132, 528, {2, 0}).blocks, 2 * 132);
+  EXPECT_EQ(plan_int4_stream_gemm(layout, 1, 132, 528, {5, 0}).blocks, 3 * 132);  // the registers' limit
+  EXPECT_EQ(plan_int4_stream_gemm(layout, 64, 132, 528, {2, 0}).blocks, 132);     // one block above 16 tokens
+  const Int4StreamPlan small = plan_int4_stream_gemm(layout, 1, 132, 528, {0, 24});
+  EXPECT_EQ(small.stages, 3);
+  EXPECT_LT(small.smem_bytes, def.smem_bytes);
+  const Int4StreamPlan big = plan_int4_stream_gemm(layout, 64, 132, 528, {0, 10000});
+  EXPECT_LE(big.smem_bytes, size_t(kMaxTuningRingBytes) + 4096);
+  EXPECT_LE(big.stages, 8);
+}
+
 TEST(Int4StreamPlan, RefusesWhatTheKernelCannotTake) {
   const Int4Layout layout{1000, 4096, 128};
   EXPECT_EQ(plan_int4_stream_gemm(layout, 0, 132, 528).blocks, 0);

@@ -105,7 +105,9 @@ bool CudaBackend::int4_tiled_linear(const Int4GemmArgs& a) {
 }
 
 bool CudaBackend::int4_stream_linear(const Int4GemmArgs& a) {
-  const Int4StreamPlan plan = plan_int4_stream_gemm(a.layout, a.tokens, sms(), int(split_counters_.numel()));
+  const Int4StreamPlan plan =
+      plan_int4_stream_gemm(a.layout, a.tokens, sms(), int(split_counters_.numel()),
+                            Int4StreamTuning{options_.int4_stream_blocks_per_sm, options_.int4_stream_ring_kib});
   if (plan.blocks == 0) return false;
   // Partials of the tiles that blocks share; the pool hands the scratch out again only in stream order.
   Tensor workspace = empty(DType::F32, {int64_t(plan.workspace_bytes / sizeof(float))});

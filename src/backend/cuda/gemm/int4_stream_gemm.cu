@@ -49,15 +49,16 @@ constexpr int pair_sum_bytes(int token_tiles, int strips) {
   return strips == 4 ? 4 * token_tiles * 4 * 32 * 4 : 0;  // 4 warps' accumulators
 }
 constexpr int strips_for(int token_tiles) { return token_tiles <= 2 ? 4 : 8; }
-// The ring's stages (the block's share of kRingBytesPerSm, 3 to 8) and the block's shared memory.
+// The ring's stages (`ring` bytes, by default the block's share of kRingBytesPerSm; 3 to 8) and the
+// block's shared memory.
 struct RingShape {
   int stages;
   size_t smem_bytes;
 };
-RingShape ring_shape(int token_tiles) {
+RingShape ring_shape(int token_tiles, size_t ring = 0) {
   const int strips = strips_for(token_tiles);
   const size_t stage = size_t(stage_bytes(token_tiles, strips));
-  const size_t ring = kRingBytesPerSm / size_t(min_blocks(token_tiles));
+  if (ring == 0) ring = kRingBytesPerSm / size_t(min_blocks(token_tiles));
   const int stages = int(std::clamp<size_t>(ring / stage, 3, kMaxStages));
   return {stages, kBarrierBytes + stages * stage + size_t(pair_sum_bytes(token_tiles, strips))};
 }
@@ -346,7 +347,8 @@ bool set_smem_limit(int bytes) {
 
 }  // namespace
 
-Int4StreamPlan plan_int4_stream_gemm(const Int4Layout& layout, int tokens, int sms, int max_counters) {
+Int4StreamPlan plan_int4_stream_gemm(const Int4Layout& layout, int tokens, int sms, int max_counters,
+                                     const Int4StreamTuning& tuning) {
   Int4StreamPlan p;
   const int group = layout.group_size;
   if (tokens < 1 || tokens > kInt4StreamMaxTokens || sms < 1 || layout.n < 1 || layout.k < 1) return p;
@@ -356,10 +358,12 @@ Int4StreamPlan plan_int4_stream_gemm(const Int4Layout& layout, int tokens, int s
   while ((1 << p.group_shift) < group) ++p.group_shift;
   p.tiles = int((layout.n_padded() / 16 + p.strips - 1) / p.strips);
   p.units_per_tile = int((layout.k_padded() / 64 + 1) / 2);
-  const RingShape ring = ring_shape(p.token_tiles);
+  const size_t ring_bytes = std::min<size_t>(size_t(std::max(tuning.ring_kib, 0)) * 1024, kMaxTuningRingBytes);
+  const RingShape ring = ring_shape(p.token_tiles, ring_bytes);
   p.stages = ring.stages;
   p.smem_bytes = ring.smem_bytes;
-  const int per_sm = int(std::clamp<size_t>(kSmemPerSm / (p.smem_bytes + 1024), 1, min_blocks(p.token_tiles)));
+  int per_sm = int(std::clamp<size_t>(kSmemPerSm / (p.smem_bytes + 1024), 1, min_blocks(p.token_tiles)));
+  if (tuning.blocks_per_sm > 0) per_sm = std::min(per_sm, tuning.blocks_per_sm);
   p.blocks = int(std::min<long long>({(long long)sms * per_sm, p.units(), (long long)max_counters}));
   if (p.blocks < 1) return Int4StreamPlan{};
   p.workspace_bytes = size_t(p.blocks) * 2 * p.strips * 16 * p.token_tiles * 8 * sizeof(float);

@@ -34,10 +34,20 @@ struct Int4StreamPlan {
   __host__ __device__ int block_of(long long u) const { return int(((u + 1) * blocks - 1) / units()); }
 };
 
+// Overrides of the plan's choices for int4_linear_bench's sweep (0: the default): resident blocks per
+// SM (at most what the registers allow) and the ring's bytes per block (the stages stay 3 to 8, and
+// the ring at most kMaxTuningRingBytes).
+struct Int4StreamTuning {
+  int blocks_per_sm = 0;
+  int ring_kib = 0;
+};
+constexpr int kMaxTuningRingBytes = 200 * 1024;
+
 // The plan for `tokens` tokens on `sms` multiprocessors (blocks = 0 when the kernel does not take the
 // shape: more than 64 tokens, a group size that is not a power of two of at least 32, or fewer
 // counters than blocks could need).
-Int4StreamPlan plan_int4_stream_gemm(const Int4Layout& layout, int tokens, int sms, int max_counters);
+Int4StreamPlan plan_int4_stream_gemm(const Int4Layout& layout, int tokens, int sms, int max_counters,
+                                     const Int4StreamTuning& tuning = {});
 
 // Raises the kernels' shared-memory limit; false where they cannot run (not compute capability 9.0).
 // Once per device, before the first launch.
