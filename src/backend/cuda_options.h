@@ -44,6 +44,9 @@ struct CudaOptions {
   // and run the 16-bit GEMM (int4_dequantize.cu; long prefills). Off by default: its dequantization
   // alone takes ~190 us for a 4096 x 12288 weight on an H200, far from the copy bandwidth.
   int int4_dequant_min_tokens = 0;
+  // Prefill tiles over a quantized KV cache on the flash kernel (dequantizing each tile into shared
+  // memory) instead of the general kernel. Off by default: it has not run on a GPU yet.
+  bool flash_quantized_kv = false;
   // Every attention step on the general kernel, none on the decode or flash kernels: no flag, for the
   // GPU tests that compare the kernels on the same batch.
   bool general_attention = false;
@@ -57,7 +60,7 @@ constexpr int kInt4DequantMinTokensLimit = 1 << 20;
 
 // The options given on the command line; unset ones come from the environment, then the defaults.
 struct CudaOptionFlags {
-  std::optional<bool> graphs, fused, pdl, cublaslt_tune, int4_tiled_gemm;
+  std::optional<bool> graphs, fused, pdl, cublaslt_tune, int4_tiled_gemm, flash_quantized_kv;
   std::optional<int> skinny_gemm_max_tokens, wgmma_gemm_max_tokens, int4_stream_max_tokens, int4_gemv_max_tokens,
       int4_dequant_min_tokens;
 };
@@ -66,7 +69,8 @@ struct CudaOptionFlags {
 bool parse_on_off(const std::string& text, const std::string& name);
 
 // Resolves `flags` over the environment fallback, read through `getenv` (std::getenv in the CLI):
-// TURBINE_CUDA_GRAPHS, TURBINE_CUDA_FUSED, TURBINE_CUDA_PDL, TURBINE_CUBLASLT_TUNE, TURBINE_CUDA_INT4_TILED (on/off/1/0),
+// TURBINE_CUDA_GRAPHS, TURBINE_CUDA_FUSED, TURBINE_CUDA_PDL, TURBINE_CUBLASLT_TUNE, TURBINE_CUDA_INT4_TILED,
+// TURBINE_CUDA_FLASH_QUANTIZED_KV (on/off/1/0),
 // TURBINE_CUDA_SKINNY_GEMM, TURBINE_CUDA_WGMMA_GEMM, TURBINE_CUDA_INT4_STREAM, TURBINE_CUDA_INT4_GEMV, TURBINE_CUDA_INT4_DEQUANT (a token count). A variable is used only where
 // its flag was not given; each one used is appended to `applied` as "NAME=value". A bad value or a
 // count outside its range throws Error naming the flag or variable.

@@ -1,7 +1,8 @@
 // The quantized KV cache on the GPU: the quantized attention cases of the op table (tests/op_cases:
 // the context written by qkv_rope_store, then attention) against the CPU reference in bf16 and fp16;
 // the decode kernel (with the general kernel on a mixed step's prefill sequences) on caches of host-
-// quantized rows against the CPU backend and against the general kernel alone, and right after the
+// quantized rows against the CPU backend and against the general kernel alone (and with
+// --flash-quantized-kv, the flash kernel on the prefill tiles against the CPU), and right after the
 // step's own qkv_rope_store (the programmatic-dependent-launch path); and kjv-llama's held-out
 // perplexity (golden.json's rule) with each format against the GPU's own Dense cache: int8 within
 // +0.05%, int4 and fp8 within +0.5%, int4 not equal to it.
@@ -128,6 +129,15 @@ const std::vector<QuantDecodeCase>& quant_decode_cases() {
 class CudaQuantizedDecode : public CpuVsGpuAndGeneral {
  protected:
   CudaQuantizedDecode() : CpuVsGpuAndGeneral(4242) {}
+  void SetUp() override {
+    CpuVsGpuAndGeneral::SetUp();
+    if (IsSkipped()) return;
+    CudaOptions with_flash;
+    with_flash.flash_quantized_kv = true;
+    flash = make_gpu(dtype, with_flash);
+  }
+  // The flash kernel on the prefill tiles over a quantized cache (--flash-quantized-kv).
+  std::unique_ptr<Backend> flash;
   // `rows` [first, last) of an output, one sequence's.
   static std::vector<float> rows(const std::vector<float>& out, size_t first, size_t last) {
     return std::vector<float>(out.begin() + first, out.begin() + last);
@@ -162,6 +172,7 @@ TEST_P(CudaQuantizedDecode, MatchesCpuAndTheGeneralKernel) {
       };
       const auto got = run_gpu(*gpu, NAN);
       const auto general_got = run_gpu(*general, NAN);
+      const auto flash_got = run_gpu(*flash, NAN);
       Tensor cout = cpu->empty(DType::F32, {T, QD});
       cpu->attention(put(*cpu, q, {T, QD}, DType::F32), ccache, 0, cpu->upload_batch(plan), shape, cout);
       const auto want = cpu->download_f32(cout);
@@ -173,6 +184,7 @@ TEST_P(CudaQuantizedDecode, MatchesCpuAndTheGeneralKernel) {
         TURBINE_EXPECT_CLOSE(rows(got, b, e), rows(want, b, e), tol);
         TURBINE_EXPECT_CLOSE(rows(general_got, b, e), rows(want, b, e), tol);
         TURBINE_EXPECT_CLOSE(rows(got, b, e), rows(general_got, b, e), tol);
+        TURBINE_EXPECT_CLOSE(rows(flash_got, b, e), rows(want, b, e), tol);
       }
       // Again into a zeroed output: split-K decode must have left its merge counters at zero.
       EXPECT_EQ(run_gpu(*gpu, 0.0f), got);

@@ -62,6 +62,22 @@ TEST(AttentionRoute, QuantizedPrefillTakesTheGeneralKernelBesideTheDecodeKernel)
   }
 }
 
+// With CudaOptions::flash_quantized_kv the flash kernel takes a quantized cache's prefill tiles too,
+// where they fit; the general kernel keeps what does not fit, and a forced general route wins.
+TEST(AttentionRoute, AskedForQuantizedPrefillTakesTheFlashKernel) {
+  for (KvFormat format : {KvFormat::Int8, KvFormat::Int4, KvFormat::Fp8}) {
+    SCOPED_TRACE(std::string(kv_format_name(format)));
+    AttentionBatchFacts f = facts(2, 4, format);
+    f.flash_quantized = true;
+    expect_route(f, {true, true, false, false});
+    f.flash_fits = false;
+    expect_route(f, {true, false, true, true});
+    f.flash_fits = true;
+    f.force_general = true;
+    expect_route(f, {false, false, true, false});
+  }
+}
+
 TEST(AttentionRoute, FlashTilesThatDoNotFitTakeTheGeneralKernelForPrefillOnly) {
   AttentionBatchFacts f = facts(2, 4);
   f.flash_fits = false;

@@ -36,6 +36,7 @@ TEST(CudaOptions, DefaultsWithNeitherFlagsNorEnvironment) {
   EXPECT_EQ(o.int4_gemv_max_tokens, 1);     // the 4-bit GEMV at one token (it wins there)
   EXPECT_FALSE(o.int4_tiled_gemm);          // the tiled 4-bit GEMM loses at 16 and 32 tokens
   EXPECT_EQ(o.int4_dequant_min_tokens, 0);  // and the dequantized prefill everywhere
+  EXPECT_FALSE(o.flash_quantized_kv);       // the flash kernel on a quantized cache awaits its first GPU run
   EXPECT_TRUE(applied.empty());
 }
 
@@ -51,7 +52,9 @@ TEST(CudaOptions, FlagsSetEveryField) {
   f.int4_gemv_max_tokens = 0;
   f.int4_tiled_gemm = true;
   f.int4_dequant_min_tokens = 512;
+  f.flash_quantized_kv = true;
   const CudaOptions o = resolve(f, FakeEnv{});
+  EXPECT_TRUE(o.flash_quantized_kv);
   EXPECT_EQ(o.int4_stream_max_tokens, 16);
   EXPECT_EQ(o.int4_dequant_min_tokens, 512);
   EXPECT_FALSE(o.graphs || o.fused || o.pdl || o.cublaslt_tune);
@@ -71,7 +74,8 @@ TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
                      {"TURBINE_CUDA_INT4_STREAM", "0"},
                      {"TURBINE_CUDA_INT4_GEMV", "4"},
                      {"TURBINE_CUDA_INT4_TILED", "on"},
-                     {"TURBINE_CUDA_INT4_DEQUANT", "256"}}};
+                     {"TURBINE_CUDA_INT4_DEQUANT", "256"},
+                     {"TURBINE_CUDA_FLASH_QUANTIZED_KV", "1"}}};
   CudaOptionFlags f;
   f.graphs = true;               // the flag wins over TURBINE_CUDA_GRAPHS=0
   f.wgmma_gemm_max_tokens = 32;  // and over TURBINE_CUDA_WGMMA_GEMM=16
@@ -87,8 +91,10 @@ TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
   EXPECT_EQ(o.int4_gemv_max_tokens, 4);
   EXPECT_TRUE(o.int4_tiled_gemm);
   EXPECT_EQ(o.int4_dequant_min_tokens, 256);
+  EXPECT_TRUE(o.flash_quantized_kv);
   EXPECT_EQ(applied, (std::vector<std::string>{"TURBINE_CUDA_FUSED=0", "TURBINE_CUDA_PDL=off",
                                                "TURBINE_CUBLASLT_TUNE=0", "TURBINE_CUDA_INT4_TILED=on",
+                                               "TURBINE_CUDA_FLASH_QUANTIZED_KV=1",
                                                "TURBINE_CUDA_SKINNY_GEMM=0", "TURBINE_CUDA_INT4_STREAM=0",
                                                "TURBINE_CUDA_INT4_GEMV=4",
                                                "TURBINE_CUDA_INT4_DEQUANT=256"}));
@@ -137,6 +143,8 @@ TEST(CudaOptions, BadValuesNameTheirSource) {
   EXPECT_NE(message({}, FakeEnv{{{"TURBINE_CUDA_INT4_DEQUANT", "many"}}}).find("TURBINE_CUDA_INT4_DEQUANT"),
             std::string::npos);
   EXPECT_NE(message({}, FakeEnv{{{"TURBINE_CUDA_INT4_TILED", "maybe"}}}).find("TURBINE_CUDA_INT4_TILED"),
+            std::string::npos);
+  EXPECT_NE(message({}, FakeEnv{{{"TURBINE_CUDA_FLASH_QUANTIZED_KV", "2"}}}).find("TURBINE_CUDA_FLASH_QUANTIZED_KV"),
             std::string::npos);
 }
 

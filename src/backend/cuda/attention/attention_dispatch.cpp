@@ -1,8 +1,8 @@
 // The attention kernels of one batch, launched as attention_route.h chooses, and the KV store in front
 // of them. Head dims 64 and 128 with up to 8 query heads per KV head: decode tokens on the decode
 // kernel (paged_decode.cu, dense or quantized cache); prefill tiles on the tensor-core flash kernel
-// (flash_prefill.cu) with a dense cache whose tiles fit the device's shared memory, else on the
-// general kernel (paged_attention.cu), which then skips the decode tokens: a mixed step is two
+// (flash_prefill.cu) with a dense cache (or, with --flash-quantized-kv, a quantized one) whose tiles
+// fit the device's shared memory, else on the general kernel (paged_attention.cu), which then skips the decode tokens: a mixed step is two
 // launches (flash or general first, then decode). Otherwise (another head_dim, a larger group, or
 // CudaOptions::general_attention) the general kernel serves every sequence; it dequantizes a
 // quantized cache as it stages tiles.
@@ -29,6 +29,7 @@ AttentionRoute route_of(const PagedAttentionParams& p) {
   f.kv_format = p.kv_format;
   f.flash_fits = flash_prefill_supports(p);
   f.force_general = p.force_general;
+  f.flash_quantized = p.flash_quantized;
   return route_attention(f);
 }
 
@@ -114,6 +115,7 @@ void CudaBackend::do_attention(const Tensor& q, const KvCache& cache, int layer,
   p.kv_param_offset = cache.spec.param_offset();
   p.max_smem_per_block = props_.sharedMemPerBlockOptin;
   p.force_general = options_.general_attention;
+  p.flash_quantized = options_.flash_quantized_kv;
   // Split-K scratch, one per kernel; the pool hands it out again only in stream order, after the kernel.
   Tensor general_workspace, decode_workspace;
   auto scratch = [&](Tensor& workspace, size_t bytes) -> float* {

@@ -1,6 +1,7 @@
 // Which attention kernels take one batch (attention_dispatch.cpp): decode tokens on the decode kernel
 // (paged_decode.cu) where it serves the shape, in any KV format; prefill tiles on the flash kernel
-// (flash_prefill.cu) with a dense cache whose tiles fit the device's shared memory, else on the general
+// (flash_prefill.cu) with a dense cache (a quantized one too when asked: flash_quantized) whose tiles
+// fit the device's shared memory, else on the general
 // kernel (paged_attention.cu), which then skips the decode tokens; everything on the general kernel
 // when the decode kernel cannot take the decode tokens or the general kernel is forced. Plain C++ (no
 // CUDA), so that the choice is tested on any machine.
@@ -26,6 +27,7 @@ struct AttentionBatchFacts {
   KvFormat kv_format = KvFormat::Dense;
   bool flash_fits = false;     // the flash kernel serves this head_dim and its tiles fit the device
   bool force_general = false;  // CudaOptions::general_attention
+  bool flash_quantized = false;  // CudaOptions::flash_quantized_kv: the flash kernel on a quantized cache
 };
 
 struct AttentionRoute {
@@ -44,8 +46,8 @@ inline AttentionRoute route_attention(const AttentionBatchFacts& f) {
   }
   r.decode = f.num_decode > 0;
   if (f.num_prefill_tiles > 0) {
-    // The flash kernel reads only a dense cache.
-    if (!f.force_general && f.kv_format == KvFormat::Dense && f.flash_fits)
+    // The flash kernel reads a quantized cache only where asked.
+    if (!f.force_general && (f.kv_format == KvFormat::Dense || f.flash_quantized) && f.flash_fits)
       r.flash = true;
     else
       r.general = true;

@@ -5,6 +5,10 @@
 // mma.sync with fp32 accumulators, and the softmax stays online in registers (base 2, scale *
 // log2(e) folded into the exponent). GQA heads read their KV head's tiles separately (L2 serves
 // the repeats).
+// A quantized cache (int8 / int4 / fp8, backend/kv_format.h): the stages hold the tiles' raw rows and
+// parameter words (cp.async as for a dense cache), and after each tile's barrier the block dequantizes
+// the tile into one dense K/V buffer (kv_quant.cuh's arithmetic, rounded to T), which a second barrier
+// hands to the same mma code; Q waits in that buffer until its fragments are in registers.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -13,6 +17,7 @@
 
 #include "backend/cuda/attention/attention_work.h"
 #include "backend/cuda/attention/flash_prefill.h"
+#include "backend/cuda/attention/kv_quant.cuh"
 #include "backend/cuda/common/cuda_check.h"
 #include "backend/cuda/common/device_math.cuh"
 
@@ -34,9 +39,17 @@ template <int D>
 __host__ __device__ constexpr int row_stride() {
   return D + 8;
 }
-template <int D>
+// Bytes of a quantized row's values in a stage (a multiple of 16 for head_dim 64 and 128).
+template <int D, KvFormat F>
+__host__ __device__ constexpr int raw_row_bytes() {
+  return F == KvFormat::Int4 ? D / 2 : D;
+}
+template <int D, KvFormat F>
 constexpr size_t smem_bytes() {
-  return size_t(kStages) * 2 * kKeys * row_stride<D>() * sizeof(uint16_t);
+  const size_t dense_tile = size_t(2) * kKeys * row_stride<D>() * sizeof(uint16_t);
+  if constexpr (F == KvFormat::Dense) return kStages * dense_tile;
+  // One dense tile (and Q), then the stages' raw rows and parameter words (fp8: a row's parity byte too).
+  return dense_tile + size_t(kStages) * 2 * kKeys * (raw_row_bytes<D, F>() + 4 + 1);
 }
 
 __device__ __forceinline__ uint32_t smem_addr(const void* p) {
@@ -45,6 +58,10 @@ __device__ __forceinline__ uint32_t smem_addr(const void* p) {
 // 16-byte async copy; with valid false the destination is zero-filled and nothing is read.
 __device__ __forceinline__ void cp_async16(void* dst, const void* src, bool valid) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "r"(valid ? 16 : 0));
+}
+// The same for a 4-byte word (a quantized row's parameters).
+__device__ __forceinline__ void cp_async4(void* dst, const void* src, bool valid) {
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "r"(valid ? 4 : 0));
 }
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
 template <int N>
@@ -99,15 +116,24 @@ __device__ __forceinline__ float fast_exp2(float x) {  // exp2(-inf) = 0
   return y;
 }
 
-template <typename T, int D>
+template <typename T, int D, KvFormat F>
 __global__ void __launch_bounds__(kThreads, kMinBlocks) flash_prefill_kernel(PagedAttentionParams p) {
   constexpr int S = row_stride<D>();
   constexpr int kChunks = D / 8;  // 16-byte chunks per row
   constexpr int kDSteps = D / 16;
+  constexpr bool kQuant = F != KvFormat::Dense;
+  constexpr int kRawRow = raw_row_bytes<D, F>(), kRawChunks = kRawRow / 16;
+  static_assert(!kQuant || kRawChunks + 2 <= kChunks, "a row's loaders also copy its two parameter words");
   extern __shared__ __align__(16) unsigned char flash_smem[];
-  // Stages [kStages][K|V][kKeys][S]; Q borrows the last stage until its fragments are in registers.
+  // Dense: stages [kStages][K|V][kKeys][S]; Q borrows the last stage until its fragments are in
+  // registers. Quantized: the dequantized tile [K|V][kKeys][S] (Q's place first), then the stages'
+  // raw rows [kStages][K|V][kKeys][kRawRow], parameter words [kStages][K|V][kKeys] and (fp8, whose
+  // 2-byte parameters are copied as the aligned word holding them) which half is the row's.
   T* const kv = reinterpret_cast<T*>(flash_smem);
-  T* const qs = kv + (kStages - 1) * 2 * kKeys * S;
+  T* const qs = kQuant ? kv : kv + (kStages - 1) * 2 * kKeys * S;
+  uint8_t* const raw = flash_smem + 2 * kKeys * S * sizeof(T);
+  uint32_t* const raw_params = reinterpret_cast<uint32_t*>(raw + kStages * 2 * kKeys * kRawRow);
+  uint8_t* const param_half = reinterpret_cast<uint8_t*>(raw_params + kStages * 2 * kKeys);
 
   const int head = blockIdx.x;
   const int seq = p.prefill_tiles[2 * blockIdx.y], tok0 = p.prefill_tiles[2 * blockIdx.y + 1];
@@ -154,17 +180,69 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) flash_prefill_kernel(Pag
       }
     }
   };
-  // Keys at or past key_end are zero-filled: their P is 0 and 0 * V must stay finite.
+  // Keys at or past key_end are zero-filled: their P is 0 and 0 * V must stay finite (a quantized
+  // row's parameters too, so it dequantizes to 0).
   auto load_kv = [&](int k0, int stage, const int(&blk)[kLoads], const int(&off)[kLoads]) {
-    T* kd = kv + stage * 2 * kKeys * S;
-    T* vd = kd + kKeys * S;
+    if constexpr (!kQuant) {
+      T* kd = kv + stage * 2 * kKeys * S;
+      T* vd = kd + kKeys * S;
 #pragma unroll
-    for (int u = 0; u < kLoads; ++u) {
-      const int r = row0 + u * kRowStep;
-      const bool valid = k0 + r < key_end;
-      const T* src = cache + (size_t(blk[u]) * 2 * p.num_kv_heads + kvh) * head_stride + size_t(off[u]) * D + chunk * 8;
-      cp_async16(kd + r * S + chunk * 8, valid ? src : cache, valid);
-      cp_async16(vd + r * S + chunk * 8, valid ? src + v_offset : cache, valid);
+      for (int u = 0; u < kLoads; ++u) {
+        const int r = row0 + u * kRowStep;
+        const bool valid = k0 + r < key_end;
+        const T* src =
+            cache + (size_t(blk[u]) * 2 * p.num_kv_heads + kvh) * head_stride + size_t(off[u]) * D + chunk * 8;
+        cp_async16(kd + r * S + chunk * 8, valid ? src : cache, valid);
+        cp_async16(vd + r * S + chunk * 8, valid ? src + v_offset : cache, valid);
+      }
+    } else {
+      // A row's loaders: chunks 0..kRawChunks-1 copy 16 bytes of its K and V values, the next two its
+      // K and V parameter words.
+      const QuantKvLayout layout{p.kv_block_bytes, p.kv_param_offset, p.block_len, p.num_kv_heads, kRawRow,
+                                 kv_param_bytes<F>()};
+      uint8_t* const base = static_cast<uint8_t*>(const_cast<void*>(p.cache_layer));
+#pragma unroll
+      for (int u = 0; u < kLoads; ++u) {
+        const int r = row0 + u * kRowStep;
+        const bool valid = k0 + r < key_end;
+        if (chunk < kRawChunks) {
+#pragma unroll
+          for (int kvi = 0; kvi < 2; ++kvi) {
+            const uint8_t* src = layout.elements(base, blk[u], kvi, kvh, off[u]) + chunk * 16;
+            cp_async16(raw + ((stage * 2 + kvi) * kKeys + r) * kRawRow + chunk * 16, valid ? src : base, valid);
+          }
+        } else if (chunk < kRawChunks + 2) {
+          const int kvi = chunk - kRawChunks;
+          const uint8_t* src = layout.params(base, blk[u], kvi, kvh, off[u]);
+          if constexpr (F == KvFormat::Fp8) {  // the 4-byte aligned word holding the 2-byte scale
+            const size_t at = size_t(src - base);
+            param_half[(stage * 2 + kvi) * kKeys + r] = uint8_t((at >> 1) & 1);
+            src = base + (at & ~size_t(3));
+          }
+          cp_async4(raw_params + (stage * 2 + kvi) * kKeys + r, valid ? src : base, valid);
+        }
+      }
+    }
+  };
+  // Quantized: the tile in `stage` dequantized into the dense buffer (8 values a thread and pass).
+  auto dequantize_tile = [&](int stage) {
+    for (int i = tid; i < 2 * kKeys * kChunks; i += kThreads) {
+      const int kvi = i / (kKeys * kChunks), r = i / kChunks % kKeys, c = i % kChunks;
+      const int slot = (stage * 2 + kvi) * kKeys + r;
+      const uint8_t* row = raw + size_t(slot) * kRawRow;
+      uint4 bytes = make_uint4(0, 0, 0, 0);
+      if constexpr (F == KvFormat::Int4) {
+        bytes.x = *reinterpret_cast<const uint32_t*>(row + c * 4);
+      } else {
+        const uint2 v = *reinterpret_cast<const uint2*>(row + c * 8);
+        bytes.x = v.x, bytes.y = v.y;
+      }
+      uint32_t word = raw_params[slot];
+      if constexpr (F == KvFormat::Fp8) word = (word >> (16 * param_half[slot])) & 0xffffu;
+      const float2 sz = kv_params_of(word);
+      float vals[8];
+      dequant8<F>(bytes, sz.x, sz.y, vals);
+      *reinterpret_cast<uint4*>(kv + (kvi * kKeys + r) * S + c * 8) = pack8<T>(vals);
     }
   };
   // Stages 0 and 1 start loading now; Q waits in stage 2 until its fragments are in registers.
@@ -210,7 +288,12 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) flash_prefill_kernel(Pag
       find_rows(k0 + 3 * kKeys, blk, off);
     }
     cp_async_commit();
-    const T* kt = kv + stage * 2 * kKeys * S;
+    if constexpr (kQuant) {
+      // The barrier above also freed the dense buffer (every warp has left the tile before, and Q).
+      dequantize_tile(stage);
+      __syncthreads();
+    }
+    const T* kt = kv + (kQuant ? 0 : stage) * 2 * kKeys * S;
     const T* vt = kt + kKeys * S;
     stage = stage == kStages - 1 ? 0 : stage + 1;
 
@@ -299,10 +382,10 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) flash_prefill_kernel(Pag
   }
 }
 
-template <typename T, int D>
+template <typename T, int D, KvFormat F>
 void launch_typed(const PagedAttentionParams& p, cudaStream_t stream) {
-  auto kernel = flash_prefill_kernel<T, D>;
-  constexpr size_t smem = smem_bytes<D>();
+  auto kernel = flash_prefill_kernel<T, D, F>;
+  constexpr size_t smem = smem_bytes<D, F>();
   if (smem > 48 * 1024)
     TURBINE_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
   const dim3 grid(p.num_heads, p.num_prefill_tiles);  // heads fastest: the longest tiles of all heads go first
@@ -312,8 +395,29 @@ void launch_typed(const PagedAttentionParams& p, cudaStream_t stream) {
 
 }  // namespace
 
-size_t flash_prefill_smem_bytes(int head_dim) {
-  return head_dim == 64 ? smem_bytes<64>() : head_dim == 128 ? smem_bytes<128>() : 0;
+template <int D>
+size_t smem_for(KvFormat format) {
+  switch (format) {
+    case KvFormat::Dense: return smem_bytes<D, KvFormat::Dense>();
+    case KvFormat::Int8: return smem_bytes<D, KvFormat::Int8>();
+    case KvFormat::Int4: return smem_bytes<D, KvFormat::Int4>();
+    case KvFormat::Fp8: return smem_bytes<D, KvFormat::Fp8>();
+  }
+  return 0;
+}
+
+template <typename T, int D>
+void launch_format(const PagedAttentionParams& p, cudaStream_t stream) {
+  switch (p.kv_format) {
+    case KvFormat::Dense: launch_typed<T, D, KvFormat::Dense>(p, stream); break;
+    case KvFormat::Int8: launch_typed<T, D, KvFormat::Int8>(p, stream); break;
+    case KvFormat::Int4: launch_typed<T, D, KvFormat::Int4>(p, stream); break;
+    case KvFormat::Fp8: launch_typed<T, D, KvFormat::Fp8>(p, stream); break;
+  }
+}
+
+size_t flash_prefill_smem_bytes(int head_dim, KvFormat format) {
+  return head_dim == 64 ? smem_for<64>(format) : head_dim == 128 ? smem_for<128>(format) : 0;
 }
 
 void launch_flash_prefill(const PagedAttentionParams& p, cudaStream_t stream) {
@@ -322,11 +426,13 @@ void launch_flash_prefill(const PagedAttentionParams& p, cudaStream_t stream) {
     fail("cuda flash prefill: head_dim {} unsupported or {} bytes of shared memory too few", p.head_dim,
          p.max_smem_per_block);
   if (p.num_prefill_tiles > 65535) fail("cuda flash prefill: {} tiles exceed the grid", p.num_prefill_tiles);
+  if (p.kv_format != KvFormat::Dense && (p.kv_block_bytes == 0 || p.kv_param_offset == 0))
+    fail("cuda flash prefill: a {} cache needs its block layout", kv_format_name(p.kv_format));
   TURBINE_DISPATCH_HALF(p.dtype, {
     if (p.head_dim == 64)
-      launch_typed<T, 64>(p, stream);
+      launch_format<T, 64>(p, stream);
     else
-      launch_typed<T, 128>(p, stream);
+      launch_format<T, 128>(p, stream);
   });
 }
 

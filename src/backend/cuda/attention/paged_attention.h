@@ -32,10 +32,12 @@ struct PagedAttentionParams {
   DType dtype = DType::BF16;
   size_t max_smem_per_block = 0;  // the device's opt-in limit; the flash kernel runs only where its tiles fit
   bool force_general = false;     // skip the decode and flash kernels (tests compare the paths)
+  bool flash_quantized = false;   // prefill tiles over a quantized cache on the flash kernel (CudaOptions)
   // The general kernel leaves the sequences with one new token (p.decode_seqs) to the decode kernel:
   // a mixed step over a quantized cache runs both, each writing only its own rows of p.out.
   bool skip_decode = false;
-  // A quantized cache (backend/kv_format.h), head_dim 64 / 128: read by the general and decode kernels.
+  // A quantized cache (backend/kv_format.h), head_dim 64 / 128: read by the general and decode kernels
+  // (and the flash kernel with flash_quantized).
   KvFormat kv_format = KvFormat::Dense;
   size_t kv_block_bytes = 0, kv_param_offset = 0;
 };
