@@ -20,7 +20,8 @@
 #   kvquant     the throughput phase's run with --kv-quant none, int8, int4 and fp8 (kvquant_<format>.json;
 #               gpu-sessions/kvquant_ratios.py prints requests/s against none: issue 19 wants int8 >= 1.25x,
 #               int4 >= 1.5x), then decode alone at batch 64 over 1024-token prompts per format
-#               (kvquant_decode.jsonl: the decode kernel's share)
+#               (kvquant_decode.jsonl: the decode kernel's share); KVQUANT_FLAGS adds CUDA switches to
+#               every run (e.g. "--flash-quantized-kv on": quantized prefill tiles on the flash kernel)
 #   serve       the same workload over HTTP: turbine serve + bench serve --concurrency 1000 (issue 18:
 #               its requests/s should reach 0.95x the throughput phase's)
 #   graphs-off  the turbine phase again with TURBINE_CUDA_GRAPHS=0 (what the decode graphs give)
@@ -99,14 +100,14 @@ for phase in $phases; do
     kvquant)
       for kv in none int8 int4 fp8; do
         "$TURBINE_BIN" bench throughput "$MODEL_DIR" --requests 1000 --device cuda --seed 1 --json --kv-quant $kv \
-          2>>"$O/kvquant.err" | tee "$O/kvquant_$kv.json"
+          ${KVQUANT_FLAGS:-} 2>>"$O/kvquant.err" | tee "$O/kvquant_$kv.json"
       done
       python3 "$script_dir/kvquant_ratios.py" "$O"
       # Decode alone over long contexts, where attention reads most of a step's bytes (the throughput
       # runs mix in prefills, whose attention on a quantized cache runs the general kernel).
       for kv in none int8 int4 fp8; do
         "$TURBINE_BIN" bench generate "$MODEL_DIR" --batch 64 --input-len 1024 --output-len 128 --warmup 1 \
-          --dtype fp16 --json --kv-quant $kv 2>>"$O/kvquant.err" | sed "s/^{/{\"kv_quant\": \"$kv\", /" |
+          --dtype fp16 --json --kv-quant $kv ${KVQUANT_FLAGS:-} 2>>"$O/kvquant.err" | sed "s/^{/{\"kv_quant\": \"$kv\", /" |
           tee -a "$O/kvquant_decode.jsonl"
       done ;;
     serve)
