@@ -5,7 +5,8 @@
 // --flash-quantized-kv, the flash kernel on the prefill tiles against the CPU), and right after the
 // step's own qkv_rope_store (the programmatic-dependent-launch path); and kjv-llama's held-out
 // perplexity (golden.json's rule) with each format against the GPU's own Dense cache: int8 within
-// +0.05%, int4 and fp8 within +0.5%, int4 not equal to it.
+// +0.05%, int4 and fp8 within +0.5%, int4 not equal to it; the same with the prompt's prefill on the
+// flash kernel (--flash-quantized-kv).
 #ifdef TURBINE_WITH_CUDA
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
@@ -254,13 +255,18 @@ TEST_P(CudaQuantizedDecode, StoreThenDecodeStepMatchesCpu) {
 INSTANTIATE_TEST_SUITE_P(Dtypes, CudaQuantizedDecode, ::testing::Values(DType::BF16, DType::F16),
                          [](const auto& info) { return std::string(info.param == DType::BF16 ? "bf16" : "fp16"); });
 
-class CudaKvQuantPerplexity : public ::testing::Test {
+// Flash: the prompt's prefill tiles over a quantized cache on the flash kernel (--flash-quantized-kv),
+// not the general one.
+template <bool Flash>
+class KvQuantPerplexityOn : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (!cuda_available()) return;
     const auto dir = default_model_dir();
     model_ = new LoadedModel{load_model_config(dir), Checkpoint::open(dir), nullptr, nullptr};
-    model_->backend = make_gpu(model_->config.dtype);
+    CudaOptions options;
+    options.flash_quantized_kv = Flash;
+    model_->backend = make_gpu(model_->config.dtype, options);
     model_->model = std::make_unique<LlamaModel>(model_->config, model_->checkpoint, *model_->backend);
     run_ = new KvQuantPplRun(*model_, dir, "GPU");
   }
@@ -271,17 +277,23 @@ class CudaKvQuantPerplexity : public ::testing::Test {
     model_ = nullptr;
   }
   void SetUp() override { TURBINE_REQUIRE_GPU(); }
-  static LoadedModel* model_;
-  static KvQuantPplRun* run_;
+  static inline LoadedModel* model_ = nullptr;
+  static inline KvQuantPplRun* run_ = nullptr;
 };
-LoadedModel* CudaKvQuantPerplexity::model_ = nullptr;
-KvQuantPplRun* CudaKvQuantPerplexity::run_ = nullptr;
+using CudaKvQuantPerplexity = KvQuantPerplexityOn<false>;
+using CudaKvQuantPerplexityFlash = KvQuantPerplexityOn<true>;
 
 TEST_F(CudaKvQuantPerplexity, Int8WithinFiveHundredthsOfAPercent) { run_->expect_bounds(KvFormat::Int8); }
 
 TEST_F(CudaKvQuantPerplexity, Int4WithinHalfAPercentAndNotDense) { run_->expect_bounds(KvFormat::Int4); }
 
 TEST_F(CudaKvQuantPerplexity, Fp8WithinHalfAPercent) { run_->expect_bounds(KvFormat::Fp8); }
+
+TEST_F(CudaKvQuantPerplexityFlash, Int8WithinFiveHundredthsOfAPercent) { run_->expect_bounds(KvFormat::Int8); }
+
+TEST_F(CudaKvQuantPerplexityFlash, Int4WithinHalfAPercentAndNotDense) { run_->expect_bounds(KvFormat::Int4); }
+
+TEST_F(CudaKvQuantPerplexityFlash, Fp8WithinHalfAPercent) { run_->expect_bounds(KvFormat::Fp8); }
 
 }  // namespace
 }  // namespace turbine::test
