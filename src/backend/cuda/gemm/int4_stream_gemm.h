@@ -11,10 +11,9 @@
 #include <cstddef>
 
 #include "backend/cuda/gemm/int4_gemm.h"
+#include "backend/cuda_options.h"  // kInt4StreamMaxTokens, this kernel's limit
 
 namespace turbine::cuda {
-
-constexpr int kInt4StreamMaxTokens = 64;
 
 struct Int4StreamPlan {
   int token_tiles = 0;  // mma token tiles of 8: 1, 2, 4 or 8
