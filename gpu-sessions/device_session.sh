@@ -14,7 +14,8 @@
 #                                                        carried as turbine-base (prepare_carry.sh)
 #   GTEST_FILTER='*Moe*' gpu-sessions/device_session.sh OUT rerun   those tests and their memcheck (after a fix;
 #                                                        models packed by gpu-sessions/carry_models.sh are unpacked)
-#   (any time) gpu-sessions/device_session.sh OUT int4   the W4A16 op tests (and the 16-bit linear's), their
+#   (any time) gpu-sessions/device_session.sh OUT int4   the W4A16 op tests (and the 16-bit linear's, and the
+#                                                        4-bit kjv-llama's perplexity), the op tests'
 #                                                        memcheck, int4_linear_bench in fp16 (with the stream
 #                                                        GEMM's plan sweep) and bf16
 #   (any time) gpu-sessions/device_session.sh OUT timeline   kernel timelines of decode
@@ -71,7 +72,7 @@ case $part in
       --gtest_filter="$GTEST_FILTER" > "$O/rerun_memcheck.log" 2>&1
     echo "memcheck rc=$?"; grep -E "ERROR SUMMARY|PASSED|FAILED" "$O/rerun_memcheck.log" | tail -4 ;;
   int4)
-    timeout 240 .carry/bin/turbine_gpu_tests --gtest_filter='*Int4*:*CudaLinear*' > "$O/int4_tests.log" 2>&1
+    timeout 240 .carry/bin/turbine_gpu_tests --gtest_filter='*Int4*:*CudaLinear*:*CudaAwq*' > "$O/int4_tests.log" 2>&1
     echo "int4 tests rc=$?"
     grep -E "^\[  (PASSED|FAILED)|FAILED  \]|SKIPPED \] [0-9]|Failure|error" "$O/int4_tests.log" | head -40
     timeout 150 compute-sanitizer --tool memcheck --print-limit 20 .carry/bin/turbine_gpu_tests \

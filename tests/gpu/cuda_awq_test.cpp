@@ -1,0 +1,98 @@
+// W4A16 end to end on the GPU: kjv-llama quantized by round-to-nearest at group 128 (what `turbine
+// quantize awq --method rtn` writes), its held-out perplexity by golden.json's rule on the GPU against
+// the CPU on the same 4-bit folder (within 0.5%, the goldens' GPU rule), and with every prefill cut
+// into chunks of 8, 16 and 64 tokens, which run the 4-bit stream GEMM's token tiles
+// (--int4-stream-max-tokens 64) or, with it off, the GEMV, the tiled GEMM and int4_gemm.cu: each within
+// 0.5% of the whole-window run (int4_gemm.cu at the window's token count).
+#ifdef TURBINE_WITH_CUDA
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "e2e/e2e_util.h"
+#include "engine/perplexity.h"
+#include "engine/perplexity_stream.h"
+#include "gpu_test_util.h"
+#include "model/awq_model_folder.h"
+#include "model/awq_quantizer.h"
+#include "support/safetensors_writer.h"
+#include "text/tokenizer.h"
+
+namespace turbine::test {
+namespace {
+
+class CudaAwqPerplexity : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!cuda_available()) return;
+    const auto source = default_model_dir();
+    const ModelConfig config = load_model_config(source);
+    folder_ = new std::filesystem::path(temp_dir("cuda-awq-rtn") / "model");
+    QuantizeOptions options;
+    options.method = QuantMethod::Rtn;
+    options.group_size = 128;
+    write_awq_model_folder(source, *folder_, config, Checkpoint::open(source), {}, options);
+    std::ifstream in(source / "kjv_eval.txt", std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    stream_ = new std::vector<int32_t>(perplexity_stream(text.str(), *load_tokenizer(source), config.bos_token_id));
+  }
+  static void TearDownTestSuite() {
+    delete folder_;
+    delete stream_;
+    folder_ = nullptr;
+    stream_ = nullptr;
+  }
+  void SetUp() override { TURBINE_REQUIRE_GPU(); }
+
+  // The 4-bit folder's perplexity on `backend`, prefills cut into chunks of at most `chunk` tokens
+  // (0: whole windows).
+  static double ppl_on(Backend& backend, int chunk, const char* what) {
+    const ModelConfig config = load_model_config(*folder_);
+    const Checkpoint checkpoint = Checkpoint::open(*folder_);
+    LlamaModel model(config, checkpoint, backend);
+    const int window = golden().at("kjv-llama-ppl").at("window").get<int>();
+    KvCache cache = backend.allocate_kv_cache(model.kv_cache_spec(window / 16, 16));
+    const double p = perplexity(model, cache, *stream_, window, chunk);
+    std::printf("kjv-llama rtn g128 perplexity, %s, chunks of %d: %.4f\n", what, chunk, p);
+    return p;
+  }
+  static inline std::filesystem::path* folder_ = nullptr;
+  static inline std::vector<int32_t>* stream_ = nullptr;
+};
+
+TEST_F(CudaAwqPerplexity, MatchesTheCpuWithinHalfAPercent) {
+  BackendOptions o;
+  o.device = "cpu";
+  auto cpu = make_backend(o);
+  auto gpu = make_gpu(DType::BF16);
+  const double want = ppl_on(*cpu, 0, "cpu"), got = ppl_on(*gpu, 0, "gpu");
+  EXPECT_NEAR(got, want, 0.005 * want);
+}
+
+TEST_F(CudaAwqPerplexity, ChunkedPrefillsAgreeOnEveryFourBitKernel) {
+  auto whole_gpu = make_gpu(DType::BF16);
+  const double whole = ppl_on(*whole_gpu, 0, "gpu");
+  for (int stream : {0, kInt4StreamMaxTokens}) {
+    CudaOptions options;
+    options.int4_stream_max_tokens = stream;
+    options.int4_gemv_max_tokens = kInt4GemvMaxTokens;
+    options.int4_tiled_gemm = true;
+    auto gpu = make_gpu(DType::BF16, options);
+    for (int chunk : {8, 16, 64}) {
+      SCOPED_TRACE(testing::Message() << "stream GEMM up to " << stream << " tokens, chunks of " << chunk);
+      EXPECT_NEAR(ppl_on(*gpu, chunk, stream ? "gpu, stream GEMM" : "gpu, older kernels"), whole, 0.005 * whole);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace turbine::test
+#else
+#include <gtest/gtest.h>
+TEST(CudaAwqBuild, Skipped) { GTEST_SKIP() << "built without the CUDA backend"; }
+#endif  // TURBINE_WITH_CUDA
