@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "engine/sampling_defaults.h"
+#include "pipeline/compute_dtype.h"
 
 namespace turbine::cli {
 
@@ -26,6 +27,10 @@ void add_device_options(CLI::App& cmd, DeviceOptions& o) {
         static const std::regex pattern("[0-9]{1,4}(,[0-9]{1,4})*");
         return std::regex_match(v, pattern) ? "" : "must be GPU indexes like 0,1, got '" + v + "'";
       });
+  cmd.add_option("--dtype", o.dtype,
+                 "compute dtype: auto (the checkpoint's half type on cuda, float32 on cpu), float16 or bfloat16 "
+                 "on cuda, float32 on cpu")
+      ->type_name("DTYPE");
   add_cuda_options(cmd, o.cuda);
   add_cpu_options(cmd, o.cpu);
 }
@@ -225,6 +230,7 @@ BackendOptions resolve_backend(const DeviceOptions& device, const EngineOptions&
   if (!b.devices.empty() && int(b.devices.size()) != b.tp)
     fail("--devices names {} GPUs for --tp {}", b.devices.size(), b.tp);
   b.memory_budget = parse_size(engine.cpu_memory, "--cpu-memory");
+  b.dtype = resolve_compute_dtype(device.dtype, b.device, "--dtype");
   b.cuda = resolve_cuda(device.cuda, b.device);
   b.cpu = resolve_cpu(device.cpu);
   return b;

@@ -36,6 +36,7 @@ struct DeviceOptions {
   int threads = 0;     // cpu worker threads (0 = all cores)
   int tp = 0;          // --tp: tensor-parallel ranks (0: not given: a workspace's, else 1)
   std::string devices;  // --devices: GPU indexes of the ranks ("0,1"; empty: the first tp)
+  std::string dtype;    // --dtype: "" or auto = the checkpoint's half type on a GPU, float32 on the CPU
   CudaFlags cuda;
   CpuFlags cpu;
 };
@@ -65,7 +66,7 @@ struct SamplingOptions : SamplingOverrides {
   bool ignore_eos = false;
 };
 
-// --device, --threads and the CUDA switches (add_cuda_options).
+// --device, --threads, --tp, --devices, --dtype and the CUDA switches (add_cuda_options).
 void add_device_options(CLI::App& cmd, DeviceOptions& options);
 // --cuda-graphs, --cuda-fused, --cuda-pdl, --cublaslt-tune (on|off), --skinny-gemm-max-tokens N,
 // --wgmma-gemm-max-tokens N, --int4-gemv-max-tokens N.

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "engine/perplexity.h"
 #include "engine/sampling_defaults.h"
+#include "pipeline/compute_dtype.h"
 
 namespace turbine::python {
 
@@ -38,23 +39,6 @@ std::optional<ChatTemplate> open_template(const LoadedModel& m, const std::strin
   }
 }
 
-// The `dtype` keyword as a compute dtype: the CPU backend computes in fp32, the GPU in fp16 or bf16;
-// F32 on a GPU means "the checkpoint's" to load_model_weights, which is what "auto" asks for.
-DType pipeline_dtype(const std::string& text, const std::string& device) {
-  if (text.empty() || text == "auto") return DType::F32;
-  DType dtype;
-  try {
-    dtype = parse_dtype(text);
-  } catch (const Error&) {
-    fail("dtype: expected 'auto', 'float16', 'bfloat16' or 'float32', got '{}'", text);
-  }
-  if (device == "cpu" && dtype != DType::F32)
-    fail("dtype {}: the cpu backend computes in float32 (leave dtype out, or give 'float32')", text);
-  if (device != "cpu" && dtype == DType::F32)
-    fail("dtype {}: the cuda backend computes in float16 or bfloat16 ('auto': the checkpoint's)", text);
-  return dtype;
-}
-
 }  // namespace
 
 PythonPipeline::PythonPipeline(const std::string& model, const PipelineOptions& options) {
@@ -68,7 +52,7 @@ PythonPipeline::PythonPipeline(const std::string& model, const PipelineOptions& 
   backend.threads = options.threads;
   backend.tp = options.tp;
   backend.memory_budget = options.cpu_memory;
-  backend.dtype = pipeline_dtype(options.dtype, backend.device);
+  backend.dtype = resolve_compute_dtype(options.dtype, backend.device, "dtype");
   // The CUDA switches have no keyword here: their environment variables (docs/cli.md) apply, as they do
   // for a command given none of their flags, and each one applied is logged.
   if (backend.device != "cpu") {

@@ -65,6 +65,9 @@ CASES = [
     (BENCH_GENERATE, ["--dtype", "bf16"], "--dtype", "the cpu backend computes in float32"),
     (BENCH_GENERATE, ["--input-len", "2000", "--output-len", "100"], "--input-len",
      "--input-len 2000 + --output-len 100 = 2100 tokens, longer than the model's context of 2048 tokens"),
+    (GENERATE, ["--dtype", "float8"], "--dtype", "--dtype: expected auto, float16, bfloat16 or float32, got 'float8'"),
+    (GENERATE, ["--dtype", "bfloat16"], "--dtype", "--dtype bfloat16: the cpu backend computes in float32"),
+    (CHAT, ["--dtype", "fp16"], "--dtype", "the cpu backend computes in float32"),
     (BENCH_THROUGHPUT, ["--rate", "nan"], "--rate", "--rate: must be a number >= 0, got 'nan'"),
     (BENCH_THROUGHPUT, ["--rate", "-2"], "--rate", "must be a number >= 0"),
     (BENCH_THROUGHPUT, ["--seed", "-1"], "--seed", "from 0 to 18446744073709551615"),
@@ -92,6 +95,8 @@ def test_bad_value(command, flags, flag, fragment):
     ["--top-p", "1"],
     ["--kv-quant", "int4"],
     ["--kv-quant", "fp8"],
+    ["--dtype", "auto"],
+    ["--dtype", "float32"],
 ])
 def test_edge_values_are_accepted(flags):
     limit = [] if "--max-new-tokens" in flags else ["--max-new-tokens", "2"]
