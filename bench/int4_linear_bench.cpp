@@ -20,6 +20,7 @@
 #include <exception>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backend/backend.h"
@@ -30,6 +31,8 @@ namespace {
 using namespace turbine;
 
 constexpr int kCopies = 4;
+// Llama-2-7B's projections (N, K): qkv, o, gate_up, down.
+constexpr std::pair<int64_t, int64_t> kShapes[] = {{12288, 4096}, {4096, 4096}, {22016, 4096}, {4096, 11008}};
 
 // A cheap generator: the bench needs plausible values, not good randomness, for a 90M-weight matrix.
 struct Lcg {
@@ -78,11 +81,10 @@ double time_calls(Backend& backend, int iterations, Run run) {
 // The stream GEMM's resident blocks per SM and ring KiB per block (0: its default), one layer's four
 // shapes per variant and token count (--stream-sweep): which of its plan's choices the GPU wants.
 void stream_sweep(const BackendOptions& base, const std::vector<int>& token_counts, int group, int iterations) {
-  const std::pair<int64_t, int64_t> shapes[] = {{12288, 4096}, {4096, 4096}, {22016, 4096}, {4096, 11008}};
   const std::pair<int, int> variants[] = {{0, 0}, {2, 0}, {1, 0}, {0, 40}, {0, 96}, {1, 200}};
   Lcg rng{7};
   std::vector<std::vector<HostInt4Matrix>> weights;
-  for (const auto& [n, k] : shapes) {
+  for (const auto& [n, k] : kShapes) {
     weights.emplace_back();
     for (int c = 0; c < kCopies; ++c) weights.back().push_back(random_int4(rng, n, k, group));
   }
@@ -100,7 +102,7 @@ void stream_sweep(const BackendOptions& base, const std::vector<int>& token_coun
     for (int tokens : token_counts) {
       double layer_us = 0.0;
       for (size_t s = 0; s < weights.size(); ++s) {
-        const auto [n, k] = shapes[s];
+        const auto [n, k] = kShapes[s];
         std::vector<float> xv(size_t(tokens) * k);
         for (auto& v : xv) v = rng.uniform(-1.0f, 1.0f);
         Tensor x = backend->upload(xv.data(), DType::F32, {tokens, k}, backend->compute_dtype());
@@ -153,12 +155,11 @@ int main(int argc, char** argv) {
     fmt::print("# {} ({}), group {}, {} iterations\n", backend->name(), dtype_name(dtype), group, iterations);
     fmt::print("{:<22} {:>9} {:>7} {:>7} {:>9} {:>7} {:>7} {:>8} {:>9} {:>7} {:>10}\n", "case", "16bit_us", "GB/s",
                "TFLOP/s", "4bit_us", "GB/s", "TFLOP/s", "speedup", "older_us", "older_x", "dequant_us");
-    const std::pair<int64_t, int64_t> shapes[] = {{12288, 4096}, {4096, 4096}, {22016, 4096}, {4096, 11008}};
     Lcg rng{42};
     // Per token count, the four shapes summed (one layer): 16-bit, 4-bit as dispatched, the older
     // 4-bit kernels, dequantized.
     std::vector<std::array<double, 4>> layer(token_counts.size(), {0.0, 0.0, 0.0, 0.0});
-    for (const auto& [n, k] : shapes) {
+    for (const auto& [n, k] : kShapes) {
       std::vector<Tensor> dense;
       std::vector<Int4Weight> quant, older_quant, dequant_quant;
       for (int c = 0; c < kCopies; ++c) {

@@ -39,17 +39,12 @@ template <int D>
 __host__ __device__ constexpr int row_stride() {
   return D + 8;
 }
-// Bytes of a quantized row's values in a stage (a multiple of 16 for head_dim 64 and 128).
-template <int D, KvFormat F>
-__host__ __device__ constexpr int raw_row_bytes() {
-  return F == KvFormat::Int4 ? D / 2 : D;
-}
 template <int D, KvFormat F>
 constexpr size_t smem_bytes() {
   const size_t dense_tile = size_t(2) * kKeys * row_stride<D>() * sizeof(uint16_t);
   if constexpr (F == KvFormat::Dense) return kStages * dense_tile;
   // One dense tile (and Q), then the stages' raw rows and parameter words (fp8: a row's parity byte too).
-  return dense_tile + size_t(kStages) * 2 * kKeys * (raw_row_bytes<D, F>() + 4 + 1);
+  return dense_tile + size_t(kStages) * 2 * kKeys * (kv_element_bytes<F>(D) + 4 + 1);
 }
 
 __device__ __forceinline__ uint32_t smem_addr(const void* p) {
@@ -122,7 +117,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) flash_prefill_kernel(Pag
   constexpr int kChunks = D / 8;  // 16-byte chunks per row
   constexpr int kDSteps = D / 16;
   constexpr bool kQuant = F != KvFormat::Dense;
-  constexpr int kRawRow = raw_row_bytes<D, F>(), kRawChunks = kRawRow / 16;
+  // A quantized row's values in a stage: a multiple of 16 bytes for head_dim 64 and 128.
+  constexpr int kRawRow = kv_element_bytes<F>(D), kRawChunks = kRawRow / 16;
   static_assert(!kQuant || kRawChunks + 2 <= kChunks, "a row's loaders also copy its two parameter words");
   extern __shared__ __align__(16) unsigned char flash_smem[];
   // Dense: stages [kStages][K|V][kKeys][S]; Q borrows the last stage until its fragments are in
@@ -229,14 +225,7 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) flash_prefill_kernel(Pag
     for (int i = tid; i < 2 * kKeys * kChunks; i += kThreads) {
       const int kvi = i / (kKeys * kChunks), r = i / kChunks % kKeys, c = i % kChunks;
       const int slot = (stage * 2 + kvi) * kKeys + r;
-      const uint8_t* row = raw + size_t(slot) * kRawRow;
-      uint4 bytes = make_uint4(0, 0, 0, 0);
-      if constexpr (F == KvFormat::Int4) {
-        bytes.x = *reinterpret_cast<const uint32_t*>(row + c * 4);
-      } else {
-        const uint2 v = *reinterpret_cast<const uint2*>(row + c * 8);
-        bytes.x = v.x, bytes.y = v.y;
-      }
+      const uint4 bytes = load8_quantized<F>(raw + size_t(slot) * kRawRow, c * 8);
       uint32_t word = raw_params[slot];
       if constexpr (F == KvFormat::Fp8) word = (word >> (16 * param_half[slot])) & 0xffffu;
       const float2 sz = kv_params_of(word);

@@ -32,7 +32,7 @@ struct QuantKvLayout {
 
 // Bytes of a row's values and of its parameters (kv_row_element_bytes / kv_row_param_bytes).
 template <KvFormat F>
-__device__ __forceinline__ int kv_element_bytes(int head_dim) {
+__host__ __device__ constexpr int kv_element_bytes(int head_dim) {
   return F == KvFormat::Int4 ? head_dim / 2 : head_dim;
 }
 template <KvFormat F>

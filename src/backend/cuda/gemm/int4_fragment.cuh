@@ -27,13 +27,22 @@ struct Int4Pair<__nv_bfloat16> {
   static constexpr uint32_t kMagic = 0x43004300u;  // 128 in both halves
 };
 
-// Pair p (0..3) of `word` as two T values (q - zero) * scale; scale2 and zero2 hold the scale and
-// the offset zero (magic + zero) in both halves.
+// Pair p (0..3) of `word` as two T values q - zero (exact); zero2 holds the offset zero (magic + zero)
+// in both halves.
+template <typename T>
+__device__ __forceinline__ uint32_t int4_offset_pair(uint32_t word, int p, uint32_t zero2) {
+  using P = typename Int4Pair<T>::type;
+  uint32_t h = ((word >> (4 * p)) & 0x000f000fu) | Int4Pair<T>::kMagic;
+  P v = __hsub2(*reinterpret_cast<P*>(&h), *reinterpret_cast<P*>(&zero2));
+  return *reinterpret_cast<uint32_t*>(&v);
+}
+
+// The same pair as two T values (q - zero) * scale; scale2 holds the scale in both halves.
 template <typename T>
 __device__ __forceinline__ uint32_t int4_dequant_pair(uint32_t word, int p, uint32_t scale2, uint32_t zero2) {
   using P = typename Int4Pair<T>::type;
-  uint32_t h = ((word >> (4 * p)) & 0x000f000fu) | Int4Pair<T>::kMagic;
-  P v = __hmul2(__hsub2(*reinterpret_cast<P*>(&h), *reinterpret_cast<P*>(&zero2)), *reinterpret_cast<P*>(&scale2));
+  uint32_t d = int4_offset_pair<T>(word, p, zero2);
+  P v = __hmul2(*reinterpret_cast<P*>(&d), *reinterpret_cast<P*>(&scale2));
   return *reinterpret_cast<uint32_t*>(&v);
 }
 

@@ -72,15 +72,6 @@ __device__ __forceinline__ float scale_of(uint32_t word) {
     return __bfloat162float(__ushort_as_bfloat16(bits));
 }
 
-// Pair p of `word` as two T values q - zero (zero2: magic + zero in both halves).
-template <typename T>
-__device__ __forceinline__ uint32_t int4_offset_pair(uint32_t word, int p, uint32_t zero2) {
-  using P = typename Int4Pair<T>::type;
-  uint32_t h = ((word >> (4 * p)) & 0x000f000fu) | Int4Pair<T>::kMagic;
-  P v = __hsub2(*reinterpret_cast<P*>(&h), *reinterpret_cast<P*>(&zero2));
-  return *reinterpret_cast<uint32_t*>(&v);
-}
-
 // Half chunk h of a strip, unscaled: part[nt] += (q - zero) x for token tile nt. xs is the lane's
 // 16 bytes of its token g of tile 0 in the staged activations (tile nt is 8 rows on), read whole: the
 // 8 lanes of a phase are tokens g, g + 1 (320 bytes apart: the other half of the banks) and t = 0..3;
@@ -142,6 +133,8 @@ __global__ void __launch_bounds__(kThreads, min_blocks(NT))
   if (warp == kConsumerWarps) {
     // The producer warp streams unit i of the block into stage i % stages: lane 0 announces the bytes,
     // then the lanes issue one bulk copy each (a strip's chunks, a group's scales, a token's row).
+    // Weights are read once and leave L2 first; scales and activations are read by other blocks too.
+    const uint64_t stream_policy = evict_first_policy(), keep_policy = evict_normal_policy();
     auto fetch_weights = [&](int slot, int tile, int kp) {
       unsigned char* st = ring + size_t(slot) * kStage;
       const int strip0 = tile * STRIPS, live = min(STRIPS, strips_total - strip0), nch = min(2, chunks - 2 * kp);
@@ -150,10 +143,10 @@ __global__ void __launch_bounds__(kThreads, min_blocks(NT))
       __syncwarp();
       if (lane < live)
         bulk_load(st + lane * 1024, a.w + (size_t(strip0 + lane) * chunks + 2 * kp) * 128, unsigned(nch * 512),
-                  &full[slot], evict_first_policy());
+                  &full[slot], stream_policy);
       else if (lane < live + groups)
         bulk_load(st + kW + (lane - live) * kRows * 4, a.scales + size_t(g0 + lane - live) * np + strip0 * 16,
-                  unsigned(live * 64), &full[slot], evict_normal_policy());
+                  unsigned(live * 64), &full[slot], keep_policy);
     };
     auto fetch_activations = [&](int slot, int kp) {
       unsigned char* st = ring + size_t(slot) * kStage + kW + kS;
@@ -162,7 +155,7 @@ __global__ void __launch_bounds__(kThreads, min_blocks(NT))
       __syncwarp();
       const T* x = static_cast<const T*>(a.x) + 128 * kp;
       for (int tok = lane; tok < tokens; tok += 32)
-        bulk_load(st + tok * kXStride, x + size_t(tok) * k, unsigned(cols * 2), &full[slot], evict_normal_policy());
+        bulk_load(st + tok * kXStride, x + size_t(tok) * k, unsigned(cols * 2), &full[slot], keep_policy);
     };
     // The first ring's weights go out before the PDL wait (nothing writes them), its activations after.
     const int prologue = min(count, p.stages);
