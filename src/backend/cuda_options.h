@@ -47,6 +47,10 @@ struct CudaOptions {
   // Prefill tiles over a quantized KV cache on the flash kernel (dequantizing each tile into shared
   // memory) instead of the general kernel. Off by default: it has not run on a GPU yet.
   bool flash_quantized_kv = false;
+  // Decode attention over a quantized KV cache with one query head per KV head and head_dim 128 reads
+  // 16 bytes of a row per lane (16 int8 / fp8 or 32 int4 values) instead of 8 values' bytes
+  // (paged_decode.cu). Off by default: it has not run on a GPU yet.
+  bool kv_decode_wide_lanes = false;
   // Every attention step on the general kernel, none on the decode or flash kernels: no flag, for the
   // GPU tests that compare the kernels on the same batch.
   bool general_attention = false;
@@ -60,7 +64,7 @@ constexpr int kInt4DequantMinTokensLimit = 1 << 20;
 
 // The options given on the command line; unset ones come from the environment, then the defaults.
 struct CudaOptionFlags {
-  std::optional<bool> graphs, fused, pdl, cublaslt_tune, int4_tiled_gemm, flash_quantized_kv;
+  std::optional<bool> graphs, fused, pdl, cublaslt_tune, int4_tiled_gemm, flash_quantized_kv, kv_decode_wide_lanes;
   std::optional<int> skinny_gemm_max_tokens, wgmma_gemm_max_tokens, int4_stream_max_tokens, int4_gemv_max_tokens,
       int4_dequant_min_tokens;
 };

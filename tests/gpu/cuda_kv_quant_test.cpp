@@ -2,8 +2,9 @@
 // the context written by qkv_rope_store, then attention) against the CPU reference in bf16 and fp16;
 // the decode kernel (with the general kernel on a mixed step's prefill sequences) on caches of host-
 // quantized rows against the CPU backend and against the general kernel alone (and with
-// --flash-quantized-kv, the flash kernel on the prefill tiles against the CPU), and right after the
-// step's own qkv_rope_store (the programmatic-dependent-launch path); and kjv-llama's held-out
+// --flash-quantized-kv, the flash kernel on the prefill tiles against the CPU; with
+// --kv-decode-wide-lanes, the decode kernel's 16-byte lanes on one head per KV head of 128 dims), and
+// right after the step's own qkv_rope_store (the programmatic-dependent-launch path); and kjv-llama's held-out
 // perplexity (golden.json's rule) with each format against the GPU's own Dense cache: int8 within
 // +0.05%, int4 and fp8 within +0.5%, int4 not equal to it; the same with the prompt's prefill on the
 // flash kernel (--flash-quantized-kv).
@@ -118,6 +119,8 @@ const std::vector<QuantDecodeCase>& quant_decode_cases() {
       {"gqa2_d64_window", 4, 2, 64, 16, 40, {{300, 1}, {20, 1}, {39, 1}, {40, 1}}},
       {"gqa8_d128_window_split", 8, 1, 128, 16, 100, {{2000, 1}, {99, 1}}},
       {"mha_d64_many_decodes", 4, 4, 64, 16, 0, std::vector<SeqSpec>(40, SeqSpec{63, 1})},
+      {"mha_d128_window_split", 4, 4, 128, 16, 100, {{2000, 1}, {99, 1}, {100, 1}}},
+      {"mha_d128_many_decodes_bl24", 2, 2, 128, 24, 0, std::vector<SeqSpec>(40, SeqSpec{71, 1})},
       {"mixed_mha_d128", 4, 4, 128, 16, 0, {{0, 37}, {300, 1}, {45, 20}, {16, 1}}},
       {"mixed_gqa8_d64_window_bl24", 8, 1, 64, 24, 30, {{500, 77}, {30, 1}, {0, 63}, {900, 1}, {7, 2}}},
       {"mixed_gqa4_d128_long_decode", 8, 2, 128, 16, 0, {{2000, 1}, {0, 130}, {5, 1}}},
@@ -136,9 +139,14 @@ class CudaQuantizedDecode : public CpuVsGpuAndGeneral {
     CudaOptions with_flash;
     with_flash.flash_quantized_kv = true;
     flash = make_gpu(dtype, with_flash);
+    CudaOptions with_wide;
+    with_wide.kv_decode_wide_lanes = true;
+    wide = make_gpu(dtype, with_wide);
   }
   // The flash kernel on the prefill tiles over a quantized cache (--flash-quantized-kv).
   std::unique_ptr<Backend> flash;
+  // The decode kernel's wide lanes (--kv-decode-wide-lanes; the mha_d128 cases reach them).
+  std::unique_ptr<Backend> wide;
   // `rows` [first, last) of an output, one sequence's.
   static std::vector<float> rows(const std::vector<float>& out, size_t first, size_t last) {
     return std::vector<float>(out.begin() + first, out.begin() + last);
@@ -174,6 +182,7 @@ TEST_P(CudaQuantizedDecode, MatchesCpuAndTheGeneralKernel) {
       const auto got = run_gpu(*gpu, NAN);
       const auto general_got = run_gpu(*general, NAN);
       const auto flash_got = run_gpu(*flash, NAN);
+      const auto wide_got = run_gpu(*wide, NAN);
       Tensor cout = cpu->empty(DType::F32, {T, QD});
       cpu->attention(put(*cpu, q, {T, QD}, DType::F32), ccache, 0, cpu->upload_batch(plan), shape, cout);
       const auto want = cpu->download_f32(cout);
@@ -186,9 +195,11 @@ TEST_P(CudaQuantizedDecode, MatchesCpuAndTheGeneralKernel) {
         TURBINE_EXPECT_CLOSE(rows(general_got, b, e), rows(want, b, e), tol);
         TURBINE_EXPECT_CLOSE(rows(got, b, e), rows(general_got, b, e), tol);
         TURBINE_EXPECT_CLOSE(rows(flash_got, b, e), rows(want, b, e), tol);
+        TURBINE_EXPECT_CLOSE(rows(wide_got, b, e), rows(want, b, e), tol);
       }
       // Again into a zeroed output: split-K decode must have left its merge counters at zero.
       EXPECT_EQ(run_gpu(*gpu, 0.0f), got);
+      EXPECT_EQ(run_gpu(*wide, 0.0f), wide_got);
     }
   }
 }
@@ -204,6 +215,7 @@ TEST_P(CudaQuantizedDecode, StoreThenDecodeStepMatchesCpu) {
       {"gqa4_d128_short", 8, 2, 128, 16, 0, {{3, 1}, {200, 1}, {1, 1}}},
       {"gqa8_d64_window", 8, 1, 64, 24, 8, {{30, 1}, {2, 1}}},
       {"mixed_mha_d128", 4, 4, 128, 16, 0, {{0, 20}, {9, 1}, {31, 1}}},
+      {"mha_d128_short_bl24", 2, 2, 128, 24, 0, {{0, 1}, {23, 1}, {24, 1}, {60, 1}}},
   };
   const double tol = dtype == DType::BF16 ? 1.2e-2 : 2e-3;
   for (KvFormat format : {KvFormat::Int8, KvFormat::Int4, KvFormat::Fp8}) {
@@ -217,6 +229,7 @@ TEST_P(CudaQuantizedDecode, StoreThenDecodeStepMatchesCpu) {
       std::memcpy(ccache.data.data, bytes.data(), bytes.size());
       spec.dtype = dtype;
       KvCache gcache = gpu_cache_with(*gpu, spec, bytes), general_cache = gpu_cache_with(*general, spec, bytes);
+      KvCache wide_cache = gpu_cache_with(*wide, spec, bytes);
 
       const BatchInput input = make_batch(c.seqs, c.block_len, num_blocks, rng);
       const BatchPlan plan = plan_batch(input, c.block_len, num_blocks);
@@ -235,6 +248,7 @@ TEST_P(CudaQuantizedDecode, StoreThenDecodeStepMatchesCpu) {
       };
       const auto got = run_gpu(*gpu, gcache);
       const auto general_got = run_gpu(*general, general_cache);
+      const auto wide_got = run_gpu(*wide, wide_cache);
       const BatchMeta cmeta = cpu->upload_batch(plan);
       Tensor cq = cpu->empty(DType::F32, {T, Hq * D}), cout = cpu->empty(DType::F32, {T, Hq * D});
       cpu->qkv_rope_store(put(*cpu, qkv, {T, W}, DType::F32), nullptr, nullptr, 1e-6f, rope, shape, ccache, 0, cmeta,
@@ -247,6 +261,7 @@ TEST_P(CudaQuantizedDecode, StoreThenDecodeStepMatchesCpu) {
         expect_close_to_reference(rows(got, b, e), rows(want, b, e), tol);
         // Both GPU caches hold the same codes (the same store kernel wrote them).
         TURBINE_EXPECT_CLOSE(rows(got, b, e), rows(general_got, b, e), relative_tolerance(dtype));
+        TURBINE_EXPECT_CLOSE(rows(wide_got, b, e), rows(general_got, b, e), relative_tolerance(dtype));
       }
     }
   }

@@ -116,6 +116,7 @@ void CudaBackend::do_attention(const Tensor& q, const KvCache& cache, int layer,
   p.max_smem_per_block = props_.sharedMemPerBlockOptin;
   p.force_general = options_.general_attention;
   p.flash_quantized = options_.flash_quantized_kv;
+  p.decode_wide_lanes = options_.kv_decode_wide_lanes;
   // Split-K scratch, one per kernel; the pool hands it out again only in stream order, after the kernel.
   Tensor general_workspace, decode_workspace;
   auto scratch = [&](Tensor& workspace, size_t bytes) -> float* {

@@ -30,9 +30,10 @@ struct PagedAttentionParams {
   float scale = 0.0f;
   int sliding_window = 0;
   DType dtype = DType::BF16;
-  size_t max_smem_per_block = 0;  // the device's opt-in limit; the flash kernel runs only where its tiles fit
-  bool force_general = false;     // skip the decode and flash kernels (tests compare the paths)
-  bool flash_quantized = false;   // prefill tiles over a quantized cache on the flash kernel (CudaOptions)
+  size_t max_smem_per_block = 0;   // the device's opt-in limit; the flash kernel runs only where its tiles fit
+  bool force_general = false;      // skip the decode and flash kernels (tests compare the paths)
+  bool flash_quantized = false;    // prefill tiles over a quantized cache on the flash kernel (CudaOptions)
+  bool decode_wide_lanes = false;  // the decode kernel's wide lanes on a quantized cache (paged_decode.cu, CudaOptions)
   // The general kernel leaves the sequences with one new token (p.decode_seqs) to the decode kernel:
   // a mixed step over a quantized cache runs both, each writing only its own rows of p.out.
   bool skip_decode = false;

@@ -1,13 +1,20 @@
 // Decode attention: one block per (sequence, KV head, context split) serving all query heads of
-// that KV head. Each key's K and V rows are read by D/8 lanes as 16-byte chunks (a half or a
-// quarter warp per key), several keys per lane in flight, straight from the cache with no
+// that KV head. Each key's K and V rows are read by D/V lanes as 16-byte chunks of V values (a half
+// or a quarter warp per key), several keys per lane in flight, straight from the cache with no
 // shared-memory staging. Each lane group keeps its own online softmax over the keys it saw; the
 // states are merged by shuffles within the warp and through shared memory across warps. With
 // several splits each block writes a partial (max, sum, acc) and the last one to finish merges.
 // Under programmatic dependent launch, the first keys' K and V (all but this step's token) load
 // before the wait for the previous kernel (MHA).
-// A quantized cache (backend/kv_format.h) keeps the same lanes: each reads its 8 values' bytes (8 for
-// int8 / fp8, 4 for int4) and the row's parameter word, and dequantizes where a dense row is widened.
+// A dense row gives a lane V = 8 values per 16-byte load, and so does a quantized row by default
+// (backend/kv_format.h: 8 or 4 of its 16 bytes and the row's parameter word, dequantized where a dense
+// row is widened). With PagedAttentionParams::decode_wide_lanes (CudaOptions::kv_decode_wide_lanes), one
+// query head per KV head and head_dim 128, a lane takes a whole 16 bytes of a quantized row instead
+// (V = 16 for int8 / fp8, 32 for int4): each load instruction then moves as many bytes as on a dense
+// cache, where a narrow lane spends four loads (K, V and their parameter words) on 8 or 4 bytes of
+// each, and a key's shuffles and softmax are shared by fewer lanes. It costs registers (ptxas, sm_90a:
+// 128 for int8 / fp8 and 168 for int4, against 64-72), so fewer warps are resident. Grouped heads keep
+// V = 8: their query rows, V values per head, would not fit the registers.
 #include <algorithm>
 #include <cfloat>
 
@@ -27,26 +34,45 @@ constexpr int kMaxSplits = 64;
 constexpr int kMaxGroup = kDecodeMaxGroup;
 constexpr float kLog2e = 1.4426950408889634f;
 
-// Keys one block covers per step: D/8 lanes per key, kUnroll keys per lane, kWarps warps.
-int block_keys(int head_dim) { return kWarps * kUnroll * (32 / (head_dim / 8)); }
+// Values of a row per lane (the header says when a lane takes more than 8).
+__host__ __device__ constexpr int values_per_lane(KvFormat f, bool wide) {
+  return !wide || f == KvFormat::Dense ? 8 : f == KvFormat::Int4 ? 32 : 16;
+}
 
-// This lane's 8 values of a K or V row as fp32: a dense chunk widened, or quantized codes dequantized
-// with the row's parameter word.
-template <typename T, KvFormat F>
-__device__ __forceinline__ void kv_values8(const uint4& raw, uint32_t param_word, float* out) {
+// Whether a launch takes the wide lanes: asked for, a quantized cache, one query head per KV head, D 128.
+bool wide_lanes(const PagedAttentionParams& p) {
+  return p.decode_wide_lanes && p.kv_format != KvFormat::Dense && p.num_heads == p.num_kv_heads && p.head_dim == 128;
+}
+
+// Keys one block covers per step: D/V lanes per key, kUnroll keys per lane, kWarps warps.
+int block_keys(const PagedAttentionParams& p) {
+  return kWarps * kUnroll * (32 / (p.head_dim / values_per_lane(p.kv_format, wide_lanes(p))));
+}
+
+// This lane's V values of a K or V row as fp32: a dense chunk widened, or quantized codes dequantized
+// with the row's parameter word, 8 at a time (a 32-bit word holds 8 int4 codes, two words 8 int8 / fp8).
+template <typename T, KvFormat F, int V>
+__device__ __forceinline__ void kv_values(const uint4& raw, uint32_t param_word, float* out) {
   if constexpr (F == KvFormat::Dense) {
     unpack8<T>(raw, out);
   } else {
     const float2 sz = kv_params_of(param_word);
-    dequant8<F>(raw, sz.x, sz.y, out);
+    constexpr int kWords = F == KvFormat::Int4 ? 1 : 2;
+    const uint32_t w[4] = {raw.x, raw.y, raw.z, raw.w};
+#pragma unroll
+    for (int g = 0; g < V / 8; ++g)
+      dequant8<F>(make_uint4(w[g * kWords], kWords == 2 ? w[g * kWords + 1] : 0u, 0u, 0u), sz.x, sz.y, out + 8 * g);
   }
 }
 
-template <typename T, int D, int MaxGroup, KvFormat F>
+template <typename T, int D, int MaxGroup, KvFormat F, bool Wide = false>
 __global__ void __launch_bounds__(kWarps * 32)
     paged_decode_kernel(PagedAttentionParams p, int splits, int split_len, float* part_acc, float* part_ml,
                         unsigned* counters) {
-  constexpr int kLanesPerKey = D / 8, kKeysPerStep = 32 / kLanesPerKey;
+  static_assert(!Wide || (MaxGroup == 1 && F != KvFormat::Dense),
+                "wide lanes: a quantized cache, one head per KV head");
+  constexpr int kV = values_per_lane(F, Wide);
+  constexpr int kLanesPerKey = D / kV, kKeysPerStep = 32 / kLanesPerKey;
   constexpr int kWarpKeys = kKeysPerStep * kUnroll;
   __shared__ float wm[kWarps][MaxGroup], wl[kWarps][MaxGroup];
   __shared__ float wacc[kWarps][MaxGroup][D];
@@ -67,8 +93,8 @@ __global__ void __launch_bounds__(kWarps * 32)
   const size_t head0 = size_t(tok) * p.num_heads + size_t(kvh) * group;  // first query row of this block
 
   const int* table = p.block_tables + size_t(seq) * p.max_blocks;
-  // Raw K and V of this lane's keys: 16 bytes of a dense row, or 8 / 4 bytes of a quantized row (the
-  // unused words stay 0) plus the row's parameter word.
+  // Raw K and V of this lane's keys: 16 bytes of a row, or 8 / 4 bytes of a quantized row without the wide
+  // lanes (the unused words stay 0); a quantized row's parameter word beside them.
   uint4 kraw[kUnroll], vraw[kUnroll];
   uint32_t kpar[kUnroll], vpar[kUnroll];
   bool valid[kUnroll];
@@ -87,8 +113,15 @@ __global__ void __launch_bounds__(kWarps * 32)
       const uint8_t* block = static_cast<const uint8_t*>(p.cache_layer) + size_t(blk) * p.kv_block_bytes;
       // Rows [k=0|v=1][kv_head][block_len] (backend/kv_format.h): V's row is Hkv * block_len after K's.
       const size_t krow = size_t(kvh) * p.block_len + off, vrow = krow + size_t(p.num_kv_heads) * p.block_len;
-      kraw[u] = load8_quantized_stream<F>(block + krow * kElementBytes, chunk * 8, fresh);
-      vraw[u] = load8_quantized_stream<F>(block + vrow * kElementBytes, chunk * 8, fresh);
+      if constexpr (kV == 8) {
+        kraw[u] = load8_quantized_stream<F>(block + krow * kElementBytes, chunk * 8, fresh);
+        vraw[u] = load8_quantized_stream<F>(block + vrow * kElementBytes, chunk * 8, fresh);
+      } else {  // 16 bytes: 16 int8 / fp8 or 32 int4 values
+        const uint4* kp = reinterpret_cast<const uint4*>(block + krow * kElementBytes) + chunk;
+        const uint4* vp = reinterpret_cast<const uint4*>(block + vrow * kElementBytes) + chunk;
+        kraw[u] = fresh ? __ldcg(kp) : load_stream(kp);
+        vraw[u] = fresh ? __ldcg(vp) : load_stream(vp);
+      }
       kpar[u] = load_kv_param_word_stream<F>(block + p.kv_param_offset + krow * kParamBytes, fresh);
       vpar[u] = load_kv_param_word_stream<F>(block + p.kv_param_offset + vrow * kParamBytes, fresh);
     }
@@ -122,27 +155,30 @@ __global__ void __launch_bounds__(kWarps * 32)
   pdl_wait();  // q and the cache slot of this step's token come from the previous kernel
   if (kEarlyFetch && first_base < key_end) fetch_new(first_base);
 
-  // This lane's 8 dims of each query head, pre-scaled so scores are in log2 units.
-  float q[MaxGroup][8];
+  // This lane's V dims of each query head, pre-scaled so scores are in log2 units.
+  float q[MaxGroup][kV];
   const float qscale = p.scale * kLog2e;
 #pragma unroll
   for (int h = 0; h < MaxGroup; ++h) {
     if (h < group) {
-      unpack8<T>(*reinterpret_cast<const uint4*>(static_cast<const T*>(p.q) + (head0 + h) * D + chunk * 8), q[h]);
 #pragma unroll
-      for (int e = 0; e < 8; ++e) q[h][e] *= qscale;
+      for (int g = 0; g < kV / 8; ++g)
+        unpack8<T>(*reinterpret_cast<const uint4*>(static_cast<const T*>(p.q) + (head0 + h) * D + chunk * kV + 8 * g),
+                   q[h] + 8 * g);
+#pragma unroll
+      for (int e = 0; e < kV; ++e) q[h][e] *= qscale;
     } else {
 #pragma unroll
-      for (int e = 0; e < 8; ++e) q[h][e] = 0.0f;
+      for (int e = 0; e < kV; ++e) q[h][e] = 0.0f;
     }
   }
-  float m[MaxGroup], l[MaxGroup], acc[MaxGroup][8];
+  float m[MaxGroup], l[MaxGroup], acc[MaxGroup][kV];
 #pragma unroll
   for (int h = 0; h < MaxGroup; ++h) {
     m[h] = -FLT_MAX;
     l[h] = 0.0f;
 #pragma unroll
-    for (int e = 0; e < 8; ++e) acc[h][e] = 0.0f;
+    for (int e = 0; e < kV; ++e) acc[h][e] = 0.0f;
   }
 
   for (int base = first_base; base < key_end; base += kWarps * kWarpKeys) {  // warp-uniform
@@ -150,28 +186,27 @@ __global__ void __launch_bounds__(kWarps * 32)
     float s[kUnroll][MaxGroup];
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
-      float kf[8];
-      kv_values8<T, F>(kraw[u], kpar[u], kf);
+      float kf[kV];
+      kv_values<T, F, kV>(kraw[u], kpar[u], kf);
 #pragma unroll
       for (int h = 0; h < MaxGroup; ++h) {
         float dot = 0.0f;
 #pragma unroll
-        for (int e = 0; e < 8; ++e) dot += q[h][e] * kf[e];
+        for (int e = 0; e < kV; ++e) dot += q[h][e] * kf[e];
         s[u][h] = dot;
       }
     }
     // Sum the partial dots over the lanes sharing a key.
 #pragma unroll
-    for (int u = 0; u < kUnroll; ++u)
+    for (int u = 0; u < kUnroll; ++u) {
 #pragma unroll
       for (int h = 0; h < MaxGroup; ++h) {
         if (h >= group) break;
 #pragma unroll
         for (int o = kLanesPerKey / 2; o > 0; o >>= 1) s[u][h] += __shfl_xor_sync(0xffffffffu, s[u][h], o);
       }
-    float vf[kUnroll][8];
-#pragma unroll
-    for (int u = 0; u < kUnroll; ++u) kv_values8<T, F>(vraw[u], vpar[u], vf[u]);
+    }
+    // Online softmax: each head's new maximum rescales its state, and s becomes the probabilities.
 #pragma unroll
     for (int h = 0; h < MaxGroup; ++h) {
       if (h >= group) break;
@@ -183,13 +218,23 @@ __global__ void __launch_bounds__(kWarps * 32)
       m[h] = mx;
       l[h] *= correction;
 #pragma unroll
-      for (int e = 0; e < 8; ++e) acc[h][e] *= correction;
+      for (int e = 0; e < kV; ++e) acc[h][e] *= correction;
 #pragma unroll
       for (int u = 0; u < kUnroll; ++u) {
-        const float pr = valid[u] ? exp2f(s[u][h] - mx) : 0.0f;
-        l[h] += pr;
+        s[u][h] = valid[u] ? exp2f(s[u][h] - mx) : 0.0f;
+        l[h] += s[u][h];
+      }
+    }
+    // Each key's V widened once for all heads (one row's values live at a time).
 #pragma unroll
-        for (int e = 0; e < 8; ++e) acc[h][e] += pr * vf[u][e];
+    for (int u = 0; u < kUnroll; ++u) {
+      float vf[kV];
+      kv_values<T, F, kV>(vraw[u], vpar[u], vf);
+#pragma unroll
+      for (int h = 0; h < MaxGroup; ++h) {
+        if (h >= group) break;
+#pragma unroll
+        for (int e = 0; e < kV; ++e) acc[h][e] += s[u][h] * vf[e];
       }
     }
   }
@@ -205,11 +250,11 @@ __global__ void __launch_bounds__(kWarps * 32)
       l[h] = l[h] * f + lo * fo;
       m[h] = mx;
 #pragma unroll
-      for (int e = 0; e < 8; ++e) acc[h][e] = acc[h][e] * f + __shfl_xor_sync(0xffffffffu, acc[h][e], o) * fo;
+      for (int e = 0; e < kV; ++e) acc[h][e] = acc[h][e] * f + __shfl_xor_sync(0xffffffffu, acc[h][e], o) * fo;
     }
     if (slot == 0) {
 #pragma unroll
-      for (int e = 0; e < 8; ++e) wacc[warp][h][chunk * 8 + e] = acc[h][e];
+      for (int e = 0; e < kV; ++e) wacc[warp][h][chunk * kV + e] = acc[h][e];
       if (lane == 0) {
         wm[warp][h] = l[h] > 0.0f ? m[h] : -FLT_MAX;
         wl[warp][h] = l[h];
@@ -287,7 +332,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 }
 
 int split_len_for(const PagedAttentionParams& p, int splits) {
-  const int unit = block_keys(p.head_dim);
+  const int unit = block_keys(p);
   const int per = (p.max_context + splits - 1) / std::max(splits, 1);
   return std::max(unit, (per + unit - 1) / unit * unit);
 }
@@ -298,6 +343,13 @@ void launch_typed(const PagedAttentionParams& p, int splits, int split_len, floa
   float* part_acc = workspace;
   float* part_ml = workspace ? workspace + size_t(splits) * p.num_tokens * p.num_heads * D : nullptr;
   const dim3 grid(p.num_decode, p.num_kv_heads, splits);
+  if constexpr (F != KvFormat::Dense && D == 128) {
+    if (wide_lanes(p)) {
+      launch_pdl(paged_decode_kernel<T, D, 1, F, true>, grid, kWarps * 32, 0, launch, p, splits, split_len, part_acc,
+                 part_ml, counters);
+      return;
+    }
+  }
   if (p.num_heads == p.num_kv_heads)
     launch_pdl(paged_decode_kernel<T, D, 1, F>, grid, kWarps * 32, 0, launch, p, splits, split_len, part_acc, part_ml,
                counters);
@@ -326,7 +378,7 @@ int paged_decode_splits(const PagedAttentionParams& p, int sm_count) {
   if (blocks >= 2L * sm_count) return 1;  // the backend sizes its split counters on this bound
   // Aim at four blocks per SM, but give every split at least one full step of the block's warps.
   const long by_work = (4L * sm_count + blocks - 1) / blocks;
-  const int unit = block_keys(p.head_dim);
+  const int unit = block_keys(p);
   const int by_len = (p.max_context + unit - 1) / unit;
   return int(std::max(1L, std::min({by_work, long(by_len), long(kMaxSplits)})));
 }
