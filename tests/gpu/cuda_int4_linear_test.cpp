@@ -12,9 +12,11 @@
 // path (--int4-dequant-min-tokens: the weight dequantized into scratch, then the 16-bit GEMM).
 // Those cases run with the stream GEMM off (int4_stream_gemm.cu, --int4-stream-max-tokens, up to 64
 // tokens on Hopper); the Stream* tests run it: the same cases, and shapes whose tiles the persistent blocks
-// share (a tile finished by up to 56 blocks), against the CPU and against int4_gemm.cu.
+// share (a tile finished by up to 56 blocks), against the CPU and against int4_gemm.cu, and norm_linear
+// at one token with the pre-norm inside the stream GEMM.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -165,6 +167,47 @@ TEST_P(CudaInt4Linear, StreamMatchesDequantizedCpu) {
       {5, 6144, 70, 64, false, DType::F32},
   };
   for (const auto& c : shared_tiles) check_on(*stream, c);
+}
+
+// norm_linear at one token on the stream GEMM with the pre-norm inside (Int4NormInput) against the CPU
+// running the parts over the dequantized weight: with and without the residual's delta, bias, K from
+// three half chunks to the 7B down projection's width, awkward N; the updated residual wherever the
+// stream keeps it. The fused kernel leaves the normed row unwritten (so the NaN there shows it ran);
+// two tokens run the parts apart on the same backend.
+TEST_P(CudaInt4Linear, StreamNormLinearMatchesCpu) {
+  struct Case {
+    int T, K, N, group;
+    bool delta, bias;
+  };
+  const Case cases[] = {{1, 4096, 12288, 128, true, false}, {1, 4096, 1000, 128, false, true},
+                        {1, 96, 33, 32, true, true},        {1, 11008, 300, 64, true, false},
+                        {1, 2080, 4097, 32, false, false},  {2, 4096, 700, 128, true, true}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(testing::Message() << "T=" << c.T << " K=" << c.K << " N=" << c.N << " group=" << c.group
+                                    << " delta=" << c.delta << " bias=" << c.bias);
+    const HostInt4Matrix m = random_int4(rng, c.N, c.K, c.group);
+    const auto h = random_values(rng, size_t(c.T) * c.K, dtype, -2, 2);
+    const auto d = random_values(rng, size_t(c.T) * c.K, dtype);
+    const auto g = random_values(rng, c.K, dtype, 0.5, 1.5);
+    const auto b = random_values(rng, c.N, dtype);
+    struct Result {
+      std::vector<float> out, residual, normed;
+    };
+    auto run = [&](Backend& be, DType dt, const LinearWeight& w) {
+      ResidualStream res{put(be, h, {c.T, c.K}, dt), put(be, std::vector<float>(h.size(), 7.0f), {c.T, c.K}, dt)};
+      Tensor delta = put(be, d, {c.T, c.K}, dt), gw = put(be, g, {c.K}, dt), bias = put(be, b, {c.N}, dt);
+      Tensor normed = put(be, std::vector<float>(h.size(), std::nanf("")), {c.T, c.K}, dt);
+      Tensor out = be.empty(dt, {c.T, c.N});
+      be.norm_linear(PreNorm{res, c.delta ? &delta : nullptr, gw, 1e-5f, normed}, w, c.bias ? &bias : nullptr, out);
+      return Result{be.download_f32(out), be.download_f32(res.current), be.download_f32(normed)};
+    };
+    const Result got = run(*stream, dtype, LinearWeight(stream->pack_int4(m)));
+    const Result want = run(*cpu, DType::F32, put(*cpu, dequantize(m), {c.N, c.K}, DType::F32));
+    TURBINE_EXPECT_CLOSE(got.out, want.out, relative_tolerance(dtype));
+    TURBINE_EXPECT_CLOSE(got.residual, want.residual, relative_tolerance(dtype));
+    const bool untouched = std::all_of(got.normed.begin(), got.normed.end(), [](float v) { return std::isnan(v); });
+    EXPECT_EQ(untouched, c.T == 1) << "the normed row is written exactly when the parts run apart";
+  }
 }
 
 // The stream GEMM against int4_gemm.cu on the same weights, at every token count it takes.

@@ -125,6 +125,28 @@ TEST(Int4StreamPlan, TuningOverridesWithinTheKernelsLimits) {
   EXPECT_LE(big.stages, 8);
 }
 
+// The fused input (one token): the normed row takes shared memory from the ring, not resident blocks,
+// up to kInt4NormMaxK columns; the unit split is the plain plan's.
+TEST(Int4StreamPlan, NormRowFitsBesideTheRing) {
+  for (int64_t k : {int64_t(32), int64_t(4096), int64_t(8192), int64_t(11008), int64_t(kInt4NormMaxK)}) {
+    SCOPED_TRACE(k);
+    const Int4Layout layout{4096, k, 32};
+    const Int4StreamPlan plain = plan_int4_stream_gemm(layout, 1, 132, 528);
+    const Int4StreamPlan norm = plan_int4_stream_gemm(layout, 1, 132, 528, {}, true);
+    EXPECT_TRUE(norm.norm);
+    EXPECT_FALSE(plain.norm);
+    EXPECT_EQ(norm.blocks, plain.blocks);
+    EXPECT_EQ(norm.units(), plain.units());
+    EXPECT_GE(norm.stages, 3);
+    EXPECT_LE(norm.stages, plain.stages);
+    // Three blocks (and their reserved KiB) fit an SM, the normed row of K values included.
+    EXPECT_LE(3 * (norm.smem_bytes + 1024), size_t(227 * 1024));
+    EXPECT_GE(norm.smem_bytes, size_t(layout.k_padded()) * 2);
+  }
+  EXPECT_EQ(plan_int4_stream_gemm(Int4Layout{4096, 4096, 128}, 2, 132, 528, {}, true).blocks, 0);  // one token only
+  EXPECT_EQ(plan_int4_stream_gemm(Int4Layout{4096, kInt4NormMaxK + 32, 32}, 1, 132, 528, {}, true).blocks, 0);
+}
+
 TEST(Int4StreamPlan, RefusesWhatTheKernelCannotTake) {
   const Int4Layout layout{1000, 4096, 128};
   EXPECT_EQ(plan_int4_stream_gemm(layout, 0, 132, 528).blocks, 0);

@@ -14,8 +14,9 @@
 // with options_.int4_tiled_gemm gemm/int4_tiled_gemm.cu above one mma token tile (8 tokens), and
 // gemm/int4_gemm.cu for the rest, each with the bias in its epilogue. From
 // options_.int4_dequant_min_tokens tokens (long prefills) the weight is dequantized into scratch
-// (gemm/int4_dequantize.cu) and the 16-bit linear runs on it. The fused ops run the
-// parts apart for a 4-bit weight (the base class).
+// (gemm/int4_dequantize.cu) and the 16-bit linear runs on it. Of the fused ops, norm_linear at one token
+// runs the stream GEMM with the pre-norm inside where the stream GEMM is on (so norm_qkv_rope_store
+// leaves only RoPE apart); the rest run the parts apart for a 4-bit weight (the base class).
 #include <utility>
 
 #include "backend/cuda/cuda_backend.h"
@@ -67,9 +68,9 @@ Int4Weight CudaBackend::pack_int4(const HostInt4Matrix& m) {
   return w;
 }
 
-void CudaBackend::do_linear_int4(const Tensor& x, const Int4Weight& w, const Tensor* bias, Tensor& out) {
-  activate();
-  if (x.dim(0) == 0) return;
+namespace {
+
+Int4GemmArgs int4_args(const Tensor& x, const Int4Weight& w, const Tensor* bias, Tensor& out) {
   Int4GemmArgs a;
   a.x = x.data;
   a.w = w.packed.ptr<uint32_t>();
@@ -80,6 +81,15 @@ void CudaBackend::do_linear_int4(const Tensor& x, const Int4Weight& w, const Ten
   a.out_dtype = out.dtype;
   a.tokens = int(x.dim(0));
   a.layout = Int4Layout{w.n, w.k, w.group_size};
+  return a;
+}
+
+}  // namespace
+
+void CudaBackend::do_linear_int4(const Tensor& x, const Int4Weight& w, const Tensor* bias, Tensor& out) {
+  activate();
+  if (x.dim(0) == 0) return;
+  const Int4GemmArgs a = int4_args(x, w, bias, out);
   if (options_.int4_dequant_min_tokens > 0 && a.tokens >= options_.int4_dequant_min_tokens) {
     // The dense copy goes back to the pool after the GEMM, in stream order.
     Tensor dense = empty(dtype_, {w.n, w.k});
@@ -104,14 +114,33 @@ bool CudaBackend::int4_tiled_linear(const Int4GemmArgs& a) {
   return launch_int4_tiled_gemm(a, plan, partials, split_counters(size_t(plan.counters)), launch_);
 }
 
-bool CudaBackend::int4_stream_linear(const Int4GemmArgs& a) {
-  const Int4StreamPlan plan =
-      plan_int4_stream_gemm(a.layout, a.tokens, sms(), int(split_counters_.numel()),
-                            Int4StreamTuning{options_.int4_stream_blocks_per_sm, options_.int4_stream_ring_kib});
+bool CudaBackend::int4_stream_linear(const Int4GemmArgs& a, const Int4NormInput* norm) {
+  const Int4StreamPlan plan = plan_int4_stream_gemm(
+      a.layout, a.tokens, sms(), int(split_counters_.numel()),
+      Int4StreamTuning{options_.int4_stream_blocks_per_sm, options_.int4_stream_ring_kib}, norm != nullptr);
   if (plan.blocks == 0) return false;
   // Partials of the tiles that blocks share; the pool hands the scratch out again only in stream order.
   Tensor workspace = empty(DType::F32, {int64_t(plan.workspace_bytes / sizeof(float))});
-  return launch_int4_stream_gemm(a, plan, workspace.ptr<float>(), split_counters(size_t(plan.counters)), launch_);
+  return launch_int4_stream_gemm(a, plan, workspace.ptr<float>(), split_counters(size_t(plan.counters)), launch_,
+                                 norm);
+}
+
+bool CudaBackend::fused_int4_norm_linear(const PreNorm& pre, const Int4Weight& weight, const Tensor* bias,
+                                         Tensor& out) {
+  const Tensor& x = pre.residual.current;
+  if (!options_.fused || options_.int4_stream_max_tokens < 1 || x.dim(0) != 1) return false;
+  if (x.dtype != dtype_ || pre.weight.dtype != dtype_ || out.dtype != dtype_) return false;
+  // With a delta the updated residual goes to the spare buffer, which must be apart from the current one.
+  const ResidualStream& res = pre.residual;
+  if (pre.delta && (!res.spare.defined() || res.spare.data == x.data)) return false;
+  Int4NormInput in;
+  in.delta = pre.delta ? pre.delta->data : nullptr;
+  in.norm_weight = pre.weight.data;
+  in.residual_out = pre.delta ? res.spare.data : nullptr;
+  in.eps = pre.eps;
+  if (!int4_stream_linear(int4_args(x, weight, bias, out), &in)) return false;
+  if (pre.delta) std::swap(pre.residual.current, pre.residual.spare);
+  return true;
 }
 
 bool CudaBackend::wgmma_linear(const Tensor& x, const Tensor& weight, Tensor& out, int tokens, int n, int k) {
@@ -156,10 +185,11 @@ bool CudaBackend::fused_skinny(const Tensor& x, SkinnyInput input, const PreNorm
 
 void CudaBackend::do_norm_linear(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& out) {
   activate();
-  // 4-bit weights run the parts apart: the fused skinny GEMM reads dense rows.
-  if (weight.quantized() ||
-      !fused_skinny(pre.residual.current, SkinnyInput::AddRmsNorm, &pre, weight.dense, bias, out, nullptr))
-    Backend::do_norm_linear(pre, weight, bias, out);
+  const bool fused =
+      weight.quantized()
+          ? fused_int4_norm_linear(pre, weight.int4, bias, out)
+          : fused_skinny(pre.residual.current, SkinnyInput::AddRmsNorm, &pre, weight.dense, bias, out, nullptr);
+  if (!fused) Backend::do_norm_linear(pre, weight, bias, out);
 }
 
 void CudaBackend::do_norm_qkv_rope_store(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias,

@@ -13,6 +13,9 @@
 // - The warps read a unit from shared memory: a strip's chunk as int4_gemm.h's lane words, the
 //   activations as mma B fragments (each token's row staged with a 320-byte stride, so that the two
 //   tokens of one 8-lane phase of a read fall in different banks).
+// - At one token the kernel can normalise its own input (Int4NormInput): the consumer warps compute
+//   rms_norm(x + delta) * norm_weight for the whole row into shared memory, as rms_norm.cu rounds it,
+//   while the producer fills the ring with the first weights, and read their B fragments from there.
 // Weights and scales are fetched before the PDL wait; activations, partials, counters and the output
 // only after it.
 #include <cuda_bf16.h>
@@ -45,22 +48,27 @@ __host__ __device__ constexpr int min_blocks(int token_tiles) { return token_til
 __host__ __device__ constexpr int stage_bytes(int token_tiles, int strips) {
   return strips * 1024 + kMaxUnitGroups * strips * 16 * 4 + token_tiles * 8 * kXStride;
 }
-constexpr int pair_sum_bytes(int token_tiles, int strips) {
+__host__ __device__ constexpr int pair_sum_bytes(int token_tiles, int strips) {
   return strips == 4 ? 4 * token_tiles * 4 * 32 * 4 : 0;  // 4 warps' accumulators
 }
 constexpr int strips_for(int token_tiles) { return token_tiles <= 2 ? 4 : 8; }
-// The ring's stages (`ring` bytes, by default the block's share of kRingBytesPerSm; 3 to 8) and the
-// block's shared memory.
+// The normed row of a fused input (Int4NormInput), after the ring and the pair sums.
+size_t norm_row_bytes(const Int4Layout& layout) { return size_t(layout.k_padded()) * 2; }
+// The ring's stages (`ring` bytes, by default the block's share of kRingBytesPerSm less the `extra`
+// bytes of a normed row; 3 to 8) and the block's shared memory.
 struct RingShape {
   int stages;
   size_t smem_bytes;
 };
-RingShape ring_shape(int token_tiles, size_t ring = 0) {
+RingShape ring_shape(int token_tiles, size_t ring = 0, size_t extra = 0) {
   const int strips = strips_for(token_tiles);
   const size_t stage = size_t(stage_bytes(token_tiles, strips));
-  if (ring == 0) ring = kRingBytesPerSm / size_t(min_blocks(token_tiles));
+  if (ring == 0) {
+    const size_t share = kRingBytesPerSm / size_t(min_blocks(token_tiles));
+    ring = share > extra ? share - extra : 0;
+  }
   const int stages = int(std::clamp<size_t>(ring / stage, 3, kMaxStages));
-  return {stages, kBarrierBytes + stages * stage + size_t(pair_sum_bytes(token_tiles, strips))};
+  return {stages, kBarrierBytes + stages * stage + size_t(pair_sum_bytes(token_tiles, strips)) + extra};
 }
 
 template <typename T>
@@ -99,9 +107,60 @@ __device__ __forceinline__ void offset_half_chunk_mma(float (&part)[NT][4], cons
   }
 }
 
-template <typename T, int NT, int STRIPS>
+// The fused input's row, rms_norm(x + delta) * norm_weight, into `row` (shared memory) by the consumer
+// warps, rounded as rms_norm.cu rounds it; block 0 also writes x + delta to residual_out.
+#if TURBINE_HOPPER_DEVICE
+template <typename T>
+__device__ __forceinline__ void stage_normed_row(const Int4GemmArgs& a, const Int4NormInput& in, uint4* row) {
+  __shared__ float warp_sums[kConsumerWarps];
+  constexpr int kConsumers = kConsumerWarps * 32;
+  const int chunks = int(a.layout.k) / 8;
+  const uint4* x = static_cast<const uint4*>(a.x);
+  const uint4* delta = static_cast<const uint4*>(in.delta);
+  uint4* residual = static_cast<uint4*>(in.residual_out);
+  float sum = 0.0f;
+  for (int c = int(threadIdx.x); c < chunks; c += kConsumers) {
+    uint4 h = x[c];
+    float f[8];
+    if (delta) {
+      float d[8];
+      unpack8<T>(h, f);
+      unpack8<T>(delta[c], d);
+#pragma unroll
+      for (int e = 0; e < 8; ++e) f[e] += d[e];
+      h = pack8<T>(f);  // the residual stream is kept in T
+      if (blockIdx.x == 0) residual[c] = h;
+    }
+    unpack8<T>(h, f);
+#pragma unroll
+    for (int e = 0; e < 8; ++e) sum += f[e] * f[e];
+    row[c] = h;
+  }
+  sum = warp_sum(sum);
+  if ((threadIdx.x & 31) == 0) warp_sums[threadIdx.x >> 5] = sum;
+  hopper::named_barrier(1, kConsumers);
+  sum = 0.0f;
+#pragma unroll
+  for (int w = 0; w < kConsumerWarps; ++w) sum += warp_sums[w];
+  const float inv = rsqrtf(sum / float(a.layout.k) + in.eps);
+  const uint4* weight = static_cast<const uint4*>(in.norm_weight);
+  for (int c = int(threadIdx.x); c < chunks; c += kConsumers) {
+    float f[8], w[8];
+    unpack8<T>(row[c], f);
+    unpack8<T>(__ldg(weight + c), w);
+#pragma unroll
+    for (int e = 0; e < 8; ++e) f[e] = f[e] * inv * w[e];
+    row[c] = pack8<T>(f);
+  }
+  hopper::named_barrier(1, kConsumers);
+}
+#endif
+
+// Norm: the fused input (one token; plan.norm), whose row the consumers stage instead of the producer.
+template <typename T, int NT, int STRIPS, bool Norm>
 __global__ void __launch_bounds__(kThreads, min_blocks(NT))
-    int4_stream_kernel(Int4GemmArgs a, Int4StreamPlan p, float* workspace, unsigned* counters) {
+    int4_stream_kernel(Int4GemmArgs a, Int4StreamPlan p, float* workspace, unsigned* counters, Int4NormInput norm) {
+  static_assert(!Norm || NT == 1, "the fused input is one token's");
 #if TURBINE_HOPPER_DEVICE
   using namespace hopper;
   constexpr int kW = STRIPS * 1024, kS = kMaxUnitGroups * STRIPS * 16 * 4, kStage = stage_bytes(NT, STRIPS);
@@ -113,6 +172,7 @@ __global__ void __launch_bounds__(kThreads, min_blocks(NT))
   uint64_t* empty = full + kMaxStages;                 // [stages]: every consumer warp is done with it
   unsigned char* ring = smem + kBarrierBytes;
   float* pair_sums = reinterpret_cast<float*>(ring + size_t(p.stages) * kStage);
+  uint4* normed_row = reinterpret_cast<uint4*>(ring + size_t(p.stages) * kStage + pair_sum_bytes(NT, STRIPS));
 
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
   const int n = int(a.layout.n), k = int(a.layout.k), tokens = a.tokens;
@@ -123,7 +183,7 @@ __global__ void __launch_bounds__(kThreads, min_blocks(NT))
 
   if (threadIdx.x == 0) {
     for (int s = 0; s < p.stages; ++s) {
-      mbar_init(&full[s], 2);  // two arrivals of the producer: weights and scales, then activations
+      mbar_init(&full[s], Norm ? 1 : 2);  // the producer's arrivals: weights and scales, then activations
       mbar_init(&empty[s], kConsumerWarps);
     }
     mbar_fence_init();
@@ -167,15 +227,16 @@ __global__ void __launch_bounds__(kThreads, min_blocks(NT))
     pdl_launch_dependents();
     pdl_wait();
     kp = first_kp;
-    for (int i = 0; i < prologue; ++i) {
+    for (int i = 0; i < prologue && !Norm; ++i) {
       fetch_activations(i, kp);
       if (++kp == U) kp = 0;
     }
+    kp = (first_kp + prologue) % U;
     int slot = 0, round = 1;  // unit i takes stage i % stages in round i / stages
     for (int i = prologue; i < count; ++i) {
       mbar_wait(&empty[slot], unsigned(round - 1) & 1u);
       fetch_weights(slot, tile, kp);
-      fetch_activations(slot, kp);
+      if constexpr (!Norm) fetch_activations(slot, kp);
       if (++kp == U) kp = 0, ++tile;
       if (++slot == p.stages) slot = 0, ++round;
     }
@@ -185,6 +246,7 @@ __global__ void __launch_bounds__(kThreads, min_blocks(NT))
   // Consumers write the output, partials and counters, which the previous kernel may still use.
   pdl_launch_dependents();
   pdl_wait();
+  if constexpr (Norm) stage_normed_row<T>(a, norm, normed_row);
   const int my_strip = warp % STRIPS;
   bool has[NT];
 #pragma unroll
@@ -201,7 +263,8 @@ __global__ void __launch_bounds__(kThreads, min_blocks(NT))
     const unsigned char* st = ring + size_t(slot) * kStage;
     const uint4* sw = reinterpret_cast<const uint4*>(st) + my_strip * 64;
     const uint32_t* ss = reinterpret_cast<const uint32_t*>(st + kW) + my_strip * 16 + g;
-    const unsigned char* sx = st + kW + kS + g * kXStride + 16 * t;
+    const unsigned char* sx = Norm ? reinterpret_cast<const unsigned char*>(normed_row) + 2 * 128 * kp + 16 * t
+                                   : st + kW + kS + g * kXStride + 16 * t;
     const int g0 = (128 * kp) >> gs;
     if (tile * STRIPS + my_strip < strips_total) {
 #pragma unroll
@@ -316,13 +379,13 @@ __global__ void __launch_bounds__(kThreads, min_blocks(NT))
   }
 #else
   // Other architectures' passes: never launched (init_int4_stream_gemm wants compute capability 9.0).
-  (void)a, (void)p, (void)workspace, (void)counters;
+  (void)a, (void)p, (void)workspace, (void)counters, (void)norm;
 #endif
 }
 
-template <typename T, int NT>
+template <typename T, int NT, bool Norm = false>
 auto kernel_for() {
-  return int4_stream_kernel<T, NT, strips_for(NT)>;
+  return int4_stream_kernel<T, NT, strips_for(NT), Norm>;
 }
 
 template <typename T>
@@ -335,16 +398,18 @@ bool set_smem_limit(int bytes) {
   set(kernel_for<T, 2>());
   set(kernel_for<T, 4>());
   set(kernel_for<T, 8>());
+  set(kernel_for<T, 1, true>());
   return ok;
 }
 
 }  // namespace
 
 Int4StreamPlan plan_int4_stream_gemm(const Int4Layout& layout, int tokens, int sms, int max_counters,
-                                     const Int4StreamTuning& tuning) {
+                                     const Int4StreamTuning& tuning, bool norm) {
   Int4StreamPlan p;
   const int group = layout.group_size;
   if (tokens < 1 || tokens > kInt4StreamMaxTokens || sms < 1 || layout.n < 1 || layout.k < 1) return p;
+  if (norm && (tokens != 1 || layout.k > kInt4NormMaxK)) return p;
   if (layout.k % 32 != 0 || group < 32 || (group & (group - 1)) != 0) return p;
   p.token_tiles = tokens <= 8 ? 1 : tokens <= 16 ? 2 : tokens <= 32 ? 4 : 8;
   p.strips = strips_for(p.token_tiles);
@@ -352,7 +417,8 @@ Int4StreamPlan plan_int4_stream_gemm(const Int4Layout& layout, int tokens, int s
   p.tiles = int((layout.n_padded() / 16 + p.strips - 1) / p.strips);
   p.units_per_tile = int((layout.k_padded() / 64 + 1) / 2);
   const size_t ring_bytes = std::min<size_t>(size_t(std::max(tuning.ring_kib, 0)) * 1024, kMaxTuningRingBytes);
-  const RingShape ring = ring_shape(p.token_tiles, ring_bytes);
+  p.norm = norm;
+  const RingShape ring = ring_shape(p.token_tiles, ring_bytes, norm ? norm_row_bytes(layout) : 0);
   p.stages = ring.stages;
   p.smem_bytes = ring.smem_bytes;
   int per_sm = int(std::clamp<size_t>(kSmemPerSm / (p.smem_bytes + 1024), 1, min_blocks(p.token_tiles)));
@@ -385,19 +451,30 @@ bool init_int4_stream_gemm(int device) {
 }
 
 bool launch_int4_stream_gemm(const Int4GemmArgs& a, const Int4StreamPlan& plan, float* workspace,
-                             unsigned* counters, const KernelLaunch& launch) {
+                             unsigned* counters, const KernelLaunch& launch, const Int4NormInput* norm) {
   const Int4Layout& l = a.layout;
+  if (plan.norm != (norm != nullptr)) return false;
+  if (norm) {
+    if (a.tokens != 1 || !norm->norm_weight || (norm->delta && !norm->residual_out)) return false;
+    if (norm->residual_out == a.x || !aligned16({norm->delta, norm->norm_weight, norm->residual_out})) return false;
+  }
   if (plan.blocks < 1 || a.tokens < 1 || a.tokens > plan.token_tiles * 8 || l.k % 32 != 0) return false;
   if ((1 << plan.group_shift) != l.group_size || plan.smem_bytes > kSmemPerSm) return false;
   if (!aligned16({a.x, a.w, a.scales}) || reinterpret_cast<uintptr_t>(a.out) % 4 != 0) return false;
   if (a.out_dtype != a.dtype && a.out_dtype != DType::F32) return false;
   if (a.dtype != DType::F16 && a.dtype != DType::BF16) return false;
   if (!counters || (plan.workspace_bytes > 0 && !workspace)) return false;
+  const Int4NormInput no_norm;
   auto go = [&](auto kernel) {
     launch_pdl(kernel, dim3(unsigned(plan.blocks)), dim3(kThreads), plan.smem_bytes, launch, a, plan, workspace,
-               counters);
+               counters, norm ? *norm : no_norm);
   };
   TURBINE_DISPATCH_HALF(a.dtype, {
+    if (norm) {
+      go(kernel_for<T, 1, true>());
+      TURBINE_CUDA_LAUNCH_CHECK();
+      return true;
+    }
     switch (plan.token_tiles) {
       case 1: go(kernel_for<T, 1>()); break;
       case 2: go(kernel_for<T, 2>()); break;

@@ -7,6 +7,9 @@
 // of bytes whatever the shape. A tile cut by a range boundary is finished by the last of its blocks
 // to arrive: each writes fp32 partial sums, and the last adds them in block order (repeated launches
 // give the same bits).
+// At one token it can also take its input from the op before it (Int4NormInput, as the skinny GEMM
+// does for 16-bit weights): every block computes rms_norm(x + delta) * norm_weight over the whole row
+// into shared memory while the first weights stream in, so the 4-bit layer runs no norm kernel.
 #pragma once
 #include <cstddef>
 
@@ -25,6 +28,7 @@ struct Int4StreamPlan {
   size_t smem_bytes = 0;
   size_t workspace_bytes = 0;  // fp32 partials: two tiles' worth per block
   int counters = 0;            // zeroed counters the launch needs (one per block), left zero
+  bool norm = false;           // takes an Int4NormInput (one token): the normed row in shared memory
 
   __host__ __device__ long long units() const { return (long long)tiles * units_per_tile; }
   // Block b's units are [begin(b), begin(b + 1)).
@@ -44,17 +48,30 @@ constexpr int kMaxTuningRingBytes = 200 * 1024;
 
 // The plan for `tokens` tokens on `sms` multiprocessors (blocks = 0 when the kernel does not take the
 // shape: more than 64 tokens, a group size that is not a power of two of at least 32, or fewer
-// counters than blocks could need).
+// counters than blocks could need; with `norm`, more than one token or more than kInt4NormMaxK columns).
 Int4StreamPlan plan_int4_stream_gemm(const Int4Layout& layout, int tokens, int sms, int max_counters,
-                                     const Int4StreamTuning& tuning = {});
+                                     const Int4StreamTuning& tuning = {}, bool norm = false);
+
+// The fused input: x (Int4GemmArgs::x) is the residual stream's row, and the product takes
+// rms_norm(x + delta) * norm_weight instead, rounded to the dtype as rms_norm's kernel rounds it;
+// with delta, block 0 writes x + delta (rounded to the dtype) to residual_out, which must not be x.
+struct Int4NormInput {
+  const void* delta = nullptr;        // [1, K] or null
+  const void* norm_weight = nullptr;  // [K]
+  void* residual_out = nullptr;       // [1, K], with delta
+  float eps = 0.0f;
+};
+// The widest row the fused input takes (the normed row lives in each block's shared memory).
+constexpr int kInt4NormMaxK = 16384;
 
 // Raises the kernels' shared-memory limit; false where they cannot run (not compute capability 9.0).
 // Once per device, before the first launch.
 bool init_int4_stream_gemm(int device);
 
 // Returns false (nothing launched) for what launch_int4_gemm refuses too, and for a plan that does
-// not fit the arguments. `workspace` must hold plan.workspace_bytes and `counters` plan.counters zeros.
-bool launch_int4_stream_gemm(const Int4GemmArgs& args, const Int4StreamPlan& plan, float* workspace,
-                             unsigned* counters, const KernelLaunch& launch);
+// not fit the arguments (`norm` given exactly when plan.norm). `workspace` must hold
+// plan.workspace_bytes and `counters` plan.counters zeros.
+bool launch_int4_stream_gemm(const Int4GemmArgs& args, const Int4StreamPlan& plan, float* workspace, unsigned* counters,
+                             const KernelLaunch& launch, const Int4NormInput* norm = nullptr);
 
 }  // namespace turbine::cuda
