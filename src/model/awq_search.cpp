@@ -70,7 +70,7 @@ ScaleSearch search_awq_scales(Backend& backend, const ChannelStats& st, const st
     for (float& v : s) v /= norm;
     for (int64_t r = 0; r < n; ++r)
       for (int64_t c = 0; c < k; ++c) ws[size_t(r * k + c)] = w[size_t(r * k + c)] * s[size_t(c)];
-    std::vector<float> clip = search_awq_clip(scaled_stats(st, s), ws, n, group, clipped, pool);
+    std::vector<float> clip = search_awq_clip(backend, scaled_stats(st, s), ws, n, group, clipped, pool);
     const std::vector<float> q = dequantize_int4(quantize_int4(ws, n, k, group, clip));
     for (int64_t r = 0; r < n; ++r)
       for (int64_t c = 0; c < k; ++c) d[size_t(r * k + c)] = q[size_t(r * k + c)] / s[size_t(c)] - w[size_t(r * k + c)];
@@ -86,45 +86,58 @@ ScaleSearch search_awq_scales(Backend& backend, const ChannelStats& st, const st
   return best;
 }
 
-std::vector<float> search_awq_clip(const ChannelStats& st, const std::vector<float>& w, int64_t n, int group,
-                                   const std::vector<uint8_t>& clipped, ThreadPool& pool, int grid, double max_shrink) {
+std::vector<float> search_awq_clip(Backend& backend, const ChannelStats& st, const std::vector<float>& w, int64_t n,
+                                   int group, const std::vector<uint8_t>& clipped, ThreadPool& pool, int grid,
+                                   double max_shrink) {
   const int64_t k = st.k, groups = k / group;
   std::vector<float> clip(size_t(n * groups), INFINITY);
   const int steps = std::max(1, int(max_shrink * grid));
+  std::vector<int64_t> rows;  // the rows searched
+  for (int64_t r = 0; r < n; ++r)
+    if (clipped[size_t(r)]) rows.push_back(r);
+  const int64_t R = int64_t(rows.size());
+  if (R == 0) return clip;
+  // Per group: every searched row's candidate changes d [row][step][group] at once, their products
+  // with the group's block of the moment as one backend product, then each row's errors d M d^T.
+  std::vector<float> d(size_t(R * steps * group)), limits(size_t(R * steps)), m(size_t(group * group));
   for (int64_t g = 0; g < groups; ++g) {
     // This group's block of the moment: its inputs' share of the output error.
-    std::vector<float> m(size_t(group * group));
     for (int i = 0; i < group; ++i)
       for (int j = 0; j < group; ++j) m[size_t(i * group + j)] = st.moment[size_t((g * group + i) * k + g * group + j)];
-    pool.parallel_for(n, [&](int64_t r0, int64_t r1) {
-      std::vector<float> d(static_cast<size_t>(group)), md(static_cast<size_t>(group));
-      for (int64_t r = r0; r < r1; ++r) {
-        if (!clipped[size_t(r)]) continue;
-        const float* src = w.data() + r * k + g * group;
+    pool.parallel_for(R, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        const float* src = w.data() + rows[size_t(i)] * k + g * group;
         float max_abs = 0.0f;
-        for (int i = 0; i < group; ++i) max_abs = std::max(max_abs, std::abs(src[i]));
-        double best = std::numeric_limits<double>::infinity();
-        float best_limit = max_abs;
+        for (int j = 0; j < group; ++j) max_abs = std::max(max_abs, std::abs(src[j]));
         for (int step = 0; step < steps; ++step) {
           const float limit = max_abs * float(1.0 - double(step) / grid);
           const Int4Group p = int4_group(src, group, limit);
-          for (int i = 0; i < group; ++i)
-            d[size_t(i)] = (float(p.q(std::clamp(src[i], -limit, limit))) - p.zero) * p.scale - src[i];
-          // d M d^T as (sum_i d_i M[i]) . d: row updates the compiler vectorizes.
-          std::fill(md.begin(), md.end(), 0.0f);
-          for (int i = 0; i < group; ++i) {
-            const float di = d[size_t(i)];
-            const float* row = m.data() + size_t(i) * size_t(group);
-            for (int j = 0; j < group; ++j) md[size_t(j)] += di * row[j];
-          }
+          float* dd = d.data() + size_t((i * steps + step) * group);
+          for (int j = 0; j < group; ++j)
+            dd[j] = (float(p.q(std::clamp(src[j], -limit, limit))) - p.zero) * p.scale - src[j];
+          limits[size_t(i * steps + step)] = limit;
+        }
+      }
+    });
+    const Tensor td = backend.upload(d.data(), DType::F32, {R * steps, int64_t(group)}, DType::F32);
+    const Tensor tm = backend.upload(m.data(), DType::F32, {int64_t(group), int64_t(group)}, DType::F32);
+    Tensor out = backend.empty(DType::F32, {R * steps, int64_t(group)});
+    backend.linear(td, tm, nullptr, out);  // d M (M is symmetric)
+    const std::vector<float> md = backend.download_f32(out);
+    pool.parallel_for(R, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        double best = std::numeric_limits<double>::infinity();
+        float best_limit = limits[size_t(i * steps)];
+        for (int step = 0; step < steps; ++step) {
+          const size_t at = size_t((i * steps + step) * group);
           double err = 0.0;
-          for (int i = 0; i < group; ++i) err += double(md[size_t(i)]) * double(d[size_t(i)]);
+          for (int j = 0; j < group; ++j) err += double(md[at + size_t(j)]) * double(d[at + size_t(j)]);
           if (err < best) {
             best = err;
-            best_limit = limit;
+            best_limit = limits[size_t(i * steps + step)];
           }
         }
-        clip[size_t(r * groups + g)] = best_limit;
+        clip[size_t(rows[size_t(i)] * groups + g)] = best_limit;
       }
     });
   }

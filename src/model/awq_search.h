@@ -48,8 +48,10 @@ ScaleSearch search_awq_scales(Backend& backend, const ChannelStats& st, const st
 
 // The clipping search for w [n][k] (already scaled, `st` of the scaled input): the limit per (row,
 // group), [n][k / group], for quantize_int4's `clip`; rows where `clipped` is zero keep an infinite limit.
-std::vector<float> search_awq_clip(const ChannelStats& st, const std::vector<float>& w, int64_t n, int group,
-                                   const std::vector<uint8_t>& clipped, ThreadPool& pool, int grid = 20,
+// Each group's candidates (every row, every limit) meet the group's block of the moment in one product
+// on `backend`.
+std::vector<float> search_awq_clip(Backend& backend, const ChannelStats& st, const std::vector<float>& w, int64_t n,
+                                   int group, const std::vector<uint8_t>& clipped, ThreadPool& pool, int grid = 20,
                                    double max_shrink = 0.5);
 
 }  // namespace turbine
