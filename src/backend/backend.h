@@ -232,7 +232,9 @@ class Backend {
   // residual += x; out = rms_norm(residual)   (the fused pre-norm of the next sub-layer)
   void add_rms_norm(Tensor& residual, const Tensor& x, const Tensor& weight, float eps, Tensor& out);
   // out = x @ weight^T (+ bias); x [T, K], weight [N, K] (dense or 4-bit), bias [N] or undefined,
-  // out [T, N]. out may be fp32 while x/weight are fp16/bf16 (logits).
+  // out [T, N]. out may be fp32 while x/weight are fp16/bf16 (logits). Whatever the compute dtype, a
+  // full-precision product (x, a dense weight, out and any bias all fp32) is taken too, summed in fp32
+  // (quantize's searches run theirs on a GPU backend this way).
   void linear(const Tensor& x, const LinearWeight& weight, const Tensor* bias, Tensor& out);
   // gate_up [T, 2I] = [gate | up] per row; out [T, I] = silu(gate) * up
   void silu_mul(const Tensor& gate_up, Tensor& out);

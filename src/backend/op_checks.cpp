@@ -80,6 +80,15 @@ void check_norm(const OpCheck& c, const Tensor& x, const Tensor& weight, const T
 // out [T, N] in the compute dtype or fp32.
 void check_linear(const OpCheck& c, const Tensor& x, const LinearWeight& weight, const Tensor* bias,
                   const Tensor& out, const char* out_name) {
+  if (x.dtype == DType::F32 && !weight.quantized() && weight.dense.defined() && weight.dense.dtype == DType::F32) {
+    // A full-precision product, on any backend: everything fp32.
+    c.rank(c.present(x, "x"), 2, "x");
+    c.rank(c.present(weight.dense, "weight"), 2, "weight");
+    if (weight.cols() != x.dim(1)) c.fail("x has {} columns, weight {}", x.dim(1), weight.cols());
+    c.shape(c.dtype(out, DType::F32, out_name), {x.dim(0), weight.rows()}, out_name);
+    if (has(bias)) c.shape(c.dtype(*bias, DType::F32, "bias"), {weight.rows()}, "bias");
+    return;
+  }
   c.rank(c.compute(x, "x"), 2, "x");
   if (weight.quantized()) {
     const Int4Weight& w = weight.int4;

@@ -2,11 +2,13 @@
 // [--calib-tokens N]`: writes MODEL's 4-bit AWQ copy, a complete model folder in AutoAWQ's GEMM layout
 // (docs/quantization.md). The work is model/awq_quantizer.h's, written layer by layer into the folder
 // by model/awq_model_folder.h; this file reads the flags and the calibration text and draws a progress
-// bar per layer. Ctrl-C stops it at the end of the layer being quantized, as an error that leaves no
-// output (the folder is written under a hidden name and renamed only when complete).
+// bar per layer; `--device cuda` runs awq's fp32 products on the GPU. Ctrl-C stops it at the end of the
+// layer being quantized, as an error that leaves no output (the folder is written under a hidden name
+// and renamed only when complete).
 #include <fstream>
 #include <sstream>
 
+#include "backend/backend.h"
 #include "cli/commands.h"
 #include "cli/interrupt.h"
 #include "cli/option_checks.h"
@@ -47,8 +49,10 @@ void run(const QuantizeArgs& args) {
   options.method = args.method == "rtn" ? QuantMethod::Rtn : QuantMethod::Awq;
   options.group_size = args.group_size;
   options.threads = args.device.threads;
-  if (args.device.device.rfind("cuda", 0) == 0)
-    fail("--device {}: quantize runs its search on the CPU (drop --device)", args.device.device);
+  options.device = args.device.device.empty() ? "cpu" : args.device.device;
+  // A GPU asked for must be there before any work (a GPU index past the last one: the backend's error).
+  if (options.method == QuantMethod::Awq && options.device != "cpu" && !cuda_available())
+    fail("--device {}: no CUDA GPU is available here (or this build has no CUDA backend)", options.device);
   if (options.method == QuantMethod::Awq && args.calib.empty())
     fail("--calib: AWQ needs calibration text (or use --method rtn)");
   check_output_folder(args.out);
@@ -92,7 +96,10 @@ void register_quantize(CLI::App& app) {
       ->check(int_at_least(8));
   cmd->add_option("--calib-tokens", args->calib_tokens, "calibration tokens used at most (default 8192)")
       ->check(int_at_least(int(kMinCalibrationTokens)));
-  cmd->add_option("--device", args->device.device, "cpu (the search runs on the CPU)");
+  cmd->add_option("--device", args->device.device,
+                  "cpu, cuda or cuda:N: where awq's fp32 products run (the calibration forward's linears, the "
+                  "moments and the output errors; the rest stays on the CPU). Default cpu")
+      ->check(device_name());
   cmd->add_option("--threads", args->device.threads, "CPU worker threads (0 = all cores)")->check(int_at_least(0));
   cmd->callback([args] { run(*args); });
 }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <optional>
+#include <regex>
 #include <string>
 
 #include <fmt/format.h>
@@ -79,6 +80,15 @@ CLI::Validator seed_value() {
         return "";
       },
       "0 to 2^64-1");
+}
+
+CLI::Validator device_name() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        static const std::regex pattern("cpu|cuda|cuda:[0-9]+");
+        return std::regex_match(text, pattern) ? "" : "must be cpu, cuda or cuda:N, got '" + text + "'";
+      },
+      "cpu, cuda or cuda:N");
 }
 
 }  // namespace turbine::cli

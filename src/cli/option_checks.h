@@ -1,4 +1,4 @@
-// Checks of numeric flag values, attached with CLI11's ->check(). Each reads the text as given,
+// Checks of flag values (numbers, device names), attached with CLI11's ->check(). Each reads the text as given,
 // before CLI11 converts it, so nan, inf, negative seeds and out-of-range integers are refused at
 // parse time. CLI11 prefixes the flag, so a message reads "--top-p: must be in [0, 1], got '1.5'".
 #pragma once
@@ -20,5 +20,7 @@ CLI::Validator int_in(int64_t lo, int64_t hi);
 CLI::Validator int_at_least(int64_t lo);
 // A seed: a whole number from 0 to 2^64-1 (no sign, no wrap-around).
 CLI::Validator seed_value();
+// A device name: cpu, cuda or cuda:N ("--device: must be cpu, cuda or cuda:N, got 'gpu'").
+CLI::Validator device_name();
 
 }  // namespace turbine::cli

@@ -15,10 +15,7 @@ namespace turbine::cli {
 
 void add_device_options(CLI::App& cmd, DeviceOptions& o) {
   cmd.add_option("--device", o.device, "cpu, cuda or cuda:N (default: cuda when a GPU is present, else cpu)")
-      ->check([](const std::string& v) -> std::string {
-        static const std::regex pattern("cpu|cuda|cuda:[0-9]+");
-        return std::regex_match(v, pattern) ? "" : "must be cpu, cuda or cuda:N, got '" + v + "'";
-      });
+      ->check(device_name());
   cmd.add_option("--threads", o.threads, "CPU worker threads (0 = all cores)")->check(int_at_least(0));
   cmd.add_option("--tp", o.tp, "tensor-parallel ranks: GPUs on cuda, threads sharing the cores on cpu (default 1)")
       ->check(int_at_least(1));

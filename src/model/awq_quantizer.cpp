@@ -10,7 +10,6 @@
 #include "backend/batch_input.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "core/log.h"
 #include "model/awq_format.h"
 #include "model/awq_search.h"
 #include "model/int4_groups.h"
@@ -156,12 +155,12 @@ void scale_columns(Linear& l, const Floats& s) {
     for (int64_t c = 0; c < l.k; ++c) l.w[size_t(r * l.k + c)] *= s[size_t(c)];
 }
 
-// The calibration forward of one decoder layer at a time, in fp32 on a CPU backend: the calibration
-// sequences as one batch of prefills into a one-layer KV cache.
+// The calibration forward of one decoder layer at a time, in fp32 on a CPU backend (the linears on
+// `products`): the calibration sequences as one batch of prefills into a one-layer KV cache.
 class CalibrationForward {
  public:
-  CalibrationForward(Backend& backend, const ModelConfig& c, int64_t sequences, int64_t sequence_len)
-      : b_(backend), c_(c), tokens_(sequences * sequence_len) {
+  CalibrationForward(Backend& backend, Backend& products, const ModelConfig& c, int64_t sequences, int64_t sequence_len)
+      : b_(backend), products_(products), c_(c), tokens_(sequences * sequence_len) {
     constexpr int kBlockLen = 16;
     const int64_t blocks_per_sequence = (sequence_len + kBlockLen - 1) / kBlockLen;
     BatchInput input;
@@ -190,16 +189,17 @@ class CalibrationForward {
 
   int64_t tokens() const { return tokens_; }
 
-  Tensor up(const Floats& v, std::vector<int64_t> shape) {
-    return b_.upload(v.data(), DType::F32, std::move(shape), DType::F32);
+  Tensor up(const Floats& v, std::vector<int64_t> shape, Backend* on = nullptr) {
+    return (on ? *on : b_).upload(v.data(), DType::F32, std::move(shape), DType::F32);
   }
 
   // x [T][k] times w [n][k]^T (+ bias).
   Floats linear(const Floats& x, const Floats& w, int64_t n, int64_t k, const Floats* bias) {
-    Tensor out = b_.empty(DType::F32, {tokens_, n});
-    const Tensor tb = bias ? up(*bias, {n}) : Tensor{};
-    b_.linear(up(x, {tokens_, k}), up(w, {n, k}), bias ? &tb : nullptr, out);
-    return b_.download_f32(out);
+    Backend& p = products_;
+    Tensor out = p.empty(DType::F32, {tokens_, n});
+    const Tensor tb = bias ? up(*bias, {n}, &p) : Tensor{};
+    p.linear(up(x, {tokens_, k}, &p), up(w, {n, k}, &p), bias ? &tb : nullptr, out);
+    return p.download_f32(out);
   }
 
   Floats rms_norm(const Floats& x, const Floats& weight) {
@@ -222,6 +222,7 @@ class CalibrationForward {
 
  private:
   Backend& b_;
+  Backend& products_;
   const ModelConfig& c_;
   int64_t tokens_;
   KvCache cache_;
@@ -240,6 +241,12 @@ class Quantizer {
     bo.threads = o.threads;
     bo.memory_budget = size_t(1) << 34;
     backend_ = make_backend(bo);
+    if (o.method == QuantMethod::Awq && o.device != "cpu") {
+      BackendOptions go;
+      go.device = o.device;
+      go.dtype = DType::BF16;  // the products are fp32 whatever the compute dtype
+      products_ = make_backend(go);
+    }
   }
 
   void run(const Layout& layout, const std::vector<int32_t>& calibration, const QuantizeProgress& progress) {
@@ -250,7 +257,7 @@ class Quantizer {
       if (int64_t(calibration.size()) < kMinCalibrationTokens || L <= 0)
         fail("the calibration text gives {} tokens; AWQ needs at least {}", calibration.size(), kMinCalibrationTokens);
       const int64_t S = int64_t(calibration.size()) / L;
-      forward = std::make_unique<CalibrationForward>(*backend_, c_, S, L);
+      forward = std::make_unique<CalibrationForward>(*backend_, products(), c_, S, L);
       x = embed(std::vector<int32_t>(calibration.begin(), calibration.begin() + S * L));
     }
     for (const SafetensorsEntry& e : layout.entries)
@@ -366,7 +373,8 @@ class Quantizer {
       n += l->n;
       clipped.insert(clipped.end(), size_t(l->n), uint8_t(clip));
     }
-    const ScaleSearch s = search_awq_scales(*backend_, st, stack_rows(parts), n, o_.group_size, clipped, pool_, grid);
+    const ScaleSearch s = search_awq_scales(SearchBackends{products(), *backend_}, st, stack_rows(parts), n,
+                                            o_.group_size, clipped, pool_, grid);
     log(LogLevel::Debug, "awq: {}: alpha {:.2f}, output error {:.4g} (plain rounding {:.4g})", layers[0].first->name,
         s.alpha, s.error, s.plain_error);
     const int64_t groups_per_row = st.k / o_.group_size;
@@ -409,14 +417,14 @@ class Quantizer {
 
     // The full-precision layer, keeping each linear group's input statistics.
     const Floats xn = forward->rms_norm(x, attn_norm);
-    const ChannelStats st_attn_in = channel_stats(*backend_, xn, T, H);
+    const ChannelStats st_attn_in = channel_stats(products(), xn, T, H);
     const Floats qkv = forward->linear(xn, stack_rows({&q, &k, &v}), qn + 2 * kvn, H, c.qkv_bias ? &qkv_bias : nullptr);
     const Floats attn = forward->attention(qkv, c.qk_norm ? &q_norm : nullptr, c.qk_norm ? &k_norm : nullptr);
-    const ChannelStats st_o_in = channel_stats(*backend_, attn, T, qn);
+    const ChannelStats st_o_in = channel_stats(products(), attn, T, qn);
     const Floats proj = forward->linear(attn, o.w, H, qn, c.o_bias ? &o_bias : nullptr);
     for (size_t i = 0; i < x.size(); ++i) x[i] += proj[i];
     const Floats xn2 = forward->rms_norm(x, mlp_norm);
-    const ChannelStats st_mlp_in = channel_stats(*backend_, xn2, T, H);
+    const ChannelStats st_mlp_in = channel_stats(products(), xn2, T, H);
     Floats gu = forward->linear(xn2, stack_rows({&gate, &upl}), 2 * I, H, nullptr);
     Floats act(size_t(T * I));
     for (int64_t t = 0; t < T; ++t)
@@ -426,7 +434,7 @@ class Quantizer {
         act[size_t(t * I + i)] = g / (1.0f + std::exp(-g)) * u;
       }
     gu = Floats();
-    const ChannelStats st_down_in = channel_stats(*backend_, act, T, I);
+    const ChannelStats st_down_in = channel_stats(products(), act, T, I);
     const Floats mlp_out = forward->linear(act, down.w, H, I, c.mlp_bias ? &down_bias : nullptr);
     for (size_t i = 0; i < x.size(); ++i) x[i] += mlp_out[i];
 
@@ -474,8 +482,11 @@ class Quantizer {
   QuantizeOptions o_;
   const QuantizedTensorSink& sink_;
   WeightNames names_;
+  Backend& products() { return products_ ? *products_ : *backend_; }
+
   std::unique_ptr<Backend> backend_;
-  ThreadPool pool_;  // the clipping searches'
+  std::unique_ptr<Backend> products_;  // QuantizeOptions::device's backend, when not the CPU
+  ThreadPool pool_;                    // the clipping searches'
 };
 
 }  // namespace

@@ -2,7 +2,8 @@
 // groups in AutoAWQ's GEMM layout (model/awq_format.h), the rest (embedding, norms, lm_head) kept.
 // InternLM2's packed wqkv is searched as q, k and v apart and written back as one packed layer.
 //  - rtn: each weight on its own, round to nearest per group (int4_groups.h);
-//  - awq: the calibration tokens pass through the model layer by layer in fp32 on a CPU backend;
+//  - awq: the calibration tokens pass through the model layer by layer in fp32 on a CPU backend (its
+//    linears on a GPU backend with QuantizeOptions::device);
 //    each layer input's statistics drive the AWQ scale search (awq_search.h) for the layers that share
 //    it (q|k|v after the attention norm, gate|up after the MLP norm, down after the activation, and
 //    o_proj when v_proj has one row per o_proj input: not with grouped-query attention), the scales
@@ -28,6 +29,9 @@ struct QuantizeOptions {
   int group_size = 128;
   int threads = 0;         // CPU threads for the calibration forward and the searches (0 = all cores)
   int sequence_len = 512;  // calibration tokens per sequence
+  // Where awq's fp32 products run (the forward's linears, the moments and the output errors): "cpu",
+  // "cuda" or "cuda:N". The rest (norms, attention, rounding, the clipping search) stays on the CPU.
+  std::string device = "cpu";
 };
 
 // progress(layers done, layers)

@@ -52,8 +52,8 @@ double output_error(Backend& backend, const ChannelStats& st, const std::vector<
   return total;
 }
 
-ScaleSearch search_awq_scales(Backend& backend, const ChannelStats& st, const std::vector<float>& w, int64_t n,
-                              int group, const std::vector<uint8_t>& clipped, ThreadPool& pool, int grid) {
+ScaleSearch search_awq_scales(const SearchBackends& backends, const ChannelStats& st, const std::vector<float>& w,
+                              int64_t n, int group, const std::vector<uint8_t>& clipped, ThreadPool& pool, int grid) {
   const int64_t k = st.k;
   ScaleSearch best;
   best.error = std::numeric_limits<double>::infinity();
@@ -70,11 +70,11 @@ ScaleSearch search_awq_scales(Backend& backend, const ChannelStats& st, const st
     for (float& v : s) v /= norm;
     for (int64_t r = 0; r < n; ++r)
       for (int64_t c = 0; c < k; ++c) ws[size_t(r * k + c)] = w[size_t(r * k + c)] * s[size_t(c)];
-    std::vector<float> clip = search_awq_clip(backend, scaled_stats(st, s), ws, n, group, clipped, pool);
+    std::vector<float> clip = search_awq_clip(backends.clipping, scaled_stats(st, s), ws, n, group, clipped, pool);
     const std::vector<float> q = dequantize_int4(quantize_int4(ws, n, k, group, clip));
     for (int64_t r = 0; r < n; ++r)
       for (int64_t c = 0; c < k; ++c) d[size_t(r * k + c)] = q[size_t(r * k + c)] / s[size_t(c)] - w[size_t(r * k + c)];
-    const double err = output_error(backend, st, d, n);
+    const double err = output_error(backends.products, st, d, n);
     if (i == 0) best.plain_error = err;
     if (err < best.error) {
       best.error = err;

@@ -24,7 +24,16 @@ struct ChannelStats {
   std::vector<float> moment;    // [k][k] mean over tokens of x x^T
 };
 
-// The statistics of x [tokens][k] (fp32, row-major); the product runs on `backend` (a CPU backend).
+// Where the searches' fp32 products run (Backend::linear's full-precision product): the weight-sized
+// ones (moments, output errors) on `products`, a GPU backend where asked; the clipping search's many
+// small ones, whose inputs are made on the CPU, on `clipping`, a CPU backend (copying them to a GPU
+// would cost more than their arithmetic).
+struct SearchBackends {
+  Backend& products;
+  Backend& clipping;
+};
+
+// The statistics of x [tokens][k] (fp32, row-major); the product runs on `backend`.
 ChannelStats channel_stats(Backend& backend, const std::vector<float>& x, int64_t tokens, int64_t k);
 
 // The statistics of x / s (each channel divided by its scale).
@@ -43,8 +52,9 @@ struct ScaleSearch {
 // The AWQ scale search for w [n][k] (the layers sharing the input, rows stacked), group size `group`.
 // Each candidate's scaled rows are clipped (search_awq_clip, rows where `clipped` is non-zero) before
 // they are rounded, so that a scale is judged with the clipping it will get.
-ScaleSearch search_awq_scales(Backend& backend, const ChannelStats& st, const std::vector<float>& w, int64_t n,
-                              int group, const std::vector<uint8_t>& clipped, ThreadPool& pool, int grid = 20);
+ScaleSearch search_awq_scales(const SearchBackends& backends, const ChannelStats& st, const std::vector<float>& w,
+                              int64_t n, int group, const std::vector<uint8_t>& clipped, ThreadPool& pool,
+                              int grid = 20);
 
 // The clipping search for w [n][k] (already scaled, `st` of the scaled input): the limit per (row,
 // group), [n][k / group], for quantize_int4's `clip`; rows where `clipped` is zero keep an infinite limit.

@@ -162,7 +162,23 @@ def test_bad_input_is_one_error_line_and_leaves_no_files(folders, tmp_path):
                       "--group-size 96")
     assert_user_error(run("quantize", "awq", folders / "rtn", "--out", tmp_path / "d", "--method", "rtn"),
                       "quantized already")
+    assert_user_error(run("quantize", "awq", MODEL, "--out", tmp_path / "e", "--calib", CALIB, "--device", "gpu"),
+                      "--device", "cpu, cuda or cuda:N")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["short.txt"]
+
+
+def test_a_missing_gpu_is_an_error_before_any_work(tmp_path):
+    """--device cuda runs awq's fp32 products on a GPU: where there is none (CI), one error line and no files;
+    rtn, which has no products, runs on the CPU whatever the device."""
+    probe = run("generate", MODEL, "--device", "cuda", "--prompt", "In", "--max-new-tokens", "1")
+    if probe.returncode == 0:
+        pytest.skip("this machine has a GPU: tests/gpu/cuda_awq_test.cpp covers --device cuda")
+    assert_user_error(run("quantize", "awq", MODEL, "--out", tmp_path / "a", "--calib", CALIB, "--device", "cuda"),
+                      "--device cuda", "GPU")
+    assert list(tmp_path.iterdir()) == []
+    result = run("quantize", "awq", MODEL, "--out", tmp_path / "r", "--method", "rtn", "--device", "cuda")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "r" / "model.safetensors").is_file()
 
 
 @pytest.mark.parametrize("field,value,word", [("quant_method", "gptq", "quant_method"), ("bits", 8, "bits"),

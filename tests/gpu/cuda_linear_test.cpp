@@ -1,5 +1,5 @@
 // GEMM (linear) against the CPU reference: the skinny, Hopper (wgmma) and cuBLASLt paths on awkward
-// shapes, bias, fp32 output for logits.
+// shapes, bias, fp32 output for logits; the full-precision (all fp32) product.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -64,6 +64,38 @@ TEST_P(CudaLinear, MatchesCpu) {
     const double tol = c.out == DType::F32 ? 1e-4 : relative_tolerance(dtype);
     TURBINE_EXPECT_CLOSE(gpu->download_f32(gout), cpu->download_f32(cout), tol);
   }
+}
+
+// A full-precision product (x, weight, bias and out all fp32, whatever the compute dtype; quantize's
+// searches) is cuBLASLt's fp32 GEMM: against the CPU at fp32's tolerance (a TF32 or half product would
+// be ~1e-3 off), with 1, 2 and 3..48 tokens (the other kernels' ranges), bias, and the searches' shapes
+// (a moment: k x tokens times itself; an output error: n x k times k x k).
+TEST_P(CudaLinear, FullPrecisionProductMatchesCpu) {
+  TURBINE_REQUIRE_GPU();
+  auto cpu = make_cpu();
+  auto gpu = make_gpu(GetParam());
+  std::mt19937 rng(7);
+  const LinearCase cases[] = {{1, 256, 768, true, DType::F32},     {2, 72, 1001, false, DType::F32},
+                              {17, 512, 1000, true, DType::F32},   {300, 1024, 96, false, DType::F32},
+                              {256, 8192, 256, false, DType::F32}, {1280, 128, 128, false, DType::F32},
+                              {768, 768, 768, true, DType::F32}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(testing::Message() << "T=" << c.T << " K=" << c.K << " N=" << c.N << " bias=" << c.bias);
+    const auto x = random_values(rng, size_t(c.T) * c.K, DType::F32);
+    const auto w = random_values(rng, size_t(c.N) * c.K, DType::F32, -0.1f, 0.1f);
+    const auto b = random_values(rng, c.N, DType::F32);
+    auto run = [&](Backend& be) {
+      Tensor bias = put(be, b, {c.N}, DType::F32), out = be.empty(DType::F32, {c.T, c.N});
+      be.linear(put(be, x, {c.T, c.K}, DType::F32), put(be, w, {c.N, c.K}, DType::F32), c.bias ? &bias : nullptr, out);
+      return be.download_f32(out);
+    };
+    TURBINE_EXPECT_CLOSE(run(*gpu), run(*cpu), 2e-5);
+  }
+  // Mixed: fp32 x with a half weight is neither product, and is refused naming x.
+  Tensor out = gpu->empty(DType::F32, {2, 8});
+  EXPECT_THROW(gpu->linear(put(*gpu, random_values(rng, 32, DType::F32), {2, 16}, DType::F32),
+                           put(*gpu, random_values(rng, 128, GetParam()), {8, 16}, GetParam()), nullptr, out),
+               Error);
 }
 
 // The wgmma GEMM sums a cut tile's pieces in a fixed order and resets its tile counters: repeated

@@ -1,7 +1,8 @@
 // Which GEMM kernel takes which shape, in one place. linear: up to options_.skinny_gemm_max_tokens
 // tokens the skinny GEMM (decode of one or two sequences), then up to
 // options_.wgmma_gemm_max_tokens the Hopper wgmma GEMM where the device has it, the rest cuBLASLt;
-// a bias is added by its own kernel after any of them.
+// a bias is added by its own kernel after any of them. A full-precision product (all fp32) is
+// cuBLASLt's in fp32.
 //
 // The fused ops: at one token (decode of one sequence) the norms and RoPE around the GEMMs run
 // inside the skinny GEMM (skinny_gemm.cu says how, and why not at two tokens), which takes three
@@ -34,6 +35,11 @@ namespace turbine::cuda {
 void CudaBackend::do_linear(const Tensor& x, const Tensor& weight, const Tensor* bias, Tensor& out) {
   activate();
   const int tokens = int(x.numel() / x.dim(-1)), n = int(weight.dim(0)), k = int(weight.dim(1));
+  if (x.dtype == DType::F32) {  // a full-precision product (the op contract): cuBLASLt in fp32
+    gemm_->matmul(x.data, weight.data, DType::F32, out.data, DType::F32, tokens, n, k, stream_);
+    if (bias && bias->defined()) launch_bias_add(out.data, DType::F32, bias->data, DType::F32, tokens, n, stream_);
+    return;
+  }
   SkinnyGemmArgs a;
   a.x = x.data;
   a.w = weight.data;
