@@ -9,11 +9,14 @@
 // A third backend dequantizes the weight and runs the 16-bit GEMM at every token count
 // (int4_dequant_min_tokens = 1): dequant_us says where that path (long prefills) starts to win.
 // With --stream-sweep it then times the stream GEMM's plan variants (resident blocks per SM, ring size).
+// On cuda with 1 among the token counts it also times one token's norm_linear on qkv's and gate_up's shapes
+// (the residual add and RMSNorm in front): the pre-norm inside the stream GEMM against the parts apart.
 // Usage: int4_linear_bench [--device cuda] [--dtype float16] [--tokens 1,16,32,64] [--group-size 128]
 //                          [--stream-sweep]
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -116,6 +119,40 @@ void stream_sweep(const BackendOptions& base, const std::vector<int>& token_coun
   }
 }
 
+// One token's norm_linear (residual += delta, RMSNorm, the 4-bit linear) on qkv's and gate_up's shapes, with
+// the stream GEMM on: fused (the pre-norm inside it) and apart (--cuda-fused off), microseconds per pair.
+void fused_norm_times(const BackendOptions& base, int group, int iterations) {
+  Lcg rng{11};
+  std::string line = "norm_linear T1, qkv + gate_up:";
+  for (bool fused : {true, false}) {
+    BackendOptions o = base;
+    o.cuda.int4_stream_max_tokens = kInt4StreamMaxTokens;
+    o.cuda.fused = fused;
+    auto backend = make_backend(o);
+    const DType dtype = backend->compute_dtype();
+    double us = 0.0;
+    for (const auto& [n, k] : {kShapes[0], kShapes[2]}) {
+      std::vector<Int4Weight> packed;
+      for (int c = 0; c < kCopies; ++c) packed.push_back(backend->pack_int4(random_int4(rng, n, k, group)));
+      auto values = [&](float lo, float hi) {
+        std::vector<float> v(static_cast<size_t>(k));
+        for (auto& e : v) e = rng.uniform(lo, hi);
+        return backend->upload(v.data(), DType::F32, {1, k}, dtype);
+      };
+      ResidualStream res{values(-1.0f, 1.0f), values(-1.0f, 1.0f)};
+      Tensor delta = values(-0.01f, 0.01f), weight = values(0.5f, 1.5f).reshaped({k}),
+             normed = backend->empty(dtype, {1, k});
+      Tensor out = backend->empty(dtype, {1, n});
+      us += time_calls(*backend, iterations, [&](int c) {
+        backend->norm_linear(PreNorm{res, &delta, weight, 1e-5f, normed}, LinearWeight(packed[size_t(c)]), nullptr,
+                             out);
+      });
+    }
+    line += fmt::format(" {} {:.1f} us", fused ? "fused" : "apart", us);
+  }
+  fmt::print("{}\n", line);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -197,15 +234,19 @@ int main(int argc, char** argv) {
         layer[ti][2] += us_older;
         layer[ti][3] += us_dequant;
         const double flops = 2.0 * tokens * double(n) * k;
-        fmt::print("{:<22} {:>9.1f} {:>7.0f} {:>7.1f} {:>9.1f} {:>7.0f} {:>7.1f} {:>8.2f} {:>9.1f} {:>7.2f} {:>10.1f}\n",
-                   fmt::format("N{} K{} T{}", n, k, tokens), us16, dense_bytes / us16 / 1e3, flops / us16 / 1e6, us4,
-                   quant_bytes / us4 / 1e3, flops / us4 / 1e6, us16 / us4, us_older, us_older / us4, us_dequant);
+        fmt::print(
+            "{:<22} {:>9.1f} {:>7.0f} {:>7.1f} {:>9.1f} {:>7.0f} {:>7.1f} {:>8.2f} {:>9.1f} {:>7.2f} {:>10.1f}\n",
+            fmt::format("N{} K{} T{}", n, k, tokens), us16, dense_bytes / us16 / 1e3, flops / us16 / 1e6, us4,
+            quant_bytes / us4 / 1e3, flops / us4 / 1e6, us16 / us4, us_older, us_older / us4, us_dequant);
       }
     }
     for (size_t ti = 0; ti < token_counts.size(); ++ti)
-      fmt::print("layer T{}: 16-bit {:.1f} us, 4-bit {:.1f} us ({:.2f}x), older 4-bit kernels {:.1f} us, dequantized {:.1f} us\n",
-                 token_counts[ti], layer[ti][0], layer[ti][1], layer[ti][0] / layer[ti][1], layer[ti][2],
-                 layer[ti][3]);
+      fmt::print(
+          "layer T{}: 16-bit {:.1f} us, 4-bit {:.1f} us ({:.2f}x), older 4-bit kernels {:.1f} us, dequantized {:.1f} "
+          "us\n",
+          token_counts[ti], layer[ti][0], layer[ti][1], layer[ti][0] / layer[ti][1], layer[ti][2], layer[ti][3]);
+    if (device != "cpu" && std::find(token_counts.begin(), token_counts.end(), 1) != token_counts.end())
+      fused_norm_times(o, group, iterations);
     if (sweep && device != "cpu") stream_sweep(o, token_counts, group, iterations);
     return 0;
   } catch (const std::exception& e) {
