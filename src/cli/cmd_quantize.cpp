@@ -5,6 +5,7 @@
 // bar per layer; `--device cuda` runs awq's fp32 products on the GPU. Ctrl-C stops it at the end of the
 // layer being quantized, as an error that leaves no output (the folder is written under a hidden name
 // and renamed only when complete).
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -50,9 +51,15 @@ void run(const QuantizeArgs& args) {
   options.group_size = args.group_size;
   options.threads = args.device.threads;
   options.device = args.device.device.empty() ? "cpu" : args.device.device;
-  // A GPU asked for must be there before any work (a GPU index past the last one: the backend's error).
-  if (options.method == QuantMethod::Awq && options.device != "cpu" && !cuda_available())
-    fail("--device {}: no CUDA GPU is available here (or this build has no CUDA backend)", options.device);
+  // A GPU asked for must be there before any work.
+  if (options.method == QuantMethod::Awq && options.device != "cpu") {
+    if (!cuda_available())
+      fail("--device {}: no CUDA GPU is available here (or this build has no CUDA backend)", options.device);
+    const size_t colon = options.device.find(':');
+    if (colon != std::string::npos &&
+        std::strtoll(options.device.c_str() + colon + 1, nullptr, 10) >= cuda_device_count())
+      fail("--device {}: this machine has {} GPU(s)", options.device, cuda_device_count());
+  }
   if (options.method == QuantMethod::Awq && args.calib.empty())
     fail("--calib: AWQ needs calibration text (or use --method rtn)");
   check_output_folder(args.out);

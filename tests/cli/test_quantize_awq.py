@@ -168,14 +168,15 @@ def test_bad_input_is_one_error_line_and_leaves_no_files(folders, tmp_path):
 
 
 def test_a_missing_gpu_is_an_error_before_any_work(tmp_path):
-    """--device cuda runs awq's fp32 products on a GPU: where there is none (CI), one error line and no files;
-    rtn, which has no products, runs on the CPU whatever the device."""
+    """--device cuda runs awq's fp32 products on a GPU: where there is none (CI), or no GPU of that index, one
+    error line and no files; rtn, which has no products, runs on the CPU whatever the device."""
     probe = run("generate", MODEL, "--device", "cuda", "--prompt", "In", "--max-new-tokens", "1")
-    if probe.returncode == 0:
-        pytest.skip("this machine has a GPU: tests/gpu/cuda_awq_test.cpp covers --device cuda")
-    assert_user_error(run("quantize", "awq", MODEL, "--out", tmp_path / "a", "--calib", CALIB, "--device", "cuda"),
-                      "--device cuda", "GPU")
+    missing = "cuda" if probe.returncode != 0 else "cuda:4096"  # on a GPU machine, an index past its GPUs
+    assert_user_error(run("quantize", "awq", MODEL, "--out", tmp_path / "a", "--calib", CALIB, "--device", missing),
+                      f"--device {missing}", "GPU")
     assert list(tmp_path.iterdir()) == []
+    if probe.returncode == 0:
+        return  # tests/gpu/cuda_awq_test.cpp runs --device cuda itself
     result = run("quantize", "awq", MODEL, "--out", tmp_path / "r", "--method", "rtn", "--device", "cuda")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "r" / "model.safetensors").is_file()
