@@ -107,14 +107,18 @@ std::vector<float> search_awq_clip(Backend& backend, const ChannelStats& st, con
     pool.parallel_for(R, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i) {
         const float* src = w.data() + rows[size_t(i)] * k + g * group;
-        float max_abs = 0.0f;
-        for (int j = 0; j < group; ++j) max_abs = std::max(max_abs, std::abs(src[j]));
+        float max_abs = 0.0f, lo = INFINITY, hi = -INFINITY;
+        for (int j = 0; j < group; ++j) {
+          max_abs = std::max(max_abs, std::abs(src[j]));
+          lo = std::min(lo, src[j]);
+          hi = std::max(hi, src[j]);
+        }
         for (int step = 0; step < steps; ++step) {
           const float limit = max_abs * float(1.0 - double(step) / grid);
-          const Int4Group p = int4_group(src, group, limit);
+          // The clamped values' range is the range clamped (clamping keeps order): int4_group's result.
+          const Int4Group p = int4_group_of_range(std::clamp(lo, -limit, limit), std::clamp(hi, -limit, limit));
           float* dd = d.data() + size_t((i * steps + step) * group);
-          for (int j = 0; j < group; ++j)
-            dd[j] = (float(p.q(std::clamp(src[j], -limit, limit))) - p.zero) * p.scale - src[j];
+          for (int j = 0; j < group; ++j) dd[j] = (p.qf(std::clamp(src[j], -limit, limit)) - p.zero) * p.scale - src[j];
           limits[size_t(i * steps + step)] = limit;
         }
       }

@@ -8,8 +8,6 @@
 
 namespace turbine {
 
-uint8_t Int4Group::q(float v) const { return uint8_t(std::clamp(std::nearbyint(v / scale) + zero, 0.0f, 15.0f)); }
-
 Int4Group int4_group(const float* w, int count, float limit) {
   float lo = INFINITY, hi = -INFINITY;
   for (int i = 0; i < count; ++i) {
@@ -17,6 +15,10 @@ Int4Group int4_group(const float* w, int count, float limit) {
     lo = std::min(lo, v);
     hi = std::max(hi, v);
   }
+  return int4_group_of_range(lo, hi);
+}
+
+Int4Group int4_group_of_range(float lo, float hi) {
   // The scale is rounded to fp16 before use, so q and zero are computed with the scale stored.
   Int4Group p;
   p.scale_bits = f32_to_f16(std::max(hi - lo, 1e-5f) / 15.0f);

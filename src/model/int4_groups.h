@@ -2,6 +2,7 @@
 // round-to-nearest share): per row and group of `group_size` columns, scale = (max - min) / 15 stored
 // as fp16, zero = round(-min / scale) in 0..15, q = clamp(round(w / scale) + zero, 0, 15).
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -15,8 +16,19 @@ struct Int4Group {
   uint16_t scale_bits = 0;
   float scale = 0.0f;
   float zero = 0.0f;
-  uint8_t q(float v) const;  // the 4-bit value of v (already clamped to the group's limit)
+  // The 4-bit value of v (already clamped to the group's limit) as a float: clamp(round(v / scale) +
+  // zero, 0, 15), rounding half to even as std::nearbyint does. Adding and taking away 1.5 * 2^23
+  // rounds so for |x| < 2^22; a larger quotient lands on 0 or 15 after the clamp either way (zero is
+  // 0..15). Inline and without a library call, so the searches' loops over a group vectorize.
+  float qf(float v) const {
+    constexpr float kRound = 12582912.0f;  // 1.5 * 2^23
+    const float x = v / scale;
+    return std::clamp((x + kRound) - kRound + zero, 0.0f, 15.0f);
+  }
+  uint8_t q(float v) const { return uint8_t(qf(v)); }
 };
+// The scale and zero of values whose clamped range is [lo, hi].
+Int4Group int4_group_of_range(float lo, float hi);
 // The scale and zero of `count` values clamped to [-limit, limit] (limit INFINITY: no clipping).
 Int4Group int4_group(const float* w, int count, float limit);
 

@@ -1,7 +1,10 @@
 // AutoAWQ's GEMM packing (model/awq_format.h) and the group quantizer it stores (model/int4_groups.h).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <random>
+#include <vector>
 
 #include "core/dtype.h"
 #include "core/error.h"
@@ -75,6 +78,44 @@ TEST(Int4Groups, RoundToNearestStaysWithinHalfAStep) {
       }
   }
   EXPECT_THROW(quantize_int4(w, n, k, 96), Error);  // 96 does not divide 256
+}
+
+// The code of a value is clamp(nearbyint(v / scale) + zero, 0, 15) (round half to even), however
+// Int4Group computes it: values on and beside the half steps, quotients past 2^22 either way, the
+// smallest scale; and a group's parameters from its clamped range are those from its clamped values.
+TEST(Int4Groups, CodesRoundHalfToEvenAsNearbyint) {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (uint16_t scale_bits : {uint16_t(0x2c00), uint16_t(0x1a3f), uint16_t(0x3c00), uint16_t(1)}) {
+    for (float zero : {0.0f, 7.0f, 15.0f}) {
+      Int4Group p;
+      p.scale_bits = scale_bits;
+      p.scale = f16_to_f32(scale_bits);
+      p.zero = zero;
+      std::vector<float> values;
+      for (int h = -20; h <= 20; ++h) {  // half steps and their neighbours
+        const float v = (float(h) + 0.5f) * p.scale;
+        values.insert(values.end(), {v, std::nextafter(v, 0.0f), std::nextafter(v, 1e30f), -v});
+      }
+      for (int i = 0; i < 200; ++i) values.push_back(u(rng) * 3.0f);
+      for (float v : {5e6f * p.scale, -5e6f * p.scale, 3e7f * p.scale, -0.0f, 0.0f}) values.push_back(v);
+      for (float v : values) {
+        const float want = std::clamp(std::nearbyint(v / p.scale) + zero, 0.0f, 15.0f);
+        ASSERT_EQ(p.q(v), uint8_t(want)) << "v " << v << " scale " << p.scale << " zero " << zero;
+        ASSERT_EQ(p.qf(v), want) << "v " << v;
+      }
+    }
+  }
+  std::vector<float> w(128);
+  for (float& v : w) v = u(rng) * 0.1f;
+  for (float limit : {INFINITY, 0.08f, 0.05f, 0.001f}) {
+    const Int4Group a = int4_group(w.data(), 128, limit);
+    float lo = INFINITY, hi = -INFINITY;
+    for (float v : w) lo = std::min(lo, v), hi = std::max(hi, v);
+    const Int4Group b = int4_group_of_range(std::clamp(lo, -limit, limit), std::clamp(hi, -limit, limit));
+    EXPECT_EQ(a.scale_bits, b.scale_bits) << limit;
+    EXPECT_EQ(a.zero, b.zero) << limit;
+  }
 }
 
 TEST(Int4Groups, ClippingShrinksTheRange) {
