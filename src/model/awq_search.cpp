@@ -95,55 +95,61 @@ std::vector<float> search_awq_clip(Backend& backend, const ChannelStats& st, con
   std::vector<int64_t> rows;  // the rows searched
   for (int64_t r = 0; r < n; ++r)
     if (clipped[size_t(r)]) rows.push_back(r);
-  const int64_t R = int64_t(rows.size());
-  if (R == 0) return clip;
-  // Per group: every searched row's candidate changes d [row][step][group] at once, their products
-  // with the group's block of the moment as one backend product, then each row's errors d M d^T.
-  std::vector<float> d(size_t(R * steps * group)), limits(size_t(R * steps)), m(size_t(group * group));
+  // Per group and block of searched rows: every row's candidate changes d [row][step][group] at once,
+  // their products with the group's block of the moment as one backend product, then each row's errors
+  // d M d^T. The blocks bound the candidates' memory (~40 MB at 10 steps of 128).
+  constexpr int64_t kBlockRows = 8192;
+  const int64_t block_rows = std::min<int64_t>(int64_t(rows.size()), kBlockRows);
+  std::vector<float> d(size_t(block_rows * steps * group)), limits(size_t(block_rows * steps)),
+      m(size_t(group * group));
   for (int64_t g = 0; g < groups; ++g) {
     // This group's block of the moment: its inputs' share of the output error.
     for (int i = 0; i < group; ++i)
       for (int j = 0; j < group; ++j) m[size_t(i * group + j)] = st.moment[size_t((g * group + i) * k + g * group + j)];
-    pool.parallel_for(R, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) {
-        const float* src = w.data() + rows[size_t(i)] * k + g * group;
-        float max_abs = 0.0f, lo = INFINITY, hi = -INFINITY;
-        for (int j = 0; j < group; ++j) {
-          max_abs = std::max(max_abs, std::abs(src[j]));
-          lo = std::min(lo, src[j]);
-          hi = std::max(hi, src[j]);
-        }
-        for (int step = 0; step < steps; ++step) {
-          const float limit = max_abs * float(1.0 - double(step) / grid);
-          // The clamped values' range is the range clamped (clamping keeps order): int4_group's result.
-          const Int4Group p = int4_group_of_range(std::clamp(lo, -limit, limit), std::clamp(hi, -limit, limit));
-          float* dd = d.data() + size_t((i * steps + step) * group);
-          for (int j = 0; j < group; ++j) dd[j] = (p.qf(std::clamp(src[j], -limit, limit)) - p.zero) * p.scale - src[j];
-          limits[size_t(i * steps + step)] = limit;
-        }
-      }
-    });
-    const Tensor td = backend.upload(d.data(), DType::F32, {R * steps, int64_t(group)}, DType::F32);
     const Tensor tm = backend.upload(m.data(), DType::F32, {int64_t(group), int64_t(group)}, DType::F32);
-    Tensor out = backend.empty(DType::F32, {R * steps, int64_t(group)});
-    backend.linear(td, tm, nullptr, out);  // d M (M is symmetric)
-    const std::vector<float> md = backend.download_f32(out);
-    pool.parallel_for(R, [&](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; ++i) {
-        double best = std::numeric_limits<double>::infinity();
-        float best_limit = limits[size_t(i * steps)];
-        for (int step = 0; step < steps; ++step) {
-          const size_t at = size_t((i * steps + step) * group);
-          double err = 0.0;
-          for (int j = 0; j < group; ++j) err += double(md[at + size_t(j)]) * double(d[at + size_t(j)]);
-          if (err < best) {
-            best = err;
-            best_limit = limits[size_t(i * steps + step)];
+    for (int64_t first = 0; first < int64_t(rows.size()); first += kBlockRows) {
+      const int64_t R = std::min<int64_t>(int64_t(rows.size()) - first, kBlockRows);
+      pool.parallel_for(R, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+          const float* src = w.data() + rows[size_t(first + i)] * k + g * group;
+          float max_abs = 0.0f, lo = INFINITY, hi = -INFINITY;
+          for (int j = 0; j < group; ++j) {
+            max_abs = std::max(max_abs, std::abs(src[j]));
+            lo = std::min(lo, src[j]);
+            hi = std::max(hi, src[j]);
+          }
+          for (int step = 0; step < steps; ++step) {
+            const float limit = max_abs * float(1.0 - double(step) / grid);
+            // The clamped values' range is the range clamped (clamping keeps order): int4_group's result.
+            const Int4Group p = int4_group_of_range(std::clamp(lo, -limit, limit), std::clamp(hi, -limit, limit));
+            float* dd = d.data() + size_t((i * steps + step) * group);
+            for (int j = 0; j < group; ++j)
+              dd[j] = (p.qf(std::clamp(src[j], -limit, limit)) - p.zero) * p.scale - src[j];
+            limits[size_t(i * steps + step)] = limit;
           }
         }
-        clip[size_t(rows[size_t(i)] * groups + g)] = best_limit;
-      }
-    });
+      });
+      const Tensor td = backend.upload(d.data(), DType::F32, {R * steps, int64_t(group)}, DType::F32);
+      Tensor out = backend.empty(DType::F32, {R * steps, int64_t(group)});
+      backend.linear(td, tm, nullptr, out);  // d M (M is symmetric)
+      const std::vector<float> md = backend.download_f32(out);
+      pool.parallel_for(R, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+          double best = std::numeric_limits<double>::infinity();
+          float best_limit = limits[size_t(i * steps)];
+          for (int step = 0; step < steps; ++step) {
+            const size_t at = size_t((i * steps + step) * group);
+            double err = 0.0;
+            for (int j = 0; j < group; ++j) err += double(md[at + size_t(j)]) * double(d[at + size_t(j)]);
+            if (err < best) {
+              best = err;
+              best_limit = limits[size_t(i * steps + step)];
+            }
+          }
+          clip[size_t(rows[size_t(first + i)] * groups + g)] = best_limit;
+        }
+      });
+    }
   }
   return clip;
 }
