@@ -18,6 +18,8 @@
 #                                                        4-bit kjv-llama's perplexity), the op tests'
 #                                                        memcheck, int4_linear_bench in fp16 (with the stream
 #                                                        GEMM's plan sweep) and bf16
+#   (any time) gpu-sessions/device_session.sh OUT quantize   quantize awq of one 1B-class layer with
+#                                                        --device cuda and cpu, timed
 #   (any time) gpu-sessions/device_session.sh OUT timeline   kernel timelines of decode
 #                                                        (gpu-sessions/device_timeline.sh)
 # The calls must land on the same warm machine (less than 30 s apart) for the llama.cpp build and
@@ -81,5 +83,13 @@ case $part in
     # fp16 with the stream GEMM's plan variants after its table (--stream-sweep), then bf16.
     { .carry/bin/int4_linear_bench --dtype float16 --iterations 50 --stream-sweep
       .carry/bin/int4_linear_bench --dtype bfloat16 --iterations 50; } 2>&1 | tee "$O/int4_bench.txt" ;;
-  *) echo "usage: $0 OUT tests|rerun|bench|hf|timeline|int4"; exit 2 ;;
+  quantize)  # quantize awq with its fp32 products on the GPU against all on the CPU: one 1B-class layer
+    py=/opt/torch/.venv/bin/python; [ -x "$py" ] || py=python3
+    "$py" bench/make_llama_checkpoint.py /tmp/llama1b models/kjv-llama 1 > /dev/null
+    for dev in cuda cpu; do
+      rm -rf "/tmp/q-$dev"
+      /usr/bin/time -f "quantize awq --device $dev: %e s wall, %M KB peak" timeout 240 .carry/bin/turbine quantize \
+        awq /tmp/llama1b --calib models/kjv-llama/kjv_eval.txt --calib-tokens 1024 --device $dev --out "/tmp/q-$dev"
+    done 2>&1 | tee "$O/quantize_device.txt" ;;
+  *) echo "usage: $0 OUT tests|rerun|bench|hf|timeline|int4|quantize"; exit 2 ;;
 esac
