@@ -90,6 +90,10 @@ Int4GemmArgs int4_args(const Tensor& x, const Int4Weight& w, const Tensor* bias,
   return a;
 }
 
+// A fused pre-norm writes the updated residual into the stream's spare buffer (backend.h says why):
+// it must be there and apart from the current one.
+bool spare_apart(const ResidualStream& r) { return r.spare.defined() && r.spare.data != r.current.data; }
+
 }  // namespace
 
 void CudaBackend::do_linear_int4(const Tensor& x, const Int4Weight& w, const Tensor* bias, Tensor& out) {
@@ -136,9 +140,9 @@ bool CudaBackend::fused_int4_norm_linear(const PreNorm& pre, const Int4Weight& w
   const Tensor& x = pre.residual.current;
   if (!options_.fused || options_.int4_stream_max_tokens < 1 || x.dim(0) != 1) return false;
   if (x.dtype != dtype_ || pre.weight.dtype != dtype_ || out.dtype != dtype_) return false;
-  // With a delta the updated residual goes to the spare buffer, which must be apart from the current one.
+  // With a delta the updated residual goes to the spare buffer.
   const ResidualStream& res = pre.residual;
-  if (pre.delta && (!res.spare.defined() || res.spare.data == x.data)) return false;
+  if (pre.delta && !spare_apart(res)) return false;
   Int4NormInput in;
   in.delta = pre.delta ? pre.delta->data : nullptr;
   in.norm_weight = pre.weight.data;
@@ -177,7 +181,7 @@ bool CudaBackend::fused_skinny(const Tensor& x, SkinnyInput input, const PreNorm
   a.input = input;
   if (input == SkinnyInput::AddRmsNorm) {
     const ResidualStream& res = pre->residual;
-    if (!res.spare.defined() || res.spare.data == x.data) return false;
+    if (!spare_apart(res)) return false;  // x is the current residual at both callers
     a.delta = pre->delta ? pre->delta->data : nullptr;
     a.norm_weight = pre->weight.data;
     a.residual_out = res.spare.data;
