@@ -89,7 +89,7 @@ case $part in
     for dev in cuda cpu; do
       rm -rf "/tmp/q-$dev"
       /usr/bin/time -f "quantize awq --device $dev: %e s wall, %M KB peak" timeout 240 .carry/bin/turbine quantize \
-        awq /tmp/llama1b --calib models/kjv-llama/kjv_eval.txt --calib-tokens 1024 --device $dev --out "/tmp/q-$dev"
+        awq /tmp/llama1b --calib tests/data/kjv_calibration.txt --calib-tokens 1024 --device $dev --out "/tmp/q-$dev"
     done 2>&1 | tee "$O/quantize_device.txt" ;;
   *) echo "usage: $0 OUT tests|rerun|bench|hf|timeline|int4|quantize"; exit 2 ;;
 esac
