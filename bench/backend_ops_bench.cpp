@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
       cublaslt = make_backend(o);
     }
     fmt::print("# {} ({}), {} iterations\n", backend->name(), dtype_name(backend->compute_dtype()), iterations);
-    fmt::print("{:<44} {:>10} {:>8}{}\n", "case", "us", "GB/s", cublaslt ? "  cublas_us  speedup" : "");
+    fmt::print("{:<64} {:>10} {:>8}{}\n", "case", "us", "GB/s", cublaslt ? "  cublas_us  speedup" : "");
     for (const auto& c : op_bench_cases()) {
       const std::string name = c.name();
       if (!filter.empty() && name.find(filter) == std::string::npos) continue;
@@ -77,7 +77,7 @@ int main(int argc, char** argv) {
         extra = fmt::format(" {:>10.1f} {:>8.3f}", theirs, theirs / us);
       }
       const std::string rate = bytes > 0 ? fmt::format("{:.0f}", bytes / us / 1e3) : "-";
-      fmt::print("{:<44} {:>10.1f} {:>8}{}\n", name, us, rate, extra);
+      fmt::print("{:<64} {:>10.1f} {:>8}{}\n", name, us, rate, extra);
     }
     return 0;
   } catch (const std::exception& e) {

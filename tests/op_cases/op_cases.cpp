@@ -264,6 +264,13 @@ std::vector<OpCase> op_bench_cases() {
     c.seqs.assign(size_t(batch), {512, 1});
     cases.push_back(c);
   }
+  // bench throughput's decode steps: batch 128 at a context of ~640, on each cache format.
+  for (KvFormat kv : {KvFormat::Dense, KvFormat::Int8, KvFormat::Int4, KvFormat::Fp8}) {
+    OpCase c;
+    c.op = Op::Attention, c.heads = 32, c.kv_heads = 32, c.head_dim = 128, c.block_len = 64, c.kv = kv;
+    c.seqs.assign(128, {640, 1});
+    cases.push_back(c);
+  }
   for (int64_t rows : {1, 16, 64, 2048}) {  // Qwen3-30B-A3B's experts
     OpCase c;
     c.op = Op::Moe, c.rows = rows, c.n = 2048, c.k = 768, c.experts = 128, c.top_k = 8;
@@ -272,6 +279,8 @@ std::vector<OpCase> op_bench_cases() {
   OpCase prefill;
   prefill.op = Op::Attention, prefill.heads = 32, prefill.kv_heads = 32, prefill.head_dim = 128;
   prefill.block_len = 64, prefill.seqs = {{0, 2048}};
+  cases.push_back(prefill);
+  prefill.kv = KvFormat::Int8;  // the flash kernel on a quantized cache, or the general one
   cases.push_back(prefill);
   return cases;
 }
@@ -419,7 +428,9 @@ PreparedOp prepare_op(Backend& b, const OpCase& c, uint32_t seed, DType round_to
         s->cache.data = in.random({int64_t(spec.bytes() / dtype_size(dt))});
       }
       s->outputs.push_back(b.empty(dt, {T, Hq * D}));
-      p.bytes = double(s->plan.max_context) * s->plan.num_sequences * 2 * Hkv * D * dtype_size(dt);
+      // The K and V rows the op reads: a quantized row's codes with its parameters.
+      const size_t row_bytes = kv_row_element_bytes(c.kv, int(D), dt) + kv_row_param_bytes(c.kv);
+      p.bytes = double(s->plan.max_context) * s->plan.num_sequences * 2 * Hkv * double(row_bytes);
       if (c.op == Op::Attention) {
         s->inputs.push_back(in.random({T, Hq * D}));
         p.run = [be, s] { be->attention(s->inputs[0], s->cache, 0, s->meta, s->shape, s->outputs[0]); };

@@ -16,20 +16,6 @@ struct Int4Case {
   bool bias;
 };
 
-std::unique_ptr<CpuBackend> make_cpu_isa(CpuIsa isa, int threads = 2) {
-  BackendOptions o;
-  o.threads = threads;
-  o.cpu.isa = isa;
-  return std::make_unique<CpuBackend>(o);
-}
-
-std::vector<CpuIsa> runnable_isas() {
-  std::vector<CpuIsa> out = {CpuIsa::Scalar};
-  if (cpu::cpu_has_isa(CpuIsa::Avx2) && cpu::avx2_kernels()) out.push_back(CpuIsa::Avx2);
-  if (cpu::cpu_has_isa(CpuIsa::Avx512) && cpu::avx512_kernels()) out.push_back(CpuIsa::Avx512);
-  return out;
-}
-
 HostInt4Matrix random_int4(std::mt19937& rng, int64_t n, int64_t k, int group) {
   const Vec w = random_vec(rng, size_t(n * k));
   return quantize_int4(to_float(w), n, k, group);

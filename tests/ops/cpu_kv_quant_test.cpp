@@ -255,8 +255,17 @@ TEST_P(CpuQuantizedKv, StoreAndAttentionAgreeWithTheDenseCache) {
   be->attention(q, dense, layer, step_meta, shape, out_d);
   const std::vector<float> got = be->download_f32(out_q), dense_out = be->download_f32(out_d);
 
-  // Attention over the quantized cache is attention over its dequantized rows, to fp32 rounding.
-  EXPECT_LE(tolerance_ratio(got, ref_attention(exact, s.Hq, s.Hkv, D, shape.scale, s.window), 2e-6, 2e-5), 1.0);
+  // Attention over the quantized cache is attention over its dequantized rows, to fp32 rounding, on
+  // every kernel table (each dequantizes the rows itself, as it reaches them).
+  const Vec want = ref_attention(exact, s.Hq, s.Hkv, D, shape.scale, s.window);
+  EXPECT_LE(tolerance_ratio(got, want, 2e-6, 2e-5), 1.0);
+  for (CpuIsa isa : runnable_isas()) {
+    SCOPED_TRACE(cpu_isa_name(isa));
+    auto on_isa = make_cpu_isa(isa);
+    Tensor out = on_isa->empty(DType::F32, {step.num_tokens, int64_t(s.Hq) * D});
+    on_isa->attention(q, quant, layer, on_isa->upload_batch(step), shape, out);
+    EXPECT_LE(tolerance_ratio(on_isa->download_f32(out), want, 2e-6, 2e-5), 1.0);
+  }
 
   // Against the dense cache, per output element of (token, head): with M the largest change any key's
   // score gets from quantization (|scale * q . (k - k')|) and E the largest value error, every softmax
@@ -299,6 +308,9 @@ const Shape kShapes[] = {
     {8, 1, 128, 10, 0, {{63, 1}, {5, 3}}},            // GQA 8, block 10
     {4, 2, 64, 16, 24, {{0, 40}, {60, 1}, {10, 3}}},  // sliding window 24
     {2, 1, 64, 5, 9, {{33, 1}, {0, 17}, {2, 3}}},     // window 9 over 5-token blocks
+    // blocks longer than the kernel's dequantized runs (16 rows at head_dim 128, 85 at 24)
+    {4, 4, 128, 64, 0, {{100, 1}, {0, 40}, {57, 9}}},
+    {2, 1, 24, 100, 0, {{150, 1}, {3, 9}}},  // head_dim 24: the kernel's dot / axpy path
 };
 
 INSTANTIATE_TEST_SUITE_P(Formats, CpuQuantizedKv,
@@ -307,6 +319,51 @@ INSTANTIATE_TEST_SUITE_P(Formats, CpuQuantizedKv,
                            return std::string(kv_format_name(std::get<0>(info.param))) + "_shape" +
                                   std::to_string(info.index % std::size(kShapes));
                          });
+
+// Every code of every format through the attention kernel's own dequantization, on every kernel
+// table: one cached position, whose key row is all zeros, so the output is its value row exactly
+// (softmax weight 1, and scale and zero chosen so that code * scale + zero is exact in fp32). Fp8's
+// subnormals and NaN codes included.
+TEST(CpuQuantizedKvCache, AttentionDequantizesEveryCodeAsTheReference) {
+  const int D = 128;
+  BatchInput in;
+  SequenceInput seq;
+  seq.context_len = 0;
+  seq.num_tokens = 1;
+  seq.block_table = {0};
+  in.sequences.push_back(seq);
+  in.token_ids = {1};
+  const BatchPlan plan = plan_batch(in, 16, 1);
+  const AttentionShape shape{1, 1, D, 0.1f, 0};
+  const uint16_t params[2] = {f32_to_f16(0.75f), f32_to_f16(-1.5f)};
+  for (KvFormat f : kQuantized)
+    for (int half = 0; half < 2; ++half) {
+      const size_t element_bytes = kv_row_element_bytes(f, D, DType::F32);
+      std::vector<uint8_t> codes(element_bytes);
+      for (size_t i = 0; i < codes.size(); ++i) codes[i] = uint8_t(i + 128 * half);
+      std::vector<float> want(D);
+      kv_dequantize_row(f, codes.data(), params, D, want.data());
+      for (CpuIsa isa : runnable_isas()) {
+        SCOPED_TRACE(std::string(kv_format_name(f)) + " " + cpu_isa_name(isa) + " half " + std::to_string(half));
+        auto be = make_cpu_isa(isa);
+        KvCache cache = be->allocate_kv_cache(KvCacheSpec{1, 1, 16, 1, D, DType::F32, f});
+        const cpu::QuantizedKvLayer rows(cache, 0);
+        std::memcpy(rows.elements(0, 1, 0), codes.data(), element_bytes);  // the value row; the key row stays 0
+        std::memcpy(rows.params(0, 1, 0), params, kv_row_param_bytes(f));
+        Tensor q = upload_vec(*be, Vec(D, 1.0), {1, D});
+        Tensor out = be->empty(DType::F32, {1, D});
+        be->attention(q, cache, 0, be->upload_batch(plan), shape, out);
+        const std::vector<float> got = be->download_f32(out);
+        for (int d = 0; d < D; ++d) {
+          if (std::isnan(want[d])) {
+            EXPECT_TRUE(std::isnan(got[d])) << "d " << d;
+          } else {
+            EXPECT_EQ(got[d], want[d]) << "d " << d;
+          }
+        }
+      }
+    }
+}
 
 TEST(CpuQuantizedKvCache, SizesBlocksByTheFormatAndChecksHeadDim) {
   auto be = make_cpu();

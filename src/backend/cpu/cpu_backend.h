@@ -82,10 +82,6 @@ class CpuBackend : public Backend {
   // rope_rows_ for `rope`, covering positions 0..max_position (cpu_norm_rope.cpp).
   const RopeRows& rope_rows(const RopeTable& rope, int32_t max_position);
 
-  // attention over a quantized cache (cpu_attention.cpp): its rows, quantized at the write
-  // (do_qkv_rope_store), are dequantized to fp32 for the kernel.
-  void attention_quantized(const Tensor& q, const KvCache& cache, int layer, const BatchMeta& meta,
-                           const AttentionShape& shape, Tensor& out);
 
   // Widens weight rows [n0, n0 + rows) to fp32 in `scratch` (room for one block) and returns where
   // they are (scratch, or the weights themselves where they are fp32 already).
@@ -112,7 +108,6 @@ class CpuBackend : public Backend {
   std::vector<int32_t> argmax_ids_;
   // attention's per-thread scores and its row groups (cpu_attention.cpp).
   std::vector<float> attention_scratch_;
-  std::vector<float> attention_kv_scratch_;  // attention_quantized: each thread's dequantized keys and values
   std::vector<AttentionRowGroup> attention_groups_;
   RopeRows rope_rows_;
 };

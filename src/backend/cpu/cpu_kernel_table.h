@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "backend/cpu_options.h"
+#include "backend/kv_format.h"
 
 namespace turbine::cpu {
 
@@ -19,10 +20,23 @@ using LinearRowsFn = void (*)(const float* x, int64_t T, const W* w, int64_t n0,
 // Up to kMaxAttendRows consecutive new tokens of one sequence, for one query head, and that head's view
 // of the sequence's keys and values in the paged cache (cpu_attention.cpp). Row r is the token at
 // position pos + r; it attends positions lo_r..pos + r, lo_r = max(lo, pos + r - window + 1) with a
-// sliding window (window > 0), else lo. The key of position j is at k + table[j / block_len] *
-// block_stride + (j % block_len) * head_dim, its value v_offset floats further. Query and output rows
-// are row_stride floats apart.
+// sliding window (window > 0), else lo. Dense cache: the key of position j is at k + table[j /
+// block_len] * block_stride + (j % block_len) * head_dim, its value v_offset floats further. A quantized
+// cache (QuantizedKvRows) is read in place and dequantized a few positions at a time. Query and output
+// rows are row_stride floats apart.
 constexpr int kMaxAttendRows = 8;
+
+// One kv head's rows in a quantized cache (the layout in backend/kv_format.h): position j's key row is
+// row k_row + j % block_len of block table[j / block_len], its value row v_row + j % block_len.
+// The widest row the kernel dequantizes (its run buffer holds at least one row).
+constexpr int kQuantizedRunMaxHeadDim = 2048;
+struct QuantizedKvRows {
+  KvFormat format = KvFormat::Dense;  // Dense: the fp32 rows of AttendArgs
+  const uint8_t* blocks = nullptr;    // the layer's block 0
+  size_t block_bytes = 0, param_offset = 0;
+  int64_t k_row = 0, v_row = 0;
+  int element_bytes = 0, param_bytes = 0;
+};
 
 struct AttendArgs {
   const float* k;
@@ -36,6 +50,7 @@ struct AttendArgs {
   int rows;         // 1..kMaxAttendRows
   int64_t row_stride;
   float scale;
+  QuantizedKvRows quantized;  // k, v_offset and block_stride unused when its format is not Dense
 };
 
 struct KernelTable {
