@@ -51,6 +51,10 @@ struct CudaOptions {
   // 16 bytes of a row per lane (16 int8 / fp8 or 32 int4 values) instead of 8 values' bytes
   // (paged_decode.cu). Off by default: it has not run on a GPU yet.
   bool kv_decode_wide_lanes = false;
+  // Decode attention over a quantized KV cache on tensor cores (paged_decode_mma.cu: mma.sync with the
+  // codes as fp16 operands, scale and zero applied per key), head_dim 64 / 128, up to 8 query heads per
+  // KV head; takes precedence over the wide lanes. Off by default: it has not run on a GPU yet.
+  bool kv_decode_mma = false;
   // Every attention step on the general kernel, none on the decode or flash kernels: no flag, for the
   // GPU tests that compare the kernels on the same batch.
   bool general_attention = false;
@@ -64,7 +68,8 @@ constexpr int kInt4DequantMinTokensLimit = 1 << 20;
 
 // The options given on the command line; unset ones come from the environment, then the defaults.
 struct CudaOptionFlags {
-  std::optional<bool> graphs, fused, pdl, cublaslt_tune, int4_tiled_gemm, flash_quantized_kv, kv_decode_wide_lanes;
+  std::optional<bool> graphs, fused, pdl, cublaslt_tune, int4_tiled_gemm, flash_quantized_kv, kv_decode_wide_lanes,
+      kv_decode_mma;
   std::optional<int> skinny_gemm_max_tokens, wgmma_gemm_max_tokens, int4_stream_max_tokens, int4_gemv_max_tokens,
       int4_dequant_min_tokens;
 };
@@ -74,7 +79,7 @@ bool parse_on_off(const std::string& text, const std::string& name);
 
 // Resolves `flags` over the environment fallback, read through `getenv` (std::getenv in the CLI):
 // TURBINE_CUDA_GRAPHS, TURBINE_CUDA_FUSED, TURBINE_CUDA_PDL, TURBINE_CUBLASLT_TUNE, TURBINE_CUDA_INT4_TILED,
-// TURBINE_CUDA_FLASH_QUANTIZED_KV (on/off/1/0),
+// TURBINE_CUDA_FLASH_QUANTIZED_KV, TURBINE_CUDA_KV_DECODE_WIDE_LANES, TURBINE_CUDA_KV_DECODE_MMA (on/off/1/0),
 // TURBINE_CUDA_SKINNY_GEMM, TURBINE_CUDA_WGMMA_GEMM, TURBINE_CUDA_INT4_STREAM, TURBINE_CUDA_INT4_GEMV, TURBINE_CUDA_INT4_DEQUANT (a token count). A variable is used only where
 // its flag was not given; each one used is appended to `applied` as "NAME=value". A bad value or a
 // count outside its range throws Error naming the flag or variable.

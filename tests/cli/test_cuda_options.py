@@ -10,7 +10,7 @@ ALL_OFF = ["--cuda-graphs", "off", "--cuda-fused", "off", "--cuda-pdl", "off", "
            "--skinny-gemm-max-tokens", "0", "--wgmma-gemm-max-tokens", "0", "--int4-stream-max-tokens", "0",
            "--int4-gemv-max-tokens", "0",
            "--int4-tiled-gemm", "off", "--int4-dequant-min-tokens", "0", "--flash-quantized-kv", "off",
-           "--kv-decode-wide-lanes", "off"]
+           "--kv-decode-wide-lanes", "off", "--kv-decode-mma", "off"]
 PROMPT = ["--prompt", "In the beginning", "--max-new-tokens", "4"]
 
 
@@ -27,7 +27,7 @@ def test_every_model_command_takes_them():
                      b"--skinny-gemm-max-tokens", b"--wgmma-gemm-max-tokens", b"--int4-stream-max-tokens",
                      b"--int4-gemv-max-tokens",
                      b"--int4-tiled-gemm", b"--int4-dequant-min-tokens", b"--flash-quantized-kv",
-                     b"--kv-decode-wide-lanes"):
+                     b"--kv-decode-wide-lanes", b"--kv-decode-mma"):
             assert flag in r.stdout, (command, flag)
 
 
@@ -44,6 +44,7 @@ def test_bad_values_name_the_flag():
     assert_user_error(run(*base, "--int4-tiled-gemm", "yes"), "--int4-tiled-gemm")
     assert_user_error(run(*base, "--flash-quantized-kv", "maybe"), "--flash-quantized-kv")
     assert_user_error(run(*base, "--kv-decode-wide-lanes", "wide"), "--kv-decode-wide-lanes")
+    assert_user_error(run(*base, "--kv-decode-mma", "tensor"), "--kv-decode-mma")
     assert_user_error(run(*base, "--int4-dequant-min-tokens", "-1"), "--int4-dequant-min-tokens")
     assert_user_error(run("bench", "generate", MODEL, "--device", "cpu", "--cublaslt-tune", "no"), "--cublaslt-tune")
 

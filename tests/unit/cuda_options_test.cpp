@@ -38,6 +38,7 @@ TEST(CudaOptions, DefaultsWithNeitherFlagsNorEnvironment) {
   EXPECT_EQ(o.int4_dequant_min_tokens, 0);  // and the dequantized prefill everywhere
   EXPECT_FALSE(o.flash_quantized_kv);       // the flash kernel on a quantized cache awaits its first GPU run
   EXPECT_FALSE(o.kv_decode_wide_lanes);     // and so do the decode kernel's wide lanes
+  EXPECT_FALSE(o.kv_decode_mma);            // and the tensor-core decode kernel
   EXPECT_TRUE(applied.empty());
 }
 
@@ -55,9 +56,11 @@ TEST(CudaOptions, FlagsSetEveryField) {
   f.int4_dequant_min_tokens = 512;
   f.flash_quantized_kv = true;
   f.kv_decode_wide_lanes = true;
+  f.kv_decode_mma = true;
   const CudaOptions o = resolve(f, FakeEnv{});
   EXPECT_TRUE(o.flash_quantized_kv);
   EXPECT_TRUE(o.kv_decode_wide_lanes);
+  EXPECT_TRUE(o.kv_decode_mma);
   EXPECT_EQ(o.int4_stream_max_tokens, 16);
   EXPECT_EQ(o.int4_dequant_min_tokens, 512);
   EXPECT_FALSE(o.graphs || o.fused || o.pdl || o.cublaslt_tune);
@@ -79,7 +82,8 @@ TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
                      {"TURBINE_CUDA_INT4_TILED", "on"},
                      {"TURBINE_CUDA_INT4_DEQUANT", "256"},
                      {"TURBINE_CUDA_FLASH_QUANTIZED_KV", "1"},
-                     {"TURBINE_CUDA_KV_DECODE_WIDE_LANES", "on"}}};
+                     {"TURBINE_CUDA_KV_DECODE_WIDE_LANES", "on"},
+                     {"TURBINE_CUDA_KV_DECODE_MMA", "1"}}};
   CudaOptionFlags f;
   f.graphs = true;               // the flag wins over TURBINE_CUDA_GRAPHS=0
   f.wgmma_gemm_max_tokens = 32;  // and over TURBINE_CUDA_WGMMA_GEMM=16
@@ -97,10 +101,12 @@ TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
   EXPECT_EQ(o.int4_dequant_min_tokens, 256);
   EXPECT_TRUE(o.flash_quantized_kv);
   EXPECT_TRUE(o.kv_decode_wide_lanes);
+  EXPECT_TRUE(o.kv_decode_mma);
   EXPECT_EQ(applied, (std::vector<std::string>{"TURBINE_CUDA_FUSED=0", "TURBINE_CUDA_PDL=off",
                                                "TURBINE_CUBLASLT_TUNE=0", "TURBINE_CUDA_INT4_TILED=on",
                                                "TURBINE_CUDA_FLASH_QUANTIZED_KV=1",
                                                "TURBINE_CUDA_KV_DECODE_WIDE_LANES=on",
+                                               "TURBINE_CUDA_KV_DECODE_MMA=1",
                                                "TURBINE_CUDA_SKINNY_GEMM=0", "TURBINE_CUDA_INT4_STREAM=0",
                                                "TURBINE_CUDA_INT4_GEMV=4",
                                                "TURBINE_CUDA_INT4_DEQUANT=256"}));

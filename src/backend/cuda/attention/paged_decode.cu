@@ -19,6 +19,8 @@
 #include <cfloat>
 
 #include "backend/cuda/attention/attention_route.h"
+#include "backend/cuda/attention/decode_merge.cuh"
+#include "backend/cuda/attention/paged_decode_mma.h"
 #include "backend/cuda/attention/kv_quant.cuh"
 #include "backend/cuda/attention/paged_decode.h"
 #include "backend/cuda/common/cuda_check.h"
@@ -30,7 +32,6 @@ namespace {
 
 constexpr int kWarps = 4;
 constexpr int kUnroll = 4;  // keys per lane per step, loaded together
-constexpr int kMaxSplits = 64;
 constexpr int kMaxGroup = kDecodeMaxGroup;
 constexpr float kLog2e = 1.4426950408889634f;
 
@@ -76,8 +77,6 @@ __global__ void __launch_bounds__(kWarps * 32)
   constexpr int kWarpKeys = kKeysPerStep * kUnroll;
   __shared__ float wm[kWarps][MaxGroup], wl[kWarps][MaxGroup];
   __shared__ float wacc[kWarps][MaxGroup][D];
-  __shared__ float split_scale[MaxGroup][kMaxSplits];
-  __shared__ bool merge_here;
   pdl_launch_dependents();
   // Blocks walk the batch's decode list, so a mixed step's prefill sequences are skipped. The index
   // arrays were copied before the step's first kernel, so they are read before pdl_wait().
@@ -261,74 +260,8 @@ __global__ void __launch_bounds__(kWarps * 32)
       }
     }
   }
-  __syncthreads();
-  const size_t stride = size_t(p.num_tokens) * p.num_heads;  // rows per split in the workspace
-  for (int i = threadIdx.x; i < group * D; i += blockDim.x) {
-    const int h = i / D, d = i % D;
-    float mx = -FLT_MAX;
-#pragma unroll
-    for (int w = 0; w < kWarps; ++w) mx = fmaxf(mx, wm[w][h]);
-    float sum = 0.0f, v = 0.0f;
-#pragma unroll
-    for (int w = 0; w < kWarps; ++w) {
-      const float f = wm[w][h] == -FLT_MAX ? 0.0f : exp2f(wm[w][h] - mx);
-      sum += wl[w][h] * f;
-      v += wacc[w][h][d] * f;
-    }
-    if (splits == 1) {
-      static_cast<T*>(p.out)[(head0 + h) * D + d] = from_float<T>(sum > 0.0f ? v / sum : 0.0f);
-    } else {
-      const size_t part = size_t(split) * stride + head0 + h;
-      part_acc[part * D + d] = v;
-      if (d == 0) {
-        part_ml[part * 2] = sum > 0.0f ? mx : -FLT_MAX;
-        part_ml[part * 2 + 1] = sum;
-      }
-    }
-  }
-  if (splits == 1) return;
-
-  // The last split block of this (sequence, KV head) to arrive merges all parts.
-  __threadfence();
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    unsigned* counter = counters + size_t(blockIdx.x) * p.num_kv_heads + kvh;
-    merge_here = atomicAdd(counter, 1u) == unsigned(splits - 1);
-    if (merge_here) *counter = 0;  // zero again for the next launch
-  }
-  __syncthreads();
-  if (!merge_here) return;
-  __threadfence();
-  for (int h = warp; h < group; h += kWarps) {
-    const size_t row = head0 + h;
-    float ms[kMaxSplits / 32], ls[kMaxSplits / 32], mx = -FLT_MAX;
-#pragma unroll
-    for (int j = 0; j < kMaxSplits / 32; ++j) {
-      const int s = lane + 32 * j;
-      ms[j] = s < splits ? __ldcg(part_ml + (s * stride + row) * 2) : -FLT_MAX;
-      ls[j] = s < splits ? __ldcg(part_ml + (s * stride + row) * 2 + 1) : 0.0f;
-      mx = fmaxf(mx, ms[j]);
-    }
-    mx = warp_max(mx);
-    float total = 0.0f;
-#pragma unroll
-    for (int j = 0; j < kMaxSplits / 32; ++j) {
-      ms[j] = ms[j] == -FLT_MAX ? 0.0f : exp2f(ms[j] - mx);
-      total += ls[j] * ms[j];
-    }
-    total = warp_sum(total);
-    const float inv = total > 0.0f ? 1.0f / total : 0.0f;
-#pragma unroll
-    for (int j = 0; j < kMaxSplits / 32; ++j)
-      if (lane + 32 * j < splits) split_scale[h][lane + 32 * j] = ms[j] * inv;
-  }
-  __syncthreads();
-  for (int i = threadIdx.x; i < group * D; i += blockDim.x) {
-    const int h = i / D, d = i % D;
-    float v = 0.0f;
-    for (int s = 0; s < splits; ++s) v += split_scale[h][s] * __ldcg(part_acc + (s * stride + head0 + h) * D + d);
-    static_cast<T*>(p.out)[(head0 + h) * D + d] = from_float<T>(v);
-  }
+  merge_decode_states<T, D, MaxGroup, kWarps>(p, splits, split, head0, group, wm, wl, wacc, part_acc, part_ml,
+                                                counters);
 }
 
 int split_len_for(const PagedAttentionParams& p, int splits) {
@@ -404,6 +337,7 @@ void launch_paged_decode(const PagedAttentionParams& p, int splits, float* works
   splits = std::max(1, (p.max_context + split_len - 1) / split_len);  // rounding may leave fewer parts
   if (splits > 1 && (workspace == nullptr || counters == nullptr))
     fail("cuda decode attention: split-K needs a workspace and zeroed counters");
+  if (paged_decode_mma_serves(p)) return launch_paged_decode_mma(p, splits, split_len, workspace, counters, launch);
   TURBINE_DISPATCH_HALF(p.dtype, {
     switch (p.kv_format) {
       case KvFormat::Dense: launch_format<T, KvFormat::Dense>(p, splits, split_len, workspace, counters, launch); break;
