@@ -18,6 +18,9 @@
 #                                                        4-bit kjv-llama's perplexity), the op tests'
 #                                                        memcheck, int4_linear_bench in fp16 (with the stream
 #                                                        GEMM's plan sweep) and bf16
+#   (any time) gpu-sessions/device_session.sh OUT first  the tests of every kernel not yet run on a GPU
+#                                                        (4-bit, quantized KV), decode attention's bench on
+#                                                        each KV format and decode kernel, int4_linear_bench
 #   (any time) gpu-sessions/device_session.sh OUT quantize   quantize awq of one 1B-class layer with
 #                                                        --device cuda and cpu, timed
 #   (any time) gpu-sessions/device_session.sh OUT timeline   kernel timelines of decode
@@ -83,6 +86,18 @@ case $part in
     # fp16 with the stream GEMM's plan variants after its table (--stream-sweep), then bf16.
     { .carry/bin/int4_linear_bench --dtype float16 --iterations 50 --stream-sweep
       .carry/bin/int4_linear_bench --dtype bfloat16 --iterations 50; } 2>&1 | tee "$O/int4_bench.txt" ;;
+  first)  # first contact for the kernels written without a GPU: their tests, then their benchmarks
+    timeout 300 .carry/bin/turbine_gpu_tests \
+      --gtest_filter='*Int4*:*CudaLinear*:*CudaAwq*:*QuantizedDecode*:*KvQuant*' > "$O/first_tests.log" 2>&1
+    echo "first tests rc=$?"
+    grep -E "^\[  (PASSED|FAILED)|FAILED  \]|SKIPPED \] [0-9]|Failure" "$O/first_tests.log" | head -40
+    # Decode attention at bench throughput's shape on each cache format and decode kernel, and a
+    # 2048-token int8 prefill on the general and the flash kernel.
+    for v in lanes TURBINE_CUDA_KV_DECODE_WIDE_LANES=1 TURBINE_CUDA_KV_DECODE_MMA=1 TURBINE_CUDA_FLASH_QUANTIZED_KV=1; do
+      echo "== $v"; env ${v/lanes/TURBINE_CUDA_KV_DECODE_MMA=0} timeout 60 .carry/bin/backend_ops_bench \
+        --filter attention --iterations 50
+    done 2>&1 | tee "$O/attention_bench.txt"
+    timeout 120 .carry/bin/int4_linear_bench --dtype float16 --iterations 50 --stream-sweep 2>&1 | tee "$O/int4_bench.txt" ;;
   quantize)  # quantize awq with its fp32 products on the GPU against all on the CPU: one 1B-class layer
     py=/opt/torch/.venv/bin/python; [ -x "$py" ] || py=python3
     "$py" bench/make_llama_checkpoint.py /tmp/llama1b models/kjv-llama 1 > /dev/null
@@ -91,5 +106,5 @@ case $part in
       /usr/bin/time -f "quantize awq --device $dev: %e s wall, %M KB peak" timeout 240 .carry/bin/turbine quantize \
         awq /tmp/llama1b --calib tests/data/kjv_calibration.txt --calib-tokens 1024 --device $dev --out "/tmp/q-$dev"
     done 2>&1 | tee "$O/quantize_device.txt" ;;
-  *) echo "usage: $0 OUT tests|rerun|bench|hf|timeline|int4|quantize"; exit 2 ;;
+  *) echo "usage: $0 OUT tests|rerun|bench|hf|timeline|int4|quantize|first"; exit 2 ;;
 esac
