@@ -10,9 +10,9 @@
 //     (A = Q, B = the 16 keys' K codes as two n8 tiles; the C layout of S is the A layout of P);
 //   out^T[dim][head] += codes_V^T[dim][key] . P'[key][head], P' = p * scale_k / R, plus
 //     Z[head] = sum_k p * zero_k beside it (A = V codes, B = P').
-// R is a per-warp reference V scale (the largest one seen, raised when a tile's exceeds it 2^14-fold),
-// so that P' stays within fp16's range with the precision of the probabilities themselves; the warp's
-// state is out = R * acc + Z over l.
+// R is the largest V scale of the warp's current tile, so that P' <= p keeps the precision of the
+// probabilities themselves in fp16; when R changes, acc is rescaled with the softmax's correction (one
+// multiply either way). The warp's state is out = R * acc + Z over l.
 // The dot products' dimension order is free, so each lane reads contiguous bytes of a row and the
 // fragments take whatever order those bytes give: lane (g, t) reads bytes [t D/4, (t+1) D/4) of the
 // values (int8: D/4 bytes) of keys g and g + 8 for K, and values [g D/8, (g+1) D/8) of keys 2t, 2t + 1,
@@ -40,7 +40,6 @@ constexpr int kMaxGroup = kDecodeMaxGroup;  // query heads per KV head: rows 0..
 constexpr float kLog2e = 1.4426950408889634f;
 constexpr uint32_t kMagicBytes = 0x64646464u;  // 0x64 in a half's high byte: 1024 + the low byte
 constexpr uint32_t kHalf1024x2 = 0x64006400u;
-constexpr float kRaiseReference = 16384.0f;  // R is raised once a V scale exceeds it this many times
 
 __device__ __forceinline__ void mma_f16(float (&c)[4], uint32_t a0, uint32_t a1, uint32_t a2, uint32_t a3,
                                         uint32_t b0, uint32_t b1) {
@@ -209,7 +208,7 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
   for (int i = 0; i < kChunks; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.0f;
   float m = -FLT_MAX, l = 0.0f, z = 0.0f;  // head g's running max (log2 units), sum and zero term
-  float ref = 0.0f;                         // R, warp-uniform
+  float ref = 0.0f;                         // R, warp-uniform (0: no V scale above 0 yet)
 
   for (int base = key_begin + warp * kTile; base < key_end; base += kWarps * kTile) {  // warp-uniform
     // Key base + i lives at offset o0 + i of the tile's first block, or in the blocks after it.
@@ -294,8 +293,8 @@ __global__ void __launch_bounds__(kWarps * 32)
     tile_ref = fmaxf(tile_ref, __shfl_xor_sync(0xffffffffu, tile_ref, 1));
     tile_ref = fmaxf(tile_ref, __shfl_xor_sync(0xffffffffu, tile_ref, 2));
     float rescale = 1.0f;
-    if (tile_ref > ref * kRaiseReference) {  // warp-uniform: every lane saw the same 16 keys' scales
-      rescale = ref / tile_ref;
+    if (tile_ref > 0.0f) {  // warp-uniform: every lane saw the same 16 keys' scales
+      rescale = ref / tile_ref;  // 0 before the first: acc is still 0
       ref = tile_ref;
     }
     // The output columns are heads 2t and 2t + 1: their corrections come from lanes 4 (2t) and 4 (2t + 1).
