@@ -87,10 +87,13 @@ case $part in
     { .carry/bin/int4_linear_bench --dtype float16 --iterations 50 --stream-sweep
       .carry/bin/int4_linear_bench --dtype bfloat16 --iterations 50; } 2>&1 | tee "$O/int4_bench.txt" ;;
   first)  # first contact for the kernels written without a GPU: their tests, then their benchmarks
-    timeout 300 .carry/bin/turbine_gpu_tests \
-      --gtest_filter='*Int4*:*CudaLinear*:*CudaAwq*:*QuantizedDecode*:*KvQuant*' > "$O/first_tests.log" 2>&1
-    echo "first tests rc=$?"
-    grep -E "^\[  (PASSED|FAILED)|FAILED  \]|SKIPPED \] [0-9]|Failure" "$O/first_tests.log" | head -40
+    # Two processes, so that a fault in one part's kernels leaves the other's results.
+    for filter in '*QuantizedDecode*:*KvQuant*' '*Int4*:*CudaLinear*:*CudaAwq*'; do
+      log="$O/first_tests_${filter:1:3}.log"
+      timeout 200 .carry/bin/turbine_gpu_tests --gtest_filter="$filter" > "$log" 2>&1
+      echo "tests $filter rc=$?"
+      grep -E "^\[  (PASSED|FAILED)|FAILED  \]|SKIPPED \] [0-9]|Failure" "$log" | head -30
+    done
     # Decode attention at bench throughput's shape on each cache format and decode kernel, and a
     # 2048-token int8 prefill on the general and the flash kernel.
     for v in lanes TURBINE_CUDA_KV_DECODE_WIDE_LANES=1 TURBINE_CUDA_KV_DECODE_MMA=1 TURBINE_CUDA_FLASH_QUANTIZED_KV=1; do
