@@ -5,16 +5,21 @@
 // back, so a kernel that overlaps its neighbours (PDL) gains here as in a decode step.
 // --baseline-cublaslt also times each linear case on a second CUDA backend whose skinny and wgmma
 // limits are 0 (cuBLASLt alone) and prints the speedup.
+// The CUDA switches come from the environment (TURBINE_CUDA_*, as for the CLI without flags).
 // Usage: backend_ops_bench [--device cuda] [--dtype float16] [--filter linear] [--iterations 100]
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "backend/backend.h"
+#include "backend/cuda_options.h"
 #include "core/dtype.h"
 #include "op_cases.h"
 
@@ -57,6 +62,10 @@ int main(int argc, char** argv) {
     BackendOptions o;
     o.device = device;
     o.threads = threads;
+    // The CUDA switches come from the environment, as the CLI's do where no flag is given
+    // (TURBINE_CUDA_KV_DECODE_MMA=1, ...): the A/B runs of one kernel against another.
+    std::vector<std::string> applied;
+    o.cuda = resolve_cuda_options({}, [](const char* name) { return std::getenv(name); }, &applied);
     o.dtype = dtype_text.empty() ? (device == "cpu" ? DType::F32 : DType::F16) : parse_dtype(dtype_text);
     auto backend = make_backend(o);
     std::unique_ptr<Backend> cublaslt;
@@ -64,7 +73,8 @@ int main(int argc, char** argv) {
       o.cuda.skinny_gemm_max_tokens = o.cuda.wgmma_gemm_max_tokens = 0;
       cublaslt = make_backend(o);
     }
-    fmt::print("# {} ({}), {} iterations\n", backend->name(), dtype_name(backend->compute_dtype()), iterations);
+    fmt::print("# {} ({}), {} iterations{}{}\n", backend->name(), dtype_name(backend->compute_dtype()), iterations,
+               applied.empty() ? "" : ", ", fmt::join(applied, " "));
     fmt::print("{:<64} {:>10} {:>8}{}\n", "case", "us", "GB/s", cublaslt ? "  cublas_us  speedup" : "");
     for (const auto& c : op_bench_cases()) {
       const std::string name = c.name();
