@@ -17,7 +17,8 @@
 // fragments take whatever order those bytes give: lane (g, t) reads bytes [t D/4, (t+1) D/4) of the
 // values (int8: D/4 bytes) of keys g and g + 8 for K, and values [g D/8, (g+1) D/8) of keys 2t, 2t + 1,
 // 2t + 8, 2t + 9 for V; the query fragments are gathered in K's order and the output scattered back
-// from V's (lane_k_dim, phys_v_dim).
+// from V's (lane_k_dim, phys_v_dim). Each warp loads its next tile's rows before the current tile's
+// math, at the same 3 blocks per SM the registers allowed without that prefetch.
 #include <cuda_fp16.h>
 #include <cuda_fp8.h>
 
@@ -148,8 +149,17 @@ __device__ __forceinline__ void load_lane_bytes(const uint8_t* at, uint32_t (&w)
   }
 }
 
+// One tile's rows as a lane holds them (paged_decode_mma_kernel's load_tile).
+template <KvFormat F, int D>
+struct TileRows {
+  uint32_t kw[2][k_lane_bytes<F, D>() / 4];    // K codes of keys g, g + 8
+  uint32_t kpar[2][2], vpar[2][2];              // parameter words of keys 2t + e + 8 hf
+  uint32_t vw[2][2][v_lane_bytes<F, D>() / 4];  // their V codes
+};
+
+// At most 168 registers, so that 3 blocks share an SM while a tile's rows load behind the previous one's math.
 template <typename T, int D, KvFormat F>
-__global__ void __launch_bounds__(kWarps * 32)
+__global__ void __launch_bounds__(kWarps * 32, 3)
     paged_decode_mma_kernel(PagedAttentionParams p, int splits, int split_len, float* part_acc, float* part_ml,
                             unsigned* counters) {
   static_assert(F != KvFormat::Dense, "a quantized cache");
@@ -210,45 +220,59 @@ __global__ void __launch_bounds__(kWarps * 32)
   float m = -FLT_MAX, l = 0.0f, z = 0.0f;  // head g's running max (log2 units), sum and zero term
   float ref = 0.0f;                         // R, warp-uniform (0: no V scale above 0 yet)
 
-  for (int base = key_begin + warp * kTile; base < key_end; base += kWarps * kTile) {  // warp-uniform
+  // One tile's rows as this lane reads them: K codes of keys g and g + 8, then the parameter words and V
+  // codes of keys 2t + e + 8 hf (this lane's scores). Keys at or past key_end stay 0.
+  auto load_tile = [&](int base, TileRows<F, D>& r) {
     // Key base + i lives at offset o0 + i of the tile's first block, or in the blocks after it.
     const int b0 = base / p.block_len, o0 = base - b0 * p.block_len;
-    auto row_start = [&](int i) {  // the block's bytes and the key's offset in it
+    auto row_start = [&](int i) {  // the block and the key's offset in it
       int b = b0, o = o0 + i;
       while (o >= p.block_len) o -= p.block_len, ++b;
       return make_int2(table[b], o);
     };
-    // K codes of keys g and g + 8.
-    uint32_t kw[2][KB / 4];
 #pragma unroll
     for (int hf = 0; hf < 2; ++hf) {
 #pragma unroll
-      for (int w = 0; w < KB / 4; ++w) kw[hf][w] = 0u;
+      for (int w = 0; w < KB / 4; ++w) r.kw[hf][w] = 0u;
       if (base + 8 * hf + g < key_end) {
         const int2 at = row_start(8 * hf + g);
-        load_lane_bytes<KB>(layer + size_t(at.x) * p.kv_block_bytes + (k_rows + at.y) * kEB + t * KB, kw[hf]);
+        load_lane_bytes<KB>(layer + size_t(at.x) * p.kv_block_bytes + (k_rows + at.y) * kEB + t * KB, r.kw[hf]);
       }
     }
-    // Parameters and V codes of keys 2t + e + 8 hf (this lane's scores).
-    uint32_t kpar[2][2], vpar[2][2], vw[2][2][VB / 4];
-    bool valid[2][2];
 #pragma unroll
     for (int hf = 0; hf < 2; ++hf)
 #pragma unroll
       for (int e = 0; e < 2; ++e) {
         const int i = 8 * hf + 2 * t + e;
-        valid[hf][e] = base + i < key_end && g < group;
-        kpar[hf][e] = vpar[hf][e] = 0u;
+        r.kpar[hf][e] = r.vpar[hf][e] = 0u;
 #pragma unroll
-        for (int w = 0; w < VB / 4; ++w) vw[hf][e][w] = 0u;
+        for (int w = 0; w < VB / 4; ++w) r.vw[hf][e][w] = 0u;
         if (base + i < key_end) {
           const int2 at = row_start(i);
           const uint8_t* block = layer + size_t(at.x) * p.kv_block_bytes;
-          kpar[hf][e] = load_kv_param_word_stream<F>(block + p.kv_param_offset + (k_rows + at.y) * kPB, false);
-          vpar[hf][e] = load_kv_param_word_stream<F>(block + p.kv_param_offset + (v_rows + at.y) * kPB, false);
-          load_lane_bytes<VB>(block + (v_rows + at.y) * kEB + g * VB, vw[hf][e]);
+          r.kpar[hf][e] = load_kv_param_word_stream<F>(block + p.kv_param_offset + (k_rows + at.y) * kPB, false);
+          r.vpar[hf][e] = load_kv_param_word_stream<F>(block + p.kv_param_offset + (v_rows + at.y) * kPB, false);
+          load_lane_bytes<VB>(block + (v_rows + at.y) * kEB + g * VB, r.vw[hf][e]);
         }
       }
+  };
+
+  TileRows<F, D> cur;
+  int base = key_begin + warp * kTile;
+  load_tile(base, cur);
+  for (; base < key_end; base += kWarps * kTile) {  // warp-uniform
+    // The next tile's rows are in flight while this one's are used (none past the end).
+    TileRows<F, D> next;
+    load_tile(base + kWarps * kTile, next);
+    const auto& kw = cur.kw;
+    const auto& kpar = cur.kpar;
+    const auto& vpar = cur.vpar;
+    const auto& vw = cur.vw;
+    bool valid[2][2];
+#pragma unroll
+    for (int hf = 0; hf < 2; ++hf)
+#pragma unroll
+      for (int e = 0; e < 2; ++e) valid[hf][e] = base + 8 * hf + 2 * t + e < key_end && g < group;
 
     // Scores of head g for keys 2t + e + 8 hf.
     float s[2][4];
@@ -312,6 +336,7 @@ __global__ void __launch_bounds__(kWarps * 32)
       value_fragment<F>(vw[1][0], vw[1][1], i, a2, a3);
       mma_f16(acc[i], a0, a1, a2, a3, b01, b23);
     }
+    cur = next;
   }
 
   // Head g's sums over its lanes; the output columns' zero terms from lanes 4 (2t) and 4 (2t + 1).
