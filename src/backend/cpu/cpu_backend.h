@@ -82,7 +82,6 @@ class CpuBackend : public Backend {
   // rope_rows_ for `rope`, covering positions 0..max_position (cpu_norm_rope.cpp).
   const RopeRows& rope_rows(const RopeTable& rope, int32_t max_position);
 
-
   // Widens weight rows [n0, n0 + rows) to fp32 in `scratch` (room for one block) and returns where
   // they are (scratch, or the weights themselves where they are fp32 already).
   using WidenRows = std::function<const float*(float* scratch, int64_t n0, int64_t rows)>;

@@ -26,10 +26,11 @@ using LinearRowsFn = void (*)(const float* x, int64_t T, const W* w, int64_t n0,
 // rows are row_stride floats apart.
 constexpr int kMaxAttendRows = 8;
 
-// One kv head's rows in a quantized cache (the layout in backend/kv_format.h): position j's key row is
-// row k_row + j % block_len of block table[j / block_len], its value row v_row + j % block_len.
 // The widest row the kernel dequantizes (its run buffer holds at least one row).
 constexpr int kQuantizedRunMaxHeadDim = 2048;
+
+// One kv head's rows in a quantized cache (the layout in backend/kv_format.h): position j's key row is
+// row k_row + j % block_len of block table[j / block_len], its value row v_row + j % block_len.
 struct QuantizedKvRows {
   KvFormat format = KvFormat::Dense;  // Dense: the fp32 rows of AttendArgs
   const uint8_t* blocks = nullptr;    // the layer's block 0
