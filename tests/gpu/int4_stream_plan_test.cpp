@@ -3,7 +3,9 @@
 // kernel's rules for a tile cut by range boundaries, replayed here, agree with each other: every
 // block writes at most one partial per slot, the last block to arrive reads exactly the partials the
 // tile's blocks wrote, and two shared tiles never share a counter. Shapes it cannot take are refused.
+// With a GPU: the kernels' configuration on a Hopper device.
 #ifdef TURBINE_WITH_CUDA
+#include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -156,6 +158,22 @@ TEST(Int4StreamPlan, RefusesWhatTheKernelCannotTake) {
   EXPECT_EQ(plan_int4_stream_gemm(Int4Layout{1000, 4128, 96}, 1, 132, 528).blocks, 0);  // not a power of two
   EXPECT_EQ(plan_int4_stream_gemm(Int4Layout{1000, 4096, 16}, 1, 132, 528).blocks, 0);  // below a half chunk
   EXPECT_EQ(plan_int4_stream_gemm(Int4Layout{1000, 4100, 4}, 1, 132, 528).blocks, 0);   // K not whole half chunks
+}
+
+// On a Hopper GPU the kernels must configure: the shared-memory limit each gets is the device's less
+// its own static shared memory (asking for the whole opt-in limit fails, and once left the stream GEMM
+// off on every H200 run while the tests passed on the older kernels). Elsewhere init says no.
+TEST(Int4StreamInit, ConfiguresOnHopper) {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess || count == 0) {
+    cudaGetLastError();
+    GTEST_SKIP() << "no CUDA GPU on this machine";
+  }
+  cudaDeviceProp props{};
+  ASSERT_EQ(cudaGetDeviceProperties(&props, 0), cudaSuccess);
+  const bool hopper = props.major == 9 && props.minor == 0;
+  EXPECT_EQ(init_int4_stream_gemm(0), hopper);
+  EXPECT_EQ(init_int4_stream_gemm(0), hopper);  // and again, as every backend on the device does
 }
 
 }  // namespace

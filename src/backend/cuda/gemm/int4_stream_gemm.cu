@@ -388,18 +388,25 @@ auto kernel_for() {
   return int4_stream_kernel<T, NT, strips_for(NT), Norm>;
 }
 
+// Raises each kernel's dynamic shared memory limit to `bytes` less its static shared memory (the two
+// together may not pass the device's opt-in limit, or the call fails); throws where the largest ring
+// does not fit.
 template <typename T>
-bool set_smem_limit(int bytes) {
-  bool ok = true;
+void set_smem_limit(int bytes) {
   auto set = [&](auto kernel) {
-    ok = ok && cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes) == cudaSuccess;
+    cudaFuncAttributes attr{};
+    TURBINE_CUDA_CHECK(cudaFuncGetAttributes(&attr, kernel));
+    const int dynamic = bytes - int(attr.sharedSizeBytes);
+    if (dynamic < 0 || size_t(dynamic) < ring_shape(8).smem_bytes)
+      fail("cuda: the 4-bit stream GEMM's ring ({} bytes) does not fit {} bytes of shared memory",
+           ring_shape(8).smem_bytes, dynamic);
+    TURBINE_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, dynamic));
   };
   set(kernel_for<T, 1>());
   set(kernel_for<T, 2>());
   set(kernel_for<T, 4>());
   set(kernel_for<T, 8>());
   set(kernel_for<T, 1, true>());
-  return ok;
 }
 
 }  // namespace
@@ -433,20 +440,16 @@ Int4StreamPlan plan_int4_stream_gemm(const Int4Layout& layout, int tokens, int s
 bool init_int4_stream_gemm(int device) {
   int major = 0, minor = 0, optin = 0;
   if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device) != cudaSuccess) {
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
     cudaGetLastError();
     return false;
   }
-  // Built for sm_90a only, which runs on compute capability 9.0 alone.
+  // Built for sm_90a only, which runs on compute capability 9.0 alone; there it must configure.
   if (major != 9 || minor != 0) return false;
-  for (int token_tiles : {1, 2, 4, 8})
-    if (ring_shape(token_tiles).smem_bytes > size_t(optin)) return false;
+  TURBINE_CUDA_CHECK(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
   const int limit = int(std::min<size_t>(size_t(optin), kSmemPerSm));
-  if (!set_smem_limit<__half>(limit) || !set_smem_limit<__nv_bfloat16>(limit)) {
-    cudaGetLastError();
-    return false;
-  }
+  set_smem_limit<__half>(limit);
+  set_smem_limit<__nv_bfloat16>(limit);
   return true;
 }
 

@@ -65,7 +65,7 @@ struct Int4NormInput {
 constexpr int kInt4NormMaxK = 16384;
 
 // Raises the kernels' shared-memory limit; false where they cannot run (not compute capability 9.0).
-// Once per device, before the first launch.
+// Once per device, before the first launch. Throws Error where a Hopper device refuses the limit.
 bool init_int4_stream_gemm(int device);
 
 // Returns false (nothing launched) for what launch_int4_gemm refuses too, and for a plan that does
