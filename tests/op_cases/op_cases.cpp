@@ -46,6 +46,8 @@ struct State {
   int next_weight = 0;
 };
 
+constexpr size_t kRandomDraws = (size_t(1) << 22) + 7;  // Inputs::random's fresh values at most
+
 class Inputs {
  public:
   Inputs(Backend& b, uint32_t seed, DType round_to) : b_(b), rng_(seed), round_to_(round_to) {}
@@ -53,13 +55,19 @@ class Inputs {
   // Uniform values in [lo, hi) rounded to round_to on every backend (an fp32 reference then holds the
   // values a 16-bit backend holds: a quantized KV cache would turn a rounding apart into a code apart),
   // uploaded in the backend's compute dtype.
+  // Past kRandomDraws values the draws repeat: the timing table's batch-128 cache fill (~10^9 values)
+  // would otherwise take the host minutes, while every test input stays fresh draws.
   Tensor random(std::vector<int64_t> shape, float lo = -1.0f, float hi = 1.0f) {
     int64_t n = 1;
     for (int64_t d : shape) n *= d;
     std::uniform_real_distribution<float> dist(lo, hi);
-    std::vector<float> v(static_cast<size_t>(n));
+    std::vector<float> v(std::min<size_t>(size_t(n), kRandomDraws));
     for (auto& x : v) x = dist(rng_);
     round(v);
+    const size_t drawn = v.size();
+    v.resize(size_t(n));
+    for (size_t at = drawn; at < v.size(); at += drawn)
+      std::copy_n(v.begin(), std::min(drawn, v.size() - at), v.begin() + int64_t(at));
     return b_.upload(v.data(), DType::F32, std::move(shape), b_.compute_dtype());
   }
   // Values uploaded as `dtype`; rounded to round_to unless they are to stay fp32 (router logits).
