@@ -12,6 +12,7 @@
 #include <fmt/ranges.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <memory>
@@ -88,6 +89,7 @@ int main(int argc, char** argv) {
       }
       const std::string rate = bytes > 0 ? fmt::format("{:.0f}", bytes / us / 1e3) : "-";
       fmt::print("{:<64} {:>10.1f} {:>8}{}\n", name, us, rate, extra);
+      std::fflush(stdout);  // each line as it comes, so that a run cut short by a time limit still shows it
     }
     return 0;
   } catch (const std::exception& e) {
