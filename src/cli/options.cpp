@@ -113,13 +113,13 @@ void add_cuda_options(CLI::App& cmd, CudaFlags& f) {
       ->check(CLI::Range(0, kInt4DequantMinTokensLimit));
   on_off("--flash-quantized-kv", f.flash_quantized_kv,
          "prefill attention over a quantized KV cache on the tensor-core flash kernel, not the general one (default "
-         "off: it has not run on a GPU yet)");
+         "off: not yet timed)");
   on_off("--kv-decode-wide-lanes", f.kv_decode_wide_lanes,
          "decode attention over an int8/int4/fp8 KV cache (one query head per KV head, head_dim 128) reads 16 bytes "
-         "of a row per lane (default off: it has not run on a GPU yet)");
+         "of a row per lane (default off: not yet timed)");
   on_off("--kv-decode-mma", f.kv_decode_mma,
-         "decode attention over an int8/int4/fp8 KV cache on tensor cores (head_dim 64/128; default off: it has "
-         "not run on a GPU yet)");
+         "decode attention over an int8/int4/fp8 KV cache on tensor cores (head_dim 64/128; default off: not yet "
+         "timed)");
   for (const char* name :
        {"--cuda-graphs", "--cuda-fused", "--cuda-pdl", "--cublaslt-tune", "--skinny-gemm-max-tokens",
         "--wgmma-gemm-max-tokens", "--int4-stream-max-tokens", "--int4-gemv-max-tokens", "--int4-tiled-gemm",

@@ -36,7 +36,7 @@ TEST(CudaOptions, DefaultsWithNeitherFlagsNorEnvironment) {
   EXPECT_EQ(o.int4_gemv_max_tokens, 1);     // the 4-bit GEMV at one token (it wins there)
   EXPECT_FALSE(o.int4_tiled_gemm);          // the tiled 4-bit GEMM loses at 16 and 32 tokens
   EXPECT_EQ(o.int4_dequant_min_tokens, 0);  // and the dequantized prefill everywhere
-  EXPECT_FALSE(o.flash_quantized_kv);       // the flash kernel on a quantized cache awaits its first GPU run
+  EXPECT_FALSE(o.flash_quantized_kv);       // the flash kernel on a quantized cache awaits its timing
   EXPECT_FALSE(o.kv_decode_wide_lanes);     // and so do the decode kernel's wide lanes
   EXPECT_FALSE(o.kv_decode_mma);            // and the tensor-core decode kernel
   EXPECT_TRUE(applied.empty());
