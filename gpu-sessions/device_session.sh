@@ -97,7 +97,7 @@ case $part in
     # Decode attention at bench throughput's shape on each cache format and decode kernel, and a
     # 2048-token int8 prefill on the general and the flash kernel.
     for v in lanes TURBINE_CUDA_KV_DECODE_WIDE_LANES=1 TURBINE_CUDA_KV_DECODE_MMA=1 TURBINE_CUDA_FLASH_QUANTIZED_KV=1; do
-      echo "== $v"; env ${v/lanes/TURBINE_CUDA_KV_DECODE_MMA=0} timeout 90 .carry/bin/backend_ops_bench \
+      echo "== $v"; env ${v/lanes/TURBINE_CUDA_KV_DECODE_MMA=0} timeout 75 .carry/bin/backend_ops_bench \
         --filter attention --iterations 50
     done 2>&1 | tee "$O/attention_bench.txt"
     timeout 120 .carry/bin/int4_linear_bench --dtype float16 --iterations 50 --stream-sweep 2>&1 | tee "$O/int4_bench.txt" ;;
