@@ -31,8 +31,13 @@ using namespace turbine::test;
 
 constexpr int kWeightCopies = 4;
 
-// Microseconds per call over `iterations` calls after a warm-up.
-double time_case(Backend& backend, const OpCase& c, int iterations) {
+struct Timing {
+  double us = 0;     // microseconds per call over `iterations` calls after a warm-up
+  double bytes = 0;  // weights (or KV cache) one call reads
+};
+
+// One preparation per case and backend (a batch-128 cache fill takes seconds of set-up).
+Timing time_case(Backend& backend, const OpCase& c, int iterations) {
   PreparedOp op = prepare_op(backend, c, 1, backend.compute_dtype(), c.op == Op::Linear ? kWeightCopies : 1);
   for (int i = 0; i < 2 * kWeightCopies; ++i) op.run();
   backend.synchronize();
@@ -40,10 +45,8 @@ double time_case(Backend& backend, const OpCase& c, int iterations) {
   for (int i = 0; i < iterations; ++i) op.run();
   backend.synchronize();
   const std::chrono::duration<double, std::micro> elapsed = std::chrono::steady_clock::now() - start;
-  return elapsed.count() / iterations;
+  return Timing{elapsed.count() / iterations, op.bytes};
 }
-
-double bytes_of(Backend& backend, const OpCase& c) { return prepare_op(backend, c, 1, backend.compute_dtype()).bytes; }
 
 }  // namespace
 
@@ -80,11 +83,11 @@ int main(int argc, char** argv) {
     for (const auto& c : op_bench_cases()) {
       const std::string name = c.name();
       if (!filter.empty() && name.find(filter) == std::string::npos) continue;
-      const double us = time_case(*backend, c, iterations);
-      const double bytes = bytes_of(*backend, c);
+      const Timing t = time_case(*backend, c, iterations);
+      const double us = t.us, bytes = t.bytes;
       std::string extra;
       if (cublaslt && c.op == Op::Linear) {
-        const double theirs = time_case(*cublaslt, c, iterations);
+        const double theirs = time_case(*cublaslt, c, iterations).us;
         extra = fmt::format(" {:>10.1f} {:>8.3f}", theirs, theirs / us);
       }
       const std::string rate = bytes > 0 ? fmt::format("{:.0f}", bytes / us / 1e3) : "-";

@@ -20,9 +20,9 @@
 
 #include "backend/cuda/attention/attention_route.h"
 #include "backend/cuda/attention/decode_merge.cuh"
-#include "backend/cuda/attention/paged_decode_mma.h"
 #include "backend/cuda/attention/kv_quant.cuh"
 #include "backend/cuda/attention/paged_decode.h"
+#include "backend/cuda/attention/paged_decode_mma.h"
 #include "backend/cuda/common/cuda_check.h"
 #include "backend/cuda/common/device_math.cuh"
 #include "backend/cuda/common/pdl.cuh"
