@@ -365,6 +365,28 @@ TEST(CpuQuantizedKvCache, AttentionDequantizesEveryCodeAsTheReference) {
     }
 }
 
+// The kernel dequantizes a run of rows into a buffer of 2048 floats: a wider head is refused by name.
+TEST(CpuQuantizedKvCache, AttentionRefusesAHeadWiderThanItsRunBuffer) {
+  const int D = cpu::kQuantizedRunMaxHeadDim + 8;
+  auto be = make_cpu();
+  BatchInput in;
+  SequenceInput seq;
+  seq.context_len = 0;
+  seq.num_tokens = 1;
+  seq.block_table = {0};
+  in.sequences.push_back(seq);
+  in.token_ids = {1};
+  const BatchPlan plan = plan_batch(in, 4, 1);
+  KvCache cache = be->allocate_kv_cache(KvCacheSpec{1, 1, 4, 1, D, DType::F32, KvFormat::Int8});
+  Tensor q = upload_vec(*be, Vec(size_t(D), 0.5), {1, D}), out = be->empty(DType::F32, {1, D});
+  try {
+    be->attention(q, cache, 0, be->upload_batch(plan), AttentionShape{1, 1, D, 0.1f, 0}, out);
+    FAIL() << "head_dim " << D << " accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("head_dim up to 2048"), std::string::npos) << e.what();
+  }
+}
+
 TEST(CpuQuantizedKvCache, SizesBlocksByTheFormatAndChecksHeadDim) {
   auto be = make_cpu();
   KvCacheSpec spec{2, 3, 16, 2, 64, DType::F32};
