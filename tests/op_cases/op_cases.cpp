@@ -279,6 +279,13 @@ std::vector<OpCase> op_bench_cases() {
     c.seqs.assign(128, {640, 1});
     cases.push_back(c);
   }
+  // GQA decode (Llama-3-8B's 32 query heads over 8 kv heads): batch 64 at 1024 positions.
+  for (KvFormat kv : {KvFormat::Dense, KvFormat::Int8}) {
+    OpCase c;
+    c.op = Op::Attention, c.heads = 32, c.kv_heads = 8, c.head_dim = 128, c.block_len = 64, c.kv = kv;
+    c.seqs.assign(64, {1024, 1});
+    cases.push_back(c);
+  }
   for (int64_t rows : {1, 16, 64, 2048}) {  // Qwen3-30B-A3B's experts
     OpCase c;
     c.op = Op::Moe, c.rows = rows, c.n = 2048, c.k = 768, c.experts = 128, c.top_k = 8;

@@ -1,6 +1,6 @@
 // qkv_rope_store and attention on the paged KV cache against the double-precision references:
 // mixed batches (fresh prefills, prefill chunks on top of existing context, single-token
-// decodes), GQA ratios 1/2/8, contexts spanning many blocks of a shuffled block pool, and
+// decodes), GQA ratios 1/2/8/12, contexts spanning many blocks of a shuffled block pool, and
 // sliding windows.
 #include <gtest/gtest.h>
 
@@ -96,6 +96,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(AttnCase{4, 4, 40, 16, 0, kMixed},                          // MHA, awkward head_dim
                       AttnCase{4, 2, 64, 16, 0, kMixed},                          // GQA 2 (kjv-llama's heads)
                       AttnCase{8, 1, 24, 7, 0, kMixed},                           // GQA 8, odd block length
+                      AttnCase{12, 1, 32, 16, 0, kMixed},  // GQA 12: a decode row's heads go 6 at a time
                       AttnCase{4, 2, 64, 16, 9, kMixed},                          // sliding window inside one block
                       AttnCase{16, 2, 16, 5, 64, {{0, 150}, {300, 1}, {63, 3}}},  // window 64 over 5-token blocks
                       AttnCase{2, 1, 128, 64, 0, {{0, 1}, {511, 1}, {200, 120}}}));

@@ -2,9 +2,11 @@
 // lo..pos (lo = 0, or pos - window + 1 with a sliding window), read through the block table
 // from the paged cache [layer][block][k|v][kv_head][block_len][head_dim]. Softmax in two passes
 // (scores, then max-shifted exponentials, vectorized in the kernel table); query heads share KV heads
-// (GQA) by h / group. Work items are (row group, query head): up to kMaxAttendRows consecutive new
+// (GQA) by h / group. Work items are (row group, query heads): up to kMaxAttendRows consecutive new
 // rows of one sequence go through the kernel together, so that a prefill reads each cache block once
-// per group instead of once per row. A quantized cache is read in place: the kernel dequantizes each
+// per group instead of once per row; a single new row (decode) goes through with the query heads that
+// share its kv head (up to kMaxAttendRows of them), so that a GQA decode reads each key once per kv
+// head instead of once per query head. A quantized cache is read in place: the kernel dequantizes each
 // run of rows into a small buffer as it reaches it.
 #include <algorithm>
 #include <vector>
@@ -15,12 +17,23 @@ namespace turbine {
 
 namespace {
 
-// The work items' row groups: each sequence's new rows cut into runs of up to kMaxAttendRows.
-void group_rows(const BatchPlan& plan, std::vector<AttentionRowGroup>& groups) {
+// The work items' row groups: each sequence's new rows cut into runs of up to kMaxAttendRows, a single
+// row with the largest divisor of the GQA group that fits kMaxAttendRows as its heads per item.
+// Returns the number of work items.
+int64_t group_rows(const BatchPlan& plan, int num_heads, int gqa_group, std::vector<AttentionRowGroup>& groups) {
+  int heads_per_row = 1;
+  for (int d = std::min(gqa_group, cpu::kMaxAttendRows); d > 1 && heads_per_row == 1; --d)
+    if (gqa_group % d == 0) heads_per_row = d;
   groups.clear();
+  int64_t items = 0;
   for (int32_t s = 0; s < plan.num_sequences; ++s)
-    for (int32_t r = plan.query_start[s]; r < plan.query_start[s + 1]; r += cpu::kMaxAttendRows)
-      groups.push_back({s, r, std::min(cpu::kMaxAttendRows, plan.query_start[s + 1] - r)});
+    for (int32_t r = plan.query_start[s]; r < plan.query_start[s + 1]; r += cpu::kMaxAttendRows) {
+      const int32_t rows = std::min(cpu::kMaxAttendRows, plan.query_start[s + 1] - r);
+      const int heads = rows == 1 ? heads_per_row : 1;
+      groups.push_back({s, r, rows, heads, items});
+      items += num_heads / heads;
+    }
+  return items;
 }
 
 }  // namespace
@@ -34,10 +47,10 @@ void CpuBackend::do_attention(const Tensor& q, const KvCache& cache, int layer, 
   if (quantized && D > cpu::kQuantizedRunMaxHeadDim)
     fail("cpu attention: a {} cache takes head_dim up to {}, not {}", kv_format_name(spec.format),
          cpu::kQuantizedRunMaxHeadDim, D);
-  std::vector<AttentionRowGroup>& groups = attention_groups_;
-  group_rows(plan, groups);
-
   const int group = Hq / Hkv;
+  std::vector<AttentionRowGroup>& groups = attention_groups_;
+  const int64_t items = group_rows(plan, Hq, group, groups);
+
   const int64_t head_stride = int64_t(spec.block_len) * D;
   const int64_t kv_stride = head_stride * Hkv;
   const int64_t block_stride = 2 * kv_stride;
@@ -53,17 +66,21 @@ void CpuBackend::do_attention(const Tensor& q, const KvCache& cache, int layer, 
     rows.param_bytes = int(kv_row_param_bytes(spec.format));
   }
 
-  // One work item per (row group, query head); each thread has its own scores in the scratch, which
-  // grows to the longest context seen and is then reused.
+  // Each thread has its own scores in the scratch, which grows to the longest context seen and is then
+  // reused.
   const size_t per_thread = size_t(plan.max_context) * cpu::kMaxAttendRows;
   if (attention_scratch_.size() < per_thread * size_t(pool_->size()))
     attention_scratch_.resize(per_thread * size_t(pool_->size()));
   const cpu::KernelTable& k = *kernels_;
-  pool_->parallel_for_with_thread(int64_t(groups.size()) * Hq, [&](int thread, int64_t i0, int64_t i1) {
+  pool_->parallel_for_with_thread(items, [&](int thread, int64_t i0, int64_t i1) {
     float* scores = attention_scratch_.data() + size_t(thread) * per_thread;
+    auto gi = std::upper_bound(groups.begin(), groups.end(), i0,
+                               [](int64_t i, const AttentionRowGroup& g) { return i < g.first_item; }) -
+              1;
     for (int64_t item = i0; item < i1; ++item) {
-      const AttentionRowGroup& g = groups[size_t(item / Hq)];
-      const int h = int(item % Hq), kvh = h / group;
+      if (gi + 1 != groups.end() && item >= gi[1].first_item) ++gi;
+      const AttentionRowGroup& g = *gi;
+      const int h = int(item - g.first_item) * g.heads_per_item, kvh = h / group;
       cpu::AttendArgs a;
       a.k = quantized ? nullptr : layer_base + kvh * head_stride;
       a.v_offset = kv_stride;
@@ -74,8 +91,9 @@ void CpuBackend::do_attention(const Tensor& q, const KvCache& cache, int layer, 
       a.pos = plan.positions[g.first_row];
       a.window = std::max(shape.sliding_window, 0);
       a.lo = a.window > 0 ? std::max(0, a.pos - a.window + 1) : 0;
-      a.rows = g.rows;
-      a.row_stride = int64_t(Hq) * D;
+      a.rows = g.heads_per_item > 1 ? g.heads_per_item : g.rows;
+      a.pos_step = g.heads_per_item > 1 ? 0 : 1;
+      a.row_stride = g.heads_per_item > 1 ? D : int64_t(Hq) * D;
       a.scale = shape.scale;
       a.quantized = rows;
       if (quantized) {  // rows [k=0|v=1][kv_head][block_len] in each block

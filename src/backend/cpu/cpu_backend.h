@@ -17,9 +17,13 @@
 
 namespace turbine {
 
-// Consecutive new rows of one sequence that attention processes together (cpu_attention.cpp).
+// Consecutive new rows of one sequence that attention processes together (cpu_attention.cpp): its work
+// items are first_item.. first_item + (query heads / heads_per_item) - 1, each heads_per_item query heads
+// of one kv head (more than one only for a single row under GQA).
 struct AttentionRowGroup {
   int32_t seq, first_row, rows;
+  int heads_per_item;
+  int64_t first_item;
 };
 
 class CpuBackend : public Backend {

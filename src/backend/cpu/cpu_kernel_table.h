@@ -17,9 +17,11 @@ template <typename W>
 using LinearRowsFn = void (*)(const float* x, int64_t T, const W* w, int64_t n0, int64_t n1, int64_t K, float* out,
                               int64_t ldo);
 
-// Up to kMaxAttendRows consecutive new tokens of one sequence, for one query head, and that head's view
-// of the sequence's keys and values in the paged cache (cpu_attention.cpp). Row r is the token at
-// position pos + r; it attends positions lo_r..pos + r, lo_r = max(lo, pos + r - window + 1) with a
+// Up to kMaxAttendRows query rows of one sequence that read the same kv head's view of the sequence's
+// keys and values in the paged cache (cpu_attention.cpp): consecutive new tokens of one query head
+// (pos_step 1), or one token's query heads that share the kv head under GQA (pos_step 0), so that the
+// rows share each cache row's read and, in a quantized cache, its dequantization. Row r is at position
+// pos + r * pos_step; it attends positions lo_r..pos_r, lo_r = max(lo, pos_r - window + 1) with a
 // sliding window (window > 0), else lo. Dense cache: the key of position j is at k + table[j /
 // block_len] * block_stride + (j % block_len) * head_dim, its value v_offset floats further. A quantized
 // cache (QuantizedKvRows) is read in place and dequantized a few positions at a time. Query and output
@@ -49,6 +51,7 @@ struct AttendArgs {
   int32_t lo, pos;  // row 0 attends lo..pos
   int32_t window;   // 0: none
   int rows;         // 1..kMaxAttendRows
+  int pos_step;     // 1: rows are consecutive tokens; 0: rows are query heads of one token
   int64_t row_stride;
   float scale;
   QuantizedKvRows quantized;  // k, v_offset and block_stride unused when its format is not Dense
