@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
     o.device = device;
     o.threads = threads;
     // The CUDA switches come from the environment, as the CLI's do where no flag is given
-    // (TURBINE_CUDA_KV_DECODE_MMA=1, ...): the A/B runs of one kernel against another.
+    // (TURBINE_CUDA_KV_DECODE_WIDE_LANES=0, ...): the A/B runs of one kernel against another.
     std::vector<std::string> applied;
     o.cuda = resolve_cuda_options({}, [](const char* name) { return std::getenv(name); }, &applied);
     o.dtype = dtype_text.empty() ? (device == "cpu" ? DType::F32 : DType::F16) : parse_dtype(dtype_text);

@@ -3,20 +3,13 @@
 // per call, bytes of weights (4-bit values, scales and zero points, or 16-bit values) read per
 // second, TFLOP/s and the 4-bit speedup. Each case cycles through 4 copies of its weights so that
 // none is served from L2, and calls run back to back (so PDL overlap counts, as in a decode step).
-// On cuda the 4-bit linear is timed twice: with the stream GEMM up to 64 tokens (on Hopper)
-// and on the older kernels (a second backend with the stream GEMM off: the decode GEMV up to 8 tokens,
-// the tiled GEMM above); older_us and older_x (its time over the dispatched time) say it.
-// A third backend dequantizes the weight and runs the 16-bit GEMM at every token count
+// The 4-bit linear runs with the backend's default options, as gemm_dispatch.cpp dispatches it. On
+// cuda a second backend dequantizes the weight and runs the 16-bit GEMM at every token count
 // (int4_dequant_min_tokens = 1): dequant_us says where that path (long prefills) starts to win.
-// With --stream-sweep it then times the stream GEMM's plan variants (resident blocks per SM, ring size).
-// On cuda with 1 among the token counts it also times one token's norm_linear on qkv's and gate_up's shapes
-// (the residual add and RMSNorm in front): the pre-norm inside the stream GEMM against the parts apart.
 // Usage: int4_linear_bench [--device cuda] [--dtype float16] [--tokens 1,16,32,64] [--group-size 128]
-//                          [--stream-sweep]
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -81,78 +74,6 @@ double time_calls(Backend& backend, int iterations, Run run) {
   return elapsed.count() / iterations;
 }
 
-// The stream GEMM's resident blocks per SM and ring KiB per block (0: its default), one layer's four
-// shapes per variant and token count (--stream-sweep): which of its plan's choices the GPU wants.
-void stream_sweep(const BackendOptions& base, const std::vector<int>& token_counts, int group, int iterations) {
-  const std::pair<int, int> variants[] = {{0, 0}, {2, 0}, {1, 0}, {0, 40}, {0, 96}, {1, 200}};
-  Lcg rng{7};
-  std::vector<std::vector<HostInt4Matrix>> weights;
-  for (const auto& [n, k] : kShapes) {
-    weights.emplace_back();
-    for (int c = 0; c < kCopies; ++c) weights.back().push_back(random_int4(rng, n, k, group));
-  }
-  fmt::print("# stream GEMM sweep: layer us per (blocks per SM, ring KiB), 0 = the default\n");
-  for (const auto& [blocks, ring] : variants) {
-    BackendOptions o = base;
-    o.cuda.int4_stream_max_tokens = kInt4StreamMaxTokens;
-    o.cuda.int4_stream_blocks_per_sm = blocks;
-    o.cuda.int4_stream_ring_kib = ring;
-    auto backend = make_backend(o);
-    std::vector<std::vector<Int4Weight>> packed(weights.size());
-    for (size_t s = 0; s < weights.size(); ++s)
-      for (const auto& m : weights[s]) packed[s].push_back(backend->pack_int4(m));
-    std::string line = fmt::format("blocks {} ring {:>3}:", blocks, ring);
-    for (int tokens : token_counts) {
-      double layer_us = 0.0;
-      for (size_t s = 0; s < weights.size(); ++s) {
-        const auto [n, k] = kShapes[s];
-        std::vector<float> xv(size_t(tokens) * k);
-        for (auto& v : xv) v = rng.uniform(-1.0f, 1.0f);
-        Tensor x = backend->upload(xv.data(), DType::F32, {tokens, k}, backend->compute_dtype());
-        Tensor out = backend->empty(backend->compute_dtype(), {tokens, n});
-        layer_us += time_calls(*backend, iterations,
-                               [&](int c) { backend->linear(x, LinearWeight(packed[s][size_t(c)]), nullptr, out); });
-      }
-      line += fmt::format("  T{} {:.1f}", tokens, layer_us);
-    }
-    fmt::print("{}\n", line);
-  }
-}
-
-// One token's norm_linear (residual += delta, RMSNorm, the 4-bit linear) on qkv's and gate_up's shapes, with
-// the stream GEMM on: fused (the pre-norm inside it) and apart (--cuda-fused off), microseconds per pair.
-void fused_norm_times(const BackendOptions& base, int group, int iterations) {
-  Lcg rng{11};
-  std::string line = "norm_linear T1, qkv + gate_up:";
-  for (bool fused : {true, false}) {
-    BackendOptions o = base;
-    o.cuda.int4_stream_max_tokens = kInt4StreamMaxTokens;
-    o.cuda.fused = fused;
-    auto backend = make_backend(o);
-    const DType dtype = backend->compute_dtype();
-    double us = 0.0;
-    for (const auto& [n, k] : {kShapes[0], kShapes[2]}) {
-      std::vector<Int4Weight> packed;
-      for (int c = 0; c < kCopies; ++c) packed.push_back(backend->pack_int4(random_int4(rng, n, k, group)));
-      auto values = [&](float lo, float hi) {
-        std::vector<float> v(static_cast<size_t>(k));
-        for (auto& e : v) e = rng.uniform(lo, hi);
-        return backend->upload(v.data(), DType::F32, {1, k}, dtype);
-      };
-      ResidualStream res{values(-1.0f, 1.0f), values(-1.0f, 1.0f)};
-      Tensor delta = values(-0.01f, 0.01f), weight = values(0.5f, 1.5f).reshaped({k}),
-             normed = backend->empty(dtype, {1, k});
-      Tensor out = backend->empty(dtype, {1, n});
-      us += time_calls(*backend, iterations, [&](int c) {
-        backend->norm_linear(PreNorm{res, &delta, weight, 1e-5f, normed}, LinearWeight(packed[size_t(c)]), nullptr,
-                             out);
-      });
-    }
-    line += fmt::format(" {} {:.1f} us", fused ? "fused" : "apart", us);
-  }
-  fmt::print("{}\n", line);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -165,46 +86,37 @@ int main(int argc, char** argv) {
   app.add_option("--tokens", token_counts, "token counts")->delimiter(',')->capture_default_str();
   app.add_option("--group-size", group, "4-bit group size")->capture_default_str();
   app.add_option("--iterations", iterations, "timed calls per case")->capture_default_str()->check(CLI::PositiveNumber);
-  bool sweep = false;
-  app.add_flag("--stream-sweep", sweep, "then time the stream GEMM's plan variants (blocks per SM, ring size)");
   CLI11_PARSE(app, argc, argv);
   try {
     BackendOptions o;
     o.device = device;
     o.dtype = device == "cpu" ? DType::F32 : parse_dtype(dtype_text);
-    o.cuda.int4_stream_max_tokens = kInt4StreamMaxTokens;
     auto backend = make_backend(o);
     const DType dtype = backend->compute_dtype();
-    // The same device on the older kernels (the GEMV up to 8 tokens, the tiled GEMM above), and with
-    // the dequantized 16-bit path at every token count (cuda only: the cpu has one 4-bit path).
-    std::unique_ptr<Backend> older_backend, dequant_backend;
+    // The same device with the dequantized 16-bit path at every token count (cuda only: the cpu has
+    // one 4-bit path).
+    std::unique_ptr<Backend> dequant_backend;
     if (device != "cpu") {
       BackendOptions g = o;
-      g.cuda.int4_stream_max_tokens = 0;
-      g.cuda.int4_gemv_max_tokens = kInt4GemvMaxTokens;
-      g.cuda.int4_tiled_gemm = true;
-      older_backend = make_backend(g);
       g.cuda.int4_gemv_max_tokens = 0;
       g.cuda.int4_tiled_gemm = false;
       g.cuda.int4_dequant_min_tokens = 1;
       dequant_backend = make_backend(g);
     }
     fmt::print("# {} ({}), group {}, {} iterations\n", backend->name(), dtype_name(dtype), group, iterations);
-    fmt::print("{:<22} {:>9} {:>7} {:>7} {:>9} {:>7} {:>7} {:>8} {:>9} {:>7} {:>10}\n", "case", "16bit_us", "GB/s",
-               "TFLOP/s", "4bit_us", "GB/s", "TFLOP/s", "speedup", "older_us", "older_x", "dequant_us");
+    fmt::print("{:<22} {:>9} {:>7} {:>7} {:>9} {:>7} {:>7} {:>8} {:>10}\n", "case", "16bit_us", "GB/s", "TFLOP/s",
+               "4bit_us", "GB/s", "TFLOP/s", "speedup", "dequant_us");
     Lcg rng{42};
-    // Per token count, the four shapes summed (one layer): 16-bit, 4-bit as dispatched, the older
-    // 4-bit kernels, dequantized.
-    std::vector<std::array<double, 4>> layer(token_counts.size(), {0.0, 0.0, 0.0, 0.0});
+    // Per token count, the four shapes summed (one layer): 16-bit, 4-bit as dispatched, dequantized.
+    std::vector<std::array<double, 3>> layer(token_counts.size(), {0.0, 0.0, 0.0});
     for (const auto& [n, k] : kShapes) {
       std::vector<Tensor> dense;
-      std::vector<Int4Weight> quant, older_quant, dequant_quant;
+      std::vector<Int4Weight> quant, dequant_quant;
       for (int c = 0; c < kCopies; ++c) {
         const auto w = random_half(rng, size_t(n * k), DType::F16, -0.05f, 0.05f);
         dense.push_back(backend->upload(w.data(), DType::F16, {n, k}, dtype));
         const HostInt4Matrix m = random_int4(rng, n, k, group);
         quant.push_back(backend->pack_int4(m));
-        if (older_backend) older_quant.push_back(older_backend->pack_int4(m));
         if (dequant_backend) dequant_quant.push_back(dequant_backend->pack_int4(m));
       }
       const double dense_bytes = double(n) * k * 2;
@@ -227,27 +139,19 @@ int main(int argc, char** argv) {
           return time_calls(*other, iterations,
                             [&](int c) { other->linear(ox, LinearWeight(weights[size_t(c)]), nullptr, oout); });
         };
-        const double us_older = time_on(older_backend.get(), older_quant);
         const double us_dequant = time_on(dequant_backend.get(), dequant_quant);
         layer[ti][0] += us16;
         layer[ti][1] += us4;
-        layer[ti][2] += us_older;
-        layer[ti][3] += us_dequant;
+        layer[ti][2] += us_dequant;
         const double flops = 2.0 * tokens * double(n) * k;
-        fmt::print(
-            "{:<22} {:>9.1f} {:>7.0f} {:>7.1f} {:>9.1f} {:>7.0f} {:>7.1f} {:>8.2f} {:>9.1f} {:>7.2f} {:>10.1f}\n",
-            fmt::format("N{} K{} T{}", n, k, tokens), us16, dense_bytes / us16 / 1e3, flops / us16 / 1e6, us4,
-            quant_bytes / us4 / 1e3, flops / us4 / 1e6, us16 / us4, us_older, us_older / us4, us_dequant);
+        fmt::print("{:<22} {:>9.1f} {:>7.0f} {:>7.1f} {:>9.1f} {:>7.0f} {:>7.1f} {:>8.2f} {:>10.1f}\n",
+                   fmt::format("N{} K{} T{}", n, k, tokens), us16, dense_bytes / us16 / 1e3, flops / us16 / 1e6, us4,
+                   quant_bytes / us4 / 1e3, flops / us4 / 1e6, us16 / us4, us_dequant);
       }
     }
     for (size_t ti = 0; ti < token_counts.size(); ++ti)
-      fmt::print(
-          "layer T{}: 16-bit {:.1f} us, 4-bit {:.1f} us ({:.2f}x), older 4-bit kernels {:.1f} us, dequantized {:.1f} "
-          "us\n",
-          token_counts[ti], layer[ti][0], layer[ti][1], layer[ti][0] / layer[ti][1], layer[ti][2], layer[ti][3]);
-    if (device != "cpu" && std::find(token_counts.begin(), token_counts.end(), 1) != token_counts.end())
-      fused_norm_times(o, group, iterations);
-    if (sweep && device != "cpu") stream_sweep(o, token_counts, group, iterations);
+      fmt::print("layer T{}: 16-bit {:.1f} us, 4-bit {:.1f} us ({:.2f}x), dequantized {:.1f} us\n", token_counts[ti],
+                 layer[ti][0], layer[ti][1], layer[ti][0] / layer[ti][1], layer[ti][2]);
     return 0;
   } catch (const std::exception& e) {
     fmt::print(stderr, "int4_linear_bench: {}\n", e.what());

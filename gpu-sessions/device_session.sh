@@ -16,8 +16,9 @@
 #                                                        models packed by gpu-sessions/carry_models.sh are unpacked)
 #   (any time) gpu-sessions/device_session.sh OUT int4   the W4A16 op tests (and the 16-bit linear's, and the
 #                                                        4-bit kjv-llama's perplexity), the op tests'
-#                                                        memcheck, int4_linear_bench in fp16 (with the stream
-#                                                        GEMM's plan sweep) and bf16
+#                                                        memcheck, int4_linear_bench in fp16 and bf16
+#   (any time) gpu-sessions/device_session.sh OUT gemv   the 4-bit linear tests (GTEST_FILTER overrides), int4_linear_bench
+#                                                        at 1..64 tokens, then compare_peers.sh's model and awq phases
 #   (any time) gpu-sessions/device_session.sh OUT first  the tests of every kernel not yet run on a GPU
 #                                                        (4-bit, quantized KV), decode attention's bench on
 #                                                        each KV format and decode kernel, int4_linear_bench
@@ -83,9 +84,18 @@ case $part in
     timeout 150 compute-sanitizer --tool memcheck --print-limit 20 .carry/bin/turbine_gpu_tests \
       --gtest_filter='*Int4*' > "$O/int4_memcheck.log" 2>&1
     echo "memcheck rc=$?"; grep -E "ERROR SUMMARY|PASSED|FAILED" "$O/int4_memcheck.log" | tail -4
-    # fp16 with the stream GEMM's plan variants after its table (--stream-sweep), then bf16.
-    { .carry/bin/int4_linear_bench --dtype float16 --iterations 50 --stream-sweep
+    # fp16, then bf16.
+    { .carry/bin/int4_linear_bench --dtype float16 --iterations 50
       .carry/bin/int4_linear_bench --dtype bfloat16 --iterations 50; } 2>&1 | tee "$O/int4_bench.txt" ;;
+  gemv)  # the 4-bit GEMV after a change: its tests (bounded), the layer bench, then W4A16 end to end
+    timeout 150 .carry/bin/turbine_gpu_tests \
+      --gtest_filter="${GTEST_FILTER:-Dtypes/CudaInt4Linear.*:CudaAwqPerplexity.MatchesTheCpuWithinHalfAPercent-*Tiled*}" \
+      > "$O/gemv_tests.log" 2>&1
+    echo "gemv tests rc=$?"
+    grep -E "^\[  (PASSED|FAILED)|FAILED  \]|SKIPPED \] [0-9]|Failure" "$O/gemv_tests.log" | head -30
+    timeout 90 .carry/bin/int4_linear_bench --dtype float16 --iterations 50 --tokens 1,2,4,8,16,32,64 2>&1 |
+      tee "$O/int4_bench.txt"
+    gpu-sessions/compare_peers.sh "$O" model awq ;;
   first)  # first contact for the kernels written without a GPU: their tests, then their benchmarks
     # Two processes, so that a fault in one part's kernels leaves the other's results.
     for filter in '*QuantizedDecode*:*KvQuant*' '*Int4*:*CudaLinear*:*CudaAwq*'; do
@@ -96,11 +106,11 @@ case $part in
     done
     # Decode attention at bench throughput's shape on each cache format and decode kernel, and a
     # 2048-token int8 prefill on the general and the flash kernel.
-    for v in lanes TURBINE_CUDA_KV_DECODE_WIDE_LANES=1 TURBINE_CUDA_KV_DECODE_MMA=1 TURBINE_CUDA_FLASH_QUANTIZED_KV=1; do
-      echo "== $v"; env ${v/lanes/TURBINE_CUDA_KV_DECODE_MMA=0} timeout 75 .carry/bin/backend_ops_bench \
+    for v in lanes TURBINE_CUDA_KV_DECODE_WIDE_LANES=1 TURBINE_CUDA_FLASH_QUANTIZED_KV=1; do
+      echo "== $v"; env ${v/lanes/TURBINE_CUDA_KV_DECODE_WIDE_LANES=0} timeout 75 .carry/bin/backend_ops_bench \
         --filter attention --iterations 50
     done 2>&1 | tee "$O/attention_bench.txt"
-    timeout 120 .carry/bin/int4_linear_bench --dtype float16 --iterations 50 --stream-sweep 2>&1 | tee "$O/int4_bench.txt" ;;
+    timeout 120 .carry/bin/int4_linear_bench --dtype float16 --iterations 50 2>&1 | tee "$O/int4_bench.txt" ;;
   quantize)  # quantize awq with its fp32 products on the GPU against all on the CPU: one 1B-class layer
     py=/opt/torch/.venv/bin/python; [ -x "$py" ] || py=python3
     "$py" bench/make_llama_checkpoint.py /tmp/llama1b models/kjv-llama 1 > /dev/null

@@ -55,13 +55,10 @@ CudaOptions resolve_cuda_options(const CudaOptionFlags& flags, const std::functi
   on_off(flags.int4_tiled_gemm, "TURBINE_CUDA_INT4_TILED", o.int4_tiled_gemm);
   on_off(flags.flash_quantized_kv, "TURBINE_CUDA_FLASH_QUANTIZED_KV", o.flash_quantized_kv);
   on_off(flags.kv_decode_wide_lanes, "TURBINE_CUDA_KV_DECODE_WIDE_LANES", o.kv_decode_wide_lanes);
-  on_off(flags.kv_decode_mma, "TURBINE_CUDA_KV_DECODE_MMA", o.kv_decode_mma);
   tokens(flags.skinny_gemm_max_tokens, "--skinny-gemm-max-tokens", "TURBINE_CUDA_SKINNY_GEMM", kSkinnyGemmMaxTokens,
          o.skinny_gemm_max_tokens);
   tokens(flags.wgmma_gemm_max_tokens, "--wgmma-gemm-max-tokens", "TURBINE_CUDA_WGMMA_GEMM", kWgmmaGemmMaxTokens,
          o.wgmma_gemm_max_tokens);
-  tokens(flags.int4_stream_max_tokens, "--int4-stream-max-tokens", "TURBINE_CUDA_INT4_STREAM", kInt4StreamMaxTokens,
-         o.int4_stream_max_tokens);
   tokens(flags.int4_gemv_max_tokens, "--int4-gemv-max-tokens", "TURBINE_CUDA_INT4_GEMV", kInt4GemvMaxTokens,
          o.int4_gemv_max_tokens);
   tokens(flags.int4_dequant_min_tokens, "--int4-dequant-min-tokens", "TURBINE_CUDA_INT4_DEQUANT",

@@ -91,12 +91,6 @@ void add_cuda_options(CLI::App& cmd, CudaFlags& f) {
                              kWgmmaGemmMaxTokens, kWgmmaGemmMaxTokens))
       ->type_name("N")
       ->check(CLI::Range(0, kWgmmaGemmMaxTokens));
-  cmd.add_option("--int4-stream-max-tokens", f.int4_stream_max_tokens,
-                 fmt::format("4-bit linears of up to N tokens take the stream GEMM on Hopper, beyond the kernels "
-                             "below (0..{}, default {})",
-                             kInt4StreamMaxTokens, CudaOptions{}.int4_stream_max_tokens))
-      ->type_name("N")
-      ->check(CLI::Range(0, kInt4StreamMaxTokens));
   cmd.add_option("--int4-gemv-max-tokens", f.int4_gemv_max_tokens,
                  fmt::format("4-bit linears of up to N tokens take the decode GEMV, beyond the 4-bit GEMM (0..{}, "
                              "default {})",
@@ -117,13 +111,9 @@ void add_cuda_options(CLI::App& cmd, CudaFlags& f) {
   on_off("--kv-decode-wide-lanes", f.kv_decode_wide_lanes,
          "decode attention over an int8/int4/fp8 KV cache (one query head per KV head, head_dim 128) reads 16 bytes "
          "of a row per lane (default off: not yet timed)");
-  on_off("--kv-decode-mma", f.kv_decode_mma,
-         "decode attention over an int8/int4/fp8 KV cache on tensor cores (head_dim 64/128; default off: not yet "
-         "timed)");
-  for (const char* name :
-       {"--cuda-graphs", "--cuda-fused", "--cuda-pdl", "--cublaslt-tune", "--skinny-gemm-max-tokens",
-        "--wgmma-gemm-max-tokens", "--int4-stream-max-tokens", "--int4-gemv-max-tokens", "--int4-tiled-gemm",
-        "--int4-dequant-min-tokens", "--flash-quantized-kv", "--kv-decode-wide-lanes", "--kv-decode-mma"})
+  for (const char* name : {"--cuda-graphs", "--cuda-fused", "--cuda-pdl", "--cublaslt-tune", "--skinny-gemm-max-tokens",
+                           "--wgmma-gemm-max-tokens", "--int4-gemv-max-tokens", "--int4-tiled-gemm",
+                           "--int4-dequant-min-tokens", "--flash-quantized-kv", "--kv-decode-wide-lanes"})
     cmd.get_option(name)->group(group);
 }
 
@@ -253,10 +243,8 @@ CudaOptions resolve_cuda(const CudaFlags& f, const std::string& device) {
   flags.int4_tiled_gemm = on_off(f.int4_tiled_gemm, "--int4-tiled-gemm");
   flags.flash_quantized_kv = on_off(f.flash_quantized_kv, "--flash-quantized-kv");
   flags.kv_decode_wide_lanes = on_off(f.kv_decode_wide_lanes, "--kv-decode-wide-lanes");
-  flags.kv_decode_mma = on_off(f.kv_decode_mma, "--kv-decode-mma");
   flags.skinny_gemm_max_tokens = f.skinny_gemm_max_tokens;
   flags.wgmma_gemm_max_tokens = f.wgmma_gemm_max_tokens;
-  flags.int4_stream_max_tokens = f.int4_stream_max_tokens;
   flags.int4_gemv_max_tokens = f.int4_gemv_max_tokens;
   flags.int4_dequant_min_tokens = f.int4_dequant_min_tokens;
   if (device == "cpu")

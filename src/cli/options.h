@@ -21,9 +21,8 @@ namespace turbine::cli {
 // the defaults; see resolve_cuda). Accepted on every device; the cpu backend has no use for them.
 struct CudaFlags {
   std::optional<std::string> graphs, fused, pdl, cublaslt_tune, int4_tiled_gemm, flash_quantized_kv,
-      kv_decode_wide_lanes, kv_decode_mma;  // "on" / "off"
-  std::optional<int> skinny_gemm_max_tokens, wgmma_gemm_max_tokens, int4_stream_max_tokens, int4_gemv_max_tokens,
-      int4_dequant_min_tokens;
+      kv_decode_wide_lanes;  // "on" / "off"
+  std::optional<int> skinny_gemm_max_tokens, wgmma_gemm_max_tokens, int4_gemv_max_tokens, int4_dequant_min_tokens;
 };
 
 // The CPU backend's switches as given on the command line (checked as they are parsed).

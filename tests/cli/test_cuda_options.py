@@ -7,10 +7,9 @@ import subprocess
 from turbine_cli import BIN, MODEL, assert_user_error, generate, run
 
 ALL_OFF = ["--cuda-graphs", "off", "--cuda-fused", "off", "--cuda-pdl", "off", "--cublaslt-tune", "off",
-           "--skinny-gemm-max-tokens", "0", "--wgmma-gemm-max-tokens", "0", "--int4-stream-max-tokens", "0",
-           "--int4-gemv-max-tokens", "0",
+           "--skinny-gemm-max-tokens", "0", "--wgmma-gemm-max-tokens", "0", "--int4-gemv-max-tokens", "0",
            "--int4-tiled-gemm", "off", "--int4-dequant-min-tokens", "0", "--flash-quantized-kv", "off",
-           "--kv-decode-wide-lanes", "off", "--kv-decode-mma", "off"]
+           "--kv-decode-wide-lanes", "off"]
 PROMPT = ["--prompt", "In the beginning", "--max-new-tokens", "4"]
 
 
@@ -24,10 +23,9 @@ def test_every_model_command_takes_them():
         r = run(*command, "--help")
         assert r.returncode == 0, command
         for flag in (b"--cuda-graphs", b"--cuda-fused", b"--cuda-pdl", b"--cublaslt-tune",
-                     b"--skinny-gemm-max-tokens", b"--wgmma-gemm-max-tokens", b"--int4-stream-max-tokens",
-                     b"--int4-gemv-max-tokens",
+                     b"--skinny-gemm-max-tokens", b"--wgmma-gemm-max-tokens", b"--int4-gemv-max-tokens",
                      b"--int4-tiled-gemm", b"--int4-dequant-min-tokens", b"--flash-quantized-kv",
-                     b"--kv-decode-wide-lanes", b"--kv-decode-mma"):
+                     b"--kv-decode-wide-lanes"):
             assert flag in r.stdout, (command, flag)
 
 
@@ -39,12 +37,10 @@ def test_bad_values_name_the_flag():
     assert_user_error(run(*base, "--skinny-gemm-max-tokens", "3"), "--skinny-gemm-max-tokens")
     assert_user_error(run(*base, "--wgmma-gemm-max-tokens", "49"), "--wgmma-gemm-max-tokens")
     assert_user_error(run(*base, "--wgmma-gemm-max-tokens", "x"), "--wgmma-gemm-max-tokens")
-    assert_user_error(run(*base, "--int4-stream-max-tokens", "65"), "--int4-stream-max-tokens")
-    assert_user_error(run(*base, "--int4-gemv-max-tokens", "9"), "--int4-gemv-max-tokens")
+    assert_user_error(run(*base, "--int4-gemv-max-tokens", "17"), "--int4-gemv-max-tokens")
     assert_user_error(run(*base, "--int4-tiled-gemm", "yes"), "--int4-tiled-gemm")
     assert_user_error(run(*base, "--flash-quantized-kv", "maybe"), "--flash-quantized-kv")
     assert_user_error(run(*base, "--kv-decode-wide-lanes", "wide"), "--kv-decode-wide-lanes")
-    assert_user_error(run(*base, "--kv-decode-mma", "tensor"), "--kv-decode-mma")
     assert_user_error(run(*base, "--int4-dequant-min-tokens", "-1"), "--int4-dequant-min-tokens")
     assert_user_error(run("bench", "generate", MODEL, "--device", "cpu", "--cublaslt-tune", "no"), "--cublaslt-tune")
 

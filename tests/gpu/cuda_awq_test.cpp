@@ -1,8 +1,7 @@
 // W4A16 end to end on the GPU: kjv-llama quantized by round-to-nearest at group 128 (what `turbine
 // quantize awq --method rtn` writes), its held-out perplexity by golden.json's rule on the GPU against
 // the CPU on the same 4-bit folder (within 0.5%, the goldens' GPU rule), and with every prefill cut
-// into chunks of 8, 16 and 64 tokens, which run the 4-bit stream GEMM's token tiles
-// (--int4-stream-max-tokens 64) or, with it off, the GEMV, the tiled GEMM and int4_gemm.cu: each within
+// into chunks of 8, 16 and 64 tokens, which run the GEMV, the tiled GEMM and int4_gemm.cu: each within
 // 0.5% of the whole-window run (int4_gemm.cu at the window's token count). And `quantize awq` with its fp32
 // products on the GPU (QuantizeOptions::device) against the same search on the CPU.
 #ifdef TURBINE_WITH_CUDA
@@ -91,16 +90,13 @@ TEST_F(CudaAwqPerplexity, MatchesTheCpuWithinHalfAPercent) {
 TEST_F(CudaAwqPerplexity, ChunkedPrefillsAgreeOnEveryFourBitKernel) {
   auto whole_gpu = make_gpu(DType::BF16);
   const double whole = ppl_on(*whole_gpu, 0, "gpu");
-  for (int stream : {0, kInt4StreamMaxTokens}) {
-    CudaOptions options;
-    options.int4_stream_max_tokens = stream;
-    options.int4_gemv_max_tokens = kInt4GemvMaxTokens;
-    options.int4_tiled_gemm = true;
-    auto gpu = make_gpu(DType::BF16, options);
-    for (int chunk : {8, 16, 64}) {
-      SCOPED_TRACE(testing::Message() << "stream GEMM up to " << stream << " tokens, chunks of " << chunk);
-      EXPECT_NEAR(ppl_on(*gpu, chunk, stream ? "gpu, stream GEMM" : "gpu, older kernels"), whole, 0.005 * whole);
-    }
+  CudaOptions options;
+  options.int4_gemv_max_tokens = kInt4GemvMaxTokens;
+  options.int4_tiled_gemm = true;
+  auto gpu = make_gpu(DType::BF16, options);
+  for (int chunk : {8, 16, 64}) {
+    SCOPED_TRACE(testing::Message() << "chunks of " << chunk);
+    EXPECT_NEAR(ppl_on(*gpu, chunk, "gpu, chunked"), whole, 0.005 * whole);
   }
 }
 

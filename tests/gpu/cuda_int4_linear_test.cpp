@@ -4,16 +4,14 @@
 // tiles (rows not a multiple of its 16-row strips or of the 2-strip blocks, columns not a multiple of
 // its 64-column chunks, token counts around each token tile 8/16/32/64 and beyond), group sizes
 // 128/64/32, bias, fp32 output, bit-identical repeats, graph capture, and the group sizes it refuses.
-// Up to kInt4GemvMaxTokens tokens with a power-of-two group size the decode GEMV (int4_gemv.cu) runs
-// instead: the same cases reach it at 1..8 tokens, a group of 96 at one token takes the GEMM, and the
-// GEMM switched on for every token count (--int4-gemv-max-tokens 0) agrees with the GEMV. Above 8
+// Up to kInt4GemvMaxTokens (16) tokens with a power-of-two group size the decode GEMV (int4_gemv.cu)
+// runs instead: the same cases reach it at 1..16 tokens, a group of 96 at one token takes the GEMM, and
+// the GEMM switched on for every token count (--int4-gemv-max-tokens 0) agrees with the GEMV. Above 16
 // tokens the cases run the tiled GEMM (int4_tiled_gemm.cu, --int4-tiled-gemm on), which is also
-// compared with int4_gemm.cu directly, with and without K split over blocks; so is the long-prefill
+// compared with int4_gemm.cu directly (from 9 tokens, the GEMV off), with and without K split over
+// blocks; so is the long-prefill
 // path (--int4-dequant-min-tokens: the weight dequantized into scratch, then the 16-bit GEMM).
-// Those cases run with the stream GEMM off (int4_stream_gemm.cu, --int4-stream-max-tokens, up to 64
-// tokens on Hopper); the Stream* tests run it: the same cases, and shapes whose tiles the persistent blocks
-// share (a tile finished by up to 56 blocks), against the CPU and against int4_gemm.cu, and norm_linear
-// at one token with the pre-norm inside the stream GEMM.
+// norm_linear with a 4-bit weight runs the parts apart (rms_norm, then the 4-bit linear).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -70,13 +68,9 @@ class CudaInt4Linear : public CpuVsGpu {
     if (IsSkipped()) return;
     // The cases cover the decode GEMV and the tiled GEMM too, whatever the defaults route.
     CudaOptions with_gemv;
-    with_gemv.int4_stream_max_tokens = 0;
     with_gemv.int4_gemv_max_tokens = kInt4GemvMaxTokens;
     with_gemv.int4_tiled_gemm = true;
     gpu = make_gpu(dtype, with_gemv);
-    CudaOptions with_stream;
-    with_stream.int4_stream_max_tokens = kInt4StreamMaxTokens;
-    stream = make_gpu(dtype, with_stream);
     // Whether the CPU backend packs 4-bit weights at all (the base class refuses them with an Error);
     // its own generator, so the cases see the same values either way.
     std::mt19937 probe(1);
@@ -88,7 +82,6 @@ class CudaInt4Linear : public CpuVsGpu {
     }
   }
   bool cpu_int4 = false;
-  std::unique_ptr<Backend> stream;  // the stream GEMM up to 64 tokens
 
   void check(const Int4Case& c) { check_on(*gpu, c); }
   void check_on(Backend& on, const Int4Case& c) {
@@ -152,29 +145,11 @@ TEST_P(CudaInt4Linear, MatchesDequantizedCpu) {
   for (const auto& c : awkward_cases(dtype)) check(c);
 }
 
-// The stream GEMM: every token tile it has (8, 16, 32, 64 tokens: strips of 4 and of 8) and the counts
-// around them, the awkward cases, and shapes whose tiles the persistent blocks cut: one tile over 56
-// blocks of one unit each, tiles cut at both ends of a block, 8-strip tiles past N.
-TEST_P(CudaInt4Linear, StreamMatchesDequantizedCpu) {
-  for (int T : {1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64}) check_on(*stream, {T, 4096, 1000, 128, false, dtype});
-  for (const auto& c : awkward_cases(dtype)) check_on(*stream, c);
-  const Int4Case shared_tiles[] = {
-      {2, 14336, 16, 128, true, dtype},    // one tile, 56 units: a block each
-      {1, 4096, 4096, 128, false, dtype},  // 64 tiles of 32 units over a full grid
-      {16, 11008, 4096, 64, true, DType::F32},
-      {40, 4096, 300, 32, false, dtype},   // 8-strip tiles, the last past N; group 32
-      {64, 2048, 130, 256, true, dtype},
-      {5, 6144, 70, 64, false, DType::F32},
-  };
-  for (const auto& c : shared_tiles) check_on(*stream, c);
-}
-
-// norm_linear at one token on the stream GEMM with the pre-norm inside (Int4NormInput) against the CPU
-// running the parts over the dequantized weight: with and without the residual's delta, bias, K from
-// three half chunks to the 7B down projection's width, awkward N; the updated residual wherever the
-// stream keeps it. The fused kernel leaves the normed row unwritten (so the NaN there shows it ran);
-// two tokens run the parts apart on the same backend.
-TEST_P(CudaInt4Linear, StreamNormLinearMatchesCpu) {
+// norm_linear with a 4-bit weight against the CPU running the parts over the dequantized weight: with
+// and without the residual's delta, bias, K from three half chunks to the 7B down projection's width,
+// awkward N; the updated residual wherever the residual stream keeps it. The parts run apart (rms_norm, then
+// the 4-bit linear) at every token count, so the normed row is always written.
+TEST_P(CudaInt4Linear, NormLinearMatchesCpu) {
   struct Case {
     int T, K, N, group;
     bool delta, bias;
@@ -201,31 +176,12 @@ TEST_P(CudaInt4Linear, StreamNormLinearMatchesCpu) {
       be.norm_linear(PreNorm{res, c.delta ? &delta : nullptr, gw, 1e-5f, normed}, w, c.bias ? &bias : nullptr, out);
       return Result{be.download_f32(out), be.download_f32(res.current), be.download_f32(normed)};
     };
-    const Result got = run(*stream, dtype, LinearWeight(stream->pack_int4(m)));
+    const Result got = run(*gpu, dtype, LinearWeight(gpu->pack_int4(m)));
     const Result want = run(*cpu, DType::F32, put(*cpu, dequantize(m), {c.N, c.K}, DType::F32));
     TURBINE_EXPECT_CLOSE(got.out, want.out, relative_tolerance(dtype));
     TURBINE_EXPECT_CLOSE(got.residual, want.residual, relative_tolerance(dtype));
-    const bool untouched = std::all_of(got.normed.begin(), got.normed.end(), [](float v) { return std::isnan(v); });
-    EXPECT_EQ(untouched, c.T == 1) << "the normed row is written exactly when the parts run apart";
-  }
-}
-
-// The stream GEMM against int4_gemm.cu on the same weights, at every token count it takes.
-TEST_P(CudaInt4Linear, StreamAgreesWithGemm) {
-  CudaOptions gemm_only;
-  gemm_only.int4_stream_max_tokens = 0;
-  gemm_only.int4_gemv_max_tokens = 0;
-  auto gemm = make_gpu(dtype, gemm_only);
-  const int K = 3072, N = 700;
-  for (int T = 1; T <= kInt4StreamMaxTokens; ++T) {
-    SCOPED_TRACE(testing::Message() << "T=" << T);
-    const HostInt4Matrix m = random_int4(rng, N, K, T % 2 ? 128 : 64);
-    const auto xv = random_values(rng, size_t(T) * K, dtype);
-    Tensor out = stream->empty(DType::F32, {T, N});
-    stream->linear(put(*stream, xv, {T, K}, dtype), LinearWeight(stream->pack_int4(m)), nullptr, out);
-    Tensor want = gemm->empty(DType::F32, {T, N});
-    gemm->linear(put(*gemm, xv, {T, K}, dtype), LinearWeight(gemm->pack_int4(m)), nullptr, want);
-    TURBINE_EXPECT_CLOSE(stream->download_f32(out), gemm->download_f32(want), relative_tolerance(dtype));
+    EXPECT_TRUE(std::none_of(got.normed.begin(), got.normed.end(), [](float v) { return std::isnan(v); }))
+        << "the normed row is written: the parts run apart";
   }
 }
 
@@ -235,10 +191,12 @@ TEST_P(CudaInt4Linear, GemvAgreesWithGemm) {
   CudaOptions gemm_only;
   gemm_only.int4_gemv_max_tokens = 0;
   auto gemm = make_gpu(dtype, gemm_only);
-  for (int T : {1, 2, 3, 5, 8})
+  for (int T : {1, 2, 3, 5, 8, 9, 12, 16})
     for (int group : {32, 64, 128, 256}) {
       SCOPED_TRACE(testing::Message() << "T=" << T << " group=" << group);
-      const int K = 5120, N = 700;  // 80 chunks: both rings (48 and 64 chunks a round) wrap
+      // 80 chunks: both rings (48 and 64 chunks a round) wrap. 9000 rows are more strips than the
+      // persistent grid's blocks, so a block's ring runs on from one strip into the next.
+      const int K = 5120, N = T % 2 ? 700 : 9000;
       const HostInt4Matrix m = random_int4(rng, N, K, group);
       const auto xv = random_values(rng, size_t(T) * K, dtype);
       Tensor out = gpu->empty(DType::F32, {T, N});
@@ -255,9 +213,12 @@ TEST_P(CudaInt4Linear, GemvAgreesWithGemm) {
 // projection. Small N x few tiles split K over blocks (the split-K partials and the last block's
 // sum); N = 22016 at 64 tokens fills the GPU without splitting.
 TEST_P(CudaInt4Linear, TiledAgreesWithGemm) {
-  CudaOptions gemm_only;
+  CudaOptions gemm_only, tiled_only;
   gemm_only.int4_tiled_gemm = false;
+  gemm_only.int4_gemv_max_tokens = tiled_only.int4_gemv_max_tokens = 0;
+  tiled_only.int4_tiled_gemm = true;
   auto gemm = make_gpu(dtype, gemm_only);
+  auto tiled = make_gpu(dtype, tiled_only);
   struct Shape {
     int T, K, N, group;
     bool bias;
@@ -276,15 +237,16 @@ TEST_P(CudaInt4Linear, TiledAgreesWithGemm) {
       const HostInt4Matrix m = random_int4(rng, c.N, c.K, c.group);
       const auto xv = random_values(rng, size_t(c.T) * c.K, dtype);
       const auto bv = random_values(rng, c.N, dtype);
-      Tensor gb = put(*gpu, bv, {c.N}, dtype);
-      Tensor got = gpu->empty(out, {c.T, c.N});
-      gpu->linear(put(*gpu, xv, {c.T, c.K}, dtype), LinearWeight(gpu->pack_int4(m)), c.bias ? &gb : nullptr, got);
+      Tensor gb = put(*tiled, bv, {c.N}, dtype);
+      Tensor got = tiled->empty(out, {c.T, c.N});
+      tiled->linear(put(*tiled, xv, {c.T, c.K}, dtype), LinearWeight(tiled->pack_int4(m)), c.bias ? &gb : nullptr,
+                    got);
       Tensor eb = put(*gemm, bv, {c.N}, dtype);
       Tensor want = gemm->empty(out, {c.T, c.N});
       gemm->linear(put(*gemm, xv, {c.T, c.K}, dtype), LinearWeight(gemm->pack_int4(m)), c.bias ? &eb : nullptr,
                    want);
       // The same products in another summation order: fp32 rounding apart, plus the output rounding.
-      TURBINE_EXPECT_CLOSE(gpu->download_f32(got), gemm->download_f32(want), relative_tolerance(dtype));
+      TURBINE_EXPECT_CLOSE(tiled->download_f32(got), gemm->download_f32(want), relative_tolerance(dtype));
     }
 }
 
@@ -321,14 +283,11 @@ TEST_P(CudaInt4Linear, DequantizedGemmAgreesWithGemm) {
 }
 
 // The warps' partial sums meet in a fixed order: repeated launches into a poisoned output give the
-// same bits (1 token: the GEMV, 20: the tiled GEMM with K split over blocks, 200: without; then the
-// stream GEMM at 1, 16 and 64 tokens, with tiles that blocks share).
+// same bits (1 and 12 tokens: the GEMV, 20: the tiled GEMM with K split over blocks, 200: without).
 TEST_P(CudaInt4Linear, RepeatsBitIdentically) {
-  for (auto [T, on] : {std::pair{1, gpu.get()}, {20, gpu.get()}, {200, gpu.get()}, {1, stream.get()},
-                       {16, stream.get()}, {64, stream.get()}}) {
-    Backend* gpu = on;
-    SCOPED_TRACE(testing::Message() << "T=" << T << (on == stream.get() ? " stream" : ""));
-    const int K = 4096, N = 1500;
+  for (int T : {1, 12, 20, 200}) {
+    SCOPED_TRACE(testing::Message() << "T=" << T);
+    const int K = 4096, N = T == 12 ? 9000 : 1500;  // 9000 rows: a block's ring runs across strips
     const Int4Weight w = gpu->pack_int4(random_int4(rng, N, K, 128));
     Tensor x = put(*gpu, random_values(rng, size_t(T) * K, dtype), {T, K}, dtype);
     const std::vector<float> poison(size_t(T) * N, std::nanf(""));
@@ -347,12 +306,11 @@ TEST_P(CudaInt4Linear, RepeatsBitIdentically) {
 }
 
 // Decode steps are recorded as graphs: the 4-bit linear records and replays like the 16-bit one
-// (1 token: the GEMV, 16: the GEMM; then both on the stream GEMM).
+// (1 and 16 tokens: the GEMV's one and two token tiles, 20: the GEMM).
 TEST_P(CudaInt4Linear, RecordsInGraphs) {
   ASSERT_TRUE(gpu->can_capture());
-  for (auto [T, on] : {std::pair{1, gpu.get()}, {16, gpu.get()}, {1, stream.get()}, {16, stream.get()}}) {
-    Backend* gpu = on;
-    SCOPED_TRACE(testing::Message() << "T=" << T << (on == stream.get() ? " stream" : ""));
+  for (int T : {1, 16, 20}) {
+    SCOPED_TRACE(testing::Message() << "T=" << T);
     const int K = 1024, N = 3000;
     const HostInt4Matrix m = random_int4(rng, N, K, 128);
     const auto xv = random_values(rng, size_t(T) * K, dtype);

@@ -3,8 +3,7 @@
 // the decode kernel (with the general kernel on a mixed step's prefill sequences) on caches of host-
 // quantized rows against the CPU backend and against the general kernel alone (and with
 // --flash-quantized-kv, the flash kernel on the prefill tiles against the CPU; with
-// --kv-decode-wide-lanes, the decode kernel's 16-byte lanes on one head per KV head of 128 dims; with
-// --kv-decode-mma, the tensor-core decode kernel), and
+// --kv-decode-wide-lanes, the decode kernel's 16-byte lanes on one head per KV head of 128 dims), and
 // right after the step's own qkv_rope_store (the programmatic-dependent-launch path); and kjv-llama's held-out
 // perplexity (golden.json's rule) with each format against the GPU's own Dense cache: int8 within
 // +0.05%, int4 and fp8 within +0.5%, int4 not equal to it; the same with the prompt's prefill on the
@@ -143,16 +142,11 @@ class CudaQuantizedDecode : public CpuVsGpuAndGeneral {
     CudaOptions with_wide;
     with_wide.kv_decode_wide_lanes = true;
     wide = make_gpu(dtype, with_wide);
-    CudaOptions with_mma;
-    with_mma.kv_decode_mma = true;
-    mma = make_gpu(dtype, with_mma);
   }
   // The flash kernel on the prefill tiles over a quantized cache (--flash-quantized-kv).
   std::unique_ptr<Backend> flash;
   // The decode kernel's wide lanes (--kv-decode-wide-lanes; the mha_d128 cases reach them).
   std::unique_ptr<Backend> wide;
-  // The tensor-core decode kernel (--kv-decode-mma; every decode case: head_dim 64 and 128, GQA up to 8).
-  std::unique_ptr<Backend> mma;
   // `rows` [first, last) of an output, one sequence's.
   static std::vector<float> rows(const std::vector<float>& out, size_t first, size_t last) {
     return std::vector<float>(out.begin() + first, out.begin() + last);
@@ -189,7 +183,6 @@ TEST_P(CudaQuantizedDecode, MatchesCpuAndTheGeneralKernel) {
       const auto general_got = run_gpu(*general, NAN);
       const auto flash_got = run_gpu(*flash, NAN);
       const auto wide_got = run_gpu(*wide, NAN);
-      const auto mma_got = run_gpu(*mma, NAN);
       Tensor cout = cpu->empty(DType::F32, {T, QD});
       cpu->attention(put(*cpu, q, {T, QD}, DType::F32), ccache, 0, cpu->upload_batch(plan), shape, cout);
       const auto want = cpu->download_f32(cout);
@@ -203,12 +196,10 @@ TEST_P(CudaQuantizedDecode, MatchesCpuAndTheGeneralKernel) {
         TURBINE_EXPECT_CLOSE(rows(got, b, e), rows(general_got, b, e), tol);
         TURBINE_EXPECT_CLOSE(rows(flash_got, b, e), rows(want, b, e), tol);
         TURBINE_EXPECT_CLOSE(rows(wide_got, b, e), rows(want, b, e), tol);
-        TURBINE_EXPECT_CLOSE(rows(mma_got, b, e), rows(want, b, e), tol);
       }
       // Again into a zeroed output: split-K decode must have left its merge counters at zero.
       EXPECT_EQ(run_gpu(*gpu, 0.0f), got);
       EXPECT_EQ(run_gpu(*wide, 0.0f), wide_got);
-      EXPECT_EQ(run_gpu(*mma, 0.0f), mma_got);
     }
   }
 }
@@ -238,7 +229,7 @@ TEST_P(CudaQuantizedDecode, StoreThenDecodeStepMatchesCpu) {
       std::memcpy(ccache.data.data, bytes.data(), bytes.size());
       spec.dtype = dtype;
       KvCache gcache = gpu_cache_with(*gpu, spec, bytes), general_cache = gpu_cache_with(*general, spec, bytes);
-      KvCache wide_cache = gpu_cache_with(*wide, spec, bytes), mma_cache = gpu_cache_with(*mma, spec, bytes);
+      KvCache wide_cache = gpu_cache_with(*wide, spec, bytes);
 
       const BatchInput input = make_batch(c.seqs, c.block_len, num_blocks, rng);
       const BatchPlan plan = plan_batch(input, c.block_len, num_blocks);
@@ -258,7 +249,6 @@ TEST_P(CudaQuantizedDecode, StoreThenDecodeStepMatchesCpu) {
       const auto got = run_gpu(*gpu, gcache);
       const auto general_got = run_gpu(*general, general_cache);
       const auto wide_got = run_gpu(*wide, wide_cache);
-      const auto mma_got = run_gpu(*mma, mma_cache);
       const BatchMeta cmeta = cpu->upload_batch(plan);
       Tensor cq = cpu->empty(DType::F32, {T, Hq * D}), cout = cpu->empty(DType::F32, {T, Hq * D});
       cpu->qkv_rope_store(put(*cpu, qkv, {T, W}, DType::F32), nullptr, nullptr, 1e-6f, rope, shape, ccache, 0, cmeta,
@@ -272,7 +262,6 @@ TEST_P(CudaQuantizedDecode, StoreThenDecodeStepMatchesCpu) {
         // Both GPU caches hold the same codes (the same store kernel wrote them).
         TURBINE_EXPECT_CLOSE(rows(got, b, e), rows(general_got, b, e), relative_tolerance(dtype));
         TURBINE_EXPECT_CLOSE(rows(wide_got, b, e), rows(general_got, b, e), relative_tolerance(dtype));
-        TURBINE_EXPECT_CLOSE(rows(mma_got, b, e), rows(general_got, b, e), relative_tolerance(dtype));
       }
     }
   }

@@ -32,13 +32,11 @@ TEST(CudaOptions, DefaultsWithNeitherFlagsNorEnvironment) {
   EXPECT_TRUE(o.graphs && o.fused && o.pdl && o.cublaslt_tune);
   EXPECT_EQ(o.skinny_gemm_max_tokens, kSkinnyGemmMaxTokens);
   EXPECT_EQ(o.wgmma_gemm_max_tokens, kWgmmaGemmMaxTokens);
-  EXPECT_EQ(o.int4_stream_max_tokens, 0);   // the stream GEMM awaits its first GPU run
-  EXPECT_EQ(o.int4_gemv_max_tokens, 1);     // the 4-bit GEMV at one token (it wins there)
+  EXPECT_EQ(o.int4_gemv_max_tokens, kInt4GemvMaxTokens);  // the 4-bit GEMV wherever it takes the tokens
   EXPECT_FALSE(o.int4_tiled_gemm);          // the tiled 4-bit GEMM loses at 16 and 32 tokens
   EXPECT_EQ(o.int4_dequant_min_tokens, 0);  // and the dequantized prefill everywhere
-  EXPECT_FALSE(o.flash_quantized_kv);       // the flash kernel on a quantized cache awaits its timing
-  EXPECT_FALSE(o.kv_decode_wide_lanes);     // and so do the decode kernel's wide lanes
-  EXPECT_FALSE(o.kv_decode_mma);            // and the tensor-core decode kernel
+  EXPECT_TRUE(o.flash_quantized_kv);        // the flash kernel on a quantized cache (it wins)
+  EXPECT_TRUE(o.kv_decode_wide_lanes);      // and the decode kernel's wide lanes (they win)
   EXPECT_TRUE(applied.empty());
 }
 
@@ -50,18 +48,14 @@ TEST(CudaOptions, FlagsSetEveryField) {
   f.cublaslt_tune = false;
   f.skinny_gemm_max_tokens = 1;
   f.wgmma_gemm_max_tokens = 0;
-  f.int4_stream_max_tokens = 16;
   f.int4_gemv_max_tokens = 0;
   f.int4_tiled_gemm = true;
   f.int4_dequant_min_tokens = 512;
-  f.flash_quantized_kv = true;
-  f.kv_decode_wide_lanes = true;
-  f.kv_decode_mma = true;
+  f.flash_quantized_kv = false;
+  f.kv_decode_wide_lanes = false;
   const CudaOptions o = resolve(f, FakeEnv{});
-  EXPECT_TRUE(o.flash_quantized_kv);
-  EXPECT_TRUE(o.kv_decode_wide_lanes);
-  EXPECT_TRUE(o.kv_decode_mma);
-  EXPECT_EQ(o.int4_stream_max_tokens, 16);
+  EXPECT_FALSE(o.flash_quantized_kv);
+  EXPECT_FALSE(o.kv_decode_wide_lanes);
   EXPECT_EQ(o.int4_dequant_min_tokens, 512);
   EXPECT_FALSE(o.graphs || o.fused || o.pdl || o.cublaslt_tune);
   EXPECT_TRUE(o.int4_tiled_gemm);
@@ -77,13 +71,11 @@ TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
                      {"TURBINE_CUBLASLT_TUNE", "0"},
                      {"TURBINE_CUDA_SKINNY_GEMM", "0"},
                      {"TURBINE_CUDA_WGMMA_GEMM", "16"},
-                     {"TURBINE_CUDA_INT4_STREAM", "0"},
                      {"TURBINE_CUDA_INT4_GEMV", "4"},
                      {"TURBINE_CUDA_INT4_TILED", "on"},
                      {"TURBINE_CUDA_INT4_DEQUANT", "256"},
-                     {"TURBINE_CUDA_FLASH_QUANTIZED_KV", "1"},
-                     {"TURBINE_CUDA_KV_DECODE_WIDE_LANES", "on"},
-                     {"TURBINE_CUDA_KV_DECODE_MMA", "1"}}};
+                     {"TURBINE_CUDA_FLASH_QUANTIZED_KV", "0"},
+                     {"TURBINE_CUDA_KV_DECODE_WIDE_LANES", "off"}}};
   CudaOptionFlags f;
   f.graphs = true;               // the flag wins over TURBINE_CUDA_GRAPHS=0
   f.wgmma_gemm_max_tokens = 32;  // and over TURBINE_CUDA_WGMMA_GEMM=16
@@ -95,19 +87,16 @@ TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
   EXPECT_FALSE(o.cublaslt_tune);
   EXPECT_EQ(o.skinny_gemm_max_tokens, 0);
   EXPECT_EQ(o.wgmma_gemm_max_tokens, 32);
-  EXPECT_EQ(o.int4_stream_max_tokens, 0);
   EXPECT_EQ(o.int4_gemv_max_tokens, 4);
   EXPECT_TRUE(o.int4_tiled_gemm);
   EXPECT_EQ(o.int4_dequant_min_tokens, 256);
-  EXPECT_TRUE(o.flash_quantized_kv);
-  EXPECT_TRUE(o.kv_decode_wide_lanes);
-  EXPECT_TRUE(o.kv_decode_mma);
+  EXPECT_FALSE(o.flash_quantized_kv);
+  EXPECT_FALSE(o.kv_decode_wide_lanes);
   EXPECT_EQ(applied, (std::vector<std::string>{"TURBINE_CUDA_FUSED=0", "TURBINE_CUDA_PDL=off",
                                                "TURBINE_CUBLASLT_TUNE=0", "TURBINE_CUDA_INT4_TILED=on",
-                                               "TURBINE_CUDA_FLASH_QUANTIZED_KV=1",
-                                               "TURBINE_CUDA_KV_DECODE_WIDE_LANES=on",
-                                               "TURBINE_CUDA_KV_DECODE_MMA=1",
-                                               "TURBINE_CUDA_SKINNY_GEMM=0", "TURBINE_CUDA_INT4_STREAM=0",
+                                               "TURBINE_CUDA_FLASH_QUANTIZED_KV=0",
+                                               "TURBINE_CUDA_KV_DECODE_WIDE_LANES=off",
+                                               "TURBINE_CUDA_SKINNY_GEMM=0",
                                                "TURBINE_CUDA_INT4_GEMV=4",
                                                "TURBINE_CUDA_INT4_DEQUANT=256"}));
 }
@@ -142,12 +131,7 @@ TEST(CudaOptions, BadValuesNameTheirSource) {
   f = {};
   f.int4_gemv_max_tokens = kInt4GemvMaxTokens + 1;
   EXPECT_NE(message(f, FakeEnv{}).find("--int4-gemv-max-tokens"), std::string::npos);
-  EXPECT_NE(message({}, FakeEnv{{{"TURBINE_CUDA_INT4_GEMV", "9"}}}).find("TURBINE_CUDA_INT4_GEMV"),
-            std::string::npos);
-  f = {};
-  f.int4_stream_max_tokens = kInt4StreamMaxTokens + 1;
-  EXPECT_NE(message(f, FakeEnv{}).find("--int4-stream-max-tokens"), std::string::npos);
-  EXPECT_NE(message({}, FakeEnv{{{"TURBINE_CUDA_INT4_STREAM", "65"}}}).find("TURBINE_CUDA_INT4_STREAM"),
+  EXPECT_NE(message({}, FakeEnv{{{"TURBINE_CUDA_INT4_GEMV", "17"}}}).find("TURBINE_CUDA_INT4_GEMV"),
             std::string::npos);
   f = {};
   f.int4_dequant_min_tokens = -1;

@@ -5,7 +5,6 @@
 
 #include "backend/cuda/common/convert.h"
 #include "backend/cuda/common/cuda_check.h"
-#include "backend/cuda/gemm/int4_stream_gemm.h"
 #include "backend/cuda/gemm/wgmma_gemm.h"
 
 namespace turbine::cuda {
@@ -26,7 +25,6 @@ CudaBackend::CudaBackend(int device_index, DType dtype, const CudaOptions& optio
   // The kernels' limits are the options' ranges (cuda_options.h); the CLI checked them.
   options_.skinny_gemm_max_tokens = std::clamp(options_.skinny_gemm_max_tokens, 0, kSkinnyGemmMaxTokens);
   options_.wgmma_gemm_max_tokens = std::clamp(options_.wgmma_gemm_max_tokens, 0, kWgmmaGemmMaxTokens);
-  options_.int4_stream_max_tokens = std::clamp(options_.int4_stream_max_tokens, 0, kInt4StreamMaxTokens);
   options_.int4_gemv_max_tokens = std::clamp(options_.int4_gemv_max_tokens, 0, kInt4GemvMaxTokens);
   if (dtype != DType::F16 && dtype != DType::BF16)
     fail("--dtype: the cuda backend computes in float16 or bfloat16, not {}", dtype_name(dtype));
@@ -44,14 +42,12 @@ CudaBackend::CudaBackend(int device_index, DType dtype, const CudaOptions& optio
   launch_ = KernelLaunch{stream_, options_.pdl && props_.major >= 9};
   pool_ = std::make_unique<DeviceMemoryPool>(device_);
   // Split-K decode attention runs only while sequences x KV heads < 2 x SMs (paged_decode_splits),
-  // the tiled 4-bit GEMM splits K only while its output tiles are fewer than 2 x SMs
-  // (plan_int4_tiled_gemm), and the 4-bit stream GEMM needs one per block (at most 3 per SM), so
-  // this many counters always suffice. Zeroed once, outside any graph capture (a recorded memset
-  // would not run before an op-by-op step); the kernels leave them zero.
-  split_counters_ = empty(DType::I32, {int64_t(4) * props_.multiProcessorCount});
+  // and the tiled 4-bit GEMM splits K only while its output tiles are fewer than 2 x SMs
+  // (plan_int4_tiled_gemm), so this many counters always suffice. Zeroed once, outside any graph
+  // capture (a recorded memset would not run before an op-by-op step); the kernels leave them zero.
+  split_counters_ = empty(DType::I32, {int64_t(2) * props_.multiProcessorCount});
   TURBINE_CUDA_CHECK(cudaMemsetAsync(split_counters_.data, 0, split_counters_.bytes(), stream_));
   if (!init_wgmma_gemm(device_)) options_.wgmma_gemm_max_tokens = 0;
-  if (!init_int4_stream_gemm(device_)) options_.int4_stream_max_tokens = 0;
   if (options_.wgmma_gemm_max_tokens > 0) {
     // One workspace for every launch (they run in stream order), sized for the most tokens.
     gemm_workspace_ = empty(DType::F32, {int64_t(wgmma_gemm_max_workspace_bytes(sms()) / sizeof(float))});

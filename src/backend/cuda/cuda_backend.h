@@ -20,8 +20,6 @@
 
 namespace turbine::cuda {
 
-struct Int4NormInput;  // gemm/int4_stream_gemm.h
-
 // What upload_batch keeps with a batch (BatchMeta::backend_data) for the attention kernels: the
 // work lists on the host (their sizes shape the launches) and as views of the batch's device buffer.
 struct CudaBatchData : BackendBatchData {
@@ -109,11 +107,6 @@ class CudaBackend : public Backend {
   bool wgmma_linear(const Tensor& x, const Tensor& weight, Tensor& out, int tokens, int n, int k);
   // The tiled 4-bit GEMM with its split-K scratch; false (nothing ran) when it does not take the args.
   bool int4_tiled_linear(const Int4GemmArgs& a);
-  // The 4-bit stream GEMM (with `norm`, its fused input); false (nothing ran) when it does not take the args.
-  bool int4_stream_linear(const Int4GemmArgs& a, const Int4NormInput* norm = nullptr);
-  // norm_linear with a 4-bit weight at one token: the stream GEMM with the pre-norm inside; false when
-  // fusion or the stream GEMM is off or the shape is not taken, and nothing ran.
-  bool fused_int4_norm_linear(const PreNorm& pre, const Int4Weight& weight, const Tensor* bias, Tensor& out);
   int sms() const { return props_.multiProcessorCount; }
 
   int device_ = 0;

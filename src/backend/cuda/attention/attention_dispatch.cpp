@@ -117,7 +117,6 @@ void CudaBackend::do_attention(const Tensor& q, const KvCache& cache, int layer,
   p.force_general = options_.general_attention;
   p.flash_quantized = options_.flash_quantized_kv;
   p.decode_wide_lanes = options_.kv_decode_wide_lanes;
-  p.decode_mma = options_.kv_decode_mma;
   // Split-K scratch, one per kernel; the pool hands it out again only in stream order, after the kernel.
   Tensor general_workspace, decode_workspace;
   auto scratch = [&](Tensor& workspace, size_t bytes) -> float* {

@@ -1,4 +1,4 @@
-// The end of a decode attention block (paged_decode.cu, paged_decode_mma.cu): each warp's online
+// The end of a decode attention block (paged_decode.cu): each warp's online
 // softmax state per query head (its running maximum m, sum l, and unnormalised output acc, in log2
 // units) merged across the block's warps, then either written out (one split) or written as this
 // split's partial, the last split block of a (sequence, KV head) to arrive merging all partials. The

@@ -34,7 +34,6 @@ struct PagedAttentionParams {
   bool force_general = false;      // skip the decode and flash kernels (tests compare the paths)
   bool flash_quantized = false;    // prefill tiles over a quantized cache on the flash kernel (CudaOptions)
   bool decode_wide_lanes = false;  // the decode kernel's wide lanes on a quantized cache (paged_decode.cu, CudaOptions)
-  bool decode_mma = false;         // decode over a quantized cache on tensor cores (paged_decode_mma.cu, CudaOptions)
   // The general kernel leaves the sequences with one new token (p.decode_seqs) to the decode kernel:
   // a mixed step over a quantized cache runs both, each writing only its own rows of p.out.
   bool skip_decode = false;

@@ -22,7 +22,6 @@
 #include "backend/cuda/attention/decode_merge.cuh"
 #include "backend/cuda/attention/kv_quant.cuh"
 #include "backend/cuda/attention/paged_decode.h"
-#include "backend/cuda/attention/paged_decode_mma.h"
 #include "backend/cuda/common/cuda_check.h"
 #include "backend/cuda/common/device_math.cuh"
 #include "backend/cuda/common/pdl.cuh"
@@ -337,7 +336,6 @@ void launch_paged_decode(const PagedAttentionParams& p, int splits, float* works
   splits = std::max(1, (p.max_context + split_len - 1) / split_len);  // rounding may leave fewer parts
   if (splits > 1 && (workspace == nullptr || counters == nullptr))
     fail("cuda decode attention: split-K needs a workspace and zeroed counters");
-  if (paged_decode_mma_serves(p)) return launch_paged_decode_mma(p, splits, split_len, workspace, counters, launch);
   TURBINE_DISPATCH_HALF(p.dtype, {
     switch (p.kv_format) {
       case KvFormat::Dense: launch_format<T, KvFormat::Dense>(p, splits, split_len, workspace, counters, launch); break;

@@ -10,14 +10,12 @@
 // run the parts apart through the base class.
 //
 // 4-bit (W4A16) weights: pack_int4 repacks them into gemm/int4_gemm.h's layout; linear runs
-// gemm/int4_stream_gemm.cu up to options_.int4_stream_max_tokens tokens on Hopper (power-of-two group
-// sizes), else gemm/int4_gemv.cu up to options_.int4_gemv_max_tokens tokens (decode; power-of-two group sizes),
+// gemm/int4_gemv.cu up to options_.int4_gemv_max_tokens tokens (decode; power-of-two group sizes),
 // with options_.int4_tiled_gemm gemm/int4_tiled_gemm.cu above one mma token tile (8 tokens), and
 // gemm/int4_gemm.cu for the rest, each with the bias in its epilogue. From
 // options_.int4_dequant_min_tokens tokens (long prefills) the weight is dequantized into scratch
-// (gemm/int4_dequantize.cu) and the 16-bit linear runs on it. Of the fused ops, norm_linear at one token
-// runs the stream GEMM with the pre-norm inside where the stream GEMM is on (so norm_qkv_rope_store
-// leaves only RoPE apart); the rest run the parts apart for a 4-bit weight (the base class).
+// (gemm/int4_dequantize.cu) and the 16-bit linear runs on it. The fused ops run the parts apart for a
+// 4-bit weight (the base class).
 #include <utility>
 
 #include "backend/cuda/cuda_backend.h"
@@ -25,7 +23,6 @@
 #include "backend/cuda/gemm/int4_gemm.h"
 #include "backend/cuda/gemm/int4_dequantize.h"
 #include "backend/cuda/gemm/int4_gemv.h"
-#include "backend/cuda/gemm/int4_stream_gemm.h"
 #include "backend/cuda/gemm/int4_tiled_gemm.h"
 #include "backend/cuda/gemm/skinny_gemm.h"
 #include "backend/cuda/gemm/wgmma_gemm.h"
@@ -108,9 +105,9 @@ void CudaBackend::do_linear_int4(const Tensor& x, const Int4Weight& w, const Ten
       return;
     }
   }
-  if (a.tokens <= options_.int4_stream_max_tokens && int4_stream_linear(a)) return;
-  if (a.tokens <= options_.int4_gemv_max_tokens && launch_int4_gemv(a, launch_)) return;
-  if (a.tokens > kInt4GemvMaxTokens && options_.int4_tiled_gemm && int4_tiled_linear(a)) return;
+  if (a.tokens <= options_.int4_gemv_max_tokens && launch_int4_gemv(a, sms(), launch_)) return;
+  // The tiled GEMM takes more tokens than one mma token tile (8).
+  if (a.tokens > 8 && options_.int4_tiled_gemm && int4_tiled_linear(a)) return;
   if (!launch_int4_gemm(a, launch_)) fail("cuda linear: the 4-bit GEMM needs x 16-byte aligned (a row view?)");
 }
 
@@ -122,35 +119,6 @@ bool CudaBackend::int4_tiled_linear(const Int4GemmArgs& a) {
   if (plan.workspace_bytes > 0) workspace = empty(DType::F32, {int64_t(plan.workspace_bytes / sizeof(float))});
   float* partials = plan.workspace_bytes > 0 ? workspace.ptr<float>() : nullptr;
   return launch_int4_tiled_gemm(a, plan, partials, split_counters(size_t(plan.counters)), launch_);
-}
-
-bool CudaBackend::int4_stream_linear(const Int4GemmArgs& a, const Int4NormInput* norm) {
-  const Int4StreamPlan plan = plan_int4_stream_gemm(
-      a.layout, a.tokens, sms(), int(split_counters_.numel()),
-      Int4StreamTuning{options_.int4_stream_blocks_per_sm, options_.int4_stream_ring_kib}, norm != nullptr);
-  if (plan.blocks == 0) return false;
-  // Partials of the tiles that blocks share; the pool hands the scratch out again only in stream order.
-  Tensor workspace = empty(DType::F32, {int64_t(plan.workspace_bytes / sizeof(float))});
-  return launch_int4_stream_gemm(a, plan, workspace.ptr<float>(), split_counters(size_t(plan.counters)), launch_,
-                                 norm);
-}
-
-bool CudaBackend::fused_int4_norm_linear(const PreNorm& pre, const Int4Weight& weight, const Tensor* bias,
-                                         Tensor& out) {
-  const Tensor& x = pre.residual.current;
-  if (!options_.fused || options_.int4_stream_max_tokens < 1 || x.dim(0) != 1) return false;
-  if (x.dtype != dtype_ || pre.weight.dtype != dtype_ || out.dtype != dtype_) return false;
-  // With a delta the updated residual goes to the spare buffer.
-  const ResidualStream& res = pre.residual;
-  if (pre.delta && !spare_apart(res)) return false;
-  Int4NormInput in;
-  in.delta = pre.delta ? pre.delta->data : nullptr;
-  in.norm_weight = pre.weight.data;
-  in.residual_out = pre.delta ? res.spare.data : nullptr;
-  in.eps = pre.eps;
-  if (!int4_stream_linear(int4_args(x, weight, bias, out), &in)) return false;
-  if (pre.delta) std::swap(pre.residual.current, pre.residual.spare);
-  return true;
 }
 
 bool CudaBackend::wgmma_linear(const Tensor& x, const Tensor& weight, Tensor& out, int tokens, int n, int k) {
@@ -195,16 +163,14 @@ bool CudaBackend::fused_skinny(const Tensor& x, SkinnyInput input, const PreNorm
 
 void CudaBackend::do_norm_linear(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& out) {
   activate();
-  const bool fused =
-      weight.quantized()
-          ? fused_int4_norm_linear(pre, weight.int4, bias, out)
-          : fused_skinny(pre.residual.current, SkinnyInput::AddRmsNorm, &pre, weight.dense, bias, out, nullptr);
-  if (!fused) Backend::do_norm_linear(pre, weight, bias, out);
+  // 4-bit weights run the parts apart (rms_norm, then linear): the fused skinny GEMM reads dense rows.
+  if (weight.quantized() ||
+      !fused_skinny(pre.residual.current, SkinnyInput::AddRmsNorm, &pre, weight.dense, bias, out, nullptr))
+    Backend::do_norm_linear(pre, weight, bias, out);
 }
 
 void CudaBackend::do_norm_qkv_rope_store(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias,
-                                         Tensor& qkv,
-                                         const QkvRopeStore& r, Tensor& q_out) {
+                                         Tensor& qkv, const QkvRopeStore& r, Tensor& q_out) {
   activate();
   // Per-head q/k norms (Qwen3) need a whole head per block: those run apart, as do steps of more
   // than one token.

@@ -1,5 +1,5 @@
-// Hopper (sm_90a) building blocks for the wgmma GEMM and the 4-bit stream GEMM: mbarriers, TMA tile
-// and bulk loads, and warpgroup matrix multiply-accumulate. Everything here compiles only in the sm_90a pass
+// Hopper (sm_90a) building blocks for the wgmma GEMM: mbarriers, TMA tile loads and warpgroup
+// matrix multiply-accumulate. Everything here compiles only in the sm_90a pass
 // (TURBINE_HOPPER_DEVICE); the other passes see empty bodies and never launch the callers.
 #pragma once
 #include <cuda_bf16.h>
@@ -51,15 +51,6 @@ __device__ __forceinline__ void tma_load_2d(void* dst, const CUtensorMap* map, i
       "cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint"
       " [%0], [%1, {%2, %3}], [%4], %5;" ::"r"(smem_addr(dst)),
       "l"(map), "r"(x), "r"(y), "r"(smem_addr(bar)), "l"(policy)
-      : "memory");
-}
-// A 1-D bulk copy of `bytes` (a multiple of 16; both addresses 16-byte aligned) from global into
-// shared memory; the barrier learns the bytes on arrival.
-__device__ __forceinline__ void bulk_load(void* dst, const void* src, unsigned bytes, uint64_t* bar, uint64_t policy) {
-  asm volatile(
-      "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1], %2, [%3], %4;" ::"r"(
-          smem_addr(dst)),
-      "l"(src), "r"(bytes), "r"(smem_addr(bar)), "l"(policy)
       : "memory");
 }
 // Data read once (weights) should leave L2 first, so what is reused (activations) stays.

@@ -1,7 +1,8 @@
 // The register-level pieces the 4-bit kernels share (int4_gemm.cu, int4_gemv.cu, int4_tiled_gemm.cu,
 // int4_dequantize.cu): a packed word's pair of 4-bit values dequantized into an mma A fragment register
 // by the magic-number trick (int4_gemm.h has the layout), the mma.sync m16n8k16 with fp32 accumulators,
-// a half chunk's products for a lane, and the epilogue's store of one output value.
+// a half chunk's products and its token tiles' B fragments for a lane, and the epilogue's store of one
+// output value.
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -87,6 +88,19 @@ __device__ __forceinline__ void int4_half_chunk_mma(float (&acc)[NT][4], const u
       const uint32_t* bw = reinterpret_cast<const uint32_t*>(&b[j]);
       int4_mma_16816<T>(acc[j], frag, bw[2 * s], bw[2 * s + 1]);
     }
+  }
+}
+
+// The B fragments of a half chunk starting at column `col` for NT token tiles: lane (g, t) supplies
+// token tok0 + 8 j + g's activations col + 8 t .. col + 8 t + 7 (one 16-byte load), zero past `tokens`.
+template <typename T, int NT>
+__device__ __forceinline__ void load_token_fragments(const T* x, int k, int tokens, int tok0, int col, int g, int t,
+                                                     uint4 (&b)[NT]) {
+#pragma unroll
+  for (int j = 0; j < NT; ++j) {
+    const int tok = tok0 + 8 * j + g;
+    b[j] = tok < tokens ? __ldg(reinterpret_cast<const uint4*>(x + size_t(tok) * k + col + 8 * t))
+                        : make_uint4(0, 0, 0, 0);
   }
 }
 

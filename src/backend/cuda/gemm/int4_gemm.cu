@@ -93,12 +93,7 @@ __global__ void __launch_bounds__(Cfg::Warps * 32) int4_gemm_kernel(Int4GemmArgs
         const int col = c * 64 + 32 * h;
         if (col >= k) break;  // padded columns: zero weights and no activations
         uint4 b[NT];
-#pragma unroll
-        for (int j = 0; j < NT; ++j) {
-          const int tok = tok0 + j * 8 + g;
-          b[j] = tok < tokens ? __ldg(reinterpret_cast<const uint4*>(x + size_t(tok) * k + col + 8 * t))
-                              : make_uint4(0, 0, 0, 0);
-        }
+        load_token_fragments<T, NT>(x, k, tokens, tok0, col, g, t, b);
 #pragma unroll
         for (int m = 0; m < MT; ++m) int4_half_chunk_mma<T, NT>(acc[m], wraw[u][m], h, sraw[u][m][h][0], sraw[u][m][h][1], b);
       }

@@ -9,6 +9,7 @@
 
 namespace turbine::cuda {
 
-bool launch_int4_gemv(const Int4GemmArgs& args, const KernelLaunch& launch);
+// `sms`: the device's multiprocessors (the persistent grid's size follows from it).
+bool launch_int4_gemv(const Int4GemmArgs& args, int sms, const KernelLaunch& launch);
 
 }  // namespace turbine::cuda
