@@ -1,7 +1,8 @@
 // out[T, N] = x[T, K] @ w[N, K]^T with 4-bit weights for T of 1..16 (decode): one pass over the weights
-// that keeps loads in flight from the first chunk to the last, with as few instructions per weight as
-// the tensor cores allow. At these token counts the weights are all the bytes, so the kernel must
-// stream them at the copy bandwidth, and at that rate an SM has ~150 issue slots per 512-byte chunk.
+// that keeps loads in flight from the first chunk to the last, with few instructions per weight. At
+// these token counts the weights are all the bytes, so the kernel should stream them at the copy
+// bandwidth, and at that rate an SM has ~150 issue slots per 512-byte chunk (on an H100 it reaches about
+// half that rate: docs/performance.md).
 //
 // Work: 16-row strips of the output. A persistent grid (at most two blocks per SM, the launch bounds)
 // takes strips blockIdx.x, blockIdx.x + gridDim.x, ...; a block's kWarps warps split each strip's K
