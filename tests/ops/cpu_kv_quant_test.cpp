@@ -320,12 +320,8 @@ INSTANTIATE_TEST_SUITE_P(Formats, CpuQuantizedKv,
                                   std::to_string(info.index % std::size(kShapes));
                          });
 
-// Every code of every format through the attention kernel's own dequantization, on every kernel
-// table: one cached position, whose key row is all zeros, so the output is its value row exactly
-// (softmax weight 1, and scale and zero chosen so that code * scale + zero is exact in fp32). Fp8's
-// subnormals and NaN codes included.
-TEST(CpuQuantizedKvCache, AttentionDequantizesEveryCodeAsTheReference) {
-  const int D = 128;
+// A batch of one sequence with one new token and no context, in block 0 of blocks of `block_len`.
+BatchPlan one_token_plan(int block_len) {
   BatchInput in;
   SequenceInput seq;
   seq.context_len = 0;
@@ -333,7 +329,16 @@ TEST(CpuQuantizedKvCache, AttentionDequantizesEveryCodeAsTheReference) {
   seq.block_table = {0};
   in.sequences.push_back(seq);
   in.token_ids = {1};
-  const BatchPlan plan = plan_batch(in, 16, 1);
+  return plan_batch(in, block_len, 1);
+}
+
+// Every code of every format through the attention kernel's own dequantization, on every kernel
+// table: one cached position, whose key row is all zeros, so the output is its value row exactly
+// (softmax weight 1, and scale and zero chosen so that code * scale + zero is exact in fp32). Fp8's
+// subnormals and NaN codes included.
+TEST(CpuQuantizedKvCache, AttentionDequantizesEveryCodeAsTheReference) {
+  const int D = 128;
+  const BatchPlan plan = one_token_plan(16);
   const AttentionShape shape{1, 1, D, 0.1f, 0};
   const uint16_t params[2] = {f32_to_f16(0.75f), f32_to_f16(-1.5f)};
   for (KvFormat f : kQuantized)
@@ -369,14 +374,7 @@ TEST(CpuQuantizedKvCache, AttentionDequantizesEveryCodeAsTheReference) {
 TEST(CpuQuantizedKvCache, AttentionRefusesAHeadWiderThanItsRunBuffer) {
   const int D = cpu::kQuantizedRunMaxHeadDim + 8;
   auto be = make_cpu();
-  BatchInput in;
-  SequenceInput seq;
-  seq.context_len = 0;
-  seq.num_tokens = 1;
-  seq.block_table = {0};
-  in.sequences.push_back(seq);
-  in.token_ids = {1};
-  const BatchPlan plan = plan_batch(in, 4, 1);
+  const BatchPlan plan = one_token_plan(4);
   KvCache cache = be->allocate_kv_cache(KvCacheSpec{1, 1, 4, 1, D, DType::F32, KvFormat::Int8});
   Tensor q = upload_vec(*be, Vec(size_t(D), 0.5), {1, D}), out = be->empty(DType::F32, {1, D});
   try {
