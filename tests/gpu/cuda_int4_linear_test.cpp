@@ -147,16 +147,20 @@ TEST_P(CudaInt4Linear, MatchesDequantizedCpu) {
 
 // norm_linear with a 4-bit weight against the CPU running the parts over the dequantized weight: with
 // and without the residual's delta, bias, K from three half chunks to the 7B down projection's width,
-// awkward N; the updated residual wherever the residual stream keeps it. The parts run apart (rms_norm, then
+// awkward N, one and two token tiles; the updated residual wherever the residual stream keeps it. The parts run apart (rms_norm, then
 // the 4-bit linear) at every token count, so the normed row is always written.
 TEST_P(CudaInt4Linear, NormLinearMatchesCpu) {
   struct Case {
     int T, K, N, group;
     bool delta, bias;
   };
+  // 12 and 16 tokens: the GEMV's two token tiles right after the norm kernel that writes its input
+  // (it must not read the activations before the PDL wait; kjv-llama's shapes, where that showed).
   const Case cases[] = {{1, 4096, 12288, 128, true, false}, {1, 4096, 1000, 128, false, true},
                         {1, 96, 33, 32, true, true},        {1, 11008, 300, 64, true, false},
-                        {1, 2080, 4097, 32, false, false},  {2, 4096, 700, 128, true, true}};
+                        {1, 2080, 4097, 32, false, false},  {2, 4096, 700, 128, true, true},
+                        {12, 256, 512, 128, true, false},   {16, 768, 256, 128, false, false},
+                        {16, 4096, 1536, 32, true, true}};
   for (const Case& c : cases) {
     SCOPED_TRACE(testing::Message() << "T=" << c.T << " K=" << c.K << " N=" << c.N << " group=" << c.group
                                     << " delta=" << c.delta << " bias=" << c.bias);

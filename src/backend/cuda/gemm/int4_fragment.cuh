@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "backend/cuda/common/device_math.cuh"
+#include "backend/cuda/common/pdl.cuh"
 #include "backend/cuda/gemm/int4_gemm.h"
 
 namespace turbine::cuda {
@@ -99,7 +100,7 @@ __device__ __forceinline__ void load_token_fragments(const T* x, int k, int toke
 #pragma unroll
   for (int j = 0; j < NT; ++j) {
     const int tok = tok0 + 8 * j + g;
-    b[j] = tok < tokens ? __ldg(reinterpret_cast<const uint4*>(x + size_t(tok) * k + col + 8 * t))
+    b[j] = tok < tokens ? load_after_wait(x + size_t(tok) * k + col + 8 * t)
                         : make_uint4(0, 0, 0, 0);
   }
 }

@@ -123,13 +123,13 @@ __global__ void __launch_bounds__(kThreads, Blocking<Tokens>::kMinBlocks)
   // This thread's 8 inputs of chunk c, token t, as the GEMM sees them (before the norm's scale).
   auto input = [&](int t, int c, float* xf) {
     if constexpr (In == SkinnyInput::Plain) {
-      unpack8<T>(__ldg(xr + size_t(t) * chunks + c), xf);
+      unpack8<T>(load_after_wait(xr + size_t(t) * chunks + c), xf);
     } else {
-      uint4 h = __ldg(xr + size_t(t) * chunks + c);
+      uint4 h = load_after_wait(xr + size_t(t) * chunks + c);
       if (dr) {
         float hf[8], df[8];
         unpack8<T>(h, hf);
-        unpack8<T>(__ldg(dr + size_t(t) * chunks + c), df);
+        unpack8<T>(load_after_wait(dr + size_t(t) * chunks + c), df);
 #pragma unroll
         for (int e = 0; e < 8; ++e) hf[e] += df[e];
         h = pack8<T>(hf);  // the residual stream is kept in T
