@@ -6,21 +6,24 @@
 // A block: Warps warps, each owning MT strips of 16 rows (128 rows in all), one token tile of NT x 8
 // tokens, and the chunks of its K split. Chunk by chunk, the whole block copies the tile's activations
 // of a chunk into a ring of shared-memory stages (cp.async, kStages deep, rows past the last token or
-// columns past K zero-filled), while each lane keeps a ring of Ring chunks' weight loads in registers,
-// refilled as each chunk is consumed. One barrier per chunk: after it, the stage of the chunk before
-// is free (every warp has finished it) and this chunk's stage has landed (every thread waited for
-// its own copies before the barrier).
+// columns past K zero-filled), and each lane copies its own 16 bytes of the chunk per strip and their
+// scale words into the same stage, in the same commit group (a ring of weight loads held in registers
+// would share the warp's few scoreboards, so each wait would also cover loads issued later: the 4-bit
+// GEMV measured that). One barrier per chunk: after it, the stage of the chunk before is free (every
+// warp has finished it) and this chunk's stage has landed (every thread waited for its own copies
+// before the barrier).
 //
 // With one split the accumulators go straight to the output (bias in the epilogue, as int4_gemm.cu
 // rounds it). With several, each block stores its accumulators as fp32 partials, and the last block of
 // the output tile (a counter per tile) adds all splits' partials in split order and writes the tile.
-// Weights and scales are fetched before the PDL wait; activations, partials, counters and the output
-// only after it.
+// The first stages' weights and scales are fetched before the PDL wait; activations, partials,
+// counters and the output only after it.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
 #include <algorithm>
 
+#include "backend/cuda/common/cp_async.cuh"
 #include "backend/cuda/common/cuda_check.h"
 #include "backend/cuda/common/device_math.cuh"
 #include "backend/cuda/common/pdl.cuh"
@@ -30,55 +33,42 @@
 namespace turbine::cuda {
 namespace {
 
-constexpr int kStages = 4;          // activation chunks in shared memory
+constexpr int kStages = 6;          // chunks in shared memory: activations, weights and scale words
 constexpr int kMinSplitChunks = 4;  // the fewest chunks a K split gets
 constexpr int kMaxSplits = 16;
 
-// NT token tiles of 8, MT strips per warp, Warps warps (Warps x MT x 16 = 128 rows), MinBlocks
-// resident blocks per SM asked of the register allocator, and the chunks of weight loads in flight per
-// lane: RingOne when a chunk lies in one group (power-of-two groups of 64 or more: one scale word per
-// row and chunk), RingTwo otherwise (two), as many as fit the registers without spilling.
-template <int NT_, int MT_, int Warps_, int MinBlocks_, int RingOne_, int RingTwo_>
+// NT token tiles of 8, MT strips per warp, Warps warps (Warps x MT x 16 = 128 rows), and MinBlocks
+// resident blocks per SM asked of the register allocator (their shared memory fits too).
+template <int NT_, int MT_, int Warps_, int MinBlocks_>
 struct TiledConfig {
   static constexpr int NT = NT_, MT = MT_, Warps = Warps_, MinBlocks = MinBlocks_;
-  template <bool OneGroup>
-  static constexpr int Ring = OneGroup ? RingOne_ : RingTwo_;
   static constexpr int kThreads = Warps * 32;
   static constexpr int kAcc = MT * NT * 4;  // accumulators per thread
   static constexpr int kStageUnits = NT * 8 * 8;
   static_assert(Warps * MT * 16 == kInt4TiledRows);
   static_assert(kAcc * kThreads == kInt4TiledRows * NT * 8);
+  // One stage: the activations, then each thread's words [strip][thread] and scale words
+  // [strip][half][row g, g + 8][thread] (two halves: the most a chunk needs).
+  static constexpr size_t kStageBytes = size_t(kStageUnits) * 16 + size_t(MT) * kThreads * (16 + 2 * 2 * 4);
+  static constexpr size_t kSmemBytes = kStages * kStageBytes;
+  static_assert(kSmemBytes * MinBlocks <= 227 * 1024, "the blocks of an SM fit its shared memory");
 };
 // 16 and 32 tokens: bandwidth-bound, so many loads in flight (two blocks of 8 warps per SM). 64 tokens:
 // the mma and dequantization work per weight is 8x that of one tile, so two strips per warp share
-// each B fragment read from shared memory, with fewer loads in flight.
-using Tiled16 = TiledConfig<2, 1, 8, 2, 7, 5>;
-using Tiled32 = TiledConfig<4, 1, 8, 2, 6, 4>;
-using Tiled64 = TiledConfig<8, 2, 4, 2, 4, 3>;
-
-__device__ __forceinline__ uint32_t smem_addr(const void* p) {
-  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
-}
-// 16-byte async copy; with valid false the destination is zero-filled and nothing is read.
-__device__ __forceinline__ void cp_async16(void* dst, const void* src, bool valid) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "r"(valid ? 16 : 0)
-               : "memory");
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
-}
+// each B fragment read from shared memory.
+using Tiled16 = TiledConfig<2, 1, 8, 2>;
+using Tiled32 = TiledConfig<4, 1, 8, 2>;
+using Tiled64 = TiledConfig<8, 2, 4, 2>;
 
 // OneGroup: the group size is a power of two of at least 64, passed as group_shift = log2(group / 64),
 // so a chunk's group is c >> group_shift. Otherwise each half chunk finds its own.
 template <typename T, typename Cfg, bool OneGroup>
 __global__ void __launch_bounds__(Cfg::kThreads, Cfg::MinBlocks)
     int4_tiled_gemm_kernel(Int4GemmArgs a, Int4TiledPlan plan, float* partials, unsigned* counters, int group_shift) {
-  constexpr int NT = Cfg::NT, MT = Cfg::MT, Warps = Cfg::Warps, Ring = Cfg::template Ring<OneGroup>;
+  constexpr int NT = Cfg::NT, MT = Cfg::MT, Warps = Cfg::Warps;
   constexpr int kScaleHalves = OneGroup ? 1 : 2;
   constexpr int kThreads = Cfg::kThreads, kAcc = Cfg::kAcc, kStageUnits = Cfg::kStageUnits;
-  __shared__ uint4 staged[kStages][kStageUnits];
+  extern __shared__ uint4 smem[];
   __shared__ bool last_block;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
   const int n = int(a.layout.n), k = int(a.layout.k), tokens = a.tokens;
@@ -104,47 +94,51 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::MinBlocks)
     sp[m] = a.scales + strip * 16 + g;  // row g of the strip; row g + 8 is 8 words on
   }
 
-  // Slot u of the ring: the lane's words of one chunk per strip, and the scale words of its rows g and
-  // g + 8 for each half chunk (index 0 only when one group covers the chunk).
-  uint4 wraw[Ring][MT];
-  uint32_t sraw[Ring][MT][kScaleHalves][2];
-  auto fetch_weights = [&](int u, int i) {  // the block's chunk i into slot u
+  // Stage s: the activations (kStageUnits units), this thread's words of each strip and the scale
+  // words of its rows g and g + 8 for each half chunk (index 0 only when one group covers the chunk).
+  auto stage_x = [&](int s) { return smem + size_t(s) * (Cfg::kStageBytes / 16); };
+  auto stage_w = [&](int s, int m) { return stage_x(s) + kStageUnits + m * kThreads + threadIdx.x; };
+  auto stage_s = [&](int s, int m, int h, int r) {
+    return reinterpret_cast<uint32_t*>(stage_x(s) + kStageUnits + MT * kThreads) + ((m * 2 + h) * 2 + r) * kThreads +
+           threadIdx.x;
+  };
+  // The block's chunk i of weights and scale words into stage i % kStages (this thread's share).
+  auto stage_weights = [&](int i) {
     if (i >= nch) return;
-    const int c = c_begin + i;
+    const int c = c_begin + i, s = i % kStages;
 #pragma unroll
     for (int m = 0; m < MT; ++m) {
-      wraw[u][m] = load_stream(wp[m] + size_t(c) * 32);
+      cp_async16(stage_w(s, m), wp[m] + size_t(c) * 32, true);
 #pragma unroll
       for (int h = 0; h < kScaleHalves; ++h) {
         const int group = OneGroup ? c >> group_shift : (2 * c + h) / halves_per_group;
         const uint32_t* sw = sp[m] + size_t(group) * np;
-        sraw[u][m][h][0] = __ldg(sw);
-        sraw[u][m][h][1] = __ldg(sw + 8);
+        cp_async4(stage_s(s, m, h, 0), sw, true);
+        cp_async4(stage_s(s, m, h, 1), sw + 8, true);
       }
     }
   };
+  const T* x = static_cast<const T*>(a.x);
+  // The block's chunk i of activations into stage i % kStages.
+  auto stage_activations = [&](int i) {
+    if (i >= nch) return;
+    const int c = c_begin + i;
+    uint4* dst = stage_x(i % kStages);
+    for (int idx = threadIdx.x; idx < kStageUnits; idx += kThreads) {
+      const int r = idx >> 3, u = idx & 7, tok = tok0 + r, col = c * 64 + u * 8;
+      const bool valid = tok < tokens && col < k;  // K is a multiple of 32: a unit is all in or all out
+      cp_async16(dst + int4_staged_unit(r, u), valid ? x + size_t(tok) * k + col : x, valid);
+    }
+  };
+  // Nothing writes the weights: the first stages' go out before waiting for the previous kernel, one
+  // commit group each; then the same stages' activations, one group each; then one group per chunk
+  // with both. Either way chunk i's last group is number kStages - 1 + i.
 #pragma unroll
-  for (int u = 0; u < Ring; ++u) fetch_weights(u, u);
+  for (int s = 0; s < kStages - 1; ++s) stage_weights(s), cp_async_commit();
   pdl_launch_dependents();
   pdl_wait();  // x, the partials, the counters and out belong to the previous kernel until here
-
-  const T* x = static_cast<const T*>(a.x);
-  // The block's chunk i of activations into stage i % kStages; always one commit group per call, so
-  // that group counting stays uniform past the last chunk.
-  auto stage_activations = [&](int i) {
-    if (i < nch) {
-      const int c = c_begin + i;
-      uint4* dst = staged[i % kStages];
-      for (int idx = threadIdx.x; idx < kStageUnits; idx += kThreads) {
-        const int r = idx >> 3, u = idx & 7, tok = tok0 + r, col = c * 64 + u * 8;
-        const bool valid = tok < tokens && col < k;  // K is a multiple of 32: a unit is all in or all out
-        cp_async16(dst + int4_staged_unit(r, u), valid ? x + size_t(tok) * k + col : x, valid);
-      }
-    }
-    cp_async_commit();
-  };
 #pragma unroll
-  for (int s = 0; s < kStages - 1; ++s) stage_activations(s);
+  for (int s = 0; s < kStages - 1; ++s) stage_activations(s), cp_async_commit();
 
   float acc[MT][NT][4];
   auto zero_acc = [&] {
@@ -157,40 +151,37 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::MinBlocks)
   };
   zero_acc();
 
-  for (int i0 = 0; i0 < nch; i0 += Ring) {
+  for (int i = 0; i < nch; ++i) {
+    // Groups committed so far: 2 (kStages - 1) + i; chunk i's (number kStages - 1 + i) is complete when
+    // at most kStages - 2 remain.
+    cp_async_wait<kStages - 2>();
+    __syncthreads();
+    // Into the stage of chunk i - 1, which every warp is done with.
+    stage_weights(i + kStages - 1), stage_activations(i + kStages - 1), cp_async_commit();
+    const int c = c_begin + i, s = i % kStages;
+    uint4 wv[MT];
+    uint32_t sv[MT][2][2];
 #pragma unroll
-    for (int u = 0; u < Ring; ++u) {
-      const int i = i0 + u;
-      if (i >= nch) break;  // block-uniform
-      // Groups committed so far: kStages - 1 + i; chunk i's is complete when at most kStages - 2 remain.
-      cp_async_wait<kStages - 2>();
-      __syncthreads();
-      stage_activations(i + kStages - 1);  // into the stage of chunk i - 1, which every warp is done with
-      const int c = c_begin + i;
-      uint4 wv[MT];
-      uint32_t sv[MT][2][2];
+    for (int m = 0; m < MT; ++m) {
+      wv[m] = *stage_w(s, m);
 #pragma unroll
-      for (int m = 0; m < MT; ++m) {
-        wv[m] = wraw[u][m];
+      for (int h = 0; h < 2; ++h)
+        sv[m][h][0] = *stage_s(s, m, OneGroup ? 0 : h, 0), sv[m][h][1] = *stage_s(s, m, OneGroup ? 0 : h, 1);
+    }
+    const uint4* stage = stage_x(s);
 #pragma unroll
-        for (int h = 0; h < 2; ++h)
-          sv[m][h][0] = sraw[u][m][OneGroup ? 0 : h][0], sv[m][h][1] = sraw[u][m][OneGroup ? 0 : h][1];
-      }
-      fetch_weights(u, i + Ring);  // the slot's next chunk goes out before this one's math
-      const uint4* stage = staged[i % kStages];
+    for (int h = 0; h < 2; ++h) {
+      if (c * 64 + 32 * h >= k) break;  // padded columns: zero weights and zero activations
+      // Lane (g, t) holds token j * 8 + g's columns 32h + 8t .. 32h + 8t + 7: the B fragment of
+      // subtiles 2h and 2h + 1 in the packed k order (int4_gemm.h).
+      uint4 b[NT];
 #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        if (c * 64 + 32 * h >= k) break;  // padded columns: zero weights and zero activations
-        // Lane (g, t) holds token j * 8 + g's columns 32h + 8t .. 32h + 8t + 7: the B fragment of
-        // subtiles 2h and 2h + 1 in the packed k order (int4_gemm.h).
-        uint4 b[NT];
+      for (int j = 0; j < NT; ++j) b[j] = stage[int4_staged_unit(j * 8 + g, 4 * h + t)];
 #pragma unroll
-        for (int j = 0; j < NT; ++j) b[j] = stage[int4_staged_unit(j * 8 + g, 4 * h + t)];
-#pragma unroll
-        for (int m = 0; m < MT; ++m) int4_half_chunk_mma<T, NT>(acc[m], wv[m], h, sv[m][h][0], sv[m][h][1], b);
-      }
+      for (int m = 0; m < MT; ++m) int4_half_chunk_mma<T, NT>(acc[m], wv[m], h, sv[m][h][0], sv[m][h][1], b);
     }
   }
+  cp_async_wait<0>();  // no copy outlives the block
 
   if (plan.splits > 1) {
     // This split's accumulators, thread-major so that the stores and the last block's loads coalesce.
@@ -236,6 +227,13 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::MinBlocks)
       }
 }
 
+template <typename Cfg, typename Kernel>
+void launch_with_smem(Kernel kernel, dim3 grid, const KernelLaunch& launch, const Int4GemmArgs& a,
+                      const Int4TiledPlan& plan, float* workspace, unsigned* counters, int group_shift) {
+  TURBINE_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(Cfg::kSmemBytes)));
+  launch_pdl(kernel, grid, Cfg::kThreads, Cfg::kSmemBytes, launch, a, plan, workspace, counters, group_shift);
+}
+
 template <typename T, typename Cfg>
 void launch_config(const Int4GemmArgs& a, const Int4TiledPlan& plan, float* workspace, unsigned* counters,
                    const KernelLaunch& launch) {
@@ -244,11 +242,9 @@ void launch_config(const Int4GemmArgs& a, const Int4TiledPlan& plan, float* work
   if (group >= 64 && (group & (group - 1)) == 0) {
     int shift = 0;
     while ((64 << shift) < group) ++shift;
-    launch_pdl(int4_tiled_gemm_kernel<T, Cfg, true>, grid, Cfg::kThreads, 0, launch, a, plan, workspace, counters,
-               shift);
+    launch_with_smem<Cfg>(int4_tiled_gemm_kernel<T, Cfg, true>, grid, launch, a, plan, workspace, counters, shift);
   } else {
-    launch_pdl(int4_tiled_gemm_kernel<T, Cfg, false>, grid, Cfg::kThreads, 0, launch, a, plan, workspace, counters,
-               0);
+    launch_with_smem<Cfg>(int4_tiled_gemm_kernel<T, Cfg, false>, grid, launch, a, plan, workspace, counters, 0);
   }
 }
 
