@@ -22,6 +22,10 @@
 #   (any time) gpu-sessions/device_session.sh OUT first  the tests of every kernel not yet run on a GPU
 #                                                        (4-bit, quantized KV), decode attention's bench on
 #                                                        each KV format and decode kernel, int4_linear_bench
+#   (any time) gpu-sessions/device_session.sh OUT tiled  the tiled 4-bit GEMM's tests (GTEST_FILTER overrides),
+#                                                        its memcheck, int4_linear_bench at 16-64 tokens with it off and on
+#   (any time) gpu-sessions/device_session.sh OUT ncu-gemv   ncu of the 4-bit GEMV at one token and its hottest
+#                                                        SASS lines by stall samples (gpu-sessions/ncu_hot_sass.py)
 #   (any time) gpu-sessions/device_session.sh OUT quantize   quantize awq of one 1B-class layer with
 #                                                        --device cuda and cpu, timed
 #   (any time) gpu-sessions/device_session.sh OUT timeline   kernel timelines of decode
@@ -111,6 +115,32 @@ case $part in
         --filter attention --iterations 50
     done 2>&1 | tee "$O/attention_bench.txt"
     timeout 120 .carry/bin/int4_linear_bench --dtype float16 --iterations 50 2>&1 | tee "$O/int4_bench.txt" ;;
+  tiled)  # the tiled 4-bit GEMM (weights in its cp.async stages since the seventh session): tests, memcheck, A/B
+    timeout 180 .carry/bin/turbine_gpu_tests --gtest_filter="${GTEST_FILTER:-Dtypes/CudaInt4Linear.*:CudaAwqPerplexity.*}" \
+      > "$O/tiled_tests.log" 2>&1
+    echo "tiled tests rc=$?"
+    grep -E "^\[  (PASSED|FAILED)|FAILED  \]|Failure|chunked" "$O/tiled_tests.log" | head -30
+    # Bounded with a kill: compute-sanitizer's child outlives a plain timeout and would load the GPU
+    # under the benchmarks that follow.
+    timeout -k 5 90 compute-sanitizer --tool memcheck --print-limit 20 .carry/bin/turbine_gpu_tests \
+      --gtest_filter='Dtypes/CudaInt4Linear.TiledAgreesWithGemm*' > "$O/tiled_memcheck.log" 2>&1
+    echo "memcheck rc=$?"; grep -E "ERROR SUMMARY|PASSED|FAILED" "$O/tiled_memcheck.log" | tail -3
+    pkill -f turbine_gpu_tests; sleep 1
+    for tiled in 0 1; do
+      echo "== TURBINE_CUDA_INT4_TILED=$tiled"
+      TURBINE_CUDA_INT4_TILED=$tiled timeout 60 .carry/bin/int4_linear_bench --dtype float16 --iterations 50 \
+        --tokens 16,32,64
+    done 2>&1 | tee "$O/tiled_bench.txt" | grep -E "^==|layer" ;;
+  ncu-gemv)  # why the 4-bit GEMV takes the time it does at one token: ncu's sections and its hottest SASS lines
+    export PATH=/usr/local/cuda/bin:$PATH
+    timeout 150 ncu --set full --import-source yes -k regex:int4_gemv -c 1 --export "$O/gemv_t1" \
+      .carry/bin/int4_linear_bench --tokens 1 --iterations 2 > "$O/ncu_run.log" 2>&1
+    echo "ncu rc=$?"
+    ncu -i "$O/gemv_t1.ncu-rep" --page details > "$O/ncu_gemv_t1.txt" 2>&1
+    ncu -i "$O/gemv_t1.ncu-rep" --page source --csv --print-source sass > "$O/ncu_gemv_t1_source.csv" 2>&1
+    rm -f "$O/gemv_t1.ncu-rep"
+    grep -E "Duration|DRAM Throughput|Issued Warp|Registers Per|Eligible Warps|Executed Instructions  " "$O/ncu_gemv_t1.txt"
+    python3 gpu-sessions/ncu_hot_sass.py "$O/ncu_gemv_t1_source.csv" 25 | tee "$O/ncu_gemv_t1_hot_sass.txt" ;;
   quantize)  # quantize awq with its fp32 products on the GPU against all on the CPU: one 1B-class layer
     py=/opt/torch/.venv/bin/python; [ -x "$py" ] || py=python3
     "$py" bench/make_llama_checkpoint.py /tmp/llama1b models/kjv-llama 1 > /dev/null
@@ -119,5 +149,5 @@ case $part in
       /usr/bin/time -f "quantize awq --device $dev: %e s wall, %M KB peak" timeout 240 .carry/bin/turbine quantize \
         awq /tmp/llama1b --calib tests/data/kjv_calibration.txt --calib-tokens 1024 --device $dev --out "/tmp/q-$dev"
     done 2>&1 | tee "$O/quantize_device.txt" ;;
-  *) echo "usage: $0 OUT tests|rerun|bench|hf|timeline|int4|quantize|first"; exit 2 ;;
+  *) echo "usage: $0 OUT tests|rerun|bench|hf|timeline|int4|gemv|tiled|ncu-gemv|quantize|first"; exit 2 ;;
 esac
