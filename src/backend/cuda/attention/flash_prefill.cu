@@ -21,6 +21,7 @@
 #include "backend/cuda/common/cp_async.cuh"
 #include "backend/cuda/common/cuda_check.h"
 #include "backend/cuda/common/device_math.cuh"
+#include "backend/cuda/common/mma.cuh"
 
 namespace turbine::cuda {
 namespace {
@@ -60,24 +61,6 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* 
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                : "r"(smem_addr(p)));
-}
-
-// c += a (16x16, row) * b (16x8, col), fp32 accumulate.
-template <typename T>
-__device__ __forceinline__ void mma(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  if constexpr (std::is_same_v<T, __half>) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-        "{%0, %1, %2, %3};\n"
-        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  } else {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-        "{%0, %1, %2, %3};\n"
-        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  }
 }
 
 // Two floats as one register of two T, `lo` in the low half (the lower column).
@@ -282,8 +265,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) flash_prefill_kernel(Pag
       for (int n2 = 0; n2 < kKeys / 16; ++n2) {
         uint32_t b[4];  // keys n2*16 + 0..7 then + 8..15, dims kk*16 + 0..7 and + 8..15 each
         ldmatrix_x4(b, kt + (n2 * 16 + (lane >> 4) * 8 + (lane & 7)) * S + kk * 16 + ((lane >> 3) & 1) * 8);
-        mma<T>(s[2 * n2], qf[kk], b[0], b[1]);
-        mma<T>(s[2 * n2 + 1], qf[kk], b[2], b[3]);
+        mma_m16n8k16<T>(s[2 * n2], qf[kk], b[0], b[1]);
+        mma_m16n8k16<T>(s[2 * n2 + 1], qf[kk], b[2], b[3]);
       }
     }
 
@@ -336,8 +319,8 @@ __global__ void __launch_bounds__(kThreads, kMinBlocks) flash_prefill_kernel(Pag
       for (int n2 = 0; n2 < D / 16; ++n2) {
         uint32_t b[4];  // V transposed: keys kk*16 + 0..7 and + 8..15, dims n2*16 + 0..7 then + 8..15
         ldmatrix_x4_trans(b, vt + (kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * S + n2 * 16 + (lane >> 4) * 8);
-        mma<T>(o[2 * n2], pa[kk], b[0], b[1]);
-        mma<T>(o[2 * n2 + 1], pa[kk], b[2], b[3]);
+        mma_m16n8k16<T>(o[2 * n2], pa[kk], b[0], b[1]);
+        mma_m16n8k16<T>(o[2 * n2 + 1], pa[kk], b[2], b[3]);
       }
     }
   }

@@ -1,8 +1,7 @@
 // The register-level pieces the 4-bit kernels share (int4_gemm.cu, int4_gemv.cu, int4_tiled_gemm.cu,
 // int4_dequantize.cu): a packed word's pair of 4-bit values dequantized into an mma A fragment register
-// by the magic-number trick (int4_gemm.h has the layout), the mma.sync m16n8k16 with fp32 accumulators,
-// a half chunk's products and its token tiles' B fragments for a lane, and the epilogue's store of one
-// output value.
+// by the magic-number trick (int4_gemm.h has the layout), a half chunk's products and its token tiles'
+// B fragments for a lane, and the epilogue's store of one output value.
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -11,6 +10,7 @@
 #include <type_traits>
 
 #include "backend/cuda/common/device_math.cuh"
+#include "backend/cuda/common/mma.cuh"
 #include "backend/cuda/common/pdl.cuh"
 #include "backend/cuda/gemm/int4_gemm.h"
 
@@ -48,23 +48,6 @@ __device__ __forceinline__ uint32_t int4_dequant_pair(uint32_t word, int p, uint
   return *reinterpret_cast<uint32_t*>(&v);
 }
 
-template <typename T>
-__device__ __forceinline__ void int4_mma_16816(float* c, const uint32_t* a, uint32_t b0, uint32_t b1) {
-  if constexpr (std::is_same_v<T, __half>) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-        "{%0, %1, %2, %3};"
-        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  } else {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-        "{%0, %1, %2, %3};"
-        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-  }
-}
-
 // Half chunk h (32 columns) of one 16-row strip against NT token tiles: `words` are the lane's four
 // packed words of the chunk, scale_g / scale_g8 the scale words of its rows g and g + 8 for this half
 // (the scale in the low half, magic + zero in the high half), b[j] token tile j's B fragments of the
@@ -87,7 +70,7 @@ __device__ __forceinline__ void int4_half_chunk_mma(float (&acc)[NT][4], const u
 #pragma unroll
     for (int j = 0; j < NT; ++j) {
       const uint32_t* bw = reinterpret_cast<const uint32_t*>(&b[j]);
-      int4_mma_16816<T>(acc[j], frag, bw[2 * s], bw[2 * s + 1]);
+      mma_m16n8k16<T>(acc[j], frag, bw[2 * s], bw[2 * s + 1]);
     }
   }
 }

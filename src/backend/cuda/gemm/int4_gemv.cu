@@ -58,25 +58,6 @@ constexpr size_t smem_bytes() {
   return size_t(kStages<NT, OneGroupPerChunk>) * kThreads * (16 + 8 * halves) + size_t(2) * kWarps * NT * 4 * 32 * 4;
 }
 
-// d = a * b, or d += a * b (m16n8k16, fp32 accumulators).
-template <typename T>
-__device__ __forceinline__ void mma_first(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  const float zero = 0.0f;
-  if constexpr (std::is_same_v<T, __half>) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-        "{%10, %10, %10, %10};"
-        : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1), "f"(zero));
-  } else {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
-        "{%10, %10, %10, %10};"
-        : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1), "f"(zero));
-  }
-}
-
 // A packed word (int4_gemm.h: pairs 0 and 2 are row g, pairs 1 and 3 row g + 8) as the mma A fragment
 // of the codes plus an offset: fp16 1024 + q for rows g and 1024 + 16 q for rows g + 8; bf16 128 + q
 // for both (bf16's 128 has too few mantissa bits for 16 q).
@@ -140,10 +121,10 @@ __device__ __forceinline__ void half_chunk_products(float (&sums)[NT][4], bool f
     for (int j = 0; j < NT; ++j) {
       const uint32_t* bw = reinterpret_cast<const uint32_t*>(&b[j]);
       if (first && sub == 0)
-        mma_first<T>(sums[j], s.offset, bw[0], bw[1]);
+        mma_m16n8k16_zero<T>(sums[j], s.offset, bw[0], bw[1]);
       else
-        int4_mma_16816<T>(sums[j], s.offset, bw[2 * sub], bw[2 * sub + 1]);
-      int4_mma_16816<T>(sums[j], frag, bw[2 * sub], bw[2 * sub + 1]);
+        mma_m16n8k16<T>(sums[j], s.offset, bw[2 * sub], bw[2 * sub + 1]);
+      mma_m16n8k16<T>(sums[j], frag, bw[2 * sub], bw[2 * sub + 1]);
     }
   }
 }
