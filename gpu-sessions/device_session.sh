@@ -116,7 +116,7 @@ case $part in
     done 2>&1 | tee "$O/attention_bench.txt"
     timeout 120 .carry/bin/int4_linear_bench --dtype float16 --iterations 50 2>&1 | tee "$O/int4_bench.txt" ;;
   tiled)  # the tiled 4-bit GEMM (weights in its cp.async stages since the seventh session): tests, memcheck, A/B
-    timeout 180 .carry/bin/turbine_gpu_tests --gtest_filter="${GTEST_FILTER:-Dtypes/CudaInt4Linear.*:CudaAwqPerplexity.*}" \
+    timeout 180 .carry/bin/turbine_gpu_tests --gtest_filter="${GTEST_FILTER:-Dtypes/CudaInt4Linear.*:CudaAwqPerplexity.*:Dtypes/CudaPdl.*}" \
       > "$O/tiled_tests.log" 2>&1
     echo "tiled tests rc=$?"
     grep -E "^\[  (PASSED|FAILED)|FAILED  \]|Failure|chunked" "$O/tiled_tests.log" | head -30
