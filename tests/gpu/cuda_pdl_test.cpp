@@ -23,7 +23,8 @@ namespace {
 constexpr unsigned kDelayUs = 300;
 
 // op(x) on an input written long before, then on the same values written late over NaNs.
-void expect_waits(Backend& gpu, DType dtype, std::vector<int64_t> shape, const std::function<Tensor(const Tensor&)>& op) {
+void expect_waits(Backend& gpu, DType dtype, std::vector<int64_t> shape,
+                  const std::function<Tensor(const Tensor&)>& op) {
   std::mt19937 rng(7);
   size_t n = 1;
   for (int64_t d : shape) n *= size_t(d);

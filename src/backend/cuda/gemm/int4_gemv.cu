@@ -143,8 +143,8 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) int4_gemv_kernel(Int4G
   constexpr int Stages = kStages<NT, OneGroupPerChunk>;
   constexpr int Halves = OneGroupPerChunk ? 1 : 2;  // scale words per chunk and row
   extern __shared__ uint4 smem[];
-  uint4* ring_w = smem;                                                          // [Stages][kThreads]
-  uint32_t* ring_s = reinterpret_cast<uint32_t*>(ring_w + Stages * kThreads);    // [Stages][Halves][2][kThreads]
+  uint4* ring_w = smem;                                                                // [Stages][kThreads]
+  uint32_t* ring_s = reinterpret_cast<uint32_t*>(ring_w + Stages * kThreads);          // [Stages][Halves][2][kThreads]
   float* partial = reinterpret_cast<float*>(ring_s + Stages * Halves * 2 * kThreads);  // [2][kWarps][NT][4][32]
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
@@ -163,12 +163,13 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) int4_gemv_kernel(Int4G
   const uint4* w_lane = reinterpret_cast<const uint4*>(a.w) + lane;
   const uint32_t* s_lane = a.scales + g;
   const int run_end = min(first_chunk + per_warp, chunks);  // the warp's chunks of a strip end here
-  const int chunk_groups = 1 << max(group_shift - 6, 0);     // chunks per group (one group per chunk or more)
+  const int chunk_groups = 1 << max(group_shift - 6, 0);    // chunks per group (one group per chunk or more)
   // Within the scales: columns of padded chunks map to the padded groups (Int4Layout::groups).
   const uint32_t first_scale = uint32_t((first_chunk * 64) >> group_shift) * uint32_t(np);
   int f_strip = int(blockIdx.x), f_chunk = first_chunk;
   uint32_t f_word = uint32_t((f_strip * chunks + f_chunk) * 32), f_scale = first_scale + uint32_t(f_strip * 16);
-  const uint32_t next_strip_words = uint32_t((int(gridDim.x) * chunks - per_warp) * 32);  // a run's end to the next's start
+  const uint32_t next_strip_words =
+      uint32_t((int(gridDim.x) * chunks - per_warp) * 32);  // a run's end to the next's start
   auto fetch = [&](int u) {
     const bool valid = f_strip < strips && f_chunk < run_end;
     cp_async16(ring_w + u * kThreads + tid, w_lane + (valid ? f_word : 0u), valid);
@@ -205,14 +206,13 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) int4_gemv_kernel(Int4G
     token_valid[j] = 8 * j + g < tokens;
     x_lane[j] = static_cast<const T*>(a.x) + size_t(token_valid[j] ? 8 * j + g : 0) * k + 8 * t;
   }
-  auto load_x = [&](int c, uint4 (&b)[2][NT]) {
+  auto load_x = [&](int c, uint4(&b)[2][NT]) {
 #pragma unroll
     for (int h = 0; h < 2; ++h)
 #pragma unroll
       for (int j = 0; j < NT; ++j) {
         const int col = c * 64 + 32 * h;
-        b[h][j] = token_valid[j] && col < k ? load_after_wait(x_lane[j] + col)
-                                            : make_uint4(0, 0, 0, 0);
+        b[h][j] = token_valid[j] && col < k ? load_after_wait(x_lane[j] + col) : make_uint4(0, 0, 0, 0);
       }
   };
   uint4 bx[2][2][NT];  // [item parity][half][tile]
@@ -227,7 +227,7 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) int4_gemv_kernel(Int4G
         const int c = first_chunk + slot;
         const bool last_slot = slot + 1 == per_warp;
         load_x(last_slot ? first_chunk : c + 1, bx[(u + 1) % 2]);  // Stages is even: the parity alternates
-        cp_async_wait<Stages - 1>();  // this slot's copies have landed
+        cp_async_wait<Stages - 1>();                               // this slot's copies have landed
         const uint4 wv = ring_w[u * kThreads + tid];
         uint32_t sv[Halves][2];
 #pragma unroll
@@ -289,9 +289,11 @@ template <typename T>
 void launch_typed(const Int4GemmArgs& a, int group_shift, int sms, const KernelLaunch& launch) {
   const bool one_group = group_shift >= 6;
   if (a.tokens <= 8)
-    one_group ? launch_kernel<T, 1, true>(a, group_shift, sms, launch) : launch_kernel<T, 1, false>(a, group_shift, sms, launch);
+    one_group ? launch_kernel<T, 1, true>(a, group_shift, sms, launch)
+              : launch_kernel<T, 1, false>(a, group_shift, sms, launch);
   else
-    one_group ? launch_kernel<T, 2, true>(a, group_shift, sms, launch) : launch_kernel<T, 2, false>(a, group_shift, sms, launch);
+    one_group ? launch_kernel<T, 2, true>(a, group_shift, sms, launch)
+              : launch_kernel<T, 2, false>(a, group_shift, sms, launch);
 }
 
 }  // namespace
@@ -300,7 +302,8 @@ bool launch_int4_gemv(const Int4GemmArgs& a, int sms, const KernelLaunch& launch
   const Int4Layout& l = a.layout;
   const int group = l.group_size;
   if (a.tokens < 1 || a.tokens > kInt4GemvMaxTokens || l.n < 1 || l.k < 1 || l.k % 32 != 0 || sms < 1) return false;
-  if (l.packed_words() / 2 >= (int64_t(1) << 31) || l.scale_words() >= (int64_t(1) << 30)) return false;  // 32-bit offsets
+  if (l.packed_words() / 2 >= (int64_t(1) << 31) || l.scale_words() >= (int64_t(1) << 30))
+    return false;  // 32-bit offsets
   if (group < 32 || (group & (group - 1)) != 0) return false;
   if (!aligned16({a.x, a.w}) || reinterpret_cast<uintptr_t>(a.out) % 4 != 0) return false;
   if (a.out_dtype != a.dtype && a.out_dtype != DType::F32) return false;
