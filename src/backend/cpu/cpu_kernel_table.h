@@ -24,8 +24,9 @@ using LinearRowsFn = void (*)(const float* x, int64_t T, const W* w, int64_t n0,
 // pos + r * pos_step; it attends positions lo_r..pos_r, lo_r = max(lo, pos_r - window + 1) with a
 // sliding window (window > 0), else lo. Dense cache: the key of position j is at k + table[j /
 // block_len] * block_stride + (j % block_len) * head_dim, its value v_offset floats further. A quantized
-// cache (QuantizedKvRows) is read in place and dequantized a few positions at a time. Query and output
-// rows are row_stride floats apart.
+// cache (QuantizedKvRows) is read in place and dequantized a few positions at a time, or, for a lone
+// row, read as codes with each row's scale and zero applied to the sums. Query and output rows are
+// row_stride floats apart.
 constexpr int kMaxAttendRows = 8;
 
 // The widest row the kernel dequantizes (its run buffer holds at least one row).
