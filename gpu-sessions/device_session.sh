@@ -26,6 +26,15 @@
 #                                                        its memcheck, int4_linear_bench at 16-64 tokens with it off and on
 #   (any time) gpu-sessions/device_session.sh OUT ncu-gemv   ncu of the 4-bit GEMV at one token and its hottest
 #                                                        SASS lines by stall samples (gpu-sessions/ncu_hot_sass.py)
+#   (any time) gpu-sessions/device_session.sh OUT kernels    after kernel changes: the tests of the 4-bit linears,
+#                                                        PDL, quantized-KV decode and attention (GTEST_FILTER
+#                                                        overrides), memcheck of the GEMV, tiled and quantized
+#                                                        decode tests, decode attention on each KV format and
+#                                                        int4_linear_bench (tiled off and on), each beside the
+#                                                        build carried as *-base (TURBINE_BASE_BUILD in
+#                                                        prepare_carry.sh), then ncu of the GEMV at 1 and 16
+#                                                        tokens and the tiled GEMM at 64 (hottest SASS lines;
+#                                                        the whole SASS with its samples, xz'd)
 #   (any time) gpu-sessions/device_session.sh OUT quantize   quantize awq of one 1B-class layer with
 #                                                        --device cuda and cpu, timed
 #   (any time) gpu-sessions/device_session.sh OUT timeline   kernel timelines of decode
@@ -141,6 +150,47 @@ case $part in
     rm -f "$O/gemv_t1.ncu-rep"
     grep -E "Duration|DRAM Throughput|Issued Warp|Registers Per|Eligible Warps|Executed Instructions  " "$O/ncu_gemv_t1.txt"
     python3 gpu-sessions/ncu_hot_sass.py "$O/ncu_gemv_t1_source.csv" 25 | tee "$O/ncu_gemv_t1_hot_sass.txt" ;;
+  kernels)  # kernels changed without a GPU: correctness first, then same-call A/B against the base build
+    timeout 200 .carry/bin/turbine_gpu_tests --gtest_filter="${GTEST_FILTER:-Dtypes/CudaInt4Linear.*:CudaAwqPerplexity.*:Dtypes/CudaPdl.*:*QuantizedDecode*:*KvQuant*:*CudaAttention*}" \
+      > "$O/kernel_tests.log" 2>&1
+    echo "kernel tests rc=$?"
+    grep -E "^\[  (PASSED|FAILED)|FAILED  \]|Failure|chunked|perplexity" "$O/kernel_tests.log" | head -30
+    timeout -k 5 110 compute-sanitizer --tool memcheck --print-limit 20 .carry/bin/turbine_gpu_tests \
+      --gtest_filter='Dtypes/CudaInt4Linear.TiledAgreesWithGemm*:Dtypes/CudaInt4Linear.MatchesDequantizedCpu*:Dtypes/CudaQuantizedDecode.MatchesCpu*' \
+      > "$O/kernel_memcheck.log" 2>&1
+    echo "memcheck rc=$?"; grep -E "ERROR SUMMARY|PASSED|FAILED" "$O/kernel_memcheck.log" | tail -3
+    pkill -f turbine_gpu_tests; sleep 1
+    b=.carry/bin
+    for round in 1 2; do for v in base head; do  # decode attention, alternated
+      bin=$b/backend_ops_bench; [ $v = base ] && bin=$b/backend_ops_bench-base
+      [ -x "$bin" ] || continue
+      echo "== $v $round"; timeout 60 "$bin" --filter "128x640+1" --iterations 50 2>&1 | grep attention
+    done; done | tee "$O/attention_ab.txt"
+    for v in base head tiled; do
+      bin=$b/int4_linear_bench; [ $v = base ] && bin=$b/int4_linear_bench-base
+      [ -x "$bin" ] || continue
+      echo "== $v"; env TURBINE_CUDA_INT4_TILED=$([ $v = tiled ] && echo 1 || echo 0) timeout 60 "$bin" --dtype float16 \
+        --iterations 50 --tokens 1,8,16,32,64 2>&1 | grep -E "layer|tokens"
+    done | tee "$O/int4_ab.txt"
+    export PATH=/usr/local/cuda/bin:$PATH
+    # name, kernel regex, tokens, tiled switch
+    while read -r name kernel tokens tiled; do
+      TURBINE_CUDA_INT4_TILED=$tiled timeout 100 ncu --set full --import-source yes -k "regex:$kernel" -c 1 \
+        --export "$O/$name" .carry/bin/int4_linear_bench --tokens "$tokens" --iterations 2 > "$O/ncu_${name}_run.log" 2>&1
+      echo "ncu $name rc=$?"
+      ncu -i "$O/$name.ncu-rep" --page details > "$O/ncu_$name.txt" 2>&1
+      ncu -i "$O/$name.ncu-rep" --page source --csv --print-source sass > "$O/ncu_${name}_source.csv" 2>&1
+      rm -f "$O/$name.ncu-rep"
+      grep -E "Duration|DRAM Throughput|Issued Warp|Registers Per|Eligible Warps|Executed Instructions  |Achieved Occ" "$O/ncu_$name.txt"
+      python3 gpu-sessions/ncu_hot_sass.py "$O/ncu_${name}_source.csv" 30 > "$O/ncu_${name}_hot.txt"
+      head -14 "$O/ncu_${name}_hot.txt" | cut -c1-200; tail -1 "$O/ncu_${name}_hot.txt"
+      xz -9 "$O/ncu_${name}_source.csv"
+    done <<'PROFILES'
+gemv_t1 int4_gemv 1 0
+gemv_t16 int4_gemv 16 0
+tiled_t64 int4_tiled 64 1
+PROFILES
+    ;;
   quantize)  # quantize awq with its fp32 products on the GPU against all on the CPU: one 1B-class layer
     py=/opt/torch/.venv/bin/python; [ -x "$py" ] || py=python3
     "$py" bench/make_llama_checkpoint.py /tmp/llama1b models/kjv-llama 1 > /dev/null
@@ -149,5 +199,5 @@ case $part in
       /usr/bin/time -f "quantize awq --device $dev: %e s wall, %M KB peak" timeout 240 .carry/bin/turbine quantize \
         awq /tmp/llama1b --calib tests/data/kjv_calibration.txt --calib-tokens 1024 --device $dev --out "/tmp/q-$dev"
     done 2>&1 | tee "$O/quantize_device.txt" ;;
-  *) echo "usage: $0 OUT tests|rerun|bench|hf|timeline|int4|gemv|tiled|ncu-gemv|quantize|first"; exit 2 ;;
+  *) echo "usage: $0 OUT tests|rerun|bench|hf|timeline|int4|gemv|tiled|ncu-gemv|kernels|quantize|first"; exit 2 ;;
 esac

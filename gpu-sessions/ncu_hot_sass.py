@@ -1,6 +1,7 @@
 """Prints the hottest SASS lines of a kernel from `ncu -i REP --page source --csv --print-source sass`:
-the N lines with the most warp-stall samples, each with its position, how often it executed and its
-samples, then the samples summed by opcode. Used by device_session.sh's ncu-gemv part.
+the N lines with the most warp-stall samples, each with its position, how often it executed, its
+samples and (where the report has a column per stall reason) its three largest reasons, then the
+samples summed by opcode. Used by device_session.sh's ncu-gemv part.
 Usage: python3 ncu_hot_sass.py SOURCE.csv [N]"""
 import csv
 import sys
@@ -13,10 +14,16 @@ header, data = rows[1], rows[2:]
 src = header.index("Source")
 samples = header.index("Warp Stall Sampling (All Samples)")
 executed = header.index("Instructions Executed")
+# Columns of single stall reasons, where the report has them (not the two totals).
+reasons = [i for i, h in enumerate(header)
+           if "stall" in h.lower() and i != samples and "All Samples" not in h and "Not-issued" not in h]
 
 
 def count(row, column):
-    return int(row[column] or 0)
+    try:
+        return int(float(row[column] or 0))
+    except ValueError:
+        return 0
 
 
 total = sum(count(r, samples) for r in data)
@@ -24,7 +31,9 @@ print(f"# {rows[0][1] if len(rows[0]) > 1 else ''}: {len(data)} SASS lines, {tot
       f"{sum(count(r, executed) for r in data)} warp instructions executed")
 print("# line executed samples instruction")
 for i, r in sorted(enumerate(data), key=lambda e: -count(e[1], samples))[:top]:
-    print(f"{i:5d} {count(r, executed):9d} {count(r, samples):6d} {r[src].strip()}")
+    top_reasons = sorted(((count(r, c), header[c]) for c in reasons), reverse=True)[:3]
+    why = "; ".join(f"{name} {n}" for n, name in top_reasons if n > 0)
+    print(f"{i:5d} {count(r, executed):9d} {count(r, samples):6d} {r[src].strip()}" + (f"   [{why}]" if why else ""))
 by_opcode = Counter()
 for r in data:
     words = r[src].split()

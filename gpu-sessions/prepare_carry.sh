@@ -7,7 +7,8 @@
 # .carry/shared/golden and .carry-peer (../shared/bench with llama.cpp's source repacked small).
 # Ends with the size a call carrying them sends, against the 64 MiB limit.
 # With TURBINE_BASE_BIN=path/to/an/earlier/turbine it also carries that build as .carry/bin/turbine-base
-# (compare_peers.sh's base-ab phase).
+# (compare_peers.sh's base-ab phase); with TURBINE_BASE_BUILD=an/earlier/build-gpu folder, its
+# backend_ops_bench and int4_linear_bench as *-base (device_session.sh's kernels part).
 # Usage: gpu-sessions/prepare_carry.sh   (then run(carry=[".carry/pack", ".carry/shared", ".carry-peer"]))
 set -eu
 cd "$(dirname "$0")/.."
@@ -22,6 +23,9 @@ strip -o .carry/bin/backend_ops_bench build-gpu/bench/backend_ops_bench
 strip -o .carry/bin/int4_linear_bench build-gpu/bench/int4_linear_bench
 strip -o .carry/lib/libkernel_timeline.so build-gpu/bench/libkernel_timeline.so
 [ -n "${TURBINE_BASE_BIN:-}" ] && strip -o .carry/bin/turbine-base "$TURBINE_BASE_BIN"
+if [ -n "${TURBINE_BASE_BUILD:-}" ]; then  # an earlier build folder's benches, for device_session.sh's kernels part
+  for b in backend_ops_bench int4_linear_bench; do strip -o ".carry/bin/$b-base" "$TURBINE_BASE_BUILD/bench/$b"; done
+fi
 for bin in .carry/bin/* .carry/lib/libkernel_timeline.so; do
   ldd "$bin" | awk '/=> \// {print $3}'
 done | sort -u | grep -vE '/(libc|libm|libstdc\+\+|libgcc_s|ld-linux[^/]*|libpthread|libdl|librt|libutil|libcuda[^/]*|libcublas[^/]*|libnccl[^/]*)\.so' |

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <utility>
 
 #include "backend/cuda/gemm/int4_tiled_gemm.h"
 
@@ -46,6 +47,35 @@ TEST(Int4TiledPlan, CoversTheProductAndSplitsWithinItsLimits) {
           // One fp32 partial per output element of each block (128 rows x its token tile).
           EXPECT_EQ(p.workspace_bytes, size_t(p.blocks()) * kInt4TiledRows * p.token_tile * sizeof(float));
         }
+}
+
+// Blocks beyond the resident slots (two per SM) run as another wave. A split launch fills one wave, or
+// its last wave at least half: 96 tiles split 3 ways on 132 SMs (288 blocks, a second wave of 24 that
+// takes as long as the first) is what the plan must not do.
+TEST(Int4TiledPlan, SplitLaunchesLeaveNoSmallLastWave) {
+  for (int sms : {8, 78, 132})
+    for (int64_t n : {129, 1000, 4096, 12288, 22016})
+      for (int64_t k : {1024, 4096, 11008})
+        for (int tokens : {9, 16, 32, 64}) {
+          SCOPED_TRACE(testing::Message() << "sms=" << sms << " n=" << n << " k=" << k << " tokens=" << tokens);
+          const Int4TiledPlan p = plan_int4_tiled_gemm(Int4Layout{n, k, 128}, tokens, sms, 2 * sms);
+          if (p.splits == 1) continue;
+          const int slots = 2 * sms, last = p.blocks() % slots;
+          EXPECT_TRUE(last == 0 || p.blocks() < slots || 2 * last >= slots) << p.blocks() << " blocks";
+        }
+}
+
+// Llama-2-7B's four projections at 64 tokens on an H100 (132 SMs): each launch fits its blocks in the
+// resident slots or fills its waves.
+TEST(Int4TiledPlan, SevenBLayerAtSixtyFourTokensFillsItsWaves) {
+  const int sms = 132, slots = 2 * sms;
+  for (const auto& [n, k] : {std::pair<int64_t, int64_t>{12288, 4096}, {4096, 4096}, {22016, 4096}, {4096, 11008}}) {
+    const Int4TiledPlan p = plan_int4_tiled_gemm(Int4Layout{n, k, 128}, 64, sms, slots);
+    SCOPED_TRACE(testing::Message() << "n=" << n << " k=" << k << " splits=" << p.splits);
+    EXPECT_GT(p.splits, 1);  // no shape has two tiles per SM by itself
+    const int waves = (p.blocks() + slots - 1) / slots;
+    EXPECT_GE(p.blocks(), (waves - 1) * slots + slots / 2);
+  }
 }
 
 TEST(Int4TiledPlan, SplitsNoFurtherThanTheCountersAllow) {

@@ -261,6 +261,21 @@ void launch_typed(const Int4GemmArgs& a, const Int4TiledPlan& plan, float* works
 
 }  // namespace
 
+namespace {
+
+// The time a launch of `tiles` output tiles split `splits` ways takes, in units of one block's time for
+// one chunk (128 rows x 64 columns), when `slots` blocks run at once: whole waves of blocks, each its
+// share of the chunks plus, with splits, writing its fp32 partials (128 x token_tile floats, through L2;
+// about token_tile / 20 chunks' time), and the last block of a tile reading every split's partials
+// (about token_tile / 64 chunks each).
+double int4_tiled_cost(int tiles, int splits, int chunks, int slots, int token_tile) {
+  const int waves = (tiles * splits + slots - 1) / slots;
+  const double own = (chunks + splits - 1) / splits + (splits > 1 ? token_tile / 20.0 : 0.0);
+  return waves * own + (splits > 1 ? splits * token_tile / 64.0 : 0.0);
+}
+
+}  // namespace
+
 Int4TiledPlan plan_int4_tiled_gemm(const Int4Layout& layout, int tokens, int sms, int max_counters) {
   Int4TiledPlan plan;
   if (tokens < 1 || layout.n < 1 || layout.k < 1 || sms < 1) return plan;
@@ -268,10 +283,18 @@ Int4TiledPlan plan_int4_tiled_gemm(const Int4Layout& layout, int tokens, int sms
   plan.token_tiles = (tokens + plan.token_tile - 1) / plan.token_tile;
   plan.row_blocks = int((layout.n_padded() + kInt4TiledRows - 1) / kInt4TiledRows);
   plan.splits = 1;
-  const int chunks = int(layout.k_padded() / 64), target = 2 * sms;
-  if (plan.tiles() < target && plan.tiles() <= max_counters) {
-    const int wanted = (target + plan.tiles() - 1) / plan.tiles();
-    plan.splits = std::max(1, std::min({wanted, chunks / kMinSplitChunks, kMaxSplits}));
+  // Every configuration keeps two blocks per SM resident (TiledConfig::MinBlocks). Splitting K pays
+  // only while the tiles leave slots idle; the split count with the least modelled time wins, so a
+  // launch never spills a small last wave (96 tiles split 3 ways on 132 SMs would run 288 blocks in
+  // two waves of 264 slots: 2 ways fill one wave and take less time).
+  const int chunks = int(layout.k_padded() / 64), slots = 2 * sms;
+  if (plan.tiles() < slots && plan.tiles() <= max_counters) {
+    const int most = std::max(1, std::min(chunks / kMinSplitChunks, kMaxSplits));
+    double best = int4_tiled_cost(plan.tiles(), 1, chunks, slots, plan.token_tile);
+    for (int s = 2; s <= most; ++s) {
+      const double cost = int4_tiled_cost(plan.tiles(), s, chunks, slots, plan.token_tile);
+      if (cost < best) best = cost, plan.splits = s;
+    }
   }
   if (plan.splits > 1) {
     plan.workspace_bytes = size_t(plan.blocks()) * kInt4TiledRows * plan.token_tile * sizeof(float);

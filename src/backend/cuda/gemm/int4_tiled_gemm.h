@@ -29,7 +29,8 @@ struct Int4TiledPlan {
 
 // A plan for `tokens` tokens on a GPU of `sms` multiprocessors: K is split only while the output
 // tiles number fewer than two blocks per SM, into parts of at least four 64-column chunks, and never
-// into more parts than `max_counters` counters allow.
+// into more parts than `max_counters` counters allow; of those, the split count with the least
+// modelled time (whole waves of resident blocks, plus the partial sums' traffic).
 Int4TiledPlan plan_int4_tiled_gemm(const Int4Layout& layout, int tokens, int sms, int max_counters);
 
 // The first chunk of split s when `chunks` chunks go to `splits` parts (s = splits gives the end).
