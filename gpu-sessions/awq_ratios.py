@@ -1,8 +1,9 @@
 """Reads compare_peers.sh's outputs in OUT_DIR and prints issue 19's W4A16 decode table: turbine with
 the 4-bit checkpoint (turbine_awq.jsonl, the awq phase) beside turbine fp16 (turbine.jsonl, the turbine
-phase) and llama.cpp Q4_K_M (llamacpp_batched.md, the llamacpp phase run with LLAMACPP_QUANT=1:
-llama-batched-bench S_TG; the file holds the f16 rows, then the Q4_K_M ones, so a batch size's second
-row is Q4_K_M), with each ratio against its target (three decimals, so a near miss is not rounded up)."""
+phase) and llama.cpp Q4_K_M (llama-batched-bench S_TG: llamacpp_q4km_batched.md from the llamacpp-q4
+phase, else llamacpp_batched.md from the llamacpp phase run with LLAMACPP_QUANT=1, which holds the f16
+rows, then the Q4_K_M ones, so a batch size's second row is Q4_K_M), with each ratio against its
+target (three decimals, so a near miss is not rounded up)."""
 import json, sys
 from pathlib import Path
 
@@ -16,14 +17,21 @@ def jsonl(name):
 
 
 fp16, awq = jsonl("turbine.jsonl"), jsonl("turbine_awq.jsonl")
-rows = {}
-p = out / "llamacpp_batched.md"
-if p.exists():  # | PP | TG | B | N_KV | T_PP s | S_PP t/s | T_TG s | S_TG t/s | T s | S t/s |
-    for line in p.read_text().splitlines():
+
+
+def batched_rows(p):  # | PP | TG | B | N_KV | T_PP s | S_PP t/s | T_TG s | S_TG t/s | T s | S t/s |
+    rows = {}
+    for line in p.read_text().splitlines() if p.exists() else []:
         cells = [c.strip() for c in line.strip("|").split("|")]
         if len(cells) >= 8 and cells[0].isdigit():
             rows.setdefault(int(cells[2]), []).append(float(cells[7]))
-q4 = {b: r[1] for b, r in rows.items() if len(r) >= 2}  # f16 alone (LLAMACPP_QUANT=0): no Q4_K_M figure
+    return rows
+
+
+# The llamacpp-q4 phase's file holds Q4_K_M rows alone; llamacpp_batched.md f16 rows, then Q4_K_M ones
+# (f16 alone with LLAMACPP_QUANT=0: no Q4_K_M figure).
+q4 = {b: r[0] for b, r in batched_rows(out / "llamacpp_q4km_batched.md").items()} or \
+    {b: r[1] for b, r in batched_rows(out / "llamacpp_batched.md").items() if len(r) >= 2}
 
 
 def tok_s(rows, b):

@@ -10,6 +10,16 @@
 #   tune-ab     batch 64 with TURBINE_CUBLASLT_TUNE=0 and 1, alternated twice (tune_ab.jsonl)
 #   llamacpp    llama.cpp llama-bench / llama-batched-bench (f16; with LLAMACPP_QUANT=1 also Q4_K_M, after
 #               the f16 rows of the same files: the awq phase's table needs them)
+#   convert-peer  start writing the model's f16 GGUF in the background with the llama.cpp source's own
+#               converter (Python only, so it runs while build-peer compiles; /tmp/peer-<model>-f16.gguf,
+#               the name llamacpp_peer.sh reuses)
+#   awq-prep    the awq phase's quantize awq --method rtn alone (CPU work: runs while build-peer compiles)
+#   llamacpp-q4 llama.cpp Q4_K_M alone, on the conversion convert-peer started: llama-quantize, then
+#               llama-bench tg128 and llama-batched-bench at batch 1,16,64 (llamacpp_q4km_bench.md,
+#               llamacpp_q4km_batched.md, which awq_ratios.py reads before llamacpp_batched.md); for issue
+#               19's batch-1 target in one device call with turbine fp16 and W4A16:
+#               PHASES="build-peer model convert-peer awq-prep turbine awq llamacpp-q4 awq-table"
+#   awq-table   gpu-sessions/awq_ratios.py's table again (after llamacpp-q4)
 #   ratios      a table of turbine / llama.cpp from the files above
 #   awq         issue 19 (W4A16): turbine quantize awq --method rtn into $AWQ_DIR (default
 #               /tmp/llama7b-awq), turbine bench generate on it at batch 1,16,64 (turbine_awq.jsonl), and
@@ -69,7 +79,7 @@ ab() {
 }
 for phase in $phases; do
   echo "== $phase ($(date -u +%H:%M:%S))"
-  case $phase in hf|turbine|llamacpp|awq|throughput|kvquant|serve|graphs-off|bandwidth|fused-ab|tune-ab|base-ab|moe) wait_peer_build ;; esac
+  case $phase in hf|turbine|llamacpp|llamacpp-q4|awq|throughput|kvquant|serve|graphs-off|bandwidth|fused-ab|tune-ab|base-ab|moe) wait_peer_build ;; esac
   case $phase in
     build-peer)  # the peer script builds on its first call; a dry call with no model only builds
       setsid nohup bash -c "LLAMACPP_QUANT=0 '$BENCH_DIR/llamacpp_peer.sh' /nonexistent /tmp/lc-build-only" \
@@ -87,6 +97,28 @@ for phase in $phases; do
     llamacpp)
       LLAMACPP_QUANT=${LLAMACPP_QUANT:-0} "$BENCH_DIR/llamacpp_peer.sh" "$MODEL_DIR" "$O" > "$O/llamacpp.log" 2>&1
       cat "$O/llamacpp_batched.md" "$O/llamacpp_bench.md" 2>/dev/null ;;
+    convert-peer)
+      mkdir -p /tmp/lc-convert && tar xzf "$BENCH_DIR/llama.cpp-src.tar.gz" -C /tmp/lc-convert
+      peer_gguf=/tmp/peer-$(basename "$MODEL_DIR")
+      [ -f "$peer_gguf-f16.gguf" ] || setsid nohup bash -c "cd /tmp/lc-convert && $PY convert_hf_to_gguf.py '$MODEL_DIR' \
+        --outtype f16 --outfile '$peer_gguf-f16.tmp' && mv '$peer_gguf-f16.tmp' '$peer_gguf-f16.gguf'" \
+        > "$O/convert.log" 2>&1 < /dev/null & ;;
+    awq-prep)
+      [ -f "$AWQ_DIR/config.json" ] || "$TURBINE_BIN" quantize awq "$MODEL_DIR" --method rtn --out "$AWQ_DIR" \
+        > "$O/awq_quantize.log" 2>&1 || { tail "$O/awq_quantize.log"; exit 1; } ;;
+    llamacpp-q4)
+      while pgrep -f convert_hf_to_gguf > /dev/null; do sleep 2; done
+      peer_gguf=/tmp/peer-$(basename "$MODEL_DIR") lc_bin=/tmp/lc/build/bin
+      [ -f "$peer_gguf-f16.gguf" ] || { echo "no $peer_gguf-f16.gguf (convert-peer first)"; tail -3 "$O/convert.log"; exit 1; }
+      [ -f "$peer_gguf-q4km.gguf" ] || { $lc_bin/llama-quantize "$peer_gguf-f16.gguf" "$peer_gguf-q4km.tmp" Q4_K_M "$(nproc)" \
+        < /dev/null > "$O/quantize_q4km.log" 2>&1 && mv "$peer_gguf-q4km.tmp" "$peer_gguf-q4km.gguf"; } ||
+        { tail -3 "$O/quantize_q4km.log"; exit 1; }
+      timeout 120 $lc_bin/llama-bench -m "$peer_gguf-q4km.gguf" -ngl 99 -fa 1 -p 0 -n 128 -r 3 < /dev/null 2>/dev/null |
+        grep '^|' | tee "$O/llamacpp_q4km_bench.md"
+      timeout 200 $lc_bin/llama-batched-bench -m "$peer_gguf-q4km.gguf" -ngl 99 -fa 1 -c 26000 -b 2048 -ub 512 -npp 128 \
+        -ntg 256 -npl 1,16,64 < /dev/null 2>/dev/null | grep '^|' | tee "$O/llamacpp_q4km_batched.md" ;;
+    awq-table)
+      $PY "$script_dir/awq_ratios.py" "$O" | tee "$O/awq_ratios.md" ;;
     awq)
       [ -f "$AWQ_DIR/config.json" ] || "$TURBINE_BIN" quantize awq "$MODEL_DIR" --method rtn --out "$AWQ_DIR" \
         > "$O/awq_quantize.log" 2>&1 || { tail "$O/awq_quantize.log"; exit 1; }
