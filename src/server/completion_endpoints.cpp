@@ -1,7 +1,8 @@
 // /v1/completions and /v1/chat/completions: requests become engine choices (prompts x n) run by a
 // GenerationJob. A chat's session_id only names the request; the prefix cache reuses the KV of
 // the conversation so far. A chat's tools go to the template, and its reply goes through the
-// server's reply parsers (--tool-call-parser when the request has tools, --reasoning-parser).
+// server's reply parsers (--tool-call-parser when the request has tools, --reasoning-parser); a
+// tool_choice that demands a call ends the prompt with the call's opening.
 #include <algorithm>
 
 #include "core/error.h"
@@ -37,6 +38,14 @@ JobSpec job_spec(ApiKind kind, const char* id_prefix, const ServedModel& model, 
   return spec;
 }
 
+// The declared tool `name` names (parse_tool_choice checked that there is one), as a list of one.
+nlohmann::ordered_json named_tool(const nlohmann::ordered_json& tools, const std::string& name) {
+  nlohmann::ordered_json one = nlohmann::ordered_json::array();
+  for (const auto& tool : tools)
+    if (tool["function"]["name"] == name) one.push_back(tool);
+  return one;
+}
+
 }  // namespace
 
 void handle_completions(ServingContext& context, const nlohmann::ordered_json& body,
@@ -65,7 +74,11 @@ void handle_chat(ServingContext& context, const nlohmann::ordered_json& body, st
   // with the request's chat_template_kwargs over it.
   ChatTemplateInput in = chat_template_input(model.tokenizer->config);
   in.messages = r.messages;
-  if (r.tool_choice != ToolChoice::None) in.tools = r.tools;  // "none": the template sees no tools
+  // "none": the template sees no tools; a named function: that tool alone.
+  if (r.tool_choice == ToolChoice::Function)
+    in.tools = named_tool(r.tools, r.tool_choice_name);
+  else if (r.tool_choice != ToolChoice::None)
+    in.tools = r.tools;
   for (const auto& [name, value] : r.template_vars.items()) in.extra_vars[name] = value;
   std::string rendered;
   try {
@@ -73,16 +86,26 @@ void handle_chat(ServingContext& context, const nlohmann::ordered_json& body, st
   } catch (const Error& e) {
     reject("messages", "the chat template refused the messages: {}", e.what());
   }
+  // "required" or a named function, with a tool-call parser: the reply starts with the call's opening,
+  // written at the end of the prompt, unless the prompt opened a reasoning block (the call would land
+  // in it). The parser reads the opening first (ReplyParsing::forced_prefix).
+  const bool parses_calls = r.tool_choice != ToolChoice::None && context.options.tool_call_parser;
+  std::string forced_prefix;
+  if (parses_calls && (r.tool_choice == ToolChoice::Required || r.tool_choice == ToolChoice::Function) &&
+      !prompt_opens_reasoning(rendered))
+    forced_prefix = forced_tool_call_prefix(*context.options.tool_call_parser,
+                                            r.tool_choice == ToolChoice::Function ? &r.tool_choice_name : nullptr);
   // The rendering writes its own BOS where the template has one (its special-token strings become ids).
-  const std::vector<int32_t> ids = prompt_ids(model, rendered, false, "messages");
+  const std::vector<int32_t> ids = prompt_ids(model, rendered + forced_prefix, false, "messages");
   SamplingParams params = plan_sampling(model, r.sampling, ids, 0);
   for (int32_t id : model.chat_stop_ids)
     if (std::find(params.stop_ids.begin(), params.stop_ids.end(), id) == params.stop_ids.end())
       params.stop_ids.push_back(id);
   JobSpec spec = job_spec(ApiKind::Chat, "chatcmpl", model, r);
-  if (r.tool_choice != ToolChoice::None) spec.reply_parsing.tool_calls = context.options.tool_call_parser;
+  if (parses_calls) spec.reply_parsing.tool_calls = context.options.tool_call_parser;
   spec.reply_parsing.reasoning = context.options.reasoning_parser;
   spec.reply_parsing.prompt_opened_reasoning = prompt_opens_reasoning(rendered);
+  spec.reply_parsing.forced_prefix = forced_prefix;
   for (int j = 0; j < r.n; ++j) spec.choices.push_back({ids, for_choice(params, j), 0, std::nullopt});
   GenerationJob::start(context, std::move(sink), std::move(spec));
 }

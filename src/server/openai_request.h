@@ -42,8 +42,9 @@ struct CompletionRequest {
   std::string session_id;         // names the request for /abort_request ("" when none)
 };
 
-// tool_choice: "none" keeps the tools from the template and the reply unparsed; the others give them
-// to the template (nothing forces the model to call one).
+// tool_choice: "none" keeps the tools from the template and the reply unparsed; "auto" gives them to
+// the template; "required" and a named function (which alone goes to the template) also make the
+// reply start with a call where the server parses calls (completion_endpoints.cpp).
 enum class ToolChoice { None, Auto, Required, Function };
 
 struct ChatRequest {

@@ -5,9 +5,20 @@ namespace turbine::server {
 ReplyParser::ReplyParser(const ReplyParsing& parsing) {
   if (parsing.reasoning) reasoning_.emplace(*parsing.reasoning, parsing.prompt_opened_reasoning);
   if (parsing.tool_calls) tools_.emplace(*parsing.tool_calls);
+  if (!parsing.forced_prefix.empty()) pending_ = parse(parsing.forced_prefix);
 }
 
-ReplyDelta ReplyParser::feed(std::string_view text) {
+ReplyDelta ReplyParser::take_pending(ReplyDelta&& out) {
+  if (pending_.empty()) return std::move(out);
+  ReplyDelta first = std::move(pending_);
+  pending_ = ReplyDelta();
+  first.append(std::move(out));
+  return first;
+}
+
+ReplyDelta ReplyParser::feed(std::string_view text) { return take_pending(parse(text)); }
+
+ReplyDelta ReplyParser::parse(std::string_view text) {
   ReplyDelta out;
   if (reasoning_)
     out = reasoning_->feed(text);
@@ -30,7 +41,7 @@ ReplyDelta ReplyParser::finish() {
     out.content = std::move(calls.content);
     out.tool_calls = std::move(calls.tool_calls);
   }
-  return out;
+  return take_pending(std::move(out));
 }
 
 }  // namespace turbine::server

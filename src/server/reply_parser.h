@@ -15,6 +15,9 @@ struct ReplyParsing {
   std::optional<ToolCallFormat> tool_calls;
   std::optional<ReasoningFormat> reasoning;
   bool prompt_opened_reasoning = false;  // the rendered prompt ends with `<think>`
+  // The start of the reply that the prompt already holds (a call tool_choice forces,
+  // forced_tool_call_prefix): parsed as if the model had written it.
+  std::string forced_prefix;
 
   bool any() const { return tool_calls || reasoning; }
 };
@@ -29,8 +32,13 @@ class ReplyParser {
   int tool_calls() const { return tools_ ? tools_->calls() : 0; }
 
  private:
+  ReplyDelta parse(std::string_view text);
+  // What the forced prefix gave, which goes out with the first delta.
+  ReplyDelta take_pending(ReplyDelta&& out);
+
   std::optional<ReasoningParser> reasoning_;
   std::optional<ToolCallParser> tools_;
+  ReplyDelta pending_;
 };
 
 }  // namespace turbine::server

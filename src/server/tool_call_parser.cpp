@@ -67,6 +67,12 @@ const std::vector<std::pair<std::string, ToolCallFormat>>& tool_call_format_name
   return names;
 }
 
+std::string forced_tool_call_prefix(ToolCallFormat format, const std::string* name) {
+  const std::string opening = format == ToolCallFormat::Qwen ? "<tool_call>\n{\"name\": " : "{\"name\": ";
+  if (!name) return opening + "\"";
+  return opening + Json(*name).dump() + (format == ToolCallFormat::Qwen ? ", \"arguments\": " : ", \"parameters\": ");
+}
+
 std::string make_tool_call_id() {
   std::random_device rd;
   return fmt::format("call_{:08x}{:08x}{:08x}", rd(), rd(), rd());

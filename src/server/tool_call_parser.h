@@ -56,4 +56,10 @@ class ToolCallParser {
 // "call_" and 24 random hex digits.
 std::string make_tool_call_id();
 
+// How a reply in `format` starts when the request makes the model call a tool (tool_choice
+// "required", or the function `name` names): the call's opening up to its arguments when a name is
+// given, else up to the open quote of the name. The server ends the prompt with it and the reply's
+// parser reads it first, so the model can only go on writing the call.
+std::string forced_tool_call_prefix(ToolCallFormat format, const std::string* name);
+
 }  // namespace turbine::server

@@ -1,8 +1,8 @@
 """Tools in chat requests and the reply parsers of `turbine serve` (--tool-call-parser, --reasoning-parser).
 The tiny models cannot call tools, so these tests prove the plumbing: tools, tool calls and tool results
 reach the template (a small template that prints them; the rendered prompt is seen through
-return_token_ids), bad tools are a 400 naming the field, and a plain reply passes the parsers unchanged,
-streamed or not. The parsers themselves are tested on recorded model text in tests/unit/reply_parser_test.cpp."""
+return_token_ids), a tool_choice that demands a call ends the prompt with the call's opening, bad tools
+are a 400 naming the field, and a plain reply passes the parsers unchanged, streamed or not. The parsers themselves are tested on recorded model text in tests/unit/reply_parser_test.cpp."""
 import os
 import sys
 
@@ -68,9 +68,13 @@ def test_tools_reach_the_template(server):
     assert with_tools == rendered_ids(server, "user: Who made the light?\ntools: lookup count_words\nassistant:")
     assert prompt_ids(server, tools=TOOLS) == with_tools
     assert prompt_ids(server, tools=TOOLS, tool_choice="auto") == with_tools
-    assert prompt_ids(server, tools=TOOLS, tool_choice="required") == with_tools
+    # "required" (with the server's qwen parser): the prompt ends with a call's opening up to the name.
+    assert prompt_ids(server, tools=TOOLS, tool_choice="required") == \
+        rendered_ids(server, "user: Who made the light?\ntools: lookup count_words\nassistant:<tool_call>\n{\"name\": \"")
+    # A named function: that tool alone goes to the template, and the call's opening up to its arguments.
     assert prompt_ids(server, tools=TOOLS, tool_choice={"type": "function", "function": {"name": "count_words"}}) \
-        == with_tools
+        == rendered_ids(server, "user: Who made the light?\ntools: count_words\nassistant:"
+                                "<tool_call>\n{\"name\": \"count_words\", \"arguments\": ")
     # "none" keeps the tools from the template.
     without = expected_ids(server, [USER])
     assert prompt_ids(server, tools=TOOLS, tool_choice="none") == without
@@ -189,6 +193,29 @@ def test_reasoning_opened_by_the_prompt(server):
     assert whole["finish_reason"] == "length"
     content, reasoning, calls, reason = streamed(server, chat_template_kwargs={"think": True}, **GREEDY)
     assert (content, reasoning, calls, reason) == ("", message["reasoning_content"], [], "length")
+
+
+NAMED = {"type": "function", "function": {"name": "lookup"}}
+OPENING = '<tool_call>\n{"name": "lookup", "arguments": '
+
+
+def test_a_forced_call_the_model_does_not_finish_is_content_with_its_opening(server):
+    # The tiny model writes no JSON object after the forced opening (kjv-llama writes "11" and ends its
+    # turn): the reply is content that starts with the opening, streamed or not, and no call.
+    whole = chat(server, tools=TOOLS, tool_choice=NAMED, **GREEDY)["choices"][0]
+    content = whole["message"]["content"]
+    assert content.startswith(OPENING) and len(content) > len(OPENING), content
+    assert "tool_calls" not in whole["message"] and whole["finish_reason"] in ("stop", "length")
+    assert streamed(server, tools=TOOLS, tool_choice=NAMED, **GREEDY) == (content, "", [], whole["finish_reason"])
+
+
+def test_a_prompt_that_opened_reasoning_gets_no_forced_call(server):
+    # The call would land inside the reasoning block: the prompt is the template's alone.
+    kwargs = {"think": True}
+    plain = expected_ids(server, [USER], TOOLS, variables=kwargs)
+    assert prompt_ids(server, tools=TOOLS, tool_choice="required", chat_template_kwargs=kwargs) == plain
+    assert prompt_ids(server, tools=TOOLS, tool_choice=NAMED, chat_template_kwargs=kwargs) == \
+        expected_ids(server, [USER], TOOLS[:1], variables=kwargs)
 
 
 def test_serve_rejects_an_unknown_parser_name(tmp_path):
