@@ -259,10 +259,6 @@ void launch_typed(const Int4GemmArgs& a, const Int4TiledPlan& plan, float* works
     launch_config<T, Tiled64>(a, plan, workspace, counters, launch);
 }
 
-}  // namespace
-
-namespace {
-
 // The time a launch of `tiles` output tiles split `splits` ways takes, in units of one block's time for
 // one chunk (128 rows x 64 columns), when `slots` blocks run at once: whole waves of blocks, each its
 // share of the chunks plus, with splits, writing its fp32 partials (128 x token_tile floats, through L2;
