@@ -50,8 +50,8 @@
 #               (remove /tmp/llama7b and /tmp/peer-llama7b-*.gguf first). Needs the Qwen3 tokenizer
 #               folder ($MOE_TOKENIZER, default ../shared/tokenizers/qwen3: carry it, its tokenizer.json may
 #               come as tokenizer.json.xz).
-# Timed phases first wait for a llama.cpp build still running in the background: its 16 compile
-# jobs slow the host side of every step (batch 16 decode lost 13% that way once).
+# Timed phases first wait for a llama.cpp build (and a GGUF conversion) still running in the background:
+# its 16 compile jobs slow the host side of every step (batch 16 decode lost 13% that way once).
 # Env: TURBINE_BIN (default build/turbine), TURBINE_BASE_BIN (base-ab's baseline), BENCH_DIR (default ../shared/bench), MODEL_DIR, TOKENIZER,
 # MOE_DIR, MOE_TOKENIZER.
 set -u
@@ -66,7 +66,9 @@ TOKENIZER=${TOKENIZER:-$here/models/kjv-llama/tokenizer.model}
 MOE_DIR=${MOE_DIR:-/tmp/qwen3moe-a3b-12l}
 MOE_TOKENIZER=${MOE_TOKENIZER:-$here/../shared/tokenizers/qwen3}
 PY=python3; [ -x /opt/torch/.venv/bin/python3 ] && PY=/opt/torch/.venv/bin/python3
-wait_peer_build() { while pgrep -f "llamacpp_peer.sh /nonexistent" > /dev/null; do sleep 5; done; }
+wait_peer_build() {
+  while pgrep -f "llamacpp_peer.sh /nonexistent" > /dev/null || pgrep -f convert_hf_to_gguf > /dev/null; do sleep 5; done
+}
 # A/B of one switch: ab VARIABLE LABEL BATCH runs VARIABLE=0 then 1, twice, into LABEL_ab.jsonl.
 ab() {
   for round in 1 2; do
@@ -107,7 +109,6 @@ for phase in $phases; do
       [ -f "$AWQ_DIR/config.json" ] || "$TURBINE_BIN" quantize awq "$MODEL_DIR" --method rtn --out "$AWQ_DIR" \
         > "$O/awq_quantize.log" 2>&1 || { tail "$O/awq_quantize.log"; exit 1; } ;;
     llamacpp-q4)
-      while pgrep -f convert_hf_to_gguf > /dev/null; do sleep 2; done
       peer_gguf=/tmp/peer-$(basename "$MODEL_DIR") lc_bin=/tmp/lc/build/bin
       [ -f "$peer_gguf-f16.gguf" ] || { echo "no $peer_gguf-f16.gguf (convert-peer first)"; tail -3 "$O/convert.log"; exit 1; }
       [ -f "$peer_gguf-q4km.gguf" ] || { $lc_bin/llama-quantize "$peer_gguf-f16.gguf" "$peer_gguf-q4km.tmp" Q4_K_M "$(nproc)" \
