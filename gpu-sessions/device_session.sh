@@ -30,7 +30,8 @@
 #                                                        PDL, quantized-KV decode and attention (GTEST_FILTER
 #                                                        overrides), memcheck of the GEMV, tiled and quantized
 #                                                        decode tests, decode attention on each KV format and
-#                                                        int4_linear_bench (tiled off and on), each beside the
+#                                                        int4_linear_bench (tiled off, on above 16 tokens and
+#                                                        on from 9), each beside the
 #                                                        build carried as *-base (TURBINE_BASE_BUILD in
 #                                                        prepare_carry.sh), then ncu of the GEMV at 1 and 16
 #                                                        tokens and the tiled GEMM at 64 (hottest SASS lines;
@@ -166,10 +167,12 @@ case $part in
       [ -x "$bin" ] || continue
       echo "== $v $round"; timeout 60 "$bin" --filter "128x640+1" --iterations 50 2>&1 | grep attention
     done; done | tee "$O/attention_ab.txt"
-    for v in base head tiled; do
+    # tiled: the tiled GEMM above the GEMV's 16 tokens; tiled-9: from 9 tokens (the GEMV up to 8).
+    for v in base head tiled tiled-9; do
       bin=$b/int4_linear_bench; [ $v = base ] && bin=$b/int4_linear_bench-base
       [ -x "$bin" ] || continue
-      echo "== $v"; env TURBINE_CUDA_INT4_TILED=$([ $v = tiled ] && echo 1 || echo 0) timeout 60 "$bin" --dtype float16 \
+      echo "== $v"; env TURBINE_CUDA_INT4_TILED=$([ ${v%-9} = tiled ] && echo 1 || echo 0) \
+        TURBINE_CUDA_INT4_GEMV=$([ $v = tiled-9 ] && echo 8 || echo 16) timeout 60 "$bin" --dtype float16 \
         --iterations 50 --tokens 1,8,16,32,64 2>&1 | grep -E "layer|tokens"
     done | tee "$O/int4_ab.txt"
     export PATH=/usr/local/cuda/bin:$PATH
