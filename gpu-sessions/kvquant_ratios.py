@@ -1,6 +1,7 @@
 """Reads compare_peers.sh's kvquant phase outputs in OUT_DIR (kvquant_<format>.json, one bench throughput
 JSON object each) and prints each KV format's requests/s and KV blocks beside the unquantized run's, with
-the ratio (three decimals) against issue 19's targets (int8 >= 1.25x, int4 >= 1.5x; fp8 has none)."""
+the ratio (three decimals) against issue 19's targets (int8 >= 1.25x, int4 >= 1.5x; fp8 has none), and
+the batch its steps carried (mean / max, where the run reports it)."""
 import json
 import sys
 from pathlib import Path
@@ -18,8 +19,8 @@ def load(kv):
 
 
 base = load("none")
-print("| KV cache | requests/s | KV blocks | ratio to none | target |")
-print("|---|---|---|---|---|")
+print("| KV cache | requests/s | KV blocks | ratio to none | target | batch (mean / max) |")
+print("|---|---|---|---|---|---|")
 for kv in ("none", "int8", "int4", "fp8"):
     r = load(kv)
     rps = r["request_throughput"] if r else None
@@ -28,5 +29,7 @@ for kv in ("none", "int8", "int4", "fp8"):
     target = TARGETS.get(kv)
     verdict = "-" if target is None else (f"{target}" if ratio is None else
                                           f"{target} {'pass' if ratio >= target else 'miss'}")
+    # Where the cache bounded the batch, a quantized one carries more sequences a step.
+    batch = f"{r['mean_batch']:.1f} / {r['max_batch']}" if r and "mean_batch" in r else "-"
     print(f"| {kv} | {f'{rps:.3f}' if rps else '-'} | {blocks if blocks else '-'} | "
-          f"{f'{ratio:.3f}' if ratio else '-'} | {verdict} |")
+          f"{f'{ratio:.3f}' if ratio else '-'} | {verdict} | {batch} |")

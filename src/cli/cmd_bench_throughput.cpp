@@ -128,6 +128,10 @@ void run(const ThroughputArgs& args) {
   for (double p : {50.0, 90.0, 99.0}) row[fmt::format("ttft_ms_p{:.0f}", p)] = percentile(ttft, p);
   for (double p : {50.0, 90.0, 99.0}) row[fmt::format("itl_ms_p{:.0f}", p)] = percentile(itl, p);
   row["steps"] = c.steps;
+  // The batch the steps carried: whether the KV cache or --max-batch-size bounded it (a quantized
+  // cache holds more sequences; it shows here where the unquantized one ran out).
+  row["mean_batch"] = c.steps > 0 ? double(c.step_sequences) / double(c.steps) : 0.0;
+  row["max_batch"] = c.max_step_sequences;
   row["preemptions"] = c.preemptions;
   row["sampled_full_rows"] = c.sampled_full_rows;  // tokens whose logits row came to the host
   row["kv_blocks"] = engine.num_blocks();
@@ -155,6 +159,8 @@ void run(const ThroughputArgs& args) {
               percentile(itl, 99));
   std::printf("%-22s %llu steps, %llu preemptions, %d KV blocks of %d tokens\n", "engine", (unsigned long long)c.steps,
               (unsigned long long)c.preemptions, engine.num_blocks(), engine.block_len());
+  std::printf("%-22s %.1f sequences a step on average, %d at most\n", "batch", row["mean_batch"].get<double>(),
+              c.max_step_sequences);
   std::printf("%-22s %.2f s schedule, %.2f s model step, %.2f s commit\n", "engine loop", c.schedule_seconds,
               c.model_seconds, c.commit_seconds);
   finish_stdout();

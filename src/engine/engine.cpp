@@ -286,6 +286,8 @@ void Engine::step() {
   counters_.model_seconds += seconds(t1, t2);
   for (const ScheduledChunk& c : schedule.chunks) scheduler_->commit(c);
   ++counters_.steps;
+  counters_.step_sequences += schedule.chunks.size();
+  counters_.max_step_sequences = std::max(counters_.max_step_sequences, int(schedule.chunks.size()));
   counters_.prefilled_tokens += uint64_t(schedule.num_prefill_tokens);
   counters_.decoded_tokens += uint64_t(schedule.num_decode_tokens);
   const DeviceSamplingCounts& sampling = sampled.counts;

@@ -38,6 +38,8 @@ struct EngineCounters {
   uint64_t decoded_tokens = 0;        // tokens computed one at a time while generating
   uint64_t cached_prefix_tokens = 0;  // prompt tokens whose KV was reused (prefix cache, sessions)
   uint64_t preemptions = 0;
+  uint64_t step_sequences = 0;  // sequences summed over the steps (over steps: the mean batch)
+  int max_step_sequences = 0;   // the most sequences one step carried
   uint64_t finished_requests = 0;
   uint64_t sessions_given_way = 0;
   uint64_t window_released_blocks = 0;  // KV blocks released once out of the model's sliding window

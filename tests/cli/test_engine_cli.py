@@ -111,6 +111,21 @@ def test_bench_throughput_counts_the_kv_its_decode_steps_read():
     assert row["decode_kv_tokens"] == 3 * (9 + 10 + 11)
     assert row["model_s"] > 0 and row["schedule_s"] >= 0 and row["commit_s"] >= 0
     assert row["model_s"] + row["schedule_s"] + row["commit_s"] <= row["elapsed_s"]
+    # All three fit one step's batch (a step may start before the last two are submitted).
+    assert row["max_batch"] == 3 and 1.0 <= row["mean_batch"] <= 3.0
+
+
+def test_bench_throughput_reports_the_batch_the_engine_ran():
+    r = run("bench", "throughput", MODEL, "--requests", "5", "--input-len-range", "8:8", "--output-len-range", "4:4",
+            "--max-batch-size", "2", "--json", "--device", "cpu", "--threads", "2")
+    assert r.returncode == 0, r.stderr
+    row = json.loads(r.stdout.decode())
+    # At most 2 at a time; five equal requests leave some step with one.
+    assert row["max_batch"] == 2 and 1.0 < row["mean_batch"] < 2.0
+    text = run("bench", "throughput", MODEL, "--requests", "5", "--input-len-range", "8:8", "--output-len-range", "4:4",
+               "--max-batch-size", "2", "--device", "cpu", "--threads", "2")
+    assert text.returncode == 0, text.stderr
+    assert "2 at most" in text.stdout.decode()
 
 
 def test_bench_throughput_bad_range_is_a_one_line_error():

@@ -31,4 +31,13 @@ def test_ratios_against_the_targets(tmp_path):
 def test_missing_runs_leave_dashes(tmp_path):
     (tmp_path / "kvquant_none.json").write_text(json.dumps({"request_throughput": 10.0, "kv_blocks": 5}) + "\n")
     table = run(tmp_path)
-    assert table["int4"][1:5] == ["-", "-", "-", "1.5"]
+    assert table["int4"][1:6] == ["-", "-", "-", "1.5", "-"]
+    assert table["none"][5] == "-"  # a run without the batch fields
+
+
+def test_the_batch_each_run_carried(tmp_path):
+    for kv, batch in (("none", 97.25), ("int4", 128.0)):
+        (tmp_path / f"kvquant_{kv}.json").write_text(
+            json.dumps({"request_throughput": 10.0, "kv_blocks": 5, "mean_batch": batch, "max_batch": 128}) + "\n")
+    table = run(tmp_path)
+    assert table["none"][5] == "97.2 / 128" and table["int4"][5] == "128.0 / 128"
