@@ -90,9 +90,10 @@ void handle_chat(ServingContext& context, const nlohmann::ordered_json& body, st
   // written at the end of the prompt, unless the prompt opened a reasoning block (the call would land
   // in it). The parser reads the opening first (ReplyParsing::forced_prefix).
   const bool parses_calls = r.tool_choice != ToolChoice::None && context.options.tool_call_parser;
+  const bool opened_reasoning = prompt_opens_reasoning(rendered);
   std::string forced_prefix;
   if (parses_calls && (r.tool_choice == ToolChoice::Required || r.tool_choice == ToolChoice::Function) &&
-      !prompt_opens_reasoning(rendered))
+      !opened_reasoning)
     forced_prefix = forced_tool_call_prefix(*context.options.tool_call_parser,
                                             r.tool_choice == ToolChoice::Function ? &r.tool_choice_name : nullptr);
   // The rendering writes its own BOS where the template has one (its special-token strings become ids).
@@ -104,7 +105,7 @@ void handle_chat(ServingContext& context, const nlohmann::ordered_json& body, st
   JobSpec spec = job_spec(ApiKind::Chat, "chatcmpl", model, r);
   if (parses_calls) spec.reply_parsing.tool_calls = context.options.tool_call_parser;
   spec.reply_parsing.reasoning = context.options.reasoning_parser;
-  spec.reply_parsing.prompt_opened_reasoning = prompt_opens_reasoning(rendered);
+  spec.reply_parsing.prompt_opened_reasoning = opened_reasoning;
   spec.reply_parsing.forced_prefix = forced_prefix;
   for (int j = 0; j < r.n; ++j) spec.choices.push_back({ids, for_choice(params, j), 0, std::nullopt});
   GenerationJob::start(context, std::move(sink), std::move(spec));
