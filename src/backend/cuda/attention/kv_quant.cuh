@@ -95,18 +95,26 @@ __device__ __forceinline__ float kv_code_to_float(uint32_t magic_bits) {
   return __uint_as_float(magic_bits) - 8388608.0f;
 }
 
-// 8 consecutive values of a quantized row: `raw` holds their bytes (int8 / fp8: .x and .y; int4: .x),
-// `scale` and `zero` the row's parameters (zero unused for fp8).
+// 8 consecutive codes of a quantized row as fp32, before the row's scale and zero: int8 / int4 the
+// unsigned codes, fp8 the e4m3 values. `raw` holds their bytes (int8 / fp8: .x and .y; int4: .x, value
+// e in nibble e). A value is scale * code + zero (fp8: scale * code), so a dot product with a row can
+// take scale and zero out of its sum (the decode kernel does).
 template <KvFormat F>
-__device__ __forceinline__ void dequant8(const uint4& raw, float scale, float zero, float* out) {
+__device__ __forceinline__ void kv_codes8(const uint4& raw, float* out) {
+  // Bytes (code, 0, 0, 0x4B) are the float 2^23 + code: selectors b, 4, 4, 7 take byte b of the word.
+  constexpr uint32_t kMagic = 0x4B000000u;
   if constexpr (F == KvFormat::Int4) {
+    // Even values' nibbles in the bytes of one word, odd values' in another: one byte permute a value.
+    const uint32_t even = raw.x & 0x0f0f0f0fu, odd = (raw.x >> 4) & 0x0f0f0f0fu;
 #pragma unroll
-    for (int e = 0; e < 8; ++e) out[e] = kv_code_to_float(((raw.x >> (4 * e)) & 15u) | 0x4B000000u) * scale + zero;
+    for (int e = 0; e < 8; e += 2) {
+      out[e] = kv_code_to_float(__byte_perm(even, kMagic, 0x7440u | uint32_t(e / 2)));
+      out[e + 1] = kv_code_to_float(__byte_perm(odd, kMagic, 0x7440u | uint32_t(e / 2)));
+    }
   } else if constexpr (F == KvFormat::Int8) {
     const uint32_t w[2] = {raw.x, raw.y};
 #pragma unroll
-    for (int e = 0; e < 8; ++e)  // bytes (code, 0, 0, 0x4B) of the float: selectors e%4, 4, 4, 7
-      out[e] = kv_code_to_float(__byte_perm(w[e / 4], 0x4B000000u, 0x7440u | uint32_t(e % 4))) * scale + zero;
+    for (int e = 0; e < 8; ++e) out[e] = kv_code_to_float(__byte_perm(w[e / 4], kMagic, 0x7440u | uint32_t(e % 4)));
   } else {
     const uint32_t w[2] = {raw.x, raw.y};
 #pragma unroll
@@ -114,10 +122,19 @@ __device__ __forceinline__ void dequant8(const uint4& raw, float scale, float ze
       const __half2_raw h =
           __nv_cvt_fp8x2_to_halfraw2(__nv_fp8x2_storage_t((w[e / 4] >> (8 * (e % 4))) & 0xffffu), __NV_E4M3);
       const float2 f = __half22float2(__half2(h));
-      out[e] = f.x * scale;
-      out[e + 1] = f.y * scale;
+      out[e] = f.x;
+      out[e + 1] = f.y;
     }
   }
+}
+
+// 8 consecutive values of a quantized row (kv_codes8's `raw`), with the row's `scale` and `zero`
+// (zero unused for fp8).
+template <KvFormat F>
+__device__ __forceinline__ void dequant8(const uint4& raw, float scale, float zero, float* out) {
+  kv_codes8<F>(raw, out);
+#pragma unroll
+  for (int e = 0; e < 8; ++e) out[e] = F == KvFormat::Fp8 ? out[e] * scale : out[e] * scale + zero;
 }
 
 // Loads the bytes of 8 values starting at value d0 of a row.

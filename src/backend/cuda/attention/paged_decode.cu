@@ -7,8 +7,9 @@
 // Under programmatic dependent launch, the first keys' K and V (all but this step's token) load
 // before the wait for the previous kernel (MHA).
 // A dense row gives a lane V = 8 values per 16-byte load, and so does a quantized row by default
-// (backend/kv_format.h: 8 or 4 of its 16 bytes and the row's parameter word, dequantized where a dense
-// row is widened). With PagedAttentionParams::decode_wide_lanes (CudaOptions::kv_decode_wide_lanes), one
+// (backend/kv_format.h: 8 or 4 of its 16 bytes and the row's parameter word; its codes are widened where
+// a dense row's values are, and the row's scale and zero go to the sums, kv_lane_values). With
+// PagedAttentionParams::decode_wide_lanes (CudaOptions::kv_decode_wide_lanes), one
 // query head per KV head and head_dim 128, a lane takes a whole 16 bytes of a quantized row instead
 // (V = 16 for int8 / fp8, 32 for int4): each load instruction then moves as many bytes as on a dense
 // cache, where a narrow lane spends four loads (K, V and their parameter words) on 8 or 4 bytes of
@@ -49,19 +50,20 @@ int block_keys(const PagedAttentionParams& p) {
   return kWarps * kUnroll * (32 / (p.head_dim / values_per_lane(p.kv_format, wide_lanes(p))));
 }
 
-// This lane's V values of a K or V row as fp32: a dense chunk widened, or quantized codes dequantized
-// with the row's parameter word, 8 at a time (a 32-bit word holds 8 int4 codes, two words 8 int8 / fp8).
+// This lane's V values of a K or V row as fp32: a dense chunk widened, or a quantized row's codes
+// before its scale and zero (kv_codes8), 8 at a time (a 32-bit word holds 8 int4 codes, two words 8
+// int8 / fp8). The kernel applies a quantized row's scale and zero to its sums, not to each value:
+// q . k = scale (q . codes) + zero (sum of q), and p v adds (p scale) codes and, once a row, p zero.
 template <typename T, KvFormat F, int V>
-__device__ __forceinline__ void kv_values(const uint4& raw, uint32_t param_word, float* out) {
+__device__ __forceinline__ void kv_lane_values(const uint4& raw, float* out) {
   if constexpr (F == KvFormat::Dense) {
     unpack8<T>(raw, out);
   } else {
-    const float2 sz = kv_params_of(param_word);
     constexpr int kWords = F == KvFormat::Int4 ? 1 : 2;
     const uint32_t w[4] = {raw.x, raw.y, raw.z, raw.w};
 #pragma unroll
     for (int g = 0; g < V / 8; ++g)
-      dequant8<F>(make_uint4(w[g * kWords], kWords == 2 ? w[g * kWords + 1] : 0u, 0u, 0u), sz.x, sz.y, out + 8 * g);
+      kv_codes8<F>(make_uint4(w[g * kWords], kWords == 2 ? w[g * kWords + 1] : 0u, 0u, 0u), out + 8 * g);
   }
 }
 
@@ -74,6 +76,7 @@ __global__ void __launch_bounds__(kWarps * 32)
   constexpr int kV = values_per_lane(F, Wide);
   constexpr int kLanesPerKey = D / kV, kKeysPerStep = 32 / kLanesPerKey;
   constexpr int kWarpKeys = kKeysPerStep * kUnroll;
+  constexpr bool kQuantized = F != KvFormat::Dense, kZero = kQuantized && F != KvFormat::Fp8;
   __shared__ float wm[kWarps][MaxGroup], wl[kWarps][MaxGroup];
   __shared__ float wacc[kWarps][MaxGroup][D];
   pdl_launch_dependents();
@@ -170,13 +173,17 @@ __global__ void __launch_bounds__(kWarps * 32)
       for (int e = 0; e < kV; ++e) q[h][e] = 0.0f;
     }
   }
-  float m[MaxGroup], l[MaxGroup], acc[MaxGroup][kV];
+  // qsum: the sum of this lane's q values (a row's zero times it is the zero's part of q . k). zacc:
+  // the sum of p zero over the V rows seen, which every value of acc lacks until the loop ends.
+  float m[MaxGroup], l[MaxGroup], acc[MaxGroup][kV], qsum[MaxGroup], zacc[MaxGroup];
 #pragma unroll
   for (int h = 0; h < MaxGroup; ++h) {
     m[h] = -FLT_MAX;
     l[h] = 0.0f;
+    zacc[h] = 0.0f;
+    qsum[h] = 0.0f;
 #pragma unroll
-    for (int e = 0; e < kV; ++e) acc[h][e] = 0.0f;
+    for (int e = 0; e < kV; ++e) acc[h][e] = 0.0f, qsum[h] += q[h][e];
   }
 
   for (int base = first_base; base < key_end; base += kWarps * kWarpKeys) {  // warp-uniform
@@ -185,12 +192,17 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       float kf[kV];
-      kv_values<T, F, kV>(kraw[u], kpar[u], kf);
+      kv_lane_values<T, F, kV>(kraw[u], kf);
+      const float2 sz = kQuantized ? kv_params_of(kpar[u]) : make_float2(1.0f, 0.0f);
 #pragma unroll
       for (int h = 0; h < MaxGroup; ++h) {
         float dot = 0.0f;
 #pragma unroll
         for (int e = 0; e < kV; ++e) dot += q[h][e] * kf[e];
+        if constexpr (kZero)
+          dot = sz.x * dot + sz.y * qsum[h];
+        else if constexpr (kQuantized)
+          dot *= sz.x;
         s[u][h] = dot;
       }
     }
@@ -215,6 +227,7 @@ __global__ void __launch_bounds__(kWarps * 32)
       const float correction = exp2f(m[h] - mx);
       m[h] = mx;
       l[h] *= correction;
+      zacc[h] *= correction;
 #pragma unroll
       for (int e = 0; e < kV; ++e) acc[h][e] *= correction;
 #pragma unroll
@@ -227,14 +240,23 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u) {
       float vf[kV];
-      kv_values<T, F, kV>(vraw[u], vpar[u], vf);
+      kv_lane_values<T, F, kV>(vraw[u], vf);
+      const float2 sz = kQuantized ? kv_params_of(vpar[u]) : make_float2(1.0f, 0.0f);
 #pragma unroll
       for (int h = 0; h < MaxGroup; ++h) {
         if (h >= group) break;
+        const float ps = kQuantized ? s[u][h] * sz.x : s[u][h];
 #pragma unroll
-        for (int e = 0; e < kV; ++e) acc[h][e] += s[u][h] * vf[e];
+        for (int e = 0; e < kV; ++e) acc[h][e] += ps * vf[e];
+        if constexpr (kZero) zacc[h] += s[u][h] * sz.y;
       }
     }
+  }
+  if constexpr (kZero) {
+#pragma unroll
+    for (int h = 0; h < MaxGroup; ++h)
+#pragma unroll
+      for (int e = 0; e < kV; ++e) acc[h][e] += zacc[h];
   }
 
   // Merge the lane groups of the warp (lanes with the same chunk), then the warps.
