@@ -163,30 +163,32 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) int4_gemv_kernel(Int4G
   const uint4* w_lane = reinterpret_cast<const uint4*>(a.w) + lane;
   const uint32_t* s_lane = a.scales + g;
   const int run_end = min(first_chunk + per_warp, chunks);  // the warp's chunks of a strip end here
-  const int chunk_groups = 1 << max(group_shift - 6, 0);    // chunks per group (one group per chunk or more)
+  const int run_stop = first_chunk + per_warp;              // and its slots here
+  const int group_mask = (1 << max(group_shift - 6, 0)) - 1;  // chunks per group (one or more), less one
   // Within the scales: columns of padded chunks map to the padded groups (Int4Layout::groups).
   const uint32_t first_scale = uint32_t((first_chunk * 64) >> group_shift) * uint32_t(np);
   int f_strip = int(blockIdx.x), f_chunk = first_chunk;
   uint32_t f_word = uint32_t((f_strip * chunks + f_chunk) * 32), f_scale = first_scale + uint32_t(f_strip * 16);
   const uint32_t next_strip_words =
       uint32_t((int(gridDim.x) * chunks - per_warp) * 32);  // a run's end to the next's start
+  // An invalid copy reads nothing (cp_async16), so its address needs no clamping.
   auto fetch = [&](int u) {
     const bool valid = f_strip < strips && f_chunk < run_end;
-    cp_async16(ring_w + u * kThreads + tid, w_lane + (valid ? f_word : 0u), valid);
+    cp_async16(ring_w + u * kThreads + tid, w_lane + f_word, valid);
 #pragma unroll
     for (int h = 0; h < Halves; ++h) {
-      const uint32_t* sw = s_lane + (valid ? f_scale + uint32_t(h * np) : 0u);
+      const uint32_t* sw = s_lane + (f_scale + uint32_t(h * np));
       cp_async4(ring_s + ((u * Halves + h) * 2 + 0) * kThreads + tid, sw, valid);
       cp_async4(ring_s + ((u * Halves + h) * 2 + 1) * kThreads + tid, sw + 8, valid);
     }
     cp_async_commit();
     ++f_chunk, f_word += 32u;
-    // Two groups a chunk (32), one, or one every chunk_groups chunks.
+    // Two groups a chunk (32), one, or one every group_mask + 1 chunks.
     if (!OneGroupPerChunk)
       f_scale += 2u * uint32_t(np);
-    else if ((f_chunk & (chunk_groups - 1)) == 0)
+    else if ((f_chunk & group_mask) == 0)
       f_scale += uint32_t(np);
-    if (f_chunk == first_chunk + per_warp) {
+    if (f_chunk == run_stop) {
       f_chunk = first_chunk, f_strip += int(gridDim.x), f_word += next_strip_words;
       f_scale = first_scale + uint32_t(f_strip * 16);
     }
@@ -198,21 +200,19 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) int4_gemv_kernel(Int4G
   pdl_wait();
 
   // Lane (g, t) supplies tokens 8 j + g as the B fragments: 16 bytes of a half chunk each, loaded one
-  // chunk ahead (zero past the last token and past K).
+  // chunk ahead, zero past K (a padded half chunk's codes are zero, but its group's zero point is not).
+  // Output columns past T are not stored, so a lane past the last token reads the last token's
+  // activations instead of zeros.
   const T* x_lane[NT];
-  bool token_valid[NT];
 #pragma unroll
-  for (int j = 0; j < NT; ++j) {
-    token_valid[j] = 8 * j + g < tokens;
-    x_lane[j] = static_cast<const T*>(a.x) + size_t(token_valid[j] ? 8 * j + g : 0) * k + 8 * t;
-  }
+  for (int j = 0; j < NT; ++j) x_lane[j] = static_cast<const T*>(a.x) + size_t(min(8 * j + g, tokens - 1)) * k + 8 * t;
   auto load_x = [&](int c, uint4(&b)[2][NT]) {
 #pragma unroll
     for (int h = 0; h < 2; ++h)
 #pragma unroll
       for (int j = 0; j < NT; ++j) {
         const int col = c * 64 + 32 * h;
-        b[h][j] = token_valid[j] && col < k ? load_after_wait(x_lane[j] + col) : make_uint4(0, 0, 0, 0);
+        b[h][j] = col < k ? load_after_wait(x_lane[j] + col) : make_uint4(0, 0, 0, 0);
       }
   };
   uint4 bx[2][2][NT];  // [item parity][half][tile]
