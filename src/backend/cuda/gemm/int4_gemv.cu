@@ -106,12 +106,18 @@ __device__ __forceinline__ Span span_of(uint32_t word_g, uint32_t word_g8) {
   return s;
 }
 
-// sums[j] (+)= half chunk h's products (the lane's words `w`) with token tile j's B fragments: two
-// 16-column steps, each one mma of the codes and one of the span's offsets. `first`: the span's
-// first half chunk (the sums start from zero).
+// A chunk's dependent mma are its latency (a warp issues in order), so one token tile's products go
+// to two chains of accumulators, one per 16-column step; two tiles are two chains already (and have
+// no registers to spare).
+template <int NT>
+constexpr int kChains = NT == 1 ? 2 : 1;
+
+// sums[c][j] (+)= half chunk h's products (the lane's words `w`) with token tile j's B fragments: two
+// 16-column steps, each one mma of the codes and one of the span's offsets, step sub into chain
+// sub % kChains. `first`: the span's first half chunk (the sums start from zero).
 template <typename T, int NT>
-__device__ __forceinline__ void half_chunk_products(float (&sums)[NT][4], bool first, const uint4& w, int h,
-                                                    const Span& s, const uint4 (&b)[NT]) {
+__device__ __forceinline__ void half_chunk_products(float (&sums)[kChains<NT>][NT][4], bool first, const uint4& w,
+                                                    int h, const Span& s, const uint4 (&b)[NT]) {
   const uint32_t* words = reinterpret_cast<const uint32_t*>(&w);
 #pragma unroll
   for (int sub = 0; sub < 2; ++sub) {
@@ -120,22 +126,29 @@ __device__ __forceinline__ void half_chunk_products(float (&sums)[NT][4], bool f
 #pragma unroll
     for (int j = 0; j < NT; ++j) {
       const uint32_t* bw = reinterpret_cast<const uint32_t*>(&b[j]);
-      if (first && sub == 0)
-        mma_m16n8k16_zero<T>(sums[j], s.offset, bw[0], bw[1]);
+      float(&chain)[4] = sums[sub % kChains<NT>][j];
+      if (first && sub < kChains<NT>)
+        mma_m16n8k16_zero<T>(chain, s.offset, bw[2 * sub], bw[2 * sub + 1]);
       else
-        mma_m16n8k16<T>(sums[j], s.offset, bw[2 * sub], bw[2 * sub + 1]);
-      mma_m16n8k16<T>(sums[j], frag, bw[2 * sub], bw[2 * sub + 1]);
+        mma_m16n8k16<T>(chain, s.offset, bw[2 * sub], bw[2 * sub + 1]);
+      mma_m16n8k16<T>(chain, frag, bw[2 * sub], bw[2 * sub + 1]);
     }
   }
 }
 
 // acc += the span's sums times its rows' scales (accumulator rows: e 0, 1 row g; e 2, 3 row g + 8).
 template <int NT>
-__device__ __forceinline__ void add_scaled(float (&acc)[NT][4], const float (&sums)[NT][4], const Span& s) {
+__device__ __forceinline__ void add_scaled(float (&acc)[NT][4], const float (&sums)[kChains<NT>][NT][4],
+                                           const Span& s) {
 #pragma unroll
   for (int j = 0; j < NT; ++j)
 #pragma unroll
-    for (int e = 0; e < 4; ++e) acc[j][e] = fmaf(e < 2 ? s.scale_g : s.scale_g8, sums[j][e], acc[j][e]);
+    for (int e = 0; e < 4; ++e) {
+      float sum = sums[0][j][e];
+#pragma unroll
+      for (int c = 1; c < kChains<NT>; ++c) sum += sums[c][j][e];
+      acc[j][e] = fmaf(e < 2 ? s.scale_g : s.scale_g8, sum, acc[j][e]);
+    }
 }
 
 template <typename T, int NT, bool OneGroupPerChunk>
@@ -236,7 +249,7 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) int4_gemv_kernel(Int4G
           for (int r = 0; r < 2; ++r) sv[h][r] = ring_s[((u * Halves + h) * 2 + r) * kThreads + tid];
         // Past K the weights and activations are zero (a padded half chunk, or a chunk past the
         // strip's last): their products add nothing.
-        float sums[NT][4];
+        float sums[kChains<NT>][NT][4];
         Span s = span_of<T>(sv[0][0], sv[0][1]);
         half_chunk_products<T, NT>(sums, true, wv, 0, s, bx[u % 2][0]);
         if (!OneGroupPerChunk) {
