@@ -9,10 +9,12 @@
 // Usage: int4_linear_bench [--device cuda] [--dtype float16] [--tokens 1,16,32,64] [--group-size 128]
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <string>
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "backend/cuda_options.h"
 #include "core/dtype.h"
 
 namespace {
@@ -91,6 +94,10 @@ int main(int argc, char** argv) {
     BackendOptions o;
     o.device = device;
     o.dtype = device == "cpu" ? DType::F32 : parse_dtype(dtype_text);
+    // The CUDA switches come from the environment, as the CLI's do where no flag is given
+    // (TURBINE_CUDA_INT4_TILED=1, TURBINE_CUDA_INT4_GEMV=8, ...): the A/B runs of the 4-bit kernels.
+    std::vector<std::string> applied;
+    o.cuda = resolve_cuda_options({}, [](const char* name) { return std::getenv(name); }, &applied);
     auto backend = make_backend(o);
     const DType dtype = backend->compute_dtype();
     // The same device with the dequantized 16-bit path at every token count (cuda only: the cpu has
@@ -103,7 +110,8 @@ int main(int argc, char** argv) {
       g.cuda.int4_dequant_min_tokens = 1;
       dequant_backend = make_backend(g);
     }
-    fmt::print("# {} ({}), group {}, {} iterations\n", backend->name(), dtype_name(dtype), group, iterations);
+    fmt::print("# {} ({}), group {}, {} iterations{}{}\n", backend->name(), dtype_name(dtype), group, iterations,
+               applied.empty() ? "" : ", ", fmt::join(applied, " "));
     fmt::print("{:<22} {:>9} {:>7} {:>7} {:>9} {:>7} {:>7} {:>8} {:>10}\n", "case", "16bit_us", "GB/s", "TFLOP/s",
                "4bit_us", "GB/s", "TFLOP/s", "speedup", "dequant_us");
     Lcg rng{42};
