@@ -9,7 +9,11 @@ from collections import Counter
 
 path, top = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 25
 rows = list(csv.reader(open(path)))
-# The first row names the kernel; the second is the header.
+# The first row names the kernel; the second is the header. Without them ncu profiled nothing (the
+# file then holds its message, e.g. "No kernels were profiled").
+if len(rows) < 2 or "Source" not in rows[1]:
+    first = rows[0][0] if rows and rows[0] else "an empty file"
+    sys.exit(f"{path}: no SASS table ({first})")
 header, data = rows[1], rows[2:]
 src = header.index("Source")
 samples = header.index("Warp Stall Sampling (All Samples)")
