@@ -68,7 +68,7 @@ const std::vector<std::pair<std::string, ToolCallFormat>>& tool_call_format_name
 }
 
 std::string forced_tool_call_prefix(ToolCallFormat format, const std::string* name) {
-  const std::string opening = format == ToolCallFormat::Qwen ? "<tool_call>\n{\"name\": " : "{\"name\": ";
+  const std::string opening = (format == ToolCallFormat::Qwen ? kQwenOpen + "\n" : std::string()) + "{\"name\": ";
   if (!name) return opening + "\"";
   return opening + Json(*name).dump() + (format == ToolCallFormat::Qwen ? ", \"arguments\": " : ", \"parameters\": ");
 }
