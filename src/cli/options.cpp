@@ -98,8 +98,14 @@ void add_cuda_options(CLI::App& cmd, CudaFlags& f) {
       ->type_name("N")
       ->check(CLI::Range(0, kInt4GemvMaxTokens));
   on_off("--int4-tiled-gemm", f.int4_tiled_gemm,
-         "4-bit linears of more than 8 tokens take the tiled 4-bit GEMM (default off: slower than the 4-bit GEMM at "
-         "16 and 32 tokens on an H200)");
+         "4-bit linears of at least --int4-tiled-min-tokens tokens (and more than 8) take the tiled 4-bit GEMM "
+         "(default on)");
+  cmd.add_option("--int4-tiled-min-tokens", f.int4_tiled_min_tokens,
+                 fmt::format("the fewest tokens of a 4-bit linear the tiled GEMM takes (default {}: on an H200 it "
+                             "is slower than the 4-bit GEMM at 32 tokens, faster at 64)",
+                             kInt4TiledMinTokens))
+      ->type_name("N")
+      ->check(CLI::Range(0, kInt4TiledMinTokensLimit));
   cmd.add_option("--int4-dequant-min-tokens", f.int4_dequant_min_tokens,
                  "4-bit linears of at least N tokens dequantize the weight and run the 16-bit GEMM (0: never, the "
                  "default: the dequantization is not yet fast enough to win)")
@@ -107,12 +113,12 @@ void add_cuda_options(CLI::App& cmd, CudaFlags& f) {
       ->check(CLI::Range(0, kInt4DequantMinTokensLimit));
   on_off("--flash-quantized-kv", f.flash_quantized_kv,
          "prefill attention over a quantized KV cache on the tensor-core flash kernel, not the general one (default "
-         "off: not yet timed)");
+         "on)");
   on_off("--kv-decode-wide-lanes", f.kv_decode_wide_lanes,
          "decode attention over an int8/int4/fp8 KV cache (one query head per KV head, head_dim 128) reads 16 bytes "
-         "of a row per lane (default off: not yet timed)");
+         "of a row per lane (default on)");
   for (const char* name : {"--cuda-graphs", "--cuda-fused", "--cuda-pdl", "--cublaslt-tune", "--skinny-gemm-max-tokens",
-                           "--wgmma-gemm-max-tokens", "--int4-gemv-max-tokens", "--int4-tiled-gemm",
+                           "--wgmma-gemm-max-tokens", "--int4-gemv-max-tokens", "--int4-tiled-gemm", "--int4-tiled-min-tokens",
                            "--int4-dequant-min-tokens", "--flash-quantized-kv", "--kv-decode-wide-lanes"})
     cmd.get_option(name)->group(group);
 }
@@ -247,6 +253,7 @@ CudaOptions resolve_cuda(const CudaFlags& f, const std::string& device) {
   flags.wgmma_gemm_max_tokens = f.wgmma_gemm_max_tokens;
   flags.int4_gemv_max_tokens = f.int4_gemv_max_tokens;
   flags.int4_dequant_min_tokens = f.int4_dequant_min_tokens;
+  flags.int4_tiled_min_tokens = f.int4_tiled_min_tokens;
   if (device == "cpu")
     return resolve_cuda_options(
         flags, [](const char*) -> const char* { return nullptr; }, nullptr);

@@ -48,9 +48,11 @@ class CudaPdl : public ::testing::TestWithParam<DType> {
 
 TEST_P(CudaPdl, LinearsReadTheirInputsAfterTheWait) {
   const DType dtype = GetParam();
-  CudaOptions tiled;
+  CudaOptions untiled, tiled;  // int4_gemm.cu, or the tiled GEMM, for every 4-bit linear past the GEMV
+  untiled.int4_tiled_gemm = false;
   tiled.int4_tiled_gemm = true;
-  for (const CudaOptions& options : {CudaOptions{}, tiled}) {
+  tiled.int4_tiled_min_tokens = 9;
+  for (const CudaOptions& options : {untiled, tiled}) {
     auto gpu = make_gpu(dtype, options);
     const int K = 4096, N = 1024;
     std::mt19937 rng(3);

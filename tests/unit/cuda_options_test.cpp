@@ -33,7 +33,8 @@ TEST(CudaOptions, DefaultsWithNeitherFlagsNorEnvironment) {
   EXPECT_EQ(o.skinny_gemm_max_tokens, kSkinnyGemmMaxTokens);
   EXPECT_EQ(o.wgmma_gemm_max_tokens, kWgmmaGemmMaxTokens);
   EXPECT_EQ(o.int4_gemv_max_tokens, kInt4GemvMaxTokens);  // the 4-bit GEMV wherever it takes the tokens
-  EXPECT_FALSE(o.int4_tiled_gemm);          // the tiled 4-bit GEMM loses at 16 and 32 tokens
+  EXPECT_TRUE(o.int4_tiled_gemm);           // the tiled 4-bit GEMM where it wins: from 33 tokens
+  EXPECT_EQ(o.int4_tiled_min_tokens, kInt4TiledMinTokens);
   EXPECT_EQ(o.int4_dequant_min_tokens, 0);  // and the dequantized prefill everywhere
   EXPECT_TRUE(o.flash_quantized_kv);        // the flash kernel on a quantized cache (it wins)
   EXPECT_TRUE(o.kv_decode_wide_lanes);      // and the decode kernel's wide lanes (they win)
@@ -49,7 +50,8 @@ TEST(CudaOptions, FlagsSetEveryField) {
   f.skinny_gemm_max_tokens = 1;
   f.wgmma_gemm_max_tokens = 0;
   f.int4_gemv_max_tokens = 0;
-  f.int4_tiled_gemm = true;
+  f.int4_tiled_gemm = false;
+  f.int4_tiled_min_tokens = 9;
   f.int4_dequant_min_tokens = 512;
   f.flash_quantized_kv = false;
   f.kv_decode_wide_lanes = false;
@@ -58,7 +60,8 @@ TEST(CudaOptions, FlagsSetEveryField) {
   EXPECT_FALSE(o.kv_decode_wide_lanes);
   EXPECT_EQ(o.int4_dequant_min_tokens, 512);
   EXPECT_FALSE(o.graphs || o.fused || o.pdl || o.cublaslt_tune);
-  EXPECT_TRUE(o.int4_tiled_gemm);
+  EXPECT_FALSE(o.int4_tiled_gemm);
+  EXPECT_EQ(o.int4_tiled_min_tokens, 9);
   EXPECT_EQ(o.skinny_gemm_max_tokens, 1);
   EXPECT_EQ(o.wgmma_gemm_max_tokens, 0);
   EXPECT_EQ(o.int4_gemv_max_tokens, 0);
@@ -72,7 +75,8 @@ TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
                      {"TURBINE_CUDA_SKINNY_GEMM", "0"},
                      {"TURBINE_CUDA_WGMMA_GEMM", "16"},
                      {"TURBINE_CUDA_INT4_GEMV", "4"},
-                     {"TURBINE_CUDA_INT4_TILED", "on"},
+                     {"TURBINE_CUDA_INT4_TILED", "off"},
+                     {"TURBINE_CUDA_INT4_TILED_MIN", "17"},
                      {"TURBINE_CUDA_INT4_DEQUANT", "256"},
                      {"TURBINE_CUDA_FLASH_QUANTIZED_KV", "0"},
                      {"TURBINE_CUDA_KV_DECODE_WIDE_LANES", "off"}}};
@@ -88,16 +92,18 @@ TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
   EXPECT_EQ(o.skinny_gemm_max_tokens, 0);
   EXPECT_EQ(o.wgmma_gemm_max_tokens, 32);
   EXPECT_EQ(o.int4_gemv_max_tokens, 4);
-  EXPECT_TRUE(o.int4_tiled_gemm);
+  EXPECT_FALSE(o.int4_tiled_gemm);
+  EXPECT_EQ(o.int4_tiled_min_tokens, 17);
   EXPECT_EQ(o.int4_dequant_min_tokens, 256);
   EXPECT_FALSE(o.flash_quantized_kv);
   EXPECT_FALSE(o.kv_decode_wide_lanes);
   EXPECT_EQ(applied, (std::vector<std::string>{"TURBINE_CUDA_FUSED=0", "TURBINE_CUDA_PDL=off",
-                                               "TURBINE_CUBLASLT_TUNE=0", "TURBINE_CUDA_INT4_TILED=on",
+                                               "TURBINE_CUBLASLT_TUNE=0", "TURBINE_CUDA_INT4_TILED=off",
                                                "TURBINE_CUDA_FLASH_QUANTIZED_KV=0",
                                                "TURBINE_CUDA_KV_DECODE_WIDE_LANES=off",
                                                "TURBINE_CUDA_SKINNY_GEMM=0",
                                                "TURBINE_CUDA_INT4_GEMV=4",
+                                               "TURBINE_CUDA_INT4_TILED_MIN=17",
                                                "TURBINE_CUDA_INT4_DEQUANT=256"}));
 }
 
@@ -139,6 +145,11 @@ TEST(CudaOptions, BadValuesNameTheirSource) {
   EXPECT_NE(message({}, FakeEnv{{{"TURBINE_CUDA_INT4_DEQUANT", "many"}}}).find("TURBINE_CUDA_INT4_DEQUANT"),
             std::string::npos);
   EXPECT_NE(message({}, FakeEnv{{{"TURBINE_CUDA_INT4_TILED", "maybe"}}}).find("TURBINE_CUDA_INT4_TILED"),
+            std::string::npos);
+  f = {};
+  f.int4_tiled_min_tokens = -1;
+  EXPECT_NE(message(f, FakeEnv{}).find("--int4-tiled-min-tokens"), std::string::npos);
+  EXPECT_NE(message({}, FakeEnv{{{"TURBINE_CUDA_INT4_TILED_MIN", "9 "}}}).find("TURBINE_CUDA_INT4_TILED_MIN"),
             std::string::npos);
   EXPECT_NE(message({}, FakeEnv{{{"TURBINE_CUDA_FLASH_QUANTIZED_KV", "2"}}}).find("TURBINE_CUDA_FLASH_QUANTIZED_KV"),
             std::string::npos);
