@@ -138,7 +138,7 @@ case $part in
     pkill -f turbine_gpu_tests; sleep 1
     for tiled in 0 1; do
       echo "== TURBINE_CUDA_INT4_TILED=$tiled"
-      TURBINE_CUDA_INT4_TILED=$tiled TURBINE_CUDA_INT4_TILED_MIN=9 timeout 60 .carry/bin/int4_linear_bench --dtype float16 --iterations 50 \
+      TURBINE_CUDA_INT4_TILED=$tiled TURBINE_CUDA_INT4_TILED_MIN=9 TURBINE_CUDA_INT4_TILED_MAX=1048576 timeout 60 .carry/bin/int4_linear_bench --dtype float16 --iterations 50 \
         --tokens 16,32,64
     done 2>&1 | tee "$O/tiled_bench.txt" | grep -E "^==|layer" ;;
   ncu-gemv)  # why the 4-bit GEMV takes the time it does at one token: ncu's sections and its hottest SASS lines
@@ -173,7 +173,7 @@ case $part in
       bin=$b/int4_linear_bench; [ $v = base ] && bin=$b/int4_linear_bench-base
       [ -x "$bin" ] || continue
       echo "== $v"; env TURBINE_CUDA_INT4_TILED=$([ ${v%-9} = tiled ] && echo 1 || echo 0) \
-        TURBINE_CUDA_INT4_TILED_MIN=9 TURBINE_CUDA_INT4_GEMV=$([ $v = tiled-9 ] && echo 8 || echo 16) \
+        TURBINE_CUDA_INT4_TILED_MIN=9 TURBINE_CUDA_INT4_TILED_MAX=1048576 TURBINE_CUDA_INT4_GEMV=$([ $v = tiled-9 ] && echo 8 || echo 16) \
         timeout 60 "$bin" --dtype float16 \
         --iterations 50 --tokens 1,8,16,32,64 2>&1 | grep -E "layer|tokens"
     done | tee "$O/int4_ab.txt"

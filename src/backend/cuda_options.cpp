@@ -61,8 +61,10 @@ CudaOptions resolve_cuda_options(const CudaOptionFlags& flags, const std::functi
          o.wgmma_gemm_max_tokens);
   tokens(flags.int4_gemv_max_tokens, "--int4-gemv-max-tokens", "TURBINE_CUDA_INT4_GEMV", kInt4GemvMaxTokens,
          o.int4_gemv_max_tokens);
-  tokens(flags.int4_tiled_min_tokens, "--int4-tiled-min-tokens", "TURBINE_CUDA_INT4_TILED_MIN",
-         kInt4TiledMinTokensLimit, o.int4_tiled_min_tokens);
+  tokens(flags.int4_tiled_min_tokens, "--int4-tiled-min-tokens", "TURBINE_CUDA_INT4_TILED_MIN", kInt4TiledTokensLimit,
+         o.int4_tiled_min_tokens);
+  tokens(flags.int4_tiled_max_tokens, "--int4-tiled-max-tokens", "TURBINE_CUDA_INT4_TILED_MAX", kInt4TiledTokensLimit,
+         o.int4_tiled_max_tokens);
   tokens(flags.int4_dequant_min_tokens, "--int4-dequant-min-tokens", "TURBINE_CUDA_INT4_DEQUANT",
          kInt4DequantMinTokensLimit, o.int4_dequant_min_tokens);
   return o;

@@ -15,11 +15,12 @@ constexpr int kSkinnyGemmMaxTokens = 2;
 constexpr int kWgmmaGemmMaxTokens = 48;
 // Most tokens the 4-bit decode GEMV (int4_gemv.cu) takes: two mma token tiles.
 constexpr int kInt4GemvMaxTokens = 16;
-// The fewest tokens the tiled 4-bit GEMM (int4_tiled_gemm.cu) takes by default: on an H200 it is 28%
-// faster than int4_gemm.cu for a 7B layer at 64 tokens and 4% slower at 32 (docs/performance.md).
-constexpr int kInt4TiledMinTokens = 33;
-// The largest token count --int4-tiled-min-tokens takes.
-constexpr int kInt4TiledMinTokensLimit = 1 << 20;
+// The token counts the tiled 4-bit GEMM (int4_tiled_gemm.cu) takes by default: on an H200 it is 28%
+// faster than int4_gemm.cu for a 7B layer at 64 tokens and 4% slower at 32 (docs/performance.md); it
+// has not been timed above 64.
+constexpr int kInt4TiledMinTokens = 33, kInt4TiledMaxTokens = 64;
+// The largest token count --int4-tiled-min-tokens / --int4-tiled-max-tokens take.
+constexpr int kInt4TiledTokensLimit = 1 << 20;
 
 struct CudaOptions {
   bool graphs = true;         // decode steps recorded and replayed as CUDA graphs
@@ -33,11 +34,11 @@ struct CudaOptions {
   // 4-bit (W4A16) linears of up to this many tokens take the decode GEMV, the rest (and all at 0) the
   // 4-bit GEMM; 0..kInt4GemvMaxTokens (docs/performance.md has the timings).
   int int4_gemv_max_tokens = kInt4GemvMaxTokens;
-  // 4-bit linears of at least int4_tiled_min_tokens tokens (and more than one mma token tile, 8) take
-  // the tiled GEMM (int4_tiled_gemm.cu: the activations staged once per 128-row block, K split over
-  // blocks), not int4_gemm.cu; off: none do.
+  // 4-bit linears of int4_tiled_min_tokens to int4_tiled_max_tokens tokens (and more than one mma
+  // token tile, 8) take the tiled GEMM (int4_tiled_gemm.cu: the activations staged once per 128-row
+  // block, K split over blocks), not int4_gemm.cu; off: none do.
   bool int4_tiled_gemm = true;
-  int int4_tiled_min_tokens = kInt4TiledMinTokens;
+  int int4_tiled_min_tokens = kInt4TiledMinTokens, int4_tiled_max_tokens = kInt4TiledMaxTokens;
   // 4-bit linears of at least this many tokens (0: none) dequantize the weight to the compute dtype
   // and run the 16-bit GEMM (int4_dequantize.cu; long prefills). Off by default: its dequantization
   // alone takes ~190 us for a 4096 x 12288 weight on an H200, far from the copy bandwidth.
@@ -63,7 +64,7 @@ constexpr int kInt4DequantMinTokensLimit = 1 << 20;
 struct CudaOptionFlags {
   std::optional<bool> graphs, fused, pdl, cublaslt_tune, int4_tiled_gemm, flash_quantized_kv, kv_decode_wide_lanes;
   std::optional<int> skinny_gemm_max_tokens, wgmma_gemm_max_tokens, int4_gemv_max_tokens, int4_dequant_min_tokens,
-      int4_tiled_min_tokens;
+      int4_tiled_min_tokens, int4_tiled_max_tokens;
 };
 
 // "on"/"off" (also "1"/"0") -> bool; throws Error naming `name` otherwise.
@@ -72,7 +73,8 @@ bool parse_on_off(const std::string& text, const std::string& name);
 // Resolves `flags` over the environment fallback, read through `getenv` (std::getenv in the CLI):
 // TURBINE_CUDA_GRAPHS, TURBINE_CUDA_FUSED, TURBINE_CUDA_PDL, TURBINE_CUBLASLT_TUNE, TURBINE_CUDA_INT4_TILED,
 // TURBINE_CUDA_FLASH_QUANTIZED_KV, TURBINE_CUDA_KV_DECODE_WIDE_LANES (on/off/1/0), TURBINE_CUDA_SKINNY_GEMM,
-// TURBINE_CUDA_WGMMA_GEMM, TURBINE_CUDA_INT4_GEMV, TURBINE_CUDA_INT4_TILED_MIN, TURBINE_CUDA_INT4_DEQUANT (a token
+// TURBINE_CUDA_WGMMA_GEMM, TURBINE_CUDA_INT4_GEMV, TURBINE_CUDA_INT4_TILED_MIN, TURBINE_CUDA_INT4_TILED_MAX,
+// TURBINE_CUDA_INT4_DEQUANT (a token
 // count). A variable is
 // used only where its flag was not given; each one used is appended to `applied` as "NAME=value". A bad
 // value or a count outside its range throws Error naming the flag or variable.

@@ -105,7 +105,13 @@ void add_cuda_options(CLI::App& cmd, CudaFlags& f) {
                              "is slower than the 4-bit GEMM at 32 tokens, faster at 64)",
                              kInt4TiledMinTokens))
       ->type_name("N")
-      ->check(CLI::Range(0, kInt4TiledMinTokensLimit));
+      ->check(CLI::Range(0, kInt4TiledTokensLimit));
+  cmd.add_option("--int4-tiled-max-tokens", f.int4_tiled_max_tokens,
+                 fmt::format("the most tokens of a 4-bit linear the tiled GEMM takes (default {}: not yet timed "
+                             "above)",
+                             kInt4TiledMaxTokens))
+      ->type_name("N")
+      ->check(CLI::Range(0, kInt4TiledTokensLimit));
   cmd.add_option("--int4-dequant-min-tokens", f.int4_dequant_min_tokens,
                  "4-bit linears of at least N tokens dequantize the weight and run the 16-bit GEMM (0: never, the "
                  "default: the dequantization is not yet fast enough to win)")
@@ -118,7 +124,7 @@ void add_cuda_options(CLI::App& cmd, CudaFlags& f) {
          "decode attention over an int8/int4/fp8 KV cache (one query head per KV head, head_dim 128) reads 16 bytes "
          "of a row per lane (default on)");
   for (const char* name : {"--cuda-graphs", "--cuda-fused", "--cuda-pdl", "--cublaslt-tune", "--skinny-gemm-max-tokens",
-                           "--wgmma-gemm-max-tokens", "--int4-gemv-max-tokens", "--int4-tiled-gemm", "--int4-tiled-min-tokens",
+                           "--wgmma-gemm-max-tokens", "--int4-gemv-max-tokens", "--int4-tiled-gemm", "--int4-tiled-min-tokens", "--int4-tiled-max-tokens",
                            "--int4-dequant-min-tokens", "--flash-quantized-kv", "--kv-decode-wide-lanes"})
     cmd.get_option(name)->group(group);
 }
@@ -254,6 +260,7 @@ CudaOptions resolve_cuda(const CudaFlags& f, const std::string& device) {
   flags.int4_gemv_max_tokens = f.int4_gemv_max_tokens;
   flags.int4_dequant_min_tokens = f.int4_dequant_min_tokens;
   flags.int4_tiled_min_tokens = f.int4_tiled_min_tokens;
+  flags.int4_tiled_max_tokens = f.int4_tiled_max_tokens;
   if (device == "cpu")
     return resolve_cuda_options(
         flags, [](const char*) -> const char* { return nullptr; }, nullptr);

@@ -23,7 +23,7 @@ struct CudaFlags {
   std::optional<std::string> graphs, fused, pdl, cublaslt_tune, int4_tiled_gemm, flash_quantized_kv,
       kv_decode_wide_lanes;  // "on" / "off"
   std::optional<int> skinny_gemm_max_tokens, wgmma_gemm_max_tokens, int4_gemv_max_tokens, int4_dequant_min_tokens,
-      int4_tiled_min_tokens;
+      int4_tiled_min_tokens, int4_tiled_max_tokens;
 };
 
 // The CPU backend's switches as given on the command line (checked as they are parsed).

@@ -94,6 +94,7 @@ TEST_F(CudaAwqPerplexity, ChunkedPrefillsAgreeOnEveryFourBitKernel) {
   options.int4_gemv_max_tokens = kInt4GemvMaxTokens;
   options.int4_tiled_gemm = true;
   options.int4_tiled_min_tokens = 9;
+  options.int4_tiled_max_tokens = kInt4TiledTokensLimit;
   auto gpu = make_gpu(DType::BF16, options);
   for (int chunk : {8, 16, 64}) {
     SCOPED_TRACE(testing::Message() << "chunks of " << chunk);

@@ -71,6 +71,7 @@ class CudaInt4Linear : public CpuVsGpu {
     with_gemv.int4_gemv_max_tokens = kInt4GemvMaxTokens;
     with_gemv.int4_tiled_gemm = true;
     with_gemv.int4_tiled_min_tokens = 9;
+    with_gemv.int4_tiled_max_tokens = kInt4TiledTokensLimit;
     gpu = make_gpu(dtype, with_gemv);
     // Whether the CPU backend packs 4-bit weights at all (the base class refuses them with an Error);
     // its own generator, so the cases see the same values either way.
@@ -223,6 +224,7 @@ TEST_P(CudaInt4Linear, TiledAgreesWithGemm) {
   gemm_only.int4_gemv_max_tokens = tiled_only.int4_gemv_max_tokens = 0;
   tiled_only.int4_tiled_gemm = true;
   tiled_only.int4_tiled_min_tokens = 9;
+  tiled_only.int4_tiled_max_tokens = kInt4TiledTokensLimit;
   auto gemm = make_gpu(dtype, gemm_only);
   auto tiled = make_gpu(dtype, tiled_only);
   struct Shape {

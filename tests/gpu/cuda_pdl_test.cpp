@@ -52,6 +52,7 @@ TEST_P(CudaPdl, LinearsReadTheirInputsAfterTheWait) {
   untiled.int4_tiled_gemm = false;
   tiled.int4_tiled_gemm = true;
   tiled.int4_tiled_min_tokens = 9;
+  tiled.int4_tiled_max_tokens = kInt4TiledTokensLimit;
   for (const CudaOptions& options : {untiled, tiled}) {
     auto gpu = make_gpu(dtype, options);
     const int K = 4096, N = 1024;

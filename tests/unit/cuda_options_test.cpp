@@ -35,6 +35,7 @@ TEST(CudaOptions, DefaultsWithNeitherFlagsNorEnvironment) {
   EXPECT_EQ(o.int4_gemv_max_tokens, kInt4GemvMaxTokens);  // the 4-bit GEMV wherever it takes the tokens
   EXPECT_TRUE(o.int4_tiled_gemm);           // the tiled 4-bit GEMM where it wins: from 33 tokens
   EXPECT_EQ(o.int4_tiled_min_tokens, kInt4TiledMinTokens);
+  EXPECT_EQ(o.int4_tiled_max_tokens, kInt4TiledMaxTokens);
   EXPECT_EQ(o.int4_dequant_min_tokens, 0);  // and the dequantized prefill everywhere
   EXPECT_TRUE(o.flash_quantized_kv);        // the flash kernel on a quantized cache (it wins)
   EXPECT_TRUE(o.kv_decode_wide_lanes);      // and the decode kernel's wide lanes (they win)
@@ -52,6 +53,7 @@ TEST(CudaOptions, FlagsSetEveryField) {
   f.int4_gemv_max_tokens = 0;
   f.int4_tiled_gemm = false;
   f.int4_tiled_min_tokens = 9;
+  f.int4_tiled_max_tokens = 4096;
   f.int4_dequant_min_tokens = 512;
   f.flash_quantized_kv = false;
   f.kv_decode_wide_lanes = false;
@@ -62,6 +64,7 @@ TEST(CudaOptions, FlagsSetEveryField) {
   EXPECT_FALSE(o.graphs || o.fused || o.pdl || o.cublaslt_tune);
   EXPECT_FALSE(o.int4_tiled_gemm);
   EXPECT_EQ(o.int4_tiled_min_tokens, 9);
+  EXPECT_EQ(o.int4_tiled_max_tokens, 4096);
   EXPECT_EQ(o.skinny_gemm_max_tokens, 1);
   EXPECT_EQ(o.wgmma_gemm_max_tokens, 0);
   EXPECT_EQ(o.int4_gemv_max_tokens, 0);
@@ -77,6 +80,7 @@ TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
                      {"TURBINE_CUDA_INT4_GEMV", "4"},
                      {"TURBINE_CUDA_INT4_TILED", "off"},
                      {"TURBINE_CUDA_INT4_TILED_MIN", "17"},
+                     {"TURBINE_CUDA_INT4_TILED_MAX", "2048"},
                      {"TURBINE_CUDA_INT4_DEQUANT", "256"},
                      {"TURBINE_CUDA_FLASH_QUANTIZED_KV", "0"},
                      {"TURBINE_CUDA_KV_DECODE_WIDE_LANES", "off"}}};
@@ -94,6 +98,7 @@ TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
   EXPECT_EQ(o.int4_gemv_max_tokens, 4);
   EXPECT_FALSE(o.int4_tiled_gemm);
   EXPECT_EQ(o.int4_tiled_min_tokens, 17);
+  EXPECT_EQ(o.int4_tiled_max_tokens, 2048);
   EXPECT_EQ(o.int4_dequant_min_tokens, 256);
   EXPECT_FALSE(o.flash_quantized_kv);
   EXPECT_FALSE(o.kv_decode_wide_lanes);
@@ -104,6 +109,7 @@ TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
                                                "TURBINE_CUDA_SKINNY_GEMM=0",
                                                "TURBINE_CUDA_INT4_GEMV=4",
                                                "TURBINE_CUDA_INT4_TILED_MIN=17",
+                                               "TURBINE_CUDA_INT4_TILED_MAX=2048",
                                                "TURBINE_CUDA_INT4_DEQUANT=256"}));
 }
 
@@ -151,6 +157,9 @@ TEST(CudaOptions, BadValuesNameTheirSource) {
   EXPECT_NE(message(f, FakeEnv{}).find("--int4-tiled-min-tokens"), std::string::npos);
   EXPECT_NE(message({}, FakeEnv{{{"TURBINE_CUDA_INT4_TILED_MIN", "9 "}}}).find("TURBINE_CUDA_INT4_TILED_MIN"),
             std::string::npos);
+  f = {};
+  f.int4_tiled_max_tokens = kInt4TiledTokensLimit + 1;
+  EXPECT_NE(message(f, FakeEnv{}).find("--int4-tiled-max-tokens"), std::string::npos);
   EXPECT_NE(message({}, FakeEnv{{{"TURBINE_CUDA_FLASH_QUANTIZED_KV", "2"}}}).find("TURBINE_CUDA_FLASH_QUANTIZED_KV"),
             std::string::npos);
 }

@@ -11,8 +11,9 @@
 //
 // 4-bit (W4A16) weights: pack_int4 repacks them into gemm/int4_gemm.h's layout; linear runs
 // gemm/int4_gemv.cu up to options_.int4_gemv_max_tokens tokens (decode; power-of-two group sizes),
-// gemm/int4_tiled_gemm.cu from options_.int4_tiled_min_tokens tokens (and above one mma token tile,
-// 8 tokens) unless options_.int4_tiled_gemm is off, and gemm/int4_gemm.cu for the rest, each with the bias in its epilogue. From
+// gemm/int4_tiled_gemm.cu from options_.int4_tiled_min_tokens to options_.int4_tiled_max_tokens tokens
+// (and above one mma token tile, 8 tokens) unless options_.int4_tiled_gemm is off, and
+// gemm/int4_gemm.cu for the rest, each with the bias in its epilogue. From
 // options_.int4_dequant_min_tokens tokens (long prefills) the weight is dequantized into scratch
 // (gemm/int4_dequantize.cu) and the 16-bit linear runs on it. The fused ops run the parts apart for a
 // 4-bit weight (the base class).
@@ -107,7 +108,8 @@ void CudaBackend::do_linear_int4(const Tensor& x, const Int4Weight& w, const Ten
   }
   if (a.tokens <= options_.int4_gemv_max_tokens && launch_int4_gemv(a, sms(), launch_)) return;
   // The tiled GEMM takes more tokens than one mma token tile (8).
-  if (options_.int4_tiled_gemm && a.tokens > 8 && a.tokens >= options_.int4_tiled_min_tokens && int4_tiled_linear(a))
+  if (options_.int4_tiled_gemm && a.tokens > 8 && a.tokens >= options_.int4_tiled_min_tokens &&
+      a.tokens <= options_.int4_tiled_max_tokens && int4_tiled_linear(a))
     return;
   if (!launch_int4_gemm(a, launch_)) fail("cuda linear: the 4-bit GEMM needs x 16-byte aligned (a row view?)");
 }
