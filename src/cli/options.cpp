@@ -76,56 +76,53 @@ void add_cuda_options(CLI::App& cmd, CudaFlags& f) {
       }
     });
   };
+  // A token-count option: --NAME N, checked against 0..max.
+  auto tokens = [&cmd](const char* name, std::optional<int>& value, const std::string& help, int max) {
+    cmd.add_option(name, value, help)->type_name("N")->check(CLI::Range(0, max));
+  };
   const std::string group = "CUDA backend (ignored on cpu)";
   on_off("--cuda-graphs", f.graphs, "record decode steps as CUDA graphs and replay them (default on)");
   on_off("--cuda-fused", f.fused, "run the pre-norm and RoPE inside the one-token GEMM (default on)");
   on_off("--cuda-pdl", f.pdl, "programmatic dependent launch on compute capability 9.0+ (default on)");
   on_off("--cublaslt-tune", f.cublaslt_tune, "time cuBLASLt's candidates for decode-sized GEMMs (default on)");
-  cmd.add_option("--skinny-gemm-max-tokens", f.skinny_gemm_max_tokens,
-                 fmt::format("GEMMs of up to N tokens take the skinny kernel (0..{}, default {})", kSkinnyGemmMaxTokens,
-                             kSkinnyGemmMaxTokens))
-      ->type_name("N")
-      ->check(CLI::Range(0, kSkinnyGemmMaxTokens));
-  cmd.add_option("--wgmma-gemm-max-tokens", f.wgmma_gemm_max_tokens,
-                 fmt::format("then up to N tokens the Hopper wgmma kernel, beyond cuBLASLt (0..{}, default {})",
-                             kWgmmaGemmMaxTokens, kWgmmaGemmMaxTokens))
-      ->type_name("N")
-      ->check(CLI::Range(0, kWgmmaGemmMaxTokens));
-  cmd.add_option("--int4-gemv-max-tokens", f.int4_gemv_max_tokens,
-                 fmt::format("4-bit linears of up to N tokens take the decode GEMV, beyond the 4-bit GEMM (0..{}, "
-                             "default {})",
-                             kInt4GemvMaxTokens, CudaOptions{}.int4_gemv_max_tokens))
-      ->type_name("N")
-      ->check(CLI::Range(0, kInt4GemvMaxTokens));
+  tokens("--skinny-gemm-max-tokens", f.skinny_gemm_max_tokens,
+         fmt::format("GEMMs of up to N tokens take the skinny kernel (0..{}, default {})", kSkinnyGemmMaxTokens,
+                     kSkinnyGemmMaxTokens),
+         kSkinnyGemmMaxTokens);
+  tokens("--wgmma-gemm-max-tokens", f.wgmma_gemm_max_tokens,
+         fmt::format("then up to N tokens the Hopper wgmma kernel, beyond cuBLASLt (0..{}, default {})",
+                     kWgmmaGemmMaxTokens, kWgmmaGemmMaxTokens),
+         kWgmmaGemmMaxTokens);
+  tokens("--int4-gemv-max-tokens", f.int4_gemv_max_tokens,
+         fmt::format("4-bit linears of up to N tokens take the decode GEMV, beyond the 4-bit GEMM (0..{}, default {})",
+                     kInt4GemvMaxTokens, CudaOptions{}.int4_gemv_max_tokens),
+         kInt4GemvMaxTokens);
   on_off("--int4-tiled-gemm", f.int4_tiled_gemm,
-         "4-bit linears of at least --int4-tiled-min-tokens tokens (and more than 8) take the tiled 4-bit GEMM "
-         "(default on)");
-  cmd.add_option("--int4-tiled-min-tokens", f.int4_tiled_min_tokens,
-                 fmt::format("the fewest tokens of a 4-bit linear the tiled GEMM takes (default {}: on an H200 it "
-                             "is slower than the 4-bit GEMM at 32 tokens, faster at 64)",
-                             kInt4TiledMinTokens))
-      ->type_name("N")
-      ->check(CLI::Range(0, kInt4TiledTokensLimit));
-  cmd.add_option("--int4-tiled-max-tokens", f.int4_tiled_max_tokens,
-                 fmt::format("the most tokens of a 4-bit linear the tiled GEMM takes (default {}: not yet timed "
-                             "above)",
-                             kInt4TiledMaxTokens))
-      ->type_name("N")
-      ->check(CLI::Range(0, kInt4TiledTokensLimit));
-  cmd.add_option("--int4-dequant-min-tokens", f.int4_dequant_min_tokens,
-                 "4-bit linears of at least N tokens dequantize the weight and run the 16-bit GEMM (0: never, the "
-                 "default: the dequantization is not yet fast enough to win)")
-      ->type_name("N")
-      ->check(CLI::Range(0, kInt4DequantMinTokensLimit));
+         "4-bit linears of --int4-tiled-min-tokens to --int4-tiled-max-tokens tokens (and more than 8) take the tiled "
+         "4-bit GEMM (default on)");
+  tokens("--int4-tiled-min-tokens", f.int4_tiled_min_tokens,
+         fmt::format("the fewest tokens of a 4-bit linear the tiled GEMM takes (default {}: on an H200 it is slower "
+                     "than the 4-bit GEMM at 32 tokens, faster at 64)",
+                     kInt4TiledMinTokens),
+         kInt4TiledTokensLimit);
+  tokens("--int4-tiled-max-tokens", f.int4_tiled_max_tokens,
+         fmt::format("the most tokens of a 4-bit linear the tiled GEMM takes (default {}: not yet timed above)",
+                     kInt4TiledMaxTokens),
+         kInt4TiledTokensLimit);
+  tokens("--int4-dequant-min-tokens", f.int4_dequant_min_tokens,
+         "4-bit linears of at least N tokens dequantize the weight and run the 16-bit GEMM (0: never, the default: "
+         "the dequantization is not yet fast enough to win)",
+         kInt4DequantMinTokensLimit);
   on_off("--flash-quantized-kv", f.flash_quantized_kv,
          "prefill attention over a quantized KV cache on the tensor-core flash kernel, not the general one (default "
          "on)");
   on_off("--kv-decode-wide-lanes", f.kv_decode_wide_lanes,
          "decode attention over an int8/int4/fp8 KV cache (one query head per KV head, head_dim 128) reads 16 bytes "
          "of a row per lane (default on)");
-  for (const char* name : {"--cuda-graphs", "--cuda-fused", "--cuda-pdl", "--cublaslt-tune", "--skinny-gemm-max-tokens",
-                           "--wgmma-gemm-max-tokens", "--int4-gemv-max-tokens", "--int4-tiled-gemm", "--int4-tiled-min-tokens", "--int4-tiled-max-tokens",
-                           "--int4-dequant-min-tokens", "--flash-quantized-kv", "--kv-decode-wide-lanes"})
+  for (const char* name :
+       {"--cuda-graphs", "--cuda-fused", "--cuda-pdl", "--cublaslt-tune", "--skinny-gemm-max-tokens",
+        "--wgmma-gemm-max-tokens", "--int4-gemv-max-tokens", "--int4-tiled-gemm", "--int4-tiled-min-tokens",
+        "--int4-tiled-max-tokens", "--int4-dequant-min-tokens", "--flash-quantized-kv", "--kv-decode-wide-lanes"})
     cmd.get_option(name)->group(group);
 }
 

@@ -8,8 +8,8 @@ from turbine_cli import BIN, MODEL, assert_user_error, generate, run
 
 ALL_OFF = ["--cuda-graphs", "off", "--cuda-fused", "off", "--cuda-pdl", "off", "--cublaslt-tune", "off",
            "--skinny-gemm-max-tokens", "0", "--wgmma-gemm-max-tokens", "0", "--int4-gemv-max-tokens", "0",
-           "--int4-tiled-gemm", "off", "--int4-tiled-min-tokens", "64", "--int4-tiled-max-tokens", "64", "--int4-dequant-min-tokens", "0", "--flash-quantized-kv", "off",
-           "--kv-decode-wide-lanes", "off"]
+           "--int4-tiled-gemm", "off", "--int4-tiled-min-tokens", "64", "--int4-tiled-max-tokens", "64",
+           "--int4-dequant-min-tokens", "0", "--flash-quantized-kv", "off", "--kv-decode-wide-lanes", "off"]
 PROMPT = ["--prompt", "In the beginning", "--max-new-tokens", "4"]
 
 
@@ -24,8 +24,8 @@ def test_every_model_command_takes_them():
         assert r.returncode == 0, command
         for flag in (b"--cuda-graphs", b"--cuda-fused", b"--cuda-pdl", b"--cublaslt-tune",
                      b"--skinny-gemm-max-tokens", b"--wgmma-gemm-max-tokens", b"--int4-gemv-max-tokens",
-                     b"--int4-tiled-gemm", b"--int4-tiled-min-tokens", b"--int4-tiled-max-tokens", b"--int4-dequant-min-tokens", b"--flash-quantized-kv",
-                     b"--kv-decode-wide-lanes"):
+                     b"--int4-tiled-gemm", b"--int4-tiled-min-tokens", b"--int4-tiled-max-tokens",
+                     b"--int4-dequant-min-tokens", b"--flash-quantized-kv", b"--kv-decode-wide-lanes"):
             assert flag in r.stdout, (command, flag)
 
 
