@@ -138,8 +138,8 @@ case $part in
     pkill -f turbine_gpu_tests; sleep 1
     for tiled in 0 1; do
       echo "== TURBINE_CUDA_INT4_TILED=$tiled"
-      TURBINE_CUDA_INT4_TILED=$tiled TURBINE_CUDA_INT4_TILED_MIN=9 TURBINE_CUDA_INT4_TILED_MAX=1048576 timeout 60 .carry/bin/int4_linear_bench --dtype float16 --iterations 50 \
-        --tokens 16,32,64
+      TURBINE_CUDA_INT4_TILED=$tiled TURBINE_CUDA_INT4_TILED_MIN=9 TURBINE_CUDA_INT4_TILED_MAX=1048576 \
+        timeout 60 .carry/bin/int4_linear_bench --dtype float16 --iterations 50 --tokens 16,32,64
     done 2>&1 | tee "$O/tiled_bench.txt" | grep -E "^==|layer" ;;
   ncu-gemv)  # why the 4-bit GEMV takes the time it does at one token: ncu's sections and its hottest SASS lines
     export PATH=/usr/local/cuda/bin:$PATH
@@ -167,15 +167,15 @@ case $part in
       [ -x "$bin" ] || continue
       echo "== $v $round"; timeout 60 "$bin" --filter "128x640+1" --iterations 50 2>&1 | grep attention
     done; done | tee "$O/attention_ab.txt"
-    # head: the defaults (the tiled GEMM from 33 tokens); tiled: the tiled GEMM above the GEMV's 16 tokens;
-    # tiled-9: from 9 tokens (the GEMV up to 8).
+    # base and head: the tiled GEMM off (the GEMV, then int4_gemm.cu); tiled: the tiled GEMM at every count
+    # above the GEMV's 16 tokens; tiled-9: from 9 tokens (the GEMV up to 8).
     for v in base head tiled tiled-9; do
       bin=$b/int4_linear_bench; [ $v = base ] && bin=$b/int4_linear_bench-base
       [ -x "$bin" ] || continue
       echo "== $v"; env TURBINE_CUDA_INT4_TILED=$([ ${v%-9} = tiled ] && echo 1 || echo 0) \
-        TURBINE_CUDA_INT4_TILED_MIN=9 TURBINE_CUDA_INT4_TILED_MAX=1048576 TURBINE_CUDA_INT4_GEMV=$([ $v = tiled-9 ] && echo 8 || echo 16) \
-        timeout 60 "$bin" --dtype float16 \
-        --iterations 50 --tokens 1,8,16,32,64 2>&1 | grep -E "layer|tokens"
+        TURBINE_CUDA_INT4_TILED_MIN=9 TURBINE_CUDA_INT4_TILED_MAX=1048576 \
+        TURBINE_CUDA_INT4_GEMV=$([ $v = tiled-9 ] && echo 8 || echo 16) \
+        timeout 60 "$bin" --dtype float16 --iterations 50 --tokens 1,8,16,32,64 2>&1 | grep -E "layer|tokens"
     done | tee "$O/int4_ab.txt"
     export PATH=/usr/local/cuda/bin:$PATH
     for profile in "gemv_t1 int4_gemv 1 0" "gemv_t16 int4_gemv 16 0" "tiled_t64 int4_tiled 64 1"; do
