@@ -137,6 +137,7 @@ std::vector<Int4Case> awkward_cases(DType dtype) {
       {8, 1280, 45, 256, false, dtype},         // GEMV: 20 chunks (warps with 2 and 3 chunks), a partial strip
       {8, 3104, 61, 32, true, dtype},           // GEMV: group 32, 49 chunks (the ring wraps once into one chunk)
       {7, 32, 20, 32, false, DType::F32},       // GEMV: K of one half chunk, 7 warps without a chunk
+      {3, 4224, 130, 128, true, dtype},         // GEMV: 66 chunks, a four-chunk stage half past K
   };
 }
 

@@ -38,8 +38,8 @@ TEST(Int4TiledPlan, CoversTheProductAndSplitsWithinItsLimits) {
             EXPECT_EQ(p.counters, 0);
             continue;
           }
-          // Split only while the tiles alone are fewer than two blocks per SM, each split >= 4 chunks.
-          EXPECT_LT(p.tiles(), 2 * sms);
+          // Split only while the tiles alone are fewer than the resident blocks, each split >= 4 chunks.
+          EXPECT_LT(p.tiles(), int4_tiled_blocks_per_sm(p.token_tile) * sms);
           EXPECT_LE(p.splits, chunks / 4);
           EXPECT_LE(p.splits, 16);
           EXPECT_EQ(p.counters, p.tiles());
@@ -49,18 +49,19 @@ TEST(Int4TiledPlan, CoversTheProductAndSplitsWithinItsLimits) {
         }
 }
 
-// Blocks beyond the resident slots (two per SM) run as another wave. A split launch fills one wave, or
-// its last wave at least half: 96 tiles split 3 ways on 132 SMs (288 blocks, a second wave of 24 that
-// takes as long as the first) is what the plan must not do.
+// Blocks beyond the resident slots (int4_tiled_blocks_per_sm per SM) run as another wave. A split launch
+// fills one wave, or its last wave at least half: 96 tiles split 3 ways on 132 SMs with two slots each
+// (288 blocks, a second wave of 24 that takes as long as the first) is what the plan must not do.
 TEST(Int4TiledPlan, SplitLaunchesLeaveNoSmallLastWave) {
   for (int sms : {8, 78, 132})
     for (int64_t n : {129, 1000, 4096, 12288, 22016})
       for (int64_t k : {1024, 4096, 11008})
         for (int tokens : {9, 16, 32, 64}) {
           SCOPED_TRACE(testing::Message() << "sms=" << sms << " n=" << n << " k=" << k << " tokens=" << tokens);
-          const Int4TiledPlan p = plan_int4_tiled_gemm(Int4Layout{n, k, 128}, tokens, sms, 2 * sms);
+          const int slots = int4_tiled_blocks_per_sm(tokens <= 16 ? 16 : tokens <= 32 ? 32 : 64) * sms;
+          const Int4TiledPlan p = plan_int4_tiled_gemm(Int4Layout{n, k, 128}, tokens, sms, slots);
           if (p.splits == 1) continue;
-          const int slots = 2 * sms, last = p.blocks() % slots;
+          const int last = p.blocks() % slots;
           EXPECT_TRUE(last == 0 || p.blocks() < slots || 2 * last >= slots) << p.blocks() << " blocks";
         }
 }
@@ -68,7 +69,7 @@ TEST(Int4TiledPlan, SplitLaunchesLeaveNoSmallLastWave) {
 // Llama-2-7B's four projections at 64 tokens on an H100 (132 SMs): each launch fits its blocks in the
 // resident slots or fills its waves.
 TEST(Int4TiledPlan, SevenBLayerAtSixtyFourTokensFillsItsWaves) {
-  const int sms = 132, slots = 2 * sms;
+  const int sms = 132, slots = int4_tiled_blocks_per_sm(64) * sms;
   for (const auto& [n, k] : {std::pair<int64_t, int64_t>{12288, 4096}, {4096, 4096}, {22016, 4096}, {4096, 11008}}) {
     const Int4TiledPlan p = plan_int4_tiled_gemm(Int4Layout{n, k, 128}, 64, sms, slots);
     SCOPED_TRACE(testing::Message() << "n=" << n << " k=" << k << " splits=" << p.splits);

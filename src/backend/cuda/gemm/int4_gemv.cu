@@ -6,14 +6,20 @@
 //
 // Work: 16-row strips of the output. A persistent grid (at most three blocks per SM, the launch
 // bounds) takes strips blockIdx.x, blockIdx.x + gridDim.x, ...; a block's kWarps warps split each
-// strip's K into runs of consecutive 64-column chunks. Each lane copies its 16 bytes of a chunk and
-// the chunk's scale words into a ring of shared-memory stages with cp.async, one commit group per
-// chunk, and reads back only its own copies once the group has landed; the ring runs on across the
-// block's strips (as a chunk is consumed, the copy of the chunk a ring ahead goes into its stage,
-// whichever strip that chunk is in). So a block never waits for a strip's first loads, no wave of
-// short blocks leaves SMs idle at its end, and a wait covers exactly one chunk: with the ring in
-// registers, the handful of scoreboards a warp has made each wait also cover loads issued later.
-// The activations come through L1 one chunk ahead, read after the PDL wait (load_after_wait).
+// strip's K into runs of consecutive 64-column chunks, a run being whole stages. A stage is a few
+// consecutive chunks of one strip (four where the group size is 128 or more, else one) and the
+// scale words of its two spans (a span: half a stage's columns, within one group). Each lane copies
+// its 16 bytes of each chunk of a stage, and lanes 0-7 the scale words of the stage's spans, into a
+// ring of shared-memory stages with cp.async (16-byte copies, past L1, which keeps the activations),
+// one commit group per stage; once the group has landed a lane reads back its own weight words and
+// its rows' scale words; the ring runs on across the block's strips (as a stage is
+// consumed, the copy of the stage a ring ahead goes into its slot, whichever strip that stage is in).
+// So a block never waits for a strip's first loads, no wave of short blocks leaves SMs idle at its
+// end, and a wait covers exactly one stage: with the ring in registers, the handful of scoreboards a
+// warp has made each wait also cover loads issued later. What a stage costs besides its products
+// (the copies' addresses, the commit and the wait, the loop, a span's scale arithmetic) is paid once
+// per stage or span, not per chunk. The activations come through L1 one chunk ahead, read after the
+// PDL wait (load_after_wait).
 //
 // Arithmetic (int4_gemm.h has the layout). A packed word becomes its mma A fragment with no
 // arithmetic beyond the masks: the low nibbles (rows g) as 1024 + q, the high ones (rows g + 8) as
@@ -41,21 +47,24 @@ namespace turbine::cuda {
 namespace {
 
 // 8 warps and, per SM, up to three blocks (the launch bounds: at most 85 registers; the shared
-// memory of three fits). A ring of 8 chunks per lane (6 where a chunk has two groups or there are two
-// token tiles): 8 warps x 8 x 512 bytes in flight per block.
+// memory of three fits, and leaves L1 room for the activations). SC chunks a stage (4: group sizes of
+// 128 and more; 1: 32 and 64) and a ring of kStages stages: 64 to 128 bytes a lane in flight.
 constexpr int kWarps = 8, kThreads = kWarps * 32;
 constexpr int kBlocksPerSm = 3;
-template <int NT, bool OneGroupPerChunk>
-constexpr int kStages = NT == 1 && OneGroupPerChunk ? 8 : 6;
+template <int NT, int SC>
+constexpr int kStages = SC == 4 ? 2 : (NT == 1 ? 8 : 6);
+// The strips' partial sums are double-buffered (one barrier a strip) where the shared memory allows.
+template <int NT>
+constexpr int kPartialBuffers = NT == 1 ? 2 : 1;
 static_assert(kInt4GemvMaxTokens <= 16, "two mma token tiles");
 
-// The dynamic shared memory: the ring's weight words [stage][thread] and scale words
-// [stage][half][row g, g + 8][thread] (each lane reads back only what it copied), then the strips'
-// partial sums [2][warp][tile][4][lane].
-template <int NT, bool OneGroupPerChunk>
+// The dynamic shared memory: the ring's weight words [stage][chunk][thread] (each lane reads back only
+// what it copied) and scale words [stage][warp][span][row] (a span's 16 rows, copied by four lanes of
+// the warp), then the strips' partial sums [buffer][warp][tile][4][lane].
+template <int NT, int SC>
 constexpr size_t smem_bytes() {
-  constexpr int halves = OneGroupPerChunk ? 1 : 2;
-  return size_t(kStages<NT, OneGroupPerChunk>) * kThreads * (16 + 8 * halves) + size_t(2) * kWarps * NT * 4 * 32 * 4;
+  return size_t(kStages<NT, SC>) * (kThreads * 16 * SC + kWarps * 2 * 16 * 4) +
+         size_t(kPartialBuffers<NT>) * kWarps * NT * 4 * 32 * 4;
 }
 
 // A packed word (int4_gemm.h: pairs 0 and 2 are row g, pairs 1 and 3 row g + 8) as the mma A fragment
@@ -151,60 +160,56 @@ __device__ __forceinline__ void add_scaled(float (&acc)[NT][4], const float (&su
     }
 }
 
-template <typename T, int NT, bool OneGroupPerChunk>
+// SC chunks a stage and two spans of SC x 32 columns: a span lies in one group (the launcher picks SC
+// from the group size), so it takes one scale word per row.
+template <typename T, int NT, int SC>
 __global__ void __launch_bounds__(kThreads, kBlocksPerSm) int4_gemv_kernel(Int4GemmArgs a, int group_shift) {
-  constexpr int Stages = kStages<NT, OneGroupPerChunk>;
-  constexpr int Halves = OneGroupPerChunk ? 1 : 2;  // scale words per chunk and row
+  constexpr int Stages = kStages<NT, SC>, SpanCols = SC * 32;
   extern __shared__ uint4 smem[];
-  uint4* ring_w = smem;                                                                // [Stages][kThreads]
-  uint32_t* ring_s = reinterpret_cast<uint32_t*>(ring_w + Stages * kThreads);          // [Stages][Halves][2][kThreads]
-  float* partial = reinterpret_cast<float*>(ring_s + Stages * Halves * 2 * kThreads);  // [2][kWarps][NT][4][32]
+  uint4* ring_w = smem;                                                           // [Stages][SC][kThreads]
+  uint32_t* ring_s = reinterpret_cast<uint32_t*>(ring_w + Stages * SC * kThreads);  // [Stages][kWarps][2][16]
+  float* partial = reinterpret_cast<float*>(ring_s + Stages * kWarps * 2 * 16);  // [buffer][kWarps][NT][4][32]
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
   const int n = int(a.layout.n), k = int(a.layout.k), tokens = a.tokens;
   const int np = (n + 15) / 16 * 16, chunks = (k + 63) / 64;  // Int4Layout's padding
   const int strips = np / 16;
-  // Warp w takes the strip's chunks first_chunk .. first_chunk + per_warp - 1 (those below `chunks`).
-  const int per_warp = (chunks + kWarps - 1) / kWarps, first_chunk = warp * per_warp;
+  // Warp w takes the strip's chunks first_chunk .. first_chunk + per_warp - 1 (those below `chunks`),
+  // whole stages of them.
+  const int per_warp = ((chunks + kWarps - 1) / kWarps + SC - 1) / SC * SC, first_chunk = warp * per_warp;
+  const int stages_per_strip = per_warp / SC;
   const int block_strips = (strips - int(blockIdx.x) + int(gridDim.x) - 1) / int(gridDim.x);
-  const int items = block_strips * per_warp;  // the warp's chunk slots, strip after strip
+  const int items = block_strips * stages_per_strip;  // the warp's stages, strip after strip
 
-  // The fetch cursor: chunk f_chunk of strip f_strip, whose lane words are w_lane[f_word] and whose
-  // rows' scale words (of the chunk's first group) are s_lane[f_scale], all offsets advanced as the
-  // cursor moves (32 bits: the launcher refuses larger layouts). A chunk past the strip's last, or a
-  // strip past the last, is copied as zeros.
+  // The fetch cursor: chunk f_chunk of strip f_strip (32-bit offsets: the launcher refuses larger
+  // layouts). A chunk past the strip's last, or a strip past the last, is copied as zeros; so are the
+  // scale words of a span whose first chunk is past the last.
   const uint4* w_lane = reinterpret_cast<const uint4*>(a.w) + lane;
-  const uint32_t* s_lane = a.scales + g;
+  // Lanes 0-7 copy the scale words: lane l the rows 4 (l % 4) .. 4 (l % 4) + 3 of span l / 4, one
+  // 16-byte copy past L1 (4-byte copies would go through L1 and evict the activations).
+  const int s_span = (lane >> 2) & 1, s_rows = 4 * (lane & 3);
+  const bool copies_scales = lane < 8;
+  const uint32_t* s_lane = a.scales + s_rows;
+  uint32_t* s_ring = ring_s + (warp * 2 + s_span) * 16 + s_rows;  // stage 0's
   const int run_end = min(first_chunk + per_warp, chunks);  // the warp's chunks of a strip end here
   const int run_stop = first_chunk + per_warp;              // and its slots here
-  const int group_mask = (1 << max(group_shift - 6, 0)) - 1;  // chunks per group (one or more), less one
-  // Within the scales: columns of padded chunks map to the padded groups (Int4Layout::groups).
-  const uint32_t first_scale = uint32_t((first_chunk * 64) >> group_shift) * uint32_t(np);
   int f_strip = int(blockIdx.x), f_chunk = first_chunk;
-  uint32_t f_word = uint32_t((f_strip * chunks + f_chunk) * 32), f_scale = first_scale + uint32_t(f_strip * 16);
-  const uint32_t next_strip_words =
-      uint32_t((int(gridDim.x) * chunks - per_warp) * 32);  // a run's end to the next's start
   // An invalid copy reads nothing (cp_async16), so its address needs no clamping.
   auto fetch = [&](int u) {
-    const bool valid = f_strip < strips && f_chunk < run_end;
-    cp_async16(ring_w + u * kThreads + tid, w_lane + f_word, valid);
+    const bool strip_ok = f_strip < strips;
+    const uint4* w = w_lane + uint32_t(f_strip * chunks + f_chunk) * 32u;
 #pragma unroll
-    for (int h = 0; h < Halves; ++h) {
-      const uint32_t* sw = s_lane + (f_scale + uint32_t(h * np));
-      cp_async4(ring_s + ((u * Halves + h) * 2 + 0) * kThreads + tid, sw, valid);
-      cp_async4(ring_s + ((u * Halves + h) * 2 + 1) * kThreads + tid, sw + 8, valid);
+    for (int i = 0; i < SC; ++i)
+      cp_async16(ring_w + (u * SC + i) * kThreads + tid, w + 32 * i, strip_ok && f_chunk + i < run_end);
+    if (copies_scales) {
+      // Within the scales, columns of padded chunks map to the padded groups (Int4Layout::groups).
+      const uint32_t group = uint32_t((f_chunk * 64 + s_span * SpanCols) >> group_shift);
+      const uint32_t* sw = s_lane + (group * uint32_t(np) + uint32_t(f_strip * 16));
+      cp_async16(s_ring + u * (kWarps * 2 * 16), sw, strip_ok && f_chunk + s_span * (SC / 2) < run_end);
     }
     cp_async_commit();
-    ++f_chunk, f_word += 32u;
-    // Two groups a chunk (32), one, or one every group_mask + 1 chunks.
-    if (!OneGroupPerChunk)
-      f_scale += 2u * uint32_t(np);
-    else if ((f_chunk & group_mask) == 0)
-      f_scale += uint32_t(np);
-    if (f_chunk == run_stop) {
-      f_chunk = first_chunk, f_strip += int(gridDim.x), f_word += next_strip_words;
-      f_scale = first_scale + uint32_t(f_strip * 16);
-    }
+    f_chunk += SC;
+    if (f_chunk == run_stop) f_chunk = first_chunk, f_strip += int(gridDim.x);
   };
   // Nothing writes the weights: the ring fills before waiting for the previous kernel.
 #pragma unroll
@@ -228,85 +233,112 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) int4_gemv_kernel(Int4G
         b[h][j] = col < k ? load_after_wait(x_lane[j] + col) : make_uint4(0, 0, 0, 0);
       }
   };
-  uint4 bx[2][2][NT];  // [item parity][half][tile]
+  uint4 bx[2][2][NT];  // [chunk parity][half][tile]
   load_x(first_chunk, bx[0]);
 
   float acc[NT][4] = {};
-  int strip = int(blockIdx.x), slot = 0, buffer = 0;
-  for (int base = 0; base < items; base += Stages) {
+  int strip = int(blockIdx.x), stage = 0, u = 0, buffer = 0;
+  // One stage of the ring (slot u), its first chunk's activations in bx[P] (the parity alternates
+  // chunk by chunk, so it is a constant of each chunk's code).
+  auto consume_stage = [&](auto first_parity) {
+    constexpr int P = decltype(first_parity)::value;
+    const int c0 = first_chunk + stage * SC;
+    const bool strip_ends = stage + 1 == stages_per_strip;
+    cp_async_wait<Stages - 1>();  // this lane's copies of the stage have landed
+    __syncwarp();                 // and so have the scale words lanes 0-7 copied
+    uint32_t sv[2][2];
+    const uint32_t* scales = ring_s + (u * kWarps + warp) * 2 * 16;
 #pragma unroll
-    for (int u = 0; u < Stages; ++u) {
-      if (base + u < items) {  // the same for every warp of the block
-        const int c = first_chunk + slot;
-        const bool last_slot = slot + 1 == per_warp;
-        load_x(last_slot ? first_chunk : c + 1, bx[(u + 1) % 2]);  // Stages is even: the parity alternates
-        cp_async_wait<Stages - 1>();                               // this slot's copies have landed
-        const uint4 wv = ring_w[u * kThreads + tid];
-        uint32_t sv[Halves][2];
+    for (int sp = 0; sp < 2; ++sp)
 #pragma unroll
-        for (int h = 0; h < Halves; ++h)
+      for (int r = 0; r < 2; ++r) sv[sp][r] = scales[sp * 16 + g + 8 * r];
+    float sums[kChains<NT>][NT][4];
+    Span s;
 #pragma unroll
-          for (int r = 0; r < 2; ++r) sv[h][r] = ring_s[((u * Halves + h) * 2 + r) * kThreads + tid];
-        // Past K the weights and activations are zero (a padded half chunk, or a chunk past the
-        // strip's last): their products add nothing.
-        float sums[kChains<NT>][NT][4];
-        Span s = span_of<T>(sv[0][0], sv[0][1]);
-        half_chunk_products<T, NT>(sums, true, wv, 0, s, bx[u % 2][0]);
-        if (!OneGroupPerChunk) {
-          add_scaled<NT>(acc, sums, s);
-          s = span_of<T>(sv[Halves - 1][0], sv[Halves - 1][1]);
-        }
-        half_chunk_products<T, NT>(sums, !OneGroupPerChunk, wv, 1, s, bx[u % 2][1]);
-        add_scaled<NT>(acc, sums, s);
-        fetch(u);  // the slot's next chunk, a ring ahead (its words are in registers now)
-        if (++slot == per_warp) {
-          // The strip is done: its warps' sums meet in shared memory, in warp order.
-          float* part = partial + buffer * (kWarps * NT * 4 * 32);
+    for (int i = 0; i < SC; ++i) {
+      // The next chunk's activations: the stage's next chunk, else the next stage's first (the
+      // strip's first when this stage ends the strip).
+      const int next = i + 1 < SC ? c0 + i + 1 : (strip_ends ? first_chunk : c0 + SC);
+      load_x(next, bx[(P + i + 1) % 2]);
+      const uint4 wv = ring_w[(u * SC + i) * kThreads + tid];
+      // Past K the weights and activations are zero (a padded half chunk, or a chunk past the
+      // strip's last): their products add nothing.
 #pragma unroll
-          for (int j = 0; j < NT; ++j)
+      for (int h = 0; h < 2; ++h) {
+        const int col = i * 64 + h * 32;  // within the stage
+        const bool span_first = col % SpanCols == 0, span_last = (col + 32) % SpanCols == 0;
+        if (span_first) s = span_of<T>(sv[col / SpanCols][0], sv[col / SpanCols][1]);
+        half_chunk_products<T, NT>(sums, span_first, wv, h, s, bx[(P + i) % 2][h]);
+        if (span_last) add_scaled<NT>(acc, sums, s);
+      }
+    }
+    __syncwarp();  // every lane has read the stage's scale words before they are copied over
+    fetch(u);      // the slot's next stage, a ring ahead (this stage's words are in registers now)
+    u = u + 1 == Stages ? 0 : u + 1;
+    if (!strip_ends) {
+      ++stage;
+      return;
+    }
+    // The strip is done: its warps' sums meet in shared memory, in warp order.
+    float* part = partial + buffer * (kWarps * NT * 4 * 32);
 #pragma unroll
-            for (int e = 0; e < 4; ++e) part[((warp * NT + j) * 4 + e) * 32 + lane] = acc[j][e], acc[j][e] = 0.0f;
-          __syncthreads();
-          if (tid < NT * 4 * 32) {
-            const int j = tid / 128, e = tid / 32 % 4, l = tid % 32;
-            // The accumulator layout of m16n8k16: e 0, 1 are row l / 4, e 2, 3 row l / 4 + 8; tokens
-            // 8 j + 2 (l % 4) + e % 2.
-            const int row = strip * 16 + l / 4 + (e / 2) * 8, tok = 8 * j + 2 * (l % 4) + e % 2;
-            if (row < n && tok < tokens) {
-              float v = 0.0f;
+    for (int j = 0; j < NT; ++j)
 #pragma unroll
-              for (int w = 0; w < kWarps; ++w) v += part[((w * NT + j) * 4 + e) * 32 + l];
-              int4_store_output<T>(a, row, tok, v);
-            }
-          }
-          slot = 0, strip += int(gridDim.x), buffer ^= 1;
-        }
+      for (int e = 0; e < 4; ++e) part[((warp * NT + j) * 4 + e) * 32 + lane] = acc[j][e], acc[j][e] = 0.0f;
+    __syncthreads();
+    if (tid < NT * 4 * 32) {
+      const int j = tid / 128, e = tid / 32 % 4, l = tid % 32;
+      // The accumulator layout of m16n8k16: e 0, 1 are row l / 4, e 2, 3 row l / 4 + 8; tokens
+      // 8 j + 2 (l % 4) + e % 2.
+      const int row = strip * 16 + l / 4 + (e / 2) * 8, tok = 8 * j + 2 * (l % 4) + e % 2;
+      if (row < n && tok < tokens) {
+        float v = 0.0f;
+#pragma unroll
+        for (int w = 0; w < kWarps; ++w) v += part[((w * NT + j) * 4 + e) * 32 + l];
+        int4_store_output<T>(a, row, tok, v);
+      }
+    }
+    if constexpr (kPartialBuffers<NT> == 1)
+      __syncthreads();  // the sums are read before the next strip's are written
+    else
+      buffer ^= 1;
+    stage = 0, strip += int(gridDim.x);
+  };
+  // The same for every warp of the block. With an odd SC the parity of a stage's first chunk
+  // alternates, so stages go in pairs.
+  for (int it = 0; it < items;) {
+    consume_stage(std::integral_constant<int, 0>{});
+    ++it;
+    if constexpr (SC % 2 == 1) {
+      if (it < items) {
+        consume_stage(std::integral_constant<int, 1>{});
+        ++it;
       }
     }
   }
   cp_async_wait<0>();  // no copy outlives the block
 }
 
-template <typename T, int NT, bool OneGroupPerChunk>
+template <typename T, int NT, int SC>
 void launch_kernel(const Int4GemmArgs& a, int group_shift, int sms, const KernelLaunch& launch) {
-  auto kernel = int4_gemv_kernel<T, NT, OneGroupPerChunk>;
-  constexpr size_t smem = smem_bytes<NT, OneGroupPerChunk>();
-  static_assert(smem * kBlocksPerSm <= 227 * 1024, "the blocks of an SM fit its shared memory");
+  auto kernel = int4_gemv_kernel<T, NT, SC>;
+  constexpr size_t smem = smem_bytes<NT, SC>();
+  static_assert((smem + 1024) * kBlocksPerSm <= 228 * 1024, "the blocks of an SM fit its shared memory");
   TURBINE_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
   const int64_t strips = a.layout.n_padded() / 16;
   const dim3 grid(unsigned(std::min<int64_t>(strips, int64_t(sms) * kBlocksPerSm)));
   launch_pdl(kernel, grid, kThreads, smem, launch, a, group_shift);
 }
 
+// Four chunks a stage where a span of 128 columns lies in one group (group sizes of 128 and more),
+// else one (spans of 32 columns).
 template <typename T>
 void launch_typed(const Int4GemmArgs& a, int group_shift, int sms, const KernelLaunch& launch) {
-  const bool one_group = group_shift >= 6;
+  const bool wide = group_shift >= 7;
   if (a.tokens <= 8)
-    one_group ? launch_kernel<T, 1, true>(a, group_shift, sms, launch)
-              : launch_kernel<T, 1, false>(a, group_shift, sms, launch);
+    wide ? launch_kernel<T, 1, 4>(a, group_shift, sms, launch) : launch_kernel<T, 1, 1>(a, group_shift, sms, launch);
   else
-    one_group ? launch_kernel<T, 2, true>(a, group_shift, sms, launch)
-              : launch_kernel<T, 2, false>(a, group_shift, sms, launch);
+    wide ? launch_kernel<T, 2, 4>(a, group_shift, sms, launch) : launch_kernel<T, 2, 1>(a, group_shift, sms, launch);
 }
 
 }  // namespace
@@ -318,7 +350,7 @@ bool launch_int4_gemv(const Int4GemmArgs& a, int sms, const KernelLaunch& launch
   if (l.packed_words() / 2 >= (int64_t(1) << 31) || l.scale_words() >= (int64_t(1) << 30))
     return false;  // 32-bit offsets
   if (group < 32 || (group & (group - 1)) != 0) return false;
-  if (!aligned16({a.x, a.w}) || reinterpret_cast<uintptr_t>(a.out) % 4 != 0) return false;
+  if (!aligned16({a.x, a.w, a.scales}) || reinterpret_cast<uintptr_t>(a.out) % 4 != 0) return false;
   if (a.out_dtype != a.dtype && a.out_dtype != DType::F32) return false;
   if (a.dtype != DType::F16 && a.dtype != DType::BF16) return false;
   int group_shift = 0;

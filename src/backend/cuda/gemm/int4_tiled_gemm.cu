@@ -5,7 +5,7 @@
 //
 // A block: Warps warps, each owning MT strips of 16 rows (128 rows in all), one token tile of NT x 8
 // tokens, and the chunks of its K split. Chunk by chunk, the whole block copies the tile's activations
-// of a chunk into a ring of shared-memory stages (cp.async, kStages deep, rows past the last token or
+// of a chunk into a ring of shared-memory stages (cp.async, TiledConfig::Stages deep, rows past the last token or
 // columns past K zero-filled), and each lane copies its own 16 bytes of the chunk per strip and their
 // scale words into the same stage, in the same commit group (a ring of weight loads held in registers
 // would share the warp's few scoreboards, so each wait would also cover loads issued later: the 4-bit
@@ -33,15 +33,16 @@
 namespace turbine::cuda {
 namespace {
 
-constexpr int kStages = 6;          // chunks in shared memory: activations, weights and scale words
 constexpr int kMinSplitChunks = 4;  // the fewest chunks a K split gets
 constexpr int kMaxSplits = 16;
 
-// NT token tiles of 8, MT strips per warp, Warps warps (Warps x MT x 16 = 128 rows), and MinBlocks
-// resident blocks per SM asked of the register allocator (their shared memory fits too).
-template <int NT_, int MT_, int Warps_, int MinBlocks_>
+// NT token tiles of 8, MT strips per warp, Warps warps (Warps x MT x 16 = 128 rows), MinBlocks
+// resident blocks per SM asked of the register allocator (their shared memory fits too; the plan
+// counts on as many, int4_tiled_blocks_per_sm) and Stages chunks in shared memory (activations,
+// weights and scale words).
+template <int NT_, int MT_, int Warps_, int MinBlocks_, int Stages_>
 struct TiledConfig {
-  static constexpr int NT = NT_, MT = MT_, Warps = Warps_, MinBlocks = MinBlocks_;
+  static constexpr int NT = NT_, MT = MT_, Warps = Warps_, MinBlocks = MinBlocks_, Stages = Stages_;
   static constexpr int kThreads = Warps * 32;
   static constexpr int kAcc = MT * NT * 4;  // accumulators per thread
   static constexpr int kStageUnits = NT * 8 * 8;
@@ -50,22 +51,24 @@ struct TiledConfig {
   // One stage: the activations, then each thread's words [strip][thread] and scale words
   // [strip][half][row g, g + 8][thread] (two halves: the most a chunk needs).
   static constexpr size_t kStageBytes = size_t(kStageUnits) * 16 + size_t(MT) * kThreads * (16 + 2 * 2 * 4);
-  static constexpr size_t kSmemBytes = kStages * kStageBytes;
-  static_assert(kSmemBytes * MinBlocks <= 227 * 1024, "the blocks of an SM fit its shared memory");
+  static constexpr size_t kSmemBytes = Stages * kStageBytes;
+  static_assert((kSmemBytes + 1024) * MinBlocks <= 228 * 1024, "the blocks of an SM fit its shared memory");
+  static_assert(MinBlocks == int4_tiled_blocks_per_sm(NT * 8), "the plan's resident blocks");
 };
 // 16 and 32 tokens: bandwidth-bound, so many loads in flight (two blocks of 8 warps per SM). 64 tokens:
 // the mma and dequantization work per weight is 8x that of one tile, so two strips per warp share
-// each B fragment read from shared memory.
-using Tiled16 = TiledConfig<2, 1, 8, 2>;
-using Tiled32 = TiledConfig<4, 1, 8, 2>;
-using Tiled64 = TiledConfig<8, 2, 4, 2>;
+// each B fragment read from shared memory; a chunk is long work, so four stages hide the copies, and
+// three blocks of 4 warps per SM keep more warps issuing.
+using Tiled16 = TiledConfig<2, 1, 8, 2, 6>;
+using Tiled32 = TiledConfig<4, 1, 8, 2, 6>;
+using Tiled64 = TiledConfig<8, 2, 4, 3, 4>;
 
 // OneGroup: the group size is a power of two of at least 64, passed as group_shift = log2(group / 64),
 // so a chunk's group is c >> group_shift. Otherwise each half chunk finds its own.
 template <typename T, typename Cfg, bool OneGroup>
 __global__ void __launch_bounds__(Cfg::kThreads, Cfg::MinBlocks)
     int4_tiled_gemm_kernel(Int4GemmArgs a, Int4TiledPlan plan, float* partials, unsigned* counters, int group_shift) {
-  constexpr int NT = Cfg::NT, MT = Cfg::MT, Warps = Cfg::Warps;
+  constexpr int NT = Cfg::NT, MT = Cfg::MT, Warps = Cfg::Warps, Stages = Cfg::Stages;
   constexpr int kScaleHalves = OneGroup ? 1 : 2;
   constexpr int kThreads = Cfg::kThreads, kAcc = Cfg::kAcc, kStageUnits = Cfg::kStageUnits;
   extern __shared__ uint4 smem[];
@@ -102,10 +105,10 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::MinBlocks)
     return reinterpret_cast<uint32_t*>(stage_x(s) + kStageUnits + MT * kThreads) + ((m * 2 + h) * 2 + r) * kThreads +
            threadIdx.x;
   };
-  // The block's chunk i of weights and scale words into stage i % kStages (this thread's share).
+  // The block's chunk i of weights and scale words into stage i % Stages (this thread's share).
   auto stage_weights = [&](int i) {
     if (i >= nch) return;
-    const int c = c_begin + i, s = i % kStages;
+    const int c = c_begin + i, s = i % Stages;
 #pragma unroll
     for (int m = 0; m < MT; ++m) {
       cp_async16(stage_w(s, m), wp[m] + size_t(c) * 32, true);
@@ -119,11 +122,11 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::MinBlocks)
     }
   };
   const T* x = static_cast<const T*>(a.x);
-  // The block's chunk i of activations into stage i % kStages.
+  // The block's chunk i of activations into stage i % Stages.
   auto stage_activations = [&](int i) {
     if (i >= nch) return;
     const int c = c_begin + i;
-    uint4* dst = stage_x(i % kStages);
+    uint4* dst = stage_x(i % Stages);
     for (int idx = threadIdx.x; idx < kStageUnits; idx += kThreads) {
       const int r = idx >> 3, u = idx & 7, tok = tok0 + r, col = c * 64 + u * 8;
       const bool valid = tok < tokens && col < k;  // K is a multiple of 32: a unit is all in or all out
@@ -132,13 +135,13 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::MinBlocks)
   };
   // Nothing writes the weights: the first stages' go out before waiting for the previous kernel, one
   // commit group each; then the same stages' activations, one group each; then one group per chunk
-  // with both. Either way chunk i's last group is number kStages - 1 + i.
+  // with both. Either way chunk i's last group is number Stages - 1 + i.
 #pragma unroll
-  for (int s = 0; s < kStages - 1; ++s) stage_weights(s), cp_async_commit();
+  for (int s = 0; s < Stages - 1; ++s) stage_weights(s), cp_async_commit();
   pdl_launch_dependents();
   pdl_wait();  // x, the partials, the counters and out belong to the previous kernel until here
 #pragma unroll
-  for (int s = 0; s < kStages - 1; ++s) stage_activations(s), cp_async_commit();
+  for (int s = 0; s < Stages - 1; ++s) stage_activations(s), cp_async_commit();
 
   float acc[MT][NT][4];
   auto zero_acc = [&] {
@@ -152,13 +155,13 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::MinBlocks)
   zero_acc();
 
   for (int i = 0; i < nch; ++i) {
-    // Groups committed so far: 2 (kStages - 1) + i; chunk i's (number kStages - 1 + i) is complete when
-    // at most kStages - 2 remain.
-    cp_async_wait<kStages - 2>();
+    // Groups committed so far: 2 (Stages - 1) + i; chunk i's (number Stages - 1 + i) is complete when
+    // at most Stages - 2 remain.
+    cp_async_wait<Stages - 2>();
     __syncthreads();
     // Into the stage of chunk i - 1, which every warp is done with.
-    stage_weights(i + kStages - 1), stage_activations(i + kStages - 1), cp_async_commit();
-    const int c = c_begin + i, s = i % kStages;
+    stage_weights(i + Stages - 1), stage_activations(i + Stages - 1), cp_async_commit();
+    const int c = c_begin + i, s = i % Stages;
     uint4 wv[MT];
     uint32_t sv[MT][2][2];
 #pragma unroll
@@ -279,11 +282,11 @@ Int4TiledPlan plan_int4_tiled_gemm(const Int4Layout& layout, int tokens, int sms
   plan.token_tiles = (tokens + plan.token_tile - 1) / plan.token_tile;
   plan.row_blocks = int((layout.n_padded() + kInt4TiledRows - 1) / kInt4TiledRows);
   plan.splits = 1;
-  // Every configuration keeps two blocks per SM resident (TiledConfig::MinBlocks). Splitting K pays
-  // only while the tiles leave slots idle; the split count with the least modelled time wins, so a
-  // launch never spills a small last wave (96 tiles split 3 ways on 132 SMs would run 288 blocks in
-  // two waves of 264 slots: 2 ways fill one wave and take less time).
-  const int chunks = int(layout.k_padded() / 64), slots = 2 * sms;
+  // A configuration keeps int4_tiled_blocks_per_sm blocks per SM resident (TiledConfig::MinBlocks).
+  // Splitting K pays only while the tiles leave slots idle; the split count with the least modelled
+  // time wins, so a launch never spills a small last wave (96 tiles split 3 ways on 132 SMs with two
+  // slots each would run 288 blocks in two waves of 264: 2 ways fill one wave and take less time).
+  const int chunks = int(layout.k_padded() / 64), slots = int4_tiled_blocks_per_sm(plan.token_tile) * sms;
   if (plan.tiles() < slots && plan.tiles() <= max_counters) {
     const int most = std::max(1, std::min(chunks / kMinSplitChunks, kMaxSplits));
     double best = int4_tiled_cost(plan.tiles(), 1, chunks, slots, plan.token_tile);

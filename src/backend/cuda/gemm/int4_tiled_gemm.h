@@ -16,6 +16,10 @@ namespace turbine::cuda {
 
 constexpr int kInt4TiledRows = 128;  // output rows per block: 8 strips of 16
 
+// Blocks of a token tile's configuration resident per SM (what the plan's waves count): two of 8 warps
+// for 16 and 32 tokens, three of 4 warps for 64.
+__host__ __device__ constexpr int int4_tiled_blocks_per_sm(int token_tile) { return token_tile == 64 ? 3 : 2; }
+
 // How a launch covers the product: blocks = row_blocks x token_tiles x splits.
 struct Int4TiledPlan {
   int token_tile = 0;  // tokens per block: 16, 32 or 64
@@ -28,9 +32,10 @@ struct Int4TiledPlan {
 };
 
 // A plan for `tokens` tokens on a GPU of `sms` multiprocessors: K is split only while the output
-// tiles number fewer than two blocks per SM, into parts of at least four 64-column chunks, and never
-// into more parts than `max_counters` counters allow; of those, the split count with the least
-// modelled time (whole waves of resident blocks, plus the partial sums' traffic).
+// tiles number fewer than the resident blocks (int4_tiled_blocks_per_sm per SM), into parts of at
+// least four 64-column chunks, and never into more parts than `max_counters` counters allow; of
+// those, the split count with the least modelled time (whole waves of resident blocks, plus the
+// partial sums' traffic).
 Int4TiledPlan plan_int4_tiled_gemm(const Int4Layout& layout, int tokens, int sms, int max_counters);
 
 // The first chunk of split s when `chunks` chunks go to `splits` parts (s = splits gives the end).
