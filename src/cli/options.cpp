@@ -106,7 +106,8 @@ void add_cuda_options(CLI::App& cmd, CudaFlags& f) {
                      kInt4TiledMinTokens),
          kInt4TiledTokensLimit);
   tokens("--int4-tiled-max-tokens", f.int4_tiled_max_tokens,
-         fmt::format("the most tokens of a 4-bit linear the tiled GEMM takes (default {}: not yet timed above)",
+         fmt::format("the most tokens of a 4-bit linear the tiled GEMM takes (default {}, every count: on an H100 "
+                     "it is faster than the 4-bit GEMM from 64 to 2048 tokens)",
                      kInt4TiledMaxTokens),
          kInt4TiledTokensLimit);
   tokens("--int4-dequant-min-tokens", f.int4_dequant_min_tokens,

@@ -36,7 +36,7 @@ TEST(CudaOptions, DefaultsWithNeitherFlagsNorEnvironment) {
   EXPECT_TRUE(o.int4_tiled_gemm);           // the tiled 4-bit GEMM where it wins: from 33 tokens
   EXPECT_EQ(o.int4_tiled_min_tokens, kInt4TiledMinTokens);
   EXPECT_EQ(o.int4_tiled_max_tokens, kInt4TiledMaxTokens);
-  EXPECT_EQ(o.int4_dequant_min_tokens, 0);  // and the dequantized prefill everywhere
+  EXPECT_EQ(o.int4_dequant_min_tokens, 0);  // and the dequantized path nowhere
   EXPECT_TRUE(o.flash_quantized_kv);        // the flash kernel on a quantized cache (it wins)
   EXPECT_TRUE(o.kv_decode_wide_lanes);      // and the decode kernel's wide lanes (they win)
   EXPECT_TRUE(applied.empty());
