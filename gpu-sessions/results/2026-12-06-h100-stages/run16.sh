@@ -1,0 +1,30 @@
+#!/bin/bash
+# Eleventh session, one call: the 4-chunk-stage GEMV and the 3-block tiled GEMM (tests, then bench
+# A/B against main), then W4A16 end to end beside fp16 and llama.cpp Q4_K_M. Saved after each phase.
+set -u
+O=/tmp/s; mkdir -p $O/e2e
+save() { tar czf $OUT/s.tgz -C /tmp s; }
+rm -rf .carry/bin .carry/lib /tmp/turbine-carry; mkdir -p /tmp/turbine-carry && tar xJf .carry/pack/bin.tar.xz -C /tmp/turbine-carry; ln -sfn /tmp/turbine-carry/bin .carry/bin; ln -sfn /tmp/turbine-carry/lib .carry/lib
+export LD_LIBRARY_PATH=$PWD/.carry/lib TURBINE_SHARED=$PWD/.carry/shared TURBINE_SOURCE_DIR=$PWD
+export TURBINE_BIN=$PWD/.carry/bin/turbine BENCH_DIR=$PWD/.carry-peer
+nvidia-smi --query-gpu=name --format=csv,noheader | tee $O/gpu.txt
+gpu-sessions/compare_peers.sh $O/e2e build-peer > $O/e2e_build.log 2>&1
+b=.carry/bin
+timeout 120 $b/turbine_gpu_tests --gtest_filter="Dtypes/CudaInt4Linear.*" > $O/tests.log 2>&1
+echo "tests rc=$? at ${SECONDS}s"; grep -E "^\[  (PASSED|FAILED)|FAILED  \]|Failure" $O/tests.log | head -20; save
+for round in 1 2; do for v in base head; do
+  bin=$b/int4_linear_bench; [ $v = base ] && bin=$b/int4_linear_bench-base
+  echo "== $v $round"; timeout 60 $bin --dtype float16 --iterations 50 --tokens 1,8,16,32,64 2>&1 | grep -E "layer"
+done; done | tee $O/int4_ab.txt
+echo "bench at ${SECONDS}s"; save
+gpu-sessions/compare_peers.sh $O/e2e model convert-peer awq-prep > $O/e2e_prep.log 2>&1; echo "prep at ${SECONDS}s"; save
+busy() { pgrep -f "llamacpp_peer.sh /nonexistent" > /dev/null && echo "llama.cpp still compiling" || echo "llama.cpp built"; }
+echo "awq bench: $(busy)" | tee $O/e2e/state.txt
+"$TURBINE_BIN" bench generate /tmp/llama7b-awq --batch 1,16,64 --input-len 128 --output-len 256 --warmup 1 --dtype fp16 --json 2>$O/e2e/turbine_awq.err | tee $O/e2e/turbine_awq.jsonl
+echo "awq at ${SECONDS}s"; save
+echo "fp16 bench: $(busy)" | tee -a $O/e2e/state.txt
+"$TURBINE_BIN" bench generate /tmp/llama7b --batch 1,16,64 --input-len 128 --output-len 256 --warmup 1 --dtype fp16 --json 2>$O/e2e/turbine.err | tee $O/e2e/turbine.jsonl
+echo "fp16 at ${SECONDS}s"; save
+gpu-sessions/compare_peers.sh $O/e2e llamacpp-q4 awq-table 2>&1 | tee $O/e2e_q4.log | tail -30; echo "q4 at ${SECONDS}s"; save
+timeout 100 $b/turbine_gpu_tests --gtest_filter="CudaAwqPerplexity.*" > $O/awq_tests.log 2>&1
+grep -E "^\[  (PASSED|FAILED)|FAILED  \]|perplexity" $O/awq_tests.log | head; save
