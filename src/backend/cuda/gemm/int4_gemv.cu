@@ -11,15 +11,15 @@
 // scale words of its two spans (a span: half a stage's columns, within one group). Each lane copies
 // its 16 bytes of each chunk of a stage, and lanes 0-7 the scale words of the stage's spans, into a
 // ring of shared-memory stages with cp.async (16-byte copies, past L1, which keeps the activations),
-// one commit group per stage; once the group has landed a lane reads back its own weight words and
-// its rows' scale words; the ring runs on across the block's strips (as a stage is
-// consumed, the copy of the stage a ring ahead goes into its slot, whichever strip that stage is in).
-// So a block never waits for a strip's first loads, no wave of short blocks leaves SMs idle at its
-// end, and a wait covers exactly one stage: with the ring in registers, the handful of scoreboards a
-// warp has made each wait also cover loads issued later. What a stage costs besides its products
-// (the copies' addresses, the commit and the wait, the loop, a span's scale arithmetic) is paid once
-// per stage or span, not per chunk. The activations come through L1 one chunk ahead, read after the
-// PDL wait (load_after_wait).
+// one commit group per stage; once the group has landed, a lane reads back its own weight words and
+// its rows' scale words. The ring runs on across the block's strips (as a stage is consumed, the
+// copy of the stage a ring ahead goes into its slot, whichever strip that stage is in). So a block
+// never waits for a strip's first loads, no wave of short blocks leaves SMs idle at its end, and a
+// wait covers exactly one stage: with the ring in registers, the handful of scoreboards a warp has
+// made each wait also cover loads issued later. What a stage costs besides its products (the copies'
+// addresses, the commit and the wait, the loop, a span's scale arithmetic) is paid once per stage or
+// span, not per chunk. The activations come through L1 one chunk ahead, read after the PDL wait
+// (load_after_wait).
 //
 // Arithmetic (int4_gemm.h has the layout). A packed word becomes its mma A fragment with no
 // arithmetic beyond the masks: the low nibbles (rows g) as 1024 + q, the high ones (rows g + 8) as
@@ -166,9 +166,9 @@ template <typename T, int NT, int SC>
 __global__ void __launch_bounds__(kThreads, kBlocksPerSm) int4_gemv_kernel(Int4GemmArgs a, int group_shift) {
   constexpr int Stages = kStages<NT, SC>, SpanCols = SC * 32;
   extern __shared__ uint4 smem[];
-  uint4* ring_w = smem;                                                           // [Stages][SC][kThreads]
+  uint4* ring_w = smem;                                                             // [Stages][SC][kThreads]
   uint32_t* ring_s = reinterpret_cast<uint32_t*>(ring_w + Stages * SC * kThreads);  // [Stages][kWarps][2][16]
-  float* partial = reinterpret_cast<float*>(ring_s + Stages * kWarps * 2 * 16);  // [buffer][kWarps][NT][4][32]
+  float* partial = reinterpret_cast<float*>(ring_s + Stages * kWarps * 2 * 16);     // [buffer][kWarps][NT][4][32]
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
   const int n = int(a.layout.n), k = int(a.layout.k), tokens = a.tokens;
@@ -191,8 +191,8 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) int4_gemv_kernel(Int4G
   const bool copies_scales = lane < 8;
   const uint32_t* s_lane = a.scales + s_rows;
   uint32_t* s_ring = ring_s + (warp * 2 + s_span) * 16 + s_rows;  // stage 0's
-  const int run_end = min(first_chunk + per_warp, chunks);  // the warp's chunks of a strip end here
-  const int run_stop = first_chunk + per_warp;              // and its slots here
+  const int run_end = min(first_chunk + per_warp, chunks);        // the warp's chunks of a strip end here
+  const int run_stop = first_chunk + per_warp;                    // and its slots here
   int f_strip = int(blockIdx.x), f_chunk = first_chunk;
   // An invalid copy reads nothing (cp_async16), so its address needs no clamping.
   auto fetch = [&](int u) {

@@ -5,8 +5,8 @@
 //
 // A block: Warps warps, each owning MT strips of 16 rows (128 rows in all), one token tile of NT x 8
 // tokens, and the chunks of its K split. Chunk by chunk, the whole block copies the tile's activations
-// of a chunk into a ring of shared-memory stages (cp.async, TiledConfig::Stages deep, rows past the last token or
-// columns past K zero-filled), and each lane copies its own 16 bytes of the chunk per strip and their
+// of a chunk into a ring of shared-memory stages (cp.async, TiledConfig::Stages deep, rows past the
+// last token or columns past K zero-filled), and each lane copies its own 16 bytes of the chunk per strip and their
 // scale words into the same stage, in the same commit group (a ring of weight loads held in registers
 // would share the warp's few scoreboards, so each wait would also cover loads issued later: the 4-bit
 // GEMV measured that). One barrier per chunk: after it, the stage of the chunk before is free (every
