@@ -67,6 +67,11 @@ CudaOptions resolve_cuda_options(const CudaOptionFlags& flags, const std::functi
          o.int4_tiled_max_tokens);
   tokens(flags.int4_dequant_min_tokens, "--int4-dequant-min-tokens", "TURBINE_CUDA_INT4_DEQUANT",
          kInt4DequantMinTokensLimit, o.int4_dequant_min_tokens);
+  // An empty range would switch the tiled GEMM off unsaid; --int4-tiled-gemm off says that.
+  if (o.int4_tiled_min_tokens > o.int4_tiled_max_tokens)
+    fail("--int4-tiled-min-tokens (TURBINE_CUDA_INT4_TILED_MIN) {} is above --int4-tiled-max-tokens "
+         "(TURBINE_CUDA_INT4_TILED_MAX) {}; --int4-tiled-gemm off runs the tiled GEMM at no token count",
+         o.int4_tiled_min_tokens, o.int4_tiled_max_tokens);
   return o;
 }
 

@@ -41,6 +41,8 @@ def test_bad_values_name_the_flag():
     assert_user_error(run(*base, "--int4-tiled-gemm", "yes"), "--int4-tiled-gemm")
     assert_user_error(run(*base, "--int4-tiled-min-tokens", "-3"), "--int4-tiled-min-tokens")
     assert_user_error(run(*base, "--int4-tiled-max-tokens", "many"), "--int4-tiled-max-tokens")
+    assert_user_error(run(*base, "--int4-tiled-min-tokens", "65", "--int4-tiled-max-tokens", "64"),
+                      "--int4-tiled-max-tokens")
     assert_user_error(run(*base, "--flash-quantized-kv", "maybe"), "--flash-quantized-kv")
     assert_user_error(run(*base, "--kv-decode-wide-lanes", "wide"), "--kv-decode-wide-lanes")
     assert_user_error(run(*base, "--int4-dequant-min-tokens", "-1"), "--int4-dequant-min-tokens")

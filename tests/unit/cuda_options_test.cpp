@@ -160,6 +160,15 @@ TEST(CudaOptions, BadValuesNameTheirSource) {
   f = {};
   f.int4_tiled_max_tokens = kInt4TiledTokensLimit + 1;
   EXPECT_NE(message(f, FakeEnv{}).find("--int4-tiled-max-tokens"), std::string::npos);
+  // An empty range, from flags or from the environment, names both bounds.
+  CudaOptionFlags empty_range;
+  empty_range.int4_tiled_min_tokens = 65;
+  empty_range.int4_tiled_max_tokens = 64;
+  const std::string both = message(empty_range, FakeEnv{});
+  EXPECT_NE(both.find("--int4-tiled-min-tokens"), std::string::npos) << both;
+  EXPECT_NE(both.find("--int4-tiled-max-tokens"), std::string::npos) << both;
+  EXPECT_NE(message({}, FakeEnv{{{"TURBINE_CUDA_INT4_TILED_MAX", "16"}}}).find("TURBINE_CUDA_INT4_TILED_MAX"),
+            std::string::npos);
   EXPECT_NE(message({}, FakeEnv{{{"TURBINE_CUDA_FLASH_QUANTIZED_KV", "2"}}}).find("TURBINE_CUDA_FLASH_QUANTIZED_KV"),
             std::string::npos);
 }

@@ -5,6 +5,7 @@
 
 #include "backend/cuda/common/convert.h"
 #include "backend/cuda/common/cuda_check.h"
+#include "backend/cuda/gemm/int4_tiled_gemm.h"
 #include "backend/cuda/gemm/wgmma_gemm.h"
 
 namespace turbine::cuda {
@@ -42,11 +43,12 @@ CudaBackend::CudaBackend(int device_index, DType dtype, const CudaOptions& optio
   launch_ = KernelLaunch{stream_, options_.pdl && props_.major >= 9};
   pool_ = std::make_unique<DeviceMemoryPool>(device_);
   // Split-K decode attention runs only while sequences x KV heads < 2 x SMs (paged_decode_splits),
-  // and the tiled 4-bit GEMM splits K only while its output tiles are fewer than its resident blocks,
-  // at most 3 x SMs (plan_int4_tiled_gemm), so this many counters always suffice. Zeroed once, outside
-  // any graph capture (a recorded memset would not run before an op-by-op step); the kernels leave
-  // them zero.
-  split_counters_ = empty(DType::I32, {int64_t(3) * props_.multiProcessorCount});
+  // and the tiled 4-bit GEMM splits K only while its output tiles are fewer than its resident blocks
+  // (plan_int4_tiled_gemm; the most at 64-token tiles), so this many counters always suffice. Zeroed
+  // once, outside any graph capture (a recorded memset would not run before an op-by-op step); the
+  // kernels leave them zero.
+  const int counters_per_sm = std::max(2, int4_tiled_blocks_per_sm(64));
+  split_counters_ = empty(DType::I32, {int64_t(counters_per_sm) * props_.multiProcessorCount});
   TURBINE_CUDA_CHECK(cudaMemsetAsync(split_counters_.data, 0, split_counters_.bytes(), stream_));
   if (!init_wgmma_gemm(device_)) options_.wgmma_gemm_max_tokens = 0;
   if (options_.wgmma_gemm_max_tokens > 0) {
