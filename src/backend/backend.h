@@ -257,6 +257,10 @@ class Backend {
   // input of a decoder layer. `qkv` [T, (Hq + 2 Hkv) D] is scratch for backends that run it apart.
   void norm_qkv_rope_store(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& qkv,
                            const QkvRopeStore& rope, Tensor& q_out);
+  // PreNorm, linear(normed, weight, bias, gate_up) and silu_mul(gate_up, out): the SwiGLU input of a
+  // decoder layer's MLP. `gate_up` [T, 2I] is scratch for backends that run it apart.
+  void norm_linear_silu_mul(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& gate_up,
+                            Tensor& out);
 
   // ---- mixture of experts ----
   // Per row of router logits [T, E] (fp32): softmax over the E experts, the k largest probabilities
@@ -303,6 +307,8 @@ class Backend {
   virtual void do_norm_linear(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& out);
   virtual void do_norm_qkv_rope_store(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& qkv,
                                       const QkvRopeStore& rope, Tensor& q_out);
+  virtual void do_norm_linear_silu_mul(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias,
+                                       Tensor& gate_up, Tensor& out);
   virtual void do_gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) = 0;
   virtual void do_moe_route(const Tensor& logits, int k, bool normalize, Tensor& ids, Tensor& weights) = 0;
   virtual void do_moe_experts(const Tensor& x, const Tensor& gate_up, const Tensor& down, const Tensor& ids,

@@ -15,6 +15,8 @@ constexpr int kSkinnyGemmMaxTokens = 2;
 constexpr int kWgmmaGemmMaxTokens = 48;
 // Most tokens the 4-bit decode GEMV (int4_gemv.cu) takes: two mma token tiles.
 constexpr int kInt4GemvMaxTokens = 16;
+// Widest K the GEMV takes a decode step's pre-norm at (the normalised row sits in its shared memory).
+constexpr int kInt4GemvPreNormMaxK = 8192;
 // The largest token count --int4-tiled-min-tokens / --int4-tiled-max-tokens take.
 constexpr int kInt4TiledTokensLimit = 1 << 20;
 // The token counts the tiled 4-bit GEMM (int4_tiled_gemm.cu) takes by default, from 33 up: on an H100

@@ -26,4 +26,10 @@ void Backend::do_norm_qkv_rope_store(const PreNorm& pre, const LinearWeight& wei
   qkv_rope_store(qkv, r.q_norm, r.k_norm, r.norm_eps, r.rope, r.shape, r.cache, r.layer, r.meta, q_out);
 }
 
+void Backend::do_norm_linear_silu_mul(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias,
+                                      Tensor& gate_up, Tensor& out) {
+  norm_linear(pre, weight, bias, gate_up);
+  silu_mul(gate_up, out);
+}
+
 }  // namespace turbine

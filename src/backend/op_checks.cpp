@@ -267,6 +267,16 @@ void Backend::norm_qkv_rope_store(const PreNorm& pre, const LinearWeight& weight
   do_norm_qkv_rope_store(pre, weight, bias, qkv, r, q_out);
 }
 
+void Backend::norm_linear_silu_mul(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias,
+                                   Tensor& gate_up, Tensor& out) {
+  const OpCheck c(*this, "norm_linear_silu_mul");
+  check_pre_norm(c, pre);
+  check_linear(c, pre.normed, weight, bias, c.compute(gate_up, "gate_up"), "gate_up");
+  if (gate_up.dim(1) % 2) c.fail("gate_up width {} is odd", gate_up.dim(1));
+  c.shape(c.compute(out, "out"), {gate_up.dim(0), gate_up.dim(1) / 2}, "out");
+  do_norm_linear_silu_mul(pre, weight, bias, gate_up, out);
+}
+
 void Backend::gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) {
   const OpCheck c(*this, "gather_rows");
   c.rank(c.present(x, "x"), 2, "x");

@@ -232,8 +232,8 @@ Tensor LlamaModel::run_step(const BatchPlan& plan, const BatchMeta& meta, KvCach
       run_moe_mlp(backend_, c.moe, w.moe, normed, act_.moe, proj);
       continue;
     }
-    backend_.norm_linear(PreNorm{residual, &proj, w.mlp_norm, eps, normed}, w.gate_up, opt(w.gate_up_bias), gate_up);
-    backend_.silu_mul(gate_up, mlp);
+    backend_.norm_linear_silu_mul(PreNorm{residual, &proj, w.mlp_norm, eps, normed}, w.gate_up, opt(w.gate_up_bias),
+                                  gate_up, mlp);
     backend_.linear(mlp, w.down, opt(w.down_bias), proj);
     if (comm_) comm_->all_reduce_sum(proj);
   }

@@ -1,8 +1,8 @@
 // W4A16 end to end on the GPU: kjv-llama quantized by round-to-nearest at group 128 (what `turbine
 // quantize awq --method rtn` writes), its held-out perplexity by golden.json's rule on the GPU against
 // the CPU on the same 4-bit folder (within 0.5%, the goldens' GPU rule), and with every prefill cut
-// into chunks of 8, 16 and 64 tokens, which run the GEMV, the tiled GEMM and int4_gemm.cu: each within
-// 0.5% of the whole-window run (int4_gemm.cu at the window's token count). And `quantize awq` with its fp32
+// into chunks of 1, 8, 16 and 64 tokens, which run the GEMV with the fused ops around it (one token),
+// the GEMV, the tiled GEMM and int4_gemm.cu: each within 0.5% of the whole-window run (int4_gemm.cu at the window's token count). And `quantize awq` with its fp32
 // products on the GPU (QuantizeOptions::device) against the same search on the CPU.
 #ifdef TURBINE_WITH_CUDA
 #include <gtest/gtest.h>
@@ -96,7 +96,7 @@ TEST_F(CudaAwqPerplexity, ChunkedPrefillsAgreeOnEveryFourBitKernel) {
   options.int4_tiled_min_tokens = 9;
   options.int4_tiled_max_tokens = kInt4TiledTokensLimit;
   auto gpu = make_gpu(DType::BF16, options);
-  for (int chunk : {8, 16, 64}) {
+  for (int chunk : {1, 8, 16, 64}) {
     SCOPED_TRACE(testing::Message() << "chunks of " << chunk);
     EXPECT_NEAR(ppl_on(*gpu, chunk, "gpu, chunked"), whole, 0.005 * whole);
   }

@@ -11,7 +11,8 @@
 // compared with int4_gemm.cu directly (from 9 tokens, the GEMV off), with and without K split over
 // blocks; so is the long-prefill
 // path (--int4-dequant-min-tokens: the weight dequantized into scratch, then the 16-bit GEMM).
-// norm_linear with a 4-bit weight runs the parts apart (rms_norm, then the 4-bit linear).
+// norm_linear with a 4-bit weight runs the pre-norm inside the GEMV at one token (group sizes of 128
+// and more, K up to kInt4GemvPreNormMaxK), else the parts apart (rms_norm, then the 4-bit linear).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -19,39 +20,10 @@
 #include <cstring>
 
 #include "gpu_test_util.h"
+#include "int4_test_util.h"
 
 namespace turbine::test {
 namespace {
-
-HostInt4Matrix random_int4(std::mt19937& rng, int64_t n, int64_t k, int group) {
-  HostInt4Matrix m;
-  m.n = n;
-  m.k = k;
-  m.group_size = group;
-  std::uniform_int_distribution<int> nibble(0, 15);
-  m.q.resize(size_t(n * k));
-  for (auto& v : m.q) v = uint8_t(nibble(rng));
-  m.zeros.resize(size_t(n * (k / group)));
-  for (auto& v : m.zeros) v = uint8_t(nibble(rng));
-  std::uniform_real_distribution<float> scale(0.002f, 0.02f);
-  std::vector<float> s(m.zeros.size());
-  for (auto& v : s) v = scale(rng);
-  m.scales.resize(s.size());
-  convert_from_f32(s.data(), DType::F16, m.scales.data(), s.size());
-  return m;
-}
-
-// w [n, k] in fp32 as the format defines it.
-std::vector<float> dequantize(const HostInt4Matrix& m) {
-  std::vector<float> w(m.q.size());
-  const int64_t groups = m.k / m.group_size;
-  for (int64_t r = 0; r < m.n; ++r)
-    for (int64_t c = 0; c < m.k; ++c) {
-      const size_t g = size_t(r * groups + c / m.group_size);
-      w[size_t(r * m.k + c)] = (float(m.q[size_t(r * m.k + c)]) - float(m.zeros[g])) * f16_to_f32(m.scales[g]);
-    }
-  return w;
-}
 
 struct Int4Case {
   int T, K, N, group;
@@ -150,8 +122,10 @@ TEST_P(CudaInt4Linear, MatchesDequantizedCpu) {
 
 // norm_linear with a 4-bit weight against the CPU running the parts over the dequantized weight: with
 // and without the residual's delta, bias, K from three half chunks to the 7B down projection's width,
-// awkward N, one and two token tiles; the updated residual wherever the residual stream keeps it. The parts run apart (rms_norm, then
-// the 4-bit linear) at every token count, so the normed row is always written.
+// awkward N, one and two token tiles; the updated residual wherever the residual stream keeps it.
+// Where the GEMV takes the pre-norm (one token, group >= 128, K <= kInt4GemvPreNormMaxK: K from six
+// chunks, a stage half past K, to the limit) the normed row stays unwritten, and the output agrees
+// with the parts run apart on the GPU (fusion off); elsewhere the parts run apart and write it.
 TEST_P(CudaInt4Linear, NormLinearMatchesCpu) {
   struct Case {
     int T, K, N, group;
@@ -159,7 +133,12 @@ TEST_P(CudaInt4Linear, NormLinearMatchesCpu) {
   };
   // 12 and 16 tokens: the GEMV's two token tiles right after the norm kernel that writes its input
   // (it must not read the activations before the PDL wait; kjv-llama's shapes, where that showed).
+  CudaOptions apart;
+  apart.fused = false;
+  auto unfused = make_gpu(dtype, apart);
   const Case cases[] = {{1, 4096, 12288, 128, true, false}, {1, 4096, 1000, 128, false, true},
+                        {1, 384, 17, 128, true, true},      {1, 4224, 130, 128, true, true},
+                        {1, 8192, 100, 128, true, true},    {1, 8320, 40, 128, true, false},
                         {1, 96, 33, 32, true, true},        {1, 11008, 300, 64, true, false},
                         {1, 2080, 4097, 32, false, false},  {2, 4096, 700, 128, true, true},
                         {12, 256, 512, 128, true, false},   {16, 768, 256, 128, false, false},
@@ -187,8 +166,16 @@ TEST_P(CudaInt4Linear, NormLinearMatchesCpu) {
     const Result want = run(*cpu, DType::F32, put(*cpu, dequantize(m), {c.N, c.K}, DType::F32));
     TURBINE_EXPECT_CLOSE(got.out, want.out, relative_tolerance(dtype));
     TURBINE_EXPECT_CLOSE(got.residual, want.residual, relative_tolerance(dtype));
-    EXPECT_TRUE(std::none_of(got.normed.begin(), got.normed.end(), [](float v) { return std::isnan(v); }))
-        << "the normed row is written: the parts run apart";
+    const bool fused = c.T == 1 && c.group >= 128 && c.K <= kInt4GemvPreNormMaxK;
+    const auto is_nan = [](float v) { return std::isnan(v); };
+    if (fused) {
+      EXPECT_TRUE(std::all_of(got.normed.begin(), got.normed.end(), is_nan)) << "the GEMV took the pre-norm";
+      const Result apart = run(*unfused, dtype, LinearWeight(unfused->pack_int4(m)));
+      TURBINE_EXPECT_CLOSE(got.out, apart.out, relative_tolerance(dtype));
+      EXPECT_EQ(got.residual, apart.residual);
+    } else {
+      EXPECT_TRUE(std::none_of(got.normed.begin(), got.normed.end(), is_nan)) << "the parts ran apart";
+    }
   }
 }
 

@@ -16,6 +16,7 @@
 #include "backend/cuda/common/kernel_launch.h"
 #include "backend/cuda/gemm/cublaslt_gemm.h"
 #include "backend/cuda/gemm/int4_gemm.h"
+#include "backend/cuda/gemm/int4_gemv.h"
 #include "backend/cuda/gemm/skinny_gemm.h"
 
 namespace turbine::cuda {
@@ -72,6 +73,8 @@ class CudaBackend : public Backend {
                     const AttentionShape& shape, Tensor& out) override;
   // At one token: one skinny GEMM each (gemm/gemm_dispatch.cpp); else the parts apart.
   void do_norm_linear(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& out) override;
+  void do_norm_linear_silu_mul(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& gate_up,
+                               Tensor& out) override;
   void do_norm_qkv_rope_store(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& qkv,
                               const QkvRopeStore& rope, Tensor& q_out) override;
   void do_gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) override;
@@ -100,6 +103,11 @@ class CudaBackend : public Backend {
   // or the shape is not taken, and nothing ran.
   bool fused_skinny(const Tensor& x, SkinnyInput input, const PreNorm* pre, const Tensor& weight, const Tensor* bias,
                     Tensor& out, const QkvRopeParams* rope);
+  // The 4-bit GEMV with the pre-norm in its prologue and `epilogue` (one token; `rope` for
+  // RopeStore): false when fusion is off or the shape is not taken, and nothing ran.
+  bool fused_int4_norm_linear(const PreNorm& pre, const Int4Weight& w, const Tensor* bias, Tensor& out,
+                              Int4GemvEpilogue epilogue = Int4GemvEpilogue::Store,
+                              const QkvRopeParams* rope = nullptr);
   // `count` zeroed counters for split-K decode attention and the split-K tiled 4-bit GEMM (allocated
   // once; the kernels leave them zero).
   unsigned* split_counters(size_t count);

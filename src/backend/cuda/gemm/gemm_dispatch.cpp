@@ -15,8 +15,10 @@
 // (and above one mma token tile, 8 tokens) unless options_.int4_tiled_gemm is off, and
 // gemm/int4_gemm.cu for the rest, each with the bias in its epilogue. From
 // options_.int4_dequant_min_tokens tokens (long prefills) the weight is dequantized into scratch
-// (gemm/int4_dequantize.cu) and the 16-bit linear runs on it. The fused ops run the parts apart for a
-// 4-bit weight (the base class).
+// (gemm/int4_dequantize.cu) and the 16-bit linear runs on it. At one token the 4-bit GEMV runs the
+// fused ops itself (int4_gemv.cu): the pre-norm in its prologue, and RoPE with the cache write (the
+// qkv projection) or SwiGLU (gate_up) in its epilogue; what it does not take runs apart (the base
+// class).
 #include <utility>
 
 #include "backend/cuda/cuda_backend.h"
@@ -164,12 +166,32 @@ bool CudaBackend::fused_skinny(const Tensor& x, SkinnyInput input, const PreNorm
   return true;
 }
 
+bool CudaBackend::fused_int4_norm_linear(const PreNorm& pre, const Int4Weight& w, const Tensor* bias, Tensor& out,
+                                         Int4GemvEpilogue epilogue, const QkvRopeParams* rope) {
+  const Tensor& x = pre.residual.current;
+  // The same conditions as fused_skinny's, and a token count linear would give the GEMV.
+  if (!options_.fused || x.dim(0) != 1 || options_.int4_gemv_max_tokens < 1 || out.dtype != dtype_) return false;
+  if (options_.int4_dequant_min_tokens == 1 || !spare_apart(pre.residual)) return false;
+  Int4GemvPreNorm p;
+  p.delta = pre.delta ? pre.delta->data : nullptr;
+  p.weight = pre.weight.data;
+  p.residual_out = pre.delta ? pre.residual.spare.data : nullptr;
+  p.eps = pre.eps;
+  if (!launch_int4_gemv(int4_args(x, w, bias, out), sms(), launch_, &p, epilogue, rope)) return false;
+  // The updated residual is in the spare buffer now.
+  if (pre.delta) std::swap(pre.residual.current, pre.residual.spare);
+  return true;
+}
+
 void CudaBackend::do_norm_linear(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& out) {
   activate();
-  // 4-bit weights run the parts apart (rms_norm, then linear): the fused skinny GEMM reads dense rows.
-  if (weight.quantized() ||
-      !fused_skinny(pre.residual.current, SkinnyInput::AddRmsNorm, &pre, weight.dense, bias, out, nullptr))
-    Backend::do_norm_linear(pre, weight, bias, out);
+  // Each fused kernel takes its own kind of weight (the base class runs the parts apart otherwise);
+  // norm_qkv_rope_store's 4-bit projection comes here too, through the base class.
+  const bool fused = weight.quantized()
+                         ? fused_int4_norm_linear(pre, weight.int4, bias, out)
+                         : fused_skinny(pre.residual.current, SkinnyInput::AddRmsNorm, &pre, weight.dense, bias, out,
+                                        nullptr);
+  if (!fused) Backend::do_norm_linear(pre, weight, bias, out);
 }
 
 void CudaBackend::do_norm_qkv_rope_store(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias,
@@ -178,14 +200,25 @@ void CudaBackend::do_norm_qkv_rope_store(const PreNorm& pre, const LinearWeight&
   // Per-head q/k norms (Qwen3) need a whole head per block: those run apart, as do steps of more
   // than one token.
   auto defined = [](const Tensor* t) { return t && t->defined(); };
-  // A quantized cache is written by qkv_rope_store's own kernel (the epilogue stores dense rows).
-  if (options_.fused && !weight.quantized() && !defined(r.q_norm) && !defined(r.k_norm) &&
-      r.meta.plan->num_tokens == 1 && r.cache.spec.format == KvFormat::Dense) {
+  // A quantized cache is written by qkv_rope_store's own kernel (the epilogues store dense rows).
+  if (options_.fused && !defined(r.q_norm) && !defined(r.k_norm) && r.meta.plan->num_tokens == 1 &&
+      r.cache.spec.format == KvFormat::Dense) {
     const QkvRopeParams p =
         qkv_rope_params(qkv, r.q_norm, r.k_norm, r.norm_eps, r.rope, r.shape, r.cache, r.layer, r.meta, q_out);
-    if (fused_skinny(pre.residual.current, SkinnyInput::AddRmsNorm, &pre, weight.dense, bias, qkv, &p)) return;
+    if (weight.quantized() ? fused_int4_norm_linear(pre, weight.int4, bias, qkv, Int4GemvEpilogue::RopeStore, &p)
+                           : fused_skinny(pre.residual.current, SkinnyInput::AddRmsNorm, &pre, weight.dense, bias, qkv,
+                                          &p))
+      return;
   }
   Backend::do_norm_qkv_rope_store(pre, weight, bias, qkv, r, q_out);
+}
+
+void CudaBackend::do_norm_linear_silu_mul(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias,
+                                          Tensor& gate_up, Tensor& out) {
+  activate();
+  // The 4-bit GEMV's SwiGLU epilogue; the skinny GEMM has none (skinny_gemm.cu says why).
+  if (weight.quantized() && fused_int4_norm_linear(pre, weight.int4, bias, out, Int4GemvEpilogue::SiluMul)) return;
+  Backend::do_norm_linear_silu_mul(pre, weight, bias, gate_up, out);
 }
 
 }  // namespace turbine::cuda

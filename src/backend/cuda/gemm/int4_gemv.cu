@@ -30,12 +30,19 @@
 // multiplies each group's sums once per row and token. The tokens are the mma's 8-wide B columns (one
 // tile up to 8 tokens, two up to 16; those past T zero). A strip's warps' sums meet in shared memory
 // in a fixed order, so repeated launches give the same bits whatever the grid.
+//
+// With a pre-norm (Int4GemvPreNorm, one token), each block first computes its input itself: x + delta
+// and its sum of squares into shared memory, one block reduction, then the normalised row, rounded to
+// T as add_rms_norm's output is; the chunks' activations are then read from there. That takes the
+// norm's kernel, and its place in the layer's chain of kernels, off a decode step of one sequence for
+// the price of each block reading 2-3 rows of K from L2 (block 0 also writes the updated residual).
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
 #include <algorithm>
 #include <type_traits>
 
+#include "backend/cuda/attention/qkv_rope_epilogue.cuh"
 #include "backend/cuda/common/cp_async.cuh"
 #include "backend/cuda/common/cuda_check.h"
 #include "backend/cuda/common/device_math.cuh"
@@ -61,6 +68,7 @@ static_assert(kInt4GemvMaxTokens <= 16, "two mma token tiles");
 // The dynamic shared memory: the ring's weight words [stage][chunk][thread] (each lane reads back only
 // what it copied) and scale words [stage][warp][span][row] (a span's 16 rows, copied by four lanes of
 // the warp), then the strips' partial sums [buffer][warp][tile][4][lane].
+// With a pre-norm the normalised row follows: k_padded values of the compute dtype (2 bytes).
 template <int NT, int SC>
 constexpr size_t smem_bytes() {
   return size_t(kStages<NT, SC>) * (kThreads * 16 * SC + kWarps * 2 * 16 * 4) +
@@ -160,25 +168,122 @@ __device__ __forceinline__ void add_scaled(float (&acc)[NT][4], const float (&su
     }
 }
 
+// The pre-norm's prologue (one token): x_s[0 .. kp / 8) = the normalised row in 16-byte chunks, zero
+// from K on; block 0 writes the updated residual. `red` is kWarps floats of scratch.
+template <typename T>
+__device__ __forceinline__ void pre_norm_row(const Int4GemmArgs& a, const Int4GemvPreNorm& pre, int k, int kp,
+                                             uint4* x_s, float* red) {
+  const int tid = threadIdx.x, chunks = k / 8;
+  const uint4* x = static_cast<const uint4*>(a.x);
+  const uint4* delta = static_cast<const uint4*>(pre.delta);
+  uint4* residual = blockIdx.x == 0 ? static_cast<uint4*>(pre.residual_out) : nullptr;
+  float sq = 0.0f;
+  for (int c = tid; c < kp / 8; c += kThreads) {
+    uint4 v = make_uint4(0, 0, 0, 0);
+    if (c < chunks) {
+      float f[8];
+      v = load_after_wait(x + c);
+      if (delta) {
+        float d[8];
+        unpack8<T>(v, f);
+        unpack8<T>(load_after_wait(delta + c), d);
+#pragma unroll
+        for (int e = 0; e < 8; ++e) f[e] += d[e];
+        v = pack8<T>(f);  // the residual stream is kept in T
+        if (residual) residual[c] = v;
+      }
+      unpack8<T>(v, f);
+#pragma unroll
+      for (int e = 0; e < 8; ++e) sq += f[e] * f[e];
+    }
+    x_s[c] = v;
+  }
+  sq = warp_sum(sq);
+  if ((tid & 31) == 0) red[tid >> 5] = sq;
+  __syncthreads();
+  sq = 0.0f;
+#pragma unroll
+  for (int w = 0; w < kWarps; ++w) sq += red[w];
+  const float inv = rsqrtf(sq / float(k) + pre.eps);
+  const uint4* gamma = static_cast<const uint4*>(pre.weight);
+  for (int c = tid; c < chunks; c += kThreads) {  // each thread rescales the chunks it wrote
+    float f[8], g[8];
+    unpack8<T>(x_s[c], f);
+    unpack8<T>(__ldg(gamma + c), g);
+#pragma unroll
+    for (int e = 0; e < 8; ++e) f[e] = f[e] * inv * g[e];
+    x_s[c] = pack8<T>(f);
+  }
+  __syncthreads();
+}
+
+// What the one-token instance does besides the products (the host's Int4GemvPreNorm, Int4GemvEpilogue
+// and QkvRopeParams). The paired epilogues take a strip's outputs together with those of its partner
+// strip: strips go in units of two, a unit's two strips run one after the other in one block, and the
+// second's epilogue combines each row with the same row of the first, held in a register by the
+// thread that wrote it. Unit u < paired_units pairs strip a = (u / span) 2 span + u % span with
+// a + span (gate row r with up row r + I: span I / 16; a q or k head's dim d with d + D / 2: span
+// D / 32); the rest pair strips 2u and 2u + 1 (v heads, each row stored as it is).
+struct GemvFusion {
+  Int4GemvPreNorm pre;
+  Int4GemvEpilogue epilogue = Int4GemvEpilogue::Store;
+  int span = 1, paired_units = 0;
+  QkvRopeParams rope;
+};
+
+// The paired epilogue of a strip's row (index i, 0..15) of one token: x from strip_a, y from the
+// strip after it, both rounded to T as the outputs they stand for.
+template <typename T>
+__device__ __forceinline__ void paired_epilogue(const Int4GemmArgs& a, const GemvFusion& f, bool rotate, int row_a,
+                                                int row_b, float x, float y) {
+  if (f.epilogue == Int4GemvEpilogue::SiluMul) {  // as silu_mul: gate row_a, up row_b
+    static_cast<T*>(a.out)[row_a] = from_float<T>(x / (1.0f + __expf(-x)) * y);
+    return;
+  }
+  const QkvRopeParams& p = f.rope;
+  const int D = p.head_dim, head_a = row_a / D, head_b = row_b / D;
+  T* dst_a = qkv_head_destination<T>(p, head_a, 0);
+  T* dst_b = qkv_head_destination<T>(p, head_b, 0);
+  if (rotate) rope_rotate(p, 0, row_a - head_a * D, x, y);
+  if (dst_a) dst_a[row_a - head_a * D] = from_float<T>(x);
+  if (dst_b) dst_b[row_b - head_b * D] = from_float<T>(y);
+}
+
 // SC chunks a stage and two spans of SC x 32 columns: a span lies in one group (the launcher picks SC
 // from the group size), so it takes one scale word per row.
-template <typename T, int NT, int SC>
-__global__ void __launch_bounds__(kThreads, kBlocksPerSm) int4_gemv_kernel(Int4GemmArgs a, int group_shift) {
+template <typename T, int NT, int SC, bool Norm>
+__global__ void __launch_bounds__(kThreads, kBlocksPerSm)
+    int4_gemv_kernel(Int4GemmArgs a, int group_shift, GemvFusion fusion) {
+  static_assert(!Norm || NT == 1, "the pre-norm takes one token");
   constexpr int Stages = kStages<NT, SC>, SpanCols = SC * 32;
   extern __shared__ uint4 smem[];
+  __shared__ float red[kWarps];
   uint4* ring_w = smem;                                                             // [Stages][SC][kThreads]
   uint32_t* ring_s = reinterpret_cast<uint32_t*>(ring_w + Stages * SC * kThreads);  // [Stages][kWarps][2][16]
   float* partial = reinterpret_cast<float*>(ring_s + Stages * kWarps * 2 * 16);     // [buffer][kWarps][NT][4][32]
+  uint4* x_s = reinterpret_cast<uint4*>(partial + kPartialBuffers<NT> * kWarps * NT * 4 * 32);  // pre-norm: [kp / 8]
 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
   const int n = int(a.layout.n), k = int(a.layout.k), tokens = a.tokens;
   const int np = (n + 15) / 16 * 16, chunks = (k + 63) / 64;  // Int4Layout's padding
   const int strips = np / 16;
+  // The block's strips j = 0, 1, ...: blockIdx.x + j gridDim.x, or under a paired epilogue the two of
+  // unit blockIdx.x + (j / 2) gridDim.x.
+  const bool paired = Norm && fusion.epilogue != Int4GemvEpilogue::Store;
+  const int units = paired ? strips / 2 : strips;
+  const int block_units = (units - int(blockIdx.x) + int(gridDim.x) - 1) / int(gridDim.x);
+  const int block_strips = paired ? 2 * block_units : block_units;
+  auto strip_at = [&](int j) {
+    if (!paired) return int(blockIdx.x) + j * int(gridDim.x);
+    const int u = int(blockIdx.x) + (j >> 1) * int(gridDim.x);
+    const bool pairs = u < fusion.paired_units;
+    const int first = pairs ? u / fusion.span * 2 * fusion.span + u % fusion.span : 2 * u;
+    return (j & 1) == 0 ? first : first + (pairs ? fusion.span : 1);
+  };
   // Warp w takes the strip's chunks first_chunk .. first_chunk + per_warp - 1 (those below `chunks`),
   // whole stages of them.
   const int per_warp = ((chunks + kWarps - 1) / kWarps + SC - 1) / SC * SC, first_chunk = warp * per_warp;
   const int stages_per_strip = per_warp / SC;
-  const int block_strips = (strips - int(blockIdx.x) + int(gridDim.x) - 1) / int(gridDim.x);
   const int items = block_strips * stages_per_strip;  // the warp's stages, strip after strip
 
   // The fetch cursor: chunk f_chunk of strip f_strip (32-bit offsets: the launcher refuses larger
@@ -193,10 +298,10 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) int4_gemv_kernel(Int4G
   uint32_t* s_ring = ring_s + (warp * 2 + s_span) * 16 + s_rows;  // stage 0's
   const int run_end = min(first_chunk + per_warp, chunks);        // the warp's chunks of a strip end here
   const int run_stop = first_chunk + per_warp;                    // and its slots here
-  int f_strip = int(blockIdx.x), f_chunk = first_chunk;
+  int f_j = 0, f_strip = strip_at(0), f_chunk = first_chunk;
   // An invalid copy reads nothing (cp_async16), so its address needs no clamping.
   auto fetch = [&](int u) {
-    const bool strip_ok = f_strip < strips;
+    const bool strip_ok = Norm ? f_j < block_strips : f_strip < strips;
     const uint4* w = w_lane + uint32_t(f_strip * chunks + f_chunk) * 32u;
 #pragma unroll
     for (int i = 0; i < SC; ++i)
@@ -209,13 +314,20 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) int4_gemv_kernel(Int4G
     }
     cp_async_commit();
     f_chunk += SC;
-    if (f_chunk == run_stop) f_chunk = first_chunk, f_strip += int(gridDim.x);
+    if (f_chunk == run_stop) {
+      f_chunk = first_chunk;
+      if constexpr (Norm)
+        f_strip = strip_at(++f_j);
+      else
+        f_strip += int(gridDim.x);
+    }
   };
   // Nothing writes the weights: the ring fills before waiting for the previous kernel.
 #pragma unroll
   for (int u = 0; u < Stages; ++u) fetch(u);
   pdl_launch_dependents();
   pdl_wait();
+  if constexpr (Norm) pre_norm_row<T>(a, fusion.pre, k, chunks * 64, x_s, red);
 
   // Lane (g, t) supplies tokens 8 j + g as the B fragments: 16 bytes of a half chunk each, loaded one
   // chunk ahead, zero past K (a padded half chunk's codes are zero, but its group's zero point is not).
@@ -230,14 +342,18 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) int4_gemv_kernel(Int4G
 #pragma unroll
       for (int j = 0; j < NT; ++j) {
         const int col = c * 64 + 32 * h;
-        b[h][j] = col < k ? load_after_wait(x_lane[j] + col) : make_uint4(0, 0, 0, 0);
+        if constexpr (Norm)
+          b[h][j] = col < k ? x_s[col / 8 + t] : make_uint4(0, 0, 0, 0);
+        else
+          b[h][j] = col < k ? load_after_wait(x_lane[j] + col) : make_uint4(0, 0, 0, 0);
       }
   };
   uint4 bx[2][2][NT];  // [chunk parity][half][tile]
   load_x(first_chunk, bx[0]);
 
   float acc[NT][4] = {};
-  int strip = int(blockIdx.x), stage = 0, u = 0, buffer = 0;
+  int j_strip = 0, strip = strip_at(0), stage = 0, u = 0, buffer = 0;
+  float held = 0.0f;  // a paired epilogue: this thread's row of the unit's first strip
   // One stage of the ring (slot u), its first chunk's activations in bx[P] (the parity alternates
   // chunk by chunk, so it is a constant of each chunk's code).
   auto consume_stage = [&](auto first_parity) {
@@ -295,14 +411,31 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) int4_gemv_kernel(Int4G
         float v = 0.0f;
 #pragma unroll
         for (int w = 0; w < kWarps; ++w) v += part[((w * NT + j) * 4 + e) * 32 + l];
-        int4_store_output<T>(a, row, tok, v);
+        if (!paired) {
+          int4_store_output<T>(a, row, tok, v);
+        } else {
+          // The output as linear would store it, read back (int4_store_output's rounding).
+          v = to_float(from_float<T>(v));
+          if (a.bias) v = to_float(from_float<T>(v + to_float(static_cast<const T*>(a.bias)[row])));
+          if ((j_strip & 1) == 0) {
+            held = v;
+          } else {
+            const int unit = int(blockIdx.x) + (j_strip >> 1) * int(gridDim.x);
+            const int row_a = strip_at(j_strip - 1) * 16 + (row - strip * 16);
+            paired_epilogue<T>(a, fusion, unit < fusion.paired_units, row_a, row, held, v);
+          }
+        }
       }
     }
     if constexpr (kPartialBuffers<NT> == 1)
       __syncthreads();  // the sums are read before the next strip's are written
     else
       buffer ^= 1;
-    stage = 0, strip += int(gridDim.x);
+    stage = 0;
+    if constexpr (Norm)
+      strip = strip_at(++j_strip);
+    else
+      strip += int(gridDim.x);
   };
   // The same for every warp of the block. With an odd SC the parity of a stage's first chunk
   // alternates, so stages go in pairs.
@@ -319,31 +452,64 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm) int4_gemv_kernel(Int4G
   cp_async_wait<0>();  // no copy outlives the block
 }
 
-template <typename T, int NT, int SC>
-void launch_kernel(const Int4GemmArgs& a, int group_shift, int sms, const KernelLaunch& launch) {
-  auto kernel = int4_gemv_kernel<T, NT, SC>;
-  constexpr size_t smem = smem_bytes<NT, SC>();
-  static_assert((smem + 1024) * kBlocksPerSm <= 228 * 1024, "the blocks of an SM fit its shared memory");
+template <typename T, int NT, int SC, bool Norm = false>
+void launch_kernel(const Int4GemmArgs& a, int group_shift, int sms, const KernelLaunch& launch,
+                   const GemvFusion& fusion = {}) {
+  auto kernel = int4_gemv_kernel<T, NT, SC, Norm>;
+  constexpr size_t ring = smem_bytes<NT, SC>(), row_max = size_t(kInt4GemvPreNormMaxK) * 2;
+  static_assert((ring + (Norm ? row_max : 0) + 1024) * kBlocksPerSm <= 228 * 1024,
+                "the blocks of an SM fit its shared memory");
+  const size_t smem = ring + (Norm ? size_t(a.layout.k_padded()) * 2 : 0);
   TURBINE_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
   const int64_t strips = a.layout.n_padded() / 16;
-  const dim3 grid(unsigned(std::min<int64_t>(strips, int64_t(sms) * kBlocksPerSm)));
-  launch_pdl(kernel, grid, kThreads, smem, launch, a, group_shift);
+  const int64_t units = fusion.epilogue == Int4GemvEpilogue::Store ? strips : strips / 2;
+  const dim3 grid(unsigned(std::min<int64_t>(units, int64_t(sms) * kBlocksPerSm)));
+  launch_pdl(kernel, grid, kThreads, smem, launch, a, group_shift, fusion);
 }
 
 // Four chunks a stage where a span of 128 columns lies in one group (group sizes of 128 and more),
 // else one (spans of 32 columns).
+// With a pre-norm: the one instance it has (one token, four chunks a stage).
 template <typename T>
-void launch_typed(const Int4GemmArgs& a, int group_shift, int sms, const KernelLaunch& launch) {
+void launch_typed(const Int4GemmArgs& a, int group_shift, int sms, const KernelLaunch& launch,
+                  const GemvFusion* fusion) {
   const bool wide = group_shift >= 7;
-  if (a.tokens <= 8)
+  if (fusion)
+    launch_kernel<T, 1, 4, true>(a, group_shift, sms, launch, *fusion);
+  else if (a.tokens <= 8)
     wide ? launch_kernel<T, 1, 4>(a, group_shift, sms, launch) : launch_kernel<T, 1, 1>(a, group_shift, sms, launch);
   else
     wide ? launch_kernel<T, 2, 4>(a, group_shift, sms, launch) : launch_kernel<T, 2, 1>(a, group_shift, sms, launch);
 }
 
+// The fused instance's arguments, or false where it does not take them.
+bool make_fusion(const Int4GemmArgs& a, const Int4GemvPreNorm& pre, Int4GemvEpilogue epilogue,
+                 const QkvRopeParams* rope, GemvFusion& f) {
+  const Int4Layout& l = a.layout;
+  if (a.tokens != 1 || l.group_size < 128 || l.k > kInt4GemvPreNormMaxK || a.out_dtype != a.dtype || !pre.weight ||
+      (pre.delta && (!pre.residual_out || pre.residual_out == a.x)) ||
+      !aligned16({pre.delta, pre.weight, pre.residual_out}))
+    return false;
+  f.pre = pre;
+  f.epilogue = epilogue;
+  if (epilogue == Int4GemvEpilogue::SiluMul) {
+    if (l.n % 32 != 0) return false;
+    f.span = f.paired_units = int(l.n / 32);
+  } else if (epilogue == Int4GemvEpilogue::RopeStore) {
+    if (!rope || rope->q_norm || rope->k_norm || rope->kv_format != KvFormat::Dense || rope->head_dim % 32 != 0 ||
+        rope->rotary_dim != rope->head_dim || l.n != int64_t(rope->num_heads + 2 * rope->num_kv_heads) * rope->head_dim)
+      return false;
+    f.rope = *rope;
+    f.span = rope->head_dim / 32;
+    f.paired_units = (rope->num_heads + rope->num_kv_heads) * f.span;
+  }
+  return true;
+}
+
 }  // namespace
 
-bool launch_int4_gemv(const Int4GemmArgs& a, int sms, const KernelLaunch& launch) {
+bool launch_int4_gemv(const Int4GemmArgs& a, int sms, const KernelLaunch& launch, const Int4GemvPreNorm* pre,
+                      Int4GemvEpilogue epilogue, const QkvRopeParams* rope) {
   const Int4Layout& l = a.layout;
   const int group = l.group_size;
   if (a.tokens < 1 || a.tokens > kInt4GemvMaxTokens || l.n < 1 || l.k < 1 || l.k % 32 != 0 || sms < 1) return false;
@@ -353,9 +519,11 @@ bool launch_int4_gemv(const Int4GemmArgs& a, int sms, const KernelLaunch& launch
   if (!aligned16({a.x, a.w, a.scales}) || reinterpret_cast<uintptr_t>(a.out) % 4 != 0) return false;
   if (a.out_dtype != a.dtype && a.out_dtype != DType::F32) return false;
   if (a.dtype != DType::F16 && a.dtype != DType::BF16) return false;
+  GemvFusion fusion;
+  if (pre && !make_fusion(a, *pre, epilogue, rope, fusion)) return false;
   int group_shift = 0;
   while ((1 << group_shift) < group) ++group_shift;
-  TURBINE_DISPATCH_HALF(a.dtype, launch_typed<T>(a, group_shift, sms, launch));
+  TURBINE_DISPATCH_HALF(a.dtype, launch_typed<T>(a, group_shift, sms, launch, pre ? &fusion : nullptr));
   TURBINE_CUDA_LAUNCH_CHECK();
   return true;
 }

@@ -20,6 +20,7 @@
 // down projection, where each block would recompute all 11,008 activations.
 #include <algorithm>
 
+#include "backend/cuda/attention/qkv_rope_epilogue.cuh"
 #include "backend/cuda/common/cuda_check.h"
 #include "backend/cuda/common/device_math.cuh"
 #include "backend/cuda/common/pdl.cuh"
@@ -58,32 +59,14 @@ __device__ int rope_pair_row(const QkvRopeParams& p, int i) {
 // precision) of token t and writes them to q_out or the cache, as qkv_rope_store does.
 template <typename T>
 __device__ void rope_store_pair(const QkvRopeParams& p, int i, int t, float x, float y) {
-  const int D = p.head_dim, Hq = p.num_heads, Hkv = p.num_kv_heads;
-  const int head = i / D, j = i - head * D;
-  const bool is_q = head < Hq, is_v = head >= Hq + Hkv;
-  const int slot = p.slot_mapping[t];
-  if (!is_q && slot < 0) return;  // a padding row of a recorded decode step: its K/V go nowhere
+  const int D = p.head_dim, head = i / D, j = i - head * D;
+  T* dst = qkv_head_destination<T>(p, head, t);
+  if (!dst) return;
   int ja = j, jb = j + 1;
-  if (!is_v && j < p.rotary_dim) {
-    const int f = j / 2;
-    float s, c;
-    sincosf(float(p.positions[t]) * p.inv_freq[f], &s, &c);
-    c *= p.attention_factor;
-    s *= p.attention_factor;
-    const float xr = x * c - y * s, yr = y * c + x * s;
-    x = xr;
-    y = yr;
-    ja = f;
-    jb = f + p.rotary_dim / 2;
-  }
-  T* dst;
-  if (is_q) {
-    dst = static_cast<T*>(p.q_out) + (size_t(t) * Hq + head) * D;
-  } else {
-    const int kv = is_v ? 1 : 0, kvh = head - Hq - kv * Hkv;
-    const int block = slot / p.block_len, offset = slot % p.block_len;
-    dst = static_cast<T*>(p.cache_layer) + ((size_t(block) * 2 + kv) * Hkv + kvh) * size_t(p.block_len) * D +
-          size_t(offset) * D;
+  if (head < p.num_heads + p.num_kv_heads && j < p.rotary_dim) {
+    rope_rotate(p, t, j / 2, x, y);
+    ja = j / 2;
+    jb = j / 2 + p.rotary_dim / 2;
   }
   dst[ja] = from_float<T>(x);
   dst[jb] = from_float<T>(y);

@@ -1,0 +1,41 @@
+// 4-bit weights for the GPU tests: random codes, zero points and scales, and the fp32 matrix the
+// format defines (w = (q - zero) * scale), the reference the 4-bit kernels are compared with.
+#pragma once
+#include <random>
+#include <vector>
+
+#include "gpu_test_util.h"
+
+namespace turbine::test {
+
+inline HostInt4Matrix random_int4(std::mt19937& rng, int64_t n, int64_t k, int group) {
+  HostInt4Matrix m;
+  m.n = n;
+  m.k = k;
+  m.group_size = group;
+  std::uniform_int_distribution<int> nibble(0, 15);
+  m.q.resize(size_t(n * k));
+  for (auto& v : m.q) v = uint8_t(nibble(rng));
+  m.zeros.resize(size_t(n * (k / group)));
+  for (auto& v : m.zeros) v = uint8_t(nibble(rng));
+  std::uniform_real_distribution<float> scale(0.002f, 0.02f);
+  std::vector<float> s(m.zeros.size());
+  for (auto& v : s) v = scale(rng);
+  m.scales.resize(s.size());
+  convert_from_f32(s.data(), DType::F16, m.scales.data(), s.size());
+  return m;
+}
+
+// w [n, k] in fp32 as the format defines it.
+inline std::vector<float> dequantize(const HostInt4Matrix& m) {
+  std::vector<float> w(m.q.size());
+  const int64_t groups = m.k / m.group_size;
+  for (int64_t r = 0; r < m.n; ++r)
+    for (int64_t c = 0; c < m.k; ++c) {
+      const size_t g = size_t(r * groups + c / m.group_size);
+      w[size_t(r * m.k + c)] = (float(m.q[size_t(r * m.k + c)]) - float(m.zeros[g])) * f16_to_f32(m.scales[g]);
+    }
+  return w;
+}
+
+}  // namespace turbine::test
