@@ -36,6 +36,9 @@
 // T as add_rms_norm's output is; the chunks' activations are then read from there. That takes the
 // norm's kernel, and its place in the layer's chain of kernels, off a decode step of one sequence for
 // the price of each block reading 2-3 rows of K from L2 (block 0 also writes the updated residual).
+// It can also end with the op after it (Int4GemvEpilogue): SwiGLU for gate_up, RoPE and the cache
+// write for qkv, which take two outputs each (gate and up rows, a rotation pair's dims) that lie in
+// different strips; GemvFusion says how strips are paired so that one thread holds both.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -168,11 +171,28 @@ __device__ __forceinline__ void add_scaled(float (&acc)[NT][4], const float (&su
     }
 }
 
+// The norm weight's chunks a thread rescales in the pre-norm's prologue (c = tid + i * kThreads): a
+// weight, so loaded before the PDL wait, which takes a round trip to memory off the prologue.
+constexpr int kGammaChunks = kInt4GemvPreNormMaxK / 8 / kThreads;
+struct GammaChunks {
+  uint4 v[kGammaChunks];
+};
+__device__ __forceinline__ GammaChunks load_gamma(const Int4GemvPreNorm& pre, int k) {
+  GammaChunks g;
+  const uint4* gamma = static_cast<const uint4*>(pre.weight);
+#pragma unroll
+  for (int i = 0; i < kGammaChunks; ++i) {
+    const int c = int(threadIdx.x) + i * kThreads;
+    g.v[i] = c < k / 8 ? __ldg(gamma + c) : make_uint4(0, 0, 0, 0);
+  }
+  return g;
+}
+
 // The pre-norm's prologue (one token): x_s[0 .. kp / 8) = the normalised row in 16-byte chunks, zero
 // from K on; block 0 writes the updated residual. `red` is kWarps floats of scratch.
 template <typename T>
 __device__ __forceinline__ void pre_norm_row(const Int4GemmArgs& a, const Int4GemvPreNorm& pre, int k, int kp,
-                                             uint4* x_s, float* red) {
+                                             uint4* x_s, float* red, const GammaChunks& gam) {
   const int tid = threadIdx.x, chunks = k / 8;
   const uint4* x = static_cast<const uint4*>(a.x);
   const uint4* delta = static_cast<const uint4*>(pre.delta);
@@ -205,11 +225,13 @@ __device__ __forceinline__ void pre_norm_row(const Int4GemmArgs& a, const Int4Ge
 #pragma unroll
   for (int w = 0; w < kWarps; ++w) sq += red[w];
   const float inv = rsqrtf(sq / float(k) + pre.eps);
-  const uint4* gamma = static_cast<const uint4*>(pre.weight);
-  for (int c = tid; c < chunks; c += kThreads) {  // each thread rescales the chunks it wrote
+#pragma unroll
+  for (int i = 0; i < kGammaChunks; ++i) {  // each thread rescales the chunks it wrote
+    const int c = tid + i * kThreads;
+    if (c >= chunks) break;
     float f[8], g[8];
     unpack8<T>(x_s[c], f);
-    unpack8<T>(__ldg(gamma + c), g);
+    unpack8<T>(gam.v[i], g);
 #pragma unroll
     for (int e = 0; e < 8; ++e) f[e] = f[e] * inv * g[e];
     x_s[c] = pack8<T>(f);
@@ -325,9 +347,15 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm)
   // Nothing writes the weights: the ring fills before waiting for the previous kernel.
 #pragma unroll
   for (int u = 0; u < Stages; ++u) fetch(u);
-  pdl_launch_dependents();
-  pdl_wait();
-  if constexpr (Norm) pre_norm_row<T>(a, fusion.pre, k, chunks * 64, x_s, red);
+  if constexpr (Norm) {
+    const GammaChunks gam = load_gamma(fusion.pre, k);
+    pdl_launch_dependents();
+    pdl_wait();
+    pre_norm_row<T>(a, fusion.pre, k, chunks * 64, x_s, red, gam);
+  } else {
+    pdl_launch_dependents();
+    pdl_wait();
+  }
 
   // Lane (g, t) supplies tokens 8 j + g as the B fragments: 16 bytes of a half chunk each, loaded one
   // chunk ahead, zero past K (a padded half chunk's codes are zero, but its group's zero point is not).
@@ -461,6 +489,11 @@ void launch_kernel(const Int4GemmArgs& a, int group_shift, int sms, const Kernel
                 "the blocks of an SM fit its shared memory");
   const size_t smem = ring + (Norm ? size_t(a.layout.k_padded()) * 2 : 0);
   TURBINE_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+  // The one-token GEMVs with and without the fused ops ask for one shared-memory configuration (72%:
+  // 164 KB, three fused blocks up to K 4096), so a decode step's chain of them does not change an SM's
+  // configuration, which waits for the SM to drain, at every other kernel.
+  if constexpr (NT == 1 && SC == 4)
+    TURBINE_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, 72));
   const int64_t strips = a.layout.n_padded() / 16;
   const int64_t units = fusion.epilogue == Int4GemvEpilogue::Store ? strips : strips / 2;
   const dim3 grid(unsigned(std::min<int64_t>(units, int64_t(sms) * kBlocksPerSm)));
