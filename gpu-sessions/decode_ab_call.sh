@@ -12,10 +12,7 @@
 set -u
 O=/tmp/s; mkdir -p $O
 save() { tar czf "$OUT/s.tgz" -C /tmp s; }
-rm -rf .carry/bin .carry/lib /tmp/turbine-carry
-mkdir -p /tmp/turbine-carry && tar xJf .carry/pack/bin.tar.xz -C /tmp/turbine-carry
-ln -sfn /tmp/turbine-carry/bin .carry/bin && ln -sfn /tmp/turbine-carry/lib .carry/lib
-export LD_LIBRARY_PATH=$PWD/.carry/lib TURBINE_SHARED=$PWD/.carry/shared TURBINE_SOURCE_DIR=$PWD
+source gpu-sessions/unpack_carry.sh
 PY=python3; [ -x /opt/torch/.venv/bin/python3 ] && PY=/opt/torch/.venv/bin/python3
 b=.carry/bin M=/tmp/llama7b-8layers
 nvidia-smi --query-gpu=name --format=csv,noheader | tee $O/gpu.txt

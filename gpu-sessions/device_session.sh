@@ -177,20 +177,7 @@ case $part in
         TURBINE_CUDA_INT4_GEMV=$([ $v = tiled-9 ] && echo 8 || echo 16) \
         timeout 60 "$bin" --dtype float16 --iterations 50 --tokens 1,8,16,32,64 2>&1 | grep -E "layer|tokens"
     done | tee "$O/int4_ab.txt"
-    export PATH=/usr/local/cuda/bin:$PATH
-    for profile in "gemv_t1 int4_gemv 1 0" "gemv_t16 int4_gemv 16 0" "tiled_t64 int4_tiled 64 1"; do
-      read -r name kernel tokens tiled <<< "$profile"  # name, kernel regex, tokens, tiled switch
-      TURBINE_CUDA_INT4_TILED=$tiled timeout 100 ncu --set full --import-source yes -k "regex:$kernel" -c 1 \
-        --export "$O/$name" .carry/bin/int4_linear_bench --tokens "$tokens" --iterations 2 > "$O/ncu_${name}_run.log" 2>&1
-      echo "ncu $name rc=$?"
-      ncu -i "$O/$name.ncu-rep" --page details > "$O/ncu_$name.txt" 2>&1
-      ncu -i "$O/$name.ncu-rep" --page source --csv --print-source sass > "$O/ncu_${name}_source.csv" 2>&1
-      rm -f "$O/$name.ncu-rep"
-      grep -E "Duration|DRAM Throughput|Issued Warp|Registers Per|Eligible Warps|Executed Instructions  |Achieved Occ" "$O/ncu_$name.txt"
-      python3 gpu-sessions/ncu_hot_sass.py "$O/ncu_${name}_source.csv" 30 > "$O/ncu_${name}_hot.txt"
-      head -14 "$O/ncu_${name}_hot.txt" | cut -c1-200; tail -1 "$O/ncu_${name}_hot.txt"
-      xz -9 "$O/ncu_${name}_source.csv"
-    done ;;
+    gpu-sessions/ncu_int4_kernels.sh "$O" ;;
   quantize)  # quantize awq with its fp32 products on the GPU against all on the CPU: one 1B-class layer
     py=/opt/torch/.venv/bin/python; [ -x "$py" ] || py=python3
     "$py" bench/make_llama_checkpoint.py /tmp/llama1b models/kjv-llama 1 > /dev/null

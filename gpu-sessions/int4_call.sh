@@ -10,11 +10,7 @@
 set -u
 O=/tmp/s; mkdir -p $O/e2e
 save() { tar czf "$OUT/s.tgz" -C /tmp s; }
-rm -rf .carry/bin .carry/lib /tmp/turbine-carry
-mkdir -p /tmp/turbine-carry && tar xJf .carry/pack/bin.tar.xz -C /tmp/turbine-carry
-ln -sfn /tmp/turbine-carry/bin .carry/bin && ln -sfn /tmp/turbine-carry/lib .carry/lib
-export LD_LIBRARY_PATH=$PWD/.carry/lib TURBINE_SHARED=$PWD/.carry/shared TURBINE_SOURCE_DIR=$PWD
-export TURBINE_BIN=$PWD/.carry/bin/turbine BENCH_DIR=$PWD/.carry-peer
+source gpu-sessions/unpack_carry.sh
 nvidia-smi --query-gpu=name --format=csv,noheader | tee $O/gpu.txt
 gpu-sessions/compare_peers.sh $O/e2e build-peer > $O/e2e_build.log 2>&1
 b=.carry/bin

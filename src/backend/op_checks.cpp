@@ -267,8 +267,8 @@ void Backend::norm_qkv_rope_store(const PreNorm& pre, const LinearWeight& weight
   do_norm_qkv_rope_store(pre, weight, bias, qkv, r, q_out);
 }
 
-void Backend::norm_linear_silu_mul(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias,
-                                   Tensor& gate_up, Tensor& out) {
+void Backend::norm_linear_silu_mul(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& gate_up,
+                                   Tensor& out) {
   const OpCheck c(*this, "norm_linear_silu_mul");
   check_pre_norm(c, pre);
   check_linear(c, pre.normed, weight, bias, c.compute(gate_up, "gate_up"), "gate_up");

@@ -2,8 +2,9 @@
 // quantize awq --method rtn` writes), its held-out perplexity by golden.json's rule on the GPU against
 // the CPU on the same 4-bit folder (within 0.5%, the goldens' GPU rule), and with every prefill cut
 // into chunks of 1, 8, 16 and 64 tokens, which run the GEMV with the fused ops around it (one token),
-// the GEMV, the tiled GEMM and int4_gemm.cu: each within 0.5% of the whole-window run (int4_gemm.cu at the window's token count). And `quantize awq` with its fp32
-// products on the GPU (QuantizeOptions::device) against the same search on the CPU.
+// the GEMV, the tiled GEMM and int4_gemm.cu: each within 0.5% of the whole-window run (int4_gemm.cu
+// at the window's token count). And `quantize awq` with its fp32 products on the GPU
+// (QuantizeOptions::device) against the same search on the CPU.
 #ifdef TURBINE_WITH_CUDA
 #include <gtest/gtest.h>
 

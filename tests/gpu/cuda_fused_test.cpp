@@ -10,6 +10,7 @@
 #include <string>
 
 #include "gpu_test_util.h"
+#include "int4_test_util.h"
 
 namespace turbine::test {
 namespace {
@@ -18,11 +19,6 @@ class CudaFused : public CpuVsGpu {
  protected:
   CudaFused() : CpuVsGpu(4242) {}
 };
-
-// A residual stream of [T, H] with `values` in the current buffer and garbage in the spare.
-ResidualStream stream(Backend& b, const std::vector<float>& values, int64_t T, int64_t H, DType dtype) {
-  return {put(b, values, {T, H}, dtype), put(b, std::vector<float>(values.size(), 7.0f), {T, H}, dtype)};
-}
 
 struct NormCase {
   int T, K, N;
@@ -42,7 +38,7 @@ TEST_P(CudaFused, NormLinearMatchesCpu) {
     const auto w = random_values(rng, size_t(c.N) * c.K, dtype, -0.1f, 0.1f);
     const auto b = random_values(rng, c.N, dtype);
     auto run = [&](Backend& be, DType dt) {
-      ResidualStream res = stream(be, h, c.T, c.K, dt);
+      ResidualStream res = residual_stream(be, h, c.T, c.K, dt);
       Tensor delta = put(be, d, {c.T, c.K}, dt), gw = put(be, g, {c.K}, dt), bias = put(be, b, {c.N}, dt);
       Tensor normed = be.empty(dt, {c.T, c.K}), out = be.empty(dt, {c.T, c.N});
       be.norm_linear(PreNorm{res, c.delta ? &delta : nullptr, gw, 1e-5f, normed}, put(be, w, {c.N, c.K}, dt),
@@ -98,7 +94,7 @@ TEST_P(CudaFused, NormQkvRopeStoreMatchesCpu) {
     auto run = [&](Backend& be, DType dt) {
       KvCache cache = be.allocate_kv_cache(KvCacheSpec{layers, num_blocks, block_len, Hkv, D, dt});
       mark_unwritten(be, cache);
-      ResidualStream res = stream(be, h, T, H, dt);
+      ResidualStream res = residual_stream(be, h, T, H, dt);
       Tensor delta = put(be, d, {T, H}, dt), gw = put(be, g, {H}, dt), bias = put(be, b, {W}, dt);
       Tensor qnw = put(be, qn, {D}, dt), knw = put(be, kn, {D}, dt);
       Tensor normed = be.empty(dt, {T, H}), qkv = be.empty(dt, {T, W}), q = be.empty(dt, {T, Hq * D});
@@ -125,7 +121,7 @@ TEST_P(CudaFused, NormQkvRopeStoreMatchesCpu) {
 TEST_P(CudaFused, MismatchedShapesThrowAndLeaveTheResidual) {
   const int H = 64, N = 24;
   const auto h = random_values(rng, H, dtype, -2, 2);
-  ResidualStream res = stream(*gpu, h, 1, H, dtype);
+  ResidualStream res = residual_stream(*gpu, h, 1, H, dtype);
   Tensor delta = put(*gpu, random_values(rng, H, dtype), {1, H}, dtype);
   Tensor short_norm = put(*gpu, random_values(rng, H - 8, dtype), {H - 8}, dtype);
   Tensor norm = put(*gpu, random_values(rng, H, dtype), {H}, dtype);
@@ -139,7 +135,8 @@ TEST_P(CudaFused, MismatchedShapesThrowAndLeaveTheResidual) {
 
 // A recorded decode step pads its batch with rows whose slot is -1: the fused kernel must write
 // their q like the rest and leave the cache alone, as the parts apart do (the CPU backend refuses
-// such slots, so the reference here is the GPU with fusion off).
+// such slots, so the reference here is the GPU with fusion off). With a dense weight (the skinny
+// GEMM) and a 4-bit one (the 4-bit GEMV's epilogue).
 TEST_P(CudaFused, PaddingRowWritesNoCache) {
   const int D = 64, Hq = 4, Hkv = 2, H = 128, W = (Hq + 2 * Hkv) * D, block_len = 16, layers = 1;
   const std::vector<SeqSpec> seqs = {{20, 1}};
@@ -149,29 +146,34 @@ TEST_P(CudaFused, PaddingRowWritesNoCache) {
   const auto h = random_values(rng, size_t(H), dtype, -2, 2);
   const auto g = random_values(rng, H, dtype, 0.5, 1.5);
   const auto w = random_values(rng, size_t(W) * H, dtype, -0.2f, 0.2f);
+  const HostInt4Matrix w4 = random_int4(rng, W, H, 128);
   const RopeTable rope = test_rope(D);
   const AttentionShape shape{Hq, Hkv, D, 0.125f, 0};
-  auto run = [&](Backend& be) {
+  auto run = [&](Backend& be, bool four_bit) {
     KvCache cache = be.allocate_kv_cache(KvCacheSpec{layers, num_blocks, block_len, Hkv, D, dtype});
     mark_unwritten(be, cache);
-    ResidualStream res = stream(be, h, 1, H, dtype);
+    ResidualStream res = residual_stream(be, h, 1, H, dtype);
     Tensor gw = put(be, g, {H}, dtype), normed = be.empty(dtype, {1, H}), qkv = be.empty(dtype, {1, W}),
            q = be.empty(dtype, {1, Hq * D});
     const BatchMeta meta = be.upload_batch(plan);
-    be.norm_qkv_rope_store(PreNorm{res, nullptr, gw, 1e-5f, normed}, put(be, w, {W, H}, dtype), nullptr, qkv,
+    const LinearWeight weight = four_bit ? LinearWeight(be.pack_int4(w4)) : LinearWeight(put(be, w, {W, H}, dtype));
+    be.norm_qkv_rope_store(PreNorm{res, nullptr, gw, 1e-5f, normed}, weight, nullptr, qkv,
                            QkvRopeStore{nullptr, nullptr, 1e-6f, rope, shape, cache, 0, meta}, q);
     return std::make_pair(be.download_f32(q), be.download_f32(cache.data));
   };
   CudaOptions unfused;
   unfused.fused = false;
   auto apart = make_gpu(dtype, unfused);
-  const auto [fq, fcache] = run(*gpu);
-  const auto [aq, acache] = run(*apart);
-  const double tol = relative_tolerance(dtype);
-  TURBINE_EXPECT_CLOSE(fq, aq, tol);
-  TURBINE_EXPECT_CLOSE(fcache, acache, tol);
-  EXPECT_EQ(count_written(fcache), 0u);
-  EXPECT_TRUE(std::any_of(fq.begin(), fq.end(), [](float v) { return v != 0.0f; }));
+  for (bool four_bit : {false, true}) {
+    SCOPED_TRACE(four_bit ? "4-bit weight" : "dense weight");
+    const auto [fq, fcache] = run(*gpu, four_bit);
+    const auto [aq, acache] = run(*apart, four_bit);
+    const double tol = relative_tolerance(dtype);
+    TURBINE_EXPECT_CLOSE(fq, aq, tol);
+    TURBINE_EXPECT_CLOSE(fcache, acache, tol);
+    EXPECT_EQ(count_written(fcache), 0u);
+    EXPECT_TRUE(std::any_of(fq.begin(), fq.end(), [](float v) { return v != 0.0f; }));
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Dtypes, CudaFused, ::testing::Values(DType::BF16, DType::F16),

@@ -5,7 +5,7 @@
 // check that it did. Heads of 64, 96 (three-strip spans) and 128 dims, GQA, biases, the first token,
 // an intermediate width of three strips; and the shapes that run the parts apart: two tokens,
 // partial rotary, a head of 80 dims, per-head q/k norms, an intermediate width that is not whole
-// strips, a group size of 64.
+// strips, a group size of 64. A padding row of a recorded step is in cuda_fused_test.cpp.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -23,10 +23,6 @@ class CudaInt4Fused : public CpuVsGpu {
   CudaInt4Fused() : CpuVsGpu(77) {}
 };
 
-ResidualStream stream(Backend& b, const std::vector<float>& values, int64_t T, int64_t H, DType dtype) {
-  return {put(b, values, {T, H}, dtype), put(b, std::vector<float>(values.size(), 7.0f), {T, H}, dtype)};
-}
-
 std::vector<float> nans(size_t n) { return std::vector<float>(n, std::nanf("")); }
 bool all_nan(const std::vector<float>& v) {
   return std::all_of(v.begin(), v.end(), [](float x) { return std::isnan(x); });
@@ -43,15 +39,14 @@ struct QkvCase {
 };
 
 TEST_P(CudaInt4Fused, NormQkvRopeStoreMatchesCpu) {
-  const std::vector<QkvCase> cases = {
-      {"gqa1_d64", 4, 4, 64, 64, 256, false, false, true, {{200, 1}}},
-      {"gqa2_d128_bias", 4, 2, 128, 128, 512, false, true, true, {{70, 1}}},
-      {"gqa8_first_token", 8, 1, 64, 64, 1024, false, true, true, {{0, 1}}},
-      {"d96_three_strip_span", 4, 2, 96, 96, 384, false, true, true, {{17, 1}}},
-      {"partial_rotary_apart", 4, 4, 96, 48, 384, false, false, false, {{33, 1}}},
-      {"d80_apart", 2, 2, 80, 80, 256, false, false, false, {{9, 1}}},
-      {"qk_norm_apart", 8, 2, 128, 128, 256, true, false, false, {{9, 1}}},
-      {"two_tokens_apart", 4, 2, 128, 128, 512, false, true, false, {{5, 1}, {70, 1}}}};
+  const std::vector<QkvCase> cases = {{"gqa1_d64", 4, 4, 64, 64, 256, false, false, true, {{200, 1}}},
+                                      {"gqa2_d128_bias", 4, 2, 128, 128, 512, false, true, true, {{70, 1}}},
+                                      {"gqa8_first_token", 8, 1, 64, 64, 1024, false, true, true, {{0, 1}}},
+                                      {"d96_three_strip_span", 4, 2, 96, 96, 384, false, true, true, {{17, 1}}},
+                                      {"partial_rotary_apart", 4, 4, 96, 48, 384, false, false, false, {{33, 1}}},
+                                      {"d80_apart", 2, 2, 80, 80, 256, false, false, false, {{9, 1}}},
+                                      {"qk_norm_apart", 8, 2, 128, 128, 256, true, false, false, {{9, 1}}},
+                                      {"two_tokens_apart", 4, 2, 128, 128, 512, false, true, false, {{5, 1}, {70, 1}}}};
   const int block_len = 16;
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -74,7 +69,7 @@ TEST_P(CudaInt4Fused, NormQkvRopeStoreMatchesCpu) {
     auto run = [&](Backend& be, DType dt, const LinearWeight& w) {
       KvCache cache = be.allocate_kv_cache(KvCacheSpec{layers, num_blocks, block_len, Hkv, D, dt});
       mark_unwritten(be, cache);
-      ResidualStream res = stream(be, h, T, H, dt);
+      ResidualStream res = residual_stream(be, h, T, H, dt);
       Tensor delta = put(be, d, {T, H}, dt), gw = put(be, g, {H}, dt), bias = put(be, b, {W}, dt);
       Tensor qnw = put(be, qn, {D}, dt), knw = put(be, kn, {D}, dt);
       Tensor normed = be.empty(dt, {T, H}), qkv = put(be, nans(size_t(T) * W), {T, W}, dt);
@@ -100,41 +95,6 @@ TEST_P(CudaInt4Fused, NormQkvRopeStoreMatchesCpu) {
   }
 }
 
-// A recorded decode step's padding row (slot -1): the epilogue writes its q and leaves the cache
-// alone, as the parts apart do (the CPU refuses such slots: the reference is the GPU, fusion off).
-TEST_P(CudaInt4Fused, PaddingRowWritesNoCache) {
-  const int D = 64, Hq = 4, Hkv = 2, H = 256, W = (Hq + 2 * Hkv) * D, block_len = 16, layers = 1;
-  const std::vector<SeqSpec> seqs = {{20, 1}};
-  const int num_blocks = blocks_needed(seqs, block_len);
-  BatchPlan plan = plan_batch(make_batch(seqs, block_len, num_blocks, rng), block_len, num_blocks);
-  plan.slot_mapping[0] = -1;
-  const HostInt4Matrix m = random_int4(rng, W, H, 128);
-  const auto h = random_values(rng, size_t(H), dtype, -2, 2);
-  const auto g = random_values(rng, H, dtype, 0.5, 1.5);
-  const RopeTable rope = test_rope(D);
-  const AttentionShape shape{Hq, Hkv, D, 0.125f, 0};
-  auto run = [&](Backend& be) {
-    KvCache cache = be.allocate_kv_cache(KvCacheSpec{layers, num_blocks, block_len, Hkv, D, dtype});
-    mark_unwritten(be, cache);
-    ResidualStream res = stream(be, h, 1, H, dtype);
-    Tensor gw = put(be, g, {H}, dtype), normed = be.empty(dtype, {1, H}), qkv = be.empty(dtype, {1, W}),
-           q = be.empty(dtype, {1, Hq * D});
-    const BatchMeta meta = be.upload_batch(plan);
-    be.norm_qkv_rope_store(PreNorm{res, nullptr, gw, 1e-5f, normed}, LinearWeight(be.pack_int4(m)), nullptr, qkv,
-                           QkvRopeStore{nullptr, nullptr, 1e-6f, rope, shape, cache, 0, meta}, q);
-    return std::make_pair(be.download_f32(q), be.download_f32(cache.data));
-  };
-  CudaOptions unfused;
-  unfused.fused = false;
-  auto apart = make_gpu(dtype, unfused);
-  const auto [fq, fcache] = run(*gpu);
-  const auto [aq, acache] = run(*apart);
-  TURBINE_EXPECT_CLOSE(fq, aq, relative_tolerance(dtype));
-  EXPECT_EQ(count_written(fcache), 0u);
-  EXPECT_EQ(count_written(acache), 0u);
-  EXPECT_TRUE(std::any_of(fq.begin(), fq.end(), [](float v) { return v != 0.0f; }));
-}
-
 struct SwigluCase {
   int T, K, I, group;
   bool delta, bias, fused;
@@ -157,12 +117,12 @@ TEST_P(CudaInt4Fused, NormLinearSiluMulMatchesCpu) {
       std::vector<float> out, residual, gate_up;
     };
     auto run = [&](Backend& be, DType dt, const LinearWeight& w) {
-      ResidualStream res = stream(be, h, c.T, c.K, dt);
+      ResidualStream res = residual_stream(be, h, c.T, c.K, dt);
       Tensor delta = put(be, d, {c.T, c.K}, dt), gw = put(be, g, {c.K}, dt), bias = put(be, b, {N}, dt);
       Tensor normed = be.empty(dt, {c.T, c.K}), gate_up = put(be, nans(size_t(c.T) * N), {c.T, N}, dt);
       Tensor out = be.empty(dt, {c.T, c.I});
-      be.norm_linear_silu_mul(PreNorm{res, c.delta ? &delta : nullptr, gw, 1e-5f, normed}, w,
-                              c.bias ? &bias : nullptr, gate_up, out);
+      be.norm_linear_silu_mul(PreNorm{res, c.delta ? &delta : nullptr, gw, 1e-5f, normed}, w, c.bias ? &bias : nullptr,
+                              gate_up, out);
       return Result{be.download_f32(out), be.download_f32(res.current), be.download_f32(gate_up)};
     };
     const Result got = run(*gpu, dtype, LinearWeight(gpu->pack_int4(m)));

@@ -85,6 +85,11 @@ inline Tensor put(Backend& b, const std::vector<float>& v, std::vector<int64_t> 
   return b.upload(v.data(), DType::F32, std::move(shape), dtype);
 }
 
+// A residual stream of [T, H] with `values` in the current buffer and garbage in the spare.
+inline ResidualStream residual_stream(Backend& b, const std::vector<float>& values, int64_t T, int64_t H, DType dtype) {
+  return {put(b, values, {T, H}, dtype), put(b, std::vector<float>(values.size(), 7.0f), {T, H}, dtype)};
+}
+
 inline Tensor put_ids(Backend& b, const std::vector<int32_t>& v) {
   return b.upload(v.data(), DType::I32, {int64_t(v.size())}, DType::I32);
 }

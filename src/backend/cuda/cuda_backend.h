@@ -106,8 +106,7 @@ class CudaBackend : public Backend {
   // The 4-bit GEMV with the pre-norm in its prologue and `epilogue` (one token; `rope` for
   // RopeStore): false when fusion is off or the shape is not taken, and nothing ran.
   bool fused_int4_norm_linear(const PreNorm& pre, const Int4Weight& w, const Tensor* bias, Tensor& out,
-                              Int4GemvEpilogue epilogue = Int4GemvEpilogue::Store,
-                              const QkvRopeParams* rope = nullptr);
+                              Int4GemvEpilogue epilogue = Int4GemvEpilogue::Store, const QkvRopeParams* rope = nullptr);
   // `count` zeroed counters for split-K decode attention and the split-K tiled 4-bit GEMM (allocated
   // once; the kernels leave them zero).
   unsigned* split_counters(size_t count);

@@ -187,10 +187,9 @@ void CudaBackend::do_norm_linear(const PreNorm& pre, const LinearWeight& weight,
   activate();
   // Each fused kernel takes its own kind of weight (the base class runs the parts apart otherwise);
   // norm_qkv_rope_store's 4-bit projection comes here too, through the base class.
-  const bool fused = weight.quantized()
-                         ? fused_int4_norm_linear(pre, weight.int4, bias, out)
-                         : fused_skinny(pre.residual.current, SkinnyInput::AddRmsNorm, &pre, weight.dense, bias, out,
-                                        nullptr);
+  const bool fused = weight.quantized() ? fused_int4_norm_linear(pre, weight.int4, bias, out)
+                                        : fused_skinny(pre.residual.current, SkinnyInput::AddRmsNorm, &pre,
+                                                       weight.dense, bias, out, nullptr);
   if (!fused) Backend::do_norm_linear(pre, weight, bias, out);
 }
 
@@ -205,9 +204,9 @@ void CudaBackend::do_norm_qkv_rope_store(const PreNorm& pre, const LinearWeight&
       r.cache.spec.format == KvFormat::Dense) {
     const QkvRopeParams p =
         qkv_rope_params(qkv, r.q_norm, r.k_norm, r.norm_eps, r.rope, r.shape, r.cache, r.layer, r.meta, q_out);
-    if (weight.quantized() ? fused_int4_norm_linear(pre, weight.int4, bias, qkv, Int4GemvEpilogue::RopeStore, &p)
-                           : fused_skinny(pre.residual.current, SkinnyInput::AddRmsNorm, &pre, weight.dense, bias, qkv,
-                                          &p))
+    if (weight.quantized()
+            ? fused_int4_norm_linear(pre, weight.int4, bias, qkv, Int4GemvEpilogue::RopeStore, &p)
+            : fused_skinny(pre.residual.current, SkinnyInput::AddRmsNorm, &pre, weight.dense, bias, qkv, &p))
       return;
   }
   Backend::do_norm_qkv_rope_store(pre, weight, bias, qkv, r, q_out);
