@@ -253,8 +253,9 @@ struct GemvFusion {
   QkvRopeParams rope;
 };
 
-// The paired epilogue of a strip's row (index i, 0..15) of one token: x from strip_a, y from the
-// strip after it, both rounded to T as the outputs they stand for.
+// The paired epilogue of one token's output row_a, of a unit's first strip (x), and row_b, the same
+// row of its second (y), both rounded to T as the outputs they stand for; `rotate`: the rows are a
+// rotation pair of a q or k head.
 template <typename T>
 __device__ __forceinline__ void paired_epilogue(const Int4GemmArgs& a, const GemvFusion& f, bool rotate, int row_a,
                                                 int row_b, float x, float y) {
