@@ -26,7 +26,7 @@ constexpr int kInt4TiledMinTokens = 33, kInt4TiledMaxTokens = kInt4TiledTokensLi
 
 struct CudaOptions {
   bool graphs = true;         // decode steps recorded and replayed as CUDA graphs
-  bool fused = true;          // at one token, norms and RoPE run inside the skinny GEMM
+  bool fused = true;          // at one token, norms and RoPE (4-bit: and SwiGLU) run inside the GEMM/GEMV
   bool pdl = true;            // programmatic dependent launch (compute capability 9.0+ only)
   bool cublaslt_tune = true;  // time cuBLASLt's candidates for decode-sized shapes
   // GEMMs of up to this many tokens take the skinny kernel (0: none); 0..kSkinnyGemmMaxTokens.

@@ -82,7 +82,8 @@ void add_cuda_options(CLI::App& cmd, CudaFlags& f) {
   };
   const std::string group = "CUDA backend (ignored on cpu)";
   on_off("--cuda-graphs", f.graphs, "record decode steps as CUDA graphs and replay them (default on)");
-  on_off("--cuda-fused", f.fused, "run the pre-norm and RoPE inside the one-token GEMM (default on)");
+  on_off("--cuda-fused", f.fused,
+         "run the pre-norm and RoPE (and with 4-bit weights SwiGLU) inside the one-token GEMM (default on)");
   on_off("--cuda-pdl", f.pdl, "programmatic dependent launch on compute capability 9.0+ (default on)");
   on_off("--cublaslt-tune", f.cublaslt_tune, "time cuBLASLt's candidates for decode-sized GEMMs (default on)");
   tokens("--skinny-gemm-max-tokens", f.skinny_gemm_max_tokens,
