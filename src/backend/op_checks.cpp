@@ -105,6 +105,13 @@ void check_linear(const OpCheck& c, const Tensor& x, const LinearWeight& weight,
   if (has(bias)) c.shape(c.compute(*bias, "bias"), {weight.rows()}, "bias");
 }
 
+// silu_mul's gate_up [T, 2I] and out [T, I], both in the compute dtype.
+void check_silu_mul(const OpCheck& c, const Tensor& gate_up, const Tensor& out) {
+  c.rank(c.compute(gate_up, "gate_up"), 2, "gate_up");
+  if (gate_up.dim(1) % 2) c.fail("gate_up width {} is odd", gate_up.dim(1));
+  c.shape(c.compute(out, "out"), {gate_up.dim(0), gate_up.dim(1) / 2}, "out");
+}
+
 // The residual stream and pre-norm weight of a fused op; returns the stream's width.
 void check_pre_norm(const OpCheck& c, const PreNorm& pre) {
   const Tensor& x = c.rank(c.compute(pre.residual.current, "the residual"), 2, "the residual");
@@ -222,9 +229,7 @@ void Backend::do_linear_int4(const Tensor& x, const Int4Weight& weight, const Te
 
 void Backend::silu_mul(const Tensor& gate_up, Tensor& out) {
   const OpCheck c(*this, "silu_mul");
-  c.rank(c.compute(gate_up, "gate_up"), 2, "gate_up");
-  if (gate_up.dim(1) % 2) c.fail("gate_up width {} is odd", gate_up.dim(1));
-  c.shape(c.compute(out, "out"), {gate_up.dim(0), gate_up.dim(1) / 2}, "out");
+  check_silu_mul(c, gate_up, out);
   do_silu_mul(gate_up, out);
 }
 
@@ -271,9 +276,8 @@ void Backend::norm_linear_silu_mul(const PreNorm& pre, const LinearWeight& weigh
                                    Tensor& out) {
   const OpCheck c(*this, "norm_linear_silu_mul");
   check_pre_norm(c, pre);
-  check_linear(c, pre.normed, weight, bias, c.compute(gate_up, "gate_up"), "gate_up");
-  if (gate_up.dim(1) % 2) c.fail("gate_up width {} is odd", gate_up.dim(1));
-  c.shape(c.compute(out, "out"), {gate_up.dim(0), gate_up.dim(1) / 2}, "out");
+  check_linear(c, pre.normed, weight, bias, gate_up, "gate_up");
+  check_silu_mul(c, gate_up, out);
   do_norm_linear_silu_mul(pre, weight, bias, gate_up, out);
 }
 

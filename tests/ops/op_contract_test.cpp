@@ -136,6 +136,26 @@ TEST(OpContract, FusedOpsCheckTheirPreNorm) {
             "cpu norm_linear: the norm weight has shape [6], expected [8]");
   Tensor norm = zeros(*be, {8});
   EXPECT_EQ(error_of([&] { be->norm_linear(PreNorm{res, nullptr, norm, 1e-5f, normed}, w, nullptr, out); }), "");
+
+  // norm_linear_silu_mul: SwiGLU's shapes too, checked before the residual is touched.
+  Tensor w_odd = zeros(*be, {5, 8}), gate_up_odd = zeros(*be, {1, 5}), act = zeros(*be, {1, 2});
+  EXPECT_EQ(error_of([&] {
+              be->norm_linear_silu_mul(PreNorm{res, nullptr, norm, 1e-5f, normed}, w_odd, nullptr, gate_up_odd, act);
+            }),
+            "cpu norm_linear_silu_mul: gate_up width 5 is odd");
+  Tensor gate_up = zeros(*be, {1, 4}), wide_act = zeros(*be, {1, 3});
+  EXPECT_EQ(error_of([&] {
+              be->norm_linear_silu_mul(PreNorm{res, nullptr, norm, 1e-5f, normed}, w, nullptr, gate_up, wide_act);
+            }),
+            "cpu norm_linear_silu_mul: out has shape [1, 3], expected [1, 2]");
+  EXPECT_EQ(error_of([&] {
+              be->norm_linear_silu_mul(PreNorm{res, nullptr, short_norm, 1e-5f, normed}, w, nullptr, gate_up, act);
+            }),
+            "cpu norm_linear_silu_mul: the norm weight has shape [6], expected [8]");
+  EXPECT_EQ(error_of([&] {
+              be->norm_linear_silu_mul(PreNorm{res, nullptr, norm, 1e-5f, normed}, w, nullptr, gate_up, act);
+            }),
+            "");
 }
 
 TEST(OpContract, SamplingArgumentsAreCheckedOnTheHost) {

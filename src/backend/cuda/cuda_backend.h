@@ -71,7 +71,8 @@ class CudaBackend : public Backend {
                          const BatchMeta& meta, Tensor& q_out) override;
   void do_attention(const Tensor& q, const KvCache& cache, int layer, const BatchMeta& meta,
                     const AttentionShape& shape, Tensor& out) override;
-  // At one token: one skinny GEMM each (gemm/gemm_dispatch.cpp); else the parts apart.
+  // At one token: one skinny GEMM each, or with a 4-bit weight one 4-bit GEMV each
+  // (gemm/gemm_dispatch.cpp); else the parts apart.
   void do_norm_linear(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& out) override;
   void do_norm_linear_silu_mul(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& gate_up,
                                Tensor& out) override;
