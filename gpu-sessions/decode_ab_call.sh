@@ -5,8 +5,10 @@
 # off (TURBINE_CUDA_FUSED=0), alternated three times, on an 8-layer checkpoint of Llama-2-7B's
 # shapes (bench/make_llama_checkpoint.py 7b, rtn-packed on the device in about 30 s: a decode step's
 # per-layer kernels without the 32-layer model's 3 minutes of making and packing), then kernel
-# timelines of this build at batch 1 and 16. Saved into $OUT/s.tgz after each phase.
-# Here: TURBINE_BASE_BIN=path/to/base/turbine gpu-sessions/prepare_carry.sh
+# timelines of this build at batch 1 and 16. A variant build carried as turbine-NAME with its
+# turbine_gpu_tests-NAME (prepare_carry.sh's TURBINE_VARIANT_BUILD) runs the same tests and joins the
+# A/B as NAME. Saved into $OUT/s.tgz after each phase.
+# Here: TURBINE_BASE_BIN=path/to/base/turbine [TURBINE_VARIANT_BUILD=NAME=dir] gpu-sessions/prepare_carry.sh
 # Then: run(command="bash gpu-sessions/decode_ab_call.sh", carry=[".carry/pack", ".carry/shared"])
 # (.carry-peer stays behind: with turbine-base packed, the llama.cpp source would pass 64 MiB).
 set -u
@@ -19,17 +21,25 @@ nvidia-smi --query-gpu=name --format=csv,noheader | tee $O/gpu.txt
 ($PY bench/make_llama_checkpoint.py $M-bf16 models/kjv-llama 8 7b &&
   $b/turbine quantize awq $M-bf16 --method rtn --out $M) > $O/prep.log 2>&1 &
 prep=$!
-timeout 300 $b/turbine_gpu_tests \
-  --gtest_filter="${GTEST_FILTER:-Dtypes/CudaInt4Fused.*:Dtypes/CudaInt4Linear.NormLinear*:Dtypes/CudaFused.*:CudaAwqPerplexity.Chunked*:Dtypes/CudaPdl.*}" \
-  > $O/tests.log 2>&1
-echo "tests rc=$? at ${SECONDS}s"; grep -E "^\[  (PASSED|FAILED)|FAILED  \]|Failure|perplexity" $O/tests.log | head -20; save
+filter=${GTEST_FILTER:-Dtypes/CudaInt4Fused.*:Dtypes/CudaInt4Linear.NormLinear*:Dtypes/CudaFused.*:CudaAwqPerplexity.Chunked*:Dtypes/CudaPdl.*}
+variants=$(cd $b && ls turbine-* 2>/dev/null | grep -v '^turbine-base$' | sed 's/^turbine-//')
+for t in "" $variants; do
+  tests=$b/turbine_gpu_tests${t:+-$t} log=$O/tests${t:+-$t}.log
+  [ -x "$tests" ] || continue
+  timeout 300 $tests --gtest_filter="$filter" > $log 2>&1
+  echo "tests${t:+ $t} rc=$? at ${SECONDS}s"; grep -E "^\[  (PASSED|FAILED)|FAILED  \]|Failure|perplexity" $log | head -20; save
+done
 export PATH=/usr/local/cuda/bin:$PATH
-timeout -k 5 120 compute-sanitizer --tool memcheck --print-limit 20 $b/turbine_gpu_tests \
-  --gtest_filter='Dtypes/CudaInt4Fused.*' > $O/memcheck.log 2>&1
-echo "memcheck rc=$?"; grep -E "ERROR SUMMARY|PASSED|FAILED" $O/memcheck.log | tail -3; save
+for t in "" $variants; do
+  tests=$b/turbine_gpu_tests${t:+-$t} log=$O/memcheck${t:+-$t}.log
+  [ -x "$tests" ] || continue
+  timeout -k 5 120 compute-sanitizer --tool memcheck --print-limit 20 $tests \
+    --gtest_filter='Dtypes/CudaInt4Fused.*' > $log 2>&1
+  echo "memcheck${t:+ $t} rc=$?"; grep -E "ERROR SUMMARY|PASSED|FAILED" $log | tail -3; save
+done
 wait $prep; echo "prep rc=$? at ${SECONDS}s"; tail -1 $O/prep.log
-for round in 1 2 3; do for v in base head unfused; do
-  bin=$b/turbine fused=1; [ $v = base ] && bin=$b/turbine-base; [ $v = unfused ] && fused=0
+for round in 1 2 3; do for v in base head unfused $variants; do
+  bin=$b/turbine-$v fused=1; [ $v = head ] && bin=$b/turbine; [ $v = unfused ] && bin=$b/turbine fused=0
   [ -x "$bin" ] || continue
   r=$(TURBINE_CUDA_FUSED=$fused "$bin" bench generate $M --batch 1,16 --input-len 128 --output-len 256 --warmup 1 \
     --dtype fp16 --json 2>> $O/bench.err |
@@ -38,3 +48,7 @@ for round in 1 2 3; do for v in base head unfused; do
 done; save; done
 MODEL_DIR=$M gpu-sessions/device_timeline.sh $O/tl "1 16" | grep -vE "^ *$" | head -30
 echo "timeline at ${SECONDS}s"; save
+for v in $variants; do
+  TURBINE_BIN=$b/turbine-$v MODEL_DIR=$M gpu-sessions/device_timeline.sh $O/tl-$v 16 | grep -vE "^ *$" | head -30
+  echo "timeline $v at ${SECONDS}s"; save
+done

@@ -8,7 +8,9 @@
 # Ends with the size a call carrying them sends, against the 64 MiB limit.
 # With TURBINE_BASE_BIN=path/to/an/earlier/turbine it also carries that build as .carry/bin/turbine-base
 # (compare_peers.sh's base-ab phase); with TURBINE_BASE_BUILD=an/earlier/build-gpu folder, its
-# backend_ops_bench and int4_linear_bench as *-base (device_session.sh's kernels part).
+# backend_ops_bench and int4_linear_bench as *-base (device_session.sh's kernels part); with
+# TURBINE_VARIANT_BUILD=NAME=path/to/another/build-gpu, that build's turbine and turbine_gpu_tests as
+# turbine-NAME and turbine_gpu_tests-NAME (decode_ab_call.sh tests and times it beside this build).
 # Usage: gpu-sessions/prepare_carry.sh   (then run(carry=[".carry/pack", ".carry/shared", ".carry-peer"]))
 set -eu
 cd "$(dirname "$0")/.."
@@ -25,6 +27,11 @@ strip -o .carry/lib/libkernel_timeline.so build-gpu/bench/libkernel_timeline.so
 [ -n "${TURBINE_BASE_BIN:-}" ] && strip -o .carry/bin/turbine-base "$TURBINE_BASE_BIN"
 if [ -n "${TURBINE_BASE_BUILD:-}" ]; then  # an earlier build folder's benches, for device_session.sh's kernels part
   for b in backend_ops_bench int4_linear_bench; do strip -o ".carry/bin/$b-base" "$TURBINE_BASE_BUILD/bench/$b"; done
+fi
+if [ -n "${TURBINE_VARIANT_BUILD:-}" ]; then
+  name=${TURBINE_VARIANT_BUILD%%=*} dir=${TURBINE_VARIANT_BUILD#*=}
+  strip -o ".carry/bin/turbine-$name" "$dir/turbine"
+  strip -o ".carry/bin/turbine_gpu_tests-$name" "$dir/tests/turbine_gpu_tests"
 fi
 for bin in .carry/bin/* .carry/lib/libkernel_timeline.so; do
   ldd "$bin" | awk '/=> \// {print $3}'
