@@ -10,6 +10,7 @@
 # A/B as NAME. Saved into $OUT/s.tgz after each phase.
 # Here: TURBINE_BASE_BIN=path/to/base/turbine [TURBINE_VARIANT_BUILD=NAME=dir] gpu-sessions/prepare_carry.sh
 # Then: run(command="bash gpu-sessions/decode_ab_call.sh", carry=[".carry/pack", ".carry/shared"])
+# Knobs: GTEST_FILTER (the tests), MEMCHECK=0 and TIMELINES=0 (skip those phases), ROUNDS (3).
 # (.carry-peer stays behind: with turbine-base packed, the llama.cpp source would pass 64 MiB).
 set -u
 O=/tmp/s; mkdir -p $O
@@ -31,6 +32,7 @@ for t in "" $variants; do
 done
 export PATH=/usr/local/cuda/bin:$PATH
 for t in "" $variants; do
+  [ "${MEMCHECK:-1}" = 0 ] && break
   tests=$b/turbine_gpu_tests${t:+-$t} log=$O/memcheck${t:+-$t}.log
   [ -x "$tests" ] || continue
   timeout -k 5 120 compute-sanitizer --tool memcheck --print-limit 20 $tests \
@@ -38,7 +40,7 @@ for t in "" $variants; do
   echo "memcheck${t:+ $t} rc=$?"; grep -E "ERROR SUMMARY|PASSED|FAILED" $log | tail -3; save
 done
 wait $prep; echo "prep rc=$? at ${SECONDS}s"; tail -1 $O/prep.log
-for round in 1 2 3; do for v in base head unfused $variants; do
+for round in $(seq ${ROUNDS:-3}); do for v in base head unfused $variants; do
   bin=$b/turbine-$v fused=1; [ $v = head ] && bin=$b/turbine; [ $v = unfused ] && bin=$b/turbine fused=0
   [ -x "$bin" ] || continue
   r=$(TURBINE_CUDA_FUSED=$fused "$bin" bench generate $M --batch 1,16 --input-len 128 --output-len 256 --warmup 1 \
@@ -46,6 +48,7 @@ for round in 1 2 3; do for v in base head unfused $variants; do
     $PY -c "import sys, json; print(' '.join('%.1f' % json.loads(l)['decode_throughput'] for l in sys.stdin if l.strip()))")
   echo "$v $round (decode tok/s at batch 1, 16): $r" | tee -a $O/ab.txt
 done; save; done
+[ "${TIMELINES:-1}" = 0 ] && exit 0
 MODEL_DIR=$M gpu-sessions/device_timeline.sh $O/tl "1 16" | grep -vE "^ *$" | head -30
 echo "timeline at ${SECONDS}s"; save
 for v in $variants; do
