@@ -1,7 +1,8 @@
 """Prints the hottest SASS lines of a kernel from `ncu -i REP --page source --csv --print-source sass`:
 the N lines with the most warp-stall samples, each with its position, how often it executed, its
 samples and (where the report has a column per stall reason) its three largest reasons, then the
-samples summed by opcode. Used by device_session.sh's ncu-gemv part.
+samples and the executed warp instructions summed by opcode (what a kernel's instructions go to: the
+dequantization against the copies' index arithmetic, say). Used by ncu_int4_kernels.sh.
 Usage: python3 ncu_hot_sass.py SOURCE.csv [N]"""
 import csv
 import sys
@@ -38,10 +39,14 @@ for i, r in sorted(enumerate(data), key=lambda e: -count(e[1], samples))[:top]:
     top_reasons = sorted(((count(r, c), header[c]) for c in reasons), reverse=True)[:3]
     why = "; ".join(f"{name} {n}" for n, name in top_reasons if n > 0)
     print(f"{i:5d} {count(r, executed):9d} {count(r, samples):6d} {r[src].strip()}" + (f"   [{why}]" if why else ""))
-by_opcode = Counter()
+by_opcode, executed_by_opcode = Counter(), Counter()
 for r in data:
     words = r[src].split()
     if words:
-        opcode = words[1] if words[0].startswith("@") and len(words) > 1 else words[0]
-        by_opcode[opcode.split(".")[0]] += count(r, samples)
+        opcode = (words[1] if words[0].startswith("@") and len(words) > 1 else words[0]).split(".")[0]
+        by_opcode[opcode] += count(r, samples)
+        executed_by_opcode[opcode] += count(r, executed)
 print("# samples by opcode:", ", ".join(f"{op} {n}" for op, n in by_opcode.most_common(12)))
+executed_total = max(1, sum(executed_by_opcode.values()))
+print("# executed by opcode:", ", ".join(f"{op} {100.0 * n / executed_total:.1f}%"
+                                         for op, n in executed_by_opcode.most_common(16)))
