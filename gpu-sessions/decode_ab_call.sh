@@ -10,7 +10,10 @@
 # A/B as NAME. Saved into $OUT/s.tgz after each phase.
 # Here: TURBINE_BASE_BIN=path/to/base/turbine [TURBINE_VARIANT_BUILD=NAME=dir] gpu-sessions/prepare_carry.sh
 # Then: run(command="bash gpu-sessions/decode_ab_call.sh", carry=[".carry/pack", ".carry/shared"])
-# Knobs: GTEST_FILTER (the tests), MEMCHECK=0 and TIMELINES=0 (skip those phases), ROUNDS (3).
+# Knobs: GTEST_FILTER (the tests), MEMCHECK=0 and TIMELINES=0 (skip those phases), MEMCHECK=variants (the
+# variants' memcheck only), MEMCHECK_FILTER (its tests), UNFUSED=0 (no fused-off run), ROUNDS (3),
+# LINEAR_TOKENS (int4_linear_bench of each build at those token counts; TILED9=1 also with the tiled GEMM
+# from 9 tokens).
 # (.carry-peer stays behind: with turbine-base packed, the llama.cpp source would pass 64 MiB).
 set -u
 O=/tmp/s; mkdir -p $O
@@ -33,14 +36,16 @@ done
 export PATH=/usr/local/cuda/bin:$PATH
 for t in "" $variants; do
   [ "${MEMCHECK:-1}" = 0 ] && break
+  [ "${MEMCHECK:-1}" = variants ] && [ -z "$t" ] && continue
   tests=$b/turbine_gpu_tests${t:+-$t} log=$O/memcheck${t:+-$t}.log
   [ -x "$tests" ] || continue
   timeout -k 5 120 compute-sanitizer --tool memcheck --print-limit 20 $tests \
-    --gtest_filter='Dtypes/CudaInt4Fused.*' > $log 2>&1
+    --gtest_filter="${MEMCHECK_FILTER:-Dtypes/CudaInt4Fused.*}" > $log 2>&1
   echo "memcheck${t:+ $t} rc=$?"; grep -E "ERROR SUMMARY|PASSED|FAILED" $log | tail -3; save
 done
 wait $prep; echo "prep rc=$? at ${SECONDS}s"; tail -1 $O/prep.log
-for round in $(seq ${ROUNDS:-3}); do for v in base head unfused $variants; do
+unfused=unfused; [ "${UNFUSED:-1}" = 0 ] && unfused=
+for round in $(seq ${ROUNDS:-3}); do for v in base head $unfused $variants; do
   bin=$b/turbine-$v fused=1; [ $v = head ] && bin=$b/turbine; [ $v = unfused ] && bin=$b/turbine fused=0
   [ -x "$bin" ] || continue
   r=$(TURBINE_CUDA_FUSED=$fused "$bin" bench generate $M --batch 1,16 --input-len 128 --output-len 256 --warmup 1 \
@@ -48,6 +53,19 @@ for round in $(seq ${ROUNDS:-3}); do for v in base head unfused $variants; do
     $PY -c "import sys, json; print(' '.join('%.1f' % json.loads(l)['decode_throughput'] for l in sys.stdin if l.strip()))")
   echo "$v $round (decode tok/s at batch 1, 16): $r" | tee -a $O/ab.txt
 done; save; done
+# LINEAR_TOKENS=1,16,...: int4_linear_bench of this build and each variant at those token counts
+# (alternated twice), and again with the tiled GEMM from 9 tokens (TILED9=1).
+if [ -n "${LINEAR_TOKENS:-}" ]; then
+  for env in "" ${TILED9:+"TURBINE_CUDA_INT4_GEMV=8 TURBINE_CUDA_INT4_TILED_MIN=9"}; do
+    for round in 1 2; do for v in head $variants; do
+      bin=$b/int4_linear_bench-$v; [ $v = head ] && bin=$b/int4_linear_bench
+      [ -x "$bin" ] || continue
+      echo "== $v $round ${env:-default}"
+      env $env timeout 90 $bin --dtype float16 --iterations 50 --tokens $LINEAR_TOKENS 2>&1
+    done; done
+  done | tee $O/linear.txt
+  echo "linear at ${SECONDS}s"; save
+fi
 [ "${TIMELINES:-1}" = 0 ] && exit 0
 MODEL_DIR=$M gpu-sessions/device_timeline.sh $O/tl "1 16" | grep -vE "^ *$" | head -30
 echo "timeline at ${SECONDS}s"; save

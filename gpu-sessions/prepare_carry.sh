@@ -9,8 +9,9 @@
 # With TURBINE_BASE_BIN=path/to/an/earlier/turbine it also carries that build as .carry/bin/turbine-base
 # (compare_peers.sh's base-ab phase); with TURBINE_BASE_BUILD=an/earlier/build-gpu folder, its
 # backend_ops_bench and int4_linear_bench as *-base (device_session.sh's kernels part); with
-# TURBINE_VARIANT_BUILD=NAME=path/to/another/build-gpu, that build's turbine and turbine_gpu_tests as
-# turbine-NAME and turbine_gpu_tests-NAME (decode_ab_call.sh tests and times it beside this build).
+# TURBINE_VARIANT_BUILD="NAME=path/to/another/build-gpu ...", each build's turbine, turbine_gpu_tests and
+# int4_linear_bench as turbine-NAME, turbine_gpu_tests-NAME and int4_linear_bench-NAME
+# (decode_ab_call.sh tests and times them beside this build).
 # Usage: gpu-sessions/prepare_carry.sh   (then run(carry=[".carry/pack", ".carry/shared", ".carry-peer"]))
 set -eu
 cd "$(dirname "$0")/.."
@@ -28,16 +29,18 @@ strip -o .carry/lib/libkernel_timeline.so build-gpu/bench/libkernel_timeline.so
 if [ -n "${TURBINE_BASE_BUILD:-}" ]; then  # an earlier build folder's benches, for device_session.sh's kernels part
   for b in backend_ops_bench int4_linear_bench; do strip -o ".carry/bin/$b-base" "$TURBINE_BASE_BUILD/bench/$b"; done
 fi
-if [ -n "${TURBINE_VARIANT_BUILD:-}" ]; then
-  name=${TURBINE_VARIANT_BUILD%%=*} dir=${TURBINE_VARIANT_BUILD#*=}
+for variant in ${TURBINE_VARIANT_BUILD:-}; do  # NAME=dir, space-separated
+  name=${variant%%=*} dir=${variant#*=}
   strip -o ".carry/bin/turbine-$name" "$dir/turbine"
   strip -o ".carry/bin/turbine_gpu_tests-$name" "$dir/tests/turbine_gpu_tests"
-fi
+  [ -f "$dir/bench/int4_linear_bench" ] && strip -o ".carry/bin/int4_linear_bench-$name" "$dir/bench/int4_linear_bench"
+done
 for bin in .carry/bin/* .carry/lib/libkernel_timeline.so; do
   ldd "$bin" | awk '/=> \// {print $3}'
 done | sort -u | grep -vE '/(libc|libm|libstdc\+\+|libgcc_s|ld-linux[^/]*|libpthread|libdl|librt|libutil|libcuda[^/]*|libcublas[^/]*|libnccl[^/]*)\.so' |
   while read -r lib; do cp -L "$lib" .carry/lib/; done
-tar cJf .carry/pack/bin.tar.xz -C .carry bin lib
+# -9e: a 64 MiB dictionary finds the builds' shared code across binaries (a third smaller than -6)
+XZ_OPT="-9e -T2" tar cJf .carry/pack/bin.tar.xz -C .carry bin lib
 cp "$shared/golden/golden.json" .carry/shared/golden/
 for f in make_llama7b.py hf_peer.py llamacpp_peer.sh LICENSE-llama.cpp; do install -m 0644 "$shared/bench/$f" .carry-peer/; done
 chmod +x .carry-peer/llamacpp_peer.sh
