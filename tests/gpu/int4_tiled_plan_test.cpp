@@ -114,6 +114,16 @@ TEST(Int4TiledStaging, EveryUnitHasItsOwnPlace) {
   }
 }
 
+// The kernel's activation copies: a thread copies one unit of rows r, r + threads / 8, ... and puts
+// them `threads` units apart (its configurations have 128 and 256 threads).
+TEST(Int4TiledStaging, AThreadsUnitsLieAWholeBlockApart) {
+  for (int threads : {128, 256})
+    for (int r = 0; r + threads / 8 < 64; ++r)
+      for (int u = 0; u < 8; ++u)
+        EXPECT_EQ(int4_staged_unit(r + threads / 8, u), int4_staged_unit(r, u) + threads)
+            << "threads=" << threads << " r=" << r << " u=" << u;
+}
+
 // A warp's 16-byte shared-memory loads go in four phases of 8 lanes; a phase is conflict-free when its
 // 8 addresses fall in 8 different 16-byte bank groups (address / 16 mod 8). Lane (g, t) of the B
 // fragment read of token tile j and half chunk h loads unit 4h + t of row 8j + g.

@@ -29,12 +29,32 @@ struct Int4Pair<__nv_bfloat16> {
   static constexpr uint32_t kMagic = 0x43004300u;  // 128 in both halves
 };
 
+// (w & Mask) | Bits as one lop3.b32 (truth table 0xEA: (a & b) | c). Written in C++, ptxas makes two
+// LOP3 of it, one per constant; the code fragments are most of the 4-bit kernels' arithmetic.
+template <uint32_t Mask, uint32_t Bits>
+__device__ __forceinline__ uint32_t and_or(uint32_t w) {
+  uint32_t d;
+  asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(d) : "r"(w), "n"(Mask), "n"(Bits));
+  return d;
+}
+
+// load_after_wait (pdl.cuh) at ptr + Bytes, the offset in the instruction: a chunk's two half chunks of
+// activations share one address.
+template <int Bytes>
+__device__ __forceinline__ uint4 load_after_wait_at(const void* ptr) {
+  uint4 r;
+  asm volatile("ld.global.v4.u32 {%0, %1, %2, %3}, [%4+%5];"
+               : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+               : "l"(ptr), "n"(Bytes));
+  return r;
+}
+
 // Pair p (0..3) of `word` as two T values q - zero (exact); zero2 holds the offset zero (magic + zero)
 // in both halves.
 template <typename T>
 __device__ __forceinline__ uint32_t int4_offset_pair(uint32_t word, int p, uint32_t zero2) {
   using P = typename Int4Pair<T>::type;
-  uint32_t h = ((word >> (4 * p)) & 0x000f000fu) | Int4Pair<T>::kMagic;
+  uint32_t h = and_or<0x000f000fu, Int4Pair<T>::kMagic>(word >> (4 * p));
   P v = __hsub2(*reinterpret_cast<P*>(&h), *reinterpret_cast<P*>(&zero2));
   return *reinterpret_cast<uint32_t*>(&v);
 }

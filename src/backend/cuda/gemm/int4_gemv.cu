@@ -78,23 +78,33 @@ constexpr size_t smem_bytes() {
          size_t(kPartialBuffers<NT>) * kWarps * NT * 4 * 32 * 4;
 }
 
+// (w & Mask) | Bits: one lop3 (and_or) for one token tile; two tiles keep C++'s form, which ptxas
+// makes two LOP3 of: with one lop3 the 16-token instance was slower (docs/experiments.md, 2026-12-06).
+template <int NT, uint32_t Mask, uint32_t Bits>
+__device__ __forceinline__ uint32_t masked_or(uint32_t w) {
+  if constexpr (NT == 1)
+    return and_or<Mask, Bits>(w);
+  else
+    return (w & Mask) | Bits;
+}
+
 // A packed word (int4_gemm.h: pairs 0 and 2 are row g, pairs 1 and 3 row g + 8) as the mma A fragment
 // of the codes plus an offset: fp16 1024 + q for rows g and 1024 + 16 q for rows g + 8; bf16 128 + q
 // for both (bf16's 128 has too few mantissa bits for 16 q).
-template <typename T>
+template <typename T, int NT>
 __device__ __forceinline__ void code_fragment(uint32_t word, uint32_t (&frag)[4]) {
   constexpr uint32_t magic = Int4Pair<T>::kMagic;
   if constexpr (std::is_same_v<T, __half>) {
     const uint32_t w2 = word >> 8;
-    frag[0] = (word & 0x000f000fu) | magic;
-    frag[1] = (word & 0x00f000f0u) | magic;
-    frag[2] = (w2 & 0x000f000fu) | magic;
-    frag[3] = (w2 & 0x00f000f0u) | magic;
+    frag[0] = masked_or<NT, 0x000f000fu, magic>(word);
+    frag[1] = masked_or<NT, 0x00f000f0u, magic>(word);
+    frag[2] = masked_or<NT, 0x000f000fu, magic>(w2);
+    frag[3] = masked_or<NT, 0x00f000f0u, magic>(w2);
   } else {
-    frag[0] = (word & 0x000f000fu) | magic;
-    frag[1] = ((word >> 4) & 0x000f000fu) | magic;
-    frag[2] = ((word >> 8) & 0x000f000fu) | magic;
-    frag[3] = ((word >> 12) & 0x000f000fu) | magic;
+    frag[0] = masked_or<NT, 0x000f000fu, magic>(word);
+    frag[1] = masked_or<NT, 0x000f000fu, magic>(word >> 4);
+    frag[2] = masked_or<NT, 0x000f000fu, magic>(word >> 8);
+    frag[3] = masked_or<NT, 0x000f000fu, magic>(word >> 12);
   }
 }
 
@@ -142,7 +152,7 @@ __device__ __forceinline__ void half_chunk_products(float (&sums)[kChains<NT>][N
 #pragma unroll
   for (int sub = 0; sub < 2; ++sub) {
     uint32_t frag[4];
-    code_fragment<T>(words[2 * h + sub], frag);
+    code_fragment<T, NT>(words[2 * h + sub], frag);
 #pragma unroll
     for (int j = 0; j < NT; ++j) {
       const uint32_t* bw = reinterpret_cast<const uint32_t*>(&b[j]);
@@ -365,17 +375,30 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm)
   const T* x_lane[NT];
 #pragma unroll
   for (int j = 0; j < NT; ++j) x_lane[j] = static_cast<const T*>(a.x) + size_t(min(8 * j + g, tokens - 1)) * k + 8 * t;
+  // One token tile: one address a chunk, the second half chunk's 64 bytes on as the load's offset. Two
+  // tiles keep an address per half chunk, which measured faster there (docs/experiments.md, 2026-12-06).
   auto load_x = [&](int c, uint4(&b)[2][NT]) {
-#pragma unroll
-    for (int h = 0; h < 2; ++h)
-#pragma unroll
-      for (int j = 0; j < NT; ++j) {
-        const int col = c * 64 + 32 * h;
-        if constexpr (Norm)
-          b[h][j] = col < k ? x_s[col / 8 + t] : make_uint4(0, 0, 0, 0);
-        else
-          b[h][j] = col < k ? load_after_wait(x_lane[j] + col) : make_uint4(0, 0, 0, 0);
+    if constexpr (NT == 1) {
+      const int col = c * 64;
+      const bool in0 = col < k, in1 = col + 32 < k;
+      if constexpr (Norm) {
+        const uint4* p = x_s + c * 8 + t;
+        b[0][0] = in0 ? p[0] : make_uint4(0, 0, 0, 0);
+        b[1][0] = in1 ? p[4] : make_uint4(0, 0, 0, 0);
+      } else {
+        const T* p = x_lane[0] + col;
+        b[0][0] = in0 ? load_after_wait_at<0>(p) : make_uint4(0, 0, 0, 0);
+        b[1][0] = in1 ? load_after_wait_at<64>(p) : make_uint4(0, 0, 0, 0);
       }
+    } else {
+#pragma unroll
+      for (int h = 0; h < 2; ++h)
+#pragma unroll
+        for (int j = 0; j < NT; ++j) {
+          const int col = c * 64 + 32 * h;
+          b[h][j] = col < k ? load_after_wait(x_lane[j] + col) : make_uint4(0, 0, 0, 0);
+        }
+    }
   };
   uint4 bx[2][2][NT];  // [chunk parity][half][tile]
   load_x(first_chunk, bx[0]);

@@ -121,16 +121,29 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::MinBlocks)
       }
     }
   };
-  const T* x = static_cast<const T*>(a.x);
+  // The activations' copies: thread i copies unit u = i % 8 of token rows i / 8, i / 8 + kRowStep, ...
+  // The row step is even, so those rows' units lie kThreads units apart in the stage
+  // (int4_staged_unit swaps halves by row parity) and a copy's only per-chunk arithmetic is the column.
+  constexpr int kRowStep = kThreads / 8, kCopies = (kStageUnits + kThreads - 1) / kThreads;
+  static_assert(kRowStep % 2 == 0, "a thread's rows have one parity");
+  const int u_own = threadIdx.x & 7, r_own = threadIdx.x >> 3;
+  const T* x_own = static_cast<const T*>(a.x) + size_t(tok0 + r_own) * k + u_own * 8;
+  const size_t x_step = size_t(kRowStep) * k;
+  const int x_at = int4_staged_unit(r_own, u_own);
+  unsigned rows_in = 0;  // bit q: row r_own + q kRowStep is a token
+#pragma unroll
+  for (int q = 0; q < kCopies; ++q) rows_in |= unsigned(tok0 + r_own + q * kRowStep < tokens) << q;
   // The block's chunk i of activations into stage i % Stages.
   auto stage_activations = [&](int i) {
     if (i >= nch) return;
-    const int c = c_begin + i;
-    uint4* dst = stage_x(i % Stages);
-    for (int idx = threadIdx.x; idx < kStageUnits; idx += kThreads) {
-      const int r = idx >> 3, u = idx & 7, tok = tok0 + r, col = c * 64 + u * 8;
-      const bool valid = tok < tokens && col < k;  // K is a multiple of 32: a unit is all in or all out
-      cp_async16(dst + int4_staged_unit(r, u), valid ? x + size_t(tok) * k + col : x, valid);
+    const int col = (c_begin + i) * 64;
+    const bool col_in = col + u_own * 8 < k;  // K is a multiple of 32: a unit is all in or all out
+    uint4* dst = stage_x(i % Stages) + x_at;
+    const T* src = x_own + col;
+#pragma unroll
+    for (int q = 0; q < kCopies; ++q, src += x_step) {
+      if (kStageUnits % kThreads != 0 && int(threadIdx.x) + q * kThreads >= kStageUnits) break;
+      cp_async16(dst + q * kThreads, src, col_in && (rows_in >> q & 1));  // an invalid copy reads nothing
     }
   };
   // Nothing writes the weights: the first stages' go out before waiting for the previous kernel, one
