@@ -1,6 +1,7 @@
 // The register-level pieces the 4-bit kernels share (int4_gemm.cu, int4_gemv.cu, int4_tiled_gemm.cu,
 // int4_dequantize.cu): a packed word's pair of 4-bit values dequantized into an mma A fragment register
-// by the magic-number trick (int4_gemm.h has the layout), a half chunk's products and its token tiles'
+// by the magic-number trick (int4_gemm.h has the layout), the mask-and-or that trick takes as one
+// instruction, an activation load at an immediate offset, a half chunk's products and its token tiles'
 // B fragments for a lane, and the epilogue's store of one output value.
 #pragma once
 #include <cuda_bf16.h>
