@@ -60,11 +60,12 @@ if [ -n "${LINEAR_TOKENS:-}" ]; then
     for round in 1 2; do for v in head $variants; do
       bin=$b/int4_linear_bench-$v; [ $v = head ] && bin=$b/int4_linear_bench
       [ -x "$bin" ] || continue
-      echo "== $v $round ${env:-default}"
-      env $env timeout 90 $bin --dtype float16 --iterations 50 --tokens $LINEAR_TOKENS 2>&1
+      echo "== $v $round ${env:-default}" | tee -a $O/linear.txt
+      env $env timeout 90 $bin --dtype float16 --iterations 50 --tokens $LINEAR_TOKENS 2>&1 | tee -a $O/linear.txt
+      save  # a call cut short keeps the rounds done
     done; done
-  done | tee $O/linear.txt
-  echo "linear at ${SECONDS}s"; save
+  done
+  echo "linear at ${SECONDS}s"
 fi
 [ "${TIMELINES:-1}" = 0 ] && exit 0
 MODEL_DIR=$M gpu-sessions/device_timeline.sh $O/tl "1 16" | grep -vE "^ *$" | head -30
