@@ -17,9 +17,10 @@ nvidia-smi --query-gpu=name --format=csv,noheader | tee $O/gpu.txt
 variants=$(cd $b && ls int4_linear_bench-* 2>/dev/null | sed 's/^int4_linear_bench-//')
 for round in 1 2; do for v in head $variants; do
   bin=$b/int4_linear_bench; [ $v = head ] || bin=$b/int4_linear_bench-$v
-  echo "== $v $round"; timeout 60 $bin --dtype float16 --iterations 50 --tokens "${TOKENS:-1,8,16}" 2>&1
-done; done > $O/linear.txt
-grep -E "^==|^layer" $O/linear.txt; echo "bench at ${SECONDS}s"; save
+  { echo "== $v $round"; timeout 60 $bin --dtype float16 --iterations 50 --tokens "${TOKENS:-1,8,16}" 2>&1; } >> $O/linear.txt
+  save  # a call cut short keeps the rounds done
+done; done
+grep -E "^==|^layer" $O/linear.txt; echo "bench at ${SECONDS}s"
 for v in $variants; do
   [ -x $b/turbine_gpu_tests-$v ] || continue
   timeout 120 $b/turbine_gpu_tests-$v --gtest_filter="${GTEST_FILTER:-Dtypes/CudaInt4Linear.*}" > $O/tests-$v.log 2>&1
