@@ -30,12 +30,14 @@ __device__ __forceinline__ void pdl_launch_dependents() {
 // 16 bytes that the previous kernel may have written, read after pdl_wait(). __ldg's non-coherent
 // load counts as invariant, so the compiler may hoist it above the wait (it did in the 4-bit GEMV,
 // which then read activations before the kernel making them had finished); this volatile load stays
-// after the wait, and still caches in L1.
+// after the wait, and still caches in L1. Bytes: an offset from ptr in the instruction itself, so that
+// loads a few bytes apart share one address.
+template <int Bytes = 0>
 __device__ __forceinline__ uint4 load_after_wait(const void* ptr) {
   uint4 r;
-  asm volatile("ld.global.v4.u32 {%0, %1, %2, %3}, [%4];"
+  asm volatile("ld.global.v4.u32 {%0, %1, %2, %3}, [%4+%5];"
                : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-               : "l"(ptr));
+               : "l"(ptr), "n"(Bytes));
   return r;
 }
 

@@ -1,8 +1,8 @@
 // The register-level pieces the 4-bit kernels share (int4_gemm.cu, int4_gemv.cu, int4_tiled_gemm.cu,
 // int4_dequantize.cu): a packed word's pair of 4-bit values dequantized into an mma A fragment register
 // by the magic-number trick (int4_gemm.h has the layout), the mask-and-or that trick takes as one
-// instruction, an activation load at an immediate offset, a half chunk's products and its token tiles'
-// B fragments for a lane, and the epilogue's store of one output value.
+// instruction, a half chunk's products and its token tiles' B fragments for a lane, and the epilogue's
+// store of one output value.
 #pragma once
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -37,17 +37,6 @@ __device__ __forceinline__ uint32_t and_or(uint32_t w) {
   uint32_t d;
   asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(d) : "r"(w), "n"(Mask), "n"(Bits));
   return d;
-}
-
-// load_after_wait (pdl.cuh) at ptr + Bytes, the offset in the instruction: a chunk's two half chunks of
-// activations share one address.
-template <int Bytes>
-__device__ __forceinline__ uint4 load_after_wait_at(const void* ptr) {
-  uint4 r;
-  asm volatile("ld.global.v4.u32 {%0, %1, %2, %3}, [%4+%5];"
-               : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
-               : "l"(ptr), "n"(Bytes));
-  return r;
 }
 
 // Pair p (0..3) of `word` as two T values q - zero (exact); zero2 holds the offset zero (magic + zero)

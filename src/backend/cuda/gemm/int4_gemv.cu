@@ -387,8 +387,8 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm)
         b[1][0] = in1 ? p[4] : make_uint4(0, 0, 0, 0);
       } else {
         const T* p = x_lane[0] + col;
-        b[0][0] = in0 ? load_after_wait_at<0>(p) : make_uint4(0, 0, 0, 0);
-        b[1][0] = in1 ? load_after_wait_at<64>(p) : make_uint4(0, 0, 0, 0);
+        b[0][0] = in0 ? load_after_wait(p) : make_uint4(0, 0, 0, 0);
+        b[1][0] = in1 ? load_after_wait<64>(p) : make_uint4(0, 0, 0, 0);
       }
     } else {
 #pragma unroll
