@@ -13,7 +13,8 @@
 # Knobs: GTEST_FILTER (the tests), MEMCHECK=0 and TIMELINES=0 (skip those phases), MEMCHECK=variants (the
 # variants' memcheck only), MEMCHECK_FILTER (its tests), UNFUSED=0 (no fused-off run), ROUNDS (3),
 # LINEAR_TOKENS (int4_linear_bench of each build at those token counts; TILED9=1 also with the tiled GEMM
-# from 9 tokens), VARIANT_TIMELINES (the batch sizes of the variants' timelines, "16").
+# from 9 tokens), VARIANT_TIMELINES (the batch sizes of the variants' timelines, "16"), BATCHES (the A/B's
+# batch sizes, "1,16").
 # (.carry-peer stays behind: with turbine-base packed, the llama.cpp source would pass 64 MiB).
 set -u
 O=/tmp/s; mkdir -p $O
@@ -48,10 +49,10 @@ unfused=unfused; [ "${UNFUSED:-1}" = 0 ] && unfused=
 for round in $(seq ${ROUNDS:-3}); do for v in base head $unfused $variants; do
   bin=$b/turbine-$v fused=1; [ $v = head ] && bin=$b/turbine; [ $v = unfused ] && bin=$b/turbine fused=0
   [ -x "$bin" ] || continue
-  r=$(TURBINE_CUDA_FUSED=$fused "$bin" bench generate $M --batch 1,16 --input-len 128 --output-len 256 --warmup 1 \
+  r=$(TURBINE_CUDA_FUSED=$fused "$bin" bench generate $M --batch ${BATCHES:-1,16} --input-len 128 --output-len 256 --warmup 1 \
     --dtype fp16 --json 2>> $O/bench.err |
     $PY -c "import sys, json; print(' '.join('%.1f' % json.loads(l)['decode_throughput'] for l in sys.stdin if l.strip()))")
-  echo "$v $round (decode tok/s at batch 1, 16): $r" | tee -a $O/ab.txt
+  echo "$v $round (decode tok/s at batch ${BATCHES:-1,16}): $r" | tee -a $O/ab.txt
 done; save; done
 # LINEAR_TOKENS=1,16,...: int4_linear_bench of this build and each variant at those token counts
 # (alternated twice), and again with the tiled GEMM from 9 tokens (TILED9=1).
