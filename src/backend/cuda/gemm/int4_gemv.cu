@@ -4,9 +4,9 @@
 // bandwidth; at that rate an SM has about 150 issue slots per 512-byte chunk, so what limits it is
 // the instructions a chunk costs (docs/performance.md has what it reaches).
 //
-// Work: 16-row strips of the output. A persistent grid (at most three blocks per SM, the launch
-// bounds) takes strips blockIdx.x, blockIdx.x + gridDim.x, ...; a block's kWarps warps split each
-// strip's K into runs of consecutive 64-column chunks, a run being whole stages. A stage is a few
+// Work: 16-row strips of the output. A persistent grid (at most three blocks per SM; two where the
+// strips are at most two per SM) takes strips blockIdx.x, blockIdx.x + gridDim.x, ...; a block's
+// kWarps warps split each strip's K into runs of consecutive 64-column chunks, a run being whole stages. A stage is a few
 // consecutive chunks of one strip (four where the group size is 128 or more, else one) and the
 // scale words of its two spans (a span: half a stage's columns, within one group). Each lane copies
 // its 16 bytes of each chunk of a stage, and lanes 0-7 the scale words of the stage's spans, into a
@@ -56,11 +56,23 @@
 namespace turbine::cuda {
 namespace {
 
-// 8 warps and, per SM, up to three blocks (the launch bounds: at most 85 registers; the shared
-// memory of three fits, and leaves L1 room for the activations). SC chunks a stage (4: group sizes of
+// 8 warps and, per SM, up to three blocks (kMaxRegisters; the shared memory of three fits, and
+// leaves L1 room for the activations). SC chunks a stage (4: group sizes of
 // 128 and more; 1: 32 and 64) and a ring of kStages stages: 64 to 128 bytes a lane in flight.
+// TwoBlocks: the instance for outputs of at most two strips per SM at 1-8 tokens (Llama's o and down
+// projections, N 4096 on 132 SMs), which never has a third block on an SM. Its registers: under PDL
+// the next kernel's blocks start on an SM while this one runs, and their copies before the PDL wait
+// are what hides that kernel's first loads, so two blocks here leave room for one of the next (a
+// one-token GEMV, 80 registers): 2 x 256 x 88 + 256 x 80 is the SM's 65,536. With 115 (what ptxas
+// takes unbounded) it was faster alone and slower in the decode chain (docs/experiments.md).
 constexpr int kWarps = 8, kThreads = kWarps * 32;
-constexpr int kBlocksPerSm = 3;
+template <bool TwoBlocks>
+constexpr int kBlocksPerSm = TwoBlocks ? 2 : 3;
+// Registers a thread, allocated in steps of 8: three blocks of 256 threads share the 65,536 (85: 80).
+template <bool TwoBlocks>
+constexpr int kMaxRegisters = TwoBlocks ? 88 : 80;
+static_assert(kBlocksPerSm<false> * kThreads * kMaxRegisters<false> <= 65536);
+static_assert(kBlocksPerSm<true> * kThreads * kMaxRegisters<true> + kThreads * kMaxRegisters<false> <= 65536);
 template <int NT, int SC>
 constexpr int kStages = SC == 4 ? 2 : (NT == 1 ? 8 : 6);
 // The strips' partial sums are double-buffered (one barrier a strip) where the shared memory allows.
@@ -284,8 +296,8 @@ __device__ __forceinline__ void paired_epilogue(const Int4GemmArgs& a, const Gem
 
 // SC chunks a stage and two spans of SC x 32 columns: a span lies in one group (the launcher picks SC
 // from the group size), so it takes one scale word per row.
-template <typename T, int NT, int SC, bool Norm>
-__global__ void __launch_bounds__(kThreads, kBlocksPerSm)
+template <typename T, int NT, int SC, bool Norm, bool TwoBlocks>
+__global__ void __launch_bounds__(kThreads) __maxnreg__(kMaxRegisters<TwoBlocks>)
     int4_gemv_kernel(Int4GemmArgs a, int group_shift, GemvFusion fusion) {
   static_assert(!Norm || NT == 1, "the pre-norm takes one token");
   constexpr int Stages = kStages<NT, SC>, SpanCols = SC * 32;
@@ -504,12 +516,12 @@ __global__ void __launch_bounds__(kThreads, kBlocksPerSm)
   cp_async_wait<0>();  // no copy outlives the block
 }
 
-template <typename T, int NT, int SC, bool Norm = false>
+template <typename T, int NT, int SC, bool Norm = false, bool TwoBlocks = false>
 void launch_kernel(const Int4GemmArgs& a, int group_shift, int sms, const KernelLaunch& launch,
                    const GemvFusion& fusion = {}) {
-  auto kernel = int4_gemv_kernel<T, NT, SC, Norm>;
+  auto kernel = int4_gemv_kernel<T, NT, SC, Norm, TwoBlocks>;
   constexpr size_t ring = smem_bytes<NT, SC>(), row_max = size_t(kInt4GemvPreNormMaxK) * 2;
-  static_assert((ring + (Norm ? row_max : 0) + 1024) * kBlocksPerSm <= 228 * 1024,
+  static_assert((ring + (Norm ? row_max : 0) + 1024) * kBlocksPerSm<TwoBlocks> <= 228 * 1024,
                 "the blocks of an SM fit its shared memory");
   const size_t smem = ring + (Norm ? size_t(a.layout.k_padded()) * 2 : 0);
   TURBINE_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
@@ -520,19 +532,22 @@ void launch_kernel(const Int4GemmArgs& a, int group_shift, int sms, const Kernel
     TURBINE_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, 72));
   const int64_t strips = a.layout.n_padded() / 16;
   const int64_t units = fusion.epilogue == Int4GemvEpilogue::Store ? strips : strips / 2;
-  const dim3 grid(unsigned(std::min<int64_t>(units, int64_t(sms) * kBlocksPerSm)));
+  const dim3 grid(unsigned(std::min<int64_t>(units, int64_t(sms) * kBlocksPerSm<TwoBlocks>)));
   launch_pdl(kernel, grid, kThreads, smem, launch, a, group_shift, fusion);
 }
 
 // Four chunks a stage where a span of 128 columns lies in one group (group sizes of 128 and more),
 // else one (spans of 32 columns).
-// With a pre-norm: the one instance it has (one token, four chunks a stage).
+// With a pre-norm: the one instance it has (one token, four chunks a stage). Where the strips are at most
+// two per SM: the two-block instance.
 template <typename T>
 void launch_typed(const Int4GemmArgs& a, int group_shift, int sms, const KernelLaunch& launch,
                   const GemvFusion* fusion) {
   const bool wide = group_shift >= 7;
   if (fusion)
     launch_kernel<T, 1, 4, true>(a, group_shift, sms, launch, *fusion);
+  else if (a.tokens <= 8 && wide && a.layout.n_padded() / 16 <= 2 * int64_t(sms))
+    launch_kernel<T, 1, 4, false, true>(a, group_shift, sms, launch);
   else if (a.tokens <= 8)
     wide ? launch_kernel<T, 1, 4>(a, group_shift, sms, launch) : launch_kernel<T, 1, 1>(a, group_shift, sms, launch);
   else
