@@ -7,6 +7,7 @@
 # keeps what was saved).
 # Here: TURBINE_BASE_BUILD=/path/to/base/build-gpu gpu-sessions/prepare_carry.sh
 # Then: run(command="bash gpu-sessions/int4_call.sh", carry=[".carry/pack", ".carry/shared", ".carry-peer"])
+# Knobs: GTEST_FILTER (the first tests, Dtypes/CudaInt4Linear.*), PERPLEXITY=0 (no perplexity tests at the end).
 set -u
 O=/tmp/s; mkdir -p $O/e2e
 save() { tar czf "$OUT/s.tgz" -C /tmp s; }
@@ -14,7 +15,7 @@ source gpu-sessions/unpack_carry.sh
 nvidia-smi --query-gpu=name --format=csv,noheader | tee $O/gpu.txt
 gpu-sessions/compare_peers.sh $O/e2e build-peer > $O/e2e_build.log 2>&1
 b=.carry/bin
-timeout 120 $b/turbine_gpu_tests --gtest_filter="Dtypes/CudaInt4Linear.*" > $O/tests.log 2>&1
+timeout 120 $b/turbine_gpu_tests --gtest_filter="${GTEST_FILTER:-Dtypes/CudaInt4Linear.*}" > $O/tests.log 2>&1
 echo "tests rc=$? at ${SECONDS}s"; grep -E "^\[  (PASSED|FAILED)|FAILED  \]|Failure" $O/tests.log | head -20; save
 for round in 1 2; do for v in base head; do
   bin=$b/int4_linear_bench; [ $v = base ] && bin=$b/int4_linear_bench-base
@@ -32,5 +33,6 @@ for m in awq fp16; do
   echo "$m at ${SECONDS}s"; save
 done
 gpu-sessions/compare_peers.sh $O/e2e llamacpp-q4 awq-table 2>&1 | tee $O/e2e_q4.log | tail -30; echo "q4 at ${SECONDS}s"; save
+[ "${PERPLEXITY:-1}" = 0 ] && exit 0
 timeout 100 $b/turbine_gpu_tests --gtest_filter="CudaAwqPerplexity.*" > $O/awq_tests.log 2>&1
 grep -E "^\[  (PASSED|FAILED)|FAILED  \]|perplexity" $O/awq_tests.log | head; save
