@@ -7,7 +7,8 @@
 # keeps what was saved).
 # Here: TURBINE_BASE_BUILD=/path/to/base/build-gpu gpu-sessions/prepare_carry.sh
 # Then: run(command="bash gpu-sessions/int4_call.sh", carry=[".carry/pack", ".carry/shared", ".carry-peer"])
-# Knobs: GTEST_FILTER (the first tests, Dtypes/CudaInt4Linear.*), PERPLEXITY=0 (no perplexity tests at the end).
+# Knobs: GTEST_FILTER (the first tests, Dtypes/CudaInt4Linear.*), PERPLEXITY=0 (no perplexity tests at the end),
+# BATCHES (turbine's batch sizes, 1,16,64).
 set -u
 O=/tmp/s; mkdir -p $O/e2e
 save() { tar czf "$OUT/s.tgz" -C /tmp s; }
@@ -28,7 +29,7 @@ busy() { pgrep -f "llamacpp_peer.sh /nonexistent" > /dev/null && echo "llama.cpp
 for m in awq fp16; do
   model=/tmp/llama7b; out=turbine.jsonl; [ $m = awq ] && model=/tmp/llama7b-awq out=turbine_awq.jsonl
   echo "$m bench: $(busy)" | tee -a $O/e2e/state.txt
-  "$TURBINE_BIN" bench generate $model --batch 1,16,64 --input-len 128 --output-len 256 --warmup 1 --dtype fp16 \
+  "$TURBINE_BIN" bench generate $model --batch ${BATCHES:-1,16,64} --input-len 128 --output-len 256 --warmup 1 --dtype fp16 \
     --json 2>$O/e2e/${out%.jsonl}.err | tee $O/e2e/$out
   echo "$m at ${SECONDS}s"; save
 done
