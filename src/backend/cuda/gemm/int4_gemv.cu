@@ -6,13 +6,13 @@
 //
 // Work: 16-row strips of the output. A persistent grid (at most three blocks per SM; two where the
 // strips are at most two per SM) takes strips blockIdx.x, blockIdx.x + gridDim.x, ...; a block's
-// kWarps warps split each strip's K into runs of consecutive 64-column chunks, a run being whole stages. A stage is a few
-// consecutive chunks of one strip (four where the group size is 128 or more, else one) and the
-// scale words of its two spans (a span: half a stage's columns, within one group). Each lane copies
-// its 16 bytes of each chunk of a stage, and lanes 0-7 the scale words of the stage's spans, into a
-// ring of shared-memory stages with cp.async (16-byte copies, past L1, which keeps the activations),
-// one commit group per stage; once the group has landed, a lane reads back its own weight words and
-// its rows' scale words. The ring runs on across the block's strips (as a stage is consumed, the
+// kWarps warps split each strip's K into runs of consecutive 64-column chunks, a run being whole
+// stages. A stage is a few consecutive chunks of one strip (four where the group size is 128 or
+// more, else one) and the scale words of its two spans (a span: half a stage's columns, within one
+// group). Each lane copies its 16 bytes of each chunk of a stage, and lanes 0-7 the scale words of the
+// stage's spans, into a ring of shared-memory stages with cp.async (16-byte copies, past L1, which
+// keeps the activations), one commit group per stage; once the group has landed, a lane reads back its
+// own weight words and its rows' scale words. The ring runs on across the block's strips (as a stage is consumed, the
 // copy of the stage a ring ahead goes into its slot, whichever strip that stage is in). So a block
 // never waits for a strip's first loads, no wave of short blocks leaves SMs idle at its end, and a
 // wait covers exactly one stage: with the ring in registers, the handful of scoreboards a warp has
@@ -56,9 +56,9 @@
 namespace turbine::cuda {
 namespace {
 
-// 8 warps and, per SM, up to three blocks (kMaxRegisters; the shared memory of three fits, and
-// leaves L1 room for the activations). SC chunks a stage (4: group sizes of
-// 128 and more; 1: 32 and 64) and a ring of kStages stages: 64 to 128 bytes a lane in flight.
+// 8 warps and, per SM, up to three blocks (kMaxRegisters; the shared memory of three fits, and leaves
+// L1 room for the activations). SC chunks a stage (4: group sizes of 128 and more; 1: 32 and 64) and a
+// ring of kStages stages: 64 to 128 bytes a lane in flight.
 // TwoBlocks: the instance for outputs of at most two strips per SM at 1-8 tokens (Llama's o and down
 // projections, N 4096 on 132 SMs), which never has a third block on an SM. Its registers: under PDL
 // the next kernel's blocks start on an SM while this one runs, and their copies before the PDL wait
