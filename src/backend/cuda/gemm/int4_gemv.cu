@@ -4,22 +4,21 @@
 // bandwidth; at that rate an SM has about 150 issue slots per 512-byte chunk, so what limits it is
 // the instructions a chunk costs (docs/performance.md has what it reaches).
 //
-// Work: 16-row strips of the output. A persistent grid (at most three blocks per SM; two where the
-// strips are at most two per SM) takes strips blockIdx.x, blockIdx.x + gridDim.x, ...; a block's
-// kWarps warps split each strip's K into runs of consecutive 64-column chunks, a run being whole
-// stages. A stage is a few consecutive chunks of one strip (four where the group size is 128 or
-// more, else one) and the scale words of its two spans (a span: half a stage's columns, within one
-// group). Each lane copies its 16 bytes of each chunk of a stage, and lanes 0-7 the scale words of the
-// stage's spans, into a ring of shared-memory stages with cp.async (16-byte copies, past L1, which
-// keeps the activations), one commit group per stage; once the group has landed, a lane reads back its
-// own weight words and its rows' scale words. The ring runs on across the block's strips (as a stage is consumed, the
-// copy of the stage a ring ahead goes into its slot, whichever strip that stage is in). So a block
-// never waits for a strip's first loads, no wave of short blocks leaves SMs idle at its end, and a
-// wait covers exactly one stage: with the ring in registers, the handful of scoreboards a warp has
-// made each wait also cover loads issued later. What a stage costs besides its products (the copies'
-// addresses, the commit and the wait, the loop, a span's scale arithmetic) is paid once per stage or
-// span, not per chunk. The activations come through L1 one chunk ahead, read after the PDL wait
-// (load_after_wait).
+// Work: 16-row strips of the output. A persistent grid (at most three blocks per SM; two where the strips
+// are at most two per SM) takes strips blockIdx.x, blockIdx.x + gridDim.x, ...; a block's kWarps warps
+// split each strip's K into runs of consecutive 64-column chunks, a run being whole stages. A stage is a
+// few consecutive chunks of one strip (four where the group size is 128 or more, else one) and the scale
+// words of its two spans (a span: half a stage's columns, within one group). Each lane copies its 16 bytes
+// of each chunk of a stage, and lanes 0-7 the scale words of the stage's spans, into a ring of
+// shared-memory stages with cp.async (16-byte copies, past L1, which keeps the activations), one commit
+// group per stage; once the group has landed, a lane reads back its own weight words and its rows' scale
+// words. The ring runs on across the block's strips (as a stage is consumed, the copy of the stage a ring
+// ahead goes into its slot, whichever strip that stage is in). So a block never waits for a strip's first
+// loads, no wave of short blocks leaves SMs idle at its end, and a wait covers exactly one stage: with the
+// ring in registers, the handful of scoreboards a warp has made each wait also cover loads issued later.
+// What a stage costs besides its products (the copies' addresses, the commit and the wait, the loop, a
+// span's scale arithmetic) is paid once per stage or span, not per chunk. The activations come through L1
+// one chunk ahead, read after the PDL wait (load_after_wait).
 //
 // Arithmetic (int4_gemm.h has the layout). A packed word becomes its mma A fragment with no
 // arithmetic beyond the masks: the low nibbles (rows g) as 1024 + q, the high ones (rows g + 8) as
@@ -546,7 +545,7 @@ void launch_typed(const Int4GemmArgs& a, int group_shift, int sms, const KernelL
   const bool wide = group_shift >= 7;
   if (fusion)
     launch_kernel<T, 1, 4, true>(a, group_shift, sms, launch, *fusion);
-  else if (a.tokens <= 8 && wide && a.layout.n_padded() / 16 <= 2 * int64_t(sms))
+  else if (a.tokens <= 8 && wide && a.layout.n_padded() / 16 <= kBlocksPerSm<true> * int64_t(sms))
     launch_kernel<T, 1, 4, false, true>(a, group_shift, sms, launch);
   else if (a.tokens <= 8)
     wide ? launch_kernel<T, 1, 4>(a, group_shift, sms, launch) : launch_kernel<T, 1, 1>(a, group_shift, sms, launch);
