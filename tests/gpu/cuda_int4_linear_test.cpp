@@ -190,7 +190,8 @@ TEST_P(CudaInt4Linear, GemvAgreesWithGemm) {
       SCOPED_TRACE(testing::Message() << "T=" << T << " group=" << group);
       // 80 chunks: both rings (48 and 64 chunks a round) wrap. 9000 rows are more strips than the
       // persistent grid's blocks, so a block's ring runs on from one strip into the next; 700 rows
-      // (44 strips, at most two an SM) take the two-block instance at group sizes of 128 and more.
+      // (44 strips, at most two an SM) take the two-block instances at group sizes of 128 and more
+      // (one token tile at 1, 3 and 5 tokens, two at 9).
       const int K = 5120, N = T % 2 ? 700 : 9000;
       const HostInt4Matrix m = random_int4(rng, N, K, group);
       const auto xv = random_values(rng, size_t(T) * K, dtype);

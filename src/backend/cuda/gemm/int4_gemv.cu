@@ -58,7 +58,7 @@ namespace {
 // 8 warps and, per SM, up to three blocks (kMaxRegisters; the shared memory of three fits, and leaves
 // L1 room for the activations). SC chunks a stage (4: group sizes of 128 and more; 1: 32 and 64) and a
 // ring of kStages stages: 64 to 128 bytes a lane in flight.
-// TwoBlocks: the instance for outputs of at most two strips per SM at 1-8 tokens (Llama's o and down
+// TwoBlocks: the instance for outputs of at most two strips per SM at 1-16 tokens (Llama's o and down
 // projections, N 4096 on 132 SMs), which never has a third block on an SM. Its registers: under PDL
 // the next kernel's blocks start on an SM while this one runs, and their copies before the PDL wait
 // are what hides that kernel's first loads, so two blocks here leave room for one of the next (a
@@ -68,10 +68,12 @@ constexpr int kWarps = 8, kThreads = kWarps * 32;
 template <bool TwoBlocks>
 constexpr int kBlocksPerSm = TwoBlocks ? 2 : 3;
 // Registers a thread, allocated in steps of 8: three blocks of 256 threads share the 65,536 (85: 80).
-template <bool TwoBlocks>
-constexpr int kMaxRegisters = TwoBlocks ? 88 : 80;
-static_assert(kBlocksPerSm<false> * kThreads * kMaxRegisters<false> <= 65536);
-static_assert(kBlocksPerSm<true> * kThreads * kMaxRegisters<true> + kThreads * kMaxRegisters<false> <= 65536);
+// The two-block instance at 9-16 tokens (two token tiles) takes 112: there the kernel after o and down
+// is a norm, not a GEMV, and 2 x 256 x 112 leaves it 8,192.
+template <int NT, bool TwoBlocks>
+constexpr int kMaxRegisters = !TwoBlocks ? 80 : NT == 1 ? 88 : 112;
+static_assert(kBlocksPerSm<false> * kThreads * kMaxRegisters<1, false> <= 65536);
+static_assert(kBlocksPerSm<true> * kThreads * kMaxRegisters<1, true> + kThreads * kMaxRegisters<1, false> <= 65536);
 template <int NT, int SC>
 constexpr int kStages = SC == 4 ? 2 : (NT == 1 ? 8 : 6);
 // The strips' partial sums are double-buffered (one barrier a strip) where the shared memory allows.
@@ -296,7 +298,7 @@ __device__ __forceinline__ void paired_epilogue(const Int4GemmArgs& a, const Gem
 // SC chunks a stage and two spans of SC x 32 columns: a span lies in one group (the launcher picks SC
 // from the group size), so it takes one scale word per row.
 template <typename T, int NT, int SC, bool Norm, bool TwoBlocks>
-__global__ void __launch_bounds__(kThreads) __maxnreg__(kMaxRegisters<TwoBlocks>)
+__global__ void __launch_bounds__(kThreads) __maxnreg__((kMaxRegisters<NT, TwoBlocks>))
     int4_gemv_kernel(Int4GemmArgs a, int group_shift, GemvFusion fusion) {
   static_assert(!Norm || NT == 1, "the pre-norm takes one token");
   constexpr int Stages = kStages<NT, SC>, SpanCols = SC * 32;
@@ -545,8 +547,9 @@ void launch_typed(const Int4GemmArgs& a, int group_shift, int sms, const KernelL
   const bool wide = group_shift >= 7;
   if (fusion)
     launch_kernel<T, 1, 4, true>(a, group_shift, sms, launch, *fusion);
-  else if (a.tokens <= 8 && wide && a.layout.n_padded() / 16 <= kBlocksPerSm<true> * int64_t(sms))
-    launch_kernel<T, 1, 4, false, true>(a, group_shift, sms, launch);
+  else if (wide && a.layout.n_padded() / 16 <= kBlocksPerSm<true> * int64_t(sms))
+    a.tokens <= 8 ? launch_kernel<T, 1, 4, false, true>(a, group_shift, sms, launch)
+                  : launch_kernel<T, 2, 4, false, true>(a, group_shift, sms, launch);
   else if (a.tokens <= 8)
     wide ? launch_kernel<T, 1, 4>(a, group_shift, sms, launch) : launch_kernel<T, 1, 1>(a, group_shift, sms, launch);
   else
