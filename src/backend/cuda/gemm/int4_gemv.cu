@@ -71,7 +71,9 @@ constexpr int kBlocksPerSm = TwoBlocks ? 2 : 3;
 // The two-block instance at 9-16 tokens (two token tiles) takes 112: there the kernel after o and down
 // is a norm, not a GEMV, and 2 x 256 x 112 leaves it 8,192.
 template <int NT, bool TwoBlocks>
-constexpr int kMaxRegisters = !TwoBlocks ? 80 : NT == 1 ? 88 : 112;
+constexpr int kMaxRegisters = !TwoBlocks ? 80
+                              : NT == 1  ? 88
+                                         : 112;
 static_assert(kBlocksPerSm<false> * kThreads * kMaxRegisters<1, false> <= 65536);
 static_assert(kBlocksPerSm<true> * kThreads * kMaxRegisters<1, true> + kThreads * kMaxRegisters<1, false> <= 65536);
 template <int NT, int SC>
