@@ -76,6 +76,7 @@ constexpr int kMaxRegisters = !TwoBlocks ? 80
                                          : 112;
 static_assert(kBlocksPerSm<false> * kThreads * kMaxRegisters<1, false> <= 65536);
 static_assert(kBlocksPerSm<true> * kThreads * kMaxRegisters<1, true> + kThreads * kMaxRegisters<1, false> <= 65536);
+static_assert(kBlocksPerSm<true> * kThreads * kMaxRegisters<2, true> <= 65536);
 template <int NT, int SC>
 constexpr int kStages = SC == 4 ? 2 : (NT == 1 ? 8 : 6);
 // The strips' partial sums are double-buffered (one barrier a strip) where the shared memory allows.
