@@ -13,7 +13,7 @@
 # Knobs: GTEST_FILTER (the tests), MEMCHECK=0 and TIMELINES=0 (skip those phases), MEMCHECK=variants (the
 # variants' memcheck only), MEMCHECK_FILTER (its tests), UNFUSED=0 (no fused-off run), ROUNDS (3),
 # LINEAR_TOKENS (int4_linear_bench of each build at those token counts; TILED9=1 also with the tiled GEMM
-# from 9 tokens), VARIANT_TIMELINES (the batch sizes of the variants' timelines, "16"), BATCHES (the A/B's
+# from 9 tokens), VARIANT_TIMELINES (the batch sizes of the variants' timelines, "16"; 0: none), BATCHES (the A/B's
 # batch sizes, "1,16").
 # (.carry-peer stays behind: with turbine-base packed, the llama.cpp source would pass 64 MiB).
 set -u
@@ -72,6 +72,7 @@ fi
 MODEL_DIR=$M gpu-sessions/device_timeline.sh $O/tl "1 16" | grep -vE "^ *$" | head -30
 echo "timeline at ${SECONDS}s"; save
 for v in $variants; do
+  [ "${VARIANT_TIMELINES:-16}" = 0 ] && break
   TURBINE_BIN=$b/turbine-$v MODEL_DIR=$M gpu-sessions/device_timeline.sh $O/tl-$v "${VARIANT_TIMELINES:-16}" |
     grep -vE "^ *$" | head -30
   echo "timeline $v at ${SECONDS}s"; save
