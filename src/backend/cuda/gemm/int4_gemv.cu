@@ -5,7 +5,7 @@
 // the instructions a chunk costs (docs/performance.md has what it reaches).
 //
 // Work: 16-row strips of the output. A persistent grid (at most three blocks per SM; two where the strips
-// are at most two per SM) takes strips blockIdx.x, blockIdx.x + gridDim.x, ...; a block's kWarps warps
+// are at most two per SM, and at 9-16 tokens) takes strips blockIdx.x, blockIdx.x + gridDim.x, ...; a block's kWarps warps
 // split each strip's K into runs of consecutive 64-column chunks, a run being whole stages. A stage is a
 // few consecutive chunks of one strip (four where the group size is 128 or more, else one) and the scale
 // words of its two spans (a span: half a stage's columns, within one group). Each lane copies its 16 bytes
@@ -58,8 +58,9 @@ namespace {
 // 8 warps and, per SM, up to three blocks (kMaxRegisters; the shared memory of three fits, and leaves
 // L1 room for the activations). SC chunks a stage (4: group sizes of 128 and more; 1: 32 and 64) and a
 // ring of kStages stages: 64 to 128 bytes a lane in flight.
-// TwoBlocks: the instance for outputs of at most two strips per SM at 1-16 tokens (Llama's o and down
-// projections, N 4096 on 132 SMs), which never has a third block on an SM. Its registers: under PDL
+// TwoBlocks: the instance for outputs of at most two strips per SM at 1-8 tokens (Llama's o and down
+// projections, N 4096 on 132 SMs), which never has a third block on an SM, and for every output at
+// 9-16 tokens (group sizes of 128 and more). Its registers at 1-8 tokens: under PDL
 // the next kernel's blocks start on an SM while this one runs, and their copies before the PDL wait
 // are what hides that kernel's first loads, so two blocks here leave room for one of the next (a
 // one-token GEMV, 80 registers): 2 x 256 x 88 + 256 x 80 is the SM's 65,536. With 115 (what ptxas
@@ -68,8 +69,9 @@ constexpr int kWarps = 8, kThreads = kWarps * 32;
 template <bool TwoBlocks>
 constexpr int kBlocksPerSm = TwoBlocks ? 2 : 3;
 // Registers a thread, allocated in steps of 8: three blocks of 256 threads share the 65,536 (85: 80).
-// The two-block instance at 9-16 tokens (two token tiles) takes 112: there the kernel after o and down
-// is a norm, not a GEMV, and 2 x 256 x 112 leaves it 8,192.
+// The two-block instance at 9-16 tokens (two token tiles) takes 112: no GEMV follows a GEMV there (the
+// kernel after qkv, o, gate_up and down is RoPE, a norm or SwiGLU), and 2 x 256 x 112 leaves it 8,192.
+// Three blocks of 80 registers could not keep the 16-token loads in flight (docs/experiments.md).
 template <int NT, bool TwoBlocks>
 constexpr int kMaxRegisters = !TwoBlocks ? 80
                               : NT == 1  ? 88
@@ -542,21 +544,22 @@ void launch_kernel(const Int4GemmArgs& a, int group_shift, int sms, const Kernel
 
 // Four chunks a stage where a span of 128 columns lies in one group (group sizes of 128 and more),
 // else one (spans of 32 columns).
-// With a pre-norm: the one instance it has (one token, four chunks a stage). Where the strips are at most
-// two per SM: the two-block instance.
+// With a pre-norm: the one instance it has (one token, four chunks a stage). At 9-16 tokens, and at 1-8
+// where the strips are at most two per SM: the two-block instance.
 template <typename T>
 void launch_typed(const Int4GemmArgs& a, int group_shift, int sms, const KernelLaunch& launch,
                   const GemvFusion* fusion) {
   const bool wide = group_shift >= 7;
   if (fusion)
     launch_kernel<T, 1, 4, true>(a, group_shift, sms, launch, *fusion);
+  else if (wide && a.tokens > 8)
+    launch_kernel<T, 2, 4, false, true>(a, group_shift, sms, launch);
   else if (wide && a.layout.n_padded() / 16 <= kBlocksPerSm<true> * int64_t(sms))
-    a.tokens <= 8 ? launch_kernel<T, 1, 4, false, true>(a, group_shift, sms, launch)
-                  : launch_kernel<T, 2, 4, false, true>(a, group_shift, sms, launch);
+    launch_kernel<T, 1, 4, false, true>(a, group_shift, sms, launch);
   else if (a.tokens <= 8)
     wide ? launch_kernel<T, 1, 4>(a, group_shift, sms, launch) : launch_kernel<T, 1, 1>(a, group_shift, sms, launch);
   else
-    wide ? launch_kernel<T, 2, 4>(a, group_shift, sms, launch) : launch_kernel<T, 2, 1>(a, group_shift, sms, launch);
+    launch_kernel<T, 2, 1>(a, group_shift, sms, launch);
 }
 
 // The fused instance's arguments, or false where it does not take them.
