@@ -190,8 +190,9 @@ TEST_P(CudaInt4Linear, GemvAgreesWithGemm) {
       SCOPED_TRACE(testing::Message() << "T=" << T << " group=" << group);
       // 80 chunks: both rings (48 and 64 chunks a round) wrap. 9000 rows are more strips than the
       // persistent grid's blocks, so a block's ring runs on from one strip into the next; 700 rows
-      // (44 strips, at most two an SM) take the two-block instances at group sizes of 128 and more
-      // (one token tile at 1, 3 and 5 tokens, two at 9).
+      // (44 strips, at most two an SM) take the two-block instance at group sizes of 128 and more at
+      // 1, 3 and 5 tokens (one token tile), and every output does at 9-16 tokens (two token tiles: 700
+      // rows at 9, 9000 at 12 and 16).
       const int K = 5120, N = T % 2 ? 700 : 9000;
       const HostInt4Matrix m = random_int4(rng, N, K, group);
       const auto xv = random_values(rng, size_t(T) * K, dtype);
@@ -207,7 +208,8 @@ TEST_P(CudaInt4Linear, GemvAgreesWithGemm) {
 // and around its 16/32/64-token tiles and beyond one tile, group sizes 32/64/96/128/256 (one or two
 // scale words per chunk), N from one strip to many 128-row blocks, K from one chunk to the 7B down
 // projection. Small N x few tiles split K over blocks (the split-K partials and the last block's
-// sum); N = 22016 at 64 tokens fills the GPU without splitting.
+// sum); N = 22016 at 64 tokens takes 256-row blocks, and so does N = 16400, whose last block holds one
+// strip.
 TEST_P(CudaInt4Linear, TiledAgreesWithGemm) {
   CudaOptions gemm_only, tiled_only;
   gemm_only.int4_tiled_gemm = false;
@@ -227,6 +229,7 @@ TEST_P(CudaInt4Linear, TiledAgreesWithGemm) {
       {64, 11008, 4096, 128, false}, {65, 1024, 300, 32, true},     {100, 2048, 700, 256, false},
       {130, 512, 129, 64, false},    {12, 64, 16, 64, false},       {24, 96, 33, 32, true},
       {40, 192, 2000, 96, false},    {48, 4096, 15, 128, false},    {11, 2080, 130, 32, false},
+      {64, 1024, 16400, 128, true},
   };
   for (const Shape& c : shapes)
     for (DType out : {dtype, DType::F32}) {

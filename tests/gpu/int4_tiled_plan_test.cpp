@@ -29,8 +29,8 @@ TEST(Int4TiledPlan, CoversTheProductAndSplitsWithinItsLimits) {
           EXPECT_EQ(p.token_tile, tokens <= 16 ? 16 : tokens <= 32 ? 32 : 64);
           EXPECT_GE(p.token_tiles * p.token_tile, tokens);
           EXPECT_LT((p.token_tiles - 1) * p.token_tile, tokens);
-          EXPECT_GE(int64_t(p.row_blocks) * kInt4TiledRows, layout.n_padded());
-          EXPECT_LT(int64_t(p.row_blocks - 1) * kInt4TiledRows, layout.n_padded());
+          EXPECT_GE(int64_t(p.row_blocks) * p.rows, layout.n_padded());
+          EXPECT_LT(int64_t(p.row_blocks - 1) * p.rows, layout.n_padded());
           ASSERT_GE(p.splits, 1);
           EXPECT_EQ(p.blocks(), p.row_blocks * p.token_tiles * p.splits);
           if (p.splits == 1) {
@@ -39,17 +39,17 @@ TEST(Int4TiledPlan, CoversTheProductAndSplitsWithinItsLimits) {
             continue;
           }
           // Split only while the tiles alone are fewer than the resident blocks, each split >= 4 chunks.
-          EXPECT_LT(p.tiles(), int4_tiled_blocks_per_sm(p.token_tile) * sms);
+          EXPECT_LT(p.tiles(), p.blocks_per_sm * sms);
           EXPECT_LE(p.splits, chunks / 4);
           EXPECT_LE(p.splits, 16);
           EXPECT_EQ(p.counters, p.tiles());
           EXPECT_LE(p.counters, max_counters);
-          // One fp32 partial per output element of each block (128 rows x its token tile).
-          EXPECT_EQ(p.workspace_bytes, size_t(p.blocks()) * kInt4TiledRows * p.token_tile * sizeof(float));
+          // One fp32 partial per output element of each block (its rows x its token tile).
+          EXPECT_EQ(p.workspace_bytes, size_t(p.blocks()) * p.rows * p.token_tile * sizeof(float));
         }
 }
 
-// Blocks beyond the resident slots (int4_tiled_blocks_per_sm per SM) run as another wave. A split launch
+// Blocks beyond the resident slots (the plan's blocks_per_sm per SM) run as another wave. A split launch
 // fills one wave, or its last wave at least half: 96 tiles split 3 ways on 132 SMs with two slots each
 // (288 blocks, a second wave of 24 that takes as long as the first) is what the plan must not do.
 TEST(Int4TiledPlan, SplitLaunchesLeaveNoSmallLastWave) {
@@ -61,7 +61,7 @@ TEST(Int4TiledPlan, SplitLaunchesLeaveNoSmallLastWave) {
           // Counters for the most resident blocks of any token tile: the plan splits only below its slots.
           const Int4TiledPlan p = plan_int4_tiled_gemm(Int4Layout{n, k, 128}, tokens, sms, 3 * sms);
           if (p.splits == 1) continue;
-          const int slots = int4_tiled_blocks_per_sm(p.token_tile) * sms, last = p.blocks() % slots;
+          const int slots = p.blocks_per_sm * sms, last = p.blocks() % slots;
           EXPECT_TRUE(last == 0 || p.blocks() < slots || 2 * last >= slots) << p.blocks() << " blocks";
         }
 }
@@ -69,9 +69,11 @@ TEST(Int4TiledPlan, SplitLaunchesLeaveNoSmallLastWave) {
 // Llama-2-7B's four projections at 64 tokens on an H100 (132 SMs): each launch fits its blocks in the
 // resident slots or fills its waves.
 TEST(Int4TiledPlan, SevenBLayerAtSixtyFourTokensFillsItsWaves) {
-  const int sms = 132, slots = int4_tiled_blocks_per_sm(64) * sms;
+  const int sms = 132;
   for (const auto& [n, k] : {std::pair<int64_t, int64_t>{12288, 4096}, {4096, 4096}, {22016, 4096}, {4096, 11008}}) {
-    const Int4TiledPlan p = plan_int4_tiled_gemm(Int4Layout{n, k, 128}, 64, sms, slots);
+    const Int4TiledPlan p = plan_int4_tiled_gemm(Int4Layout{n, k, 128}, 64, sms, kInt4TiledMostBlocksPerSm * sms);
+    const int slots = p.blocks_per_sm * sms;
+    EXPECT_EQ(p.rows, n >= kInt4TiledWideRows ? 256 : 128);
     SCOPED_TRACE(testing::Message() << "n=" << n << " k=" << k << " splits=" << p.splits);
     EXPECT_GT(p.splits, 1);  // no shape has two tiles per SM by itself
     const int waves = (p.blocks() + slots - 1) / slots;

@@ -47,7 +47,7 @@ CudaBackend::CudaBackend(int device_index, DType dtype, const CudaOptions& optio
   // (plan_int4_tiled_gemm; the most at 64-token tiles), so this many counters always suffice. Zeroed
   // once, outside any graph capture (a recorded memset would not run before an op-by-op step); the
   // kernels leave them zero.
-  const int counters_per_sm = std::max(2, int4_tiled_blocks_per_sm(64));
+  const int counters_per_sm = kInt4TiledMostBlocksPerSm;
   split_counters_ = empty(DType::I32, {int64_t(counters_per_sm) * props_.multiProcessorCount});
   TURBINE_CUDA_CHECK(cudaMemsetAsync(split_counters_.data, 0, split_counters_.bytes(), stream_));
   if (!init_wgmma_gemm(device_)) options_.wgmma_gemm_max_tokens = 0;

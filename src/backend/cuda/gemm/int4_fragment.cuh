@@ -58,31 +58,41 @@ __device__ __forceinline__ uint32_t int4_dequant_pair(uint32_t word, int p, uint
   return *reinterpret_cast<uint32_t*>(&v);
 }
 
-// Half chunk h (32 columns) of one 16-row strip against NT token tiles: `words` are the lane's four
-// packed words of the chunk, scale_g / scale_g8 the scale words of its rows g and g + 8 for this half
-// (the scale in the low half, magic + zero in the high half), b[j] token tile j's B fragments of the
-// half (the lane's 8 activations, int4_gemm.h's k order).
-template <typename T, int NT>
-__device__ __forceinline__ void int4_half_chunk_mma(float (&acc)[NT][4], const uint4& words4, int h, uint32_t scale_g,
-                                                    uint32_t scale_g8, const uint4 (&b)[NT]) {
+// A half chunk (32 columns) of one 16-row strip as the A fragments of its two 16-column subtiles:
+// `words` are the lane's two packed words of the half (words 2h and 2h + 1 of the chunk), scale_g /
+// scale_g8 the scale words of its rows g and g + 8 for this half (the scale in the low half, magic +
+// zero in the high half).
+template <typename T>
+__device__ __forceinline__ void int4_half_chunk_fragments(uint2 words, uint32_t scale_g, uint32_t scale_g8,
+                                                          uint32_t (&frag)[2][4]) {
   // Rows g (pairs 0, 2) and g + 8 (pairs 1, 3): the scale and the offset zero in both halves.
   const uint32_t s_lo = __byte_perm(scale_g, 0, 0x1010), z_lo = __byte_perm(scale_g, 0, 0x3232);
   const uint32_t s_hi = __byte_perm(scale_g8, 0, 0x1010), z_hi = __byte_perm(scale_g8, 0, 0x3232);
-  const uint32_t* words = reinterpret_cast<const uint32_t*>(&words4);
 #pragma unroll
   for (int s = 0; s < 2; ++s) {
-    const uint32_t word = words[2 * h + s];
-    uint32_t frag[4];
-    frag[0] = int4_dequant_pair<T>(word, 0, s_lo, z_lo);
-    frag[1] = int4_dequant_pair<T>(word, 1, s_hi, z_hi);
-    frag[2] = int4_dequant_pair<T>(word, 2, s_lo, z_lo);
-    frag[3] = int4_dequant_pair<T>(word, 3, s_hi, z_hi);
+    const uint32_t word = s == 0 ? words.x : words.y;
+    frag[s][0] = int4_dequant_pair<T>(word, 0, s_lo, z_lo);
+    frag[s][1] = int4_dequant_pair<T>(word, 1, s_hi, z_hi);
+    frag[s][2] = int4_dequant_pair<T>(word, 2, s_lo, z_lo);
+    frag[s][3] = int4_dequant_pair<T>(word, 3, s_hi, z_hi);
+  }
+}
+
+// Half chunk h's products against NT token tiles: `words4` are the lane's four packed words of the
+// chunk, b[j] token tile j's B fragments of the half (the lane's 8 activations, int4_gemm.h's k order).
+template <typename T, int NT>
+__device__ __forceinline__ void int4_half_chunk_mma(float (&acc)[NT][4], const uint4& words4, int h, uint32_t scale_g,
+                                                    uint32_t scale_g8, const uint4 (&b)[NT]) {
+  uint32_t frag[2][4];
+  int4_half_chunk_fragments<T>(h == 0 ? make_uint2(words4.x, words4.y) : make_uint2(words4.z, words4.w), scale_g,
+                               scale_g8, frag);
+#pragma unroll
+  for (int s = 0; s < 2; ++s)
 #pragma unroll
     for (int j = 0; j < NT; ++j) {
       const uint32_t* bw = reinterpret_cast<const uint32_t*>(&b[j]);
-      mma_m16n8k16<T>(acc[j], frag, bw[2 * s], bw[2 * s + 1]);
+      mma_m16n8k16<T>(acc[j], frag[s], bw[2 * s], bw[2 * s + 1]);
     }
-  }
 }
 
 // The B fragments of a half chunk starting at column `col` for NT token tiles: lane (g, t) supplies

@@ -3,7 +3,7 @@
 // and instructions (int4_fragment.cuh): a lane's 16 bytes of a 64-column chunk per strip, streamed
 // past L1, dequantized into mma.sync m16n8k16 A fragments; the tokens are the B side.
 //
-// A block: Warps warps, each owning MT strips of 16 rows (128 rows in all), one token tile of NT x 8
+// A block: Warps warps, each owning MT strips of 16 rows (128 or 256 rows in all), one token tile of NT x 8
 // tokens, and the chunks of its K split. Chunk by chunk, the whole block copies the tile's activations
 // of a chunk into a ring of shared-memory stages (cp.async, TiledConfig::Stages deep, rows past the
 // last token or columns past K zero-filled), and each lane copies its own 16 bytes of the chunk per strip and their
@@ -36,32 +36,34 @@ namespace {
 constexpr int kMinSplitChunks = 4;  // the fewest chunks a K split gets
 constexpr int kMaxSplits = 16;
 
-// NT token tiles of 8, MT strips per warp, Warps warps (Warps x MT x 16 = 128 rows), MinBlocks
+// NT token tiles of 8, MT strips per warp, Warps warps (Warps x MT x 16 = 128 or 256 rows), MinBlocks
 // resident blocks per SM asked of the register allocator (their shared memory fits too; the plan
-// counts on as many, int4_tiled_blocks_per_sm) and Stages chunks in shared memory (activations,
-// weights and scale words).
+// counts on as many) and Stages chunks in shared memory (activations, weights and scale words).
 template <int NT_, int MT_, int Warps_, int MinBlocks_, int Stages_>
 struct TiledConfig {
   static constexpr int NT = NT_, MT = MT_, Warps = Warps_, MinBlocks = MinBlocks_, Stages = Stages_;
   static constexpr int kThreads = Warps * 32;
   static constexpr int kAcc = MT * NT * 4;  // accumulators per thread
   static constexpr int kStageUnits = NT * 8 * 8;
-  static_assert(Warps * MT * 16 == kInt4TiledRows);
-  static_assert(kAcc * kThreads == kInt4TiledRows * NT * 8);
+  static constexpr int kRows = Warps * MT * 16;
+  static_assert(kRows == 128 || kRows == 256);
+  static_assert(kAcc * kThreads == kRows * NT * 8);
   // One stage: the activations, then each thread's words [strip][thread] and scale words
   // [strip][half][row g, g + 8][thread] (two halves: the most a chunk needs).
   static constexpr size_t kStageBytes = size_t(kStageUnits) * 16 + size_t(MT) * kThreads * (16 + 2 * 2 * 4);
   static constexpr size_t kSmemBytes = Stages * kStageBytes;
   static_assert((kSmemBytes + 1024) * MinBlocks <= 228 * 1024, "the blocks of an SM fit its shared memory");
-  static_assert(MinBlocks == int4_tiled_blocks_per_sm(NT * 8), "the plan's resident blocks");
+  static_assert(MinBlocks <= kInt4TiledMostBlocksPerSm);
 };
 // 16 and 32 tokens: bandwidth-bound, so many loads in flight (two blocks of 8 warps per SM). 64 tokens:
 // the mma and dequantization work per weight is 8x that of one tile, so two strips per warp share
 // each B fragment read from shared memory; a chunk is long work, so four stages hide the copies, and
-// three blocks of 4 warps per SM keep more warps issuing.
+// three blocks of 4 warps per SM keep more warps issuing; on outputs of kInt4TiledWideRows rows or more,
+// two blocks of 8 warps (256 rows), so that each chunk's activations serve twice the weights.
 using Tiled16 = TiledConfig<2, 1, 8, 2, 6>;
 using Tiled32 = TiledConfig<4, 1, 8, 2, 6>;
 using Tiled64 = TiledConfig<8, 2, 4, 3, 4>;
+using Tiled64Wide = TiledConfig<8, 2, 8, 2, 4>;  // 256 rows
 
 // OneGroup: the group size is a power of two of at least 64, passed as group_shift = log2(group / 64),
 // so a chunk's group is c >> group_shift. Otherwise each half chunk finds its own.
@@ -175,26 +177,30 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::MinBlocks)
     // Into the stage of chunk i - 1, which every warp is done with.
     stage_weights(i + Stages - 1), stage_activations(i + Stages - 1), cp_async_commit();
     const int c = c_begin + i, s = i % Stages;
-    uint4 wv[MT];
-    uint32_t sv[MT][2][2];
-#pragma unroll
-    for (int m = 0; m < MT; ++m) {
-      wv[m] = *stage_w(s, m);
-#pragma unroll
-      for (int h = 0; h < 2; ++h)
-        sv[m][h][0] = *stage_s(s, m, OneGroup ? 0 : h, 0), sv[m][h][1] = *stage_s(s, m, OneGroup ? 0 : h, 1);
-    }
     const uint4* stage = stage_x(s);
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
       if (c * 64 + 32 * h >= k) break;  // padded columns: zero weights and zero activations
-      // Lane (g, t) holds token j * 8 + g's columns 32h + 8t .. 32h + 8t + 7: the B fragment of
-      // subtiles 2h and 2h + 1 in the packed k order (int4_gemm.h).
-      uint4 b[NT];
+      // Every strip's A fragments of the half first (its two words and two scale words, read here so
+      // that the next half's are not held), then one token tile's B fragment at a time: lane (g, t)
+      // holds token j * 8 + g's columns 32h + 8t .. 32h + 8t + 7, the B fragments of subtiles 2h and
+      // 2h + 1 in the packed k order (int4_gemm.h).
+      uint32_t frag[MT][2][4];
 #pragma unroll
-      for (int j = 0; j < NT; ++j) b[j] = stage[int4_staged_unit(j * 8 + g, 4 * h + t)];
+      for (int m = 0; m < MT; ++m) {
+        const uint2 words = reinterpret_cast<const uint2*>(stage_w(s, m))[h];
+        const int sh = OneGroup ? 0 : h;
+        int4_half_chunk_fragments<T>(words, *stage_s(s, m, sh, 0), *stage_s(s, m, sh, 1), frag[m]);
+      }
 #pragma unroll
-      for (int m = 0; m < MT; ++m) int4_half_chunk_mma<T, NT>(acc[m], wv[m], h, sv[m][h][0], sv[m][h][1], b);
+      for (int j = 0; j < NT; ++j) {
+        const uint4 b = stage[int4_staged_unit(j * 8 + g, 4 * h + t)];
+#pragma unroll
+        for (int m = 0; m < MT; ++m) {
+          mma_m16n8k16<T>(acc[m][j], frag[m][0], b.x, b.y);
+          mma_m16n8k16<T>(acc[m][j], frag[m][1], b.z, b.w);
+        }
+      }
     }
   }
   cp_async_wait<0>();  // no copy outlives the block
@@ -271,6 +277,8 @@ void launch_typed(const Int4GemmArgs& a, const Int4TiledPlan& plan, float* works
     launch_config<T, Tiled16>(a, plan, workspace, counters, launch);
   else if (plan.token_tile == 32)
     launch_config<T, Tiled32>(a, plan, workspace, counters, launch);
+  else if (plan.rows == Tiled64Wide::kRows)
+    launch_config<T, Tiled64Wide>(a, plan, workspace, counters, launch);
   else
     launch_config<T, Tiled64>(a, plan, workspace, counters, launch);
 }
@@ -293,13 +301,17 @@ Int4TiledPlan plan_int4_tiled_gemm(const Int4Layout& layout, int tokens, int sms
   if (tokens < 1 || layout.n < 1 || layout.k < 1 || sms < 1) return plan;
   plan.token_tile = tokens <= 16 ? 16 : tokens <= 32 ? 32 : 64;
   plan.token_tiles = (tokens + plan.token_tile - 1) / plan.token_tile;
-  plan.row_blocks = int((layout.n_padded() + kInt4TiledRows - 1) / kInt4TiledRows);
+  const bool wide = plan.token_tile == 64 && layout.n_padded() >= kInt4TiledWideRows;
+  plan.rows = wide ? Tiled64Wide::kRows : 128;
+  plan.blocks_per_sm = wide ? Tiled64Wide::MinBlocks
+                     : plan.token_tile == 64 ? Tiled64::MinBlocks : Tiled16::MinBlocks;
+  plan.row_blocks = int((layout.n_padded() + plan.rows - 1) / plan.rows);
   plan.splits = 1;
-  // A configuration keeps int4_tiled_blocks_per_sm blocks per SM resident (TiledConfig::MinBlocks).
+  // A configuration keeps blocks_per_sm blocks per SM resident (TiledConfig::MinBlocks).
   // Splitting K pays only while the tiles leave slots idle; the split count with the least modelled
   // time wins, so a launch never spills a small last wave (96 tiles split 3 ways on 132 SMs with two
   // slots each would run 288 blocks in two waves of 264: 2 ways fill one wave and take less time).
-  const int chunks = int(layout.k_padded() / 64), slots = int4_tiled_blocks_per_sm(plan.token_tile) * sms;
+  const int chunks = int(layout.k_padded() / 64), slots = plan.blocks_per_sm * sms;
   if (plan.tiles() < slots && plan.tiles() <= max_counters) {
     const int most = std::max(1, std::min(chunks / kMinSplitChunks, kMaxSplits));
     double best = int4_tiled_cost(plan.tiles(), 1, chunks, slots, plan.token_tile);
@@ -309,7 +321,7 @@ Int4TiledPlan plan_int4_tiled_gemm(const Int4Layout& layout, int tokens, int sms
     }
   }
   if (plan.splits > 1) {
-    plan.workspace_bytes = size_t(plan.blocks()) * kInt4TiledRows * plan.token_tile * sizeof(float);
+    plan.workspace_bytes = size_t(plan.blocks()) * plan.rows * plan.token_tile * sizeof(float);
     plan.counters = plan.tiles();
   }
   return plan;
@@ -324,7 +336,7 @@ bool launch_int4_tiled_gemm(const Int4GemmArgs& a, const Int4TiledPlan& plan, fl
   if (a.dtype != DType::F16 && a.dtype != DType::BF16) return false;
   // The plan must be this shape's, and a split launch needs its workspace and counters.
   const Int4TiledPlan want = plan_int4_tiled_gemm(l, a.tokens, 1, 0);
-  if (plan.token_tile != want.token_tile || plan.token_tiles != want.token_tiles ||
+  if (plan.token_tile != want.token_tile || plan.token_tiles != want.token_tiles || plan.rows != want.rows ||
       plan.row_blocks != want.row_blocks || plan.splits < 1 || plan.splits > kMaxSplits)
     return false;
   if (plan.splits > 1 && (workspace == nullptr || counters == nullptr)) return false;

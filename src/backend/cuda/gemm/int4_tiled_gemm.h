@@ -1,6 +1,6 @@
 // Launcher of int4_tiled_gemm.cu: int4_gemm.h's W4A16 product (the same packed layout, the same
 // fragment arithmetic) for more tokens than one mma token tile, laid out so that nothing is read more
-// often than it must be. A block owns 128 output rows (its warps split N) and a tile of 16, 32 or 64
+// often than it must be. A block owns 128 or 256 output rows (its warps split N) and a tile of 16, 32 or 64
 // tokens, whose activations it stages once in shared memory for all its warps (int4_gemm.cu reads
 // them again for every 16-row strip, which bounds it at 32-64 tokens). Where output tiles alone
 // would not fill the GPU, K is split over blocks: each writes fp32 partial sums, and the last block
@@ -14,15 +14,19 @@
 
 namespace turbine::cuda {
 
-constexpr int kInt4TiledRows = 128;  // output rows per block: 8 strips of 16
-
-// Blocks of a token tile's configuration resident per SM (what the plan's waves count): two of 8 warps
-// for 16 and 32 tokens, three of 4 warps for 64.
-__host__ __device__ constexpr int int4_tiled_blocks_per_sm(int token_tile) { return token_tile == 64 ? 3 : 2; }
+// Output rows per block and resident blocks per SM of each configuration (what the plan's waves count):
+// 128 rows, two blocks of 8 warps for 16- and 32-token tiles; 64-token tiles in 128 rows, three blocks
+// of 4 warps, or where the output has at least kInt4TiledWideRows rows (Llama's gate_up) in 256 rows,
+// two blocks of 8 warps, so that a chunk's 8 KB of activations, staged once a block, serve twice the
+// weights (splitting K over smaller outputs costs them more than that saves).
+constexpr int kInt4TiledWideRows = 16384;
+constexpr int kInt4TiledMostBlocksPerSm = 3;
 
 // How a launch covers the product: blocks = row_blocks x token_tiles x splits.
 struct Int4TiledPlan {
   int token_tile = 0;  // tokens per block: 16, 32 or 64
+  int rows = 0;           // output rows per block: 128 or 256
+  int blocks_per_sm = 0;  // the configuration's resident blocks per SM
   int row_blocks = 0, token_tiles = 0, splits = 0;
   size_t workspace_bytes = 0;  // fp32 partial sums; 0 with one split
   int counters = 0;            // zeroed counters the launch needs (one per output tile with splits), else 0
@@ -32,7 +36,7 @@ struct Int4TiledPlan {
 };
 
 // A plan for `tokens` tokens on a GPU of `sms` multiprocessors: K is split only while the output
-// tiles number fewer than the resident blocks (int4_tiled_blocks_per_sm per SM), into parts of at
+// tiles number fewer than the resident blocks (blocks_per_sm per SM), into parts of at
 // least four 64-column chunks, and never into more parts than `max_counters` counters allow; of
 // those, the split count with the least modelled time (whole waves of resident blocks, plus the
 // partial sums' traffic).
