@@ -4,8 +4,8 @@
 // bandwidth; at that rate an SM has about 150 issue slots per 512-byte chunk, so what limits it is
 // the instructions a chunk costs (docs/performance.md has what it reaches).
 //
-// Work: 16-row strips of the output. A persistent grid (at most three blocks per SM; two where the strips
-// are at most two per SM, and at 9-16 tokens) takes strips blockIdx.x, blockIdx.x + gridDim.x, ...; a block's kWarps warps
+// Work: 16-row strips of the output. A persistent grid (at most three blocks per SM; two at 9-16 tokens
+// and for at most two strips per SM) takes strips blockIdx.x, blockIdx.x + gridDim.x, ...; a block's kWarps warps
 // split each strip's K into runs of consecutive 64-column chunks, a run being whole stages. A stage is a
 // few consecutive chunks of one strip (four where the group size is 128 or more, else one) and the scale
 // words of its two spans (a span: half a stage's columns, within one group). Each lane copies its 16 bytes

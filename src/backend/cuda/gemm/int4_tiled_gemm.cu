@@ -303,8 +303,7 @@ Int4TiledPlan plan_int4_tiled_gemm(const Int4Layout& layout, int tokens, int sms
   plan.token_tiles = (tokens + plan.token_tile - 1) / plan.token_tile;
   const bool wide = plan.token_tile == 64 && layout.n_padded() >= kInt4TiledWideRows;
   plan.rows = wide ? Tiled64Wide::kRows : 128;
-  plan.blocks_per_sm = wide ? Tiled64Wide::MinBlocks
-                     : plan.token_tile == 64 ? Tiled64::MinBlocks : Tiled16::MinBlocks;
+  plan.blocks_per_sm = wide ? Tiled64Wide::MinBlocks : plan.token_tile == 64 ? Tiled64::MinBlocks : Tiled16::MinBlocks;
   plan.row_blocks = int((layout.n_padded() + plan.rows - 1) / plan.rows);
   plan.splits = 1;
   // A configuration keeps blocks_per_sm blocks per SM resident (TiledConfig::MinBlocks).
