@@ -59,7 +59,8 @@ TEST(Int4TiledPlan, SplitLaunchesLeaveNoSmallLastWave) {
         for (int tokens : {9, 16, 32, 64}) {
           SCOPED_TRACE(testing::Message() << "sms=" << sms << " n=" << n << " k=" << k << " tokens=" << tokens);
           // Counters for the most resident blocks of any token tile: the plan splits only below its slots.
-          const Int4TiledPlan p = plan_int4_tiled_gemm(Int4Layout{n, k, 128}, tokens, sms, kInt4TiledMostBlocksPerSm * sms);
+          const Int4TiledPlan p =
+              plan_int4_tiled_gemm(Int4Layout{n, k, 128}, tokens, sms, kInt4TiledMostBlocksPerSm * sms);
           if (p.splits == 1) continue;
           const int slots = p.blocks_per_sm * sms, last = p.blocks() % slots;
           EXPECT_TRUE(last == 0 || p.blocks() < slots || 2 * last >= slots) << p.blocks() << " blocks";
