@@ -11,7 +11,8 @@
 # Here: TURBINE_BASE_BIN=path/to/base/turbine [TURBINE_VARIANT_BUILD=NAME=dir] gpu-sessions/prepare_carry.sh
 # Then: run(command="bash gpu-sessions/decode_ab_call.sh", carry=[".carry/pack", ".carry/shared"])
 # Knobs: GTEST_FILTER (the tests), MEMCHECK=0 and TIMELINES=0 (skip those phases), MEMCHECK=variants (the
-# variants' memcheck only), MEMCHECK_FILTER (its tests), UNFUSED=0 (no fused-off run), ROUNDS (3),
+# variants' memcheck only), MEMCHECK_FILTER (its tests; MEMCHECK_FILTER_NAME for variant NAME's),
+# MEMCHECK_TIMEOUT (each build's, 120 s), UNFUSED=0 (no fused-off run), ROUNDS (3),
 # LINEAR_TOKENS (int4_linear_bench of each build at those token counts; TILED9=1 also with the tiled GEMM
 # from 9 tokens), VARIANT_TIMELINES (the batch sizes of the variants' timelines, "16"; 0: none), BATCHES (the A/B's
 # batch sizes, "1,16").
@@ -40,8 +41,9 @@ for t in "" $variants; do
   [ "${MEMCHECK:-1}" = variants ] && [ -z "$t" ] && continue
   tests=$b/turbine_gpu_tests${t:+-$t} log=$O/memcheck${t:+-$t}.log
   [ -x "$tests" ] || continue
-  timeout -k 5 120 compute-sanitizer --tool memcheck --print-limit 20 $tests \
-    --gtest_filter="${MEMCHECK_FILTER:-Dtypes/CudaInt4Fused.*}" > $log 2>&1
+  mfilter=MEMCHECK_FILTER_$t; mfilter=${t:+${!mfilter:-}}
+  timeout -k 5 ${MEMCHECK_TIMEOUT:-120} compute-sanitizer --tool memcheck --print-limit 20 $tests \
+    --gtest_filter="${mfilter:-${MEMCHECK_FILTER:-Dtypes/CudaInt4Fused.*}}" > $log 2>&1
   echo "memcheck${t:+ $t} rc=$?"; grep -E "ERROR SUMMARY|PASSED|FAILED" $log | tail -3; save
 done
 wait $prep; echo "prep rc=$? at ${SECONDS}s"; tail -1 $O/prep.log

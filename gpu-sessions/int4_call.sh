@@ -8,7 +8,8 @@
 # Here: TURBINE_BASE_BUILD=/path/to/base/build-gpu gpu-sessions/prepare_carry.sh
 # Then: run(command="bash gpu-sessions/int4_call.sh", carry=[".carry/pack", ".carry/shared", ".carry-peer"])
 # Knobs: GTEST_FILTER (the first tests, Dtypes/CudaInt4Linear.*), PERPLEXITY=0 (no perplexity tests at the end),
-# BATCHES (turbine's batch sizes, 1,16,64).
+# BATCHES (turbine's batch sizes, 1,16,64). Variant builds carried as turbine-NAME (prepare_carry.sh's
+# TURBINE_VARIANT_BUILD) also run W4A16 end to end, after this build, into e2e/turbine_awq-NAME.jsonl.
 set -u
 O=/tmp/s; mkdir -p $O/e2e
 save() { tar czf "$OUT/s.tgz" -C /tmp s; }
@@ -32,6 +33,11 @@ for m in awq fp16; do
   "$TURBINE_BIN" bench generate $model --batch ${BATCHES:-1,16,64} --input-len 128 --output-len 256 --warmup 1 --dtype fp16 \
     --json 2>$O/e2e/${out%.jsonl}.err | tee $O/e2e/$out
   echo "$m at ${SECONDS}s"; save
+done
+for v in $(cd $b && ls turbine-* 2>/dev/null | grep -v '^turbine-base$' | sed 's/^turbine-//'); do
+  "$b/turbine-$v" bench generate /tmp/llama7b-awq --batch ${BATCHES:-1,16,64} --input-len 128 --output-len 256 \
+    --warmup 1 --dtype fp16 --json 2>$O/e2e/turbine_awq-$v.err | tee $O/e2e/turbine_awq-$v.jsonl
+  echo "awq $v at ${SECONDS}s"; save
 done
 gpu-sessions/compare_peers.sh $O/e2e llamacpp-q4 awq-table 2>&1 | tee $O/e2e_q4.log | tail -30; echo "q4 at ${SECONDS}s"; save
 [ "${PERPLEXITY:-1}" = 0 ] && exit 0
