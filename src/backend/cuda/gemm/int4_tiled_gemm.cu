@@ -29,6 +29,7 @@
 #include "backend/cuda/common/pdl.cuh"
 #include "backend/cuda/gemm/int4_fragment.cuh"
 #include "backend/cuda/gemm/int4_tiled_gemm.h"
+#include "backend/cuda/gemm/int4_wgmma_gemm.h"
 
 namespace turbine::cuda {
 namespace {
@@ -279,7 +280,7 @@ void launch_typed(const Int4GemmArgs& a, const Int4TiledPlan& plan, float* works
     launch_config<T, Tiled32>(a, plan, workspace, counters, launch);
   else if (plan.rows == Tiled64Wide::kRows)
     launch_config<T, Tiled64Wide>(a, plan, workspace, counters, launch);
-  else
+  else if (!launch_int4_wgmma_gemm(a, plan, workspace, counters, launch))
     launch_config<T, Tiled64>(a, plan, workspace, counters, launch);
 }
 
@@ -301,9 +302,10 @@ Int4TiledPlan plan_int4_tiled_gemm(const Int4Layout& layout, int tokens, int sms
   if (tokens < 1 || layout.n < 1 || layout.k < 1 || sms < 1) return plan;
   plan.token_tile = tokens <= 16 ? 16 : tokens <= 32 ? 32 : 64;
   plan.token_tiles = (tokens + plan.token_tile - 1) / plan.token_tile;
-  const bool wide = plan.token_tile == 64 && layout.n_padded() >= kInt4TiledWideRows;
+  // Experiment: every 64-token tile on the wgmma kernel (128 rows, its residency).
+  const bool wide = false;
   plan.rows = wide ? Tiled64Wide::kRows : 128;
-  plan.blocks_per_sm = wide ? Tiled64Wide::MinBlocks : plan.token_tile == 64 ? Tiled64::MinBlocks : Tiled16::MinBlocks;
+  plan.blocks_per_sm = wide ? Tiled64Wide::MinBlocks : plan.token_tile == 64 ? kInt4WgmmaBlocksPerSm : Tiled16::MinBlocks;
   plan.row_blocks = int((layout.n_padded() + plan.rows - 1) / plan.rows);
   plan.splits = 1;
   // A configuration keeps blocks_per_sm blocks per SM resident (TiledConfig::MinBlocks).
