@@ -40,6 +40,10 @@ struct CudaOptions {
   // token tile, 8) take the tiled GEMM (int4_tiled_gemm.cu: the activations staged once per 128-row
   // block, K split over blocks), not int4_gemm.cu; off: none do.
   bool int4_tiled_gemm = true;
+  // On Hopper (compute capability 9.0), the tiled GEMM's 64-token tiles on wgmma with the weights
+  // dequantized in registers (int4_wgmma_gemm.cu): a 7B layer at 64 tokens in 131 us against 146 with
+  // mma.sync on an H100 (docs/performance.md). Off: mma.sync, for comparisons.
+  bool int4_wgmma = true;
   int int4_tiled_min_tokens = kInt4TiledMinTokens, int4_tiled_max_tokens = kInt4TiledMaxTokens;
   // 4-bit linears of at least this many tokens (0: none) dequantize the weight to the compute dtype
   // and run the 16-bit GEMM (int4_dequantize.cu; long prefills). Off by default: its dequantization
@@ -64,7 +68,8 @@ constexpr int kInt4DequantMinTokensLimit = 1 << 20;
 
 // The options given on the command line; unset ones come from the environment, then the defaults.
 struct CudaOptionFlags {
-  std::optional<bool> graphs, fused, pdl, cublaslt_tune, int4_tiled_gemm, flash_quantized_kv, kv_decode_wide_lanes;
+  std::optional<bool> graphs, fused, pdl, cublaslt_tune, int4_tiled_gemm, int4_wgmma, flash_quantized_kv,
+      kv_decode_wide_lanes;
   std::optional<int> skinny_gemm_max_tokens, wgmma_gemm_max_tokens, int4_gemv_max_tokens, int4_dequant_min_tokens,
       int4_tiled_min_tokens, int4_tiled_max_tokens;
 };
@@ -74,6 +79,7 @@ bool parse_on_off(const std::string& text, const std::string& name);
 
 // Resolves `flags` over the environment fallback, read through `getenv` (std::getenv in the CLI):
 // TURBINE_CUDA_GRAPHS, TURBINE_CUDA_FUSED, TURBINE_CUDA_PDL, TURBINE_CUBLASLT_TUNE, TURBINE_CUDA_INT4_TILED,
+// TURBINE_CUDA_INT4_WGMMA,
 // TURBINE_CUDA_FLASH_QUANTIZED_KV, TURBINE_CUDA_KV_DECODE_WIDE_LANES (on/off/1/0), TURBINE_CUDA_SKINNY_GEMM,
 // TURBINE_CUDA_WGMMA_GEMM, TURBINE_CUDA_INT4_GEMV, TURBINE_CUDA_INT4_TILED_MIN, TURBINE_CUDA_INT4_TILED_MAX,
 // TURBINE_CUDA_INT4_DEQUANT (a token count). A variable is used only where its flag was not given; each one

@@ -101,6 +101,9 @@ void add_cuda_options(CLI::App& cmd, CudaFlags& f) {
   on_off("--int4-tiled-gemm", f.int4_tiled_gemm,
          "4-bit linears of --int4-tiled-min-tokens to --int4-tiled-max-tokens tokens (and more than 8) take the tiled "
          "4-bit GEMM (default on)");
+  on_off("--int4-wgmma", f.int4_wgmma,
+         "on Hopper, the tiled 4-bit GEMM's 64-token tiles on wgmma, the weights dequantized in registers (default "
+         "on; off: mma.sync)");
   tokens("--int4-tiled-min-tokens", f.int4_tiled_min_tokens,
          fmt::format("the fewest tokens of a 4-bit linear the tiled GEMM takes (default {}: on an H200 it is slower "
                      "than the 4-bit GEMM at 32 tokens, faster at 64)",
@@ -123,7 +126,7 @@ void add_cuda_options(CLI::App& cmd, CudaFlags& f) {
          "of a row per lane (default on)");
   for (const char* name :
        {"--cuda-graphs", "--cuda-fused", "--cuda-pdl", "--cublaslt-tune", "--skinny-gemm-max-tokens",
-        "--wgmma-gemm-max-tokens", "--int4-gemv-max-tokens", "--int4-tiled-gemm", "--int4-tiled-min-tokens",
+        "--wgmma-gemm-max-tokens", "--int4-gemv-max-tokens", "--int4-tiled-gemm", "--int4-wgmma", "--int4-tiled-min-tokens",
         "--int4-tiled-max-tokens", "--int4-dequant-min-tokens", "--flash-quantized-kv", "--kv-decode-wide-lanes"})
     cmd.get_option(name)->group(group);
 }
@@ -252,6 +255,7 @@ CudaOptions resolve_cuda(const CudaFlags& f, const std::string& device) {
   flags.pdl = on_off(f.pdl, "--cuda-pdl");
   flags.cublaslt_tune = on_off(f.cublaslt_tune, "--cublaslt-tune");
   flags.int4_tiled_gemm = on_off(f.int4_tiled_gemm, "--int4-tiled-gemm");
+  flags.int4_wgmma = on_off(f.int4_wgmma, "--int4-wgmma");
   flags.flash_quantized_kv = on_off(f.flash_quantized_kv, "--flash-quantized-kv");
   flags.kv_decode_wide_lanes = on_off(f.kv_decode_wide_lanes, "--kv-decode-wide-lanes");
   flags.skinny_gemm_max_tokens = f.skinny_gemm_max_tokens;

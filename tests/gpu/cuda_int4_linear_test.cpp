@@ -204,12 +204,12 @@ TEST_P(CudaInt4Linear, GemvAgreesWithGemm) {
     }
 }
 
-// The tiled GEMM against int4_gemm.cu (the tiled one off) on the same packed weights: token counts at
-// and around its 16/32/64-token tiles and beyond one tile, group sizes 32/64/96/128/256 (one or two
-// scale words per chunk), N from one strip to many 128-row blocks, K from one chunk to the 7B down
-// projection. Small N x few tiles split K over blocks (the split-K partials and the last block's
-// sum); N = 22016 at 64 tokens takes 256-row blocks, and so does N = 16400, whose last block holds one
-// strip.
+// The tiled GEMM against int4_gemm.cu (the tiled one off) on the same packed weights, its 64-token
+// tiles on wgmma (where the device has it) and on mma.sync: token counts at and around its
+// 16/32/64-token tiles and beyond one tile, group sizes 32/64/96/128/256 (one or two scale words per
+// chunk; wgmma takes the powers of two from 64), N from one strip to many 128-row blocks, K from one
+// chunk to the 7B down projection. Small N x few tiles split K over blocks (the split-K partials and
+// the last block's sum); N = 16400's last block holds one strip.
 TEST_P(CudaInt4Linear, TiledAgreesWithGemm) {
   CudaOptions gemm_only, tiled_only;
   gemm_only.int4_tiled_gemm = false;
@@ -217,8 +217,11 @@ TEST_P(CudaInt4Linear, TiledAgreesWithGemm) {
   tiled_only.int4_tiled_gemm = true;
   tiled_only.int4_tiled_min_tokens = 9;
   tiled_only.int4_tiled_max_tokens = kInt4TiledTokensLimit;
+  CudaOptions tiled_mma = tiled_only;
+  tiled_mma.int4_wgmma = false;
   auto gemm = make_gpu(dtype, gemm_only);
-  auto tiled = make_gpu(dtype, tiled_only);
+  auto tiled_wgmma = make_gpu(dtype, tiled_only);
+  auto tiled_mma_sync = make_gpu(dtype, tiled_mma);
   struct Shape {
     int T, K, N, group;
     bool bias;
@@ -232,9 +235,11 @@ TEST_P(CudaInt4Linear, TiledAgreesWithGemm) {
       {64, 1024, 16400, 128, true},
   };
   for (const Shape& c : shapes)
-    for (DType out : {dtype, DType::F32}) {
+    for (DType out : {dtype, DType::F32})
+    for (Backend* tiled : {tiled_wgmma.get(), tiled_mma_sync.get()}) {
       SCOPED_TRACE(testing::Message() << "T=" << c.T << " K=" << c.K << " N=" << c.N << " group=" << c.group
-                                      << " bias=" << c.bias << " out=" << dtype_name(out));
+                                      << " bias=" << c.bias << " out=" << dtype_name(out)
+                                      << (tiled == tiled_wgmma.get() ? " wgmma" : " mma.sync"));
       const HostInt4Matrix m = random_int4(rng, c.N, c.K, c.group);
       const auto xv = random_values(rng, size_t(c.T) * c.K, dtype);
       const auto bv = random_values(rng, c.N, dtype);

@@ -34,6 +34,7 @@ TEST(CudaOptions, DefaultsWithNeitherFlagsNorEnvironment) {
   EXPECT_EQ(o.wgmma_gemm_max_tokens, kWgmmaGemmMaxTokens);
   EXPECT_EQ(o.int4_gemv_max_tokens, kInt4GemvMaxTokens);  // the 4-bit GEMV wherever it takes the tokens
   EXPECT_TRUE(o.int4_tiled_gemm);           // the tiled 4-bit GEMM where it wins: from 33 tokens
+  EXPECT_TRUE(o.int4_wgmma);                // its 64-token tiles on wgmma (where the device has it)
   EXPECT_EQ(o.int4_tiled_min_tokens, kInt4TiledMinTokens);
   EXPECT_EQ(o.int4_tiled_max_tokens, kInt4TiledMaxTokens);
   EXPECT_EQ(o.int4_dequant_min_tokens, 0);  // and the dequantized path nowhere
@@ -52,6 +53,7 @@ TEST(CudaOptions, FlagsSetEveryField) {
   f.wgmma_gemm_max_tokens = 0;
   f.int4_gemv_max_tokens = 0;
   f.int4_tiled_gemm = false;
+  f.int4_wgmma = false;
   f.int4_tiled_min_tokens = 9;
   f.int4_tiled_max_tokens = 4096;
   f.int4_dequant_min_tokens = 512;
@@ -63,6 +65,7 @@ TEST(CudaOptions, FlagsSetEveryField) {
   EXPECT_EQ(o.int4_dequant_min_tokens, 512);
   EXPECT_FALSE(o.graphs || o.fused || o.pdl || o.cublaslt_tune);
   EXPECT_FALSE(o.int4_tiled_gemm);
+  EXPECT_FALSE(o.int4_wgmma);
   EXPECT_EQ(o.int4_tiled_min_tokens, 9);
   EXPECT_EQ(o.int4_tiled_max_tokens, 4096);
   EXPECT_EQ(o.skinny_gemm_max_tokens, 1);
@@ -79,6 +82,7 @@ TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
                      {"TURBINE_CUDA_WGMMA_GEMM", "16"},
                      {"TURBINE_CUDA_INT4_GEMV", "4"},
                      {"TURBINE_CUDA_INT4_TILED", "off"},
+                     {"TURBINE_CUDA_INT4_WGMMA", "0"},
                      {"TURBINE_CUDA_INT4_TILED_MIN", "17"},
                      {"TURBINE_CUDA_INT4_TILED_MAX", "2048"},
                      {"TURBINE_CUDA_INT4_DEQUANT", "256"},
@@ -97,6 +101,7 @@ TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
   EXPECT_EQ(o.wgmma_gemm_max_tokens, 32);
   EXPECT_EQ(o.int4_gemv_max_tokens, 4);
   EXPECT_FALSE(o.int4_tiled_gemm);
+  EXPECT_FALSE(o.int4_wgmma);
   EXPECT_EQ(o.int4_tiled_min_tokens, 17);
   EXPECT_EQ(o.int4_tiled_max_tokens, 2048);
   EXPECT_EQ(o.int4_dequant_min_tokens, 256);
@@ -104,6 +109,7 @@ TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
   EXPECT_FALSE(o.kv_decode_wide_lanes);
   EXPECT_EQ(applied, (std::vector<std::string>{"TURBINE_CUDA_FUSED=0", "TURBINE_CUDA_PDL=off",
                                                "TURBINE_CUBLASLT_TUNE=0", "TURBINE_CUDA_INT4_TILED=off",
+                                               "TURBINE_CUDA_INT4_WGMMA=0",
                                                "TURBINE_CUDA_FLASH_QUANTIZED_KV=0",
                                                "TURBINE_CUDA_KV_DECODE_WIDE_LANES=off",
                                                "TURBINE_CUDA_SKINNY_GEMM=0",

@@ -44,13 +44,14 @@ CudaBackend::CudaBackend(int device_index, DType dtype, const CudaOptions& optio
   pool_ = std::make_unique<DeviceMemoryPool>(device_);
   // Split-K decode attention runs only while sequences x KV heads < 2 x SMs (paged_decode_splits),
   // and the tiled 4-bit GEMM splits K only while its output tiles are fewer than its resident blocks
-  // (plan_int4_tiled_gemm; the most at 64-token tiles), so this many counters always suffice. Zeroed
+  // (plan_int4_tiled_gemm; the most at 64-token tiles off Hopper), so this many counters always suffice. Zeroed
   // once, outside any graph capture (a recorded memset would not run before an op-by-op step); the
   // kernels leave them zero.
   const int counters_per_sm = kInt4TiledMostBlocksPerSm;
   split_counters_ = empty(DType::I32, {int64_t(counters_per_sm) * props_.multiProcessorCount});
   TURBINE_CUDA_CHECK(cudaMemsetAsync(split_counters_.data, 0, split_counters_.bytes(), stream_));
   if (!init_wgmma_gemm(device_)) options_.wgmma_gemm_max_tokens = 0;
+  if (props_.major != 9 || props_.minor != 0) options_.int4_wgmma = false;  // int4_wgmma_gemm.cu is sm_90a only
   if (options_.wgmma_gemm_max_tokens > 0) {
     // One workspace for every launch (they run in stream order), sized for the most tokens.
     gemm_workspace_ = empty(DType::F32, {int64_t(wgmma_gemm_max_workspace_bytes(sms()) / sizeof(float))});

@@ -119,7 +119,8 @@ class CudaBackend : public Backend {
 
   int device_ = 0;
   DType dtype_;
-  // As given, except wgmma_gemm_max_tokens: 0 where the device cannot run the Hopper GEMM. GEMMs
+  // As given, except wgmma_gemm_max_tokens (0) and int4_wgmma (off) where the device cannot run the
+  // Hopper kernels. GEMMs
   // of up to skinny_gemm_max_tokens tokens run the skinny GEMM, then up to wgmma_gemm_max_tokens
   // the Hopper GEMM, the rest cuBLASLt.
   CudaOptions options_;

@@ -12,7 +12,8 @@
 // 4-bit (W4A16) weights: pack_int4 repacks them into gemm/int4_gemm.h's layout; linear runs
 // gemm/int4_gemv.cu up to options_.int4_gemv_max_tokens tokens (decode; power-of-two group sizes),
 // gemm/int4_tiled_gemm.cu from options_.int4_tiled_min_tokens to options_.int4_tiled_max_tokens tokens
-// (and above one mma token tile, 8 tokens) unless options_.int4_tiled_gemm is off, and
+// (and above one mma token tile, 8 tokens) unless options_.int4_tiled_gemm is off (its 64-token tiles on
+// gemm/int4_wgmma_gemm.cu where options_.int4_wgmma holds), and
 // gemm/int4_gemm.cu for the rest, each with the bias in its epilogue. From
 // options_.int4_dequant_min_tokens tokens (long prefills) the weight is dequantized into scratch
 // (gemm/int4_dequantize.cu) and the 16-bit linear runs on it. At one token the 4-bit GEMV runs the
@@ -117,7 +118,8 @@ void CudaBackend::do_linear_int4(const Tensor& x, const Int4Weight& w, const Ten
 }
 
 bool CudaBackend::int4_tiled_linear(const Int4GemmArgs& a) {
-  const Int4TiledPlan plan = plan_int4_tiled_gemm(a.layout, a.tokens, sms(), int(split_counters_.numel()));
+  const Int4TiledPlan plan =
+      plan_int4_tiled_gemm(a.layout, a.tokens, sms(), int(split_counters_.numel()), options_.int4_wgmma);
   if (plan.blocks() == 0) return false;
   // Split-K partial sums; the pool hands the scratch out again only in stream order, after the kernel.
   Tensor workspace;

@@ -3,7 +3,7 @@
 // and instructions (int4_fragment.cuh): a lane's 16 bytes of a 64-column chunk per strip, streamed
 // past L1, dequantized into mma.sync m16n8k16 A fragments; the tokens are the B side.
 //
-// A block: Warps warps, each owning MT strips of 16 rows (128 or 256 rows in all), one token tile of NT x 8
+// A block: Warps warps, each owning MT strips of 16 rows (128 rows in all), one token tile of NT x 8
 // tokens, and the chunks of its K split. Chunk by chunk, the whole block copies the tile's activations
 // of a chunk into a ring of shared-memory stages (cp.async, TiledConfig::Stages deep, rows past the
 // last token or columns past K zero-filled), and each lane copies its own 16 bytes of the chunk per strip and their
@@ -37,7 +37,7 @@ namespace {
 constexpr int kMinSplitChunks = 4;  // the fewest chunks a K split gets
 constexpr int kMaxSplits = 16;
 
-// NT token tiles of 8, MT strips per warp, Warps warps (Warps x MT x 16 = 128 or 256 rows), MinBlocks
+// NT token tiles of 8, MT strips per warp, Warps warps (Warps x MT x 16 = 128 rows), MinBlocks
 // resident blocks per SM asked of the register allocator (their shared memory fits too; the plan
 // counts on as many) and Stages chunks in shared memory (activations, weights and scale words).
 template <int NT_, int MT_, int Warps_, int MinBlocks_, int Stages_>
@@ -47,7 +47,7 @@ struct TiledConfig {
   static constexpr int kAcc = MT * NT * 4;  // accumulators per thread
   static constexpr int kStageUnits = NT * 8 * 8;
   static constexpr int kRows = Warps * MT * 16;
-  static_assert(kRows == 128 || kRows == 256);
+  static_assert(kRows == kInt4TiledRows);
   static_assert(kAcc * kThreads == kRows * NT * 8);
   // One stage: the activations, then each thread's words [strip][thread] and scale words
   // [strip][half][row g, g + 8][thread] (two halves: the most a chunk needs).
@@ -59,12 +59,11 @@ struct TiledConfig {
 // 16 and 32 tokens: bandwidth-bound, so many loads in flight (two blocks of 8 warps per SM). 64 tokens:
 // the mma and dequantization work per weight is 8x that of one tile, so two strips per warp share
 // each B fragment read from shared memory; a chunk is long work, so four stages hide the copies, and
-// three blocks of 4 warps per SM keep more warps issuing; on outputs of kInt4TiledWideRows rows or more,
-// two blocks of 8 warps (256 rows), so that each chunk's activations serve twice the weights.
+// three blocks of 4 warps per SM keep more warps issuing (where the wgmma kernel does not take them).
 using Tiled16 = TiledConfig<2, 1, 8, 2, 6>;
 using Tiled32 = TiledConfig<4, 1, 8, 2, 6>;
 using Tiled64 = TiledConfig<8, 2, 4, 3, 4>;
-using Tiled64Wide = TiledConfig<8, 2, 8, 2, 4>;  // 256 rows
+static_assert(Tiled16::MinBlocks == Tiled32::MinBlocks && Tiled64::MinBlocks == kInt4TiledMostBlocksPerSm);
 
 // OneGroup: the group size is a power of two of at least 64, passed as group_shift = log2(group / 64),
 // so a chunk's group is c >> group_shift. Otherwise each half chunk finds its own.
@@ -278,9 +277,7 @@ void launch_typed(const Int4GemmArgs& a, const Int4TiledPlan& plan, float* works
     launch_config<T, Tiled16>(a, plan, workspace, counters, launch);
   else if (plan.token_tile == 32)
     launch_config<T, Tiled32>(a, plan, workspace, counters, launch);
-  else if (plan.rows == Tiled64Wide::kRows)
-    launch_config<T, Tiled64Wide>(a, plan, workspace, counters, launch);
-  else if (!launch_int4_wgmma_gemm(a, plan, workspace, counters, launch))
+  else
     launch_config<T, Tiled64>(a, plan, workspace, counters, launch);
 }
 
@@ -297,16 +294,15 @@ double int4_tiled_cost(int tiles, int splits, int chunks, int slots, int token_t
 
 }  // namespace
 
-Int4TiledPlan plan_int4_tiled_gemm(const Int4Layout& layout, int tokens, int sms, int max_counters) {
+Int4TiledPlan plan_int4_tiled_gemm(const Int4Layout& layout, int tokens, int sms, int max_counters, bool wgmma) {
   Int4TiledPlan plan;
   if (tokens < 1 || layout.n < 1 || layout.k < 1 || sms < 1) return plan;
   plan.token_tile = tokens <= 16 ? 16 : tokens <= 32 ? 32 : 64;
   plan.token_tiles = (tokens + plan.token_tile - 1) / plan.token_tile;
-  // Experiment: every 64-token tile on the wgmma kernel (128 rows, its residency).
-  const bool wide = false;
-  plan.rows = wide ? Tiled64Wide::kRows : 128;
-  plan.blocks_per_sm = wide ? Tiled64Wide::MinBlocks : plan.token_tile == 64 ? kInt4WgmmaBlocksPerSm : Tiled16::MinBlocks;
-  plan.row_blocks = int((layout.n_padded() + plan.rows - 1) / plan.rows);
+  const int group = layout.group_size;
+  plan.wgmma = wgmma && plan.token_tile == 64 && group >= 64 && (group & (group - 1)) == 0;
+  plan.blocks_per_sm = plan.wgmma ? kInt4WgmmaBlocksPerSm : plan.token_tile == 64 ? Tiled64::MinBlocks : Tiled16::MinBlocks;
+  plan.row_blocks = int((layout.n_padded() + kInt4TiledRows - 1) / kInt4TiledRows);
   plan.splits = 1;
   // A configuration keeps blocks_per_sm blocks per SM resident (TiledConfig::MinBlocks).
   // Splitting K pays only while the tiles leave slots idle; the split count with the least modelled
@@ -322,7 +318,7 @@ Int4TiledPlan plan_int4_tiled_gemm(const Int4Layout& layout, int tokens, int sms
     }
   }
   if (plan.splits > 1) {
-    plan.workspace_bytes = size_t(plan.blocks()) * plan.rows * plan.token_tile * sizeof(float);
+    plan.workspace_bytes = size_t(plan.blocks()) * kInt4TiledRows * plan.token_tile * sizeof(float);
     plan.counters = plan.tiles();
   }
   return plan;
@@ -336,11 +332,12 @@ bool launch_int4_tiled_gemm(const Int4GemmArgs& a, const Int4TiledPlan& plan, fl
   if (a.out_dtype != a.dtype && a.out_dtype != DType::F32) return false;
   if (a.dtype != DType::F16 && a.dtype != DType::BF16) return false;
   // The plan must be this shape's, and a split launch needs its workspace and counters.
-  const Int4TiledPlan want = plan_int4_tiled_gemm(l, a.tokens, 1, 0);
-  if (plan.token_tile != want.token_tile || plan.token_tiles != want.token_tiles || plan.rows != want.rows ||
+  const Int4TiledPlan want = plan_int4_tiled_gemm(l, a.tokens, 1, 0, plan.wgmma);
+  if (plan.token_tile != want.token_tile || plan.token_tiles != want.token_tiles || plan.wgmma != want.wgmma ||
       plan.row_blocks != want.row_blocks || plan.splits < 1 || plan.splits > kMaxSplits)
     return false;
   if (plan.splits > 1 && (workspace == nullptr || counters == nullptr)) return false;
+  if (plan.wgmma) return launch_int4_wgmma_gemm(a, plan, workspace, counters, launch);
   TURBINE_DISPATCH_HALF(a.dtype, launch_typed<T>(a, plan, workspace, counters, launch));
   TURBINE_CUDA_LAUNCH_CHECK();
   return true;

@@ -1,10 +1,11 @@
 // Launcher of int4_tiled_gemm.cu: int4_gemm.h's W4A16 product (the same packed layout, the same
 // fragment arithmetic) for more tokens than one mma token tile, laid out so that nothing is read more
-// often than it must be. A block owns 128 or 256 output rows (its warps split N) and a tile of 16, 32 or 64
+// often than it must be. A block owns 128 output rows (its warps split N) and a tile of 16, 32 or 64
 // tokens, whose activations it stages once in shared memory for all its warps (int4_gemm.cu reads
-// them again for every 16-row strip, which bounds it at 32-64 tokens). Where output tiles alone
-// would not fill the GPU, K is split over blocks: each writes fp32 partial sums, and the last block
-// of a tile to finish adds them in split order, so repeated launches give the same bits.
+// them again for every 16-row strip, which bounds it at 32-64 tokens). On Hopper the 64-token tiles
+// run on wgmma (int4_wgmma_gemm.cu) under the same plan. Where output tiles alone would not fill the
+// GPU, K is split over blocks: each writes fp32 partial sums, and the last block of a tile to finish
+// adds them in split order, so repeated launches give the same bits.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -14,18 +15,17 @@
 
 namespace turbine::cuda {
 
-// Output rows per block and resident blocks per SM of each configuration (what the plan's waves count):
-// 128 rows, two blocks of 8 warps for 16- and 32-token tiles; 64-token tiles in 128 rows, three blocks
-// of 4 warps, or where the output has at least kInt4TiledWideRows rows (Llama's gate_up) in 256 rows,
-// two blocks of 8 warps, so that a chunk's 8 KB of activations, staged once a block, serve twice the
-// weights (splitting K over smaller outputs costs them more than that saves).
-constexpr int kInt4TiledWideRows = 16384;
+// Output rows per block, and resident blocks per SM of each configuration (what the plan's waves
+// count): two blocks of 8 warps for 16- and 32-token tiles; 64-token tiles two blocks of two
+// warpgroups on wgmma (kInt4WgmmaBlocksPerSm), elsewhere three blocks of 4 warps.
+constexpr int kInt4TiledRows = 128;
+constexpr int kInt4WgmmaBlocksPerSm = 2;
 constexpr int kInt4TiledMostBlocksPerSm = 3;
 
 // How a launch covers the product: blocks = row_blocks x token_tiles x splits.
 struct Int4TiledPlan {
-  int token_tile = 0;  // tokens per block: 16, 32 or 64
-  int rows = 0;           // output rows per block: 128 or 256
+  int token_tile = 0;     // tokens per block: 16, 32 or 64
+  bool wgmma = false;     // 64-token tiles on int4_wgmma_gemm.cu
   int blocks_per_sm = 0;  // the configuration's resident blocks per SM
   int row_blocks = 0, token_tiles = 0, splits = 0;
   size_t workspace_bytes = 0;  // fp32 partial sums; 0 with one split
@@ -39,8 +39,9 @@ struct Int4TiledPlan {
 // tiles number fewer than the resident blocks (blocks_per_sm per SM), into parts of at
 // least four 64-column chunks, and never into more parts than `max_counters` counters allow; of
 // those, the split count with the least modelled time (whole waves of resident blocks, plus the
-// partial sums' traffic).
-Int4TiledPlan plan_int4_tiled_gemm(const Int4Layout& layout, int tokens, int sms, int max_counters);
+// partial sums' traffic). `wgmma`: the device runs int4_wgmma_gemm.cu (compute capability 9.0), which
+// then takes the 64-token tiles of group sizes that are powers of two of at least 64.
+Int4TiledPlan plan_int4_tiled_gemm(const Int4Layout& layout, int tokens, int sms, int max_counters, bool wgmma);
 
 // The first chunk of split s when `chunks` chunks go to `splits` parts (s = splits gives the end).
 __host__ __device__ inline int int4_split_begin(int chunks, int splits, int s) {
@@ -53,9 +54,9 @@ __host__ __device__ inline int int4_split_begin(int chunks, int splits, int s) {
 // different 16-byte bank groups.
 __host__ __device__ constexpr int int4_staged_unit(int r, int u) { return r * 8 + (u ^ ((r & 1) << 2)); }
 
-// Returns false (nothing launched) for what launch_int4_gemm refuses too, and for a plan that does
-// not fit the arguments. `workspace` must hold plan.workspace_bytes and `counters` plan.counters
-// zeros (the kernel leaves them zero).
+// Returns false (nothing launched) for what launch_int4_gemm refuses too, for a plan that does not
+// fit the arguments, and for a wgmma plan on a device that cannot run it. `workspace` must hold
+// plan.workspace_bytes and `counters` plan.counters zeros (the kernel leaves them zero).
 bool launch_int4_tiled_gemm(const Int4GemmArgs& args, const Int4TiledPlan& plan, float* workspace,
                             unsigned* counters, const KernelLaunch& launch);
 

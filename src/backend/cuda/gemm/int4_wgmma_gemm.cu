@@ -43,7 +43,7 @@ constexpr int kStageBytes = kActBytes + kWeightBytes + kScaleBytes;
 static_assert(kStageBytes % 1024 == 0, "stages stay 1024-byte aligned");
 constexpr size_t kSmemBytes = size_t(kStages) * kStageBytes + 1024;  // and the alignment slack
 static_assert((kSmemBytes + 1024) * kInt4WgmmaBlocksPerSm <= 228 * 1024);
-constexpr int kRows = kThreads / 32 * 16;  // 128: one strip a warp
+static_assert(kThreads / 32 * 16 == kInt4TiledRows, "one strip a warp");
 
 #if TURBINE_HOPPER_DEVICE
 // d[64 x 64] += a[64 x 16] * b[16 x 64] for one warpgroup: a from registers (each warp's 16 rows as
@@ -232,20 +232,19 @@ __global__ void __launch_bounds__(kThreads, kInt4WgmmaBlocksPerSm)
 
 bool launch_int4_wgmma_gemm(const Int4GemmArgs& a, const Int4TiledPlan& plan, float* workspace, unsigned* counters,
                             const KernelLaunch& launch) {
-  const int group = a.layout.group_size;
-  if (plan.token_tile != kTokens || plan.rows != kRows) return false;
-  if (group < 64 || (group & (group - 1)) != 0) return false;
+  if (!plan.wgmma || plan.token_tile != kTokens) return false;
   int shift = 0;
-  while ((64 << shift) < group) ++shift;
+  while ((64 << shift) < a.layout.group_size) ++shift;
   auto launch_typed = [&](auto kernel) {
     TURBINE_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kSmemBytes)));
     launch_pdl(kernel, dim3(unsigned(plan.blocks())), kThreads, kSmemBytes, launch, a, plan, workspace, counters,
                shift);
   };
-  int device = 0, major = 0;
+  int device = 0, major = 0, minor = 0;
   TURBINE_CUDA_CHECK(cudaGetDevice(&device));
   TURBINE_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
-  if (major != 9) return false;  // sm_90a only (the other passes have no body)
+  TURBINE_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device));
+  if (major != 9 || minor != 0) return false;  // sm_90a only (the other passes have no body)
   if (a.dtype == DType::F16)
     launch_typed(int4_wgmma_gemm_kernel<__half>);
   else
