@@ -15,7 +15,8 @@
 # MEMCHECK_TIMEOUT (each build's, 120 s), UNFUSED=0 (no fused-off run), ROUNDS (3),
 # LINEAR_TOKENS (int4_linear_bench of each build at those token counts; TILED9=1 also with the tiled GEMM
 # from 9 tokens), VARIANT_TIMELINES (the batch sizes of the variants' timelines, "16"; 0: none), BATCHES (the A/B's
-# batch sizes, "1,16").
+# batch sizes, "1,16"), VARIANT_ENV_NAME (variables set for variant NAME's A/B runs, e.g.
+# "TURBINE_CUDA_INT4_GEMV=8 TURBINE_CUDA_INT4_TILED_MIN=9").
 # (.carry-peer stays behind: with turbine-base packed, the llama.cpp source would pass 64 MiB).
 set -u
 O=/tmp/s; mkdir -p $O
@@ -51,7 +52,8 @@ unfused=unfused; [ "${UNFUSED:-1}" = 0 ] && unfused=
 for round in $(seq ${ROUNDS:-3}); do for v in base head $unfused $variants; do
   bin=$b/turbine-$v fused=1; [ $v = head ] && bin=$b/turbine; [ $v = unfused ] && bin=$b/turbine fused=0
   [ -x "$bin" ] || continue
-  r=$(TURBINE_CUDA_FUSED=$fused "$bin" bench generate $M --batch ${BATCHES:-1,16} --input-len 128 --output-len 256 --warmup 1 \
+  venv=VARIANT_ENV_$v; venv=${!venv:-}  # VARIANT_ENV_NAME: variant NAME's environment in the A/B
+  r=$(env $venv TURBINE_CUDA_FUSED=$fused "$bin" bench generate $M --batch ${BATCHES:-1,16} --input-len 128 --output-len 256 --warmup 1 \
     --dtype fp16 --json 2>> $O/bench.err |
     $PY -c "import sys, json; print(' '.join('%.1f' % json.loads(l)['decode_throughput'] for l in sys.stdin if l.strip()))")
   echo "$v $round (decode tok/s at batch ${BATCHES:-1,16}): $r" | tee -a $O/ab.txt
