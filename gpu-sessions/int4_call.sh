@@ -9,7 +9,9 @@
 # Then: run(command="bash gpu-sessions/int4_call.sh", carry=[".carry/pack", ".carry/shared", ".carry-peer"])
 # Knobs: GTEST_FILTER (the first tests, Dtypes/CudaInt4Linear.*), PERPLEXITY=0 (no perplexity tests at the end),
 # BATCHES (turbine's batch sizes, 1,16,64). Variant builds carried as turbine-NAME (prepare_carry.sh's
-# TURBINE_VARIANT_BUILD) also run W4A16 end to end, after this build, into e2e/turbine_awq-NAME.jsonl.
+# TURBINE_VARIANT_BUILD) also run W4A16 end to end, after this build, into e2e/turbine_awq-NAME.jsonl
+# (VARIANTS="NAME ...": only those; each takes about 75 s, most of it loading the model). TESTS=0 skips
+# the first tests (after a decode_ab_call.sh call has run them).
 set -u
 O=/tmp/s; mkdir -p $O/e2e
 save() { tar czf "$OUT/s.tgz" -C /tmp s; }
@@ -17,8 +19,10 @@ source gpu-sessions/unpack_carry.sh
 nvidia-smi --query-gpu=name --format=csv,noheader | tee $O/gpu.txt
 gpu-sessions/compare_peers.sh $O/e2e build-peer > $O/e2e_build.log 2>&1
 b=.carry/bin
-timeout 120 $b/turbine_gpu_tests --gtest_filter="${GTEST_FILTER:-Dtypes/CudaInt4Linear.*}" > $O/tests.log 2>&1
-echo "tests rc=$? at ${SECONDS}s"; grep -E "^\[  (PASSED|FAILED)|FAILED  \]|Failure" $O/tests.log | head -20; save
+if [ "${TESTS:-1}" != 0 ]; then
+  timeout 120 $b/turbine_gpu_tests --gtest_filter="${GTEST_FILTER:-Dtypes/CudaInt4Linear.*}" > $O/tests.log 2>&1
+  echo "tests rc=$? at ${SECONDS}s"; grep -E "^\[  (PASSED|FAILED)|FAILED  \]|Failure" $O/tests.log | head -20; save
+fi
 for round in 1 2; do for v in base head; do
   bin=$b/int4_linear_bench; [ $v = base ] && bin=$b/int4_linear_bench-base
   [ -x "$bin" ] || continue
@@ -34,7 +38,7 @@ for m in awq fp16; do
     --json 2>$O/e2e/${out%.jsonl}.err | tee $O/e2e/$out
   echo "$m at ${SECONDS}s"; save
 done
-for v in $(cd $b && ls turbine-* 2>/dev/null | grep -v '^turbine-base$' | sed 's/^turbine-//'); do
+for v in ${VARIANTS:-$(cd $b && ls turbine-* 2>/dev/null | grep -v '^turbine-base$' | sed 's/^turbine-//')}; do
   "$b/turbine-$v" bench generate /tmp/llama7b-awq --batch ${BATCHES:-1,16,64} --input-len 128 --output-len 256 \
     --warmup 1 --dtype fp16 --json 2>$O/e2e/turbine_awq-$v.err | tee $O/e2e/turbine_awq-$v.jsonl
   echo "awq $v at ${SECONDS}s"; save
