@@ -2,8 +2,10 @@
 // (m64n64k16) with the weights as its register A operand: each lane dequantizes its 16 bytes of a
 // 64-column chunk (int4_gemm.h's packed words, which are the mma A fragments of four 16-column
 // subtiles) into four fragments, and one wgmma per subtile multiplies them by all 64 tokens, where
-// mma.sync (int4_tiled_gemm.cu) issues eight per subtile and token tile. The products run
-// asynchronously while the warps dequantize the next chunk (two buffers of fragments).
+// mma.sync (int4_tiled_gemm.cu) issues eight per subtile (one per 8 tokens). A chunk's products run
+// while its warps issue the next chunks' copies and activations; the next chunk's dequantization
+// waits for them (ptxas serializes wgmma whose register operands are redefined while they run), and
+// the SM's other warps cover that wait.
 //
 // A block: two warpgroups, 128 output rows (warp w's strip is the block's strip w), and the chunks of
 // its K split (int4_tiled_gemm.h's plan). Per chunk, a ring stage holds the tile's activations as
