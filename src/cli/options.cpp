@@ -124,10 +124,10 @@ void add_cuda_options(CLI::App& cmd, CudaFlags& f) {
   on_off("--kv-decode-wide-lanes", f.kv_decode_wide_lanes,
          "decode attention over an int8/int4/fp8 KV cache (one query head per KV head, head_dim 128) reads 16 bytes "
          "of a row per lane (default on)");
-  for (const char* name :
-       {"--cuda-graphs", "--cuda-fused", "--cuda-pdl", "--cublaslt-tune", "--skinny-gemm-max-tokens",
-        "--wgmma-gemm-max-tokens", "--int4-gemv-max-tokens", "--int4-tiled-gemm", "--int4-wgmma", "--int4-tiled-min-tokens",
-        "--int4-tiled-max-tokens", "--int4-dequant-min-tokens", "--flash-quantized-kv", "--kv-decode-wide-lanes"})
+  for (const char* name : {"--cuda-graphs", "--cuda-fused", "--cuda-pdl", "--cublaslt-tune", "--skinny-gemm-max-tokens",
+                           "--wgmma-gemm-max-tokens", "--int4-gemv-max-tokens", "--int4-tiled-gemm", "--int4-wgmma",
+                           "--int4-tiled-min-tokens", "--int4-tiled-max-tokens", "--int4-dequant-min-tokens",
+                           "--flash-quantized-kv", "--kv-decode-wide-lanes"})
     cmd.get_option(name)->group(group);
 }
 

@@ -16,43 +16,43 @@ namespace {
 
 TEST(Int4TiledPlan, CoversTheProductAndSplitsWithinItsLimits) {
   for (bool wgmma : {false, true})
-  for (int group : {32, 128})
-  for (int sms : {1, 8, 78, 132})
-    for (int64_t n : {1, 15, 16, 129, 1000, 4096, 22016})
-      for (int64_t k : {32, 64, 96, 1024, 4096, 11008})
-        for (int tokens : {9, 16, 17, 32, 33, 64, 65, 200, 2048}) {
-          SCOPED_TRACE(testing::Message() << "sms=" << sms << " n=" << n << " k=" << k << " tokens=" << tokens
-                                          << " group=" << group << " wgmma=" << wgmma);
-          const Int4Layout layout{n, k, group};
-          const int max_counters = 2 * sms;
-          const Int4TiledPlan p = plan_int4_tiled_gemm(layout, tokens, sms, max_counters, wgmma);
-          const int chunks = int(layout.k_padded() / 64);
-          ASSERT_TRUE(p.token_tile == 16 || p.token_tile == 32 || p.token_tile == 64);
-          // The smallest tile that holds all tokens, else 64-token tiles side by side.
-          EXPECT_EQ(p.token_tile, tokens <= 16 ? 16 : tokens <= 32 ? 32 : 64);
-          EXPECT_GE(p.token_tiles * p.token_tile, tokens);
-          EXPECT_LT((p.token_tiles - 1) * p.token_tile, tokens);
-          // wgmma takes the 64-token tiles of power-of-two group sizes of at least 64, two blocks an SM.
-          EXPECT_EQ(p.wgmma, wgmma && p.token_tile == 64 && layout.group_size >= 64);
-          EXPECT_EQ(p.blocks_per_sm, p.wgmma ? kInt4WgmmaBlocksPerSm : p.token_tile == 64 ? 3 : 2);
-          EXPECT_GE(int64_t(p.row_blocks) * kInt4TiledRows, layout.n_padded());
-          EXPECT_LT(int64_t(p.row_blocks - 1) * kInt4TiledRows, layout.n_padded());
-          ASSERT_GE(p.splits, 1);
-          EXPECT_EQ(p.blocks(), p.row_blocks * p.token_tiles * p.splits);
-          if (p.splits == 1) {
-            EXPECT_EQ(p.workspace_bytes, 0u);
-            EXPECT_EQ(p.counters, 0);
-            continue;
-          }
-          // Split only while the tiles alone are fewer than the resident blocks, each split >= 4 chunks.
-          EXPECT_LT(p.tiles(), p.blocks_per_sm * sms);
-          EXPECT_LE(p.splits, chunks / 4);
-          EXPECT_LE(p.splits, 16);
-          EXPECT_EQ(p.counters, p.tiles());
-          EXPECT_LE(p.counters, max_counters);
-          // One fp32 partial per output element of each block (its rows x its token tile).
-          EXPECT_EQ(p.workspace_bytes, size_t(p.blocks()) * kInt4TiledRows * p.token_tile * sizeof(float));
-        }
+    for (int group : {32, 128})
+      for (int sms : {1, 8, 78, 132})
+        for (int64_t n : {1, 15, 16, 129, 1000, 4096, 22016})
+          for (int64_t k : {32, 64, 96, 1024, 4096, 11008})
+            for (int tokens : {9, 16, 17, 32, 33, 64, 65, 200, 2048}) {
+              SCOPED_TRACE(testing::Message() << "sms=" << sms << " n=" << n << " k=" << k << " tokens=" << tokens
+                                              << " group=" << group << " wgmma=" << wgmma);
+              const Int4Layout layout{n, k, group};
+              const int max_counters = 2 * sms;
+              const Int4TiledPlan p = plan_int4_tiled_gemm(layout, tokens, sms, max_counters, wgmma);
+              const int chunks = int(layout.k_padded() / 64);
+              ASSERT_TRUE(p.token_tile == 16 || p.token_tile == 32 || p.token_tile == 64);
+              // The smallest tile that holds all tokens, else 64-token tiles side by side.
+              EXPECT_EQ(p.token_tile, tokens <= 16 ? 16 : tokens <= 32 ? 32 : 64);
+              EXPECT_GE(p.token_tiles * p.token_tile, tokens);
+              EXPECT_LT((p.token_tiles - 1) * p.token_tile, tokens);
+              // wgmma takes the 64-token tiles of power-of-two group sizes of at least 64, two blocks an SM.
+              EXPECT_EQ(p.wgmma, wgmma && p.token_tile == 64 && layout.group_size >= 64);
+              EXPECT_EQ(p.blocks_per_sm, p.wgmma ? kInt4WgmmaBlocksPerSm : p.token_tile == 64 ? 3 : 2);
+              EXPECT_GE(int64_t(p.row_blocks) * kInt4TiledRows, layout.n_padded());
+              EXPECT_LT(int64_t(p.row_blocks - 1) * kInt4TiledRows, layout.n_padded());
+              ASSERT_GE(p.splits, 1);
+              EXPECT_EQ(p.blocks(), p.row_blocks * p.token_tiles * p.splits);
+              if (p.splits == 1) {
+                EXPECT_EQ(p.workspace_bytes, 0u);
+                EXPECT_EQ(p.counters, 0);
+                continue;
+              }
+              // Split only while the tiles alone are fewer than the resident blocks, each split >= 4 chunks.
+              EXPECT_LT(p.tiles(), p.blocks_per_sm * sms);
+              EXPECT_LE(p.splits, chunks / 4);
+              EXPECT_LE(p.splits, 16);
+              EXPECT_EQ(p.counters, p.tiles());
+              EXPECT_LE(p.counters, max_counters);
+              // One fp32 partial per output element of each block (its rows x its token tile).
+              EXPECT_EQ(p.workspace_bytes, size_t(p.blocks()) * kInt4TiledRows * p.token_tile * sizeof(float));
+            }
 }
 
 // Blocks beyond the resident slots (the plan's blocks_per_sm per SM) run as another wave. A split launch
@@ -60,19 +60,19 @@ TEST(Int4TiledPlan, CoversTheProductAndSplitsWithinItsLimits) {
 // (288 blocks, a second wave of 24 that takes as long as the first) is what the plan must not do.
 TEST(Int4TiledPlan, SplitLaunchesLeaveNoSmallLastWave) {
   for (bool wgmma : {false, true})
-  for (int sms : {8, 78, 132})
-    for (int64_t n : {129, 1000, 4096, 12288, 22016})
-      for (int64_t k : {1024, 4096, 11008})
-        for (int tokens : {9, 16, 32, 64}) {
-          SCOPED_TRACE(testing::Message() << "sms=" << sms << " n=" << n << " k=" << k << " tokens=" << tokens
-                                          << " wgmma=" << wgmma);
-          // Counters for the most resident blocks of any token tile: the plan splits only below its slots.
-          const Int4TiledPlan p =
-              plan_int4_tiled_gemm(Int4Layout{n, k, 128}, tokens, sms, kInt4TiledMostBlocksPerSm * sms, wgmma);
-          if (p.splits == 1) continue;
-          const int slots = p.blocks_per_sm * sms, last = p.blocks() % slots;
-          EXPECT_TRUE(last == 0 || p.blocks() < slots || 2 * last >= slots) << p.blocks() << " blocks";
-        }
+    for (int sms : {8, 78, 132})
+      for (int64_t n : {129, 1000, 4096, 12288, 22016})
+        for (int64_t k : {1024, 4096, 11008})
+          for (int tokens : {9, 16, 32, 64}) {
+            SCOPED_TRACE(testing::Message()
+                         << "sms=" << sms << " n=" << n << " k=" << k << " tokens=" << tokens << " wgmma=" << wgmma);
+            // Counters for the most resident blocks of any token tile: the plan splits only below its slots.
+            const Int4TiledPlan p =
+                plan_int4_tiled_gemm(Int4Layout{n, k, 128}, tokens, sms, kInt4TiledMostBlocksPerSm * sms, wgmma);
+            if (p.splits == 1) continue;
+            const int slots = p.blocks_per_sm * sms, last = p.blocks() % slots;
+            EXPECT_TRUE(last == 0 || p.blocks() < slots || 2 * last >= slots) << p.blocks() << " blocks";
+          }
 }
 
 // Llama-2-7B's four projections at 64 tokens on an H100 (132 SMs): each launch fits its blocks in the
@@ -80,16 +80,16 @@ TEST(Int4TiledPlan, SplitLaunchesLeaveNoSmallLastWave) {
 TEST(Int4TiledPlan, SevenBLayerAtSixtyFourTokensFillsItsWaves) {
   const int sms = 132;
   for (bool wgmma : {false, true})
-  for (const auto& [n, k] : {std::pair<int64_t, int64_t>{12288, 4096}, {4096, 4096}, {22016, 4096}, {4096, 11008}}) {
-    const Int4TiledPlan p =
-        plan_int4_tiled_gemm(Int4Layout{n, k, 128}, 64, sms, kInt4TiledMostBlocksPerSm * sms, wgmma);
-    const int slots = p.blocks_per_sm * sms;
-    EXPECT_EQ(p.wgmma, wgmma);
-    SCOPED_TRACE(testing::Message() << "n=" << n << " k=" << k << " splits=" << p.splits << " wgmma=" << wgmma);
-    EXPECT_GT(p.splits, 1);  // no shape has two tiles per SM by itself
-    const int waves = (p.blocks() + slots - 1) / slots;
-    EXPECT_GE(p.blocks(), (waves - 1) * slots + slots / 2);
-  }
+    for (const auto& [n, k] : {std::pair<int64_t, int64_t>{12288, 4096}, {4096, 4096}, {22016, 4096}, {4096, 11008}}) {
+      const Int4TiledPlan p =
+          plan_int4_tiled_gemm(Int4Layout{n, k, 128}, 64, sms, kInt4TiledMostBlocksPerSm * sms, wgmma);
+      const int slots = p.blocks_per_sm * sms;
+      EXPECT_EQ(p.wgmma, wgmma);
+      SCOPED_TRACE(testing::Message() << "n=" << n << " k=" << k << " splits=" << p.splits << " wgmma=" << wgmma);
+      EXPECT_GT(p.splits, 1);  // no shape has two tiles per SM by itself
+      const int waves = (p.blocks() + slots - 1) / slots;
+      EXPECT_GE(p.blocks(), (waves - 1) * slots + slots / 2);
+    }
 }
 
 TEST(Int4TiledPlan, SplitsNoFurtherThanTheCountersAllow) {

@@ -109,14 +109,10 @@ TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
   EXPECT_FALSE(o.kv_decode_wide_lanes);
   EXPECT_EQ(applied, (std::vector<std::string>{"TURBINE_CUDA_FUSED=0", "TURBINE_CUDA_PDL=off",
                                                "TURBINE_CUBLASLT_TUNE=0", "TURBINE_CUDA_INT4_TILED=off",
-                                               "TURBINE_CUDA_INT4_WGMMA=0",
-                                               "TURBINE_CUDA_FLASH_QUANTIZED_KV=0",
-                                               "TURBINE_CUDA_KV_DECODE_WIDE_LANES=off",
-                                               "TURBINE_CUDA_SKINNY_GEMM=0",
-                                               "TURBINE_CUDA_INT4_GEMV=4",
-                                               "TURBINE_CUDA_INT4_TILED_MIN=17",
-                                               "TURBINE_CUDA_INT4_TILED_MAX=2048",
-                                               "TURBINE_CUDA_INT4_DEQUANT=256"}));
+                                               "TURBINE_CUDA_INT4_WGMMA=0", "TURBINE_CUDA_FLASH_QUANTIZED_KV=0",
+                                               "TURBINE_CUDA_KV_DECODE_WIDE_LANES=off", "TURBINE_CUDA_SKINNY_GEMM=0",
+                                               "TURBINE_CUDA_INT4_GEMV=4", "TURBINE_CUDA_INT4_TILED_MIN=17",
+                                               "TURBINE_CUDA_INT4_TILED_MAX=2048", "TURBINE_CUDA_INT4_DEQUANT=256"}));
 }
 
 TEST(CudaOptions, EmptyVariablesAreUnset) {

@@ -301,7 +301,9 @@ Int4TiledPlan plan_int4_tiled_gemm(const Int4Layout& layout, int tokens, int sms
   plan.token_tiles = (tokens + plan.token_tile - 1) / plan.token_tile;
   const int group = layout.group_size;
   plan.wgmma = wgmma && plan.token_tile == 64 && group >= 64 && (group & (group - 1)) == 0;
-  plan.blocks_per_sm = plan.wgmma ? kInt4WgmmaBlocksPerSm : plan.token_tile == 64 ? Tiled64::MinBlocks : Tiled16::MinBlocks;
+  plan.blocks_per_sm = plan.wgmma              ? kInt4WgmmaBlocksPerSm
+                       : plan.token_tile == 64 ? Tiled64::MinBlocks
+                                               : Tiled16::MinBlocks;
   plan.row_blocks = int((layout.n_padded() + kInt4TiledRows - 1) / kInt4TiledRows);
   plan.splits = 1;
   // A configuration keeps blocks_per_sm blocks per SM resident (TiledConfig::MinBlocks).

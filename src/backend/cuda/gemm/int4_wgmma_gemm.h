@@ -7,7 +7,7 @@ namespace turbine::cuda {
 
 // Returns false (nothing launched) where the kernel does not take the arguments: a plan without
 // wgmma, or a device other than compute capability 9.0. launch_int4_tiled_gemm checks the rest.
-bool launch_int4_wgmma_gemm(const Int4GemmArgs& args, const Int4TiledPlan& plan, float* workspace,
-                            unsigned* counters, const KernelLaunch& launch);
+bool launch_int4_wgmma_gemm(const Int4GemmArgs& args, const Int4TiledPlan& plan, float* workspace, unsigned* counters,
+                            const KernelLaunch& launch);
 
 }  // namespace turbine::cuda
