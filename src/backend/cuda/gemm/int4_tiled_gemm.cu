@@ -28,6 +28,7 @@
 #include "backend/cuda/common/device_math.cuh"
 #include "backend/cuda/common/pdl.cuh"
 #include "backend/cuda/gemm/int4_fragment.cuh"
+#include "backend/cuda/gemm/int4_tiled_block.cuh"
 #include "backend/cuda/gemm/int4_tiled_gemm.h"
 #include "backend/cuda/gemm/int4_wgmma_gemm.h"
 
@@ -74,19 +75,12 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::MinBlocks)
   constexpr int kScaleHalves = OneGroup ? 1 : 2;
   constexpr int kThreads = Cfg::kThreads, kAcc = Cfg::kAcc, kStageUnits = Cfg::kStageUnits;
   extern __shared__ uint4 smem[];
-  __shared__ bool last_block;
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
   const int n = int(a.layout.n), k = int(a.layout.k), tokens = a.tokens;
   const int np = (n + 15) / 16 * 16, strips = np / 16, chunks = (k + 63) / 64;  // Int4Layout's padding
-  // Token tile fastest: the blocks that read the same weights run side by side (L2 reuse above 64
-  // tokens), then the split, then the row block.
-  const int tt = int(blockIdx.x) % plan.token_tiles;
-  const int split = int(blockIdx.x) / plan.token_tiles % plan.splits;
-  const int rb = int(blockIdx.x) / plan.token_tiles / plan.splits;
-  const int tile = rb * plan.token_tiles + tt;
-  const int c_begin = int4_split_begin(chunks, plan.splits, split);
-  const int nch = int4_split_begin(chunks, plan.splits, split + 1) - c_begin;
-  const int tok0 = tt * NT * 8;
+  const Int4TiledBlock blk = int4_tiled_block(plan, chunks);
+  const int split = blk.split, rb = blk.row_block, tile = blk.tile, c_begin = blk.first_chunk, nch = blk.chunks;
+  const int tok0 = blk.token_tile * NT * 8;
   const int strip0 = rb * (Warps * MT) + warp * MT;  // this warp's first strip (unclamped)
 
   const int halves_per_group = a.layout.group_size / 32;  // a half chunk (32 columns) lies in one group
@@ -214,16 +208,7 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::MinBlocks)
       for (int j = 0; j < NT; ++j)
 #pragma unroll
         for (int e = 0; e < 4; ++e) __stcg(mine + ((m * NT + j) * 4 + e) * kThreads, acc[m][j][e]);
-    __threadfence();
-    __syncthreads();
-    if (threadIdx.x == 0) {
-      unsigned* counter = counters + tile;
-      last_block = atomicAdd(counter, 1u) == unsigned(plan.splits - 1);
-      if (last_block) *counter = 0;  // zero again for the next launch
-    }
-    __syncthreads();
-    if (!last_block) return;
-    __threadfence();
+    if (!int4_tiled_last_split(counters + tile, plan.splits)) return;
     zero_acc();
     for (int s = 0; s < plan.splits; ++s) {
       const float* part = partials + (size_t(s) * plan.tiles() + tile) * kAcc * kThreads + threadIdx.x;

@@ -29,6 +29,7 @@
 #include "backend/cuda/common/pdl.cuh"
 #include "backend/cuda/gemm/hopper.cuh"
 #include "backend/cuda/gemm/int4_fragment.cuh"
+#include "backend/cuda/gemm/int4_tiled_block.cuh"
 #include "backend/cuda/gemm/int4_wgmma_gemm.h"
 
 namespace turbine::cuda {
@@ -92,19 +93,14 @@ __global__ void __launch_bounds__(kThreads, kInt4WgmmaBlocksPerSm)
     int4_wgmma_gemm_kernel(Int4GemmArgs a, Int4TiledPlan plan, float* partials, unsigned* counters, int group_shift) {
 #if TURBINE_HOPPER_DEVICE
   extern __shared__ uint8_t smem_raw[];
-  __shared__ bool last_block;
   uint8_t* smem = smem_raw + ((1024 - hopper::smem_addr(smem_raw) % 1024) % 1024);
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
   const int n = int(a.layout.n), k = int(a.layout.k), tokens = a.tokens;
   const int np = (n + 15) / 16 * 16, strips = np / 16, chunks = (k + 63) / 64;  // Int4Layout's padding
-  // The tiled GEMM's block order: token tile fastest, then the split, then the row block.
-  const int tt = int(blockIdx.x) % plan.token_tiles;
-  const int split = int(blockIdx.x) / plan.token_tiles % plan.splits;
-  const int rb = int(blockIdx.x) / plan.token_tiles / plan.splits;
-  const int tile = rb * plan.token_tiles + tt;
-  const int c_begin = int4_split_begin(chunks, plan.splits, split);
-  const int nch = int4_split_begin(chunks, plan.splits, split + 1) - c_begin;
-  const int tok0 = tt * kTokens;
+  // This block's output tile, K split and chunks (int4_tiled_block.cuh).
+  const Int4TiledBlock blk = int4_tiled_block(plan, chunks);
+  const int split = blk.split, rb = blk.row_block, tile = blk.tile, c_begin = blk.first_chunk, nch = blk.chunks;
+  const int tok0 = blk.token_tile * kTokens;
   const int strip_out = rb * (kThreads / 32) + warp;  // this warp's strip (unclamped: rows past N are not stored)
   const int strip = min(strip_out, strips - 1);
   const uint4* wp = reinterpret_cast<const uint4*>(a.w) + size_t(strip) * chunks * 32 + lane;
@@ -201,16 +197,7 @@ __global__ void __launch_bounds__(kThreads, kInt4WgmmaBlocksPerSm)
     float* mine = partials + (size_t(split) * plan.tiles() + tile) * kAcc * kThreads + tid;
 #pragma unroll
     for (int e = 0; e < kAcc; ++e) __stcg(mine + e * kThreads, acc[e]);
-    __threadfence();
-    __syncthreads();
-    if (tid == 0) {
-      unsigned* counter = counters + tile;
-      last_block = atomicAdd(counter, 1u) == unsigned(plan.splits - 1);
-      if (last_block) *counter = 0;  // zero again for the next launch
-    }
-    __syncthreads();
-    if (!last_block) return;
-    __threadfence();
+    if (!int4_tiled_last_split(counters + tile, plan.splits)) return;
 #pragma unroll
     for (int e = 0; e < kAcc; ++e) acc[e] = 0.0f;
     for (int s = 0; s < plan.splits; ++s) {
