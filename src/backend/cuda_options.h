@@ -79,12 +79,11 @@ bool parse_on_off(const std::string& text, const std::string& name);
 
 // Resolves `flags` over the environment fallback, read through `getenv` (std::getenv in the CLI):
 // TURBINE_CUDA_GRAPHS, TURBINE_CUDA_FUSED, TURBINE_CUDA_PDL, TURBINE_CUBLASLT_TUNE, TURBINE_CUDA_INT4_TILED,
-// TURBINE_CUDA_INT4_WGMMA,
-// TURBINE_CUDA_FLASH_QUANTIZED_KV, TURBINE_CUDA_KV_DECODE_WIDE_LANES (on/off/1/0), TURBINE_CUDA_SKINNY_GEMM,
-// TURBINE_CUDA_WGMMA_GEMM, TURBINE_CUDA_INT4_GEMV, TURBINE_CUDA_INT4_TILED_MIN, TURBINE_CUDA_INT4_TILED_MAX,
-// TURBINE_CUDA_INT4_DEQUANT (a token count). A variable is used only where its flag was not given; each one
-// used is appended to `applied` as "NAME=value". A bad value or a count outside its range throws Error
-// naming the flag or variable.
+// TURBINE_CUDA_INT4_WGMMA, TURBINE_CUDA_FLASH_QUANTIZED_KV, TURBINE_CUDA_KV_DECODE_WIDE_LANES (on/off/1/0),
+// TURBINE_CUDA_SKINNY_GEMM, TURBINE_CUDA_WGMMA_GEMM, TURBINE_CUDA_INT4_GEMV, TURBINE_CUDA_INT4_TILED_MIN,
+// TURBINE_CUDA_INT4_TILED_MAX, TURBINE_CUDA_INT4_DEQUANT (a token count). A variable is used only where its
+// flag was not given; each one used is appended to `applied` as "NAME=value". A bad value or a count
+// outside its range throws Error naming the flag or variable.
 CudaOptions resolve_cuda_options(const CudaOptionFlags& flags, const std::function<const char*(const char*)>& getenv,
                                  std::vector<std::string>* applied);
 

@@ -44,9 +44,9 @@ CudaBackend::CudaBackend(int device_index, DType dtype, const CudaOptions& optio
   pool_ = std::make_unique<DeviceMemoryPool>(device_);
   // Split-K decode attention runs only while sequences x KV heads < 2 x SMs (paged_decode_splits),
   // and the tiled 4-bit GEMM splits K only while its output tiles are fewer than its resident blocks
-  // (plan_int4_tiled_gemm; the most at 64-token tiles off Hopper), so this many counters always suffice. Zeroed
-  // once, outside any graph capture (a recorded memset would not run before an op-by-op step); the
-  // kernels leave them zero.
+  // (plan_int4_tiled_gemm; the most: mma.sync's 64-token tiles), so this many counters always
+  // suffice. Zeroed once, outside any graph capture (a recorded memset would not run before an
+  // op-by-op step); the kernels leave them zero.
   const int counters_per_sm = kInt4TiledMostBlocksPerSm;
   split_counters_ = empty(DType::I32, {int64_t(counters_per_sm) * props_.multiProcessorCount});
   TURBINE_CUDA_CHECK(cudaMemsetAsync(split_counters_.data, 0, split_counters_.bytes(), stream_));

@@ -120,9 +120,8 @@ class CudaBackend : public Backend {
   int device_ = 0;
   DType dtype_;
   // As given, except wgmma_gemm_max_tokens (0) and int4_wgmma (off) where the device cannot run the
-  // Hopper kernels. GEMMs
-  // of up to skinny_gemm_max_tokens tokens run the skinny GEMM, then up to wgmma_gemm_max_tokens
-  // the Hopper GEMM, the rest cuBLASLt.
+  // Hopper kernels. GEMMs of up to skinny_gemm_max_tokens tokens run the skinny GEMM, then up to
+  // wgmma_gemm_max_tokens the Hopper GEMM, the rest cuBLASLt.
   CudaOptions options_;
   // stream_, and PDL where options_.pdl and the device has compute capability 9.0+.
   KernelLaunch launch_;

@@ -324,8 +324,11 @@ bool launch_int4_tiled_gemm(const Int4GemmArgs& a, const Int4TiledPlan& plan, fl
       plan.row_blocks != want.row_blocks || plan.splits < 1 || plan.splits > kMaxSplits)
     return false;
   if (plan.splits > 1 && (workspace == nullptr || counters == nullptr)) return false;
-  if (plan.wgmma) return launch_int4_wgmma_gemm(a, plan, workspace, counters, launch);
-  TURBINE_DISPATCH_HALF(a.dtype, launch_typed<T>(a, plan, workspace, counters, launch));
+  if (plan.wgmma) {
+    if (!launch_int4_wgmma_gemm(a, plan, workspace, counters, launch)) return false;
+  } else {
+    TURBINE_DISPATCH_HALF(a.dtype, launch_typed<T>(a, plan, workspace, counters, launch));
+  }
   TURBINE_CUDA_LAUNCH_CHECK();
   return true;
 }
