@@ -235,24 +235,26 @@ TEST_P(CudaInt4Linear, TiledAgreesWithGemm) {
       {64, 1024, 16400, 128, true},
   };
   for (const Shape& c : shapes)
-    for (DType out : {dtype, DType::F32})
+    for (DType out : {dtype, DType::F32}) {
+      SCOPED_TRACE(testing::Message() << "T=" << c.T << " K=" << c.K << " N=" << c.N << " group=" << c.group
+                                      << " bias=" << c.bias << " out=" << dtype_name(out));
+      const HostInt4Matrix m = random_int4(rng, c.N, c.K, c.group);
+      const auto xv = random_values(rng, size_t(c.T) * c.K, dtype);
+      const auto bv = random_values(rng, c.N, dtype);
+      Tensor eb = put(*gemm, bv, {c.N}, dtype);
+      Tensor want = gemm->empty(out, {c.T, c.N});
+      gemm->linear(put(*gemm, xv, {c.T, c.K}, dtype), LinearWeight(gemm->pack_int4(m)), c.bias ? &eb : nullptr, want);
+      const auto want_values = gemm->download_f32(want);
       for (Backend* tiled : {tiled_wgmma.get(), tiled_mma_sync.get()}) {
-        SCOPED_TRACE(testing::Message() << "T=" << c.T << " K=" << c.K << " N=" << c.N << " group=" << c.group
-                                        << " bias=" << c.bias << " out=" << dtype_name(out)
-                                        << (tiled == tiled_wgmma.get() ? " wgmma" : " mma.sync"));
-        const HostInt4Matrix m = random_int4(rng, c.N, c.K, c.group);
-        const auto xv = random_values(rng, size_t(c.T) * c.K, dtype);
-        const auto bv = random_values(rng, c.N, dtype);
+        SCOPED_TRACE(tiled == tiled_wgmma.get() ? "wgmma" : "mma.sync");
         Tensor gb = put(*tiled, bv, {c.N}, dtype);
         Tensor got = tiled->empty(out, {c.T, c.N});
         tiled->linear(put(*tiled, xv, {c.T, c.K}, dtype), LinearWeight(tiled->pack_int4(m)), c.bias ? &gb : nullptr,
                       got);
-        Tensor eb = put(*gemm, bv, {c.N}, dtype);
-        Tensor want = gemm->empty(out, {c.T, c.N});
-        gemm->linear(put(*gemm, xv, {c.T, c.K}, dtype), LinearWeight(gemm->pack_int4(m)), c.bias ? &eb : nullptr, want);
         // The same products in another summation order: fp32 rounding apart, plus the output rounding.
-        TURBINE_EXPECT_CLOSE(tiled->download_f32(got), gemm->download_f32(want), relative_tolerance(dtype));
+        TURBINE_EXPECT_CLOSE(tiled->download_f32(got), want_values, relative_tolerance(dtype));
       }
+    }
 }
 
 // Long prefills: the weight dequantized into scratch and the 16-bit GEMM on it, against int4_gemm.cu,
