@@ -106,19 +106,22 @@ __global__ void __launch_bounds__(kThreads, kInt4WgmmaBlocksPerSm)
   const uint4* wp = reinterpret_cast<const uint4*>(a.w) + size_t(strip) * chunks * 32 + lane;
   const uint32_t* sp = a.scales + strip * 16 + g;  // row g; row g + 8 is 8 words on
 
-  auto stage = [&](int i) { return smem + (i % kStages) * kStageBytes; };
-  auto stage_w = [&](int i) { return reinterpret_cast<uint4*>(stage(i) + kActBytes) + tid; };
-  auto stage_s = [&](int i, int r) {
-    return reinterpret_cast<uint32_t*>(stage(i) + kActBytes + kWeightBytes) + r * kThreads + tid;
-  };
-  // The block's chunk i of this lane's weight words and scale words, one commit group (empty past the end).
-  auto stage_weights = [&](int i) {
+  // The loop runs kStages chunks an iteration, so a chunk's ring slot (i % kStages) is a constant of
+  // its code and every shared-memory address is a base plus a constant; the global addresses are
+  // bases plus the chunk's offset. Slot S's stage is smem + S kStageBytes.
+  using Slot0 = std::integral_constant<int, 0>;
+  uint4* const w_ring = reinterpret_cast<uint4*>(smem + kActBytes) + tid;  // slot 0's weight words of this lane
+  uint32_t* const s_ring = reinterpret_cast<uint32_t*>(smem + kActBytes + kWeightBytes) + tid;
+  const uint4* const w_first = wp + size_t(c_begin) * 32;  // chunk i's words at w_first + 32 i
+  // The block's chunk i (in slot S) of this lane's weight words and scale words, one commit group
+  // (empty past the end).
+  auto stage_weights = [&](int i, auto slot) {
+    constexpr int S = decltype(slot)::value % kStages;
     if (i < nch) {
-      const int c = c_begin + i;
-      cp_async16(stage_w(i), wp + size_t(c) * 32, true);
-      const uint32_t* sw = sp + size_t(c >> group_shift) * np;
-      cp_async4(stage_s(i, 0), sw, true);
-      cp_async4(stage_s(i, 1), sw + 8, true);
+      cp_async16(w_ring + S * (kStageBytes / 16), w_first + 32 * i, true);
+      const uint32_t* sw = sp + uint32_t((c_begin + i) >> group_shift) * uint32_t(np);
+      cp_async4(s_ring + S * (kStageBytes / 4), sw, true);
+      cp_async4(s_ring + S * (kStageBytes / 4) + kThreads, sw + 8, true);
     }
     cp_async_commit();
   };
@@ -126,70 +129,91 @@ __global__ void __launch_bounds__(kThreads, kInt4WgmmaBlocksPerSm)
   // token group u % 8, half chunk u / 8. Lane (g, t) loads token 8 (u % 8) + g's columns 8t .. 8t + 7
   // of the half: its pairs (2t, 2t + 1), (2t + 8, 2t + 9) of subtile 2h, then the same of 2h + 1 in
   // the packed k order, which stmatrix sends to 16-byte units 4h .. 4h + 3 of the token's row.
-  const T* x = static_cast<const T*>(a.x);
+  // Unit w + 8q's load of chunk i is x_first[q] + 64 i, in K while 64 i < x_room[q] (0 for a token
+  // past the last: it loads zeros).
+  const T* x_first[2];
+  int x_room[2];
+  uint32_t x_place[2];  // where the lane's stmatrix row goes in slot 0's activations (bytes)
+#pragma unroll
+  for (int q = 0; q < 2; ++q) {
+    const int u = warp + 8 * q, tok = tok0 + 8 * (u & 7) + g, col = c_begin * 64 + 32 * (u >> 3) + 8 * t;
+    x_first[q] = static_cast<const T*>(a.x) + size_t(min(tok, tokens - 1)) * k + col;
+    x_room[q] = tok < tokens ? k - col : 0;
+    // The 128-byte swizzle: unit j of row r of an 8-row group lies at j ^ r.
+    const int row = lane & 7, unit = 4 * (u >> 3) + (lane >> 3);
+    x_place[q] = uint32_t((u & 7) * 1024 + row * 128 + ((unit ^ row) << 4));
+  }
   uint4 xa[2];
   auto load_x = [&](int i) {
 #pragma unroll
-    for (int q = 0; q < 2; ++q) {
-      const int u = warp + 8 * q, tok = tok0 + 8 * (u & 7) + g, col = (c_begin + i) * 64 + 32 * (u >> 3) + 8 * t;
-      xa[q] = i < nch && tok < tokens && col < k ? load_after_wait(x + size_t(tok) * k + col) : make_uint4(0, 0, 0, 0);
-    }
+    for (int q = 0; q < 2; ++q)
+      xa[q] = i < nch && 64 * i < x_room[q] ? load_after_wait(x_first[q] + 64 * i) : make_uint4(0, 0, 0, 0);
   };
-  auto store_x = [&](int i) {
+  auto store_x = [&](auto slot) {
+    constexpr int S = decltype(slot)::value % kStages;
 #pragma unroll
-    for (int q = 0; q < 2; ++q) {
-      const int u = warp + 8 * q, row = lane & 7, unit = 4 * (u >> 3) + (lane >> 3);
-      // The 128-byte swizzle: unit j of row r of an 8-row group lies at j ^ r.
-      stmatrix_x4(stage(i) + (u & 7) * 1024 + row * 128 + ((unit ^ row) << 4), xa[q]);
-    }
+    for (int q = 0; q < 2; ++q) stmatrix_x4(smem + S * kStageBytes + x_place[q], xa[q]);
     fence_proxy_async();
   };
 
   // Weights and scales are nobody's output: the first stages' go out before the PDL wait.
-#pragma unroll
-  for (int i = 0; i < kStages - 1; ++i) stage_weights(i);
+  stage_weights(0, Slot0{});
+  stage_weights(1, std::integral_constant<int, 1>{});
+  stage_weights(2, std::integral_constant<int, 2>{});
+  static_assert(kStages == 4, "three stages ahead");
   pdl_launch_dependents();
   pdl_wait();
   load_x(0);
-  store_x(0);
+  store_x(Slot0{});
   load_x(1);
 
   float acc[kAcc];
 #pragma unroll
   for (int e = 0; e < kAcc; ++e) acc[e] = 0.0f;
-  // Chunk i. Its products overlap the copies of the chunks after it, not the next chunk's
+  // The descriptors of slot 0's four 16-column subtiles; slot S's are S kStageBytes on (the
+  // descriptor's address field counts 16-byte units).
+  const uint64_t desc0 = hopper::smem_desc_sw128(smem);
+  // Chunk i, in slot S. Its products overlap the copies of the chunks after it, not the next chunk's
   // dequantization (the other warpgroups' work covers that): ptxas serializes wgmma where another
   // instruction defines one of their inputs (the next chunk's fragments, say) while they are in flight.
-  auto chunk = [&](int i) {
+  auto chunk = [&](int i, auto slot) {
+    constexpr int S = decltype(slot)::value;
     // Groups committed: kStages - 1 before the loop, one per chunk since; chunk i's is complete when
     // at most kStages - 2 remain.
     cp_async_wait<kStages - 2>();
     __syncthreads();  // chunk i's activations, stored by every warp, are visible
-    const uint4 wv = *stage_w(i);
-    const uint32_t sg = *stage_s(i, 0), sg8 = *stage_s(i, 1);
+    const uint4 wv = w_ring[S * (kStageBytes / 16)];
+    const uint32_t sg = s_ring[S * (kStageBytes / 4)], sg8 = s_ring[S * (kStageBytes / 4) + kThreads];
     uint32_t frag[2][2][4];  // [half][subtile of the half][register]
     int4_half_chunk_fragments<T>(make_uint2(wv.x, wv.y), sg, sg8, frag[0]);
     int4_half_chunk_fragments<T>(make_uint2(wv.z, wv.w), sg, sg8, frag[1]);
     uint64_t desc[4];  // defined before the fence too
 #pragma unroll
-    for (int s = 0; s < 4; ++s) desc[s] = hopper::smem_desc_sw128(stage(i) + 32 * s), fence_descriptor(desc[s]);
+    for (int s = 0; s < 4; ++s) desc[s] = desc0 + uint64_t((S * kStageBytes + 32 * s) >> 4), fence_descriptor(desc[s]);
 #pragma unroll
     for (int e = 0; e < kAcc; ++e) hopper::wgmma_fence_operand(acc[e]);
     hopper::wgmma_fence();
 #pragma unroll
     for (int s = 0; s < 4; ++s) wgmma_rs<T>(acc, frag[s / 2][s % 2], desc[s]);
     hopper::wgmma_commit();
-    // While the products run: the weights of chunk i + kStages - 1 into the slot this lane read at
-    // chunk i - 1, the next chunk's activations into its stage (last read by chunk i + 1 - kStages,
-    // whose products every warp has waited for), and the activations after it into registers.
-    stage_weights(i + kStages - 1);
-    if (i + 1 < nch) store_x(i + 1);
+    // While the products run: the next chunk's activations into its stage (last read by chunk
+    // i + 1 - kStages, whose products every warp has waited for), the weights of chunk
+    // i + kStages - 1 into the slot this lane read at chunk i - 1, and the activations after it into
+    // registers. The stores go first: their proxy fence is a MEMBAR.ALL.CTA, which would also wait
+    // for the copies issued just before it.
+    if (i + 1 < nch) store_x(std::integral_constant<int, S + 1>{});
+    stage_weights(i + kStages - 1, std::integral_constant<int, S + kStages - 1>{});
     load_x(i + 2);
     wgmma_wait<0>();  // the fragments are free again
 #pragma unroll
     for (int e = 0; e < kAcc; ++e) hopper::wgmma_fence_operand(acc[e]);
   };
-  for (int i = 0; i < nch; ++i) chunk(i);
+  for (int i = 0; i < nch; i += kStages) {
+    chunk(i, Slot0{});
+    if (i + 1 < nch) chunk(i + 1, std::integral_constant<int, 1>{});
+    if (i + 2 < nch) chunk(i + 2, std::integral_constant<int, 2>{});
+    if (i + 3 < nch) chunk(i + 3, std::integral_constant<int, 3>{});
+  }
   cp_async_wait<0>();  // no copy outlives the block
 
   if (plan.splits > 1) {
