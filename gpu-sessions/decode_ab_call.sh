@@ -10,7 +10,7 @@
 # A/B as NAME. Saved into $OUT/s.tgz after each phase.
 # Here: TURBINE_BASE_BIN=path/to/base/turbine [TURBINE_VARIANT_BUILD=NAME=dir] gpu-sessions/prepare_carry.sh
 # Then: run(command="bash gpu-sessions/decode_ab_call.sh", carry=[".carry/pack", ".carry/shared"])
-# Knobs: GTEST_FILTER (the tests), MEMCHECK=0 and TIMELINES=0 (skip those phases), MEMCHECK=variants (the
+# Knobs: GTEST_FILTER (the tests; GTEST_FILTER_NAME for variant NAME's), MEMCHECK=0 and TIMELINES=0 (skip those phases), MEMCHECK=variants (the
 # variants' memcheck only), MEMCHECK_FILTER (its tests; MEMCHECK_FILTER_NAME for variant NAME's),
 # MEMCHECK_TIMEOUT (each build's, 120 s), UNFUSED=0 (no fused-off run), ROUNDS (3),
 # LINEAR_TOKENS (int4_linear_bench of each build at those token counts; TILED9=1 also with the tiled GEMM
@@ -33,7 +33,8 @@ variants=$(cd $b && ls turbine-* 2>/dev/null | grep -v '^turbine-base$' | sed 's
 for t in "" $variants; do
   tests=$b/turbine_gpu_tests${t:+-$t} log=$O/tests${t:+-$t}.log
   [ -x "$tests" ] || continue
-  timeout 300 $tests --gtest_filter="$filter" > $log 2>&1
+  vfilter=GTEST_FILTER_$t; vfilter=${t:+${!vfilter:-}}
+  timeout 300 $tests --gtest_filter="${vfilter:-$filter}" > $log 2>&1
   echo "tests${t:+ $t} rc=$? at ${SECONDS}s"; grep -E "^\[  (PASSED|FAILED)|FAILED  \]|Failure|perplexity" $log | head -20; save
 done
 export PATH=/usr/local/cuda/bin:$PATH
