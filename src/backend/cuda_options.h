@@ -41,7 +41,7 @@ struct CudaOptions {
   // block, K split over blocks), not int4_gemm.cu; off: none do.
   bool int4_tiled_gemm = true;
   // On Hopper (compute capability 9.0), the tiled GEMM's 64-token tiles on wgmma with the weights
-  // dequantized in registers (int4_wgmma_gemm.cu): a 7B layer at 64 tokens in 131 us against 146 with
+  // dequantized in registers (int4_wgmma_gemm.cu): a 7B layer at 64 tokens in 128 us against 146 with
   // mma.sync on an H100 (docs/performance.md). Off: mma.sync, for comparisons.
   bool int4_wgmma = true;
   int int4_tiled_min_tokens = kInt4TiledMinTokens, int4_tiled_max_tokens = kInt4TiledMaxTokens;
