@@ -15,7 +15,7 @@
 # MEMCHECK_TIMEOUT (each build's, 120 s), UNFUSED=0 (no fused-off run), ROUNDS (3),
 # LINEAR_TOKENS (int4_linear_bench of each build at those token counts; TILED9=1 also with the tiled GEMM
 # from 9 tokens), VARIANT_TIMELINES (the batch sizes of the variants' timelines, "16"; 0: none), BATCHES (the A/B's
-# batch sizes, "1,16"), VARIANT_ENV_NAME (variables set for variant NAME's A/B runs, e.g.
+# batch sizes, "1,16"), VARIANT_ENV_NAME (variables set for variant NAME's A/B and int4_linear_bench runs, e.g.
 # "TURBINE_CUDA_INT4_GEMV=8 TURBINE_CUDA_INT4_TILED_MIN=9").
 # (.carry-peer stays behind: with turbine-base packed, the llama.cpp source would pass 64 MiB).
 set -u
@@ -66,8 +66,9 @@ if [ -n "${LINEAR_TOKENS:-}" ]; then
     for round in 1 2; do for v in head $variants; do
       bin=$b/int4_linear_bench-$v; [ $v = head ] && bin=$b/int4_linear_bench
       [ -x "$bin" ] || continue
-      echo "== $v $round ${env:-default}" | tee -a $O/linear.txt
-      env $env timeout 90 $bin --dtype float16 --iterations 50 --tokens $LINEAR_TOKENS 2>&1 | tee -a $O/linear.txt
+      venv=VARIANT_ENV_$v; venv=${!venv:-}  # a variant's environment applies here too (after TILED9's)
+      echo "== $v $round ${env:-default} $venv" | tee -a $O/linear.txt
+      env $env $venv timeout 90 $bin --dtype float16 --iterations 50 --tokens $LINEAR_TOKENS 2>&1 | tee -a $O/linear.txt
       save  # a call cut short keeps the rounds done
     done; done
   done
