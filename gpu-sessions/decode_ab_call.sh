@@ -10,8 +10,9 @@
 # A/B as NAME. Saved into $OUT/s.tgz after each phase.
 # Here: TURBINE_BASE_BIN=path/to/base/turbine [TURBINE_VARIANT_BUILD=NAME=dir] gpu-sessions/prepare_carry.sh
 # Then: run(command="bash gpu-sessions/decode_ab_call.sh", carry=[".carry/pack", ".carry/shared"])
-# Knobs: GTEST_FILTER (the tests; GTEST_FILTER_NAME for variant NAME's), MEMCHECK=0 and TIMELINES=0 (skip those phases), MEMCHECK=variants (the
-# variants' memcheck only), MEMCHECK_FILTER (its tests; MEMCHECK_FILTER_NAME for variant NAME's),
+# Knobs: GTEST_FILTER (the tests; GTEST_FILTER_NAME for variant NAME's), MEMCHECK=0 and TIMELINES=0
+# (skip those phases), MEMCHECK=variants (the variants' memcheck only), MEMCHECK_FILTER (its tests;
+# MEMCHECK_FILTER_NAME for variant NAME's),
 # MEMCHECK_TIMEOUT (each build's, 120 s), UNFUSED=0 (no fused-off run), ROUNDS (3),
 # LINEAR_TOKENS (int4_linear_bench of each build at those token counts; TILED9=1 also with the tiled GEMM
 # from 9 tokens), VARIANT_TIMELINES (the batch sizes of the variants' timelines, "16"; 0: none), BATCHES (the A/B's
