@@ -70,10 +70,6 @@ __device__ __forceinline__ void wgmma_rs(float (&d)[kAcc], const uint32_t (&a)[4
     TURBINE_WGMMA_RS("bf16");
 #undef TURBINE_WGMMA_RS
 }
-template <int N>
-__device__ __forceinline__ void wgmma_wait() {
-  asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(N) : "memory");
-}
 // Four 8 x 8 matrices of 16-bit values: register i of lane l is matrix i's row l / 4, values
 // 2 (l % 4) and 2 (l % 4) + 1; lane l gives the address of matrix l / 8's row l % 8.
 __device__ __forceinline__ void stmatrix_x4(void* row, const uint4& v) {
@@ -204,7 +200,7 @@ __global__ void __launch_bounds__(kThreads, kInt4WgmmaBlocksPerSm)
     if (i + 1 < nch) store_x(std::integral_constant<int, S + 1>{});
     stage_weights(i + kStages - 1, std::integral_constant<int, S + kStages - 1>{});
     load_x(i + 2);
-    wgmma_wait<0>();  // the fragments are free again
+    hopper::wgmma_wait_all();  // the fragments are free again
 #pragma unroll
     for (int e = 0; e < kAcc; ++e) hopper::wgmma_fence_operand(acc[e]);
   };
