@@ -1,6 +1,7 @@
 // The host side of the tiled 4-bit GEMM (gemm/int4_tiled_gemm.h), which needs no GPU and so runs in
 // every CUDA build: the launch plan covers every output row and token once, splits K only as far as
-// the split-K counters and the chunks allow, and sizes the partial sums as the kernel indexes them;
+// the split-K counters (mma.sync; wgmma: the cluster size) and the chunks allow, and sizes the partial
+// sums as the kernel indexes them;
 // the K splits partition the chunks; the staged activation layout is a bijection whose B-fragment
 // reads are free of shared-memory bank conflicts.
 #ifdef TURBINE_WITH_CUDA
@@ -32,8 +33,8 @@ TEST(Int4TiledPlan, CoversTheProductAndSplitsWithinItsLimits) {
               EXPECT_EQ(p.token_tile, tokens <= 16 ? 16 : tokens <= 32 ? 32 : 64);
               EXPECT_GE(p.token_tiles * p.token_tile, tokens);
               EXPECT_LT((p.token_tiles - 1) * p.token_tile, tokens);
-              // wgmma takes the 64-token tiles of power-of-two group sizes of at least 64, two blocks an SM.
-              EXPECT_EQ(p.wgmma, wgmma && p.token_tile == 64 && layout.group_size >= 64);
+              // wgmma takes every tile of power-of-two group sizes of at least 64.
+              EXPECT_EQ(p.wgmma, wgmma && layout.group_size >= 64);
               EXPECT_EQ(p.blocks_per_sm, p.wgmma ? kInt4WgmmaBlocksPerSm : p.token_tile == 64 ? 3 : 2);
               EXPECT_GE(int64_t(p.row_blocks) * kInt4TiledRows, layout.n_padded());
               EXPECT_LT(int64_t(p.row_blocks - 1) * kInt4TiledRows, layout.n_padded());
@@ -48,6 +49,13 @@ TEST(Int4TiledPlan, CoversTheProductAndSplitsWithinItsLimits) {
               EXPECT_LT(p.tiles(), p.blocks_per_sm * sms);
               EXPECT_LE(p.splits, chunks / 4);
               EXPECT_LE(p.splits, 16);
+              if (p.wgmma) {
+                // A tile's splits are one thread-block cluster, which adds them in shared memory.
+                EXPECT_LE(p.splits, kInt4WgmmaMaxSplits);
+                EXPECT_EQ(p.workspace_bytes, 0u);
+                EXPECT_EQ(p.counters, 0);
+                continue;
+              }
               EXPECT_EQ(p.counters, p.tiles());
               EXPECT_LE(p.counters, max_counters);
               // One fp32 partial per output element of each block (its rows x its token tile).
@@ -94,9 +102,10 @@ TEST(Int4TiledPlan, SevenBLayerAtSixtyFourTokensFillsItsWaves) {
 
 TEST(Int4TiledPlan, SplitsNoFurtherThanTheCountersAllow) {
   const Int4Layout layout{300, 4096, 128};  // 3 row blocks
-  EXPECT_GT(plan_int4_tiled_gemm(layout, 16, 132, 264, true).splits, 1);
-  EXPECT_EQ(plan_int4_tiled_gemm(layout, 16, 132, 2, true).splits, 1);  // 3 tiles, 2 counters
-  EXPECT_EQ(plan_int4_tiled_gemm(layout, 16, 132, 0, true).splits, 1);
+  EXPECT_GT(plan_int4_tiled_gemm(layout, 16, 132, 264, false).splits, 1);
+  EXPECT_EQ(plan_int4_tiled_gemm(layout, 16, 132, 2, false).splits, 1);  // 3 tiles, 2 counters
+  EXPECT_EQ(plan_int4_tiled_gemm(layout, 16, 132, 0, false).splits, 1);
+  EXPECT_GT(plan_int4_tiled_gemm(layout, 16, 132, 0, true).splits, 1);  // wgmma's clusters need none
 }
 
 TEST(Int4TiledPlan, SplitsPartitionTheChunks) {

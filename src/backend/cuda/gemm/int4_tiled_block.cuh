@@ -1,5 +1,6 @@
-// The device side of int4_tiled_gemm.h's plan that its kernels (int4_tiled_gemm.cu, int4_wgmma_gemm.cu)
-// share: which output tile, split and chunks a block takes, and split K's hand-over to the last block.
+// The device side of int4_tiled_gemm.h's plan for the mma.sync kernel (int4_tiled_gemm.cu): which
+// output tile, split and chunks a block takes, split K's hand-over to the last block, and the partial
+// sums' layout. (int4_wgmma_gemm.cu adds a tile's splits inside a thread-block cluster instead.)
 #pragma once
 #include "backend/cuda/gemm/int4_tiled_gemm.h"
 
@@ -37,6 +38,52 @@ __device__ __forceinline__ bool int4_tiled_last_split(unsigned* counter, int spl
   if (!last) return false;
   __threadfence();  // and the other blocks' partials before this one reads them
   return true;
+}
+
+// Split K's partial sums: a block's Acc fp32 accumulators a thread (Acc % 4 == 0), stored as Acc / 4
+// float4 vectors, vector v of thread i at float4 v x Threads + i of the block's part (so each vector's
+// stores and loads coalesce across the threads). Part (split s, tile t) starts at float
+// (s x tiles + t) x Acc x Threads.
+template <int Acc, int Threads>
+__device__ __forceinline__ float4* int4_tiled_part(float* partials, int split, int tile, int tiles) {
+  static_assert(Acc % 4 == 0);
+  return reinterpret_cast<float4*>(partials + (size_t(split) * tiles + tile) * Acc * Threads) + threadIdx.x;
+}
+template <int Acc, int Threads>
+__device__ __forceinline__ void int4_tiled_store_partials(float* partials, int split, int tile, int tiles,
+                                                          const float (&acc)[Acc]) {
+  float4* part = int4_tiled_part<Acc, Threads>(partials, split, tile, tiles);
+#pragma unroll
+  for (int v = 0; v < Acc / 4; ++v)
+    __stcg(part + v * Threads, make_float4(acc[4 * v], acc[4 * v + 1], acc[4 * v + 2], acc[4 * v + 3]));
+}
+// The last block's sum of every split's part, in split order (0 + part 0 + part 1 + ...: the same bits
+// whatever the grid). The loads of two parts (one where Acc is 64) go out before their adds: the sum
+// is the tail of a split launch, when most SMs are idle, so its L2 round trips are what it costs.
+template <int Acc, int Threads>
+__device__ __forceinline__ void int4_tiled_sum_partials(float* partials, int splits, int tile, int tiles,
+                                                        float (&acc)[Acc]) {
+  constexpr int V = Acc / 4, Batch = Acc >= 64 ? 1 : 2;
+#pragma unroll
+  for (int e = 0; e < Acc; ++e) acc[e] = 0.0f;
+  for (int s0 = 0; s0 < splits; s0 += Batch) {
+    float4 got[Batch][V];
+#pragma unroll
+    for (int b = 0; b < Batch; ++b)
+      if (s0 + b < splits) {
+        const float4* part = int4_tiled_part<Acc, Threads>(partials, s0 + b, tile, tiles);
+#pragma unroll
+        for (int v = 0; v < V; ++v) got[b][v] = __ldcg(part + v * Threads);
+      }
+#pragma unroll
+    for (int b = 0; b < Batch; ++b)
+      if (s0 + b < splits)
+#pragma unroll
+        for (int v = 0; v < V; ++v) {
+          acc[4 * v] += got[b][v].x, acc[4 * v + 1] += got[b][v].y;
+          acc[4 * v + 2] += got[b][v].z, acc[4 * v + 3] += got[b][v].w;
+        }
+  }
 }
 
 }  // namespace turbine::cuda

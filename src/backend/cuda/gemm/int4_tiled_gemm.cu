@@ -200,25 +200,10 @@ __global__ void __launch_bounds__(Cfg::kThreads, Cfg::MinBlocks)
   cp_async_wait<0>();  // no copy outlives the block
 
   if (plan.splits > 1) {
-    // This split's accumulators, thread-major so that the stores and the last block's loads coalesce.
-    float* mine = partials + (size_t(split) * plan.tiles() + tile) * kAcc * kThreads + threadIdx.x;
-#pragma unroll
-    for (int m = 0; m < MT; ++m)
-#pragma unroll
-      for (int j = 0; j < NT; ++j)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) __stcg(mine + ((m * NT + j) * 4 + e) * kThreads, acc[m][j][e]);
+    float(&flat)[kAcc] = reinterpret_cast<float(&)[kAcc]>(acc);  // [m][j][e], row-major
+    int4_tiled_store_partials<kAcc, kThreads>(partials, split, tile, plan.tiles(), flat);
     if (!int4_tiled_last_split(counters + tile, plan.splits)) return;
-    zero_acc();
-    for (int s = 0; s < plan.splits; ++s) {
-      const float* part = partials + (size_t(s) * plan.tiles() + tile) * kAcc * kThreads + threadIdx.x;
-#pragma unroll
-      for (int m = 0; m < MT; ++m)
-#pragma unroll
-        for (int j = 0; j < NT; ++j)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) acc[m][j][e] += __ldcg(part + ((m * NT + j) * 4 + e) * kThreads);
-    }
+    int4_tiled_sum_partials<kAcc, kThreads>(partials, plan.splits, tile, plan.tiles(), flat);
   }
 
 #pragma unroll
@@ -285,7 +270,7 @@ Int4TiledPlan plan_int4_tiled_gemm(const Int4Layout& layout, int tokens, int sms
   plan.token_tile = tokens <= 16 ? 16 : tokens <= 32 ? 32 : 64;
   plan.token_tiles = (tokens + plan.token_tile - 1) / plan.token_tile;
   const int group = layout.group_size;
-  plan.wgmma = wgmma && plan.token_tile == 64 && group >= 64 && (group & (group - 1)) == 0;
+  plan.wgmma = wgmma && group >= 64 && (group & (group - 1)) == 0;
   plan.blocks_per_sm = plan.wgmma              ? kInt4WgmmaBlocksPerSm
                        : plan.token_tile == 64 ? Tiled64::MinBlocks
                                                : Tiled16::MinBlocks;
@@ -296,15 +281,15 @@ Int4TiledPlan plan_int4_tiled_gemm(const Int4Layout& layout, int tokens, int sms
   // time wins, so a launch never spills a small last wave (96 tiles split 3 ways on 132 SMs with two
   // slots each would run 288 blocks in two waves of 264: 2 ways fill one wave and take less time).
   const int chunks = int(layout.k_padded() / 64), slots = plan.blocks_per_sm * sms;
-  if (plan.tiles() < slots && plan.tiles() <= max_counters) {
-    const int most = std::max(1, std::min(chunks / kMinSplitChunks, kMaxSplits));
+  if (plan.tiles() < slots && (plan.wgmma || plan.tiles() <= max_counters)) {
+    const int most = std::max(1, std::min(chunks / kMinSplitChunks, plan.wgmma ? kInt4WgmmaMaxSplits : kMaxSplits));
     double best = int4_tiled_cost(plan.tiles(), 1, chunks, slots, plan.token_tile);
     for (int s = 2; s <= most; ++s) {
       const double cost = int4_tiled_cost(plan.tiles(), s, chunks, slots, plan.token_tile);
       if (cost < best) best = cost, plan.splits = s;
     }
   }
-  if (plan.splits > 1) {
+  if (plan.splits > 1 && !plan.wgmma) {  // wgmma adds a tile's splits inside its cluster
     plan.workspace_bytes = size_t(plan.blocks()) * kInt4TiledRows * plan.token_tile * sizeof(float);
     plan.counters = plan.tiles();
   }
@@ -323,9 +308,9 @@ bool launch_int4_tiled_gemm(const Int4GemmArgs& a, const Int4TiledPlan& plan, fl
   if (plan.token_tile != want.token_tile || plan.token_tiles != want.token_tiles || plan.wgmma != want.wgmma ||
       plan.row_blocks != want.row_blocks || plan.splits < 1 || plan.splits > kMaxSplits)
     return false;
-  if (plan.splits > 1 && (workspace == nullptr || counters == nullptr)) return false;
+  if (!plan.wgmma && plan.splits > 1 && (workspace == nullptr || counters == nullptr)) return false;
   if (plan.wgmma) {
-    if (!launch_int4_wgmma_gemm(a, plan, workspace, counters, launch)) return false;
+    if (!launch_int4_wgmma_gemm(a, plan, launch)) return false;
   } else {
     TURBINE_DISPATCH_HALF(a.dtype, launch_typed<T>(a, plan, workspace, counters, launch));
   }

@@ -2,10 +2,11 @@
 // fragment arithmetic) for more tokens than one mma token tile, laid out so that nothing is read more
 // often than it must be. A block owns 128 output rows (its warps split N) and a tile of 16, 32 or 64
 // tokens, whose activations it stages once in shared memory for all its warps (int4_gemm.cu reads
-// them again for every 16-row strip, which bounds it at 32-64 tokens). On Hopper the 64-token tiles
-// run on wgmma (int4_wgmma_gemm.cu) under the same plan. Where output tiles alone would not fill the
-// GPU, K is split over blocks: each writes fp32 partial sums, and the last block of a tile to finish
-// adds them in split order, so repeated launches give the same bits.
+// them again for every 16-row strip, which bounds it at 32-64 tokens). On Hopper every tile runs on
+// wgmma (int4_wgmma_gemm.cu) under the same plan. Where output tiles alone would not fill the
+// GPU, K is split over blocks. On mma.sync each writes fp32 partial sums and the last block of a tile
+// to finish adds them; on wgmma a tile's splits are one thread-block cluster, which adds them in
+// shared memory. Both add in split order, so repeated launches give the same bits.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -16,19 +17,20 @@
 namespace turbine::cuda {
 
 // Output rows per block, and resident blocks per SM of each configuration (what the plan's waves
-// count): two blocks of 8 warps for 16- and 32-token tiles; 64-token tiles two blocks of two
-// warpgroups on wgmma (kInt4WgmmaBlocksPerSm), elsewhere three blocks of 4 warps.
+// count): on wgmma three blocks of one warpgroup (kInt4WgmmaBlocksPerSm); elsewhere two blocks of 8
+// warps for 16- and 32-token tiles, three blocks of 4 warps for 64-token tiles.
 constexpr int kInt4TiledRows = 128;
-constexpr int kInt4WgmmaBlocksPerSm = 2;
+constexpr int kInt4WgmmaBlocksPerSm = 3;
+constexpr int kInt4WgmmaMaxSplits = 8;  // the portable cluster size: a wgmma tile's splits are one cluster
 constexpr int kInt4TiledMostBlocksPerSm = 3;
 
 // How a launch covers the product: blocks = row_blocks x token_tiles x splits.
 struct Int4TiledPlan {
   int token_tile = 0;     // tokens per block: 16, 32 or 64
-  bool wgmma = false;     // 64-token tiles on int4_wgmma_gemm.cu
+  bool wgmma = false;     // on int4_wgmma_gemm.cu
   int blocks_per_sm = 0;  // the configuration's resident blocks per SM
   int row_blocks = 0, token_tiles = 0, splits = 0;
-  size_t workspace_bytes = 0;  // fp32 partial sums; 0 with one split
+  size_t workspace_bytes = 0;  // fp32 partial sums; 0 with one split or wgmma
   int counters = 0;            // zeroed counters the launch needs (one per output tile with splits), else 0
 
   __host__ __device__ int tiles() const { return row_blocks * token_tiles; }
@@ -37,10 +39,11 @@ struct Int4TiledPlan {
 
 // A plan for `tokens` tokens on a GPU of `sms` multiprocessors: K is split only while the output
 // tiles number fewer than the resident blocks (blocks_per_sm per SM), into parts of at
-// least four 64-column chunks, and never into more parts than `max_counters` counters allow; of
-// those, the split count with the least modelled time (whole waves of resident blocks, plus the
-// partial sums' traffic). `wgmma`: the device runs int4_wgmma_gemm.cu (compute capability 9.0), which
-// then takes the 64-token tiles of group sizes that are powers of two of at least 64.
+// least four 64-column chunks; on mma.sync only where `max_counters` counters cover the tiles, on
+// wgmma into at most kInt4WgmmaMaxSplits parts; of those, the split count with the least modelled
+// time (whole waves of resident blocks, plus the partial sums' traffic). `wgmma`: the device runs
+// int4_wgmma_gemm.cu (compute capability 9.0), which then takes every tile of group sizes that are
+// powers of two of at least 64.
 Int4TiledPlan plan_int4_tiled_gemm(const Int4Layout& layout, int tokens, int sms, int max_counters, bool wgmma);
 
 // The first chunk of split s when `chunks` chunks go to `splits` parts (s = splits gives the end).

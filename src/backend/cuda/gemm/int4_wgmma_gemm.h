@@ -6,8 +6,9 @@
 namespace turbine::cuda {
 
 // Returns false (nothing launched) where the kernel does not take the arguments: a plan without
-// wgmma, or a device other than compute capability 9.0. launch_int4_tiled_gemm checks the rest.
-bool launch_int4_wgmma_gemm(const Int4GemmArgs& args, const Int4TiledPlan& plan, float* workspace, unsigned* counters,
-                            const KernelLaunch& launch);
+// wgmma or of more than kInt4WgmmaMaxSplits splits, or a device other than compute capability 9.0.
+// launch_int4_tiled_gemm checks the rest. Split K needs no workspace: a tile's splits are one
+// thread-block cluster, which adds its blocks' sums in shared memory.
+bool launch_int4_wgmma_gemm(const Int4GemmArgs& args, const Int4TiledPlan& plan, const KernelLaunch& launch);
 
 }  // namespace turbine::cuda
