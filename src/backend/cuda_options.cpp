@@ -62,17 +62,21 @@ CudaOptions resolve_cuda_options(const CudaOptionFlags& flags, const std::functi
          o.wgmma_gemm_max_tokens);
   tokens(flags.int4_gemv_max_tokens, "--int4-gemv-max-tokens", "TURBINE_CUDA_INT4_GEMV", kInt4GemvMaxTokens,
          o.int4_gemv_max_tokens);
+  int min_tokens = -1;  // unset
   tokens(flags.int4_tiled_min_tokens, "--int4-tiled-min-tokens", "TURBINE_CUDA_INT4_TILED_MIN", kInt4TiledTokensLimit,
-         o.int4_tiled_min_tokens);
+         min_tokens);
+  if (min_tokens >= 0) o.int4_tiled_min_tokens = min_tokens;
   tokens(flags.int4_tiled_max_tokens, "--int4-tiled-max-tokens", "TURBINE_CUDA_INT4_TILED_MAX", kInt4TiledTokensLimit,
          o.int4_tiled_max_tokens);
   tokens(flags.int4_dequant_min_tokens, "--int4-dequant-min-tokens", "TURBINE_CUDA_INT4_DEQUANT",
          kInt4DequantMinTokensLimit, o.int4_dequant_min_tokens);
-  // An empty range would switch the tiled GEMM off unsaid; --int4-tiled-gemm off says that.
-  if (o.int4_tiled_min_tokens > o.int4_tiled_max_tokens)
+  // An empty range would switch the tiled GEMM off unsaid; --int4-tiled-gemm off says that. Unset, the
+  // fewest is the lower of the two defaults (the device decides which applies).
+  const int fewest = o.int4_tiled_min_tokens.value_or(kInt4WgmmaTiledMinTokens);
+  if (fewest > o.int4_tiled_max_tokens)
     fail("--int4-tiled-min-tokens (TURBINE_CUDA_INT4_TILED_MIN) {} is above --int4-tiled-max-tokens "
          "(TURBINE_CUDA_INT4_TILED_MAX) {}; --int4-tiled-gemm off runs the tiled GEMM at no token count",
-         o.int4_tiled_min_tokens, o.int4_tiled_max_tokens);
+         fewest, o.int4_tiled_max_tokens);
   return o;
 }
 

@@ -19,10 +19,11 @@ constexpr int kInt4GemvMaxTokens = 16;
 constexpr int kInt4GemvPreNormMaxK = 8192;
 // The largest token count --int4-tiled-min-tokens / --int4-tiled-max-tokens take.
 constexpr int kInt4TiledTokensLimit = 1 << 20;
-// The token counts the tiled 4-bit GEMM (int4_tiled_gemm.cu) takes by default, from 33 up: on an H100
-// a 7B layer takes 0.70x int4_gemm.cu's time at 64 tokens and 0.69-0.78x from 128 to 2048, and 1.05x at
-// 32 (docs/performance.md).
-constexpr int kInt4TiledMinTokens = 33, kInt4TiledMaxTokens = kInt4TiledTokensLimit;
+// The token counts the tiled 4-bit GEMM (int4_tiled_gemm.cu) takes by default: from 17 where its tiles
+// run on wgmma (int4_wgmma_gemm.cu; on an H200 a 7B layer at 32 tokens takes 0.79x int4_gemm.cu's
+// time), from 33 on mma.sync (on an H100 1.05x at 32 tokens, 0.70x at 64 and 0.69-0.78x from 128 to
+// 2048; docs/performance.md).
+constexpr int kInt4WgmmaTiledMinTokens = 17, kInt4TiledMinTokens = 33, kInt4TiledMaxTokens = kInt4TiledTokensLimit;
 
 struct CudaOptions {
   bool graphs = true;         // decode steps recorded and replayed as CUDA graphs
@@ -44,7 +45,9 @@ struct CudaOptions {
   // dequantized in registers (int4_wgmma_gemm.cu): a 7B layer at 64 tokens in 128 us against 146 with
   // mma.sync on an H100 (docs/performance.md). Off: mma.sync, for comparisons.
   bool int4_wgmma = true;
-  int int4_tiled_min_tokens = kInt4TiledMinTokens, int4_tiled_max_tokens = kInt4TiledMaxTokens;
+  // Unset: kInt4WgmmaTiledMinTokens where a launch's tiles run on wgmma, else kInt4TiledMinTokens.
+  std::optional<int> int4_tiled_min_tokens;
+  int int4_tiled_max_tokens = kInt4TiledMaxTokens;
   // 4-bit linears of at least this many tokens (0: none) dequantize the weight to the compute dtype
   // and run the 16-bit GEMM (int4_dequantize.cu; long prefills). Off by default: its dequantization
   // alone takes ~190 us for a 4096 x 12288 weight on an H200, far from the copy bandwidth.

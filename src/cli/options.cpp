@@ -102,12 +102,12 @@ void add_cuda_options(CLI::App& cmd, CudaFlags& f) {
          "4-bit linears of --int4-tiled-min-tokens to --int4-tiled-max-tokens tokens (and more than 8) take the tiled "
          "4-bit GEMM (default on)");
   on_off("--int4-wgmma", f.int4_wgmma,
-         "on Hopper, the tiled 4-bit GEMM's 64-token tiles on wgmma, the weights dequantized in registers (default "
-         "on; off: mma.sync)");
+         "on Hopper, the tiled 4-bit GEMM on wgmma, the weights dequantized in registers (default on; off: "
+         "mma.sync)");
   tokens("--int4-tiled-min-tokens", f.int4_tiled_min_tokens,
-         fmt::format("the fewest tokens of a 4-bit linear the tiled GEMM takes (default {}: on an H200 it is slower "
-                     "than the 4-bit GEMM at 32 tokens, faster at 64)",
-                     kInt4TiledMinTokens),
+         fmt::format("the fewest tokens of a 4-bit linear the tiled GEMM takes (default {} where its tiles run on "
+                     "wgmma, Hopper; {} on mma.sync, which is slower than the 4-bit GEMM at 32 tokens)",
+                     kInt4WgmmaTiledMinTokens, kInt4TiledMinTokens),
          kInt4TiledTokensLimit);
   tokens("--int4-tiled-max-tokens", f.int4_tiled_max_tokens,
          fmt::format("the most tokens of a 4-bit linear the tiled GEMM takes (default {}, every count: on an H100 "

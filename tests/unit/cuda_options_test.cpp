@@ -33,9 +33,9 @@ TEST(CudaOptions, DefaultsWithNeitherFlagsNorEnvironment) {
   EXPECT_EQ(o.skinny_gemm_max_tokens, kSkinnyGemmMaxTokens);
   EXPECT_EQ(o.wgmma_gemm_max_tokens, kWgmmaGemmMaxTokens);
   EXPECT_EQ(o.int4_gemv_max_tokens, kInt4GemvMaxTokens);  // the 4-bit GEMV wherever it takes the tokens
-  EXPECT_TRUE(o.int4_tiled_gemm);           // the tiled 4-bit GEMM where it wins: from 33 tokens
-  EXPECT_TRUE(o.int4_wgmma);                // its 64-token tiles on wgmma (where the device has it)
-  EXPECT_EQ(o.int4_tiled_min_tokens, kInt4TiledMinTokens);
+  EXPECT_TRUE(o.int4_tiled_gemm);  // the tiled 4-bit GEMM where it wins: from 17 tokens on wgmma, 33 on mma.sync
+  EXPECT_TRUE(o.int4_wgmma);       // its tiles on wgmma (where the device has it)
+  EXPECT_FALSE(o.int4_tiled_min_tokens.has_value());  // so the backend picks one of those two
   EXPECT_EQ(o.int4_tiled_max_tokens, kInt4TiledMaxTokens);
   EXPECT_EQ(o.int4_dequant_min_tokens, 0);  // and the dequantized path nowhere
   EXPECT_TRUE(o.flash_quantized_kv);        // the flash kernel on a quantized cache (it wins)

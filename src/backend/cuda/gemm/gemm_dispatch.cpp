@@ -11,9 +11,10 @@
 //
 // 4-bit (W4A16) weights: pack_int4 repacks them into gemm/int4_gemm.h's layout; linear runs
 // gemm/int4_gemv.cu up to options_.int4_gemv_max_tokens tokens (decode; power-of-two group sizes),
-// gemm/int4_tiled_gemm.cu from options_.int4_tiled_min_tokens to options_.int4_tiled_max_tokens tokens
-// (and above one mma token tile, 8 tokens) unless options_.int4_tiled_gemm is off (its 64-token tiles on
-// gemm/int4_wgmma_gemm.cu where options_.int4_wgmma holds), and
+// gemm/int4_tiled_gemm.cu from options_.int4_tiled_min_tokens (unset: 17 where its tiles run on
+// gemm/int4_wgmma_gemm.cu, as they do where options_.int4_wgmma holds, else 33) to
+// options_.int4_tiled_max_tokens tokens (and above one mma token tile, 8 tokens) unless
+// options_.int4_tiled_gemm is off, and
 // gemm/int4_gemm.cu for the rest, each with the bias in its epilogue. From
 // options_.int4_dequant_min_tokens tokens (long prefills) the weight is dequantized into scratch
 // (gemm/int4_dequantize.cu) and the 16-bit linear runs on it. At one token the 4-bit GEMV runs the
@@ -111,8 +112,7 @@ void CudaBackend::do_linear_int4(const Tensor& x, const Int4Weight& w, const Ten
   }
   if (a.tokens <= options_.int4_gemv_max_tokens && launch_int4_gemv(a, sms(), launch_)) return;
   // The tiled GEMM takes more tokens than one mma token tile (8).
-  if (options_.int4_tiled_gemm && a.tokens > 8 && a.tokens >= options_.int4_tiled_min_tokens &&
-      a.tokens <= options_.int4_tiled_max_tokens && int4_tiled_linear(a))
+  if (options_.int4_tiled_gemm && a.tokens > 8 && a.tokens <= options_.int4_tiled_max_tokens && int4_tiled_linear(a))
     return;
   if (!launch_int4_gemm(a, launch_)) fail("cuda linear: the 4-bit GEMM needs x 16-byte aligned (a row view?)");
 }
@@ -120,7 +120,9 @@ void CudaBackend::do_linear_int4(const Tensor& x, const Int4Weight& w, const Ten
 bool CudaBackend::int4_tiled_linear(const Int4GemmArgs& a) {
   const Int4TiledPlan plan =
       plan_int4_tiled_gemm(a.layout, a.tokens, sms(), int(split_counters_.numel()), options_.int4_wgmma);
-  if (plan.blocks() == 0) return false;
+  const int min_tokens =
+      options_.int4_tiled_min_tokens.value_or(plan.wgmma ? kInt4WgmmaTiledMinTokens : kInt4TiledMinTokens);
+  if (plan.blocks() == 0 || a.tokens < min_tokens) return false;
   // Split-K partial sums; the pool hands the scratch out again only in stream order, after the kernel.
   Tensor workspace;
   if (plan.workspace_bytes > 0) workspace = empty(DType::F32, {int64_t(plan.workspace_bytes / sizeof(float))});
