@@ -41,9 +41,10 @@ struct CudaOptions {
   // token tile, 8) take the tiled GEMM (int4_tiled_gemm.cu: the activations staged once per 128-row
   // block, K split over blocks), not int4_gemm.cu; off: none do.
   bool int4_tiled_gemm = true;
-  // On Hopper (compute capability 9.0), the tiled GEMM's 64-token tiles on wgmma with the weights
-  // dequantized in registers (int4_wgmma_gemm.cu): a 7B layer at 64 tokens in 128 us against 146 with
-  // mma.sync on an H100 (docs/performance.md). Off: mma.sync, for comparisons.
+  // On Hopper (compute capability 9.0), the tiled GEMM's tiles on wgmma with the weights dequantized in
+  // registers (int4_wgmma_gemm.cu): a 7B layer at 64 tokens in 114 us on an H200; on an H100 the
+  // earlier one-strip kernel took 128 against 146 with mma.sync (docs/performance.md). Off: mma.sync,
+  // for comparisons.
   bool int4_wgmma = true;
   // Unset: kInt4WgmmaTiledMinTokens where a launch's tiles run on wgmma, else kInt4TiledMinTokens.
   std::optional<int> int4_tiled_min_tokens;

@@ -84,7 +84,8 @@ TEST(Int4TiledPlan, SplitLaunchesLeaveNoSmallLastWave) {
 }
 
 // Llama-2-7B's four projections at 64 tokens on an H100 (132 SMs): each launch fits its blocks in the
-// resident slots or fills its waves.
+// resident slots or fills its waves. On wgmma one wave stays within 7/8 of the slots: on an H200, qkv
+// split 4 ways (384 of 396) took 35.8 us, split 3 ways (288) 27.6.
 TEST(Int4TiledPlan, SevenBLayerAtSixtyFourTokensFillsItsWaves) {
   const int sms = 132;
   for (bool wgmma : {false, true})
@@ -97,6 +98,7 @@ TEST(Int4TiledPlan, SevenBLayerAtSixtyFourTokensFillsItsWaves) {
       EXPECT_GT(p.splits, 1);  // no shape has two tiles per SM by itself
       const int waves = (p.blocks() + slots - 1) / slots;
       EXPECT_GE(p.blocks(), (waves - 1) * slots + slots / 2);
+      if (wgmma) EXPECT_LE(p.blocks(), slots * 7 / 8);
     }
 }
 

@@ -280,7 +280,12 @@ Int4TiledPlan plan_int4_tiled_gemm(const Int4Layout& layout, int tokens, int sms
   // Splitting K pays only while the tiles leave slots idle; the split count with the least modelled
   // time wins, so a launch never spills a small last wave (96 tiles split 3 ways on 132 SMs with two
   // slots each would run 288 blocks in two waves of 264: 2 ways fill one wave and take less time).
-  const int chunks = int(layout.k_padded() / 64), slots = plan.blocks_per_sm * sms;
+  // On wgmma, 64-token tiles count 7/8 of their resident blocks as slots: on an H200, 96 tiles split 4
+  // ways (384 blocks, 0.97 of the 396 slots) took as long as two waves (35.8 us against 27.6 split 3
+  // ways), where 172 tiles split 2 ways (344 blocks, 0.87) ran as one (docs/experiments.md).
+  const int resident = plan.blocks_per_sm * sms;
+  const int chunks = int(layout.k_padded() / 64),
+            slots = plan.wgmma && plan.token_tile == 64 ? std::max(1, resident * 7 / 8) : resident;
   if (plan.tiles() < slots && (plan.wgmma || plan.tiles() <= max_counters)) {
     const int most = std::max(1, std::min(chunks / kMinSplitChunks, plan.wgmma ? kInt4WgmmaMaxSplits : kMaxSplits));
     double best = int4_tiled_cost(plan.tiles(), 1, chunks, slots, plan.token_tile);
