@@ -74,9 +74,10 @@ CudaOptions resolve_cuda_options(const CudaOptionFlags& flags, const std::functi
   // fewest is the lower of the two defaults (the device decides which applies).
   const int fewest = o.int4_tiled_min_tokens.value_or(kInt4WgmmaTiledMinTokens);
   if (fewest > o.int4_tiled_max_tokens)
-    fail("--int4-tiled-min-tokens (TURBINE_CUDA_INT4_TILED_MIN) {} is above --int4-tiled-max-tokens "
-         "(TURBINE_CUDA_INT4_TILED_MAX) {}; --int4-tiled-gemm off runs the tiled GEMM at no token count",
-         fewest, o.int4_tiled_max_tokens);
+    fail(
+        "--int4-tiled-min-tokens (TURBINE_CUDA_INT4_TILED_MIN) {} is above --int4-tiled-max-tokens "
+        "(TURBINE_CUDA_INT4_TILED_MAX) {}; --int4-tiled-gemm off runs the tiled GEMM at no token count",
+        fewest, o.int4_tiled_max_tokens);
   return o;
 }
 
