@@ -98,7 +98,9 @@ TEST(Int4TiledPlan, SevenBLayerAtSixtyFourTokensFillsItsWaves) {
       EXPECT_GT(p.splits, 1);  // no shape has two tiles per SM by itself
       const int waves = (p.blocks() + slots - 1) / slots;
       EXPECT_GE(p.blocks(), (waves - 1) * slots + slots / 2);
-      if (wgmma) EXPECT_LE(p.blocks(), slots * 7 / 8);
+      if (wgmma) {
+        EXPECT_LE(p.blocks(), slots * 7 / 8);
+      }
     }
 }
 
