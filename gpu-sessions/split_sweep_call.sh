@@ -7,7 +7,8 @@
 # Writes occupancy.txt (resident blocks a SM and clusters of 1-8 blocks, per token tile), plan.txt (main's
 # int4_linear_bench at 32, 64 and 256 tokens beside the experiment build's default plan, two rounds),
 # t16.txt (main with the GEMV up to 8 tokens and the tiles from 9, beside its defaults, at 9 and 16
-# tokens) and tests.txt into $OUT.
+# tokens), dq.txt (the dq build's tests of the dequantized path and its int4_linear_bench at 256 and 1024
+# tokens beside main's: the dequant_us column) and tests.txt into $OUT.
 set -u
 source gpu-sessions/unpack_carry.sh
 B=.carry/bin
@@ -22,3 +23,10 @@ for r in 1 2; do
   echo "== main, defaults (GEMV), round $r"; timeout 60 $B/int4_linear_bench --tokens 9,16 --iterations 50
 done 2>&1 | tee $OUT/t16.txt
 timeout 90 $B/turbine_gpu_tests --gtest_filter='Dtypes/CudaInt4Linear.TiledAgreesWithGemm*:Int4Tiled*' 2>&1 | tail -3 | tee $OUT/tests.txt
+if [ -x $B/int4_linear_bench-dq ]; then
+  { timeout 90 $B/turbine_gpu_tests-dq --gtest_filter='Dtypes/CudaInt4Linear.DequantizedGemmAgreesWithGemm*:Dtypes/CudaInt4Linear.RepeatsBitIdentically*' 2>&1 | tail -3
+    for r in 1 2; do
+      echo "== main, round $r"; timeout 60 $B/int4_linear_bench --tokens 256,1024 --iterations 20
+      echo "== dq, round $r"; timeout 60 $B/int4_linear_bench-dq --tokens 256,1024 --iterations 20
+    done; } 2>&1 | tee $OUT/dq.txt
+fi
