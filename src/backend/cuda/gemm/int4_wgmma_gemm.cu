@@ -313,27 +313,44 @@ __global__ void __launch_bounds__(kThreads, kInt4WgmmaBlocksPerSm)
       if (row < n && tok < tokens) int4_store_output<T>(a, row, tok, acc[m][e]);
     }
 #else
-  __trap();  // launched only on sm_90a (launch_int4_wgmma_gemm)
+  __trap();  // launched only on sm_90a (init_int4_wgmma_gemm)
 #endif
 }
 
+template <typename T>
+void configure_tiles() {
+  TURBINE_CUDA_CHECK(cudaFuncSetAttribute(int4_wgmma_gemm_kernel<T, 16>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                          int(Tile<16>::kSmemBytes)));
+  TURBINE_CUDA_CHECK(cudaFuncSetAttribute(int4_wgmma_gemm_kernel<T, 32>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                          int(Tile<32>::kSmemBytes)));
+  TURBINE_CUDA_CHECK(cudaFuncSetAttribute(int4_wgmma_gemm_kernel<T, 64>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                          int(Tile<64>::kSmemBytes)));
+}
+
 }  // namespace
+
+bool init_int4_wgmma_gemm(int device) {
+  int major = 0, minor = 0;
+  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
+    cudaGetLastError();
+    return false;
+  }
+  if (major != 9 || minor != 0) return false;  // sm_90a only (the other passes have no body)
+  configure_tiles<__half>();
+  configure_tiles<__nv_bfloat16>();
+  return true;
+}
 
 bool launch_int4_wgmma_gemm(const Int4GemmArgs& a, const Int4TiledPlan& plan, const KernelLaunch& launch) {
   if (!plan.wgmma || (plan.token_tile != 16 && plan.token_tile != 32 && plan.token_tile != 64)) return false;
   if (plan.splits > kInt4WgmmaMaxSplits) return false;
   int shift = 0;
   while ((64 << shift) < a.layout.group_size) ++shift;
-  int device = 0, major = 0, minor = 0;
-  TURBINE_CUDA_CHECK(cudaGetDevice(&device));
-  TURBINE_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
-  TURBINE_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device));
-  if (major != 9 || minor != 0) return false;  // sm_90a only (the other passes have no body)
   auto launch_tile = [&](auto tile) {
     constexpr int N = decltype(tile)::value;
     auto kernel = a.dtype == DType::F16 ? int4_wgmma_gemm_kernel<__half, N> : int4_wgmma_gemm_kernel<__nv_bfloat16, N>;
     constexpr size_t smem = Tile<N>::kSmemBytes;
-    TURBINE_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
     cudaLaunchConfig_t config = {};
     config.gridDim = dim3(unsigned(plan.blocks()));
     config.blockDim = dim3(kThreads);
