@@ -28,6 +28,7 @@
 
 #include "backend/cuda/common/cp_async.cuh"
 #include "backend/cuda/common/cuda_check.h"
+#include "backend/cuda/common/device_arch.h"
 #include "backend/cuda/common/device_math.cuh"
 #include "backend/cuda/common/pdl.cuh"
 #include "backend/cuda/gemm/hopper.cuh"
@@ -330,13 +331,7 @@ void configure_tiles() {
 }  // namespace
 
 bool init_int4_wgmma_gemm(int device) {
-  int major = 0, minor = 0;
-  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
-    cudaGetLastError();
-    return false;
-  }
-  if (major != 9 || minor != 0) return false;  // sm_90a only (the other passes have no body)
+  if (!runs_sm90a(device)) return false;  // the other passes have no body
   configure_tiles<__half>();
   configure_tiles<__nv_bfloat16>();
   return true;

@@ -23,6 +23,7 @@
 #include <cstdlib>
 
 #include "backend/cuda/common/cuda_check.h"
+#include "backend/cuda/common/device_arch.h"
 #include "backend/cuda/common/device_math.cuh"
 #include "backend/cuda/common/pdl.cuh"
 #include "backend/cuda/gemm/hopper.cuh"
@@ -317,14 +318,7 @@ void launch_typed(const CUtensorMap& w_map, const CUtensorMap& x_map, void* out,
 }  // namespace
 
 bool init_wgmma_gemm(int device) {
-  int major = 0, minor = 0;
-  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device) != cudaSuccess) {
-    cudaGetLastError();
-    return false;
-  }
-  // The kernels are built for sm_90a only, which runs on compute capability 9.0 alone.
-  if (major != 9 || minor != 0 || !tensor_map_encoder()) return false;
+  if (!runs_sm90a(device) || !tensor_map_encoder()) return false;
   configure_all<__half, __half>();
   configure_all<__half, float>();
   configure_all<__nv_bfloat16, __nv_bfloat16>();
