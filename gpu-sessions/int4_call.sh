@@ -10,7 +10,7 @@
 # Knobs: GTEST_FILTER (the first tests, Dtypes/CudaInt4Linear.*), PERPLEXITY=0 (no perplexity tests at the end),
 # BATCHES (turbine's batch sizes, 1,16,64). Variant builds carried as turbine-NAME (prepare_carry.sh's
 # TURBINE_VARIANT_BUILD) also run W4A16 end to end, after this build, into e2e/turbine_awq-NAME.jsonl
-# (VARIANTS="NAME ...": only those; each takes about 75 s, most of it loading the model). TESTS=0 skips
+# (VARIANTS="NAME ...": only those, VARIANTS=none: none; each takes about 75 s, most of it loading the model). TESTS=0 skips
 # the first tests (after a decode_ab_call.sh call has run them).
 set -u
 O=/tmp/s; mkdir -p $O/e2e
@@ -39,6 +39,7 @@ for m in awq fp16; do
   echo "$m at ${SECONDS}s"; save
 done
 for v in ${VARIANTS:-$(cd $b && ls turbine-* 2>/dev/null | grep -v '^turbine-base$' | sed 's/^turbine-//')}; do
+  [ -x "$b/turbine-$v" ] || continue  # VARIANTS=none
   "$b/turbine-$v" bench generate /tmp/llama7b-awq --batch ${BATCHES:-1,16,64} --input-len 128 --output-len 256 \
     --warmup 1 --dtype fp16 --json 2>$O/e2e/turbine_awq-$v.err | tee $O/e2e/turbine_awq-$v.jsonl
   echo "awq $v at ${SECONDS}s"; save
