@@ -255,7 +255,9 @@ void launch_typed(const Int4GemmArgs& a, const Int4TiledPlan& plan, float* works
 // one chunk (128 rows x 64 columns), when `slots` blocks run at once: whole waves of blocks, each its
 // share of the chunks plus, with splits, writing its fp32 partials (128 x token_tile floats, through L2;
 // about token_tile / 20 chunks' time), and the last block of a tile reading every split's partials
-// (about token_tile / 64 chunks each).
+// (about token_tile / 64 chunks each). On wgmma the same terms stand for the cluster's sum in shared
+// memory: with them (and 7/8 of the slots at 64-token tiles) an H200 sweep of forced split counts found
+// the chosen count best, or within 2.3 us of the best, for each 7B projection at 32 and 64 tokens.
 double int4_tiled_cost(int tiles, int splits, int chunks, int slots, int token_tile) {
   const int waves = (tiles * splits + slots - 1) / slots;
   const double own = (chunks + splits - 1) / splits + (splits > 1 ? token_tile / 20.0 : 0.0);
