@@ -1,0 +1,68 @@
+#!/bin/bash
+# A device call (about 8 minutes on an H200) for variant builds of the wgmma 4-bit GEMM (the carried
+# turbine-NAME, turbine_gpu_tests-NAME and int4_linear_bench-NAME other than exp and dq), most valuable
+# first, each phase saved into $OUT/s.tgz as it ends:
+#   tests.txt     main's and each variant's tiled tests;
+#   linear.txt    int4_linear_bench of main and the variants at 17-256 tokens, LINEAR_ROUNDS (2) rounds alternated,
+#                 and the variants with 16-token tiles from 9 tokens;
+#   ab.txt        W4A16 decode at batch 32 and 64 (BATCHES) of main and the variants on an 8-layer checkpoint
+#                 of Llama-2-7B's shapes (made and rtn-packed while the phases above run), ROUNDS (2) rounds;
+#   memcheck.txt  compute-sanitizer memcheck of each variant's TiledAgreesWithGemm/fp16;
+#   occupancy.txt, plan.txt, t16.txt, dq.txt   what split_sweep_call.sh measures, one round each
+#                 (needs the exp and dq builds).
+# Here: TURBINE_VARIANT_BUILD="exp=DIR dq=DIR NAME=DIR ..." gpu-sessions/prepare_carry.sh
+# Then: run(command="bash gpu-sessions/fragments_call.sh", carry=[".carry/pack"])
+set -u
+O=/tmp/s; mkdir -p $O
+save() { tar czf "$OUT/s.tgz.part" -C /tmp s && mv "$OUT/s.tgz.part" "$OUT/s.tgz"; }
+(while sleep 15; do save; done) &  # a call cut short at its limit keeps what the phase running had written
+source gpu-sessions/unpack_carry.sh
+PY=python3; [ -x /opt/torch/.venv/bin/python3 ] && PY=/opt/torch/.venv/bin/python3
+B=.carry/bin M=/tmp/llama7b-8layers
+nvidia-smi --query-gpu=name --format=csv,noheader | tee $O/gpu.txt
+($PY bench/make_llama_checkpoint.py $M-bf16 models/kjv-llama 8 7b &&
+  $B/turbine quantize awq $M-bf16 --method rtn --out $M) > $O/prep.log 2>&1 &
+prep=$!
+others=$(ls $B | sed -n 's/^int4_linear_bench-//p' | grep -vx 'exp\|dq')
+tiled='Dtypes/CudaInt4Linear.TiledAgreesWithGemm*:Int4Tiled*:Dtypes/CudaInt4Linear.RepeatsBitIdentically*'
+for v in "" $others; do
+  echo "== tests ${v:-main}"; timeout 90 $B/turbine_gpu_tests${v:+-$v} --gtest_filter="$tiled" 2>&1 | tail -3
+done 2>&1 | tee $O/tests.txt; save
+{ for r in $(seq ${LINEAR_ROUNDS:-2}); do for v in "" $others; do
+    echo "== ${v:-main}, round $r"; timeout 60 $B/int4_linear_bench${v:+-$v} --tokens 17,32,64,256 --iterations 50
+  done; done
+  for v in "" $others; do
+    echo "== ${v:-main}, 16-token tiles from 9 tokens"
+    TURBINE_CUDA_INT4_GEMV=8 TURBINE_CUDA_INT4_TILED_MIN=9 timeout 60 $B/int4_linear_bench${v:+-$v} --tokens 9,16 --iterations 50
+  done; } 2>&1 | tee $O/linear.txt; save
+wait $prep; echo "prep rc=$? at ${SECONDS}s" | tee -a $O/ab.txt
+for r in $(seq ${ROUNDS:-2}); do for v in "" $others; do
+  t=$(timeout 90 $B/turbine${v:+-$v} bench generate $M --batch ${BATCHES:-32,64} --input-len 128 --output-len 256 --warmup 1 \
+    --dtype fp16 --json 2>> $O/bench.err |
+    $PY -c "import sys, json; print(' '.join('%.1f' % json.loads(l)['decode_throughput'] for l in sys.stdin if l.strip()))")
+  echo "${v:-main} $r (decode tok/s at batch ${BATCHES:-32,64}): $t" | tee -a $O/ab.txt
+done; save; done
+echo "ab at ${SECONDS}s"
+export PATH=/usr/local/cuda/bin:$PATH
+for v in $others; do
+  echo "== memcheck $v"; timeout -k 5 90 compute-sanitizer --tool memcheck --print-limit 20 $B/turbine_gpu_tests-$v \
+    --gtest_filter='Dtypes/CudaInt4Linear.TiledAgreesWithGemm/fp16' 2>&1 | grep -E "ERROR SUMMARY|PASSED|FAILED" | tail -3
+done 2>&1 | tee $O/memcheck.txt
+save
+if [ -x $B/int4_linear_bench-exp ]; then
+  TURBINE_EXP_OCCUPANCY=1 TURBINE_CUDA_INT4_GEMV=8 TURBINE_CUDA_INT4_TILED_MIN=9 timeout 60 $B/int4_linear_bench-exp \
+    --tokens 16,32,64 --iterations 2 2>&1 | grep occupancy | sort | uniq -c | tee $O/occupancy.txt
+  { echo "== main"; timeout 60 $B/int4_linear_bench --tokens 32,64,256 --iterations 50
+    echo "== t2c as measured (4 splits for qkv at 64)"
+    TURBINE_CUDA_INT4_TILED_MIN=17 timeout 60 $B/int4_linear_bench-exp --tokens 32,64,256 --iterations 50; } 2>&1 | tee $O/plan.txt
+  save
+fi
+{ echo "== main, GEMV to 8, tiles from 9"; TURBINE_CUDA_INT4_GEMV=8 TURBINE_CUDA_INT4_TILED_MIN=9 timeout 60 $B/int4_linear_bench --tokens 9,16 --iterations 50
+  echo "== main, defaults (GEMV)"; timeout 60 $B/int4_linear_bench --tokens 9,16 --iterations 50; } 2>&1 | tee $O/t16.txt
+if [ -x $B/int4_linear_bench-dq ]; then
+  { timeout 90 $B/turbine_gpu_tests-dq --gtest_filter='Dtypes/CudaInt4Linear.DequantizedGemmAgreesWithGemm*:Dtypes/CudaInt4Linear.RepeatsBitIdentically*' 2>&1 | tail -3
+    echo "== main"; timeout 60 $B/int4_linear_bench --tokens 256,1024 --iterations 20
+    echo "== dq"; timeout 60 $B/int4_linear_bench-dq --tokens 256,1024 --iterations 20; } 2>&1 | tee $O/dq.txt
+fi
+save
+echo "done at ${SECONDS}s"; kill %1 2> /dev/null; save
