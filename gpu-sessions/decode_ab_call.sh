@@ -23,11 +23,9 @@ set -u
 O=/tmp/s; mkdir -p $O
 save() { tar czf "$OUT/s.tgz" -C /tmp s; }
 source gpu-sessions/unpack_carry.sh
-PY=python3; [ -x /opt/torch/.venv/bin/python3 ] && PY=/opt/torch/.venv/bin/python3
 b=.carry/bin M=/tmp/llama7b-8layers
 nvidia-smi --query-gpu=name --format=csv,noheader | tee $O/gpu.txt
-($PY bench/make_llama_checkpoint.py $M-bf16 models/kjv-llama 8 7b &&
-  $b/turbine quantize awq $M-bf16 --method rtn --out $M) > $O/prep.log 2>&1 &
+make_8layer_checkpoint $O/prep.log &
 prep=$!
 filter=${GTEST_FILTER:-Dtypes/CudaInt4Fused.*:Dtypes/CudaInt4Linear.NormLinear*:Dtypes/CudaFused.*:CudaAwqPerplexity.Chunked*:Dtypes/CudaPdl.*}
 variants=$(cd $b && ls turbine-* 2>/dev/null | grep -v '^turbine-base$' | sed 's/^turbine-//')

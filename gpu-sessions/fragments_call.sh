@@ -17,11 +17,9 @@ O=/tmp/s; mkdir -p $O
 save() { tar czf "$OUT/s.tgz.part" -C /tmp s && mv "$OUT/s.tgz.part" "$OUT/s.tgz"; }
 (while sleep 15; do save; done) &  # a call cut short at its limit keeps what the phase running had written
 source gpu-sessions/unpack_carry.sh
-PY=python3; [ -x /opt/torch/.venv/bin/python3 ] && PY=/opt/torch/.venv/bin/python3
 B=.carry/bin M=/tmp/llama7b-8layers
 nvidia-smi --query-gpu=name --format=csv,noheader | tee $O/gpu.txt
-($PY bench/make_llama_checkpoint.py $M-bf16 models/kjv-llama 8 7b &&
-  $B/turbine quantize awq $M-bf16 --method rtn --out $M) > $O/prep.log 2>&1 &
+make_8layer_checkpoint $O/prep.log &
 prep=$!
 others=$(ls $B | sed -n 's/^int4_linear_bench-//p' | grep -vx 'exp\|dq')
 tiled='Dtypes/CudaInt4Linear.TiledAgreesWithGemm*:Int4Tiled*:Dtypes/CudaInt4Linear.RepeatsBitIdentically*'
