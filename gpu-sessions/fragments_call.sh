@@ -1,7 +1,7 @@
 #!/bin/bash
 # A device call (about 8 minutes on an H200) for variant builds of the wgmma 4-bit GEMM (the carried
 # turbine-NAME, turbine_gpu_tests-NAME and int4_linear_bench-NAME other than exp and dq), most valuable
-# first, each phase saved into $OUT/s.tgz as it ends:
+# first, saved into $OUT/s.tgz as each phase ends and every 15 s:
 #   tests.txt     main's and each variant's tiled tests;
 #   linear.txt    int4_linear_bench of main and the variants at 17-256 tokens, LINEAR_ROUNDS (2) rounds alternated,
 #                 and the variants with 16-token tiles from 9 tokens;
@@ -15,7 +15,8 @@
 set -u
 O=/tmp/s; mkdir -p $O
 save() { tar czf "$OUT/s.tgz.part" -C /tmp s && mv "$OUT/s.tgz.part" "$OUT/s.tgz"; }
-(while sleep 15; do save; done) &  # a call cut short at its limit keeps what the phase running had written
+(while sleep 15; do save; done) > /dev/null 2>&1 &  # a call cut short keeps what its last phase had written
+saver=$!
 source gpu-sessions/unpack_carry.sh
 B=.carry/bin M=/tmp/llama7b-8layers
 nvidia-smi --query-gpu=name --format=csv,noheader | tee $O/gpu.txt
@@ -63,4 +64,4 @@ if [ -x $B/int4_linear_bench-dq ]; then
     echo "== dq"; timeout 60 $B/int4_linear_bench-dq --tokens 256,1024 --iterations 20; } 2>&1 | tee $O/dq.txt
 fi
 save
-echo "done at ${SECONDS}s"; kill %1 2> /dev/null; save
+echo "done at ${SECONDS}s"; kill $saver; save
