@@ -8,8 +8,13 @@
 #   ab.txt        W4A16 decode at batch 32 and 64 (BATCHES) of main and the variants on an 8-layer checkpoint
 #                 of Llama-2-7B's shapes (made and rtn-packed while the phases above run), ROUNDS (2) rounds;
 #   memcheck.txt  compute-sanitizer memcheck of each variant's TiledAgreesWithGemm/fp16;
-#   occupancy.txt, plan.txt, t16.txt, dq.txt   what split_sweep_call.sh measures, one round each
-#                 (needs the exp and dq builds).
+#   occupancy.txt the wgmma kernel's resident blocks per SM and the clusters of 1-8 blocks the device
+#                 holds, per token tile (the exp build of patches/2026-12-06-int4-wgmma-exp-splits-occupancy.patch);
+#   plan.txt      main's int4_linear_bench at 32, 64 and 256 tokens beside the exp build's plan of 750a675;
+#   t16.txt       main with the GEMV up to 8 tokens and the tiles from 9, beside its defaults, at 9 and 16 tokens;
+#   dq.txt        the dq build's (patches/2026-12-06-int4-dequantize-row-stores.patch) tests of the
+#                 dequantized path and its int4_linear_bench at 256 and 1024 tokens beside main's (dequant_us);
+#                 these four SWEEP_ROUNDS (1) rounds each.
 # Here: TURBINE_VARIANT_BUILD="exp=DIR dq=DIR NAME=DIR ..." gpu-sessions/prepare_carry.sh
 # Then: run(command="bash gpu-sessions/fragments_call.sh", carry=[".carry/pack"])
 set -u
@@ -51,17 +56,24 @@ save
 if [ -x $B/int4_linear_bench-exp ]; then
   TURBINE_EXP_OCCUPANCY=1 TURBINE_CUDA_INT4_GEMV=8 TURBINE_CUDA_INT4_TILED_MIN=9 timeout 60 $B/int4_linear_bench-exp \
     --tokens 16,32,64 --iterations 2 2>&1 | grep occupancy | sort | uniq -c | tee $O/occupancy.txt
-  { echo "== main"; timeout 60 $B/int4_linear_bench --tokens 32,64,256 --iterations 50
-    echo "== t2c as measured (4 splits for qkv at 64)"
-    TURBINE_CUDA_INT4_TILED_MIN=17 timeout 60 $B/int4_linear_bench-exp --tokens 32,64,256 --iterations 50; } 2>&1 | tee $O/plan.txt
+  for r in $(seq ${SWEEP_ROUNDS:-1}); do
+    echo "== main, round $r"; timeout 60 $B/int4_linear_bench --tokens 32,64,256 --iterations 50
+    echo "== t2c as measured (4 splits for qkv at 64), round $r"
+    TURBINE_CUDA_INT4_TILED_MIN=17 timeout 60 $B/int4_linear_bench-exp --tokens 32,64,256 --iterations 50
+  done 2>&1 | tee $O/plan.txt
   save
 fi
-{ echo "== main, GEMV to 8, tiles from 9"; TURBINE_CUDA_INT4_GEMV=8 TURBINE_CUDA_INT4_TILED_MIN=9 timeout 60 $B/int4_linear_bench --tokens 9,16 --iterations 50
-  echo "== main, defaults (GEMV)"; timeout 60 $B/int4_linear_bench --tokens 9,16 --iterations 50; } 2>&1 | tee $O/t16.txt
+for r in $(seq ${SWEEP_ROUNDS:-1}); do
+  echo "== main, GEMV to 8, tiles from 9, round $r"
+  TURBINE_CUDA_INT4_GEMV=8 TURBINE_CUDA_INT4_TILED_MIN=9 timeout 60 $B/int4_linear_bench --tokens 9,16 --iterations 50
+  echo "== main, defaults (GEMV), round $r"; timeout 60 $B/int4_linear_bench --tokens 9,16 --iterations 50
+done 2>&1 | tee $O/t16.txt
 if [ -x $B/int4_linear_bench-dq ]; then
   { timeout 90 $B/turbine_gpu_tests-dq --gtest_filter='Dtypes/CudaInt4Linear.DequantizedGemmAgreesWithGemm*:Dtypes/CudaInt4Linear.RepeatsBitIdentically*' 2>&1 | tail -3
-    echo "== main"; timeout 60 $B/int4_linear_bench --tokens 256,1024 --iterations 20
-    echo "== dq"; timeout 60 $B/int4_linear_bench-dq --tokens 256,1024 --iterations 20; } 2>&1 | tee $O/dq.txt
+    for r in $(seq ${SWEEP_ROUNDS:-1}); do
+      echo "== main, round $r"; timeout 60 $B/int4_linear_bench --tokens 256,1024 --iterations 20
+      echo "== dq, round $r"; timeout 60 $B/int4_linear_bench-dq --tokens 256,1024 --iterations 20
+    done; } 2>&1 | tee $O/dq.txt
 fi
 save
 echo "done at ${SECONDS}s"; kill $saver; save
