@@ -127,6 +127,18 @@ class HfTokenizer final : public Tokenizer {
     return model_.token_to_id(token);
   }
 
+  std::string token_bytes(int32_t id) const override {
+    if (added_.find(id)) return {};
+    const std::string* token = model_.id_to_token(id);
+    if (!token) {
+      if (id < 0 || id >= vocab_size_) fail("token id {} is out of range (vocabulary size {})", id, vocab_size_);
+      return {};
+    }
+    std::string bytes = *token;
+    if (decoder_) decoder_->to_token_bytes(bytes);
+    return bytes;
+  }
+
   std::string id_to_token(int32_t id) const override {
     if (const hf::AddedToken* added = added_.find(id)) return added->content;
     if (const std::string* token = model_.id_to_token(id)) return *token;

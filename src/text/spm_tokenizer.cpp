@@ -170,4 +170,24 @@ std::string SpmTokenizer::id_to_token(int32_t id) const {
   return sp_->IdToPiece(id);
 }
 
+std::string SpmTokenizer::token_bytes(int32_t id) const {
+  if (id < 0 || id >= vocab_size_) fail("token id {} is out of range (vocabulary size {})", id, vocab_size_);
+  if (added_by_id_.contains(id) || id >= sp_->GetPieceSize()) return {};
+  const std::string& piece = sp_->IdToPiece(id);
+  if (sp_->IsByte(id)) {
+    const int value = byte_piece_value(piece);
+    return value >= 0 ? std::string(1, char(value)) : std::string();
+  }
+  std::string out;
+  for (size_t i = 0; i < piece.size();) {
+    if (std::string_view(piece).substr(i).starts_with(kSpaceMark)) {
+      out.push_back(' ');
+      i += kSpaceMark.size();
+    } else {
+      out.push_back(piece[i++]);
+    }
+  }
+  return out;
+}
+
 }  // namespace turbine

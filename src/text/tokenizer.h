@@ -28,6 +28,11 @@ class Tokenizer {
   virtual std::optional<int32_t> token_to_id(std::string_view token) const = 0;
   // The vocabulary string of an id (throws Error when out of range).
   virtual std::string id_to_token(int32_t id) const = 0;
+  // The bytes an id adds to the text when it follows other tokens (SentencePiece's '▁' as a space,
+  // a byte-fallback "<0xNN>" as its one byte, a byte-level BPE token as its bytes, which may be part
+  // of a UTF-8 character). Empty for added, control and unknown tokens: they stand for no text of
+  // their own. Guided decoding matches tokens by these bytes. Throws Error when out of range.
+  virtual std::string token_bytes(int32_t id) const = 0;
 
   // Ids of a prompt: BOS first when the tokenizer's config adds it, then encode(text).
   std::vector<int32_t> encode_prompt(std::string_view text) const;

@@ -32,6 +32,7 @@ class CountingTokenizer : public Tokenizer {
   int32_t vocab_size() const override { return inner_.vocab_size(); }
   std::optional<int32_t> token_to_id(std::string_view t) const override { return inner_.token_to_id(t); }
   std::string id_to_token(int32_t id) const override { return inner_.id_to_token(id); }
+  std::string token_bytes(int32_t id) const override { return inner_.token_bytes(id); }
   mutable size_t decoded_ids = 0;
 
  private:

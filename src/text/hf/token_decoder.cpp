@@ -16,6 +16,9 @@ class SequenceDecoder final : public TokenDecoder {
   void decode_chain(std::vector<std::string>& tokens) const override {
     for (const auto& step : steps_) step->decode_chain(tokens);
   }
+  void to_token_bytes(std::string& token) const override {
+    for (const auto& step : steps_) step->to_token_bytes(token);
+  }
 
  private:
   std::vector<std::unique_ptr<TokenDecoder>> steps_;
@@ -44,6 +47,15 @@ class ByteLevelDecoder final : public TokenDecoder {
     }
     tokens.assign(1, is_valid_utf8(bytes) ? std::move(bytes) : to_valid_utf8(bytes));
   }
+  void to_token_bytes(std::string& token) const override {
+    std::string bytes;
+    for (size_t pos = 0; pos < token.size();) {
+      const int byte = alphabet_.decode(next_code_point(token, pos));
+      if (byte < 0) return;  // not of the alphabet (an added token): its UTF-8 bytes stand
+      bytes.push_back(static_cast<char>(byte));
+    }
+    token = std::move(bytes);
+  }
 
  private:
   ByteLevelAlphabet alphabet_;
@@ -65,6 +77,11 @@ class ReplaceDecoder final : public TokenDecoder {
       out.append(token, last, std::string::npos);
       token = std::move(out);
     }
+  }
+  void to_token_bytes(std::string& token) const override {
+    std::vector<std::string> one{std::move(token)};
+    decode_chain(one);
+    token = std::move(one[0]);
   }
 
  private:
@@ -99,6 +116,9 @@ class ByteFallbackDecoder final : public TokenDecoder {
     flush();
     tokens = std::move(out);
   }
+  void to_token_bytes(std::string& token) const override {
+    if (const auto byte = parse_byte_token(token)) token.assign(1, static_cast<char>(*byte));
+  }
 
  private:
   static std::optional<unsigned char> parse_byte_token(const std::string& token) {
@@ -122,6 +142,7 @@ class FuseDecoder final : public TokenDecoder {
     for (const std::string& token : tokens) joined += token;
     tokens.assign(1, std::move(joined));
   }
+  void to_token_bytes(std::string&) const override {}
 };
 
 // Removes up to `start` leading and `stop` trailing copies of one character from each token.
@@ -142,6 +163,8 @@ class StripDecoder final : public TokenDecoder {
       token = token.substr(begin, end - begin);
     }
   }
+  // Strip acts on the text's ends (after Fuse), never on a token in the middle.
+  void to_token_bytes(std::string&) const override {}
 
  private:
   std::string content_;
@@ -167,6 +190,18 @@ class MetaspaceDecoder final : public TokenDecoder {
       }
       tokens[i] = std::move(out);
     }
+  }
+  void to_token_bytes(std::string& token) const override {
+    std::string out;
+    for (size_t pos = 0; pos < token.size();) {
+      if (token.compare(pos, replacement_.size(), replacement_) == 0) {
+        out.push_back(' ');
+        pos += replacement_.size();
+      } else {
+        out.push_back(token[pos++]);
+      }
+    }
+    token = std::move(out);
   }
 
  private:
