@@ -1,0 +1,67 @@
+// The constraint a guided request's output follows: a graph of JSON value kinds compiled once per
+// request (from response_format) and shared, immutable, by every sequence of the request. The
+// JsonMatcher walks it byte by byte.
+#pragma once
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace turbine {
+
+enum class JsonNodeKind : uint8_t {
+  Any,       // any JSON value (its objects and arrays are free-form)
+  String,    // any string
+  Number,    // any number (RFC 8259 grammar)
+  Integer,   // a number without fraction or exponent
+  Literals,  // one of a fixed set of JSON texts, byte for byte (true/false/null, enum, const)
+  Object,    // '{' ... '}' (see JsonNode::properties / extra_values)
+  Array,     // '[' ... ']' of `items`, min_items..max_items of them
+  AnyOf,     // one of `alternatives` (anyOf, a type list, a $ref)
+};
+
+struct JsonProperty {
+  std::string key;  // the key as written in the output: JSON-encoded, quotes included
+  int32_t value = -1;
+  bool required = false;
+};
+
+struct JsonNode {
+  JsonNodeKind kind = JsonNodeKind::Any;
+  // Object: properties in the order they are generated; a required one cannot be skipped.
+  std::vector<JsonProperty> properties;
+  // Object without properties: any string keys with values of this node; -1 = no keys but those
+  // of `properties` (an object with properties never takes other keys).
+  int32_t extra_values = -1;
+  int32_t items = -1;  // Array
+  int64_t min_items = 0, max_items = std::numeric_limits<int64_t>::max();
+  std::vector<std::string> literals;  // Literals, each non-empty
+  std::vector<int32_t> alternatives;  // AnyOf
+};
+
+class JsonGrammar {
+ public:
+  // The fixed nodes every grammar starts with.
+  static constexpr int32_t kAny = 0, kAnyObject = 1, kAnyArray = 2, kString = 3, kNumber = 4, kInteger = 5, kTrue = 6,
+                           kFalse = 7, kNull = 8, kBoolean = 9;
+
+  JsonGrammar();
+  const JsonNode& node(int32_t index) const { return nodes_[size_t(index)]; }
+  int32_t root() const { return root_; }
+  size_t size() const { return nodes_.size(); }
+
+  // Building (the schema compiler); a grammar is not changed once shared.
+  int32_t add(JsonNode node);
+  JsonNode& mutable_node(int32_t index) { return nodes_[size_t(index)]; }
+  void set_root(int32_t root) { root_ = root; }
+
+ private:
+  std::vector<JsonNode> nodes_;
+  int32_t root_ = kAny;
+};
+
+// response_format {"type": "json_object"}: one JSON object, any keys and values.
+std::shared_ptr<const JsonGrammar> json_object_grammar();
+
+}  // namespace turbine
