@@ -10,9 +10,10 @@
 namespace turbine {
 
 struct Engine::Live {
-  Live(uint64_t id, Request&& r, int max_tokens, const Tokenizer& tokenizer)
+  Live(uint64_t id, Request&& r, int max_tokens, const Tokenizer& tokenizer,
+       std::shared_ptr<const TokenTrie> vocabulary)
       : seq(id, r.ids, max_tokens, r.session_id),
-        sampler(r.params),
+        sampler(r.params, std::move(vocabulary)),
         stream(tokenizer, r.ids, r.params),
         channel(std::make_shared<RequestChannel>(std::move(r.on_output))) {}
   Sequence seq;
@@ -70,10 +71,17 @@ RequestLimits Engine::limits() const { return {model_.config().vocab_size, sessi
 RequestHandle Engine::submit(Request request) {
   request.params.max_new_tokens = validate_request(request.ids, request.params, limits());
   const int max_tokens = int(request.ids.size()) + *request.params.max_new_tokens;
+  std::shared_ptr<const TokenTrie> vocabulary;
+  if (request.params.guided) {
+    // Built on the first guided request (a walk over the whole vocabulary), then shared.
+    std::call_once(guided_vocabulary_once_,
+                   [&] { guided_vocabulary_ = std::make_shared<const TokenTrie>(tokenizer_); });
+    vocabulary = guided_vocabulary_;
+  }
   std::unique_lock lock(inbox_mutex_);
   if (stop_) fail("engine: stopped");
   const uint64_t id = next_id_++;
-  auto live = std::make_unique<Live>(id, std::move(request), max_tokens, tokenizer_);
+  auto live = std::make_unique<Live>(id, std::move(request), max_tokens, tokenizer_, std::move(vocabulary));
   RequestHandle handle(id, live->channel);
   arrivals_.push_back(std::move(live));
   busy_ = true;
@@ -304,9 +312,11 @@ void Engine::step() {
     out.show_id = st.emit_id;
     if (st.emit_id) out.logprobs = std::move(sampled.logprobs[i]);
     out.text = st.text;
-    if (st.finished || l.seq.num_tokens() >= l.seq.max_tokens) {
+    // A guided value that is complete with no stop id to end it ends here, as a stop id would.
+    const bool stopped = st.finished || l.sampler.guided_done_without_stop();
+    if (stopped || l.seq.num_tokens() >= l.seq.max_tokens) {
       out.finished = true;
-      out.reason = st.finished ? st.reason : FinishReason::Length;
+      out.reason = st.finished ? st.reason : stopped ? FinishReason::Stop : FinishReason::Length;
       if (!st.finished) out.text += l.stream.flush();
       end_request(l, std::move(out));
     } else {

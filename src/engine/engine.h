@@ -98,6 +98,9 @@ class Engine {
 
   LlamaModel& model_;
   const Tokenizer& tokenizer_;
+  // The vocabulary's bytes in a trie, for guided requests: made by the first one, then shared.
+  std::once_flag guided_vocabulary_once_;
+  std::shared_ptr<const TokenTrie> guided_vocabulary_;
   EngineOptions options_;
   int num_blocks_ = 0;
   int session_len_ = 0;

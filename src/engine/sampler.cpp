@@ -6,31 +6,49 @@
 
 namespace turbine {
 
-Sampler::Sampler(const SamplingParams& params) : params_(params), rng_(params.seed) {
+Sampler::Sampler(const SamplingParams& params, std::shared_ptr<const TokenTrie> vocabulary)
+    : params_(params), rng_(params.seed) {
   if (params.temperature < 0) fail("--temperature must be >= 0 (got {})", params.temperature);
   if (params.top_k < 0) fail("--top-k must be >= 0 (got {})", params.top_k);
   if (!(params.top_p > 0 && params.top_p <= 1)) fail("--top-p must be in (0, 1] (got {})", params.top_p);
   if (!(params.min_p >= 0 && params.min_p <= 1)) fail("--min-p must be in [0, 1] (got {})", params.min_p);
   if (!(params.repetition_penalty > 0)) fail("--repetition-penalty must be > 0 (got {})", params.repetition_penalty);
+  if (params.guided) {
+    if (!vocabulary) fail("guided decoding needs the tokenizer's vocabulary");
+    std::vector<int32_t> stops = params.ignore_eos ? std::vector<int32_t>{} : params.stop_ids;
+    guided_ends_itself_ = stops.empty();
+    guided_.emplace(params.guided, std::move(vocabulary), std::move(stops));
+  }
+}
+
+void Sampler::guide(std::span<float> logits) {
+  if (guided_) guided_->mask(logits);
+}
+
+int32_t Sampler::advance_guide(int32_t id) {
+  if (guided_) guided_->accept(id);
+  return id;
 }
 
 SampleSource Sampler::source() const {
-  if (params_.logprobs || params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f)
+  if (guided_ || params_.logprobs || params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f)
     return SampleSource::RawRow;
   if (params_.temperature == 0.0f) return SampleSource::Argmax;
   return candidates() > 0 ? SampleSource::Candidates : SampleSource::FullRow;
 }
 
 int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> history) {
+  guide(logits);
   apply_repetition_penalty(logits, history, params_.repetition_penalty);
-  return sample_penalized(logits);
+  return advance_guide(sample_penalized(logits));
 }
 
 int32_t Sampler::sample_raw(std::span<float> logits, std::span<const int32_t> history,
                             std::span<const int32_t> generated) {
+  guide(logits);
   apply_repetition_penalty(logits, history, params_.repetition_penalty);
   apply_presence_frequency_penalty(logits, generated, params_.presence_penalty, params_.frequency_penalty);
-  return sample_penalized(logits);
+  return advance_guide(sample_penalized(logits));
 }
 
 int32_t Sampler::sample_penalized(std::span<float> logits) {

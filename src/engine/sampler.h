@@ -4,11 +4,14 @@
 // same token for the same state whenever the candidates cover the distribution.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <random>
 #include <span>
 
 #include "engine/sampling_candidates.h"
+#include "guided/guided_decoder.h"
+#include "guided/token_trie.h"
 #include "engine/sampling_params.h"
 
 namespace turbine {
@@ -18,14 +21,16 @@ enum class SampleSource : uint8_t {
   Argmax,      // greedy: the row's argmax id is the token
   Candidates,  // the row's top candidates (Sampler::candidates() of them) usually suffice
   FullRow,     // the whole row (plain temperature sampling, huge top-k)
-  RawRow,      // the whole row before any penalty: logprobs, presence/frequency penalties (sample_raw)
+  RawRow,      // the whole row before any penalty: logprobs, presence/frequency penalties, guided
+               // decoding (sample_raw)
 };
 // With a repetition penalty the caller applies it to the device logits first (penalty_ids),
 // for every source but RawRow.
 
 class Sampler {
  public:
-  explicit Sampler(const SamplingParams& params);
+  // `vocabulary` is needed (and only used) when params.guided is set.
+  explicit Sampler(const SamplingParams& params, std::shared_ptr<const TokenTrie> vocabulary = nullptr);
 
   const SamplingParams& params() const { return params_; }
   SampleSource source() const;
@@ -42,11 +47,22 @@ class Sampler {
   // untouched, when they may not cover the distribution: then use sample_penalized on the row.
   std::optional<int32_t> sample(const CandidateRow& row);
 
+  bool guided() const { return guided_.has_value(); }
+  // A guided output that is complete and has no stop id to end it (none given, or ignore_eos):
+  // the request ends here, finish reason stop.
+  bool guided_done_without_stop() const { return guided_ && guided_ends_itself_ && guided_->complete(); }
+
  private:
+  // Guided: the grammar's mask over the raw row before anything else; the pick advances it.
+  void guide(std::span<float> logits);
+  int32_t advance_guide(int32_t id);
+
   int32_t draw(const std::vector<TokenProb>& dist);
 
   SamplingParams params_;
   std::mt19937_64 rng_;
+  std::optional<GuidedDecoder> guided_;
+  bool guided_ends_itself_ = false;
 };
 
 }  // namespace turbine

@@ -1,9 +1,12 @@
 // How one request picks its next tokens and when it stops.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "guided/json_grammar.h"
 
 namespace turbine {
 
@@ -33,6 +36,11 @@ struct SamplingParams {
   // from the log-softmax of the model's raw logits (before any penalty or temperature).
   bool logprobs = false;
   int top_logprobs = 0;
+  // Guided decoding (response_format json_object / json_schema): the output is one JSON value of
+  // this grammar. Compiled once per request and shared, immutable, by its sequences; each sequence's
+  // Sampler keeps its own place in it. Tokens the grammar does not allow get -inf before any
+  // penalty, temperature or top-k/top-p/min-p; logprobs stay those of the raw logits.
+  std::shared_ptr<const JsonGrammar> guided;
 };
 
 // The sampling settings a caller set (a flag, a request field, a Python argument); the absent ones

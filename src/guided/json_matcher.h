@@ -18,7 +18,7 @@
 
 namespace turbine {
 
-constexpr int kMaxWhitespaceRun = 12;
+constexpr int kMaxWhitespaceRun = 6;
 constexpr int kMaxNesting = 64;
 
 // One entry of a stack. Every field is always set (the state's bytes are its cache key).
