@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "engine/sampling_defaults.h"
+#include "guided/json_schema.h"
 #include "server/api_error.h"
 
 namespace turbine::server {
@@ -102,20 +103,70 @@ void reject_if(bool unsupported, const char* name) {
 }
 
 // Fields of the OpenAI API that are not implemented yet: a clear 400 instead of a silent no-op. Tools
-// are for chat only.
-void check_unsupported(const json& body, bool chat = false) {
+// are for chat only; response_format beyond "text" for chat and completions only.
+void check_unsupported(const json& body, bool chat = false, bool openai = true) {
   if (!chat) {
     if (const json* v = field(body, "tools")) reject_if(!(v->is_array() && v->empty()), "tools");
     if (const json* v = field(body, "tool_choice")) reject_if(!(v->is_string() && *v == "none"), "tool_choice");
   }
   reject_if(field(body, "functions") != nullptr, "functions");
   reject_if(field(body, "function_call") != nullptr, "function_call");
-  if (const json* v = field(body, "response_format"))
+  if (const json* v = field(body, "response_format"); v && !openai)
     reject_if(!(v->is_object() && v->value("type", json()) == "text"), "response_format");
   reject_if(get_bool(body, "echo").value_or(false), "echo");
   reject_if(get_int(body, "best_of", 1, 128).value_or(1) > 1, "best_of");
   reject_if(field(body, "suffix") != nullptr, "suffix");
   if (const json* v = field(body, "logit_bias")) reject_if(!(v->is_object() && v->empty()), "logit_bias");
+}
+
+std::string string_at(const json& object, const char* key, const std::string& param, bool required);
+
+// OpenAI's rule for a response format's name: 1 to 64 of a-z, A-Z, 0-9, '_' and '-'.
+bool valid_format_name(const std::string& name) {
+  if (name.empty() || name.size() > 64) return false;
+  return std::all_of(name.begin(), name.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; });
+}
+
+// response_format: {"type": "text"}, {"type": "json_object"} or {"type": "json_schema", "json_schema":
+// {"name", "schema"?, "strict"?, "description"?}} (no schema: any JSON value). The grammar is compiled
+// here, once per request; every error names the field at fault.
+std::shared_ptr<const JsonGrammar> parse_response_format(const json& body) {
+  const json* v = field(body, "response_format");
+  if (!v) return nullptr;
+  if (!v->is_object()) reject("response_format", "'response_format' must be an object");
+  auto type = v->find("type");
+  if (type == v->end() || !type->is_string() || (*type != "text" && *type != "json_object" && *type != "json_schema"))
+    reject("response_format.type", "'response_format.type' must be \"text\", \"json_object\" or \"json_schema\"");
+  for (const auto& [key, value] : v->items())
+    if (key != "type" && !(key == "json_schema" && *type == "json_schema"))
+      reject("response_format." + key, "'response_format.{}' is not a field of a {} response format", key,
+             type->get<std::string>());
+  if (*type == "text") return nullptr;
+  if (*type == "json_object") return json_object_grammar();
+  const json* spec = field(*v, "json_schema");
+  const std::string at = "response_format.json_schema";
+  if (!spec) reject(at, "'{}' is required with type \"json_schema\"", at);
+  if (!spec->is_object()) reject(at, "'{}' must be an object", at);
+  for (const auto& [key, value] : spec->items())
+    if (key != "name" && key != "schema" && key != "strict" && key != "description")
+      reject(at + "." + key, "'{}.{}' is not a field of json_schema (name, schema, strict, description)", at, key);
+  const std::string name = string_at(*spec, "name", at + ".name", true);
+  if (!valid_format_name(name))
+    reject(at + ".name", "'{}.name' must be 1 to 64 letters, digits, '_' or '-' (got \"{}\")", at, name);
+  string_at(*spec, "description", at + ".description", false);
+  // strict true and false behave alike: the output always follows the schema.
+  if (const json* strict = field(*spec, "strict"); strict && !strict->is_boolean())
+    reject(at + ".strict", "'{}.strict' must be a boolean", at);
+  const json* schema = field(*spec, "schema");
+  if (!schema) return compile_json_schema("{}");
+  if (!schema->is_object()) reject(at + ".schema", "'{}.schema' must be a JSON Schema object", at);
+  try {
+    return compile_json_schema(schema->dump());
+  } catch (const JsonSchemaError& e) {
+    const std::string param = e.path().empty() ? at + ".schema" : at + ".schema." + e.path();
+    reject(param, "'{}': {}", param, e.reason());
+  }
 }
 
 SamplingFields parse_sampling(const json& body) {
@@ -342,6 +393,7 @@ void parse_shared_fields(const json& body, Request& r) {
   parse_stream_options(body, r.stream, r.include_usage);
   r.return_token_ids = get_bool(body, "return_token_ids").value_or(false);
   r.session_id = get_name(body, "session_id");
+  r.sampling.guided = parse_response_format(body);
 }
 
 }  // namespace
@@ -385,6 +437,8 @@ ChatRequest parse_chat_request(const json& body) {
     r.template_vars = json::object();
   }
   parse_shared_fields(body, r);
+  if (r.sampling.guided && (r.tool_choice == ToolChoice::Required || r.tool_choice == ToolChoice::Function))
+    reject("response_format", "a JSON 'response_format' cannot be combined with a 'tool_choice' that forces a call");
   r.sampling.logprobs = get_bool(body, "logprobs").value_or(false);
   if (auto n = get_int(body, "top_logprobs", 0, kMaxTopLogprobs)) {
     if (*n > 0 && !r.sampling.logprobs) reject("top_logprobs", "'top_logprobs' needs 'logprobs': true");
@@ -395,7 +449,7 @@ ChatRequest parse_chat_request(const json& body) {
 
 GenerateRequest parse_generate_request(const json& body) {
   check_object(body);
-  check_unsupported(body);
+  check_unsupported(body, false, false);
   if (field(body, "top_logprobs"))
     reject("top_logprobs", "'top_logprobs' is a chat field; /generate takes 'logprobs': N");
   GenerateRequest r;
@@ -454,6 +508,7 @@ SamplingParams apply_sampling(const SamplingFields& f, SamplingParams p) {
   p.top_logprobs = f.top_logprobs;
   p.stop.insert(p.stop.end(), f.stop.begin(), f.stop.end());  // the server's --stop strings apply to every request
   p.ignore_eos = p.ignore_eos || f.ignore_eos;
+  p.guided = f.guided;
   return p;
 }
 

@@ -3,6 +3,7 @@
 // server does not implement yet are a 400 "not supported yet" rather than silently ignored.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -26,6 +27,8 @@ struct SamplingFields : SamplingOverrides {
   bool logprobs = false;
   int top_logprobs = 0;
   bool tokens_as_ids = false;  // vLLM's return_tokens_as_token_ids: logprob tokens as "token_id:N"
+  // response_format json_object / json_schema (chat and completions): the compiled grammar.
+  std::shared_ptr<const JsonGrammar> guided;
 };
 
 // A prompt as text or as token ids (taken as given: no BOS is added to ids).

@@ -106,8 +106,9 @@ await check("errors arrive as APIError with the OpenAI shape", async () => {
   await assert.rejects(client.chat.completions.create({ model, messages: [] }),
                        (e) => e.status === 400 && e.param === "messages");
   await assert.rejects(client.chat.completions.create({ model, messages: [{ role: "user", content: "x" }],
-                                                        response_format: { type: "json_object" } }),
-                       (e) => e.status === 400 && e.code === "unsupported_parameter");
+                                                        response_format: { type: "json_schema", json_schema: {
+                                                          name: "n", schema: { type: "integer", minimum: 1 } } } }),
+                       (e) => e.status === 400 && e.param === "response_format.json_schema.schema.minimum");
   await assert.rejects(client.chat.completions.create({ model, messages: [{ role: "user", content: "x" }],
                                                         presence_penalty: 2.5 }),
                        (e) => e.status === 400 && e.param === "presence_penalty");

@@ -13,6 +13,15 @@ from server_harness import BIN, MODEL, Server
 
 PROMPT = "In the beginning"
 
+
+def chat_format(response_format):
+    return {"messages": [{"role": "user", "content": "a"}], "response_format": response_format}
+
+
+def chat_schema(schema):
+    return chat_format({"type": "json_schema", "json_schema": {"name": "s", "schema": schema}})
+
+
 BAD_REQUESTS = [
     # (name, path, raw body, status, param or code that must be named)
     ("malformed json", "/v1/completions", b'{"prompt": "x",', 400, "invalid_json"),
@@ -62,9 +71,49 @@ BAD_REQUESTS = [
     ("tool without a name", "/v1/chat/completions",
      {"messages": [{"role": "user", "content": "a"}], "tools": [{"type": "function", "function": {}}]},
      400, "tools[0].function.name"),
-    ("response_format", "/v1/chat/completions",
-     {"messages": [{"role": "user", "content": "a"}], "response_format": {"type": "json_object"}}, 400,
-     "response_format"),
+    ("response_format not an object", "/v1/chat/completions", chat_format("json_object"), 400, "response_format"),
+    ("response_format bad type", "/v1/chat/completions", chat_format({"type": "yaml"}), 400, "response_format.type"),
+    ("response_format without type", "/v1/completions", {"prompt": PROMPT, "response_format": {}}, 400,
+     "response_format.type"),
+    ("response_format unknown field", "/v1/chat/completions",
+     chat_format({"type": "json_object", "schema": {}}), 400, "response_format.schema"),
+    ("json_schema missing", "/v1/chat/completions", chat_format({"type": "json_schema"}), 400,
+     "response_format.json_schema"),
+    ("json_schema without name", "/v1/chat/completions",
+     chat_format({"type": "json_schema", "json_schema": {"schema": {"type": "object"}}}), 400,
+     "response_format.json_schema.name"),
+    ("json_schema bad name", "/v1/completions",
+     {"prompt": PROMPT, "response_format": {"type": "json_schema", "json_schema": {"name": "a b"}}}, 400,
+     "response_format.json_schema.name"),
+    ("json_schema strict not bool", "/v1/chat/completions",
+     chat_format({"type": "json_schema", "json_schema": {"name": "a", "strict": "yes"}}), 400,
+     "response_format.json_schema.strict"),
+    ("json_schema unknown field", "/v1/chat/completions",
+     chat_format({"type": "json_schema", "json_schema": {"name": "a", "schemas": {}}}), 400,
+     "response_format.json_schema.schemas"),
+    ("schema not an object", "/v1/chat/completions",
+     chat_format({"type": "json_schema", "json_schema": {"name": "a", "schema": "object"}}), 400,
+     "response_format.json_schema.schema"),
+    ("schema unsupported keyword", "/v1/chat/completions",
+     chat_schema({"type": "object", "properties": {"age": {"type": "integer", "minimum": 0}}}), 400,
+     "response_format.json_schema.schema.properties.age.minimum"),
+    ("schema pattern", "/v1/completions",
+     {"prompt": PROMPT, "response_format": {"type": "json_schema", "json_schema": {
+         "name": "a", "schema": {"type": "string", "pattern": "^x"}}}}, 400,
+     "response_format.json_schema.schema.pattern"),
+    ("schema bad type", "/v1/chat/completions", chat_schema({"type": "text"}), 400,
+     "response_format.json_schema.schema.type"),
+    ("schema unresolved ref", "/v1/chat/completions",
+     chat_schema({"type": "object", "properties": {"a": {"$ref": "#/$defs/nothing"}}}), 400,
+     "response_format.json_schema.schema.properties.a.$ref"),
+    ("schema required names a missing property", "/v1/chat/completions",
+     chat_schema({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["b"]}), 400,
+     "response_format.json_schema.schema.required[0]"),
+    ("response_format with a forced tool call", "/v1/chat/completions",
+     {**chat_format({"type": "json_object"}), "tools": [{"type": "function", "function": {"name": "f"}}],
+      "tool_choice": "required"}, 400, "response_format"),
+    ("response_format on generate", "/generate", {"prompt": PROMPT, "response_format": {"type": "json_object"}},
+     400, "unsupported_parameter"),
     ("chat unknown model", "/v1/chat/completions", {"model": "x", "messages": [{"role": "user", "content": "a"}]},
      404, "model_not_found"),
     ("stream_options without stream", "/v1/completions",

@@ -1,0 +1,127 @@
+"""response_format through turbine serve: json_object and json_schema on /v1/chat/completions and
+/v1/completions, whole and streamed, n=2 (each choice its own matcher); outputs are parsed and checked
+against their schema here, in Python."""
+import json
+
+import pytest
+
+from server_harness import Server
+
+MESSAGES = [{"role": "user", "content": "Who created the heaven and the earth?"}]
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "answer": {"enum": ["God", "Moses", "none"]},
+        "sure": {"type": "boolean"},
+        "verses": {"type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 3},
+        "book": {"anyOf": [{"$ref": "#/$defs/book"}, {"type": "null"}]},
+    },
+    "required": ["answer", "sure", "verses"],
+    "additionalProperties": False,
+    "$defs": {"book": {"enum": ["Genesis", "Exodus"]}},
+}
+SCHEMA_FORMAT = {"type": "json_schema", "json_schema": {"name": "answer", "schema": SCHEMA, "strict": True}}
+
+
+def check_schema_output(text):
+    """The subset of SCHEMA's rules, checked by hand: order, required keys, types, enums, counts."""
+    value = json.loads(text, object_pairs_hook=lambda pairs: pairs)
+    keys = [k for k, _ in value]
+    order = list(SCHEMA["properties"])
+    assert keys == sorted(keys, key=order.index), text
+    assert set(SCHEMA["required"]) <= set(keys), text
+    fields = dict(value)
+    assert fields["answer"] in ("God", "Moses", "none")
+    assert isinstance(fields["sure"], bool)
+    assert 1 <= len(fields["verses"]) <= 3 and all(type(v) is int for v in fields["verses"])
+    assert fields.get("book", None) in ("Genesis", "Exodus", None)
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Server()
+    yield s
+    s.wait_no_active_blocks()
+    assert s.stop() == 0
+
+
+def chat(server, response_format, **extra):
+    body = {"messages": MESSAGES, "max_tokens": 200, "temperature": 0, "response_format": response_format, **extra}
+    status, _, answer = server.post("/v1/chat/completions", body)
+    assert status == 200, answer
+    return answer
+
+
+def streamed_choices(server, path, body):
+    """{index: (text, finish_reason)} from a streamed response."""
+    events = server.stream(path, {**body, "stream": True})
+    assert events[-1] == "[DONE]"
+    out = {}
+    for e in events[:-1]:
+        for c in e["choices"]:
+            text, reason = out.get(c["index"], ("", None))
+            piece = (c["delta"].get("content") or "") if "delta" in c else c.get("text", "")
+            out[c["index"]] = (text + piece, c["finish_reason"] or reason)
+    return out
+
+
+def test_json_object_whole_and_streamed(server):
+    whole = chat(server, {"type": "json_object"})
+    choice = whole["choices"][0]
+    assert choice["finish_reason"] == "stop"
+    assert isinstance(json.loads(choice["message"]["content"]), dict)
+    streamed = streamed_choices(server, "/v1/chat/completions",
+                                {"messages": MESSAGES, "max_tokens": 200, "temperature": 0,
+                                 "response_format": {"type": "json_object"}})
+    assert streamed == {0: (choice["message"]["content"], "stop")}
+
+
+def test_json_schema_whole_and_streamed(server):
+    whole = chat(server, SCHEMA_FORMAT)
+    choice = whole["choices"][0]
+    assert choice["finish_reason"] == "stop"
+    check_schema_output(choice["message"]["content"])
+    streamed = streamed_choices(server, "/v1/chat/completions",
+                                {"messages": MESSAGES, "max_tokens": 200, "temperature": 0,
+                                 "response_format": SCHEMA_FORMAT})
+    assert streamed == {0: (choice["message"]["content"], "stop")}
+
+
+def test_n_two_sampled_choices_each_follow_the_schema(server):
+    answer = chat(server, SCHEMA_FORMAT, n=2, temperature=1.0, seed=3)
+    assert [c["index"] for c in answer["choices"]] == [0, 1]
+    for c in answer["choices"]:
+        assert c["finish_reason"] == "stop", c
+        check_schema_output(c["message"]["content"])
+    streamed = streamed_choices(server, "/v1/chat/completions",
+                                {"messages": MESSAGES, "max_tokens": 200, "temperature": 1.0, "seed": 4, "n": 2,
+                                 "response_format": SCHEMA_FORMAT})
+    assert sorted(streamed) == [0, 1]
+    for text, reason in streamed.values():
+        assert reason == "stop", text
+        check_schema_output(text)
+
+
+def test_completions_take_response_format(server):
+    body = {"prompt": "In the beginning", "max_tokens": 200, "temperature": 0, "response_format": SCHEMA_FORMAT}
+    status, _, answer = server.post("/v1/completions", body)
+    assert status == 200, answer
+    assert answer["choices"][0]["finish_reason"] == "stop"
+    check_schema_output(answer["choices"][0]["text"])
+    streamed = streamed_choices(server, "/v1/completions", body)
+    assert streamed == {0: (answer["choices"][0]["text"], "stop")}
+
+
+def test_max_tokens_cuts_it_short_with_length(server):
+    answer = chat(server, SCHEMA_FORMAT, max_tokens=4)
+    assert answer["choices"][0]["finish_reason"] == "length"
+
+
+def test_text_format_and_no_schema(server):
+    plain = chat(server, {"type": "text"}, max_tokens=8)
+    unguided = server.post("/v1/chat/completions", {"messages": MESSAGES, "max_tokens": 8, "temperature": 0})[2]
+    assert plain["choices"][0]["message"] == unguided["choices"][0]["message"]
+    # json_schema without a schema: any JSON value.
+    anything = chat(server, {"type": "json_schema", "json_schema": {"name": "any"}})
+    json.loads(anything["choices"][0]["message"]["content"])
