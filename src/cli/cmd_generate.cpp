@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "engine/engine.h"
 #include "engine/request_validation.h"
+#include "guided/json_schema.h"
 #include "pipeline/model_folder.h"
 
 namespace turbine::cli {
@@ -27,6 +28,8 @@ struct GenerateArgs {
   std::optional<std::string> prompts_file;
   bool ids = false;
   bool echo = false;
+  bool json_object = false;                // the output is one JSON object (guided decoding)
+  std::optional<std::string> json_schema;  // a file holding the JSON Schema the output follows
   DeviceOptions device;
   EngineOptions engine;
   SamplingOptions sampling;
@@ -132,15 +135,34 @@ void run_all(Engine& engine, const std::vector<Prompt>& prompts, const SamplingP
   }
 }
 
+// --json-object / --json-schema FILE as the grammar every prompt's output follows (none without them).
+std::shared_ptr<const JsonGrammar> guided_grammar(const GenerateArgs& args) {
+  if (args.json_object && args.json_schema) fail("give --json-object or --json-schema, not both");
+  if (args.json_object) return json_object_grammar();
+  if (!args.json_schema) return nullptr;
+  const std::string& path = *args.json_schema;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("--json-schema: cannot read {}", path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  try {
+    return compile_json_schema(text.str());
+  } catch (const JsonSchemaError& e) {
+    fail("--json-schema {}: {}", path, e.what());
+  }
+}
+
 void run(const GenerateArgs& args) {
   const int sources = int(bool(args.prompt)) + int(bool(args.prompt_ids)) + int(bool(args.prompts_file));
   if (sources > 1) fail("give one of --prompt, --prompt-ids and --prompts-file");
   if (sources == 0) fail("give --prompt TEXT (or --prompt-ids \"1 2 3\", or --prompts-file FILE)");
 
+  const std::shared_ptr<const JsonGrammar> guided = guided_grammar(args);
   LoadedModel m = open_model_folder(args.model);
   const EngineOptions engine_flags = with_workspace_tunables(args.engine, m);
   const std::vector<Prompt> prompts = read_prompts(args, *m.tokenizer);
-  const SamplingParams params = resolve_sampling(args.sampling, m.generation, m.config, *m.tokenizer);
+  SamplingParams params = resolve_sampling(args.sampling, m.generation, m.config, *m.tokenizer);
+  params.guided = guided;
   // Every request is checked before the (slow) weight upload, by the rule the engine applies.
   RequestLimits limits{m.config.vocab_size, resolve_session_len(engine_flags, m.config)};
   for (const Prompt& p : prompts) {
@@ -168,6 +190,10 @@ void register_generate(CLI::App& app) {
                   "one prompt per non-blank line, all run concurrently; one output line each, in order");
   cmd->add_flag("--ids", args->ids, "print the generated token ids instead of text");
   cmd->add_flag("--echo", args->echo, "print the prompt (text, or ids with --ids) before what is generated");
+  cmd->add_flag("--json-object", args->json_object,
+                "the output is one JSON object (guided decoding, as response_format json_object)");
+  cmd->add_option("--json-schema", args->json_schema,
+                  "a file holding a JSON Schema that the output follows (the subset of docs/server.md)");
   add_sampling_options(*cmd, args->sampling);
   add_device_options(*cmd, args->device);
   add_engine_options(*cmd, args->engine);
