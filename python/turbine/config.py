@@ -30,7 +30,10 @@ class GenerationConfig:
     logprobs: None is off; N (0..20) returns each generated token's log-probability and its N most
         likely alternatives (from the model's raw logits, before penalties and temperature).
     presence_penalty, frequency_penalty: OpenAI's rule over the generated ids (-2..2, 0 is off).
-    include_stop_str_in_output: a stop string that ends generation stays in the text."""
+    include_stop_str_in_output: a stop string that ends generation stays in the text.
+    json_object: the output is one JSON object (guided decoding, as the server's response_format).
+    json_schema: a JSON Schema (a dict, or its JSON text) that the output follows (the subset of
+        docs/server.md); a schema outside it is a ValueError naming the schema path."""
     max_new_tokens: Optional[int] = None
     temperature: Optional[float] = None
     top_k: Optional[int] = None
@@ -46,6 +49,8 @@ class GenerationConfig:
     presence_penalty: float = 0.0
     frequency_penalty: float = 0.0
     include_stop_str_in_output: bool = False
+    json_object: bool = False
+    json_schema: Union[dict, str, None] = None
 
     def __post_init__(self) -> None:
         big = 2**31 - 1
@@ -84,6 +89,12 @@ class GenerationConfig:
         _check_number("frequency_penalty", self.frequency_penalty, -2, 2)
         if not isinstance(self.include_stop_str_in_output, bool):
             raise TypeError("GenerationConfig.include_stop_str_in_output must be a bool")
+        if not isinstance(self.json_object, bool):
+            raise TypeError("GenerationConfig.json_object must be a bool")
+        if self.json_schema is not None and not isinstance(self.json_schema, (dict, str)):
+            raise TypeError("GenerationConfig.json_schema must be a dict or its JSON text")
+        if self.json_object and self.json_schema is not None:
+            raise ValueError("GenerationConfig: give json_object or json_schema, not both")
 
     def replace(self, **changes) -> "GenerationConfig":
         """A copy with `changes` applied (checked like the constructor's arguments)."""

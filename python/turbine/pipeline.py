@@ -1,6 +1,7 @@
 """turbine.pipeline(model, ...): LMDeploy's pipeline over turbine's engine."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
@@ -244,7 +245,13 @@ class Pipeline:
                                    config.top_p, config.min_p, config.repetition_penalty, seed, list(config.stop),
                                    list(config.stop_token_ids), config.ignore_eos, config.logprobs,
                                    float(config.presence_penalty), float(config.frequency_penalty),
-                                   config.include_stop_str_in_output)
+                                   config.include_stop_str_in_output, config.json_object, _schema_text(config))
+
+
+def _schema_text(config: GenerationConfig) -> Optional[str]:
+    if config.json_schema is None or isinstance(config.json_schema, str):
+        return config.json_schema
+    return json.dumps(config.json_schema)
 
 
 def _kind_or_none(prompt):

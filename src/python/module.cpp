@@ -12,6 +12,7 @@
 #include "core/byte_size.h"
 #include "core/error.h"
 #include "engine/sampling_defaults.h"
+#include "guided/json_schema.h"
 #include "python/python_pipeline.h"
 
 namespace py = pybind11;
@@ -90,7 +91,8 @@ SamplingParams sampling_from(const PythonPipeline& pipe, bool chat, std::optiona
                              std::optional<float> min_p, std::optional<float> repetition_penalty,
                              std::optional<uint64_t> seed, std::vector<std::string> stop,
                              std::vector<int32_t> stop_token_ids, bool ignore_eos, std::optional<int> logprobs,
-                             float presence_penalty, float frequency_penalty, bool include_stop_str_in_output) {
+                             float presence_penalty, float frequency_penalty, bool include_stop_str_in_output,
+                             bool json_object, const std::optional<std::string>& json_schema) {
   SamplingOverrides o;
   o.max_new_tokens = max_new_tokens;
   o.temperature = temperature;
@@ -109,6 +111,14 @@ SamplingParams sampling_from(const PythonPipeline& pipe, bool chat, std::optiona
   p.logprobs = logprobs.has_value();
   p.top_logprobs = logprobs.value_or(0);
   p.include_stop_str_in_output = include_stop_str_in_output;
+  if (json_object) p.guided = json_object_grammar();
+  if (json_schema) {
+    try {
+      p.guided = compile_json_schema(*json_schema);
+    } catch (const JsonSchemaError& e) {
+      fail("json_schema: {}", e.what());
+    }
+  }
   return p;
 }
 
@@ -198,11 +208,11 @@ PYBIND11_MODULE(_turbine, m) {
              std::optional<float> top_p, std::optional<float> min_p, std::optional<float> repetition_penalty,
              std::optional<uint64_t> seed, std::vector<std::string> stop, std::vector<int32_t> stop_token_ids,
              bool ignore_eos, std::optional<int> logprobs, float presence_penalty, float frequency_penalty,
-             bool include_stop_str_in_output) {
+             bool include_stop_str_in_output, bool json_object, std::optional<std::string> json_schema) {
             SamplingParams p =
                 sampling_from(pipe, chat, max_new_tokens, temperature, top_k, top_p, min_p, repetition_penalty, seed,
                               std::move(stop), std::move(stop_token_ids), ignore_eos, logprobs, presence_penalty,
-                              frequency_penalty, include_stop_str_in_output);
+                              frequency_penalty, include_stop_str_in_output, json_object, json_schema);
             PyRequest r;
             r.prompt_tokens = int(ids.size());
             py::gil_scoped_release release;
@@ -212,7 +222,8 @@ PYBIND11_MODULE(_turbine, m) {
           py::arg("ids"), py::arg("chat"), py::arg("session"), py::arg("max_new_tokens"), py::arg("temperature"),
           py::arg("top_k"), py::arg("top_p"), py::arg("min_p"), py::arg("repetition_penalty"), py::arg("seed"),
           py::arg("stop"), py::arg("stop_token_ids"), py::arg("ignore_eos"), py::arg("logprobs"),
-          py::arg("presence_penalty"), py::arg("frequency_penalty"), py::arg("include_stop_str_in_output"))
+          py::arg("presence_penalty"), py::arg("frequency_penalty"), py::arg("include_stop_str_in_output"),
+          py::arg("json_object"), py::arg("json_schema"))
       .def("new_session_id", &PythonPipeline::new_session_id)
       .def("end_session", &PythonPipeline::end_session, py::arg("session_id"))
       .def("counters", [](const PythonPipeline& p) { return counters_dict(p.counters()); })

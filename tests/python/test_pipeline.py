@@ -1,4 +1,5 @@
 """turbine.pipeline on kjv-llama (CPU): goldens, streaming, n, stop, sessions, cancellation."""
+import json
 import time
 
 import pytest
@@ -242,3 +243,20 @@ def test_the_cpu_reads_no_cuda_environment(monkeypatch):
     monkeypatch.setenv("TURBINE_CUDA_INT4_GEMV", "99")
     with turbine.pipeline(MODEL, device="cpu", threads=1, cpu_memory="256MiB") as p:
         assert p("In the beginning", temperature=0, ignore_eos=True, max_new_tokens=3).text
+
+
+def test_json_object_and_json_schema(pipe):
+    r = pipe("And God said", GREEDY, max_new_tokens=200, json_object=True)
+    assert isinstance(json.loads(r.text), dict) and r.finish_reason == "stop"  # ignore_eos: the value ends it
+    schema = {"type": "object", "properties": {"who": {"enum": ["Moses", "Aaron"]}, "age": {"type": "integer"}},
+              "required": ["who"], "additionalProperties": False}
+    for config in (GREEDY, turbine.GenerationConfig(temperature=0.9, seed=2, n=2)):
+        out = pipe(["In the beginning"], config, max_new_tokens=200, json_schema=schema)[0]
+        for result in out if isinstance(out, list) else [out]:
+            value = json.loads(result.text)
+            assert value["who"] in ("Moses", "Aaron") and set(value) <= {"who", "age"}, result.text
+            assert result.finish_reason == "stop"
+    with pytest.raises(ValueError, match="properties.age.minimum"):
+        pipe("x", GREEDY, json_schema={"properties": {"age": {"type": "integer", "minimum": 0}}})
+    with pytest.raises(ValueError, match="json_object or json_schema"):
+        turbine.GenerationConfig(json_object=True, json_schema={})
