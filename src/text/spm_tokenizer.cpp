@@ -21,6 +21,18 @@ int byte_piece_value(const std::string& piece) {
   return std::stoi(piece.substr(3, 2), nullptr, 16);
 }
 
+// A piece's text: its word-boundary marks as spaces.
+void append_piece_text(std::string& out, std::string_view piece) {
+  for (size_t i = 0; i < piece.size();) {
+    if (piece.substr(i).starts_with(kSpaceMark)) {
+      out.push_back(' ');
+      i += kSpaceMark.size();
+    } else {
+      out.push_back(piece[i++]);
+    }
+  }
+}
+
 }  // namespace
 
 SpmTokenizer::SpmTokenizer() : sp_(std::make_unique<sentencepiece::SentencePieceProcessor>()) {}
@@ -118,14 +130,7 @@ std::string SpmTokenizer::decode_run(std::span<const int32_t> ids) const {
       }
     }
     flush_bytes();
-    for (size_t i = 0; i < piece.size();) {
-      if (std::string_view(piece).substr(i).starts_with(kSpaceMark)) {
-        out.push_back(' ');
-        i += kSpaceMark.size();
-      } else {
-        out.push_back(piece[i++]);
-      }
-    }
+    append_piece_text(out, piece);
   }
   flush_bytes();
   if (strip_leading_space_ && !out.empty() && out[0] == ' ') out.erase(0, 1);
@@ -179,14 +184,7 @@ std::string SpmTokenizer::token_bytes(int32_t id) const {
     return value >= 0 ? std::string(1, char(value)) : std::string();
   }
   std::string out;
-  for (size_t i = 0; i < piece.size();) {
-    if (std::string_view(piece).substr(i).starts_with(kSpaceMark)) {
-      out.push_back(' ');
-      i += kSpaceMark.size();
-    } else {
-      out.push_back(piece[i++]);
-    }
-  }
+  append_piece_text(out, piece);
   return out;
 }
 
