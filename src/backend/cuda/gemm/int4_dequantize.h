@@ -11,7 +11,7 @@
 
 namespace turbine::cuda {
 
-// out: n x k values of `dtype` (fp16 or bf16, the dtype the scales were packed for), 4-byte aligned.
+// out: n x k values of `dtype` (fp16 or bf16, the dtype the scales were packed for), 16-byte aligned.
 // Returns false (nothing launched) for a dtype or layout it does not take.
 bool launch_int4_dequantize(const uint32_t* packed, const uint32_t* scales, const Int4Layout& layout, DType dtype,
                             void* out, const KernelLaunch& launch);
