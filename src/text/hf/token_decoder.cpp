@@ -177,34 +177,25 @@ class MetaspaceDecoder final : public TokenDecoder {
   MetaspaceDecoder(std::string replacement, bool drop_in_first)
       : replacement_(std::move(replacement)), drop_in_first_(drop_in_first) {}
   void decode_chain(std::vector<std::string>& tokens) const override {
-    for (size_t i = 0; i < tokens.size(); ++i) {
-      std::string out;
-      const std::string& token = tokens[i];
-      for (size_t pos = 0; pos < token.size();) {
-        if (token.compare(pos, replacement_.size(), replacement_) == 0) {
-          if (!(i == 0 && drop_in_first_)) out.push_back(' ');
-          pos += replacement_.size();
-        } else {
-          out.push_back(token[pos++]);
-        }
-      }
-      tokens[i] = std::move(out);
-    }
+    for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = with_spaces(tokens[i], i == 0 && drop_in_first_ ? "" : " ");
   }
-  void to_token_bytes(std::string& token) const override {
+  void to_token_bytes(std::string& token) const override { token = with_spaces(token, " "); }
+
+ private:
+  // The token with each replacement character written as `space` (" ", or "" where it is dropped).
+  std::string with_spaces(const std::string& token, std::string_view space) const {
     std::string out;
     for (size_t pos = 0; pos < token.size();) {
       if (token.compare(pos, replacement_.size(), replacement_) == 0) {
-        out.push_back(' ');
+        out += space;
         pos += replacement_.size();
       } else {
         out.push_back(token[pos++]);
       }
     }
-    token = std::move(out);
+    return out;
   }
 
- private:
   std::string replacement_;
   bool drop_in_first_;
 };
