@@ -6,7 +6,10 @@
 // The 4-bit linear runs with the backend's default options, as gemm_dispatch.cpp dispatches it. On
 // cuda a second backend dequantizes the weight and runs the 16-bit GEMM at every token count
 // (int4_dequant_min_tokens = 1): dequant_us says where that path (long prefills) starts to win.
+// --shapes NxK,... times other shapes instead (the "layer" line then sums those), e.g. outputs a few
+// strips either side of a whole wave of blocks.
 // Usage: int4_linear_bench [--device cuda] [--dtype float16] [--tokens 1,16,32,64] [--group-size 128]
+//                          [--shapes 22016x4096,21120x4096]
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -17,6 +20,7 @@
 #include <cstdlib>
 #include <exception>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,7 +35,26 @@ using namespace turbine;
 
 constexpr int kCopies = 4;
 // Llama-2-7B's projections (N, K): qkv, o, gate_up, down.
-constexpr std::pair<int64_t, int64_t> kShapes[] = {{12288, 4096}, {4096, 4096}, {22016, 4096}, {4096, 11008}};
+const std::vector<std::pair<int64_t, int64_t>> kLlama7bShapes = {
+    {12288, 4096}, {4096, 4096}, {22016, 4096}, {4096, 11008}};
+
+// "NxK" as (N, K), both positive.
+std::pair<int64_t, int64_t> parse_shape(const std::string& text) {
+  const size_t x = text.find('x');
+  size_t end_n = 0, end_k = 0;
+  int64_t n = 0, k = 0;
+  try {
+    if (x != std::string::npos) {
+      n = std::stoll(text.substr(0, x), &end_n);
+      k = std::stoll(text.substr(x + 1), &end_k);
+    }
+  } catch (const std::exception&) {
+    n = k = 0;
+  }
+  if (x == std::string::npos || end_n != x || end_k != text.size() - x - 1 || n < 1 || k < 1)
+    throw std::invalid_argument(fmt::format("--shapes: '{}' is not NxK with N and K positive", text));
+  return {n, k};
+}
 
 // A cheap generator: the bench needs plausible values, not good randomness, for a 90M-weight matrix.
 struct Lcg {
@@ -83,14 +106,21 @@ int main(int argc, char** argv) {
   CLI::App app{"Times the 4-bit (W4A16) linear against the 16-bit one on the 7B shapes"};
   std::string device = cuda_available() ? "cuda" : "cpu", dtype_text = "float16";
   std::vector<int> token_counts{1, 16, 32, 64};
+  std::vector<std::string> shape_texts;
   int iterations = 100, group = 128;
   app.add_option("--device", device, "cpu, cuda or cuda:N")->capture_default_str();
   app.add_option("--dtype", dtype_text, "compute dtype on cuda")->capture_default_str();
   app.add_option("--tokens", token_counts, "token counts")->delimiter(',')->capture_default_str();
+  app.add_option("--shapes", shape_texts, "NxK weight shapes instead of Llama-2-7B's four")->delimiter(',');
   app.add_option("--group-size", group, "4-bit group size")->capture_default_str();
   app.add_option("--iterations", iterations, "timed calls per case")->capture_default_str()->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
   try {
+    std::vector<std::pair<int64_t, int64_t>> shapes = kLlama7bShapes;
+    if (!shape_texts.empty()) {
+      shapes.clear();
+      for (const auto& t : shape_texts) shapes.push_back(parse_shape(t));
+    }
     BackendOptions o;
     o.device = device;
     o.dtype = device == "cpu" ? DType::F32 : parse_dtype(dtype_text);
@@ -117,7 +147,7 @@ int main(int argc, char** argv) {
     Lcg rng{42};
     // Per token count, the four shapes summed (one layer): 16-bit, 4-bit as dispatched, dequantized.
     std::vector<std::array<double, 3>> layer(token_counts.size(), {0.0, 0.0, 0.0});
-    for (const auto& [n, k] : kShapes) {
+    for (const auto& [n, k] : shapes) {
       std::vector<Tensor> dense;
       std::vector<Int4Weight> quant, dequant_quant;
       for (int c = 0; c < kCopies; ++c) {

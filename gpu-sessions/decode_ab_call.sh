@@ -17,7 +17,8 @@
 # LINEAR_TOKENS (int4_linear_bench of each build at those token counts; TILED9=1 also with the tiled GEMM
 # from 9 tokens), VARIANT_TIMELINES (the batch sizes of the variants' timelines, "16"; 0: none), BATCHES (the A/B's
 # batch sizes, "1,16"), VARIANT_ENV_NAME (variables set for variant NAME's A/B and int4_linear_bench runs, e.g.
-# "TURBINE_CUDA_INT4_GEMV=8 TURBINE_CUDA_INT4_TILED_MIN=9").
+# "TURBINE_CUDA_INT4_GEMV=8 TURBINE_CUDA_INT4_TILED_MIN=9"), LINEAR_EXTRA (arguments of one more
+# int4_linear_bench of this build, e.g. "--shapes 21120x4096,22016x4096 --tokens 1,16").
 # (.carry-peer stays behind: with turbine-base packed, the llama.cpp source would pass 64 MiB).
 set -u
 O=/tmp/s; mkdir -p $O
@@ -72,6 +73,11 @@ if [ -n "${LINEAR_TOKENS:-}" ]; then
     done; done
   done
   echo "linear at ${SECONDS}s"
+fi
+# LINEAR_EXTRA="--shapes NxK,... --tokens ...": one more int4_linear_bench of this build, with those arguments.
+if [ -n "${LINEAR_EXTRA:-}" ]; then
+  timeout 150 $b/int4_linear_bench --dtype float16 --iterations 50 $LINEAR_EXTRA 2>&1 | tee $O/linear_extra.txt
+  echo "linear extra at ${SECONDS}s"; save
 fi
 [ "${TIMELINES:-1}" = 0 ] && exit 0
 MODEL_DIR=$M gpu-sessions/device_timeline.sh $O/tl "1 16" | grep -vE "^ *$" | head -30
