@@ -18,7 +18,8 @@
 # from 9 tokens), VARIANT_TIMELINES (the batch sizes of the variants' timelines, "16"; 0: none), BATCHES (the A/B's
 # batch sizes, "1,16"), VARIANT_ENV_NAME (variables set for variant NAME's A/B and int4_linear_bench runs, e.g.
 # "TURBINE_CUDA_INT4_GEMV=8 TURBINE_CUDA_INT4_TILED_MIN=9"), LINEAR_EXTRA (arguments of one more
-# int4_linear_bench of this build, e.g. "--shapes 21120x4096,22016x4096 --tokens 1,16").
+# int4_linear_bench of this build, e.g. "--shapes 21120x4096,22016x4096 --tokens 1,16"), LINEAR_FIRST=1
+# (those two phases before the A/B, which needs the checkpoint: the kernels' figures first).
 # (.carry-peer stays behind: with turbine-base packed, the llama.cpp source would pass 64 MiB).
 set -u
 O=/tmp/s; mkdir -p $O
@@ -48,6 +49,29 @@ for t in "" $variants; do
     --gtest_filter="${mfilter:-${MEMCHECK_FILTER:-Dtypes/CudaInt4Fused.*}}" > $log 2>&1
   echo "memcheck${t:+ $t} rc=$?"; grep -E "ERROR SUMMARY|PASSED|FAILED" $log | tail -3; save
 done
+linear_phases() {
+  # LINEAR_TOKENS=1,16,...: int4_linear_bench of this build and each variant at those token counts
+  # (alternated twice), and again with the tiled GEMM from 9 tokens (TILED9=1).
+  if [ -n "${LINEAR_TOKENS:-}" ]; then
+    for env in "" ${TILED9:+"TURBINE_CUDA_INT4_GEMV=8 TURBINE_CUDA_INT4_TILED_MIN=9"}; do
+      for round in 1 2; do for v in head $variants; do
+        bin=$b/int4_linear_bench-$v; [ $v = head ] && bin=$b/int4_linear_bench
+        [ -x "$bin" ] || continue
+        venv=VARIANT_ENV_$v; venv=${!venv:-}  # a variant's environment applies here too (after TILED9's)
+        echo "== $v $round ${env:-default} $venv" | tee -a $O/linear.txt
+        env $env $venv timeout 90 $bin --dtype float16 --iterations 50 --tokens $LINEAR_TOKENS 2>&1 | tee -a $O/linear.txt
+        save  # a call cut short keeps the rounds done
+      done; done
+    done
+    echo "linear at ${SECONDS}s"
+  fi
+  # LINEAR_EXTRA="--shapes NxK,... --tokens ...": one more int4_linear_bench of this build, with those arguments.
+  if [ -n "${LINEAR_EXTRA:-}" ]; then
+    timeout 150 $b/int4_linear_bench --dtype float16 --iterations 50 $LINEAR_EXTRA 2>&1 | tee $O/linear_extra.txt
+    echo "linear extra at ${SECONDS}s"; save
+  fi
+}
+[ "${LINEAR_FIRST:-0}" != 0 ] && linear_phases
 wait $prep; echo "prep rc=$? at ${SECONDS}s"; tail -1 $O/prep.log
 unfused=unfused; [ "${UNFUSED:-1}" = 0 ] && unfused=
 for round in $(seq ${ROUNDS:-3}); do for v in base head $unfused $variants; do
@@ -59,26 +83,7 @@ for round in $(seq ${ROUNDS:-3}); do for v in base head $unfused $variants; do
     $PY -c "import sys, json; print(' '.join('%.1f' % json.loads(l)['decode_throughput'] for l in sys.stdin if l.strip()))")
   echo "$v $round (decode tok/s at batch ${BATCHES:-1,16}): $r" | tee -a $O/ab.txt
 done; save; done
-# LINEAR_TOKENS=1,16,...: int4_linear_bench of this build and each variant at those token counts
-# (alternated twice), and again with the tiled GEMM from 9 tokens (TILED9=1).
-if [ -n "${LINEAR_TOKENS:-}" ]; then
-  for env in "" ${TILED9:+"TURBINE_CUDA_INT4_GEMV=8 TURBINE_CUDA_INT4_TILED_MIN=9"}; do
-    for round in 1 2; do for v in head $variants; do
-      bin=$b/int4_linear_bench-$v; [ $v = head ] && bin=$b/int4_linear_bench
-      [ -x "$bin" ] || continue
-      venv=VARIANT_ENV_$v; venv=${!venv:-}  # a variant's environment applies here too (after TILED9's)
-      echo "== $v $round ${env:-default} $venv" | tee -a $O/linear.txt
-      env $env $venv timeout 90 $bin --dtype float16 --iterations 50 --tokens $LINEAR_TOKENS 2>&1 | tee -a $O/linear.txt
-      save  # a call cut short keeps the rounds done
-    done; done
-  done
-  echo "linear at ${SECONDS}s"
-fi
-# LINEAR_EXTRA="--shapes NxK,... --tokens ...": one more int4_linear_bench of this build, with those arguments.
-if [ -n "${LINEAR_EXTRA:-}" ]; then
-  timeout 150 $b/int4_linear_bench --dtype float16 --iterations 50 $LINEAR_EXTRA 2>&1 | tee $O/linear_extra.txt
-  echo "linear extra at ${SECONDS}s"; save
-fi
+[ "${LINEAR_FIRST:-0}" = 0 ] && linear_phases
 [ "${TIMELINES:-1}" = 0 ] && exit 0
 MODEL_DIR=$M gpu-sessions/device_timeline.sh $O/tl "1 16" | grep -vE "^ *$" | head -30
 echo "timeline at ${SECONDS}s"; save
