@@ -11,9 +11,9 @@ namespace turbine {
 
 struct Engine::Live {
   Live(uint64_t id, Request&& r, int max_tokens, const Tokenizer& tokenizer,
-       std::shared_ptr<const TokenTrie> vocabulary)
+       std::shared_ptr<GuidedMaskCache> guided_masks)
       : seq(id, r.ids, max_tokens, r.session_id),
-        sampler(r.params, std::move(vocabulary)),
+        sampler(r.params, std::move(guided_masks)),
         stream(tokenizer, r.ids, r.params),
         channel(std::make_shared<RequestChannel>(std::move(r.on_output))) {}
   Sequence seq;
@@ -66,22 +66,29 @@ Engine::~Engine() {
   if (thread_.joinable()) thread_.join();
 }
 
+GuidedMaskCaches& Engine::guided_caches() {
+  // Built on the first guided request (a walk over the whole vocabulary), then shared.
+  std::call_once(guided_once_, [&] {
+    guided_caches_ = std::make_unique<GuidedMaskCaches>(std::make_shared<const TokenTrie>(tokenizer_));
+  });
+  return *guided_caches_;
+}
+
+std::shared_ptr<GuidedMaskCache> Engine::guided_masks(const std::shared_ptr<const JsonGrammar>& grammar) {
+  return guided_caches().get(grammar);
+}
+
 RequestLimits Engine::limits() const { return {model_.config().vocab_size, session_len_, block_len(), num_blocks_}; }
 
 RequestHandle Engine::submit(Request request) {
   request.params.max_new_tokens = validate_request(request.ids, request.params, limits());
   const int max_tokens = int(request.ids.size()) + *request.params.max_new_tokens;
-  std::shared_ptr<const TokenTrie> vocabulary;
-  if (request.params.guided) {
-    // Built on the first guided request (a walk over the whole vocabulary), then shared.
-    std::call_once(guided_vocabulary_once_,
-                   [&] { guided_vocabulary_ = std::make_shared<const TokenTrie>(tokenizer_); });
-    vocabulary = guided_vocabulary_;
-  }
+  std::shared_ptr<GuidedMaskCache> guided_masks;
+  if (request.params.guided) guided_masks = guided_caches().get(request.params.guided);
   std::unique_lock lock(inbox_mutex_);
   if (stop_) fail("engine: stopped");
   const uint64_t id = next_id_++;
-  auto live = std::make_unique<Live>(id, std::move(request), max_tokens, tokenizer_, std::move(vocabulary));
+  auto live = std::make_unique<Live>(id, std::move(request), max_tokens, tokenizer_, std::move(guided_masks));
   RequestHandle handle(id, live->channel);
   arrivals_.push_back(std::move(live));
   busy_ = true;

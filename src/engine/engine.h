@@ -8,6 +8,9 @@
 // that must not wait for a step (metrics, a health probe) get counters and block usage from a snapshot
 // the loop publishes under a lock of its own after taking the inbox and after each step; a request's
 // final event is delivered after the snapshot that counts it.
+//
+// Guided requests: the vocabulary trie and the table of mask caches (one per distinct grammar, shared
+// by the requests that use it) are made by the first guided request.
 #pragma once
 #include <condition_variable>
 #include <cstdint>
@@ -27,6 +30,7 @@
 #include "engine/sampler.h"
 #include "engine/scheduler.h"
 #include "engine/text_stream.h"
+#include "guided/guided_mask_caches.h"
 #include "model/llama_model.h"
 #include "text/tokenizer.h"
 
@@ -86,6 +90,9 @@ class Engine {
   int session_len() const { return session_len_; }
   // What validate_request checks a request against on this engine.
   RequestLimits limits() const;
+  // The mask cache that this engine's guided requests of `grammar` (or of an equal one) share; made
+  // if none is alive. For tests and measurements: its counters, its walk hook.
+  std::shared_ptr<GuidedMaskCache> guided_masks(const std::shared_ptr<const JsonGrammar>& grammar);
 
  private:
   struct Live;
@@ -95,12 +102,14 @@ class Engine {
   void end_request(Live& live, RequestOutput final_event);
   void fail_everything(const std::string& message);
   void publish();
+  GuidedMaskCaches& guided_caches();
 
   LlamaModel& model_;
   const Tokenizer& tokenizer_;
-  // The vocabulary's bytes in a trie, for guided requests: made by the first one, then shared.
-  std::once_flag guided_vocabulary_once_;
-  std::shared_ptr<const TokenTrie> guided_vocabulary_;
+  // The vocabulary's bytes in a trie and the mask caches over it, for guided requests: made by the
+  // first one (any thread), then shared.
+  std::once_flag guided_once_;
+  std::unique_ptr<GuidedMaskCaches> guided_caches_;
   EngineOptions options_;
   int num_blocks_ = 0;
   int session_len_ = 0;
