@@ -52,7 +52,8 @@ Engine::Engine(LlamaModel& model, const Tokenizer& tokenizer, const EngineOption
   so.max_prefill_token_num = options_.max_prefill_token_num;
   so.sliding_window = model.config().sliding_window;
   scheduler_ = std::make_unique<Scheduler>(so);
-  runner_ = std::make_unique<ModelRunner>(model, num_blocks_, block_len, options_.kv_format);
+  if (options_.guided_threads > 0) guided_workers_ = std::make_unique<GuidedMaskWorkers>(options_.guided_threads);
+  runner_ = std::make_unique<ModelRunner>(model, num_blocks_, block_len, options_.kv_format, guided_workers_.get());
   publish();
   thread_ = std::thread([this] { loop(); });
 }
@@ -309,6 +310,7 @@ void Engine::step() {
   const std::vector<int32_t>& tokens = sampled.ids;
   counters_.sampled_on_device += uint64_t(sampling.argmax + sampling.candidates);
   counters_.sampled_full_rows += uint64_t(sampling.full_rows);
+  counters_.guided_rows_prepared = runner_->guided_rows_prepared();
   for (size_t i = 0; i < schedule.chunks.size(); ++i) {
     if (tokens[i] < 0) continue;
     Live& l = *lives[i];

@@ -10,7 +10,8 @@
 // final event is delivered after the snapshot that counts it.
 //
 // Guided requests: the vocabulary trie and the table of mask caches (one per distinct grammar, shared
-// by the requests that use it) are made by the first guided request.
+// by the requests that use it) are made by the first guided request; the guided mask workers, owned
+// here and handed to the runner, find the guided rows' masks during each step's forward pass.
 #pragma once
 #include <condition_variable>
 #include <cstdint>
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "engine/engine_options.h"
+#include "engine/guided_mask_workers.h"
 #include "engine/model_runner.h"
 #include "engine/request.h"
 #include "engine/request_validation.h"
@@ -49,6 +51,7 @@ struct EngineCounters {
   uint64_t window_released_blocks = 0;  // KV blocks released once out of the model's sliding window
   uint64_t sampled_on_device = 0;       // tokens picked from device argmax or top candidates
   uint64_t sampled_full_rows = 0;       // tokens that needed their whole logits row on the host
+  uint64_t guided_rows_prepared = 0;    // guided rows whose masks were found during the forward pass
   // Wall time of the engine loop's step phases: the GPU waits while the host schedules and commits.
   double schedule_seconds = 0;  // choosing the step's chunks
   double model_seconds = 0;     // forward pass and sampling (until the ids are on the host)
@@ -117,6 +120,7 @@ class Engine {
   // Loop-thread state (guarded by state_mutex_ for readers on other threads).
   mutable std::mutex state_mutex_;
   std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<GuidedMaskWorkers> guided_workers_;  // null with --guided-threads 0; the runner uses it
   std::unique_ptr<ModelRunner> runner_;
   std::map<uint64_t, std::unique_ptr<Live>> live_;
   EngineCounters counters_;

@@ -28,6 +28,10 @@ void Sampler::guide(std::span<float> logits) {
   if (guided_) guided_->mask(logits);
 }
 
+void Sampler::prepare_guide() {
+  if (guided_) guided_->prepare();
+}
+
 int32_t Sampler::advance_guide(int32_t id) {
   if (guided_) guided_->accept(id);
   return id;

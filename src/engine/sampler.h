@@ -49,6 +49,9 @@ class Sampler {
   std::optional<int32_t> sample(const CandidateRow& row);
 
   bool guided() const { return guided_.has_value(); }
+  // Guided: finds the next token's mask ahead of sampling (GuidedDecoder::prepare). It may run on
+  // another thread while the logits are computed, as long as nothing else uses this sampler meanwhile.
+  void prepare_guide();
   // A guided output that is complete and has no stop id to end it (none given, or ignore_eos):
   // the request ends here, finish reason stop.
   bool guided_done_without_stop() const { return guided_ && guided_ends_itself_ && guided_->complete(); }
