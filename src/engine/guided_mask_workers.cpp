@@ -69,15 +69,16 @@ void GuidedMaskWorkers::start(std::vector<Sampler*> samplers) {
 }
 
 std::exception_ptr GuidedMaskWorkers::wait() {
-  std::shared_ptr<Batch> batch;
-  {
-    std::lock_guard lock(mutex_);
-    batch.swap(batch_);
-  }
+  // batch_ stays published until the batch is done, so that a worker waking late still helps.
+  const std::shared_ptr<Batch> batch = batch_;
   if (!batch) return nullptr;
   run(*batch);  // the forward pass is done: this thread helps rather than idles
-  std::unique_lock lock(batch->mutex);
-  batch->done_cv.wait(lock, [&] { return batch->done == batch->samplers.size(); });
+  {
+    std::unique_lock lock(batch->mutex);
+    batch->done_cv.wait(lock, [&] { return batch->done == batch->samplers.size(); });
+  }
+  std::lock_guard lock(mutex_);
+  batch_.reset();
   return batch->error;
 }
 

@@ -55,7 +55,7 @@ class GuidedMaskWorkers {
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::shared_ptr<Batch> batch_;  // the batch in progress (workers hold their own reference)
+  std::shared_ptr<Batch> batch_;  // the batch in progress, until it is done (set by the caller only)
   uint64_t generation_ = 0;       // batches started: a worker takes each at most once
   bool stop_ = false;
 };
