@@ -18,6 +18,7 @@ class PipelineOptions:
     dtype: str
     session_len: int
     max_prefill_token_num: int
+    guided_threads: int
     def __init__(self) -> None: ...
 
 

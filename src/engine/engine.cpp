@@ -11,9 +11,9 @@ namespace turbine {
 
 struct Engine::Live {
   Live(uint64_t id, Request&& r, int max_tokens, const Tokenizer& tokenizer,
-       std::shared_ptr<const TokenTrie> vocabulary)
+       std::shared_ptr<GuidedMaskCache> guided_masks)
       : seq(id, r.ids, max_tokens, r.session_id),
-        sampler(r.params, std::move(vocabulary)),
+        sampler(r.params, std::move(guided_masks)),
         stream(tokenizer, r.ids, r.params),
         channel(std::make_shared<RequestChannel>(std::move(r.on_output))) {}
   Sequence seq;
@@ -52,7 +52,8 @@ Engine::Engine(LlamaModel& model, const Tokenizer& tokenizer, const EngineOption
   so.max_prefill_token_num = options_.max_prefill_token_num;
   so.sliding_window = model.config().sliding_window;
   scheduler_ = std::make_unique<Scheduler>(so);
-  runner_ = std::make_unique<ModelRunner>(model, num_blocks_, block_len, options_.kv_format);
+  if (options_.guided_threads > 0) guided_workers_ = std::make_unique<GuidedMaskWorkers>(options_.guided_threads);
+  runner_ = std::make_unique<ModelRunner>(model, num_blocks_, block_len, options_.kv_format, guided_workers_.get());
   publish();
   thread_ = std::thread([this] { loop(); });
 }
@@ -66,22 +67,29 @@ Engine::~Engine() {
   if (thread_.joinable()) thread_.join();
 }
 
+GuidedMaskCaches& Engine::guided_caches() {
+  // Built on the first guided request (a walk over the whole vocabulary), then shared.
+  std::call_once(guided_once_, [&] {
+    guided_caches_ = std::make_unique<GuidedMaskCaches>(std::make_shared<const TokenTrie>(tokenizer_));
+  });
+  return *guided_caches_;
+}
+
+std::shared_ptr<GuidedMaskCache> Engine::guided_masks(const std::shared_ptr<const JsonGrammar>& grammar) {
+  return guided_caches().get(grammar);
+}
+
 RequestLimits Engine::limits() const { return {model_.config().vocab_size, session_len_, block_len(), num_blocks_}; }
 
 RequestHandle Engine::submit(Request request) {
   request.params.max_new_tokens = validate_request(request.ids, request.params, limits());
   const int max_tokens = int(request.ids.size()) + *request.params.max_new_tokens;
-  std::shared_ptr<const TokenTrie> vocabulary;
-  if (request.params.guided) {
-    // Built on the first guided request (a walk over the whole vocabulary), then shared.
-    std::call_once(guided_vocabulary_once_,
-                   [&] { guided_vocabulary_ = std::make_shared<const TokenTrie>(tokenizer_); });
-    vocabulary = guided_vocabulary_;
-  }
+  std::shared_ptr<GuidedMaskCache> guided_masks;
+  if (request.params.guided) guided_masks = guided_caches().get(request.params.guided);
   std::unique_lock lock(inbox_mutex_);
   if (stop_) fail("engine: stopped");
   const uint64_t id = next_id_++;
-  auto live = std::make_unique<Live>(id, std::move(request), max_tokens, tokenizer_, std::move(vocabulary));
+  auto live = std::make_unique<Live>(id, std::move(request), max_tokens, tokenizer_, std::move(guided_masks));
   RequestHandle handle(id, live->channel);
   arrivals_.push_back(std::move(live));
   busy_ = true;
@@ -302,6 +310,7 @@ void Engine::step() {
   const std::vector<int32_t>& tokens = sampled.ids;
   counters_.sampled_on_device += uint64_t(sampling.argmax + sampling.candidates);
   counters_.sampled_full_rows += uint64_t(sampling.full_rows);
+  counters_.guided_rows_prepared = runner_->guided_rows_prepared();
   for (size_t i = 0; i < schedule.chunks.size(); ++i) {
     if (tokens[i] < 0) continue;
     Live& l = *lives[i];

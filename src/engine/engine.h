@@ -8,6 +8,10 @@
 // that must not wait for a step (metrics, a health probe) get counters and block usage from a snapshot
 // the loop publishes under a lock of its own after taking the inbox and after each step; a request's
 // final event is delivered after the snapshot that counts it.
+//
+// Guided requests: the vocabulary trie and the table of mask caches (one per distinct grammar, shared
+// by the requests that use it) are made by the first guided request; the guided mask workers, owned
+// here and handed to the runner, find the guided rows' masks during each step's forward pass.
 #pragma once
 #include <condition_variable>
 #include <cstdint>
@@ -21,12 +25,14 @@
 #include <vector>
 
 #include "engine/engine_options.h"
+#include "engine/guided_mask_workers.h"
 #include "engine/model_runner.h"
 #include "engine/request.h"
 #include "engine/request_validation.h"
 #include "engine/sampler.h"
 #include "engine/scheduler.h"
 #include "engine/text_stream.h"
+#include "guided/guided_mask_caches.h"
 #include "model/llama_model.h"
 #include "text/tokenizer.h"
 
@@ -45,6 +51,7 @@ struct EngineCounters {
   uint64_t window_released_blocks = 0;  // KV blocks released once out of the model's sliding window
   uint64_t sampled_on_device = 0;       // tokens picked from device argmax or top candidates
   uint64_t sampled_full_rows = 0;       // tokens that needed their whole logits row on the host
+  uint64_t guided_rows_prepared = 0;    // guided rows whose masks were found during the forward pass
   // Wall time of the engine loop's step phases: the GPU waits while the host schedules and commits.
   double schedule_seconds = 0;  // choosing the step's chunks
   double model_seconds = 0;     // forward pass and sampling (until the ids are on the host)
@@ -86,6 +93,9 @@ class Engine {
   int session_len() const { return session_len_; }
   // What validate_request checks a request against on this engine.
   RequestLimits limits() const;
+  // The mask cache that this engine's guided requests of `grammar` (or of an equal one) share; made
+  // if none is alive. For tests and measurements: its counters, its walk hook.
+  std::shared_ptr<GuidedMaskCache> guided_masks(const std::shared_ptr<const JsonGrammar>& grammar);
 
  private:
   struct Live;
@@ -95,12 +105,14 @@ class Engine {
   void end_request(Live& live, RequestOutput final_event);
   void fail_everything(const std::string& message);
   void publish();
+  GuidedMaskCaches& guided_caches();
 
   LlamaModel& model_;
   const Tokenizer& tokenizer_;
-  // The vocabulary's bytes in a trie, for guided requests: made by the first one, then shared.
-  std::once_flag guided_vocabulary_once_;
-  std::shared_ptr<const TokenTrie> guided_vocabulary_;
+  // The vocabulary's bytes in a trie and the mask caches over it, for guided requests: made by the
+  // first one (any thread), then shared.
+  std::once_flag guided_once_;
+  std::unique_ptr<GuidedMaskCaches> guided_caches_;
   EngineOptions options_;
   int num_blocks_ = 0;
   int session_len_ = 0;
@@ -108,6 +120,7 @@ class Engine {
   // Loop-thread state (guarded by state_mutex_ for readers on other threads).
   mutable std::mutex state_mutex_;
   std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<GuidedMaskWorkers> guided_workers_;  // null with --guided-threads 0; the runner uses it
   std::unique_ptr<ModelRunner> runner_;
   std::map<uint64_t, std::unique_ptr<Live>> live_;
   EngineCounters counters_;

@@ -1,15 +1,18 @@
 #include "engine/model_runner.h"
 
+#include <exception>
 #include <stdexcept>
 
 #include "engine/device_sampling.h"
 
 namespace turbine {
 
-ModelRunner::ModelRunner(LlamaModel& model, int num_blocks, int block_len, KvFormat format)
+ModelRunner::ModelRunner(LlamaModel& model, int num_blocks, int block_len, KvFormat format,
+                         GuidedMaskWorkers* guided_workers)
     : model_(model),
       cache_(model.allocate_kv_cache(num_blocks, block_len, format)),
-      graphs_(model) {}
+      graphs_(model),
+      guided_workers_(guided_workers) {}
 
 size_t ModelRunner::block_bytes(const LlamaModel& model, int block_len, KvFormat format) {
   return model.kv_block_bytes(block_len, format);
@@ -22,6 +25,7 @@ SampledRows ModelRunner::step(const Schedule& schedule, std::span<Sampler* const
   // Only chunks that reach their sequence's end get a logits row, in chunk order.
   std::vector<size_t> sampling_chunks;
   std::vector<SamplingRow> rows;
+  std::vector<Sampler*> guided;  // sampled this step: their masks can be found during the forward
   for (size_t i = 0; i < schedule.chunks.size(); ++i) {
     const ScheduledChunk& c = schedule.chunks[i];
     const Sequence& seq = *c.seq;
@@ -36,9 +40,29 @@ SampledRows ModelRunner::step(const Schedule& schedule, std::span<Sampler* const
     if (c.samples) {
       sampling_chunks.push_back(i);
       rows.push_back({samplers[i], seq.tokens, size_t(seq.prompt_len)});
+      if (samplers[i]->guided()) guided.push_back(samplers[i]);
     }
   }
+  // The samplers must not be used, nor freed by a failed step, while a worker prepares them: the
+  // guard waits for the workers on every way out of the forward pass.
+  struct WaitForWorkers {
+    GuidedMaskWorkers* workers = nullptr;
+    ~WaitForWorkers() {
+      if (workers) workers->wait();
+    }
+  } prepared;
+  if (guided_workers_ && !guided.empty()) {
+    const size_t n = guided.size();
+    prepared.workers = guided_workers_;
+    guided_workers_->start(std::move(guided));
+    guided_rows_prepared_ += n;
+  }
   Tensor logits = graphs_.forward(input, cache_);
+  if (prepared.workers) {
+    prepared.workers = nullptr;
+    // Thrown here, inside the step, it fails the step as the same failure inside sampling does.
+    if (const std::exception_ptr failed = guided_workers_->wait()) std::rethrow_exception(failed);
+  }
   if (logits.rank() != 2 || size_t(logits.dim(0)) != sampling_chunks.size())
     throw std::logic_error("runner: one logits row per sampling chunk");
   SampledRows result;

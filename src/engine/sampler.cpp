@@ -1,12 +1,13 @@
 #include "engine/sampler.h"
 
 #include <cmath>
+#include <stdexcept>
 
 #include "core/error.h"
 
 namespace turbine {
 
-Sampler::Sampler(const SamplingParams& params, std::shared_ptr<const TokenTrie> vocabulary)
+Sampler::Sampler(const SamplingParams& params, std::shared_ptr<GuidedMaskCache> guided_masks)
     : params_(params), rng_(params.seed) {
   if (params.temperature < 0) fail("--temperature must be >= 0 (got {})", params.temperature);
   if (params.top_k < 0) fail("--top-k must be >= 0 (got {})", params.top_k);
@@ -14,15 +15,21 @@ Sampler::Sampler(const SamplingParams& params, std::shared_ptr<const TokenTrie> 
   if (!(params.min_p >= 0 && params.min_p <= 1)) fail("--min-p must be in [0, 1] (got {})", params.min_p);
   if (!(params.repetition_penalty > 0)) fail("--repetition-penalty must be > 0 (got {})", params.repetition_penalty);
   if (params.guided) {
-    if (!vocabulary) fail("guided decoding needs the tokenizer's vocabulary");
+    if (!guided_masks) fail("guided decoding needs the tokenizer's vocabulary");
+    if (guided_masks->grammar() != params.guided && !(*guided_masks->grammar() == *params.guided))
+      throw std::logic_error("sampler: a mask cache of another grammar");
     std::vector<int32_t> stops = params.ignore_eos ? std::vector<int32_t>{} : params.stop_ids;
     guided_ends_itself_ = stops.empty();
-    guided_.emplace(params.guided, std::move(vocabulary), std::move(stops));
+    guided_.emplace(std::move(guided_masks), std::move(stops));
   }
 }
 
 void Sampler::guide(std::span<float> logits) {
   if (guided_) guided_->mask(logits);
+}
+
+void Sampler::prepare_guide() {
+  if (guided_) guided_->prepare();
 }
 
 int32_t Sampler::advance_guide(int32_t id) {

@@ -10,9 +10,9 @@
 #include <span>
 
 #include "engine/sampling_candidates.h"
-#include "guided/guided_decoder.h"
-#include "guided/token_trie.h"
 #include "engine/sampling_params.h"
+#include "guided/guided_decoder.h"
+#include "guided/guided_mask_cache.h"
 
 namespace turbine {
 
@@ -29,8 +29,9 @@ enum class SampleSource : uint8_t {
 
 class Sampler {
  public:
-  // `vocabulary` is needed (and only used) when params.guided is set.
-  explicit Sampler(const SamplingParams& params, std::shared_ptr<const TokenTrie> vocabulary = nullptr);
+  // `guided_masks` is needed (and only used) when params.guided is set: the mask cache of that
+  // grammar over the tokenizer's vocabulary (GuidedMaskCaches).
+  explicit Sampler(const SamplingParams& params, std::shared_ptr<GuidedMaskCache> guided_masks = nullptr);
 
   const SamplingParams& params() const { return params_; }
   SampleSource source() const;
@@ -48,6 +49,9 @@ class Sampler {
   std::optional<int32_t> sample(const CandidateRow& row);
 
   bool guided() const { return guided_.has_value(); }
+  // Guided: finds the next token's mask ahead of sampling (GuidedDecoder::prepare). It may run on
+  // another thread while the logits are computed, as long as nothing else uses this sampler meanwhile.
+  void prepare_guide();
   // A guided output that is complete and has no stop id to end it (none given, or ignore_eos):
   // the request ends here, finish reason stop.
   bool guided_done_without_stop() const { return guided_ && guided_ends_itself_ && guided_->complete(); }

@@ -4,52 +4,32 @@
 #include <bit>
 #include <limits>
 
-#include "core/error.h"
-
 namespace turbine {
 namespace {
-
-constexpr size_t kMaskCacheBytes = size_t(4) << 20;  // per sequence
 
 bool test_bit(const std::vector<uint64_t>& bits, size_t i) { return (bits[i / 64] >> (i % 64)) & 1; }
 
 }  // namespace
 
+GuidedDecoder::GuidedDecoder(std::shared_ptr<GuidedMaskCache> masks, std::vector<int32_t> stop_ids)
+    : masks_(std::move(masks)),
+      matcher_(*masks_->grammar()),
+      vocabulary_(masks_->vocabulary()),
+      stop_ids_(std::move(stop_ids)),
+      state_(matcher_.start()) {}
+
 GuidedDecoder::GuidedDecoder(std::shared_ptr<const JsonGrammar> grammar, std::shared_ptr<const TokenTrie> vocabulary,
                              std::vector<int32_t> stop_ids)
-    : grammar_(std::move(grammar)),
-      matcher_(*grammar_),
-      vocabulary_(std::move(vocabulary)),
-      stop_ids_(std::move(stop_ids)),
-      state_(matcher_.start()) {
-  const size_t mask_bytes = (size_t(vocabulary_->vocab_size()) + 63) / 64 * 8;
-  cache_limit_ = std::max<size_t>(16, kMaskCacheBytes / std::max<size_t>(mask_bytes, 1));
+    : GuidedDecoder(std::make_shared<GuidedMaskCache>(std::move(grammar), std::move(vocabulary)), std::move(stop_ids)) {
 }
 
-std::vector<uint64_t> GuidedDecoder::walk_trie(const MatcherState& from) {
-  std::vector<uint64_t> bits((size_t(vocabulary_->vocab_size()) + 63) / 64, 0);
-  walk_states_.resize(vocabulary_->max_depth() + 1);
-  walk_states_[0] = from;
-  const auto nodes = vocabulary_->nodes();
-  const auto ids = vocabulary_->ids();
-  for (size_t i = 0; i < nodes.size();) {
-    const TokenTrie::Node& n = nodes[i];
-    // The parent's state is the last one written at depth - 1 (pre-order).
-    if (!matcher_.advance(walk_states_[n.depth - 1], n.byte, walk_states_[n.depth])) {
-      i = n.subtree_end;
-      continue;
-    }
-    for (uint32_t k = n.ids_begin; k < n.ids_end; ++k) bits[size_t(ids[k]) / 64] |= uint64_t(1) << (ids[k] % 64);
-    ++i;
-  }
-  return bits;
+const GuidedMaskCache::Bits& GuidedDecoder::allowed_bits() {
+  if (!allowed_) allowed_ = masks_->allowed(state_);
+  return *allowed_;
 }
 
-const std::vector<uint64_t>& GuidedDecoder::allowed_bits() {
-  const std::string key(state_.key());
-  if (const auto it = cache_.find(key); it != cache_.end()) return it->second;
-  if (cache_.size() >= cache_limit_) cache_.clear();
-  return cache_.emplace(key, walk_trie(state_)).first->second;
+void GuidedDecoder::prepare() {
+  if (!off_ && matcher_.can_continue(state_)) allowed_bits();
 }
 
 std::vector<bool> GuidedDecoder::allowed_ids() {
@@ -88,6 +68,7 @@ void GuidedDecoder::mask(std::span<float> logits) {
 
 void GuidedDecoder::accept(int32_t id) {
   if (off_ || std::find(stop_ids_.begin(), stop_ids_.end(), id) != stop_ids_.end()) return;
+  allowed_.reset();
   if (id < 0 || id >= vocabulary_->vocab_size() || !matcher_.advance(state_, vocabulary_->bytes(id))) off_ = true;
 }
 

@@ -1,7 +1,7 @@
 // One sequence's guided decoding: where its output stands in the grammar, and which tokens may
-// come next. The allowed set of a state comes from walking the vocabulary's byte trie with the
-// matcher, skipping every subtree whose prefix the matcher rejects; it is cached by the state's
-// exact key (inside a long string the state repeats, and so does the set).
+// come next. The allowed set of a state comes from a GuidedMaskCache shared by every decoder of the
+// grammar (inside a long string the state repeats, and so does the set; a request's choices meet
+// the same states).
 //
 // Stop ids: disallowed while the value is incomplete, the only ids allowed once it is complete and
 // cannot grow (where it is complete but could still grow, a number at the top, both are allowed).
@@ -9,10 +9,9 @@
 #include <cstdint>
 #include <memory>
 #include <span>
-#include <string>
-#include <unordered_map>
 #include <vector>
 
+#include "guided/guided_mask_cache.h"
 #include "guided/json_grammar.h"
 #include "guided/json_matcher.h"
 #include "guided/token_trie.h"
@@ -21,10 +20,17 @@ namespace turbine {
 
 class GuidedDecoder {
  public:
-  // stop_ids: the ids that end the request (empty when none do, e.g. with ignore_eos).
+  // masks: the cache of the grammar to follow over the tokenizer's vocabulary. stop_ids: the ids
+  // that end the request (empty when none do, e.g. with ignore_eos).
+  GuidedDecoder(std::shared_ptr<GuidedMaskCache> masks, std::vector<int32_t> stop_ids);
+  // With a cache of its own.
   GuidedDecoder(std::shared_ptr<const JsonGrammar> grammar, std::shared_ptr<const TokenTrie> vocabulary,
                 std::vector<int32_t> stop_ids);
 
+  // Finds the current state's allowed set ahead of mask(), which then only applies it. It depends on
+  // nothing but the state, so it may run on another thread while the logits are being computed, as
+  // long as nothing else uses this decoder meanwhile.
+  void prepare();
   // Sets the logit of every id that may not come next to -inf. When no id at all may (a vocabulary
   // that lacks a byte the JSON needs), the stop ids are allowed, or with none, the row is left as
   // it is and guidance ends.
@@ -37,22 +43,19 @@ class GuidedDecoder {
   // Exposed for tests and measurements: whether each vocabulary id (stop ids aside) may come next.
   std::vector<bool> allowed_ids();
   const MatcherState& state() const { return state_; }
-  size_t cached_masks() const { return cache_.size(); }
+  size_t cached_masks() const { return masks_->stats().entries; }
+  const GuidedMaskCache& masks() const { return *masks_; }
 
  private:
-  // Bit i of the result: id i may come next (stop ids not counted).
-  const std::vector<uint64_t>& allowed_bits();
-  std::vector<uint64_t> walk_trie(const MatcherState& from);
+  const GuidedMaskCache::Bits& allowed_bits();
 
-  std::shared_ptr<const JsonGrammar> grammar_;
+  std::shared_ptr<GuidedMaskCache> masks_;
   JsonMatcher matcher_;
   std::shared_ptr<const TokenTrie> vocabulary_;
   std::vector<int32_t> stop_ids_;
   MatcherState state_;
   bool off_ = false;  // guidance gave up (see mask)
-  std::unordered_map<std::string, std::vector<uint64_t>> cache_;
-  size_t cache_limit_ = 0;
-  std::vector<MatcherState> walk_states_;  // one per trie depth, reused between walks
+  std::shared_ptr<const GuidedMaskCache::Bits> allowed_;  // state_'s set, once looked up
 };
 
 }  // namespace turbine

@@ -25,6 +25,7 @@ struct JsonProperty {
   std::string key;  // the key as written in the output: JSON-encoded, quotes included
   int32_t value = -1;
   bool required = false;
+  bool operator==(const JsonProperty&) const = default;
 };
 
 struct JsonNode {
@@ -38,6 +39,7 @@ struct JsonNode {
   int64_t min_items = 0, max_items = std::numeric_limits<int64_t>::max();
   std::vector<std::string> literals;  // Literals, each non-empty
   std::vector<int32_t> alternatives;  // AnyOf
+  bool operator==(const JsonNode&) const = default;
 };
 
 class JsonGrammar {
@@ -50,6 +52,8 @@ class JsonGrammar {
   const JsonNode& node(int32_t index) const { return nodes_[size_t(index)]; }
   int32_t root() const { return root_; }
   size_t size() const { return nodes_.size(); }
+  // Equal grammars accept the same texts through the same matcher states (guided_mask_cache.h).
+  bool operator==(const JsonGrammar&) const = default;
 
   // Building (the schema compiler); a grammar is not changed once shared.
   int32_t add(JsonNode node);

@@ -178,7 +178,10 @@ PYBIND11_MODULE(_turbine, m) {
           [](PipelineOptions& o, int v) { o.engine.session_len = v; })
       .def_property(
           "max_prefill_token_num", [](const PipelineOptions& o) { return o.engine.max_prefill_token_num; },
-          [](PipelineOptions& o, int v) { o.engine.max_prefill_token_num = v; });
+          [](PipelineOptions& o, int v) { o.engine.max_prefill_token_num = v; })
+      .def_property(
+          "guided_threads", [](const PipelineOptions& o) { return o.engine.guided_threads; },
+          [](PipelineOptions& o, int v) { o.engine.guided_threads = v; });
 
   py::class_<PyRequest>(m, "Request")
       .def("wait_event", &PyRequest::wait_event, py::arg("timeout_s"))
