@@ -103,16 +103,14 @@ void reject_if(bool unsupported, const char* name) {
 }
 
 // Fields of the OpenAI API that are not implemented yet: a clear 400 instead of a silent no-op. Tools
-// are for chat only; response_format beyond "text" for chat and completions only.
-void check_unsupported(const json& body, bool chat = false, bool openai = true) {
+// are for chat only.
+void check_unsupported(const json& body, bool chat = false) {
   if (!chat) {
     if (const json* v = field(body, "tools")) reject_if(!(v->is_array() && v->empty()), "tools");
     if (const json* v = field(body, "tool_choice")) reject_if(!(v->is_string() && *v == "none"), "tool_choice");
   }
   reject_if(field(body, "functions") != nullptr, "functions");
   reject_if(field(body, "function_call") != nullptr, "function_call");
-  if (const json* v = field(body, "response_format"); v && !openai)
-    reject_if(!(v->is_object() && v->value("type", json()) == "text"), "response_format");
   reject_if(get_bool(body, "echo").value_or(false), "echo");
   reject_if(get_int(body, "best_of", 1, 128).value_or(1) > 1, "best_of");
   reject_if(field(body, "suffix") != nullptr, "suffix");
@@ -449,7 +447,7 @@ ChatRequest parse_chat_request(const json& body) {
 
 GenerateRequest parse_generate_request(const json& body) {
   check_object(body);
-  check_unsupported(body, false, false);
+  check_unsupported(body);
   if (field(body, "top_logprobs"))
     reject("top_logprobs", "'top_logprobs' is a chat field; /generate takes 'logprobs': N");
   GenerateRequest r;
@@ -473,6 +471,7 @@ GenerateRequest parse_generate_request(const json& body) {
   if (!r.prompt && !r.end_session) reject("prompt", "'prompt' or 'input_ids' is required");
   if (!r.prompt && !r.session_id) reject("session_id", "'end_session' without a prompt needs a 'session_id'");
   r.sampling = parse_sampling(body);
+  r.sampling.guided = parse_response_format(body);  // this call's output; a session's history is free text
   // LMDeploy's logprobs: the number of alternatives per token, each token's as {id: logprob}.
   if (auto n = get_int(body, "logprobs", 0, kMaxTopLogprobs)) {
     r.sampling.logprobs = true;

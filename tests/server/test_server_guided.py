@@ -1,6 +1,6 @@
-"""response_format through turbine serve: json_object and json_schema on /v1/chat/completions and
-/v1/completions, whole and streamed, n=2 (each choice its own matcher); outputs are parsed and checked
-against their schema here, in Python."""
+"""response_format through turbine serve: json_object and json_schema on /v1/chat/completions,
+/v1/completions and /generate (with a session too), whole and streamed, n=2 (each choice its own
+matcher); outputs are parsed and checked against their schema here, in Python."""
 import json
 
 import pytest
@@ -111,6 +111,30 @@ def test_completions_take_response_format(server):
     check_schema_output(answer["choices"][0]["text"])
     streamed = streamed_choices(server, "/v1/completions", body)
     assert streamed == {0: (answer["choices"][0]["text"], "stop")}
+
+
+def test_generate_takes_response_format_on_a_session_turn(server):
+    # A free first turn, then a guided one on the same session: only the guided call's output follows
+    # the schema, and the session keeps both turns.
+    first = server.post("/generate", {"prompt": "In the beginning", "session_id": 31, "max_tokens": 5,
+                                      "temperature": 0, "ignore_eos": True})
+    assert first[0] == 200, first
+    body = {"prompt": " Answer:", "session_id": 31, "max_tokens": 200, "temperature": 0,
+            "response_format": SCHEMA_FORMAT}
+    status, _, answer = server.post("/generate", body)
+    assert status == 200, answer
+    assert answer["finish_reason"] == "stop" and answer["history_tokens"] == first[2]["input_tokens"] + 5
+    check_schema_output(answer["text"])
+    assert server.post("/generate", {"session_id": 31, "end_session": True})[0] == 200
+    # Stateless, whole and streamed: json_object gives one JSON value, the same both ways.
+    body = {"prompt": "In the beginning", "max_tokens": 200, "temperature": 0, "response_format": {"type": "json_object"}}
+    status, _, whole = server.post("/generate", body)
+    assert status == 200 and whole["finish_reason"] == "stop", whole
+    json.loads(whole["text"])
+    events = server.stream("/generate", {**body, "stream": True})
+    assert events[-1] == "[DONE]"
+    assert "".join(e["text"] for e in events[:-1]) == whole["text"]
+    assert events[-2]["finish_reason"] == "stop"
 
 
 def test_max_tokens_cuts_it_short_with_length(server):
