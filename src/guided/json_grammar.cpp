@@ -31,11 +31,28 @@ JsonGrammar::JsonGrammar() {
             literal({"false"}),
             literal({"null"}),
             literal({"true", "false"})};
+  static_assert(kBoolean + 1 == kFixedNodes);
 }
 
 int32_t JsonGrammar::add(JsonNode node) {
   nodes_.push_back(std::move(node));
   return int32_t(nodes_.size() - 1);
+}
+
+int32_t JsonGrammar::embed(const JsonGrammar& other) {
+  const int32_t offset = int32_t(nodes_.size()) - kFixedNodes;
+  // Fixed nodes and -1 ("none") stay; the other's own nodes move by the offset.
+  auto moved = [offset](int32_t index) { return index < kFixedNodes ? index : index + offset; };
+  nodes_.reserve(nodes_.size() + other.nodes_.size() - kFixedNodes);
+  for (size_t i = kFixedNodes; i < other.nodes_.size(); ++i) {
+    JsonNode n = other.nodes_[i];
+    for (JsonProperty& p : n.properties) p.value = moved(p.value);
+    n.extra_values = moved(n.extra_values);
+    n.items = moved(n.items);
+    for (int32_t& a : n.alternatives) a = moved(a);
+    nodes_.push_back(std::move(n));
+  }
+  return moved(other.root_);
 }
 
 std::shared_ptr<const JsonGrammar> json_object_grammar() {

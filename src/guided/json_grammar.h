@@ -47,6 +47,7 @@ class JsonGrammar {
   // The fixed nodes every grammar starts with.
   static constexpr int32_t kAny = 0, kAnyObject = 1, kAnyArray = 2, kString = 3, kNumber = 4, kInteger = 5, kTrue = 6,
                            kFalse = 7, kNull = 8, kBoolean = 9;
+  static constexpr int32_t kFixedNodes = 10;
 
   JsonGrammar();
   const JsonNode& node(int32_t index) const { return nodes_[size_t(index)]; }
@@ -59,6 +60,11 @@ class JsonGrammar {
   int32_t add(JsonNode node);
   JsonNode& mutable_node(int32_t index) { return nodes_[size_t(index)]; }
   void set_root(int32_t root) { root_ = root; }
+  // Copies `other`'s own nodes (those after the fixed ones, which every grammar shares) into this
+  // grammar, their links moved with them, and returns the index `other`'s root now has here. Lets
+  // separately compiled schemas (each with its $refs resolved against its own root) become parts
+  // of one grammar.
+  int32_t embed(const JsonGrammar& other);
 
  private:
   std::vector<JsonNode> nodes_;

@@ -2,7 +2,8 @@
 // GenerationJob. A chat's session_id only names the request; the prefix cache reuses the KV of
 // the conversation so far. A chat's tools go to the template, and its reply goes through the
 // server's reply parsers (--tool-call-parser when the request has tools, --reasoning-parser); a
-// tool_choice that demands a call ends the prompt with the call's opening.
+// tool_choice that demands a call ends the prompt with the call block's opening and guides the
+// call that follows (tool_call_grammar.h).
 #include <algorithm>
 
 #include "core/error.h"
@@ -10,6 +11,7 @@
 #include "server/endpoint_common.h"
 #include "server/endpoints.h"
 #include "server/generation_job.h"
+#include "server/tool_call_grammar.h"
 
 namespace turbine::server {
 
@@ -86,19 +88,25 @@ void handle_chat(ServingContext& context, const nlohmann::ordered_json& body, st
   } catch (const Error& e) {
     reject("messages", "the chat template refused the messages: {}", e.what());
   }
-  // "required" or a named function, with a tool-call parser: the reply starts with the call's opening,
-  // written at the end of the prompt, unless the prompt opened a reasoning block (the call would land
-  // in it). The parser reads the opening first (ReplyParsing::forced_prefix).
+  // "required" or a named function, with a tool-call parser: the prompt ends with the call block's
+  // opening and the reply is guided to be one call object that parses, unless the prompt opened a
+  // reasoning block (the call would land in it). The parser reads the opening first
+  // (ReplyParsing::forced_prefix). parse_chat_request refuses a JSON response_format beside it.
   const bool parses_calls = r.tool_choice != ToolChoice::None && context.options.tool_call_parser;
   const bool opened_reasoning = prompt_opens_reasoning(rendered);
   std::string forced_prefix;
+  std::shared_ptr<const JsonGrammar> call_grammar;
   if (parses_calls && (r.tool_choice == ToolChoice::Required || r.tool_choice == ToolChoice::Function) &&
-      !opened_reasoning)
-    forced_prefix = forced_tool_call_prefix(*context.options.tool_call_parser,
+      !opened_reasoning) {
+    const ToolCallFormat format = *context.options.tool_call_parser;
+    forced_prefix = forced_tool_call_opening(format);
+    call_grammar = forced_tool_call_grammar(format, r.tools,
                                             r.tool_choice == ToolChoice::Function ? &r.tool_choice_name : nullptr);
+  }
   // The rendering writes its own BOS where the template has one (its special-token strings become ids).
   const std::vector<int32_t> ids = prompt_ids(model, rendered + forced_prefix, false, "messages");
   SamplingParams params = plan_sampling(model, r.sampling, ids, 0);
+  if (call_grammar) params.guided = call_grammar;
   for (int32_t id : model.chat_stop_ids)
     if (std::find(params.stop_ids.begin(), params.stop_ids.end(), id) == params.stop_ids.end())
       params.stop_ids.push_back(id);

@@ -47,7 +47,7 @@ struct CompletionRequest {
 
 // tool_choice: "none" keeps the tools from the template and the reply unparsed; "auto" gives them to
 // the template; "required" and a named function (which alone goes to the template) also make the
-// reply start with a call where the server parses calls (completion_endpoints.cpp).
+// reply one guided call where the server parses calls (completion_endpoints.cpp, tool_call_grammar.h).
 enum class ToolChoice { None, Auto, Required, Function };
 
 struct ChatRequest {

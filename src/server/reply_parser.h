@@ -15,8 +15,8 @@ struct ReplyParsing {
   std::optional<ToolCallFormat> tool_calls;
   std::optional<ReasoningFormat> reasoning;
   bool prompt_opened_reasoning = false;  // the rendered prompt ends with `<think>`
-  // The start of the reply that the prompt already holds (a call tool_choice forces,
-  // forced_tool_call_prefix): parsed as if the model had written it.
+  // The start of the reply that the prompt already holds (the opening of a call tool_choice forces,
+  // forced_tool_call_opening): parsed as if the model had written it.
   std::string forced_prefix;
 
   bool any() const { return tool_calls || reasoning; }

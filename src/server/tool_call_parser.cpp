@@ -67,10 +67,8 @@ const std::vector<std::pair<std::string, ToolCallFormat>>& tool_call_format_name
   return names;
 }
 
-std::string forced_tool_call_prefix(ToolCallFormat format, const std::string* name) {
-  const std::string opening = (format == ToolCallFormat::Qwen ? kQwenOpen + "\n" : std::string()) + "{\"name\": ";
-  if (!name) return opening + "\"";
-  return opening + Json(*name).dump() + (format == ToolCallFormat::Qwen ? ", \"arguments\": " : ", \"parameters\": ");
+std::string forced_tool_call_opening(ToolCallFormat format) {
+  return format == ToolCallFormat::Qwen ? kQwenOpen + "\n" : std::string();
 }
 
 std::string make_tool_call_id() {

@@ -56,10 +56,11 @@ class ToolCallParser {
 // "call_" and 24 random hex digits.
 std::string make_tool_call_id();
 
-// How a reply in `format` starts when the request makes the model call a tool (tool_choice
-// "required", or the function `name` names): the call's opening up to its arguments when a name is
-// given, else up to the open quote of the name. The server ends the prompt with it and the reply's
-// parser reads it first, so the model can only go on writing the call.
-std::string forced_tool_call_prefix(ToolCallFormat format, const std::string* name);
+// The start of the call block in `format`, which the server ends the prompt with when the request
+// forces a call (tool_choice "required" or a named function; tool_call_grammar.h then guides the
+// call object that follows). The reply's parser reads it first, as if the model had written it.
+// qwen: `<tool_call>\n`; llama3: nothing, as its calls are bare JSON objects (the grammar makes the
+// reply start with `{`).
+std::string forced_tool_call_opening(ToolCallFormat format);
 
 }  // namespace turbine::server

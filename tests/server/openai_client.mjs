@@ -1,6 +1,6 @@
 // The official `openai` npm client against a running `turbine serve` (TURBINE_URL, TURBINE_SHARED):
-// completions and chat, streaming and not, n, stop, usage, tools, errors, logprobs. Exits non-zero on the first
-// failed check. Run by test_openai_node.py, which starts and stops the server.
+// completions and chat, streaming and not, n, stop, usage, tools (a forced call too), errors, logprobs.
+// Exits non-zero on the first failed check. Run by test_openai_node.py, which starts and stops the server.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import OpenAI from "openai";
@@ -96,6 +96,32 @@ await check("chat with tools: a plain reply stays content (--tool-call-parser ll
   await assert.rejects(client.chat.completions.create({ ...body, tools,
                                                         tool_choice: { type: "function", function: { name: "x" } } }),
                        (e) => e.status === 400 && e.param === "tool_choice");
+});
+
+await check("chat with a forced tool call: one guided call, whole and streamed (--tool-call-parser llama3)", async () => {
+  const messages = [{ role: "user", content: "Which book tells of the creation?" }];
+  const books = ["Genesis", "Exodus"];
+  const tools = [{ type: "function", function: { name: "pick_book", parameters: {
+    type: "object", properties: { book: { enum: books }, sure: { type: "boolean" } }, required: ["book", "sure"] } } }];
+  const body = { model, messages, tools, tool_choice: { type: "function", function: { name: "pick_book" } },
+                 max_tokens: 200, temperature: 1.0, seed: 7 };
+  const whole = await client.chat.completions.create(body);
+  assert.equal(whole.choices[0].finish_reason, "tool_calls");
+  assert.equal(whole.choices[0].message.content, null);
+  const call = whole.choices[0].message.tool_calls[0];
+  assert.equal(call.function.name, "pick_book");
+  const args = JSON.parse(call.function.arguments);
+  assert.ok(books.includes(args.book) && typeof args.sure === "boolean", call.function.arguments);
+  const stream = await client.chat.completions.create({ ...body, stream: true });
+  const chunks = [];
+  let reason = null;
+  for await (const chunk of stream) {
+    if (chunk.choices[0]?.delta?.tool_calls) chunks.push(chunk.choices[0].delta.tool_calls);
+    reason = chunk.choices[0]?.finish_reason ?? reason;
+  }
+  assert.equal(reason, "tool_calls");
+  assert.equal(chunks.length, 1);
+  assert.deepEqual(chunks[0][0].function, call.function);
 });
 
 await check("errors arrive as APIError with the OpenAI shape", async () => {

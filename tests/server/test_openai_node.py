@@ -22,6 +22,6 @@ def test_openai_node_client():
                                 text=True, timeout=300)
         print(result.stdout)
         assert result.returncode == 0, result.stderr
-        assert result.stdout.count("ok - ") == 7
+        assert result.stdout.count("ok - ") == 8
     finally:
         assert server.stop() == 0

@@ -209,42 +209,41 @@ TEST(ReplyParser, PromptOpensReasoning) {
   EXPECT_FALSE(prompt_opens_reasoning("<|im_start|>assistant\n"));
 }
 
-// tool_choice "required" or a named function: the prompt ends with the call's opening and the parser
-// reads it first, so the model's text is the rest of the call; the name is JSON-escaped.
-TEST(ForcedToolCalls, PrefixesOfEachFormat) {
-  const std::string name = "get_\"weather\"";
-  EXPECT_EQ(forced_tool_call_prefix(ToolCallFormat::Qwen, &name),
-            "<tool_call>\n{\"name\": \"get_\\\"weather\\\"\", \"arguments\": ");
-  EXPECT_EQ(forced_tool_call_prefix(ToolCallFormat::Qwen, nullptr), "<tool_call>\n{\"name\": \"");
-  EXPECT_EQ(forced_tool_call_prefix(ToolCallFormat::Llama3, &name),
-            "{\"name\": \"get_\\\"weather\\\"\", \"parameters\": ");
-  EXPECT_EQ(forced_tool_call_prefix(ToolCallFormat::Llama3, nullptr), "{\"name\": \"");
+// tool_choice "required" or a named function: the prompt ends with the call block's opening and the
+// parser reads it first; the guided reply is the call object, and a qwen reply ends right after it
+// (the value is complete, so only a stop id may follow), without `</tool_call>`.
+TEST(ForcedToolCalls, OpeningOfEachFormat) {
+  EXPECT_EQ(forced_tool_call_opening(ToolCallFormat::Qwen), "<tool_call>\n");
+  EXPECT_EQ(forced_tool_call_opening(ToolCallFormat::Llama3), "");
 }
 
-TEST(ForcedToolCalls, TheModelWritesTheRestOfTheCall) {
-  const std::string name = "get_weather";
+TEST(ForcedToolCalls, TheModelWritesTheCallObject) {
   ReplyParsing qwen = kQwen;
-  qwen.forced_prefix = forced_tool_call_prefix(ToolCallFormat::Qwen, &name);
-  check(qwen, "{\"city\": \"東京\"}}\n</tool_call>", {"", "", {{"get_weather", R"({"city":"東京"})"}}});
-  ReplyParsing required = kQwen;
-  required.forced_prefix = forced_tool_call_prefix(ToolCallFormat::Qwen, nullptr);
-  check(required, "lookup\", \"arguments\": {\"q\": \"light\"}}\n</tool_call>",
+  qwen.forced_prefix = forced_tool_call_opening(ToolCallFormat::Qwen);
+  check(qwen, "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"東京\"}}",
+        {"", "", {{"get_weather", R"({"city":"東京"})"}}});
+  check(qwen, " \r\n{\"name\":\"lookup\",\"arguments\":{}}", {"", "", {{"lookup", "{}"}}});
+  check(qwen, "{\"name\": \"lookup\", \"arguments\": {\"q\": \"light\"}}\n</tool_call>",
         {"", "", {{"lookup", R"({"q":"light"})"}}});
   ReplyParsing llama3 = kLlama3;
-  llama3.forced_prefix = forced_tool_call_prefix(ToolCallFormat::Llama3, &name);
-  check(llama3, "{\"city\": \"Paris\"}}", {"", "", {{"get_weather", R"({"city":"Paris"})"}}});
+  llama3.forced_prefix = forced_tool_call_opening(ToolCallFormat::Llama3);
+  check(llama3, "{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Paris\"}}",
+        {"", "", {{"get_weather", R"({"city":"Paris"})"}}});
+  check(llama3, "\n {\"name\": \"a\", \"parameters\": {}}", {"", "", {{"a", "{}"}}});
   // With the reasoning parser too (the prompt did not open a reasoning block).
   ReplyParsing both = reasoning(ReasoningFormat::Qwen3);
   both.tool_calls = ToolCallFormat::Qwen;
   both.forced_prefix = qwen.forced_prefix;
-  check(both, "{\"city\": \"Oslo\"}}\n</tool_call>", {"", "", {{"get_weather", R"({"city":"Oslo"})"}}});
+  check(both, "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}",
+        {"", "", {{"get_weather", R"({"city":"Oslo"})"}}});
 }
 
-TEST(ForcedToolCalls, AReplyThatBreaksTheCallKeepsTheOpeningAsContent) {
-  const std::string name = "get_weather";
+TEST(ForcedToolCalls, ACallCutShortKeepsTheOpeningAsContent) {
   ReplyParsing qwen = kQwen;
-  qwen.forced_prefix = forced_tool_call_prefix(ToolCallFormat::Qwen, &name);
-  // Cut by max_tokens, or not JSON: the whole text, opening included, is content.
-  check(qwen, "{\"city\": ", {"", qwen.forced_prefix + "{\"city\": ", {}});
-  check(qwen, "In the beginning</tool_call> and", {"", qwen.forced_prefix + "In the beginning</tool_call> and", {}});
+  qwen.forced_prefix = forced_tool_call_opening(ToolCallFormat::Qwen);
+  // Cut by max_tokens: the whole text, opening included, is content.
+  check(qwen, "{\"name\": \"get_weather\", \"argu", {"", "<tool_call>\n{\"name\": \"get_weather\", \"argu", {}});
+  ReplyParsing llama3 = kLlama3;
+  llama3.forced_prefix = forced_tool_call_opening(ToolCallFormat::Llama3);
+  check(llama3, "{\"name\": \"a\", \"parameters\": {\"x\"", {"", "{\"name\": \"a\", \"parameters\": {\"x\"", {}});
 }
