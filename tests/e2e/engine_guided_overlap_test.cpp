@@ -57,15 +57,6 @@ class GuidedOverlap : public KjvEngineSuite {
     o.guided_threads = guided_threads;
     return o;
   }
-  static SamplingParams guided(std::shared_ptr<const JsonGrammar> grammar, int max_new, float temperature = 0.0f,
-                               uint64_t seed = 0) {
-    SamplingParams p = greedy(max_new);
-    p.guided = std::move(grammar);
-    p.temperature = temperature;
-    p.seed = seed;
-    return p;
-  }
-  static std::vector<int32_t> prompt(const std::string& text) { return encode_with_bos(*tokenizer_, text); }
 
   struct Batch {
     std::vector<RequestResult> results;

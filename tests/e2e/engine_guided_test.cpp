@@ -24,15 +24,6 @@ constexpr const char* kPersonSchema = R"({"type": "object", "properties": {
 
 class GuidedEngine : public KjvEngineSuite {
  protected:
-  static std::vector<int32_t> prompt(const std::string& text) { return encode_with_bos(*tokenizer_, text); }
-  static SamplingParams guided(std::shared_ptr<const JsonGrammar> grammar, int max_new, float temperature = 0.0f,
-                               uint64_t seed = 0) {
-    SamplingParams p = greedy(max_new);
-    p.guided = std::move(grammar);
-    p.temperature = temperature;
-    p.seed = seed;
-    return p;
-  }
   // The output checked against kPersonSchema by hand (the matcher is not the judge of itself).
   static void expect_person(const std::string& text) {
     const json v = json::parse(text);
@@ -45,13 +36,17 @@ class GuidedEngine : public KjvEngineSuite {
     }
     ASSERT_TRUE(v.contains("answer") && v.contains("sure") && v.contains("tags")) << text;
     EXPECT_TRUE(v["answer"] == "yes" || v["answer"] == "no" || v["answer"] == "maybe") << text;
-    if (v.contains("count")) EXPECT_TRUE(v["count"].is_number_integer()) << text;
+    if (v.contains("count")) {
+      EXPECT_TRUE(v["count"].is_number_integer()) << text;
+    }
     EXPECT_TRUE(v["sure"].is_boolean()) << text;
     ASSERT_TRUE(v["tags"].is_array()) << text;
     EXPECT_GE(v["tags"].size(), 1u);
     EXPECT_LE(v["tags"].size(), 2u);
     for (const json& t : v["tags"]) EXPECT_TRUE(t == "law" || t == "grace" || t == "peace") << text;
-    if (v.contains("note")) EXPECT_TRUE(v["note"].is_null()) << text;
+    if (v.contains("note")) {
+      EXPECT_TRUE(v["note"].is_null()) << text;
+    }
   }
 };
 

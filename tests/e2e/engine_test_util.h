@@ -3,6 +3,7 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,16 @@ class KjvEngineSuite : public ::testing::Test {
     p.stop_ids = {2};
     return p;
   }
+  // A guided request (SamplingParams::guided): greedy, or sampled at `temperature` from `seed`.
+  static SamplingParams guided(std::shared_ptr<const JsonGrammar> grammar, int max_new, float temperature = 0.0f,
+                               uint64_t seed = 0) {
+    SamplingParams p = greedy(max_new);
+    p.guided = std::move(grammar);
+    p.temperature = temperature;
+    p.seed = seed;
+    return p;
+  }
+  static std::vector<int32_t> prompt(const std::string& text) { return encode_with_bos(*tokenizer_, text); }
   // The request on an engine of its own (the reference a batched run must equal).
   static RequestResult run_alone(const std::vector<int32_t>& ids, const SamplingParams& p, int block_len = 16) {
     Engine engine(*model_->model, *tokenizer_, checked_engine_options(64, block_len));

@@ -13,8 +13,7 @@
 #include "guided/guided_decoder.h"
 #include "guided/guided_mask_caches.h"
 #include "guided/json_schema.h"
-#include "support/test_paths.h"
-#include "text/tokenizer.h"
+#include "unit/kjv_vocabulary_suite.h"
 
 namespace turbine {
 namespace {
@@ -27,17 +26,8 @@ constexpr const char* kSchema = R"({"type": "object", "properties": {
 constexpr const char* kText =
     R"({"answer": "yes", "count": -12, "sure": true, "tags": ["law", "grace\n", "peace"], "note": null})";
 
-class GuidedMaskCacheTest : public ::testing::Test {
+class GuidedMaskCacheTest : public KjvVocabularySuite {
  protected:
-  static void SetUpTestSuite() {
-    tokenizer_ = load_tokenizer(test::shared_dir() / "models" / "kjv-llama").release();
-    trie_ = new std::shared_ptr<const TokenTrie>(std::make_shared<const TokenTrie>(*tokenizer_));
-  }
-  static void TearDownTestSuite() {
-    delete trie_;
-    delete tokenizer_;
-  }
-  static const std::shared_ptr<const TokenTrie>& trie() { return *trie_; }
   static int32_t eos() { return *tokenizer_->eos_id; }
   // kText as tokens (their bytes: a leading space, then the text).
   static std::vector<int32_t> text_ids() { return tokenizer_->encode(kText); }
@@ -59,8 +49,28 @@ class GuidedMaskCacheTest : public ::testing::Test {
     return true;
   }
 
-  inline static Tokenizer* tokenizer_ = nullptr;
-  inline static std::shared_ptr<const TokenTrie>* trie_ = nullptr;
+  using Asker = std::future<std::shared_ptr<const GuidedMaskCache::Bits>>;
+  // Two threads ask `cache` for its grammar's start state: the first walks it, held inside the walk
+  // until the second has found that walk in flight (then the walk goes on, or throws if `fail`).
+  // Returns (walker, waiter); checks that the waiter found the walk.
+  static std::pair<Asker, Asker> two_askers_of_one_walk(const std::shared_ptr<GuidedMaskCache>& cache, bool fail) {
+    auto entered = std::make_shared<std::promise<void>>();
+    auto go = std::make_shared<std::promise<void>>();
+    cache->set_walk_hook([entered, fail, held = go->get_future().share(), once = std::make_shared<std::atomic<bool>>(false)] {
+      if (once->exchange(true)) return;
+      entered->set_value();
+      held.wait();
+      if (fail) throw Error("walk failed");
+    });
+    const MatcherState start = JsonMatcher(*cache->grammar()).start();
+    Asker walker = std::async(std::launch::async, [cache, start] { return cache->allowed(start); });
+    entered->get_future().wait();
+    Asker waiter = std::async(std::launch::async, [cache, start] { return cache->allowed(start); });
+    const bool found = waiter_found_walk(*cache);
+    go->set_value();
+    EXPECT_TRUE(found) << "the second asker did not find the walk in flight";
+    return {std::move(walker), std::move(waiter)};
+  }
 };
 
 // Along kText, a decoder that prepares each state before masking and one that only masks (with a
@@ -160,21 +170,7 @@ TEST_F(GuidedMaskCacheTest, RecentCachesOutliveTheirDecoders) {
 // Two threads ask for one new state: the second waits for the first one's walk (a hit, one walk).
 TEST_F(GuidedMaskCacheTest, ConcurrentAskersShareOneWalk) {
   const auto cache = std::make_shared<GuidedMaskCache>(json_object_grammar(), trie());
-  std::promise<void> entered, go;
-  std::shared_future<void> go_future = go.get_future().share();
-  cache->set_walk_hook([&, once = std::make_shared<std::atomic<bool>>(false)] {
-    if (!once->exchange(true)) {
-      entered.set_value();
-      go_future.wait();
-    }
-  });
-  const MatcherState start = JsonMatcher(*cache->grammar()).start();
-  auto walker = std::async(std::launch::async, [&] { return cache->allowed(start); });
-  entered.get_future().wait();
-  auto waiter = std::async(std::launch::async, [&] { return cache->allowed(start); });
-  const bool found = waiter_found_walk(*cache);
-  go.set_value();
-  ASSERT_TRUE(found);
+  auto [walker, waiter] = two_askers_of_one_walk(cache, false);
   const auto a = walker.get(), b = waiter.get();
   EXPECT_EQ(a, b);
   EXPECT_EQ(cache->stats().walks, 1u);
@@ -184,22 +180,7 @@ TEST_F(GuidedMaskCacheTest, ConcurrentAskersShareOneWalk) {
 // A walk that throws fails the thread waiting on it too; the state is walked afresh next time.
 TEST_F(GuidedMaskCacheTest, AFailedWalkFailsItsWaitersAndIsWalkedAgain) {
   const auto cache = std::make_shared<GuidedMaskCache>(json_object_grammar(), trie());
-  std::promise<void> entered, go;
-  std::shared_future<void> go_future = go.get_future().share();
-  cache->set_walk_hook([&, once = std::make_shared<std::atomic<bool>>(false)] {
-    if (!once->exchange(true)) {
-      entered.set_value();
-      go_future.wait();
-      throw Error("walk failed");
-    }
-  });
-  const MatcherState start = JsonMatcher(*cache->grammar()).start();
-  auto walker = std::async(std::launch::async, [&] { return cache->allowed(start); });
-  entered.get_future().wait();
-  auto waiter = std::async(std::launch::async, [&] { return cache->allowed(start); });
-  const bool found = waiter_found_walk(*cache);
-  go.set_value();
-  ASSERT_TRUE(found);
+  auto [walker, waiter] = two_askers_of_one_walk(cache, true);
   EXPECT_THROW(walker.get(), Error);
   EXPECT_THROW(waiter.get(), Error);
   EXPECT_EQ(cache->stats().entries, 0u);

@@ -11,24 +11,15 @@
 
 #include "engine/guided_mask_workers.h"
 #include "guided/json_schema.h"
-#include "support/test_paths.h"
-#include "text/tokenizer.h"
+#include "unit/kjv_vocabulary_suite.h"
 
 namespace turbine {
 namespace {
 
 constexpr const char* kSchema = R"({"type": "object", "properties": {"a": {"type": "string"}}})";
 
-class GuidedMaskWorkersTest : public ::testing::Test {
+class GuidedMaskWorkersTest : public KjvVocabularySuite {
  protected:
-  static void SetUpTestSuite() {
-    tokenizer_ = load_tokenizer(test::shared_dir() / "models" / "kjv-llama").release();
-    trie_ = new std::shared_ptr<const TokenTrie>(std::make_shared<const TokenTrie>(*tokenizer_));
-  }
-  static void TearDownTestSuite() {
-    delete trie_;
-    delete tokenizer_;
-  }
   static SamplingParams guided_params(std::shared_ptr<const JsonGrammar> grammar) {
     SamplingParams p;
     p.guided = std::move(grammar);
@@ -48,9 +39,6 @@ class GuidedMaskWorkersTest : public ::testing::Test {
     for (const auto& s : samplers) out.push_back(s.get());
     return out;
   }
-
-  inline static Tokenizer* tokenizer_ = nullptr;
-  inline static std::shared_ptr<const TokenTrie>* trie_ = nullptr;
 };
 
 TEST_F(GuidedMaskWorkersTest, MasksAreFoundOnTheWorkerThreads) {
@@ -62,7 +50,7 @@ TEST_F(GuidedMaskWorkersTest, MasksAreFoundOnTheWorkerThreads) {
   std::set<std::thread::id> walkers;
   size_t walks = 0;
   for (size_t k = 0; k < kSamplers; ++k) {
-    caches.push_back(std::make_shared<GuidedMaskCache>(compile_json_schema(kSchema), *trie_));
+    caches.push_back(std::make_shared<GuidedMaskCache>(compile_json_schema(kSchema), trie()));
     caches.back()->set_walk_hook([&] {
       std::lock_guard lock(mutex);
       walkers.insert(std::this_thread::get_id());
@@ -97,7 +85,7 @@ TEST_F(GuidedMaskWorkersTest, MasksAreFoundOnTheWorkerThreads) {
 }
 
 TEST_F(GuidedMaskWorkersTest, AFailedPreparationComesBackFromWait) {
-  const auto cache = std::make_shared<GuidedMaskCache>(json_object_grammar(), *trie_);
+  const auto cache = std::make_shared<GuidedMaskCache>(json_object_grammar(), trie());
   auto samplers = fresh_samplers(cache, 5);
   int failures_left = 1;
   std::mutex mutex;
@@ -131,7 +119,7 @@ TEST_F(GuidedMaskWorkersTest, NoThreadUntilTheFirstBatch) {
   workers.start({});
   EXPECT_EQ(workers.wait(), nullptr);
   EXPECT_EQ(workers.started(), 0);
-  const auto cache = std::make_shared<GuidedMaskCache>(json_object_grammar(), *trie_);
+  const auto cache = std::make_shared<GuidedMaskCache>(json_object_grammar(), trie());
   auto samplers = fresh_samplers(cache, 2);
   workers.start(pointers(samplers));
   EXPECT_THROW(workers.start(pointers(samplers)), std::logic_error);  // one batch at a time

@@ -3,16 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "guided/json_matcher.h"
+#include "unit/grammar_matches.h"
 #include "guided/json_schema.h"
 
 namespace turbine {
 namespace {
 
-bool matches(const JsonGrammar& g, std::string_view text) {
-  const JsonMatcher m(g);
-  MatcherState s = m.start();
-  return m.advance(s, text) && m.can_end(s);
-}
+bool matches(const JsonGrammar& g, std::string_view text) { return test::grammar_matches(g, text); }
 
 // [first, second] as one grammar: an array of two items of either embedded grammar.
 JsonGrammar pair_of(const JsonGrammar& first, const JsonGrammar& second) {

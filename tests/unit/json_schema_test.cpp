@@ -3,16 +3,13 @@
 #include <gtest/gtest.h>
 
 #include "guided/json_matcher.h"
+#include "unit/grammar_matches.h"
 #include "guided/json_schema.h"
 
 namespace turbine {
 namespace {
 
-bool matches(const JsonGrammar& g, std::string_view text) {
-  const JsonMatcher m(g);
-  MatcherState s = m.start();
-  return m.advance(s, text) && m.can_end(s);
-}
+bool matches(const JsonGrammar& g, std::string_view text) { return test::grammar_matches(g, text); }
 
 // Whether `text` is still a possible beginning.
 bool may_begin(const JsonGrammar& g, std::string_view text) {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "guided/json_matcher.h"
+#include "unit/grammar_matches.h"
 #include "server/tool_call_grammar.h"
 
 using namespace turbine;
@@ -15,11 +16,7 @@ using Json = nlohmann::ordered_json;
 
 namespace {
 
-bool matches(const JsonGrammar& g, std::string_view text) {
-  const JsonMatcher m(g);
-  MatcherState s = m.start();
-  return m.advance(s, text) && m.can_end(s);
-}
+bool matches(const JsonGrammar& g, std::string_view text) { return test::grammar_matches(g, text); }
 
 Json tool(const std::string& name, const char* parameters = nullptr) {
   Json function = {{"name", name}, {"description", "d"}};
