@@ -56,12 +56,13 @@ class GuidedMaskCacheTest : public KjvVocabularySuite {
   static std::pair<Asker, Asker> two_askers_of_one_walk(const std::shared_ptr<GuidedMaskCache>& cache, bool fail) {
     auto entered = std::make_shared<std::promise<void>>();
     auto go = std::make_shared<std::promise<void>>();
-    cache->set_walk_hook([entered, fail, held = go->get_future().share(), once = std::make_shared<std::atomic<bool>>(false)] {
-      if (once->exchange(true)) return;
-      entered->set_value();
-      held.wait();
-      if (fail) throw Error("walk failed");
-    });
+    cache->set_walk_hook(
+        [entered, fail, held = go->get_future().share(), once = std::make_shared<std::atomic<bool>>(false)] {
+          if (once->exchange(true)) return;
+          entered->set_value();
+          held.wait();
+          if (fail) throw Error("walk failed");
+        });
     const MatcherState start = JsonMatcher(*cache->grammar()).start();
     Asker walker = std::async(std::launch::async, [cache, start] { return cache->allowed(start); });
     entered->get_future().wait();
