@@ -68,12 +68,7 @@ class GuidedOverlap : public KjvEngineSuite {
   static Batch run_batch(int guided_threads) {
     Engine engine(*model_->model, *tokenizer_, options(guided_threads));
     const auto schema = compile_json_schema(kSchema);
-    SamplingParams plain = greedy(24);
-    plain.ignore_eos = true;
-    SamplingParams sampled = plain;
-    sampled.temperature = 0.8f;
-    sampled.top_k = 40;
-    sampled.seed = 5;
+    const SamplingParams plain = plain_neighbour(), sampled = sampled_neighbour();
     std::vector<Request> requests;
     requests.push_back({prompt("In the beginning"), guided(schema, 120), {}, {}});
     requests.push_back({prompt("And the earth was without form"), plain, {}, {}});
@@ -152,8 +147,7 @@ TEST_F(GuidedOverlap, AFailedPreparationFailsTheStepAsAFailedMaskDoes) {
         throw Error("mask walk failed");
       }
     });
-    SamplingParams plain = greedy(24);
-    plain.ignore_eos = true;
+    const SamplingParams plain = plain_neighbour();
     RequestHandle g, p;
     std::thread::id loop_thread;
     {

@@ -78,12 +78,7 @@ TEST_F(GuidedEngine, JsonSchemaGreedyAndSeededFollowTheSchema) {
 
 TEST_F(GuidedEngine, UnguidedNeighboursGenerateWhatTheyDoAlone) {
   const auto schema = compile_json_schema(kPersonSchema);
-  SamplingParams plain = greedy(24);
-  plain.ignore_eos = true;
-  SamplingParams sampled = plain;
-  sampled.temperature = 0.8f;
-  sampled.top_k = 40;
-  sampled.seed = 5;
+  const SamplingParams plain = plain_neighbour(), sampled = sampled_neighbour();
   const auto a = prompt("And the earth was without form");
   const auto b = prompt("The LORD is my shepherd");
   const RequestResult plain_alone = run_alone(a, plain);

@@ -69,6 +69,20 @@ class KjvEngineSuite : public ::testing::Test {
     return p;
   }
   static std::vector<int32_t> prompt(const std::string& text) { return encode_with_bos(*tokenizer_, text); }
+  // The unguided neighbours the guided suites batch beside guided requests: 24 tokens greedy, and
+  // 24 sampled (temperature 0.8, top-k 40, seed 5), both past EOS.
+  static SamplingParams plain_neighbour() {
+    SamplingParams p = greedy(24);
+    p.ignore_eos = true;
+    return p;
+  }
+  static SamplingParams sampled_neighbour() {
+    SamplingParams p = plain_neighbour();
+    p.temperature = 0.8f;
+    p.top_k = 40;
+    p.seed = 5;
+    return p;
+  }
   // The request on an engine of its own (the reference a batched run must equal).
   static RequestResult run_alone(const std::vector<int32_t>& ids, const SamplingParams& p, int block_len = 16) {
     Engine engine(*model_->model, *tokenizer_, checked_engine_options(64, block_len));
