@@ -7,6 +7,8 @@
 #ifdef TURBINE_WITH_CUDA
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <iterator>
 #include <set>
 #include <utility>
 
@@ -100,6 +102,26 @@ TEST(Int4TiledPlan, SevenBLayerAtSixtyFourTokensFillsItsWaves) {
       EXPECT_GE(p.blocks(), (waves - 1) * slots + slots / 2);
       if (wgmma) {
         EXPECT_LE(p.blocks(), slots * 7 / 8);
+      }
+    }
+}
+
+// With the device's count of clusters (an H100's, cudaOccupancyMaxActiveClusters of the three-blocks-an-SM
+// kernel), each of Llama-2-7B's projections at 17-64 tokens runs its clusters in one wave: qkv's 96
+// tiles split 3 ways (124 clusters fit), not 4 (92 fit: two waves, as an H200 measured).
+TEST(Int4TiledPlan, SevenBLayerRunsItsClustersInOneWave) {
+  Int4WgmmaClusters clusters;
+  const int h100[kInt4WgmmaMaxSplits + 1] = {0, 396, 198, 124, 92, 69, 62, 47, 45};
+  for (auto& tile : clusters.most) std::copy(std::begin(h100), std::end(h100), tile);
+  for (int tokens : {17, 32, 64})
+    for (const auto& [n, k] : {std::pair<int64_t, int64_t>{12288, 4096}, {4096, 4096}, {22016, 4096}, {4096, 11008}}) {
+      const Int4TiledPlan p = plan_int4_tiled_gemm(Int4Layout{n, k, 128}, tokens, 132, 0, true, &clusters);
+      SCOPED_TRACE(testing::Message() << "n=" << n << " k=" << k << " tokens=" << tokens << " splits=" << p.splits);
+      EXPECT_TRUE(p.wgmma);
+      EXPECT_GT(p.splits, 1);
+      EXPECT_LE(p.tiles(), clusters.at(p.token_tile, p.splits));
+      if (n == 12288) {
+        EXPECT_EQ(p.splits, 3);
       }
     }
 }

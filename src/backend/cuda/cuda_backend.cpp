@@ -52,7 +52,7 @@ CudaBackend::CudaBackend(int device_index, DType dtype, const CudaOptions& optio
   split_counters_ = empty(DType::I32, {int64_t(counters_per_sm) * props_.multiProcessorCount});
   TURBINE_CUDA_CHECK(cudaMemsetAsync(split_counters_.data, 0, split_counters_.bytes(), stream_));
   if (!init_wgmma_gemm(device_)) options_.wgmma_gemm_max_tokens = 0;
-  if (!init_int4_wgmma_gemm(device_)) options_.int4_wgmma = false;  // int4_wgmma_gemm.cu is sm_90a only
+  if (!init_int4_wgmma_gemm(device_, int4_clusters_)) options_.int4_wgmma = false;  // sm_90a only
   if (options_.wgmma_gemm_max_tokens > 0) {
     // One workspace for every launch (they run in stream order), sized for the most tokens.
     gemm_workspace_ = empty(DType::F32, {int64_t(wgmma_gemm_max_workspace_bytes(sms()) / sizeof(float))});

@@ -17,6 +17,7 @@
 #include "backend/cuda/gemm/cublaslt_gemm.h"
 #include "backend/cuda/gemm/int4_gemm.h"
 #include "backend/cuda/gemm/int4_gemv.h"
+#include "backend/cuda/gemm/int4_tiled_gemm.h"
 #include "backend/cuda/gemm/skinny_gemm.h"
 
 namespace turbine::cuda {
@@ -144,6 +145,7 @@ class CudaBackend : public Backend {
   std::vector<float> rope_host_;
   Tensor rope_device_;
   Tensor split_counters_;
+  Int4WgmmaClusters int4_clusters_;  // the wgmma tiles' clusters that fit at once (the 4-bit plan's waves)
   // One per 128-row output tile of the Hopper GEMM (outputs up to 1M wide), zero between launches.
   static constexpr int64_t kGemmTileCounters = 8192;
   Tensor gemm_tile_counters_;

@@ -118,8 +118,8 @@ void CudaBackend::do_linear_int4(const Tensor& x, const Int4Weight& w, const Ten
 }
 
 bool CudaBackend::int4_tiled_linear(const Int4GemmArgs& a) {
-  const Int4TiledPlan plan =
-      plan_int4_tiled_gemm(a.layout, a.tokens, sms(), int(split_counters_.numel()), options_.int4_wgmma);
+  const Int4TiledPlan plan = plan_int4_tiled_gemm(a.layout, a.tokens, sms(), int(split_counters_.numel()),
+                                                  options_.int4_wgmma, &int4_clusters_);
   const int min_tokens =
       options_.int4_tiled_min_tokens.value_or(plan.wgmma ? kInt4WgmmaTiledMinTokens : kInt4TiledMinTokens);
   if (plan.blocks() == 0 || a.tokens < min_tokens) return false;

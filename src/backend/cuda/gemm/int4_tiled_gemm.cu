@@ -251,22 +251,22 @@ void launch_typed(const Int4GemmArgs& a, const Int4TiledPlan& plan, float* works
     launch_config<T, Tiled64>(a, plan, workspace, counters, launch);
 }
 
-// The time a launch of `tiles` output tiles split `splits` ways takes, in units of one block's time for
-// one chunk (128 rows x 64 columns), when `slots` blocks run at once: whole waves of blocks, each its
-// share of the chunks plus, with splits, writing its fp32 partials (128 x token_tile floats, through L2;
-// about token_tile / 20 chunks' time), and the last block of a tile reading every split's partials
-// (about token_tile / 64 chunks each). On wgmma the same terms stand for the cluster's sum in shared
-// memory: with them (and 7/8 of the slots at 64-token tiles) an H200 sweep of forced split counts found
-// the chosen count best, or within 2.3 us of the best, for each 7B projection at 32 and 64 tokens.
-double int4_tiled_cost(int tiles, int splits, int chunks, int slots, int token_tile) {
-  const int waves = (tiles * splits + slots - 1) / slots;
+// The time a launch of output tiles split `splits` ways takes in `waves` waves, in units of one block's
+// time for one chunk (128 rows x 64 columns): each wave its blocks' share of the chunks plus, with
+// splits, writing their fp32 partials (128 x token_tile floats, through L2; about token_tile / 20
+// chunks' time), and the last block of a tile reading every split's partials (about token_tile / 64
+// chunks each). On wgmma the same terms stand for the cluster's sum in shared memory: with them an H200
+// sweep of forced split counts found the chosen count best, or within 2.3 us of the best, for each 7B
+// projection at 32 and 64 tokens.
+double int4_tiled_cost(int waves, int splits, int chunks, int token_tile) {
   const double own = (chunks + splits - 1) / splits + (splits > 1 ? token_tile / 20.0 : 0.0);
   return waves * own + (splits > 1 ? splits * token_tile / 64.0 : 0.0);
 }
 
 }  // namespace
 
-Int4TiledPlan plan_int4_tiled_gemm(const Int4Layout& layout, int tokens, int sms, int max_counters, bool wgmma) {
+Int4TiledPlan plan_int4_tiled_gemm(const Int4Layout& layout, int tokens, int sms, int max_counters, bool wgmma,
+                                   const Int4WgmmaClusters* clusters) {
   Int4TiledPlan plan;
   if (tokens < 1 || layout.n < 1 || layout.k < 1 || sms < 1) return plan;
   plan.token_tile = tokens <= 16 ? 16 : tokens <= 32 ? 32 : 64;
@@ -282,17 +282,24 @@ Int4TiledPlan plan_int4_tiled_gemm(const Int4Layout& layout, int tokens, int sms
   // Splitting K pays only while the tiles leave slots idle; the split count with the least modelled
   // time wins, so a launch never spills a small last wave (96 tiles split 3 ways on 132 SMs with two
   // slots each would run 288 blocks in two waves of 264: 2 ways fill one wave and take less time).
-  // On wgmma, 64-token tiles count 7/8 of their resident blocks as slots: on an H200, 96 tiles split 4
-  // ways (384 blocks, 0.97 of the 396 slots) took as long as two waves (35.8 us against 27.6 split 3
-  // ways), where 172 tiles split 2 ways (344 blocks, 0.87) ran as one (docs/experiments.md).
+  // On wgmma a tile's splits are one cluster, and clusters pack worse than blocks: the device's count
+  // of them says how many fit at once (Int4WgmmaClusters). Without it, 64-token tiles count 7/8 of
+  // their resident blocks as slots: on an H200, 96 tiles split 4 ways (384 blocks, 0.97 of the 396
+  // slots) took as long as two waves (35.8 us against 27.6 split 3 ways), where 172 tiles split 2 ways
+  // (344 blocks, 0.87) ran as one (docs/experiments.md); the H100's count says why (92 clusters of 4,
+  // 198 of 2).
   const int resident = plan.blocks_per_sm * sms;
   const int chunks = int(layout.k_padded() / 64),
             slots = plan.wgmma && plan.token_tile == 64 ? std::max(1, resident * 7 / 8) : resident;
+  auto waves = [&](int splits) {
+    const int fit = plan.wgmma && clusters != nullptr ? clusters->at(plan.token_tile, splits) : 0;
+    return fit > 0 ? (plan.tiles() + fit - 1) / fit : (plan.tiles() * splits + slots - 1) / slots;
+  };
   if (plan.tiles() < slots && (plan.wgmma || plan.tiles() <= max_counters)) {
     const int most = std::max(1, std::min(chunks / kMinSplitChunks, plan.wgmma ? kInt4WgmmaMaxSplits : kMaxSplits));
-    double best = int4_tiled_cost(plan.tiles(), 1, chunks, slots, plan.token_tile);
+    double best = int4_tiled_cost(waves(1), 1, chunks, plan.token_tile);
     for (int s = 2; s <= most; ++s) {
-      const double cost = int4_tiled_cost(plan.tiles(), s, chunks, slots, plan.token_tile);
+      const double cost = int4_tiled_cost(waves(s), s, chunks, plan.token_tile);
       if (cost < best) best = cost, plan.splits = s;
     }
   }

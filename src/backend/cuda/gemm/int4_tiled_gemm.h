@@ -24,6 +24,16 @@ constexpr int kInt4WgmmaBlocksPerSm = 3;
 constexpr int kInt4WgmmaMaxSplits = 8;  // the portable cluster size: a wgmma tile's splits are one cluster
 constexpr int kInt4TiledMostBlocksPerSm = 3;
 
+// The most thread-block clusters of 1..kInt4WgmmaMaxSplits blocks that the device keeps resident at
+// once, per wgmma token tile (cudaOccupancyMaxActiveClusters, counted by init_int4_wgmma_gemm). A
+// cluster's blocks share one GPC, so clusters pack worse than blocks: at three blocks an SM, an H100
+// holds 396 blocks but 92 clusters of 4 (368), so 96 tiles split 4 ways run as two waves.
+struct Int4WgmmaClusters {
+  int most[3][kInt4WgmmaMaxSplits + 1] = {};  // [16-, 32-, 64-token tile][cluster size]; 0: not counted
+
+  int at(int token_tile, int size) const { return most[token_tile == 16 ? 0 : token_tile == 32 ? 1 : 2][size]; }
+};
+
 // How a launch covers the product: blocks = row_blocks x token_tiles x splits.
 struct Int4TiledPlan {
   int token_tile = 0;     // tokens per block: 16, 32 or 64
@@ -43,8 +53,11 @@ struct Int4TiledPlan {
 // wgmma into at most kInt4WgmmaMaxSplits parts; of those, the split count with the least modelled
 // time (whole waves of resident blocks, plus the partial sums' traffic). `wgmma`: the device runs
 // int4_wgmma_gemm.cu (compute capability 9.0), which then takes every tile of group sizes that are
-// powers of two of at least 64.
-Int4TiledPlan plan_int4_tiled_gemm(const Int4Layout& layout, int tokens, int sms, int max_counters, bool wgmma);
+// powers of two of at least 64. With `clusters` (the device's count), a wgmma launch's waves are its
+// tiles over the clusters of its split count that fit at once; without, its blocks over the resident
+// blocks (7/8 of them at 64-token tiles, where clusters pack worst).
+Int4TiledPlan plan_int4_tiled_gemm(const Int4Layout& layout, int tokens, int sms, int max_counters, bool wgmma,
+                                   const Int4WgmmaClusters* clusters = nullptr);
 
 // The first chunk of split s when `chunks` chunks go to `splits` parts (s = splits gives the end).
 __host__ __device__ inline int int4_split_begin(int chunks, int splits, int s) {

@@ -105,6 +105,7 @@ __device__ __forceinline__ void stmatrix_x4(void* row, const uint4& v) {
 // async proxy.
 __device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;" ::: "memory"); }
 __device__ __forceinline__ void fence_descriptor(uint64_t& d) { asm volatile("" : "+l"(d)::"memory"); }
+__device__ __forceinline__ void wgmma_wait_one() { asm volatile("wgmma.wait_group.sync.aligned 1;" ::: "memory"); }
 #endif
 
 // group_shift = log2(group / 64): a chunk's group is c >> group_shift.
@@ -218,16 +219,22 @@ __global__ void __launch_bounds__(kThreads, kInt4WgmmaBlocksPerSm)
   // The descriptors of slot 0's four 16-column subtiles; slot S's are S kStageBytes on (the
   // descriptor's address field counts 16-byte units).
   const uint64_t desc0 = hopper::smem_desc_sw128(smem);
-  // Chunk i, in slot S. Its products overlap the copies of the chunks after it, not the next chunk's
-  // dequantization (the other warpgroups' work covers that): ptxas serializes wgmma where another
-  // instruction defines one of their inputs (the next chunk's fragments, say) while they are in flight.
+  // Chunk i, in slot S. Its products overlap the copies of the chunks after it. ptxas serializes wgmma
+  // where another instruction defines one of their inputs while they are in flight, so whether they
+  // also overlap the next chunk's dequantization depends on the registers: at 16- and 32-token tiles
+  // (kOverlap) even and odd chunks' fragments have their own, and chunk i is dequantized while chunk
+  // i - 1's products run (wgmma.wait_group 1); at 64-token tiles the second set would spill (the
+  // accumulators take 64 registers), so each chunk waits for its products and the SM's other blocks
+  // cover that wait.
+  constexpr bool kOverlap = N <= 32;
+  uint32_t frags[kOverlap ? 2 : 1][kStrips][2][2][4];  // [chunk parity][strip][half][subtile of the half][register]
   auto chunk = [&](int i, auto slot) {
     constexpr int S = decltype(slot)::value;
     // Groups committed: kStages - 1 before the loop, one per chunk since; chunk i's is complete when
     // at most kStages - 2 remain.
     cp_async_wait<kStages - 2>();
     __syncthreads();  // chunk i's activations, stored by every warp, are visible
-    uint32_t frag[kStrips][2][2][4];  // [strip][half][subtile of the half][register]
+    auto& frag = frags[kOverlap ? S & 1 : 0];
 #pragma unroll
     for (int m = 0; m < kStrips; ++m) {
       const uint4 wv = w_ring[S * (kStageBytes / 16) + m * kThreads];
@@ -239,7 +246,7 @@ __global__ void __launch_bounds__(kThreads, kInt4WgmmaBlocksPerSm)
     uint64_t desc[4];  // defined before the fence too
 #pragma unroll
     for (int s = 0; s < 4; ++s) desc[s] = desc0 + uint64_t((S * kStageBytes + 32 * s) >> 4), fence_descriptor(desc[s]);
-    fence_accumulators();
+    if constexpr (!kOverlap) fence_accumulators();  // with kOverlap they are in flight: no other definition
     hopper::wgmma_fence();
 #pragma unroll
     for (int s = 0; s < 4; ++s)
@@ -254,14 +261,37 @@ __global__ void __launch_bounds__(kThreads, kInt4WgmmaBlocksPerSm)
     if (i + 1 < nch) store_x(std::integral_constant<int, S + 1>{});
     stage_weights(i + kStages - 1, std::integral_constant<int, S + kStages - 1>{});
     load_x(i + 2);
-    hopper::wgmma_wait_all();  // the fragments are free again
-    fence_accumulators();
+    if constexpr (kOverlap) {
+      wgmma_wait_one();  // chunk i - 1's products are done: its fragments are free again
+    } else {
+      hopper::wgmma_wait_all();  // the fragments are free again
+      fence_accumulators();
+    }
   };
-  for (int i = 0; i < nch; i += kStages) {
-    chunk(i, Slot0{});
-    if (i + 1 < nch) chunk(i + 1, std::integral_constant<int, 1>{});
-    if (i + 2 < nch) chunk(i + 2, std::integral_constant<int, 2>{});
-    if (i + 3 < nch) chunk(i + 3, std::integral_constant<int, 3>{});
+  if constexpr (kOverlap) {
+    // The last chunk leaves the loop (break, not a skipped call): on every path from a chunk back to
+    // the loop's top, the next chunk is the one after it, so ptxas sees that a chunk's fragments are
+    // written only after the products two chunks before are done, and keeps the products of
+    // consecutive chunks in flight together (a skipped call would serialize every wgmma: C7513).
+    for (int i = 0; nch > 0; i += kStages) {
+      chunk(i, Slot0{});
+      if (i + 1 >= nch) break;
+      chunk(i + 1, std::integral_constant<int, 1>{});
+      if (i + 2 >= nch) break;
+      chunk(i + 2, std::integral_constant<int, 2>{});
+      if (i + 3 >= nch) break;
+      chunk(i + 3, std::integral_constant<int, 3>{});
+      if (i + 4 >= nch) break;
+    }
+    hopper::wgmma_wait_all();
+    fence_accumulators();
+  } else {
+    for (int i = 0; i < nch; i += kStages) {
+      chunk(i, Slot0{});
+      if (i + 1 < nch) chunk(i + 1, std::integral_constant<int, 1>{});
+      if (i + 2 < nch) chunk(i + 2, std::integral_constant<int, 2>{});
+      if (i + 3 < nch) chunk(i + 3, std::integral_constant<int, 3>{});
+    }
   }
   cp_async_wait<0>();  // no copy outlives the block
 
@@ -328,12 +358,40 @@ void configure_tiles() {
                                           int(Tile<64>::kSmemBytes)));
 }
 
+// The most clusters of each size (1..kInt4WgmmaMaxSplits blocks) of the N-token kernel resident at once,
+// the least over both dtypes' instances; 0 where the driver cannot say (the plan then models the waves
+// from the resident blocks, as without a count).
+template <int N>
+void count_clusters(int (&most)[kInt4WgmmaMaxSplits + 1]) {
+  for (int size = 1; size <= kInt4WgmmaMaxSplits; ++size) {
+    cudaLaunchConfig_t config = {};
+    config.gridDim = dim3(unsigned(size));
+    config.blockDim = dim3(kThreads);
+    config.dynamicSmemBytes = Tile<N>::kSmemBytes;
+    cudaLaunchAttribute attribute;
+    attribute.id = cudaLaunchAttributeClusterDimension;
+    attribute.val.clusterDim.x = unsigned(size), attribute.val.clusterDim.y = 1, attribute.val.clusterDim.z = 1;
+    config.attrs = &attribute;
+    config.numAttrs = 1;
+    int f16 = 0, bf16 = 0;
+    if (cudaOccupancyMaxActiveClusters(&f16, int4_wgmma_gemm_kernel<__half, N>, &config) != cudaSuccess ||
+        cudaOccupancyMaxActiveClusters(&bf16, int4_wgmma_gemm_kernel<__nv_bfloat16, N>, &config) != cudaSuccess) {
+      (void)cudaGetLastError();  // a query's error is not sticky: clear it, count nothing
+      f16 = bf16 = 0;
+    }
+    most[size] = std::min(f16, bf16);
+  }
+}
+
 }  // namespace
 
-bool init_int4_wgmma_gemm(int device) {
+bool init_int4_wgmma_gemm(int device, Int4WgmmaClusters& clusters) {
   if (!runs_sm90a(device)) return false;  // the other passes have no body
   configure_tiles<__half>();
   configure_tiles<__nv_bfloat16>();
+  count_clusters<16>(clusters.most[0]);
+  count_clusters<32>(clusters.most[1]);
+  count_clusters<64>(clusters.most[2]);
   return true;
 }
 

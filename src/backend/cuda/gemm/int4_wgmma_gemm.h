@@ -7,9 +7,10 @@
 namespace turbine::cuda {
 
 // Prepares `device` (the current one) for launch_int4_wgmma_gemm, once: each kernel's shared-memory
-// size. Returns whether the device can run the kernels, which are built for sm_90a alone (compute
-// capability 9.0); where it returns false, no plan may set wgmma.
-bool init_int4_wgmma_gemm(int device);
+// size, and `clusters`, the device's count of each tile's clusters (the plan's waves). Returns whether
+// the device can run the kernels, which are built for sm_90a alone (compute capability 9.0); where it
+// returns false, no plan may set wgmma and `clusters` is left as it was.
+bool init_int4_wgmma_gemm(int device, Int4WgmmaClusters& clusters);
 
 // Returns false (nothing launched) where the kernel does not take the arguments: a plan without
 // wgmma or of more than kInt4WgmmaMaxSplits splits. launch_int4_tiled_gemm checks the rest. Split K
