@@ -160,9 +160,23 @@ __device__ __forceinline__ Span span_of(uint32_t word_g, uint32_t word_g8) {
 template <int NT>
 constexpr int kChains = NT == 1 ? 2 : 1;
 
+// Two token tiles add each span's offsets to the code fragment (an add a register, exact: q - zero) and
+// run one mma a tile per 16 columns; one tile keeps the offsets' own mma, as its code fragments cost
+// one lop3 a register and its issue slots are what it lacks (docs/experiments.md, 2026-12-07).
+template <int NT>
+constexpr bool kOffsetsInFragment = NT == 2;
+
+// a + b as pairs of T.
+template <typename T>
+__device__ __forceinline__ uint32_t add_pairs(uint32_t a, uint32_t b) {
+  using Pair = std::conditional_t<std::is_same_v<T, __half>, __half2, __nv_bfloat162>;
+  const Pair sum = __hadd2(*reinterpret_cast<const Pair*>(&a), *reinterpret_cast<const Pair*>(&b));
+  return *reinterpret_cast<const uint32_t*>(&sum);
+}
+
 // sums[c][j] (+)= half chunk h's products (the lane's words `w`) with token tile j's B fragments: two
-// 16-column steps, each one mma of the codes and one of the span's offsets, step sub into chain
-// sub % kChains. `first`: the span's first half chunk (the sums start from zero).
+// 16-column steps, each the mma of the codes and the span's offsets (kOffsetsInFragment: one mma, else
+// two), step sub into chain sub % kChains. `first`: the span's first half chunk (the sums start from zero).
 template <typename T, int NT>
 __device__ __forceinline__ void half_chunk_products(float (&sums)[kChains<NT>][NT][4], bool first, const uint4& w,
                                                     int h, const Span& s, const uint4 (&b)[NT]) {
@@ -171,15 +185,26 @@ __device__ __forceinline__ void half_chunk_products(float (&sums)[kChains<NT>][N
   for (int sub = 0; sub < 2; ++sub) {
     uint32_t frag[4];
     code_fragment<T, NT>(words[2 * h + sub], frag);
+    if constexpr (kOffsetsInFragment<NT>)
+#pragma unroll
+      for (int r = 0; r < 4; ++r) frag[r] = add_pairs<T>(frag[r], s.offset[r]);  // q - zero, exact in T
 #pragma unroll
     for (int j = 0; j < NT; ++j) {
       const uint32_t* bw = reinterpret_cast<const uint32_t*>(&b[j]);
       float(&chain)[4] = sums[sub % kChains<NT>][j];
-      if (first && sub < kChains<NT>)
-        mma_m16n8k16_zero<T>(chain, s.offset, bw[2 * sub], bw[2 * sub + 1]);
-      else
-        mma_m16n8k16<T>(chain, s.offset, bw[2 * sub], bw[2 * sub + 1]);
-      mma_m16n8k16<T>(chain, frag, bw[2 * sub], bw[2 * sub + 1]);
+      const bool starts = first && sub < kChains<NT>;
+      if constexpr (kOffsetsInFragment<NT>) {
+        if (starts)
+          mma_m16n8k16_zero<T>(chain, frag, bw[2 * sub], bw[2 * sub + 1]);
+        else
+          mma_m16n8k16<T>(chain, frag, bw[2 * sub], bw[2 * sub + 1]);
+      } else {
+        if (starts)
+          mma_m16n8k16_zero<T>(chain, s.offset, bw[2 * sub], bw[2 * sub + 1]);
+        else
+          mma_m16n8k16<T>(chain, s.offset, bw[2 * sub], bw[2 * sub + 1]);
+        mma_m16n8k16<T>(chain, frag, bw[2 * sub], bw[2 * sub + 1]);
+      }
     }
   }
 }
