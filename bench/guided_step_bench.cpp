@@ -1,8 +1,8 @@
 // What finding guided masks during the forward pass saves a step: B guided rows (greedy samplers,
 // each at a state its cache has not walked) sampled the way the engine does it with
-// --guided-threads 0 (each row's mask found and applied after the forward pass, on the step thread),
-// against GuidedMaskWorkers of N threads started before a stand-in forward pass of F ms (a sleep: on a
-// GPU the step thread waits for the device), then waited for, then the rows sampled. Reported: the
+// --sampling-threads 0 (each row's mask found and applied after the forward pass, on the step thread),
+// against StepWorkers of N threads started before a stand-in forward pass of F ms (a sleep: on a
+// GPU the step thread waits for the device), then waited for, then the rows sampled on them. Reported: the
 // step thread's time from the end of the forward pass to the last token picked (the median of the
 // rounds). Three kinds of state: a value's start (few tokens fit: a short walk), a string's start
 // (almost every token fits: the longest walk) and a string's start already cached (no walk: the
@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "engine/guided_mask_workers.h"
+#include "engine/step_workers.h"
 #include "engine/sampler.h"
 #include "guided/json_grammar.h"
 #include "text/tokenizer.h"
@@ -56,12 +56,13 @@ std::vector<std::unique_ptr<Sampler>> samplers_at(const Setup& s, int rows, cons
   return out;
 }
 
-void pick_all(const Setup& s, std::vector<std::unique_ptr<Sampler>>& samplers) {
-  std::vector<float> row;
-  for (auto& sampler : samplers) {
-    row = s.logits;
-    sampler->sample(row, {});
-  }
+// Each row's mask applied and its token picked, on `workers` where given (as the engine samples
+// its host rows).
+void pick_all(const Setup& s, std::vector<std::unique_ptr<Sampler>>& samplers, StepWorkers* workers = nullptr) {
+  for_each_row(workers, samplers.size(), [&](size_t i) {
+    std::vector<float> row = s.logits;
+    samplers[i]->sample(row, {});
+  });
 }
 
 double median(std::vector<double> v) {
@@ -82,15 +83,15 @@ double after_forward_ms(const Setup& s, int rows, const std::string& prefix, boo
     pick_all(s, samplers);
     return ms_since(t);
   }
-  GuidedMaskWorkers workers(threads);
+  StepWorkers workers(threads);
   auto warm_up = samplers_at(s, 1, "", false);
-  workers.start({warm_up.front().get()});  // the threads start outside the timing, as in a running engine
-  workers.wait();
-  workers.start(pointers);
+  // The threads start outside the timing, as in a running engine.
+  workers.run(1, [&](size_t) { warm_up.front()->prepare_guide(); });
+  workers.start(pointers.size(), [&](size_t i) { pointers[i]->prepare_guide(); });
   std::this_thread::sleep_for(forward);
   const auto t = Clock::now();
   if (workers.wait()) std::fprintf(stderr, "a preparation failed\n");
-  pick_all(s, samplers);
+  pick_all(s, samplers, &workers);
   return ms_since(t);
 }
 
@@ -109,7 +110,7 @@ void bench(const std::filesystem::path& dir, double forward_ms) {
   const unsigned cores = std::thread::hardware_concurrency();
   std::printf("%s (%d ids), %u cores: ms of the step thread after the forward pass, B guided rows\n",
               dir.filename().c_str(), tok->vocab_size(), cores);
-  const std::vector<int> modes = {0, 1, 2, 4};  // --guided-threads
+  const std::vector<int> modes = {0, 1, 2, 4};  // --sampling-threads
   for (double forward : {0.0, forward_ms}) {
     std::printf("  forward pass %.0f ms%s\n", forward, forward == 0 ? " (nothing to hide behind)" : "");
     std::printf("    %-22s %4s", "state", "B");

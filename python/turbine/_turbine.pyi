@@ -18,7 +18,7 @@ class PipelineOptions:
     dtype: str
     session_len: int
     max_prefill_token_num: int
-    guided_threads: int
+    sampling_threads: int
     def __init__(self) -> None: ...
 
 

@@ -48,7 +48,7 @@ def _check_int(name: str, value, low: int) -> int:
 
 def _options(device, threads, max_batch_size, cache_max_entry_count, cache_block_seq_len, session_len,
              max_prefill_token_num, cpu_memory, chat_template, kv_quant, tp=None,
-             dtype="auto", guided_threads=4) -> "_turbine.PipelineOptions":
+             dtype="auto", sampling_threads=4) -> "_turbine.PipelineOptions":
     o = _turbine.PipelineOptions()
     if device is not None:
         if not isinstance(device, str):
@@ -66,7 +66,7 @@ def _options(device, threads, max_batch_size, cache_max_entry_count, cache_block
         raise TypeError(f"dtype must be 'auto', 'float16', 'bfloat16' or 'float32', got {type(dtype).__name__}")
     o.dtype = dtype  # the engine checks the value against the device (ValueError naming dtype)
     o.max_prefill_token_num = _check_int("max_prefill_token_num", max_prefill_token_num, 1)
-    o.guided_threads = _check_int("guided_threads", guided_threads, 0)
+    o.sampling_threads = _check_int("sampling_threads", sampling_threads, 0)
     if session_len is not None:
         o.session_len = _check_int("session_len", session_len, 1)
     # LMDeploy's rule: a bare number is a fraction of the free memory, a size needs its unit.
@@ -103,11 +103,11 @@ class Pipeline:
                  cache_block_seq_len: int = 64, session_len: Optional[int] = None,
                  max_prefill_token_num: int = 8192, cpu_memory: str = "4GiB",
                  chat_template: Union[str, os.PathLike, None] = None, kv_quant: str = "none",
-                 tp: Optional[int] = None, dtype: str = "auto", guided_threads: int = 4) -> None:
+                 tp: Optional[int] = None, dtype: str = "auto", sampling_threads: int = 4) -> None:
         if not isinstance(model, (str, os.PathLike)):
             raise TypeError(f"model must be the path of a model folder, got {type(model).__name__}")
         options = _options(device, threads, max_batch_size, cache_max_entry_count, cache_block_seq_len, session_len,
-                           max_prefill_token_num, cpu_memory, chat_template, kv_quant, tp, dtype, guided_threads)
+                           max_prefill_token_num, cpu_memory, chat_template, kv_quant, tp, dtype, sampling_threads)
         self._engine = _turbine.Engine(os.fspath(model), options)
         self.tokenizer = Tokenizer(self._engine)
         self._lock = threading.Lock()
@@ -273,7 +273,8 @@ def pipeline(model: Union[str, os.PathLike], **options) -> Pipeline:
     'int8', 'int4' or 'fp8': how the KV cache stores keys and values, like --kv-quant), tp (tensor-parallel
     ranks: GPUs, or CPU threads sharing the cores; default: a workspace's, else 1), dtype ('auto':
     the checkpoint's half type on the GPU, float32 on the CPU; or 'float16' / 'bfloat16' on the GPU,
-    'float32' on the CPU), guided_threads (4: threads that find guided requests' token masks while the
-    forward pass runs; 0 = after it, like --guided-threads). MODEL may be a workspace written by
+    'float32' on the CPU), sampling_threads (4: threads that find guided requests' token masks while the
+    forward pass runs and sample the rows sampled on the host after it; 0 = on the engine's thread, like
+    --sampling-threads). MODEL may be a workspace written by
     `turbine convert`."""
     return Pipeline(model, **options)

@@ -12,7 +12,7 @@ turbine::EngineOptions make_engine_options(const EngineOptions& flags) {
   o.kv_format = parse_kv_format(flags.kv_quant);
   o.session_len = flags.session_len;
   o.max_prefill_token_num = flags.max_prefill_token_num;
-  o.guided_threads = flags.guided_threads;
+  o.sampling_threads = flags.sampling_threads;
   return o;
 }
 

@@ -168,9 +168,10 @@ void add_engine_options(CLI::App& cmd, EngineOptions& o) {
   cmd.add_option("--max-prefill-token-num", o.max_prefill_token_num, "most prompt tokens in one step")
       ->capture_default_str()
       ->check(int_at_least(1));
-  cmd.add_option("--guided-threads", o.guided_threads,
-                 "threads that find guided requests' token masks while the forward pass runs (at most the "
-                 "cores; 0 = after it, on the engine thread)")
+  cmd.add_option("--sampling-threads", o.sampling_threads,
+                 "threads (at most the cores) that find guided requests' token masks while the forward pass "
+                 "runs and sample the rows sampled on the host (guided, logprobs, penalties, plain temperature) "
+                 "after it; 0 = on the engine thread")
       ->capture_default_str()
       ->check(int_at_least(0));
   // Which tunables the command line gave: they win over a workspace's (with_workspace_tunables).

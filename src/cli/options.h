@@ -50,7 +50,7 @@ struct EngineOptions {
   std::string kv_quant = "none";  // none|int8|int4|fp8
   int session_len = 0;  // 0 = the model's max_position_embeddings
   int max_prefill_token_num = 8192;
-  int guided_threads = 4;  // threads finding guided masks during the forward pass (0: after it)
+  int sampling_threads = 4;  // threads for guided masks and host-sampled rows (0: on the engine thread)
   std::string cpu_memory = "4GiB";
   std::set<std::string> given;  // the flags above given on the command line ("--session-len", ...)
 };

@@ -21,7 +21,8 @@ std::vector<float> download_rows(Backend& backend, const Tensor& logits, const s
 
 }  // namespace
 
-SampledRows sample_on_device(Backend& backend, Tensor& logits, std::span<const SamplingRow> rows) {
+SampledRows sample_on_device(Backend& backend, Tensor& logits, std::span<const SamplingRow> rows,
+                             StepWorkers* workers) {
   const int64_t R = logits.rank() == 2 ? logits.dim(0) : -1;
   if (R < 0 || size_t(R) != rows.size()) throw std::logic_error("sample_on_device: one sampling row per logits row");
   const int64_t V = logits.dim(1);
@@ -36,7 +37,7 @@ SampledRows sample_on_device(Backend& backend, Tensor& logits, std::span<const S
     if (rows[r].sampler->source() == SampleSource::RawRow) raw_rows.push_back(int32_t(r));
   if (!raw_rows.empty()) {
     std::vector<float> host = download_rows(backend, logits, raw_rows);
-    for (size_t i = 0; i < raw_rows.size(); ++i) {
+    for_each_row(workers, raw_rows.size(), [&](size_t i) {
       const SamplingRow& row = rows[raw_rows[i]];
       const std::span<float> values = std::span<float>(host).subspan(i * V, V);
       const SamplingParams& params = row.sampler->params();
@@ -46,7 +47,7 @@ SampledRows sample_on_device(Backend& backend, Tensor& logits, std::span<const S
       const int32_t id = row.sampler->sample_raw(values, row.history, row.history.subspan(prompt_len));
       out[raw_rows[i]] = id;
       if (params.logprobs) result.logprobs[raw_rows[i]] = token_logprobs(raw, id, params.top_logprobs);
-    }
+    });
     local.full_rows += int(raw_rows.size());
   }
   // The repetition penalty goes onto the device logits first, so penalised rows sample like others.
@@ -103,10 +104,10 @@ SampledRows sample_on_device(Backend& backend, Tensor& logits, std::span<const S
   if (!full_rows.empty()) {
     std::sort(full_rows.begin(), full_rows.end());
     std::vector<float> host = download_rows(backend, logits, full_rows);
-    for (size_t i = 0; i < full_rows.size(); ++i) {
+    for_each_row(workers, full_rows.size(), [&](size_t i) {
       const int32_t r = full_rows[i];
       out[r] = rows[r].sampler->sample_penalized(std::span<float>(host).subspan(i * V, V));
-    }
+    });
     local.full_rows += int(full_rows.size());
   }
   return result;

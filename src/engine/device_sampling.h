@@ -12,6 +12,7 @@
 
 #include "backend/backend.h"
 #include "engine/sampler.h"
+#include "engine/step_workers.h"
 #include "engine/token_logprobs.h"
 
 namespace turbine {
@@ -37,7 +38,9 @@ struct SampledRows {
 };
 
 // logits [R, V] fp32 on the backend (changed in place where a penalty applies); rows[r] belongs
-// to row r.
-SampledRows sample_on_device(Backend& backend, Tensor& logits, std::span<const SamplingRow> rows);
+// to row r. The downloaded rows are sampled on `workers` where given (each row's work touches only
+// its own sampler and result, so the ids are those of one thread).
+SampledRows sample_on_device(Backend& backend, Tensor& logits, std::span<const SamplingRow> rows,
+                             StepWorkers* workers = nullptr);
 
 }  // namespace turbine

@@ -52,8 +52,8 @@ Engine::Engine(LlamaModel& model, const Tokenizer& tokenizer, const EngineOption
   so.max_prefill_token_num = options_.max_prefill_token_num;
   so.sliding_window = model.config().sliding_window;
   scheduler_ = std::make_unique<Scheduler>(so);
-  if (options_.guided_threads > 0) guided_workers_ = std::make_unique<GuidedMaskWorkers>(options_.guided_threads);
-  runner_ = std::make_unique<ModelRunner>(model, num_blocks_, block_len, options_.kv_format, guided_workers_.get());
+  if (options_.sampling_threads > 0) step_workers_ = std::make_unique<StepWorkers>(options_.sampling_threads);
+  runner_ = std::make_unique<ModelRunner>(model, num_blocks_, block_len, options_.kv_format, step_workers_.get());
   publish();
   thread_ = std::thread([this] { loop(); });
 }

@@ -25,7 +25,7 @@
 #include <vector>
 
 #include "engine/engine_options.h"
-#include "engine/guided_mask_workers.h"
+#include "engine/step_workers.h"
 #include "engine/model_runner.h"
 #include "engine/request.h"
 #include "engine/request_validation.h"
@@ -120,7 +120,7 @@ class Engine {
   // Loop-thread state (guarded by state_mutex_ for readers on other threads).
   mutable std::mutex state_mutex_;
   std::unique_ptr<Scheduler> scheduler_;
-  std::unique_ptr<GuidedMaskWorkers> guided_workers_;  // null with --guided-threads 0; the runner uses it
+  std::unique_ptr<StepWorkers> step_workers_;  // null with --sampling-threads 0; the runner uses it
   std::unique_ptr<ModelRunner> runner_;
   std::map<uint64_t, std::unique_ptr<Live>> live_;
   EngineCounters counters_;

@@ -20,9 +20,9 @@ struct EngineOptions {
   KvFormat kv_format = KvFormat::Dense;  // --kv-quant: how the KV cache stores rows (sizes the blocks)
   int session_len = 0;  // longest conversation in tokens; 0 = the model's max_position_embeddings
   int max_prefill_token_num = 8192;
-  // --guided-threads: threads that find guided rows' masks while the forward pass runs (at most the
-  // machine's cores); 0 finds them on the step thread after it.
-  int guided_threads = 4;
+  // --sampling-threads: threads (at most the machine's cores) that find guided rows' masks while the
+  // forward pass runs and sample the rows sampled on the host after it; 0 does both on the step thread.
+  int sampling_threads = 4;
   int num_blocks = 0;             // exact number of KV blocks (overrides cache_max_entry_count; tests)
   bool check_invariants = false;  // check the block bookkeeping after every step (tests)
 };

@@ -7,12 +7,11 @@
 
 namespace turbine {
 
-ModelRunner::ModelRunner(LlamaModel& model, int num_blocks, int block_len, KvFormat format,
-                         GuidedMaskWorkers* guided_workers)
+ModelRunner::ModelRunner(LlamaModel& model, int num_blocks, int block_len, KvFormat format, StepWorkers* workers)
     : model_(model),
       cache_(model.allocate_kv_cache(num_blocks, block_len, format)),
       graphs_(model),
-      guided_workers_(guided_workers) {}
+      workers_(workers) {}
 
 size_t ModelRunner::block_bytes(const LlamaModel& model, int block_len, KvFormat format) {
   return model.kv_block_bytes(block_len, format);
@@ -46,22 +45,21 @@ SampledRows ModelRunner::step(const Schedule& schedule, std::span<Sampler* const
   // The samplers must not be used, nor freed by a failed step, while a worker prepares them: the
   // guard waits for the workers on every way out of the forward pass.
   struct WaitForWorkers {
-    GuidedMaskWorkers* workers = nullptr;
+    StepWorkers* workers = nullptr;
     ~WaitForWorkers() {
       if (workers) workers->wait();
     }
   } prepared;
-  if (guided_workers_ && !guided.empty()) {
-    const size_t n = guided.size();
-    prepared.workers = guided_workers_;
-    guided_workers_->start(std::move(guided));
-    guided_rows_prepared_ += n;
+  if (workers_ && !guided.empty()) {
+    prepared.workers = workers_;
+    workers_->start(guided.size(), [guided](size_t i) { guided[i]->prepare_guide(); });
+    guided_rows_prepared_ += guided.size();
   }
   Tensor logits = graphs_.forward(input, cache_);
   if (prepared.workers) {
     prepared.workers = nullptr;
     // Thrown here, inside the step, it fails the step as the same failure inside sampling does.
-    if (const std::exception_ptr failed = guided_workers_->wait()) std::rethrow_exception(failed);
+    if (const std::exception_ptr failed = workers_->wait()) std::rethrow_exception(failed);
   }
   if (logits.rank() != 2 || size_t(logits.dim(0)) != sampling_chunks.size())
     throw std::logic_error("runner: one logits row per sampling chunk");
@@ -69,7 +67,7 @@ SampledRows ModelRunner::step(const Schedule& schedule, std::span<Sampler* const
   result.ids.assign(schedule.chunks.size(), -1);
   result.logprobs.resize(schedule.chunks.size());
   if (sampling_chunks.empty()) return result;
-  SampledRows sampled = sample_on_device(model_.backend(), logits, rows);
+  SampledRows sampled = sample_on_device(model_.backend(), logits, rows, workers_);
   for (size_t j = 0; j < sampling_chunks.size(); ++j) {
     result.ids[sampling_chunks[j]] = sampled.ids[j];
     result.logprobs[sampling_chunks[j]] = std::move(sampled.logprobs[j]);

@@ -1,8 +1,8 @@
 // Runs one scheduled step on the model: builds the BatchInput (new tokens, context lengths,
 // block tables) from the scheduled chunks, runs it over the engine's KV cache (decode steps as
 // recorded graphs where the backend has them: engine/decode_graphs.h), and samples the next token
-// of every chunk that reaches its sequence's end. With guided mask workers, the masks of the guided
-// rows are found on them while the forward pass runs, and waited for before sampling.
+// of every chunk that reaches its sequence's end. With step workers, the masks of the guided rows are
+// found on them while the forward pass runs, and the rows sampled on the host are sampled on them.
 #pragma once
 #include <cstdint>
 #include <span>
@@ -11,9 +11,9 @@
 #include "backend/backend.h"
 #include "engine/decode_graphs.h"
 #include "engine/device_sampling.h"
-#include "engine/guided_mask_workers.h"
 #include "engine/sampler.h"
 #include "engine/scheduler.h"
+#include "engine/step_workers.h"
 #include "model/llama_model.h"
 
 namespace turbine {
@@ -21,10 +21,9 @@ namespace turbine {
 class ModelRunner {
  public:
   // Allocates the KV cache: num_blocks blocks of block_len tokens stored as `format`.
-  // guided_workers: where guided masks are prepared during the forward pass (not owned; null: on the
-  // step thread, inside sampling).
-  ModelRunner(LlamaModel& model, int num_blocks, int block_len, KvFormat format,
-              GuidedMaskWorkers* guided_workers = nullptr);
+  // workers: where guided masks are prepared during the forward pass and host rows are sampled after
+  // it (not owned; null: on the step thread, inside sampling).
+  ModelRunner(LlamaModel& model, int num_blocks, int block_len, KvFormat format, StepWorkers* workers = nullptr);
 
   // Bytes one KV block (all layers) takes for this model in `format` (to size the cache).
   static size_t block_bytes(const LlamaModel& model, int block_len, KvFormat format);
@@ -42,7 +41,7 @@ class ModelRunner {
   LlamaModel& model_;
   KvCache cache_;
   DecodeGraphs graphs_;
-  GuidedMaskWorkers* guided_workers_ = nullptr;
+  StepWorkers* workers_ = nullptr;
   uint64_t guided_rows_prepared_ = 0;
 };
 

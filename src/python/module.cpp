@@ -180,8 +180,8 @@ PYBIND11_MODULE(_turbine, m) {
           "max_prefill_token_num", [](const PipelineOptions& o) { return o.engine.max_prefill_token_num; },
           [](PipelineOptions& o, int v) { o.engine.max_prefill_token_num = v; })
       .def_property(
-          "guided_threads", [](const PipelineOptions& o) { return o.engine.guided_threads; },
-          [](PipelineOptions& o, int v) { o.engine.guided_threads = v; });
+          "sampling_threads", [](const PipelineOptions& o) { return o.engine.sampling_threads; },
+          [](PipelineOptions& o, int v) { o.engine.sampling_threads = v; });
 
   py::class_<PyRequest>(m, "Request")
       .def("wait_event", &PyRequest::wait_event, py::arg("timeout_s"))

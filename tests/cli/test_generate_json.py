@@ -48,14 +48,14 @@ def test_bad_schema_files(tmp_path):
                       "--json-object", "--json-schema")
 
 
-def test_guided_threads_change_where_masks_are_found_not_the_output(tmp_path):
+def test_sampling_threads_change_where_masks_are_found_not_the_output(tmp_path):
     schema = tmp_path / "schema.json"
     schema.write_text(json.dumps(SCHEMA))
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("In the beginning\nBlessed are the meek\nThe LORD is my shepherd\n")
     outputs = [generate("--prompts-file", prompts, "--json-schema", schema, "--max-new-tokens", "60", "--temperature",
-                        "0.9", "--seed", "4", "--ids", "--guided-threads", n) for n in ("0", "1", "3")]
+                        "0.9", "--seed", "4", "--ids", "--sampling-threads", n) for n in ("0", "1", "3")]
     assert outputs[0] == outputs[1] == outputs[2]
     assert len(outputs[0].splitlines()) == 3
-    assert_user_error(run("generate", MODEL, "--device", "cpu", "--prompt", "a", "--guided-threads", "-1"),
-                      "--guided-threads")
+    assert_user_error(run("generate", MODEL, "--device", "cpu", "--prompt", "a", "--sampling-threads", "-1"),
+                      "--sampling-threads")

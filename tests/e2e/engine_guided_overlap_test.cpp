@@ -1,4 +1,4 @@
-// Guided masks found on worker threads during the forward pass (--guided-threads) on kjv-llama (CPU):
+// Guided masks found on worker threads during the forward pass (--sampling-threads) on kjv-llama (CPU):
 // a batch of guided requests (n choices of one request among them) and unguided neighbours gives the
 // same tokens with the overlap on and off, the choices share their masks, and a mask that fails on a
 // worker fails its step exactly as it does on the step thread, leaving no KV block held and the
@@ -52,9 +52,9 @@ class LoopHold {
 
 class GuidedOverlap : public KjvEngineSuite {
  protected:
-  static EngineOptions options(int guided_threads) {
+  static EngineOptions options(int sampling_threads) {
     EngineOptions o = checked_engine_options(96, 16);
-    o.guided_threads = guided_threads;
+    o.sampling_threads = sampling_threads;
     return o;
   }
 
@@ -65,8 +65,8 @@ class GuidedOverlap : public KjvEngineSuite {
   };
   // Guided requests (greedy and sampled, a schema and json_object, three choices of one request)
   // with unguided neighbours, all in one engine, submitted at once.
-  static Batch run_batch(int guided_threads) {
-    Engine engine(*model_->model, *tokenizer_, options(guided_threads));
+  static Batch run_batch(int sampling_threads) {
+    Engine engine(*model_->model, *tokenizer_, options(sampling_threads));
     const auto schema = compile_json_schema(kSchema);
     const SamplingParams plain = plain_neighbour(), sampled = sampled_neighbour();
     std::vector<Request> requests;

@@ -85,8 +85,8 @@ BAD_OPTIONS = [
     ({"chat_template": "/no/such/template.jinja"}, ValueError, "template"),
     ({"tp": 0}, ValueError, "tp"),
     ({"tp": "2"}, TypeError, "tp"),
-    ({"guided_threads": -1}, ValueError, "guided_threads"),
-    ({"guided_threads": 1.5}, TypeError, "guided_threads"),
+    ({"sampling_threads": -1}, ValueError, "sampling_threads"),
+    ({"sampling_threads": 1.5}, TypeError, "sampling_threads"),
     ({"pipeline_parallel": 2}, TypeError, "pipeline_parallel"),
 ]
 

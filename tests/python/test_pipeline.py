@@ -263,11 +263,11 @@ def test_json_object_and_json_schema(pipe):
 
 
 def test_guided_masks_on_the_engine_thread_give_the_same_tokens(pipe):
-    """guided_threads=0 finds the masks after the forward pass instead of during it: same tokens."""
+    """sampling_threads=0 finds the masks after the forward pass instead of during it: same tokens."""
     from conftest import MODEL
     schema = {"type": "object", "properties": {"who": {"type": "string"}, "age": {"type": "integer"}}}
     config = turbine.GenerationConfig(temperature=0.9, seed=3, n=2, max_new_tokens=40)
-    with turbine.pipeline(MODEL, device="cpu", threads=2, cpu_memory="1GiB", guided_threads=0) as serial:
+    with turbine.pipeline(MODEL, device="cpu", threads=2, cpu_memory="1GiB", sampling_threads=0) as serial:
         on_thread = serial(["In the beginning"], config, json_schema=schema)[0]
     overlapped = pipe(["In the beginning"], config, json_schema=schema)[0]
     assert [r.token_ids for r in on_thread] == [r.token_ids for r in overlapped]

@@ -1,15 +1,18 @@
-// GuidedMaskWorkers on kjv-llama's vocabulary: the samplers' masks are found on the worker threads
-// (sampling afterwards walks nothing), a preparation's exception comes back from wait() and leaves
-// the workers usable, and no thread starts before the first batch.
+// StepWorkers: every task runs once, on the worker threads when this thread does not help; a task's
+// exception comes back from wait() (run() rethrows it) and leaves the workers usable; no thread
+// starts before the first batch. On kjv-llama's vocabulary, guided samplers' masks prepared on them
+// are not walked again by sampling.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <set>
 #include <thread>
 
-#include "engine/guided_mask_workers.h"
+#include "engine/sampler.h"
+#include "engine/step_workers.h"
 #include "guided/json_schema.h"
 #include "unit/kjv_vocabulary_suite.h"
 
@@ -18,7 +21,7 @@ namespace {
 
 constexpr const char* kSchema = R"({"type": "object", "properties": {"a": {"type": "string"}}})";
 
-class GuidedMaskWorkersTest : public KjvVocabularySuite {
+class StepWorkersTest : public KjvVocabularySuite {
  protected:
   static SamplingParams guided_params(std::shared_ptr<const JsonGrammar> grammar) {
     SamplingParams p;
@@ -34,14 +37,13 @@ class GuidedMaskWorkersTest : public KjvVocabularySuite {
       samplers.push_back(std::make_unique<Sampler>(guided_params(cache->grammar()), cache));
     return samplers;
   }
-  static std::vector<Sampler*> pointers(const std::vector<std::unique_ptr<Sampler>>& samplers) {
-    std::vector<Sampler*> out;
-    for (const auto& s : samplers) out.push_back(s.get());
-    return out;
+  // Begins preparing every sampler's guide on `workers`.
+  static void start_preparing(StepWorkers& workers, const std::vector<std::unique_ptr<Sampler>>& samplers) {
+    workers.start(samplers.size(), [&samplers](size_t i) { samplers[i]->prepare_guide(); });
   }
 };
 
-TEST_F(GuidedMaskWorkersTest, MasksAreFoundOnTheWorkerThreads) {
+TEST_F(StepWorkersTest, MasksAreFoundOnTheWorkerThreads) {
   // A cache of its own per sampler, so that every sampler walks once.
   constexpr size_t kSamplers = 6;
   std::vector<std::shared_ptr<GuidedMaskCache>> caches;
@@ -58,8 +60,8 @@ TEST_F(GuidedMaskWorkersTest, MasksAreFoundOnTheWorkerThreads) {
     });
     samplers.push_back(std::move(fresh_samplers(caches.back(), 1).front()));
   }
-  GuidedMaskWorkers workers(2);
-  workers.start(pointers(samplers));
+  StepWorkers workers(2);
+  start_preparing(workers, samplers);
   // Every walk happens on a worker when this thread does not help: wait for them before wait().
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   for (;;) {
@@ -84,7 +86,7 @@ TEST_F(GuidedMaskWorkersTest, MasksAreFoundOnTheWorkerThreads) {
   }
 }
 
-TEST_F(GuidedMaskWorkersTest, AFailedPreparationComesBackFromWait) {
+TEST_F(StepWorkersTest, AFailedPreparationComesBackFromWait) {
   const auto cache = std::make_shared<GuidedMaskCache>(json_object_grammar(), trie());
   auto samplers = fresh_samplers(cache, 5);
   int failures_left = 1;
@@ -96,13 +98,13 @@ TEST_F(GuidedMaskWorkersTest, AFailedPreparationComesBackFromWait) {
       throw Error("mask failure");
     }
   });
-  GuidedMaskWorkers workers(3);
-  workers.start(pointers(samplers));
+  StepWorkers workers(3);
+  start_preparing(workers, samplers);
   const std::exception_ptr failed = workers.wait();
   ASSERT_NE(failed, nullptr);
   EXPECT_THROW(std::rethrow_exception(failed), Error);
   // The workers are not stuck: the next batch runs, and the state that failed is walked afresh.
-  workers.start(pointers(samplers));
+  start_preparing(workers, samplers);
   EXPECT_EQ(workers.wait(), nullptr);
   EXPECT_EQ(cache->stats().walks, 2u);
   for (auto& s : samplers) {
@@ -113,19 +115,59 @@ TEST_F(GuidedMaskWorkersTest, AFailedPreparationComesBackFromWait) {
   }
 }
 
-TEST_F(GuidedMaskWorkersTest, NoThreadUntilTheFirstBatch) {
-  GuidedMaskWorkers workers(4);
+TEST_F(StepWorkersTest, NoThreadUntilTheFirstBatch) {
+  StepWorkers workers(4);
   EXPECT_EQ(workers.started(), 0);
-  workers.start({});
+  workers.start(0, [](size_t) { FAIL() << "no task to run"; });
   EXPECT_EQ(workers.wait(), nullptr);
   EXPECT_EQ(workers.started(), 0);
   const auto cache = std::make_shared<GuidedMaskCache>(json_object_grammar(), trie());
   auto samplers = fresh_samplers(cache, 2);
-  workers.start(pointers(samplers));
-  EXPECT_THROW(workers.start(pointers(samplers)), std::logic_error);  // one batch at a time
+  start_preparing(workers, samplers);
+  EXPECT_THROW(start_preparing(workers, samplers), std::logic_error);  // one batch at a time
   EXPECT_EQ(workers.wait(), nullptr);
   EXPECT_EQ(workers.started(), std::min(4, int(std::max(1u, std::thread::hardware_concurrency()))));
-  EXPECT_THROW(GuidedMaskWorkers(0), std::logic_error);
+  EXPECT_THROW(StepWorkers(0), std::logic_error);
+}
+
+TEST(StepWorkers, EveryTaskRunsOnce) {
+  StepWorkers workers(3);
+  for (size_t n : {1u, 2u, 7u, 1000u}) {
+    std::vector<std::atomic<int>> runs(n);
+    workers.run(n, [&](size_t i) { runs[i].fetch_add(1); });
+    for (size_t i = 0; i < n; ++i) ASSERT_EQ(runs[i].load(), 1) << "task " << i << " of " << n;
+  }
+}
+
+TEST(StepWorkers, RunRethrowsAndTheWorkersGoOn) {
+  StepWorkers workers(2);
+  std::atomic<int> ran{0};
+  EXPECT_THROW(workers.run(16,
+                           [&](size_t i) {
+                             ran.fetch_add(1);
+                             if (i == 5) throw Error("task 5 failed");
+                           }),
+               Error);
+  EXPECT_EQ(ran.load(), 16);  // the other tasks still ran: the batch ends whole
+  std::atomic<int> second{0};
+  workers.run(4, [&](size_t) { second.fetch_add(1); });
+  EXPECT_EQ(second.load(), 4);
+}
+
+TEST(StepWorkers, ForEachRowRunsInOrderWithoutWorkers) {
+  std::vector<size_t> order;
+  for_each_row(nullptr, 5, [&](size_t i) { order.push_back(i); });
+  EXPECT_EQ(order, (std::vector<size_t>{0, 1, 2, 3, 4}));
+  EXPECT_THROW(for_each_row(nullptr, 3,
+                            [](size_t i) {
+                              if (i == 1) throw Error("row 1");
+                            }),
+               Error);
+  StepWorkers workers(2);
+  std::vector<std::atomic<int>> runs(9);
+  for_each_row(&workers, runs.size(), [&](size_t i) { runs[i].fetch_add(1); });
+  for (auto& r : runs) EXPECT_EQ(r.load(), 1);
+  EXPECT_GE(workers.started(), 1);
 }
 
 }  // namespace
