@@ -28,6 +28,9 @@ static void bench(const std::filesystem::path& dir) {
   const auto object = json_object_grammar();
   const auto schema = compile_json_schema(R"({"type": "object", "properties": {"name": {"type": "string"},
     "age": {"type": "integer"}, "tags": {"type": "array", "items": {"enum": ["a", "b"]}}}, "required": ["name", "age"]})");
+  const auto bounded = compile_json_schema(R"({"type": "object", "properties": {
+    "n": {"type": "integer", "minimum": -40, "maximum": 1000, "multipleOf": 3},
+    "x": {"type": "number", "exclusiveMinimum": -1.5, "maximum": 250.75}}, "required": ["n", "x"]})");
   const std::vector<std::pair<std::string, std::pair<std::shared_ptr<const JsonGrammar>, std::string>>> states = {
       {"json_object, start", {object, ""}},
       {"json_object, after '{'", {object, "{"}},
@@ -38,6 +41,8 @@ static void bench(const std::filesystem::path& dir) {
       {"schema, key position", {schema, "{"}},
       {"schema, inside a string value", {schema, "{\"name\": \"An"}},
       {"schema, integer value", {schema, "{\"name\": \"Ann\", \"age\": 4"}},
+      {"bounds, integer value", {bounded, "{\"n\": 4"}},
+      {"bounds, number value", {bounded, "{\"n\": 42, \"x\": 12.3"}},
   };
   std::vector<float> logits(size_t(tok->vocab_size()), 0.5f);
   for (const auto& [label, plan] : states) {

@@ -48,6 +48,7 @@ int32_t JsonGrammar::embed(const JsonGrammar& other) {
     JsonNode n = other.nodes_[i];
     for (JsonProperty& p : n.properties) p.value = moved(p.value);
     n.extra_values = moved(n.extra_values);
+    for (int32_t& item : n.prefix_items) item = moved(item);
     n.items = moved(n.items);
     for (int32_t& a : n.alternatives) a = moved(a);
     nodes_.push_back(std::move(n));

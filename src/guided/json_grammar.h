@@ -13,11 +13,11 @@ namespace turbine {
 enum class JsonNodeKind : uint8_t {
   Any,       // any JSON value (its objects and arrays are free-form)
   String,    // any string
-  Number,    // any number (RFC 8259 grammar)
-  Integer,   // a number without fraction or exponent
+  Number,    // any number (RFC 8259 grammar), or a bounded one (see JsonNode::ranged)
+  Integer,   // a number without fraction or exponent, within bounds and a multiple where ranged
   Literals,  // one of a fixed set of JSON texts, byte for byte (true/false/null, enum, const)
   Object,    // '{' ... '}' (see JsonNode::properties / extra_values)
-  Array,     // '[' ... ']' of `items`, min_items..max_items of them
+  Array,     // '[' ... ']' of `prefix_items` then `items`, min_items..max_items of them
   AnyOf,     // one of `alternatives` (anyOf, a type list, a $ref)
 };
 
@@ -28,15 +28,36 @@ struct JsonProperty {
   bool operator==(const JsonProperty&) const = default;
 };
 
+// A bounded Number is written without an exponent and with at most this many digits in all
+// (integer and fraction digits together, leading zeros included), so that it is exact: a decimal
+// of at most 15 significant digits is also a distinct double (DBL_DIG), on either side of a bound.
+constexpr int kRangedNumberDigits = 15;
+// The unit a bounded Number's bounds are counted in: 10^-(kRangedNumberDigits - 1), the finest step
+// such a number has ("0.00000000000001").
+constexpr int kRangedNumberScale = kRangedNumberDigits - 1;
+
 struct JsonNode {
+  using Int128 = __int128;
+  // Beyond every bound a Number or Integer can have (10^36): "no bound" on that side.
+  static constexpr Int128 kNoBound = Int128(1000000000000000000) * 1000000000000000000;
+
   JsonNodeKind kind = JsonNodeKind::Any;
   // Object: properties in the order they are generated; a required one cannot be skipped.
   std::vector<JsonProperty> properties;
   // Object without properties: any string keys with values of this node; -1 = no keys but those
   // of `properties` (an object with properties never takes other keys).
   int32_t extra_values = -1;
-  int32_t items = -1;  // Array
+  // Array: the items at positions 0, 1, ... (prefixItems), then `items` for the rest (-1: no more).
+  std::vector<int32_t> prefix_items;
+  int32_t items = -1;
   int64_t min_items = 0, max_items = std::numeric_limits<int64_t>::max();
+  // Integer and Number: `ranged` = the value lies in [low, high] (inclusive, -kNoBound/kNoBound for
+  // none) and, for an Integer, is a multiple of `multiple_of`. An Integer's bounds count units of 1
+  // (within +-(2^64 - 1)); a Number's count units of 10^-kRangedNumberScale, and a ranged Number is
+  // written as kRangedNumberDigits says. Not ranged: any value of the kind, these fields unused.
+  bool ranged = false;
+  Int128 low = -kNoBound, high = kNoBound;
+  int64_t multiple_of = 1;
   std::vector<std::string> literals;  // Literals, each non-empty
   std::vector<int32_t> alternatives;  // AnyOf
   bool operator==(const JsonNode&) const = default;

@@ -1,9 +1,13 @@
 #include "guided/json_schema.h"
 
+#include <algorithm>
+#include <charconv>
 #include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
+
+#include "guided/json_matcher.h"
 
 namespace turbine {
 namespace {
@@ -14,13 +18,83 @@ using json = nlohmann::ordered_json;
 constexpr int kMaxSchemaDepth = 64;
 constexpr size_t kMaxNodes = 100000;
 
-const std::set<std::string, std::less<>> kAnnotations = {"title",    "description", "default",
-                                                         "examples", "$schema",     "$comment"};
+const std::set<std::string, std::less<>> kAnnotations = {"title",    "description", "default",  "examples", "$schema",
+                                                         "$comment", "deprecated",  "readOnly", "writeOnly"};
+// clang-format off
 const std::set<std::string, std::less<>> kKeywords = {
-    "type",  "properties", "required", "additionalProperties", "items",    "enum",    "const", "anyOf",
-    "oneOf", "$ref",       "$defs",    "definitions",          "minItems", "maxItems"};
+    "type", "enum", "const", "anyOf", "oneOf", "allOf", "$ref", "$defs", "definitions", "nullable",  // any value
+    "properties", "required", "additionalProperties",                                              // objects
+    "items", "prefixItems", "additionalItems", "minItems", "maxItems",                             // arrays
+    "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"};                   // numbers
+// clang-format on
+const char* const kNumberKeywords[] = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"};
 
 std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
+
+using Int128 = JsonNode::Int128;
+constexpr Int128 kNoBound = JsonNode::kNoBound;
+
+// A JSON number exactly: (negative ? -1 : 1) * digits * 10^exponent. A float is taken as the
+// shortest decimal that reads back as the same double (what the schema's text meant, as far as a
+// double can tell).
+struct Decimal {
+  bool negative = false;
+  std::string digits;
+  int exponent = 0;
+};
+
+Decimal to_decimal(const json& value) {
+  Decimal d;
+  if (value.is_number_unsigned()) {
+    d.digits = std::to_string(value.get<uint64_t>());
+  } else if (value.is_number_integer()) {
+    const int64_t v = value.get<int64_t>();
+    d.negative = v < 0;
+    d.digits = std::to_string(v);
+    if (d.negative) d.digits.erase(0, 1);
+  } else {
+    char text[64];
+    const auto end = std::to_chars(text, text + sizeof text, value.get<double>(), std::chars_format::scientific).ptr;
+    const std::string_view t(text, size_t(end - text));  // "-1.2345e-07"
+    const size_t e = t.find('e');
+    for (const char c : t.substr(0, e)) {
+      if (c == '-') d.negative = true;
+      if (c >= '0' && c <= '9') d.digits += c;
+    }
+    const size_t point = t.find('.');
+    const int fraction = point == std::string_view::npos ? 0 : int(e - point - 1);
+    int exponent = 0;
+    std::from_chars(t.data() + e + 1 + (t[e + 1] == '+'), t.data() + t.size(), exponent);
+    d.exponent = exponent - fraction;
+  }
+  return d;
+}
+
+// |d| * 10^scale as its whole part (at most kNoBound) and whether a fraction is left over.
+std::pair<Int128, bool> scaled_magnitude(const Decimal& d, int scale) {
+  const int whole_digits = int(d.digits.size()) + d.exponent + scale;
+  if (whole_digits > 37) return {kNoBound, false};
+  Int128 whole = 0;
+  bool fraction = false;
+  for (int i = 0; i < int(d.digits.size()); ++i) {
+    if (i < whole_digits)
+      whole = whole * 10 + (d.digits[size_t(i)] - '0');
+    else if (d.digits[size_t(i)] != '0')
+      fraction = true;
+  }
+  for (int i = int(d.digits.size()); i < whole_digits; ++i) whole *= 10;
+  return {std::min(whole, kNoBound), fraction};
+}
+
+// floor and ceil of d * 10^scale, within [-kNoBound, kNoBound].
+Int128 scaled_floor(const Decimal& d, int scale) {
+  const auto [whole, fraction] = scaled_magnitude(d, scale);
+  return d.negative ? -std::min(whole + fraction, kNoBound) : whole;
+}
+Int128 scaled_ceil(const Decimal& d, int scale) {
+  const auto [whole, fraction] = scaled_magnitude(d, scale);
+  return d.negative ? -whole : std::min(whole + fraction, kNoBound);
+}
 
 class SchemaCompiler {
  public:
@@ -77,6 +151,12 @@ class SchemaCompiler {
     std::vector<std::string> constraining;
     for (const auto& [key, value] : schema.items()) {
       if (kAnnotations.contains(key)) continue;
+      // The root's own $id names the document; $refs still resolve within it ("#...").
+      if (key == "$id") {
+        if (!path.empty()) fail_at(join(path, key), "\"$id\" is supported only on the root schema");
+        if (!value.is_string()) fail_at(join(path, key), "expected a string");
+        continue;
+      }
       if (!kKeywords.contains(key)) fail_at(join(path, key), fmt::format("unsupported keyword \"{}\"", key));
       if (key == "$defs" || key == "definitions") {
         if (!value.is_object()) fail_at(join(path, key), "expected an object of schemas");
@@ -93,6 +173,16 @@ class SchemaCompiler {
       alone("$ref");
       return resolve_ref(schema["$ref"], join(path, "$ref"));
     }
+    if (schema.contains("allOf")) {
+      // One subschema is that schema (generators wrap a $ref in allOf to give it a description);
+      // several would have to be merged.
+      alone("allOf");
+      const json& list = schema["allOf"];
+      const std::string where = join(path, "allOf");
+      if (!list.is_array() || list.empty()) fail_at(where, "expected a non-empty array of schemas");
+      if (list.size() > 1) fail_at(where, "allOf with more than one schema is not supported");
+      return compile(list[0], where + "[0]");
+    }
     if (schema.contains("anyOf") || schema.contains("oneOf")) {
       const char* keyword = schema.contains("anyOf") ? "anyOf" : "oneOf";
       alone(keyword);
@@ -104,6 +194,11 @@ class SchemaCompiler {
         alternatives.push_back(compile(list[i], fmt::format("{}[{}]", where, i)));
       return add_alias(std::move(alternatives), where);
     }
+    if (schema.contains("const") || schema.contains("enum"))
+      for (const char* keyword : kNumberKeywords)
+        if (schema.contains(keyword))
+          fail_at(join(path, keyword), fmt::format("{} together with \"{}\" is not supported", keyword,
+                                                   schema.contains("const") ? "const" : "enum"));
     if (schema.contains("const")) return add_literals({schema["const"].dump()});
     if (schema.contains("enum")) {
       const json& list = schema["enum"];
@@ -112,17 +207,32 @@ class SchemaCompiler {
       for (const json& value : list) texts.push_back(value.dump());
       return add_literals(std::move(texts));
     }
+    // nullable (OpenAPI 3.0): the type also allows null.
+    bool nullable = false;
+    if (schema.contains("nullable")) {
+      if (!schema["nullable"].is_boolean()) fail_at(join(path, "nullable"), "expected a boolean");
+      nullable = schema["nullable"].get<bool>();
+    }
+    auto or_null = [&](int32_t node) {
+      return nullable ? add_alias({node, JsonGrammar::kNull}, join(path, "nullable")) : node;
+    };
     if (!schema.contains("type")) {
       // No type: what the other keywords describe, or any value.
       if (schema.contains("properties") || schema.contains("required") || schema.contains("additionalProperties"))
-        return compile_type(schema, "object", path, path);
-      if (schema.contains("items") || schema.contains("minItems") || schema.contains("maxItems"))
-        return compile_type(schema, "array", path, path);
+        return or_null(compile_type(schema, "object", path, path));
+      if (schema.contains("items") || schema.contains("prefixItems") || schema.contains("additionalItems") ||
+          schema.contains("minItems") || schema.contains("maxItems"))
+        return or_null(compile_type(schema, "array", path, path));
+      for (const char* keyword : kNumberKeywords)
+        if (schema.contains(keyword)) return or_null(compile_type(schema, "number", path, path));
       return JsonGrammar::kAny;
     }
     const json& type = schema["type"];
     const std::string where = join(path, "type");
-    if (type.is_string()) return compile_type(schema, type.get<std::string>(), path, where);
+    if (type.is_string()) {
+      const int32_t node = compile_type(schema, type.get<std::string>(), path, where);
+      return type.get<std::string>() == "null" ? node : or_null(node);
+    }
     if (!type.is_array() || type.empty()) fail_at(where, "expected a type name or a non-empty array of them");
     std::vector<int32_t> alternatives;
     std::set<std::string> names;
@@ -132,6 +242,7 @@ class SchemaCompiler {
       if (!names.insert(type[i].get<std::string>()).second) fail_at(at, "repeats a type");
       alternatives.push_back(compile_type(schema, type[i].get<std::string>(), path, at));
     }
+    if (nullable && !names.contains("null")) alternatives.push_back(JsonGrammar::kNull);
     if (alternatives.size() == 1) return alternatives[0];
     return add_alias(std::move(alternatives), where);
   }
@@ -147,8 +258,8 @@ class SchemaCompiler {
   int32_t compile_type(const json& schema, const std::string& type, const std::string& path,
                        const std::string& type_path) {
     if (type == "string") return JsonGrammar::kString;
-    if (type == "number") return JsonGrammar::kNumber;
-    if (type == "integer") return JsonGrammar::kInteger;
+    if (type == "number") return compile_number(schema, false, path);
+    if (type == "integer") return compile_number(schema, true, path);
     if (type == "boolean") return JsonGrammar::kBoolean;
     if (type == "null") return JsonGrammar::kNull;
     if (type == "object") return compile_object(schema, path);
@@ -202,14 +313,130 @@ class SchemaCompiler {
     return add(std::move(n));
   }
 
+  // Integer or Number, with the bounds (and, for an Integer, multipleOf) beside the type.
+  int32_t compile_number(const json& schema, bool integer, const std::string& path) {
+    bool constrained = false;
+    for (const char* keyword : kNumberKeywords) constrained = constrained || schema.contains(keyword);
+    if (!constrained) return integer ? JsonGrammar::kInteger : JsonGrammar::kNumber;
+    JsonNode n;
+    n.kind = integer ? JsonNodeKind::Integer : JsonNodeKind::Number;
+    n.ranged = true;
+    // Bounds in the node's units; the keyword that set each (for errors).
+    const int scale = integer ? 0 : kRangedNumberScale;
+    std::string low_key, high_key;
+    auto number_at = [&](const char* key) {
+      if (!schema[key].is_number()) fail_at(join(path, key), "expected a number");
+      return to_decimal(schema[key]);
+    };
+    // Draft 4 writes exclusiveMinimum/exclusiveMaximum as a boolean beside minimum/maximum.
+    auto draft4_exclusive = [&](const char* key, const char* bound) {
+      if (!schema.contains(key) || !schema[key].is_boolean()) return false;
+      if (schema[key].get<bool>() && !schema.contains(bound))
+        fail_at(join(path, key), fmt::format("{} true needs {} beside it", key, bound));
+      return schema[key].get<bool>();
+    };
+    auto raise_low = [&](Int128 low, const char* key) {
+      if (low > n.low || low_key.empty()) n.low = std::max(n.low, low), low_key = key;
+    };
+    auto lower_high = [&](Int128 high, const char* key) {
+      if (high < n.high || high_key.empty()) n.high = std::min(n.high, high), high_key = key;
+    };
+    const bool exclusive_minimum = draft4_exclusive("exclusiveMinimum", "minimum");
+    const bool exclusive_maximum = draft4_exclusive("exclusiveMaximum", "maximum");
+    if (schema.contains("minimum")) {
+      const Decimal d = number_at("minimum");
+      raise_low(exclusive_minimum ? scaled_floor(d, scale) + 1 : scaled_ceil(d, scale), "minimum");
+    }
+    if (schema.contains("exclusiveMinimum") && !schema["exclusiveMinimum"].is_boolean())
+      raise_low(scaled_floor(number_at("exclusiveMinimum"), scale) + 1, "exclusiveMinimum");
+    if (schema.contains("maximum")) {
+      const Decimal d = number_at("maximum");
+      lower_high(exclusive_maximum ? scaled_ceil(d, scale) - 1 : scaled_floor(d, scale), "maximum");
+    }
+    if (schema.contains("exclusiveMaximum") && !schema["exclusiveMaximum"].is_boolean())
+      lower_high(scaled_ceil(number_at("exclusiveMaximum"), scale) - 1, "exclusiveMaximum");
+    // Past +-kNoBound (an excluded end of it) is still no bound.
+    n.low = std::clamp(n.low, -kNoBound, kNoBound);
+    n.high = std::clamp(n.high, -kNoBound, kNoBound);
+    if (schema.contains("multipleOf")) {
+      const std::string where = join(path, "multipleOf");
+      if (!integer) fail_at(where, "multipleOf is supported on integers only");
+      const Decimal d = number_at("multipleOf");
+      const Int128 m = scaled_floor(d, 0);
+      if (d.negative || m < 1 || m != scaled_ceil(d, 0))
+        fail_at(where, "expected a positive integer (on an integer, only a multiple of an integer is supported)");
+      if (m > std::numeric_limits<int32_t>::max())
+        fail_at(where, fmt::format("a multipleOf above {} is not supported", std::numeric_limits<int32_t>::max()));
+      n.multiple_of = int64_t(m);
+    }
+    // Only draft 4's exclusive flags set to false: nothing is bounded.
+    if (low_key.empty() && high_key.empty() && n.multiple_of == 1)
+      return integer ? JsonGrammar::kInteger : JsonGrammar::kNumber;
+    if (integer) {
+      // The matcher holds an integer's magnitude in 64 bits; bounds beyond them could not be kept exactly.
+      const Int128 limit = std::numeric_limits<uint64_t>::max();
+      if (!low_key.empty() && (n.low > limit || n.low < -limit))
+        fail_at(join(path, low_key), fmt::format("integer bounds beyond +-{} are not supported", limit_text()));
+      if (!high_key.empty() && (n.high > limit || n.high < -limit))
+        fail_at(join(path, high_key), fmt::format("integer bounds beyond +-{} are not supported", limit_text()));
+    }
+    const char* what = integer ? "integer" : "number";
+    if (n.low > n.high)
+      fail_at(join(path, high_key), fmt::format("leaves no {} within the bounds{}", what, number_restriction(integer)));
+    // Whether some number can be written at all (an integer multiple, a number of few enough digits).
+    {
+      JsonGrammar single;
+      single.set_root(single.add(n));
+      const JsonMatcher matcher(single);
+      const MatcherState start = matcher.start();
+      MatcherState next;
+      bool some = false;
+      for (const char c : std::string_view("-0123456789")) some = some || matcher.advance(start, uint8_t(c), next);
+      if (!some) {
+        if (integer) fail_at(join(path, "multipleOf"), "no multiple of it lies within the bounds");
+        fail_at(join(path, low_key.empty() ? high_key : low_key),
+                fmt::format("leaves no number within the bounds{}", number_restriction(false)));
+      }
+    }
+    return add(std::move(n));
+  }
+
+  static std::string limit_text() { return std::to_string(std::numeric_limits<uint64_t>::max()); }
+  static std::string number_restriction(bool integer) {
+    return integer ? ""
+                   : fmt::format(" (a bounded number is written without an exponent, with at most {} digits)",
+                                 kRangedNumberDigits);
+  }
+
   int32_t compile_array(const json& schema, const std::string& path) {
     JsonNode n;
     n.kind = JsonNodeKind::Array;
     n.items = JsonGrammar::kAny;
-    if (schema.contains("items")) {
-      const json& items = schema["items"];
-      if (items.is_array()) fail_at(join(path, "items"), "an array of schemas (tuple form) is not supported");
-      n.items = compile(items, join(path, "items"));
+    // items (and before it prefixItems): a schema, true (any value) or false (no more items).
+    auto rest = [&](const char* key) {
+      const json& items = schema[key];
+      if (items.is_boolean()) return items.get<bool>() ? JsonGrammar::kAny : -1;
+      return compile(items, join(path, key));
+    };
+    auto tuple = [&](const char* key) {
+      const json& list = schema[key];
+      if (!list.is_array() || list.empty()) fail_at(join(path, key), "expected a non-empty array of schemas");
+      for (size_t i = 0; i < list.size(); ++i)
+        n.prefix_items.push_back(compile(list[i], fmt::format("{}[{}]", join(path, key), i)));
+    };
+    const bool items_tuple = schema.contains("items") && schema["items"].is_array();
+    if (items_tuple) {
+      // The tuple form before draft 2020-12: items is the array, additionalItems the rest.
+      if (schema.contains("prefixItems"))
+        fail_at(join(path, "items"), "an array of schemas beside prefixItems (write the rest as one schema)");
+      tuple("items");
+      if (schema.contains("additionalItems")) n.items = rest("additionalItems");
+    } else {
+      if (schema.contains("additionalItems"))
+        fail_at(join(path, "additionalItems"),
+                "additionalItems applies only beside items as an array (after prefixItems, write the rest as items)");
+      if (schema.contains("prefixItems")) tuple("prefixItems");
+      if (schema.contains("items")) n.items = rest("items");
     }
     auto count = [&](const char* key, int64_t fallback) {
       if (!schema.contains(key)) return fallback;
@@ -220,6 +447,12 @@ class SchemaCompiler {
     n.min_items = count("minItems", 0);
     n.max_items = count("maxItems", std::numeric_limits<int64_t>::max());
     if (n.min_items > n.max_items) fail_at(join(path, "maxItems"), "is less than minItems");
+    if (n.items < 0) {
+      const int64_t most = int64_t(n.prefix_items.size());
+      n.max_items = std::min(n.max_items, most);
+      if (n.min_items > most)
+        fail_at(join(path, "minItems"), fmt::format("is more than the {} items the array may hold", most));
+    }
     return add(std::move(n));
   }
 

@@ -1,12 +1,25 @@
-// Compiles a JSON Schema (the practical subset OpenAI's structured outputs use) into a JsonGrammar.
+// Compiles a JSON Schema (the practical subset OpenAI's structured outputs and Pydantic's
+// model_json_schema() use) into a JsonGrammar.
 // Supported: type (one name or a list), properties (generated in declaration order; the required
-// ones always, the optional ones may be skipped), required, additionalProperties, items, enum,
-// const, anyOf (oneOf is taken as anyOf), local $ref ("#", "#/$defs/...", "#/definitions/...",
-// recursion allowed), minItems/maxItems. Annotations (title, description, default, examples,
-// $schema, $comment) are ignored; any other keyword is an error naming it.
+// ones always, the optional ones may be skipped), required, additionalProperties, items, prefixItems
+// (and the older tuple form: items as an array, additionalItems), minItems/maxItems, enum, const,
+// anyOf (oneOf is taken as anyOf), allOf of one schema (that schema), local $ref ("#",
+// "#/$defs/...", "#/definitions/...", recursion allowed), nullable (OpenAPI 3.0: the type also
+// allows null), minimum/maximum/exclusiveMinimum/exclusiveMaximum (numbers, or draft 4's booleans
+// beside minimum/maximum) on integers and numbers, multipleOf (a positive integer) on integers.
+// Annotations (title, description, default, examples, $schema, $comment, deprecated, readOnly,
+// writeOnly, and the root's $id) are ignored; any other keyword is an error naming it.
 // An object with properties takes no other keys whatever additionalProperties says; an object
 // without properties takes any keys, with values of additionalProperties' schema when it is one
 // (and none at all when it is false).
+// Numeric bounds, as JSON Schema has it, constrain numbers alone (on a type list, its integer and
+// number; on a string nothing); a schema with bounds but no type is a number. A float in the schema
+// means the double it reads as. An integer's bounds lie within +-(2^64 - 1). A bounded number is
+// written without an exponent and with at most 15 digits (kRangedNumberDigits), so that the bounds
+// hold exactly, for the output's decimal and for the double a client reads it as; a bounded integer
+// or number is never a negative zero ("-0"), so it begins with '-' only where the range holds a
+// negative value. A range that holds no value (minimum above maximum, no integer or multiple
+// between them) is an error at the keyword.
 #pragma once
 #include <memory>
 #include <string>

@@ -6,9 +6,10 @@
 // is that tool alone.
 //
 // Arguments are guided as "any JSON object" where a schema cannot guide them: a tool without
-// `parameters`, a schema outside the compiler's subset (json_schema.h: e.g. `minimum`, `pattern`,
-// `format`) or one that lets through values other than objects (`{}`, a type list with "string").
-// That is not an error: the call is still guided to parse, only its arguments are not checked.
+// `parameters`, a schema outside the compiler's subset (json_schema.h: e.g. `pattern`, `format`,
+// `maxLength`) or that it refuses (`minimum` above `maximum`), or one that lets through values
+// other than objects (`{}`, a type list with "string"). That is not an error: the call is still
+// guided to parse, only its arguments are not checked.
 #pragma once
 #include <memory>
 #include <string>

@@ -95,8 +95,11 @@ BAD_REQUESTS = [
      chat_format({"type": "json_schema", "json_schema": {"name": "a", "schema": "object"}}), 400,
      "response_format.json_schema.schema"),
     ("schema unsupported keyword", "/v1/chat/completions",
-     chat_schema({"type": "object", "properties": {"age": {"type": "integer", "minimum": 0}}}), 400,
-     "response_format.json_schema.schema.properties.age.minimum"),
+     chat_schema({"type": "object", "properties": {"name": {"type": "string", "minLength": 1}}}), 400,
+     "response_format.json_schema.schema.properties.name.minLength"),
+    ("schema empty range", "/v1/chat/completions",
+     chat_schema({"type": "object", "properties": {"age": {"type": "integer", "minimum": 5, "maximum": 3}}}), 400,
+     "response_format.json_schema.schema.properties.age.maximum"),
     ("schema pattern", "/v1/completions",
      {"prompt": PROMPT, "response_format": {"type": "json_schema", "json_schema": {
          "name": "a", "schema": {"type": "string", "pattern": "^x"}}}}, 400,

@@ -140,6 +140,39 @@ def test_forced_calls_always_parse_and_follow_the_schema(server, choice):
         assert names == set(SCHEMAS)
 
 
+# Bounds, a tuple and allOf (what Pydantic writes for constrained fields) guide the arguments too.
+VERSE = {
+    "type": "object",
+    "properties": {
+        "chapter": {"type": "integer", "minimum": 1, "maximum": 150},
+        "span": {"type": "array", "prefixItems": [{"type": "integer", "minimum": 1, "maximum": 9},
+                                                  {"type": "integer", "exclusiveMinimum": 9, "maximum": 99}],
+                 "minItems": 2, "maxItems": 2},
+        "weight": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+        "book": {"allOf": [{"$ref": "#/$defs/book"}], "description": "which book"},
+    },
+    "required": ["chapter", "span", "book"],
+    "$defs": {"book": {"enum": BOOKS}},
+}
+
+
+def test_bounded_tuple_and_all_of_arguments_are_guided(server):
+    verse = {"type": "function", "function": {"name": "verse"}}
+    for seed in range(6):
+        c = chat(server, tools=[tool("verse", VERSE)], tool_choice=verse, seed=seed, **SAMPLED)["choices"][0]
+        assert c["finish_reason"] == "tool_calls", c
+        call = c["message"]["tool_calls"][0]["function"]
+        a = json.loads(call["arguments"])
+        order = list(VERSE["properties"])
+        assert call["name"] == "verse" and list(a) == sorted(a, key=order.index), c
+        assert {"chapter", "span", "book"} <= set(a) <= set(order), c
+        assert type(a["chapter"]) is int and 1 <= a["chapter"] <= 150, c
+        assert len(a["span"]) == 2 and all(type(v) is int for v in a["span"]), c
+        assert 1 <= a["span"][0] <= 9 and 9 < a["span"][1] <= 99, c
+        assert "weight" not in a or (type(a["weight"]) in (int, float) and 0 < a["weight"] <= 1), c
+        assert a["book"] in BOOKS, c
+
+
 @pytest.mark.parametrize("choice", [NAMED, "required"], ids=["lookup", "required"])
 def test_a_streamed_call_comes_whole_in_one_chunk(server, choice):
     for seed in (11, 12):
@@ -196,7 +229,8 @@ def test_ignore_eos_ends_right_after_the_call(server):
 # Schemas that cannot guide the arguments (a keyword outside the compiler's subset, a $ref that does not
 # resolve, no parameters, a schema that allows non-objects): the arguments are any JSON object.
 UNGUIDED_TOOLS = [
-    tool("bounded", {"type": "object", "properties": {"n": {"type": "integer", "minimum": 1}}, "required": ["n"]}),
+    tool("negated", {"type": "object", "properties": {"n": {"type": "integer", "not": {"const": 1}}},
+                     "required": ["n"]}),
     tool("dated", {"type": "object", "properties": {"d": {"type": "string", "format": "date", "maxLength": 10}}}),
     tool("dangling", {"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}}),
     tool("plain"),

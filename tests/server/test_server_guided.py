@@ -1,6 +1,7 @@
 """response_format through turbine serve: json_object and json_schema on /v1/chat/completions,
 /v1/completions and /generate (with a session too), whole and streamed, n=2 (each choice its own
-matcher); outputs are parsed and checked against their schema here, in Python."""
+matcher), numeric bounds, tuples and allOf sampled over several seeds; outputs are parsed and checked
+against their schema here, in Python."""
 import json
 
 import pytest
@@ -149,3 +150,70 @@ def test_text_format_and_no_schema(server):
     # json_schema without a schema: any JSON value.
     anything = chat(server, {"type": "json_schema", "json_schema": {"name": "any"}})
     json.loads(anything["choices"][0]["message"]["content"])
+
+
+# What Pydantic writes for constrained fields: integer and number ranges (exclusive ones too, a
+# multiple), a tuple[int, str] (prefixItems with minItems/maxItems), a nested model behind allOf, an
+# Optional bounded integer.
+BOUNDED_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "chapter": {"type": "integer", "minimum": 1, "maximum": 50, "title": "Chapter"},
+        "verse": {"type": "integer", "exclusiveMinimum": -3, "exclusiveMaximum": 40, "multipleOf": 4},
+        "weight": {"type": "number", "minimum": -1.5, "maximum": 2.25},
+        "share": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1.0},
+        "pair": {"type": "array", "prefixItems": [{"type": "integer", "minimum": 0, "maximum": 9},
+                                                  {"enum": ["a", "b"]}], "minItems": 2, "maxItems": 2},
+        "book": {"allOf": [{"$ref": "#/$defs/Book"}], "description": "the book"},
+        "tail": {"anyOf": [{"type": "integer", "minimum": -20, "maximum": -10}, {"type": "null"}], "default": None},
+    },
+    "required": ["chapter", "verse", "weight", "share", "pair", "book", "tail"],
+    "additionalProperties": False,
+    "$defs": {"Book": {"type": "object", "properties": {"name": {"enum": ["Genesis", "Exodus"]},
+                                                        "year": {"type": "integer", "minimum": -4004, "maximum": 0}},
+                       "required": ["name", "year"], "title": "Book"}},
+}
+BOUNDED_FORMAT = {"type": "json_schema", "json_schema": {"name": "bounded", "schema": BOUNDED_SCHEMA}}
+
+
+def is_int(v):
+    return type(v) is int
+
+
+def is_number(v):
+    return type(v) in (int, float)
+
+
+def check_bounded_output(text):
+    """BOUNDED_SCHEMA's rules, checked by hand on what Python's json reads."""
+    v = json.loads(text)
+    assert list(v) == list(BOUNDED_SCHEMA["properties"]), text
+    assert is_int(v["chapter"]) and 1 <= v["chapter"] <= 50, text
+    assert is_int(v["verse"]) and -3 < v["verse"] < 40 and v["verse"] % 4 == 0, text
+    assert is_number(v["weight"]) and -1.5 <= v["weight"] <= 2.25, text
+    assert is_number(v["share"]) and 0 < v["share"] < 1.0, text
+    assert len(v["pair"]) == 2 and is_int(v["pair"][0]) and 0 <= v["pair"][0] <= 9 and v["pair"][1] in ("a", "b"), text
+    book = v["book"]
+    assert list(book) == ["name", "year"] and book["name"] in ("Genesis", "Exodus"), text
+    assert is_int(book["year"]) and -4004 <= book["year"] <= 0, text
+    assert v["tail"] is None or (is_int(v["tail"]) and -20 <= v["tail"] <= -10), text
+
+
+def test_bounds_tuples_and_all_of_hold_over_sampled_seeds(server):
+    # Every value is bounded (a bounded number has at most 15 digits), so every choice finishes.
+    for seed in range(6):
+        answer = chat(server, BOUNDED_FORMAT, n=2, temperature=1.0, seed=seed, max_tokens=300)
+        for c in answer["choices"]:
+            assert c["finish_reason"] == "stop", c
+            check_bounded_output(c["message"]["content"])
+
+
+def test_a_top_level_bounded_integer_ends_where_it_cannot_grow(server):
+    # maximum 5 on a top-level integer: once written it cannot grow, so the choice stops there.
+    fmt = {"type": "json_schema", "json_schema": {"name": "n", "schema": {"type": "integer", "minimum": -2,
+                                                                          "maximum": 5}}}
+    for seed in range(4):
+        answer = chat(server, fmt, temperature=1.0, seed=seed, max_tokens=50)
+        c = answer["choices"][0]
+        assert c["finish_reason"] == "stop", c
+        assert -2 <= json.loads(c["message"]["content"]) <= 5, c

@@ -42,6 +42,23 @@ TEST(JsonGrammarEmbed, EachPartKeepsItsOwnRefsAndNodes) {
   EXPECT_FALSE(matches(g, R"([[1, 2, 3], []])"));                        // maxItems kept
 }
 
+TEST(JsonGrammarEmbed, TuplesAndBoundsMoveWithTheirNodes) {
+  // prefixItems point at the embedded grammar's own nodes; a ranged node keeps its bounds.
+  const auto tuple = compile_json_schema(R"({"type": "array", "prefixItems": [{"$ref": "#/$defs/small"},
+    {"enum": ["a", "b"]}], "items": false, "minItems": 2, "$defs": {"small": {"type": "integer", "minimum": 1,
+    "maximum": 3}}})");
+  const auto bounded = compile_json_schema(R"({"type": "object", "properties": {"n": {"type": "number",
+    "exclusiveMinimum": 0, "maximum": 0.5}}, "required": ["n"]})");
+  const JsonGrammar g = pair_of(*bounded, *tuple);
+  EXPECT_TRUE(matches(g, R"([{"n": 0.5}, [3, "b"]])"));
+  EXPECT_TRUE(matches(g, R"([[1, "a"], {"n": 0.01}])"));
+  EXPECT_FALSE(matches(g, R"([{"n": 0}, [3, "b"]])"));
+  EXPECT_FALSE(matches(g, R"([{"n": 0.5}, [4, "b"]])"));
+  EXPECT_FALSE(matches(g, R"([{"n": 0.5}, [3, "c"]])"));
+  EXPECT_FALSE(matches(g, R"([{"n": 0.5}, [3, "b", 1]])"));
+  EXPECT_FALSE(matches(g, R"([{"n": 0.5}, [3]])"));
+}
+
 TEST(JsonGrammarEmbed, AGrammarOfOnlyFixedNodesIsItsRoot) {
   JsonGrammar g;
   EXPECT_EQ(g.embed(*json_object_grammar()), JsonGrammar::kAnyObject);

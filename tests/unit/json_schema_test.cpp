@@ -131,9 +131,183 @@ TEST(JsonSchema, KeysAreWrittenJsonEncoded) {
   EXPECT_TRUE(matches(*g, R"({"a \"q\"": 1, "é": 2})"));
 }
 
+TEST(JsonSchema, NumericBoundsAndMultiples) {
+  const auto g = compile_json_schema(R"({"type": "object", "properties": {
+    "age": {"type": "integer", "minimum": 0, "maximum": 130},
+    "score": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1.0},
+    "step": {"type": "integer", "multipleOf": 5},
+    "old": {"type": "number", "minimum": -1.25, "exclusiveMinimum": true, "maximum": 2, "exclusiveMaximum": false}},
+    "required": ["age", "score"]})");
+  EXPECT_TRUE(matches(*g, R"({"age": 0, "score": 0.5})"));
+  EXPECT_TRUE(matches(*g, R"({"age": 130, "score": 0.99999, "step": -15})"));
+  EXPECT_FALSE(matches(*g, R"({"age": 7, "score": 1e-3})"));  // a bounded number has no exponent
+  EXPECT_FALSE(may_begin(*g, R"({"age": 131)"));
+  EXPECT_FALSE(may_begin(*g, R"({"age": -)"));  // no negative zero where no value is negative
+  EXPECT_FALSE(may_begin(*g, R"({"age": 1300)"));
+  EXPECT_FALSE(matches(*g, R"({"age": 5, "score": 0})"));
+  EXPECT_FALSE(matches(*g, R"({"age": 5, "score": 1})"));
+  EXPECT_FALSE(may_begin(*g, R"({"age": 5, "score": 1.)"));
+  EXPECT_FALSE(may_begin(*g, R"({"age": 5, "score": 0.5, "step": 12,)"));
+  EXPECT_TRUE(matches(*g, R"({"age": 5, "score": 0.5, "old": -1.2})"));
+  EXPECT_TRUE(matches(*g, R"({"age": 5, "score": 0.5, "old": 2})"));
+  EXPECT_FALSE(matches(*g, R"({"age": 5, "score": 0.5, "old": -1.25})"));  // draft 4: exclusiveMinimum true
+  // On a type list the bounds constrain the numbers alone; on other types they mean nothing.
+  const auto or_null = compile_json_schema(R"({"type": ["integer", "null"], "minimum": 10, "maximum": 20})");
+  EXPECT_TRUE(matches(*or_null, "null"));
+  EXPECT_TRUE(matches(*or_null, "10"));
+  EXPECT_FALSE(may_begin(*or_null, "9"));
+  const auto text = compile_json_schema(R"({"type": "string", "minimum": 3})");
+  EXPECT_TRUE(matches(*text, R"("a")"));
+  const auto untyped = compile_json_schema(R"({"maximum": 2.5})");
+  EXPECT_TRUE(matches(*untyped, "2.5"));
+  EXPECT_FALSE(may_begin(*untyped, "3"));
+  EXPECT_FALSE(may_begin(*untyped, "\""));
+  // Bounds are part of the grammar's identity (mask caches are shared by equal grammars).
+  EXPECT_EQ(*compile_json_schema(R"({"type": "integer", "minimum": 1})"),
+            *compile_json_schema(R"({"type": "integer", "minimum": 1, "title": "t"})"));
+  EXPECT_FALSE(*compile_json_schema(R"({"type": "integer", "minimum": 1})") ==
+               *compile_json_schema(R"({"type": "integer", "minimum": 2})"));
+  EXPECT_FALSE(*compile_json_schema(R"({"type": "integer", "multipleOf": 2})") ==
+               *compile_json_schema(R"({"type": "integer", "multipleOf": 3})"));
+}
+
+TEST(JsonSchema, TuplesByPrefixItems) {
+  // Pydantic's tuple[int, str].
+  const auto pair = compile_json_schema(R"({"type": "array", "prefixItems": [{"type": "integer"},
+    {"type": "string"}], "minItems": 2, "maxItems": 2})");
+  EXPECT_TRUE(matches(*pair, R"([1, "a"])"));
+  EXPECT_FALSE(matches(*pair, "[1]"));
+  EXPECT_FALSE(may_begin(*pair, R"(["a")"));
+  EXPECT_FALSE(may_begin(*pair, R"([1, "a",)"));
+  // The rest: items (false = none; absent = any values).
+  const auto closed =
+      compile_json_schema(R"({"prefixItems": [{"type": "boolean"}, {"type": "null"}], "items": false})");
+  EXPECT_TRUE(matches(*closed, "[]"));
+  EXPECT_TRUE(matches(*closed, "[true]"));
+  EXPECT_TRUE(matches(*closed, "[true, null]"));
+  EXPECT_FALSE(may_begin(*closed, "[true, null,"));
+  const auto rest = compile_json_schema(R"({"type": "array", "prefixItems": [{"type": "string"}],
+    "items": {"type": "integer", "minimum": 0}, "minItems": 1})");
+  EXPECT_TRUE(matches(*rest, R"(["a", 1, 2, 3])"));
+  EXPECT_FALSE(matches(*rest, "[]"));
+  EXPECT_FALSE(may_begin(*rest, R"(["a", "b")"));
+  EXPECT_FALSE(may_begin(*rest, R"(["a", -)"));
+  const auto open = compile_json_schema(R"({"type": "array", "prefixItems": [{"type": "string"}]})");
+  EXPECT_TRUE(matches(*open, R"(["a", 1, {"x": null}])"));
+  // The tuple form before draft 2020-12: items as an array, additionalItems the rest.
+  const auto draft4 = compile_json_schema(R"({"type": "array", "items": [{"type": "integer"}, {"type": "string"}],
+    "additionalItems": false, "minItems": 2})");
+  EXPECT_TRUE(matches(*draft4, R"([1, "a"])"));
+  EXPECT_FALSE(may_begin(*draft4, R"([1, "a",)"));
+  const auto draft4_open = compile_json_schema(R"({"items": [{"type": "integer"}]})");
+  EXPECT_TRUE(matches(*draft4_open, R"([1, "a", null])"));
+  const auto none = compile_json_schema(R"({"type": "array", "items": false})");
+  EXPECT_TRUE(matches(*none, "[]"));
+  EXPECT_FALSE(may_begin(*none, "[1"));
+}
+
+TEST(JsonSchema, AllOfWithOneSchemaIsThatSchema) {
+  const auto g = compile_json_schema(R"({"type": "object", "properties": {
+    "p": {"allOf": [{"$ref": "#/$defs/Point"}], "description": "where", "default": {"x": 0}}},
+    "required": ["p"], "$defs": {"Point": {"type": "object", "properties": {"x": {"type": "integer"}},
+    "required": ["x"], "additionalProperties": false}}})");
+  EXPECT_TRUE(matches(*g, R"({"p": {"x": 3}})"));
+  EXPECT_FALSE(matches(*g, R"({"p": {}})"));
+  const auto self = compile_json_schema(R"({"type": "array", "items": {"allOf": [{"$ref": "#"}]}, "maxItems": 1})");
+  EXPECT_TRUE(matches(*self, "[[[]]]"));
+}
+
+TEST(JsonSchema, NullableAddsNullAndMoreAnnotationsAreIgnored) {
+  const auto g = compile_json_schema(R"({"$id": "https://example.com/m.json", "type": "object", "properties": {
+    "a": {"type": "integer", "nullable": true, "deprecated": true, "readOnly": true, "writeOnly": false},
+    "b": {"type": ["string", "null"], "nullable": true},
+    "c": {"type": "string", "nullable": false}}, "required": ["a", "b", "c"]})");
+  EXPECT_TRUE(matches(*g, R"({"a": null, "b": null, "c": "x"})"));
+  EXPECT_TRUE(matches(*g, R"({"a": 1, "b": "y", "c": "x"})"));
+  EXPECT_FALSE(matches(*g, R"({"a": 1, "b": "y", "c": null})"));
+}
+
+TEST(JsonSchema, PydanticModelSchema) {
+  // What model_json_schema() gives for a model with constrained fields, a tuple and a nested model.
+  const auto g = compile_json_schema(R"({"$defs": {"Point": {"properties": {"x": {"title": "X", "type": "number"},
+    "y": {"title": "Y", "type": "number"}}, "required": ["x", "y"], "title": "Point", "type": "object"}},
+    "properties": {"age": {"maximum": 130, "minimum": 0, "title": "Age", "type": "integer"},
+    "score": {"exclusiveMaximum": 1.0, "exclusiveMinimum": 0.0, "title": "Score", "type": "number"},
+    "pair": {"maxItems": 2, "minItems": 2, "prefixItems": [{"type": "integer"}, {"type": "string"}],
+      "title": "Pair", "type": "array"},
+    "where": {"allOf": [{"$ref": "#/$defs/Point"}], "description": "the place"},
+    "tag": {"anyOf": [{"multipleOf": 5, "type": "integer"}, {"type": "null"}], "default": null, "title": "Tag"}},
+    "required": ["age", "score", "pair", "where"], "title": "M", "type": "object"})");
+  EXPECT_TRUE(matches(*g, R"({"age": 30, "score": 0.25, "pair": [1, "a"], "where": {"x": 1, "y": -2.5e3}})"));
+  EXPECT_TRUE(matches(*g, R"({"age": 30, "score": 0.25, "pair": [1, "a"], "where": {"x": 1, "y": 2}, "tag": 35})"));
+  EXPECT_TRUE(matches(*g, R"({"age": 30, "score": 0.25, "pair": [1, "a"], "where": {"x": 1, "y": 2}, "tag": null})"));
+  EXPECT_FALSE(may_begin(*g, R"({"age": 30, "score": 0.25, "pair": [1, "a"], "where": {"x": 1, "y": 2}, "tag": 36})"));
+}
+
+TEST(JsonSchema, NumericAndTupleErrorsNameTheirKeyword) {
+  EXPECT_EQ(error_path(R"({"type": "integer", "minimum": "0"})"), "minimum | expected a number");
+  EXPECT_EQ(error_path(R"({"properties": {"n": {"type": "integer", "minimum": 5, "maximum": 3}}})"),
+            "properties.n.maximum | leaves no integer within the bounds");
+  EXPECT_EQ(error_path(R"({"type": "integer", "minimum": 2.2, "maximum": 2.8})"),
+            "maximum | leaves no integer within the bounds");
+  EXPECT_EQ(error_path(R"({"type": "integer", "exclusiveMinimum": 3, "exclusiveMaximum": 4})"),
+            "exclusiveMaximum | leaves no integer within the bounds");
+  EXPECT_EQ(error_path(R"({"type": "number", "minimum": 1, "maximum": 0.5})"),
+            "maximum | leaves no number within the bounds (a bounded number is written without an exponent, with "
+            "at most 15 digits)");
+  EXPECT_EQ(error_path(R"({"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1e-20})"),
+            "exclusiveMaximum | leaves no number within the bounds (a bounded number is written without an "
+            "exponent, with at most 15 digits)");
+  EXPECT_EQ(error_path(R"({"type": "number", "minimum": 1e20})"),
+            "minimum | leaves no number within the bounds (a bounded number is written without an exponent, with "
+            "at most 15 digits)");
+  EXPECT_EQ(error_path(R"({"type": "integer", "minimum": 1, "maximum": 4, "multipleOf": 5})"),
+            "multipleOf | no multiple of it lies within the bounds");
+  EXPECT_EQ(error_path(R"({"type": "number", "multipleOf": 0.5})"),
+            "multipleOf | multipleOf is supported on integers only");
+  for (const char* m : {"0", "-5", "2.5", "\"5\""})
+    EXPECT_EQ(error_path(fmt::format(R"({{"type": "integer", "multipleOf": {}}})", m)),
+              m == std::string_view("\"5\"")
+                  ? "multipleOf | expected a number"
+                  : "multipleOf | expected a positive integer (on an integer, only a multiple of an integer is "
+                    "supported)")
+        << m;
+  EXPECT_EQ(error_path(R"({"type": "integer", "multipleOf": 3e9})"),
+            "multipleOf | a multipleOf above 2147483647 is not supported");
+  EXPECT_EQ(error_path(R"({"type": "integer", "minimum": 1e20})"),
+            "minimum | integer bounds beyond +-18446744073709551615 are not supported");
+  EXPECT_EQ(error_path(R"({"type": "integer", "maximum": -18446744073709551616})"),
+            "maximum | integer bounds beyond +-18446744073709551615 are not supported");
+  EXPECT_EQ(error_path(R"({"type": "integer", "exclusiveMinimum": true})"),
+            "exclusiveMinimum | exclusiveMinimum true needs minimum beside it");
+  EXPECT_EQ(error_path(R"({"enum": [1, 2], "minimum": 2})"),
+            "minimum | minimum together with \"enum\" is not supported");
+  EXPECT_EQ(error_path(R"({"prefixItems": []})"), "prefixItems | expected a non-empty array of schemas");
+  EXPECT_EQ(error_path(R"({"prefixItems": [{"type": "integer"}, {"type": "text"}]})"),
+            "prefixItems[1].type | unknown type \"text\" (expected string, number, integer, boolean, null, object or "
+            "array)");
+  EXPECT_EQ(error_path(R"({"prefixItems": [{}], "items": [{}]})"),
+            "items | an array of schemas beside prefixItems (write the rest as one schema)");
+  EXPECT_EQ(error_path(R"({"prefixItems": [{}], "additionalItems": false})"),
+            "additionalItems | additionalItems applies only beside items as an array (after prefixItems, write the "
+            "rest as items)");
+  EXPECT_EQ(error_path(R"({"prefixItems": [{}, {}], "items": false, "minItems": 3})"),
+            "minItems | is more than the 2 items the array may hold");
+  EXPECT_EQ(error_path(R"({"allOf": [{"type": "string"}, {"type": "string"}]})"),
+            "allOf | allOf with more than one schema is not supported");
+  EXPECT_EQ(error_path(R"({"allOf": [{"type": "string"}], "type": "string"})"),
+            "allOf | allOf together with \"type\" is not supported");
+  EXPECT_EQ(error_path(R"({"allOf": []})"), "allOf | expected a non-empty array of schemas");
+  EXPECT_EQ(error_path(R"({"allOf": [{"pattern": "a"}]})"), "allOf[0].pattern | unsupported keyword \"pattern\"");
+  EXPECT_EQ(error_path(R"({"properties": {"a": {"$id": "x", "type": "string"}}})"),
+            "properties.a.$id | \"$id\" is supported only on the root schema");
+  EXPECT_EQ(error_path(R"({"type": "string", "nullable": "yes"})"), "nullable | expected a boolean");
+  EXPECT_EQ(error_path(R"({"$anchor": "a"})"), "$anchor | unsupported keyword \"$anchor\"");
+}
+
 TEST(JsonSchema, ErrorsNameTheKeywordAndItsPath) {
-  EXPECT_EQ(error_path(R"({"properties": {"age": {"type": "integer", "minimum": 0}}})"),
-            "properties.age.minimum | unsupported keyword \"minimum\"");
+  EXPECT_EQ(error_path(R"({"properties": {"name": {"type": "string", "minLength": 1}}})"),
+            "properties.name.minLength | unsupported keyword \"minLength\"");
   EXPECT_EQ(error_path(R"({"type": "string", "pattern": "^a"})"), "pattern | unsupported keyword \"pattern\"");
   EXPECT_EQ(error_path(R"({"type": "string", "format": "date"})"), "format | unsupported keyword \"format\"");
   EXPECT_EQ(error_path(R"({"items": {"minLength": 1}})"), "items.minLength | unsupported keyword \"minLength\"");
@@ -159,8 +333,6 @@ TEST(JsonSchema, ErrorsNameTheKeywordAndItsPath) {
             "$ref | $ref together with \"type\" is not supported");
   EXPECT_EQ(error_path(R"({"enum": []})"), "enum | expected a non-empty array of values");
   EXPECT_EQ(error_path(R"({"anyOf": {}})"), "anyOf | expected a non-empty array of schemas");
-  EXPECT_EQ(error_path(R"({"items": [{"type": "string"}]})"),
-            "items | an array of schemas (tuple form) is not supported");
   EXPECT_EQ(error_path(R"({"minItems": -1})"), "minItems | expected a non-negative integer");
   EXPECT_EQ(error_path(R"({"minItems": 3, "maxItems": 2})"), "maxItems | is less than minItems");
   EXPECT_EQ(error_path(R"({"additionalProperties": 1})"), "additionalProperties | expected a boolean or a schema");

@@ -99,7 +99,8 @@ TEST(ToolCallGrammar, NoParametersTakeAnyObject) {
 
 TEST(ToolCallGrammar, ParametersTheCompilerCannotTakeFallBackToAnyObject) {
   for (const char* parameters : {
-           R"({"type": "object", "properties": {"n": {"type": "integer", "minimum": 1}}, "required": ["n"]})",
+           R"({"type": "object", "properties": {"n": {"type": "integer", "not": {"const": 1}}}, "required": ["n"]})",
+           R"({"type": "object", "properties": {"n": {"type": "integer", "minimum": 5, "maximum": 1}}})",
            R"({"type": "object", "properties": {"s": {"type": "string", "pattern": "^a"}}})",
            R"({"type": "object", "properties": {"s": {"type": "string", "format": "date"}}})",
            R"({"type": "object", "properties": {"s": {"type": "string", "maxLength": 3}}})",
@@ -114,6 +115,24 @@ TEST(ToolCallGrammar, ParametersTheCompilerCannotTakeFallBackToAnyObject) {
     EXPECT_FALSE(matches(*g, R"({"name": "f", "arguments": 1})"));
     EXPECT_FALSE(matches(*g, R"({"name": "g", "arguments": {}})"));
   }
+}
+
+TEST(ToolCallGrammar, BoundsTuplesAndAllOfGuideTheArguments) {
+  // Keywords Pydantic writes for constrained fields: the arguments follow them.
+  const auto g = one_tool(R"({"type": "object", "properties": {
+    "n": {"type": "integer", "minimum": 1, "maximum": 10},
+    "ratio": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+    "span": {"type": "array", "prefixItems": [{"type": "integer"}, {"type": "integer"}], "minItems": 2, "maxItems": 2},
+    "at": {"allOf": [{"$ref": "#/$defs/place"}], "description": "where"}},
+    "required": ["n"], "$defs": {"place": {"enum": ["home", "away"]}}})");
+  EXPECT_TRUE(matches(*g, R"({"name": "f", "arguments": {"n": 10, "ratio": 0.5, "span": [1, 2], "at": "home"}})"));
+  EXPECT_TRUE(matches(*g, R"({"name": "f", "arguments": {"n": 1}})"));
+  EXPECT_FALSE(matches(*g, R"({"name": "f", "arguments": {"n": 11}})"));
+  EXPECT_FALSE(matches(*g, R"({"name": "f", "arguments": {"n": 0}})"));
+  EXPECT_FALSE(matches(*g, R"({"name": "f", "arguments": {"n": 5, "ratio": 1}})"));
+  EXPECT_FALSE(matches(*g, R"({"name": "f", "arguments": {"n": 5, "span": [1]}})"));
+  EXPECT_FALSE(matches(*g, R"({"name": "f", "arguments": {"n": 5, "at": "there"}})"));
+  EXPECT_FALSE(matches(*g, R"({"name": "f", "arguments": {"anything": 1}})"));
 }
 
 TEST(ToolCallGrammar, SchemasThatAllowOtherValuesTakeAnyObject) {
