@@ -37,28 +37,57 @@ std::vector<int32_t> penalty_ids(std::span<const int32_t> history, int64_t vocab
   return ids;
 }
 
-std::vector<TokenProb> sampling_distribution(std::span<const float> logits, const SamplingParams& params) {
+namespace {
+
+// The largest logit, NaN skipped. Four running maxima: one would chain every element on the one
+// before (~4 cycles each, a quarter of a millisecond at 151,936 tokens).
+float row_max(std::span<const float> logits) {
+  float m[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+  size_t i = 0;
+  for (; i + 4 <= logits.size(); i += 4)
+    for (size_t j = 0; j < 4; ++j) m[j] = logits[i + j] > m[j] ? logits[i + j] : m[j];
+  for (; i < logits.size(); ++i) m[0] = logits[i] > m[0] ? logits[i] : m[0];
+  return std::max(std::max(m[0], m[1]), std::max(m[2], m[3]));
+}
+
+}  // namespace
+
+ScaledCandidates scaled_candidates(std::span<const float> logits, const SamplingParams& params) {
   if (!(params.temperature > 0)) fail("sampling_distribution needs a positive temperature");
-  using Candidate = ScaledLogit;
-  std::vector<Candidate> cand;
+  ScaledCandidates out;
+  auto& cand = out.tokens;
   cand.reserve(logits.size());
   for (size_t i = 0; i < logits.size(); ++i) {
     if (std::isnan(logits[i]) || logits[i] == -INFINITY) continue;
     cand.push_back({int32_t(i), double(logits[i]) / params.temperature});
   }
   if (cand.empty()) fail("every logit is -inf or NaN: nothing to sample");
-  auto by_logit = [](const Candidate& a, const Candidate& b) {
-    return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
-  };
+  out.top = double(row_max(logits)) / params.temperature;  // the division keeps the order
 
   // Top-k keeps every token whose logit is at least the k-th largest (ties at the edge stay, as in HF).
   if (params.top_k > 0 && size_t(params.top_k) < cand.size()) {
-    std::nth_element(cand.begin(), cand.begin() + (params.top_k - 1), cand.end(), by_logit);
+    std::nth_element(cand.begin(), cand.begin() + (params.top_k - 1), cand.end(), sorts_before);
     const double kth = cand[params.top_k - 1].logit;
-    std::erase_if(cand, [&](const Candidate& c) { return c.logit < kth; });
+    const size_t before = cand.size();
+    std::erase_if(cand, [&](const ScaledLogit& c) { return c.logit < kth; });
+    out.top_k_cut = cand.size() < before;
   }
-  std::sort(cand.begin(), cand.end(), by_logit);
-  return finish_distribution(std::move(cand), params);
+  return out;
+}
+
+bool plain_temperature(const ScaledCandidates& cand, const SamplingParams& params) {
+  // A set top-k cut keeps the sorting path, which the candidate path mirrors to the bit; a +inf
+  // logit makes every probability NaN there, and stays that way.
+  return params.top_p >= 1.0f && params.min_p <= 0.0f && !cand.top_k_cut && std::isfinite(cand.top);
+}
+
+std::vector<TokenProb> distribution_of(ScaledCandidates cand, const SamplingParams& params) {
+  std::sort(cand.tokens.begin(), cand.tokens.end(), sorts_before);
+  return finish_distribution(std::move(cand.tokens), params);
+}
+
+std::vector<TokenProb> sampling_distribution(std::span<const float> logits, const SamplingParams& params) {
+  return distribution_of(scaled_candidates(logits, params), params);
 }
 
 std::vector<TokenProb> finish_distribution(std::vector<ScaledLogit> cand, const SamplingParams& params) {
