@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "core/error.h"
+#include "engine/sorted_mass.h"
 
 namespace turbine {
 
@@ -39,6 +41,9 @@ std::vector<int32_t> penalty_ids(std::span<const int32_t> history, int64_t vocab
 
 namespace {
 
+// Far wider than the error of log and exp (an ulp or two): outside it the logarithms decide.
+constexpr double kLogMargin = 1e-9;
+
 // The largest logit, NaN skipped. Four running maxima: one would chain every element on the one
 // before (~4 cycles each, a quarter of a millisecond at 151,936 tokens).
 float row_max(std::span<const float> logits) {
@@ -48,6 +53,32 @@ float row_max(std::span<const float> logits) {
     for (size_t j = 0; j < 4; ++j) m[j] = logits[i + j] > m[j] ? logits[i + j] : m[j];
   for (; i < logits.size(); ++i) m[0] = logits[i] > m[0] ? logits[i] : m[0];
   return std::max(std::max(m[0], m[1]), std::max(m[2], m[3]));
+}
+
+// finish_distribution's top-p and min-p over candidates in no particular order, keeping the same
+// tokens (up to double rounding at the thresholds) in O(n) expected instead of a sort.
+void keep_top_p_min_p(std::vector<ScaledLogit>& cand, double top, const SamplingParams& params) {
+  // Top-p keeps the sorted order down to the first token where the running mass from the top
+  // reaches the total less 1 - top_p of it: what stays below is at most 1 - top_p, as
+  // finish_distribution's walk from the least likely token up decides.
+  std::optional<ScaledLogit> last;
+  if (params.top_p < 1.0f) {
+    const SortedMass mass(cand, top);
+    const double tail = (1.0 - double(params.top_p)) * mass.total();
+    last = mass.locate(mass.total() - tail, /*inclusive=*/true);
+  }
+  // Min-p keeps the weights exp(logit - top) >= min_p (the top token's is 1, and the ratio of two
+  // probabilities is that of their weights, before top-p or after). The logarithm spares most
+  // tokens the exp; near the threshold the exp decides, as there.
+  const double min_p = double(params.min_p);
+  const double log_min_p = min_p > 0 ? std::log(min_p) : -INFINITY;
+  auto below_min_p = [&](const ScaledLogit& c) {
+    const double d = c.logit - top;
+    if (d > log_min_p + kLogMargin) return false;
+    if (d < log_min_p - kLogMargin) return true;
+    return std::exp(d) < min_p;
+  };
+  std::erase_if(cand, [&](const ScaledLogit& c) { return (last && sorts_before(*last, c)) || below_min_p(c); });
 }
 
 }  // namespace
@@ -82,8 +113,19 @@ bool plain_temperature(const ScaledCandidates& cand, const SamplingParams& param
 }
 
 std::vector<TokenProb> distribution_of(ScaledCandidates cand, const SamplingParams& params) {
+  // A set top-k cut is sorted whole (the candidate path mirrors it to the bit), as is a row with
+  // a +inf logit (every probability NaN), and a row only the temperature shapes: all of it stays.
+  const bool cut_first = (params.top_p < 1.0f || params.min_p > 0.0f) && !cand.top_k_cut && std::isfinite(cand.top);
+  if (!cut_first) {
+    std::sort(cand.tokens.begin(), cand.tokens.end(), sorts_before);
+    return finish_distribution(std::move(cand.tokens), params);
+  }
+  // Top-p and min-p cut the unsorted row; only what they keep is sorted.
+  keep_top_p_min_p(cand.tokens, cand.top, params);
   std::sort(cand.tokens.begin(), cand.tokens.end(), sorts_before);
-  return finish_distribution(std::move(cand.tokens), params);
+  SamplingParams rest = params;
+  rest.top_p = 1.0f, rest.min_p = 0.0f;  // done: what remains is the renormalisation
+  return finish_distribution(std::move(cand.tokens), rest);
 }
 
 std::vector<TokenProb> sampling_distribution(std::span<const float> logits, const SamplingParams& params) {
