@@ -93,7 +93,6 @@ ScaledCandidates scaled_candidates(std::span<const float> logits, const Sampling
     cand.push_back({int32_t(i), double(logits[i]) / params.temperature});
   }
   if (cand.empty()) fail("every logit is -inf or NaN: nothing to sample");
-  out.top = double(row_max(logits)) / params.temperature;  // the division keeps the order
 
   // Top-k keeps every token whose logit is at least the k-th largest (ties at the edge stay, as in HF).
   if (params.top_k > 0 && size_t(params.top_k) < cand.size()) {
@@ -103,6 +102,9 @@ ScaledCandidates scaled_candidates(std::span<const float> logits, const Sampling
     std::erase_if(cand, [&](const ScaledLogit& c) { return c.logit < kth; });
     out.top_k_cut = cand.size() < before;
   }
+  // After a cut the few left are searched, else the row (the division keeps the order).
+  out.top = out.top_k_cut ? std::min_element(cand.begin(), cand.end(), sorts_before)->logit
+                          : double(row_max(logits)) / params.temperature;
   return out;
 }
 
