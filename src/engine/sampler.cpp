@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "core/error.h"
+#include "engine/sorted_mass.h"
 
 namespace turbine {
 
@@ -68,7 +69,14 @@ int32_t Sampler::sample_penalized(std::span<float> logits) {
       if (!std::isnan(logits[i]) && (!found || logits[i] > logits[best])) best = i, found = true;
     return int32_t(best);
   }
-  return draw(sampling_distribution(logits, params_));
+  ScaledCandidates cand = scaled_candidates(logits, params_);
+  if (plain_temperature(cand, params_)) {
+    // The token where the running mass from the top crosses u of the total: what draw's walk over
+    // the sorted distribution picks, without sorting the row.
+    const SortedMass mass(cand.tokens, cand.top);
+    return mass.locate(uniform() * mass.total(), /*inclusive=*/false).id;
+  }
+  return draw(distribution_of(std::move(cand), params_));
 }
 
 std::optional<int32_t> Sampler::sample(const CandidateRow& row) {
@@ -78,9 +86,11 @@ std::optional<int32_t> Sampler::sample(const CandidateRow& row) {
   return draw(*dist);
 }
 
+double Sampler::uniform() { return std::uniform_real_distribution<double>(0.0, 1.0)(rng_); }
+
 int32_t Sampler::draw(const std::vector<TokenProb>& dist) {
   // A uniform draw in [0, 1) walked over the cumulative distribution.
-  const double u = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+  const double u = uniform();
   double cumulative = 0;
   for (const auto& t : dist) {
     cumulative += t.prob;

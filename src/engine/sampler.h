@@ -61,6 +61,8 @@ class Sampler {
   void guide(std::span<float> logits);
   int32_t advance_guide(int32_t id);
 
+  // A uniform draw in [0, 1): one per sampled token, whichever way it is picked.
+  double uniform();
   int32_t draw(const std::vector<TokenProb>& dist);
 
   SamplingParams params_;

@@ -21,6 +21,12 @@ struct ScaledLogit {
   double logit = 0.0;
 };
 
+// The order of a sorted distribution: higher logit first, ties by lower id. A lambda, not a
+// function: std::sort and nth_element inline it, where a function pointer is called per comparison.
+inline constexpr auto sorts_before = [](const ScaledLogit& a, const ScaledLogit& b) {
+  return a.logit > b.logit || (a.logit == b.logit && a.id < b.id);
+};
+
 // HF's RepetitionPenaltyLogitsProcessor: for every distinct id in `history`, a positive logit is
 // divided by `penalty`, a negative one multiplied. Modifies `logits` in place.
 void apply_repetition_penalty(std::span<float> logits, std::span<const int32_t> history, float penalty);
@@ -35,6 +41,22 @@ std::vector<int32_t> penalty_ids(std::span<const int32_t> history, int64_t vocab
 // with probabilities renormalised over them; sorted by descending probability (ties: lower id).
 // Needs params.temperature > 0.
 std::vector<TokenProb> sampling_distribution(std::span<const float> logits, const SamplingParams& params);
+
+// The first steps of sampling_distribution: every finite logit divided by the temperature, then
+// top-k. Fails when every logit is -inf or NaN. Needs params.temperature > 0.
+struct ScaledCandidates {
+  std::vector<ScaledLogit> tokens;  // not empty, in no particular order
+  double top = 0.0;                 // the largest logit (+inf when the row holds one)
+  bool top_k_cut = false;           // top-k dropped some tokens
+};
+ScaledCandidates scaled_candidates(std::span<const float> logits, const SamplingParams& params);
+
+// The rest of sampling_distribution over scaled_candidates' output.
+std::vector<TokenProb> distribution_of(ScaledCandidates cand, const SamplingParams& params);
+
+// Whether only the temperature shapes the distribution over `cand` (no top-p, no min-p, no
+// top-k cut) and its top logit is finite: then a draw needs no sorted distribution (SortedMass).
+bool plain_temperature(const ScaledCandidates& cand, const SamplingParams& params);
 
 // The steps after top-k: top-p, min-p (each off when params say so), renormalisation. `cand`
 // holds the tokens that survived top-k, sorted by descending logit (ties: lower id), not empty.
