@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "guided/string_schema.h"
+
 namespace turbine {
 namespace {
 
@@ -24,7 +26,7 @@ std::string join(const std::string& path, const std::string& key) { return path.
 
 class SchemaCompiler {
  public:
-  SchemaCompiler(const json& root, JsonGrammar& grammar) : root_(root), grammar_(grammar) {}
+  SchemaCompiler(const json& root, JsonGrammar& grammar) : root_(root), grammar_(grammar), strings_(grammar) {}
 
   int32_t compile(const json& schema, const std::string& path) {
     if (++depth_ > kMaxSchemaDepth) fail_at(path, fmt::format("nested more than {} schemas deep", kMaxSchemaDepth));
@@ -77,7 +79,8 @@ class SchemaCompiler {
     std::vector<std::string> constraining;
     for (const auto& [key, value] : schema.items()) {
       if (kAnnotations.contains(key)) continue;
-      if (!kKeywords.contains(key)) fail_at(join(path, key), fmt::format("unsupported keyword \"{}\"", key));
+      if (!kKeywords.contains(key) && !StringSchemaCompiler::is_string_keyword(key))
+        fail_at(join(path, key), fmt::format("unsupported keyword \"{}\"", key));
       if (key == "$defs" || key == "definitions") {
         if (!value.is_object()) fail_at(join(path, key), "expected an object of schemas");
         continue;
@@ -118,6 +121,7 @@ class SchemaCompiler {
         return compile_type(schema, "object", path, path);
       if (schema.contains("items") || schema.contains("minItems") || schema.contains("maxItems"))
         return compile_type(schema, "array", path, path);
+      if (StringSchemaCompiler::has_string_keywords(schema)) return compile_type(schema, "string", path, path);
       return JsonGrammar::kAny;
     }
     const json& type = schema["type"];
@@ -146,7 +150,10 @@ class SchemaCompiler {
   // The other keywords are found beside the type in `schema` (at `path`); `type_path` names the type.
   int32_t compile_type(const json& schema, const std::string& type, const std::string& path,
                        const std::string& type_path) {
-    if (type == "string") return JsonGrammar::kString;
+    if (type == "string") {
+      std::optional<JsonNode> constrained = strings_.compile(schema, path);
+      return constrained ? add(std::move(*constrained)) : JsonGrammar::kString;
+    }
     if (type == "number") return JsonGrammar::kNumber;
     if (type == "integer") return JsonGrammar::kInteger;
     if (type == "boolean") return JsonGrammar::kBoolean;
@@ -250,6 +257,7 @@ class SchemaCompiler {
 
   const json& root_;
   JsonGrammar& grammar_;
+  StringSchemaCompiler strings_;
   std::map<std::string, int32_t> refs_;
   std::map<int32_t, std::string> alias_paths_;
   int depth_ = 0;

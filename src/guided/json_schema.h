@@ -2,8 +2,15 @@
 // Supported: type (one name or a list), properties (generated in declaration order; the required
 // ones always, the optional ones may be skipped), required, additionalProperties, items, enum,
 // const, anyOf (oneOf is taken as anyOf), local $ref ("#", "#/$defs/...", "#/definitions/...",
-// recursion allowed), minItems/maxItems. Annotations (title, description, default, examples,
-// $schema, $comment) are ignored; any other keyword is an error naming it.
+// recursion allowed), minItems/maxItems, and the string keywords (string_schema.h): minLength and
+// maxLength in code points of the decoded string, pattern (an ECMA-262 subset, regex_syntax.h,
+// unanchored as JSON Schema has it) and format (date-time, date, time, duration, email, hostname,
+// ipv4, ipv6, uuid, uri: string_formats.h). The string keywords constrain only the string branch of
+// a type list and are ignored on a type without one; without a type they make the value a string
+// (as properties make it an object). A pattern construct outside the subset, an unknown format, or
+// string keywords that no string satisfies together are errors at the keyword. Annotations (title,
+// description, default, examples, $schema, $comment) are ignored; any other keyword is an error
+// naming it.
 // An object with properties takes no other keys whatever additionalProperties says; an object
 // without properties takes any keys, with values of additionalProperties' schema when it is one
 // (and none at all when it is false).
