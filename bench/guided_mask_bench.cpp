@@ -28,6 +28,9 @@ static void bench(const std::filesystem::path& dir) {
   const auto object = json_object_grammar();
   const auto schema = compile_json_schema(R"({"type": "object", "properties": {"name": {"type": "string"},
     "age": {"type": "integer"}, "tags": {"type": "array", "items": {"enum": ["a", "b"]}}}, "required": ["name", "age"]})");
+  const auto strings = compile_json_schema(R"({"type": "object", "properties": {
+    "code": {"type": "string", "pattern": "^[A-Z]{3}-[0-9]{2}$"}, "note": {"type": "string", "maxLength": 200},
+    "line": {"type": "string", "pattern": "^[^\\n]*$"}}, "required": ["code", "note", "line"]})");
   const std::vector<std::pair<std::string, std::pair<std::shared_ptr<const JsonGrammar>, std::string>>> states = {
       {"json_object, start", {object, ""}},
       {"json_object, after '{'", {object, "{"}},
@@ -38,6 +41,9 @@ static void bench(const std::filesystem::path& dir) {
       {"schema, key position", {schema, "{"}},
       {"schema, inside a string value", {schema, "{\"name\": \"An"}},
       {"schema, integer value", {schema, "{\"name\": \"Ann\", \"age\": 4"}},
+      {"strings, inside a pattern", {strings, "{\"code\": \"AB"}},
+      {"strings, inside a maxLength string", {strings, "{\"code\": \"ABC-12\", \"note\": \"text"}},
+      {"strings, inside a free pattern", {strings, "{\"code\": \"ABC-12\", \"note\": \"\", \"line\": \"text"}},
   };
   std::vector<float> logits(size_t(tok->vocab_size()), 0.5f);
   for (const auto& [label, plan] : states) {
