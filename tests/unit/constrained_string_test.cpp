@@ -65,6 +65,9 @@ TEST(ConstrainedString, LengthsCountCodePointsOfTheDecodedString) {
   EXPECT_EQ(accepted_prefix(*g, "\"a\nb\""), 2u);  // a raw control character is still no JSON
   EXPECT_EQ(next_bytes(*g, R"("abc)"), "\"");
   EXPECT_EQ(next_bytes(*g, R"(")").find('"'), std::string::npos);
+  // Spaces inside the string are text, not the whitespace between JSON tokens that the matcher caps.
+  const auto spaces = schema(R"({"type": "string", "maxLength": 10})");
+  EXPECT_TRUE(matches(*spaces, "\"         a\""));
   const auto exact = schema(R"({"type": "string", "minLength": 0, "maxLength": 0})");
   EXPECT_TRUE(matches(*exact, R"("")"));
   EXPECT_EQ(next_bytes(*exact, R"(")"), "\"");
