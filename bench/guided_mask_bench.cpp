@@ -31,6 +31,9 @@ static void bench(const std::filesystem::path& dir) {
   const auto bounded = compile_json_schema(R"({"type": "object", "properties": {
     "n": {"type": "integer", "minimum": -40, "maximum": 1000, "multipleOf": 3},
     "x": {"type": "number", "exclusiveMinimum": -1.5, "maximum": 250.75}}, "required": ["n", "x"]})");
+  const auto strings = compile_json_schema(R"({"type": "object", "properties": {
+    "code": {"type": "string", "pattern": "^[A-Z]{3}-[0-9]{2}$"}, "note": {"type": "string", "maxLength": 200},
+    "line": {"type": "string", "pattern": "^[^\\n]*$"}}, "required": ["code", "note", "line"]})");
   const std::vector<std::pair<std::string, std::pair<std::shared_ptr<const JsonGrammar>, std::string>>> states = {
       {"json_object, start", {object, ""}},
       {"json_object, after '{'", {object, "{"}},
@@ -43,6 +46,9 @@ static void bench(const std::filesystem::path& dir) {
       {"schema, integer value", {schema, "{\"name\": \"Ann\", \"age\": 4"}},
       {"bounds, integer value", {bounded, "{\"n\": 4"}},
       {"bounds, number value", {bounded, "{\"n\": 42, \"x\": 12.3"}},
+      {"strings, inside a pattern", {strings, "{\"code\": \"AB"}},
+      {"strings, inside a maxLength string", {strings, "{\"code\": \"ABC-12\", \"note\": \"text"}},
+      {"strings, inside a free pattern", {strings, "{\"code\": \"ABC-12\", \"note\": \"\", \"line\": \"text"}},
   };
   std::vector<float> logits(size_t(tok->vocab_size()), 0.5f);
   for (const auto& [label, plan] : states) {

@@ -39,7 +39,16 @@ int32_t JsonGrammar::add(JsonNode node) {
   return int32_t(nodes_.size() - 1);
 }
 
+int32_t JsonGrammar::add_dfa(RegexDfa dfa) {
+  for (size_t i = 0; i < dfas_.size(); ++i)
+    if (dfas_[i] == dfa) return int32_t(i);
+  dfas_.push_back(std::move(dfa));
+  return int32_t(dfas_.size() - 1);
+}
+
 int32_t JsonGrammar::embed(const JsonGrammar& other) {
+  std::vector<int32_t> dfa_index;
+  for (const RegexDfa& dfa : other.dfas_) dfa_index.push_back(add_dfa(dfa));
   const int32_t offset = int32_t(nodes_.size()) - kFixedNodes;
   // Fixed nodes and -1 ("none") stay; the other's own nodes move by the offset.
   auto moved = [offset](int32_t index) { return index < kFixedNodes ? index : index + offset; };
@@ -51,6 +60,7 @@ int32_t JsonGrammar::embed(const JsonGrammar& other) {
     for (int32_t& item : n.prefix_items) item = moved(item);
     n.items = moved(n.items);
     for (int32_t& a : n.alternatives) a = moved(a);
+    if (n.dfa >= 0) n.dfa = dfa_index[size_t(n.dfa)];
     nodes_.push_back(std::move(n));
   }
   return moved(other.root_);

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "guided/regex_dfa.h"
+
 namespace turbine {
 
 enum class JsonNodeKind : uint8_t {
@@ -19,6 +21,8 @@ enum class JsonNodeKind : uint8_t {
   Object,    // '{' ... '}' (see JsonNode::properties / extra_values)
   Array,     // '[' ... ']' of `prefix_items` then `items`, min_items..max_items of them
   AnyOf,     // one of `alternatives` (anyOf, a type list, a $ref)
+  // A string whose decoded text follows `dfa` and `max_length` (see JsonNode).
+  ConstrainedString,
 };
 
 struct JsonProperty {
@@ -60,6 +64,12 @@ struct JsonNode {
   int64_t multiple_of = 1;
   std::vector<std::string> literals;  // Literals, each non-empty
   std::vector<int32_t> alternatives;  // AnyOf
+  // ConstrainedString: the decoded text (code points, after JSON unescaping) is a string that
+  // JsonGrammar::dfa(dfa) accepts (a pattern, a format, minLength, or all of them intersected) of at
+  // most max_length code points.
+  static constexpr int32_t kUnboundedLength = std::numeric_limits<int32_t>::max();
+  int32_t dfa = -1;
+  int32_t max_length = kUnboundedLength;
   bool operator==(const JsonNode&) const = default;
 };
 
@@ -72,6 +82,7 @@ class JsonGrammar {
 
   JsonGrammar();
   const JsonNode& node(int32_t index) const { return nodes_[size_t(index)]; }
+  const RegexDfa& dfa(int32_t index) const { return dfas_[size_t(index)]; }
   int32_t root() const { return root_; }
   size_t size() const { return nodes_.size(); }
   // Equal grammars accept the same texts through the same matcher states (guided_mask_cache.h).
@@ -80,15 +91,18 @@ class JsonGrammar {
   // Building (the schema compiler); a grammar is not changed once shared.
   int32_t add(JsonNode node);
   JsonNode& mutable_node(int32_t index) { return nodes_[size_t(index)]; }
+  // The index of `dfa` among the grammar's automata (an equal one already there is shared).
+  int32_t add_dfa(RegexDfa dfa);
   void set_root(int32_t root) { root_ = root; }
-  // Copies `other`'s own nodes (those after the fixed ones, which every grammar shares) into this
-  // grammar, their links moved with them, and returns the index `other`'s root now has here. Lets
-  // separately compiled schemas (each with its $refs resolved against its own root) become parts
-  // of one grammar.
+  // Copies `other`'s own nodes (those after the fixed ones, which every grammar shares) and its
+  // automata into this grammar, their links moved with them, and returns the index `other`'s root
+  // now has here. Lets separately compiled schemas (each with its $refs resolved against its own
+  // root) become parts of one grammar.
   int32_t embed(const JsonGrammar& other);
 
  private:
   std::vector<JsonNode> nodes_;
+  std::vector<RegexDfa> dfas_;
   int32_t root_ = kAny;
 };
 

@@ -7,17 +7,20 @@
 #include <string_view>
 #include <utility>
 
+#include "guided/constrained_string.h"
+
 namespace turbine {
 namespace {
 
-enum FrameKind : uint8_t { kHeader, kValue, kObject, kArray, kString, kNumber, kLiteral, kKey };
+enum FrameKind : uint8_t { kHeader, kValue, kObject, kArray, kString, kNumber, kLiteral, kKey, kConstrainedString };
 // Header: a = whitespace bytes in a row just taken, b = line-break bytes among them (1 = '\n',
 // 2 = '\r'). Value: node = what comes. Object: a = first
 // property still possible, b = the property being written. Array: a = items begun. String: phase,
 // a = hex digits or UTF-8 continuation bytes left, b = the next continuation byte's range.
 // Number: node (Integer or not), phase (kStart only before its first byte), and for a ranged node
 // the value so far (see "Number frames" below). Literal: a = which literal, b = bytes matched.
-// Key: a = property, b = bytes matched.
+// Key: a = property, b = bytes matched. ConstrainedString: node, and phase, spare (the automaton's
+// state), a, b as constrained_string.cpp has them.
 enum ObjectPhase : uint8_t { kAfterOpen, kExpectKey, kExpectColon, kAfterMember };
 enum ArrayPhase : uint8_t { kArrayOpen, kAfterItem };
 enum StringPhase : uint8_t { kChars, kEscape, kHex, kUtf8 };
@@ -39,8 +42,6 @@ MatcherFrame frame(uint8_t kind, int32_t node, uint8_t phase = 0, int32_t a = 0,
   f.b = b;
   return f;
 }
-
-enum class StringStep { Reject, Take, Close };
 
 StringStep string_byte(MatcherFrame& f, uint8_t c) {
   switch (f.phase) {
@@ -457,6 +458,13 @@ bool JsonMatcher::feed(std::vector<MatcherFrame>& out, size_t base, uint8_t byte
           case StringStep::Close: out.pop_back(); return true;
         }
         return false;
+      case kConstrainedString:
+        switch (constrained_string_byte(grammar_, f, byte)) {
+          case StringStep::Reject: return false;
+          case StringStep::Take: return true;
+          case StringStep::Close: out.pop_back(); return true;
+        }
+        return false;
       case kKey:
       case kLiteral: {
         const JsonNode& n = grammar_.node(f.node);
@@ -510,6 +518,10 @@ bool JsonMatcher::feed_value(std::vector<MatcherFrame>& out, size_t base, uint8_
       if (byte != '"') return false;
       f = frame(kString, f.node, kChars);
       return true;
+    case JsonNodeKind::ConstrainedString:
+      if (byte != '"') return false;
+      f = frame(kConstrainedString, f.node);
+      return open_constrained_string(grammar_, f);
     case JsonNodeKind::Number:
     case JsonNodeKind::Integer: {
       MatcherFrame number = frame(kNumber, f.node, kStart);

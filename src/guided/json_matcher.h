@@ -1,9 +1,10 @@
 // A pushdown recognizer of JSON over bytes, following a JsonGrammar: it accepts exactly the
 // prefixes of the texts the grammar allows (RFC 8259 strings with escapes and UTF-8 checked,
-// numbers with the exact grammar, literals, nesting, whitespace). Where the grammar leaves a
-// choice open (anyOf, an enum, which optional key comes next) the state holds one stack per live
-// alternative, so a state is a small flat array: copying it is cheap, and advance() writes the next
-// state without touching the previous one, which lets a token's bytes be tried without committing.
+// numbers with the exact grammar, literals, nesting, whitespace; strings held to a pattern or a
+// length as constrained_string.h has them). Where the grammar leaves a choice open (anyOf, an enum,
+// which optional key comes next) the state holds one stack per live alternative, so a state is a
+// small flat array: copying it is cheap, and advance() writes the next state without touching the
+// previous one, which lets a token's bytes be tried without committing.
 //
 // Limits that keep a model from being trapped: a run of whitespace between tokens of the JSON is at
 // most kMaxWhitespaceRun bytes with at most one line break ("\n" or "\r\n"), none after the complete
@@ -25,7 +26,7 @@ constexpr int kMaxNesting = 64;
 struct MatcherFrame {
   uint8_t kind = 0;
   uint8_t phase = 0;
-  uint16_t spare = 0;
+  uint16_t spare = 0;  // a constrained string's automaton state
   int32_t node = 0;
   int32_t a = 0;
   int32_t b = 0;

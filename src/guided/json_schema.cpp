@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "guided/json_matcher.h"
+#include "guided/string_schema.h"
 
 namespace turbine {
 namespace {
@@ -98,7 +99,7 @@ Int128 scaled_ceil(const Decimal& d, int scale) {
 
 class SchemaCompiler {
  public:
-  SchemaCompiler(const json& root, JsonGrammar& grammar) : root_(root), grammar_(grammar) {}
+  SchemaCompiler(const json& root, JsonGrammar& grammar) : root_(root), grammar_(grammar), strings_(grammar) {}
 
   int32_t compile(const json& schema, const std::string& path) {
     if (++depth_ > kMaxSchemaDepth) fail_at(path, fmt::format("nested more than {} schemas deep", kMaxSchemaDepth));
@@ -157,7 +158,8 @@ class SchemaCompiler {
         if (!value.is_string()) fail_at(join(path, key), "expected a string");
         continue;
       }
-      if (!kKeywords.contains(key)) fail_at(join(path, key), fmt::format("unsupported keyword \"{}\"", key));
+      if (!kKeywords.contains(key) && !StringSchemaCompiler::is_string_keyword(key))
+        fail_at(join(path, key), fmt::format("unsupported keyword \"{}\"", key));
       if (key == "$defs" || key == "definitions") {
         if (!value.is_object()) fail_at(join(path, key), "expected an object of schemas");
         continue;
@@ -225,6 +227,7 @@ class SchemaCompiler {
         return or_null(compile_type(schema, "array", path, path));
       for (const char* keyword : kNumberKeywords)
         if (schema.contains(keyword)) return or_null(compile_type(schema, "number", path, path));
+      if (StringSchemaCompiler::has_string_keywords(schema)) return or_null(compile_type(schema, "string", path, path));
       return JsonGrammar::kAny;
     }
     const json& type = schema["type"];
@@ -257,7 +260,10 @@ class SchemaCompiler {
   // The other keywords are found beside the type in `schema` (at `path`); `type_path` names the type.
   int32_t compile_type(const json& schema, const std::string& type, const std::string& path,
                        const std::string& type_path) {
-    if (type == "string") return JsonGrammar::kString;
+    if (type == "string") {
+      std::optional<JsonNode> constrained = strings_.compile(schema, path);
+      return constrained ? add(std::move(*constrained)) : JsonGrammar::kString;
+    }
     if (type == "number") return compile_number(schema, false, path);
     if (type == "integer") return compile_number(schema, true, path);
     if (type == "boolean") return JsonGrammar::kBoolean;
@@ -483,6 +489,7 @@ class SchemaCompiler {
 
   const json& root_;
   JsonGrammar& grammar_;
+  StringSchemaCompiler strings_;
   std::map<std::string, int32_t> refs_;
   std::map<int32_t, std::string> alias_paths_;
   int depth_ = 0;

@@ -226,12 +226,29 @@ def test_ignore_eos_ends_right_after_the_call(server):
     assert answer["usage"]["completion_tokens"] == len(answer["choices"][0]["token_ids"])
 
 
-# Schemas that cannot guide the arguments (a keyword outside the compiler's subset, a $ref that does not
-# resolve, no parameters, a schema that allows non-objects): the arguments are any JSON object.
+# Strings held to a format, a pattern and a length guide the arguments like the rest of the subset.
+DATED = tool("dated", {"type": "object", "properties": {
+    "day": {"type": "string", "format": "date"},
+    "code": {"type": "string", "pattern": "^[A-Z]{2}[0-9]$", "maxLength": 3}}, "required": ["day", "code"]})
+
+
+def test_string_keywords_guide_the_arguments(server):
+    for seed in range(3):
+        c = chat(server, tools=[DATED], tool_choice={"type": "function", "function": {"name": "dated"}}, seed=seed,
+                 **SAMPLED)["choices"][0]
+        assert c["finish_reason"] == "tool_calls", c
+        arguments = json.loads(c["message"]["tool_calls"][0]["function"]["arguments"])
+        assert re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])", arguments["day"]), c
+        assert re.fullmatch(DATED["function"]["parameters"]["properties"]["code"]["pattern"], arguments["code"]), c
+
+
+# Schemas that cannot guide the arguments (a keyword or pattern construct outside the compiler's subset, a
+# $ref that does not resolve, no parameters, a schema that allows non-objects): the arguments are any JSON
+# object.
 UNGUIDED_TOOLS = [
     tool("negated", {"type": "object", "properties": {"n": {"type": "integer", "not": {"const": 1}}},
                      "required": ["n"]}),
-    tool("dated", {"type": "object", "properties": {"d": {"type": "string", "format": "date", "maxLength": 10}}}),
+    tool("peeking", {"type": "object", "properties": {"d": {"type": "string", "pattern": "^(?=2)"}}}),
     tool("dangling", {"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}}),
     tool("plain"),
     tool("anything", {}),

@@ -3,6 +3,7 @@
 matcher), numeric bounds, tuples and allOf sampled over several seeds; outputs are parsed and checked
 against their schema here, in Python."""
 import json
+import re
 
 import pytest
 
@@ -136,6 +137,37 @@ def test_generate_takes_response_format_on_a_session_turn(server):
     assert events[-1] == "[DONE]"
     assert "".join(e["text"] for e in events[:-1]) == whole["text"]
     assert events[-2]["finish_reason"] == "stop"
+
+
+# Strings held to a pattern, formats and a length: each bounded, so the tiny model always finishes them.
+STRINGS = {
+    "type": "object",
+    "properties": {
+        "code": {"type": "string", "pattern": "^[A-Z]{3}-[0-9]{2}$"},
+        "day": {"type": "string", "format": "date"},
+        "id": {"type": "string", "format": "uuid"},
+        "word": {"type": "string", "minLength": 2, "maxLength": 5},
+    },
+    "required": ["code", "day", "id", "word"],
+    "additionalProperties": False,
+}
+# The format patterns as docs/server.md states them (a day of 01-31 whatever the month).
+DATE = r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+UUID = r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
+
+
+def test_string_keywords_hold_in_sampled_outputs(server):
+    response_format = {"type": "json_schema", "json_schema": {"name": "record", "schema": STRINGS, "strict": True}}
+    for seed in range(6):
+        choice = chat(server, response_format, temperature=1.0, seed=seed, max_tokens=256)["choices"][0]
+        assert choice["finish_reason"] == "stop", choice
+        value = json.loads(choice["message"]["content"], object_pairs_hook=lambda pairs: pairs)
+        assert [k for k, _ in value] == list(STRINGS["properties"]), choice
+        fields = dict(value)
+        assert re.fullmatch(STRINGS["properties"]["code"]["pattern"], fields["code"]), fields
+        assert re.fullmatch(DATE, fields["day"]), fields
+        assert re.fullmatch(UUID, fields["id"]), fields
+        assert 2 <= len(fields["word"]) <= 5, fields
 
 
 def test_max_tokens_cuts_it_short_with_length(server):

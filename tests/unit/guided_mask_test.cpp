@@ -94,6 +94,9 @@ void check_masks(const Tokenizer& tok) {
   const auto schema = compile_json_schema(R"({"type": "object", "properties": {
     "name": {"type": "string"}, "n": {"type": "integer"}, "tags": {"type": "array", "items": {"enum": ["ab", "abc", 7]}},
     "ok": {"type": ["boolean", "null"]}}, "required": ["name", "n"]})");
+  const auto strings = compile_json_schema(R"({"type": "object", "properties": {
+    "code": {"type": "string", "pattern": "^[A-Z]{3}-[0-9]{2}$"}, "day": {"type": "string", "format": "date"},
+    "name": {"type": "string", "minLength": 1, "maxLength": 4}}, "required": ["code", "day", "name"]})");
   const auto object = json_object_grammar();
   // Text that walks through many kinds of state; the mask is checked after each prefix below.
   const std::vector<std::pair<std::shared_ptr<const JsonGrammar>, std::vector<std::string>>> plans = {
@@ -104,6 +107,12 @@ void check_masks(const Tokenizer& tok) {
        {"", "{", "{\"na", "{\"name\": \"Ann\"", "{\"name\": \"Ann\",", "{\"name\": \"Ann\", \"n\": 12",
         "{\"name\": \"Ann\", \"n\": 12, \"tags\": [\"ab", "{\"name\": \"Ann\", \"n\": 12, \"tags\": [7,",
         "{\"name\": \"Ann\", \"n\": 12, \"ok\":"}},
+      {strings,
+       {"{\"code\": \"", "{\"code\": \"AB", "{\"code\": \"ABC-1", "{\"code\": \"\\u00",
+        "{\"code\": \"ABC-12\", \"day\": \"2024-0", "{\"code\": \"ABC-12\", \"day\": \"2024-01-3",
+        "{\"code\": \"ABC-12\", \"day\": \"2024-01-31\", \"name\": \"",
+        "{\"code\": \"ABC-12\", \"day\": \"2024-01-31\", \"name\": \"\xC3\xA9ab",
+        "{\"code\": \"ABC-12\", \"day\": \"2024-01-31\", \"name\": \"abcd"}},
   };
   for (const auto& [grammar, prefixes] : plans) {
     for (const std::string& prefix : prefixes) {

@@ -101,9 +101,8 @@ TEST(ToolCallGrammar, ParametersTheCompilerCannotTakeFallBackToAnyObject) {
   for (const char* parameters : {
            R"({"type": "object", "properties": {"n": {"type": "integer", "not": {"const": 1}}}, "required": ["n"]})",
            R"({"type": "object", "properties": {"n": {"type": "integer", "minimum": 5, "maximum": 1}}})",
-           R"({"type": "object", "properties": {"s": {"type": "string", "pattern": "^a"}}})",
-           R"({"type": "object", "properties": {"s": {"type": "string", "format": "date"}}})",
-           R"({"type": "object", "properties": {"s": {"type": "string", "maxLength": 3}}})",
+           R"({"type": "object", "properties": {"s": {"type": "string", "pattern": "(?=a)b"}}})",
+           R"({"type": "object", "properties": {"s": {"type": "string", "format": "color"}}})",
            R"({"type": "object", "properties": {"a": {"$ref": "#/$defs/missing"}}})",
            R"({"type": "object", "properties": {"a": {"$ref": "https://example.com/a.json"}}})",
            R"({"type": "object", "properties": {"a": {"type": "string"}}, "required": ["b"]})",
@@ -133,6 +132,14 @@ TEST(ToolCallGrammar, BoundsTuplesAndAllOfGuideTheArguments) {
   EXPECT_FALSE(matches(*g, R"({"name": "f", "arguments": {"n": 5, "span": [1]}})"));
   EXPECT_FALSE(matches(*g, R"({"name": "f", "arguments": {"n": 5, "at": "there"}})"));
   EXPECT_FALSE(matches(*g, R"({"name": "f", "arguments": {"anything": 1}})"));
+}
+
+TEST(ToolCallGrammar, StringKeywordsGuideTheArguments) {
+  const auto g = one_tool(R"({"type": "object", "properties": {"day": {"type": "string", "format": "date"},
+    "code": {"type": "string", "pattern": "^[A-Z]{2}$", "maxLength": 2}}, "required": ["day", "code"]})");
+  EXPECT_TRUE(matches(*g, R"({"name": "f", "arguments": {"day": "2024-01-31", "code": "AB"}})"));
+  EXPECT_FALSE(matches(*g, R"({"name": "f", "arguments": {"day": "yesterday", "code": "AB"}})"));
+  EXPECT_FALSE(matches(*g, R"({"name": "f", "arguments": {"day": "2024-01-31", "code": "ABC"}})"));
 }
 
 TEST(ToolCallGrammar, SchemasThatAllowOtherValuesTakeAnyObject) {
