@@ -35,9 +35,9 @@ def test_json_schema_greedy_and_sampled(tmp_path):
 
 def test_bad_schema_files(tmp_path):
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"type": "object", "properties": {"n": {"type": "integer", "maximum": 3}}}))
+    bad.write_text(json.dumps({"type": "object", "properties": {"n": {"type": "integer", "not": {"const": 3}}}}))
     assert_user_error(run("generate", MODEL, "--device", "cpu", "--prompt", "a", "--json-schema", bad),
-                      "--json-schema", "bad.json", "properties.n.maximum", "unsupported keyword")
+                      "--json-schema", "bad.json", "properties.n.not", "unsupported keyword")
     broken = tmp_path / "broken.json"
     broken.write_text("{\"type\": ")
     assert_user_error(run("generate", MODEL, "--device", "cpu", "--prompt", "a", "--json-schema", broken),

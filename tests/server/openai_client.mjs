@@ -133,8 +133,8 @@ await check("errors arrive as APIError with the OpenAI shape", async () => {
                        (e) => e.status === 400 && e.param === "messages");
   await assert.rejects(client.chat.completions.create({ model, messages: [{ role: "user", content: "x" }],
                                                         response_format: { type: "json_schema", json_schema: {
-                                                          name: "n", schema: { type: "integer", minimum: 1 } } } }),
-                       (e) => e.status === 400 && e.param === "response_format.json_schema.schema.minimum");
+                                                          name: "n", schema: { type: "integer", not: { const: 1 } } } } }),
+                       (e) => e.status === 400 && e.param === "response_format.json_schema.schema.not");
   await assert.rejects(client.chat.completions.create({ model, messages: [{ role: "user", content: "x" }],
                                                         presence_penalty: 2.5 }),
                        (e) => e.status === 400 && e.param === "presence_penalty");
