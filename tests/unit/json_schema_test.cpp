@@ -4,6 +4,7 @@
 
 #include "guided/json_matcher.h"
 #include "unit/grammar_matches.h"
+#include "unit/schema_error_path.h"
 #include "guided/json_schema.h"
 
 namespace turbine {
@@ -18,14 +19,7 @@ bool may_begin(const JsonGrammar& g, std::string_view text) {
   return m.advance(s, text);
 }
 
-std::string error_path(std::string_view schema) {
-  try {
-    compile_json_schema(schema);
-  } catch (const JsonSchemaError& e) {
-    return e.path() + " | " + e.reason();
-  }
-  return "no error";
-}
+std::string error_path(std::string_view schema) { return test::schema_error_path(schema); }
 
 TEST(JsonSchema, PropertiesComeInOrderRequiredOnesAlways) {
   const auto g = compile_json_schema(R"({"type": "object",

@@ -6,20 +6,14 @@
 #include "guided/json_schema.h"
 #include "guided/string_formats.h"
 #include "unit/grammar_matches.h"
+#include "unit/schema_error_path.h"
 
 namespace turbine {
 namespace {
 
 bool matches(const JsonGrammar& g, std::string_view text) { return test::grammar_matches(g, text); }
 
-std::string error_path(std::string_view schema) {
-  try {
-    compile_json_schema(schema);
-  } catch (const JsonSchemaError& e) {
-    return e.path() + " | " + e.reason();
-  }
-  return "no error";
-}
+std::string error_path(std::string_view schema) { return test::schema_error_path(schema); }
 
 TEST(StringSchema, APydanticModelSchemaGuides) {
   // What Pydantic's model_json_schema() writes for constr/EmailStr/date/UUID/HttpUrl fields.
