@@ -34,6 +34,8 @@ std::optional<std::vector<TokenProb>> candidate_distribution(const CandidateRow&
   size_t n = 0;
   while (n < fetched && !std::isnan(row.values[n]) && row.values[n] != -INFINITY) ++n;
   if (n == 0) return std::nullopt;  // nothing to sample: the full path reports it
+  // A +inf logit takes all the mass and makes the normaliser +inf: the full path shares it out.
+  if (row.values[0] == INFINITY) return std::nullopt;
   // Every token the full path would consider is a candidate.
   const bool complete = row.whole_row || n < fetched;
 

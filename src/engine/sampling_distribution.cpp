@@ -93,6 +93,13 @@ ScaledCandidates scaled_candidates(std::span<const float> logits, const Sampling
     cand.push_back({int32_t(i), double(logits[i]) / params.temperature});
   }
   if (cand.empty()) fail("every logit is -inf or NaN: nothing to sample");
+  // A +inf logit takes all the mass (the limit of a logit that grows without bound): the +inf tokens
+  // share it equally, whatever the temperature, so they stand in as equal finite logits.
+  const float max = row_max(logits);
+  if (max == INFINITY) {
+    std::erase_if(cand, [](const ScaledLogit& c) { return c.logit != INFINITY; });
+    for (ScaledLogit& c : cand) c.logit = 0.0;
+  }
 
   // Top-k keeps every token whose logit is at least the k-th largest (ties at the edge stay, as in HF).
   if (params.top_k > 0 && size_t(params.top_k) < cand.size()) {
@@ -103,21 +110,20 @@ ScaledCandidates scaled_candidates(std::span<const float> logits, const Sampling
     out.top_k_cut = cand.size() < before;
   }
   // After a cut the few left are searched, else the row (the division keeps the order).
-  out.top = out.top_k_cut ? std::min_element(cand.begin(), cand.end(), sorts_before)->logit
-                          : double(row_max(logits)) / params.temperature;
+  out.top = out.top_k_cut || max == INFINITY ? std::min_element(cand.begin(), cand.end(), sorts_before)->logit
+                                              : double(max) / params.temperature;
   return out;
 }
 
 bool plain_temperature(const ScaledCandidates& cand, const SamplingParams& params) {
-  // A set top-k cut keeps the sorting path, which the candidate path mirrors to the bit; a +inf
-  // logit makes every probability NaN there, and stays that way.
-  return params.top_p >= 1.0f && params.min_p <= 0.0f && !cand.top_k_cut && std::isfinite(cand.top);
+  // A set top-k cut keeps the sorting path, which the candidate path mirrors to the bit.
+  return params.top_p >= 1.0f && params.min_p <= 0.0f && !cand.top_k_cut;
 }
 
 std::vector<TokenProb> distribution_of(ScaledCandidates cand, const SamplingParams& params) {
-  // A set top-k cut is sorted whole (the candidate path mirrors it to the bit), as is a row with
-  // a +inf logit (every probability NaN), and a row only the temperature shapes: all of it stays.
-  const bool cut_first = (params.top_p < 1.0f || params.min_p > 0.0f) && !cand.top_k_cut && std::isfinite(cand.top);
+  // A set top-k cut is sorted whole (the candidate path mirrors it to the bit), as is a row only the
+  // temperature shapes: all of it stays.
+  const bool cut_first = (params.top_p < 1.0f || params.min_p > 0.0f) && !cand.top_k_cut;
   if (!cut_first) {
     std::sort(cand.tokens.begin(), cand.tokens.end(), sorts_before);
     return finish_distribution(std::move(cand.tokens), params);

@@ -39,14 +39,14 @@ std::vector<int32_t> penalty_ids(std::span<const int32_t> history, int64_t vocab
 
 // The candidates that survive temperature, top-k, top-p and min-p (penalty already applied),
 // with probabilities renormalised over them; sorted by descending probability (ties: lower id).
-// Needs params.temperature > 0.
+// Where logits are +inf, those tokens share all the mass equally. Needs params.temperature > 0.
 std::vector<TokenProb> sampling_distribution(std::span<const float> logits, const SamplingParams& params);
 
-// The first steps of sampling_distribution: every finite logit divided by the temperature, then
-// top-k. Fails when every logit is -inf or NaN. Needs params.temperature > 0.
+// The first steps of sampling_distribution: every logit but NaN and -inf divided by the temperature
+// (only the +inf ones, as equal logits, where there are any), then top-k. Fails when every logit is -inf or NaN. Needs params.temperature > 0.
 struct ScaledCandidates {
   std::vector<ScaledLogit> tokens;  // not empty, in no particular order
-  double top = 0.0;                 // the largest logit (+inf when the row holds one)
+  double top = 0.0;                 // the largest logit among `tokens` (finite)
   bool top_k_cut = false;           // top-k dropped some tokens
 };
 ScaledCandidates scaled_candidates(std::span<const float> logits, const SamplingParams& params);

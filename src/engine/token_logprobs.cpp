@@ -17,9 +17,12 @@ TokenLogprobs token_logprobs(std::span<const float> logits, int32_t chosen, int 
   if (std::isfinite(max))
     for (float x : logits)
       if (!std::isnan(x)) sum += std::exp(double(x) - max);
+  // A +inf logit takes all the mass: the +inf tokens share it (as the samplers draw them).
+  const double infinite = max == INFINITY ? double(std::count(logits.begin(), logits.end(), INFINITY)) : 0.0;
   const double log_z = max + std::log(sum);
   const auto logprob = [&](int32_t id) {
     const float x = logits[id];
+    if (infinite > 0) return x == INFINITY ? float(-std::log(infinite)) : -INFINITY;
     if (std::isnan(x) || !std::isfinite(log_z)) return -INFINITY;
     return float(double(x) - log_z);
   };

@@ -10,6 +10,10 @@
 #include "core/error.h"
 #include "engine/sampler.h"
 #include "engine/sampling_distribution.h"
+#include "engine/device_sampling.h"
+#include "engine/token_logprobs.h"
+#include "ops/cpu_test_util.h"
+#include "backend/cpu/cpu_backend.h"
 
 using namespace turbine;
 
@@ -151,4 +155,56 @@ TEST(Sampler, RejectsBadParameters) {
   p = {};
   p.repetition_penalty = 0;
   EXPECT_THROW(Sampler{p}, Error);
+}
+
+// A +inf logit (an overflowing model) takes all the mass: the +inf tokens share it equally, under
+// every setting, on the full row and through sample_on_device's candidate path alike.
+TEST(Sampler, PlusInfinityLogitsShareAllTheMass) {
+  std::vector<float> row(5000, 0.0f);
+  for (size_t i = 0; i < row.size(); ++i) row[i] = float(i % 97) * 0.1f;
+  row[17] = INFINITY, row[4000] = INFINITY, row[9] = NAN, row[10] = -INFINITY;
+  std::vector<SamplingParams> settings(5);
+  for (auto& p : settings) p.temperature = 0.7f;
+  settings[1].top_p = 0.9f;
+  settings[2].min_p = 0.1f;
+  settings[3].top_k = 40;
+  settings[4].top_k = 1, settings[4].temperature = 2.0f;  // the two tie at the edge: both stay (as in HF)
+  for (const SamplingParams& p : settings) {
+    const auto dist = sampling_distribution(row, p);
+    ASSERT_EQ(dist.size(), 2u) << "top_k " << p.top_k << " top_p " << p.top_p << " min_p " << p.min_p;
+    EXPECT_EQ(dist[0].id, 17);
+    EXPECT_EQ(dist[1].id, 4000);
+    EXPECT_DOUBLE_EQ(dist[0].prob, 0.5);
+    SamplingParams seeded = p;
+    seeded.seed = 3;
+    Sampler s(seeded);
+    int hits[2] = {0, 0};
+    for (int k = 0; k < 400; ++k) {
+      std::vector<float> copy = row;
+      const int32_t id = s.sample_penalized(copy);
+      ASSERT_TRUE(id == 17 || id == 4000) << id;
+      ++hits[id == 4000];
+    }
+    EXPECT_GT(std::min(hits[0], hits[1]), 150);  // about 200 each
+  }
+  // The row's logprobs: each +inf token log(1/2), the rest -inf.
+  const TokenLogprobs lp = token_logprobs(row, 4000, 3);
+  EXPECT_FLOAT_EQ(lp.chosen.logprob, float(-std::log(2.0)));
+  ASSERT_EQ(lp.top.size(), 3u);
+  EXPECT_EQ(lp.top[0].id, 17);
+  EXPECT_EQ(lp.top[1].id, 4000);
+  EXPECT_EQ(lp.top[2].logprob, -INFINITY);
+  // Through the backend's top candidates (top-p): they decline, and the full row shares the mass.
+  auto be = test::make_cpu();
+  SamplingParams p;
+  p.temperature = 1.0f, p.top_p = 0.8f, p.seed = 5;
+  Sampler s(p);
+  const std::vector<int32_t> none;
+  const std::vector<SamplingRow> rows = {{&s, none, 0}};
+  for (int k = 0; k < 20; ++k) {
+    Tensor t = be->upload(row.data(), DType::F32, {1, int64_t(row.size())}, DType::F32);
+    const SampledRows out = sample_on_device(*be, t, rows);
+    ASSERT_TRUE(out.ids[0] == 17 || out.ids[0] == 4000) << out.ids[0];
+    EXPECT_EQ(out.counts.full_rows, 1);
+  }
 }

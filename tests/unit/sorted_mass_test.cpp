@@ -353,7 +353,11 @@ TEST(SortedMass, PlainTemperatureOnlyWhenNothingElseCuts) {
   EXPECT_TRUE(plain_temperature(scaled_candidates(ties, k2), k2));
   EXPECT_FALSE(plain(params_of(1.0f, 0.9f, 0.0f, 0, 0)));
   EXPECT_FALSE(plain(params_of(1.0f, 1.0f, 0.1f, 0, 0)));
-  const std::vector<float> inf_row = {1.0f, INFINITY};  // every probability NaN: the sorting path's
+  // A +inf logit leaves the +inf tokens alone, as equal finite logits: a plain draw among them.
+  const std::vector<float> inf_row = {1.0f, INFINITY, 2.0f, INFINITY};
   const auto p = params_of(1.0f, 1.0f, 0.0f, 0, 0);
-  EXPECT_FALSE(plain_temperature(scaled_candidates(inf_row, p), p));
+  const ScaledCandidates inf = scaled_candidates(inf_row, p);
+  EXPECT_TRUE(plain_temperature(inf, p));
+  ASSERT_EQ(inf.tokens.size(), 2u);
+  EXPECT_EQ(inf.top, 0.0);
 }
