@@ -109,7 +109,8 @@ ScaledCandidates scaled_candidates(std::span<const float> logits, const Sampling
     std::erase_if(cand, [&](const ScaledLogit& c) { return c.logit < kth; });
     out.top_k_cut = cand.size() < before;
   }
-  // After a cut the few left are searched, else the row (the division keeps the order).
+  // After a cut, or among +inf tokens, the few left are searched, else the row (the division keeps
+  // the order).
   out.top = out.top_k_cut || max == INFINITY ? std::min_element(cand.begin(), cand.end(), sorts_before)->logit
                                               : double(max) / params.temperature;
   return out;

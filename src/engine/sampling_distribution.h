@@ -43,7 +43,8 @@ std::vector<int32_t> penalty_ids(std::span<const int32_t> history, int64_t vocab
 std::vector<TokenProb> sampling_distribution(std::span<const float> logits, const SamplingParams& params);
 
 // The first steps of sampling_distribution: every logit but NaN and -inf divided by the temperature
-// (only the +inf ones, as equal logits, where there are any), then top-k. Fails when every logit is -inf or NaN. Needs params.temperature > 0.
+// (only the +inf ones, as equal logits, where there are any), then top-k. Fails when every logit
+// is -inf or NaN. Needs params.temperature > 0.
 struct ScaledCandidates {
   std::vector<ScaledLogit> tokens;  // not empty, in no particular order
   double top = 0.0;                 // the largest logit among `tokens` (finite)
