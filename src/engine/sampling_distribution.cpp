@@ -112,7 +112,7 @@ ScaledCandidates scaled_candidates(std::span<const float> logits, const Sampling
   // After a cut, or among +inf tokens, the few left are searched, else the row (the division keeps
   // the order).
   out.top = out.top_k_cut || max == INFINITY ? std::min_element(cand.begin(), cand.end(), sorts_before)->logit
-                                              : double(max) / params.temperature;
+                                             : double(max) / params.temperature;
   return out;
 }
 
