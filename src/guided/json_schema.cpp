@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <string_view>
 #include <map>
 #include <set>
 
@@ -25,10 +26,21 @@ const std::set<std::string, std::less<>> kAnnotations = {"title",    "descriptio
 const std::set<std::string, std::less<>> kKeywords = {
     "type", "enum", "const", "anyOf", "oneOf", "allOf", "$ref", "$defs", "definitions", "nullable",  // any value
     "properties", "required", "additionalProperties",                                              // objects
-    "items", "prefixItems", "additionalItems", "minItems", "maxItems",                             // arrays
-    "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"};                   // numbers
+    "items", "prefixItems", "additionalItems", "minItems", "maxItems"};                            // arrays
 // clang-format on
+// The numbers' keywords, which constrain only the number branch of a type list (and the string
+// keywords: StringSchemaCompiler).
 const char* const kNumberKeywords[] = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"};
+
+bool is_number_keyword(std::string_view key) {
+  return std::ranges::any_of(kNumberKeywords, [&](const char* keyword) { return key == keyword; });
+}
+// The first of kNumberKeywords (in their order) that `schema` holds, or null.
+const char* number_keyword_in(const json& schema) {
+  for (const char* keyword : kNumberKeywords)
+    if (schema.contains(keyword)) return keyword;
+  return nullptr;
+}
 
 std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
 
@@ -158,7 +170,7 @@ class SchemaCompiler {
         if (!value.is_string()) fail_at(join(path, key), "expected a string");
         continue;
       }
-      if (!kKeywords.contains(key) && !StringSchemaCompiler::is_string_keyword(key))
+      if (!kKeywords.contains(key) && !is_number_keyword(key) && !StringSchemaCompiler::is_string_keyword(key))
         fail_at(join(path, key), fmt::format("unsupported keyword \"{}\"", key));
       if (key == "$defs" || key == "definitions") {
         if (!value.is_object()) fail_at(join(path, key), "expected an object of schemas");
@@ -197,10 +209,9 @@ class SchemaCompiler {
       return add_alias(std::move(alternatives), where);
     }
     if (schema.contains("const") || schema.contains("enum"))
-      for (const char* keyword : kNumberKeywords)
-        if (schema.contains(keyword))
-          fail_at(join(path, keyword), fmt::format("{} together with \"{}\" is not supported", keyword,
-                                                   schema.contains("const") ? "const" : "enum"));
+      if (const char* keyword = number_keyword_in(schema))
+        fail_at(join(path, keyword), fmt::format("{} together with \"{}\" is not supported", keyword,
+                                                 schema.contains("const") ? "const" : "enum"));
     if (schema.contains("const")) return add_literals({schema["const"].dump()});
     if (schema.contains("enum")) {
       const json& list = schema["enum"];
@@ -225,8 +236,7 @@ class SchemaCompiler {
       if (schema.contains("items") || schema.contains("prefixItems") || schema.contains("additionalItems") ||
           schema.contains("minItems") || schema.contains("maxItems"))
         return or_null(compile_type(schema, "array", path, path));
-      for (const char* keyword : kNumberKeywords)
-        if (schema.contains(keyword)) return or_null(compile_type(schema, "number", path, path));
+      if (number_keyword_in(schema)) return or_null(compile_type(schema, "number", path, path));
       if (StringSchemaCompiler::has_string_keywords(schema)) return or_null(compile_type(schema, "string", path, path));
       return JsonGrammar::kAny;
     }
@@ -321,9 +331,7 @@ class SchemaCompiler {
 
   // Integer or Number, with the bounds (and, for an Integer, multipleOf) beside the type.
   int32_t compile_number(const json& schema, bool integer, const std::string& path) {
-    bool constrained = false;
-    for (const char* keyword : kNumberKeywords) constrained = constrained || schema.contains(keyword);
-    if (!constrained) return integer ? JsonGrammar::kInteger : JsonGrammar::kNumber;
+    if (!number_keyword_in(schema)) return integer ? JsonGrammar::kInteger : JsonGrammar::kNumber;
     JsonNode n;
     n.kind = integer ? JsonNodeKind::Integer : JsonNodeKind::Number;
     n.ranged = true;
