@@ -42,8 +42,6 @@ const char* number_keyword_in(const json& schema) {
   return nullptr;
 }
 
-std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
-
 using Int128 = JsonNode::Int128;
 constexpr Int128 kNoBound = JsonNode::kNoBound;
 
@@ -166,14 +164,14 @@ class SchemaCompiler {
       if (kAnnotations.contains(key)) continue;
       // The root's own $id names the document; $refs still resolve within it ("#...").
       if (key == "$id") {
-        if (!path.empty()) fail_at(join(path, key), "\"$id\" is supported only on the root schema");
-        if (!value.is_string()) fail_at(join(path, key), "expected a string");
+        if (!path.empty()) fail_at(join_schema_path(path, key), "\"$id\" is supported only on the root schema");
+        if (!value.is_string()) fail_at(join_schema_path(path, key), "expected a string");
         continue;
       }
       if (!kKeywords.contains(key) && !is_number_keyword(key) && !StringSchemaCompiler::is_string_keyword(key))
-        fail_at(join(path, key), fmt::format("unsupported keyword \"{}\"", key));
+        fail_at(join_schema_path(path, key), fmt::format("unsupported keyword \"{}\"", key));
       if (key == "$defs" || key == "definitions") {
-        if (!value.is_object()) fail_at(join(path, key), "expected an object of schemas");
+        if (!value.is_object()) fail_at(join_schema_path(path, key), "expected an object of schemas");
         continue;
       }
       constraining.push_back(key);
@@ -181,18 +179,19 @@ class SchemaCompiler {
     auto alone = [&](const char* keyword) {
       for (const std::string& key : constraining)
         if (key != keyword)
-          fail_at(join(path, keyword), fmt::format("{} together with \"{}\" is not supported", keyword, key));
+          fail_at(join_schema_path(path, keyword),
+                  fmt::format("{} together with \"{}\" is not supported", keyword, key));
     };
     if (schema.contains("$ref")) {
       alone("$ref");
-      return resolve_ref(schema["$ref"], join(path, "$ref"));
+      return resolve_ref(schema["$ref"], join_schema_path(path, "$ref"));
     }
     if (schema.contains("allOf")) {
       // One subschema is that schema (generators wrap a $ref in allOf to give it a description);
       // several would have to be merged.
       alone("allOf");
       const json& list = schema["allOf"];
-      const std::string where = join(path, "allOf");
+      const std::string where = join_schema_path(path, "allOf");
       if (!list.is_array() || list.empty()) fail_at(where, "expected a non-empty array of schemas");
       if (list.size() > 1) fail_at(where, "allOf with more than one schema is not supported");
       return compile(list[0], where + "[0]");
@@ -201,7 +200,7 @@ class SchemaCompiler {
       const char* keyword = schema.contains("anyOf") ? "anyOf" : "oneOf";
       alone(keyword);
       const json& list = schema[keyword];
-      const std::string where = join(path, keyword);
+      const std::string where = join_schema_path(path, keyword);
       if (!list.is_array() || list.empty()) fail_at(where, "expected a non-empty array of schemas");
       std::vector<int32_t> alternatives;
       for (size_t i = 0; i < list.size(); ++i)
@@ -210,12 +209,13 @@ class SchemaCompiler {
     }
     if (schema.contains("const") || schema.contains("enum"))
       if (const char* keyword = number_keyword_in(schema))
-        fail_at(join(path, keyword), fmt::format("{} together with \"{}\" is not supported", keyword,
-                                                 schema.contains("const") ? "const" : "enum"));
+        fail_at(join_schema_path(path, keyword), fmt::format("{} together with \"{}\" is not supported", keyword,
+                                                             schema.contains("const") ? "const" : "enum"));
     if (schema.contains("const")) return add_literals({schema["const"].dump()});
     if (schema.contains("enum")) {
       const json& list = schema["enum"];
-      if (!list.is_array() || list.empty()) fail_at(join(path, "enum"), "expected a non-empty array of values");
+      if (!list.is_array() || list.empty())
+        fail_at(join_schema_path(path, "enum"), "expected a non-empty array of values");
       std::vector<std::string> texts;
       for (const json& value : list) texts.push_back(value.dump());
       return add_literals(std::move(texts));
@@ -223,11 +223,11 @@ class SchemaCompiler {
     // nullable (OpenAPI 3.0): the type also allows null.
     bool nullable = false;
     if (schema.contains("nullable")) {
-      if (!schema["nullable"].is_boolean()) fail_at(join(path, "nullable"), "expected a boolean");
+      if (!schema["nullable"].is_boolean()) fail_at(join_schema_path(path, "nullable"), "expected a boolean");
       nullable = schema["nullable"].get<bool>();
     }
     auto or_null = [&](int32_t node) {
-      return nullable ? add_alias({node, JsonGrammar::kNull}, join(path, "nullable")) : node;
+      return nullable ? add_alias({node, JsonGrammar::kNull}, join_schema_path(path, "nullable")) : node;
     };
     if (!schema.contains("type")) {
       // No type: what the other keywords describe, or any value.
@@ -241,7 +241,7 @@ class SchemaCompiler {
       return JsonGrammar::kAny;
     }
     const json& type = schema["type"];
-    const std::string where = join(path, "type");
+    const std::string where = join_schema_path(path, "type");
     if (type.is_string()) {
       const int32_t node = compile_type(schema, type.get<std::string>(), path, where);
       return type.get<std::string>() == "null" ? node : or_null(node);
@@ -291,19 +291,19 @@ class SchemaCompiler {
     std::map<std::string, size_t> index;
     if (schema.contains("properties")) {
       const json& properties = schema["properties"];
-      const std::string where = join(path, "properties");
+      const std::string where = join_schema_path(path, "properties");
       if (!properties.is_object()) fail_at(where, "expected an object of schemas");
       for (const auto& [name, sub] : properties.items()) {
         JsonProperty p;
         p.key = json(name).dump();
-        p.value = compile(sub, join(where, name));
+        p.value = compile(sub, join_schema_path(where, name));
         index[name] = n.properties.size();
         n.properties.push_back(std::move(p));
       }
     }
     if (schema.contains("required")) {
       const json& required = schema["required"];
-      const std::string where = join(path, "required");
+      const std::string where = join_schema_path(path, "required");
       if (!required.is_array()) fail_at(where, "expected an array of property names");
       for (size_t i = 0; i < required.size(); ++i) {
         const std::string at = fmt::format("{}[{}]", where, i);
@@ -317,7 +317,7 @@ class SchemaCompiler {
     int32_t extra = JsonGrammar::kAny;
     if (schema.contains("additionalProperties")) {
       const json& additional = schema["additionalProperties"];
-      const std::string where = join(path, "additionalProperties");
+      const std::string where = join_schema_path(path, "additionalProperties");
       if (additional.is_boolean())
         extra = additional.get<bool>() ? JsonGrammar::kAny : -1;
       else if (additional.is_object())
@@ -339,14 +339,14 @@ class SchemaCompiler {
     const int scale = integer ? 0 : kRangedNumberScale;
     std::string low_key, high_key;
     auto number_at = [&](const char* key) {
-      if (!schema[key].is_number()) fail_at(join(path, key), "expected a number");
+      if (!schema[key].is_number()) fail_at(join_schema_path(path, key), "expected a number");
       return to_decimal(schema[key]);
     };
     // Draft 4 writes exclusiveMinimum/exclusiveMaximum as a boolean beside minimum/maximum.
     auto draft4_exclusive = [&](const char* key, const char* bound) {
       if (!schema.contains(key) || !schema[key].is_boolean()) return false;
       if (schema[key].get<bool>() && !schema.contains(bound))
-        fail_at(join(path, key), fmt::format("{} true needs {} beside it", key, bound));
+        fail_at(join_schema_path(path, key), fmt::format("{} true needs {} beside it", key, bound));
       return schema[key].get<bool>();
     };
     auto raise_low = [&](Int128 low, const char* key) {
@@ -373,7 +373,7 @@ class SchemaCompiler {
     n.low = std::clamp(n.low, -kNoBound, kNoBound);
     n.high = std::clamp(n.high, -kNoBound, kNoBound);
     if (schema.contains("multipleOf")) {
-      const std::string where = join(path, "multipleOf");
+      const std::string where = join_schema_path(path, "multipleOf");
       if (!integer) fail_at(where, "multipleOf is supported on integers only");
       const Decimal d = number_at("multipleOf");
       const Int128 m = scaled_floor(d, 0);
@@ -390,13 +390,16 @@ class SchemaCompiler {
       // The matcher holds an integer's magnitude in 64 bits; bounds beyond them could not be kept exactly.
       const Int128 limit = std::numeric_limits<uint64_t>::max();
       if (!low_key.empty() && (n.low > limit || n.low < -limit))
-        fail_at(join(path, low_key), fmt::format("integer bounds beyond +-{} are not supported", limit_text()));
+        fail_at(join_schema_path(path, low_key),
+                fmt::format("integer bounds beyond +-{} are not supported", limit_text()));
       if (!high_key.empty() && (n.high > limit || n.high < -limit))
-        fail_at(join(path, high_key), fmt::format("integer bounds beyond +-{} are not supported", limit_text()));
+        fail_at(join_schema_path(path, high_key),
+                fmt::format("integer bounds beyond +-{} are not supported", limit_text()));
     }
     const char* what = integer ? "integer" : "number";
     if (n.low > n.high)
-      fail_at(join(path, high_key), fmt::format("leaves no {} within the bounds{}", what, number_restriction(integer)));
+      fail_at(join_schema_path(path, high_key),
+              fmt::format("leaves no {} within the bounds{}", what, number_restriction(integer)));
     // Whether some number can be written at all (an integer multiple, a number of few enough digits).
     {
       JsonGrammar single;
@@ -407,8 +410,8 @@ class SchemaCompiler {
       bool some = false;
       for (const char c : std::string_view("-0123456789")) some = some || matcher.advance(start, uint8_t(c), next);
       if (!some) {
-        if (integer) fail_at(join(path, "multipleOf"), "no multiple of it lies within the bounds");
-        fail_at(join(path, low_key.empty() ? high_key : low_key),
+        if (integer) fail_at(join_schema_path(path, "multipleOf"), "no multiple of it lies within the bounds");
+        fail_at(join_schema_path(path, low_key.empty() ? high_key : low_key),
                 fmt::format("leaves no number within the bounds{}", number_restriction(false)));
       }
     }
@@ -430,24 +433,26 @@ class SchemaCompiler {
     auto rest = [&](const char* key) {
       const json& items = schema[key];
       if (items.is_boolean()) return items.get<bool>() ? JsonGrammar::kAny : -1;
-      return compile(items, join(path, key));
+      return compile(items, join_schema_path(path, key));
     };
     auto tuple = [&](const char* key) {
       const json& list = schema[key];
-      if (!list.is_array() || list.empty()) fail_at(join(path, key), "expected a non-empty array of schemas");
+      if (!list.is_array() || list.empty())
+        fail_at(join_schema_path(path, key), "expected a non-empty array of schemas");
       for (size_t i = 0; i < list.size(); ++i)
-        n.prefix_items.push_back(compile(list[i], fmt::format("{}[{}]", join(path, key), i)));
+        n.prefix_items.push_back(compile(list[i], fmt::format("{}[{}]", join_schema_path(path, key), i)));
     };
     const bool items_tuple = schema.contains("items") && schema["items"].is_array();
     if (items_tuple) {
       // The tuple form before draft 2020-12: items is the array, additionalItems the rest.
       if (schema.contains("prefixItems"))
-        fail_at(join(path, "items"), "an array of schemas beside prefixItems (write the rest as one schema)");
+        fail_at(join_schema_path(path, "items"),
+                "an array of schemas beside prefixItems (write the rest as one schema)");
       tuple("items");
       if (schema.contains("additionalItems")) n.items = rest("additionalItems");
     } else {
       if (schema.contains("additionalItems"))
-        fail_at(join(path, "additionalItems"),
+        fail_at(join_schema_path(path, "additionalItems"),
                 "additionalItems applies only beside items as an array (after prefixItems, write the rest as items)");
       if (schema.contains("prefixItems")) tuple("prefixItems");
       if (schema.contains("items")) n.items = rest("items");
@@ -455,17 +460,18 @@ class SchemaCompiler {
     auto count = [&](const char* key, int64_t fallback) {
       if (!schema.contains(key)) return fallback;
       const json& v = schema[key];
-      if (!v.is_number_integer() || v.get<int64_t>() < 0) fail_at(join(path, key), "expected a non-negative integer");
+      if (!v.is_number_integer() || v.get<int64_t>() < 0)
+        fail_at(join_schema_path(path, key), "expected a non-negative integer");
       return v.get<int64_t>();
     };
     n.min_items = count("minItems", 0);
     n.max_items = count("maxItems", std::numeric_limits<int64_t>::max());
-    if (n.min_items > n.max_items) fail_at(join(path, "maxItems"), "is less than minItems");
+    if (n.min_items > n.max_items) fail_at(join_schema_path(path, "maxItems"), "is less than minItems");
     if (n.items < 0) {
       const int64_t most = int64_t(n.prefix_items.size());
       n.max_items = std::min(n.max_items, most);
       if (n.min_items > most)
-        fail_at(join(path, "minItems"), fmt::format("is more than the {} items the array may hold", most));
+        fail_at(join_schema_path(path, "minItems"), fmt::format("is more than the {} items the array may hold", most));
     }
     return add(std::move(n));
   }

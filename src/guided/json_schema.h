@@ -49,6 +49,11 @@ class JsonSchemaError : public Error {
   std::string path_, reason_;
 };
 
+// `key` under `path`, as JsonSchemaError::path writes it.
+inline std::string join_schema_path(const std::string& path, const std::string& key) {
+  return path.empty() ? key : path + "." + key;
+}
+
 // `schema_json` is the schema's JSON text. Throws JsonSchemaError.
 std::shared_ptr<const JsonGrammar> compile_json_schema(std::string_view schema_json);
 

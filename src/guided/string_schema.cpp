@@ -12,14 +12,12 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
-
 // A length keyword's value; `fallback` when absent.
 int64_t length_keyword(const json& schema, const char* key, const std::string& path, int64_t fallback) {
   if (!schema.contains(key)) return fallback;
   const json& v = schema[key];
   if (!v.is_number_integer() || v.get<int64_t>() < 0)
-    throw JsonSchemaError(join(path, key), "expected a non-negative integer");
+    throw JsonSchemaError(join_schema_path(path, key), "expected a non-negative integer");
   return v.get<int64_t>();
 }
 
@@ -49,18 +47,18 @@ const RegexDfa& StringSchemaCompiler::pattern_dfa(const std::string& pattern, co
 std::optional<JsonNode> StringSchemaCompiler::compile(const json& schema, const std::string& path) {
   const int64_t min_length = length_keyword(schema, "minLength", path, 0);
   const int64_t max_length = length_keyword(schema, "maxLength", path, JsonNode::kUnboundedLength);
-  if (min_length > max_length) throw JsonSchemaError(join(path, "maxLength"), "is less than minLength");
+  if (min_length > max_length) throw JsonSchemaError(join_schema_path(path, "maxLength"), "is less than minLength");
   // What the text must be, as words for the errors below.
   std::string what;
   std::optional<RegexDfa> dfa;
   if (schema.contains("pattern")) {
-    const std::string where = join(path, "pattern");
+    const std::string where = join_schema_path(path, "pattern");
     if (!schema["pattern"].is_string()) throw JsonSchemaError(where, "expected a string (a regular expression)");
     dfa = pattern_dfa(schema["pattern"].get<std::string>(), where);
     what = "the pattern";
   }
   if (schema.contains("format")) {
-    const std::string where = join(path, "format");
+    const std::string where = join_schema_path(path, "format");
     if (!schema["format"].is_string()) throw JsonSchemaError(where, "expected a string");
     const std::string format = schema["format"].get<std::string>();
     const std::string_view pattern = format_pattern(format);
@@ -80,7 +78,7 @@ std::optional<JsonNode> StringSchemaCompiler::compile(const json& schema, const 
   // minLength goes into the automaton, maxLength stays a bound the matcher counts up to: both
   // exact, with the automaton's shortest() telling the matcher how far acceptance is.
   if (min_length > 0) {
-    const std::string where = join(path, "minLength");
+    const std::string where = join_schema_path(path, "minLength");
     try {
       const RegexDfa long_enough = RegexDfa::at_least(int32_t(std::min<int64_t>(min_length, kMaxDfaStates)));
       dfa = dfa ? intersect(*dfa, long_enough) : long_enough;
@@ -95,7 +93,7 @@ std::optional<JsonNode> StringSchemaCompiler::compile(const json& schema, const 
   n.kind = JsonNodeKind::ConstrainedString;
   n.max_length = int32_t(std::min<int64_t>(max_length, JsonNode::kUnboundedLength));
   if (dfa->shortest(RegexDfa::kStart) > n.max_length)
-    throw JsonSchemaError(join(path, "maxLength"),
+    throw JsonSchemaError(join_schema_path(path, "maxLength"),
                           fmt::format("no string of at most {} characters matches {}", max_length, what));
   n.dfa = grammar_.add_dfa(std::move(*dfa));
   return n;
