@@ -41,7 +41,12 @@ def short_name(mangled):
 
 
 def is_gemm(name):
-    return "gemm" in name or name in ("cublasLt", "splitKreduce")
+    return "gemm" in name or name.startswith("int4_gemv") or name in ("cublasLt", "splitKreduce")
+
+
+# A layer's projections in the order they run; a GEMM that follows another GEMM with no op between
+# them (the one-token 4-bit GEMVs, which run the norms, RoPE and SwiGLU themselves) is the next one.
+NEXT_PROJECTION = {"o": "gate_up", "gate_up": "down", "down": "qkv", "qkv": "o"}
 
 
 # The one-token skinny GEMM with its neighbours fused in (skinny_gemm.cu), by the template arguments
@@ -51,16 +56,24 @@ FUSED_SKINNY = {("1", "1"): "qkv+norm+rope", ("1", "0"): "gate_up+norm"}
 
 def label_step(kernels):
     """Names each kernel by its op; GEMMs by the projection they compute (from the op before them)."""
-    labels, norms, role = [], 0, "gemm"
+    labels, norms, role, after_gemm = [], 0, "gemm", False
     for k in kernels:
         name = short_name(k["name"])
         fused = re.search(r"SkinnyInputE(\d)ELb(\d)E", k["name"])
         if fused and fused.groups() in FUSED_SKINNY:
             labels.append(FUSED_SKINNY[fused.groups()])
+            role, after_gemm = labels[-1].split("+")[0], True
             continue
         if is_gemm(name):
-            labels.append(role + (" (reduce)" if name == "splitKreduce" else ""))
+            if name == "splitKreduce":
+                labels.append(role + " (reduce)")
+                continue
+            if after_gemm:
+                role = NEXT_PROJECTION.get(role, role)
+            labels.append(role)
+            after_gemm = True
             continue
+        after_gemm = False
         if name.startswith("rms_norm"):
             role = "qkv" if norms % 2 == 0 else "gate_up"
             norms += 1
@@ -69,7 +82,7 @@ def label_step(kernels):
         elif name.startswith("silu"):
             role = "down"
         elif name.startswith("gather_rows"):
-            role = "lm_head"
+            role = "qkv" if not labels else "lm_head"  # the step's first kernel gathers the embeddings
         labels.append(name)
     return labels
 

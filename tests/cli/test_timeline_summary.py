@@ -26,6 +26,11 @@ def skinny(inp, rope):
 FUSED_LAYER = [(skinny(1, 1), 1, 33), (ATTN, 2, 6), (skinny(0, 0), 3, 12), (skinny(1, 0), 1, 60),
                (SILU, 1, 2), (skinny(0, 0), 1, 32)]
 
+# The 4-bit one-token GEMV (its fused instance runs the norm, RoPE and SwiGLU itself): four in a row
+# a layer, with the attention between qkv and o.
+INT4_GEMV = "_ZN7turbine4cuda12_GLOBAL__N_116int4_gemv_kernelI6__halfLi1ELi4ELb0ELb1EEEvNS0_12Int4GemmArgsEiNS1_10GemvFusionE"
+INT4_LAYER = [(INT4_GEMV, 1, 12), (ATTN, 2, 6), (INT4_GEMV, 3, 8), (INT4_GEMV, 1, 19), (INT4_GEMV, 1, 12)]
+
 # One layer: (kernel, starts this many us before the previous kernel ends, duration in us).
 LAYER = [(NORM, 0, 2), (SKINNY, 1, 30), (ROPE, 1, 3), (ATTN, 2, 6), (SKINNY, 3, 12), (NORM, 0, 2),
          (CUBLAS, 0, 50), (REDUCE, 0, 3), (SILU, 1, 2), (SKINNY, 1, 31)]
@@ -97,6 +102,18 @@ def test_fused_one_token_gemms_are_named_by_what_they_fuse(tmp_path):
     assert table["down"] == (2, 2 * 31.0)
     assert table["silu_mul_vec"] == (2, 2 * 1.0)
     assert table["rms_norm_vec"] == (1, 2.0)  # only the final norm runs apart
+    assert table["lm_head"] == (1, 80.0)
+
+
+def test_one_token_gemvs_in_a_row_are_named_by_their_order(tmp_path):
+    csv_path = tmp_path / "kernels.csv"
+    write_timeline(csv_path, steps=4, layers=2, gap_us=10, layer=INT4_LAYER)
+    _, table = summarise(csv_path, 2)
+    assert table["qkv"] == (2, 2 * 11.0)
+    assert table["paged_decode"] == (2, 2 * 4.0)
+    assert table["o"] == (2, 2 * 5.0)
+    assert table["gate_up"] == (2, 2 * 18.0)
+    assert table["down"] == (2, 2 * 11.0)
     assert table["lm_head"] == (1, 80.0)
 
 
