@@ -14,6 +14,15 @@ namespace {
 
 constexpr int kWarps = 4;
 constexpr int kMaxHeadDim = 512;
+// Rotation pairs a lane takes before the PDL wait: rotary dims up to 128 (64 pairs over 32 lanes).
+constexpr int kEarlyAngles = 2;
+
+// sin and cos of rotation pair i at position pos, times the attention factor.
+__device__ __forceinline__ void rope_angle(const QkvRopeParams& p, float pos, int i, float& s, float& c) {
+  sincosf(pos * p.inv_freq[i], &s, &c);
+  c *= p.attention_factor;
+  s *= p.attention_factor;
+}
 
 // Grid (token, head group): each warp of the block takes one head (q heads, then k, then v), so
 // a decode step's few tokens still spread over many blocks. With Vec (head_dim % 8 == 0, aligned
@@ -24,13 +33,33 @@ template <typename T, bool Vec, KvFormat F>
 __global__ void qkv_rope_store_kernel(QkvRopeParams p) {
   __shared__ float buf[kWarps][kMaxHeadDim];
   pdl_launch_dependents();
-  pdl_wait();
   const int t = blockIdx.x, lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
   const int D = p.head_dim, Hq = p.num_heads, Hkv = p.num_kv_heads;
   const T* row = static_cast<const T*>(p.qkv) + size_t(t) * (Hq + 2 * Hkv) * D;
+  // The step's index arrays were copied before its first kernel and the frequencies are constant, so
+  // the token's slot and the lane's first rotation angles are ready before the wait: after it, a head
+  // costs one round trip (its qkv row) before its stores.
   const float pos = float(p.positions[t]);
   const int slot = p.slot_mapping[t];
   const int block = slot / p.block_len, offset = slot % p.block_len;
+  float cos_r[kEarlyAngles], sin_r[kEarlyAngles];
+#pragma unroll
+  for (int r = 0; r < kEarlyAngles; ++r) {
+    const int i = lane + 32 * r;
+    cos_r[r] = sin_r[r] = 0.0f;
+    if (i < p.rotary_dim / 2) rope_angle(p, pos, i, sin_r[r], cos_r[r]);
+  }
+  // Rotation pair i (i = lane + 32 r) of this token's position.
+  auto angle = [&](int i, int r, float& s, float& c) {
+    if (r < kEarlyAngles) {
+#pragma unroll
+      for (int e = 0; e < kEarlyAngles; ++e)
+        if (e == r) s = sin_r[e], c = cos_r[e];
+    } else {
+      rope_angle(p, pos, i, s, c);
+    }
+  };
+  pdl_wait();
   float* b = buf[warp];
   for (int h = blockIdx.y * kWarps + warp; h < Hq + 2 * Hkv; h += gridDim.y * kWarps) {
     const bool is_q = h < Hq, is_v = h >= Hq + Hkv;
@@ -62,11 +91,9 @@ __global__ void qkv_rope_store_kernel(QkvRopeParams p) {
     if constexpr (F != KvFormat::Dense) {
       if (!is_q) {
         // Rotated in place (each lane owns its pairs), then quantized from fp32 like the host reference.
-        for (int i = lane; i < half; i += 32) {
+        for (int i = lane, r = 0; i < half; i += 32, ++r) {
           float s, c;
-          sincosf(pos * p.inv_freq[i], &s, &c);
-          c *= p.attention_factor;
-          s *= p.attention_factor;
+          angle(i, r, s, c);
           const float x = b[i], y = b[i + half];
           b[i] = x * c - y * s;
           b[i + half] = y * c + x * s;
@@ -89,11 +116,9 @@ __global__ void qkv_rope_store_kernel(QkvRopeParams p) {
       dst = static_cast<T*>(p.cache_layer) + ((size_t(block) * 2 + kv) * Hkv + kvh) * size_t(p.block_len) * D +
             size_t(offset) * D;
     }
-    for (int i = lane; i < half; i += 32) {
+    for (int i = lane, r = 0; i < half; i += 32, ++r) {
       float s, c;
-      sincosf(pos * p.inv_freq[i], &s, &c);
-      c *= p.attention_factor;
-      s *= p.attention_factor;
+      angle(i, r, s, c);
       const float x = b[i], y = b[i + half];
       dst[i] = from_float<T>(x * c - y * s);
       dst[i + half] = from_float<T>(y * c + x * s);

@@ -62,16 +62,28 @@ __global__ void rms_norm_vec_kernel(T* residual, const T* x, const T* weight, T*
   pdl_wait();
   const uint4* xr = reinterpret_cast<const uint4*>(x + row * cols);
   uint4* rr = Residual ? reinterpret_cast<uint4*>(residual + row * cols) : nullptr;
+  // Every chunk's loads go out before the first store: a store to the residual row may alias a later
+  // chunk's load, so loads after it would wait for it, one round trip to L2 per chunk.
+  uint4 xraw[kChunks], rraw[kChunks];
+#pragma unroll
+  for (int j = 0; j < kChunks; ++j) {
+    const int c = threadIdx.x + j * blockDim.x;
+    xraw[j] = rraw[j] = make_uint4(0, 0, 0, 0);
+    if (c < chunks) {
+      xraw[j] = xr[c];
+      if (Residual) rraw[j] = rr[c];
+    }
+  }
   float v[kChunks][8];
   float sum = 0.0f;
 #pragma unroll
   for (int j = 0; j < kChunks; ++j) {
     const int c = threadIdx.x + j * blockDim.x;
     if (c >= chunks) break;
-    unpack8<T>(xr[c], v[j]);
+    unpack8<T>(xraw[j], v[j]);
     if (Residual) {
       float r[8];
-      unpack8<T>(rr[c], r);
+      unpack8<T>(rraw[j], r);
 #pragma unroll
       for (int e = 0; e < 8; ++e) r[e] += v[j][e];
       const uint4 rounded = pack8<T>(r);  // the residual stream is kept in T
