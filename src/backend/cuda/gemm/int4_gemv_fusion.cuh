@@ -33,44 +33,25 @@ __device__ __forceinline__ void pre_norm_row(const Int4GemmArgs& a, const Int4Ge
   const uint4* delta = static_cast<const uint4*>(pre.delta);
   uint4* residual = blockIdx.x == 0 ? static_cast<uint4*>(pre.residual_out) : nullptr;
   float sq = 0.0f;
-  // Two chunks of a thread at a time, both loaded before either is stored: block 0's store to the
-  // residual may alias the next chunk's loads, which would otherwise wait for it (a round trip each).
-  static_assert(kGammaChunks % 2 == 0);
-#pragma unroll
-  for (int i0 = 0; i0 < kGammaChunks; i0 += 2) {
-    if (tid + i0 * kThreads >= kp / 8) break;
-    uint4 xv[2], dv[2];
-#pragma unroll
-    for (int i = 0; i < 2; ++i) {
-      const int c = tid + (i0 + i) * kThreads;
-      xv[i] = dv[i] = make_uint4(0, 0, 0, 0);
-      if (c < chunks) {
-        xv[i] = load_after_wait(x + c);
-        if (delta) dv[i] = load_after_wait(delta + c);
-      }
-    }
-#pragma unroll
-    for (int i = 0; i < 2; ++i) {
-      const int c = tid + (i0 + i) * kThreads;
-      if (c >= kp / 8) break;
-      uint4 v = xv[i];
-      if (c < chunks) {
-        float f[8];
-        if (delta) {
-          float d[8];
-          unpack8<T>(v, f);
-          unpack8<T>(dv[i], d);
-#pragma unroll
-          for (int e = 0; e < 8; ++e) f[e] += d[e];
-          v = pack8<T>(f);  // the residual stream is kept in T
-          if (residual) residual[c] = v;
-        }
+  for (int c = tid; c < kp / 8; c += kThreads) {
+    uint4 v = make_uint4(0, 0, 0, 0);
+    if (c < chunks) {
+      float f[8];
+      v = load_after_wait(x + c);
+      if (delta) {
+        float d[8];
         unpack8<T>(v, f);
+        unpack8<T>(load_after_wait(delta + c), d);
 #pragma unroll
-        for (int e = 0; e < 8; ++e) sq += f[e] * f[e];
+        for (int e = 0; e < 8; ++e) f[e] += d[e];
+        v = pack8<T>(f);  // the residual stream is kept in T
+        if (residual) residual[c] = v;
       }
-      x_s[c] = v;
+      unpack8<T>(v, f);
+#pragma unroll
+      for (int e = 0; e < 8; ++e) sq += f[e] * f[e];
     }
+    x_s[c] = v;
   }
   sq = warp_sum(sq);
   if ((tid & 31) == 0) red[tid >> 5] = sq;
