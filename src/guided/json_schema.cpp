@@ -207,18 +207,12 @@ class SchemaCompiler {
         alternatives.push_back(compile(list[i], fmt::format("{}[{}]", where, i)));
       return add_alias(std::move(alternatives), where);
     }
-    if (schema.contains("const") || schema.contains("enum"))
-      if (const char* keyword = number_keyword_in(schema))
-        fail_at(join_schema_path(path, keyword), fmt::format("{} together with \"{}\" is not supported", keyword,
-                                                             schema.contains("const") ? "const" : "enum"));
-    if (schema.contains("const")) return add_literals({schema["const"].dump()});
+    if (schema.contains("const")) return add_literals(allowed_literals(schema, {schema["const"]}, path, "const"));
     if (schema.contains("enum")) {
       const json& list = schema["enum"];
       if (!list.is_array() || list.empty())
         fail_at(join_schema_path(path, "enum"), "expected a non-empty array of values");
-      std::vector<std::string> texts;
-      for (const json& value : list) texts.push_back(value.dump());
-      return add_literals(std::move(texts));
+      return add_literals(allowed_literals(schema, std::vector<json>(list.begin(), list.end()), path, "enum"));
     }
     // nullable (OpenAPI 3.0): the type also allows null.
     bool nullable = false;
@@ -258,6 +252,36 @@ class SchemaCompiler {
     if (nullable && !names.contains("null")) alternatives.push_back(JsonGrammar::kNull);
     if (alternatives.size() == 1) return alternatives[0];
     return add_alias(std::move(alternatives), where);
+  }
+
+  // The texts of `values` (const's one or enum's) that the schema's other keywords allow, as JSON Schema
+  // applies them all: its type (and nullable), and the numeric and string keywords, each on its own
+  // kind of value (without a type, on any value); the keywords of objects and arrays are not applied.
+  // Each text runs through a grammar of those keywords alone, so it is held to what that grammar
+  // writes (a bounded number, for one, without an exponent). An error at `keyword` where none is left.
+  std::vector<std::string> allowed_literals(const json& schema, const std::vector<json>& values,
+                                            const std::string& path, const char* keyword) {
+    std::vector<std::string> texts;
+    for (const json& value : values) texts.push_back(value.dump());
+    json others = json::object();
+    for (const auto& [key, value] : schema.items())
+      if (key == "type" || is_number_keyword(key) || StringSchemaCompiler::is_string_keyword(key)) others[key] = value;
+    if (others.empty()) return texts;
+    if (schema.contains("nullable")) others["nullable"] = schema["nullable"];
+    if (!others.contains("type")) others["type"] = json::array({"null", "boolean", "object", "array", "number", "string"});
+    JsonGrammar single;
+    SchemaCompiler check(root_, single);
+    single.set_root(check.compile(others, path));
+    const JsonMatcher matcher(single);
+    std::vector<std::string> allowed;
+    for (std::string& text : texts) {
+      MatcherState state = matcher.start();
+      if (matcher.advance(state, text) && matcher.can_end(state)) allowed.push_back(std::move(text));
+    }
+    if (allowed.empty())
+      fail_at(join_schema_path(path, keyword),
+              fmt::format("no value of {} satisfies the schema's other keywords", keyword));
+    return allowed;
   }
 
   int32_t add_literals(std::vector<std::string> texts) {

@@ -2,8 +2,9 @@
 // model_json_schema() use) into a JsonGrammar.
 // Supported: type (one name or a list), properties (generated in declaration order; the required
 // ones always, the optional ones may be skipped), required, additionalProperties, items, prefixItems
-// (and the older tuple form: items as an array, additionalItems), minItems/maxItems, enum, const,
-// anyOf (oneOf is taken as anyOf), allOf of one schema (that schema), local $ref ("#",
+// (and the older tuple form: items as an array, additionalItems), minItems/maxItems, enum and const
+// (their values that the type, numeric and string keywords beside them allow: an error where none is
+// left; object and array keywords beside them are not applied), anyOf (oneOf is taken as anyOf), allOf of one schema (that schema), local $ref ("#",
 // "#/$defs/...", "#/definitions/...", recursion allowed), nullable (OpenAPI 3.0: the type also
 // allows null), minimum/maximum/exclusiveMinimum/exclusiveMaximum (numbers, or draft 4's booleans
 // beside minimum/maximum) on integers and numbers, multipleOf (a positive integer) on integers, and

@@ -100,6 +100,9 @@ BAD_REQUESTS = [
     ("schema empty range", "/v1/chat/completions",
      chat_schema({"type": "object", "properties": {"age": {"type": "integer", "minimum": 5, "maximum": 3}}}), 400,
      "response_format.json_schema.schema.properties.age.maximum"),
+    ("schema enum the type leaves empty", "/v1/chat/completions",
+     chat_schema({"type": "object", "properties": {"size": {"type": "integer", "enum": ["S", "M"]}}}), 400,
+     "response_format.json_schema.schema.properties.size.enum"),
     ("schema pattern outside the subset", "/v1/completions",
      {"prompt": PROMPT, "response_format": {"type": "json_schema", "json_schema": {
          "name": "a", "schema": {"type": "string", "pattern": "^x(?=y)"}}}}, 400,

@@ -59,6 +59,39 @@ TEST(JsonSchema, EnumConstAndTypeLists) {
   EXPECT_FALSE(may_begin(*g, R"({"color": "red", "kind": "fixed", "v": 1)"));
 }
 
+// Every keyword applies to an enum's or a const's values: those the type, numeric and string keywords
+// beside it reject are left out, each kind of keyword judging only its own kind of value.
+TEST(JsonSchema, EnumAndConstKeepTheValuesTheOtherKeywordsAllow) {
+  const auto typed = compile_json_schema(R"({"type": "string", "enum": ["a", 1, null, "b"]})");
+  EXPECT_TRUE(matches(*typed, R"("a")"));
+  EXPECT_TRUE(matches(*typed, R"("b")"));
+  EXPECT_FALSE(matches(*typed, "1"));
+  EXPECT_FALSE(matches(*typed, "null"));
+  const auto nullable = compile_json_schema(R"({"type": "string", "nullable": true, "enum": ["a", null, 2]})");
+  EXPECT_TRUE(matches(*nullable, "null"));
+  EXPECT_FALSE(matches(*nullable, "2"));
+  const auto bounded = compile_json_schema(R"({"enum": [1, 2, 3, "x", 2.5], "minimum": 2})");
+  EXPECT_FALSE(matches(*bounded, "1"));
+  EXPECT_TRUE(matches(*bounded, "2"));
+  EXPECT_TRUE(matches(*bounded, "2.5"));
+  EXPECT_TRUE(matches(*bounded, R"("x")"));  // minimum does not apply to a string
+  const auto integers = compile_json_schema(R"({"type": "integer", "enum": [2, 3, 4, 6], "multipleOf": 2})");
+  EXPECT_TRUE(matches(*integers, "4"));
+  EXPECT_FALSE(matches(*integers, "3"));
+  const auto strings = compile_json_schema(R"({"enum": ["ab", "abcd", "b", 7], "maxLength": 3, "pattern": "^a"})");
+  EXPECT_TRUE(matches(*strings, R"("ab")"));
+  EXPECT_FALSE(matches(*strings, R"("abcd")"));
+  EXPECT_FALSE(matches(*strings, R"("b")"));
+  EXPECT_TRUE(matches(*strings, "7"));  // nor string keywords to a number
+  const auto constant = compile_json_schema(R"({"const": "2024-01-05", "format": "date"})");
+  EXPECT_TRUE(matches(*constant, R"("2024-01-05")"));
+  // Object keywords are not applied to the values; the type is.
+  const auto objects = compile_json_schema(R"({"type": "object", "properties": {"a": {"type": "integer"}},
+    "enum": [{"b": 1}, [1]]})");
+  EXPECT_TRUE(matches(*objects, R"({"b":1})"));
+  EXPECT_FALSE(matches(*objects, "[1]"));
+}
+
 TEST(JsonSchema, AnyOfAndOneOf) {
   for (const char* keyword : {"anyOf", "oneOf"}) {
     const auto g = compile_json_schema(fmt::format(R"({{"{}": [
@@ -290,8 +323,15 @@ TEST(JsonSchema, NumericAndTupleErrorsNameTheirKeyword) {
             "maximum | integer bounds beyond +-18446744073709551615 are not supported");
   EXPECT_EQ(error_path(R"({"type": "integer", "exclusiveMinimum": true})"),
             "exclusiveMinimum | exclusiveMinimum true needs minimum beside it");
-  EXPECT_EQ(error_path(R"({"enum": [1, 2], "minimum": 2})"),
-            "minimum | minimum together with \"enum\" is not supported");
+  EXPECT_EQ(error_path(R"({"enum": [1, 2], "minimum": 3})"),
+            "enum | no value of enum satisfies the schema's other keywords");
+  EXPECT_EQ(error_path(R"({"const": 5, "maximum": 4})"),
+            "const | no value of const satisfies the schema's other keywords");
+  EXPECT_EQ(error_path(R"({"type": "integer", "enum": ["x", 1.5]})"),
+            "enum | no value of enum satisfies the schema's other keywords");
+  EXPECT_EQ(error_path(R"({"enum": [1], "minimum": 3, "maximum": 2})"),
+            "maximum | leaves no number within the bounds (a bounded number is written without an exponent, with at "
+            "most 15 digits)");
   EXPECT_EQ(error_path(R"({"prefixItems": []})"), "prefixItems | expected a non-empty array of schemas");
   EXPECT_EQ(error_path(R"({"prefixItems": [{"type": "integer"}, {"type": "text"}]})"),
             "prefixItems[1].type | unknown type \"text\" (expected string, number, integer, boolean, null, object or "
