@@ -6,7 +6,12 @@
 namespace turbine {
 namespace {
 
-#define TURBINE_DATE R"(\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01]))"
+// A date: each month's days, February's 29th in the Gregorian leap years (divisible by 4, the centuries
+// by 400).
+#define TURBINE_LEAP_YEAR R"((\d\d(0[48]|[2468][048]|[13579][26])|([02468][048]|[13579][26])00))"
+#define TURBINE_DATE                                                                                        \
+  "(" R"(\d{4}-((0[13578]|1[02])-(0[1-9]|[12]\d|3[01])|(0[469]|11)-(0[1-9]|[12]\d|30)|02-(0[1-9]|1\d|2[0-8])))" \
+  "|" TURBINE_LEAP_YEAR "-02-29)"
 #define TURBINE_TIME R"(([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?([Zz]|[+-]([01]\d|2[0-3]):[0-5]\d))"
 #define TURBINE_DURATION_TIME R"(T(\d+H(\d+M(\d+S)?)?|\d+M(\d+S)?|\d+S))"
 #define TURBINE_LABEL R"([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)"
@@ -43,6 +48,7 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 10> kFormats
 }};
 
 #undef TURBINE_DATE
+#undef TURBINE_LEAP_YEAR
 #undef TURBINE_TIME
 #undef TURBINE_DURATION_TIME
 #undef TURBINE_LABEL
