@@ -268,7 +268,8 @@ class SchemaCompiler {
       if (key == "type" || is_number_keyword(key) || StringSchemaCompiler::is_string_keyword(key)) others[key] = value;
     if (others.empty()) return texts;
     if (schema.contains("nullable")) others["nullable"] = schema["nullable"];
-    if (!others.contains("type")) others["type"] = json::array({"null", "boolean", "object", "array", "number", "string"});
+    if (!others.contains("type"))
+      others["type"] = json::array({"null", "boolean", "object", "array", "number", "string"});
     JsonGrammar single;
     SchemaCompiler check(root_, single);
     single.set_root(check.compile(others, path));
