@@ -4,9 +4,10 @@
 //
 // What each one takes (its pattern in string_formats.cpp):
 // - date-time: RFC 3339 `date "T" time` ("t" too), seconds required, any fractional digits, "Z"/"z"
-//   or a numeric offset; the day is 01-31 whatever the month (2024-02-31 passes; a pattern cannot count
-//   a month's days without growing large), leap second 60 allowed as RFC 3339 allows it;
-// - date: RFC 3339 full-date, 0000-12-31 style with the same day range; time: RFC 3339 full-time,
+//   or a numeric offset; a day its month has (February 29 in the Gregorian leap years only: the
+//   automaton tells them by the year's last two digits, and the centuries by the first two), leap
+//   second 60 allowed as RFC 3339 allows it;
+// - date: RFC 3339 full-date, 0000-12-31 style with the same days; time: RFC 3339 full-time,
 //   offset required (as JSON Schema defines it);
 // - duration: ISO 8601 as RFC 3339 Appendix A writes it (P1Y2M3DT4H5M6S, P2W, PT0S ...);
 // - email: a practical pattern, local@domain.tld: a dot-atom local part, labels of letters, digits and
