@@ -30,7 +30,12 @@ GuidedMaskCache::Bits GuidedMaskCache::walk(const MatcherState& from) const {
   return bits;
 }
 
-std::shared_ptr<const GuidedMaskCache::Bits> GuidedMaskCache::allowed(const MatcherState& state) {
+std::shared_ptr<const GuidedMaskCache::Bits> GuidedMaskCache::allowed(const MatcherState& exact) {
+  // Far from its maxLength a string's count does not change the set (JsonMatcher::without_distant_counts):
+  // such a state is keyed and walked with the count at 0.
+  MatcherState uncounted;
+  const MatcherState& state =
+      matcher_.without_distant_counts(exact, int64_t(vocabulary_->max_depth()), uncounted) ? uncounted : exact;
   std::string key(state.key());
   std::promise<std::shared_ptr<const Bits>> walked;
   uint64_t walk_index = 0;

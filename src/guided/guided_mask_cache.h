@@ -1,8 +1,10 @@
 // The allowed tokens of the matcher states of one grammar over one vocabulary, found by walking the
 // vocabulary's byte trie with the matcher (skipping every subtree whose prefix it rejects) and kept
-// by the state's exact key. The set is a function of the state alone, so one cache serves every
-// GuidedDecoder of the grammar: a request's n choices, and requests whose grammars are equal
-// (GuidedMaskCaches hands them the same cache), walk a state once between them.
+// by the state's exact key, except that a string's count of code points under a maxLength is keyed
+// (and walked) as 0 where the longest token cannot bring it near the bound, which leaves the set as
+// it is (JsonMatcher::without_distant_counts). The set is a function of the state alone, so one
+// cache serves every GuidedDecoder of the grammar: a request's n choices, and requests whose grammars
+// are equal (GuidedMaskCaches hands them the same cache), walk a state once between them.
 //
 // Thread-safe: decoders on several threads (the engine prepares masks on worker threads) may ask at
 // once. A state that one thread is walking is waited for by the others, not walked again. A walk that

@@ -187,6 +187,19 @@ bool JsonMatcher::can_end(const MatcherState& state) const {
   return result;
 }
 
+bool JsonMatcher::without_distant_counts(const MatcherState& state, int64_t span, MatcherState& out) const {
+  bool changed = false;
+  for (size_t i = 0; i < state.frames.size(); ++i) {
+    const MatcherFrame& f = state.frames[i];
+    if (f.kind != kConstrainedString || f.a == 0) continue;
+    const JsonNode& n = grammar_.node(f.node);
+    if (int64_t(f.a) + span + grammar_.dfa(n.dfa).farthest() > int64_t(n.max_length)) continue;
+    if (!changed) out = state, changed = true;
+    out.frames[i].a = 0;
+  }
+  return changed;
+}
+
 bool JsonMatcher::can_continue(const MatcherState& state) const {
   bool result = false;
   for_each_stack(state.frames, [&](size_t begin, size_t end) {

@@ -58,6 +58,12 @@ class JsonMatcher {
   bool can_end(const MatcherState& state) const;
   // Some byte may still follow (false once a complete value cannot grow).
   bool can_continue(const MatcherState& state) const;
+  // `state` with the code points counted so far under a maxLength set to 0 where no `span` code points
+  // from here can bring the count near the bound (count + span + the automaton's farthest() <= bound):
+  // every byte the next `span` code points take is then taken or rejected as from a count of 0. A mask
+  // cache keys and walks a state so (`span`: the longest token's bytes), so that one set serves a long
+  // string under a maxLength. False (and `out` untouched) where no count changes.
+  bool without_distant_counts(const MatcherState& state, int64_t span, MatcherState& out) const;
 
  private:
   bool feed(std::vector<MatcherFrame>& out, size_t base, uint8_t byte) const;

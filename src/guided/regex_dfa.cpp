@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <limits>
 #include <map>
 #include <tuple>
@@ -144,6 +145,7 @@ RegexDfa RegexDfa::from_draft(const Draft& d) {
     out.edge_begin_.push_back(int32_t(out.edges_.size()));
     out.accepting_.push_back(d.accepting[s]);
     out.shortest_.push_back(distance[s]);
+    out.farthest_ = std::max(out.farthest_, distance[s]);
     triples.clear();
     merged_edges(
         d.edges[s], [&](int32_t t) { return group[size_t(t)]; }, triples);

@@ -43,6 +43,8 @@ class RegexDfa {
   bool accepting(int32_t state) const { return accepting_[size_t(state)] != 0; }
   // The fewest code points from `state` to an accepting state.
   int32_t shortest(int32_t state) const { return shortest_[size_t(state)]; }
+  // The most of shortest() over the states: no state is farther from acceptance.
+  int32_t farthest() const { return farthest_; }
   std::span<const Edge> edges(int32_t state) const {
     return std::span(edges_).subspan(size_t(edge_begin_[size_t(state)]),
                                      size_t(edge_begin_[size_t(state) + 1] - edge_begin_[size_t(state)]));
@@ -69,6 +71,7 @@ class RegexDfa {
   std::vector<Edge> edges_;
   std::vector<uint8_t> accepting_;
   std::vector<int32_t> shortest_;
+  int32_t farthest_ = 0;
 };
 
 // The automaton of the strings both accept. Throws RegexError when it would pass kMaxDfaStates.

@@ -12,6 +12,7 @@
 
 #include "guided/guided_decoder.h"
 #include "guided/guided_mask_caches.h"
+#include "guided/json_matcher.h"
 #include "guided/json_schema.h"
 #include "unit/kjv_vocabulary_suite.h"
 
@@ -106,6 +107,43 @@ TEST_F(GuidedMaskCacheTest, PrepareThenMaskEqualsMaskAlone) {
     }
     EXPECT_GT(prepared.masks().stats().walks, 5u);  // many states along the way
   }
+}
+
+// Inside a string under a maxLength, the count of code points is part of the state, but a set is the
+// same wherever the longest token cannot reach the bound: those states share one walk, and every set,
+// near the bound too, is the one token-by-token matching gives.
+TEST_F(GuidedMaskCacheTest, AStringFarFromItsMaxLengthIsOneEntry) {
+  constexpr int kMax = 200;
+  const auto grammar = compile_json_schema(R"({"type": "string", "maxLength": 200})");
+  GuidedMaskCache cache(grammar, trie());
+  const JsonMatcher matcher(*grammar);
+  const int far = kMax - int(trie()->max_depth());  // counts up to here reach no closer than the bound
+  ASSERT_GT(far, 10);
+  auto state_after = [&](int letters) {
+    MatcherState s = matcher.start();
+    EXPECT_TRUE(matcher.advance(s, "\"" + std::string(size_t(letters), 'a')));
+    return s;
+  };
+  auto expect_exact = [&](int letters) {
+    const MatcherState s = state_after(letters);
+    const auto bits = cache.allowed(s);
+    size_t allowed = 0, differ = 0;
+    for (int32_t id = 0; id < trie()->vocab_size(); ++id) {
+      MatcherState t = s;
+      const bool want = !trie()->bytes(id).empty() && matcher.advance(t, trie()->bytes(id));
+      const bool got = ((*bits)[size_t(id) / 64] >> (id % 64)) & 1;
+      allowed += want;
+      differ += want != got;
+    }
+    EXPECT_EQ(differ, 0u) << letters << " letters";
+    return allowed;
+  };
+  const size_t far_set = expect_exact(0);
+  for (const int letters : {1, 5, far / 2, far}) EXPECT_EQ(expect_exact(letters), far_set) << letters;
+  EXPECT_EQ(cache.stats().walks, 1u);
+  EXPECT_LE(expect_exact(far + 1), far_set);  // the longest tokens may close the string before the bound
+  for (const int letters : {kMax - 3, kMax - 1, kMax}) EXPECT_LT(expect_exact(letters), far_set) << letters;
+  EXPECT_EQ(cache.stats().walks, 5u);  // each count near the bound is its own state
 }
 
 // Two equal grammars (compiled twice, as two requests with one schema are) get one cache from the
