@@ -462,6 +462,13 @@ void launch_kernel(const Int4GemmArgs& a, int group_shift, int sms, const Kernel
   // configuration, which waits for the SM to drain, at every other kernel.
   if constexpr (NT == 1 && SC == 4)
     TURBINE_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, 72));
+  // At 9-16 tokens every block reads all 16 tokens' activations of K again for each strip (128 KB at K
+  // 4096): the two blocks' rings (88 KB) take the 100 KB shared-memory configuration (43% of 228 is 98
+  // KB, which the driver rounds up to it), and L1 keeps about 156 KB for the activations, where the
+  // driver's own choice (132 KB, sized for three blocks, which the registers do not allow) left it
+  // about 121.
+  if constexpr (NT == 2 && TwoBlocks)
+    TURBINE_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, 43));
   const int64_t strips = a.layout.n_padded() / 16;
   const int64_t units = fusion.epilogue == Int4GemvEpilogue::Store ? strips : strips / 2;
   const dim3 grid(unsigned(std::min<int64_t>(units, int64_t(sms) * kBlocksPerSm<TwoBlocks>)));
