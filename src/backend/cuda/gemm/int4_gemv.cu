@@ -462,11 +462,10 @@ void launch_kernel(const Int4GemmArgs& a, int group_shift, int sms, const Kernel
   // configuration, which waits for the SM to drain, at every other kernel.
   if constexpr (NT == 1 && SC == 4)
     TURBINE_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, 72));
-  // At 9-16 tokens every block reads all 16 tokens' activations of K again for each strip (128 KB at K
-  // 4096): the two blocks' rings (88 KB) take the 100 KB shared-memory configuration (43% of 228 is 98
-  // KB, which the driver rounds up to it), and L1 keeps about 156 KB for the activations, where the
-  // driver's own choice (132 KB, sized for three blocks, which the registers do not allow) left it
-  // about 121.
+  // At 9-16 tokens every block rereads all the tokens' activations of K for each strip (128 KB at K
+  // 4096), through L1. Asking for 43% (98 KB) lets the two blocks' rings (88 KB) take the 100 KB
+  // shared-memory configuration and leaves L1 about 156 KB; the driver's own choice, sized for three
+  // blocks (which the registers do not allow), was 132 KB and left L1 about 121 (docs/performance.md).
   if constexpr (NT == 2 && TwoBlocks)
     TURBINE_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, 43));
   const int64_t strips = a.layout.n_padded() / 16;
