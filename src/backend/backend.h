@@ -135,7 +135,8 @@ struct ResidualStream {
 
 // The pre-norm in front of a projection: residual += delta (none in the first layer), then RMSNorm
 // of the updated residual with `weight`. `normed` [T, H] is scratch for backends that run the steps
-// apart (the fused ones leave it untouched).
+// apart (the fused ones leave it untouched; a backend may also write it in the order its linear
+// kernel reads, as the CUDA one does for its 4-bit GEMM's 64-token tiles).
 struct PreNorm {
   ResidualStream& residual;
   const Tensor* delta;

@@ -54,6 +54,7 @@ CudaOptions resolve_cuda_options(const CudaOptionFlags& flags, const std::functi
   on_off(flags.cublaslt_tune, "TURBINE_CUBLASLT_TUNE", o.cublaslt_tune);
   on_off(flags.int4_tiled_gemm, "TURBINE_CUDA_INT4_TILED", o.int4_tiled_gemm);
   on_off(flags.int4_wgmma, "TURBINE_CUDA_INT4_WGMMA", o.int4_wgmma);
+  on_off(flags.int4_b_order, "TURBINE_CUDA_INT4_B_ORDER", o.int4_b_order);
   on_off(flags.flash_quantized_kv, "TURBINE_CUDA_FLASH_QUANTIZED_KV", o.flash_quantized_kv);
   on_off(flags.kv_decode_wide_lanes, "TURBINE_CUDA_KV_DECODE_WIDE_LANES", o.kv_decode_wide_lanes);
   tokens(flags.skinny_gemm_max_tokens, "--skinny-gemm-max-tokens", "TURBINE_CUDA_SKINNY_GEMM", kSkinnyGemmMaxTokens,

@@ -46,6 +46,11 @@ struct CudaOptions {
   // earlier one-strip kernel took 128 against 146 with mma.sync (docs/performance.md). Off: mma.sync,
   // for comparisons.
   bool int4_wgmma = true;
+  // Where a pre-norm's 4-bit projection (qkv, gate_up) runs on the wgmma GEMM's 64-token tiles (33+
+  // tokens), the norm writes its output in their B operand's order (gemm/int4_b_order.h), which they
+  // copy into shared memory with 16-byte cp.async instead of loading and transposing it. Off: the
+  // natural order, for comparisons.
+  bool int4_b_order = true;
   // Unset: kInt4WgmmaTiledMinTokens where a launch's tiles run on wgmma, else kInt4TiledMinTokens.
   std::optional<int> int4_tiled_min_tokens;
   int int4_tiled_max_tokens = kInt4TiledMaxTokens;
@@ -72,7 +77,7 @@ constexpr int kInt4DequantMinTokensLimit = 1 << 20;
 
 // The options given on the command line; unset ones come from the environment, then the defaults.
 struct CudaOptionFlags {
-  std::optional<bool> graphs, fused, pdl, cublaslt_tune, int4_tiled_gemm, int4_wgmma, flash_quantized_kv,
+  std::optional<bool> graphs, fused, pdl, cublaslt_tune, int4_tiled_gemm, int4_wgmma, int4_b_order, flash_quantized_kv,
       kv_decode_wide_lanes;
   std::optional<int> skinny_gemm_max_tokens, wgmma_gemm_max_tokens, int4_gemv_max_tokens, int4_dequant_min_tokens,
       int4_tiled_min_tokens, int4_tiled_max_tokens;
@@ -83,11 +88,11 @@ bool parse_on_off(const std::string& text, const std::string& name);
 
 // Resolves `flags` over the environment fallback, read through `getenv` (std::getenv in the CLI):
 // TURBINE_CUDA_GRAPHS, TURBINE_CUDA_FUSED, TURBINE_CUDA_PDL, TURBINE_CUBLASLT_TUNE, TURBINE_CUDA_INT4_TILED,
-// TURBINE_CUDA_INT4_WGMMA, TURBINE_CUDA_FLASH_QUANTIZED_KV, TURBINE_CUDA_KV_DECODE_WIDE_LANES (on/off/1/0),
-// TURBINE_CUDA_SKINNY_GEMM, TURBINE_CUDA_WGMMA_GEMM, TURBINE_CUDA_INT4_GEMV, TURBINE_CUDA_INT4_TILED_MIN,
-// TURBINE_CUDA_INT4_TILED_MAX, TURBINE_CUDA_INT4_DEQUANT (a token count). A variable is used only where its
-// flag was not given; each one used is appended to `applied` as "NAME=value". A bad value or a count
-// outside its range throws Error naming the flag or variable.
+// TURBINE_CUDA_INT4_WGMMA, TURBINE_CUDA_INT4_B_ORDER, TURBINE_CUDA_FLASH_QUANTIZED_KV,
+// TURBINE_CUDA_KV_DECODE_WIDE_LANES (on/off/1/0), TURBINE_CUDA_SKINNY_GEMM, TURBINE_CUDA_WGMMA_GEMM,
+// TURBINE_CUDA_INT4_GEMV, TURBINE_CUDA_INT4_TILED_MIN, TURBINE_CUDA_INT4_TILED_MAX, TURBINE_CUDA_INT4_DEQUANT (a token
+// count). A variable is used only where its flag was not given; each one used is appended to `applied` as "NAME=value".
+// A bad value or a count outside its range throws Error naming the flag or variable.
 CudaOptions resolve_cuda_options(const CudaOptionFlags& flags, const std::function<const char*(const char*)>& getenv,
                                  std::vector<std::string>* applied);
 

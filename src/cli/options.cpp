@@ -104,6 +104,9 @@ void add_cuda_options(CLI::App& cmd, CudaFlags& f) {
   on_off("--int4-wgmma", f.int4_wgmma,
          "on Hopper, the tiled 4-bit GEMM on wgmma, the weights dequantized in registers (default on; off: "
          "mma.sync)");
+  on_off("--int4-b-order", f.int4_b_order,
+         "where a pre-norm's 4-bit projection runs on the wgmma GEMM's 64-token tiles (33+ tokens), the norm writes "
+         "its output in the order their B operand reads (default on; off: the natural order)");
   tokens("--int4-tiled-min-tokens", f.int4_tiled_min_tokens,
          fmt::format("the fewest tokens of a 4-bit linear the tiled GEMM takes (default {} where its tiles run on "
                      "wgmma, Hopper; {} on mma.sync, which is slower than the 4-bit GEMM at 32 tokens)",
@@ -126,8 +129,8 @@ void add_cuda_options(CLI::App& cmd, CudaFlags& f) {
          "of a row per lane (default on)");
   for (const char* name : {"--cuda-graphs", "--cuda-fused", "--cuda-pdl", "--cublaslt-tune", "--skinny-gemm-max-tokens",
                            "--wgmma-gemm-max-tokens", "--int4-gemv-max-tokens", "--int4-tiled-gemm", "--int4-wgmma",
-                           "--int4-tiled-min-tokens", "--int4-tiled-max-tokens", "--int4-dequant-min-tokens",
-                           "--flash-quantized-kv", "--kv-decode-wide-lanes"})
+                           "--int4-b-order", "--int4-tiled-min-tokens", "--int4-tiled-max-tokens",
+                           "--int4-dequant-min-tokens", "--flash-quantized-kv", "--kv-decode-wide-lanes"})
     cmd.get_option(name)->group(group);
 }
 
@@ -262,6 +265,7 @@ CudaOptions resolve_cuda(const CudaFlags& f, const std::string& device) {
   flags.cublaslt_tune = on_off(f.cublaslt_tune, "--cublaslt-tune");
   flags.int4_tiled_gemm = on_off(f.int4_tiled_gemm, "--int4-tiled-gemm");
   flags.int4_wgmma = on_off(f.int4_wgmma, "--int4-wgmma");
+  flags.int4_b_order = on_off(f.int4_b_order, "--int4-b-order");
   flags.flash_quantized_kv = on_off(f.flash_quantized_kv, "--flash-quantized-kv");
   flags.kv_decode_wide_lanes = on_off(f.kv_decode_wide_lanes, "--kv-decode-wide-lanes");
   flags.skinny_gemm_max_tokens = f.skinny_gemm_max_tokens;

@@ -20,7 +20,8 @@ namespace turbine::cli {
 // The CUDA backend's switches as given on the command line (unset: the environment fallback, then
 // the defaults; see resolve_cuda). Accepted on every device; the cpu backend has no use for them.
 struct CudaFlags {
-  std::optional<std::string> graphs, fused, pdl, cublaslt_tune, int4_tiled_gemm, int4_wgmma, flash_quantized_kv,
+  std::optional<std::string> graphs, fused, pdl, cublaslt_tune, int4_tiled_gemm, int4_wgmma, int4_b_order,
+      flash_quantized_kv,
       kv_decode_wide_lanes;  // "on" / "off"
   std::optional<int> skinny_gemm_max_tokens, wgmma_gemm_max_tokens, int4_gemv_max_tokens, int4_dequant_min_tokens,
       int4_tiled_min_tokens, int4_tiled_max_tokens;

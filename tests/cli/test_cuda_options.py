@@ -8,7 +8,7 @@ from turbine_cli import BIN, MODEL, assert_user_error, generate, run
 
 ALL_OFF = ["--cuda-graphs", "off", "--cuda-fused", "off", "--cuda-pdl", "off", "--cublaslt-tune", "off",
            "--skinny-gemm-max-tokens", "0", "--wgmma-gemm-max-tokens", "0", "--int4-gemv-max-tokens", "0",
-           "--int4-tiled-gemm", "off", "--int4-wgmma", "off", "--int4-tiled-min-tokens", "64", "--int4-tiled-max-tokens", "64",
+           "--int4-tiled-gemm", "off", "--int4-wgmma", "off", "--int4-b-order", "off", "--int4-tiled-min-tokens", "64", "--int4-tiled-max-tokens", "64",
            "--int4-dequant-min-tokens", "0", "--flash-quantized-kv", "off", "--kv-decode-wide-lanes", "off"]
 PROMPT = ["--prompt", "In the beginning", "--max-new-tokens", "4"]
 
@@ -24,7 +24,7 @@ def test_every_model_command_takes_them():
         assert r.returncode == 0, command
         for flag in (b"--cuda-graphs", b"--cuda-fused", b"--cuda-pdl", b"--cublaslt-tune",
                      b"--skinny-gemm-max-tokens", b"--wgmma-gemm-max-tokens", b"--int4-gemv-max-tokens",
-                     b"--int4-tiled-gemm", b"--int4-wgmma", b"--int4-tiled-min-tokens", b"--int4-tiled-max-tokens",
+                     b"--int4-tiled-gemm", b"--int4-wgmma", b"--int4-b-order", b"--int4-tiled-min-tokens", b"--int4-tiled-max-tokens",
                      b"--int4-dequant-min-tokens", b"--flash-quantized-kv", b"--kv-decode-wide-lanes"):
             assert flag in r.stdout, (command, flag)
 
@@ -40,6 +40,7 @@ def test_bad_values_name_the_flag():
     assert_user_error(run(*base, "--int4-gemv-max-tokens", "17"), "--int4-gemv-max-tokens")
     assert_user_error(run(*base, "--int4-tiled-gemm", "yes"), "--int4-tiled-gemm")
     assert_user_error(run(*base, "--int4-wgmma", "auto"), "--int4-wgmma")
+    assert_user_error(run(*base, "--int4-b-order", "natural"), "--int4-b-order")
     assert_user_error(run(*base, "--int4-tiled-min-tokens", "-3"), "--int4-tiled-min-tokens")
     assert_user_error(run(*base, "--int4-tiled-max-tokens", "many"), "--int4-tiled-max-tokens")
     assert_user_error(run(*base, "--int4-tiled-min-tokens", "65", "--int4-tiled-max-tokens", "64"),

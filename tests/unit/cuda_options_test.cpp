@@ -35,6 +35,7 @@ TEST(CudaOptions, DefaultsWithNeitherFlagsNorEnvironment) {
   EXPECT_EQ(o.int4_gemv_max_tokens, kInt4GemvMaxTokens);  // the 4-bit GEMV wherever it takes the tokens
   EXPECT_TRUE(o.int4_tiled_gemm);  // the tiled 4-bit GEMM where it wins: from 17 tokens on wgmma, 33 on mma.sync
   EXPECT_TRUE(o.int4_wgmma);       // its tiles on wgmma (where the device has it)
+  EXPECT_TRUE(o.int4_b_order);     // and their pre-norms' output in the order the 64-token tiles read
   EXPECT_FALSE(o.int4_tiled_min_tokens.has_value());  // so the backend picks one of those two
   EXPECT_EQ(o.int4_tiled_max_tokens, kInt4TiledMaxTokens);
   EXPECT_EQ(o.int4_dequant_min_tokens, 0);  // and the dequantized path nowhere
@@ -54,6 +55,7 @@ TEST(CudaOptions, FlagsSetEveryField) {
   f.int4_gemv_max_tokens = 0;
   f.int4_tiled_gemm = false;
   f.int4_wgmma = false;
+  f.int4_b_order = false;
   f.int4_tiled_min_tokens = 9;
   f.int4_tiled_max_tokens = 4096;
   f.int4_dequant_min_tokens = 512;
@@ -66,6 +68,7 @@ TEST(CudaOptions, FlagsSetEveryField) {
   EXPECT_FALSE(o.graphs || o.fused || o.pdl || o.cublaslt_tune);
   EXPECT_FALSE(o.int4_tiled_gemm);
   EXPECT_FALSE(o.int4_wgmma);
+  EXPECT_FALSE(o.int4_b_order);
   EXPECT_EQ(o.int4_tiled_min_tokens, 9);
   EXPECT_EQ(o.int4_tiled_max_tokens, 4096);
   EXPECT_EQ(o.skinny_gemm_max_tokens, 1);
@@ -83,6 +86,7 @@ TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
                      {"TURBINE_CUDA_INT4_GEMV", "4"},
                      {"TURBINE_CUDA_INT4_TILED", "off"},
                      {"TURBINE_CUDA_INT4_WGMMA", "0"},
+                     {"TURBINE_CUDA_INT4_B_ORDER", "off"},
                      {"TURBINE_CUDA_INT4_TILED_MIN", "17"},
                      {"TURBINE_CUDA_INT4_TILED_MAX", "2048"},
                      {"TURBINE_CUDA_INT4_DEQUANT", "256"},
@@ -102,17 +106,18 @@ TEST(CudaOptions, EnvironmentFillsWhatNoFlagSetAndIsReported) {
   EXPECT_EQ(o.int4_gemv_max_tokens, 4);
   EXPECT_FALSE(o.int4_tiled_gemm);
   EXPECT_FALSE(o.int4_wgmma);
+  EXPECT_FALSE(o.int4_b_order);
   EXPECT_EQ(o.int4_tiled_min_tokens, 17);
   EXPECT_EQ(o.int4_tiled_max_tokens, 2048);
   EXPECT_EQ(o.int4_dequant_min_tokens, 256);
   EXPECT_FALSE(o.flash_quantized_kv);
   EXPECT_FALSE(o.kv_decode_wide_lanes);
-  EXPECT_EQ(applied, (std::vector<std::string>{"TURBINE_CUDA_FUSED=0", "TURBINE_CUDA_PDL=off",
-                                               "TURBINE_CUBLASLT_TUNE=0", "TURBINE_CUDA_INT4_TILED=off",
-                                               "TURBINE_CUDA_INT4_WGMMA=0", "TURBINE_CUDA_FLASH_QUANTIZED_KV=0",
-                                               "TURBINE_CUDA_KV_DECODE_WIDE_LANES=off", "TURBINE_CUDA_SKINNY_GEMM=0",
-                                               "TURBINE_CUDA_INT4_GEMV=4", "TURBINE_CUDA_INT4_TILED_MIN=17",
-                                               "TURBINE_CUDA_INT4_TILED_MAX=2048", "TURBINE_CUDA_INT4_DEQUANT=256"}));
+  EXPECT_EQ(applied, (std::vector<std::string>{
+                         "TURBINE_CUDA_FUSED=0", "TURBINE_CUDA_PDL=off", "TURBINE_CUBLASLT_TUNE=0",
+                         "TURBINE_CUDA_INT4_TILED=off", "TURBINE_CUDA_INT4_WGMMA=0", "TURBINE_CUDA_INT4_B_ORDER=off",
+                         "TURBINE_CUDA_FLASH_QUANTIZED_KV=0", "TURBINE_CUDA_KV_DECODE_WIDE_LANES=off",
+                         "TURBINE_CUDA_SKINNY_GEMM=0", "TURBINE_CUDA_INT4_GEMV=4", "TURBINE_CUDA_INT4_TILED_MIN=17",
+                         "TURBINE_CUDA_INT4_TILED_MAX=2048", "TURBINE_CUDA_INT4_DEQUANT=256"}));
 }
 
 TEST(CudaOptions, EmptyVariablesAreUnset) {

@@ -114,8 +114,13 @@ class CudaBackend : public Backend {
   unsigned* split_counters(size_t count);
   // The Hopper GEMM when it takes the shape; false leaves the GEMM to the caller.
   bool wgmma_linear(const Tensor& x, const Tensor& weight, Tensor& out, int tokens, int n, int k);
-  // The tiled 4-bit GEMM with its split-K scratch; false (nothing ran) when it does not take the args.
-  bool int4_tiled_linear(const Int4GemmArgs& a);
+  // The tiled 4-bit GEMM's plan where linear runs it for these args (else one of no blocks), and the
+  // GEMM on that plan with its split-K scratch; false (nothing ran) when it does not take the args.
+  Int4TiledPlan int4_tiled_plan(const Int4GemmArgs& a);
+  bool int4_tiled_linear(const Int4GemmArgs& a, const Int4TiledPlan& plan);
+  // norm_linear with a 4-bit weight where the projection runs on the wgmma GEMM's 64-token tiles: the
+  // norm writes `normed` in their B order (gemm/int4_b_order.h); false (nothing ran) elsewhere.
+  bool int4_norm_linear_b_order(const PreNorm& pre, const Int4Weight& w, const Tensor* bias, Tensor& out);
   int sms() const { return props_.multiProcessorCount; }
 
   int device_ = 0;

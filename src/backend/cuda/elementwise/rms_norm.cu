@@ -7,6 +7,7 @@
 #include "backend/cuda/common/device_math.cuh"
 #include "backend/cuda/common/pdl.cuh"
 #include "backend/cuda/elementwise/rms_norm.h"
+#include "backend/cuda/gemm/int4_b_order.h"
 
 namespace turbine::cuda {
 namespace {
@@ -42,10 +43,11 @@ int threads_for(int cols) { return std::min(1024, std::max(32, (cols / 4 + 31) /
 
 // The same with 16-byte loads, the row held in registers between the two passes and a single
 // barrier: a decode step's rows are latency-bound, not bandwidth-bound. Needs cols % 8 == 0,
-// aligned rows and cols <= 8 * kChunks * 1024.
+// aligned rows and cols <= 8 * kChunks * 1024. BOrder: the output in B order (int4_b_order.h, cols
+// % 64 == 0), a chunk's four 4-byte words stored apart.
 constexpr int kChunks = 4;  // 16-byte chunks per thread
 
-template <typename T, bool Residual>
+template <typename T, bool Residual, bool BOrder = false>
 __global__ void rms_norm_vec_kernel(T* residual, const T* x, const T* weight, T* out, int cols, float eps) {
   __shared__ float scratch[32];
   const size_t row = blockIdx.x;
@@ -109,7 +111,15 @@ __global__ void rms_norm_vec_kernel(T* residual, const T* x, const T* weight, T*
     unpack8<T>(wraw[j], wf);
 #pragma unroll
     for (int e = 0; e < 8; ++e) v[j][e] = v[j][e] * inv * wf[e];
-    o[c] = pack8<T>(v[j]);
+    const uint4 packed = pack8<T>(v[j]);
+    if constexpr (BOrder) {
+      uint32_t* o32 = reinterpret_cast<uint32_t*>(out + row * cols);
+      const uint32_t words[4] = {packed.x, packed.y, packed.z, packed.w};
+#pragma unroll
+      for (int p = 0; p < 4; ++p) o32[int4_b_order_word(4 * c + p)] = words[p];
+    } else {
+      o[c] = packed;
+    }
   }
 }
 
@@ -139,6 +149,24 @@ void launch_rms_norm(const void* x, const void* weight, void* out, int rows, int
       dtype, launch_pdl(rms_norm_kernel<T, false>, rows, threads_for(cols), 0, launch, nullptr,
                         static_cast<const T*>(x), static_cast<const T*>(weight), static_cast<T*>(out), cols, eps));
   TURBINE_CUDA_LAUNCH_CHECK();
+}
+
+bool launch_rms_norm_b_order(void* residual, const void* x, const void* weight, void* out, int rows, int cols,
+                             float eps, DType dtype, const KernelLaunch& launch) {
+  if (cols % 64 != 0 || !vector_ok(cols, {residual ? residual : x, x, weight, out})) return false;
+  if (dtype != DType::F16 && dtype != DType::BF16) return false;
+  if (rows == 0) return true;
+  if (residual) {
+    TURBINE_DISPATCH_HALF(dtype, launch_pdl(rms_norm_vec_kernel<T, true, true>, rows, vector_threads(cols), 0, launch,
+                                            static_cast<T*>(residual), static_cast<const T*>(x),
+                                            static_cast<const T*>(weight), static_cast<T*>(out), cols, eps));
+  } else {
+    TURBINE_DISPATCH_HALF(
+        dtype, launch_pdl(rms_norm_vec_kernel<T, false, true>, rows, vector_threads(cols), 0, launch, nullptr,
+                          static_cast<const T*>(x), static_cast<const T*>(weight), static_cast<T*>(out), cols, eps));
+  }
+  TURBINE_CUDA_LAUNCH_CHECK();
+  return true;
 }
 
 void launch_add_rms_norm(void* residual, const void* x, const void* weight, void* out, int rows, int cols, float eps,

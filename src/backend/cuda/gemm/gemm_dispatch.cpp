@@ -25,6 +25,7 @@
 
 #include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/elementwise/bias_add.h"
+#include "backend/cuda/elementwise/rms_norm.h"
 #include "backend/cuda/gemm/int4_gemm.h"
 #include "backend/cuda/gemm/int4_dequantize.h"
 #include "backend/cuda/gemm/int4_gemv.h"
@@ -111,18 +112,22 @@ void CudaBackend::do_linear_int4(const Tensor& x, const Int4Weight& w, const Ten
     }
   }
   if (a.tokens <= options_.int4_gemv_max_tokens && launch_int4_gemv(a, sms(), launch_)) return;
-  // The tiled GEMM takes more tokens than one mma token tile (8).
-  if (options_.int4_tiled_gemm && a.tokens > 8 && a.tokens <= options_.int4_tiled_max_tokens && int4_tiled_linear(a))
-    return;
+  if (const Int4TiledPlan plan = int4_tiled_plan(a); plan.blocks() > 0 && int4_tiled_linear(a, plan)) return;
   if (!launch_int4_gemm(a, launch_)) fail("cuda linear: the 4-bit GEMM needs x 16-byte aligned (a row view?)");
 }
 
-bool CudaBackend::int4_tiled_linear(const Int4GemmArgs& a) {
+Int4TiledPlan CudaBackend::int4_tiled_plan(const Int4GemmArgs& a) {
+  // The tiled GEMM takes more tokens than one mma token tile (8).
+  if (!options_.int4_tiled_gemm || a.tokens <= 8 || a.tokens > options_.int4_tiled_max_tokens) return {};
   const Int4TiledPlan plan = plan_int4_tiled_gemm(a.layout, a.tokens, sms(), int(split_counters_.numel()),
                                                   options_.int4_wgmma, &int4_clusters_);
   const int min_tokens =
       options_.int4_tiled_min_tokens.value_or(plan.wgmma ? kInt4WgmmaTiledMinTokens : kInt4TiledMinTokens);
-  if (plan.blocks() == 0 || a.tokens < min_tokens) return false;
+  if (plan.blocks() == 0 || a.tokens < min_tokens) return {};
+  return plan;
+}
+
+bool CudaBackend::int4_tiled_linear(const Int4GemmArgs& a, const Int4TiledPlan& plan) {
   // Split-K partial sums; the pool hands the scratch out again only in stream order, after the kernel.
   Tensor workspace;
   if (plan.workspace_bytes > 0) workspace = empty(DType::F32, {int64_t(plan.workspace_bytes / sizeof(float))});
@@ -187,13 +192,33 @@ bool CudaBackend::fused_int4_norm_linear(const PreNorm& pre, const Int4Weight& w
   return true;
 }
 
+bool CudaBackend::int4_norm_linear_b_order(const PreNorm& pre, const Int4Weight& w, const Tensor* bias, Tensor& out) {
+  if (!options_.int4_b_order || pre.normed.dtype != dtype_) return false;
+  Int4GemmArgs a = int4_args(pre.normed, w, bias, out);
+  // The route do_linear_int4 takes, where it ends on the wgmma GEMM's 64-token tiles.
+  if (options_.int4_dequant_min_tokens > 0 && a.tokens >= options_.int4_dequant_min_tokens) return false;
+  if (a.tokens <= options_.int4_gemv_max_tokens || a.layout.k % 64 != 0) return false;
+  const Int4TiledPlan plan = int4_tiled_plan(a);
+  if (plan.blocks() == 0 || !plan.wgmma || plan.token_tile != 64) return false;
+  const Tensor& current = pre.residual.current;
+  void* residual = pre.delta ? current.data : nullptr;
+  const void* x = pre.delta ? pre.delta->data : current.data;
+  if (!launch_rms_norm_b_order(residual, x, pre.weight.data, pre.normed.data, a.tokens, int(a.layout.k), pre.eps,
+                               dtype_, launch_))
+    return false;
+  a.x_b_order = true;
+  if (!int4_tiled_linear(a, plan)) fail("cuda norm_linear: the 4-bit wgmma GEMM refused its B-order input");
+  return true;
+}
+
 void CudaBackend::do_norm_linear(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& out) {
   activate();
   // Each fused kernel takes its own kind of weight (the base class runs the parts apart otherwise);
   // norm_qkv_rope_store's 4-bit projection comes here too, through the base class.
-  const bool fused = weight.quantized() ? fused_int4_norm_linear(pre, weight.int4, bias, out)
-                                        : fused_skinny(pre.residual.current, SkinnyInput::AddRmsNorm, &pre,
-                                                       weight.dense, bias, out, nullptr);
+  const bool fused =
+      weight.quantized()
+          ? fused_int4_norm_linear(pre, weight.int4, bias, out) || int4_norm_linear_b_order(pre, weight.int4, bias, out)
+          : fused_skinny(pre.residual.current, SkinnyInput::AddRmsNorm, &pre, weight.dense, bias, out, nullptr);
   if (!fused) Backend::do_norm_linear(pre, weight, bias, out);
 }
 

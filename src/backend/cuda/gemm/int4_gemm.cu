@@ -144,7 +144,7 @@ void launch_typed(const Int4GemmArgs& a, const KernelLaunch& launch) {
 
 bool launch_int4_gemm(const Int4GemmArgs& a, const KernelLaunch& launch) {
   const Int4Layout& l = a.layout;
-  if (a.tokens < 1 || l.n < 1 || l.k < 1 || l.k % 32 != 0 || l.group_size % 32 != 0) return false;
+  if (a.tokens < 1 || l.n < 1 || l.k < 1 || l.k % 32 != 0 || l.group_size % 32 != 0 || a.x_b_order) return false;
   if (!aligned16({a.x, a.w}) || reinterpret_cast<uintptr_t>(a.out) % 4 != 0) return false;
   if (a.out_dtype != a.dtype && a.out_dtype != DType::F32) return false;
   if (a.dtype != DType::F16 && a.dtype != DType::BF16) return false;

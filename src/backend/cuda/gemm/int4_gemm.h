@@ -55,6 +55,9 @@ struct Int4GemmArgs {
   DType dtype = DType::F16, out_dtype = DType::F16;
   int tokens = 0;
   Int4Layout layout;
+  // x written in B order (int4_b_order.h), which only the wgmma GEMM's 64-token tiles take: every
+  // other launcher refuses it.
+  bool x_b_order = false;
 };
 // Returns false (nothing launched) when x or out are not 4-byte aligned or a dtype is not taken.
 bool launch_int4_gemm(const Int4GemmArgs& args, const KernelLaunch& launch);

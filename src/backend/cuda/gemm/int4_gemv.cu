@@ -501,6 +501,7 @@ bool launch_int4_gemv(const Int4GemmArgs& a, int sms, const KernelLaunch& launch
   const Int4Layout& l = a.layout;
   const int group = l.group_size;
   if (a.tokens < 1 || a.tokens > kInt4GemvMaxTokens || l.n < 1 || l.k < 1 || l.k % 32 != 0 || sms < 1) return false;
+  if (a.x_b_order) return false;  // natural order only
   if (l.packed_words() / 2 >= (int64_t(1) << 31) || l.scale_words() >= (int64_t(1) << 30))
     return false;  // 32-bit offsets
   if (group < 32 || (group & (group - 1)) != 0) return false;

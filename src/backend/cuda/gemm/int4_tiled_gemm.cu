@@ -323,6 +323,7 @@ bool launch_int4_tiled_gemm(const Int4GemmArgs& a, const Int4TiledPlan& plan, fl
       plan.row_blocks != want.row_blocks || plan.splits < 1 || plan.splits > kMaxSplits)
     return false;
   if (!plan.wgmma && plan.splits > 1 && (workspace == nullptr || counters == nullptr)) return false;
+  if (a.x_b_order && !plan.wgmma) return false;  // only the wgmma kernel reads B order
   if (plan.wgmma) {
     if (!launch_int4_wgmma_gemm(a, plan, launch)) return false;
   } else {

@@ -15,6 +15,8 @@
 // through registers: the packed k order inside a chunk (int4_gemm.h) puts a lane's activations of a
 // half chunk in one 16-byte load whose four pairs belong to four places of the B rows, and one
 // stmatrix of a warp moves 8 tokens' loads there (a 4 x 4 transpose among the lanes of a token).
+// Where x's producer wrote it in that order already (int4_b_order.h; 64-token tiles), each 16-byte
+// unit is one cp.async into the stage, issued with the weights' copies three chunks ahead.
 // One barrier per chunk makes the chunk's activations visible to all warps; a stage is written
 // again only after every warp's products of it are done (the ring is deeper than the products in
 // flight). Split K (int4_tiled_gemm.h's plan) runs inside a thread-block cluster: a tile's splits are
@@ -101,15 +103,16 @@ __device__ __forceinline__ void stmatrix_x4(void* row, const uint4& v) {
                "r"(v.x), "r"(v.y), "r"(v.z), "r"(v.w)
                : "memory");
 }
-// Generic-proxy writes to shared memory (stmatrix) made visible to wgmma, which reads through the
-// async proxy.
+// Generic-proxy writes to shared memory (stmatrix, cp.async) made visible to wgmma, which reads through
+// the async proxy.
 __device__ __forceinline__ void fence_proxy_async() { asm volatile("fence.proxy.async.shared::cta;" ::: "memory"); }
 __device__ __forceinline__ void fence_descriptor(uint64_t& d) { asm volatile("" : "+l"(d)::"memory"); }
 __device__ __forceinline__ void wgmma_wait_one() { asm volatile("wgmma.wait_group.sync.aligned 1;" ::: "memory"); }
 #endif
 
-// group_shift = log2(group / 64): a chunk's group is c >> group_shift.
-template <typename T, int N>
+// group_shift = log2(group / 64): a chunk's group is c >> group_shift. XOrdered: x is in B order
+// (int4_b_order.h; 64-token tiles only).
+template <typename T, int N, bool XOrdered = false>
 __global__ void __launch_bounds__(kThreads, kInt4WgmmaBlocksPerSm)
     int4_wgmma_gemm_kernel(Int4GemmArgs a, Int4TiledPlan plan, int group_shift) {
 #if TURBINE_HOPPER_DEVICE
@@ -160,7 +163,33 @@ __global__ void __launch_bounds__(kThreads, kInt4WgmmaBlocksPerSm)
         cp_async4(s_ring + S * (kStageBytes / 4) + (2 * m + 1) * kThreads, sw + 8, true);
       }
     }
-    cp_async_commit();
+  };
+  // XOrdered: each 16-byte unit of x's B-order rows goes to its swizzled place in the stage by one
+  // cp.async, in the weights' commit group and as far ahead, not through registers and stmatrix one
+  // chunk ahead. Thread t copies units t % 8 of rows t / 8 + 16 q (q = 0..3): a warp's copy is four
+  // whole 128-byte rows.
+  constexpr bool kCopied = XOrdered;
+  static_assert(!XOrdered || N == 64, "B-order x at 64-token tiles");
+  const T* x_row[4];
+  bool row_ok[4];
+  uint32_t x_dst = 0;
+  const int xu = tid & 7, xr = (tid >> 3) & 7;
+  if constexpr (kCopied) {
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      const int tok = tok0 + 16 * q + (tid >> 3);
+      row_ok[q] = tok < tokens;
+      x_row[q] = static_cast<const T*>(a.x) + size_t(min(tok, tokens - 1)) * k + c_begin * 64 + 8 * xu;
+    }
+    x_dst = uint32_t((tid >> 6) * 1024 + xr * 128 + 16 * (xu ^ xr));
+  }
+  auto stage_acts = [&](int i, auto slot) {
+    constexpr int S = decltype(slot)::value % kStages;
+    if constexpr (kCopied) {
+      if (i >= nch) return;  // B order has whole chunks (the launcher checks): every chunk is in K
+#pragma unroll
+      for (int q = 0; q < 4; ++q) cp_async16(smem + S * kStageBytes + 2048 * q + x_dst, x_row[q] + 64 * i, row_ok[q]);
+    }
   };
   // A chunk's activations are N / 4 units of 8 tokens x 32 columns; warp w stages units w + 4q:
   // token group u % 8, half chunk u / 8. Lane (g, t) loads token 8 (u % 8) + g's columns 8t .. 8t + 7
@@ -196,14 +225,25 @@ __global__ void __launch_bounds__(kThreads, kInt4WgmmaBlocksPerSm)
 
   // Weights and scales are nobody's output: the first stages' go out before the PDL wait.
   stage_weights(0, Slot0{});
+  cp_async_commit();
   stage_weights(1, std::integral_constant<int, 1>{});
+  cp_async_commit();
   stage_weights(2, std::integral_constant<int, 2>{});
+  cp_async_commit();
   static_assert(kStages == 4, "three stages ahead");
   pdl_launch_dependents();
   pdl_wait();
-  load_x(0);
-  store_x(Slot0{});
-  load_x(1);
+  if constexpr (kCopied) {
+    stage_acts(0, Slot0{});
+    stage_acts(1, std::integral_constant<int, 1>{});
+    stage_acts(2, std::integral_constant<int, 2>{});
+    cp_async_commit();
+    cp_async_wait<0>();  // chunk 0's activations are in the last group
+  } else {
+    load_x(0);
+    store_x(Slot0{});
+    load_x(1);
+  }
 
   float acc[kStrips][kAcc];
 #pragma unroll
@@ -233,6 +273,7 @@ __global__ void __launch_bounds__(kThreads, kInt4WgmmaBlocksPerSm)
     // Groups committed: kStages - 1 before the loop, one per chunk since; chunk i's is complete when
     // at most kStages - 2 remain.
     cp_async_wait<kStages - 2>();
+    if constexpr (kCopied) fence_proxy_async();  // this thread's copies of them, for wgmma's async proxy
     __syncthreads();  // chunk i's activations, stored by every warp, are visible
     auto& frag = frags[kOverlap ? S & 1 : 0];
 #pragma unroll
@@ -258,9 +299,12 @@ __global__ void __launch_bounds__(kThreads, kInt4WgmmaBlocksPerSm)
     // i + kStages - 1 into the slot this lane read at chunk i - 1, and the activations after it into
     // registers. The stores go first: their proxy fence is a MEMBAR.ALL.CTA, which would also wait
     // for the copies issued just before it.
-    if (i + 1 < nch) store_x(std::integral_constant<int, S + 1>{});
+    if constexpr (!kCopied)
+      if (i + 1 < nch) store_x(std::integral_constant<int, S + 1>{});
     stage_weights(i + kStages - 1, std::integral_constant<int, S + kStages - 1>{});
-    load_x(i + 2);
+    stage_acts(i + kStages - 1, std::integral_constant<int, S + kStages - 1>{});
+    cp_async_commit();
+    if constexpr (!kCopied) load_x(i + 2);
     if constexpr (kOverlap) {
       wgmma_wait_one();  // chunk i - 1's products are done: its fragments are free again
     } else {
@@ -356,6 +400,8 @@ void configure_tiles() {
                                           int(Tile<32>::kSmemBytes)));
   TURBINE_CUDA_CHECK(cudaFuncSetAttribute(int4_wgmma_gemm_kernel<T, 64>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                           int(Tile<64>::kSmemBytes)));
+  TURBINE_CUDA_CHECK(cudaFuncSetAttribute(int4_wgmma_gemm_kernel<T, 64, true>,
+                                          cudaFuncAttributeMaxDynamicSharedMemorySize, int(Tile<64>::kSmemBytes)));
 }
 
 // The most clusters of each size (1..kInt4WgmmaMaxSplits blocks) of the N-token kernel resident at once,
@@ -398,11 +444,17 @@ bool init_int4_wgmma_gemm(int device, Int4WgmmaClusters& clusters) {
 bool launch_int4_wgmma_gemm(const Int4GemmArgs& a, const Int4TiledPlan& plan, const KernelLaunch& launch) {
   if (!plan.wgmma || (plan.token_tile != 16 && plan.token_tile != 32 && plan.token_tile != 64)) return false;
   if (plan.splits > kInt4WgmmaMaxSplits) return false;
+  // B-order x: 64-token tiles of whole chunks.
+  if (a.x_b_order && (plan.token_tile != 64 || a.layout.k % 64 != 0)) return false;
   int shift = 0;
   while ((64 << shift) < a.layout.group_size) ++shift;
   auto launch_tile = [&](auto tile) {
     constexpr int N = decltype(tile)::value;
     auto kernel = a.dtype == DType::F16 ? int4_wgmma_gemm_kernel<__half, N> : int4_wgmma_gemm_kernel<__nv_bfloat16, N>;
+    if constexpr (N == 64)
+      if (a.x_b_order)
+        kernel = a.dtype == DType::F16 ? int4_wgmma_gemm_kernel<__half, 64, true>
+                                       : int4_wgmma_gemm_kernel<__nv_bfloat16, 64, true>;
     constexpr size_t smem = Tile<N>::kSmemBytes;
     cudaLaunchConfig_t config = {};
     config.gridDim = dim3(unsigned(plan.blocks()));
