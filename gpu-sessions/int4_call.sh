@@ -10,7 +10,9 @@
 # Knobs: GTEST_FILTER (the first tests, Dtypes/CudaInt4Linear.*), PERPLEXITY=0 (no perplexity tests at the end),
 # BATCHES (turbine's batch sizes, 1,16,64). Variant builds carried as turbine-NAME (prepare_carry.sh's
 # TURBINE_VARIANT_BUILD) also run W4A16 end to end, after this build, into e2e/turbine_awq-NAME.jsonl
-# (VARIANTS="NAME ...": only those, VARIANTS=none: none; each takes about 75 s, most of it loading the model). TESTS=0 skips
+# (VARIANTS="NAME ...": only those, VARIANTS=none: none; each takes about 75 s, most of it loading the model). A
+# VARIANTS name with VARIANT_FLAGS_NAME="..." adds those flags to its bench generate, and without a turbine-NAME
+# runs this build with them (VARIANTS=lh VARIANT_FLAGS_lh="--lm-head-quant int4"). TESTS=0 skips
 # the first tests (after a decode_ab_call.sh call has run them).
 set -u
 O=/tmp/s; mkdir -p $O/e2e
@@ -39,9 +41,10 @@ for m in awq fp16; do
   echo "$m at ${SECONDS}s"; save
 done
 for v in ${VARIANTS:-$(cd $b && ls turbine-* 2>/dev/null | grep -v '^turbine-base$' | sed 's/^turbine-//')}; do
-  [ -x "$b/turbine-$v" ] || continue  # VARIANTS=none
-  "$b/turbine-$v" bench generate /tmp/llama7b-awq --batch ${BATCHES:-1,16,64} --input-len 128 --output-len 256 \
-    --warmup 1 --dtype fp16 --json 2>$O/e2e/turbine_awq-$v.err | tee $O/e2e/turbine_awq-$v.jsonl
+  flags=VARIANT_FLAGS_$v; bin="$b/turbine-$v"
+  [ -x "$bin" ] || { [ -n "${!flags:-}" ] && bin=$TURBINE_BIN; } || continue  # VARIANTS=none
+  "$bin" bench generate /tmp/llama7b-awq --batch ${BATCHES:-1,16,64} --input-len 128 --output-len 256 \
+    --warmup 1 --dtype fp16 --json ${!flags:-} 2>$O/e2e/turbine_awq-$v.err | tee $O/e2e/turbine_awq-$v.jsonl
   echo "awq $v at ${SECONDS}s"; save
 done
 gpu-sessions/compare_peers.sh $O/e2e llamacpp-q4 awq-table 2>&1 | tee $O/e2e_q4.log | tail -30; echo "q4 at ${SECONDS}s"; save

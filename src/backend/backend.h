@@ -328,6 +328,7 @@ struct BackendOptions {
   size_t memory_budget = size_t(4) << 30;  // cpu: bytes the KV cache may take in total (--cpu-memory)
   CudaOptions cuda;                        // cuda only (the cpu backend has none of these switches)
   CpuOptions cpu;                          // cpu only: kernel instruction set, weight storage
+  bool lm_head_int4 = false;               // load the lm_head as 4-bit groups (LlamaModel::quantize_lm_head)
   // Tensor parallelism (pipeline/model_folder.h makes one backend per rank; 0: a workspace's tp,
   // else 1): cpu ranks split `threads`; cuda ranks run on `devices` (empty: the first `tp` GPUs).
   int tp = 0;

@@ -45,6 +45,7 @@ struct BenchOptions {
   int threads = 0;  // cpu worker threads (0 = all cores)
   int tp = 0;       // tensor-parallel ranks (0: a workspace's, else 1)
   std::string dtype;
+  std::string lm_head_quant = "none";
   std::string step_log;  // CSV of every timed decode step (where the percentiles come from)
   CudaFlags cuda;
   CpuFlags cpu;
@@ -150,6 +151,7 @@ void print_json(const std::vector<BenchRow>& rows, const BenchOptions& o, const 
         {"output_len", o.output_len},
         {"device", device},
         {"dtype", dtype},
+        {"lm_head_quant", o.lm_head_quant},
         {"decode_throughput", r.decode_tps},
         {"end_to_end_throughput", r.e2e_tps},
         {"first_token_latency_ms",
@@ -203,6 +205,7 @@ void run_bench(const BenchOptions& o) {
   if (gpu && bo.dtype == DType::F32) bo.dtype = DType::BF16;  // fp32 checkpoints: bf16 on the GPU
   bo.cuda = resolve_cuda(o.cuda, bo.device);
   bo.cpu = resolve_cpu(o.cpu);
+  bo.lm_head_int4 = o.lm_head_quant == "int4";
   bo.threads = o.threads;
   bo.tp = o.tp;
   std::fprintf(stderr, "loading %s on %s (%s)...\n", o.model.c_str(), bo.device.c_str(),
@@ -268,6 +271,7 @@ void register_bench_generate(CLI::App& bench) {
   cmd->add_option("--tp", opts->tp, "tensor-parallel ranks (GPUs, or CPU threads sharing the cores)")
       ->check(int_at_least(1));
   cmd->add_option("--dtype", opts->dtype, "Compute dtype (default: the checkpoint's on the GPU, fp32 on the CPU)");
+  add_lm_head_option(*cmd, opts->lm_head_quant);
   add_cuda_options(*cmd, opts->cuda);
   add_cpu_options(*cmd, opts->cpu);
   cmd->callback([opts] { run_bench(*opts); });

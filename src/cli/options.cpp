@@ -28,8 +28,19 @@ void add_device_options(CLI::App& cmd, DeviceOptions& o) {
                  "compute dtype: auto (the checkpoint's half type on cuda, float32 on cpu), float16 or bfloat16 "
                  "on cuda, float32 on cpu")
       ->type_name("DTYPE");
+  add_lm_head_option(cmd, o.lm_head_quant);
   add_cuda_options(cmd, o.cuda);
   add_cpu_options(cmd, o.cpu);
+}
+
+void add_lm_head_option(CLI::App& cmd, std::string& value) {
+  cmd.add_option("--lm-head-quant", value,
+                 "the output projection's weights: none (as the checkpoint stores them) or int4 (4-bit groups of 128 "
+                 "columns, rounded to nearest at load: a quarter of the bytes a decode step reads there)")
+      ->capture_default_str()
+      ->check([](const std::string& v) -> std::string {
+        return v == "none" || v == "int4" ? "" : "expected none or int4, got '" + v + "'";
+      });
 }
 
 void add_cpu_options(CLI::App& cmd, CpuFlags& f) {
@@ -250,6 +261,7 @@ BackendOptions resolve_backend(const DeviceOptions& device, const EngineOptions&
   b.dtype = resolve_compute_dtype(device.dtype, b.device, "--dtype");
   b.cuda = resolve_cuda(device.cuda, b.device);
   b.cpu = resolve_cpu(device.cpu);
+  b.lm_head_int4 = device.lm_head_quant == "int4";
   return b;
 }
 

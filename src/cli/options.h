@@ -39,6 +39,7 @@ struct DeviceOptions {
   int tp = 0;          // --tp: tensor-parallel ranks (0: not given: a workspace's, else 1)
   std::string devices;  // --devices: GPU indexes of the ranks ("0,1"; empty: the first tp)
   std::string dtype;    // --dtype: "" or auto = the checkpoint's half type on a GPU, float32 on the CPU
+  std::string lm_head_quant = "none";  // --lm-head-quant none|int4
   CudaFlags cuda;
   CpuFlags cpu;
 };
@@ -69,8 +70,10 @@ struct SamplingOptions : SamplingOverrides {
   bool ignore_eos = false;
 };
 
-// --device, --threads, --tp, --devices, --dtype and the CUDA switches (add_cuda_options).
+// --device, --threads, --tp, --devices, --dtype, --lm-head-quant and the CUDA switches (add_cuda_options).
 void add_device_options(CLI::App& cmd, DeviceOptions& options);
+// --lm-head-quant none|int4 (BackendOptions::lm_head_int4).
+void add_lm_head_option(CLI::App& cmd, std::string& value);
 // --cuda-graphs, --cuda-fused, --cuda-pdl, --cublaslt-tune (on|off), --skinny-gemm-max-tokens N,
 // --wgmma-gemm-max-tokens N, --int4-gemv-max-tokens N.
 void add_cuda_options(CLI::App& cmd, CudaFlags& flags);

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "backend/communicator.h"
 #include "model/checkpoint_shard.h"
+#include "model/int4_groups.h"
 #include "model/rope.h"
 #include "model/tensor_parallel_group.h"
 
@@ -36,7 +37,7 @@ Tensor* weight_slot(ModelWeights& w, const RankTensor& t) {
   switch (t.field) {
     case RankField::EmbedTokens: return &w.embed_tokens;
     case RankField::FinalNorm: return &w.final_norm;
-    case RankField::LmHead: return &w.lm_head;
+    case RankField::LmHead: return &w.lm_head.dense;
     case RankField::AttnNorm: return &l->attn_norm;
     case RankField::QkvBias: return &l->qkv_bias;
     case RankField::OBias: return &l->o_bias;
@@ -110,6 +111,27 @@ void LlamaModel::drive(std::unique_ptr<TensorParallelGroup> group) {
   if (layout_.rank != 0 || !group || group->size() != layout_.size)
     throw std::logic_error("LlamaModel::drive: rank 0 drives a group of its size");
   group_ = std::move(group);
+}
+
+void LlamaModel::quantize_lm_head() {
+  if (weights_.lm_head.quantized()) throw std::logic_error("LlamaModel::quantize_lm_head: already 4-bit");
+  const Tensor head = weights_.lm_head.dense;
+  const int64_t V = head.dim(0), H = head.dim(1);
+  int group = 128;
+  while (group >= 32 && H % group != 0) group /= 2;
+  if (group < 32)
+    fail("--lm-head-quant int4: the hidden size {} is not a multiple of 32 (the smallest 4-bit group)", H);
+  // Row blocks bound the fp32 copy on the host (a 150k-row vocabulary would take gigabytes at once).
+  constexpr int64_t kRowsAtOnce = 4096;
+  std::vector<HostInt4Matrix> parts;
+  for (int64_t r = 0; r < V; r += kRowsAtOnce) {
+    const int64_t end = std::min(V, r + kRowsAtOnce);
+    const std::vector<float> w = backend_.download_f32(head.rows(r, end));
+    parts.push_back(quantize_int4(w, end - r, H, group));
+  }
+  weights_.lm_head = backend_.pack_int4(stack_int4_rows(parts));
+  if (group_)
+    for (int r = 1; r < group_->size(); ++r) group_->model(r).quantize_lm_head();
 }
 
 KvCache LlamaModel::allocate_kv_cache(int num_blocks, int block_len, KvFormat format) {

@@ -32,7 +32,7 @@ struct ModelWeights {
   Tensor embed_tokens;  // [V, H]
   std::vector<LayerWeights> layers;
   Tensor final_norm;
-  Tensor lm_head;  // [V, H]; the embedding itself when tied
+  LinearWeight lm_head;  // [V, H]; the embedding itself when tied, until quantize_lm_head
 };
 
 // progress(done_bytes, total_bytes) is called while weights upload (for a progress bar).
@@ -53,6 +53,11 @@ class LlamaModel {
   // Makes this model (rank 0) drive the other ranks of `group` (built by load_tensor_parallel_model):
   // forward() then runs every rank's share at once on its KV cache of allocate_kv_cache().
   void drive(std::unique_ptr<TensorParallelGroup> group);
+  // Replaces the lm_head (on every rank this model drives) by its 4-bit groups, rounded to nearest
+  // (--lm-head-quant int4): the groups are 128 columns where the hidden size allows, else the widest
+  // power of two from 32 that divides it (Error when none does). A tied embedding keeps its rows for
+  // the lookup. Called once, after loading and before any step.
+  void quantize_lm_head();
   int tensor_parallel() const { return layout_.size; }
 
   // The whole model's config (the ranks' shapes are in shard_config(config(), layout)).

@@ -103,6 +103,7 @@ void load_model_weights(LoadedModel& m, const BackendOptions& backend_options) {
     bytes = total;
   });
   m.backend = std::move(backends[0]);
+  if (options.lm_head_int4) m.model->quantize_lm_head();
   m.backend->synchronize();
   bar.finish();
   // The load-time figure gpu-sessions/compare_peers.sh reads (phase load).

@@ -51,6 +51,8 @@ CASES = [
     (CHAT, ["--kv-quant", "INT8"], "--kv-quant", "expected none, int8, int4 or fp8, got 'INT8'"),
     (BENCH_GENERATE, ["--kv-quant", "fp16"], "--kv-quant", "got 'fp16'"),
     (GENERATE, ["--max-prefill-token-num", "0"], "--max-prefill-token-num", "from 1 to"),
+    (GENERATE, ["--lm-head-quant", "int8"], "--lm-head-quant", "expected none or int4, got 'int8'"),
+    (BENCH_GENERATE, ["--lm-head-quant", "INT4"], "--lm-head-quant", "expected none or int4, got 'INT4'"),
     (GENERATE, ["--threads", "-1"], "--threads", f"from 0 to {INT_MAX}, got -1"),
     (GENERATE, ["--seed", "-1"], "--seed", "must be a whole number from 0 to 18446744073709551615, got '-1'"),
     (GENERATE, ["--seed", "18446744073709551616"], "--seed", "(2^64-1), got 18446744073709551616"),

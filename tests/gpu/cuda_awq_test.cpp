@@ -4,7 +4,7 @@
 // into chunks of 1, 8, 16 and 64 tokens, which run the GEMV with the fused ops around it (one token),
 // the GEMV, the tiled GEMM and int4_gemm.cu: each within 0.5% of the whole-window run (int4_gemm.cu
 // at the window's token count). And `quantize awq` with its fp32 products on the GPU
-// (QuantizeOptions::device) against the same search on the CPU.
+// (QuantizeOptions::device) against the same search on the CPU. And the lm_head in 4 bits as well.
 #ifdef TURBINE_WITH_CUDA
 #include <gtest/gtest.h>
 
@@ -30,11 +30,13 @@ namespace {
 
 // A 4-bit folder's held-out perplexity on `backend` by golden.json's window, prefills cut into chunks
 // of at most `chunk` tokens (0: whole windows).
+// With `lm_head_int4`, the lm_head too is 4-bit (LlamaModel::quantize_lm_head, --lm-head-quant int4).
 double folder_ppl(const std::filesystem::path& folder, Backend& backend, const std::vector<int32_t>& stream, int chunk,
-                  const char* what) {
+                  const char* what, bool lm_head_int4 = false) {
   const ModelConfig config = load_model_config(folder);
   const Checkpoint checkpoint = Checkpoint::open(folder);
   LlamaModel model(config, checkpoint, backend);
+  if (lm_head_int4) model.quantize_lm_head();
   const int window = golden().at("kjv-llama-ppl").at("window").get<int>();
   KvCache cache = backend.allocate_kv_cache(model.kv_cache_spec(window / 16, 16));
   const double p = perplexity(model, cache, stream, window, chunk);
@@ -72,8 +74,8 @@ class CudaAwqPerplexity : public ::testing::Test {
   void SetUp() override { TURBINE_REQUIRE_GPU(); }
 
   // The rtn folder's perplexity on `backend`.
-  static double ppl_on(Backend& backend, int chunk, const char* what) {
-    return folder_ppl(*folder_, backend, *stream_, chunk, what);
+  static double ppl_on(Backend& backend, int chunk, const char* what, bool lm_head_int4 = false) {
+    return folder_ppl(*folder_, backend, *stream_, chunk, what, lm_head_int4);
   }
   static inline std::filesystem::path* folder_ = nullptr;
   static inline std::vector<int32_t>* stream_ = nullptr;
@@ -86,6 +88,20 @@ TEST_F(CudaAwqPerplexity, MatchesTheCpuWithinHalfAPercent) {
   auto gpu = make_gpu(DType::BF16);
   const double want = ppl_on(*cpu, 0, "cpu"), got = ppl_on(*gpu, 0, "gpu");
   EXPECT_NEAR(got, want, 0.005 * want);
+}
+
+// The lm_head rounded to 4 bits at load: the GPU's logits rows (every token of a window, and one row a
+// decode step's worth in chunks of one) through the 4-bit kernels at N 32000 and fp32 outputs, against
+// the CPU's on the same weights; and it must change the figure (the rows really are 4-bit).
+TEST_F(CudaAwqPerplexity, FourBitLmHeadMatchesTheCpu) {
+  BackendOptions o;
+  o.device = "cpu";
+  auto cpu = make_backend(o);
+  auto gpu = make_gpu(DType::BF16);
+  const double want = ppl_on(*cpu, 0, "cpu, 4-bit lm_head", true);
+  EXPECT_NEAR(ppl_on(*gpu, 0, "gpu, 4-bit lm_head", true), want, 0.005 * want);
+  EXPECT_NEAR(ppl_on(*gpu, 1, "gpu, 4-bit lm_head, chunked", true), want, 0.005 * want);
+  EXPECT_NE(ppl_on(*gpu, 0, "gpu"), ppl_on(*gpu, 0, "gpu, 4-bit lm_head", true));
 }
 
 TEST_F(CudaAwqPerplexity, ChunkedPrefillsAgreeOnEveryFourBitKernel) {
