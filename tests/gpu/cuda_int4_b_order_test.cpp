@@ -57,23 +57,16 @@ TEST_P(CudaInt4BOrder, NormLinearAgreesWithTheNaturalOrder) {
   for (const Case& c : cases) {
     SCOPED_TRACE(testing::Message() << "T=" << c.T << " K=" << c.K << " N=" << c.N << " group=" << c.group
                                     << " delta=" << c.delta << " bias=" << c.bias);
-    const HostInt4Matrix m = random_int4(rng, c.N, c.K, c.group);
-    const auto h = random_values(rng, size_t(c.T) * c.K, dtype, -2, 2);
-    const auto d = random_values(rng, size_t(c.T) * c.K, dtype);
-    const auto g = random_values(rng, c.K, dtype, 0.5, 1.5);
-    const auto b = random_values(rng, c.N, dtype);
-    struct Result {
-      std::vector<float> out, residual, normed;
-    };
+    const auto [m, h, d, g, b] = random_norm_linear_inputs(rng, c.T, c.K, c.N, c.group, dtype);
     auto run = [&](Backend& be) {
       ResidualStream res = residual_stream(be, h, c.T, c.K, dtype);
       Tensor delta = put(be, d, {c.T, c.K}, dtype), gw = put(be, g, {c.K}, dtype), bias = put(be, b, {c.N}, dtype);
       Tensor normed = be.empty(dtype, {c.T, c.K}), out = be.empty(dtype, {c.T, c.N});
       be.norm_linear(PreNorm{res, c.delta ? &delta : nullptr, gw, 1e-5f, normed}, LinearWeight(be.pack_int4(m)),
                      c.bias ? &bias : nullptr, out);
-      return Result{be.download_f32(out), be.download_f32(res.current), be.download_f32(normed)};
+      return NormLinearResult{be.download_f32(out), be.download_f32(res.current), be.download_f32(normed)};
     };
-    const Result got = run(*with), want = run(*without);
+    const NormLinearResult got = run(*with), want = run(*without);
     EXPECT_EQ(got.out, want.out);
     EXPECT_EQ(got.residual, want.residual);
     if (c.K % 64 == 0 && hopper())

@@ -146,31 +146,24 @@ TEST_P(CudaInt4Linear, NormLinearMatchesCpu) {
   for (const Case& c : cases) {
     SCOPED_TRACE(testing::Message() << "T=" << c.T << " K=" << c.K << " N=" << c.N << " group=" << c.group
                                     << " delta=" << c.delta << " bias=" << c.bias);
-    const HostInt4Matrix m = random_int4(rng, c.N, c.K, c.group);
-    const auto h = random_values(rng, size_t(c.T) * c.K, dtype, -2, 2);
-    const auto d = random_values(rng, size_t(c.T) * c.K, dtype);
-    const auto g = random_values(rng, c.K, dtype, 0.5, 1.5);
-    const auto b = random_values(rng, c.N, dtype);
-    struct Result {
-      std::vector<float> out, residual, normed;
-    };
+    const auto [m, h, d, g, b] = random_norm_linear_inputs(rng, c.T, c.K, c.N, c.group, dtype);
     auto run = [&](Backend& be, DType dt, const LinearWeight& w) {
       ResidualStream res{put(be, h, {c.T, c.K}, dt), put(be, std::vector<float>(h.size(), 7.0f), {c.T, c.K}, dt)};
       Tensor delta = put(be, d, {c.T, c.K}, dt), gw = put(be, g, {c.K}, dt), bias = put(be, b, {c.N}, dt);
       Tensor normed = put(be, std::vector<float>(h.size(), std::nanf("")), {c.T, c.K}, dt);
       Tensor out = be.empty(dt, {c.T, c.N});
       be.norm_linear(PreNorm{res, c.delta ? &delta : nullptr, gw, 1e-5f, normed}, w, c.bias ? &bias : nullptr, out);
-      return Result{be.download_f32(out), be.download_f32(res.current), be.download_f32(normed)};
+      return NormLinearResult{be.download_f32(out), be.download_f32(res.current), be.download_f32(normed)};
     };
-    const Result got = run(*gpu, dtype, LinearWeight(gpu->pack_int4(m)));
-    const Result want = run(*cpu, DType::F32, put(*cpu, dequantize(m), {c.N, c.K}, DType::F32));
+    const NormLinearResult got = run(*gpu, dtype, LinearWeight(gpu->pack_int4(m)));
+    const NormLinearResult want = run(*cpu, DType::F32, put(*cpu, dequantize(m), {c.N, c.K}, DType::F32));
     TURBINE_EXPECT_CLOSE(got.out, want.out, relative_tolerance(dtype));
     TURBINE_EXPECT_CLOSE(got.residual, want.residual, relative_tolerance(dtype));
     const bool fused = c.T == 1 && c.group >= 128 && c.K <= kInt4GemvPreNormMaxK;
     const auto is_nan = [](float v) { return std::isnan(v); };
     if (fused) {
       EXPECT_TRUE(std::all_of(got.normed.begin(), got.normed.end(), is_nan)) << "the GEMV took the pre-norm";
-      const Result apart = run(*unfused, dtype, LinearWeight(unfused->pack_int4(m)));
+      const NormLinearResult apart = run(*unfused, dtype, LinearWeight(unfused->pack_int4(m)));
       TURBINE_EXPECT_CLOSE(got.out, apart.out, relative_tolerance(dtype));
       EXPECT_EQ(got.residual, apart.residual);
     } else {

@@ -26,6 +26,26 @@ inline HostInt4Matrix random_int4(std::mt19937& rng, int64_t n, int64_t k, int g
   return m;
 }
 
+// A pre-norm 4-bit projection's random inputs: the weight m [n, k], the residual h (in [-2, 2]) and the
+// delta d [t, k], the norm weight g [k] (in [0.5, 1.5]) and the bias b [n].
+struct NormLinearInputs {
+  HostInt4Matrix m;
+  std::vector<float> h, d, g, b;
+};
+// What a norm_linear test reads back: the projection, the updated residual and the normed scratch.
+struct NormLinearResult {
+  std::vector<float> out, residual, normed;
+};
+inline NormLinearInputs random_norm_linear_inputs(std::mt19937& rng, int t, int k, int n, int group, DType dtype) {
+  NormLinearInputs in;
+  in.m = random_int4(rng, n, k, group);
+  in.h = random_values(rng, size_t(t) * k, dtype, -2, 2);
+  in.d = random_values(rng, size_t(t) * k, dtype);
+  in.g = random_values(rng, size_t(k), dtype, 0.5, 1.5);
+  in.b = random_values(rng, size_t(n), dtype);
+  return in;
+}
+
 // w [n, k] in fp32 as the format defines it.
 inline std::vector<float> dequantize(const HostInt4Matrix& m) {
   std::vector<float> w(m.q.size());
