@@ -179,7 +179,14 @@ KvCache CudaBackend::do_allocate_kv_cache(const KvCacheSpec& spec) {
   else  // opaque bytes (backend/kv_format.h)
     cache.data.shape = {int64_t(spec.bytes() / dtype_size(spec.dtype))};
   void* ptr = nullptr;
-  const cudaError_t status = cudaMalloc(&ptr, spec.bytes());
+  cudaError_t status = cudaMalloc(&ptr, spec.bytes());
+  if (status == cudaErrorMemoryAllocation) {
+    // free_memory() counts the pool's cached blocks (a weight replaced after loading, such as the
+    // 16-bit lm_head --lm-head-quant int4 drops): give them back to the driver and retry once.
+    cudaGetLastError();
+    pool_->release_cached();
+    status = cudaMalloc(&ptr, spec.bytes());
+  }
   if (status != cudaSuccess) {
     cudaGetLastError();
     fail("cuda kv cache: cannot allocate {:.2f} GiB: {}", spec.bytes() / double(1 << 30), cudaGetErrorString(status));
