@@ -168,13 +168,12 @@ __global__ void __launch_bounds__(kThreads, kInt4WgmmaBlocksPerSm)
   // cp.async, in the weights' commit group and as far ahead, not through registers and stmatrix one
   // chunk ahead. Thread t copies units t % 8 of rows t / 8 + 16 q (q = 0..3): a warp's copy is four
   // whole 128-byte rows.
-  constexpr bool kCopied = XOrdered;
   static_assert(!XOrdered || N == 64, "B-order x at 64-token tiles");
   const T* x_row[4];
   bool row_ok[4];
   uint32_t x_dst = 0;
   const int xu = tid & 7, xr = (tid >> 3) & 7;
-  if constexpr (kCopied) {
+  if constexpr (XOrdered) {
 #pragma unroll
     for (int q = 0; q < 4; ++q) {
       const int tok = tok0 + 16 * q + (tid >> 3);
@@ -185,7 +184,7 @@ __global__ void __launch_bounds__(kThreads, kInt4WgmmaBlocksPerSm)
   }
   auto stage_acts = [&](int i, auto slot) {
     constexpr int S = decltype(slot)::value % kStages;
-    if constexpr (kCopied) {
+    if constexpr (XOrdered) {
       if (i >= nch) return;  // B order has whole chunks (the launcher checks): every chunk is in K
 #pragma unroll
       for (int q = 0; q < 4; ++q) cp_async16(smem + S * kStageBytes + 2048 * q + x_dst, x_row[q] + 64 * i, row_ok[q]);
@@ -233,7 +232,7 @@ __global__ void __launch_bounds__(kThreads, kInt4WgmmaBlocksPerSm)
   static_assert(kStages == 4, "three stages ahead");
   pdl_launch_dependents();
   pdl_wait();
-  if constexpr (kCopied) {
+  if constexpr (XOrdered) {
     stage_acts(0, Slot0{});
     stage_acts(1, std::integral_constant<int, 1>{});
     stage_acts(2, std::integral_constant<int, 2>{});
@@ -273,7 +272,7 @@ __global__ void __launch_bounds__(kThreads, kInt4WgmmaBlocksPerSm)
     // Groups committed: kStages - 1 before the loop, one per chunk since; chunk i's is complete when
     // at most kStages - 2 remain.
     cp_async_wait<kStages - 2>();
-    if constexpr (kCopied) fence_proxy_async();  // this thread's copies of them, for wgmma's async proxy
+    if constexpr (XOrdered) fence_proxy_async();  // this thread's copies of them, for wgmma's async proxy
     __syncthreads();  // chunk i's activations, stored by every warp, are visible
     auto& frag = frags[kOverlap ? S & 1 : 0];
 #pragma unroll
@@ -299,12 +298,12 @@ __global__ void __launch_bounds__(kThreads, kInt4WgmmaBlocksPerSm)
     // i + kStages - 1 into the slot this lane read at chunk i - 1, and the activations after it into
     // registers. The stores go first: their proxy fence is a MEMBAR.ALL.CTA, which would also wait
     // for the copies issued just before it.
-    if constexpr (!kCopied)
+    if constexpr (!XOrdered)
       if (i + 1 < nch) store_x(std::integral_constant<int, S + 1>{});
     stage_weights(i + kStages - 1, std::integral_constant<int, S + kStages - 1>{});
     stage_acts(i + kStages - 1, std::integral_constant<int, S + kStages - 1>{});
     cp_async_commit();
-    if constexpr (!kCopied) load_x(i + 2);
+    if constexpr (!XOrdered) load_x(i + 2);
     if constexpr (kOverlap) {
       wgmma_wait_one();  // chunk i - 1's products are done: its fragments are free again
     } else {
