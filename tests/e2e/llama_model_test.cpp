@@ -117,6 +117,22 @@ TEST(LlamaModel, ForwardRejectsBadInput) {
   EXPECT_EQ(model.forward(ok, cache).shape, (std::vector<int64_t>{1, kVocab}));
 }
 
+// --lm-head-quant int4 needs 4-bit groups of at least 32 columns: a hidden size of 24 is an Error that
+// says so, and the model keeps its 16-bit lm_head and still runs.
+TEST(LlamaModel, FourBitLmHeadRefusesAHiddenSizeBelowOneGroup) {
+  Tiny t = open_tiny(write_model(tiny_llama_tensors()));
+  LlamaModel model(t.config, t.checkpoint, *t.backend);
+  try {
+    model.quantize_lm_head();
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "--lm-head-quant int4: the hidden size 24 is not a multiple of 32 (the smallest 4-bit group)");
+  }
+  KvCache cache = t.backend->allocate_kv_cache(model.kv_cache_spec(4, 8));
+  EXPECT_EQ(model.forward(BatchInput{{3, 4}, {{0, 2, {0}, false}}}, cache).shape, (std::vector<int64_t>{1, kVocab}));
+}
+
 // Logits of the last token: one prefill of all 20 tokens, vs prefill 5 + decode one by one while
 // another sequence prefills in chunks in the same batches.
 TEST(LlamaModel, IncrementalDecodeMatchesFullPrefill) {
