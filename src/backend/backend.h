@@ -262,6 +262,12 @@ class Backend {
   // decoder layer's MLP. `gate_up` [T, 2I] is scratch for backends that run it apart.
   void norm_linear_silu_mul(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& gate_up,
                             Tensor& out);
+  // norm_linear_silu_mul(pre, gate_up, gate_up_bias, gate_up_out, mlp) and linear(mlp, down, down_bias,
+  // out): a decoder layer's dense MLP. `gate_up_out` [T, 2I] and `mlp` [T, I] are scratch (a backend may
+  // write `mlp` in the order its down projection reads, as the CUDA one does for its 4-bit GEMM's
+  // 64-token tiles).
+  void norm_mlp(const PreNorm& pre, const LinearWeight& gate_up, const Tensor* gate_up_bias, const LinearWeight& down,
+                const Tensor* down_bias, Tensor& gate_up_out, Tensor& mlp, Tensor& out);
 
   // ---- mixture of experts ----
   // Per row of router logits [T, E] (fp32): softmax over the E experts, the k largest probabilities
@@ -310,6 +316,9 @@ class Backend {
                                       const QkvRopeStore& rope, Tensor& q_out);
   virtual void do_norm_linear_silu_mul(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias,
                                        Tensor& gate_up, Tensor& out);
+  virtual void do_norm_mlp(const PreNorm& pre, const LinearWeight& gate_up, const Tensor* gate_up_bias,
+                           const LinearWeight& down, const Tensor* down_bias, Tensor& gate_up_out, Tensor& mlp,
+                           Tensor& out);
   virtual void do_gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) = 0;
   virtual void do_moe_route(const Tensor& logits, int k, bool normalize, Tensor& ids, Tensor& weights) = 0;
   virtual void do_moe_experts(const Tensor& x, const Tensor& gate_up, const Tensor& down, const Tensor& ids,

@@ -32,4 +32,11 @@ void Backend::do_norm_linear_silu_mul(const PreNorm& pre, const LinearWeight& we
   silu_mul(gate_up, out);
 }
 
+void Backend::do_norm_mlp(const PreNorm& pre, const LinearWeight& gate_up, const Tensor* gate_up_bias,
+                          const LinearWeight& down, const Tensor* down_bias, Tensor& gate_up_out, Tensor& mlp,
+                          Tensor& out) {
+  norm_linear_silu_mul(pre, gate_up, gate_up_bias, gate_up_out, mlp);
+  linear(mlp, down, down_bias, out);
+}
+
 }  // namespace turbine

@@ -281,6 +281,17 @@ void Backend::norm_linear_silu_mul(const PreNorm& pre, const LinearWeight& weigh
   do_norm_linear_silu_mul(pre, weight, bias, gate_up, out);
 }
 
+void Backend::norm_mlp(const PreNorm& pre, const LinearWeight& gate_up, const Tensor* gate_up_bias,
+                       const LinearWeight& down, const Tensor* down_bias, Tensor& gate_up_out, Tensor& mlp,
+                       Tensor& out) {
+  const OpCheck c(*this, "norm_mlp");
+  check_pre_norm(c, pre);
+  check_linear(c, pre.normed, gate_up, gate_up_bias, gate_up_out, "gate_up");
+  check_silu_mul(c, gate_up_out, mlp);
+  check_linear(c, mlp, down, down_bias, out, "out");
+  do_norm_mlp(pre, gate_up, gate_up_bias, down, down_bias, gate_up_out, mlp, out);
+}
+
 void Backend::gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) {
   const OpCheck c(*this, "gather_rows");
   c.rank(c.present(x, "x"), 2, "x");

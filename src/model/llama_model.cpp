@@ -254,9 +254,8 @@ Tensor LlamaModel::run_step(const BatchPlan& plan, const BatchMeta& meta, KvCach
       run_moe_mlp(backend_, c.moe, w.moe, normed, act_.moe, proj);
       continue;
     }
-    backend_.norm_linear_silu_mul(PreNorm{residual, &proj, w.mlp_norm, eps, normed}, w.gate_up, opt(w.gate_up_bias),
-                                  gate_up, mlp);
-    backend_.linear(mlp, w.down, opt(w.down_bias), proj);
+    backend_.norm_mlp(PreNorm{residual, &proj, w.mlp_norm, eps, normed}, w.gate_up, opt(w.gate_up_bias), w.down,
+                      opt(w.down_bias), gate_up, mlp, proj);
     if (comm_) comm_->all_reduce_sum(proj);
   }
   backend_.add_rms_norm(residual.current, proj, weights_.final_norm, eps, normed);

@@ -5,7 +5,8 @@
 // residual are bit for bit the same, and `normed` is the natural one with each 32-column half's 4 x 4
 // words transposed. Shapes: one and several token tiles (a last tile of one token), K of 3 chunks and
 // of 172 (down, eight K splits in a cluster), awkward N, groups of 64 and 128, with and without the
-// residual's delta and bias; and K of 96 (not whole chunks), which keeps the natural order.
+// residual's delta and bias; and K of 96 (not whole chunks), which keeps the natural order. The same for
+// norm_mlp, where SwiGLU writes down's input in B order.
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
@@ -73,6 +74,49 @@ TEST_P(CudaInt4BOrder, NormLinearAgreesWithTheNaturalOrder) {
       EXPECT_EQ(got.normed, in_b_order(want.normed, c.K)) << "the norm wrote B order";
     else
       EXPECT_EQ(got.normed, want.normed) << "K of partial chunks, or no wgmma: the natural order";
+  }
+}
+
+// norm_mlp: SwiGLU writes down's input (`mlp`) in B order where down runs on the 64-token tiles, and
+// the pre-norm gate_up's. Outputs and residual bit for bit the natural order's; `mlp` transposed.
+TEST_P(CudaInt4BOrder, NormMlpAgreesWithTheNaturalOrder) {
+  struct Case {
+    int T, H, I, group;
+    bool bias;
+  };
+  const Case cases[] = {{64, 512, 1024, 128, true}, {100, 256, 704, 64, false}, {40, 256, 96, 32, true}};
+  CudaOptions b_order, natural;
+  b_order.int4_b_order = true;
+  natural.int4_b_order = false;
+  auto with = make_gpu(dtype, b_order), without = make_gpu(dtype, natural);
+  for (const Case& c : cases) {
+    SCOPED_TRACE(testing::Message() << "T=" << c.T << " H=" << c.H << " I=" << c.I << " group=" << c.group
+                                    << " bias=" << c.bias);
+    const HostInt4Matrix gu = random_int4(rng, 2 * c.I, c.H, c.group), dn = random_int4(rng, c.H, c.I, c.group);
+    const auto h = random_values(rng, size_t(c.T) * c.H, dtype, -2, 2);
+    const auto d = random_values(rng, size_t(c.T) * c.H, dtype);
+    const auto g = random_values(rng, c.H, dtype, 0.5, 1.5);
+    const auto b1 = random_values(rng, 2 * c.I, dtype), b2 = random_values(rng, c.H, dtype);
+    struct Result {
+      std::vector<float> out, residual, mlp;
+    };
+    auto run = [&](Backend& be) {
+      ResidualStream res = residual_stream(be, h, c.T, c.H, dtype);
+      Tensor delta = put(be, d, {c.T, c.H}, dtype), gw = put(be, g, {c.H}, dtype);
+      Tensor gu_bias = put(be, b1, {2 * c.I}, dtype), dn_bias = put(be, b2, {c.H}, dtype);
+      Tensor normed = be.empty(dtype, {c.T, c.H}), gate_up = be.empty(dtype, {c.T, 2 * c.I});
+      Tensor mlp = be.empty(dtype, {c.T, c.I}), out = be.empty(dtype, {c.T, c.H});
+      be.norm_mlp(PreNorm{res, &delta, gw, 1e-5f, normed}, LinearWeight(be.pack_int4(gu)), c.bias ? &gu_bias : nullptr,
+                  LinearWeight(be.pack_int4(dn)), c.bias ? &dn_bias : nullptr, gate_up, mlp, out);
+      return Result{be.download_f32(out), be.download_f32(res.current), be.download_f32(mlp)};
+    };
+    const Result got = run(*with), want = run(*without);
+    EXPECT_EQ(got.out, want.out);
+    EXPECT_EQ(got.residual, want.residual);
+    if (c.I % 64 == 0 && hopper())
+      EXPECT_EQ(got.mlp, in_b_order(want.mlp, c.I)) << "SwiGLU wrote B order";
+    else
+      EXPECT_EQ(got.mlp, want.mlp) << "I of partial chunks, or no wgmma: the natural order";
   }
 }
 

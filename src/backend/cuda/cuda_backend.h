@@ -77,6 +77,8 @@ class CudaBackend : public Backend {
   void do_norm_linear(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& out) override;
   void do_norm_linear_silu_mul(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& gate_up,
                                Tensor& out) override;
+  void do_norm_mlp(const PreNorm& pre, const LinearWeight& gate_up, const Tensor* gate_up_bias, const LinearWeight& down,
+                   const Tensor* down_bias, Tensor& gate_up_out, Tensor& mlp, Tensor& out) override;
   void do_norm_qkv_rope_store(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& qkv,
                               const QkvRopeStore& rope, Tensor& q_out) override;
   void do_gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) override;
@@ -121,6 +123,9 @@ class CudaBackend : public Backend {
   // norm_linear with a 4-bit weight where the projection runs on the wgmma GEMM's 64-token tiles: the
   // norm writes `normed` in their B order (gemm/int4_b_order.h); false (nothing ran) elsewhere.
   bool int4_norm_linear_b_order(const PreNorm& pre, const Int4Weight& w, const Tensor* bias, Tensor& out);
+  // The tiled plan of a 4-bit linear that would read its input in B order (--int4-b-order, the route
+  // do_linear_int4 takes ending on the wgmma GEMM's 64-token tiles, K whole chunks); else one of no blocks.
+  Int4TiledPlan int4_b_order_plan(const Int4GemmArgs& a);
   int sms() const { return props_.multiProcessorCount; }
 
   int device_ = 0;

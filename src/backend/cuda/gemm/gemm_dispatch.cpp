@@ -26,6 +26,7 @@
 #include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/elementwise/bias_add.h"
 #include "backend/cuda/elementwise/rms_norm.h"
+#include "backend/cuda/elementwise/silu_mul.h"
 #include "backend/cuda/gemm/int4_gemm.h"
 #include "backend/cuda/gemm/int4_dequantize.h"
 #include "backend/cuda/gemm/int4_gemv.h"
@@ -192,14 +193,21 @@ bool CudaBackend::fused_int4_norm_linear(const PreNorm& pre, const Int4Weight& w
   return true;
 }
 
-bool CudaBackend::int4_norm_linear_b_order(const PreNorm& pre, const Int4Weight& w, const Tensor* bias, Tensor& out) {
-  if (!options_.int4_b_order || pre.normed.dtype != dtype_) return false;
-  Int4GemmArgs a = int4_args(pre.normed, w, bias, out);
+Int4TiledPlan CudaBackend::int4_b_order_plan(const Int4GemmArgs& a) {
+  if (!options_.int4_b_order || a.dtype != dtype_) return {};
   // The route do_linear_int4 takes, where it ends on the wgmma GEMM's 64-token tiles.
-  if (options_.int4_dequant_min_tokens > 0 && a.tokens >= options_.int4_dequant_min_tokens) return false;
-  if (a.tokens <= options_.int4_gemv_max_tokens || a.layout.k % 64 != 0) return false;
+  if (options_.int4_dequant_min_tokens > 0 && a.tokens >= options_.int4_dequant_min_tokens) return {};
+  if (a.tokens <= options_.int4_gemv_max_tokens || a.layout.k % 64 != 0) return {};
   const Int4TiledPlan plan = int4_tiled_plan(a);
-  if (plan.blocks() == 0 || !plan.wgmma || plan.token_tile != 64) return false;
+  if (plan.blocks() == 0 || !plan.wgmma || plan.token_tile != 64) return {};
+  return plan;
+}
+
+bool CudaBackend::int4_norm_linear_b_order(const PreNorm& pre, const Int4Weight& w, const Tensor* bias, Tensor& out) {
+  if (pre.normed.dtype != dtype_) return false;
+  Int4GemmArgs a = int4_args(pre.normed, w, bias, out);
+  const Int4TiledPlan plan = int4_b_order_plan(a);
+  if (plan.blocks() == 0) return false;
   const Tensor& current = pre.residual.current;
   void* residual = pre.delta ? current.data : nullptr;
   const void* x = pre.delta ? pre.delta->data : current.data;
@@ -247,6 +255,33 @@ void CudaBackend::do_norm_linear_silu_mul(const PreNorm& pre, const LinearWeight
   // The 4-bit GEMV's SwiGLU epilogue; the skinny GEMM has none (skinny_gemm.cu says why).
   if (weight.quantized() && fused_int4_norm_linear(pre, weight.int4, bias, out, Int4GemvEpilogue::SiluMul)) return;
   Backend::do_norm_linear_silu_mul(pre, weight, bias, gate_up, out);
+}
+
+void CudaBackend::do_norm_mlp(const PreNorm& pre, const LinearWeight& gate_up, const Tensor* gate_up_bias,
+                              const LinearWeight& down, const Tensor* down_bias, Tensor& gate_up_out, Tensor& mlp,
+                              Tensor& out) {
+  activate();
+  // Where down runs on the wgmma GEMM's 64-token tiles, SwiGLU writes its input (`mlp`, this op's
+  // scratch) in their B order, as the pre-norm does for gate_up.
+  Int4TiledPlan plan;
+  Int4GemmArgs a;
+  if (down.quantized() && mlp.dtype == dtype_) {
+    a = int4_args(mlp, down.int4, down_bias, out);
+    plan = int4_b_order_plan(a);
+  }
+  if (plan.blocks() == 0) {
+    Backend::do_norm_mlp(pre, gate_up, gate_up_bias, down, down_bias, gate_up_out, mlp, out);
+    return;
+  }
+  do_norm_linear(pre, gate_up, gate_up_bias, gate_up_out);
+  const int tokens = int(mlp.dim(0)), inter = int(mlp.dim(1));
+  if (!launch_silu_mul_b_order(gate_up_out.data, mlp.data, tokens, inter, dtype_, launch_)) {
+    do_silu_mul(gate_up_out, mlp);
+    do_linear_int4(mlp, down.int4, down_bias, out);
+    return;
+  }
+  a.x_b_order = true;
+  if (!int4_tiled_linear(a, plan)) fail("cuda norm_mlp: the 4-bit wgmma GEMM refused its B-order input");
 }
 
 }  // namespace turbine::cuda
