@@ -15,6 +15,7 @@ class PipelineOptions:
     cache_bytes: int
     cache_block_seq_len: int
     kv_quant: str
+    lm_head_quant: str
     dtype: str
     session_len: int
     max_prefill_token_num: int

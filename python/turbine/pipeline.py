@@ -48,7 +48,7 @@ def _check_int(name: str, value, low: int) -> int:
 
 def _options(device, threads, max_batch_size, cache_max_entry_count, cache_block_seq_len, session_len,
              max_prefill_token_num, cpu_memory, chat_template, kv_quant, tp=None,
-             dtype="auto", sampling_threads=4) -> "_turbine.PipelineOptions":
+             dtype="auto", sampling_threads=4, lm_head_quant="none") -> "_turbine.PipelineOptions":
     o = _turbine.PipelineOptions()
     if device is not None:
         if not isinstance(device, str):
@@ -62,6 +62,9 @@ def _options(device, threads, max_batch_size, cache_max_entry_count, cache_block
     if not isinstance(kv_quant, str):
         raise TypeError(f"kv_quant must be 'none', 'int8', 'int4' or 'fp8', got {type(kv_quant).__name__}")
     o.kv_quant = kv_quant  # the module checks the value (ValueError naming kv_quant)
+    if not isinstance(lm_head_quant, str):
+        raise TypeError(f"lm_head_quant must be 'none' or 'int4', got {type(lm_head_quant).__name__}")
+    o.lm_head_quant = lm_head_quant  # the module checks the value (ValueError naming lm_head_quant)
     if not isinstance(dtype, str):
         raise TypeError(f"dtype must be 'auto', 'float16', 'bfloat16' or 'float32', got {type(dtype).__name__}")
     o.dtype = dtype  # the engine checks the value against the device (ValueError naming dtype)
@@ -103,11 +106,13 @@ class Pipeline:
                  cache_block_seq_len: int = 64, session_len: Optional[int] = None,
                  max_prefill_token_num: int = 8192, cpu_memory: str = "4GiB",
                  chat_template: Union[str, os.PathLike, None] = None, kv_quant: str = "none",
-                 tp: Optional[int] = None, dtype: str = "auto", sampling_threads: int = 4) -> None:
+                 tp: Optional[int] = None, dtype: str = "auto", sampling_threads: int = 4,
+                 lm_head_quant: str = "none") -> None:
         if not isinstance(model, (str, os.PathLike)):
             raise TypeError(f"model must be the path of a model folder, got {type(model).__name__}")
         options = _options(device, threads, max_batch_size, cache_max_entry_count, cache_block_seq_len, session_len,
-                           max_prefill_token_num, cpu_memory, chat_template, kv_quant, tp, dtype, sampling_threads)
+                           max_prefill_token_num, cpu_memory, chat_template, kv_quant, tp, dtype, sampling_threads,
+                           lm_head_quant)
         self._engine = _turbine.Engine(os.fspath(model), options)
         self.tokenizer = Tokenizer(self._engine)
         self._lock = threading.Lock()
@@ -275,6 +280,8 @@ def pipeline(model: Union[str, os.PathLike], **options) -> Pipeline:
     the checkpoint's half type on the GPU, float32 on the CPU; or 'float16' / 'bfloat16' on the GPU,
     'float32' on the CPU), sampling_threads (4: threads that find guided requests' token masks while the
     forward pass runs and sample the rows sampled on the host after it; 0 = on the engine's thread, like
-    --sampling-threads). MODEL may be a workspace written by
+    --sampling-threads), lm_head_quant ('none': the checkpoint's lm_head; 'int4': rounded to 4-bit groups
+    of 128 at load, about a quarter of its bytes a decode step for a little perplexity, like
+    --lm-head-quant). MODEL may be a workspace written by
     `turbine convert`."""
     return Pipeline(model, **options)

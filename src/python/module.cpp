@@ -174,6 +174,12 @@ PYBIND11_MODULE(_turbine, m) {
           "kv_quant", [](const PipelineOptions& o) { return std::string(kv_format_name(o.engine.kv_format)); },
           [](PipelineOptions& o, const std::string& v) { o.engine.kv_format = parse_kv_format(v, "kv_quant"); })
       .def_property(
+          "lm_head_quant", [](const PipelineOptions& o) { return std::string(o.lm_head_int4 ? "int4" : "none"); },
+          [](PipelineOptions& o, const std::string& v) {
+            if (v != "none" && v != "int4") fail("lm_head_quant must be 'none' or 'int4', got '{}'", v);
+            o.lm_head_int4 = v == "int4";
+          })
+      .def_property(
           "session_len", [](const PipelineOptions& o) { return o.engine.session_len; },
           [](PipelineOptions& o, int v) { o.engine.session_len = v; })
       .def_property(

@@ -53,6 +53,7 @@ PythonPipeline::PythonPipeline(const std::string& model, const PipelineOptions& 
   backend.tp = options.tp;
   backend.memory_budget = options.cpu_memory;
   backend.dtype = resolve_compute_dtype(options.dtype, backend.device, "dtype");
+  backend.lm_head_int4 = options.lm_head_int4;
   // The CUDA switches have no keyword here: their environment variables (docs/cli.md) apply, as they do
   // for a command given none of their flags, and each one applied is logged.
   if (backend.device != "cpu") {

@@ -26,6 +26,7 @@ struct PipelineOptions {
   EngineOptions engine;
   size_t cpu_memory = size_t(4) << 30;
   std::string chat_template_file;  // overrides the model's template
+  bool lm_head_int4 = false;       // lm_head_quant='int4' (BackendOptions::lm_head_int4)
 };
 
 class PythonPipeline {

@@ -78,6 +78,8 @@ BAD_OPTIONS = [
     ({"session_len": 0}, ValueError, "session_len"),
     ({"kv_quant": "int3"}, ValueError, "kv_quant"),
     ({"kv_quant": 8}, TypeError, "kv_quant"),
+    ({"lm_head_quant": "int8"}, ValueError, "lm_head_quant"),
+    ({"lm_head_quant": 4}, TypeError, "lm_head_quant"),
     ({"dtype": "float8"}, ValueError, "dtype"),
     ({"dtype": "bfloat16"}, ValueError, "dtype"),  # the cpu backend computes in float32
     ({"dtype": 16}, TypeError, "dtype"),
