@@ -42,6 +42,8 @@ done | sort -u | grep -vE '/(libc|libm|libstdc\+\+|libgcc_s|ld-linux[^/]*|libpth
 # -9e: a 64 MiB dictionary finds the builds' shared code across binaries (a third smaller than -6)
 XZ_OPT="-9e -T2" tar cJf .carry/pack/bin.tar.xz -C .carry bin lib
 cp "$shared/golden/golden.json" .carry/shared/golden/
+# make_llama7b.py also in .carry/shared: calls that carry no .carry-peer (e2e_ab_call.sh) make the 7B model.
+mkdir -p .carry/shared/bench && install -m 0644 "$shared/bench/make_llama7b.py" .carry/shared/bench/
 for f in make_llama7b.py hf_peer.py llamacpp_peer.sh LICENSE-llama.cpp; do install -m 0644 "$shared/bench/$f" .carry-peer/; done
 chmod +x .carry-peer/llamacpp_peer.sh
 [ -f .carry-peer/llama.cpp-src.tar.gz ] || gpu-sessions/slim_llamacpp_tarball.sh "$shared/bench/llama.cpp-src.tar.gz" .carry-peer/llama.cpp-src.tar.gz
