@@ -36,7 +36,8 @@ for round in $(seq 1 "${ROUNDS:-2}"); do
     # shellcheck disable=SC2086  # flags are words
     "$bin" bench generate $model --batch "${BATCHES:-16,32,64}" --input-len 128 --output-len 256 --warmup 1 \
       --dtype fp16 --json $flags 2> $O/e2e/$v-$round.err > $O/e2e/$v-$round.jsonl
-    tps=$(grep -o '"decode_throughput":[0-9.]*' $O/e2e/$v-$round.jsonl | cut -d: -f2 | xargs printf '%.1f ')
+    tps=$(grep -o '"decode_throughput":[0-9.]*' $O/e2e/$v-$round.jsonl | cut -d: -f2 | tr '\n' ' ')
+    [ -n "$tps" ] || tps="none (e2e/$v-$round.err: $(tail -1 $O/e2e/$v-$round.err))"
     echo "$v $round (decode tok/s at batch ${BATCHES:-16,32,64}): $tps at ${SECONDS}s" | tee -a $O/ab.txt
     save
   done
