@@ -159,16 +159,16 @@ TEST(OpContract, FusedOpsCheckTheirPreNorm) {
 
   // norm_mlp: down's input width is SwiGLU's, its output the residual's width.
   Tensor down = zeros(*be, {8, 2}), down_wide = zeros(*be, {8, 3}), mlp_out = zeros(*be, {1, 8});
-  EXPECT_EQ(error_of([&] {
-              be->norm_mlp(PreNorm{res, nullptr, norm, 1e-5f, normed}, w, nullptr, down_wide, nullptr, gate_up, act,
-                           mlp_out);
-            }),
-            "cpu norm_mlp: x has 2 columns, weight 3");
-  EXPECT_EQ(error_of([&] {
-              be->norm_mlp(PreNorm{res, nullptr, norm, 1e-5f, normed}, w, nullptr, down, nullptr, gate_up, act,
-                           mlp_out);
-            }),
-            "");
+  EXPECT_EQ(
+      error_of([&] {
+        be->norm_mlp(PreNorm{res, nullptr, norm, 1e-5f, normed}, w, nullptr, down_wide, nullptr, gate_up, act, mlp_out);
+      }),
+      "cpu norm_mlp: x has 2 columns, weight 3");
+  EXPECT_EQ(
+      error_of([&] {
+        be->norm_mlp(PreNorm{res, nullptr, norm, 1e-5f, normed}, w, nullptr, down, nullptr, gate_up, act, mlp_out);
+      }),
+      "");
 }
 
 TEST(OpContract, SamplingArgumentsAreCheckedOnTheHost) {

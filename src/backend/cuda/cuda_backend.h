@@ -77,8 +77,9 @@ class CudaBackend : public Backend {
   void do_norm_linear(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& out) override;
   void do_norm_linear_silu_mul(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& gate_up,
                                Tensor& out) override;
-  void do_norm_mlp(const PreNorm& pre, const LinearWeight& gate_up, const Tensor* gate_up_bias, const LinearWeight& down,
-                   const Tensor* down_bias, Tensor& gate_up_out, Tensor& mlp, Tensor& out) override;
+  void do_norm_mlp(const PreNorm& pre, const LinearWeight& gate_up, const Tensor* gate_up_bias,
+                   const LinearWeight& down, const Tensor* down_bias, Tensor& gate_up_out, Tensor& mlp,
+                   Tensor& out) override;
   void do_norm_qkv_rope_store(const PreNorm& pre, const LinearWeight& weight, const Tensor* bias, Tensor& qkv,
                               const QkvRopeStore& rope, Tensor& q_out) override;
   void do_gather_rows(const Tensor& x, const Tensor& rows, Tensor& out) override;
