@@ -11,7 +11,10 @@
 # backend_ops_bench and int4_linear_bench as *-base (device_session.sh's kernels part); with
 # TURBINE_VARIANT_BUILD="NAME=path/to/another/build-gpu ...", each build's turbine, turbine_gpu_tests and
 # int4_linear_bench as turbine-NAME, turbine_gpu_tests-NAME and int4_linear_bench-NAME
-# (decode_ab_call.sh tests and times them beside this build).
+# (decode_ab_call.sh tests and times them beside this build); with TURBINE_VARIANT_LINK="NAME=OTHER ...", a
+# turbine-NAME and int4_linear_bench-NAME that are links to variant OTHER's (no tests of their own), so that one
+# build runs as a second variant under other settings (decode_ab_call.sh's VARIANT_ENV_NAME, e2e_ab_call.sh's
+# VARIANT_FLAGS_NAME) at no cost in carried bytes.
 # Usage: gpu-sessions/prepare_carry.sh   (then run(carry=[".carry/pack", ".carry/shared", ".carry-peer"]))
 set -eu
 cd "$(dirname "$0")/.."
@@ -34,6 +37,11 @@ for variant in ${TURBINE_VARIANT_BUILD:-}; do  # NAME=dir, space-separated
   strip -o ".carry/bin/turbine-$name" "$dir/turbine"
   strip -o ".carry/bin/turbine_gpu_tests-$name" "$dir/tests/turbine_gpu_tests"
   [ -f "$dir/bench/int4_linear_bench" ] && strip -o ".carry/bin/int4_linear_bench-$name" "$dir/bench/int4_linear_bench"
+done
+for link in ${TURBINE_VARIANT_LINK:-}; do  # NAME=OTHER, space-separated
+  name=${link%%=*} other=${link#*=}
+  ln -s "turbine-$other" ".carry/bin/turbine-$name"
+  [ -f ".carry/bin/int4_linear_bench-$other" ] && ln -s "int4_linear_bench-$other" ".carry/bin/int4_linear_bench-$name"
 done
 for bin in .carry/bin/* .carry/lib/libkernel_timeline.so; do
   ldd "$bin" | awk '/=> \// {print $3}'
